@@ -1,0 +1,25 @@
+/**
+ * The Node API of CV Workbench (`import { ... } from 'cv-workbench'`).
+ * Custom components (`custom_imports`) import `register`, `z` and `slot` from here too.
+ */
+import '../builtins';
+
+export { z } from 'zod';
+export {
+  register,
+  build,
+  registries,
+  allComponents,
+  findComponent,
+  type ComponentSpec,
+  type RegisteredComponent,
+  type BuildContext,
+} from '../core/registry';
+export { slot, type ComponentConfig } from '../core/schema';
+export { COMPONENT_KINDS, type ComponentKind } from '../core/kinds';
+export { checkConfig, resolveConfig, type CheckResult, type ResolvedConfig } from '../core/check';
+export { validateConfig } from '../core/validate';
+export { loadConfig } from '../core/config/load';
+export { generateJsonSchema } from '../core/jsonSchema';
+export { ConfigError, UserError, formatProblem, type Problem } from '../core/problems';
+export { registerConfigSection } from '../core/rootSchema';

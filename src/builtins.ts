@@ -1,0 +1,18 @@
+/**
+ * Importing this module registers every built-in component and config section.
+ * Component modules keep native dependencies (sharp, onnxruntime-node) out of their top level, so
+ * the registry can be loaded anywhere, the editor included.
+ */
+import './engine/configSection';
+import './data/configSection';
+import './train/configSections';
+import './models/backbones/resnet';
+import './models/heads/clsHead';
+import './models/algorithms/classification';
+
+import { shareModule } from './core/customImports';
+
+// Custom modules get the toolkit's own instances of these, whatever their workspace has installed.
+shareModule('cv-workbench', () => require('./api'));
+shareModule('zod', () => require('zod'));
+shareModule('@tensorflow/tfjs-core', () => require('@tensorflow/tfjs-core'));

@@ -1,0 +1,149 @@
+/**
+ * Argument parsing for `cvw`: declared options per command, plus dotted-key config overrides
+ * (`--model.head.num_classes 10`, `--data.train.batch_size=256`) for commands that take a config.
+ */
+import type { Override } from '../core/config/overrides';
+import { sectionNames } from '../core/rootSchema';
+import { closestNames, didYouMean } from '../core/suggest';
+
+export type OptionType = 'string' | 'number' | 'boolean' | 'list';
+
+export interface OptionSpec {
+  name: string;
+  short?: string;
+  type: OptionType;
+  description: string;
+  /** Shown in help as `--name <value>`. */
+  valueName?: string;
+  default?: string | number | boolean;
+}
+
+export interface PositionalSpec {
+  name: string;
+  description: string;
+  optional?: boolean;
+  variadic?: boolean;
+}
+
+export interface ParsedArgs {
+  positionals: string[];
+  options: Record<string, string | number | boolean | string[] | undefined>;
+  overrides: Override[];
+}
+
+export interface CommandSpec {
+  /** One word or two (`config print`, `data pack`). */
+  name: string;
+  summary: string;
+  /** Extra help text after the options. */
+  details?: string;
+  positionals?: PositionalSpec[];
+  options?: OptionSpec[];
+  /** Accept `--a.b value` config overrides. */
+  overrides?: boolean;
+  run(args: ParsedArgs): Promise<number> | number;
+}
+
+/** A usage error: printed with a pointer to `--help`, exit status 2. */
+export class UsageError extends Error {
+  constructor(message: string, readonly command?: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+const HELP: OptionSpec = { name: 'help', short: 'h', type: 'boolean', description: 'Show this help' };
+
+export function parseArgs(spec: CommandSpec, argv: string[]): ParsedArgs {
+  const options = [...(spec.options ?? []), HELP];
+  const byName = new Map(options.map((o) => [o.name, o]));
+  const byShort = new Map(options.filter((o) => o.short).map((o) => [o.short!, o]));
+  const out: ParsedArgs = { positionals: [], options: {}, overrides: [] };
+  for (const o of options) if (o.default !== undefined) out.options[o.name] = o.default;
+  const sections = new Set(sectionNames());
+
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') {
+      out.positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      out.positionals.push(arg);
+      continue;
+    }
+    const long = arg.startsWith('--');
+    const body = long ? arg.slice(2) : arg.slice(1);
+    const eq = body.indexOf('=');
+    const name = eq >= 0 ? body.slice(0, eq) : body;
+    let inline = eq >= 0 ? body.slice(eq + 1) : undefined;
+    let opt = long ? byName.get(name) : byShort.get(name);
+    let negated = false;
+    if (!opt && long && name.startsWith('no-') && byName.get(name.slice(3))?.type === 'boolean') {
+      opt = byName.get(name.slice(3));
+      negated = true;
+    }
+    if (!opt) {
+      const camel = name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+      if (long && spec.overrides && (name.includes('.') || sections.has(name) || sections.has(camel))) {
+        const value = inline ?? argv[++i];
+        if (value === undefined) throw new UsageError(`--${name} needs a value (a config override: --${name} <value>)`, spec.name);
+        out.overrides.push({ key: name, value, arg: inline !== undefined ? arg : `${arg} ${value}` });
+        continue;
+      }
+      const near = closestNames(name, options.map((o) => o.name));
+      throw new UsageError(`unknown option ${long ? '--' : '-'}${name} for "cvw ${spec.name}"${didYouMean(near.map((n) => '--' + n))}`, spec.name);
+    }
+    if (opt.type === 'boolean') {
+      if (inline !== undefined && !/^(true|false|1|0)$/.test(inline)) throw new UsageError(`--${opt.name} is a flag: use --${opt.name} or --no-${opt.name}`, spec.name);
+      out.options[opt.name] = negated ? false : inline === undefined ? true : inline === 'true' || inline === '1';
+      continue;
+    }
+    if (inline === undefined) {
+      inline = argv[++i];
+      if (inline === undefined) throw new UsageError(`--${opt.name} needs a value`, spec.name);
+    }
+    if (opt.type === 'number') {
+      const n = Number(inline);
+      if (!Number.isFinite(n)) throw new UsageError(`--${opt.name} expects a number, got "${inline}"`, spec.name);
+      out.options[opt.name] = n;
+    } else if (opt.type === 'list') {
+      const prev = (out.options[opt.name] as string[] | undefined) ?? [];
+      out.options[opt.name] = [...prev, ...inline.split(',').filter(Boolean)];
+    } else {
+      out.options[opt.name] = inline;
+    }
+  }
+
+  if (out.options.help) return out;
+  const positionals = spec.positionals ?? [];
+  const required = positionals.filter((p) => !p.optional).length;
+  if (out.positionals.length < required) {
+    const missing = positionals.filter((p) => !p.optional)[out.positionals.length];
+    throw new UsageError(`missing <${missing.name}>: ${missing.description}`, spec.name);
+  }
+  if (!positionals.some((p) => p.variadic) && out.positionals.length > positionals.length) {
+    throw new UsageError(`unexpected argument "${out.positionals[positionals.length]}"`, spec.name);
+  }
+  return out;
+}
+
+export function commandHelp(spec: CommandSpec): string {
+  const pos = (spec.positionals ?? []).map((p) => (p.optional ? `[${p.name}${p.variadic ? '...' : ''}]` : `<${p.name}${p.variadic ? '...' : ''}>`));
+  const lines = [`Usage: cvw ${spec.name}${pos.length ? ' ' + pos.join(' ') : ''} [options]${spec.overrides ? ' [--key.path value ...]' : ''}`, '', spec.summary, ''];
+  if (spec.positionals?.length) {
+    lines.push('Arguments:');
+    for (const p of spec.positionals) lines.push(`  ${p.name.padEnd(24)} ${p.description}`);
+    lines.push('');
+  }
+  lines.push('Options:');
+  for (const o of [...(spec.options ?? []), HELP]) {
+    const flag = `${o.short ? `-${o.short}, ` : ''}--${o.name}${o.type === 'boolean' ? '' : ` <${o.valueName ?? (o.type === 'number' ? 'n' : 'value')}>`}`;
+    lines.push(`  ${flag.padEnd(24)} ${o.description}${o.default !== undefined && o.type !== 'boolean' ? ` (default: ${o.default})` : ''}`);
+  }
+  if (spec.overrides) {
+    lines.push('', 'Config overrides:', '  --<key.path> <value>     Set any config key, typed by its schema: --model.head.num_classes 10, --data.train.batch_size=256');
+  }
+  if (spec.details) lines.push('', spec.details);
+  return lines.join('\n');
+}

@@ -1,0 +1,7 @@
+/** Every `cvw` sub-command, in the order `cvw --help` lists them. */
+import type { CommandSpec } from '../args';
+import { validateCommand } from './validate';
+import { configPrintCommand } from './config';
+import { schemaCommand } from './schema';
+
+export const COMMANDS: CommandSpec[] = [validateCommand, configPrintCommand, schemaCommand];

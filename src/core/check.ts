@@ -1,0 +1,59 @@
+/**
+ * Load, override, import custom components, validate: the one path from a config file to a
+ * checked config, used by every `cvw` command and by the editor.
+ */
+import { loadConfig, type LoadedConfig, type LoadOptions } from './config/load';
+import { applyOverrides, type Override } from './config/overrides';
+import { loadCustomImports } from './customImports';
+import { withDefaults } from './defaults';
+import { ConfigError, type Problem } from './problems';
+import { validateConfig } from './validate';
+
+export interface CheckOptions extends LoadOptions {
+  overrides?: Override[];
+  /** Load `custom_imports` (default true). */
+  customImports?: boolean;
+}
+
+export interface CheckResult {
+  loaded: LoadedConfig;
+  problems: Problem[];
+}
+
+export function checkConfig(file: string, options: CheckOptions = {}): CheckResult {
+  const loaded = loadConfig(file, options);
+  const problems = [...loaded.problems];
+  // Validating a half-parsed file would only repeat the syntax error in other words.
+  if (problems.some((p) => p.code === 'yaml-syntax' || (p.code === 'file-not-found' && p.file === loaded.file && p.path === ''))) {
+    return { loaded, problems };
+  }
+  problems.push(...applyOverrides(loaded, options.overrides ?? []));
+  if (options.customImports !== false) problems.push(...loadCustomImports(loaded));
+  problems.push(...validateConfig(loaded));
+  return { loaded, problems: dedupe(problems) };
+}
+
+function dedupe(problems: Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const k = `${p.file}:${p.range.start.line}:${p.range.start.character}:${p.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+export interface ResolvedConfig {
+  /** The merged, overridden config with every default filled in. */
+  config: Record<string, unknown>;
+  loaded: LoadedConfig;
+  warnings: Problem[];
+}
+
+/** A config ready to run; throws `ConfigError` with every problem when it is not. */
+export function resolveConfig(file: string, options: CheckOptions = {}): ResolvedConfig {
+  const { loaded, problems } = checkConfig(file, options);
+  const errors = problems.filter((p) => p.severity === 'error');
+  if (errors.length) throw new ConfigError(errors);
+  return { config: withDefaults(loaded.config), loaded, warnings: problems.filter((p) => p.severity !== 'error') };
+}

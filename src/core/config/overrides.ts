@@ -1,0 +1,99 @@
+/**
+ * Command-line overrides: `--model.head.num_classes 10`, `--data.train.batch_size=256`.
+ * A value is typed by the schema of the key it sets: text for string parameters, YAML for the
+ * rest (so `10` is a number, `[1, 2]` a list, `{type: SGD}` a mapping).
+ */
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { registries } from '../registry';
+import { rootSchema } from '../rootSchema';
+import { elementOf, enumValuesOf, isPlainObject, shapeOf, slotKindOf, unwrap } from '../schema';
+import { getPath, setPath } from './merge';
+import { COMMAND_LINE, ZERO_RANGE, type Problem } from '../problems';
+import type { LoadedConfig } from './load';
+
+type AnySchema = z.core.$ZodType;
+
+export interface Override {
+  /** Dotted key path: `model.head.num_classes`. */
+  key: string;
+  /** The text given on the command line. */
+  value: string;
+  /** How the user wrote it, for messages: `--model.head.num_classes 10`. */
+  arg: string;
+}
+
+/** The schema of the value at `segments`, following `type` names through slots; undefined if unknown. */
+export function schemaAt(config: unknown, segments: string[]): AnySchema | undefined {
+  let schema: AnySchema | undefined = rootSchema();
+  let value: unknown = config;
+  for (const seg of segments) {
+    if (!schema) return undefined;
+    const kind = slotKindOf(schema);
+    if (kind) {
+      const type = isPlainObject(value) ? value.type : undefined;
+      if (seg === 'type') return undefined;
+      const entry = typeof type === 'string' ? registries[kind].get(type) : undefined;
+      if (!entry) return undefined;
+      schema = entry.params;
+    }
+    const inner = unwrap(schema);
+    const t = inner._zod.def.type;
+    if (t === 'object') schema = shapeOf(inner)?.[seg];
+    else if (t === 'array') schema = elementOf(inner);
+    else return undefined;
+    value = Array.isArray(value) ? value[Number(seg)] : isPlainObject(value) ? value[seg] : undefined;
+  }
+  return schema;
+}
+
+function takesText(schema: AnySchema | undefined): boolean {
+  if (!schema) return false;
+  const inner = unwrap(schema);
+  if (inner._zod.def.type === 'string') return true;
+  const values = enumValuesOf(inner);
+  return !!values && values.every((v) => typeof v === 'string');
+}
+
+/** Parse an override's text as the schema at its key expects. */
+export function typeOverrideValue(config: unknown, key: string, text: string): unknown {
+  const schema = schemaAt(config, key.split('.'));
+  if (takesText(schema)) return text;
+  try {
+    return parseYaml(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Apply overrides in order; each value's origin becomes the command line. */
+export function applyOverrides(loaded: LoadedConfig, overrides: Override[]): Problem[] {
+  const problems: Problem[] = [];
+  for (const o of overrides) {
+    const segments = o.key.split('.');
+    if (segments.some((s) => s === '')) {
+      problems.push({ severity: 'error', code: 'bad-override', message: `${o.arg}: "${o.key}" is not a dotted key path like model.head.num_classes`, file: COMMAND_LINE, range: ZERO_RANGE, path: o.key });
+      continue;
+    }
+    const parentValue = getPath(loaded.config, segments.slice(0, -1));
+    if (segments.length > 1 && parentValue !== undefined && !isPlainObject(parentValue) && !Array.isArray(parentValue)) {
+      problems.push({
+        severity: 'error',
+        code: 'bad-override',
+        message: `${o.arg}: cannot set "${segments[segments.length - 1]}" inside ${segments.slice(0, -1).join('.')}, which is not a mapping`,
+        file: COMMAND_LINE,
+        range: ZERO_RANGE,
+        path: o.key,
+      });
+      continue;
+    }
+    setPath(loaded.config, segments, typeOverrideValue(loaded.config, o.key, o.value));
+    for (const k of [...loaded.origins.keys()]) if (k === o.key || k.startsWith(o.key + '.')) loaded.origins.delete(k);
+    // Every mapping created on the way, and the value itself, now comes from the command line.
+    for (let i = 1; i <= segments.length; i++) {
+      const p = segments.slice(0, i).join('.');
+      if (!loaded.origins.has(p)) loaded.origins.set(p, { file: COMMAND_LINE, value: ZERO_RANGE, arg: o.arg });
+    }
+  }
+  return problems;
+}

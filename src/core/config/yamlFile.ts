@@ -1,0 +1,119 @@
+/**
+ * One config file (YAML, or JSON which YAML 1.2 reads too) parsed into plain values plus the
+ * position of every key and value, so that any later problem can point into the file.
+ */
+import { LineCounter, parseDocument, isMap, isSeq, isScalar, isPair, isAlias, type Node, type Document } from 'yaml';
+import type { Location, Problem, Range } from '../problems';
+
+/** Where a value of a config came from: its key and value in a file, or a command-line option. */
+export interface Origin {
+  file: string;
+  /** Range of the key (`depth` in `depth: 18`); absent for list items and the root. */
+  key?: Range;
+  /** Range of the value. */
+  value: Range;
+  /** The command-line option, for overrides. */
+  arg?: string;
+}
+
+export type Origins = Map<string, Origin>;
+
+export interface ParsedFile {
+  file: string;
+  value: unknown;
+  origins: Origins;
+  problems: Problem[];
+  /** The parsed document and its line counter, for editors that walk the syntax tree. */
+  document: Document.Parsed;
+  lineCounter: LineCounter;
+}
+
+export function joinPath(parent: string, key: string | number): string {
+  return parent === '' ? String(key) : `${parent}.${key}`;
+}
+
+export function offsetRange(lc: LineCounter, start: number, end: number): Range {
+  const a = lc.linePos(start);
+  const b = lc.linePos(end);
+  return { start: { line: a.line - 1, character: a.col - 1 }, end: { line: b.line - 1, character: b.col - 1 } };
+}
+
+function nodeRange(lc: LineCounter, node: Node | null | undefined, fallback: number): Range {
+  if (node && node.range) return offsetRange(lc, node.range[0], node.range[1]);
+  return offsetRange(lc, fallback, fallback);
+}
+
+/** Parse `text` (the content of `file`) into values and origins; syntax errors become problems. */
+export function parseConfigText(file: string, text: string): ParsedFile {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: false });
+  const problems: Problem[] = [];
+  for (const err of document.errors) {
+    const [start, end] = err.pos;
+    problems.push({
+      severity: 'error',
+      code: 'yaml-syntax',
+      message: `invalid YAML: ${firstLine(err.message)}`,
+      file,
+      range: offsetRange(lineCounter, start, Math.max(end, start + 1)),
+      path: '',
+    });
+  }
+  const origins: Origins = new Map();
+  let value: unknown = {};
+  if (problems.length === 0) {
+    const root = document.contents as Node | null;
+    value = root ? toValue(root, '', file, lineCounter, origins) : {};
+    if (value === null || value === undefined) value = {};
+    origins.set('', { file, value: nodeRange(lineCounter, root, 0) });
+  }
+  return { file, value, origins, problems, document, lineCounter };
+}
+
+function firstLine(msg: string): string {
+  return msg.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+}
+
+function toValue(node: Node, path: string, file: string, lc: LineCounter, origins: Origins): unknown {
+  if (isAlias(node)) {
+    // Anchors and aliases are YAML's own reuse; resolve them to their value (positions of the alias).
+    return node.toJSON();
+  }
+  if (isMap(node)) {
+    const out: Record<string, unknown> = {};
+    for (const pair of node.items) {
+      if (!isPair(pair)) continue;
+      const keyNode = pair.key as Node | null;
+      const key = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
+      const childPath = joinPath(path, key);
+      const valueNode = pair.value as Node | null;
+      const keyRange = nodeRange(lc, keyNode, node.range?.[0] ?? 0);
+      const keyEnd = keyNode?.range?.[1] ?? node.range?.[0] ?? 0;
+      out[key] = valueNode ? toValue(valueNode, childPath, file, lc, origins) : null;
+      origins.set(childPath, { file, key: keyRange, value: valueNode ? nodeRange(lc, valueNode, keyEnd) : keyRange });
+    }
+    return out;
+  }
+  if (isSeq(node)) {
+    return node.items.map((item, i) => {
+      const childPath = joinPath(path, i);
+      const n = item as Node | null;
+      origins.set(childPath, { file, value: nodeRange(lc, n, node.range?.[0] ?? 0) });
+      return n ? toValue(n, childPath, file, lc, origins) : null;
+    });
+  }
+  if (isScalar(node)) return node.value;
+  return (node as { toJSON?: () => unknown }).toJSON?.() ?? null;
+}
+
+/** The location of a path: the key when `preferKey`, else the value; walks up to the nearest known path. */
+export function locate(origins: Origins, path: string, preferKey = false): { origin: Origin; location: Location } | undefined {
+  let p = path;
+  for (;;) {
+    const o = origins.get(p);
+    if (o) return { origin: o, location: { file: o.file, range: preferKey && o.key ? o.key : o.value } };
+    if (p === '') return undefined;
+    const dot = p.lastIndexOf('.');
+    p = dot < 0 ? '' : p.slice(0, dot);
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Problems found in configs, and the error that carries them.
+ *
+ * A problem always says where: the file (or `<command line>` for an override), a 0-based range
+ * like the Language Server Protocol's, the key path inside the resolved config, and what was
+ * expected. The CLI prints `file:line:column: message` with 1-based numbers; editors use the
+ * range directly.
+ */
+
+export interface Position {
+  /** 0-based line. */
+  line: number;
+  /** 0-based UTF-16 column. */
+  character: number;
+}
+
+export interface Range {
+  start: Position;
+  end: Position;
+}
+
+export type Severity = 'error' | 'warning' | 'info';
+
+/** Where a value of the resolved config was written. */
+export interface Location {
+  /** Absolute path of the file, or `<command line>`. */
+  file: string;
+  range: Range;
+}
+
+export interface Problem {
+  severity: Severity;
+  message: string;
+  file: string;
+  range: Range;
+  /** Dotted key path inside the resolved config (`model.backbone.depth`), '' for the root. */
+  path: string;
+  /** Replacement values the user probably meant ("did you mean X?"), best first. */
+  suggestions?: string[];
+  /** A short machine-readable code for editors' quick fixes. */
+  code?: ProblemCode;
+  /** Extra data for quick fixes: the missing parameters, the unknown key. */
+  data?: Record<string, unknown>;
+}
+
+export type ProblemCode =
+  | 'yaml-syntax'
+  | 'file-not-found'
+  | 'base-cycle'
+  | 'unknown-type'
+  | 'wrong-slot'
+  | 'missing-type'
+  | 'unknown-key'
+  | 'invalid-value'
+  | 'missing-required'
+  | 'bad-override'
+  | 'custom-import';
+
+export const COMMAND_LINE = '<command line>';
+
+export const ZERO_RANGE: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+
+/** `file:line:column: severity: message` with 1-based line and column, as compilers print. */
+export function formatProblem(p: Problem, cwd = process.cwd()): string {
+  const file = p.file === COMMAND_LINE ? p.file : relativeIfInside(p.file, cwd);
+  const where = p.file === COMMAND_LINE ? file : `${file}:${p.range.start.line + 1}:${p.range.start.character + 1}`;
+  return `${where}: ${p.severity}: ${p.message}`;
+}
+
+function relativeIfInside(file: string, cwd: string): string {
+  const prefix = cwd.endsWith('/') ? cwd : cwd + '/';
+  return file.startsWith(prefix) ? file.slice(prefix.length) : file;
+}
+
+/** The JSON form of `cvw validate --json`: 1-based line/column for people, the 0-based range for tools. */
+export function problemToJson(p: Problem): Record<string, unknown> {
+  return {
+    file: p.file,
+    line: p.range.start.line + 1,
+    column: p.range.start.character + 1,
+    range: p.range,
+    severity: p.severity,
+    message: p.message,
+    path: p.path,
+    ...(p.code ? { code: p.code } : {}),
+    ...(p.suggestions?.length ? { suggestions: p.suggestions } : {}),
+  };
+}
+
+/** Thrown when a config cannot be used; carries every problem found, each with its location. */
+export class ConfigError extends Error {
+  constructor(readonly problems: Problem[]) {
+    super(problems.map((p) => formatProblem(p)).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+/** An error meant for the user: the CLI prints its message without a stack trace. */
+export class UserError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UserError';
+  }
+}

@@ -1,0 +1,41 @@
+/** "Did you mean X?": the registered names closest to what was typed. */
+
+/** Optimal string alignment distance (Levenshtein plus transpositions), case-insensitive. */
+export function editDistance(a: string, b: string): number {
+  a = a.toLowerCase();
+  b = b.toLowerCase();
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/**
+ * Names within a distance that grows with the length of the word (a third of it, at least 2),
+ * closest first; a case-insensitive prefix match counts as close too ("Res" -> "ResNet").
+ */
+export function closestNames(word: string, candidates: Iterable<string>, max = 3): string[] {
+  const limit = Math.max(2, Math.floor(word.length / 3));
+  const scored: Array<[string, number]> = [];
+  for (const c of candidates) {
+    let dist = editDistance(word, c);
+    if (dist > limit && word.length >= 3 && c.toLowerCase().startsWith(word.toLowerCase())) dist = limit;
+    if (dist <= limit) scored.push([c, dist]);
+  }
+  scored.sort((x, y) => x[1] - y[1] || x[0].localeCompare(y[0]));
+  return scored.slice(0, max).map(([c]) => c);
+}
+
+/** ` — did you mean "A" or "B"?` or '' when nothing is close. */
+export function didYouMean(suggestions: string[]): string {
+  if (suggestions.length === 0) return '';
+  const quoted = suggestions.map((s) => `"${s}"`);
+  const list = quoted.length === 1 ? quoted[0] : `${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}`;
+  return ` — did you mean ${list}?`;
+}

@@ -1,0 +1,185 @@
+/**
+ * The config validator: one implementation for `cvw validate`, `cvw train` and the editor.
+ *
+ * It walks the root schema and the value side by side. Where the schema has a slot, the value's
+ * `type` is looked up in the registry of that slot's kind and the walk continues with that
+ * component's parameter schema. Every problem is placed at the key or value that caused it, in
+ * whichever file (or command-line option) wrote it.
+ */
+import type { z } from 'zod';
+import { aKind, KIND_NAMES, type ComponentKind } from './kinds';
+import { registries, unknownTypeMessage, type RegisteredComponent } from './registry';
+import { rootSchema } from './rootSchema';
+import { describeValue } from './format';
+import {
+  descriptionOf,
+  elementOf,
+  isOptional,
+  isPlainObject,
+  shapeOf,
+  slotKindOf,
+  typeLabel,
+  unwrap,
+} from './schema';
+import { closestNames, didYouMean } from './suggest';
+import { joinPath, locate, type Origins } from './config/yamlFile';
+import { COMMAND_LINE, ZERO_RANGE, type Problem, type ProblemCode } from './problems';
+
+type AnySchema = z.core.$ZodType;
+
+export interface Validatable {
+  file: string;
+  config: Record<string, unknown>;
+  origins: Origins;
+}
+
+class Walker {
+  readonly problems: Problem[] = [];
+
+  constructor(private readonly cfg: Validatable) {}
+
+  report(path: string, preferKey: boolean, code: ProblemCode, message: string, extra: Partial<Problem> = {}): void {
+    const found = locate(this.cfg.origins, path, preferKey);
+    const file = found?.location.file ?? this.cfg.file;
+    const prefix = found?.origin.arg ? `${found.origin.arg}: ` : '';
+    this.problems.push({
+      severity: 'error',
+      code,
+      message: prefix + message,
+      file,
+      range: found?.location.range ?? ZERO_RANGE,
+      path,
+      ...extra,
+    });
+  }
+
+  value(schema: AnySchema, value: unknown, path: string, owner: string): void {
+    const kind = slotKindOf(schema);
+    if (kind) {
+      if (value === undefined || value === null) return;
+      this.component(kind, value, path);
+      return;
+    }
+    const inner = unwrap(schema);
+    const t = inner._zod.def.type;
+    if (value === undefined) return;
+    if (value === null && (schema._zod.def.type === 'nullable' || isOptional(schema))) return;
+    if (t === 'object' && isPlainObject(value)) {
+      this.object(inner, value, path, owner);
+      return;
+    }
+    if (t === 'array' && Array.isArray(value)) {
+      const element = elementOf(inner)!;
+      if (needsWalk(element)) {
+        value.forEach((item, i) => this.value(element, item, joinPath(path, i), owner));
+        return;
+      }
+    }
+    this.leaf(schema, value, path);
+  }
+
+  private leaf(schema: AnySchema, value: unknown, path: string): void {
+    const result = (schema as z.ZodType).safeParse(value);
+    if (result.success) return;
+    for (const issue of result.error.issues) {
+      const issuePath = issue.path.reduce<string>((p, k) => joinPath(p, String(k)), path);
+      const custom = issue.code === 'custom' && issue.message && issue.message !== 'Invalid input';
+      const shown = issue.path.length ? pick(value, issue.path as (string | number)[]) : value;
+      const expected = custom ? issue.message : `expected ${typeLabel(issue.path.length ? unwrap(schema) : schema)}, got ${describeValue(shown)}`;
+      this.report(issuePath, false, 'invalid-value', `${path}: ${expected}`);
+    }
+  }
+
+  component(kind: ComponentKind, value: unknown, path: string): void {
+    if (!isPlainObject(value)) {
+      this.report(path, false, 'invalid-value', `${path}: expected a mapping with a "type" naming ${aKind(kind)}, got ${describeValue(value)}`);
+      return;
+    }
+    const type = value.type;
+    if (type === undefined || type === null) {
+      const names = registries[kind].names();
+      this.report(path, true, 'missing-type', `${path}: missing "type" — which ${KIND_NAMES[kind].one}? (${names.join(', ') || 'none registered'})`, {
+        suggestions: names,
+        data: { kind },
+      });
+      return;
+    }
+    if (typeof type !== 'string') {
+      this.report(joinPath(path, 'type'), false, 'invalid-value', `${path}.type: expected the name of ${aKind(kind)}, got ${describeValue(type)}`);
+      return;
+    }
+    const entry = registries[kind].get(type);
+    if (!entry) {
+      const wrongSlot = !closestNames(type, registries[kind].names()).length && Object.values(registries).some((r) => r.has(type));
+      this.report(joinPath(path, 'type'), false, wrongSlot ? 'wrong-slot' : 'unknown-type', unknownTypeMessage(kind, type), {
+        suggestions: closestNames(type, registries[kind].names()),
+        data: { kind },
+      });
+      return;
+    }
+    this.object(entry.params, value, path, `${KIND_NAMES[kind].one} "${type}"`, entry);
+  }
+
+  object(schema: AnySchema, value: Record<string, unknown>, path: string, owner: string, entry?: RegisteredComponent): void {
+    const shape = shapeOf(schema) ?? {};
+    const known = Object.keys(shape);
+    for (const key of Object.keys(value)) {
+      if (entry && key === 'type') continue;
+      if (key in shape) continue;
+      const near = closestNames(key, known);
+      const where = path === '' ? 'top-level key' : `key "${key}" in ${owner}`;
+      const msg = path === '' ? `unknown ${where} "${key}"` : `unknown ${where} (${path})`;
+      this.report(joinPath(path, key), true, 'unknown-key', msg + didYouMean(near) + (near.length ? '' : ` (known: ${known.join(', ') || 'none'})`), {
+        suggestions: near,
+        data: { key },
+      });
+    }
+    const missing: string[] = [];
+    for (const [key, fieldSchema] of Object.entries(shape)) {
+      const v = value[key];
+      if (v === undefined && !isOptional(fieldSchema)) {
+        missing.push(key);
+        continue;
+      }
+      this.value(fieldSchema, v, joinPath(path, key), owner);
+    }
+    if (missing.length) {
+      const detail = missing.map((k) => `"${k}" (${typeLabel(shape[k])}${descriptionOf(shape[k]) ? ': ' + descriptionOf(shape[k]) : ''})`).join(', ');
+      const label = missing.length === 1 ? 'parameter' : 'parameters';
+      this.report(path, true, 'missing-required', `${path || 'config'}: ${owner} is missing required ${label} ${detail}`, {
+        data: { missing, component: entry ? { kind: entry.kind, type: entry.type } : undefined },
+      });
+    }
+  }
+}
+
+/** Elements that hold components or mappings are walked one by one, for precise positions. */
+function needsWalk(schema: AnySchema): boolean {
+  if (slotKindOf(schema)) return true;
+  const t = unwrap(schema)._zod.def.type;
+  return t === 'object' || (t === 'array' && needsWalk(elementOf(schema)!));
+}
+
+function pick(value: unknown, path: (string | number)[]): unknown {
+  let cur = value;
+  for (const k of path) cur = (cur as Record<string | number, unknown> | undefined)?.[k];
+  return cur;
+}
+
+/** Check a loaded config against the registry. Returns problems; never throws for bad input. */
+export function validateConfig(cfg: Validatable): Problem[] {
+  const w = new Walker(cfg);
+  w.object(rootSchema(), cfg.config, '', 'the config');
+  return w.problems.sort(byPosition);
+}
+
+/** Check one component config (not a whole file), e.g. a predictor config given on its own. */
+export function validateComponent(kind: ComponentKind, value: unknown, origins: Origins = new Map(), file = COMMAND_LINE): Problem[] {
+  const w = new Walker({ file, config: {}, origins });
+  w.component(kind, value, kind);
+  return w.problems;
+}
+
+export function byPosition(a: Problem, b: Problem): number {
+  return a.file.localeCompare(b.file) || a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character;
+}

@@ -1,0 +1,61 @@
+/**
+ * The contract between the input side and the trainer.
+ *
+ * A data source lists items (an image reference and, when known, a label). A dataset turns an item
+ * into one sample through a pipeline of registered steps (decode, crop, flip, normalise, ...), or
+ * into several views of the same image (SimCLR's two views, SwAV/DINO multi-crop). A loader groups
+ * samples into batches in worker threads and prefetches them.
+ *
+ * Images travel as Float32Array in HWC order (TensorFlow.js is NHWC), already normalised by the
+ * pipeline; the trainer turns a batch into tensors with one copy.
+ */
+
+/** One item of a data source, before decoding. */
+export interface SourceItem {
+  /** An image file, or encoded bytes (TFRecord, in-memory sources), or raw pixels (idx, CIFAR). */
+  image: ImageRef;
+  /** Class index, when the source is labelled. */
+  label?: number;
+  /** Boxes for detection sources: [x, y, w, h] in pixels (COCO convention) with category indices. */
+  boxes?: Array<{ bbox: [number, number, number, number]; label: number; id?: number }>;
+  /** Where the item came from, for error messages: `data/train.txt:12`, `shard-00001.tfrecord@4096`. */
+  where: string;
+}
+
+export type ImageRef =
+  | { kind: 'file'; path: string }
+  | { kind: 'encoded'; bytes: Uint8Array; format?: string }
+  | { kind: 'pixels'; data: Uint8Array; height: number; width: number; channels: number };
+
+/** A data source: a random-access list of items with optional class names. */
+export interface DataSource {
+  readonly length: number;
+  readonly classes?: string[];
+  item(index: number): SourceItem | Promise<SourceItem>;
+}
+
+/** A decoded, transformed image: HWC float32. */
+export interface ImageTensor {
+  data: Float32Array;
+  height: number;
+  width: number;
+  channels: number;
+}
+
+/** One sample: one view (classification) or several (multi-view self-supervised datasets). */
+export interface Sample {
+  views: ImageTensor[];
+  label?: number;
+  boxes?: SourceItem['boxes'];
+  index: number;
+}
+
+/** A batch of samples: `views[v]` holds view v of every sample, NHWC, contiguous. */
+export interface Batch {
+  views: Array<{ data: Float32Array; shape: [number, number, number, number] }>;
+  /** Class labels, -1 where unknown. */
+  labels?: Int32Array;
+  /** Indices of the samples in the dataset (for kNN, retrieval, galleries). */
+  indices: Int32Array;
+  boxes?: Array<SourceItem['boxes']>;
+}

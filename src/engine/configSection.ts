@@ -1,0 +1,19 @@
+/** The `engine` section of a config: which TensorFlow.js backend runs the model, and where. */
+import { z } from 'zod';
+import { registerConfigSection } from '../core/rootSchema';
+
+export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export const DEVICES = ['auto', 'gpu', 'cpu'] as const;
+
+export const engineSchema = z
+  .strictObject({
+    backend: z.enum(BACKENDS).default('auto').describe('auto: tfjs-node-gpu if installed and a GPU is usable, then tfjs-node, then the fastest engine npm alone provides, then the plain cpu backend'),
+    device: z.enum(DEVICES).default('auto').describe('gpu needs @tensorflow/tfjs-node-gpu and CUDA; cpu never uses a GPU'),
+    threads: z.number().int().min(0).default(0).describe('CPU threads for native kernels; 0 = one per core'),
+  })
+  .default({ backend: 'auto', device: 'auto', threads: 0 })
+  .describe('The TensorFlow.js engine: backend and device');
+
+export type EngineConfig = z.output<typeof engineSchema>;
+
+registerConfigSection('engine', engineSchema, 10);
