@@ -8,7 +8,14 @@ import './data/configSection';
 import './train/configSections';
 import './models/backbones/resnet';
 import './models/heads/clsHead';
+import './models/losses/crossEntropy';
 import './models/algorithms/classification';
+import './train/optimizers/sgd';
+import './train/optimizers/adamw';
+import './train/optimizers/lars';
+import './train/schedules';
+import './train/hooks/ema';
+import './eval/clsEvaluator';
 
 import { shareModule } from './core/customImports';
 

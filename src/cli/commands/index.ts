@@ -3,5 +3,6 @@ import type { CommandSpec } from '../args';
 import { validateCommand } from './validate';
 import { configPrintCommand } from './config';
 import { schemaCommand } from './schema';
+import { trainCommand } from './train';
 
-export const COMMANDS: CommandSpec[] = [validateCommand, configPrintCommand, schemaCommand];
+export const COMMANDS: CommandSpec[] = [trainCommand, validateCommand, configPrintCommand, schemaCommand];

@@ -1,19 +1,88 @@
-/** Supervised classification: backbone, optional neck, classification head. */
+/** Supervised classification: backbone, optional neck, classification head (EasyCV's Classification). */
+import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { register } from '../../core/registry';
+import { register, type BuildContext } from '../../core/registry';
 import { slot } from '../../core/schema';
+import { UserError } from '../../core/problems';
+import { Module } from '../nn/module';
+import { globalAvgPool } from '../nn/layers';
+import type { Backbone, Neck } from '../backbones/types';
+import type { ClsHead } from '../heads/clsHead';
+import type { Algorithm, DataInfo, StepOutput, TensorBatch } from './types';
 
 export const classificationParams = z.strictObject({
   backbone: slot('backbone', 'Feature extractor (ResNet, MobileNetV2, VisionTransformer, ...)'),
   neck: slot('neck', 'Optional neck between backbone and head').optional(),
   head: slot('head', 'Classification head (ClsHead)'),
-  pretrained: z.string().optional().describe('Checkpoint whose backbone weights initialise this backbone (e.g. a self-supervised run)'),
-  freeze_backbone: z.boolean().default(false).describe('Train only the neck and head (linear evaluation)'),
+  pretrained: z.string().optional().describe('Checkpoint or run directory whose backbone weights initialise this backbone (e.g. a self-supervised run)'),
+  freeze_backbone: z.boolean().default(false).describe('Train only the neck and head, with the backbone in eval mode (linear evaluation)'),
 });
+
+export type ClassificationParams = z.output<typeof classificationParams>;
+
+export class Classification extends Module implements Algorithm {
+  readonly backbone: Backbone;
+  readonly neck?: Neck;
+  readonly head: ClsHead;
+
+  constructor(
+    readonly params: ClassificationParams,
+    ctx: BuildContext,
+  ) {
+    super();
+    this.backbone = this.child('backbone', ctx.build<Backbone>('backbone', params.backbone));
+    if (params.neck) this.neck = this.child('neck', ctx.build<Neck>('neck', params.neck, { in_channels: this.backbone.outChannels[this.backbone.outChannels.length - 1] }));
+    const channels = (this.neck ?? this.backbone).outChannels;
+    this.head = this.child('head', ctx.build<ClsHead>('head', params.head, { in_channels: channels[channels.length - 1] }));
+    if (params.freeze_backbone) this.backbone.freeze();
+  }
+
+  override train(mode = true): this {
+    super.train(mode);
+    if (this.params.freeze_backbone) this.backbone.train(false);
+    return this;
+  }
+
+  private features(images: tf.Tensor4D): tf.Tensor[] {
+    const f = this.backbone.forward(images);
+    return this.neck ? this.neck.forward(f) : f;
+  }
+
+  trainStep(batch: TensorBatch): StepOutput {
+    if (!batch.labels) throw new UserError('Classification needs labelled data: the training source has no labels');
+    const logits = this.head.forward(this.features(batch.views[0]));
+    const loss = this.head.loss(logits, batch.labels);
+    const correct = tf.equal(tf.argMax(logits, 1), tf.cast(batch.labels, 'int32'));
+    return { loss, logs: { accuracy: tf.mean(tf.cast(correct, 'float32')) as tf.Scalar } };
+  }
+
+  predict(images: tf.Tensor4D): tf.Tensor2D {
+    return this.head.forward(this.features(images));
+  }
+
+  extract(images: tf.Tensor4D): tf.Tensor2D {
+    const f = this.backbone.forward(images);
+    const last = f[f.length - 1];
+    return (last.rank === 4 ? globalAvgPool(last as tf.Tensor4D) : last) as tf.Tensor2D;
+  }
+
+  checkData(info: DataInfo): void {
+    if (info.channels !== this.backbone.inChannels) {
+      throw new UserError(
+        `model.backbone expects ${this.backbone.inChannels}-channel images but the data has ${info.channels} channel(s): set model.backbone.in_channels: ${info.channels}`,
+      );
+    }
+    const k = this.head.params.num_classes;
+    if (info.numClasses !== undefined && info.numClasses !== k) {
+      throw new UserError(`model.head.num_classes is ${k} but the training data has ${info.numClasses} classes: set model.head.num_classes: ${info.numClasses}`);
+    }
+  }
+}
 
 register('model', {
   type: 'Classification',
   description: 'Supervised image classification: backbone, optional neck, and a classification head',
   paper: 'EasyCV Classification',
   params: classificationParams,
+  build: (p, ctx) => new Classification(p, ctx),
 });

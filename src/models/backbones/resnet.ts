@@ -1,11 +1,16 @@
 /**
  * ResNet (He et al., Deep Residual Learning for Image Recognition, CVPR 2016, arXiv:1512.03385).
  *
- * Depths 18/34 use basic blocks, 50 uses bottlenecks. The `cifar` stem (a 3x3 convolution, no
- * max-pool) keeps small images (28x28, 32x32) from shrinking to nothing before the first stage.
+ * Depths 18/34 use basic blocks, 50 uses bottlenecks (stride on the 3x3 convolution, as in
+ * torchvision's "ResNet v1.5"). The `cifar` stem (one 3x3 convolution, no max-pool) keeps small
+ * images (28x28, 32x32) from shrinking to nothing before the first stage.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { register } from '../../core/registry';
+import { Layer, Module, Sequential } from '../nn/module';
+import { BatchNorm, Conv2d, ConvBnAct, MaxPool2d } from '../nn/layers';
+import type { Backbone } from './types';
 
 export const resnetParams = z.strictObject({
   depth: z.literal([18, 34, 50]).default(18).describe('Number of layers: 18 and 34 use basic blocks, 50 bottlenecks'),
@@ -17,9 +22,163 @@ export const resnetParams = z.strictObject({
   zero_init_residual: z.boolean().default(false).describe('Start the last norm of each block at zero so blocks begin as identities'),
 });
 
+export type ResNetParams = z.output<typeof resnetParams>;
+
+const STAGES: Record<18 | 34 | 50, { block: 'basic' | 'bottleneck'; blocks: number[] }> = {
+  18: { block: 'basic', blocks: [2, 2, 2, 2] },
+  34: { block: 'basic', blocks: [3, 4, 6, 3] },
+  50: { block: 'bottleneck', blocks: [3, 4, 6, 3] },
+};
+
+/** 1x1 convolution + norm that matches the shortcut to a block's output shape. */
+class Downsample extends Layer<tf.Tensor4D, tf.Tensor4D> {
+  private readonly conv: Conv2d;
+  private readonly bn: BatchNorm;
+
+  constructor(inC: number, outC: number, stride: number) {
+    super();
+    this.conv = this.child('0', new Conv2d(inC, outC, 1, { stride, padding: 0 }));
+    this.bn = this.child('1', new BatchNorm(outC));
+  }
+
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    return this.bn.forward(this.conv.forward(x)) as tf.Tensor4D;
+  }
+}
+
+/** Two 3x3 convolutions with a shortcut (ResNet-18/34). */
+class BasicBlock extends Layer<tf.Tensor4D, tf.Tensor4D> {
+  static readonly expansion = 1;
+  private readonly conv1: Conv2d;
+  private readonly bn1: BatchNorm;
+  private readonly conv2: Conv2d;
+  private readonly bn2: BatchNorm;
+  private readonly downsample?: Downsample;
+
+  constructor(inC: number, width: number, stride: number, zeroInit: boolean) {
+    super();
+    this.conv1 = this.child('conv1', new Conv2d(inC, width, 3, { stride }));
+    this.bn1 = this.child('bn1', new BatchNorm(width));
+    this.conv2 = this.child('conv2', new Conv2d(width, width, 3));
+    this.bn2 = this.child('bn2', new BatchNorm(width, { zeroInit }));
+    if (stride !== 1 || inC !== width) this.downsample = this.child('downsample', new Downsample(inC, width, stride));
+  }
+
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    const out = tf.relu(this.bn1.forward(this.conv1.forward(x))) as tf.Tensor4D;
+    const y = this.bn2.forward(this.conv2.forward(out));
+    const identity = this.downsample ? this.downsample.forward(x) : x;
+    return tf.relu(tf.add(y, identity)) as tf.Tensor4D;
+  }
+}
+
+/** 1x1 reduce, 3x3 (strided), 1x1 expand by 4, with a shortcut (ResNet-50). */
+class Bottleneck extends Layer<tf.Tensor4D, tf.Tensor4D> {
+  static readonly expansion = 4;
+  private readonly conv1: Conv2d;
+  private readonly bn1: BatchNorm;
+  private readonly conv2: Conv2d;
+  private readonly bn2: BatchNorm;
+  private readonly conv3: Conv2d;
+  private readonly bn3: BatchNorm;
+  private readonly downsample?: Downsample;
+
+  constructor(inC: number, width: number, stride: number, zeroInit: boolean) {
+    super();
+    const outC = width * Bottleneck.expansion;
+    this.conv1 = this.child('conv1', new Conv2d(inC, width, 1, { padding: 0 }));
+    this.bn1 = this.child('bn1', new BatchNorm(width));
+    this.conv2 = this.child('conv2', new Conv2d(width, width, 3, { stride }));
+    this.bn2 = this.child('bn2', new BatchNorm(width));
+    this.conv3 = this.child('conv3', new Conv2d(width, outC, 1, { padding: 0 }));
+    this.bn3 = this.child('bn3', new BatchNorm(outC, { zeroInit }));
+    if (stride !== 1 || inC !== outC) this.downsample = this.child('downsample', new Downsample(inC, outC, stride));
+  }
+
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    let out = tf.relu(this.bn1.forward(this.conv1.forward(x))) as tf.Tensor4D;
+    out = tf.relu(this.bn2.forward(this.conv2.forward(out))) as tf.Tensor4D;
+    const y = this.bn3.forward(this.conv3.forward(out));
+    const identity = this.downsample ? this.downsample.forward(x) : x;
+    return tf.relu(tf.add(y, identity)) as tf.Tensor4D;
+  }
+}
+
+class Stem extends Layer<tf.Tensor4D, tf.Tensor4D> {
+  private readonly unit: ConvBnAct;
+  private readonly pool?: MaxPool2d;
+
+  constructor(kind: 'imagenet' | 'cifar', inC: number, outC: number) {
+    super();
+    this.unit = this.child('0', kind === 'imagenet' ? new ConvBnAct(inC, outC, 7, { stride: 2, padding: 3 }) : new ConvBnAct(inC, outC, 3, { stride: 1, padding: 1 }));
+    if (kind === 'imagenet') this.pool = new MaxPool2d(3, 2, 1);
+  }
+
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    const y = this.unit.forward(x);
+    return this.pool ? this.pool.forward(y) : y;
+  }
+}
+
+export class ResNet extends Module implements Backbone {
+  readonly outChannels: number[];
+  readonly inChannels: number;
+  /** Channels of the last stage (the usual feature size: 512 for 18/34, 2048 for 50, at base width 64). */
+  readonly featureChannels: number;
+  private readonly stem: Stem;
+  private readonly stages: Sequential[] = [];
+
+  constructor(readonly params: ResNetParams) {
+    super();
+    const { block, blocks } = STAGES[params.depth];
+    const expansion = block === 'basic' ? BasicBlock.expansion : Bottleneck.expansion;
+    const w = params.base_width;
+    this.inChannels = params.in_channels;
+    this.stem = this.child('stem', new Stem(params.stem, params.in_channels, w));
+    let inC = w;
+    const stageChannels: number[] = [];
+    blocks.forEach((n, s) => {
+      const width = w * 2 ** s;
+      const layers: Layer[] = [];
+      for (let b = 0; b < n; b++) {
+        const stride = b === 0 && s > 0 ? 2 : 1;
+        layers.push(block === 'basic' ? new BasicBlock(inC, width, stride, params.zero_init_residual) : new Bottleneck(inC, width, stride, params.zero_init_residual));
+        inC = width * expansion;
+      }
+      this.stages.push(this.child(`layer${s + 1}`, new Sequential(layers)));
+      stageChannels.push(inC);
+    });
+    this.featureChannels = inC;
+    this.outChannels = params.out_indices.map((i) => stageChannels[i]);
+    if (params.frozen_stages >= 0) this.stem.freeze();
+    for (let s = 1; s <= params.frozen_stages && s <= 4; s++) this.stages[s - 1].freeze();
+  }
+
+  forward(x: tf.Tensor4D): tf.Tensor4D[] {
+    let y = this.stem.forward(x);
+    const outs: tf.Tensor4D[] = [];
+    this.stages.forEach((stage, i) => {
+      y = stage.forward(y) as tf.Tensor4D;
+      if (this.params.out_indices.includes(i)) outs.push(y);
+    });
+    return outs;
+  }
+
+  override train(mode = true): this {
+    super.train(mode);
+    // Frozen stages keep their batch-norm statistics fixed, as in mmcls/EasyCV.
+    if (mode && this.params.frozen_stages >= 0) {
+      this.stem.train(false);
+      for (let s = 1; s <= this.params.frozen_stages && s <= 4; s++) this.stages[s - 1].train(false);
+    }
+    return this;
+  }
+}
+
 register('backbone', {
   type: 'ResNet',
   description: 'Residual network with basic (18, 34) or bottleneck (50) blocks',
   paper: 'He et al., Deep Residual Learning for Image Recognition, CVPR 2016, arXiv:1512.03385',
   params: resnetParams,
+  build: (p) => new ResNet(p),
 });

@@ -1,6 +1,11 @@
 /** Linear classification head: optional global average pooling, dropout, and a fully-connected layer. */
+import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { register } from '../../core/registry';
+import { UserError } from '../../core/problems';
+import { Module } from '../nn/module';
+import { Dropout, Linear, globalAvgPool } from '../nn/layers';
+import { crossEntropy } from '../losses/crossEntropy';
 
 export const clsHeadParams = z.strictObject({
   num_classes: z.number().int().min(1).describe('Number of classes'),
@@ -10,9 +15,35 @@ export const clsHeadParams = z.strictObject({
   label_smoothing: z.number().min(0).max(1).default(0).describe('Label smoothing of the cross-entropy loss (0.1 is typical)'),
 });
 
+export type ClsHeadParams = z.output<typeof clsHeadParams>;
+
+export class ClsHead extends Module {
+  readonly fc: Linear;
+  private readonly dropout: Dropout;
+
+  constructor(readonly params: ClsHeadParams) {
+    super();
+    if (!params.in_channels) throw new UserError('ClsHead: in_channels is unknown; set it or use a backbone that reports its channels');
+    this.dropout = this.child('dropout', new Dropout(params.dropout));
+    this.fc = this.child('fc', new Linear(params.in_channels, params.num_classes));
+  }
+
+  /** Logits `[batch, num_classes]` from the last feature (NHWC maps are pooled when with_avg_pool). */
+  forward(features: tf.Tensor[]): tf.Tensor2D {
+    let x = features[features.length - 1];
+    if (x.rank === 4) x = this.params.with_avg_pool ? globalAvgPool(x as tf.Tensor4D) : tf.reshape(x, [x.shape[0], -1]);
+    return this.fc.forward(this.dropout.forward(x)) as tf.Tensor2D;
+  }
+
+  loss(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+    return crossEntropy(logits, labels, this.params.label_smoothing);
+  }
+}
+
 register('head', {
   type: 'ClsHead',
   description: 'Classification head: average pooling, dropout and a linear layer, trained with cross-entropy',
   paper: 'EasyCV ClsHead; label smoothing from Szegedy et al., Rethinking the Inception Architecture, CVPR 2016',
   params: clsHeadParams,
+  build: (p) => new ClsHead(p),
 });

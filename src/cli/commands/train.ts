@@ -1,0 +1,46 @@
+import { train } from '../../train/train';
+import { BACKENDS, DEVICES, type EngineConfig } from '../../engine/configSection';
+import { UsageError, type CommandSpec } from '../args';
+
+export const trainCommand: CommandSpec = {
+  name: 'train',
+  summary: 'Train a model from a config; writes a run directory (run.json, config.yaml, metrics.jsonl, log.txt, checkpoints/)',
+  positionals: [{ name: 'config', description: 'Config file (YAML or JSON); optional with --resume', optional: true }],
+  options: [
+    { name: 'work-dir', type: 'string', valueName: 'dir', description: 'Run directory to create (default: work_dirs/<config stem>/<run id>)' },
+    { name: 'resume', type: 'string', valueName: 'run|ckpt', description: 'Continue a run (its directory) or start from a checkpoint with its optimizer state and progress' },
+    { name: 'max-iters', type: 'number', description: 'Stop after this many iterations, whatever the config says (smoke runs)' },
+    { name: 'backend', type: 'string', description: `Engine backend: ${BACKENDS.join(' | ')} (overrides engine.backend)` },
+    { name: 'device', type: 'string', description: `Engine device: ${DEVICES.join(' | ')} (overrides engine.device)` },
+    { name: 'quiet', short: 'q', type: 'boolean', description: 'No progress on stderr (the run directory gets everything)' },
+    { name: 'json', type: 'boolean', description: 'Print the result (run directory, status, metrics) as JSON on stdout' },
+  ],
+  overrides: true,
+  details: 'Stop with Ctrl+C (SIGINT) or SIGTERM: the run writes a last checkpoint and can be resumed with --resume <run directory>.',
+  async run(args) {
+    const engine: Partial<EngineConfig> = {};
+    const backend = args.options.backend as string | undefined;
+    const device = args.options.device as string | undefined;
+    if (backend !== undefined) {
+      if (!(BACKENDS as readonly string[]).includes(backend)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${backend}"`);
+      engine.backend = backend as EngineConfig['backend'];
+    }
+    if (device !== undefined) {
+      if (!(DEVICES as readonly string[]).includes(device)) throw new UsageError(`--device must be one of ${DEVICES.join(', ')}, got "${device}"`);
+      engine.device = device as EngineConfig['device'];
+    }
+    const maxIters = args.options['max-iters'] as number | undefined;
+    if (maxIters !== undefined && (!Number.isInteger(maxIters) || maxIters < 1)) throw new UsageError(`--max-iters must be a positive integer, got ${maxIters}`);
+    const result = await train(args.positionals[0], {
+      workDir: args.options['work-dir'] as string | undefined,
+      resume: args.options.resume as string | undefined,
+      maxIters,
+      overrides: args.overrides,
+      engine,
+      quiet: !!args.options.quiet,
+    });
+    if (args.options.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    else process.stdout.write(`${result.runDir}\n`);
+    return result.status === 'finished' ? 0 : result.status === 'stopped' ? 130 : 1;
+  },
+};

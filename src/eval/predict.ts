@@ -1,0 +1,72 @@
+/** Run a model over a whole dataset and keep what evaluators need (class scores, features). */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Algorithm } from '../models/algorithms/types';
+import type { TrainLoader } from '../train/dataBridge';
+import { disposeTensors, toTensors } from '../train/dataBridge';
+import type { Predictions } from './evaluator';
+
+class Growable {
+  private buf = new Float32Array(1024);
+  length = 0;
+
+  push(values: Float32Array | Int32Array): void {
+    if (this.length + values.length > this.buf.length) {
+      const next = new Float32Array(Math.max(this.buf.length * 2, this.length + values.length));
+      next.set(this.buf.subarray(0, this.length));
+      this.buf = next;
+    }
+    this.buf.set(values, this.length);
+    this.length += values.length;
+  }
+
+  take(): Float32Array {
+    return this.buf.slice(0, this.length);
+  }
+}
+
+export async function collectPredictions(model: Algorithm, loader: TrainLoader, needs: Set<'logits' | 'features'>): Promise<Predictions> {
+  const wasTraining = model.training;
+  model.eval();
+  const logits = new Growable();
+  const features = new Growable();
+  const labels: number[] = [];
+  const indices: number[] = [];
+  let numClasses: number | undefined;
+  let dim: number | undefined;
+  try {
+    for await (const batch of loader.epoch(0)) {
+      const t = toTensors(batch);
+      try {
+        tf.tidy(() => {
+          if (needs.has('logits')) {
+            if (!model.predict) throw new Error('this model has no class scores (predict)');
+            const y = model.predict(t.views[0]);
+            numClasses = y.shape[1];
+            logits.push(y.dataSync() as Float32Array);
+          }
+          if (needs.has('features')) {
+            const f = model.extract(t.views[0]);
+            dim = f.shape[1];
+            features.push(f.dataSync() as Float32Array);
+          }
+        });
+      } finally {
+        disposeTensors(t);
+      }
+      if (batch.labels) labels.push(...batch.labels);
+      indices.push(...batch.indices);
+    }
+  } finally {
+    model.train(wasTraining);
+  }
+  return {
+    count: indices.length,
+    labels: labels.length === indices.length ? Int32Array.from(labels) : undefined,
+    logits: needs.has('logits') ? logits.take() : undefined,
+    numClasses,
+    features: needs.has('features') ? features.take() : undefined,
+    dim,
+    classes: loader.classes,
+    indices: Int32Array.from(indices),
+  };
+}

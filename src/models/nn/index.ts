@@ -1,0 +1,5 @@
+export * from './module';
+export * from './layers';
+export * from './init';
+export * from './stepRandom';
+export * from './stopGradient';

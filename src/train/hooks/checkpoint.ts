@@ -1,0 +1,89 @@
+/**
+ * Checkpoints: `latest` after every epoch, `epoch_N` every `interval` epochs (the oldest pruned
+ * beyond `keep`), and `best` whenever the `save_best` metric improves. epoch_N and best are hard
+ * links to the latest file, so each costs one write; every file appears by an atomic rename.
+ */
+import * as fs from 'node:fs';
+import { PRIORITY, type Hook, type RunnerApi } from '../hook';
+
+export interface CheckpointHookConfig {
+  interval: number;
+  keep: number;
+  save_best?: string;
+  rule: 'greater' | 'less';
+}
+
+export interface BestMetric {
+  metric: string;
+  value: number;
+  iter: number;
+  epoch: number;
+}
+
+export class CheckpointHook implements Hook {
+  readonly name = 'CheckpointHook';
+  readonly priority = PRIORITY.low;
+  best?: BestMetric;
+  private improved = false;
+  private saved: number[] = [];
+
+  constructor(private readonly cfg: CheckpointHookConfig) {}
+
+  afterEval(r: RunnerApi, metrics: Record<string, number>): void {
+    const key = this.cfg.save_best;
+    if (!key) return;
+    const value = metrics[key] ?? metrics[Object.keys(metrics).find((k) => k.endsWith('/' + key)) ?? ''];
+    if (value === undefined || !Number.isFinite(value)) return;
+    const better = !this.best || (this.cfg.rule === 'greater' ? value > this.best.value : value < this.best.value);
+    if (better) {
+      this.best = { metric: key, value, iter: r.iter, epoch: r.epoch + 1 };
+      this.improved = true;
+    }
+  }
+
+  afterEpoch(r: RunnerApi): void {
+    this.saveNow(r, (r.epoch + 1) % this.cfg.interval === 0);
+  }
+
+  /** Write latest (and epoch_N / best as due). Also called when a run stops or ends mid-epoch. */
+  saveNow(r: RunnerApi, epochCheckpoint: boolean): void {
+    const latest = r.saveCheckpoint('latest');
+    if (epochCheckpoint) {
+      const n = r.epoch + 1;
+      linkAtomic(latest, r.runDir.checkpointFile(`epoch_${n}`));
+      this.saved.push(n);
+      while (this.cfg.keep > 0 && this.saved.length > this.cfg.keep) {
+        const old = this.saved.shift()!;
+        fs.rmSync(r.runDir.checkpointFile(`epoch_${old}`), { force: true });
+      }
+    }
+    if (this.improved && this.best) {
+      linkAtomic(latest, r.runDir.checkpointFile('best'));
+      r.runDir.update({ best: this.best });
+      r.log(`new best ${this.best.metric} = ${this.best.value.toFixed(4)} (epoch ${this.best.epoch}, iter ${this.best.iter}): checkpoints/best.safetensors`);
+      this.improved = false;
+    }
+  }
+
+  state(): unknown {
+    return { best: this.best, saved: this.saved };
+  }
+
+  loadState(state: unknown): void {
+    const s = state as { best?: BestMetric; saved?: number[] };
+    this.best = s.best;
+    this.saved = s.saved ?? [];
+  }
+}
+
+/** Make `to` a hard link of `from`, replacing `to` atomically (a copy where links are not allowed). */
+function linkAtomic(from: string, to: string): void {
+  const tmp = `${to}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { force: true });
+  try {
+    fs.linkSync(from, tmp);
+  } catch {
+    fs.copyFileSync(from, tmp);
+  }
+  fs.renameSync(tmp, to);
+}

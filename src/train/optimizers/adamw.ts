@@ -1,0 +1,52 @@
+/** Adam with decoupled weight decay (Loshchilov and Hutter, Decoupled Weight Decay Regularization, ICLR 2019). */
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { register } from '../../core/registry';
+import { Optimizer, paramwiseSchema, type OptimParam, type OptimizerFactory } from './optimizer';
+import type { Parameter } from '../../models/nn/module';
+
+export const adamwParams = z.strictObject({
+  lr: z.number().positive().describe('Base learning rate (1e-3 to 1.5e-4 for transformers, scaled with the batch size)'),
+  betas: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]).default([0.9, 0.999]).describe('Decay rates of the first and second moment estimates'),
+  eps: z.number().positive().default(1e-8).describe('Added to the denominator for numerical stability'),
+  weight_decay: z.number().min(0).default(0.05).describe('Decoupled weight decay (0.05 for ViT/DINO/MAE)'),
+  paramwise: paramwiseSchema,
+});
+
+export class AdamW extends Optimizer {
+  constructor(
+    named: Array<[string, Parameter]>,
+    readonly cfg: z.output<typeof adamwParams>,
+  ) {
+    super(named, cfg.paramwise);
+  }
+
+  get baseLr(): number {
+    return this.cfg.lr;
+  }
+
+  protected update(p: OptimParam, grad: tf.Tensor, lr: number): void {
+    const [b1, b2] = this.cfg.betas;
+    const m = this.slot(p, 'exp_avg');
+    const v = this.slot(p, 'exp_avg_sq');
+    const mNext = tf.add(tf.mul(m, b1), tf.mul(grad, 1 - b1));
+    const vNext = tf.add(tf.mul(v, b2), tf.mul(tf.square(grad), 1 - b2));
+    m.assign(mNext);
+    v.assign(vNext);
+    const c1 = 1 - b1 ** this.steps;
+    const c2 = 1 - b2 ** this.steps;
+    const stepSize = lr / c1;
+    const denom = tf.add(tf.div(tf.sqrt(vNext), Math.sqrt(c2)), this.cfg.eps);
+    const wd = this.cfg.weight_decay * p.decayMult;
+    const decayed = wd > 0 ? tf.mul(p.variable, 1 - lr * wd) : p.variable;
+    p.variable.assign(tf.sub(decayed, tf.mul(tf.div(mNext, denom), stepSize)));
+  }
+}
+
+register('optimizer', {
+  type: 'AdamW',
+  description: 'Adam with decoupled weight decay',
+  paper: 'Loshchilov and Hutter, Decoupled Weight Decay Regularization, ICLR 2019, arXiv:1711.05101',
+  params: adamwParams,
+  build: (p): OptimizerFactory => (named) => new AdamW(named, p),
+});

@@ -1,0 +1,123 @@
+/**
+ * The optimizer base: per-parameter options by role and name pattern, state kept in variables
+ * that checkpoints save, and one update per parameter per step.
+ *
+ * Per-parameter options follow mmcv's `paramwise_cfg`: by default norms and biases get no weight
+ * decay (as timm and most self-supervised recipes do); `custom` entries match parameter names
+ * (`backbone.layer1.0.conv1.weight`) with a regular expression and scale their learning rate and
+ * decay; the last matching entry wins.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import type { Parameter, ParamRole } from '../../models/nn/module';
+
+export const paramwiseSchema = z
+  .strictObject({
+    norm_decay_mult: z.number().min(0).default(0).describe('Weight-decay multiplier of normalisation weights and biases (0 = no decay)'),
+    bias_decay_mult: z.number().min(0).default(0).describe('Weight-decay multiplier of biases (0 = no decay)'),
+    custom: z
+      .array(
+        z.strictObject({
+          pattern: z.string().describe('Regular expression matched against parameter names, e.g. "^head\\\\." or "pos_embed"'),
+          lr_mult: z.number().min(0).default(1).describe('Learning-rate multiplier'),
+          decay_mult: z.number().min(0).default(1).describe('Weight-decay multiplier'),
+        }),
+      )
+      .default([])
+      .describe('Options by parameter name; the last matching entry wins'),
+  })
+  .default({ norm_decay_mult: 0, bias_decay_mult: 0, custom: [] })
+  .describe('Per-parameter options (mmcv paramwise_cfg)');
+
+export type ParamwiseConfig = z.output<typeof paramwiseSchema>;
+
+export interface OptimParam {
+  name: string;
+  variable: tf.Variable;
+  role: ParamRole;
+  lrMult: number;
+  decayMult: number;
+}
+
+export function paramOptions(named: Array<[string, Parameter]>, cfg: ParamwiseConfig): OptimParam[] {
+  const patterns = cfg.custom.map((c) => ({ ...c, re: new RegExp(c.pattern) }));
+  return named
+    .filter(([, p]) => p.variable.trainable)
+    .map(([name, p]) => {
+      let lrMult = 1;
+      let decayMult = p.role === 'norm' ? cfg.norm_decay_mult : p.role === 'bias' ? cfg.bias_decay_mult : 1;
+      for (const c of patterns) {
+        if (c.re.test(name)) {
+          lrMult = c.lr_mult;
+          decayMult = c.decay_mult;
+        }
+      }
+      return { name, variable: p.variable, role: p.role, lrMult, decayMult };
+    });
+}
+
+export abstract class Optimizer {
+  readonly params: OptimParam[];
+  /** Optimizer steps taken (Adam's bias correction needs it). */
+  steps = 0;
+  private readonly state = new Map<string, tf.Variable>();
+
+  constructor(named: Array<[string, Parameter]>, paramwise: ParamwiseConfig) {
+    this.params = paramOptions(named, paramwise);
+  }
+
+  /** A state slot of a parameter (momentum buffer, Adam moments), created as zeros on first use. */
+  protected slot(p: OptimParam, name: string): tf.Variable {
+    const key = `${p.name}.${name}`;
+    let v = this.state.get(key);
+    if (!v) {
+      v = tf.variable(tf.zerosLike(p.variable), false);
+      this.state.set(key, v);
+    }
+    return v;
+  }
+
+  protected hasSlot(p: OptimParam, name: string): boolean {
+    return this.state.has(`${p.name}.${name}`);
+  }
+
+  /** Update one parameter given its gradient and its effective learning rate. Runs inside a tidy. */
+  protected abstract update(p: OptimParam, grad: tf.Tensor, lr: number): void;
+
+  /** One step: `grads` by variable name (as tf.variableGrads returns them); `lr` is the base rate. */
+  step(grads: Record<string, tf.Tensor | null>, lr: number): void {
+    this.steps++;
+    for (const p of this.params) {
+      const g = grads[p.variable.name];
+      if (!g) continue;
+      tf.tidy(() => this.update(p, g, lr * p.lrMult));
+    }
+  }
+
+  stateDict(): Map<string, tf.Tensor> {
+    const out = new Map<string, tf.Tensor>(this.state);
+    out.set('steps', tf.scalar(this.steps, 'int32'));
+    return out;
+  }
+
+  loadStateDict(state: Map<string, tf.Tensor>): void {
+    const steps = state.get('steps');
+    if (steps) this.steps = steps.dataSync()[0];
+    const byName = new Map(this.params.map((p) => [p.name, p]));
+    for (const [key, t] of state) {
+      if (key === 'steps') continue;
+      const dot = key.lastIndexOf('.');
+      const p = byName.get(key.slice(0, dot));
+      if (!p) continue;
+      this.slot(p, key.slice(dot + 1)).assign(t);
+    }
+  }
+
+  dispose(): void {
+    for (const v of this.state.values()) v.dispose();
+    this.state.clear();
+  }
+}
+
+/** What a registered optimizer builds: the optimizer once the model's parameters are known. */
+export type OptimizerFactory = (named: Array<[string, Parameter]>) => Optimizer & { readonly baseLr: number };

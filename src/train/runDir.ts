@@ -1,0 +1,153 @@
+/**
+ * The run directory: the one interface between the trainer and everything else (DESIGN.md).
+ *
+ *   work_dirs/<config-stem>/<run-id>/
+ *     run.json        status, pid, config, engine, times, progress, best metric, error
+ *     config.yaml     the fully resolved config that ran
+ *     metrics.jsonl   one JSON object per line
+ *     log.txt         the human log
+ *     checkpoints/    epoch_N, latest, best (safetensors, written atomically)
+ *
+ * run.json is rewritten atomically (temp + rename) so readers never see half of it; metrics and
+ * log lines are appended with single writes.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as os from 'node:os';
+import { stringify } from 'yaml';
+import { writeAtomic } from './checkpoint';
+import type { RunStatus } from './hook';
+
+export interface RunInfo {
+  status: RunStatus;
+  pid: number;
+  hostname: string;
+  /** The config file the run was started from (absolute), and its stem. */
+  config: string;
+  config_stem: string;
+  run_id: string;
+  command: string[];
+  cvw_version: string;
+  engine?: { backend: string; engine?: string; reason?: string };
+  started: string;
+  ended?: string;
+  /** Progress at the last update. */
+  epoch: number;
+  iter: number;
+  max_iters: number;
+  max_epochs: number;
+  /** Latest training loss and the best evaluation metric so far. */
+  last_loss?: number;
+  best?: { metric: string; value: number; iter: number; epoch: number };
+  /** Final evaluation metrics. */
+  metrics?: Record<string, number>;
+  error?: { message: string; stack?: string; iter?: number };
+  resumed_from?: string[];
+}
+
+export const RUN_FILES = { run: 'run.json', config: 'config.yaml', metrics: 'metrics.jsonl', log: 'log.txt', checkpoints: 'checkpoints' } as const;
+
+/** `20261128-235959` in local time; a suffix keeps ids unique within one second. */
+export function newRunId(parent: string, now = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  const base = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
+  let id = base;
+  for (let i = 1; fs.existsSync(path.join(parent, id)); i++) id = `${base}-${i}`;
+  return id;
+}
+
+export class RunDir {
+  private info: RunInfo;
+
+  private constructor(
+    readonly dir: string,
+    info: RunInfo,
+  ) {
+    this.info = info;
+  }
+
+  /** Create a new run directory (refusing one that already holds a run). */
+  static create(dir: string, info: Omit<RunInfo, 'pid' | 'hostname' | 'started' | 'status'>): RunDir {
+    if (fs.existsSync(path.join(dir, RUN_FILES.run))) {
+      throw new Error(`${dir} already holds a run; use --resume ${dir} to continue it, or another --work-dir`);
+    }
+    fs.mkdirSync(path.join(dir, RUN_FILES.checkpoints), { recursive: true });
+    const run = new RunDir(dir, { ...info, status: 'running', pid: process.pid, hostname: os.hostname(), started: new Date().toISOString() });
+    run.flush();
+    return run;
+  }
+
+  /** Open an existing run to continue it (resume): status back to running, this process's pid. */
+  static reopen(dir: string, patch: Partial<RunInfo>): RunDir {
+    const info = readRunInfo(dir);
+    const run = new RunDir(dir, { ...info, ...patch, status: 'running', pid: process.pid, hostname: os.hostname(), ended: undefined, error: undefined });
+    run.flush();
+    return run;
+  }
+
+  get runInfo(): Readonly<RunInfo> {
+    return this.info;
+  }
+
+  file(name: string): string {
+    return path.join(this.dir, name);
+  }
+
+  checkpointFile(name: string): string {
+    return path.join(this.dir, RUN_FILES.checkpoints, `${name}.safetensors`);
+  }
+
+  update(patch: Partial<RunInfo>): void {
+    this.info = { ...this.info, ...patch };
+    this.flush();
+  }
+
+  private flush(): void {
+    writeAtomic(this.file(RUN_FILES.run), [JSON.stringify(this.info, null, 2) + '\n']);
+  }
+
+  writeConfig(config: Record<string, unknown>): void {
+    writeAtomic(this.file(RUN_FILES.config), [`# Resolved config of run ${this.info.run_id} (from ${this.info.config})\n`, stringify(config)]);
+  }
+
+  appendMetrics(record: Record<string, unknown>): void {
+    fs.appendFileSync(this.file(RUN_FILES.metrics), JSON.stringify(record) + '\n');
+  }
+
+  appendLog(line: string): void {
+    fs.appendFileSync(this.file(RUN_FILES.log), line.endsWith('\n') ? line : line + '\n');
+  }
+
+  /**
+   * Drop metric lines written after iteration `iter` (by a run that was killed after its last
+   * checkpoint), so that a resumed run's metrics.jsonl reads like an uninterrupted run's.
+   */
+  truncateMetricsAfter(iter: number): number {
+    const file = this.file(RUN_FILES.metrics);
+    if (!fs.existsSync(file)) return 0;
+    const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    const kept = lines.filter((l) => {
+      try {
+        return (JSON.parse(l) as { iter?: number }).iter! <= iter;
+      } catch {
+        return false;
+      }
+    });
+    if (kept.length !== lines.length) writeAtomic(file, [kept.map((l) => l + '\n').join('')]);
+    return lines.length - kept.length;
+  }
+}
+
+export function readRunInfo(dir: string): RunInfo {
+  const file = path.join(dir, RUN_FILES.run);
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as RunInfo;
+  } catch (e) {
+    throw new Error(`${file}: cannot read the run (${(e as Error).message})`);
+  }
+}
+
+/** True when `dir` looks like a run directory. */
+export function isRunDir(dir: string): boolean {
+  return fs.existsSync(path.join(dir, RUN_FILES.run));
+}

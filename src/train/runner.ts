@@ -1,0 +1,408 @@
+/**
+ * The training loop: build everything from a resolved config, then epochs of optimizer steps with
+ * hooks around them. Everything it does is written into the run directory; a resumed run continues
+ * from a checkpoint with the same data order, augmentations, dropout and learning rates as an
+ * uninterrupted run would have had.
+ */
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { registries } from '../core/registry';
+import { UserError } from '../core/problems';
+import { isPlainObject, type ComponentConfig } from '../core/schema';
+import { seedInit } from '../models/nn/init';
+import { seedStep } from '../models/nn/stepRandom';
+import type { Algorithm, TensorBatch, TrainProgress } from '../models/algorithms/types';
+import type { Evaluator } from '../eval/evaluator';
+import { saveCheckpoint, loadCheckpoint, disposeCheckpoint, withPrefix, type CheckpointData } from './checkpoint';
+import { sortHooks, type Hook, type IterOutput, type RunnerApi, type RunStatus } from './hook';
+import { RunDir } from './runDir';
+import { batchSize, disposeTensors, openLoader, toTensors, type TrainLoader } from './dataBridge';
+import type { Optimizer, OptimizerFactory } from './optimizers/optimizer';
+import type { LrSchedule } from './schedules';
+import { LoggerHook, type MetricsSink } from './hooks/logger';
+import { CheckpointHook, type CheckpointHookConfig } from './hooks/checkpoint';
+import { EvalHook, type EvalPipelineRuntime } from './hooks/eval';
+import { StatusLine } from './progress';
+import { clipByGlobalNorm } from './gradients';
+
+export interface RunnerOptions {
+  config: Record<string, unknown>;
+  runDir: RunDir;
+  /** Caps the number of iterations whatever the config says (smoke runs). */
+  maxItersCap?: number;
+  /** Checkpoint to continue from (weights, optimizer, progress, random state, hooks). */
+  resumeFrom?: string;
+  status?: StatusLine;
+  /** Extra sinks for logged scalars (TensorBoard). */
+  sinks?: MetricsSink[];
+  /** Messages for the human log (terminal + log.txt). */
+  log: (message: string) => void;
+}
+
+/** Raised when the loss stops being a finite number. */
+export class NonFiniteLossError extends UserError {
+  constructor(
+    readonly iter: number,
+    readonly epoch: number,
+    value: number,
+    lr: number,
+  ) {
+    super(
+      `the loss became ${value} at iteration ${iter} (epoch ${epoch}); training stopped and the last good checkpoint is kept. ` +
+        `The likely cause is a learning rate that is too high (it was ${lr.toPrecision(3)}): lower optimizer.lr, add warm-up (lr_schedule.warmup_iters) or gradient clipping (runner.grad_clip.max_norm).`,
+    );
+    this.name = 'NonFiniteLossError';
+  }
+}
+
+interface RunnerConfig {
+  seed: number;
+  model: ComponentConfig;
+  data: Record<string, unknown> & { train?: ComponentConfig };
+  optimizer?: ComponentConfig;
+  lr_schedule?: ComponentConfig;
+  runner: { max_epochs?: number; max_iters?: number; log_interval: number; grad_clip?: { max_norm: number }; accumulate_steps: number };
+  hooks: ComponentConfig[];
+  eval_pipelines: Array<{ name?: string; split?: string; data?: ComponentConfig; evaluators: ComponentConfig[]; interval: number }>;
+  checkpoint: CheckpointHookConfig;
+  load_from?: string;
+}
+
+export class Runner implements RunnerApi {
+  readonly model: Algorithm;
+  readonly config: Record<string, unknown>;
+  readonly runDir: RunDir;
+  readonly seed: number;
+  epoch = 0;
+  iter = 0;
+  maxIters = 0;
+  maxEpochs = 0;
+  itersPerEpoch = 0;
+  lr = 0;
+  finalEpoch = false;
+  private batchInEpoch = 0;
+  private readonly cfg: RunnerConfig;
+  private optimizer!: Optimizer & { readonly baseLr: number };
+  private schedule: LrSchedule = (lr) => lr;
+  private hooks: Hook[] = [];
+  private trainLoader!: TrainLoader;
+  private evalLoaders: TrainLoader[] = [];
+  private checkpointHook!: CheckpointHook;
+  private evalHook?: EvalHook;
+  private stopReason?: string;
+  private readonly logFn: (m: string) => void;
+
+  private constructor(private readonly options: RunnerOptions) {
+    this.config = options.config;
+    this.cfg = options.config as unknown as RunnerConfig;
+    this.runDir = options.runDir;
+    this.seed = this.cfg.seed;
+    this.logFn = options.log;
+    seedInit(this.seed);
+    if (!isPlainObject(this.cfg.model)) throw new UserError('the config has no model: add a `model:` section with a type (e.g. Classification)');
+    this.model = registries.model.build(this.cfg.model, {}, 'model') as Algorithm;
+  }
+
+  /** Build the model, data, optimizer and hooks of a resolved config. */
+  static async create(options: RunnerOptions): Promise<Runner> {
+    const r = new Runner(options);
+    await r.setUp();
+    return r;
+  }
+
+  log(message: string): void {
+    this.logFn(message);
+  }
+
+  writeMetrics(record: Record<string, unknown>): void {
+    this.runDir.appendMetrics({ time: Date.now() / 1000, epoch: this.epoch + 1, iter: this.iter, ...record });
+  }
+
+  requestStop(reason: string): void {
+    this.stopReason ??= reason;
+  }
+
+  get stopRequested(): boolean {
+    return this.stopReason !== undefined;
+  }
+
+  private async setUp(): Promise<void> {
+    const cfg = this.cfg;
+    if (!cfg.data?.train) throw new UserError('the config has no training data: add data.train (a dataset with a source and a pipeline)');
+    const configDir = path.dirname(this.runDir.runInfo.config);
+    this.trainLoader = await openLoader({ dataset: cfg.data.train, data: cfg.data, split: 'train', seed: this.seed, configDir });
+    this.model.checkData?.({ channels: this.trainLoader.channels, numClasses: this.trainLoader.numClasses });
+
+    const accumulate = cfg.runner.accumulate_steps;
+    this.itersPerEpoch = Math.floor(this.trainLoader.batchesPerEpoch / accumulate);
+    if (this.itersPerEpoch < 1) {
+      throw new UserError(`data.train gives ${this.trainLoader.batchesPerEpoch} batch(es) per epoch, fewer than runner.accumulate_steps (${accumulate}): lower the batch size or accumulate_steps`);
+    }
+    const { max_epochs, max_iters } = cfg.runner;
+    if (!max_epochs && !max_iters) throw new UserError('set runner.max_epochs or runner.max_iters (or pass --max-iters)');
+    let maxIters = Math.min(max_iters ?? Infinity, max_epochs ? max_epochs * this.itersPerEpoch : Infinity);
+    if (this.options.maxItersCap) maxIters = Math.min(maxIters, this.options.maxItersCap);
+    this.maxIters = maxIters;
+    this.maxEpochs = Math.ceil(maxIters / this.itersPerEpoch);
+
+    if (!cfg.optimizer) throw new UserError('the config has no optimizer: add `optimizer: {type: SGD, lr: 0.1}` (or AdamW, LARS)');
+    const factory = registries.optimizer.build(cfg.optimizer, {}, 'optimizer') as OptimizerFactory;
+    this.optimizer = factory(this.model.namedParameters());
+    if (cfg.lr_schedule) this.schedule = registries.lr_schedule.build(cfg.lr_schedule, {}, 'lr_schedule') as LrSchedule;
+
+    const status = this.options.status ?? new StatusLine();
+    this.checkpointHook = new CheckpointHook(cfg.checkpoint);
+    const hooks: Hook[] = [new LoggerHook(cfg.runner.log_interval, status, this.options.sinks ?? []), this.checkpointHook];
+    const pipelines = await this.evalPipelines(configDir);
+    if (pipelines.length) {
+      this.evalHook = new EvalHook(pipelines, () => this.hooks);
+      hooks.push(this.evalHook);
+    }
+    cfg.hooks.forEach((h, i) => hooks.push(registries.hook.build(h, {}, `hooks.${i}`) as Hook));
+    hooks.push(...(this.model.hooks?.() ?? []));
+    this.hooks = sortHooks(hooks);
+
+    if (cfg.load_from) this.loadWeights(cfg.load_from);
+    if (this.options.resumeFrom) this.resume(this.options.resumeFrom);
+    this.lr = this.schedule(this.optimizer.baseLr, this.progress());
+  }
+
+  private async evalPipelines(configDir: string): Promise<EvalPipelineRuntime[]> {
+    const out: EvalPipelineRuntime[] = [];
+    for (const [i, p] of this.cfg.eval_pipelines.entries()) {
+      const split = p.split ?? (p.data ? undefined : 'val');
+      const dataset = p.data ?? (split ? (this.cfg.data[split] as ComponentConfig | undefined) : undefined);
+      if (!dataset) throw new UserError(`eval_pipelines.${i}: no dataset — data.${split} is not set; give the pipeline a split that exists in data, or its own data`);
+      const name = p.name ?? split ?? `eval${i}`;
+      const loader = await openLoader({ dataset, data: this.cfg.data, split: name, seed: this.seed, configDir });
+      this.evalLoaders.push(loader);
+      const evaluators = p.evaluators.map((e, j) => registries.evaluator.build(e, {}, `eval_pipelines.${i}.evaluators.${j}`) as Evaluator);
+      out.push({ name, loader, evaluators, interval: p.interval });
+    }
+    return out;
+  }
+
+  private progress(): TrainProgress {
+    return { iter: this.iter, epoch: this.epoch, maxIters: this.maxIters, itersPerEpoch: this.itersPerEpoch };
+  }
+
+  /** Initialise weights from another run's checkpoint (`load_from`), reporting what did not match. */
+  private loadWeights(source: string): void {
+    const ckpt = loadCheckpoint(resolveCheckpoint(source));
+    try {
+      const { missing, unexpected } = this.model.loadStateDict(withPrefix(ckpt.tensors, 'model.'));
+      this.log(`loaded weights from ${source}${missing.length ? `; not in the checkpoint (kept as initialised): ${missing.join(', ')}` : ''}${unexpected.length ? `; unused: ${unexpected.length} tensors` : ''}`);
+    } finally {
+      disposeCheckpoint(ckpt);
+    }
+  }
+
+  private resume(file: string): void {
+    const ckpt = loadCheckpoint(file);
+    try {
+      this.model.loadStateDict(withPrefix(ckpt.tensors, 'model.'), { strict: true });
+      this.optimizer.loadStateDict(withPrefix(ckpt.tensors, 'optimizer.'));
+      const meta = ckpt.meta as unknown as CheckpointMeta;
+      this.iter = meta.iter;
+      this.epoch = meta.epoch;
+      this.batchInEpoch = meta.batch_in_epoch;
+      for (const h of this.hooks) {
+        if (meta.hooks?.[h.name] !== undefined) h.loadState?.(meta.hooks[h.name]);
+        const t = withPrefix(ckpt.tensors, `hooks.${h.name}.`);
+        if (t.size) h.loadTensors?.(t);
+      }
+      this.log(`resumed from ${file} at epoch ${this.epoch + 1}, iteration ${this.iter}${this.batchInEpoch ? ` (batch ${this.batchInEpoch} of the epoch)` : ''}`);
+    } finally {
+      disposeCheckpoint(ckpt);
+    }
+  }
+
+  saveCheckpoint(name: string): string {
+    const file = this.runDir.checkpointFile(name);
+    const tensors = new Map<string, tf.Tensor>();
+    for (const [k, v] of this.model.stateDict()) tensors.set(`model.${k}`, v);
+    const optState = this.optimizer.stateDict();
+    for (const [k, v] of optState) tensors.set(`optimizer.${k}`, v);
+    const hooks: Record<string, unknown> = {};
+    for (const h of this.hooks) {
+      const s = h.state?.();
+      if (s !== undefined) hooks[h.name] = s;
+      for (const [k, v] of h.tensors?.() ?? []) tensors.set(`hooks.${h.name}.${k}`, v);
+    }
+    const meta: CheckpointMeta = {
+      iter: this.iter,
+      epoch: this.epoch,
+      batch_in_epoch: this.batchInEpoch,
+      seed: this.seed,
+      hooks,
+      config: this.config,
+      saved: new Date().toISOString(),
+    };
+    saveCheckpoint(file, tensors, meta as unknown as Record<string, unknown>);
+    optState.get('steps')?.dispose();
+    return file;
+  }
+
+  private async callHooks(stage: 'beforeRun' | 'beforeEpoch' | 'beforeIter' | 'afterEpoch'): Promise<void> {
+    for (const h of this.hooks) await h[stage]?.(this);
+  }
+
+  /** Run to the end (or until stopped). Returns the final status; throws on failures. */
+  async run(): Promise<RunStatus> {
+    const cfg = this.cfg;
+    const accumulate = cfg.runner.accumulate_steps;
+    await this.callHooks('beforeRun');
+    let status: RunStatus = 'finished';
+    try {
+      while (this.iter < this.maxIters && !this.stopRequested) {
+        this.finalEpoch = this.epoch + 1 >= this.maxEpochs;
+        this.model.train();
+        await this.callHooks('beforeEpoch');
+        const iterator = this.trainLoader.epoch(this.epoch, this.batchInEpoch)[Symbol.asyncIterator]();
+        let stepStart = performance.now();
+        let dataSeconds = 0;
+        let pending: TensorBatch[] = [];
+        while (this.iter < this.maxIters && !this.stopRequested) {
+          const waitStart = performance.now();
+          const next = await iterator.next();
+          dataSeconds += (performance.now() - waitStart) / 1000;
+          if (next.done) break;
+          pending.push(toTensors(next.value));
+          this.batchInEpoch++;
+          if (pending.length < accumulate) continue;
+          await this.callHooks('beforeIter');
+          const out = this.step(pending);
+          pending.forEach(disposeTensors);
+          pending = [];
+          const now = performance.now();
+          this.iter++;
+          const result: IterOutput = { ...out, seconds: (now - stepStart) / 1000, dataSeconds };
+          for (const h of this.hooks) await h.afterIter?.(this, result);
+          if (this.iter % cfg.runner.log_interval === 0 || this.iter === this.maxIters) this.runDir.update({ iter: this.iter, epoch: this.epoch + 1, last_loss: out.loss });
+          this.lr = this.schedule(this.optimizer.baseLr, this.progress());
+          stepStart = performance.now();
+          dataSeconds = 0;
+        }
+        pending.forEach(disposeTensors);
+        await iterator.return?.();
+        this.reportSkipped();
+        if (this.stopRequested) {
+          this.checkpointHook.saveNow(this, false);
+          status = 'stopped';
+          this.log(`stopped (${this.stopReason}) at epoch ${this.epoch + 1}, iteration ${this.iter}: checkpoints/latest.safetensors — continue with \`cvw train --resume ${this.runDir.dir}\``);
+          break;
+        }
+        this.finalEpoch = this.iter >= this.maxIters;
+        await this.callHooks('afterEpoch');
+        this.epoch++;
+        this.batchInEpoch = 0;
+      }
+    } catch (err) {
+      status = 'failed';
+      await this.finish(status);
+      throw err;
+    }
+    await this.finish(status);
+    return status;
+  }
+
+  private reportSkipped(): void {
+    const skipped = this.trainLoader.skipped();
+    if (!skipped.length) return;
+    this.log(`skipped ${skipped.length} unreadable item(s) this epoch (data.skip_corrupt): ${skipped.slice(0, 5).map((s) => `${s.where}: ${s.reason}`).join('; ')}${skipped.length > 5 ? '; ...' : ''}`);
+    this.writeMetrics({ split: 'train', skipped_items: skipped.length });
+  }
+
+  private async finish(status: RunStatus): Promise<void> {
+    for (const h of this.hooks) await h.afterRun?.(this, status);
+    this.runDir.update({ metrics: this.evalHook?.lastMetrics, best: this.checkpointHook.best });
+  }
+
+  /** One optimizer step over `batches` (gradient accumulation when more than one). */
+  private step(batches: TensorBatch[]): { loss: number; logs: Record<string, number>; samples: number; lr: number } {
+    seedStep(this.seed, this.iter);
+    const vars = this.model.trainableVariables();
+    const k = batches.length;
+    let summed: Record<string, tf.Tensor> | undefined;
+    let lossSum = 0;
+    const logSums: Record<string, number> = {};
+    const progress = this.progress();
+    for (const batch of batches) {
+      const kept: Record<string, tf.Scalar> = {};
+      const { value, grads } = tf.variableGrads(() => {
+        const out = this.model.trainStep(batch, progress);
+        for (const [name, t] of Object.entries(out.logs ?? {})) kept[name] = tf.keep(t);
+        return k > 1 ? (tf.div(out.loss, k) as tf.Scalar) : out.loss;
+      }, vars);
+      const loss = value.dataSync()[0] * k;
+      value.dispose();
+      for (const [name, t] of Object.entries(kept)) {
+        logSums[name] = (logSums[name] ?? 0) + t.dataSync()[0];
+        t.dispose();
+      }
+      if (!Number.isFinite(loss)) {
+        for (const g of Object.values(grads)) g?.dispose();
+        if (summed) for (const g of Object.values(summed)) g.dispose();
+        throw new NonFiniteLossError(this.iter + 1, this.epoch + 1, loss, this.lr);
+      }
+      lossSum += loss;
+      if (!summed) summed = grads as Record<string, tf.Tensor>;
+      else {
+        for (const [name, g] of Object.entries(grads)) {
+          if (!g) continue;
+          const prev = summed[name];
+          summed[name] = prev ? tf.add(prev, g) : g.clone();
+          prev?.dispose();
+          g.dispose();
+        }
+      }
+    }
+    let grads = summed!;
+    if (this.cfg.runner.grad_clip) {
+      const clipped = clipByGlobalNorm(grads, this.cfg.runner.grad_clip.max_norm);
+      for (const g of Object.values(grads)) g.dispose();
+      grads = clipped;
+    }
+    this.optimizer.step(grads, this.lr);
+    for (const g of Object.values(grads)) g.dispose();
+    const logs: Record<string, number> = {};
+    for (const [name, v] of Object.entries(logSums)) logs[name] = v / k;
+    return { loss: lossSum / k, logs, samples: batches.reduce((n, b) => n + batchSize(b.raw), 0), lr: this.lr };
+  }
+
+  async close(): Promise<void> {
+    await this.trainLoader?.close();
+    for (const l of this.evalLoaders) await l.close();
+    this.optimizer?.dispose();
+    this.model.dispose();
+  }
+}
+
+/**
+ * Progress and state saved with the weights. No generator state is needed beyond the seed: every
+ * random draw derives from (seed, iteration) or (seed, epoch, sample index).
+ */
+export interface CheckpointMeta {
+  iter: number;
+  epoch: number;
+  batch_in_epoch: number;
+  seed: number;
+  hooks: Record<string, unknown>;
+  config: Record<string, unknown>;
+  saved: string;
+}
+
+/** A checkpoint file from a path that may be a run directory (its latest checkpoint). */
+export function resolveCheckpoint(source: string): string {
+  const fs = require('node:fs') as typeof import('node:fs');
+  if (fs.existsSync(source) && fs.statSync(source).isDirectory()) {
+    for (const candidate of ['checkpoints/best.safetensors', 'checkpoints/latest.safetensors', 'latest.safetensors']) {
+      const f = path.join(source, candidate);
+      if (fs.existsSync(f)) return f;
+    }
+    throw new UserError(`${source}: no checkpoint found (looked for checkpoints/best.safetensors and checkpoints/latest.safetensors)`);
+  }
+  return source;
+}
+
+export type { CheckpointData };
