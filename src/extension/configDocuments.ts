@@ -1,0 +1,29 @@
+/**
+ * The editor's notion of "a config": a text document that the extension validates and the
+ * language features serve. Files under `cvWorkbench.configGlob` (relative to a workspace folder)
+ * always are; YAML files elsewhere are when their content says so (see configDetection.ts).
+ */
+import * as vscode from 'vscode';
+import { CONFIG_FILE_PATTERN, DEFAULT_CONFIG_GLOB, looksLikeConfigText } from './configDetection';
+
+export const SETTINGS_SECTION = 'cvWorkbench';
+
+export function configGlob(): string {
+  const glob = vscode.workspace.getConfiguration(SETTINGS_SECTION).get<string>('configGlob');
+  return glob && glob.trim() ? glob.trim() : DEFAULT_CONFIG_GLOB;
+}
+
+/** True when the file path (a YAML or JSON file on disk) lies under the configured glob of its workspace folder. */
+export function isUnderConfigGlob(uri: vscode.Uri): boolean {
+  const folder = vscode.workspace.getWorkspaceFolder(uri);
+  if (!folder) return false;
+  // languages.match applies VS Code's own glob semantics (the ones users know from files.exclude).
+  const selector: vscode.DocumentFilter = { pattern: new vscode.RelativePattern(folder, configGlob()) };
+  return vscode.languages.match(selector, { uri, languageId: '', isUntitled: false } as unknown as vscode.TextDocument) > 0;
+}
+
+export function isConfigDocument(doc: vscode.TextDocument): boolean {
+  if (doc.uri.scheme !== 'file' || !CONFIG_FILE_PATTERN.test(doc.uri.fsPath)) return false;
+  if (isUnderConfigGlob(doc.uri)) return true;
+  return /\.ya?ml$/i.test(doc.uri.fsPath) && looksLikeConfigText(doc.getText());
+}

@@ -1,0 +1,37 @@
+/**
+ * CV Workbench, the VS Code side: activation, commands, the output channel, and the config
+ * language features. Everything heavy (training, export) runs in `cvw` child processes, never in
+ * the extension host; this module imports only src/core (and the registry of built-ins, whose
+ * modules load no native code at top level).
+ */
+import * as vscode from 'vscode';
+import { COMMANDS, OUTPUT_CHANNEL_NAME } from './commandIds';
+import { validateAllConfigs, validateConfig } from './commands/validate';
+import { registerDiagnostics, type ConfigDiagnostics } from './language/diagnostics';
+import { registerLanguageFeatures } from './language';
+
+/** What activate() returns: used by the extension-host integration tests (test/e2e/suite). */
+export interface CvWorkbenchApi {
+  diagnostics: ConfigDiagnostics;
+  output: vscode.OutputChannel;
+}
+
+export function activate(context: vscode.ExtensionContext): CvWorkbenchApi {
+  const output = vscode.window.createOutputChannel(OUTPUT_CHANNEL_NAME);
+  context.subscriptions.push(output);
+  output.appendLine(`CV Workbench ${context.extension.packageJSON.version as string} activated`);
+
+  const diagnostics = registerDiagnostics(context, { log: (line) => output.appendLine(line) });
+  registerLanguageFeatures(context);
+
+  context.subscriptions.push(
+    vscode.commands.registerCommand(COMMANDS.validateConfig, (uri?: vscode.Uri) => validateConfig(diagnostics, output, uri)),
+    vscode.commands.registerCommand(COMMANDS.validateAllConfigs, () => validateAllConfigs(diagnostics, output)),
+    vscode.commands.registerCommand(COMMANDS.showOutput, () => output.show(true)),
+  );
+  return { diagnostics, output };
+}
+
+export function deactivate(): void {
+  // Everything is disposed through context.subscriptions.
+}
