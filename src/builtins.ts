@@ -5,6 +5,7 @@
  */
 import './engine/configSection';
 import './data/configSection';
+import './data';
 import './train/configSections';
 import './models/backbones/resnet';
 import './models/heads/clsHead';

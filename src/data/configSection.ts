@@ -22,3 +22,6 @@ export const loaderParams = {
   shuffle: z.boolean().optional().describe('Shuffle every epoch (default: true for train, false otherwise)'),
   drop_last: z.boolean().optional().describe('Drop the last incomplete batch (default: true for train)'),
 };
+
+/** The resolved `data` section. */
+export type DataSectionConfig = z.output<typeof dataSchema>;

@@ -10,6 +10,14 @@
  * pipeline; the trainer turns a batch into tensors with one copy.
  */
 
+/** A box of a detection item: [x, y, w, h] in pixels (COCO convention) and its class index. */
+export interface Box {
+  bbox: [number, number, number, number];
+  label: number;
+  /** The annotation id in the source file, for messages. */
+  id?: number;
+}
+
 /** One item of a data source, before decoding. */
 export interface SourceItem {
   /** An image file, or encoded bytes (TFRecord, in-memory sources), or raw pixels (idx, CIFAR). */
@@ -17,7 +25,7 @@ export interface SourceItem {
   /** Class index, when the source is labelled. */
   label?: number;
   /** Boxes for detection sources: [x, y, w, h] in pixels (COCO convention) with category indices. */
-  boxes?: Array<{ bbox: [number, number, number, number]; label: number; id?: number }>;
+  boxes?: Box[];
   /** Where the item came from, for error messages: `data/train.txt:12`, `shard-00001.tfrecord@4096`. */
   where: string;
 }
@@ -31,22 +39,50 @@ export type ImageRef =
 export interface DataSource {
   readonly length: number;
   readonly classes?: string[];
+  /** Channels of its images once decoded: 1 (grey) or 3 (RGB). */
+  readonly channels: number;
   item(index: number): SourceItem | Promise<SourceItem>;
+  /** Release open files. */
+  close?(): void;
 }
 
-/** A decoded, transformed image: HWC float32. */
+/** What opening a source may need from the loader that opens it. */
+export interface OpenContext {
+  /** The split being read (train, val, test): sources with a `subset` default to it. */
+  split: string;
+  /** `data.skip_corrupt`: leave out bad entries found while opening instead of failing. */
+  skipCorrupt: boolean;
+  /** Record an entry left out while opening (a bad list line, an invalid annotation). */
+  skip(where: string, reason: string): void;
+  /** A path from a config, resolved against the working directory (OpenMMLab convention). */
+  resolvePath(p: string): string;
+}
+
+/** A configured source, built by the registry; opened by the loader (or `cvw data`). */
+export interface SourceFactory {
+  readonly type: string;
+  open(ctx: OpenContext): Promise<DataSource>;
+}
+
+/** A decoded, transformed image: HWC. */
 export interface ImageTensor {
-  data: Float32Array;
+  /** Uint8Array straight from the decoder; Float32Array once a step has computed on it. */
+  data: Float32Array | Uint8Array;
   height: number;
   width: number;
   channels: number;
+  /**
+   * The value of full intensity: 255 as decoded, 1 after ToTensor, undefined once Normalize has
+   * made values relative (colour steps need to know where white is).
+   */
+  white?: number;
 }
 
 /** One sample: one view (classification) or several (multi-view self-supervised datasets). */
 export interface Sample {
   views: ImageTensor[];
   label?: number;
-  boxes?: SourceItem['boxes'];
+  boxes?: Box[];
   index: number;
 }
 
@@ -57,5 +93,6 @@ export interface Batch {
   labels?: Int32Array;
   /** Indices of the samples in the dataset (for kNN, retrieval, galleries). */
   indices: Int32Array;
-  boxes?: Array<SourceItem['boxes']>;
+  /** Boxes of each sample in the output image's pixels (detection datasets). */
+  boxes?: Box[][];
 }

@@ -1,0 +1,196 @@
+/**
+ * The loader the trainer calls: opens a dataset's source, orders it for an epoch, and delivers
+ * batches made by decoding workers, several batches ahead (`data.prefetch`), so that the training
+ * step does not wait when decoding keeps up.
+ *
+ * Random choices derive from the config's seed only: the order from (seed, epoch), each view's
+ * augmentation from (seed, epoch, index, view). So the same seed gives the same batches whatever
+ * the number of workers, and a resumed run (`startBatch`) continues with exactly the batches an
+ * uninterrupted one would have seen.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { build, registries } from '../core/registry';
+import { randomFor } from '../core/random';
+import { UserError } from '../core/problems';
+import type { ComponentConfig } from '../core/schema';
+import type { DataSectionConfig } from './configSection';
+import type { DatasetPlan } from './datasets';
+import { describeItemError, DataError } from './errors';
+import { pipelineChannels } from './pipeline';
+import { SamplePool } from './workers/pool';
+import type { BatchResult, Failure, TaskItem } from './workers/protocol';
+import type { Batch, DataSource, OpenContext } from './types';
+
+export interface Loader {
+  /** Samples in the source (before skipping). */
+  readonly length: number;
+  readonly batchesPerEpoch: number;
+  readonly classes?: string[];
+  readonly numClasses?: number;
+  /** Channels of the first view after the pipeline. */
+  readonly channels: number;
+  epoch(epochIndex: number, startBatch?: number): AsyncIterable<Batch>;
+  /** Items left out (with `data.skip_corrupt: true`): those found when opening and those of the last epoch. */
+  skipped(): Array<{ where: string; reason: string }>;
+  close(): Promise<void>;
+}
+
+export interface LoaderOptions {
+  dataset: ComponentConfig;
+  /** The resolved data section: workers, prefetch, skip_corrupt. */
+  data: Pick<DataSectionConfig, 'workers' | 'prefetch' | 'skip_corrupt'>;
+  split: string;
+  seed: number;
+  /** The config's folder: a relative path missing from the working directory is looked for there too. */
+  configDir?: string;
+}
+
+/** Resolve config paths against the working directory, then (when missing there) the config's folder. */
+export function pathResolver(configDir?: string): (p: string) => string {
+  return (p: string) => {
+    const fromCwd = path.resolve(p);
+    if (path.isAbsolute(p) || !configDir || fs.existsSync(fromCwd)) return fromCwd;
+    const fromConfig = path.resolve(configDir, p);
+    return fs.existsSync(fromConfig) ? fromConfig : fromCwd;
+  };
+}
+
+/** Open the source of a dataset config outside a loader (for `cvw data inspect` and `pack`). */
+export async function openDatasetSource(plan: DatasetPlan, ctx: OpenContext): Promise<DataSource> {
+  return plan.source.open(ctx);
+}
+
+export async function createLoader(opts: LoaderOptions): Promise<Loader> {
+  const plan = build<DatasetPlan>('dataset', opts.dataset);
+  const openSkipped: Array<{ where: string; reason: string }> = [];
+  const source = await plan.source.open({
+    split: opts.split,
+    skipCorrupt: opts.data.skip_corrupt,
+    skip: (where, reason) => openSkipped.push({ where, reason }),
+    resolvePath: pathResolver(opts.configDir),
+  });
+  if (source.length === 0) throw new UserError(`the ${opts.split} dataset is empty`);
+  const modules = [...new Set(plan.views.flatMap((v) => v.steps.map((s) => registries.pipeline.get(s.type))).filter((e) => e && !e.builtin && e.sourceFile).map((e) => e!.sourceFile!))];
+  let pool: SamplePool;
+  try {
+    pool = await SamplePool.create(opts.data.workers, {
+      views: plan.views.map((v) => v.steps),
+      channels: source.channels,
+      seed: opts.seed,
+      withBoxes: plan.withBoxes,
+      withLabels: !plan.withBoxes,
+      modules,
+    });
+  } catch (err) {
+    source.close?.();
+    throw err instanceof UserError ? err : new UserError(`cannot start the decoding workers: ${(err as Error).message}`);
+  }
+  return new DatasetLoader(plan, source, pool, opts, openSkipped);
+}
+
+class DatasetLoader implements Loader {
+  readonly length: number;
+  readonly batchesPerEpoch: number;
+  readonly classes?: string[];
+  readonly numClasses?: number;
+  readonly channels: number;
+  private readonly batchSize: number;
+  private readonly shuffle: boolean;
+  private epochSkipped: Array<{ where: string; reason: string }> = [];
+
+  constructor(
+    plan: DatasetPlan,
+    private readonly source: DataSource,
+    private readonly pool: SamplePool,
+    private readonly opts: LoaderOptions,
+    private readonly openSkipped: Array<{ where: string; reason: string }>,
+  ) {
+    const train = opts.split === 'train';
+    this.length = source.length;
+    this.batchSize = plan.batchSize;
+    this.shuffle = plan.shuffle ?? train;
+    const dropLast = (plan.dropLast ?? train) && source.length >= plan.batchSize;
+    this.batchesPerEpoch = dropLast ? Math.floor(source.length / plan.batchSize) : Math.ceil(source.length / plan.batchSize);
+    this.classes = source.classes;
+    this.numClasses = source.classes?.length;
+    this.channels = pipelineChannels(plan.views[0].pipeline, source.channels);
+  }
+
+  /** The sample order of an epoch. */
+  order(epochIndex: number): Int32Array {
+    if (this.shuffle) return randomFor(this.opts.seed, epochIndex).permutation(this.length);
+    return Int32Array.from({ length: this.length }, (_, i) => i);
+  }
+
+  async *epoch(epochIndex: number, startBatch = 0): AsyncGenerator<Batch> {
+    const order = this.order(epochIndex);
+    const skipped: Array<{ where: string; reason: string }> = [];
+    this.epochSkipped = skipped;
+    const depth = Math.max(1, this.opts.data.prefetch);
+    const queue: Array<Promise<{ ok: true; value: BatchResult } | { ok: false; error: unknown }>> = [];
+    let next = Math.max(0, startBatch);
+    const submit = () => {
+      const b = next++;
+      const indices = order.subarray(b * this.batchSize, Math.min((b + 1) * this.batchSize, this.length));
+      // Settled promises only: an error is rethrown in order, never as an unhandled rejection.
+      queue.push(this.runBatch(epochIndex, indices).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error })));
+    };
+    while (next < this.batchesPerEpoch && queue.length < depth) submit();
+    while (queue.length) {
+      const settled = await queue.shift()!;
+      if (next < this.batchesPerEpoch) submit();
+      if (!settled.ok) throw settled.error;
+      const { batch, failures, fatal } = settled.value;
+      if (fatal) throw new UserError(fatal);
+      if (failures.length) {
+        if (!this.opts.data.skip_corrupt) {
+          const f = failures[0];
+          const more = failures.length > 1 ? ` (and ${failures.length - 1} more bad item${failures.length > 2 ? 's' : ''} in this batch)` : '';
+          throw new DataError(f.where, `${f.reason}${more}; set data.skip_corrupt: true to skip bad items and report them at the end of the epoch`);
+        }
+        for (const f of failures) skipped.push({ where: f.where, reason: f.reason });
+      }
+      if (batch) yield batch;
+    }
+  }
+
+  /** Fetch the items of one batch (checking labels) and have a worker make the batch. */
+  private async runBatch(epochIndex: number, indices: Int32Array): Promise<BatchResult> {
+    const items: TaskItem[] = [];
+    const failures: Failure[] = [];
+    for (const index of indices) {
+      let where = `item ${index}`;
+      try {
+        const it = await this.source.item(index);
+        where = it.where;
+        if (it.label !== undefined && this.numClasses !== undefined && (it.label < 0 || it.label >= this.numClasses || !Number.isInteger(it.label))) {
+          throw new DataError(it.where, `label ${it.label} out of range: expected 0 to ${this.numClasses - 1} (${this.numClasses} classes)`);
+        }
+        items.push({ index, image: ownBytes(it.image), label: it.label, boxes: it.boxes, where: it.where });
+      } catch (err) {
+        if (!(err instanceof DataError) && !(err instanceof UserError)) throw err;
+        failures.push({ index, ...describeItemError(err, where) });
+      }
+    }
+    if (!items.length) return { failures };
+    const res = await this.pool.run(epochIndex, items);
+    return { ...res, failures: [...failures, ...res.failures].sort((a, b) => a.index - b.index) };
+  }
+
+  skipped(): Array<{ where: string; reason: string }> {
+    return [...this.openSkipped, ...this.epochSkipped];
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+    this.source.close?.();
+  }
+}
+
+/** A copy of the item's bytes in a buffer of their own, so it can be moved to a worker. */
+function ownBytes(image: TaskItem['image']): TaskItem['image'] {
+  if (image.kind === 'encoded' && (image.bytes.byteOffset !== 0 || image.bytes.byteLength !== image.bytes.buffer.byteLength)) return { ...image, bytes: image.bytes.slice() };
+  if (image.kind === 'pixels' && (image.data.byteOffset !== 0 || image.data.byteLength !== image.data.buffer.byteLength)) return { ...image, data: image.data.slice() };
+  return image;
+}

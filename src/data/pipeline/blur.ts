@@ -1,0 +1,98 @@
+/**
+ * Gaussian blur with a random sigma, as SimCLR applies it (Chen et al., arXiv:2002.05709,
+ * appendix A: p 0.5, sigma in [0.1, 2.0], kernel 10% of the image side) and BYOL (p 1.0 / 0.1).
+ * A separable kernel with reflect padding, following torchvision's `gaussian_blur`.
+ */
+import { z } from 'zod';
+import { register } from '../../core/registry';
+import type { ImageTensor } from '../types';
+import { asFloat } from './image';
+import { probabilityParam, rangeParam, type PipelineStep } from './step';
+
+/** torchvision's `_get_gaussian_kernel1d`: samples of exp(-x²/2σ²) at integer offsets, normalised. */
+export function gaussianKernel(size: number, sigma: number): Float32Array {
+  const k = new Float32Array(size);
+  const half = (size - 1) / 2;
+  let total = 0;
+  for (let i = 0; i < size; i++) {
+    const x = (i - half) / sigma;
+    k[i] = Math.exp(-0.5 * x * x);
+    total += k[i];
+  }
+  for (let i = 0; i < size; i++) k[i] /= total;
+  return k;
+}
+
+/** Index into [0, n) reflected at the borders without repeating the edge (torch's 'reflect'). */
+function reflect(i: number, n: number): number {
+  if (n === 1) return 0;
+  const period = 2 * (n - 1);
+  i = ((i % period) + period) % period;
+  return i < n ? i : period - i;
+}
+
+/** Convolve the image with `kx` along x and `ky` along y (reflect padding). */
+export function separableBlur(img: ImageTensor, kx: Float32Array, ky: Float32Array): Float32Array {
+  const { width: W, height: H, channels: C } = img;
+  const src = asFloat(img);
+  const tmp = new Float32Array(src.length);
+  const out = new Float32Array(src.length);
+  const rx = (kx.length - 1) / 2;
+  const ry = (ky.length - 1) / 2;
+  // Source column of each (output column, tap), precomputed once per call.
+  const cols = new Int32Array(W * kx.length);
+  for (let x = 0; x < W; x++) for (let k = 0; k < kx.length; k++) cols[x * kx.length + k] = reflect(x + k - rx, W) * C;
+  for (let y = 0; y < H; y++) {
+    const row = y * W * C;
+    for (let x = 0; x < W; x++) {
+      const base = x * kx.length;
+      for (let c = 0; c < C; c++) {
+        let acc = 0;
+        for (let k = 0; k < kx.length; k++) acc += src[row + cols[base + k] + c] * kx[k];
+        tmp[row + x * C + c] = acc;
+      }
+    }
+  }
+  const rowLen = W * C;
+  for (let y = 0; y < H; y++) {
+    const outRow = y * rowLen;
+    for (let k = 0; k < ky.length; k++) {
+      const w = ky[k];
+      const from = reflect(y + k - ry, H) * rowLen;
+      for (let i = 0; i < rowLen; i++) out[outRow + i] += tmp[from + i] * w;
+    }
+  }
+  return out;
+}
+
+/** SimCLR's kernel: about 10% of the shorter side, odd, at least 3. */
+export function defaultKernelSize(width: number, height: number): number {
+  const k = Math.max(3, Math.round(0.1 * Math.min(width, height)));
+  return k % 2 ? k : k + 1;
+}
+
+const oddSize = z.number().int().min(1).refine((k) => k % 2 === 1, { message: 'kernel sizes must be odd (3, 5, 9, ...)' });
+
+register('pipeline', {
+  type: 'GaussianBlur',
+  description: 'Blur with a Gaussian of random sigma, with probability p',
+  paper: 'Chen et al., A Simple Framework for Contrastive Learning of Visual Representations (SimCLR), ICML 2020, arXiv:2002.05709',
+  params: z.strictObject({
+    kernel_size: z.union([oddSize, z.tuple([oddSize, oddSize])]).optional().describe('Odd kernel size, or [height, width]; default: 10% of the shorter image side, made odd (SimCLR)'),
+    sigma: rangeParam(0.1, 2, 1e-6).describe('Range of the standard deviation in pixels, drawn uniformly'),
+    p: probabilityParam(0.5, 'the blur'),
+  }),
+  build: (p): PipelineStep => ({
+    type: 'GaussianBlur',
+    apply(state, rng) {
+      if (!rng.chance(p.p)) return;
+      const sigma = rng.uniform(p.sigma[0], p.sigma[1]);
+      const img = state.img;
+      let [kh, kw] = p.kernel_size === undefined ? [defaultKernelSize(img.width, img.height), defaultKernelSize(img.width, img.height)] : typeof p.kernel_size === 'number' ? [p.kernel_size, p.kernel_size] : p.kernel_size;
+      // Reflect padding needs a pad smaller than the side: shrink the kernel on tiny images.
+      kh = Math.min(kh, 2 * img.height - 1);
+      kw = Math.min(kw, 2 * img.width - 1);
+      state.img = { ...img, data: separableBlur(img, gaussianKernel(kw, sigma), gaussianKernel(kh, sigma)) };
+    },
+  }),
+});

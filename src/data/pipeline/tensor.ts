@@ -1,0 +1,60 @@
+/** ToTensor and Normalize: from pixel intensities to the network's input scale. */
+import { z } from 'zod';
+import { register } from '../../core/registry';
+import { UserError } from '../../core/problems';
+import { asFloat, floatImage } from './image';
+import type { PipelineStep } from './step';
+
+register('pipeline', {
+  type: 'ToTensor',
+  description: 'Scale pixel intensities from 0-255 to 0-1 (the layout stays HWC, as TensorFlow.js expects)',
+  paper: 'torchvision ToTensor',
+  params: z.strictObject({}),
+  build: (): PipelineStep => ({
+    type: 'ToTensor',
+    apply(state) {
+      const img = state.img;
+      if (img.white === 1) return;
+      if (img.white === undefined) throw new UserError('ToTensor must come before Normalize in the pipeline');
+      const src = img.data;
+      const out = new Float32Array(src.length);
+      const s = 1 / img.white;
+      for (let i = 0; i < src.length; i++) out[i] = src[i] * s;
+      state.img = { ...img, data: out, white: 1 };
+    },
+  }),
+});
+
+const IMAGENET_MEAN = [0.485, 0.456, 0.406];
+const IMAGENET_STD = [0.229, 0.224, 0.225];
+
+register('pipeline', {
+  type: 'Normalize',
+  description: 'Subtract a mean and divide by a standard deviation per channel',
+  paper: 'torchvision Normalize; the defaults are the ImageNet statistics on the 0-1 scale (after ToTensor)',
+  params: z.strictObject({
+    mean: z.array(z.number()).min(1).default(IMAGENET_MEAN).describe('Mean per channel (or one for all), on the scale of the image: 0-1 after ToTensor, 0-255 without it'),
+    std: z
+      .array(z.number().positive({ message: 'standard deviations must be > 0' }))
+      .min(1)
+      .default(IMAGENET_STD)
+      .describe('Standard deviation per channel (or one for all), > 0'),
+  }),
+  build: (p): PipelineStep => ({
+    type: 'Normalize',
+    apply(state) {
+      const img = floatImage(state.img);
+      const C = img.channels;
+      const fit = (v: number[], name: string) => {
+        if (v.length === 1) return new Array<number>(C).fill(v[0]);
+        if (v.length !== C) throw new UserError(`Normalize: ${name} has ${v.length} values but the image has ${C} channel${C === 1 ? '' : 's'}; give ${C} values or one`);
+        return v;
+      };
+      const mean = fit(p.mean, 'mean');
+      const inv = fit(p.std, 'std').map((s) => 1 / s);
+      const d = asFloat(img);
+      for (let i = 0; i < d.length; i += C) for (let c = 0; c < C; c++) d[i + c] = (d[i + c] - mean[c]) * inv[c];
+      state.img = { ...img, data: d, white: undefined };
+    },
+  }),
+});

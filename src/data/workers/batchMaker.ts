@@ -1,0 +1,93 @@
+/**
+ * Turning items into one batch: decode each image once, run every view's pipeline with the
+ * random stream of (seed, epoch, index, view), and copy the views into contiguous NHWC arrays.
+ * The same code runs in the decoding workers and, with `data.workers: 0`, on the main thread, so
+ * the batches are identical whatever the number of workers.
+ */
+import { randomFor } from '../../core/random';
+import { UserError } from '../../core/problems';
+import { decodeImage } from '../decode';
+import { describeItemError } from '../errors';
+import { buildPipeline, runPipeline, type PipelineStep } from '../pipeline';
+import type { Batch, Box, ImageTensor } from '../types';
+import type { BatchResult, Failure, TaskItem, WorkerInit } from './protocol';
+
+interface Made {
+  item: TaskItem;
+  views: ImageTensor[];
+  boxes?: Box[];
+}
+
+export class BatchMaker {
+  private readonly views: PipelineStep[][];
+
+  constructor(private readonly init: WorkerInit) {
+    this.views = init.views.map((steps) => buildPipeline(steps));
+  }
+
+  async make(epoch: number, items: TaskItem[]): Promise<BatchResult> {
+    const failures: Failure[] = [];
+    let fatal: string | undefined;
+    const made = await Promise.all(
+      items.map(async (item): Promise<Made | undefined> => {
+        let decoded: ImageTensor;
+        try {
+          decoded = await decodeImage(item.image, this.init.channels, item.where);
+        } catch (err) {
+          failures.push({ index: item.index, ...describeItemError(err, item.where) });
+          return undefined;
+        }
+        try {
+          const views: ImageTensor[] = [];
+          let boxes: Box[] | undefined;
+          for (let v = 0; v < this.views.length; v++) {
+            const state = runPipeline(this.views[v], { img: decoded, boxes: this.init.withBoxes ? item.boxes ?? [] : undefined }, randomFor(this.init.seed, epoch, item.index, v));
+            views.push(state.img);
+            if (v === 0) boxes = state.boxes;
+          }
+          return { item, views, boxes };
+        } catch (err) {
+          // A pipeline that throws on a decoded image is a config mistake (Normalize's channels...).
+          if (err instanceof UserError) fatal ??= `${item.where}: ${err.message}`;
+          else failures.push({ index: item.index, where: item.where, reason: `pipeline failed: ${(err as Error).message}` });
+          return undefined;
+        }
+      }),
+    );
+    if (fatal) return { failures, fatal };
+    const ok = made.filter((m): m is Made => m !== undefined);
+    failures.sort((a, b) => a.index - b.index);
+    if (!ok.length) return { failures };
+    try {
+      return { batch: collate(ok, this.init), failures };
+    } catch (err) {
+      return { failures, fatal: (err as Error).message };
+    }
+  }
+}
+
+/** Views stacked into NHWC arrays; every sample's view v must have the same size. */
+function collate(samples: Made[], init: WorkerInit): Batch {
+  const n = samples.length;
+  const views = init.views.map((_, v) => {
+    const first = samples[0].views[v];
+    const { height: h, width: w, channels: c } = first;
+    const size = h * w * c;
+    const data = new Float32Array(n * size);
+    samples.forEach((s, i) => {
+      const img = s.views[v];
+      if (img.height !== h || img.width !== w || img.channels !== c) {
+        throw new UserError(
+          `view ${v} of the pipeline gives images of different sizes: ${w}x${h}x${c} for ${samples[0].item.where} but ${img.width}x${img.height}x${img.channels} for ${s.item.where}; ` +
+            'end the pipeline with a fixed size (Resize with [height, width], CenterCrop or RandomResizedCrop) so that images can be batched',
+        );
+      }
+      data.set(img.data, i * size);
+    });
+    return { data, shape: [n, h, w, c] as [number, number, number, number] };
+  });
+  const batch: Batch = { views, indices: Int32Array.from(samples.map((s) => s.item.index)) };
+  if (init.withLabels) batch.labels = Int32Array.from(samples.map((s) => s.item.label ?? -1));
+  if (init.withBoxes) batch.boxes = samples.map((s) => s.boxes ?? []);
+  return batch;
+}
