@@ -8,6 +8,8 @@ import './data/configSection';
 import './data';
 import './train/configSections';
 import './models/backbones/resnet';
+import './models/backbones/mobilenetV2';
+import './models/backbones/visionTransformer';
 import './models/heads/clsHead';
 import './models/losses/crossEntropy';
 import './models/algorithms/classification';

@@ -3,3 +3,4 @@ export * from './layers';
 export * from './init';
 export * from './stepRandom';
 export * from './stopGradient';
+export * from './attention';
