@@ -61,7 +61,9 @@ export async function openDatasetSource(plan: DatasetPlan, ctx: OpenContext): Pr
   return plan.source.open(ctx);
 }
 
-export async function createLoader(opts: LoaderOptions): Promise<Loader> {
+export async function createLoader(options: LoaderOptions): Promise<Loader> {
+  // Defaults for callers that pass a partial section (the schema's defaults otherwise).
+  const opts = { ...options, data: { workers: options.data.workers ?? 2, prefetch: options.data.prefetch ?? 4, skip_corrupt: options.data.skip_corrupt ?? false } };
   const plan = build<DatasetPlan>('dataset', opts.dataset);
   const openSkipped: Array<{ where: string; reason: string }> = [];
   const source = await plan.source.open({

@@ -4,5 +4,8 @@ import { validateCommand } from './validate';
 import { configPrintCommand } from './config';
 import { schemaCommand } from './schema';
 import { trainCommand } from './train';
+import { dataFetchCommand } from './dataFetch';
+import { dataInspectCommand } from './dataInspect';
+import { dataPackCommand } from './dataPack';
 
-export const COMMANDS: CommandSpec[] = [trainCommand, validateCommand, configPrintCommand, schemaCommand];
+export const COMMANDS: CommandSpec[] = [trainCommand, validateCommand, configPrintCommand, schemaCommand, dataFetchCommand, dataInspectCommand, dataPackCommand];

@@ -12,7 +12,7 @@ import { DataError } from '../errors';
 import { decodeExample, bytesOf, int64Of, stringOf, IMAGE_KEYS } from '../tfrecord/example';
 import { parseIndex, readRecordSync, scanRecords, TFRecordError, type RecordSpan } from '../tfrecord/records';
 import type { DataSource, OpenContext, SourceFactory, SourceItem } from '../types';
-import { channelsOf, classesParam, colorParam, loadClasses } from './common';
+import { channelsOf, classesParam, loadClasses } from './common';
 
 /** The index file of a shard: `<shard>.idx` beside it, or in `indexDir`. */
 export function indexFileFor(shard: string, indexDir?: string): string {
@@ -128,7 +128,18 @@ export function openTFRecord(files: string[], options: { indexDir?: string; clas
     const beside = path.join(path.dirname(files[0]), 'classes.txt');
     if (fs.existsSync(beside)) classes = fs.readFileSync(beside, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
   }
-  return new TFRecordSource(shards, classes, options.channels ?? 3, options.labelOffset ?? 0);
+  return new TFRecordSource(shards, classes, options.channels ?? channelsOfFirstRecord(shards), options.labelOffset ?? 0);
+}
+
+/** 1 when the first record says `image/channels: 1`, else 3. */
+function channelsOfFirstRecord(shards: Shard[]): number {
+  const first = shards.find((s) => s.spans.length);
+  if (!first) return 3;
+  try {
+    return int64Of(decodeExample(readRecordSync(first.fd, first.file, first.spans[0])), IMAGE_KEYS.channels) === 1 ? 1 : 3;
+  } catch {
+    return 3; // a damaged first record is reported when it is read
+  }
 }
 
 register('source', {
@@ -142,7 +153,7 @@ register('source', {
     index_dir: z.string().optional().describe('Folder of the .idx index files (default: beside each shard; missing ones are built by scanning the shard)'),
     classes: classesParam.describe('Class names in label order, or a file of names (default: classes.txt beside the shards, if present)'),
     label_offset: z.number().int().default(0).describe('Subtracted from image/class/label (1 for TensorFlow\'s ImageNet shards, whose labels start at 1)'),
-    color: colorParam,
+    color: z.enum(['auto', 'rgb', 'grey']).default('auto').describe('Decode to RGB or grey; auto: what the first record\'s image/channels says (1 = grey), else RGB'),
   }),
   build: (p): SourceFactory => ({
     type: 'TFRecord',
@@ -152,7 +163,7 @@ register('source', {
       return openTFRecord(files, {
         indexDir: p.index_dir !== undefined ? ctx.resolvePath(p.index_dir) : undefined,
         classes: loadClasses(p.classes, ctx),
-        channels: channelsOf(p.color),
+        channels: p.color === 'auto' ? undefined : channelsOf(p.color),
         labelOffset: p.label_offset,
       });
     },

@@ -10,7 +10,7 @@
  *
  * Image datasets use the keys of TensorFlow's ImageNet/slim converters: `image/encoded`,
  * `image/format`, `image/class/label`, and optionally `image/class/text`, `image/height`,
- * `image/width`, `image/filename`.
+ * `image/width`, `image/channels`, `image/filename`.
  */
 
 export type Feature = { bytes: Uint8Array[] } | { int64: number[] } | { float: number[] };
@@ -24,6 +24,7 @@ export const IMAGE_KEYS = {
   text: 'image/class/text',
   height: 'image/height',
   width: 'image/width',
+  channels: 'image/channels',
   filename: 'image/filename',
 } as const;
 
