@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Batch } from '../data/types';
 import type { ComponentConfig } from '../core/schema';
 import type { TensorBatch } from '../models/algorithms/types';
+import { createLoader } from '../data/loader';
 
 export interface TrainLoader {
   readonly length: number;
@@ -26,10 +27,9 @@ export interface LoaderRequest {
   configDir?: string;
 }
 
-/** Build a loader for one dataset config (the data module is loaded on first use: it brings sharp). */
+/** Build a loader for one dataset config. */
 export async function openLoader(req: LoaderRequest): Promise<TrainLoader> {
-  const { createLoader } = require('../data/loader') as { createLoader(r: LoaderRequest): Promise<TrainLoader> };
-  return createLoader(req);
+  return createLoader({ ...req, data: req.data as Parameters<typeof createLoader>[0]['data'] });
 }
 
 /** A batch as tensors (one copy of each view into the engine). */

@@ -18,8 +18,8 @@ export function formatNumber(x: number): string {
 }
 
 /**
- * A status line on stderr: redrawn in place on a terminal, printed as separate lines otherwise
- * (CI logs, the editor's pseudo-terminal when it is not a TTY).
+ * A status line on stderr, redrawn in place on a terminal. Not on a terminal (CI logs, pipes) it
+ * stays silent: the log lines every `log_interval` iterations say the same without the noise.
  */
 export class StatusLine {
   private shown = false;
@@ -33,16 +33,12 @@ export class StatusLine {
     return !!this.stream.isTTY;
   }
 
-  /** Replace the status line (TTY) or print it (not a TTY, only when `final` or every call). */
+  /** Replace the status line on a terminal; elsewhere the periodic log lines carry the progress. */
   update(text: string): void {
-    if (!this.enabled) return;
-    if (this.tty) {
-      const width = this.stream.columns ?? 120;
-      this.stream.write(`\r\x1b[2K${text.length > width - 1 ? text.slice(0, width - 1) : text}`);
-      this.shown = true;
-    } else {
-      this.stream.write(text + '\n');
-    }
+    if (!this.enabled || !this.tty) return;
+    const width = this.stream.columns ?? 120;
+    this.stream.write(`\r\x1b[2K${text.length > width - 1 ? text.slice(0, width - 1) : text}`);
+    this.shown = true;
   }
 
   /** Print a normal line above the status line. */
