@@ -23,3 +23,4 @@ export { loadConfig } from '../core/config/load';
 export { generateJsonSchema } from '../core/jsonSchema';
 export { ConfigError, UserError, formatProblem, type Problem } from '../core/problems';
 export { registerConfigSection } from '../core/rootSchema';
+export { initEngine, engineReport, engineAvailability, ENGINE_NAMES, type EngineReport, type EngineName } from '../engine';

@@ -15,6 +15,7 @@ import { ensureGradients } from '../../src/engine/gradients';
 import { depthwiseBackpropFilterLoops, depthwiseBackpropInputLoops } from '../../src/engine/kernels/reference';
 import { geometryOf } from '../../src/engine/kernels/convGeometry';
 import { maxAbsDiff, randomValues, runKernelOn, type InputSpec } from './kernelHarness';
+import { CONV_CASES, convOutShape, DEPTHWISE_CASES, DILATED_DEPTHWISE_CASES, depthwiseInfo, padIn, toFormat } from './cases';
 
 const TOLERANCE = 2e-5;
 
@@ -24,53 +25,6 @@ async function compareWithCpu(kernel: string, inputs: Record<string, InputSpec>,
   expect(actual.shape).toEqual(expected.shape);
   const { diff, scale } = maxAbsDiff(actual.values, expected.values);
   expect(diff, `${kernel} ${JSON.stringify(attrs)}`).toBeLessThanOrEqual(TOLERANCE * Math.max(1, scale));
-}
-
-type Pad = 'valid' | 'same' | number | [[0, 0], [number, number], [number, number], [0, 0]];
-
-interface ConvCase {
-  x: [number, number, number, number];
-  filter: [number, number]; // kh, kw
-  outChannels: number;
-  strides: number | [number, number];
-  pad: Pad;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-}
-
-const CONV_CASES: ConvCase[] = [
-  { x: [2, 6, 6, 3], filter: [3, 3], outChannels: 4, strides: 1, pad: 'same' },
-  { x: [2, 6, 6, 3], filter: [3, 3], outChannels: 4, strides: 1, pad: 'valid' },
-  { x: [2, 7, 7, 3], filter: [3, 3], outChannels: 5, strides: 2, pad: 'same' },
-  { x: [2, 8, 8, 3], filter: [3, 3], outChannels: 5, strides: 2, pad: 'same' },
-  { x: [2, 8, 7, 2], filter: [3, 3], outChannels: 3, strides: 2, pad: 'valid' }, // leftover rows/cols
-  { x: [1, 9, 8, 2], filter: [2, 3], outChannels: 3, strides: [2, 3], pad: 'valid' },
-  { x: [1, 9, 8, 2], filter: [2, 3], outChannels: 3, strides: [3, 2], pad: 'same' },
-  { x: [2, 8, 8, 4], filter: [1, 1], outChannels: 6, strides: 2, pad: 'valid' }, // ResNet downsample
-  { x: [2, 8, 8, 4], filter: [1, 1], outChannels: 6, strides: 1, pad: 'same' },
-  { x: [1, 10, 10, 2], filter: [5, 5], outChannels: 2, strides: 1, pad: 2 },
-  { x: [1, 10, 9, 2], filter: [3, 3], outChannels: 2, strides: 2, pad: 1, dimRoundingMode: 'floor' },
-  { x: [1, 10, 9, 2], filter: [3, 3], outChannels: 2, strides: 2, pad: 1, dimRoundingMode: 'ceil' },
-  { x: [1, 10, 9, 2], filter: [3, 3], outChannels: 2, strides: 2, pad: 1, dimRoundingMode: 'round' },
-  { x: [2, 7, 6, 3], filter: [3, 2], outChannels: 2, strides: 1, pad: [[0, 0], [1, 2], [0, 3], [0, 0]] },
-  // Padding wider than the kernel: some output rows see only padding (negative "full" padding).
-  { x: [1, 5, 5, 2], filter: [2, 2], outChannels: 3, strides: 1, pad: [[0, 0], [3, 0], [0, 4], [0, 0]] },
-  { x: [1, 6, 6, 2], filter: [3, 3], outChannels: 3, strides: 2, pad: [[0, 0], [4, 4], [3, 5], [0, 0]] },
-  { x: [1, 7, 7, 1], filter: [7, 7], outChannels: 1, strides: 1, pad: 'valid' }, // output 1x1
-  { x: [3, 5, 5, 1], filter: [3, 3], outChannels: 1, strides: 3, pad: 'same' },
-];
-
-function convOutShape(c: ConvCase, format: 'NHWC' | 'NCHW'): number[] {
-  const info = tf.backend_util.computeConv2DInfo(c.x, [c.filter[0], c.filter[1], c.x[3], c.outChannels], c.strides, 1, c.pad, c.dimRoundingMode);
-  return format === 'NHWC' ? info.outShape : [info.outShape[0], info.outShape[3], info.outShape[1], info.outShape[2]];
-}
-
-function toFormat(shape: number[], format: 'NHWC' | 'NCHW'): number[] {
-  return format === 'NHWC' ? shape : [shape[0], shape[3], shape[1], shape[2]];
-}
-
-/** Explicit paddings are written in the data format's axis order. */
-function padIn(pad: Pad, format: 'NHWC' | 'NCHW'): unknown {
-  return Array.isArray(pad) && format === 'NCHW' ? [pad[0], pad[3], pad[1], pad[2]] : pad;
 }
 
 beforeAll(async () => {
@@ -110,36 +64,6 @@ describe('conv gradients of non-float32 tensors use the plain loops', () => {
     await compareWithCpu('Conv2DBackpropInput', { dy: { shape: dyShape, dtype: 'int32' }, filter: { shape: filterShape, dtype: 'int32' } }, { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: c.x }, 4);
   });
 });
-
-interface DepthwiseCase {
-  x: [number, number, number, number];
-  filter: [number, number];
-  multiplier: number;
-  strides: number;
-  dilations: number;
-  pad: Pad;
-}
-
-const DEPTHWISE_CASES: DepthwiseCase[] = [
-  { x: [2, 6, 6, 3], filter: [3, 3], multiplier: 1, strides: 1, dilations: 1, pad: 'same' },
-  { x: [2, 7, 7, 3], filter: [3, 3], multiplier: 2, strides: 2, dilations: 1, pad: 'same' },
-  { x: [2, 8, 7, 2], filter: [3, 3], multiplier: 3, strides: 2, dilations: 1, pad: 'valid' },
-  { x: [1, 9, 8, 4], filter: [2, 3], multiplier: 1, strides: 1, dilations: 1, pad: 'valid' },
-  { x: [1, 9, 9, 2], filter: [5, 5], multiplier: 2, strides: 1, dilations: 1, pad: 2 },
-  { x: [1, 8, 8, 2], filter: [3, 3], multiplier: 1, strides: 3, dilations: 1, pad: [[0, 0], [1, 2], [2, 0], [0, 0]] },
-  { x: [1, 5, 5, 2], filter: [2, 2], multiplier: 2, strides: 1, dilations: 1, pad: [[0, 0], [3, 0], [0, 3], [0, 0]] },
-];
-
-// The cpu backend's depthwise gradients ignore dilations, so these compare with the plain loops.
-const DILATED_DEPTHWISE_CASES: DepthwiseCase[] = [
-  { x: [2, 9, 9, 3], filter: [3, 3], multiplier: 1, strides: 1, dilations: 2, pad: 'same' },
-  { x: [1, 10, 9, 2], filter: [3, 2], multiplier: 2, strides: 1, dilations: 3, pad: 'valid' },
-  { x: [1, 11, 11, 2], filter: [3, 3], multiplier: 2, strides: 2, dilations: 2, pad: 'same' },
-];
-
-function depthwiseInfo(c: DepthwiseCase): tf.backend_util.Conv2DInfo {
-  return tf.backend_util.computeConv2DInfo(c.x, [c.filter[0], c.filter[1], c.x[3], c.multiplier], c.strides, c.dilations, c.pad, undefined, true);
-}
 
 describe('DepthwiseConv2dNativeBackpropInput (wasm, composed from DepthwiseConv2dNative)', () => {
   DEPTHWISE_CASES.forEach((c, i) => {

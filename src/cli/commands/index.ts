@@ -7,5 +7,6 @@ import { trainCommand } from './train';
 import { dataFetchCommand } from './dataFetch';
 import { dataInspectCommand } from './dataInspect';
 import { dataPackCommand } from './dataPack';
+import { envCommand } from './env';
 
-export const COMMANDS: CommandSpec[] = [trainCommand, validateCommand, configPrintCommand, schemaCommand, dataFetchCommand, dataInspectCommand, dataPackCommand];
+export const COMMANDS: CommandSpec[] = [trainCommand, validateCommand, configPrintCommand, schemaCommand, dataFetchCommand, dataInspectCommand, dataPackCommand, envCommand];

@@ -50,6 +50,11 @@ export function uninstallKernels(configs: readonly KernelConfig[]): void {
   }
 }
 
+/** The registration `config` replaced when it was installed: its fallback for inputs it does not cover. */
+export function kernelBelow(config: KernelConfig): KernelConfig | undefined {
+  return previousOf.get(config) ?? originals.get(`${config.backendName}_${config.kernelName}`);
+}
+
 /** The backend's own registration of a kernel that `installKernels` replaced, if any. */
 export function originalKernel(kernelName: string, backendName: string): KernelConfig | undefined {
   return originals.get(`${backendName}_${kernelName}`);

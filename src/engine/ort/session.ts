@@ -101,9 +101,9 @@ export class OrtOp {
     this.outputNames = this.session.outputMetadata.map((m) => m.name);
   }
 
-  /** Run with every output preallocated (written in place). */
-  run(feeds: Record<string, BindingTensor>, outputs: Record<string, BindingTensor>): void {
-    this.session.run(feeds, outputs);
+  /** Run with every output preallocated (written in place); returns what the binding returned. */
+  run(feeds: Record<string, BindingTensor>, outputs: Record<string, BindingTensor>): unknown {
+    return this.session.run(feeds, outputs);
   }
 
   /** Run and let ORT allocate the outputs (copied into new typed arrays by the binding). */
@@ -132,6 +132,34 @@ export function ortOp(key: string, make: () => OnnxGraph): OrtOp {
   return op;
 }
 
+const rejected = new Map<string, string>();
+
+/**
+ * Like `ortOp`, but a graph onnxruntime refuses (an attribute combination it does not support)
+ * gives undefined, remembered per key, so the caller falls back instead of failing.
+ */
+export function tryOrtOp(key: string, make: () => OnnxGraph | undefined): OrtOp | undefined {
+  const cached = sessions.get(key);
+  if (cached) return cached;
+  if (rejected.has(key)) return undefined;
+  const graph = make();
+  if (!graph) {
+    rejected.set(key, 'not expressible');
+    return undefined;
+  }
+  try {
+    return ortOp(key, () => graph);
+  } catch (err) {
+    rejected.set(key, (err as Error).message);
+    return undefined;
+  }
+}
+
+/** Graphs onnxruntime refused, with its reasons (for tests and the engine profile). */
+export function ortRejections(): ReadonlyMap<string, string> {
+  return rejected;
+}
+
 export function ortSessionStats(): { cached: number; created: number } {
   return { cached: sessions.size, created };
 }
@@ -139,6 +167,7 @@ export function ortSessionStats(): { cached: number; created: number } {
 export function clearOrtSessions(): void {
   for (const op of sessions.values()) op.dispose();
   sessions.clear();
+  rejected.clear();
 }
 
 export function f32(data: Float32Array, dims: readonly number[]): BindingTensor {

@@ -1,0 +1,41 @@
+import * as os from 'node:os';
+import { BACKENDS, DEVICES, type EngineConfig } from '../../engine/configSection';
+import { initEngine, type EngineReport } from '../../engine';
+import { UsageError, type CommandSpec } from '../args';
+
+export const envCommand: CommandSpec = {
+  name: 'env',
+  summary: 'Show the training engines this machine has, the one `auto` picks and why, versions and threads',
+  options: [
+    { name: 'backend', type: 'string', valueName: BACKENDS.join('|'), description: 'Check this engine.backend instead of auto', default: 'auto' },
+    { name: 'device', type: 'string', valueName: DEVICES.join('|'), description: 'engine.device to check', default: 'auto' },
+    { name: 'threads', type: 'number', description: 'engine.threads (0 = one per core)', default: 0 },
+    { name: 'json', type: 'boolean', description: 'Print the report as JSON' },
+  ],
+  details: 'Exit status: 0 when the requested engine starts, 1 otherwise (the message says how to install what is missing).',
+  async run(args) {
+    const backend = String(args.options.backend);
+    const device = String(args.options.device);
+    if (!(BACKENDS as readonly string[]).includes(backend)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${backend}"`, 'env');
+    if (!(DEVICES as readonly string[]).includes(device)) throw new UsageError(`--device must be one of ${DEVICES.join(', ')}, got "${device}"`, 'env');
+    const report = await initEngine({ backend: backend as EngineConfig['backend'], device: device as EngineConfig['device'], threads: Number(args.options.threads) });
+    process.stdout.write(args.options.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
+    return 0;
+  },
+};
+
+export function formatReport(r: EngineReport): string {
+  const lines = [
+    r.summary,
+    '',
+    `engine:   ${r.engine} (tfjs backend "${r.backend}", ${r.device.toUpperCase()})`,
+    `reason:   ${r.reason}`,
+    `threads:  ${r.threads} (machine: ${os.availableParallelism()} cores)`,
+    'versions:',
+    ...Object.entries(r.versions).map(([name, v]) => `  ${name.padEnd(30)} ${v}`),
+    'engines (fastest first):',
+    ...r.available.map((a) => `  ${a.engine === r.engine ? '*' : a.available ? '+' : '-'} ${a.engine.padEnd(14)} ${a.note}`),
+    '  (* in use, + available, - not available)',
+  ];
+  return lines.join('\n') + '\n';
+}

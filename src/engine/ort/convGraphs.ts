@@ -1,0 +1,181 @@
+/**
+ * ONNX graphs for one convolution, its input gradient and its filter gradient, on TensorFlow.js
+ * layouts (NHWC activations or NCHW, HWIO filters [kh,kw,in,out]).
+ *
+ * ONNX convolutions are NCHW with OIHW filters; the layout changes are Transpose nodes inside the
+ * graph, so onnxruntime fuses them into its own NCHWc reorders where it can, and the tfjs side
+ * never copies.
+ */
+import type { backend_util } from '@tensorflow/tfjs-core';
+import { OnnxType, type OnnxGraph, type OnnxNode } from './onnxModel';
+
+const F = OnnxType.FLOAT;
+
+/** Paddings [top, left, bottom, right] that make ONNX's floor-rounded output size equal tfjs'. */
+export function onnxConvPads(inSize: number, outSize: number, effectiveKernel: number, stride: number, before: number): [number, number] | undefined {
+  // ONNX: out = floor((in + before + after - k) / stride) + 1; any `after` in this range gives outSize.
+  const lo = (outSize - 1) * stride + effectiveKernel - inSize - before;
+  const hi = outSize * stride + effectiveKernel - inSize - before - 1;
+  const after = Math.max(0, lo);
+  if (before < 0 || after > hi) return undefined;
+  return [before, after];
+}
+
+/** Conv2D: x (NHWC or NCHW) and filter [kh,kw,Ci,Co] → y in x's layout. */
+export function conv2dGraph(info: backend_util.Conv2DInfo, pads: [number, number, number, number], bias = false, relu = false): OnnxGraph {
+  const channelsFirst = info.dataFormat === 'channelsFirst';
+  const xShape = channelsFirst ? [info.batchSize, info.inChannels, info.inHeight, info.inWidth] : [info.batchSize, info.inHeight, info.inWidth, info.inChannels];
+  const nodes: OnnxNode[] = [];
+  const xIn = channelsFirst ? 'x' : 'x_nchw';
+  if (!channelsFirst) nodes.push({ op: 'Transpose', inputs: ['x'], outputs: ['x_nchw'], attrs: { perm: [0, 3, 1, 2] } });
+  nodes.push({ op: 'Transpose', inputs: ['filter'], outputs: ['w_oihw'], attrs: { perm: [3, 2, 0, 1] } });
+  const convOut = relu ? 'conv' : channelsFirst ? 'y' : 'y_nchw';
+  nodes.push({
+    op: 'Conv',
+    inputs: bias ? [xIn, 'w_oihw', 'bias'] : [xIn, 'w_oihw'],
+    outputs: [convOut],
+    attrs: { kernel_shape: [info.filterHeight, info.filterWidth], strides: [info.strideHeight, info.strideWidth], dilations: [info.dilationHeight, info.dilationWidth], pads },
+  });
+  if (relu) nodes.push({ op: 'Relu', inputs: ['conv'], outputs: [channelsFirst ? 'y' : 'y_nchw'] });
+  if (!channelsFirst) nodes.push({ op: 'Transpose', inputs: ['y_nchw'], outputs: ['y'], attrs: { perm: [0, 2, 3, 1] } });
+  return {
+    name: 'conv2d',
+    nodes,
+    inputs: [
+      { name: 'x', type: F, shape: xShape },
+      { name: 'filter', type: F, shape: [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels] },
+      ...(bias ? [{ name: 'bias', type: F, shape: [info.outChannels] }] : []),
+    ],
+    outputs: [{ name: 'y', type: F, shape: info.outShape }],
+  };
+}
+
+/**
+ * Conv2DBackpropInput as ONNX ConvTranspose (whose weight layout [Co, Ci, kh, kw] is the forward
+ * convolution's). `pads` are the forward paddings; rows the forward convolution never read come
+ * back through `output_padding`.
+ */
+export function conv2dInputGradGraph(info: backend_util.Conv2DInfo, pads: [number, number, number, number], outputPadding: [number, number]): OnnxGraph {
+  const channelsFirst = info.dataFormat === 'channelsFirst';
+  const dyShape = info.outShape;
+  const nodes: OnnxNode[] = [];
+  const dyIn = channelsFirst ? 'dy' : 'dy_nchw';
+  if (!channelsFirst) nodes.push({ op: 'Transpose', inputs: ['dy'], outputs: ['dy_nchw'], attrs: { perm: [0, 3, 1, 2] } });
+  nodes.push({ op: 'Transpose', inputs: ['filter'], outputs: ['w_oihw'], attrs: { perm: [3, 2, 0, 1] } });
+  nodes.push({
+    op: 'ConvTranspose',
+    inputs: [dyIn, 'w_oihw'],
+    outputs: [channelsFirst ? 'dx' : 'dx_nchw'],
+    attrs: { kernel_shape: [info.filterHeight, info.filterWidth], strides: [info.strideHeight, info.strideWidth], dilations: [info.dilationHeight, info.dilationWidth], pads, output_padding: outputPadding },
+  });
+  if (!channelsFirst) nodes.push({ op: 'Transpose', inputs: ['dx_nchw'], outputs: ['dx'], attrs: { perm: [0, 2, 3, 1] } });
+  return {
+    name: 'conv2d_input_grad',
+    nodes,
+    inputs: [
+      { name: 'dy', type: F, shape: dyShape },
+      { name: 'filter', type: F, shape: [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels] },
+    ],
+    outputs: [{ name: 'dx', type: F, shape: info.inShape }],
+  };
+}
+
+/**
+ * Conv2DBackpropFilter as an ONNX Conv with batch and channels swapped (see
+ * kernels/conv2dBackpropFilter.ts): x as [Ci,N,H,W], dy as the filter [Co,N,Ho,Wo], the forward
+ * stride as the dilation → [Ci,Co,kh,kw] → [kh,kw,Ci,Co].
+ */
+export function conv2dFilterGradGraph(info: backend_util.Conv2DInfo): OnnxGraph | undefined {
+  const channelsFirst = info.dataFormat === 'channelsFirst';
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inHeight, inWidth, outHeight, outWidth } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  let bottom = kh + (outHeight - 1) * sh - inHeight - top;
+  let right = kw + (outWidth - 1) * sw - inWidth - left;
+  if (top < 0 || left < 0) return undefined;
+  const nodes: OnnxNode[] = [
+    { op: 'Transpose', inputs: ['x'], outputs: ['x_cnhw'], attrs: { perm: channelsFirst ? [1, 0, 2, 3] : [3, 0, 1, 2] } },
+    { op: 'Transpose', inputs: ['dy'], outputs: ['dy_cnhw'], attrs: { perm: channelsFirst ? [1, 0, 2, 3] : [3, 0, 1, 2] } },
+  ];
+  let xIn = 'x_cnhw';
+  const initializers = [];
+  if (bottom < 0 || right < 0) {
+    // Rows and columns the forward convolution never read: crop them.
+    const keepH = inHeight + Math.min(0, bottom);
+    const keepW = inWidth + Math.min(0, right);
+    initializers.push(
+      { name: 'crop_starts', type: OnnxType.INT64 as const, dims: [2], values: [0, 0] },
+      { name: 'crop_ends', type: OnnxType.INT64 as const, dims: [2], values: [keepH, keepW] },
+      { name: 'crop_axes', type: OnnxType.INT64 as const, dims: [2], values: [2, 3] },
+    );
+    nodes.push({ op: 'Slice', inputs: ['x_cnhw', 'crop_starts', 'crop_ends', 'crop_axes'], outputs: ['x_crop'] });
+    xIn = 'x_crop';
+    bottom = Math.max(0, bottom);
+    right = Math.max(0, right);
+  }
+  nodes.push(
+    { op: 'Conv', inputs: [xIn, 'dy_cnhw'], outputs: ['dw_iohw'], attrs: { kernel_shape: [outHeight, outWidth], strides: [1, 1], dilations: [sh, sw], pads: [top, left, bottom, right] } },
+    { op: 'Transpose', inputs: ['dw_iohw'], outputs: ['dw'], attrs: { perm: [2, 3, 0, 1] } },
+  );
+  return {
+    name: 'conv2d_filter_grad',
+    nodes,
+    initializers,
+    inputs: [
+      { name: 'x', type: F, shape: info.inShape },
+      { name: 'dy', type: F, shape: info.outShape },
+    ],
+    outputs: [{ name: 'dw', type: F, shape: [kh, kw, info.inChannels, info.outChannels] }],
+  };
+}
+
+/**
+ * Conv2DBackpropFilter for NHWC as im2col + one GEMM: the kh·kw strided slices of the padded input,
+ * concatenated on channels, are exactly the rows of the HWIO filter layout, so
+ * dW = cols[N·Ho·Wo, kh·kw·Ci]ᵀ · dy[N·Ho·Wo, Co] needs no transpose at all.
+ */
+export function conv2dFilterGradIm2colGraph(info: backend_util.Conv2DInfo): OnnxGraph | undefined {
+  if (info.dataFormat === 'channelsFirst') return undefined;
+  const { batchSize: n, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inHeight, inWidth, inChannels: ci, outChannels: co, outHeight: ho, outWidth: wo } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const bottom = Math.max(0, kh + (ho - 1) * sh - inHeight - top);
+  const right = Math.max(0, kw + (wo - 1) * sw - inWidth - left);
+  const I64 = OnnxType.INT64 as const;
+  const nodes: OnnxNode[] = [];
+  const initializers = [
+    { name: 'pads', type: I64, dims: [8], values: [0, top, left, 0, 0, bottom, right, 0] },
+    { name: 'axes', type: I64, dims: [2], values: [1, 2] },
+    { name: 'steps', type: I64, dims: [2], values: [sh, sw] },
+    { name: 'cols_shape', type: I64, dims: [2], values: [n * ho * wo, kh * kw * ci] },
+    { name: 'dy_shape', type: I64, dims: [2], values: [n * ho * wo, co] },
+    { name: 'dw_shape', type: I64, dims: [4], values: [kh, kw, ci, co] },
+  ];
+  nodes.push({ op: 'Pad', inputs: ['x', 'pads'], outputs: ['xp'] });
+  const taps: string[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const name = `tap_${i}_${j}`;
+      initializers.push({ name: `${name}_starts`, type: I64, dims: [2], values: [i, j] }, { name: `${name}_ends`, type: I64, dims: [2], values: [i + (ho - 1) * sh + 1, j + (wo - 1) * sw + 1] });
+      nodes.push({ op: 'Slice', inputs: ['xp', `${name}_starts`, `${name}_ends`, 'axes', 'steps'], outputs: [name] });
+      taps.push(name);
+    }
+  }
+  nodes.push(
+    { op: 'Concat', inputs: taps, outputs: ['cols4'], attrs: { axis: 3 } },
+    { op: 'Reshape', inputs: ['cols4', 'cols_shape'], outputs: ['cols'] },
+    { op: 'Reshape', inputs: ['dy', 'dy_shape'], outputs: ['dy2'] },
+    { op: 'Gemm', inputs: ['cols', 'dy2'], outputs: ['dw2'], attrs: { transA: 1 } },
+    { op: 'Reshape', inputs: ['dw2', 'dw_shape'], outputs: ['dw'] },
+  );
+  return {
+    name: 'conv2d_filter_grad_im2col',
+    nodes,
+    initializers,
+    inputs: [
+      { name: 'x', type: F, shape: info.inShape },
+      { name: 'dy', type: F, shape: info.outShape },
+    ],
+    outputs: [{ name: 'dw', type: F, shape: [kh, kw, ci, co] }],
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * Convolutions of the wasm-ort engine: Conv2D, FusedConv2D (bias, relu), Conv2DBackpropInput and
+ * Conv2DBackpropFilter run by onnxruntime's MLAS kernels on the wasm heap (convGraphs.ts), one
+ * cached session per shape signature. Inputs they do not cover go to the kernel they replaced.
+ */
+import { backend_util, Conv2D, Conv2DBackpropFilter, Conv2DBackpropInput, FusedConv2D, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { conv2dFilterGradGraph, conv2dFilterGradIm2colGraph, conv2dGraph, conv2dInputGradGraph, onnxConvPads } from '../convGraphs';
+import { tryOrtOp, type BindingTensor, type OrtOp } from '../session';
+import { heapTensor, shapeKey, withFallback } from './common';
+
+type Info = backend_util.Conv2DInfo;
+
+function infoKey(info: Info): string {
+  return [
+    shapeKey(info.inShape, info.outShape),
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+    info.dataFormat,
+  ].join(':');
+}
+
+/** ONNX pads [top, left, bottom, right] giving tfjs' output size, or undefined. */
+function forwardPads(info: Info): [number, number, number, number] | undefined {
+  const effH = (info.filterHeight - 1) * info.dilationHeight + 1;
+  const effW = (info.filterWidth - 1) * info.dilationWidth + 1;
+  const h = onnxConvPads(info.inHeight, info.outHeight, effH, info.strideHeight, info.padInfo.top);
+  const w = onnxConvPads(info.inWidth, info.outWidth, effW, info.strideWidth, info.padInfo.left);
+  return h && w ? [h[0], w[0], h[1], w[1]] : undefined;
+}
+
+/**
+ * Run `op` writing a new output of `shape`; undefined when onnxruntime rejects the graph at run
+ * time (then the caller falls back), after freeing the output.
+ */
+function runInto(backend: BackendWasm, op: OrtOp, shape: number[], feeds: Record<string, TensorInfo>, outName: string): TensorInfo {
+  const out = backend.makeOutput(shape, 'float32');
+  try {
+    // Views are taken after the allocation above: growing wasm memory detaches older views.
+    const bound: Record<string, BindingTensor> = {};
+    for (const [name, t] of Object.entries(feeds)) bound[name] = heapTensor(backend, t);
+    op.run(bound, { [outName]: heapTensor(backend, out) });
+    return out;
+  } catch (err) {
+    backend.disposeData(out.dataId);
+    throw err;
+  }
+}
+
+export const conv2DOrtConfig = withFallback(Conv2D, ({ inputs, backend, attrs }) => {
+  const { x, filter } = inputs;
+  if (x.dtype !== 'float32' || filter.dtype !== 'float32') return undefined;
+  const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs as unknown as { strides: number; pad: 'same'; dataFormat: 'NHWC' | 'NCHW'; dilations: number; dimRoundingMode?: 'floor' };
+  const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], strides, dilations, pad, dimRoundingMode, false, backend_util.convertConv2DDataFormat(dataFormat));
+  const pads = forwardPads(info);
+  if (!pads) return undefined;
+  const op = tryOrtOp(`Conv2D:${infoKey(info)}`, () => conv2dGraph(info, pads));
+  return op && runInto(backend, op, info.outShape, { x, filter }, 'y');
+});
+
+export const fusedConv2DOrtConfig = withFallback(FusedConv2D, ({ inputs, backend, attrs }) => {
+  const { x, filter } = inputs;
+  const bias = inputs.bias as TensorInfo | undefined;
+  const preluActivationWeights = inputs.preluActivationWeights as TensorInfo | undefined;
+  const { strides, pad, dataFormat, dilations, dimRoundingMode, activation } = attrs as unknown as { strides: number; pad: 'same'; dataFormat: 'NHWC' | 'NCHW'; dilations: number; dimRoundingMode?: 'floor'; activation: string };
+  if (x.dtype !== 'float32' || filter.dtype !== 'float32' || preluActivationWeights) return undefined;
+  if (activation !== 'linear' && activation !== 'relu') return undefined;
+  const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], strides, dilations, pad, dimRoundingMode, false, backend_util.convertConv2DDataFormat(dataFormat));
+  // ONNX's Conv bias is one value per output channel; anything else broadcasts differently.
+  if (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== info.outChannels)) return undefined;
+  const pads = forwardPads(info);
+  if (!pads) return undefined;
+  const op = tryOrtOp(`FusedConv2D:${infoKey(info)}:${bias ? 'b' : ''}:${activation}`, () => conv2dGraph(info, pads, !!bias, activation === 'relu'));
+  return op && runInto(backend, op, info.outShape, bias ? { x, filter, bias } : { x, filter }, 'y');
+});
+
+export const conv2DBackpropInputOrtConfig = withFallback(Conv2DBackpropInput, ({ inputs, backend, attrs }) => {
+  const { dy, filter } = inputs;
+  if (dy.dtype !== 'float32' || filter.dtype !== 'float32') return undefined;
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as { strides: number; pad: 'same'; dataFormat: 'NHWC' | 'NCHW'; dimRoundingMode?: 'floor'; inputShape: [number, number, number, number] };
+  const info = backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false, backend_util.convertConv2DDataFormat(dataFormat));
+  if (!sameShape(dy.shape, info.outShape)) return undefined;
+  // ConvTranspose: inHeight = stride*(outHeight-1) + outputPadding + kh - top - bottom.
+  const excessH = info.strideHeight * (info.outHeight - 1) + info.filterHeight - info.padInfo.top - info.inHeight;
+  const excessW = info.strideWidth * (info.outWidth - 1) + info.filterWidth - info.padInfo.left - info.inWidth;
+  const pads: [number, number, number, number] = [info.padInfo.top, info.padInfo.left, Math.max(0, excessH), Math.max(0, excessW)];
+  const outputPadding: [number, number] = [Math.max(0, -excessH), Math.max(0, -excessW)];
+  if (pads[0] < 0 || pads[1] < 0) return undefined;
+  const op = tryOrtOp(`Conv2DBackpropInput:${infoKey(info)}`, () => conv2dInputGradGraph(info, pads, outputPadding));
+  return op && runInto(backend, op, info.inShape, { dy, filter }, 'dx');
+});
+
+export const conv2DBackpropFilterOrtConfig = withFallback(Conv2DBackpropFilter, ({ inputs, backend, attrs }) => {
+  const { x, dy } = inputs;
+  if (x.dtype !== 'float32' || dy.dtype !== 'float32') return undefined;
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as { strides: number; pad: 'same'; dataFormat: 'NHWC' | 'NCHW'; dimRoundingMode?: 'floor'; filterShape: [number, number, number, number] };
+  const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, backend_util.convertConv2DDataFormat(dataFormat));
+  if (!sameShape(dy.shape, info.outShape)) return undefined;
+  // NHWC: im2col + one GEMM, no layout change (faster in bench/engine/convKernels.ts);
+  // NCHW: the batch/channel-swapped convolution.
+  const op = tryOrtOp(`Conv2DBackpropFilter:${infoKey(info)}`, () => (info.dataFormat === 'channelsLast' ? conv2dFilterGradIm2colGraph(info) : conv2dFilterGradGraph(info)));
+  return op && runInto(backend, op, filterShape, { x, dy }, 'dw');
+});
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+export const ORT_CONV_KERNELS = [conv2DOrtConfig, fusedConv2DOrtConfig, conv2DBackpropInputOrtConfig, conv2DBackpropFilterOrtConfig];

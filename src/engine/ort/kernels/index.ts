@@ -1,0 +1,9 @@
+/**
+ * The kernels the wasm-ort engine runs on onnxruntime-node, installed over the wasm backend's
+ * (and the composed training kernels), which stay below as their fallbacks.
+ */
+import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { ORT_CONV_KERNELS } from './conv2d';
+import { ORT_MATMUL_KERNELS } from './matMul';
+
+export const ORT_KERNELS: readonly KernelConfig[] = [...ORT_CONV_KERNELS, ...ORT_MATMUL_KERNELS];

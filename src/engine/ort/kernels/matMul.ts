@@ -1,0 +1,118 @@
+/**
+ * Matrix products of the wasm-ort engine: BatchMatMul and _FusedMatMul (bias, relu) on
+ * onnxruntime's multi-threaded GEMM. tfjs hands these kernels rank-3 tensors [batch, rows, cols]
+ * whose batch dimensions broadcast; a single matrix product becomes one Gemm node (transposes are
+ * flags there, not copies), batched ones MatMul with Transpose nodes.
+ */
+import { BatchMatMul, _FusedMatMul, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { OnnxType, type OnnxGraph, type OnnxNode } from '../onnxModel';
+import { tryOrtOp } from '../session';
+import { heapTensor, shapeKey, withFallback } from './common';
+
+const F = OnnxType.FLOAT;
+
+interface MatMulCase {
+  a: number[];
+  b: number[];
+  transposeA: boolean;
+  transposeB: boolean;
+  bias?: number[];
+  relu: boolean;
+}
+
+function outShapeOf(c: MatMulCase): number[] | undefined {
+  if (c.a.length !== 3 || c.b.length !== 3) return undefined;
+  const [ba, ra, ca] = c.a;
+  const [bb, rb, cb] = c.b;
+  const m = c.transposeA ? ca : ra;
+  const k = c.transposeA ? ra : ca;
+  const k2 = c.transposeB ? cb : rb;
+  const n = c.transposeB ? rb : cb;
+  if (k !== k2 || (ba !== bb && ba !== 1 && bb !== 1)) return undefined;
+  return [Math.max(ba, bb), m, n];
+}
+
+function matMulGraph(c: MatMulCase, out: number[]): OnnxGraph {
+  const [batch, m, n] = out;
+  const nodes: OnnxNode[] = [];
+  const I64 = OnnxType.INT64 as const;
+  const initializers = [];
+  const single = c.a[0] === 1 && c.b[0] === 1;
+  const last = c.relu ? 'prod' : 'y';
+  if (single) {
+    initializers.push(
+      { name: 'a2_shape', type: I64, dims: [2], values: c.a.slice(1) },
+      { name: 'b2_shape', type: I64, dims: [2], values: c.b.slice(1) },
+      { name: 'y_shape', type: I64, dims: [3], values: out },
+    );
+    const biasOk = c.bias && (c.bias.length <= 2 || c.bias.slice(0, -2).every((d) => d === 1));
+    const gemmInputs = ['a2', 'b2'];
+    if (c.bias && biasOk) {
+      initializers.push({ name: 'bias2_shape', type: I64, dims: [2], values: c.bias.length === 1 ? [1, c.bias[0]] : c.bias.slice(-2) });
+      nodes.push({ op: 'Reshape', inputs: ['bias', 'bias2_shape'], outputs: ['bias2'] });
+      gemmInputs.push('bias2');
+    }
+    nodes.push(
+      { op: 'Reshape', inputs: ['a', 'a2_shape'], outputs: ['a2'] },
+      { op: 'Reshape', inputs: ['b', 'b2_shape'], outputs: ['b2'] },
+      { op: 'Gemm', inputs: gemmInputs, outputs: ['y2'], attrs: { transA: c.transposeA ? 1 : 0, transB: c.transposeB ? 1 : 0 } },
+    );
+    const y2 = c.bias && !biasOk ? 'y2b' : 'y2';
+    if (c.bias && !biasOk) nodes.push({ op: 'Add', inputs: ['y2', 'bias'], outputs: ['y2b'] });
+    nodes.push({ op: 'Reshape', inputs: [y2, 'y_shape'], outputs: [last] });
+  } else {
+    const a = c.transposeA ? 'at' : 'a';
+    const b = c.transposeB ? 'bt' : 'b';
+    if (c.transposeA) nodes.push({ op: 'Transpose', inputs: ['a'], outputs: ['at'], attrs: { perm: [0, 2, 1] } });
+    if (c.transposeB) nodes.push({ op: 'Transpose', inputs: ['b'], outputs: ['bt'], attrs: { perm: [0, 2, 1] } });
+    nodes.push({ op: 'MatMul', inputs: [a, b], outputs: [c.bias ? 'mm' : last] });
+    if (c.bias) nodes.push({ op: 'Add', inputs: ['mm', 'bias'], outputs: [last] });
+  }
+  if (c.relu) nodes.push({ op: 'Relu', inputs: ['prod'], outputs: ['y'] });
+  return {
+    name: 'matmul',
+    nodes,
+    initializers,
+    inputs: [
+      { name: 'a', type: F, shape: c.a },
+      { name: 'b', type: F, shape: c.b },
+      ...(c.bias ? [{ name: 'bias', type: F, shape: c.bias }] : []),
+    ],
+    outputs: [{ name: 'y', type: F, shape: [batch, m, n] }],
+  };
+}
+
+function runMatMul(backend: BackendWasm, a: TensorInfo, b: TensorInfo, bias: TensorInfo | undefined, transposeA: boolean, transposeB: boolean, relu: boolean): TensorInfo | undefined {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) return undefined;
+  const c: MatMulCase = { a: a.shape, b: b.shape, transposeA, transposeB, bias: bias?.shape, relu };
+  const out = outShapeOf(c);
+  if (!out || out.some((d) => d === 0)) return undefined;
+  // The bias must broadcast to the output without growing it.
+  if (bias && (bias.shape.length > 3 || bias.shape.some((d, i) => d !== 1 && d !== out[out.length - bias.shape.length + i]))) return undefined;
+  const key = `MatMul:${shapeKey(a.shape, b.shape, bias?.shape ?? [])}:${+transposeA}${+transposeB}${+relu}`;
+  const op = tryOrtOp(key, () => matMulGraph(c, out));
+  if (!op) return undefined;
+  const y = backend.makeOutput(out, 'float32');
+  try {
+    const feeds = { a: heapTensor(backend, a), b: heapTensor(backend, b), ...(bias ? { bias: heapTensor(backend, bias) } : {}) };
+    op.run(feeds, { y: heapTensor(backend, y) });
+    return y;
+  } catch (err) {
+    backend.disposeData(y.dataId);
+    throw err;
+  }
+}
+
+export const batchMatMulOrtConfig = withFallback(BatchMatMul, ({ inputs, backend, attrs }) => {
+  const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+  return runMatMul(backend, inputs.a, inputs.b, undefined, transposeA, transposeB, false);
+});
+
+export const fusedMatMulOrtConfig = withFallback(_FusedMatMul, ({ inputs, backend, attrs }) => {
+  const { transposeA, transposeB, activation } = attrs as unknown as { transposeA: boolean; transposeB: boolean; activation: string };
+  if ((inputs.preluActivationWeights as TensorInfo | undefined) || (activation !== 'linear' && activation !== 'relu')) return undefined;
+  return runMatMul(backend, inputs.a, inputs.b, inputs.bias as TensorInfo | undefined, transposeA, transposeB, activation === 'relu');
+});
+
+export const ORT_MATMUL_KERNELS = [batchMatMulOrtConfig, fusedMatMulOrtConfig];

@@ -1,0 +1,155 @@
+/**
+ * The wasm-ort engine's onnxruntime kernels against the cpu backend over the same grid as the
+ * wasm kernels, and checks that they really ran on onnxruntime (no silent fallback) where they
+ * should, and fell back where they should.
+ *
+ * Tolerance: max |ort - cpu| <= 2e-5 * max(1, max |cpu|) (float32 sums in different orders).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { installKernels, WASM_TRAINING_KERNELS } from '../../src/engine/kernels';
+import { ORT_KERNELS } from '../../src/engine/ort/kernels';
+import { fallbackCounts } from '../../src/engine/ort/kernels/common';
+import { ortRejections } from '../../src/engine/ort/session';
+import { ensureGradients } from '../../src/engine/gradients';
+import { maxAbsDiff, runKernelOn, type InputSpec } from './kernelHarness';
+import { CONV_CASES, convOutShape, padIn, toFormat } from './cases';
+
+const TOLERANCE = 2e-5;
+
+async function compareWithCpu(kernel: string, inputs: Record<string, InputSpec>, attrs: Record<string, unknown>, seed: number): Promise<void> {
+  const expected = await runKernelOn('cpu', kernel, inputs, attrs, seed);
+  const actual = await runKernelOn('wasm', kernel, inputs, attrs, seed);
+  expect(actual.shape).toEqual(expected.shape);
+  const { diff, scale } = maxAbsDiff(actual.values, expected.values);
+  expect(diff, `${kernel} ${JSON.stringify(attrs)}`).toBeLessThanOrEqual(TOLERANCE * Math.max(1, scale));
+}
+
+/** Run `body` and return how often each kernel fell back meanwhile. */
+async function fallbacksDuring(body: () => Promise<void>): Promise<Record<string, number>> {
+  const before = new Map(fallbackCounts);
+  await body();
+  const out: Record<string, number> = {};
+  for (const [k, n] of fallbackCounts) if (n !== (before.get(k) ?? 0)) out[k] = n - (before.get(k) ?? 0);
+  return out;
+}
+
+beforeAll(async () => {
+  ensureGradients();
+  await tf.setBackend('wasm');
+  installKernels(WASM_TRAINING_KERNELS);
+  installKernels(ORT_KERNELS);
+});
+
+describe('onnxruntime convolutions vs the cpu backend', () => {
+  for (const format of ['NHWC', 'NCHW'] as const) {
+    CONV_CASES.forEach((c, i) => {
+      const label = `${format} case ${i}: x ${c.x} filter ${c.filter} strides ${c.strides} pad ${JSON.stringify(c.pad)} ${c.dimRoundingMode ?? ''}`;
+      const filterShape = [c.filter[0], c.filter[1], c.x[3], c.outChannels];
+      const common = { strides: c.strides, pad: padIn(c.pad, format), dataFormat: format, dimRoundingMode: c.dimRoundingMode };
+      it(`Conv2D ${label}`, async () => {
+        const fell = await fallbacksDuring(() => compareWithCpu('Conv2D', { x: { shape: toFormat(c.x, format) }, filter: { shape: filterShape } }, { ...common, dilations: 1 }, 400 + i));
+        expect(fell).toEqual({});
+      });
+      it(`Conv2DBackpropInput ${label}`, async () => {
+        const fell = await fallbacksDuring(() => compareWithCpu('Conv2DBackpropInput', { dy: { shape: convOutShape(c, format) }, filter: { shape: filterShape } }, { ...common, inputShape: toFormat(c.x, format) }, 500 + i));
+        expect(fell).toEqual({});
+      });
+      it(`Conv2DBackpropFilter ${label}`, async () => {
+        const fell = await fallbacksDuring(() => compareWithCpu('Conv2DBackpropFilter', { x: { shape: toFormat(c.x, format) }, dy: { shape: convOutShape(c, format) } }, { ...common, filterShape }, 600 + i));
+        expect(fell).toEqual({});
+      });
+    });
+  }
+
+  it('Conv2D with dilations', async () => {
+    for (const [i, dilations] of [2, [2, 3]].entries()) {
+      await compareWithCpu('Conv2D', { x: { shape: [2, 11, 10, 3] }, filter: { shape: [3, 2, 3, 4] } }, { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations }, 700 + i);
+    }
+  });
+
+  it('FusedConv2D with bias and relu, and its fallback for other activations', async () => {
+    const x = { shape: [2, 8, 8, 3] };
+    const filter = { shape: [3, 3, 3, 5] };
+    const bias = { shape: [5] };
+    for (const activation of ['linear', 'relu']) {
+      const fell = await fallbacksDuring(() => compareWithCpu('FusedConv2D', { x, filter, bias }, { strides: 2, pad: 'same', dataFormat: 'NHWC', dilations: 1, activation }, 710));
+      expect(fell).toEqual({});
+    }
+    const fell = await fallbacksDuring(() => compareWithCpu('FusedConv2D', { x, filter, bias }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1, activation: 'elu' }, 711));
+    expect(fell).toEqual({ FusedConv2D: 1 });
+  });
+
+  it('int32 convolutions fall back to the composed kernels and still match', async () => {
+    const c = CONV_CASES[2];
+    const fell = await fallbacksDuring(() =>
+      compareWithCpu('Conv2DBackpropFilter', { x: { shape: c.x, dtype: 'int32' }, dy: { shape: convOutShape(c, 'NHWC'), dtype: 'int32' } }, { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 3, 5] }, 3),
+    );
+    expect(fell).toEqual({ Conv2DBackpropFilter: 1 });
+  });
+
+  it('onnxruntime refused no graph', () => {
+    expect([...ortRejections()]).toEqual([]);
+  });
+});
+
+describe('onnxruntime matrix products vs the cpu backend', () => {
+  const cases: Array<{ a: number[]; b: number[]; transposeA: boolean; transposeB: boolean }> = [
+    { a: [1, 5, 7], b: [1, 7, 3], transposeA: false, transposeB: false },
+    { a: [1, 7, 5], b: [1, 7, 3], transposeA: true, transposeB: false },
+    { a: [1, 5, 7], b: [1, 3, 7], transposeA: false, transposeB: true },
+    { a: [1, 7, 5], b: [1, 3, 7], transposeA: true, transposeB: true },
+    { a: [4, 5, 6], b: [4, 6, 2], transposeA: false, transposeB: false },
+    { a: [4, 6, 5], b: [1, 6, 2], transposeA: true, transposeB: false }, // broadcast b
+    { a: [1, 5, 6], b: [3, 2, 6], transposeA: false, transposeB: true }, // broadcast a
+  ];
+  cases.forEach((c, i) => {
+    it(`BatchMatMul ${c.a} x ${c.b} tA=${c.transposeA} tB=${c.transposeB}`, async () => {
+      const fell = await fallbacksDuring(() => compareWithCpu('BatchMatMul', { a: { shape: c.a }, b: { shape: c.b } }, { transposeA: c.transposeA, transposeB: c.transposeB }, 800 + i));
+      expect(fell).toEqual({});
+    });
+  });
+
+  const biases = [[3], [1, 3], [5, 3], [1, 1, 3]];
+  biases.forEach((bias, i) => {
+    for (const activation of ['linear', 'relu']) {
+      it(`_FusedMatMul bias ${bias} ${activation}`, async () => {
+        const fell = await fallbacksDuring(() => compareWithCpu('_FusedMatMul', { a: { shape: [1, 5, 7] }, b: { shape: [1, 3, 7] }, bias: { shape: bias } }, { transposeA: false, transposeB: true, activation }, 900 + i));
+        expect(fell).toEqual({});
+      });
+    }
+  });
+
+  it('_FusedMatMul on a batch, with bias', async () => {
+    await compareWithCpu('_FusedMatMul', { a: { shape: [3, 4, 5] }, b: { shape: [3, 5, 6] }, bias: { shape: [6] } }, { transposeA: false, transposeB: false, activation: 'relu' }, 950);
+  });
+});
+
+describe('gradients through tf ops on wasm-ort', () => {
+  it('tf.grads of a conv + dense net equal the cpu backend', async () => {
+    const grads = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const rnd = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
+        const x = rnd([3, 9, 9, 2], 1);
+        const w1 = rnd([3, 3, 2, 4], 2);
+        const w2 = rnd([1, 1, 4, 6], 3);
+        const d = rnd([6 * 5 * 5, 3], 4);
+        const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, e: tf.Tensor) => {
+          const h = tf.relu(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'));
+          const g = tf.conv2d(h, c as tf.Tensor4D, 2, 'same');
+          return tf.sum(tf.square(tf.matMul(tf.reshape(g, [3, -1]), e as tf.Tensor2D)));
+        };
+        return tf.grads(f)([x, w1, w2, d]).map((g) => Float32Array.from(g.dataSync()));
+      });
+    };
+    const expected = await grads('cpu');
+    const actual = await grads('wasm');
+    for (let i = 0; i < expected.length; i++) {
+      const { diff, scale } = maxAbsDiff(actual[i], expected[i]);
+      expect(diff, `gradient ${i}`).toBeLessThanOrEqual(1e-4 * Math.max(1, scale));
+    }
+  });
+});
