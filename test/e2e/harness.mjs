@@ -48,7 +48,9 @@ function slug(s) {
 
 /** A temporary copy of `workspace` (a folder to copy, or { 'rel/path': text }); tests may change it freely. */
 function makeWorkspace(workspace) {
-  const dir = mkdtempSync(join(tmpdir(), 'cvw-e2e-ws-'));
+  // Named after the fixture, so that screenshots show a meaningful folder name.
+  const dir = join(mkdtempSync(join(tmpdir(), 'cvw-e2e-ws-')), typeof workspace === 'string' ? basename(workspace) : 'workspace');
+  mkdirSync(dir);
   if (typeof workspace === 'string') cpSync(workspace, dir, { recursive: true });
   else if (workspace) {
     for (const [rel, text] of Object.entries(workspace)) {
@@ -116,7 +118,7 @@ export async function launchVSCode(options = {}) {
       writeFileSync(join(resultsDir, 'code-server.log'), server.log());
       await server.stop();
     }
-    rmSync(workspace, { recursive: true, force: true });
+    rmSync(dirname(workspace), { recursive: true, force: true });
     unguard();
     throw err;
   }
@@ -287,24 +289,48 @@ export class VSCodeSession {
     await this.page.locator('.quick-input-widget .quick-input-box input').waitFor({ state: 'visible' });
   }
 
-  /** Run a command by its palette title ("CV Workbench: Validate Config"): F1, type, click the exact row. */
-  async runCommand(title) {
+  /**
+   * Run a command by its palette title ("CV Workbench: Validate Config"): F1, type, click the exact
+   * row. For a command that asks something in a quick pick, pass `{ opensQuickPick: true }` and
+   * answer with `pick(label)`.
+   */
+  async runCommand(title, { opensQuickPick = false } = {}) {
     const { page } = this;
     await this.openPalette();
     await page.keyboard.type(title);
-    const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({
-      has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(title)}$`) }),
-    });
+    const row = this.quickPickRow(title);
     try {
-      await row.first().waitFor({ timeout: 15_000 });
+      await row.waitFor({ timeout: 15_000 });
     } catch {
       const seen = await page.locator('.quick-input-widget .quick-input-list .monaco-list-row .label-name').allTextContents();
       await this.screenshot(`command-missing-${title}`);
       throw new Error(`command "${title}" is not in the palette (rows: ${JSON.stringify(seen)})`);
     }
-    await row.first().click();
-    await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+    await row.click();
+    if (opensQuickPick) {
+      // The palette's input starts with ">"; the command's own quick pick replaces it.
+      await page.waitForFunction(() => !document.querySelector('.quick-input-widget .quick-input-box input')?.value.startsWith('>'));
+    } else {
+      await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+    }
     await this.screenshot(`command-${title}`);
+  }
+
+  /** The quick pick row whose label is exactly `label`. */
+  quickPickRow(label) {
+    return this.page
+      .locator('.quick-input-widget .quick-input-list .monaco-list-row')
+      .filter({ has: this.page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(label)}$`) }) })
+      .first();
+  }
+
+  /** Answer the open quick pick: type `label`, click its row. */
+  async pick(label) {
+    await this.page.keyboard.type(label);
+    const row = this.quickPickRow(label);
+    await row.waitFor({ timeout: 15_000 });
+    await row.click();
+    await this.page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
   }
 
   /** Show the Problems panel (Ctrl+Shift+M) unless it is visible. */
@@ -386,26 +412,33 @@ export class VSCodeSession {
   async waitForNotification(text, { timeout = 20_000 } = {}) {
     const toast = this.page.locator('.notifications-toasts .notification-list-item-message', { hasText: text }).first();
     await toast.waitFor({ timeout });
+    await this.page.waitForTimeout(400); // let the toast's fade-in finish before the screenshot
     await this.screenshot('notification');
     return toast.textContent();
   }
 
-  /** The visible text of an output channel (Output panel, channel picked from its dropdown). */
+  /** The visible text of an output channel (Output panel, channel chosen as a person would). */
   async outputChannel(channel) {
     const { page } = this;
-    await this.runCommand('Output: Show Output Channels...');
-    await page.keyboard.type(channel);
-    const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({
-      has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(channel)}$`) }),
-    });
-    await row.first().waitFor({ timeout: 10_000 });
-    await row.first().click();
+    await this.runCommand('Output: Show Output Channels...', { opensQuickPick: true });
+    await this.pick(channel);
     const lines = page.locator('.panel .output-view .view-lines');
     await lines.waitFor({ state: 'visible' });
-    await page.waitForTimeout(300);
+    await page.waitForTimeout(300); // the editor renders the channel's text in the next frames
     await this.screenshot(`output-${channel}`);
-    // Monaco renders spaces as U+00A0.
-    return (await lines.evaluate((el) => [...el.querySelectorAll('.view-line')].sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top)).map((l) => l.textContent).join('\n'))).replace(/\u00a0/g, ' ');
+    // Monaco renders spaces as U+00A0 and only the lines in view.
+    const text = await lines.evaluate((el) =>
+      [...el.querySelectorAll('.view-line')]
+        .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
+        .map((l) => l.textContent)
+        .join('\n'),
+    );
+    return text.replace(/\u00a0/g, ' ');
+  }
+
+  /** Dismiss every notification (so that later waits see only new ones). */
+  async clearNotifications() {
+    await this.runCommand('Notifications: Clear All Notifications');
   }
 
   /** Move the cursor of the active editor to a 1-based line and column (Ctrl+G). */
@@ -461,7 +494,7 @@ export class VSCodeSession {
       }
     }
     await this.server.stop();
-    rmSync(this.workspace, { recursive: true, force: true });
+    rmSync(dirname(this.workspace), { recursive: true, force: true });
     this.unguard();
   }
 }
