@@ -1,3 +1,4 @@
+/* global document */ // used only inside functions that run in the page
 // End-to-end harness: the packaged extension in a real VS Code (code-server 4.100.3) driven from
 // Debian's Chromium with playwright-core. See README "End-to-end tests".
 //
