@@ -9,6 +9,7 @@ import { Layer } from './module';
 import * as init from './init';
 import { stepRandom } from './stepRandom';
 import { stopGradient } from './stopGradient';
+import { batchNormTrain } from '../../engine/ops/batchNorm';
 
 export interface Conv2dOptions {
   stride?: number;
@@ -150,13 +151,9 @@ export class BatchNorm extends Layer {
       const shift = tf.sub(this.beta ?? 0, tf.mul(this.runningMean, scale));
       return tf.add(tf.mul(x, scale), shift);
     }
-    const axes = x.shape.slice(0, -1).map((_, i) => i);
-    const { mean, variance } = tf.moments(x, axes);
+    // The closed-form gradient (src/engine/ops/batchNorm.ts): tfjs' op-by-op one dominates a step.
+    const { y, mean, variance } = batchNormTrain(x, this.gamma as tf.Tensor1D | undefined, this.beta as tf.Tensor1D | undefined, eps);
     this.updateRunningStats(mean, variance, x.size / this.channels);
-    const inv = tf.rsqrt(tf.add(variance, eps));
-    let y = tf.mul(tf.sub(x, mean), inv);
-    if (this.gamma) y = tf.mul(y, this.gamma);
-    if (this.beta) y = tf.add(y, this.beta);
     return y;
   }
 
