@@ -110,6 +110,8 @@ export async function launchVSCode(options = {}) {
     tags.push(server.tag);
     browser = await launchBrowser(server.tag);
     const page = await browser.newPage({ viewport: options.viewport ?? { width: 1600, height: 1000 } });
+    // A reload with unsaved editors asks "leave the page?": yes (VS Code keeps them as backups).
+    page.on('dialog', (d) => (d.type() === 'beforeunload' ? d.accept() : d.dismiss()).catch(() => undefined));
     const session = new VSCodeSession({ name, resultsDir, workspace, server, browser, page, screenshots: options.screenshots !== false, unguard });
     if (options.navigate !== false) await session.open(options.payload);
     return session;
@@ -455,6 +457,35 @@ export class VSCodeSession {
   async type(text) {
     await this.page.keyboard.type(text);
     await this.screenshot(`typed-${text}`);
+  }
+
+  /** Texts of the status bar items, left to right (e.g. "Ln 4, Col 17"). */
+  async statusBarItems() {
+    return (await this.page.locator('.part.statusbar .statusbar-item').evaluateAll((els) => els.map((e) => e.textContent?.trim() ?? ''))).filter(Boolean);
+  }
+
+  /** Trigger completion at the cursor (Ctrl+Space) and return the labels offered; closes the list. */
+  async suggestions() {
+    const { page } = this;
+    await page.keyboard.press('Control+Space');
+    const rows = page.locator('.editor-widget.suggest-widget.visible .monaco-list-row');
+    await rows.first().waitFor({ timeout: 15_000 });
+    await this.screenshot('suggestions');
+    const labels = await rows.evaluateAll((els) =>
+      els
+        .sort((a, b) => Number(a.getAttribute('data-index')) - Number(b.getAttribute('data-index')))
+        .map((e) => e.querySelector('.monaco-icon-label .label-name')?.textContent ?? e.getAttribute('aria-label') ?? ''),
+    );
+    await page.keyboard.press('Escape');
+    return labels;
+  }
+
+  /** Reload the window (webview panels, editors and views are restored by VS Code and the extension). */
+  async reload() {
+    await this.page.reload();
+    await this.page.locator('.monaco-workbench .part.statusbar').waitFor({ state: 'visible', timeout: 60_000 });
+    await this.page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 60_000 });
+    await this.screenshot('reloaded');
   }
 
   /**

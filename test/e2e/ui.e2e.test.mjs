@@ -57,6 +57,14 @@ test('fixing the typo in the editor clears the problem as one types', async () =
   for (let i = 0; i < 'ResNte'.length; i++) await vs.page.keyboard.press('Backspace');
   await vs.type('ResNet');
   await vs.waitForProblems((ps) => !ps.some((p) => p.file === 'configs/bad.yaml'));
+  expect(await vs.statusBarItems()).toContain('Ln 4, Col 17');
+});
+
+test('suggestions() lists what completion offers (word-based here, until the config completions land)', async () => {
+  await vs.goTo(9, 1);
+  await vs.type('Clas');
+  expect(await vs.suggestions()).toContain('Classification');
+  for (let i = 0; i < 'Clas'.length; i++) await vs.page.keyboard.press('Backspace');
 });
 
 test('webviewFrame reaches inside a webview (the built-in Markdown preview)', async () => {
@@ -66,4 +74,13 @@ test('webviewFrame reaches inside a webview (the built-in Markdown preview)', as
   await frame.locator('h1').waitFor();
   expect(await frame.locator('h1').textContent()).toBe('Sample workspace');
   await vs.screenshot('markdown-preview');
+});
+
+test('after a window reload the workbench comes back with the extension working', async () => {
+  await vs.reload();
+  await vs.openFile('configs/good.yaml');
+  await vs.goTo(3, 1);
+  await vs.type('seeed: 1');
+  const problems = await vs.waitForProblems((ps) => ps.some((p) => p.file === 'configs/good.yaml'));
+  expect(problems.find((p) => p.file === 'configs/good.yaml')).toMatchObject({ line: 3, column: 1, source: 'cvw' });
 });
