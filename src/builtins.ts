@@ -20,9 +20,3 @@ import './train/schedules';
 import './train/hooks/ema';
 import './eval/clsEvaluator';
 
-import { shareModule } from './core/customImports';
-
-// Custom modules get the toolkit's own instances of these, whatever their workspace has installed.
-shareModule('cv-workbench', () => require('./api'));
-shareModule('zod', () => require('zod'));
-shareModule('@tensorflow/tfjs-core', () => require('@tensorflow/tfjs-core'));

@@ -3,6 +3,16 @@
  * Custom components (`custom_imports`) import `register`, `z` and `slot` from here too.
  */
 import '../builtins';
+import * as tf from '@tensorflow/tfjs-core';
+import { z as zod } from 'zod';
+import { shareModule } from '../core/customImports';
+import * as api from './index';
+
+// Custom modules (custom_imports) get this API and the toolkit's own instances of zod and
+// TensorFlow.js, whatever their workspace has installed, so they register into this registry.
+shareModule('cv-workbench', () => api);
+shareModule('zod', () => ({ z: zod, default: zod }));
+shareModule('@tensorflow/tfjs-core', () => tf);
 
 export { z } from 'zod';
 export {

@@ -2,7 +2,7 @@
  * `cvw`: the command-line face of CV Workbench. Thin: parse arguments, call the library, print.
  * Progress and errors go to stderr, machine-readable output to stdout.
  */
-import '../builtins';
+import '../api';
 import { commandHelp, parseArgs, UsageError, type CommandSpec } from './args';
 import { COMMANDS } from './commands';
 import { ConfigError, UserError } from '../core/problems';

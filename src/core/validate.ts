@@ -85,8 +85,8 @@ class Walker {
       const issuePath = issue.path.reduce<string>((p, k) => joinPath(p, String(k)), path);
       const custom = issue.code === 'custom' && issue.message && issue.message !== 'Invalid input';
       const shown = issue.path.length ? pick(value, issue.path as (string | number)[]) : value;
-      const expected = custom ? issue.message : `expected ${typeLabel(issue.path.length ? unwrap(schema) : schema)}, got ${describeValue(shown)}`;
-      this.report(issuePath, false, 'invalid-value', `${path}: ${expected}`);
+      const expected = custom ? issue.message : `expected ${typeLabel(subSchema(schema, issue.path as (string | number)[]))}, got ${describeValue(shown)}`;
+      this.report(issuePath, false, 'invalid-value', `${issuePath}: ${expected}`);
     }
   }
 
@@ -158,6 +158,17 @@ function needsWalk(schema: AnySchema): boolean {
   if (slotKindOf(schema)) return true;
   const t = unwrap(schema)._zod.def.type;
   return t === 'object' || (t === 'array' && needsWalk(elementOf(schema)!));
+}
+
+/** The schema at `path` below `schema`, through list elements and mappings (for messages about a part). */
+function subSchema(schema: AnySchema, path: (string | number)[]): AnySchema {
+  let s = schema;
+  for (const key of path) {
+    const next = elementOf(s) ?? shapeOf(s)?.[String(key)];
+    if (!next) return s;
+    s = next;
+  }
+  return s;
 }
 
 function pick(value: unknown, path: (string | number)[]): unknown {

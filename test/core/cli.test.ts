@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import { tempFiles } from '../helpers/tmp';
+
+const root = path.resolve(__dirname, '../..');
+const cvw = path.join(root, 'bin', 'cvw.js');
+const t = tempFiles({
+  'ok.yaml': 'model: {type: Classification, backbone: {type: ResNet}, head: {type: ClsHead, num_classes: 2}}\n',
+  'bad.yaml': 'model:\n  type: Classification\n  backbone: {type: ResNte}\n  head: {type: ClsHead, num_classes: 2}\n',
+});
+
+function run(...args: string[]) {
+  const r = spawnSync(process.execPath, [cvw, ...args], { cwd: t.dir, encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+beforeAll(() => {
+  if (!fs.existsSync(path.join(root, 'dist', 'lib', 'cli', 'main.js'))) throw new Error('run `npm run build` first: the CLI tests run the built cvw');
+});
+afterAll(() => t.cleanup());
+
+describe('cvw', () => {
+  it('prints help and its version', () => {
+    expect(run('--help')).toMatchObject({ code: 0, out: expect.stringContaining('Usage: cvw <command>') });
+    const version = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version;
+    expect(run('--version')).toMatchObject({ code: 0, out: `${version}\n` });
+    expect(run('validate', '--help')).toMatchObject({ code: 0, out: expect.stringContaining('Usage: cvw validate <configs...>') });
+  });
+
+  it('rejects unknown commands and options with a suggestion and exit status 2', () => {
+    expect(run('valdate', 'x')).toMatchObject({ code: 2, err: expect.stringContaining('unknown command "valdate" — did you mean "validate"?') });
+    expect(run('validate', '--jsn', 'x')).toMatchObject({ code: 2, err: expect.stringContaining('unknown option --jsn for "cvw validate" — did you mean "--json"?') });
+    expect(run('config', 'prnt', 'x')).toMatchObject({ code: 2, err: expect.stringContaining('unknown command "cvw config prnt" — did you mean "print"?') });
+  });
+
+  it('validate: file:line:column on stdout, exit 1 on errors, 0 when clean, JSON on request', () => {
+    const bad = run('validate', 'bad.yaml');
+    expect(bad.code).toBe(1);
+    expect(bad.out).toBe('bad.yaml:3:20: error: unknown backbone "ResNte" — did you mean "ResNet"?\n');
+    expect(bad.err).toContain('1 error in 1 config');
+    expect(run('validate', 'ok.yaml')).toMatchObject({ code: 0, out: '' });
+    const json = JSON.parse(run('validate', 'bad.yaml', '--json').out);
+    expect(json).toEqual([
+      expect.objectContaining({ file: path.join(t.dir, 'bad.yaml'), line: 3, column: 20, severity: 'error', suggestions: ['ResNet'], code: 'unknown-type' }),
+    ]);
+  });
+
+  it('config print: resolved config with overrides, errors without a stack trace', () => {
+    const out = run('config', 'print', 'ok.yaml', '--model.head.num_classes', '5', '--json');
+    expect(out.code).toBe(0);
+    expect(JSON.parse(out.out).model.head).toMatchObject({ num_classes: 5, with_avg_pool: true });
+    const bad = run('config', 'print', 'ok.yaml', '--model.head.num_clases=5');
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain('<command line>: error: --model.head.num_clases=5: unknown key "num_clases" in head "ClsHead" (model.head) — did you mean "num_classes"?');
+    expect(bad.err).not.toMatch(/\n\s+at /);
+  });
+
+  it('schema prints JSON Schema', () => {
+    const s = JSON.parse(run('schema').out);
+    expect(s.$schema).toContain('2020-12');
+    expect(s.$defs['backbone.ResNet']).toBeDefined();
+  });
+});

@@ -1,0 +1,155 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import '../../src/builtins';
+import { checkConfig, resolveConfig } from '../../src/core/check';
+import { loadConfig } from '../../src/core/config/load';
+import { applyOverrides } from '../../src/core/config/overrides';
+import { ConfigError, COMMAND_LINE } from '../../src/core/problems';
+import { tempFiles, lc } from '../helpers/tmp';
+
+const t = tempFiles({
+  'base.yaml': ['model:', '  type: Classification', '  backbone: {type: ResNet, depth: 50, stem: cifar}', '  head: {type: ClsHead, num_classes: 10, dropout: 0.1}', 'hooks: [{type: EMAHook}]', ''].join('\n'),
+  'merge.yaml': ['_base_: base.yaml', 'model:', '  backbone: {depth: 18}', '  head:', '    _delete_: true', '    type: ClsHead', '    num_classes: 3', 'hooks: []', ''].join('\n'),
+  'list-a.yaml': 'seed: 1\nmodel: {type: Classification, backbone: {type: ResNet}, head: {type: ClsHead, num_classes: 2}}\n',
+  'list-b.yaml': 'seed: 2\n',
+  'multi.yaml': '_base_: [list-a.yaml, list-b.yaml]\n',
+  'json.json': '{\n  "_base_": "base.yaml",\n  "model": {"backbone": {"depth": 21}}\n}\n',
+  'sub/deep.yaml': '_base_: ../merge.yaml\nseed: 5\n',
+  'wrongslot.yaml': 'model:\n  type: Classification\n  backbone: {type: ClsHead}\n  head: {type: ClsHead, num_classes: 2}\n',
+  'missing.yaml': 'model:\n  type: Classification\n  backbone: {type: ResNet}\n  head: {type: ClsHead}\n',
+  'types.yaml': 'seed: "three"\nmodel:\n  type: Classification\n  backbone: {type: ResNet, in_channels: 0, out_indices: [1, 7]}\n  head: {type: ClsHead, num_classes: 2.5}\n',
+  'notype.yaml': 'model:\n  type: Classification\n  backbone: {depth: 18}\n  head: {type: ClsHead, num_classes: 2}\n',
+  'bad.yaml': 'model:\n  type: Classification\n  backbone: {type: ResNet\n',
+  'dupe.yaml': 'seed: 1\nseed: 2\n',
+  'nobase.yaml': '_base_: [base.yaml, ../nowhere/x.yaml]\n',
+  'cycle-a.yaml': '_base_: cycle-b.yaml\n',
+  'cycle-b.yaml': 'seed: 1\n_base_: cycle-a.yaml\n',
+});
+afterAll(() => t.cleanup());
+
+describe('_base_ inheritance', () => {
+  it('deep-merges mappings, replaces lists, and _delete_ replaces a mapping', () => {
+    const { config } = resolveConfig(t.file('merge.yaml'));
+    const model = config.model as Record<string, Record<string, unknown>>;
+    expect(model.backbone).toMatchObject({ type: 'ResNet', depth: 18, stem: 'cifar' });
+    expect(model.head).toEqual({ type: 'ClsHead', num_classes: 3, with_avg_pool: true, dropout: 0, label_smoothing: 0 });
+    expect(config.hooks).toEqual([]);
+  });
+
+  it('merges a list of bases in order, later ones winning, relative to the including file', () => {
+    expect(resolveConfig(t.file('multi.yaml')).config.seed).toBe(2);
+    expect(resolveConfig(t.file('sub/deep.yaml')).config.seed).toBe(5);
+  });
+
+  it('reads JSON configs with positions', () => {
+    const p = checkConfig(t.file('json.json')).problems;
+    expect(p).toHaveLength(1);
+    expect(p[0].file).toBe(t.file('json.json'));
+    expect(lc(p[0])).toBe('3:35');
+    expect(p[0].message).toBe('model.backbone.depth: expected 18 | 34 | 50, got 21');
+  });
+
+  it('remembers which file set each key', () => {
+    const loaded = loadConfig(t.file('sub/deep.yaml'));
+    expect(loaded.origins.get('model.backbone.stem')!.file).toBe(t.file('base.yaml'));
+    expect(loaded.origins.get('model.backbone.depth')!.file).toBe(t.file('merge.yaml'));
+    expect(loaded.origins.get('seed')!.file).toBe(t.file('sub/deep.yaml'));
+    expect(loaded.files).toEqual([t.file('base.yaml'), t.file('merge.yaml'), t.file('sub/deep.yaml')]);
+  });
+
+  it('reports a missing base at the _base_ entry and a cycle at the entry that closes it', () => {
+    const missing = checkConfig(t.file('nobase.yaml')).problems;
+    expect(missing.map((p) => [lc(p), p.code])).toEqual([['1:21', 'file-not-found']]);
+    expect(missing[0].message).toContain('_base_ file not found: ../nowhere/x.yaml');
+    const cycle = checkConfig(t.file('cycle-a.yaml')).problems;
+    expect(cycle).toHaveLength(1);
+    expect(cycle[0]).toMatchObject({ code: 'base-cycle', file: t.file('cycle-b.yaml'), message: '_base_ cycle: cycle-a.yaml -> cycle-b.yaml -> cycle-a.yaml' });
+    expect(lc(cycle[0])).toBe('2:9');
+  });
+});
+
+describe('validation', () => {
+  it('rejects a component in the wrong slot, naming the kind it is', () => {
+    const [p] = checkConfig(t.file('wrongslot.yaml')).problems;
+    expect(p.code).toBe('wrong-slot');
+    expect(p.message).toBe('"ClsHead" is a head, but this slot takes a backbone');
+    expect(lc(p)).toBe('3:20');
+  });
+
+  it('reports missing required parameters at the component, with type and description', () => {
+    const [p] = checkConfig(t.file('missing.yaml')).problems;
+    expect(p.code).toBe('missing-required');
+    expect(lc(p)).toBe('4:3');
+    expect(p.message).toBe('model.head: head "ClsHead" is missing required parameter "num_classes" (integer >= 1: Number of classes)');
+    expect(p.data).toMatchObject({ missing: ['num_classes'] });
+  });
+
+  it('reports wrong types and out-of-range values at the value, list elements included', () => {
+    const problems = checkConfig(t.file('types.yaml')).problems;
+    expect(problems.map((p) => `${lc(p)} ${p.message}`)).toEqual([
+      '1:7 seed: expected integer >= 0, got "three" (a string)',
+      '4:41 model.backbone.in_channels: expected integer >= 1, got 0',
+      '4:61 model.backbone.out_indices.1: expected integer >= 0 <= 3, got 7',
+      '5:38 model.head.num_classes: expected integer >= 1, got 2.5',
+    ]);
+  });
+
+  it('asks for a missing type with the names of that slot', () => {
+    const [p] = checkConfig(t.file('notype.yaml')).problems;
+    expect(p.code).toBe('missing-type');
+    expect(p.message).toMatch(/^model\.backbone: missing "type" — which backbone\? \(.*ResNet.*\)$/);
+    expect(lc(p)).toBe('3:3');
+  });
+
+  it('gives the parser position for invalid YAML and duplicate keys, and validates nothing else', () => {
+    const bad = checkConfig(t.file('bad.yaml')).problems;
+    expect(bad.length).toBeGreaterThan(0);
+    expect(bad.every((p) => p.code === 'yaml-syntax')).toBe(true);
+    expect(bad[0].message).toMatch(/^invalid YAML: /);
+    expect(bad[0].range.start.line).toBeGreaterThanOrEqual(2);
+    const dupe = checkConfig(t.file('dupe.yaml')).problems;
+    expect(dupe.map((p) => [lc(p), p.code])).toEqual([['2:1', 'yaml-syntax']]);
+    expect(dupe[0].message).toMatch(/unique/i);
+  });
+
+  it('resolveConfig throws one ConfigError with every problem', () => {
+    try {
+      resolveConfig(t.file('types.yaml'));
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      expect((e as ConfigError).problems).toHaveLength(4);
+      expect((e as ConfigError).message).toContain('types.yaml:1:7: error: seed: expected integer >= 0');
+    }
+  });
+});
+
+describe('command-line overrides', () => {
+  it('types values by the schema: numbers, booleans, lists, text for string parameters', () => {
+    const loaded = loadConfig(t.file('base.yaml'));
+    const problems = applyOverrides(loaded, [
+      { key: 'model.head.num_classes', value: '7', arg: '--model.head.num_classes 7' },
+      { key: 'model.head.with_avg_pool', value: 'false', arg: '--model.head.with_avg_pool=false' },
+      { key: 'model.backbone.out_indices', value: '[2, 3]', arg: '--model.backbone.out_indices [2, 3]' },
+      { key: 'model.pretrained', value: '123', arg: '--model.pretrained 123' },
+    ]);
+    expect(problems).toEqual([]);
+    const m = loaded.config.model as Record<string, Record<string, unknown>>;
+    expect(m.head.num_classes).toBe(7);
+    expect(m.head.with_avg_pool).toBe(false);
+    expect(m.backbone.out_indices).toEqual([2, 3]);
+    expect((loaded.config.model as Record<string, unknown>).pretrained).toBe('123');
+    expect(loaded.origins.get('model.head.num_classes')).toMatchObject({ file: COMMAND_LINE, arg: '--model.head.num_classes 7' });
+  });
+
+  it('an override of a key that does not exist is an error naming the option, with a suggestion', () => {
+    const { problems } = checkConfig(t.file('base.yaml'), { overrides: [{ key: 'model.hed.num_classes', value: '3', arg: '--model.hed.num_classes 3' }] });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ file: COMMAND_LINE, code: 'unknown-key', suggestions: ['head'] });
+    expect(problems[0].message).toBe('--model.hed.num_classes 3: unknown key "hed" in model "Classification" (model) — did you mean "head"?');
+  });
+
+  it('a wrong override value is reported against the option', () => {
+    const { problems } = checkConfig(t.file('base.yaml'), { overrides: [{ key: 'model.backbone.depth', value: '19', arg: '--model.backbone.depth 19' }] });
+    expect(problems.map((p) => p.message)).toEqual(['--model.backbone.depth 19: model.backbone.depth: expected 18 | 34 | 50, got 19']);
+  });
+});
