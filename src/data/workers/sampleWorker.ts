@@ -17,8 +17,8 @@ function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
 let maker: BatchMaker;
 try {
   if (init.modules.length) {
-    // Custom steps: install the TypeScript hook and the shared modules, then load them.
-    require('../../builtins');
+    // Custom steps: the API installs the TypeScript hook and shares its modules; then load them.
+    require('../../api');
     for (const file of init.modules) registeringCustom(() => require(file));
   }
   maker = new BatchMaker(init);
