@@ -14,7 +14,7 @@ import { RunDir, newRunId, isRunDir, readRunInfo, RUN_FILES, type RunInfo } from
 import { Runner } from './runner';
 import type { RunStatus } from './hook';
 import { StatusLine } from './progress';
-import { startEngine } from './engineBridge';
+import { initEngine } from '../engine';
 import { TensorBoardWriter } from './tensorboard';
 
 export interface TrainOptions {
@@ -76,7 +76,7 @@ export async function train(configPath: string | undefined, options: TrainOption
   const originalConfig = resume?.runDir ? readRunInfo(resume.runDir).config : path.resolve(configFile);
   const stem = path.basename(originalConfig).replace(/\.(ya?ml|json)$/i, '');
 
-  const engine = await startEngine(engineConfig);
+  const engine = await initEngine(engineConfig);
   let runDir: RunDir;
   if (resume?.runDir) {
     const previous = readRunInfo(resume.runDir);

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import '../../src/builtins';
 import { register } from '../../src/core/registry';
 import { train } from '../../src/train/train';
+import { evaluate } from '../../src/eval/evaluate';
 import { tempFiles } from '../helpers/tmp';
 import type { Hook, RunnerApi } from '../../src/train/hook';
 
@@ -93,6 +94,13 @@ describe('the runner', () => {
     const valA = metrics(full).filter((m) => m.split === 'val').map((m) => m.accuracy_top1);
     const valB = metrics(stopped).filter((m) => m.split === 'val').map((m) => m.accuracy_top1);
     expect(valB).toEqual(valA);
+  });
+
+  it('cvw eval of the run reproduces the metrics of its best checkpoint', async () => {
+    const run = JSON.parse(fs.readFileSync(path.join(full, 'run.json'), 'utf8'));
+    const result = await evaluate(full);
+    expect(result.checkpoint).toBe(path.join(full, 'checkpoints', 'best.safetensors'));
+    expect(result.metrics['val/accuracy_top1']).toBeCloseTo(run.best.value, 6);
   });
 
   it('stops on a NaN loss with the iteration and the likely cause, keeping the last good checkpoint', async () => {

@@ -4,9 +4,10 @@ import { validateCommand } from './validate';
 import { configPrintCommand } from './config';
 import { schemaCommand } from './schema';
 import { trainCommand } from './train';
+import { evalCommand } from './eval';
 import { dataFetchCommand } from './dataFetch';
 import { dataInspectCommand } from './dataInspect';
 import { dataPackCommand } from './dataPack';
 import { envCommand } from './env';
 
-export const COMMANDS: CommandSpec[] = [trainCommand, validateCommand, configPrintCommand, schemaCommand, dataFetchCommand, dataInspectCommand, dataPackCommand, envCommand];
+export const COMMANDS: CommandSpec[] = [trainCommand, evalCommand, validateCommand, configPrintCommand, schemaCommand, dataFetchCommand, dataInspectCommand, dataPackCommand, envCommand];

@@ -1,0 +1,87 @@
+/**
+ * `evaluate(config, {checkpoint})`: the Node API behind `cvw eval`. Builds the model of a config
+ * (or of a run), loads a checkpoint's weights (its EMA weights when it has them, as training
+ * evaluated), and runs the config's eval_pipelines.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { resolveConfig } from '../core/check';
+import type { Override } from '../core/config/overrides';
+import { registries } from '../core/registry';
+import { UserError } from '../core/problems';
+import type { ComponentConfig } from '../core/schema';
+import type { EngineConfig } from '../engine/configSection';
+import { seedInit } from '../models/nn/init';
+import type { Algorithm } from '../models/algorithms/types';
+import { loadCheckpoint, disposeCheckpoint, withPrefix } from '../train/checkpoint';
+import { openLoader } from '../train/dataBridge';
+import { initEngine } from '../engine';
+import { isRunDir, RUN_FILES } from '../train/runDir';
+import { resolveCheckpoint } from '../train/runner';
+import type { Evaluator } from './evaluator';
+import { collectPredictions } from './predict';
+
+export interface EvaluateOptions {
+  /** Checkpoint file or run directory (best, else latest); required unless `config` is a run directory. */
+  checkpoint?: string;
+  overrides?: Override[];
+  engine?: Partial<EngineConfig>;
+  /** Use the checkpoint's raw weights even when it holds EMA weights. */
+  noEma?: boolean;
+  /** Called with each line of progress. */
+  log?: (message: string) => void;
+}
+
+export interface EvaluateResult {
+  checkpoint: string;
+  /** `<pipeline>/<metric>` */
+  metrics: Record<string, number>;
+  weights: 'ema' | 'raw';
+}
+
+export async function evaluate(configOrRun: string, options: EvaluateOptions = {}): Promise<EvaluateResult> {
+  const log = options.log ?? (() => undefined);
+  const runDir = isRunDir(configOrRun) ? path.resolve(configOrRun) : undefined;
+  const configFile = runDir ? path.join(runDir, RUN_FILES.config) : configOrRun;
+  const source = options.checkpoint ?? runDir;
+  if (!source) throw new UserError('which weights? give --checkpoint <file or run directory>, or evaluate a run directory');
+  const checkpoint = resolveCheckpoint(source);
+  const { config } = resolveConfig(configFile, { overrides: options.overrides });
+  await initEngine({ ...(config.engine as EngineConfig), ...options.engine });
+  seedInit(config.seed as number);
+  const model = registries.model.build(config.model, {}, 'model') as Algorithm;
+  const ckpt = loadCheckpoint(checkpoint);
+  let weights: 'ema' | 'raw' = 'raw';
+  try {
+    const ema = withPrefix(ckpt.tensors, 'hooks.EMAHook.');
+    weights = ema.size && !options.noEma ? 'ema' : 'raw';
+    const { missing } = model.loadStateDict(weights === 'ema' ? ema : withPrefix(ckpt.tensors, 'model.'));
+    if (missing.length) throw new UserError(`${checkpoint} does not fit the model of ${configFile}: missing ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`);
+  } finally {
+    disposeCheckpoint(ckpt);
+  }
+  const data = (config.data ?? {}) as Record<string, unknown>;
+  const pipelines = (config.eval_pipelines ?? []) as Array<{ name?: string; split?: string; data?: ComponentConfig; evaluators: ComponentConfig[] }>;
+  if (!pipelines.length) throw new UserError(`${configFile} has no eval_pipelines: add one, e.g. [{split: val, evaluators: [{type: ClsEvaluator}]}]`);
+  const metrics: Record<string, number> = {};
+  const outDir = runDir ? path.join(runDir, 'eval') : path.join(path.dirname(checkpoint), '..', 'eval');
+  for (const [i, p] of pipelines.entries()) {
+    const split = p.split ?? (p.data ? undefined : 'val');
+    const dataset = p.data ?? (split ? (data[split] as ComponentConfig | undefined) : undefined);
+    if (!dataset) throw new UserError(`eval_pipelines.${i}: data.${split} is not set`);
+    const name = p.name ?? split ?? `eval${i}`;
+    const loader = await openLoader({ dataset, data, split: name, seed: config.seed as number, configDir: path.dirname(path.resolve(configFile)) });
+    try {
+      const evaluators = p.evaluators.map((e, j) => registries.evaluator.build(e, {}, `eval_pipelines.${i}.evaluators.${j}`) as Evaluator);
+      const predictions = await collectPredictions(model, loader, new Set(evaluators.flatMap((e) => e.needs)));
+      for (const e of evaluators) {
+        for (const [k, v] of Object.entries(e.evaluate(predictions, { name, outDir: fs.existsSync(path.dirname(outDir)) ? outDir : undefined }))) metrics[`${name}/${k}`] = v;
+      }
+      log(`${name}: ${predictions.count} samples`);
+    } finally {
+      await loader.close();
+    }
+  }
+  model.dispose();
+  return { checkpoint, metrics, weights };
+}
