@@ -6,6 +6,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Algorithm } from '../models/algorithms/types';
 import type { RunDir } from './runDir';
+import type { Optimizer } from './optimizers/optimizer';
 
 export const PRIORITY = { highest: 0, veryHigh: 10, high: 30, aboveNormal: 40, normal: 50, belowNormal: 60, low: 70, veryLow: 90, lowest: 100 } as const;
 
@@ -35,6 +36,8 @@ export interface RunnerApi {
   readonly maxEpochs: number;
   readonly itersPerEpoch: number;
   readonly lr: number;
+  /** The optimizer, for hooks that schedule its options (weight decay). */
+  readonly optimizer: Optimizer;
   readonly seed: number;
   /** One line to the terminal and log.txt. */
   log(message: string): void;

@@ -82,7 +82,7 @@ export class Runner implements RunnerApi {
   finalEpoch = false;
   private batchInEpoch = 0;
   private readonly cfg: RunnerConfig;
-  private optimizer!: Optimizer & { readonly baseLr: number };
+  optimizer!: Optimizer & { readonly baseLr: number };
   private schedule: LrSchedule = (lr) => lr;
   private hooks: Hook[] = [];
   private trainLoader!: TrainLoader;
