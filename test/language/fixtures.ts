@@ -45,3 +45,13 @@ export function withCursor(source: string): { text: string; position: Position; 
 export function yaml(...lines: string[]): string {
   return lines.join('\n') + '\n';
 }
+
+/** Apply LSP-style text edits (non-overlapping) to a text. */
+export function applyEdits(text: string, edits: Array<{ range: { start: Position; end: Position }; newText: string }>): string {
+  const lines = text.split('\n');
+  const offset = (p: Position) => lines.slice(0, p.line).reduce((n, l) => n + l.length + 1, 0) + p.character;
+  const sorted = [...edits].sort((a, b) => offset(b.range.start) - offset(a.range.start));
+  let out = text;
+  for (const e of sorted) out = out.slice(0, offset(e.range.start)) + e.newText + out.slice(offset(e.range.end));
+  return out;
+}
