@@ -16,8 +16,9 @@ export function bundleOptions(root, outDir = join(root, 'dist')) {
       format: 'cjs',
       target: 'node20',
       sourcemap: true,
-      // Native and heavy runtime packages stay outside the bundle; they are loaded only when needed.
-      external: ['vscode', 'sharp', 'onnxruntime-node', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'fsevents'],
+      // Native and heavy runtime packages stay outside the bundle; they are loaded only when needed
+      // (esbuild: src/engine/gradients.ts bundles tfjs gradients with it at build time, never in the editor).
+      external: ['vscode', 'sharp', 'onnxruntime-node', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'fsevents', 'esbuild'],
     });
   }
   const webviewDir = join(root, 'webview', 'src');

@@ -67,7 +67,7 @@ export async function bundleCli() {
     target: 'node20',
     sourcemap: 'inline',
     logLevel: 'error',
-    external: ['sharp', 'onnxruntime-node', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'fsevents'],
+    external: ['sharp', 'onnxruntime-node', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'fsevents', 'esbuild'],
   });
   const launcher = join(E2E_DIR, 'cli', 'cvw.js');
   writeFileSync(
