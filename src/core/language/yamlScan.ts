@@ -226,7 +226,7 @@ class Scanner {
     const pair: PairNode = { key: key.key, keyStart: tok.offset, keyEnd: key.keyEnd, keyQuote: key.quote, colon: key.colon, start: tok.offset, end: key.colon + 1 };
     const valueTok = this.skipProperties(key.colon + 1, lineEnd);
     if (valueTok < lineEnd && this.text[valueTok] !== '#') {
-      pair.value = this.inlineValue(valueTok, column);
+      pair.value = this.applyTag(this.inlineValue(valueTok, column), key.colon + 1, valueTok);
       pair.end = pair.value.end;
       return pair;
     }
@@ -293,6 +293,12 @@ class Scanner {
     }
     if (seq.start < 0) seq.start = seq.end = this.at;
     return seq;
+  }
+
+  /** `!!str 12` is the string "12"; other tags leave the value as read. */
+  private applyTag(node: YamlNode, from: number, to: number): YamlNode {
+    if (node.kind === 'scalar' && !node.quote && /(^|\s)!!str(\s|$)/.test(this.text.slice(from, to))) node.value = node.raw;
+    return node;
   }
 
   /** Skip anchors (`&a`) and tags (`!!str`) before a value; returns the offset of the value. */
