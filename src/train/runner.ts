@@ -24,9 +24,13 @@ import { CheckpointHook, type CheckpointHookConfig } from './hooks/checkpoint';
 import { EvalHook, type EvalPipelineRuntime } from './hooks/eval';
 import { StatusLine } from './progress';
 import { clipByGlobalNorm } from './gradients';
+import { applyDataDefaults } from './dataDefaults';
 
 export interface RunnerOptions {
+  /** The resolved config (defaults filled in); values the data decides are filled in by the runner. */
   config: Record<string, unknown>;
+  /** The config as written (before defaults), to tell what the user left to the data. */
+  rawConfig?: Record<string, unknown>;
   runDir: RunDir;
   /** Caps the number of iterations whatever the config says (smoke runs). */
   maxItersCap?: number;
@@ -69,7 +73,7 @@ interface RunnerConfig {
 }
 
 export class Runner implements RunnerApi {
-  readonly model: Algorithm;
+  model!: Algorithm;
   readonly config: Record<string, unknown>;
   readonly runDir: RunDir;
   readonly seed: number;
@@ -98,9 +102,7 @@ export class Runner implements RunnerApi {
     this.runDir = options.runDir;
     this.seed = this.cfg.seed;
     this.logFn = options.log;
-    seedInit(this.seed);
     if (!isPlainObject(this.cfg.model)) throw new UserError('the config has no model: add a `model:` section with a type (e.g. Classification)');
-    this.model = registries.model.build(this.cfg.model, {}, 'model') as Algorithm;
   }
 
   /** Build the model, data, optimizer and hooks of a resolved config. */
@@ -131,7 +133,11 @@ export class Runner implements RunnerApi {
     if (!cfg.data?.train) throw new UserError('the config has no training data: add data.train (a dataset with a source and a pipeline)');
     const configDir = path.dirname(this.runDir.runInfo.config);
     this.trainLoader = await openLoader({ dataset: cfg.data.train, data: cfg.data, split: 'train', seed: this.seed, configDir });
-    this.model.checkData?.({ channels: this.trainLoader.channels, numClasses: this.trainLoader.numClasses });
+    const info = { channels: this.trainLoader.channels, numClasses: this.trainLoader.numClasses };
+    applyDataDefaults(this.options.rawConfig?.model, cfg.model, info, (m) => this.log(m));
+    seedInit(this.seed);
+    this.model = registries.model.build(cfg.model, {}, 'model') as Algorithm;
+    this.model.checkData?.(info);
 
     const accumulate = cfg.runner.accumulate_steps;
     this.itersPerEpoch = Math.floor(this.trainLoader.batchesPerEpoch / accumulate);
@@ -374,7 +380,7 @@ export class Runner implements RunnerApi {
     await this.trainLoader?.close();
     for (const l of this.evalLoaders) await l.close();
     this.optimizer?.dispose();
-    this.model.dispose();
+    this.model?.dispose();
   }
 }
 

@@ -69,7 +69,7 @@ export async function train(configPath: string | undefined, options: TrainOption
   const resume = options.resume ? findResumeTarget(options.resume) : undefined;
   const configFile = resume?.configFile ?? configPath;
   if (!configFile) throw new UserError('no config: give a config file, or --resume <run directory>');
-  const { config } = resolveConfig(configFile, { overrides: options.overrides });
+  const { config, loaded } = resolveConfig(configFile, { overrides: options.overrides });
   const engineConfig = { ...(config.engine as EngineConfig), ...options.engine };
 
   const status = new StatusLine(process.stderr, !options.quiet);
@@ -101,7 +101,6 @@ export async function train(configPath: string | undefined, options: TrainOption
       max_epochs: 0,
     });
   }
-  runDir.writeConfig(config);
 
   const log = (message: string) => {
     status.print(message);
@@ -135,7 +134,8 @@ export async function train(configPath: string | undefined, options: TrainOption
       const dropped = runDir.truncateMetricsAfter(checkpointIter(resume.checkpoint));
       if (dropped) log(`dropped ${dropped} metric line(s) written after the checkpoint by the interrupted run`);
     }
-    runner = await Runner.create({ config, runDir, maxItersCap: options.maxIters, resumeFrom: resume?.checkpoint, status, sinks: [tensorboard], log });
+    runner = await Runner.create({ config, rawConfig: loaded.config, runDir, maxItersCap: options.maxIters, resumeFrom: resume?.checkpoint, status, sinks: [tensorboard], log });
+    runDir.writeConfig(config);
     runDir.update({ max_iters: runner.maxIters, max_epochs: runner.maxEpochs });
     log(`${runner.maxEpochs} epoch(s), ${runner.maxIters} iterations of ${runner.itersPerEpoch} per epoch; model: ${runner.model.parameterCount()} parameters (${runner.model.parameterCount(true)} trainable)`);
     const final = await runner.run();

@@ -15,7 +15,7 @@ const t = tempFiles({
   'json.json': '{\n  "_base_": "base.yaml",\n  "model": {"backbone": {"depth": 21}}\n}\n',
   'sub/deep.yaml': '_base_: ../merge.yaml\nseed: 5\n',
   'wrongslot.yaml': 'model:\n  type: Classification\n  backbone: {type: ClsHead}\n  head: {type: ClsHead, num_classes: 2}\n',
-  'missing.yaml': 'model:\n  type: Classification\n  backbone: {type: ResNet}\n  head: {type: ClsHead}\n',
+  'missing.yaml': 'model:\n  type: Classification\n  backbone: {type: ResNet}\n  head: {type: ClsHead}\noptimizer:\n  type: SGD\n',
   'types.yaml': 'seed: "three"\nmodel:\n  type: Classification\n  backbone: {type: ResNet, in_channels: 0, out_indices: [1, 7]}\n  head: {type: ClsHead, num_classes: 2.5}\n',
   'notype.yaml': 'model:\n  type: Classification\n  backbone: {depth: 18}\n  head: {type: ClsHead, num_classes: 2}\n',
   'bad.yaml': 'model:\n  type: Classification\n  backbone: {type: ResNet\n',
@@ -78,9 +78,9 @@ describe('validation', () => {
   it('reports missing required parameters at the component, with type and description', () => {
     const [p] = checkConfig(t.file('missing.yaml')).problems;
     expect(p.code).toBe('missing-required');
-    expect(lc(p)).toBe('4:3');
-    expect(p.message).toBe('model.head: head "ClsHead" is missing required parameter "num_classes" (integer >= 1: Number of classes)');
-    expect(p.data).toMatchObject({ missing: ['num_classes'] });
+    expect(lc(p)).toBe('5:1');
+    expect(p.message).toBe('optimizer: optimizer "SGD" is missing required parameter "lr" (number > 0: Base learning rate (the schedule scales it))');
+    expect(p.data).toMatchObject({ missing: ['lr'] });
   });
 
   it('reports wrong types and out-of-range values at the value, list elements included', () => {

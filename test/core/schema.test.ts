@@ -14,7 +14,7 @@ describe('JSON Schema generated from the registry', () => {
     expect(resnet.properties.stem).toMatchObject({ enum: ['imagenet', 'cifar'], default: 'imagenet' });
     expect(resnet.additionalProperties).toBe(false);
     expect(resnet.required).toEqual(['type']);
-    expect(schema.$defs['head.ClsHead'].required).toEqual(['type', 'num_classes']);
+    expect(schema.$defs['optimizer.SGD'].required).toEqual(['type', 'lr']);
   });
 
   it('links each slot to the names of its kind only', () => {

@@ -72,7 +72,7 @@ export class Classification extends Module implements Algorithm {
         `model.backbone expects ${this.backbone.inChannels}-channel images but the data has ${info.channels} channel(s): set model.backbone.in_channels: ${info.channels}`,
       );
     }
-    const k = this.head.params.num_classes;
+    const k = this.head.numClasses;
     if (info.numClasses !== undefined && info.numClasses !== k) {
       throw new UserError(`model.head.num_classes is ${k} but the training data has ${info.numClasses} classes: set model.head.num_classes: ${info.numClasses}`);
     }

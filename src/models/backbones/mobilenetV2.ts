@@ -23,7 +23,7 @@ const SETTINGS: Array<[number, number, number, number]> = [
 
 export const mobilenetV2Params = z.strictObject({
   width_mult: z.number().positive().max(4).default(1).describe('Width multiplier of every layer (0.35 to 1.4 in the paper)'),
-  in_channels: z.number().int().min(1).default(3).describe('Channels of the input images'),
+  in_channels: z.number().int().min(1).default(3).describe('Channels of the input images; when left out, training uses the channels of its data'),
   stem_stride: z.literal([1, 2]).default(2).describe('Stride of the first convolution: 2 for ImageNet-sized images, 1 for 32x32 or smaller'),
   out_indices: z.array(z.number().int().min(0).max(7)).min(1).default([7]).describe('Stages (0-6: the block groups, 7: the final 1x1 convolution) whose feature maps are returned'),
   frozen_stages: z.number().int().min(-1).max(7).default(-1).describe('Freeze the stem and stages up to this index (-1 = none)'),

@@ -26,7 +26,7 @@ export const visionTransformerParams = z.strictObject({
   arch: z.enum(['tiny', 'small', 'base', 'custom']).default('tiny').describe('Preset width/depth/heads (tiny 192/12/3, small 384/12/6, base 768/12/12); custom uses embed_dim, depth, num_heads'),
   img_size: z.number().int().min(8).default(224).describe('Image size the position embeddings are made for (other sizes are interpolated)'),
   patch_size: z.number().int().min(1).default(16).describe('Side of the square patches (16 for 224 px images, 4 for 28-32 px)'),
-  in_channels: z.number().int().min(1).default(3).describe('Channels of the input images'),
+  in_channels: z.number().int().min(1).default(3).describe('Channels of the input images; when left out, training uses the channels of its data'),
   embed_dim: z.number().int().min(8).optional().describe('Token width (arch: custom)'),
   depth: z.number().int().min(1).optional().describe('Number of transformer blocks (arch: custom)'),
   num_heads: z.number().int().min(1).optional().describe('Attention heads (arch: custom); must divide embed_dim'),

@@ -8,7 +8,7 @@ import { Dropout, Linear, globalAvgPool } from '../nn/layers';
 import { crossEntropy } from '../losses/crossEntropy';
 
 export const clsHeadParams = z.strictObject({
-  num_classes: z.number().int().min(1).describe('Number of classes'),
+  num_classes: z.number().int().min(1).optional().describe('Number of classes (default: the classes of the training data)'),
   in_channels: z.number().int().min(1).optional().describe('Channels of the incoming features (default: taken from the backbone or neck)'),
   with_avg_pool: z.boolean().default(true).describe('Average the feature map over space before the linear layer'),
   dropout: z.number().min(0).max(1).default(0).describe('Dropout probability before the linear layer'),
@@ -19,13 +19,16 @@ export type ClsHeadParams = z.output<typeof clsHeadParams>;
 
 export class ClsHead extends Module {
   readonly fc: Linear;
+  readonly numClasses: number;
   private readonly dropout: Dropout;
 
   constructor(readonly params: ClsHeadParams) {
     super();
     if (!params.in_channels) throw new UserError('ClsHead: in_channels is unknown; set it or use a backbone that reports its channels');
+    if (!params.num_classes) throw new UserError('ClsHead: num_classes is not set and the training data has no classes; set model.head.num_classes');
     this.dropout = this.child('dropout', new Dropout(params.dropout));
     this.fc = this.child('fc', new Linear(params.in_channels, params.num_classes));
+    this.numClasses = params.num_classes;
   }
 
   /** Logits `[batch, num_classes]` from the last feature (NHWC maps are pooled when with_avg_pool). */
