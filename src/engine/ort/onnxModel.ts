@@ -8,6 +8,7 @@
 
 export const enum OnnxType {
   FLOAT = 1,
+  UINT8 = 2,
   INT32 = 6,
   INT64 = 7,
   BOOL = 9,
@@ -32,9 +33,10 @@ export interface ValueInfo {
 
 export interface ConstTensor {
   name: string;
-  type: OnnxType.FLOAT | OnnxType.INT64 | OnnxType.INT32;
+  type: OnnxType.FLOAT | OnnxType.INT64 | OnnxType.INT32 | OnnxType.BOOL | OnnxType.UINT8;
   dims: number[];
-  values: number[];
+  /** Plain numbers, or a typed array of the tensor's type (written as raw little-endian bytes: large weights). */
+  values: number[] | Float32Array | Int32Array | BigInt64Array | Uint8Array;
 }
 
 export interface OnnxGraph {
@@ -44,6 +46,12 @@ export interface OnnxGraph {
   outputs: ValueInfo[];
   initializers?: ConstTensor[];
   opset?: number;
+  /** ModelProto.metadata_props: free-form key/value strings (exports keep their class names here). */
+  metadata?: Record<string, string>;
+  /** ModelProto.producer_version. */
+  producerVersion?: string;
+  /** ModelProto.doc_string. */
+  docString?: string;
 }
 
 /** Growable byte buffer with protobuf primitives. */
@@ -131,7 +139,8 @@ const ATTR_INTS = 7;
 function writeTensor(w: ProtoWriter, t: ConstTensor): void {
   w.packedInts(1, t.dims);
   w.int(2, t.type);
-  if (t.type === OnnxType.FLOAT) w.packedFloats(4, t.values);
+  if (!Array.isArray(t.values)) w.bytes(9, new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength));
+  else if (t.type === OnnxType.FLOAT) w.packedFloats(4, t.values);
   else if (t.type === OnnxType.INT64) w.packedInts(7, t.values);
   else w.packedInts(5, t.values);
   w.string(8, t.name);
@@ -178,6 +187,8 @@ export function encodeModel(graph: OnnxGraph): Uint8Array {
   const w = new ProtoWriter();
   w.int(1, 8);
   w.string(2, 'cv-workbench');
+  if (graph.producerVersion) w.string(3, graph.producerVersion);
+  if (graph.docString) w.string(6, graph.docString);
   w.message(7, (g) => {
     graph.nodes.forEach((node, i) =>
       g.message(1, (n) => {
@@ -202,6 +213,12 @@ export function encodeModel(graph: OnnxGraph): Uint8Array {
     w.message(8, (o) => {
       o.string(1, 'com.microsoft');
       o.int(2, 1);
+    });
+  }
+  for (const [key, value] of Object.entries(graph.metadata ?? {})) {
+    w.message(14, (m) => {
+      m.string(1, key);
+      m.string(2, value);
     });
   }
   return w.finish();
