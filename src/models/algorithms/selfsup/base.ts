@@ -1,0 +1,76 @@
+/**
+ * What every self-supervised algorithm shares: a backbone whose pooled last feature is the
+ * representation that kNN, linear probes and retrieval use, a check that the data has the
+ * channels the backbone expects and the views the method needs, and helpers to run a network
+ * over views of different sizes (multi-crop).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '../../../core/problems';
+import { Module } from '../../nn/module';
+import { globalAvgPool } from '../../nn/layers';
+import type { Backbone } from '../../backbones/types';
+import type { Algorithm, DataInfo, StepOutput, TensorBatch, TrainProgress } from '../types';
+
+/** The representation of a backbone's outputs: the last feature, averaged over space when it is a map. */
+export function pooledFeature(features: tf.Tensor[]): tf.Tensor2D {
+  const last = features[features.length - 1];
+  return (last.rank === 4 ? globalAvgPool(last as tf.Tensor4D) : last) as tf.Tensor2D;
+}
+
+/** The channels of the last backbone output (what a neck or head receives). */
+export function lastChannels(m: { outChannels: number[] }): number {
+  return m.outChannels[m.outChannels.length - 1];
+}
+
+/**
+ * Run `fn` over views grouped by resolution: consecutive views of the same size are concatenated
+ * into one batch (one forward pass, shared batch-norm statistics, as SwAV and DINO do), and the
+ * outputs are split back per view.
+ */
+export function forwardByResolution(views: tf.Tensor4D[], fn: (x: tf.Tensor4D) => tf.Tensor2D): tf.Tensor2D[] {
+  const out: tf.Tensor2D[] = [];
+  let start = 0;
+  while (start < views.length) {
+    let end = start + 1;
+    const [, h, w] = views[start].shape;
+    while (end < views.length && views[end].shape[1] === h && views[end].shape[2] === w) end++;
+    const group = views.slice(start, end);
+    const y = fn(group.length === 1 ? group[0] : (tf.concat(group, 0) as tf.Tensor4D));
+    const sizes = group.map((v) => v.shape[0]);
+    out.push(...(group.length === 1 ? [y] : (tf.split(y, sizes, 0) as tf.Tensor2D[])));
+    start = end;
+  }
+  return out;
+}
+
+export abstract class SelfSupervised extends Module implements Algorithm {
+  abstract readonly backbone: Backbone;
+  /** The algorithm's name, for messages. */
+  abstract readonly kind: string;
+  /** Fewest views per sample the method needs (SimCLR, BYOL: 2). */
+  protected readonly minViews: number = 2;
+
+  abstract trainStep(batch: TensorBatch, progress: TrainProgress): StepOutput;
+
+  /** Pooled features of the (online) backbone, `[batch, dim]`. */
+  extract(images: tf.Tensor4D): tf.Tensor2D {
+    return pooledFeature(this.backbone.forward(images));
+  }
+
+  /** Throws when a batch has fewer views than the method needs. */
+  protected requireViews(batch: TensorBatch, n = this.minViews): void {
+    if (batch.views.length < n) {
+      throw new UserError(
+        `${this.kind} needs ${n} views of each image, but the batch has ${batch.views.length}: use a MultiViewDataset for data.train with views: [{num: ${n}, pipeline: [...]}]`,
+      );
+    }
+  }
+
+  checkData(info: DataInfo): void {
+    if (info.channels !== this.backbone.inChannels) {
+      throw new UserError(
+        `model.backbone expects ${this.backbone.inChannels}-channel images but the data has ${info.channels} channel(s): set model.backbone.in_channels: ${info.channels}`,
+      );
+    }
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * BYOL (Grill et al., Bootstrap Your Own Latent: A New Approach to Self-Supervised Learning,
+ * NeurIPS 2020, arXiv:2006.07733, Section 3 and Algorithm 1).
+ *
+ * The online network (encoder, projector, predictor) predicts the target network's projection of
+ * the other view; the target (encoder, projector) is an exponential moving average of the online
+ * one, with a momentum rising from 0.996 to 1 along a cosine. The loss is symmetrised by swapping
+ * the views: L = ||q(z1) - z2'||^2 + ||q(z2) - z1'||^2 on normalised vectors (Eq. 2-3). No
+ * negatives: the predictor and the slowly moving target prevent collapse.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { register, type BuildContext } from '../../../core/registry';
+import { slot } from '../../../core/schema';
+import type { Backbone } from '../../backbones/types';
+import type { NonLinearNeck } from '../../necks/nonLinearNeck';
+import type { LatentPredictHead } from '../../heads/latentPredictHead';
+import { stopGradient } from '../../nn/stopGradient';
+import { MomentumUpdateHook } from '../../../train/hooks/momentumUpdate';
+import type { Hook } from '../../../train/hook';
+import type { StepOutput, TensorBatch } from '../types';
+import { SelfSupervised, lastChannels } from './base';
+import { initTarget, momentumScheduleParams, type MomentumPair } from './momentum';
+import { positiveSimilarity } from './simclr';
+
+export const byolParams = z.strictObject({
+  backbone: slot('backbone', 'The encoder (ResNet, ...)'),
+  neck: slot('neck', 'The projector (NonLinearNeckV2: fc-bn-relu-fc, 4096 hidden, 256 out)').default({ type: 'NonLinearNeckV2' }),
+  head: slot('head', 'The predictor and loss (LatentPredictHead)').default({ type: 'LatentPredictHead' }),
+  momentum: momentumScheduleParams({ base: 0.996, end: 1, schedule: 'cosine' }),
+});
+
+export class BYOL extends SelfSupervised {
+  readonly kind = 'BYOL';
+  readonly backbone: Backbone;
+  readonly neck: NonLinearNeck;
+  readonly head: LatentPredictHead;
+  readonly targetBackbone: Backbone;
+  readonly targetNeck: NonLinearNeck;
+
+  constructor(
+    readonly params: z.output<typeof byolParams>,
+    ctx: BuildContext,
+  ) {
+    super();
+    this.backbone = this.child('backbone', ctx.build<Backbone>('backbone', params.backbone));
+    this.neck = this.child('neck', ctx.build<NonLinearNeck>('neck', params.neck, { in_channels: lastChannels(this.backbone) }));
+    this.head = this.child('head', ctx.build<LatentPredictHead>('head', params.head, { in_channels: lastChannels(this.neck) }));
+    this.targetBackbone = this.child('target_backbone', ctx.build<Backbone>('backbone', params.backbone));
+    this.targetNeck = this.child('target_neck', ctx.build<NonLinearNeck>('neck', params.neck, { in_channels: lastChannels(this.backbone) }));
+    for (const pair of this.momentumPairs()) initTarget(pair);
+  }
+
+  momentumPairs(): MomentumPair[] {
+    return [
+      { online: this.backbone, target: this.targetBackbone },
+      { online: this.neck, target: this.targetNeck },
+    ];
+  }
+
+  trainStep(batch: TensorBatch): StepOutput {
+    this.requireViews(batch);
+    const [a, b] = batch.views;
+    const n = a.shape[0];
+    const both = tf.concat([a, b], 0) as tf.Tensor4D;
+    const online = this.neck.project(this.backbone.forward(both).at(-1)!);
+    const target = stopGradient(this.targetNeck.project(this.targetBackbone.forward(both).at(-1)!));
+    const [o1, o2] = tf.split(online, [n, n], 0) as tf.Tensor2D[];
+    const [t1, t2] = tf.split(target, [n, n], 0) as tf.Tensor2D[];
+    const loss = tf.add(this.head.forward(o1, t2), this.head.forward(o2, t1)) as tf.Scalar;
+    return { loss, logs: { target_similarity: positiveSimilarity(stopGradient(o1), t2) } };
+  }
+
+  hooks(): Hook[] {
+    return [new MomentumUpdateHook(() => this.momentumPairs(), this.params.momentum)];
+  }
+}
+
+register('model', {
+  type: 'BYOL',
+  description: 'Bootstrap Your Own Latent: online network with predictor regresses a momentum target network',
+  paper: 'Grill et al., Bootstrap Your Own Latent (BYOL), NeurIPS 2020, arXiv:2006.07733',
+  params: byolParams,
+  build: (p, ctx) => new BYOL(p, ctx),
+});

@@ -1,0 +1,90 @@
+/**
+ * MoCo v2 (Chen et al., Improved Baselines with Momentum Contrastive Learning, arXiv:2003.04297;
+ * MoCo: He et al., Momentum Contrast for Unsupervised Visual Representation Learning, CVPR 2020,
+ * arXiv:1911.05722, Algorithm 1).
+ *
+ * A query encoder (backbone + MLP) is trained; a key encoder, its momentum copy, encodes the
+ * other view. The contrastive loss (InfoNCE, temperature 0.2) classifies each query's own key
+ * against a queue of keys from earlier batches (65,536 on ImageNet), which decouples the number
+ * of negatives from the batch size. After each step the keys join the queue and the oldest leave.
+ *
+ * MoCo's shuffling batch norm only matters across devices (it stops a model from cheating through
+ * per-device statistics); on one device the key encoder sees the whole batch, as here.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { register, type BuildContext } from '../../../core/registry';
+import { slot } from '../../../core/schema';
+import type { Backbone } from '../../backbones/types';
+import type { NonLinearNeck } from '../../necks/nonLinearNeck';
+import type { ContrastiveHead } from '../../heads/contrastiveHead';
+import { l2Normalize } from '../../losses/ntXent';
+import { stopGradient } from '../../nn/stopGradient';
+import { MomentumUpdateHook } from '../../../train/hooks/momentumUpdate';
+import type { Hook } from '../../../train/hook';
+import type { StepOutput, TensorBatch } from '../types';
+import { SelfSupervised, lastChannels } from './base';
+import { FeatureQueue } from './queue';
+import { initTarget, momentumScheduleParams, type MomentumPair } from './momentum';
+import { positiveSimilarity } from './simclr';
+
+export const mocoV2Params = z.strictObject({
+  backbone: slot('backbone', 'The encoder (ResNet, ...)'),
+  neck: slot('neck', 'The projection MLP (NonLinearNeckV1: fc-relu-fc)').default({ type: 'NonLinearNeckV1' }),
+  head: slot('head', 'The contrastive loss (ContrastiveHead, temperature 0.2)').default({ type: 'ContrastiveHead', temperature: 0.2 }),
+  queue_len: z.number().int().min(1).default(65536).describe('Keys kept as negatives (65536 on ImageNet; a few times the batch size up to ~10% of the data set for small data)'),
+  momentum: momentumScheduleParams({ base: 0.999, end: 1, schedule: 'constant' }),
+});
+
+export class MoCoV2 extends SelfSupervised {
+  readonly kind = 'MoCoV2';
+  readonly backbone: Backbone;
+  readonly neck: NonLinearNeck;
+  readonly keyBackbone: Backbone;
+  readonly keyNeck: NonLinearNeck;
+  readonly head: ContrastiveHead;
+  readonly queue: FeatureQueue;
+
+  constructor(
+    readonly params: z.output<typeof mocoV2Params>,
+    ctx: BuildContext,
+  ) {
+    super();
+    this.backbone = this.child('backbone', ctx.build<Backbone>('backbone', params.backbone));
+    this.neck = this.child('neck', ctx.build<NonLinearNeck>('neck', params.neck, { in_channels: lastChannels(this.backbone) }));
+    this.keyBackbone = this.child('key_backbone', ctx.build<Backbone>('backbone', params.backbone));
+    this.keyNeck = this.child('key_neck', ctx.build<NonLinearNeck>('neck', params.neck, { in_channels: lastChannels(this.backbone) }));
+    for (const pair of this.momentumPairs()) initTarget(pair);
+    this.head = this.child('head', ctx.build<ContrastiveHead>('head', params.head));
+    this.queue = this.child('queue', new FeatureQueue(params.queue_len, lastChannels(this.neck)));
+  }
+
+  momentumPairs(): MomentumPair[] {
+    return [
+      { online: this.backbone, target: this.keyBackbone },
+      { online: this.neck, target: this.keyNeck },
+    ];
+  }
+
+  trainStep(batch: TensorBatch): StepOutput {
+    this.requireViews(batch);
+    const [imQ, imK] = batch.views;
+    const q = l2Normalize(this.neck.project(this.backbone.forward(imQ).at(-1)!)) as tf.Tensor2D;
+    const k = stopGradient(l2Normalize(this.keyNeck.project(this.keyBackbone.forward(imK).at(-1)!))) as tf.Tensor2D;
+    const loss = this.head.queueLoss(q, k, this.queue.snapshot());
+    this.queue.enqueue(k);
+    return { loss, logs: { positive_similarity: positiveSimilarity(stopGradient(q), k) } };
+  }
+
+  hooks(): Hook[] {
+    return [new MomentumUpdateHook(() => this.momentumPairs(), this.params.momentum)];
+  }
+}
+
+register('model', {
+  type: 'MoCoV2',
+  description: 'Momentum contrast: query encoder, momentum key encoder, a queue of negatives and InfoNCE',
+  paper: 'Chen et al., Improved Baselines with Momentum Contrastive Learning (MoCo v2), arXiv:2003.04297; He et al., MoCo, CVPR 2020, arXiv:1911.05722',
+  params: mocoV2Params,
+  build: (p, ctx) => new MoCoV2(p, ctx),
+});

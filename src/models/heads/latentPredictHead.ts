@@ -1,0 +1,48 @@
+/**
+ * BYOL's predictor with its loss (Grill et al., Bootstrap Your Own Latent, NeurIPS 2020,
+ * arXiv:2006.07733, Section 3.1 and Eq. 2; EasyCV LatentPredictHead): an MLP q_theta maps the
+ * online projection to a prediction of the target projection; the loss is 2 - 2 cos(q(z), z').
+ * MoBY uses the same predictor in front of its contrastive loss.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { register, type BuildContext } from '../../core/registry';
+import { slot } from '../../core/schema';
+import { Module } from '../nn/module';
+import type { NonLinearNeck } from '../necks/nonLinearNeck';
+import { normalizedMseLoss } from '../losses/negativeCosine';
+
+export const latentPredictHeadParams = z.strictObject({
+  predictor: slot('neck', 'The predictor MLP (BYOL: NonLinearNeckV2 with 4096 hidden, 256 out)').default({ type: 'NonLinearNeckV2' }),
+  in_channels: z.number().int().min(1).optional().describe('Width of the projections it predicts from (default: the projector\'s output)'),
+});
+
+export class LatentPredictHead extends Module {
+  readonly predictor: NonLinearNeck;
+
+  constructor(
+    readonly params: z.output<typeof latentPredictHeadParams>,
+    ctx: BuildContext,
+  ) {
+    super();
+    this.predictor = this.child('predictor', ctx.build<NonLinearNeck>('neck', params.predictor, { in_channels: params.in_channels, out_channels: params.in_channels }));
+  }
+
+  /** The prediction `[N, D]` of the target projection from an online projection `[N, D]`. */
+  predict(online: tf.Tensor2D): tf.Tensor2D {
+    return this.predictor.project(online);
+  }
+
+  /** 2 - 2 cos(prediction, target), mean over the batch; the target carries no gradient. */
+  forward(online: tf.Tensor2D, target: tf.Tensor2D): tf.Scalar {
+    return normalizedMseLoss(this.predict(online), target);
+  }
+}
+
+register('head', {
+  type: 'LatentPredictHead',
+  description: 'Predictor MLP and normalised-MSE loss between its prediction and the target projection (BYOL)',
+  paper: 'Grill et al., Bootstrap Your Own Latent (BYOL), NeurIPS 2020, arXiv:2006.07733, Eq. 2',
+  params: latentPredictHeadParams,
+  build: (p, ctx) => new LatentPredictHead(p, ctx),
+});
