@@ -27,6 +27,23 @@ export interface BatchNormTrainResult<T extends tf.Tensor> {
   variance: tf.Tensor1D;
 }
 
+interface EngineInternals {
+  makeTensorFromDataId(dataId: object, shape: number[], dtype: tf.DataType): tf.Tensor;
+  state: { tensorInfo: WeakMap<object, { backend: { incRef(dataId: object): void } }> };
+}
+
+/**
+ * A second tensor over the same data (reference-counted, no copy): the custom gradient's value
+ * must be a tensor of its own, and tf.clone copies on the wasm backend (its Identity kernel does).
+ * Relies on tfjs-core 4.22 engine internals, checked by test/engine/batchNorm.test.ts.
+ */
+function alias<T extends tf.Tensor>(t: T): T {
+  const engine = tf.engine() as unknown as EngineInternals;
+  const out = engine.makeTensorFromDataId(t.dataId, t.shape, t.dtype);
+  engine.state.tensorInfo.get(t.dataId)!.backend.incRef(t.dataId);
+  return out as T;
+}
+
 function hasKernel(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) != null;
 }
@@ -108,7 +125,7 @@ export function batchNormTrain<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D | u
     const input = args[0] as tf.Tensor;
     save([input, mean, variance, ...(gamma ? [gamma] : [])]);
     return {
-      value: tf.clone(yRaw),
+      value: alias(yRaw),
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
         tf.tidy(() => {
           const [xs, m, v, g] = saved;

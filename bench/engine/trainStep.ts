@@ -1,0 +1,57 @@
+/**
+ * One training step of the toolkit's CIFAR-style ResNet-18 (ResNet depth 18, stem cifar, ClsHead
+ * with 10 classes, cross-entropy), forward + backward + SGD update (momentum 0.9, weight decay
+ * 5e-4), as `cvw train` runs it: tf.variableGrads over the model's trainStep, then the optimizer.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '../../src/builtins';
+import { build } from '../../src/core/registry';
+import { seedInit } from '../../src/models/nn/init';
+import { seedStep } from '../../src/models/nn/stepRandom';
+import type { Algorithm, TensorBatch } from '../../src/models/algorithms/types';
+import type { OptimizerFactory } from '../../src/train/optimizers/optimizer';
+import { Random } from '../../src/core/random';
+
+export interface StepBench {
+  model: Algorithm;
+  /** Run one step; returns the loss. */
+  step(): number;
+  dispose(): void;
+}
+
+export function resnet18Step(batchSize: number, seed = 0, imageSize = 32): StepBench {
+  seedInit(seed);
+  const model = build<Algorithm>('model', {
+    type: 'Classification',
+    backbone: { type: 'ResNet', depth: 18, stem: 'cifar', in_channels: 3 },
+    head: { type: 'ClsHead', num_classes: 10 },
+  });
+  model.train(true);
+  const named = model.namedParameters().filter(([, p]) => p.variable.trainable);
+  const optimizer = build<OptimizerFactory>('optimizer', { type: 'SGD', lr: 0.1, momentum: 0.9, weight_decay: 5e-4 })(named);
+  const rng = new Random(seed + 1);
+  const pixels = Float32Array.from({ length: batchSize * imageSize * imageSize * 3 }, () => rng.normal());
+  const labels = Int32Array.from({ length: batchSize }, () => rng.int(10));
+  const images = tf.tensor4d(pixels, [batchSize, imageSize, imageSize, 3]);
+  const labelTensor = tf.tensor1d(labels, 'int32');
+  const batch: TensorBatch = { views: [images], labels: labelTensor, raw: { views: [], indices: new Int32Array(batchSize) } };
+  const vars = model.trainableVariables();
+  let iter = 0;
+  return {
+    model,
+    step() {
+      seedStep(seed, iter++);
+      const { value, grads } = tf.variableGrads(() => model.trainStep(batch, { iter, epoch: 0, maxIters: 1000, itersPerEpoch: 1000 }).loss, vars);
+      const loss = value.dataSync()[0];
+      value.dispose();
+      optimizer.step(grads as Record<string, tf.Tensor>, 0.1);
+      for (const g of Object.values(grads)) g?.dispose();
+      return loss;
+    },
+    dispose() {
+      tf.dispose([images, labelTensor]);
+      optimizer.dispose();
+      model.dispose();
+    },
+  };
+}
