@@ -5,11 +5,13 @@ import { rmSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleOptions } from './bundles.mjs';
+import { writeSchema } from './write-schema.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const watch = process.argv.includes('--watch');
 rmSync(join(root, 'dist', 'lib'), { recursive: true, force: true });
 execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
+writeSchema(root);
 
 const esbuild = await import('esbuild');
 const builds = bundleOptions(root);
