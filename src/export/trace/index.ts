@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { traceOnce, type RawTrace } from './tracer';
 import { fixedGraph, mergeTraces, TraceMismatch, TRACE_BATCHES } from './symbolic';
 import { optimizeTrace } from './optimize';
+import { fuseAffine } from './fuse';
 import type { TraceGraph } from './types';
 
 export type { TraceGraph, TNode, TRef, TValue, TConst, TDtype, Dim, BatchExpr } from './types';
@@ -16,6 +17,8 @@ export interface TraceOptions {
   batch?: 'dynamic' | number;
   /** Height and width of the graph's input may vary (in-graph pre-processing resizes first). */
   dynamicSpatial?: boolean;
+  /** Fold scale/shift/activation tails into convolutions and matrix products (default true). */
+  fuse?: boolean;
 }
 
 export interface TraceResult {
@@ -46,13 +49,17 @@ function traceAt(fn: (x: tf.Tensor) => Record<string, tf.Tensor>, n: number, sha
 export function traceModel(fn: (x: tf.Tensor) => Record<string, tf.Tensor>, options: TraceOptions): TraceResult {
   const batch = options.batch ?? 'dynamic';
   const dynamicSpatial = options.dynamicSpatial ?? false;
-  if (batch !== 'dynamic') return { graph: optimizeTrace(fixedGraph(traceAt(fn, batch, options.imageShape), dynamicSpatial)) };
+  const finish = (g: TraceGraph) => {
+    const clean = optimizeTrace(g);
+    return options.fuse === false ? clean : optimizeTrace(fuseAffine(clean));
+  };
+  if (batch !== 'dynamic') return { graph: finish(fixedGraph(traceAt(fn, batch, options.imageShape), dynamicSpatial)) };
   const t2 = traceAt(fn, TRACE_BATCHES[0], options.imageShape);
   const t3 = traceAt(fn, TRACE_BATCHES[1], options.imageShape);
   try {
-    return { graph: optimizeTrace(mergeTraces(t2, t3, dynamicSpatial)) };
+    return { graph: finish(mergeTraces(t2, t3, dynamicSpatial)) };
   } catch (err) {
     if (!(err instanceof TraceMismatch)) throw err;
-    return { graph: optimizeTrace(fixedGraph(traceAt(fn, 1, options.imageShape), dynamicSpatial)), fixedBatchReason: err.message };
+    return { graph: finish(fixedGraph(traceAt(fn, 1, options.imageShape), dynamicSpatial)), fixedBatchReason: err.message };
   }
 }
