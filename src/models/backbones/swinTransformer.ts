@@ -40,7 +40,7 @@ export const swinTransformerParams = z.strictObject({
   mlp_ratio: z.number().positive().default(4).describe('Hidden width of the MLPs, as a multiple of the stage width'),
   qkv_bias: z.boolean().default(true).describe('Biases in the query/key/value projection'),
   drop_path_rate: z.number().min(0).max(1).default(0.2).describe('Stochastic depth, growing linearly over all blocks to this rate (tiny: 0.2)'),
-  out_indices: z.array(z.number().int().min(0).max(7)).min(1).default([3]).describe('Stages whose (normalised) NHWC feature maps are returned; the default is the last of four'),
+  out_indices: z.array(z.number().int().min(0).max(7)).min(1).optional().describe('Stages whose (normalised) NHWC feature maps are returned (default: the last stage)'),
 });
 
 export type SwinTransformerParams = z.output<typeof swinTransformerParams>;
@@ -284,6 +284,7 @@ export class SwinTransformer extends Module implements Backbone {
   readonly patchNorm: LayerNorm;
   readonly stages: SwinStage[] = [];
   readonly stageChannels: number[] = [];
+  readonly outIndices: number[];
   private readonly norms = new Map<number, LayerNorm>();
 
   constructor(readonly params: SwinTransformerParams) {
@@ -295,7 +296,8 @@ export class SwinTransformer extends Module implements Backbone {
     if (!embed || !depths || !heads) throw new UserError('SwinTransformer arch custom needs embed_dim, depths and num_heads');
     if (depths.length !== heads.length) throw new UserError(`SwinTransformer: depths has ${depths.length} stages but num_heads ${heads.length}; give one entry per stage`);
     const last = depths.length - 1;
-    for (const i of params.out_indices) if (i > last) throw new UserError(`SwinTransformer: out_indices names stage ${i}, but there are ${depths.length} stages (0..${last})`);
+    this.outIndices = params.out_indices ?? [last];
+    for (const i of this.outIndices) if (i > last) throw new UserError(`SwinTransformer: out_indices names stage ${i}, but there are ${depths.length} stages (0..${last})`);
     this.inChannels = params.in_channels;
     this.patchEmbed = this.child('patch_embed.proj', new Conv2d(params.in_channels, embed, params.patch_size, { stride: params.patch_size, padding: 0, bias: true }));
     this.patchNorm = this.child('patch_embed.norm', new LayerNorm(embed, 1e-5));
@@ -315,8 +317,8 @@ export class SwinTransformer extends Module implements Backbone {
       if (s < last) dim *= 2;
     });
     // The last stage's norm is `norm` (timm's name); other requested stages get their own.
-    for (const i of params.out_indices) this.norms.set(i, this.child(i === last ? 'norm' : `norm${i}`, new LayerNorm(this.stageChannels[i], 1e-5)));
-    this.outChannels = params.out_indices.map((i) => this.stageChannels[i]);
+    for (const i of this.outIndices) this.norms.set(i, this.child(i === last ? 'norm' : `norm${i}`, new LayerNorm(this.stageChannels[i], 1e-5)));
+    this.outChannels = this.outIndices.map((i) => this.stageChannels[i]);
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D[] {
@@ -328,7 +330,7 @@ export class SwinTransformer extends Module implements Backbone {
       if (norm) outs.set(s, norm.forward(y) as tf.Tensor4D);
       if (stage.downsample) y = stage.downsample.forward(y);
     });
-    return this.params.out_indices.map((i) => outs.get(i)!);
+    return this.outIndices.map((i) => outs.get(i)!);
   }
 }
 

@@ -100,7 +100,7 @@ export class MAENeck extends Module {
     const masked = tf.tile(this.maskToken, [b, n - keep, 1]);
     const shuffled = tf.reshape(tf.concat([visible, masked], 1), [b * n, d]);
     // Unshuffle: one gather over the flattened batch (its gradient is a segment sum).
-    const offsets = tf.mul(tf.reshape(tf.range(0, b, 1, 'int32'), [b, 1]), n);
+    const offsets = tf.mul(tf.reshape(tf.range(0, b, 1, 'int32'), [b, 1]), tf.scalar(n, 'int32'));
     const flat = tf.reshape(tf.add(tf.cast(idsRestore, 'int32'), offsets), [b * n]);
     const ordered = tf.reshape(tf.gather(shuffled, flat), [b, n, d]);
     let y = tf.add(tf.concat([cls, ordered], 1), this.posEmbed) as tf.Tensor3D;
