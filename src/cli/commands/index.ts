@@ -5,9 +5,11 @@ import { configPrintCommand } from './config';
 import { schemaCommand } from './schema';
 import { trainCommand } from './train';
 import { evalCommand } from './eval';
+import { initCommand } from './init';
+import { listCommand, showCommand } from './catalog';
 import { dataFetchCommand } from './dataFetch';
 import { dataInspectCommand } from './dataInspect';
 import { dataPackCommand } from './dataPack';
 import { envCommand } from './env';
 
-export const COMMANDS: CommandSpec[] = [trainCommand, evalCommand, validateCommand, configPrintCommand, schemaCommand, dataFetchCommand, dataInspectCommand, dataPackCommand, envCommand];
+export const COMMANDS: CommandSpec[] = [trainCommand, evalCommand, initCommand, listCommand, showCommand, validateCommand, configPrintCommand, schemaCommand, dataFetchCommand, dataInspectCommand, dataPackCommand, envCommand];

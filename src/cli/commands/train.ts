@@ -1,12 +1,14 @@
 import { train } from '../../train/train';
 import { BACKENDS, DEVICES, type EngineConfig } from '../../engine/configSection';
 import { UsageError, type CommandSpec } from '../args';
+import { listTemplates, templateFile } from '../../templates';
 
 export const trainCommand: CommandSpec = {
   name: 'train',
   summary: 'Train a model from a config; writes a run directory (run.json, config.yaml, metrics.jsonl, log.txt, checkpoints/)',
-  positionals: [{ name: 'config', description: 'Config file (YAML or JSON); optional with --resume', optional: true }],
+  positionals: [{ name: 'config', description: 'Config file (YAML or JSON); optional with --resume or --model-type', optional: true }],
   options: [
+    { name: 'model-type', type: 'string', valueName: 'type', description: `Train from the template of a model type, no config file needed: ${listTemplates().join(', ')}` },
     { name: 'work-dir', type: 'string', valueName: 'dir', description: 'Run directory to create (default: work_dirs/<config stem>/<run id>)' },
     { name: 'resume', type: 'string', valueName: 'run|ckpt', description: 'Continue a run (its directory) or start from a checkpoint with its optimizer state and progress' },
     { name: 'max-iters', type: 'number', description: 'Stop after this many iterations, whatever the config says (smoke runs)' },
@@ -31,7 +33,10 @@ export const trainCommand: CommandSpec = {
     }
     const maxIters = args.options['max-iters'] as number | undefined;
     if (maxIters !== undefined && (!Number.isInteger(maxIters) || maxIters < 1)) throw new UsageError(`--max-iters must be a positive integer, got ${maxIters}`);
-    const result = await train(args.positionals[0], {
+    const modelType = args.options['model-type'] as string | undefined;
+    if (modelType && args.positionals[0]) throw new UsageError('give a config file or --model-type, not both');
+    const config = modelType ? templateFile(modelType) : args.positionals[0];
+    const result = await train(config, {
       workDir: args.options['work-dir'] as string | undefined,
       resume: args.options.resume as string | undefined,
       maxIters,
