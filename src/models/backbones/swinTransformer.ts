@@ -251,7 +251,8 @@ export class PatchMerging extends Layer<tf.Tensor4D, tf.Tensor4D> {
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    let [b, h, w, c] = x.shape;
+    const [b, , , c] = x.shape;
+    let [, h, w] = x.shape;
     let y: tf.Tensor4D = x;
     if (h % 2 || w % 2) {
       y = tf.pad(y, [[0, 0], [0, h % 2], [0, w % 2], [0, 0]]);
