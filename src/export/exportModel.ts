@@ -1,0 +1,271 @@
+/**
+ * `exportModel(runOrCheckpoint, options)`: the Node API behind `cvw export` and the ExportHook.
+ *
+ * The model is rebuilt from its config, its weights loaded (EMA when present), and one inference
+ * forward pass is traced (src/export/trace) into a graph that the ONNX or TF.js writer
+ * translates. The export is then run once on random images and compared with the toolkit's own
+ * forward pass, so a translation error is caught where it is made, not in production.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '../core/problems';
+import { packageVersion } from '../core/packageInfo';
+import type { ComponentConfig } from '../core/schema';
+import { encodeModel } from '../engine/ort/onnxModel';
+import { writeAtomic } from '../train/checkpoint';
+import type { Algorithm } from '../models/algorithms/types';
+import { traceModel, type TraceGraph } from './trace';
+import { toOnnx } from './onnx';
+import { toTfjs, writeTfjs } from './tfjs';
+import { readTfjsArtifacts } from './tfjs/load';
+import { probeData, type DataInfo } from './dataInfo';
+import { METADATA_KEY, type ExportMetadata, type Task } from './metadata';
+import { ensureBackend, loadModel, resolveModelSource, type LoadedModel } from './source';
+
+export type ExportFormat = 'onnx' | 'tfjs';
+
+/**
+ * A model that says itself what to export (a detector returning decoded boxes). Models without it
+ * export `logits` (and `features`) when they classify, `features` otherwise.
+ */
+export interface ExportableModel {
+  exportOutputs(images: tf.Tensor4D): Record<string, tf.Tensor>;
+  readonly exportTask?: Task;
+}
+
+export interface ExportOptions {
+  format: ExportFormat;
+  /** The .onnx file or the TF.js folder (default: `<run>/export/model.onnx` or `<run>/export/tfjs`). */
+  out?: string;
+  /** ONNX input layout (TF.js is always NHWC). Default NCHW. */
+  layout?: 'NCHW' | 'NHWC';
+  /** Put resize and normalisation in the graph: it then takes raw 0-255 pixels of any size. */
+  withPreprocess?: boolean;
+  /** Network input `[height, width]` when the data cannot tell (its files are absent). */
+  inputSize?: [number, number];
+  /** 'dynamic' (default) or a fixed batch size. */
+  batch?: 'dynamic' | number;
+  /** Class names, when the data cannot tell. */
+  classes?: string[];
+  /** Run the export once and compare with the toolkit (default true). */
+  verify?: boolean;
+  /** Progress messages. */
+  log?: (message: string) => void;
+}
+
+export interface ExportResult {
+  format: ExportFormat;
+  /** The .onnx file or the TF.js folder. */
+  path: string;
+  files: string[];
+  metadata: ExportMetadata;
+  /** Kernels in the exported graph. */
+  kernels: number;
+  /** Why the batch size is fixed, when a dynamic one could not be exported. */
+  fixedBatchReason?: string;
+  /** Largest difference between the export's outputs and the toolkit's on random images. */
+  verified?: { maxAbsDiff: number; images: number };
+  /** What the data could not tell (input size or classes taken from options or defaults). */
+  notes: string[];
+}
+
+interface Outputs {
+  task: Task;
+  fn: (images: tf.Tensor4D) => Record<string, tf.Tensor>;
+  kinds: Record<string, string>;
+}
+
+function modelOutputs(model: Algorithm): Outputs {
+  const m = model as Algorithm & Partial<ExportableModel>;
+  if (typeof m.exportOutputs === 'function') {
+    const fn = (x: tf.Tensor4D) => m.exportOutputs!(x);
+    return { task: m.exportTask ?? 'features', fn, kinds: {} };
+  }
+  if (typeof model.predict === 'function') {
+    return { task: 'classification', fn: (x) => ({ logits: model.predict!(x), features: model.extract(x) }), kinds: { logits: 'logits', features: 'features' } };
+  }
+  return { task: 'features', fn: (x) => ({ features: model.extract(x) }), kinds: { features: 'features' } };
+}
+
+/**
+ * The normalisation an evaluation pipeline applies, as `(x * scale - mean) / std` per channel, for
+ * in-graph pre-processing. Geometric steps are replaced by the graph's own resize.
+ */
+export function pipelineNormalisation(steps: ComponentConfig[], channels: number): { scale: number; mean: number[]; std: number[] } {
+  let scale = 1;
+  let mean = new Array<number>(channels).fill(0);
+  let std = new Array<number>(channels).fill(1);
+  const fit = (v: unknown, what: string): number[] => {
+    const a = Array.isArray(v) ? (v as number[]) : [];
+    if (a.length === 1) return new Array<number>(channels).fill(a[0]);
+    if (a.length !== channels) throw new UserError(`--with-preprocess: Normalize ${what} has ${a.length} values for ${channels} channels`);
+    return a;
+  };
+  for (const s of steps) {
+    if (s.type === 'ToTensor') scale /= 255;
+    else if (s.type === 'Normalize') {
+      // A second Normalize composes: ((x - m1) / s1 - m2) / s2.
+      const m2 = fit(s.mean ?? [0.485, 0.456, 0.406], 'mean');
+      const s2 = fit(s.std ?? [0.229, 0.224, 0.225], 'std');
+      mean = mean.map((m, c) => m + m2[c] * std[c]);
+      std = std.map((d, c) => d * s2[c]);
+    } else if (!['Resize', 'CenterCrop'].includes(s.type)) {
+      throw new UserError(`--with-preprocess: the evaluation pipeline step ${s.type} cannot be put in the graph (only Resize, CenterCrop, ToTensor and Normalize can); export without --with-preprocess`);
+    }
+  }
+  return { scale, mean, std };
+}
+
+function defaultOut(target: string, runDir: string | undefined, checkpoint: string, format: ExportFormat): string {
+  const base = runDir ? path.join(runDir, 'export') : path.join(path.dirname(checkpoint), 'export');
+  void target;
+  return format === 'onnx' ? path.join(base, 'model.onnx') : path.join(base, 'tfjs');
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
+  }
+  return m;
+}
+
+async function verifyOnnx(file: string, input: tf.Tensor4D, layout: 'NCHW' | 'NHWC', expected: Record<string, Float32Array>): Promise<number> {
+  const ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
+  const session = await ort.InferenceSession.create(file);
+  try {
+    const x = layout === 'NCHW' ? tf.tidy(() => tf.transpose(input, [0, 3, 1, 2])) : input;
+    const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', x.dataSync() as Float32Array, x.shape) };
+    if (x !== input) x.dispose();
+    const out = await session.run(feeds);
+    return Math.max(...Object.entries(expected).map(([k, v]) => maxAbsDiff(out[k].data as Float32Array, v)));
+  } finally {
+    await session.release();
+  }
+}
+
+async function verifyTfjs(dir: string, input: tf.Tensor4D, expected: Record<string, Float32Array>): Promise<number> {
+  const { loadGraphModel } = require('@tensorflow/tfjs-converter') as typeof import('@tensorflow/tfjs-converter');
+  const model = await loadGraphModel(tf.io.fromMemory(readTfjsArtifacts(dir)));
+  try {
+    const names = Object.keys(expected);
+    const outs = model.execute({ images: input }, names) as tf.Tensor | tf.Tensor[];
+    const list = Array.isArray(outs) ? outs : [outs];
+    const diff = Math.max(...list.map((t, i) => maxAbsDiff(t.dataSync() as Float32Array, expected[names[i]])));
+    tf.dispose(list);
+    return diff;
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Export an already loaded model (the ExportHook uses this with the trainer's model). */
+export async function exportLoaded(loaded: LoadedModel, options: ExportOptions, data?: DataInfo): Promise<ExportResult> {
+  await ensureBackend();
+  const { model, source } = loaded;
+  const log = options.log ?? (() => undefined);
+  const notes: string[] = [];
+  const info = data ?? (await probeData(source.config, source.configDir));
+  const channels = model.backbone?.inChannels ?? info.channels ?? 3;
+  let size = options.inputSize ?? info.imageSize;
+  if (!size) {
+    const imgSize = (model.backbone as { params?: { img_size?: number } } | undefined)?.params?.img_size;
+    if (!imgSize) throw new UserError(`cannot tell the model's input size: ${info.problem ?? 'the data gives none'}; pass --input-size <height>x<width>`);
+    size = [imgSize, imgSize];
+    notes.push(`input size ${imgSize}x${imgSize} from the backbone's img_size (${info.problem ?? 'no data'})`);
+  }
+  const classes = options.classes ?? info.classes;
+  if (!options.classes && !info.classes && info.problem) notes.push(`no class names: ${info.problem}`);
+  const outputs = modelOutputs(model);
+  if (outputs.task === 'classification' && classes && model.predict) {
+    const k = tf.tidy(() => model.predict!(tf.zeros([1, size![0], size![1], channels]) as tf.Tensor4D).shape[1]);
+    if (k !== classes.length) throw new UserError(`the model has ${k} classes but ${classes.length} class names were given`);
+  }
+
+  const [h, w] = size;
+  const layout = options.format === 'tfjs' ? 'NHWC' : (options.layout ?? 'NCHW');
+  let traced: (x: tf.Tensor) => Record<string, tf.Tensor> = (x) => outputs.fn(x as tf.Tensor4D);
+  let norm: { scale: number; mean: number[]; std: number[] } | undefined;
+  if (options.withPreprocess) {
+    norm = pipelineNormalisation(info.steps, channels);
+    const n = norm;
+    traced = (x) => {
+      const resized = tf.image.resizeBilinear(x as tf.Tensor4D, [h, w], false, true);
+      const normalised = tf.div(tf.sub(tf.mul(resized, n.scale), tf.tensor1d(n.mean)), tf.tensor1d(n.std)) as tf.Tensor4D;
+      return outputs.fn(normalised);
+    };
+  }
+  // With pre-processing in the graph the input may have any size: trace from another size than the
+  // network's so that nothing downstream depends on the input's own height and width.
+  const traceShape: [number, number, number] = options.withPreprocess ? [h + 3, w + 5, channels] : [h, w, channels];
+  log(`tracing ${source.config.model && (source.config.model as ComponentConfig).type} at ${h}x${w}x${channels}`);
+  const { graph, fixedBatchReason } = traceModel(traced, { imageShape: traceShape, batch: options.batch, dynamicSpatial: !!options.withPreprocess });
+  if (fixedBatchReason) notes.push(`the batch size is fixed to 1: ${fixedBatchReason}`);
+
+  const metadata: ExportMetadata = {
+    format: 'cvw-export',
+    version: 1,
+    producer: `cv-workbench ${packageVersion()}`,
+    created: new Date().toISOString(),
+    task: outputs.task,
+    model: String((source.config.model as ComponentConfig).type),
+    backbone: (source.config.model as { backbone?: ComponentConfig }).backbone?.type,
+    outputs: Object.fromEntries(graph.outputs.map((o) => [o.name, { kind: outputs.kinds[o.name] ?? o.name, shape: shapeOf(graph, o.name) }])),
+    classes,
+    input: { name: 'images', layout, height: h, width: w, channels, batch: graph.dynamicBatch ? 'dynamic' : (graph.input.shape[0] as number) },
+    preprocess: { in_graph: !!options.withPreprocess, steps: options.withPreprocess ? [] : info.steps, ...(norm ?? {}) },
+    source: { run: source.runDir, checkpoint: source.checkpoint, weights: loaded.weights, epoch: source.epoch, iter: source.iter },
+  };
+
+  const out = path.resolve(options.out ?? defaultOut('', source.runDir, source.checkpoint, options.format));
+  let files: string[];
+  if (options.format === 'onnx') {
+    const onnx = toOnnx(graph, { layout, metadata: { [METADATA_KEY]: JSON.stringify(metadata) }, producerVersion: packageVersion(), docString: `${metadata.model} exported by CV Workbench` });
+    writeAtomic(out, [Buffer.from(encodeModel(onnx))]);
+    files = [out];
+    log(`wrote ${out} (${onnx.nodes.length} nodes, ${fs.statSync(out).size} bytes)`);
+  } else {
+    files = writeTfjs(out, toTfjs(graph, { producer: metadata.producer, metadata: { [METADATA_KEY]: metadata } }));
+    log(`wrote ${out} (${files.length} files)`);
+  }
+
+  const result: ExportResult = { format: options.format, path: out, files, metadata, kernels: graph.nodes.length, fixedBatchReason, notes };
+  if (options.verify !== false) {
+    const n = graph.dynamicBatch ? 4 : (graph.input.shape[0] as number);
+    const shape: [number, number, number, number] = options.withPreprocess ? [n, h * 2 + 1, w + 7, channels] : [n, h, w, channels];
+    const input = options.withPreprocess ? tf.randomUniform(shape, 0, 255, 'float32', 11) : tf.randomNormal(shape, 0, 1, 'float32', 11);
+    try {
+      const expected = tf.tidy(() => traced(input));
+      const data: Record<string, Float32Array> = {};
+      for (const [k, t] of Object.entries(expected)) data[k] = Float32Array.from(t.dataSync() as Float32Array);
+      tf.dispose(Object.values(expected));
+      const diff = options.format === 'onnx' ? await verifyOnnx(out, input as tf.Tensor4D, layout, data) : await verifyTfjs(out, input as tf.Tensor4D, data);
+      result.verified = { maxAbsDiff: diff, images: n };
+      log(`verified on ${n} random images: max |difference| ${diff.toExponential(2)} from the toolkit's outputs`);
+    } finally {
+      input.dispose();
+    }
+  }
+  return result;
+}
+
+function shapeOf(g: TraceGraph, name: string): Array<number | string> {
+  const o = g.outputs.find((x) => x.name === name)!;
+  const v = o.ref.kind === 'value' ? g.values[o.ref.id] : g.consts[o.ref.id];
+  return v.shape.map((d) => (typeof d === 'number' ? d : 'N'));
+}
+
+/** Export a run directory or checkpoint to ONNX or TF.js. */
+export async function exportModel(target: string, options: ExportOptions): Promise<ExportResult> {
+  const source = resolveModelSource(target);
+  await ensureBackend();
+  const loaded = loadModel(source);
+  try {
+    return await exportLoaded(loaded, options);
+  } finally {
+    loaded.model.dispose();
+  }
+}
