@@ -199,5 +199,5 @@ function summarize(r: EngineReport): string {
     .map(([name, v]) => `${name.replace('@tensorflow/', '')} ${v}`)
     .join(', ');
   const threads = r.engine === 'wasm-ort' ? `${r.threads} threads for the native kernels, 1 for wasm` : `${r.threads} thread${r.threads === 1 ? '' : 's'}`;
-  return `engine ${r.engine} on ${r.device.toUpperCase()}: ${DESCRIPTIONS[r.engine]} (${versions}; ${threads}) — ${r.reason}`;
+  return `${r.engine} on ${r.device.toUpperCase()}: ${DESCRIPTIONS[r.engine]} (${versions}; ${threads}) — ${r.reason}`;
 }

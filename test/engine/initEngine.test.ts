@@ -73,7 +73,7 @@ describe('initEngine on this machine', () => {
     expect(r.device).toBe('cpu');
     expect(r.reason).toBe('auto: @tensorflow/tfjs-node-gpu not installed; @tensorflow/tfjs-node not installed');
     expect(r.versions).toEqual({ '@tensorflow/tfjs-core': '4.22.0', '@tensorflow/tfjs-backend-wasm': '4.22.0', 'onnxruntime-node': '1.30.0' });
-    expect(r.summary).toMatch(/^engine wasm-ort on CPU: .* — auto: /);
+    expect(r.summary).toMatch(/^wasm-ort on CPU: .* — auto: /);
     for (const k of [...ORT_KERNELS, ...WASM_TRAINING_KERNELS.filter((w) => !ORT_KERNELS.some((o) => o.kernelName === w.kernelName))]) {
       expect(tf.getKernel(k.kernelName, 'wasm'), k.kernelName).toBe(k);
     }
@@ -160,7 +160,7 @@ describe('cvw env', () => {
   it('prints the report, and JSON with --json', async () => {
     const text = await capture(['env']);
     expect(text.code).toBe(0);
-    expect(text.out).toMatch(/engine wasm-ort on CPU/);
+    expect(text.out).toMatch(/^wasm-ort on CPU/);
     expect(text.out).toMatch(/\* wasm-ort {7}onnxruntime-node 1\.30\.0/);
     const json = await capture(['env', '--json']);
     expect(JSON.parse(json.out)).toMatchObject({ engine: 'wasm-ort', backend: 'wasm', threads: expect.any(Number) });
