@@ -252,8 +252,7 @@ export class VSCodeSession {
     const name = basename(rel);
     const dir = dirname(rel) === '.' ? '' : dirname(rel);
     await page.keyboard.press('Control+P');
-    const input = page.locator('.quick-input-widget .quick-input-box input');
-    await input.waitFor({ state: 'visible' });
+    await this.quickInputFocused();
     await page.keyboard.type(rel);
     // File search runs on the server; wait for the row of exactly this file.
     const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({
@@ -289,7 +288,27 @@ export class VSCodeSession {
 
   async openPalette() {
     await this.page.keyboard.press('F1');
+    await this.quickInputFocused();
+  }
+
+  /**
+   * Waits until the quick input (palette, Quick Open, Go to Line) is shown AND has the keyboard
+   * focus: it receives focus a moment after it appears, and keys typed in between would land in
+   * the editor.
+   */
+  async quickInputFocused() {
     await this.page.locator('.quick-input-widget .quick-input-box input').waitFor({ state: 'visible' });
+    await this.page.waitForFunction(() => document.activeElement?.matches('.quick-input-widget .quick-input-box input') === true);
+  }
+
+  /** Waits until an editor has the keyboard focus (after a quick input closed). */
+  async editorFocused({ timeout = 10_000 } = {}) {
+    try {
+      await this.page.waitForFunction(() => document.activeElement?.closest('.editor-instance .monaco-editor') != null, undefined, { timeout });
+    } catch {
+      await this.screenshot('no-editor-focus');
+      throw new Error('no editor has the keyboard focus: open a file (openFile) or move the cursor (goTo) first');
+    }
   }
 
   /**
@@ -329,6 +348,7 @@ export class VSCodeSession {
 
   /** Answer the open quick pick: type `label`, click its row. */
   async pick(label) {
+    await this.quickInputFocused();
     await this.page.keyboard.type(label);
     const row = this.quickPickRow(label);
     await row.waitFor({ timeout: 15_000 });
@@ -447,14 +467,16 @@ export class VSCodeSession {
   /** Move the cursor of the active editor to a 1-based line and column (Ctrl+G). */
   async goTo(line, column = 1) {
     await this.page.keyboard.press('Control+G');
-    await this.page.locator('.quick-input-widget .quick-input-box input').waitFor({ state: 'visible' });
+    await this.quickInputFocused();
     await this.page.keyboard.type(`${line}:${column}`);
     await this.page.keyboard.press('Enter');
     await this.page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+    await this.editorFocused();
   }
 
   /** Type into the active editor at the cursor, like a person. */
   async type(text) {
+    await this.editorFocused();
     await this.page.keyboard.type(text);
     await this.screenshot(`typed-${text}`);
   }
@@ -464,18 +486,23 @@ export class VSCodeSession {
     return (await this.page.locator('.part.statusbar .statusbar-item').evaluateAll((els) => els.map((e) => e.textContent?.trim() ?? ''))).filter(Boolean);
   }
 
-  /** Trigger completion at the cursor (Ctrl+Space) and return the labels offered; closes the list. */
+  /** Trigger completion at the cursor (Ctrl+Space) and return the labels offered ([] for "No suggestions."); closes the list. */
   async suggestions() {
     const { page } = this;
+    await this.editorFocused();
     await page.keyboard.press('Control+Space');
-    const rows = page.locator('.editor-widget.suggest-widget.visible .monaco-list-row');
-    await rows.first().waitFor({ timeout: 15_000 });
+    const widget = page.locator('.editor-widget.suggest-widget.visible');
+    const rows = widget.locator('.monaco-list-row');
+    const none = widget.locator('.message', { hasText: 'No suggestions' });
+    await rows.first().or(none).waitFor({ timeout: 15_000 });
     await this.screenshot('suggestions');
-    const labels = await rows.evaluateAll((els) =>
-      els
-        .sort((a, b) => Number(a.getAttribute('data-index')) - Number(b.getAttribute('data-index')))
-        .map((e) => e.querySelector('.monaco-icon-label .label-name')?.textContent ?? e.getAttribute('aria-label') ?? ''),
-    );
+    const labels = (await none.isVisible())
+      ? []
+      : await rows.evaluateAll((els) =>
+          els
+            .sort((a, b) => Number(a.getAttribute('data-index')) - Number(b.getAttribute('data-index')))
+            .map((e) => e.querySelector('.monaco-icon-label .label-name')?.textContent ?? e.getAttribute('aria-label') ?? ''),
+        );
     await page.keyboard.press('Escape');
     return labels;
   }
