@@ -70,13 +70,13 @@ export interface ExportResult {
   notes: string[];
 }
 
-interface Outputs {
+export interface Outputs {
   task: Task;
   fn: (images: tf.Tensor4D) => Record<string, tf.Tensor>;
   kinds: Record<string, string>;
 }
 
-function modelOutputs(model: Algorithm): Outputs {
+export function modelOutputs(model: Algorithm): Outputs {
   const m = model as Algorithm & Partial<ExportableModel>;
   if (typeof m.exportOutputs === 'function') {
     const fn = (x: tf.Tensor4D) => m.exportOutputs!(x);
@@ -162,11 +162,20 @@ async function verifyTfjs(dir: string, input: tf.Tensor4D, expected: Record<stri
   }
 }
 
-/** Export an already loaded model (the ExportHook uses this with the trainer's model). */
-export async function exportLoaded(loaded: LoadedModel, options: ExportOptions, data?: DataInfo): Promise<ExportResult> {
-  await ensureBackend();
+/** What an export (or a predictor running the toolkit's model directly) needs to know about a model. */
+export interface ModelPlan {
+  outputs: Outputs;
+  /** Network input `[height, width]`. */
+  size: [number, number];
+  channels: number;
+  classes?: string[];
+  info: DataInfo;
+  notes: string[];
+}
+
+/** Find the input size, channels, classes and outputs of a loaded model (from its data when it can). */
+export async function planModel(loaded: LoadedModel, options: Pick<ExportOptions, 'inputSize' | 'classes'> = {}, data?: DataInfo): Promise<ModelPlan> {
   const { model, source } = loaded;
-  const log = options.log ?? (() => undefined);
   const notes: string[] = [];
   const info = data ?? (await probeData(source.config, source.configDir));
   const channels = model.backbone?.inChannels ?? info.channels ?? 3;
@@ -184,6 +193,35 @@ export async function exportLoaded(loaded: LoadedModel, options: ExportOptions, 
     const k = tf.tidy(() => model.predict!(tf.zeros([1, size![0], size![1], channels]) as tf.Tensor4D).shape[1]);
     if (k !== classes.length) throw new UserError(`the model has ${k} classes but ${classes.length} class names were given`);
   }
+  return { outputs, size, channels, classes, info, notes };
+}
+
+/** The metadata of a model planned for export or direct prediction. */
+export function describeModel(loaded: LoadedModel, plan: ModelPlan, extra: { layout: 'NCHW' | 'NHWC'; batch: 'dynamic' | number; inGraph?: { scale: number; mean: number[]; std: number[] }; outputShapes: Record<string, Array<number | string>> }): ExportMetadata {
+  const { source } = loaded;
+  return {
+    format: 'cvw-export',
+    version: 1,
+    producer: `cv-workbench ${packageVersion()}`,
+    created: new Date().toISOString(),
+    task: plan.outputs.task,
+    model: String((source.config.model as ComponentConfig).type),
+    backbone: (source.config.model as { backbone?: ComponentConfig }).backbone?.type,
+    outputs: Object.fromEntries(Object.entries(extra.outputShapes).map(([name, shape]) => [name, { kind: plan.outputs.kinds[name] ?? name, shape }])),
+    classes: plan.classes,
+    input: { name: 'images', layout: extra.layout, height: plan.size[0], width: plan.size[1], channels: plan.channels, batch: extra.batch },
+    preprocess: { in_graph: !!extra.inGraph, steps: extra.inGraph ? [] : plan.info.steps, ...(extra.inGraph ?? {}) },
+    source: { run: source.runDir, checkpoint: source.checkpoint, weights: loaded.weights, epoch: source.epoch, iter: source.iter },
+  };
+}
+
+/** Export an already loaded model (the ExportHook uses this with the trainer's model). */
+export async function exportLoaded(loaded: LoadedModel, options: ExportOptions, data?: DataInfo): Promise<ExportResult> {
+  await ensureBackend();
+  const { source } = loaded;
+  const log = options.log ?? (() => undefined);
+  const plan = await planModel(loaded, options, data);
+  const { outputs, size, channels, info, notes } = plan;
 
   const [h, w] = size;
   const layout = options.format === 'tfjs' ? 'NHWC' : (options.layout ?? 'NCHW');
@@ -205,20 +243,12 @@ export async function exportLoaded(loaded: LoadedModel, options: ExportOptions, 
   const { graph, fixedBatchReason } = traceModel(traced, { imageShape: traceShape, batch: options.batch, dynamicSpatial: !!options.withPreprocess });
   if (fixedBatchReason) notes.push(`the batch size is fixed to 1: ${fixedBatchReason}`);
 
-  const metadata: ExportMetadata = {
-    format: 'cvw-export',
-    version: 1,
-    producer: `cv-workbench ${packageVersion()}`,
-    created: new Date().toISOString(),
-    task: outputs.task,
-    model: String((source.config.model as ComponentConfig).type),
-    backbone: (source.config.model as { backbone?: ComponentConfig }).backbone?.type,
-    outputs: Object.fromEntries(graph.outputs.map((o) => [o.name, { kind: outputs.kinds[o.name] ?? o.name, shape: shapeOf(graph, o.name) }])),
-    classes,
-    input: { name: 'images', layout, height: h, width: w, channels, batch: graph.dynamicBatch ? 'dynamic' : (graph.input.shape[0] as number) },
-    preprocess: { in_graph: !!options.withPreprocess, steps: options.withPreprocess ? [] : info.steps, ...(norm ?? {}) },
-    source: { run: source.runDir, checkpoint: source.checkpoint, weights: loaded.weights, epoch: source.epoch, iter: source.iter },
-  };
+  const metadata = describeModel(loaded, plan, {
+    layout,
+    batch: graph.dynamicBatch ? 'dynamic' : (graph.input.shape[0] as number),
+    inGraph: norm,
+    outputShapes: Object.fromEntries(graph.outputs.map((o) => [o.name, shapeOf(graph, o.name)])),
+  });
 
   const out = path.resolve(options.out ?? defaultOut('', source.runDir, source.checkpoint, options.format));
   let files: string[];

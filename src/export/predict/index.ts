@@ -1,0 +1,37 @@
+/**
+ * The registered predictors (kind `predictor`): Classifier and FeatureExtractor, configurable from
+ * files like every other component, and the same classes for the Node API.
+ */
+import { z } from 'zod';
+import { register } from '../../core/registry';
+import { Classifier } from './classifier';
+import { FeatureExtractor } from './featureExtractor';
+
+export { Predictor, type PredictorOptions, type Settled } from './predictor';
+export { Classifier, softmax, type ClassifierOptions, type Classification, type ClassScore } from './classifier';
+export { FeatureExtractor, l2Normalise } from './featureExtractor';
+export type { ImageInput, PixelImage } from './images';
+export { openBackend, modelKind, type InferenceBackend } from './backends';
+
+const common = {
+  model: z.string().min(1).describe('An .onnx file (onnxruntime-node), an exported TF.js folder (model.json), a run directory or a .safetensors checkpoint (TensorFlow.js)'),
+  batch_size: z.number().int().min(1).default(32).describe('Images per forward pass'),
+  threads: z.number().int().min(1).optional().describe('onnxruntime threads (default: one per core)'),
+  resize: z.boolean().default(true).describe('Resize images whose pre-processed size differs from the network input; false makes that an error'),
+};
+
+register('predictor', {
+  type: 'Classifier',
+  description: 'Top-k class labels with softmax scores and class names, from an exported or trained classifier',
+  paper: 'EasyCV ClassificationPredictor',
+  params: z.strictObject({ ...common, topk: z.number().int().min(1).default(5).describe('Classes returned per image') }),
+  build: (p) => new Classifier(p.model, { batchSize: p.batch_size, threads: p.threads, resize: p.resize, topk: p.topk }),
+});
+
+register('predictor', {
+  type: 'FeatureExtractor',
+  description: 'L2-normalised image embeddings (backbone features) for retrieval and near-duplicate matching',
+  paper: 'EasyCV FeatureExtractor; cosine retrieval as in kNN evaluation (Wu et al., arXiv:1805.01978)',
+  params: z.strictObject(common),
+  build: (p) => new FeatureExtractor(p.model, { batchSize: p.batch_size, threads: p.threads, resize: p.resize }),
+});
