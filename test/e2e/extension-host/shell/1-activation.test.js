@@ -16,10 +16,10 @@ test('opening a YAML whose content makes it a config activates the extension', a
   await waitFor(() => vscode.extensions.getExtension(EXTENSION_ID).isActive, { message: () => 'the extension did not activate' });
 });
 
-test('every contributed command is registered, and every registered one is contributed', async () => {
+test('every command shown in the palette is registered, in the CV Workbench category', async () => {
   const ext = vscode.extensions.getExtension(EXTENSION_ID);
-  const contributed = ext.packageJSON.contributes.commands.map((c) => c.command).sort();
-  const registered = (await vscode.commands.getCommands(true)).filter((c) => c.startsWith('cvWorkbench.')).sort();
-  assert.deepEqual(registered, contributed);
+  const registered = new Set(await vscode.commands.getCommands(true));
+  const missing = ext.packageJSON.contributes.commands.map((c) => c.command).filter((c) => !registered.has(c));
+  assert.deepEqual(missing, [], 'contributed commands without a handler');
   for (const c of ext.packageJSON.contributes.commands) assert.equal(c.category, 'CV Workbench', `${c.command} is in the CV Workbench category`);
 });
