@@ -172,8 +172,9 @@ export async function runExtensionHostTests({ name = 'extension-host', suite, wo
       ['extensionTestsPath', remoteUri(vs.server.url, suitePath)],
     ];
     await vs.page.goto(vs.workbenchUrl(payload));
-    const timer = new Promise((_, reject) => setTimeout(() => reject(new Error(`extension-host tests did not finish within ${timeoutMs / 1000} s`)), timeoutMs));
-    const { code, logs } = await Promise.race([exit, timer]);
+    let timer;
+    const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`extension-host tests did not finish within ${timeoutMs / 1000} s (see ${vs.resultsDir})`)), timeoutMs)));
+    const { code, logs } = await Promise.race([exit, timeout]).finally(() => clearTimeout(timer));
     for (const l of logs) {
       const target = join(vs.resultsDir, 'logs', l.relativePath);
       mkdirSync(dirname(target), { recursive: true });
