@@ -35,4 +35,6 @@ import './train/schedules';
 import './train/hooks/ema';
 import './train/hooks/weightDecaySchedule';
 import './eval/clsEvaluator';
+import './export/predict';
+import './export/exportHook';
 

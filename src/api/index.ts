@@ -34,3 +34,7 @@ export { generateJsonSchema } from '../core/jsonSchema';
 export { ConfigError, UserError, formatProblem, type Problem } from '../core/problems';
 export { registerConfigSection } from '../core/rootSchema';
 export { initEngine, engineReport, engineAvailability, ENGINE_NAMES, type EngineReport, type EngineName } from '../engine';
+export { exportModel, type ExportOptions, type ExportResult, type ExportFormat } from '../export/exportModel';
+export { Classifier, FeatureExtractor, Predictor, type ClassifierOptions, type Classification, type ClassScore, type PredictorOptions, type ImageInput, type PixelImage, type Settled } from '../export/predict';
+export { retrieve, buildIndex, nearest, listImages, type Neighbour, type ImageIndex } from '../export/retrieve';
+export { ExportHook } from '../export/exportHook';

@@ -11,5 +11,8 @@ import { dataFetchCommand } from './dataFetch';
 import { dataInspectCommand } from './dataInspect';
 import { dataPackCommand } from './dataPack';
 import { envCommand } from './env';
+import { exportCommand } from './export';
+import { predictCommand } from './predict';
+import { retrieveCommand } from './retrieve';
 
-export const COMMANDS: CommandSpec[] = [trainCommand, evalCommand, initCommand, listCommand, showCommand, validateCommand, configPrintCommand, schemaCommand, dataFetchCommand, dataInspectCommand, dataPackCommand, envCommand];
+export const COMMANDS: CommandSpec[] = [trainCommand, evalCommand, initCommand, listCommand, showCommand, validateCommand, configPrintCommand, schemaCommand, dataFetchCommand, dataInspectCommand, dataPackCommand, envCommand, exportCommand, predictCommand, retrieveCommand];

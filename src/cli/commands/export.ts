@@ -1,0 +1,75 @@
+import * as fs from 'node:fs';
+import { exportModel, type ExportFormat } from '../../export/exportModel';
+import { UsageError, type CommandSpec } from '../args';
+
+/** `224`, `224x224` or `32,48` as [height, width]. */
+export function parseSize(text: string, option: string): [number, number] {
+  const m = /^(\d+)(?:[x,](\d+))?$/i.exec(text.trim());
+  if (!m) throw new UsageError(`--${option} expects <size> or <height>x<width>, got "${text}"`);
+  const h = Number(m[1]);
+  const w = Number(m[2] ?? m[1]);
+  if (h < 1 || w < 1) throw new UsageError(`--${option}: sizes must be positive, got "${text}"`);
+  return [h, w];
+}
+
+/** Class names from `a,b,c` or a file with one name per line. */
+function parseClasses(text: string): string[] {
+  if (fs.existsSync(text) && fs.statSync(text).isFile()) {
+    return fs
+      .readFileSync(text, 'utf8')
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter(Boolean);
+  }
+  return text.split(',').map((s) => s.trim());
+}
+
+export const exportCommand: CommandSpec = {
+  name: 'export',
+  summary: 'Export a trained model (run directory or checkpoint) to ONNX or a TF.js graph model, with class names and pre-processing in its metadata',
+  positionals: [{ name: 'model', description: 'A run directory (its best checkpoint, else the latest) or a .safetensors checkpoint' }],
+  options: [
+    { name: 'format', short: 'f', type: 'string', valueName: 'onnx|tfjs', default: 'onnx', description: 'onnx: one .onnx file for onnxruntime; tfjs: model.json + weight shards for tf.loadGraphModel' },
+    { name: 'out', short: 'o', type: 'string', valueName: 'path', description: 'Output .onnx file or TF.js folder (default: <run>/export/model.onnx or <run>/export/tfjs)' },
+    { name: 'nchw', type: 'boolean', description: 'ONNX input in NCHW, as PyTorch (the default)' },
+    { name: 'nhwc', type: 'boolean', description: 'ONNX input in NHWC, as TensorFlow (TF.js is always NHWC)' },
+    { name: 'with-preprocess', type: 'boolean', description: 'Put resize and normalisation in the graph: it then takes raw 0-255 pixels of any size' },
+    { name: 'input-size', type: 'string', valueName: 'HxW', description: 'Network input size when the run data is not at hand to tell it (e.g. 224 or 224x224)' },
+    { name: 'batch', type: 'string', valueName: 'dynamic|n', default: 'dynamic', description: 'Batch dimension: dynamic, or a fixed size' },
+    { name: 'classes', type: 'string', valueName: 'a,b,c|file', description: 'Class names when the data cannot give them (comma-separated, or a file with one per line)' },
+    { name: 'verify', type: 'boolean', default: true, description: 'Run the export once on random images and compare with the toolkit (--no-verify skips it)' },
+    { name: 'json', type: 'boolean', description: 'Print the result (files, metadata, verification) as JSON' },
+    { name: 'quiet', short: 'q', type: 'boolean', description: 'No progress on stderr' },
+  ],
+  details:
+    'The export is traced from one forward pass of the model (every TensorFlow.js kernel it runs), so custom components export too. ' +
+    'It is then run once on random images and compared with the toolkit: the largest difference is printed. EMA weights are used when the run kept them.',
+  async run(args) {
+    const format = String(args.options.format) as ExportFormat;
+    if (format !== 'onnx' && format !== 'tfjs') throw new UsageError(`--format must be onnx or tfjs, got "${format}"`);
+    if (args.options.nchw && args.options.nhwc) throw new UsageError('--nchw and --nhwc exclude each other');
+    if (format === 'tfjs' && args.options.nchw) throw new UsageError('--nchw: TF.js models are NHWC');
+    const batchText = String(args.options.batch);
+    const batch = batchText === 'dynamic' ? 'dynamic' : Number(batchText);
+    if (batch !== 'dynamic' && (!Number.isInteger(batch) || batch < 1)) throw new UsageError(`--batch must be "dynamic" or a positive integer, got "${batchText}"`);
+    const quiet = !!args.options.quiet || !!args.options.json;
+    const result = await exportModel(args.positionals[0], {
+      format,
+      out: args.options.out as string | undefined,
+      layout: args.options.nhwc ? 'NHWC' : 'NCHW',
+      withPreprocess: !!args.options['with-preprocess'],
+      inputSize: args.options['input-size'] !== undefined ? parseSize(String(args.options['input-size']), 'input-size') : undefined,
+      batch,
+      classes: args.options.classes !== undefined ? parseClasses(String(args.options.classes)) : undefined,
+      verify: args.options.verify !== false,
+      log: quiet ? undefined : (m) => process.stderr.write(`${m}\n`),
+    });
+    for (const note of result.notes) process.stderr.write(`note: ${note}\n`);
+    if (result.verified && result.verified.maxAbsDiff > 1e-3) {
+      process.stderr.write(`warning: the export differs from the toolkit by up to ${result.verified.maxAbsDiff.toExponential(2)}; please report this with the model's config\n`);
+    }
+    if (args.options.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    else process.stdout.write(`${result.path}\n`);
+    return 0;
+  },
+};

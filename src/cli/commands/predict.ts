@@ -1,0 +1,77 @@
+import { Classifier, FeatureExtractor, type Settled } from '../../export/predict';
+import type { Classification } from '../../export/predict/classifier';
+import { listImages } from '../../export/retrieve';
+import { UsageError, type CommandSpec } from '../args';
+
+function positiveInt(v: unknown, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got ${v}`);
+  return n;
+}
+
+function formatClassification(r: Classification): string {
+  return r.topk.map((t) => `${t.name} ${t.score.toFixed(4)}`).join('  ');
+}
+
+export const predictCommand: CommandSpec = {
+  name: 'predict',
+  summary: 'Classify images (or embed them) with an exported model (.onnx on onnxruntime-node, TF.js folder) or a run directory / checkpoint',
+  positionals: [
+    { name: 'model', description: 'An .onnx file, an exported TF.js folder, a run directory or a .safetensors checkpoint' },
+    { name: 'images', description: 'Image files and folders (searched recursively)', variadic: true },
+  ],
+  options: [
+    { name: 'topk', short: 'k', type: 'number', default: 5, description: 'Classes shown per image' },
+    { name: 'json', type: 'boolean', description: 'Print one JSON array: {source, label, name, score, topk} per image ({source, error} for skipped ones)' },
+    { name: 'skip-bad', type: 'boolean', description: 'Report images that cannot be read (on stderr) and predict the others, instead of stopping at the first' },
+    { name: 'features', type: 'boolean', description: 'Print L2-normalised embeddings instead of classes (the default for self-supervised models)' },
+    { name: 'batch-size', short: 'b', type: 'number', default: 32, description: 'Images per forward pass' },
+    { name: 'threads', type: 'number', description: 'onnxruntime threads (default: one per core)' },
+    { name: 'resize', type: 'boolean', default: true, description: 'Resize images whose pre-processed size differs from the network input (--no-resize makes it an error)' },
+  ],
+  details: 'Exit status: 0 when every image was predicted or skipped with --skip-bad; 1 on a bad image without --skip-bad, or a bad model.',
+  async run(args) {
+    const [model, ...targets] = args.positionals;
+    if (!targets.length) throw new UsageError('missing <images>: give image files or folders');
+    const images = listImages(targets);
+    if (!images.length) throw new UsageError(`no images found in ${targets.join(', ')}`);
+    const options = {
+      batchSize: positiveInt(args.options['batch-size'], 'batch-size'),
+      threads: positiveInt(args.options.threads, 'threads'),
+      resize: args.options.resize !== false,
+      topk: positiveInt(args.options.topk, 'topk'),
+    };
+    const skipBad = !!args.options['skip-bad'];
+    let features = !!args.options.features;
+    if (!features) {
+      const probe = new FeatureExtractor(model, options);
+      features = (await probe.metadata()).task !== 'classification';
+      await probe.dispose();
+    }
+    const predictor = features ? new FeatureExtractor(model, options) : new Classifier(model, options);
+    try {
+      let settled: Array<Settled<Classification | Float32Array>>;
+      if (skipBad) settled = await predictor.predictSettled(images);
+      else settled = ((await predictor.predict(images)) as Array<Classification | Float32Array>).map((result, i) => ({ source: images[i], result }));
+      const rows = settled.map((s) => (s.error !== undefined ? { source: s.source, error: s.error } : s.result instanceof Float32Array ? { source: s.source, embedding: Array.from(s.result) } : { source: s.source, ...s.result }));
+      for (const s of settled) if (s.error !== undefined) process.stderr.write(`skipped ${s.error}\n`);
+      if (args.options.json) {
+        process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+      } else {
+        const width = Math.min(60, Math.max(...settled.filter((s) => !s.error).map((s) => s.source.length), 6));
+        for (const s of settled) {
+          if (s.error !== undefined) continue;
+          const r = s.result!;
+          const text = r instanceof Float32Array ? `[${Array.from(r.subarray(0, 4), (v) => v.toFixed(4)).join(', ')}${r.length > 4 ? `, ... (${r.length} values)` : ''}]` : formatClassification(r);
+          process.stdout.write(`${s.source.padEnd(width)}  ${text}\n`);
+        }
+      }
+      const bad = settled.filter((s) => s.error !== undefined).length;
+      if (bad) process.stderr.write(`${bad} of ${settled.length} image(s) skipped\n`);
+      return 0;
+    } finally {
+      await predictor.dispose();
+    }
+  },
+};
