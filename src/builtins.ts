@@ -37,4 +37,5 @@ import './train/hooks/weightDecaySchedule';
 import './eval/clsEvaluator';
 import './export/predict';
 import './export/exportHook';
+import './eval/knn';
 

@@ -135,7 +135,7 @@ describe('self-supervised algorithms: a few steps on a small fixed batch', () =>
 });
 
 describe('what the algorithms hold still', () => {
-  const snapshot = (v: tf.Variable) => v.dataSync().slice();
+  const snapshot = (v: tf.Variable) => Float32Array.from(v.dataSync());
   const changed = (a: Float32Array, b: Float32Array) => a.some((x, i) => Math.abs(x - b[i]) > 1e-7);
 
   it('momentum targets are not trainable (no gradient is ever computed for them)', () => {

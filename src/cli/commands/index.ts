@@ -14,5 +14,7 @@ import { envCommand } from './env';
 import { exportCommand } from './export';
 import { predictCommand } from './predict';
 import { retrieveCommand } from './retrieve';
+import { benchmarkKnnCommand, benchmarkLinearCommand } from './benchmark';
+import { extractCommand } from './extract';
 
-export const COMMANDS: CommandSpec[] = [trainCommand, evalCommand, initCommand, listCommand, showCommand, validateCommand, configPrintCommand, schemaCommand, dataFetchCommand, dataInspectCommand, dataPackCommand, envCommand, exportCommand, predictCommand, retrieveCommand];
+export const COMMANDS: CommandSpec[] = [trainCommand, evalCommand, benchmarkKnnCommand, benchmarkLinearCommand, extractCommand, initCommand, listCommand, showCommand, validateCommand, configPrintCommand, schemaCommand, dataFetchCommand, dataInspectCommand, dataPackCommand, envCommand, exportCommand, predictCommand, retrieveCommand];

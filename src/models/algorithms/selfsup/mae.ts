@@ -27,7 +27,7 @@ import { SelfSupervised } from './base';
 export const maeParams = z.strictObject({
   backbone: slot('backbone', 'The encoder: a VisionTransformer'),
   neck: slot('neck', 'The decoder (MAENeck)').default({ type: 'MAENeck' }),
-  mask_ratio: z.number().gt(0).lt(1).default(0.75).describe('Fraction of the patches removed from each image (0.75)'),
+  mask_ratio: z.number().gt(0, 'mask_ratio must be above 0').lt(1, 'mask_ratio must be below 1: the encoder needs visible patches (the paper masks 0.75)').default(0.75).describe('Fraction of the patches removed from each image (0.75)'),
   norm_pix_loss: z.boolean().default(true).describe('Predict each patch\'s pixels normalised by its own mean and standard deviation (better representations)'),
 });
 

@@ -1,0 +1,141 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { useCpu } from '../helpers/tf';
+import { tempFiles } from '../helpers/tmp';
+import { pythonHas, runPython } from '../data/python';
+import '../../src/builtins';
+import { Random } from '../../src/core/random';
+import { build } from '../../src/core/registry';
+import { topkAccuracy, weightedKnn, normalizeRows, type KNNEvaluator } from '../../src/eval/knn';
+import { probeScores, trainLinearProbe } from '../../src/eval/linearProbe';
+import { encodeNpy, readNpy, writeNpy } from '../../src/eval/npy';
+import { benchmarkDatasets } from '../../src/eval/benchmark';
+
+beforeAll(async () => {
+  await useCpu();
+});
+
+const t = tempFiles({});
+afterAll(() => t.cleanup());
+
+function blobs(n: number, dim: number, classes: number, spread: number, seed: number): { x: Float32Array; y: Int32Array } {
+  const rng = new Random(seed);
+  const centres = Array.from({ length: classes }, () => Array.from({ length: dim }, () => rng.normal(0, 1)));
+  const x = new Float32Array(n * dim);
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    y[i] = i % classes;
+    for (let j = 0; j < dim; j++) x[i * dim + j] = centres[y[i]][j] + rng.normal(0, spread);
+  }
+  return { x, y };
+}
+
+/** lightly's knn_predict as loops: cosine similarities, top k, sum of exp(sim / T) per class. */
+function knnLoop(bank: Float32Array, labels: Int32Array, q: Float32Array, dim: number, classes: number, k: number, temp: number, leaveOut = false): number[][] {
+  const b = normalizeRows(bank, dim);
+  const qs = normalizeRows(q, dim);
+  const out: number[][] = [];
+  for (let i = 0; i < q.length / dim; i++) {
+    const sims: Array<[number, number]> = [];
+    for (let j = 0; j < labels.length; j++) {
+      if (leaveOut && i === j) continue;
+      let s = 0;
+      for (let d = 0; d < dim; d++) s += qs[i * dim + d] * b[j * dim + d];
+      sims.push([s, j]);
+    }
+    sims.sort((a, c) => c[0] - a[0]);
+    const scores = new Array<number>(classes).fill(0);
+    for (const [s, j] of sims.slice(0, k)) scores[labels[j]] += Math.exp(s / temp);
+    out.push(scores);
+  }
+  return out;
+}
+
+describe('weighted kNN', () => {
+  it('matches lightly\'s knn_predict written as loops, with and without leave-one-out', () => {
+    const { x, y } = blobs(30, 4, 3, 1.0, 1);
+    const q = blobs(7, 4, 3, 1.0, 2).x;
+    const got = weightedKnn(x, y, q, 4, 3, { k: 5, temperature: 0.1, chunk: 3 });
+    const want = knnLoop(x, y, q, 4, 3, 5, 0.1);
+    for (let i = 0; i < 7; i++) for (let c = 0; c < 3; c++) expect(got.scores[i * 3 + c]).toBeCloseTo(want[i][c], 2);
+    const loo = weightedKnn(x, y, x, 4, 3, { k: 5, temperature: 0.1, leaveOneOut: true, chunk: 4 });
+    const wantLoo = knnLoop(x, y, x, 4, 3, 5, 0.1, true);
+    for (let i = 0; i < 30; i++) for (let c = 0; c < 3; c++) expect(loo.scores[i * 3 + c] / wantLoo[i].reduce((a, v) => a + v, 0)).toBeCloseTo(wantLoo[i][c] / wantLoo[i].reduce((a, v) => a + v, 0), 4);
+  });
+
+  it('computes top-k accuracy from scores (hand-computed)', () => {
+    const scores = Float32Array.from([0.1, 0.7, 0.2, 0.5, 0.3, 0.2, 0.0, 0.4, 0.6]);
+    // row 0: label 1 ranks first; row 1: label 1 ranks second; row 2: label 0 ranks third
+    const acc = topkAccuracy(scores, Int32Array.from([1, 1, 0]), 3, [1, 2]);
+    expect(acc[1]).toBeCloseTo(1 / 3, 10);
+    expect(acc[2]).toBeCloseTo(2 / 3, 10);
+  });
+
+  it('is the KNNEvaluator\'s leave-one-out metric', () => {
+    const { x, y } = blobs(40, 3, 2, 0.2, 3);
+    const e = build<KNNEvaluator>('evaluator', { type: 'KNNEvaluator', k: 10 });
+    const m = e.evaluate({ count: 40, features: x, dim: 3, labels: y, indices: new Int32Array(40), classes: ['a', 'b'] }, { name: 'val' });
+    expect(m.knn_top1).toBe(1);
+    expect(() => build('evaluator', { type: 'KNNEvaluator', temperature: 0 })).toThrow(/temperature must be > 0/);
+  });
+});
+
+describe('linear probe', () => {
+  it('separates separable classes and reports a falling training loss', () => {
+    const train = blobs(600, 8, 4, 0.3, 4);
+    const test = blobs(200, 8, 4, 0.3, 4);
+    const probe = trainLinearProbe(train.x, train.y, 8, 4, { epochs: 5, batchSize: 64, lr: 0.1, weightDecay: 0, seed: 0 });
+    expect(probe.history[4].loss).toBeLessThan(probe.history[0].loss);
+    const acc = topkAccuracy(probeScores(probe, test.x), test.y, 4, [1]);
+    expect(acc[1]).toBeGreaterThan(0.97);
+  });
+
+  it('matches a hand-computed first step: zero weights give loss log(K) and the mean-difference gradient', () => {
+    // Two samples, one per class, standardised features [-1] and [1]: logits start at 0.
+    const probe = trainLinearProbe(Float32Array.from([0, 2]), Int32Array.from([0, 1]), 1, 2, { epochs: 1, batchSize: 2, lr: 0.1, weightDecay: 0, seed: 0 });
+    expect(probe.history[0].loss).toBeCloseTo(Math.log(2), 6);
+    // grad W = mean over samples of x (p - onehot) = [[(-1)(0.5-1) + (1)(0.5)]/2, ...] = [[0.5, -0.5]];
+    // Nesterov's first step: lr * (g + 0.9 g) at the cosine's start rate 0.1.
+    const w = probe.weight;
+    expect(w[0]).toBeCloseTo(-0.1 * 1.9 * 0.5, 6);
+    expect(w[1]).toBeCloseTo(0.1 * 1.9 * 0.5, 6);
+    expect(Array.from(probe.mean)).toEqual([1]);
+    expect(Array.from(probe.std)).toEqual([1]);
+  });
+});
+
+describe('.npy files', () => {
+  it('round-trip and align the data to 64 bytes', () => {
+    const data = Float32Array.from([1, 2, 3, 4, 5, 6]);
+    const bytes = encodeNpy(data, [2, 3]);
+    const headerLen = bytes.readUInt16LE(8);
+    expect((10 + headerLen) % 64).toBe(0);
+    const file = t.file('a.npy');
+    writeNpy(file, data, [2, 3]);
+    const back = readNpy(file);
+    expect(back.shape).toEqual([2, 3]);
+    expect(Array.from(back.data)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it.runIf(pythonHas('numpy'))('are read by numpy', () => {
+    const file = t.file('b.npy');
+    writeNpy(file, Int32Array.from([7, 8, 9]), [3]);
+    expect(runPython('import numpy, sys; a = numpy.load(sys.argv[1]); print(a.dtype, a.shape, a.sum())', [file]).trim()).toBe('int32 (3,) 24');
+  });
+});
+
+describe('benchmark data', () => {
+  it('reads the training source through the test pipeline, unshuffled, when the run\'s config is used', () => {
+    const data = {
+      train: { type: 'MultiViewDataset', batch_size: 64, source: { type: 'FashionMNIST', subset: 'train' }, views: [{ num: 2, pipeline: [{ type: 'RandomResizedCrop', size: 28 }] }] },
+      val: { type: 'ClsDataset', batch_size: 200, source: { type: 'FashionMNIST', subset: 'test' }, pipeline: [{ type: 'ToTensor' }] },
+    };
+    const d = benchmarkDatasets(data, 'cfg.yaml', false);
+    expect(d.train).toEqual({ type: 'ClsDataset', source: data.train.source, pipeline: [{ type: 'ToTensor' }], batch_size: 200, shuffle: false, drop_last: false });
+    expect(d.val).toMatchObject({ ...data.val, shuffle: false });
+    expect(() => benchmarkDatasets({ train: data.train }, 'cfg.yaml', false)).toThrow(/no data.val.*--data configs\/benchmarks/);
+  });
+});
+
+// Keep tf imported for the cpu backend's registration.
+void tf;
