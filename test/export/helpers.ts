@@ -79,3 +79,83 @@ export function makeRun(dir: string, yaml: string, options: { seed?: number; ema
   model.eval();
   return model;
 }
+
+/** A data section reading the first test images of data/fashion-mnist-sample (28x28 grey). */
+export const FASHION_DATA = `
+data:
+  workers: 0
+  val:
+    type: ClsDataset
+    source: { type: FashionMNIST, root: ${FASHION}, subset: test }
+    pipeline: [{ type: ToTensor }, { type: Normalize, mean: [0.286], std: [0.353] }]
+`;
+
+/** The first `n` Fashion-MNIST sample test images as grey pixel arrays. */
+export async function fashionImages(n: number): Promise<Array<{ data: Uint8Array; width: number; height: number; channels: number }>> {
+  const { build } = await import('../../src/core/registry');
+  const factory = build<{ open(ctx: unknown): Promise<{ item(i: number): Promise<{ image: { kind: string; data: Uint8Array; width: number; height: number } }> | { image: { kind: string; data: Uint8Array; width: number; height: number } } }> }>(
+    'source',
+    { type: 'FashionMNIST', root: FASHION, subset: 'test' },
+  );
+  const source = await factory.open({ split: 'val', skipCorrupt: false, skip: () => undefined, resolvePath: (p: string) => p });
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const item = await source.item(i);
+    out.push({ data: Uint8Array.from(item.image.data), width: item.image.width, height: item.image.height, channels: 1 });
+  }
+  return out;
+}
+
+/** Run the reference ONNX checker (Debian's python3-onnx); returns '' when the model passes. */
+export function onnxCheck(file: string): string {
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  const r = spawnSync('/usr/bin/python3', ['-c', 'import sys, onnx; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)', file], { encoding: 'utf8' });
+  return r.status === 0 ? '' : r.stderr.trim().split('\n').slice(-3).join('\n') || `exit ${r.status}`;
+}
+
+/** Run an ONNX model on an NHWC batch with onnxruntime-node (the input transposed to its layout). */
+export async function runOnnx(file: string, batch: Float32Array, shape: [number, number, number, number], layout: 'NCHW' | 'NHWC'): Promise<Record<string, Float32Array>> {
+  const ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
+  const session = await ort.InferenceSession.create(file);
+  try {
+    const x = tf.tidy(() => {
+      const t = tf.tensor4d(batch, shape);
+      return layout === 'NCHW' ? tf.transpose(t, [0, 3, 1, 2]) : t;
+    });
+    const input = new ort.Tensor('float32', x.dataSync() as Float32Array, x.shape);
+    x.dispose();
+    const out = await session.run({ [session.inputNames[0]]: input });
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]));
+  } finally {
+    await session.release();
+  }
+}
+
+/** The network inputs of `images` the way predictors prepare them (decode + the export's pipeline), as one NHWC batch. */
+export async function preparedBatch(meta: import('../../src/export/metadata').ExportMetadata, images: import('../../src/export/predict').ImageInput[]): Promise<{ data: Float32Array; shape: [number, number, number, number] }> {
+  const { loadImage, Preprocessor } = await import('../../src/export/predict/images');
+  const pre = new Preprocessor(meta);
+  const items = [];
+  for (const [i, img] of images.entries()) items.push(pre.prepare(await loadImage(img, meta.input.channels, `image ${i}`), `image ${i}`));
+  const per = items[0].data.length;
+  const data = new Float32Array(items.length * per);
+  items.forEach((p, i) => data.set(p.data, i * per));
+  return { data, shape: [items.length, items[0].height, items[0].width, meta.input.channels] };
+}
+
+/** The toolkit's own logits/features of a batch (eval mode). */
+export function toolkitOutputs(model: Algorithm, batch: { data: Float32Array; shape: [number, number, number, number] }): Record<string, Float32Array> {
+  return tf.tidy(() => {
+    const x = tf.tensor4d(batch.data, batch.shape);
+    const out: Record<string, Float32Array> = { features: model.extract(x).dataSync() as Float32Array };
+    if (model.predict) out.logits = model.predict(x).dataSync() as Float32Array;
+    return out;
+  });
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
