@@ -24,9 +24,9 @@ export function loadSharp(): Sharp {
   return sharpModule;
 }
 
-/** Decode `ref` to an 8-bit HWC image with `channels` channels (1 or 3); `where` names it in errors. */
+/** Decode `ref` to an HWC image (values 0-255) with `channels` channels (1 or 3); `where` names it in errors. */
 export async function decodeImage(ref: ImageRef, channels: number, where: string): Promise<ImageTensor> {
-  if (ref.kind === 'pixels') return convertChannels({ data: ref.data, width: ref.width, height: ref.height, channels: ref.channels, white: 255 }, channels);
+  if (ref.kind === 'pixels') return toFloat(convertChannels({ data: ref.data, width: ref.width, height: ref.height, channels: ref.channels }, channels));
   let bytes: Uint8Array;
   if (ref.kind === 'file') {
     try {
@@ -47,12 +47,24 @@ export async function decodeImage(ref: ImageRef, channels: number, where: string
     throw new DataError(where, `cannot decode ${what}: ${(err as Error).message.replace(/^Input (buffer|file) /, '')}`);
   }
   const { data, info } = out;
-  const pixels = new Uint8Array(data.buffer, data.byteOffset, data.length);
-  return convertChannels({ data: pixels, width: info.width, height: info.height, channels: info.channels, white: 255 }, channels);
+  return toFloat(convertChannels({ data, width: info.width, height: info.height, channels: info.channels }, channels));
+}
+
+/** 8-bit pixels, before they become an ImageTensor. */
+export interface RawImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: number;
+}
+
+/** Pixels as floats (0-255): every step then works on one array type. */
+function toFloat(img: RawImage): ImageTensor {
+  return { data: Float32Array.from(img.data), width: img.width, height: img.height, channels: img.channels, white: 255 };
 }
 
 /** Grey to RGB by repetition, RGB to grey by luma (rounded, as PIL stores 8-bit grey). */
-export function convertChannels(img: ImageTensor, channels: number): ImageTensor {
+export function convertChannels(img: RawImage, channels: number): RawImage {
   if (img.channels === channels) return img;
   const pixels = img.width * img.height;
   const src = img.data;

@@ -66,8 +66,7 @@ export interface SourceFactory {
 
 /** A decoded, transformed image: HWC. */
 export interface ImageTensor {
-  /** Uint8Array straight from the decoder; Float32Array once a step has computed on it. */
-  data: Float32Array | Uint8Array;
+  data: Float32Array;
   height: number;
   width: number;
   channels: number;

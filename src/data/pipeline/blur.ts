@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { register } from '../../core/registry';
 import type { ImageTensor } from '../types';
-import { asFloat } from './image';
+import { rowDot } from './rowDot';
 import { probabilityParam, rangeParam, type PipelineStep } from './step';
 
 /** torchvision's `_get_gaussian_kernel1d`: samples of exp(-x²/2σ²) at integer offsets, normalised. */
@@ -34,33 +34,31 @@ function reflect(i: number, n: number): number {
 /** Convolve the image with `kx` along x and `ky` along y (reflect padding). */
 export function separableBlur(img: ImageTensor, kx: Float32Array, ky: Float32Array): Float32Array {
   const { width: W, height: H, channels: C } = img;
-  const src = asFloat(img);
+  const src = img.data;
+  const rowLen = W * C;
   const tmp = new Float32Array(src.length);
   const out = new Float32Array(src.length);
   const rx = (kx.length - 1) / 2;
   const ry = (ky.length - 1) / 2;
-  // Source column of each (output column, tap), precomputed once per call.
-  const cols = new Int32Array(W * kx.length);
-  for (let x = 0; x < W; x++) for (let k = 0; k < kx.length; k++) cols[x * kx.length + k] = reflect(x + k - rx, W) * C;
+  // Along x: each row copied once with its reflected borders, then one dot per output value.
+  const padded = new Float32Array((W + 2 * rx) * C);
+  const xOffsets = Int32Array.from(kx, (_, k) => k * C);
+  const dotX = rowDot(kx.length);
   for (let y = 0; y < H; y++) {
-    const row = y * W * C;
-    for (let x = 0; x < W; x++) {
-      const base = x * kx.length;
-      for (let c = 0; c < C; c++) {
-        let acc = 0;
-        for (let k = 0; k < kx.length; k++) acc += src[row + cols[base + k] + c] * kx[k];
-        tmp[row + x * C + c] = acc;
-      }
+    const row = y * rowLen;
+    for (let x = -rx; x < W + rx; x++) {
+      const from = row + reflect(x, W) * C;
+      const to = (x + rx) * C;
+      for (let c = 0; c < C; c++) padded[to + c] = src[from + c];
     }
+    dotX(padded, xOffsets, kx, tmp, row, rowLen);
   }
-  const rowLen = W * C;
+  // Along y: each output row a weighted sum of whole (reflected) rows.
+  const yOffsets = new Int32Array(ky.length);
+  const dotY = rowDot(ky.length);
   for (let y = 0; y < H; y++) {
-    const outRow = y * rowLen;
-    for (let k = 0; k < ky.length; k++) {
-      const w = ky[k];
-      const from = reflect(y + k - ry, H) * rowLen;
-      for (let i = 0; i < rowLen; i++) out[outRow + i] += tmp[from + i] * w;
-    }
+    for (let k = 0; k < ky.length; k++) yOffsets[k] = reflect(y + k - ry, H) * rowLen;
+    dotY(tmp, yOffsets, ky, out, y * rowLen, rowLen);
   }
   return out;
 }

@@ -8,8 +8,8 @@ import { z } from 'zod';
 import { register } from '../../core/registry';
 import type { Random } from '../../core/random';
 import type { ImageTensor } from '../types';
-import { floatImage, LUMA, luma, whiteOf } from './image';
-import { probabilityParam, type PipelineStep } from './step';
+import { LUMA, luma, whiteOf } from './image';
+import { probabilityParam, writablePixels, type PipelineStep } from './step';
 
 type Jitter = number | [number, number];
 
@@ -19,16 +19,9 @@ function factorRange(v: Jitter, center: number, floor: number): [number, number]
   return range[0] === center && range[1] === center ? undefined : range;
 }
 
-function clampAll(d: Float32Array, hi: number): void {
-  for (let i = 0; i < d.length; i++) {
-    const v = d[i];
-    d[i] = v < 0 ? 0 : v > hi ? hi : v;
-  }
-}
-
 /** Multiply by `f` (blend with black). */
 export function adjustBrightness(img: ImageTensor, f: number): void {
-  const d = img.data as Float32Array;
+  const d = img.data;
   const hi = img.white!;
   for (let i = 0; i < d.length; i++) {
     const v = d[i] * f;
@@ -36,40 +29,57 @@ export function adjustBrightness(img: ImageTensor, f: number): void {
   }
 }
 
+/** Mean grey level of an image. */
+function meanLuma(d: Float32Array, channels: number): number {
+  let sum = 0;
+  if (channels === 1) for (let i = 0; i < d.length; i++) sum += d[i];
+  else {
+    const [wr, wg, wb] = LUMA;
+    for (let i = 0; i < d.length; i += channels) sum += wr * d[i] + wg * d[i + 1] + wb * d[i + 2];
+  }
+  return (sum * channels) / d.length;
+}
+
 /** Blend with the mean grey level of the whole image. */
 export function adjustContrast(img: ImageTensor, f: number): void {
-  const d = img.data as Float32Array;
-  const pixels = img.width * img.height;
-  const grey = luma(d, pixels, img.channels);
-  let sum = 0;
-  for (let i = 0; i < pixels; i++) sum += grey[i];
-  const offset = (1 - f) * (sum / pixels);
-  for (let i = 0; i < d.length; i++) d[i] = f * d[i] + offset;
-  clampAll(d, img.white!);
+  const d = img.data;
+  const hi = img.white!;
+  const offset = (1 - f) * meanLuma(d, img.channels);
+  for (let i = 0; i < d.length; i++) {
+    const v = f * d[i] + offset;
+    d[i] = v < 0 ? 0 : v > hi ? hi : v;
+  }
 }
 
 /** Blend each pixel with its own grey level (no change on grey images). */
 export function adjustSaturation(img: ImageTensor, f: number): void {
   if (img.channels < 3) return;
-  const d = img.data as Float32Array;
+  const d = img.data;
   const C = img.channels;
   const hi = img.white!;
   const [wr, wg, wb] = LUMA;
   const g1 = 1 - f;
   for (let i = 0; i < d.length; i += C) {
     const grey = g1 * (wr * d[i] + wg * d[i + 1] + wb * d[i + 2]);
-    for (let c = 0; c < 3; c++) {
-      const v = f * d[i + c] + grey;
-      d[i + c] = v < 0 ? 0 : v > hi ? hi : v;
-    }
+    const r = f * d[i] + grey;
+    const g = f * d[i + 1] + grey;
+    const b = f * d[i + 2] + grey;
+    d[i] = r < 0 ? 0 : r > hi ? hi : r;
+    d[i + 1] = g < 0 ? 0 : g > hi ? hi : g;
+    d[i + 2] = b < 0 ? 0 : b > hi ? hi : b;
   }
 }
 
-/** Rotate the hue by `shift` turns (torchvision's RGB -> HSV -> RGB; no change on grey images). */
+/**
+ * Rotate the hue by `shift` turns: torchvision's RGB -> HSV -> RGB, written with HSV's p = min,
+ * q = max - chroma·f, t = min + chroma·f so that no pixel divides by its value. Grey pixels (and
+ * grey images) have no hue and stay as they are.
+ */
 export function adjustHue(img: ImageTensor, shift: number): void {
   if (img.channels < 3) return;
-  const d = img.data as Float32Array;
+  const d = img.data;
   const C = img.channels;
+  const turn = shift * 6;
   for (let i = 0; i < d.length; i += C) {
     const r = d[i];
     const g = d[i + 1];
@@ -77,34 +87,22 @@ export function adjustHue(img: ImageTensor, shift: number): void {
     const max = r > g ? (r > b ? r : b) : g > b ? g : b;
     const min = r < g ? (r < b ? r : b) : g < b ? g : b;
     const chroma = max - min;
-    if (chroma === 0) continue; // grey: hue undefined, unchanged
-    const s = chroma / max;
-    const rc = (max - r) / chroma;
-    const gc = (max - g) / chroma;
-    const bc = (max - b) / chroma;
-    let h: number;
-    if (max === r) h = bc - gc;
-    else if (max === g) h = 2 + rc - bc;
-    else h = 4 + gc - rc;
-    h = h / 6 + 1 + shift;
-    h -= Math.floor(h);
-    // HSV -> RGB
-    const v = max;
-    const h6 = h * 6;
-    const sector = Math.floor(h6) % 6;
-    const frac = h6 - Math.floor(h6);
-    const p = v * (1 - s);
-    const q = v * (1 - s * frac);
-    const t = v * (1 - s * (1 - frac));
+    if (chroma === 0) continue;
+    // hue in sixths of a turn, in [0, 6)
+    let h = max === r ? (g - b) / chroma : max === g ? 2 + (b - r) / chroma : 4 + (r - g) / chroma;
+    h += turn;
+    h -= 6 * Math.floor(h / 6);
+    const sector = h | 0;
+    const rise = chroma * (h - sector);
+    const t = min + rise;
+    const q = max - rise;
     let R: number, G: number, B: number;
-    switch (sector) {
-      case 0: R = v; G = t; B = p; break;
-      case 1: R = q; G = v; B = p; break;
-      case 2: R = p; G = v; B = t; break;
-      case 3: R = p; G = q; B = v; break;
-      case 4: R = t; G = p; B = v; break;
-      default: R = v; G = p; B = q;
-    }
+    if (sector === 0) [R, G, B] = [max, t, min];
+    else if (sector === 1) [R, G, B] = [q, max, min];
+    else if (sector === 2) [R, G, B] = [min, max, t];
+    else if (sector === 3) [R, G, B] = [min, q, max];
+    else if (sector === 4) [R, G, B] = [t, min, max];
+    else [R, G, B] = [max, min, q];
     d[i] = R;
     d[i + 1] = G;
     d[i + 2] = B;
@@ -142,12 +140,11 @@ register('pipeline', {
         const order = rng.permutation(4);
         const factors = ranges.map((r) => (r ? rng.uniform(r[0], r[1]) : undefined));
         whiteOf(state.img, 'ColorJitter');
-        const img = floatImage(state.img);
+        writablePixels(state);
         for (const k of order) {
           const f = factors[k];
-          if (f !== undefined) ops[k](img, f);
+          if (f !== undefined) ops[k](state.img, f);
         }
-        state.img = img;
       },
     };
   },
@@ -156,8 +153,7 @@ register('pipeline', {
 /** The grey level of every pixel, written to `channels` channels. */
 export function toGrey(img: ImageTensor, channels: number): ImageTensor {
   const pixels = img.width * img.height;
-  const src = img.data instanceof Float32Array ? img.data : Float32Array.from(img.data);
-  const grey = luma(src, pixels, img.channels);
+  const grey = luma(img.data, pixels, img.channels);
   if (channels === 1) return { ...img, data: grey, channels: 1 };
   const out = new Float32Array(pixels * channels);
   for (let p = 0, i = 0; p < pixels; p++, i += channels) for (let c = 0; c < channels; c++) out[i + c] = grey[p];
@@ -207,11 +203,9 @@ register('pipeline', {
     apply(state, rng: Random) {
       if (!rng.chance(p.p)) return;
       const white = whiteOf(state.img, 'Solarization');
-      const img = floatImage(state.img);
-      const d = img.data as Float32Array;
+      const d = writablePixels(state);
       const t = (p.threshold / 255) * white;
       for (let i = 0; i < d.length; i++) if (d[i] >= t) d[i] = white - d[i];
-      state.img = img;
     },
   }),
 });

@@ -147,7 +147,7 @@ register('pipeline', {
 /** Mirror an HWC image left-right. */
 export function flipHorizontal(img: ImageTensor): ImageTensor {
   const { width: W, height: H, channels: C } = img;
-  const out = img.data instanceof Uint8Array ? new Uint8Array(img.data.length) : new Float32Array(img.data.length);
+  const out = new Float32Array(img.data.length);
   const src = img.data;
   for (let y = 0; y < H; y++) {
     const row = y * W * C;

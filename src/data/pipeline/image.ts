@@ -5,16 +5,6 @@ import { UserError } from '../../core/problems';
 /** ITU-R 601-2 luma, the weights of PIL's `convert('L')` and torchvision's `rgb_to_grayscale`. */
 export const LUMA = [0.299, 0.587, 0.114] as const;
 
-/** The image as Float32Array (copies a Uint8Array straight from the decoder, keeps floats). */
-export function asFloat(img: ImageTensor): Float32Array {
-  return img.data instanceof Float32Array ? img.data : Float32Array.from(img.data);
-}
-
-/** A float copy of the image that steps may change in place. */
-export function floatImage(img: ImageTensor): ImageTensor {
-  return { ...img, data: img.data instanceof Float32Array ? img.data : Float32Array.from(img.data) };
-}
-
 /** The full-intensity value, or a clear error when a colour step comes after Normalize. */
 export function whiteOf(img: ImageTensor, step: string): number {
   if (img.white === undefined) throw new UserError(`${step} works on pixel intensities, but the image was already normalised: put ${step} before Normalize in the pipeline`);

@@ -6,6 +6,7 @@
  * Taps are clamped to the rectangle, as when torchvision crops first and resizes the crop.
  */
 import type { ImageTensor } from '../types';
+import { rowDot } from './rowDot';
 
 export type Interpolation = 'nearest' | 'bilinear' | 'bicubic';
 
@@ -75,63 +76,101 @@ function coefficients(lo: number, len: number, out: number, filter: Filter, limi
  * The rectangle must lie inside the image.
  */
 export function resampleRect(src: ImageTensor, x0: number, y0: number, cw: number, ch: number, outW: number, outH: number, mode: Interpolation): Float32Array {
-  const C = src.channels;
   if (mode === 'nearest') return nearest(src, x0, y0, cw, ch, outW, outH);
   const filter = FILTERS[mode];
-  const data = src.data;
-  const W = src.width;
-  const xs = x0 | 0;
-  const ys = y0 | 0;
-  // Horizontal pass over the rows the vertical pass will read.
-  const v = coefficients(y0, ch, outH, filter, ys, ys + ch);
-  const rowLo = v.start.length ? v.start[0] : ys;
-  const rowHi = v.start.length ? v.start[outH - 1] + v.count[outH - 1] : ys;
-  const rows = rowHi - rowLo;
-  const tmp = new Float32Array(rows * outW * C);
-  if (cw === outW && Number.isInteger(x0)) {
-    for (let r = 0; r < rows; r++) {
-      const from = ((rowLo + r) * W + xs) * C;
-      for (let i = 0; i < outW * C; i++) tmp[r * outW * C + i] = data[from + i];
-    }
+  const C = src.channels;
+  const xs = Math.floor(x0);
+  const ys = Math.floor(y0);
+  const cols = Math.ceil(cw);
+  const v = coefficients(y0, ch, outH, filter, ys, ys + Math.ceil(ch));
+  const h = coefficients(x0 - xs, cw, outW, filter, 0, cols);
+  const sameX = cw === outW && x0 === xs;
+  const sameY = ch === outH && y0 === ys;
+  let out: Float32Array;
+  if (sameX && sameY) {
+    out = new Float32Array(outH * outW * C);
+    for (let r = 0; r < outH; r++) out.set(src.data.subarray(((ys + r) * src.width + xs) * C, ((ys + r) * src.width + xs + outW) * C), r * outW * C);
+  } else if (sameX) {
+    out = verticalPass(src.data, src.width * C, xs * C, outW * C, outH, v);
+  } else if (sameY) {
+    out = horizontalPass(src.data, src.width, ys, ys + outH, xs, C, h);
+  } else if (ch > outH) {
+    // Shrinking rows first leaves fewer rows for the (slower) per-pixel horizontal pass.
+    const tmp = verticalPass(src.data, src.width * C, xs * C, cols * C, outH, v);
+    out = horizontalPass(tmp, cols, 0, outH, 0, C, h);
   } else {
-    const h = coefficients(x0, cw, outW, filter, xs, xs + cw);
-    for (let r = 0; r < rows; r++) {
-      const rowBase = (rowLo + r) * W;
-      const outBase = r * outW * C;
-      for (let o = 0; o < outW; o++) {
-        const first = h.start[o];
-        const n = h.count[o];
-        const wBase = o * h.stride;
-        for (let c = 0; c < C; c++) {
-          let acc = 0;
-          let idx = (rowBase + first) * C + c;
-          for (let k = 0; k < n; k++, idx += C) acc += data[idx] * h.weights[wBase + k];
-          tmp[outBase + o * C + c] = acc;
-        }
-      }
-    }
-  }
-  const out = new Float32Array(outH * outW * C);
-  const rowLen = outW * C;
-  if (ch === outH && Number.isInteger(y0)) {
-    out.set(tmp.subarray(0, outH * rowLen));
-  } else {
-    for (let o = 0; o < outH; o++) {
-      const first = v.start[o] - rowLo;
-      const n = v.count[o];
-      const wBase = o * v.stride;
-      const outBase = o * rowLen;
-      for (let k = 0; k < n; k++) {
-        const w = v.weights[wBase + k];
-        const tBase = (first + k) * rowLen;
-        for (let i = 0; i < rowLen; i++) out[outBase + i] += tmp[tBase + i] * w;
-      }
-    }
+    const rowLo = v.start[0];
+    const rowHi = v.start[outH - 1] + v.count[outH - 1];
+    const tmp = horizontalPass(src.data, src.width, rowLo, rowHi, xs, C, h);
+    out = verticalPass(tmp, outW * C, 0, outW * C, outH, v, rowLo);
   }
   // Cubic filters overshoot; PIL clips to the pixel range.
   if (mode === 'bicubic' && src.white !== undefined) {
     const hi = src.white;
     for (let i = 0; i < out.length; i++) out[i] = out[i] < 0 ? 0 : out[i] > hi ? hi : out[i];
+  }
+  return out;
+}
+
+/**
+ * Rows [rowLo, rowHi) of an HWC array `width` pixels wide, filtered along x; `h` indexes columns
+ * from `colLo`. Result: (rowHi - rowLo) x outW x C.
+ */
+function horizontalPass(data: Float32Array, width: number, rowLo: number, rowHi: number, colLo: number, C: number, h: Coefficients): Float32Array {
+  const outW = h.start.length;
+  const { start, count, weights, stride } = h;
+  const out = new Float32Array((rowHi - rowLo) * outW * C);
+  let o = 0;
+  if (C === 3) {
+    for (let r = rowLo; r < rowHi; r++) {
+      const rowBase = (r * width + colLo) * 3;
+      for (let x = 0; x < outW; x++) {
+        let idx = rowBase + start[x] * 3;
+        const wEnd = x * stride + count[x];
+        let a0 = 0;
+        let a1 = 0;
+        let a2 = 0;
+        for (let k = x * stride; k < wEnd; k++, idx += 3) {
+          const w = weights[k];
+          a0 += data[idx] * w;
+          a1 += data[idx + 1] * w;
+          a2 += data[idx + 2] * w;
+        }
+        out[o++] = a0;
+        out[o++] = a1;
+        out[o++] = a2;
+      }
+    }
+    return out;
+  }
+  for (let r = rowLo; r < rowHi; r++) {
+    const rowBase = (r * width + colLo) * C;
+    for (let x = 0; x < outW; x++) {
+      const wBase = x * stride;
+      const n = count[x];
+      for (let c = 0; c < C; c++) {
+        let idx = rowBase + start[x] * C + c;
+        let acc = 0;
+        for (let k = 0; k < n; k++, idx += C) acc += data[idx] * weights[wBase + k];
+        out[o++] = acc;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Filter along y: each output row a weighted sum of `rowValues` values of the source rows, which
+ * are `rowStride` apart and start `colOffset` into each row; `v` indexes rows from `rowLo`.
+ */
+function verticalPass(data: Float32Array, rowStride: number, colOffset: number, rowValues: number, outH: number, v: Coefficients, rowLo = 0): Float32Array {
+  const out = new Float32Array(outH * rowValues);
+  const { start, count, weights, stride } = v;
+  const offsets = new Int32Array(stride);
+  for (let y = 0; y < outH; y++) {
+    const n = count[y];
+    for (let k = 0; k < n; k++) offsets[k] = (start[y] - rowLo + k) * rowStride + colOffset;
+    rowDot(n)(data, offsets, weights.subarray(y * stride, y * stride + n), out, y * rowValues, rowValues);
   }
   return out;
 }

@@ -12,6 +12,17 @@ import type { Box, ImageTensor } from '../types';
 export interface ViewState {
   img: ImageTensor;
   boxes?: Box[];
+  /**
+   * The decoded pixels every view of the sample starts from: a step that changes pixels in place
+   * must not change these (use `writablePixels`).
+   */
+  shared?: Float32Array;
+}
+
+/** The image's pixels, copied first when they are the decoded pixels the views share. */
+export function writablePixels(state: ViewState): Float32Array {
+  if (state.img.data === state.shared) state.img = { ...state.img, data: state.img.data.slice() };
+  return state.img.data;
 }
 
 export interface PipelineStep {

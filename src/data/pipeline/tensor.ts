@@ -2,8 +2,7 @@
 import { z } from 'zod';
 import { register } from '../../core/registry';
 import { UserError } from '../../core/problems';
-import { asFloat, floatImage } from './image';
-import type { PipelineStep } from './step';
+import { writablePixels, type PipelineStep } from './step';
 
 register('pipeline', {
   type: 'ToTensor',
@@ -43,8 +42,7 @@ register('pipeline', {
   build: (p): PipelineStep => ({
     type: 'Normalize',
     apply(state) {
-      const img = floatImage(state.img);
-      const C = img.channels;
+      const C = state.img.channels;
       const fit = (v: number[], name: string) => {
         if (v.length === 1) return new Array<number>(C).fill(v[0]);
         if (v.length !== C) throw new UserError(`Normalize: ${name} has ${v.length} values but the image has ${C} channel${C === 1 ? '' : 's'}; give ${C} values or one`);
@@ -52,9 +50,17 @@ register('pipeline', {
       };
       const mean = fit(p.mean, 'mean');
       const inv = fit(p.std, 'std').map((s) => 1 / s);
-      const d = asFloat(img);
-      for (let i = 0; i < d.length; i += C) for (let c = 0; c < C; c++) d[i + c] = (d[i + c] - mean[c]) * inv[c];
-      state.img = { ...img, data: d, white: undefined };
+      const d = writablePixels(state);
+      if (C === 3) {
+        const [m0, m1, m2] = mean;
+        const [s0, s1, s2] = inv;
+        for (let i = 0; i < d.length; i += 3) {
+          d[i] = (d[i] - m0) * s0;
+          d[i + 1] = (d[i + 1] - m1) * s1;
+          d[i + 2] = (d[i + 2] - m2) * s2;
+        }
+      } else for (let i = 0; i < d.length; i += C) for (let c = 0; c < C; c++) d[i + c] = (d[i + c] - mean[c]) * inv[c];
+      state.img = { ...state.img, white: undefined };
     },
   }),
 });

@@ -41,7 +41,7 @@ export class BatchMaker {
           const views: ImageTensor[] = [];
           let boxes: Box[] | undefined;
           for (let v = 0; v < this.views.length; v++) {
-            const state = runPipeline(this.views[v], { img: decoded, boxes: this.init.withBoxes ? item.boxes ?? [] : undefined }, randomFor(this.init.seed, epoch, item.index, v));
+            const state = runPipeline(this.views[v], { img: decoded, shared: decoded.data, boxes: this.init.withBoxes ? item.boxes ?? [] : undefined }, randomFor(this.init.seed, epoch, item.index, v));
             views.push(state.img);
             if (v === 0) boxes = state.boxes;
           }
