@@ -1,0 +1,85 @@
+/**
+ * Tables of a Markdown document (BENCHMARKS.md): each GitHub-style pipe table with the heading it
+ * sits under, cells as text and, where a cell reads as a number (`12.3`, `1,234`, `0.13x`,
+ * `21 ms`), as a number too — so the benchmarks panel can sort columns and draw them as bars.
+ * Browser-safe.
+ */
+
+export interface MarkdownTable {
+  /** The nearest heading above the table (`Engine / ResNet-18 step`), or '' when none. */
+  title: string;
+  /** The line of the table's header row (1-based), to open the document there. */
+  line: number;
+  header: string[];
+  rows: string[][];
+}
+
+/** Split one table row into trimmed cells (escaped pipes `\|` and pipes inside backticks stay). */
+export function splitRow(line: string): string[] {
+  let s = line.trim();
+  if (s.startsWith('|')) s = s.slice(1);
+  if (s.endsWith('|') && !s.endsWith('\\|')) s = s.slice(0, -1);
+  const cells: string[] = [];
+  let cur = '';
+  let code = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === '\\' && s[i + 1] === '|') {
+      cur += '|';
+      i++;
+    } else if (c === '`') {
+      code = !code;
+      cur += c;
+    } else if (c === '|' && !code) {
+      cells.push(cur.trim());
+      cur = '';
+    } else cur += c;
+  }
+  cells.push(cur.trim());
+  return cells;
+}
+
+const DELIMITER = /^\s*\|?\s*:?-{1,}:?\s*(\|\s*:?-{1,}:?\s*)*\|?\s*$/;
+
+/** Every pipe table of `markdown`, with the heading above it. */
+export function parseMarkdownTables(markdown: string): MarkdownTable[] {
+  const lines = markdown.split(/\r?\n/);
+  const tables: MarkdownTable[] = [];
+  const headings: string[] = [];
+  let fence = false;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (/^\s*(```|~~~)/.test(line)) fence = !fence;
+    if (fence) continue;
+    const h = /^(#{1,6})\s+(.*?)\s*#*\s*$/.exec(line);
+    if (h) {
+      headings.length = h[1].length - 1;
+      headings[h[1].length - 1] = h[2];
+      continue;
+    }
+    if (!line.includes('|') || i + 1 >= lines.length || !DELIMITER.test(lines[i + 1]) || !lines[i + 1].includes('-')) continue;
+    const header = splitRow(line);
+    const rows: string[][] = [];
+    let j = i + 2;
+    for (; j < lines.length && lines[j].includes('|') && lines[j].trim() !== ''; j++) {
+      const cells = splitRow(lines[j]);
+      while (cells.length < header.length) cells.push('');
+      rows.push(cells.slice(0, header.length));
+    }
+    tables.push({ title: headings.filter(Boolean).join(' / '), line: i + 1, header, rows });
+    i = j - 1;
+  }
+  return tables;
+}
+
+/**
+ * The number a table cell shows, or undefined: `1,234.5` → 1234.5, `0.13x` → 0.13, `21 ms` → 21,
+ * `**4.7**` → 4.7, `95.2 %` → 95.2. Text with more than one number (`4.7 / 11.2`) is not a number.
+ */
+export function cellNumber(cell: string): number | undefined {
+  const s = cell.replace(/[*_`]/g, '').trim();
+  const m = /^([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[-+]?\d+)?)\s*(?:x|×|%|[a-zA-Zµ/]+(?:\/[a-zA-Z]+)?)?$/.exec(s);
+  if (!m) return undefined;
+  const v = Number(m[1].replace(/,/g, ''));
+  return Number.isFinite(v) ? v : undefined;
+}

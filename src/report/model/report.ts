@@ -1,0 +1,93 @@
+/**
+ * The run report: what `cvw report <run>` computes into `<run>/report/report.json` (sample
+ * predictions, nearest-neighbour retrieval, a 2-D projection of features) and what the report
+ * panel shows around it (summary, curves, confusion matrices, benchmarks). Browser-safe.
+ */
+import type { BenchmarkEntry } from './benchmarks';
+import type { MetricTable } from './metrics';
+import type { RunSummary } from './run';
+
+export const REPORT_DIR = 'report';
+export const REPORT_FILE = 'report.json';
+export const REPORT_VERSION = 1;
+
+/** `eval/<split>_confusion_matrix.json` as the evaluator writes it. */
+export interface ConfusionMatrix {
+  split: string;
+  classes: string[];
+  /** matrix[true][predicted] counts. */
+  matrix: number[][];
+  per_class_accuracy?: number[];
+  count?: number;
+}
+
+export interface ScoredClass {
+  label: number;
+  name: string;
+  score: number;
+}
+
+/** One gallery image: the image, its true class when known, and what the model said. */
+export interface GalleryItem {
+  /** Path relative to the run directory (`report/images/val-0042.png`). */
+  image: string;
+  /** Index in the dataset it came from. */
+  index: number;
+  label?: number;
+  predicted: number;
+  predictedName: string;
+  score: number;
+  topk: ScoredClass[];
+  correct?: boolean;
+}
+
+export interface Neighbour {
+  image: string;
+  index: number;
+  label?: number;
+  similarity: number;
+}
+
+export interface RetrievalQuery {
+  query: { image: string; index: number; label?: number };
+  neighbours: Neighbour[];
+}
+
+/** Features projected to 2-D (PCA), one point per sample. */
+export interface Projection {
+  method: 'pca';
+  /** Fraction of the variance each of the two axes explains. */
+  explained: [number, number];
+  x: number[];
+  y: number[];
+  /** Class index per point (-1 when unlabelled). */
+  labels: number[];
+}
+
+export interface GeneratedReport {
+  version: number;
+  created: string;
+  /** The weights used (checkpoint path), and which data. */
+  checkpoint: string;
+  split: string;
+  task: 'classification' | 'features';
+  classes?: string[];
+  gallery?: GalleryItem[];
+  /** Of the gallery: how many were right. */
+  accuracy?: number;
+  retrieval?: RetrievalQuery[];
+  projection?: Projection;
+  seconds: number;
+}
+
+/** Everything the report panel (and the standalone HTML export) renders. */
+export interface ReportData {
+  summary: RunSummary;
+  configText?: string;
+  tables: MetricTable[];
+  confusion: ConfusionMatrix[];
+  benchmarks: BenchmarkEntry[];
+  generated?: GeneratedReport;
+  /** Image paths of `generated` (relative to the run) → a URI the page can load. */
+  images: Record<string, string>;
+}
