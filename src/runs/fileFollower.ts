@@ -1,0 +1,152 @@
+/**
+ * Follow a growing text file (metrics.jsonl, log.txt, a run's output) from a byte offset: each
+ * `read()` returns only the complete lines appended since the last one, never reading the whole
+ * file again.
+ *
+ * - A partial last line (a writer in the middle of an append) is kept back until its newline
+ *   arrives; its bytes are read once and buffered, not read again.
+ * - A file that became shorter than the offset (truncated) or was replaced by another file (a
+ *   resumed run rewrites metrics.jsonl with temp + rename, dropping lines written after its last
+ *   checkpoint) is read again from the start, and `read()` says so with `reset: true` so that a
+ *   listener drops what it had.
+ * - A file that does not exist yet reads as empty.
+ */
+import * as fs from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+
+export interface FollowRead {
+  /** Complete lines appended since the previous read (without their newline). */
+  lines: string[];
+  /** True when the file was truncated or replaced: `lines` start again from its first line. */
+  reset: boolean;
+}
+
+/** Bytes read per system call; a large backlog is read in several chunks. */
+const CHUNK = 1 << 20;
+
+export class FileFollower {
+  private offset = 0;
+  private identity: string | undefined;
+  private decoder = new StringDecoder('utf8');
+  private partial = '';
+
+  constructor(readonly file: string) {}
+
+  /** Bytes consumed so far (complete lines and the buffered partial line). */
+  get position(): number {
+    return this.offset;
+  }
+
+  /** Skip what the file holds now: the next read returns only lines appended from here on. */
+  skipToEnd(): void {
+    this.restart();
+    try {
+      const stat = fs.statSync(this.file);
+      this.offset = stat.size;
+      this.identity = `${stat.dev}:${stat.ino}`;
+    } catch {
+      // not there yet: start from its beginning when it comes
+    }
+  }
+
+  /** Forget everything: the next read starts from the beginning of the file. */
+  restart(): void {
+    this.offset = 0;
+    this.identity = undefined;
+    this.decoder = new StringDecoder('utf8');
+    this.partial = '';
+  }
+
+  read(): FollowRead {
+    let fd: number;
+    try {
+      fd = fs.openSync(this.file, 'r');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      // Gone (deleted, or between the unlink and rename of a replacement): start over when it returns.
+      const reset = this.offset > 0 || this.partial !== '';
+      this.restart();
+      return { lines: [], reset };
+    }
+    try {
+      const stat = fs.fstatSync(fd);
+      const identity = `${stat.dev}:${stat.ino}`;
+      let reset = false;
+      if ((this.identity !== undefined && identity !== this.identity) || stat.size < this.offset) {
+        reset = this.offset > 0 || this.partial !== '';
+        this.restart();
+      }
+      this.identity = identity;
+      let text = '';
+      const buffer = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1, stat.size - this.offset)));
+      for (;;) {
+        const n = fs.readSync(fd, buffer, 0, buffer.length, this.offset);
+        if (n <= 0) break;
+        this.offset += n;
+        text += this.decoder.write(buffer.subarray(0, n));
+        if (n < buffer.length) break;
+      }
+      if (!text) return { lines: [], reset };
+      const all = (this.partial + text).split('\n');
+      this.partial = all.pop() ?? '';
+      return { lines: all.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)), reset };
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}
+
+/** One parsed metrics.jsonl line: `{time, epoch, iter, split, loss, lr, samples_per_s, eta_s, ...}`. */
+export interface MetricRecord {
+  time?: number;
+  epoch?: number;
+  iter?: number;
+  /** `train`, or the name of an evaluation (`val`) whose metrics the line holds. */
+  split?: string;
+  loss?: number;
+  lr?: number;
+  samples_per_s?: number;
+  eta_s?: number;
+  [key: string]: unknown;
+}
+
+export interface MetricsRead {
+  records: MetricRecord[];
+  reset: boolean;
+  /** Lines that were not JSON objects (skipped). */
+  skipped: number;
+}
+
+/** metrics.jsonl followed incrementally, parsed line by line. */
+export class MetricsFollower {
+  private readonly lines: FileFollower;
+
+  constructor(file: string) {
+    this.lines = new FileFollower(file);
+  }
+
+  get file(): string {
+    return this.lines.file;
+  }
+
+  get position(): number {
+    return this.lines.position;
+  }
+
+  read(): MetricsRead {
+    const { lines, reset } = this.lines.read();
+    const records: MetricRecord[] = [];
+    let skipped = 0;
+    for (const line of lines) {
+      if (!line.trim()) continue;
+      try {
+        const r = JSON.parse(line) as unknown;
+        if (r && typeof r === 'object' && !Array.isArray(r)) records.push(r as MetricRecord);
+        else skipped++;
+      } catch {
+        skipped++;
+      }
+    }
+    return { records, reset, skipped };
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * Runs, as the editor and tools see them (pure Node, no vscode): discovery and live following of
+ * run directories, the `cvw` to run, and a manager that starts, stops and resumes `cvw train`
+ * child processes.
+ */
+export { FileFollower, MetricsFollower, type FollowRead, type MetricRecord, type MetricsRead } from './fileFollower';
+export { processLiveness, type Liveness } from './liveness';
+export { readRunRecord, interpretRun, isActive, RUN_FILE, type RunInfo, type RunRecord, type RunState } from './runRecord';
+export { RunWatcher, type RunChange, type RunWatcherOptions, type Disposable } from './watcher';
+export { resolveCvw, findWorkspaceCvw, nodeRuntime, packageRootOf, CvwNotFoundError, type CvwLocation, type CvwSource, type NodeRuntime } from './cvw';
+export { RunManager, ManagedProcess, ManagedRun, PipedProcess, newRunId, configStem, runCwd, type CvwInvocation, type ExitInfo, type TrainRequest, type ResumeRequest, type StopOutcome } from './manager';
+export { crashPlaces, parseStack, isUserFrame, type CrashPlace, type StackFrame } from './crash';
+export { splitArgs, parseRunArgs, joinArgs, ArgumentsError } from './args';

@@ -1,0 +1,130 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+import { FileFollower, MetricsFollower } from '../../src/runs';
+import { tempFiles } from '../helpers/tmp';
+
+const t = tempFiles({});
+afterAll(() => t.cleanup());
+
+/** Count the bytes read through fs.readSync while `fn` runs (the module's CommonJS object, synced to ESM importers). */
+function countingReads<T>(fn: () => T): { result: T; bytes: number } {
+  const cjs = require('node:fs') as { readSync: typeof fs.readSync };
+  const original = cjs.readSync;
+  let bytes = 0;
+  cjs.readSync = ((...args: unknown[]) => {
+    const n = (original as (...a: unknown[]) => number)(...args);
+    bytes += n;
+    return n;
+  }) as typeof fs.readSync;
+  syncBuiltinESMExports();
+  try {
+    return { result: fn(), bytes };
+  } finally {
+    cjs.readSync = original;
+    syncBuiltinESMExports();
+  }
+}
+
+describe('FileFollower', () => {
+  it('reads nothing from a file that does not exist yet, then everything once it does', () => {
+    const f = new FileFollower(t.file('late.txt'));
+    expect(f.read()).toEqual({ lines: [], reset: false });
+    fs.writeFileSync(t.file('late.txt'), 'a\nb\n');
+    expect(f.read()).toEqual({ lines: ['a', 'b'], reset: false });
+    expect(f.read()).toEqual({ lines: [], reset: false });
+  });
+
+  it('returns only appended lines, reading only the appended bytes', () => {
+    const file = t.file('append.txt');
+    fs.writeFileSync(file, 'x'.repeat(10_000) + '\n');
+    const f = new FileFollower(file);
+    expect(f.read().lines).toHaveLength(1);
+    fs.appendFileSync(file, 'second\nthird\n');
+    const { result, bytes } = countingReads(() => f.read());
+    expect(result).toEqual({ lines: ['second', 'third'], reset: false });
+    expect(bytes).toBe('second\nthird\n'.length);
+    expect(f.position).toBe(10_001 + 13);
+  });
+
+  it('keeps a partial last line back until its newline arrives, without reading its bytes again', () => {
+    const file = t.file('partial.txt');
+    fs.writeFileSync(file, '{"iter":1}\n{"iter"');
+    const f = new FileFollower(file);
+    expect(f.read().lines).toEqual(['{"iter":1}']);
+    fs.appendFileSync(file, ':2');
+    expect(f.read().lines).toEqual([]);
+    fs.appendFileSync(file, '}\n');
+    const { result, bytes } = countingReads(() => f.read());
+    expect(result.lines).toEqual(['{"iter":2}']);
+    expect(bytes).toBe(2);
+  });
+
+  it('keeps a multi-byte character split between two appends whole', () => {
+    const file = t.file('utf8.txt');
+    const bytes = Buffer.from('ärger ✓\n', 'utf8');
+    fs.writeFileSync(file, bytes.subarray(0, 8)); // ends inside the 3-byte ✓
+    const f = new FileFollower(file);
+    expect(f.read().lines).toEqual([]);
+    fs.appendFileSync(file, bytes.subarray(8));
+    expect(f.read().lines).toEqual(['ärger ✓']);
+  });
+
+  it('starts again from the top when the file is truncated, and says so', () => {
+    const file = t.file('trunc.txt');
+    fs.writeFileSync(file, 'one\ntwo\nthree\n');
+    const f = new FileFollower(file);
+    f.read();
+    fs.truncateSync(file, 0);
+    fs.appendFileSync(file, 'uno\n');
+    expect(f.read()).toEqual({ lines: ['uno'], reset: true });
+  });
+
+  it('starts again when the file is replaced by a rename (a resumed run rewrites metrics.jsonl), even when it is longer', () => {
+    const file = t.file('replaced.txt');
+    fs.writeFileSync(file, 'a\nb\n');
+    const f = new FileFollower(file);
+    expect(f.read().lines).toEqual(['a', 'b']);
+    fs.writeFileSync(file + '.tmp', 'a\nb-rewritten\nc\n');
+    fs.renameSync(file + '.tmp', file);
+    expect(f.read()).toEqual({ lines: ['a', 'b-rewritten', 'c'], reset: true });
+  });
+
+  it('a deleted file resets the follower; a new one is read from its start', () => {
+    const file = t.file('deleted.txt');
+    fs.writeFileSync(file, 'old\n');
+    const f = new FileFollower(file);
+    f.read();
+    fs.rmSync(file);
+    expect(f.read()).toEqual({ lines: [], reset: true });
+    fs.writeFileSync(file, 'new\n');
+    expect(f.read()).toEqual({ lines: ['new'], reset: false });
+  });
+
+  it('skipToEnd follows only what is appended afterwards', () => {
+    const file = t.file('skip.txt');
+    fs.writeFileSync(file, 'before\n');
+    const f = new FileFollower(file);
+    f.skipToEnd();
+    fs.appendFileSync(file, 'after\n');
+    expect(f.read().lines).toEqual(['after']);
+  });
+
+  it('reads a backlog larger than one chunk', () => {
+    const file = t.file('big.txt');
+    const line = 'y'.repeat(999);
+    fs.writeFileSync(file, `${line}\n`.repeat(3000)); // ~3 MB, 3 chunks
+    expect(new FileFollower(file).read().lines).toHaveLength(3000);
+  });
+});
+
+describe('MetricsFollower', () => {
+  it('parses JSON lines, skips lines that are not objects, and follows appends', () => {
+    const file = t.file('metrics.jsonl');
+    fs.writeFileSync(file, '{"iter":1,"split":"train","loss":2.5}\nnot json\n[1]\n\n');
+    const m = new MetricsFollower(file);
+    expect(m.read()).toEqual({ records: [{ iter: 1, split: 'train', loss: 2.5 }], reset: false, skipped: 2 });
+    fs.appendFileSync(file, '{"iter":2,"split":"val","accuracy_top1":0.5}\n');
+    expect(m.read().records).toEqual([{ iter: 2, split: 'val', accuracy_top1: 0.5 }]);
+  });
+});

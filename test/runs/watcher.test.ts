@@ -1,0 +1,171 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { RunWatcher, readRunRecord, processLiveness, type MetricRecord, type RunChange, type RunInfo } from '../../src/runs';
+import { tempFiles } from '../helpers/tmp';
+
+const t = tempFiles({});
+afterAll(() => t.cleanup());
+
+function info(patch: Partial<RunInfo>): RunInfo {
+  return {
+    status: 'finished',
+    pid: 999_999_999,
+    hostname: os.hostname(),
+    config: '/ws/configs/a.yaml',
+    config_stem: 'a',
+    run_id: 'r',
+    command: [],
+    cvw_version: '0.1.0',
+    started: new Date().toISOString(),
+    epoch: 1,
+    iter: 10,
+    max_iters: 10,
+    max_epochs: 1,
+    ...patch,
+  };
+}
+
+/** Write run.json as the trainer does: temp file + rename. */
+function writeRun(dir: string, patch: Partial<RunInfo>): void {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'run.json.tmp'), JSON.stringify(info({ run_id: path.basename(dir), ...patch })));
+  fs.renameSync(path.join(dir, 'run.json.tmp'), path.join(dir, 'run.json'));
+}
+
+/** Resolve with the first change for which `predicate` holds. */
+function nextChange(w: RunWatcher, predicate: (c: RunChange) => boolean): Promise<RunChange> {
+  return new Promise((resolve) => {
+    const d = w.onChange((c) => {
+      if (predicate(c)) {
+        d.dispose();
+        resolve(c);
+      }
+    });
+  });
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 20));
+}
+
+describe('readRunRecord', () => {
+  it('says interrupted for a running run whose process is gone and that has a checkpoint, crashed without one', () => {
+    const a = t.file('rec/a');
+    writeRun(a, { status: 'running' });
+    expect(readRunRecord(a)).toMatchObject({ state: 'crashed', resumable: false });
+    fs.mkdirSync(path.join(a, 'checkpoints'));
+    fs.writeFileSync(path.join(a, 'checkpoints', 'latest.safetensors'), '');
+    expect(readRunRecord(a)).toMatchObject({ state: 'interrupted', resumable: true });
+    writeRun(a, { status: 'running', pid: process.pid });
+    expect(readRunRecord(a)).toMatchObject({ state: 'running', resumable: false });
+    writeRun(a, { status: 'running', pid: process.pid, hostname: 'another-machine' });
+    expect(readRunRecord(a)?.state).toBe('running');
+    expect(readRunRecord(t.file('rec/none'))).toBeUndefined();
+  });
+
+  it('a pid reused by a process that started after the run last wrote is not the run', async () => {
+    const old = Date.now() - 60_000;
+    expect(processLiveness(process.pid, { startedBy: old })).toBe(process.platform === 'linux' ? 'dead' : 'alive');
+    expect(processLiveness(process.pid, { startedBy: Date.now() })).toBe('alive');
+  });
+});
+
+describe('RunWatcher', () => {
+  const root = t.file('ws/work_dirs');
+
+  it('finds the runs there at start, follows new ones, their changes and removals, under a root created later', async () => {
+    writeRun(path.join(root, 'a', 'r1'), { config_stem: 'a', started: '2026-01-01T00:00:00Z' });
+    writeRun(path.join(root, 'b', 'r2'), { config_stem: 'b', started: '2026-01-02T00:00:00Z', status: 'failed' });
+    const later = t.file('later/work_dirs');
+    const w = await RunWatcher.start([root, later], { livenessMs: 100 });
+    try {
+      expect(w.runs().map((r) => [r.group, r.info.run_id, r.state])).toEqual([
+        ['b', 'r2', 'failed'],
+        ['a', 'r1', 'finished'],
+      ]);
+
+      const added = nextChange(w, (c) => c.kind === 'added');
+      writeRun(path.join(later, 'c', 'r3'), { config_stem: 'c', status: 'running', pid: process.pid });
+      expect((await added).run).toMatchObject({ group: 'c', state: 'running', dir: path.join(later, 'c', 'r3') });
+
+      const changed = nextChange(w, (c) => c.kind === 'changed' && c.run.info.run_id === 'r3' && c.run.state === 'finished');
+      writeRun(path.join(later, 'c', 'r3'), { config_stem: 'c', status: 'finished', pid: process.pid, metrics: { 'val/accuracy_top1': 0.5 } });
+      const c = await changed;
+      expect(c.previous?.state).toBe('running');
+      expect(c.run.info.metrics).toEqual({ 'val/accuracy_top1': 0.5 });
+
+      // Checkpoint writes are not watched: no event for them.
+      const events: RunChange[] = [];
+      const d = w.onChange((e) => events.push(e));
+      fs.mkdirSync(path.join(later, 'c', 'r3', 'checkpoints'), { recursive: true });
+      fs.writeFileSync(path.join(later, 'c', 'r3', 'checkpoints', 'latest.safetensors'), 'x');
+
+      const removed = nextChange(w, (e) => e.kind === 'removed');
+      fs.rmSync(path.join(root, 'a'), { recursive: true });
+      expect((await removed).run.info.run_id).toBe('r1');
+      d.dispose();
+      expect(events.filter((e) => e.run.info.run_id === 'r3')).toEqual([]);
+      expect(w.runs().map((r) => r.info.run_id).sort()).toEqual(['r2', 'r3']);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('notices a trainer killed without writing anything: running turns crashed', async () => {
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    const dir = path.join(root, 'k', 'r4');
+    writeRun(dir, { config_stem: 'k', status: 'running', pid: child.pid! });
+    const w = await RunWatcher.start([root], { livenessMs: 100 });
+    try {
+      expect(w.get(dir)?.state).toBe('running');
+      const crashed = nextChange(w, (c) => c.run.dir === dir && c.run.state === 'crashed');
+      child.kill('SIGKILL');
+      const c = await crashed;
+      expect(c.previous?.state).toBe('running');
+      expect(c.run.info.status).toBe('running'); // run.json still says so; the reader knows better
+    } finally {
+      await w.close();
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('follows metrics.jsonl incrementally: the lines so far, then appended batches, then a reset on rewrite', async () => {
+    const dir = path.join(root, 'm', 'r5');
+    writeRun(dir, { config_stem: 'm', status: 'running', pid: process.pid });
+    const metrics = path.join(dir, 'metrics.jsonl');
+    fs.writeFileSync(metrics, '{"iter":1,"split":"train","loss":3}\n{"iter":2,"split":"train","loss":2');
+    const w = await RunWatcher.start([root], { livenessMs: 100 });
+    const seen: MetricRecord[] = [];
+    let resets = 0;
+    try {
+      const f = w.followMetrics(dir, ({ records, reset }) => {
+        if (reset) {
+          resets++;
+          seen.length = 0;
+        }
+        seen.push(...records);
+      });
+      expect(seen.map((r) => r.iter)).toEqual([1]); // at once; the partial line waits
+      fs.appendFileSync(metrics, '}\n{"iter":3,"split":"train","loss":1}\n');
+      await until(() => seen.length === 3);
+      expect(seen.map((r) => r.loss)).toEqual([3, 2, 1]);
+      fs.appendFileSync(metrics, '{"iter":3,"split":"val","accuracy_top1":0.75}\n');
+      await until(() => seen.length === 4);
+      expect(seen[3]).toMatchObject({ split: 'val', accuracy_top1: 0.75 });
+      // A resume drops lines after its checkpoint: the file is rewritten by rename.
+      fs.writeFileSync(metrics + '.tmp', '{"iter":1,"split":"train","loss":3}\n');
+      fs.renameSync(metrics + '.tmp', metrics);
+      await until(() => resets === 1);
+      expect(seen.map((r) => r.iter)).toEqual([1]);
+      f.dispose();
+      fs.appendFileSync(metrics, '{"iter":2,"split":"train","loss":2}\n');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(seen).toHaveLength(1); // disposed: nothing more
+    } finally {
+      await w.close();
+    }
+  });
+});
