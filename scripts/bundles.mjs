@@ -1,8 +1,55 @@
-// The esbuild bundles of the package: the VS Code extension (dist/extension.js) and each webview
-// (dist/webview/*.js). Shared by scripts/build.mjs and the end-to-end harness, which bundles into a
+// The esbuild bundles of the package: the VS Code extension (dist/extension.js), each webview
+// (dist/webview/*.js), and the `cvw` the extension runs when the workspace has no cv-workbench of
+// its own (dist/cli/). Shared by scripts/build.mjs and the end-to-end harness, which bundles into a
 // staging folder of its own (test/e2e/lib/packaging.mjs).
-import { existsSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+/** Packages that stay outside every Node bundle (native, optional, or build-time only). */
+const NODE_EXTERNALS = ['sharp', 'onnxruntime-node', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'fsevents', 'esbuild'];
+
+/**
+ * What the bundled CLI needs beside its code: the launcher (dist/cli/cvw.js, as bin/cvw.js), the
+ * wasm backend's .wasm files (tfjs loads them from the bundle's folder), and the tfjs gradient
+ * bundle that src/engine/gradients.ts loads from <package>/dist/vendor (an installed extension has
+ * no esbuild to make it on first use).
+ */
+function cliAssets(root, outDir) {
+  return {
+    name: 'cvw-cli-assets',
+    setup(build) {
+      build.onEnd((result) => {
+        if (result.errors.length) return;
+        const cliDir = join(outDir, 'cli');
+        mkdirSync(cliDir, { recursive: true });
+        writeFileSync(
+          join(cliDir, 'cvw.js'),
+          "#!/usr/bin/env node\n'use strict';\n// The bundled `cvw` (scripts/bundles.mjs): src/cli/main.ts in one file.\n" +
+            "require('./main.js').main(process.argv.slice(2)).then((c) => { process.exitCode = c; }, (e) => { process.stderr.write('cvw: ' + (e && e.stack ? e.stack : e) + '\\n'); process.exitCode = 1; });\n",
+        );
+        const wasmDir = join(root, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist');
+        for (const f of readdirSync(wasmDir)) if (f.endsWith('.wasm')) copyFileSync(join(wasmDir, f), join(cliDir, f));
+        const version = JSON.parse(readFileSync(join(root, 'node_modules', '@tensorflow', 'tfjs-core', 'package.json'), 'utf8')).version;
+        const gradients = join(outDir, 'vendor', `tfjs-core-gradients-${version}.js`);
+        if (!existsSync(gradients)) {
+          const out = build.esbuild.buildSync({
+            entryPoints: [join(root, 'node_modules', '@tensorflow', 'tfjs-core', 'dist', 'register_all_gradients.js')],
+            bundle: true,
+            platform: 'node',
+            format: 'cjs',
+            target: 'node20',
+            write: false,
+            logLevel: 'error',
+            legalComments: 'inline',
+          });
+          mkdirSync(join(outDir, 'vendor'), { recursive: true });
+          writeFileSync(gradients + '.tmp', out.outputFiles[0].text);
+          renameSync(gradients + '.tmp', gradients);
+        }
+      });
+    },
+  };
+}
 
 /** esbuild options of every bundle, writing under `outDir` (default `<root>/dist`). */
 export function bundleOptions(root, outDir = join(root, 'dist')) {
@@ -18,7 +65,22 @@ export function bundleOptions(root, outDir = join(root, 'dist')) {
       sourcemap: true,
       // Native and heavy runtime packages stay outside the bundle; they are loaded only when needed
       // (esbuild: src/engine/gradients.ts bundles tfjs gradients with it at build time, never in the editor).
-      external: ['vscode', 'sharp', 'onnxruntime-node', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'fsevents', 'esbuild'],
+      external: ['vscode', ...NODE_EXTERNALS],
+    });
+  }
+  if (existsSync(join(root, 'src', 'cli', 'main.ts'))) {
+    builds.push({
+      // The data loader's workers start sampleWorker.js from the folder of the code that spawns them.
+      entryPoints: { main: join(root, 'src', 'cli', 'main.ts'), sampleWorker: join(root, 'src', 'data', 'workers', 'sampleWorker.ts') },
+      outdir: join(outDir, 'cli'),
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      // Maps beside the code: the debugger shows the toolkit's TypeScript (Debug Training).
+      sourcemap: true,
+      external: NODE_EXTERNALS,
+      plugins: [cliAssets(root, outDir)],
     });
   }
   const webviewDir = join(root, 'webview', 'src');
