@@ -101,10 +101,10 @@ describe('go to definition', () => {
   it('goes from a built-in type to its documentation page', () => {
     const { doc, position } = docAt(yaml('model:', '  type: Classification', '  head: {type: Cls<|>Head}'));
     expect(definition(doc, position)!.target).toEqual({ kind: 'doc', componentKind: 'head', type: 'ClsHead' });
-    const page = componentPage('head', 'ClsHead');
-    expect(page).toContain('# ClsHead');
-    expect(page).toContain('- `num_classes` — `integer >= 1`, **required**: Number of classes');
-    expect(page).toContain('```yaml\nhead:\n  type: ClsHead\n  num_classes: 1\n');
+    const page = componentPage('head', 'TestHead');
+    expect(page).toContain('# TestHead');
+    expect(page).toContain('- `in_channels` — `integer >= 1`, **required**: Input channels');
+    expect(page).toContain('```yaml\nhead:\n  type: TestHead\n  in_channels: 1\n  hidden: 128\n```');
   });
 });
 

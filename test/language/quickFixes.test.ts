@@ -96,10 +96,10 @@ describe('quick fixes', () => {
     expect(fixed).toBe(yaml('model:', '  type: Classification', '  backbone: {type: ResNet}', '  head:', '    type: TestHead', '    hidden: 64', '    in_channels: 1'));
     expect(problems).toEqual([]);
 
-    const flow = yaml('model:', '  type: Classification', '  backbone: {type: ResNet}', '  head: {type: ClsHead}');
+    const flow = yaml('model:', '  type: Classification', '  backbone: {type: ResNet}', '  head: {type: TestHead}');
     const r2 = fixes(flow);
     const f2 = after(r2.file, flow, r2.fixes.find((f) => f.title.startsWith('Add missing'))!.edits);
-    expect(f2.fixed).toContain('  head: {type: ClsHead, num_classes: 1}');
+    expect(f2.fixed).toContain('  head: {type: TestHead, in_channels: 1}');
     expect(f2.problems).toEqual([]);
   });
 
@@ -123,11 +123,11 @@ describe('quick fixes', () => {
   });
 
   it('uses JSON syntax in JSON configs', () => {
-    const text = '{"model": {"type": "Classification", "backbone": {"type": "ResNte"}, "head": {"type": "ClsHead"}}}\n';
+    const text = '{"model": {"type": "Classification", "backbone": {"type": "ResNte"}, "head": {"type": "TestHead"}}}\n';
     const r = fixes(text, 'cfg.json');
     const edits = [r.fixes.find((f) => f.title === 'Change to "ResNet"')!, r.fixes.find((f) => f.title.startsWith('Add missing'))!].flatMap((f) => f.edits);
     const { fixed, problems } = after(r.file, text, edits);
-    expect(JSON.parse(fixed)).toEqual({ model: { type: 'Classification', backbone: { type: 'ResNet' }, head: { type: 'ClsHead', num_classes: 1 } } });
+    expect(JSON.parse(fixed)).toEqual({ model: { type: 'Classification', backbone: { type: 'ResNet' }, head: { type: 'TestHead', in_channels: 1 } } });
     expect(problems).toEqual([]);
   });
 });

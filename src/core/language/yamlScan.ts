@@ -84,9 +84,24 @@ export function scanYaml(text: string): YamlNode {
   return new Scanner(text).document();
 }
 
+/**
+ * Read `text` and say whether the reader had to be forgiving anywhere, or met YAML it does not
+ * model exactly (anchors, tags, block scalars, multi-line scalars, tabs, several documents...).
+ * When `regular` is true, the tree holds exactly what the `yaml` package would read (tested by
+ * comparing both on generated and mutated documents), so it can stand in for it.
+ */
+export function scanYamlStrict(text: string): { root: YamlNode; regular: boolean } {
+  const scanner = new Scanner(text);
+  const root = scanner.document();
+  const regular = !scanner.irregular && !/[\t\r\uFEFF]/.test(text) && root.kind !== 'scalar';
+  return { root, regular };
+}
+
 const FLOW_INDICATORS = new Set([',', '[', ']', '{', '}']);
 
 class Scanner {
+  /** Set where the reader was forgiving or met YAML it does not model exactly. */
+  irregular = false;
   private readonly lines: Line[] = [];
   /** Index of the current line and the offset in it where reading continues. */
   private li = 0;
@@ -103,6 +118,7 @@ class Scanner {
       while (i < lineEnd && text.charCodeAt(i) === 32) i++;
       const rest = text.slice(i, lineEnd).trim();
       const directive = i === start && (rest === '---' || rest === '...' || rest.startsWith('--- ') || rest.startsWith('%'));
+      if (directive) this.irregular = true;
       this.lines.push({ start, end: lineEnd, indent: i - start, significant: rest !== '' && !rest.startsWith('#') && !directive });
       if (last) break;
       start = end + 1;
@@ -114,6 +130,8 @@ class Scanner {
     const tok = this.peek();
     if (!tok) return emptyMap(0);
     const node = this.blockNode(tok, -1);
+    // Content after the root node (a dash after a mapping, a second flow collection): not read.
+    if (this.peek()) this.irregular = true;
     return node ?? emptyMap(0);
   }
 
@@ -152,7 +170,7 @@ class Scanner {
   }
 
   private lineIndexOf(offset: number): number {
-    let li = this.li;
+    let li = Math.min(this.li, this.lines.length - 1);
     while (li > 0 && this.lines[li].start > offset) li--;
     while (li + 1 < this.lines.length && this.lines[li + 1].start <= offset) li++;
     return li;
@@ -173,6 +191,7 @@ class Scanner {
     if (c === '|' || c === '>') return this.blockScalar(tok.offset, parentColumn);
     // A lone word where a mapping could start: most often a key being typed.
     if (c !== '"' && c !== "'" && parentColumn >= 0) return this.blockMap(tok.column);
+    this.irregular = true;
     return this.plainOrQuoted(tok.offset, parentColumn);
   }
 
@@ -182,22 +201,18 @@ class Scanner {
     for (;;) {
       const tok = this.peek();
       if (!tok || tok.column < column) break;
-      if (tok.offset <= last) {
-        // Never read the same token twice, whatever the input.
+      if (tok.offset <= last || tok.column > column) {
+        // Never read the same token twice; skip a line indented where nothing can start.
+        this.irregular = true;
         this.li = tok.li;
         this.nextLine();
         continue;
       }
       last = tok.offset;
-      if (tok.column > column) {
-        // Indented where nothing can start (after a scalar value): skip the line.
-        this.li = tok.li;
-        this.nextLine();
-        continue;
-      }
       const c = this.text[tok.offset];
       if (c === '-' && isBlankOrEnd(this.text, tok.offset + 1)) break;
       const pair = this.blockPair(tok, column);
+      if (pair.colon !== undefined && map.pairs.some((p) => p.key === pair.key && p.colon !== undefined)) this.irregular = true;
       map.pairs.push(pair);
       if (map.start < 0) map.start = pair.start;
       map.end = pair.end;
@@ -213,6 +228,7 @@ class Scanner {
     const lineEnd = this.lines[tok.li].end;
     if (!key) {
       // A key being typed: the word(s) up to a comment.
+      this.irregular = true;
       const end = trimRight(this.text, tok.offset, commentStart(this.text, tok.offset, lineEnd));
       let raw = this.text.slice(tok.offset, end);
       let quote: '"' | "'" | undefined;
@@ -224,6 +240,7 @@ class Scanner {
       return { key: raw, keyStart: tok.offset, keyEnd: end, keyQuote: quote, start: tok.offset, end };
     }
     const pair: PairNode = { key: key.key, keyStart: tok.offset, keyEnd: key.keyEnd, keyQuote: key.quote, colon: key.colon, start: tok.offset, end: key.colon + 1 };
+    if ((key.quote ? key.exact === false : !isPlainKey(key.key)) || !isBlankOrEnd(this.text, key.colon + 1)) this.irregular = true;
     const valueTok = this.skipProperties(key.colon + 1, lineEnd);
     if (valueTok < lineEnd && this.text[valueTok] !== '#') {
       pair.value = this.applyTag(this.inlineValue(valueTok, column), key.colon + 1, valueTok);
@@ -245,6 +262,7 @@ class Scanner {
   /** A value written on the same line as its key or dash. */
   private inlineValue(offset: number, column: number): YamlNode {
     const c = this.text[offset];
+    if (!startsPlainOrQuoted(this.text, offset)) this.irregular = true;
     if (c === '{' || c === '[') {
       const node = this.flowNode(offset, column);
       this.afterValue(node.end);
@@ -260,17 +278,13 @@ class Scanner {
     for (;;) {
       const tok = this.peek();
       if (!tok || tok.column < column) break;
-      if (tok.offset <= last) {
+      if (tok.offset <= last || tok.column > column) {
+        this.irregular = true;
         this.li = tok.li;
         this.nextLine();
         continue;
       }
       last = tok.offset;
-      if (tok.column > column) {
-        this.li = tok.li;
-        this.nextLine();
-        continue;
-      }
       if (!(this.text[tok.offset] === '-' && isBlankOrEnd(this.text, tok.offset + 1))) break;
       this.li = tok.li;
       const item: ItemNode = { dash: tok.offset, start: tok.offset, end: tok.offset + 1 };
@@ -308,6 +322,7 @@ class Scanner {
       while (i < lineEnd && this.text.charCodeAt(i) === 32) i++;
       const c = this.text[i];
       if ((c === '&' || c === '!') && i < lineEnd) {
+        this.irregular = true;
         while (i < lineEnd && this.text.charCodeAt(i) !== 32) i++;
         continue;
       }
@@ -316,7 +331,7 @@ class Scanner {
   }
 
   /** `key:` at `offset` on its line: the key's text and the colon's offset. */
-  private findKey(offset: number): { key: string; keyEnd: number; colon: number; quote?: '"' | "'" } | undefined {
+  private findKey(offset: number): { key: string; keyEnd: number; colon: number; quote?: '"' | "'"; exact?: boolean } | undefined {
     const lineEnd = this.lineEndOf(offset);
     const c = this.text[offset];
     if (c === '"' || c === "'") {
@@ -325,7 +340,7 @@ class Scanner {
       let i = q.end;
       while (i < lineEnd && this.text.charCodeAt(i) === 32) i++;
       if (this.text[i] !== ':') return undefined;
-      return { key: String(q.value), keyEnd: q.end, colon: i, quote: c };
+      return { key: String(q.value), keyEnd: q.end, colon: i, quote: c, exact: q.exact };
     }
     if (c === '#' || c === '{' || c === '[' || c === '|' || c === '>' || c === '*' || c === '&' || c === '!' || c === '%' || c === '@' || c === '`') return undefined;
     if (c === '-' && isBlankOrEnd(this.text, offset + 1)) return undefined;
@@ -346,6 +361,7 @@ class Scanner {
     const c = this.text[offset];
     if (c === '"' || c === "'") {
       const q = readQuoted(this.text, offset, this.text.length);
+      if (!q.closed || !q.exact) this.irregular = true;
       const node: ScalarNode = { kind: 'scalar', start: offset, end: q.end, flow: false, raw: this.text.slice(offset + 1, q.closed ? q.end - 1 : q.end), value: q.value, quote: c };
       this.afterValue(q.end);
       return node;
@@ -353,6 +369,7 @@ class Scanner {
     const lineEnd = this.lineEndOf(offset);
     let end = trimRight(this.text, offset, commentStart(this.text, offset, lineEnd));
     const parts = [this.text.slice(offset, end)];
+    if (/:(\s|$)/.test(parts[0])) this.irregular = true;
     this.moveTo(offset);
     this.nextLine();
     // Continuation lines: more indented than the block, neither a key nor an item.
@@ -360,6 +377,7 @@ class Scanner {
       const next = this.peek();
       if (!next || next.column <= column || this.findKey(next.offset) || this.text[next.offset] === '#') break;
       if (this.text[next.offset] === '-' && isBlankOrEnd(this.text, next.offset + 1)) break;
+      this.irregular = true;
       const le = this.lines[next.li].end;
       end = trimRight(this.text, next.offset, commentStart(this.text, next.offset, le));
       parts.push(this.text.slice(next.offset, end));
@@ -372,6 +390,7 @@ class Scanner {
 
   /** `|` and `>` scalars: the lines indented deeper than the block. */
   private blockScalar(offset: number, column: number): ScalarNode {
+    this.irregular = true;
     const header = this.text.slice(offset, trimRight(this.text, offset, commentStart(this.text, offset, this.lineEndOf(offset))));
     this.moveTo(offset);
     this.nextLine();
@@ -397,8 +416,10 @@ class Scanner {
     return { kind: 'scalar', start: offset, end, flow: false, raw: header, value };
   }
 
-  /** After a value that ended at `end`, continue at the next line. */
+  /** After a value that ended at `end`, continue at the next line (only a comment may follow on its line). */
   private afterValue(end: number): void {
+    const rest = this.text.slice(end, this.lineEndOf(end));
+    if (rest.trim() !== '' && !/^[ \t]+#/.test(rest)) this.irregular = true;
     this.moveTo(end);
     this.nextLine();
   }
@@ -410,11 +431,16 @@ class Scanner {
    * block (`blockColumn`), so a brace left open while typing does not swallow the rest of the file.
    */
   private flowNode(offset: number, blockColumn: number): YamlNode {
-    return new FlowReader(this.text, blockColumn).node(offset).node;
+    const reader = new FlowReader(this.text, blockColumn);
+    const node = reader.node(offset).node;
+    if (reader.irregular) this.irregular = true;
+    return node;
   }
 }
 
 class FlowReader {
+  irregular = false;
+
   constructor(
     private readonly text: string,
     private readonly blockColumn: number,
@@ -433,7 +459,12 @@ class FlowReader {
         let j = i;
         while (j < t.length && t[j] === ' ') j++;
         const rest = t[j];
-        if (j - i <= this.blockColumn && rest !== '\n' && rest !== '\r' && rest !== '#' && rest !== '}' && rest !== ']' && j < t.length) return undefined;
+        const content = j < t.length && rest !== '\n' && rest !== '\r' && rest !== '#';
+        // `yaml` wants flow lines indented deeper than their block; a closing bracket is forgiven here.
+        if (content && j - i <= this.blockColumn) {
+          this.irregular = true;
+          if (rest !== '}' && rest !== ']') return undefined;
+        }
       } else if (c === '#' && (i === 0 || /\s/.test(t[i - 1]))) {
         while (i < t.length && t[i] !== '\n') i++;
       } else {
@@ -456,9 +487,10 @@ class FlowReader {
   private map(open: number): MapNode {
     const map: MapNode = { kind: 'map', start: open, end: open + 1, flow: true, column: this.columnOf(open), pairs: [], closed: false };
     let i: number | undefined = open + 1;
+    let expectEntry = true;
     for (;;) {
       i = this.skip(i);
-      if (i === undefined) return map;
+      if (i === undefined) return this.odd(map);
       const c = this.text[i];
       if (c === '}') {
         map.closed = true;
@@ -466,34 +498,44 @@ class FlowReader {
         return map;
       }
       if (c === ',') {
+        // `{,` and `,,` are errors in YAML; a trailing `,}` is not.
+        if (expectEntry) this.irregular = true;
+        expectEntry = true;
         i++;
         map.end = i;
         continue;
       }
-      if (c === ']') return map;
+      if (c === ']' || !expectEntry) return this.odd(map);
+      expectEntry = false;
       const keyNode = this.scalar(i, true);
       const pair: PairNode = { key: String(keyNode.quote ? keyNode.value : keyNode.raw), keyStart: keyNode.start, keyEnd: keyNode.end, keyQuote: keyNode.quote, start: keyNode.start, end: keyNode.end };
       map.pairs.push(pair);
       map.end = pair.end;
       let j = this.skip(keyNode.end);
-      if (j === undefined) return map;
+      if (j === undefined) return this.odd(map);
       if (this.text[j] === ':') {
         pair.colon = j;
         pair.end = map.end = j + 1;
+        // `{a:1}` is the key "a:1" in YAML, but only JSON-style `{"a":1}` splits there.
+        if (!keyNode.quote && !isBlankOrEnd(this.text, j + 1) && !FLOW_INDICATORS.has(this.text[j + 1])) this.irregular = true;
+        if (!keyNode.quote && !isPlainKey(pair.key)) this.irregular = true;
         const v = this.skip(j + 1);
-        if (v === undefined) return map;
+        if (v === undefined) return this.odd(map);
         if (this.text[v] !== ',' && this.text[v] !== '}' && this.text[v] !== ']') {
           pair.value = this.node(v).node;
           pair.end = map.end = pair.value.end;
-          if ((pair.value.kind === 'map' || pair.value.kind === 'seq') && !pair.value.closed) return map;
+          if ((pair.value.kind === 'map' || pair.value.kind === 'seq') && !pair.value.closed) return this.odd(map);
         }
         j = this.skip(pair.end);
-        if (j === undefined) return map;
+        if (j === undefined) return this.odd(map);
+      } else {
+        // `{a, b}` is valid YAML (null values) but not worth modelling.
+        this.irregular = true;
       }
       i = j;
       if (this.text[i] !== ',' && this.text[i] !== '}') {
         // Something unexpected: give up on this collection, as a strict parser would.
-        return map;
+        return this.odd(map);
       }
     }
   }
@@ -501,9 +543,10 @@ class FlowReader {
   private seq(open: number): SeqNode {
     const seq: SeqNode = { kind: 'seq', start: open, end: open + 1, flow: true, column: this.columnOf(open), items: [], closed: false };
     let i: number | undefined = open + 1;
+    let expectEntry = true;
     for (;;) {
       i = this.skip(i);
-      if (i === undefined) return seq;
+      if (i === undefined) return this.odd(seq);
       const c = this.text[i];
       if (c === ']') {
         seq.closed = true;
@@ -511,28 +554,39 @@ class FlowReader {
         return seq;
       }
       if (c === ',') {
+        if (expectEntry) this.irregular = true;
+        expectEntry = true;
         i++;
         seq.end = i;
         continue;
       }
-      if (c === '}') return seq;
+      if (c === '}' || !expectEntry) return this.odd(seq);
+      expectEntry = false;
       const value = this.node(i).node;
       seq.items.push({ value, start: value.start, end: value.end });
       seq.end = value.end;
-      if ((value.kind === 'map' || value.kind === 'seq') && !value.closed) return seq;
+      if ((value.kind === 'map' || value.kind === 'seq') && !value.closed) return this.odd(seq);
       i = value.end;
       const j = this.skip(i);
-      if (j === undefined) return seq;
-      if (this.text[j] !== ',' && this.text[j] !== ']') return seq;
+      if (j === undefined) return this.odd(seq);
+      if (this.text[j] !== ',' && this.text[j] !== ']') return this.odd(seq);
       i = j;
     }
+  }
+
+  /** Mark the collection as one the reader gave up on, and return it. */
+  private odd<T>(node: T): T {
+    this.irregular = true;
+    return node;
   }
 
   private scalar(offset: number, isKey = false): ScalarNode {
     const t = this.text;
     const c = t[offset];
+    if (!startsPlainOrQuoted(t, offset) || c === '?' || ((c === '-' || c === ':') && FLOW_INDICATORS.has(t[offset + 1] ?? ''))) this.irregular = true;
     if (c === '"' || c === "'") {
       const q = readQuoted(t, offset, t.length);
+      if (!q.closed || !q.exact) this.irregular = true;
       return { kind: 'scalar', start: offset, end: q.end, flow: true, raw: t.slice(offset + 1, q.closed ? q.end - 1 : q.end), value: q.value, quote: c };
     }
     let i = offset;
@@ -567,7 +621,12 @@ function commentStart(text: string, from: number, lineEnd: number): number {
   return lineEnd;
 }
 
-function readQuoted(text: string, offset: number, limit: number): { value: string; end: number; closed: boolean } {
+/**
+ * A quoted scalar on one line. `exact` is false where its value may differ from YAML's: escapes
+ * beyond JSON's.
+ */
+function readQuoted(text: string, offset: number, limit: number): { value: string; end: number; closed: boolean; exact: boolean } {
+  let exact = true;
   const q = text[offset];
   let out = '';
   let i = offset + 1;
@@ -579,12 +638,13 @@ function readQuoted(text: string, offset: number, limit: number): { value: strin
         i += 2;
         continue;
       }
-      return { value: out, end: i + 1, closed: true };
+      return { value: out, end: i + 1, closed: true, exact };
     }
-    if (q === '"' && c === '"') return { value: out, end: i + 1, closed: true };
+    if (q === '"' && c === '"') return { value: out, end: i + 1, closed: true, exact };
     if (q === '"' && c === '\\' && i + 1 < limit) {
       const e = text[i + 1];
       const simple: Record<string, string> = { n: '\n', t: '\t', r: '\r', '"': '"', '\\': '\\', '/': '/', '0': '\0', b: '\b', f: '\f', ' ': ' ' };
+      if (!'nrt"\\/bfu'.includes(e)) exact = false;
       if (e in simple) {
         out += simple[e];
         i += 2;
@@ -592,6 +652,7 @@ function readQuoted(text: string, offset: number, limit: number): { value: strin
       }
       const hex = e === 'x' ? 2 : e === 'u' ? 4 : e === 'U' ? 8 : 0;
       if (hex) {
+        if (!/^[0-9a-fA-F]+$/.test(text.slice(i + 2, i + 2 + hex)) || text.slice(i + 2, i + 2 + hex).length < hex) exact = false;
         out += String.fromCodePoint(parseInt(text.slice(i + 2, i + 2 + hex), 16) || 0);
         i += 2 + hex;
         continue;
@@ -601,11 +662,27 @@ function readQuoted(text: string, offset: number, limit: number): { value: strin
       continue;
     }
     // Quoted scalars in configs stay on one line; one left open while typing ends at the line's end.
-    if (c === '\n' || c === '\r') return { value: out, end: i, closed: false };
+    if (c === '\n' || c === '\r') return { value: out, end: i, closed: false, exact };
     out += c;
     i++;
   }
-  return { value: out, end: limit, closed: false };
+  return { value: out, end: limit, closed: false, exact };
+}
+
+/** A plain key that the `yaml` package would read as this very string (not `~`, `0x10`, `1.0`, ...). */
+function isPlainKey(raw: string): boolean {
+  if (raw === '' || '?:-"\'{['.includes(raw[0]) || !startsPlainOrQuoted(raw, 0) || raw.includes(' #')) return false;
+  const v = plainValue(raw);
+  return typeof v === 'string' || String(v) === raw;
+}
+
+/** A scalar may start here: not an indicator that YAML reserves or gives another meaning. */
+function startsPlainOrQuoted(text: string, offset: number): boolean {
+  const c = text[offset];
+  if (c === '"' || c === "'" || c === '{' || c === '[') return true;
+  if ('&*!|>%@`#,]}'.includes(c)) return false;
+  if ((c === '-' || c === '?' || c === ':') && isBlankOrEnd(text, offset + 1)) return false;
+  return true;
 }
 
 /** A plain scalar's value under YAML 1.2's core schema (what the `yaml` package reads). */
