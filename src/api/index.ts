@@ -38,3 +38,12 @@ export { exportModel, type ExportOptions, type ExportResult, type ExportFormat }
 export { Classifier, FeatureExtractor, Predictor, type ClassifierOptions, type Classification, type ClassScore, type PredictorOptions, type ImageInput, type PixelImage, type Settled } from '../export/predict';
 export { retrieve, buildIndex, nearest, listImages, type Neighbour, type ImageIndex } from '../export/retrieve';
 export { ExportHook } from '../export/exportHook';
+export { createLoader, type Loader, type LoaderOptions } from '../data/loader';
+export type { Batch, Box, DataSource, ImageRef, ImageTensor, OpenContext, SourceFactory, SourceItem } from '../data/types';
+export { writablePixels, type PipelineStep, type ViewState } from '../data/pipeline/step';
+export { DataError } from '../data/errors';
+export { packSource, type PackOptions, type PackResult } from '../data/tfrecord/pack';
+export { TFRecordWriter } from '../data/tfrecord/writer';
+export { encodeExample, decodeExample, type Feature, type Features } from '../data/tfrecord/example';
+export { inspectSource, type InspectReport } from '../data/inspect';
+export { fetchDataset, RECIPES as DATASET_RECIPES, type DatasetRecipe } from '../data/fetch';

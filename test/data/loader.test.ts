@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The API (not just the built-ins): custom modules' `import ... from 'cv-workbench'` then share this registry.
 import '../../src/api';
+import { checkConfig } from '../../src/core/check';
 import { createLoader, type Loader, type LoaderOptions } from '../../src/data/loader';
 import type { Batch } from '../../src/data/types';
 import { tempFiles } from '../helpers/tmp';
@@ -219,7 +220,6 @@ describe('custom pipeline steps', () => {
     );
     // Loaded the way a run loads a config's custom_imports.
     fs.writeFileSync(t.file('custom.yaml'), 'custom_imports: [./addTen.ts]\n');
-    const { checkConfig } = await import('../../src/core/check');
     expect(checkConfig(t.file('custom.yaml')).problems).toEqual([]);
     const cfg = { type: 'ClsDataset', source: { type: 'FashionMNIST', root: 'data/fashion-mnist-sample' }, pipeline: [{ type: 'AddTenForTest' }], batch_size: 4, shuffle: false };
     const inline = await createLoader(options(cfg, { split: 'val' }));
