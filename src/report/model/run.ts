@@ -4,7 +4,8 @@
  */
 import type { MetricTable } from './metrics';
 
-export type RunStatusName = 'running' | 'finished' | 'failed' | 'stopped';
+/** run.json's status, plus what a reader finds for a `running` run whose process is gone (src/runs). */
+export type RunStatusName = 'running' | 'finished' | 'failed' | 'stopped' | 'interrupted' | 'crashed';
 
 export interface RunSummary {
   /** The run directory (absolute): the run's identity everywhere. */
@@ -61,10 +62,13 @@ export interface RunInfoLike {
   error?: { message?: string };
 }
 
-const STATUSES: ReadonlySet<string> = new Set(['running', 'finished', 'failed', 'stopped']);
+const STATUSES: ReadonlySet<string> = new Set(['running', 'finished', 'failed', 'stopped', 'interrupted', 'crashed']);
 
-/** The summary of run.json `info` of the run in `dir`. */
-export function summarize(dir: string, info: RunInfoLike, model?: string): RunSummary {
+/**
+ * The summary of run.json `info` of the run in `dir`; `state` is what a reader made of it (a
+ * `running` run whose process died is `interrupted`), when known.
+ */
+export function summarize(dir: string, info: RunInfoLike, model?: string, state?: string): RunSummary {
   const base = dir.replace(/[\\/]+$/, '');
   const id = info.run_id ?? base.slice(Math.max(base.lastIndexOf('/'), base.lastIndexOf('\\')) + 1);
   const engine = info.engine ? [info.engine.engine ?? info.engine.backend, info.engine.reason].filter(Boolean).join(' — ') : undefined;
@@ -73,7 +77,7 @@ export function summarize(dir: string, info: RunInfoLike, model?: string): RunSu
     id,
     configStem: info.config_stem ?? 'run',
     configFile: info.config,
-    status: info.status && STATUSES.has(info.status) ? (info.status as RunStatusName) : 'unknown',
+    status: statusOf(state ?? info.status),
     engine: engine || undefined,
     started: info.started,
     ended: info.ended,
@@ -87,6 +91,10 @@ export function summarize(dir: string, info: RunInfoLike, model?: string): RunSu
     error: info.error?.message,
     model,
   };
+}
+
+function statusOf(s: string | undefined): RunSummary['status'] {
+  return s && STATUSES.has(s) ? (s as RunStatusName) : 'unknown';
 }
 
 /** Seconds the run has taken: to its end, or to `now` while it runs. */

@@ -1,0 +1,51 @@
+/**
+ * What the buttons of a run do. Stop, Resume and Export belong to the runs support (issue 10):
+ * its commands are executed with the run directory. Opening files and panels is done here.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { readRunSummary } from '../../report/runFiles';
+import { RunAction } from '../protocol';
+import { openFile } from './panelBase';
+import { PANEL_COMMANDS, RUN_COMMANDS } from './panelCommands';
+
+async function firstRegistered(ids: readonly string[]): Promise<string | undefined> {
+  const all = new Set(await vscode.commands.getCommands(true));
+  return ids.find((id) => all.has(id));
+}
+
+export async function runAction(action: RunAction, dir: string): Promise<void> {
+  switch (action) {
+    case RunAction.Stop:
+    case RunAction.Resume:
+    case RunAction.Export: {
+      const id = await firstRegistered(RUN_COMMANDS[action]);
+      if (!id) throw new Error(`no command to ${action} runs is registered (the Runs view provides it)`);
+      await vscode.commands.executeCommand(id, dir);
+      return;
+    }
+    case RunAction.OpenConfig: {
+      // The config the run was started from when it still exists, else the resolved copy.
+      const source = readRunSummary(dir).configFile;
+      await openFile(source && fs.existsSync(source) ? source : path.join(dir, 'config.yaml'));
+      return;
+    }
+    case RunAction.OpenLog:
+      await openFile(path.join(dir, 'log.txt'));
+      return;
+    case RunAction.OpenFolder:
+      await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(dir));
+      return;
+    case RunAction.OpenDashboard:
+      await vscode.commands.executeCommand(PANEL_COMMANDS.openDashboard, dir);
+      return;
+    case RunAction.OpenReport:
+      await vscode.commands.executeCommand(PANEL_COMMANDS.openReport, dir);
+      return;
+    default: {
+      const unhandled: never = action;
+      throw new Error(`unknown run action ${String(unhandled)}`);
+    }
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The run dashboard: one panel per run directory, live curves of its metrics. Opened by the
+ * `cvWorkbench.openDashboard` command (the Runs view, the status bar, the palette); restored by
+ * its serializer after a window reload from the state the page saved.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { DEFAULT_CHART_SETTINGS, PanelKind, VIEW_TYPES, isPanelState, type DashboardState } from '../protocol';
+import { PanelBase, webviewOptions } from './panelBase';
+import type { PanelContext } from './panelContext';
+import { feedRun } from './runFeed';
+
+function titleOf(dir: string): string {
+  return `Run ${path.basename(path.dirname(dir))}/${path.basename(dir)}`;
+}
+
+export class RunDashboardPanel extends PanelBase<DashboardState> {
+  private static readonly open = new Map<string, RunDashboardPanel>();
+
+  private constructor(panel: vscode.WebviewPanel, ctx: PanelContext, state: DashboardState) {
+    super(panel, ctx, PanelKind.Dashboard, state, [state.dir]);
+    RunDashboardPanel.open.set(state.dir, this);
+  }
+
+  static createOrShow(ctx: PanelContext, dir: string): RunDashboardPanel {
+    const resolved = path.resolve(dir);
+    const existing = RunDashboardPanel.open.get(resolved);
+    if (existing) {
+      existing.panel.reveal();
+      return existing;
+    }
+    const panel = vscode.window.createWebviewPanel(VIEW_TYPES[PanelKind.Dashboard], titleOf(resolved), vscode.ViewColumn.Active, webviewOptions(ctx, [resolved]));
+    return new RunDashboardPanel(panel, ctx, { kind: PanelKind.Dashboard, dir: resolved, chart: DEFAULT_CHART_SETTINGS });
+  }
+
+  /** After a reload: the state the page saved names the run and the chart settings. */
+  static revive(panel: vscode.WebviewPanel, ctx: PanelContext, state: unknown): RunDashboardPanel | undefined {
+    if (!isPanelState(state, PanelKind.Dashboard) || typeof (state as DashboardState).dir !== 'string' || !(state as DashboardState).dir) {
+      panel.dispose();
+      return undefined;
+    }
+    const s = state as DashboardState;
+    const resolved = path.resolve(s.dir);
+    RunDashboardPanel.open.get(resolved)?.dispose();
+    return new RunDashboardPanel(panel, ctx, { ...s, dir: resolved, chart: { ...DEFAULT_CHART_SETTINGS, ...s.chart } });
+  }
+
+  /** The open dashboards (for tests). */
+  static panels(): RunDashboardPanel[] {
+    return [...RunDashboardPanel.open.values()];
+  }
+
+  get dir(): string {
+    return this.state.dir;
+  }
+
+  protected onReady(): void {
+    this.pageDisposables.push(...feedRun(this.state.dir, this.ctx.runs?.(), (m) => this.post(m)));
+  }
+
+  protected onDispose(): void {
+    if (RunDashboardPanel.open.get(this.state.dir) === this) RunDashboardPanel.open.delete(this.state.dir);
+  }
+}

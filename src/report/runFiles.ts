@@ -1,0 +1,189 @@
+/**
+ * Reading a run directory for the panels and reports (Node, no vscode, no TensorFlow): run.json
+ * summarised, config.yaml as text and as an object, metrics.jsonl as columnar tables, confusion
+ * matrices, benchmark results, the generated report. Readers never fail on a half-written run:
+ * what is missing or unreadable is left out.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+import { benchmarkEntry, type BenchmarkEntry } from './model/benchmarks';
+import { parseMarkdownTables, type MarkdownTable } from './model/markdownTables';
+import { parseMetricLines, toMetricTables, type MetricTable } from './model/metrics';
+import { REPORT_DIR, REPORT_FILE, type ConfusionMatrix, type GeneratedReport, type ReportData } from './model/report';
+import { summarize, type RunInfoLike, type RunSnapshot, type RunSummary } from './model/run';
+
+export const RUN_JSON = 'run.json';
+export const CONFIG_YAML = 'config.yaml';
+export const METRICS_JSONL = 'metrics.jsonl';
+
+function readText(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function readJson<T>(file: string): T | undefined {
+  const text = readText(file);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isRunDirectory(dir: string): boolean {
+  return fs.existsSync(path.join(dir, RUN_JSON));
+}
+
+/** config.yaml as text and object (undefined parts when missing or not YAML). */
+export function readRunConfig(dir: string): { text?: string; config?: Record<string, unknown> } {
+  const text = readText(path.join(dir, CONFIG_YAML));
+  if (text === undefined) return {};
+  try {
+    const config = parse(text) as unknown;
+    return { text, config: config && typeof config === 'object' ? (config as Record<string, unknown>) : undefined };
+  } catch {
+    return { text };
+  }
+}
+
+/** The run's summary; `state` is a reader's verdict on its status (src/runs: interrupted, crashed). */
+export function readRunSummary(dir: string, options: { state?: string; config?: Record<string, unknown> } = {}): RunSummary {
+  const info = readJson<RunInfoLike>(path.join(dir, RUN_JSON)) ?? {};
+  const config = options.config ?? readRunConfig(dir).config;
+  const model = typeof (config?.model as { type?: unknown } | undefined)?.type === 'string' ? ((config!.model as { type: string }).type) : undefined;
+  return summarize(path.resolve(dir), info, model, options.state);
+}
+
+/** metrics.jsonl, whole, as tables (for one-off readers; the panels follow it incrementally). */
+export function readMetricTables(dir: string): MetricTable[] {
+  const text = readText(path.join(dir, METRICS_JSONL));
+  return text ? toMetricTables(parseMetricLines(text)) : [];
+}
+
+/** A run, whole: summary, config, metrics. */
+export function readRunSnapshot(dir: string, options: { state?: string; tables?: MetricTable[] } = {}): RunSnapshot {
+  const { text, config } = readRunConfig(dir);
+  return {
+    summary: readRunSummary(dir, { state: options.state, config }),
+    configText: text,
+    config,
+    tables: options.tables ?? readMetricTables(dir),
+  };
+}
+
+/** `eval/<split>_confusion_matrix.json` files of the run. */
+export function readConfusionMatrices(dir: string): ConfusionMatrix[] {
+  const evalDir = path.join(dir, 'eval');
+  let names: string[];
+  try {
+    names = fs.readdirSync(evalDir).filter((f) => f.endsWith('_confusion_matrix.json')).sort();
+  } catch {
+    return [];
+  }
+  const out: ConfusionMatrix[] = [];
+  for (const name of names) {
+    const m = readJson<Partial<ConfusionMatrix>>(path.join(evalDir, name));
+    if (!m || !Array.isArray(m.matrix) || !Array.isArray(m.classes)) continue;
+    out.push({ split: m.split ?? name.replace(/_confusion_matrix\.json$/, ''), classes: m.classes, matrix: m.matrix, per_class_accuracy: m.per_class_accuracy, count: m.count });
+  }
+  return out;
+}
+
+/** `benchmarks/*.json` of one run. */
+export function readRunBenchmarks(dir: string, summary?: RunSummary, config?: Record<string, unknown>): BenchmarkEntry[] {
+  const benchDir = path.join(dir, 'benchmarks');
+  let names: string[];
+  try {
+    names = fs.readdirSync(benchDir).filter((f) => f.endsWith('.json')).sort();
+  } catch {
+    return [];
+  }
+  const s = summary ?? readRunSummary(dir);
+  const cfg = config ?? readRunConfig(dir).config;
+  const out: BenchmarkEntry[] = [];
+  for (const name of names) {
+    const file = path.join(benchDir, name);
+    const e = benchmarkEntry(file, readJson(file), { dir: s.dir, id: s.id, configStem: s.configStem, config: cfg });
+    if (e) out.push(e);
+  }
+  return out;
+}
+
+/**
+ * Run directories under `roots` (each a `work_dirs`): `<root>/<stem>/<id>/run.json`, or
+ * `<root>/<name>/run.json` for a `--work-dir` placed there.
+ */
+export function findRunDirs(roots: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const root of roots) {
+    const visit = (dir: string, depth: number) => {
+      if (depth > 0 && isRunDirectory(dir)) {
+        out.push(path.resolve(dir));
+        return;
+      }
+      if (depth >= 2) return;
+      let entries: fs.Dirent[];
+      try {
+        entries = fs.readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) if (e.isDirectory()) visit(path.join(dir, e.name), depth + 1);
+    };
+    visit(root, 0);
+  }
+  return out.sort();
+}
+
+/** Every benchmark result of the runs under `roots`. */
+export function readAllBenchmarks(runDirs: readonly string[]): BenchmarkEntry[] {
+  return runDirs.flatMap((d) => readRunBenchmarks(d));
+}
+
+/** The tables of a Markdown file (BENCHMARKS.md), or undefined when it is not there. */
+export function readMarkdownTables(file: string): MarkdownTable[] | undefined {
+  const text = readText(file);
+  return text === undefined ? undefined : parseMarkdownTables(text);
+}
+
+/** `<run>/report/report.json`, when `cvw report` has written it. */
+export function readGeneratedReport(dir: string): GeneratedReport | undefined {
+  return readJson<GeneratedReport>(path.join(dir, REPORT_DIR, REPORT_FILE));
+}
+
+/** Every image a generated report refers to (paths relative to the run). */
+export function reportImages(report: GeneratedReport | undefined): string[] {
+  if (!report) return [];
+  const set = new Set<string>();
+  for (const g of report.gallery ?? []) set.add(g.image);
+  for (const q of report.retrieval ?? []) {
+    set.add(q.query.image);
+    for (const n of q.neighbours) set.add(n.image);
+  }
+  return [...set];
+}
+
+/**
+ * Everything the report shows; `imageUri` turns an image path (relative to the run) into what
+ * the page loads (a webview URI in VS Code, a data: URI in a standalone file).
+ */
+export function readReportData(dir: string, imageUri: (relative: string) => string, options: { state?: string; tables?: MetricTable[] } = {}): ReportData {
+  const snapshot = readRunSnapshot(dir, options);
+  const generated = readGeneratedReport(dir);
+  const images: Record<string, string> = {};
+  for (const rel of reportImages(generated)) images[rel] = imageUri(rel);
+  return {
+    summary: snapshot.summary,
+    configText: snapshot.configText,
+    tables: snapshot.tables,
+    confusion: readConfusionMatrices(dir),
+    benchmarks: readRunBenchmarks(dir, snapshot.summary, snapshot.config),
+    generated,
+    images,
+  };
+}

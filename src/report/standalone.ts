@@ -1,0 +1,65 @@
+/**
+ * A run report as one standalone HTML file: the report page's bundle inlined (nonce'd), the data
+ * embedded as JSON, the images as data: URIs — no network, no VS Code, the same strict CSP. Open
+ * it in any browser, attach it to a mail, put it in a wiki.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { tableToJson, type MetricTableJson } from './model/metrics';
+import type { ReportData } from './model/report';
+import { readReportData } from './runFiles';
+
+/** What a standalone page embeds: the report with its tables as plain JSON. */
+export type EmbeddedReport = Omit<ReportData, 'tables'> & { tables: MetricTableJson[] };
+
+const MIME: Record<string, string> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp', '.gif': 'image/gif' };
+
+export function dataUri(file: string): string {
+  const mime = MIME[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+  return `data:${mime};base64,${fs.readFileSync(file).toString('base64')}`;
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** JSON safe inside <script>: no `</script>`, no `<!--`. */
+function scriptJson(v: unknown): string {
+  return JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+/** The HTML of a report; `bundle` is dist/webview/report.js's text. */
+export function standaloneReportHtml(report: ReportData, bundle: string): string {
+  const nonce = randomBytes(16).toString('base64');
+  const embedded: EmbeddedReport = { ...report, tables: report.tables.map(tableToJson) };
+  const title = `${report.summary.configStem} ${report.summary.id} — CV Workbench report`;
+  const csp = `default-src 'none'; img-src data:; script-src 'nonce-${nonce}'`;
+  // `</script` cannot appear inside the inline bundle; `<\/script` means the same in JS.
+  const js = bundle.replace(/<\/script/gi, '<\\/script').replace(/\/\/# sourceMappingURL=.*$/m, '');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<meta name="generator" content="CV Workbench">
+<title>${escapeHtml(title)}</title>
+</head>
+<body data-standalone="1">
+<script type="application/json" id="cvw-data">${scriptJson(embedded)}</script>
+<script nonce="${nonce}">${js}</script>
+</body>
+</html>
+`;
+}
+
+/** Write `<run>/report/report.html` (or `out`) from the run's files; returns the path. */
+export function writeStandaloneReport(dir: string, bundleFile: string, out?: string): string {
+  const report = readReportData(dir, (rel) => dataUri(path.join(dir, rel)));
+  const html = standaloneReportHtml(report, fs.readFileSync(bundleFile, 'utf8'));
+  const file = out ?? path.join(dir, 'report', 'report.html');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, html);
+  return file;
+}
