@@ -9,6 +9,7 @@ import { COMMANDS, OUTPUT_CHANNEL_NAME } from './commandIds';
 import { validateAllConfigs, validateConfig } from './commands/validate';
 import { registerDiagnostics, type ConfigDiagnostics } from './language/diagnostics';
 import { registerLanguageFeatures } from './language';
+import { registerPanels } from './panels';
 
 /** What activate() returns: used by the extension-host integration tests (test/e2e/suite). */
 export interface CvWorkbenchApi {
@@ -23,6 +24,7 @@ export function activate(context: vscode.ExtensionContext): CvWorkbenchApi {
 
   const diagnostics = registerDiagnostics(context, { log: (line) => output.appendLine(line) });
   registerLanguageFeatures(context);
+  registerPanels(context, { output });
 
   context.subscriptions.push(
     vscode.commands.registerCommand(COMMANDS.validateConfig, (uri?: vscode.Uri) => validateConfig(diagnostics, output, uri)),
