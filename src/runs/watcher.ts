@@ -166,7 +166,8 @@ export class RunWatcher {
     await this.fsWatcher.close();
   }
 
-  private scan(root: string): void {
+  /** Read the runs under `root` (only those not known yet, with `onlyNew`). */
+  private scan(root: string, onlyNew = false): void {
     const visit = (dir: string, depth: number) => {
       let entries: fs.Dirent[];
       try {
@@ -174,7 +175,7 @@ export class RunWatcher {
       } catch {
         return;
       }
-      if (depth > 0 && entries.some((e) => e.isFile() && e.name === RUN_FILE.run)) this.update(dir);
+      if (depth > 0 && entries.some((e) => e.isFile() && e.name === RUN_FILE.run) && !(onlyNew && this.records.has(dir))) this.update(dir);
       if (depth < 2) for (const e of entries) if (e.isDirectory()) visit(path.join(dir, e.name), depth + 1);
     };
     visit(root, 0);
@@ -240,6 +241,15 @@ export class RunWatcher {
   /** Re-check runs that say `running` (their process may have died), and poll followed metrics as a safety net. */
   private tick(): void {
     for (const root of [...this.pendingRoots]) if (fs.existsSync(path.dirname(root))) this.watchRoot(root);
+    // A root created while chokidar was still setting up the watch of its parent goes unseen by
+    // it: watch it again once it exists, and pick up the runs it already holds.
+    const watched = this.fsWatcher.getWatched();
+    for (const root of this.roots) {
+      if (this.pendingRoots.has(root) || watched[root] || !fs.existsSync(root)) continue;
+      this.fsWatcher.unwatch(root);
+      this.fsWatcher.add(root);
+      this.scan(root, true);
+    }
     for (const [dir, run] of this.records) {
       if (run.info.status !== 'running') continue;
       const now = readRunRecord(dir);
