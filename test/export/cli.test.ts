@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { main } from '../../src/cli/main';
 import { train } from '../../src/train/train';
 import { Classifier } from '../../src/export/predict';
+import { ensureBackend } from '../../src/export/source';
 import { tempFiles } from '../helpers/tmp';
 import { IMAGES, ROOT, imagesData, makeRun, onnxCheck } from './helpers';
 
@@ -34,7 +35,6 @@ describe('cvw export / predict / retrieve', () => {
   const run = path.join(t.dir, 'cls', 'run');
 
   beforeAll(async () => {
-    const { ensureBackend } = await import('../../src/export/source');
     await ensureBackend('wasm');
     makeRun(path.join(t.dir, 'cls'), `model: { type: Classification, backbone: { type: ResNet, depth: 18, base_width: 8, stem: cifar }, head: { type: ClsHead, num_classes: 3 } }\n${imagesData(24)}`).dispose();
   });

@@ -12,6 +12,11 @@ import { seedInit } from '../../src/models/nn';
 import { saveCheckpoint } from '../../src/train/checkpoint';
 import { RunDir } from '../../src/train/runDir';
 import type { Algorithm } from '../../src/models/algorithms/types';
+import { build } from '../../src/core/registry';
+import type { DataSource, SourceFactory } from '../../src/data/types';
+import type { ExportMetadata } from '../../src/export/metadata';
+import type { ImageInput } from '../../src/export/predict';
+import { loadImage, Preprocessor } from '../../src/export/predict/images';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const IMAGES = path.join(ROOT, 'data/images-sample');
@@ -92,16 +97,13 @@ data:
 
 /** The first `n` Fashion-MNIST sample test images as grey pixel arrays. */
 export async function fashionImages(n: number): Promise<Array<{ data: Uint8Array; width: number; height: number; channels: number }>> {
-  const { build } = await import('../../src/core/registry');
-  const factory = build<{ open(ctx: unknown): Promise<{ item(i: number): Promise<{ image: { kind: string; data: Uint8Array; width: number; height: number } }> | { image: { kind: string; data: Uint8Array; width: number; height: number } } }> }>(
-    'source',
-    { type: 'FashionMNIST', root: FASHION, subset: 'test' },
-  );
-  const source = await factory.open({ split: 'val', skipCorrupt: false, skip: () => undefined, resolvePath: (p: string) => p });
+  const factory = build<SourceFactory>('source', { type: 'FashionMNIST', root: FASHION, subset: 'test' });
+  const source: DataSource = await factory.open({ split: 'val', skipCorrupt: false, skip: () => undefined, resolvePath: (p: string) => p });
   const out = [];
   for (let i = 0; i < n; i++) {
-    const item = await source.item(i);
-    out.push({ data: Uint8Array.from(item.image.data), width: item.image.width, height: item.image.height, channels: 1 });
+    const { image } = await source.item(i);
+    if (image.kind !== 'pixels') throw new Error('expected pixels');
+    out.push({ data: Uint8Array.from(image.data), width: image.width, height: image.height, channels: 1 });
   }
   return out;
 }
@@ -132,8 +134,7 @@ export async function runOnnx(file: string, batch: Float32Array, shape: [number,
 }
 
 /** The network inputs of `images` the way predictors prepare them (decode + the export's pipeline), as one NHWC batch. */
-export async function preparedBatch(meta: import('../../src/export/metadata').ExportMetadata, images: import('../../src/export/predict').ImageInput[]): Promise<{ data: Float32Array; shape: [number, number, number, number] }> {
-  const { loadImage, Preprocessor } = await import('../../src/export/predict/images');
+export async function preparedBatch(meta: ExportMetadata, images: ImageInput[]): Promise<{ data: Float32Array; shape: [number, number, number, number] }> {
   const pre = new Preprocessor(meta);
   const items = [];
   for (const [i, img] of images.entries()) items.push(pre.prepare(await loadImage(img, meta.input.channels, `image ${i}`), `image ${i}`));

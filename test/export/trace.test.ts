@@ -86,8 +86,8 @@ function kitchenSink(x: tf.Tensor): Record<string, tf.Tensor> {
   const w = rnd([3, 3, 3, 8], 1);
   const dw = rnd([3, 3, 8, 2], 2);
   const img = x as tf.Tensor4D;
-  let y = tf.conv2d(img, w as tf.Tensor4D, 2, 'same');
-  y = tf.leakyRelu(tf.add(y, rnd([8], 3)), 0.1);
+  let y: tf.Tensor4D = tf.conv2d(img, w as tf.Tensor4D, 2, 'same');
+  y = tf.leakyRelu(tf.add(y, rnd([8], 3)), 0.1) as tf.Tensor4D;
   const d = tf.depthwiseConv2d(y, dw as tf.Tensor4D, 1, 'same');
   const pooled = tf.avgPool(tf.elu(d), 2, 2, 'same');
   const maxed = tf.maxPool(tf.pad(d, [[0, 0], [1, 1], [1, 1], [0, 0]], -1e9), 3, 2, 'valid');
