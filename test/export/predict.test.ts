@@ -9,7 +9,13 @@ import * as path from 'node:path';
 import '../../src/builtins';
 import { build } from '../../src/core/registry';
 import { exportModel } from '../../src/export/exportModel';
-import { Classifier, FeatureExtractor, type Classification } from '../../src/export/predict';
+import * as tf from '@tensorflow/tfjs-core';
+import { Classifier, FeatureExtractor, softmax, type Classification } from '../../src/export/predict';
+import { traceModel } from '../../src/export/trace';
+import { toOnnx } from '../../src/export/onnx';
+import { encodeModel } from '../../src/engine/ort/onnxModel';
+import { randomFor } from '../../src/core/random';
+import type { PipelineStep } from '../../src/data/pipeline';
 import { buildIndex, listImages, nearest, retrieve } from '../../src/export/retrieve';
 import { ensureBackend } from '../../src/export/source';
 import { loadSharp } from '../../src/data/decode';
@@ -119,6 +125,30 @@ describe('Classifier', () => {
     await expect(new Classifier(file).predict(images[0])).rejects.toThrow(`${file}: a features model (SimCLR) has no class scores; use a FeatureExtractor`);
     const emb = await new FeatureExtractor(file).predict(images[0]);
     expect(emb.length).toBe(64);
+  });
+});
+
+describe('models from elsewhere', () => {
+  it('runs an ONNX model without CV Workbench metadata: layout and size from its input, pixels scaled to 0-1, classes by index', async () => {
+    const model = makeRun(path.join(tmp.dir, 'foreign'), `model: { type: Classification, backbone: { type: ResNet, depth: 18, base_width: 8, stem: cifar }, head: { type: ClsHead, num_classes: 4 } }\n${imagesData(20)}`);
+    const { graph } = traceModel((x) => ({ scores: model.predict!(x as tf.Tensor4D) }), { imageShape: [20, 20, 3] });
+    const file = path.join(tmp.dir, 'foreign.onnx');
+    fs.writeFileSync(file, encodeModel(toOnnx(graph, { inputName: 'input' })));
+    const clf = new Classifier(file, { topk: 4 });
+    const meta = await clf.metadata();
+    expect(meta.input).toEqual({ name: 'input', layout: 'NCHW', height: 20, width: 20, channels: 3, batch: 'dynamic' });
+    expect(meta.preprocess.steps).toEqual([{ type: 'ToTensor' }]);
+    const r = await clf.predict(images[2]);
+    expect(r.topk.map((t) => t.name).sort()).toEqual(['0', '1', '2', '3']);
+    // The same as the toolkit on the image resized to 20x20 and scaled to 0-1.
+    const pixels = await loadSharp()(images[2]).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const img = { data: Float32Array.from(pixels.data), width: pixels.info.width, height: pixels.info.height, channels: 3, white: 255 };
+    const state = { img };
+    build<PipelineStep>('pipeline', { type: 'Resize', size: [20, 20] }).apply(state, randomFor(0, 0));
+    const logits = tf.tidy(() => model.predict!(tf.div(tf.tensor4d(state.img.data as Float32Array, [1, 20, 20, 3]), 255) as tf.Tensor4D).dataSync());
+    const probs = softmax(logits);
+    for (const t of r.topk) expect(Math.abs(t.score - probs[t.label])).toBeLessThan(1e-4);
+    await clf.dispose();
   });
 });
 
