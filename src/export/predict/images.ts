@@ -12,7 +12,7 @@ import { runPipeline, type PipelineStep } from '../../data/pipeline';
 import type { ImageTensor } from '../../data/types';
 import type { ExportMetadata } from '../metadata';
 
-/** Decoded pixels, row-major HWC in RGB order (or grey), 0-255. */
+/** Decoded pixels, row-major HWC in RGB order (or grey), 0-255 (float values are rounded to 8 bits). */
 export interface PixelImage {
   data: Uint8Array | Uint8ClampedArray | Float32Array;
   width: number;
