@@ -3,7 +3,7 @@
  * colour gradient and a little noise (so that they are colour JPEGs of realistic size), written
  * as an ImageFolder (one folder per class) of JPEG files, then packed as TFRecord shards.
  *
- *   node -r sucrase/register bench/data/makeImages.ts [--out /tmp/cvw-bench-data] [--count 2560] [--size 256]
+ *   node -r sucrase/register bench/data/makeImages.ts [--out /tmp/cvw-bench-data] [--count 1280] [--size 256]
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -24,8 +24,8 @@ export interface BenchData {
 }
 
 export async function makeBenchImages(out: string, count: number, size: number, from = '/usr/share/datasets/fashion-mnist'): Promise<BenchData> {
-  const jpegDir = path.join(out, `jpeg-${size}`);
-  const tfrecordDir = path.join(out, `tfrecord-${size}`);
+  const jpegDir = path.join(out, `jpeg-${size}-${count}`);
+  const tfrecordDir = path.join(out, `tfrecord-${size}-${count}`);
   const stamp = path.join(out, `done-${size}-${count}`);
   if (!fs.existsSync(stamp)) {
     fs.rmSync(jpegDir, { recursive: true, force: true });
@@ -64,5 +64,5 @@ if (require.main === module) {
     const i = process.argv.indexOf(`--${name}`);
     return i >= 0 ? process.argv[i + 1] : def;
   };
-  makeBenchImages(arg('out', '/tmp/cvw-bench-data'), Number(arg('count', '2560')), Number(arg('size', '256'))).then((d) => process.stdout.write(JSON.stringify(d, null, 2) + '\n'));
+  makeBenchImages(arg('out', '/tmp/cvw-bench-data'), Number(arg('count', '1280')), Number(arg('size', '256'))).then((d) => process.stdout.write(JSON.stringify(d, null, 2) + '\n'));
 }

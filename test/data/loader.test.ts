@@ -232,3 +232,23 @@ describe('custom pipeline steps', () => {
     await threaded.close();
   });
 });
+
+describe('views share the decoded image without changing it', () => {
+  it('a view whose first step changes pixels in place leaves the other views as decoded', async () => {
+    const ds = {
+      type: 'MultiViewDataset',
+      source: { type: 'FashionMNIST', root: 'data/fashion-mnist-sample' },
+      views: [{ pipeline: [{ type: 'ColorJitter', brightness: [2, 2] }] }, { pipeline: [{ type: 'Solarization', p: 1 }] }, { pipeline: [] }],
+      batch_size: 2,
+      shuffle: false,
+    };
+    const loader = await createLoader(options(ds, { split: 'val' }));
+    const [b] = await collect(loader);
+    const [bright, solar, plain] = b.views.map((v) => v.data);
+    for (let i = 0; i < plain.length; i++) {
+      expect(bright[i]).toBe(Math.min(255, 2 * plain[i]));
+      expect(solar[i]).toBe(plain[i] >= 128 ? 255 - plain[i] : plain[i]);
+    }
+    await loader.close();
+  });
+});
