@@ -105,7 +105,7 @@ export function loadCustomImports(loaded: LoadedConfig): Problem[] {
     unregisterFile(file);
     delete require.cache[file];
     try {
-      registeringCustom(() => require(file));
+      registeringCustom(() => require(file), file);
       loadedVersions.set(file, mtime);
     } catch (err) {
       unregisterFile(file);

@@ -52,7 +52,7 @@ export class Registry<T = unknown> {
     const entry: RegisteredComponent<T> = {
       ...(spec as unknown as ComponentSpec<ParamsSchema, T>),
       kind: this.kind,
-      sourceFile: options.sourceFile ?? callerFile(),
+      sourceFile: options.sourceFile ?? currentCustomFile ?? callerFile(),
       builtin: options.builtin ?? currentRegistrationIsBuiltin,
     };
     this.items.set(spec.type, entry);
@@ -153,15 +153,23 @@ export function findComponent(type: string): RegisteredComponent | undefined {
 }
 
 let currentRegistrationIsBuiltin = true;
+let currentCustomFile: string | undefined;
 
-/** Run `fn` with registrations marked as custom (not built in): used by the custom-import loader. */
-export function registeringCustom<R>(fn: () => R): R {
+/**
+ * Run `fn` with registrations marked as custom (not built in): used by the custom-import loader.
+ * `sourceFile`, the module being loaded, is recorded as their source: the call stack cannot tell
+ * it inside a bundle (the extension, a bundled CLI), where `register` itself is not in registry.js.
+ */
+export function registeringCustom<R>(fn: () => R, sourceFile?: string): R {
   const before = currentRegistrationIsBuiltin;
+  const beforeFile = currentCustomFile;
   currentRegistrationIsBuiltin = false;
+  currentCustomFile = sourceFile;
   try {
     return fn();
   } finally {
     currentRegistrationIsBuiltin = before;
+    currentCustomFile = beforeFile;
   }
 }
 
