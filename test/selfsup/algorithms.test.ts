@@ -177,3 +177,34 @@ describe('what the algorithms hold still', () => {
     expect(changed(lastSeen[3], lastSeen[1])).toBe(true);
   }, 60_000);
 });
+
+describe('MAE encoder', () => {
+  it('sees only the visible patches: changing the pixels of masked patches leaves its tokens unchanged, and the loss counts only masked patches', async () => {
+    const { randomMasking } = await import('../../src/models/algorithms/selfsup/mae');
+    const { Random } = await import('../../src/core/random');
+    seedInit(0);
+    const mae = build<Algorithm & { encodeVisible(x: tf.Tensor4D, m: unknown): tf.Tensor3D; forwardLoss(x: tf.Tensor4D, m: unknown): { loss: tf.Scalar } }>('model', cases[6].model);
+    mae.eval();
+    const m = randomMasking(2, 16, 0.75, new Random(3));
+    const images = views([8], 2)[0];
+    // Overwrite every masked 2x2 patch with noise.
+    const px = images.arraySync();
+    for (let b = 0; b < 2; b++) {
+      for (let p = 0; p < 16; p++) {
+        if (!m.mask[b * 16 + p]) continue;
+        const r = Math.floor(p / 4) * 2;
+        const c = (p % 4) * 2;
+        for (let dy = 0; dy < 2; dy++) for (let dx = 0; dx < 2; dx++) px[b][r + dy][c + dx][0] = 5 + b + p;
+      }
+    }
+    const changed = tf.tensor4d(px);
+    expect(m.keep).toBe(4);
+    const a = mae.encodeVisible(images, m);
+    expect(a.shape).toEqual([2, 1 + 4, 16]);
+    const b = mae.encodeVisible(changed, m);
+    expect(Math.max(...Array.from(tf.abs(tf.sub(a, b)).dataSync()))).toBeLessThan(1e-5);
+    // The reconstruction loss does see them (they are the targets).
+    expect(Math.abs(mae.forwardLoss(images, m).loss.dataSync()[0] - mae.forwardLoss(changed, m).loss.dataSync()[0])).toBeGreaterThan(1e-3);
+    mae.dispose();
+  });
+});
