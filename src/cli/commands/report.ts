@@ -1,0 +1,60 @@
+/** `cvw report <run>`: compute the run report's predictions (src/report/generate.ts), optionally write it as one HTML file. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { packageRoot } from '../../core/packageInfo';
+import { UserError } from '../../core/problems';
+import { generateReport } from '../../report/generate';
+import { writeStandaloneReport } from '../../report/standalone';
+import { UsageError, type CommandSpec, type ParsedArgs } from '../args';
+
+function count(args: ParsedArgs, name: string): number | undefined {
+  const v = args.options[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a whole number, got ${v}`);
+  return n;
+}
+
+export const reportCommand: CommandSpec = {
+  name: 'report',
+  summary: 'Compute a run report: sample predictions with images, nearest-neighbour retrieval and a PCA projection of features (report/report.json and report/images/ in the run); --html writes it all as one standalone HTML file',
+  positionals: [{ name: 'run', description: 'A run directory (its best, else latest checkpoint)' }],
+  options: [
+    { name: 'split', type: 'string', description: 'Data split of the run\'s config to take images from (default: val, else test, else train)' },
+    { name: 'gallery', type: 'number', description: 'Images in the gallery of predictions', default: 48 },
+    { name: 'queries', type: 'number', description: 'Query images for nearest-neighbour retrieval', default: 6 },
+    { name: 'neighbours', type: 'number', description: 'Neighbours shown per query', default: 8 },
+    { name: 'points', type: 'number', description: 'Images embedded for retrieval and the projection', default: 1000 },
+    { name: 'html', type: 'string', valueName: 'file', description: 'Also write the whole report as one HTML file (default <run>/report/report.html when given without a value: --html=)' },
+    { name: 'no-predict', type: 'boolean', description: 'Only write the HTML of what the run has (no predictions computed)' },
+    { name: 'json', type: 'boolean', description: 'Print what was written as JSON' },
+  ],
+  details: 'The extension\'s Run Report panel runs this command from its Generate button and shows the result.',
+  async run(args) {
+    const dir = args.positionals[0];
+    if (!dir) throw new UsageError('missing <run>: give a run directory');
+    if (!fs.existsSync(path.join(dir, 'run.json'))) throw new UserError(`${dir}: not a run directory (no run.json)`);
+    const written: Record<string, string> = {};
+    if (!args.options['no-predict']) {
+      const { file, report } = await generateReport(dir, {
+        split: args.options.split as string | undefined,
+        gallery: count(args, 'gallery'),
+        queries: count(args, 'queries'),
+        neighbours: count(args, 'neighbours'),
+        points: count(args, 'points'),
+        log: (m) => process.stderr.write(m + '\n'),
+      });
+      written.report = file;
+      process.stderr.write(`report: ${report.gallery?.length ?? 0} predictions, ${report.retrieval?.length ?? 0} retrieval queries, ${report.projection?.x.length ?? 0} projected points in ${report.seconds.toFixed(1)} s\n`);
+    }
+    const html = args.options.html;
+    if (html !== undefined) {
+      const bundle = path.join(packageRoot(), 'dist', 'webview', 'report.js');
+      if (!fs.existsSync(bundle)) throw new UserError(`${bundle} is missing: build the package first (npm run build)`);
+      written.html = writeStandaloneReport(dir, bundle, typeof html === 'string' && html ? path.resolve(html) : undefined);
+    }
+    if (args.options.json) process.stdout.write(JSON.stringify(written, null, 2) + '\n');
+    else for (const f of Object.values(written)) process.stdout.write(f + '\n');
+    return 0;
+  },
+};

@@ -1,0 +1,207 @@
+/**
+ * `cvw report <run>`: what the run report shows beyond the run's own files, computed from the
+ * run's best (else latest) checkpoint on images of its evaluation set —
+ *
+ *   - a gallery of sample predictions with their images, right and wrong (classifiers);
+ *   - nearest-neighbour retrieval for a few query images, by cosine similarity of the backbone's
+ *     features (every model: the point of self-supervised ones);
+ *   - a 2-D PCA projection of those features, coloured by class.
+ *
+ * Written to `<run>/report/report.json` with thumbnails in `<run>/report/images/`. It uses the
+ * export's predictors (src/export/predict: Classifier, FeatureExtractor on the toolkit's own
+ * model), so the pictures show what `cvw predict` would say. Runs in its own process (the editor
+ * spawns it), never in the extension host.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../core/problems';
+import { build } from '../core/registry';
+import type { ComponentConfig } from '../core/schema';
+import type { DatasetPlan } from '../data/datasets';
+import { decodeImage, loadSharp } from '../data/decode';
+import { pathResolver } from '../data/loader';
+import type { DataSource } from '../data/types';
+import { Classifier, FeatureExtractor, type PixelImage } from '../export/predict';
+import { writeAtomic } from '../train/checkpoint';
+import { runCheckpoint } from '../export/source';
+import { REPORT_DIR, REPORT_FILE, REPORT_VERSION, type GalleryItem, type GeneratedReport, type RetrievalQuery } from './model/report';
+import { pca } from './pca';
+import { readRunConfig, readRunSummary } from './runFiles';
+
+export interface GenerateReportOptions {
+  /** The data split of the run's config to read (default `val`, else `test`, else `train`). */
+  split?: string;
+  /** Images in the gallery (default 48). */
+  gallery?: number;
+  /** Query images for retrieval (default 6) and neighbours shown per query (default 8). */
+  queries?: number;
+  neighbours?: number;
+  /** Samples embedded for retrieval and the projection (default 1000). */
+  points?: number;
+  /** Longest side of a thumbnail in pixels (default 96; smaller images keep their size). */
+  thumbnail?: number;
+  log?: (message: string) => void;
+}
+
+interface Sample {
+  index: number;
+  label?: number;
+  pixels: PixelImage;
+}
+
+/** `count` indices spread evenly over `[0, length)` (deterministic: the same report every time). */
+export function spreadIndices(length: number, count: number): number[] {
+  const n = Math.min(length, count);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(Math.floor((i * length) / n));
+  return out;
+}
+
+function datasetConfig(config: Record<string, unknown>, split: string | undefined, dir: string): { name: string; dataset: ComponentConfig } {
+  const data = (config.data ?? {}) as Record<string, unknown>;
+  const names = split ? [split] : ['val', 'test', 'train'];
+  for (const name of names) {
+    const d = data[name];
+    if (d && typeof d === 'object' && typeof (d as { type?: unknown }).type === 'string') return { name, dataset: d as ComponentConfig };
+  }
+  throw new UserError(`${path.join(dir, 'config.yaml')} has no data.${split ?? 'val'}: the report needs images to predict (pass --split with a split the config has)`);
+}
+
+async function openSource(dataset: ComponentConfig, split: string, configDir: string | undefined): Promise<DataSource> {
+  const plan = build<DatasetPlan>('dataset', dataset);
+  return plan.source.open({ split, skipCorrupt: true, skip: () => undefined, resolvePath: pathResolver(configDir) });
+}
+
+async function readSample(source: DataSource, index: number): Promise<Sample> {
+  const item = await source.item(index);
+  const img = await decodeImage(item.image, source.channels, item.where);
+  const data = new Uint8Array(img.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = Math.max(0, Math.min(255, Math.round(img.data[i])));
+  return { index, label: item.label, pixels: { data, width: img.width, height: img.height, channels: img.channels } };
+}
+
+async function writeThumbnail(dir: string, name: string, p: PixelImage, maxSide: number): Promise<string> {
+  const rel = path.join(REPORT_DIR, 'images', name).split(path.sep).join('/');
+  const sharp = loadSharp();
+  let img = sharp(Buffer.from(p.data as Uint8Array), { raw: { width: p.width, height: p.height, channels: (p.channels ?? 3) as 1 | 3 } });
+  if (Math.max(p.width, p.height) > maxSide) img = img.resize({ width: maxSide, height: maxSide, fit: 'inside' });
+  fs.writeFileSync(path.join(dir, rel), await img.png().toBuffer());
+  return rel;
+}
+
+/** Cosine similarities of L2-normalised rows: the `k` nearest other rows of row `q`. */
+export function nearest(embeddings: Float32Array[], q: number, k: number): Array<{ row: number; similarity: number }> {
+  const query = embeddings[q];
+  const scored: Array<{ row: number; similarity: number }> = [];
+  for (let i = 0; i < embeddings.length; i++) {
+    if (i === q) continue;
+    const e = embeddings[i];
+    let s = 0;
+    for (let j = 0; j < e.length; j++) s += e[j] * query[j];
+    scored.push({ row: i, similarity: s });
+  }
+  return scored.sort((a, b) => b.similarity - a.similarity || a.row - b.row).slice(0, k);
+}
+
+export async function generateReport(dir: string, options: GenerateReportOptions = {}): Promise<{ file: string; report: GeneratedReport }> {
+  const log = options.log ?? (() => undefined);
+  const started = Date.now();
+  const runDir = path.resolve(dir);
+  const { config } = readRunConfig(runDir);
+  if (!config) throw new UserError(`${runDir}: no readable config.yaml; is it a run directory?`);
+  const checkpoint = runCheckpoint(runDir);
+  const summary = readRunSummary(runDir, { config });
+  const { name: split, dataset } = datasetConfig(config, options.split, runDir);
+  const source = await openSource(dataset, split, summary.configFile ? path.dirname(summary.configFile) : undefined);
+  const outDir = path.join(runDir, REPORT_DIR, 'images');
+  fs.rmSync(outDir, { recursive: true, force: true });
+  fs.mkdirSync(outDir, { recursive: true });
+  const thumbSide = options.thumbnail ?? 96;
+  const galleryCount = options.gallery ?? 48;
+  const points = Math.max(galleryCount, options.points ?? 1000);
+  const features = new FeatureExtractor(runDir);
+  try {
+    const meta = await features.metadata();
+    const task: GeneratedReport['task'] = meta.task === 'classification' ? 'classification' : 'features';
+    const indices = spreadIndices(source.length, points);
+    log(`${runDir}: ${meta.model} (${task}) from ${path.basename(checkpoint)}, ${indices.length} of ${source.length} ${split} images`);
+    const samples: Sample[] = [];
+    for (const i of indices) samples.push(await readSample(source, i));
+    const classes = source.classes ?? meta.classes;
+    const report: GeneratedReport = { version: REPORT_VERSION, created: new Date().toISOString(), checkpoint, split, task, classes, seconds: 0 };
+    const thumbs = new Map<number, string>();
+    const thumbOf = async (row: number) => {
+      let rel = thumbs.get(row);
+      if (!rel) {
+        const s = samples[row];
+        rel = await writeThumbnail(runDir, `${split}-${String(s.index).padStart(6, '0')}.png`, s.pixels, thumbSide);
+        thumbs.set(row, rel);
+      }
+      return rel;
+    };
+
+    // The gallery: spread over the whole set, not only its first classes.
+    const galleryRows = spreadIndices(samples.length, galleryCount);
+    if (task === 'classification') {
+      const classifier = new Classifier(runDir, { topk: 3 });
+      try {
+        const results = await classifier.predict(galleryRows.map((r) => samples[r].pixels));
+        const gallery: GalleryItem[] = [];
+        for (const [k, r] of galleryRows.entries()) {
+          const s = samples[r];
+          const p = results[k];
+          gallery.push({
+            image: await thumbOf(r),
+            index: s.index,
+            label: s.label,
+            predicted: p.label,
+            predictedName: p.name,
+            score: p.score,
+            topk: p.topk,
+            correct: s.label === undefined ? undefined : s.label === p.label,
+          });
+        }
+        report.gallery = gallery;
+        const judged = gallery.filter((g) => g.correct !== undefined);
+        if (judged.length) report.accuracy = judged.filter((g) => g.correct).length / judged.length;
+        log(`gallery: ${gallery.length} predictions${report.accuracy !== undefined ? `, ${(report.accuracy * 100).toFixed(1)}% right` : ''}`);
+      } finally {
+        await classifier.dispose();
+      }
+    }
+
+    // Features of every sample: retrieval and the projection.
+    const embeddings = await features.predict(samples.map((s) => s.pixels));
+    const dim = embeddings[0]?.length ?? 0;
+    if (dim > 0) {
+      const queries = spreadIndices(samples.length, options.queries ?? 6);
+      const retrieval: RetrievalQuery[] = [];
+      for (const q of queries) {
+        const hits = nearest(embeddings, q, options.neighbours ?? 8);
+        retrieval.push({
+          query: { image: await thumbOf(q), index: samples[q].index, label: samples[q].label },
+          neighbours: await Promise.all(hits.map(async (h) => ({ image: await thumbOf(h.row), index: samples[h.row].index, label: samples[h.row].label, similarity: h.similarity }))),
+        });
+      }
+      report.retrieval = retrieval;
+      const flat = new Float32Array(samples.length * dim);
+      embeddings.forEach((e, i) => flat.set(e, i * dim));
+      const p = pca(flat, samples.length, dim, 2);
+      report.projection = {
+        method: 'pca',
+        explained: [p.explained[0] ?? 0, p.explained[1] ?? 0],
+        x: p.coords[0].map((v) => Number(v.toFixed(5))),
+        y: (p.coords[1] ?? p.coords[0].map(() => 0)).map((v) => Number(v.toFixed(5))),
+        labels: samples.map((s) => s.label ?? -1),
+      };
+      log(`features: ${samples.length} x ${dim}; retrieval for ${queries.length} queries; PCA explains ${((p.explained[0] + (p.explained[1] ?? 0)) * 100).toFixed(1)}% of the variance`);
+    }
+    report.seconds = (Date.now() - started) / 1000;
+    const file = path.join(runDir, REPORT_DIR, REPORT_FILE);
+    writeAtomic(file, [JSON.stringify(report, null, 1) + '\n']);
+    return { file, report };
+  } finally {
+    await features.dispose();
+    source.close?.();
+  }
+}
