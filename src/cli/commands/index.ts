@@ -16,5 +16,6 @@ import { predictCommand } from './predict';
 import { retrieveCommand } from './retrieve';
 import { benchmarkKnnCommand, benchmarkLinearCommand } from './benchmark';
 import { extractCommand } from './extract';
+import { reportCommand } from './report';
 
-export const COMMANDS: CommandSpec[] = [trainCommand, evalCommand, benchmarkKnnCommand, benchmarkLinearCommand, extractCommand, initCommand, listCommand, showCommand, validateCommand, configPrintCommand, schemaCommand, dataFetchCommand, dataInspectCommand, dataPackCommand, envCommand, exportCommand, predictCommand, retrieveCommand];
+export const COMMANDS: CommandSpec[] = [trainCommand, evalCommand, benchmarkKnnCommand, benchmarkLinearCommand, extractCommand, initCommand, listCommand, showCommand, validateCommand, configPrintCommand, schemaCommand, dataFetchCommand, dataInspectCommand, dataPackCommand, envCommand, exportCommand, predictCommand, retrieveCommand, reportCommand];
