@@ -6,6 +6,8 @@ import { installKernels, WASM_TRAINING_KERNELS } from '../../src/engine/kernels'
 import '../../src/builtins';
 import { build } from '../../src/core/registry';
 import { seedInit, seedStep } from '../../src/models/nn';
+import { Random } from '../../src/core/random';
+import { randomMasking } from '../../src/models/algorithms/selfsup/mae';
 import type { Algorithm, TensorBatch } from '../../src/models/algorithms/types';
 import type { OptimizerFactory } from '../../src/train/optimizers/optimizer';
 import type { RunnerApi, IterOutput } from '../../src/train/hook';
@@ -179,9 +181,7 @@ describe('what the algorithms hold still', () => {
 });
 
 describe('MAE encoder', () => {
-  it('sees only the visible patches: changing the pixels of masked patches leaves its tokens unchanged, and the loss counts only masked patches', async () => {
-    const { randomMasking } = await import('../../src/models/algorithms/selfsup/mae');
-    const { Random } = await import('../../src/core/random');
+  it('sees only the visible patches: changing the pixels of masked patches leaves its tokens unchanged, and the loss counts only masked patches', () => {
     seedInit(0);
     const mae = build<Algorithm & { encodeVisible(x: tf.Tensor4D, m: unknown): tf.Tensor3D; forwardLoss(x: tf.Tensor4D, m: unknown): { loss: tf.Scalar } }>('model', cases[6].model);
     mae.eval();
