@@ -9,12 +9,15 @@ import { COMMANDS, OUTPUT_CHANNEL_NAME } from './commandIds';
 import { validateAllConfigs, validateConfig } from './commands/validate';
 import { registerDiagnostics, type ConfigDiagnostics } from './language/diagnostics';
 import { registerLanguageFeatures } from './language';
+import { registerRuns, type RunsApi } from './runs';
 import { registerPanels } from './panels';
 
 /** What activate() returns: used by the extension-host integration tests (test/e2e/suite). */
 export interface CvWorkbenchApi {
   diagnostics: ConfigDiagnostics;
   output: vscode.OutputChannel;
+  /** Runs: the watcher and manager (service), the Runs view, the status bar item, crash diagnostics. */
+  runs: RunsApi;
 }
 
 export function activate(context: vscode.ExtensionContext): CvWorkbenchApi {
@@ -24,14 +27,15 @@ export function activate(context: vscode.ExtensionContext): CvWorkbenchApi {
 
   const diagnostics = registerDiagnostics(context, { log: (line) => output.appendLine(line) });
   registerLanguageFeatures(context);
-  registerPanels(context, { output });
+  const runs = registerRuns(context, output);
+  registerPanels(context, { output, runs: () => runs.service.runWatcher, execCvw: (args, cwd) => runs.service.manager.exec(args, { cwd }) });
 
   context.subscriptions.push(
     vscode.commands.registerCommand(COMMANDS.validateConfig, (uri?: vscode.Uri) => validateConfig(diagnostics, output, uri)),
     vscode.commands.registerCommand(COMMANDS.validateAllConfigs, () => validateAllConfigs(diagnostics, output)),
     vscode.commands.registerCommand(COMMANDS.showOutput, () => output.show(true)),
   );
-  return { diagnostics, output };
+  return { diagnostics, output, runs };
 }
 
 export function deactivate(): void {

@@ -1,0 +1,109 @@
+/**
+ * Pseudo-terminals that show what a `cvw` process prints: a child the editor started (its output,
+ * from the beginning, as it arrives) or a run found on disk (its output.log, else log.txt,
+ * followed from a byte offset). Ctrl+C in the terminal stops the run as in a shell.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { FileFollower } from '../../runs/fileFollower';
+import type { ExitInfo } from '../../runs/manager';
+import { RUN_FILE } from '../../runs/runRecord';
+
+/** Something that prints: `onOutput` gives what came so far, then each new piece. */
+export interface OutputSource {
+  onOutput(listener: (text: string) => void): { dispose(): void };
+  /** Resolves when the source ends (a process exits); never for a followed file. */
+  readonly exited?: Promise<ExitInfo>;
+}
+
+/** A run's output file (output.log when the editor started it, else the trainer's log.txt), followed. */
+export class FileOutputSource implements OutputSource {
+  constructor(private readonly file: string) {}
+
+  static forRun(runDir: string): FileOutputSource {
+    const output = path.join(runDir, RUN_FILE.output);
+    return new FileOutputSource(fs.existsSync(output) ? output : path.join(runDir, RUN_FILE.log));
+  }
+
+  onOutput(listener: (text: string) => void): { dispose(): void } {
+    const follower = new FileFollower(this.file);
+    const read = () => {
+      try {
+        const { lines, reset } = follower.read();
+        if (reset) listener('\n--- the file was rewritten ---\n');
+        if (lines.length) listener(lines.map((l) => l + '\n').join(''));
+      } catch {
+        // unreadable for a moment
+      }
+    };
+    read();
+    const timer = setInterval(read, 250);
+    return { dispose: () => clearInterval(timer) };
+  }
+}
+
+export interface PtyOptions {
+  /** A first line, dimmed (the command line). */
+  header?: string;
+  /** Ctrl+C typed in the terminal. */
+  onInterrupt?: () => void;
+  /** The terminal was closed by the user. */
+  onClose?: () => void;
+  /** Close the terminal (reporting the exit code, for tasks) when the source ends. */
+  closeOnExit?: boolean;
+}
+
+const DIM = '\x1b[2m';
+const RESET = '\x1b[0m';
+
+export class OutputPty implements vscode.Pseudoterminal {
+  private readonly writeEmitter = new vscode.EventEmitter<string>();
+  private readonly closeEmitter = new vscode.EventEmitter<number | void>();
+  readonly onDidWrite = this.writeEmitter.event;
+  readonly onDidClose = this.closeEmitter.event;
+  private subscription: { dispose(): void } | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly source: OutputSource,
+    private readonly options: PtyOptions = {},
+  ) {}
+
+  open(): void {
+    if (this.options.header) this.write(`${DIM}${this.options.header}${RESET}\n`);
+    this.subscription = this.source.onOutput((text) => this.write(text));
+    void this.source.exited?.then((exit) => {
+      if (this.closed) return;
+      const how = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
+      this.write(`\n${DIM}[${how}]${RESET}\n`);
+      if (this.options.closeOnExit) {
+        this.dispose();
+        this.closeEmitter.fire(exit.code ?? 1);
+      }
+    });
+  }
+
+  handleInput(data: string): void {
+    if (data === '\x03') {
+      this.write(`^C\n`);
+      this.options.onInterrupt?.();
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.dispose();
+    this.options.onClose?.();
+  }
+
+  private dispose(): void {
+    this.closed = true;
+    this.subscription?.dispose();
+    this.subscription = undefined;
+  }
+
+  private write(text: string): void {
+    this.writeEmitter.fire(text.replace(/\r?\n/g, '\r\n'));
+  }
+}
