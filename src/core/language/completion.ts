@@ -104,7 +104,7 @@ function keyCompletions(doc: ConfigDocument, ctx: KeyContext): CompletionItem[] 
     items.push({
       label: key,
       kind: 'property',
-      detail: `${typeLabel(schema)}${inherited !== undefined ? ` (inherited: ${inlineYaml(inherited)})` : d ? ` = ${inlineYaml(d.value)}` : required ? ' (required)' : ''}`,
+      detail: `${typeLabel(schema)}${inherited !== undefined ? ` (inherited: ${short(inlineYaml(inherited))})` : d ? ` = ${short(inlineYaml(d.value))}` : required ? ' (required)' : ''}`,
       documentation: paramMarkdown(key, schema, keys.owner),
       insertText: snippet.text,
       snippet: !nameOnly,
@@ -115,6 +115,11 @@ function keyCompletions(doc: ConfigDocument, ctx: KeyContext): CompletionItem[] 
     });
   }
   return items;
+}
+
+/** Details stay on one short line. */
+function short(text: string): string {
+  return text.length > 40 ? text.slice(0, 37) + '...' : text;
 }
 
 function valueCompletions(doc: ConfigDocument, ctx: ValueContext): CompletionItem[] {
