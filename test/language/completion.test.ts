@@ -109,6 +109,12 @@ describe('completion of parameters', () => {
     expect(items[0].insertText).toBe('type: $1');
   });
 
+  it('knows the mapping of a list item, and stays quiet in comments', () => {
+    expect(labels(complete(yaml('hooks:', '  - type: TestHook', '    <|>')))).toEqual(['every']);
+    expect(labels(complete(yaml('hooks:', '- type: TestHook', '  ev<|>')))).toEqual(['every']);
+    expect(complete(yaml('model:', '  # a comm<|>', '  type: Classification'))).toEqual([]);
+  });
+
   it('inserts one-line snippets inside flow mappings', () => {
     const items = complete(yaml('model: {type: Classification, <|>}'));
     expect(items.find((i) => i.label === 'backbone')!.insertText).toBe('backbone: {type: $1}');
