@@ -12,6 +12,9 @@ const watch = process.argv.includes('--watch');
 rmSync(join(root, 'dist', 'lib'), { recursive: true, force: true });
 execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
 writeSchema(root);
+// TensorFlow.js' gradients exist only as ES modules; the engine loads them from this CommonJS bundle.
+const { createRequire } = await import('node:module');
+createRequire(import.meta.url)(join(root, 'dist', 'lib', 'engine', 'gradients.js')).buildGradientBundle();
 
 const esbuild = await import('esbuild');
 const builds = bundleOptions(root);

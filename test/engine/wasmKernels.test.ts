@@ -149,3 +149,23 @@ describe('gradients through tf ops on wasm', () => {
     }
   });
 });
+
+describe('Identity and same-dtype Cast share data on wasm (as on the cpu backend)', () => {
+  it('clone and cast keep their values after the original is gone, without new wasm memory', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const x = tf.tensor2d([1.5, -2, 3, 4], [2, 2]);
+    const ids = backend.numDataIds();
+    const c = tf.clone(x);
+    const same = tf.cast(x, 'float32');
+    expect(backend.numDataIds()).toBe(ids);
+    x.dispose();
+    expect(Array.from(c.dataSync())).toEqual([1.5, -2, 3, 4]);
+    expect(Array.from(same.dataSync())).toEqual([1.5, -2, 3, 4]);
+    const toInt = tf.cast(c, 'int32');
+    expect(toInt.dtype).toBe('int32');
+    expect(Array.from(toInt.dataSync())).toEqual([1, -2, 3, 4]);
+    tf.dispose([c, same, toInt]);
+    expect(backend.numDataIds()).toBe(ids - 1);
+  });
+});

@@ -3,13 +3,17 @@
  * one kernel per file, one array). Importing this module registers nothing: `initEngine` calls
  * `registerWasmTrainingKernels` after the wasm backend is loaded.
  */
-import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { installKernels } from './install';
 import { conv2DBackpropFilterConfig } from './conv2dBackpropFilter';
 import { conv2DBackpropInputConfig } from './conv2dBackpropInput';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwiseConv2dNativeBackpropFilter';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwiseConv2dNativeBackpropInput';
 import { unsortedSegmentSumConfig } from './unsortedSegmentSum';
 import { batchNormTrainConfig, batchNormTrainGradConfig } from './batchNormTrain';
+import { castConfig, identityConfig } from './identity';
+
+export { installKernels, uninstallKernels, kernelBelow, originalKernel } from './install';
 
 export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   conv2DBackpropFilterConfig,
@@ -19,49 +23,9 @@ export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   unsortedSegmentSumConfig,
   batchNormTrainConfig,
   batchNormTrainGradConfig,
+  identityConfig,
+  castConfig,
 ];
-
-/** For each installed config, the registration it replaced (null: none), to put back later. */
-const previousOf = new Map<KernelConfig, KernelConfig | null>();
-/** The backends' own registrations, before anything here replaced them. */
-const originals = new Map<string, KernelConfig>();
-
-/**
- * Register `configs`, replacing (and remembering) whatever was registered under the same names.
- * Installs stack: uninstalling the latest puts back the one before it.
- */
-export function installKernels(configs: readonly KernelConfig[]): void {
-  for (const config of configs) {
-    const current = getKernel(config.kernelName, config.backendName) ?? null;
-    if (current === config) continue;
-    previousOf.set(config, current);
-    const k = `${config.backendName}_${config.kernelName}`;
-    if (current && !originals.has(k) && ![...previousOf.keys()].includes(current)) originals.set(k, current);
-    if (current) unregisterKernel(config.kernelName, config.backendName);
-    registerKernel(config);
-  }
-}
-
-/** Put back what `installKernels` replaced for these configs (or remove them if nothing was there). */
-export function uninstallKernels(configs: readonly KernelConfig[]): void {
-  for (const config of configs) {
-    if (getKernel(config.kernelName, config.backendName) !== config) continue;
-    unregisterKernel(config.kernelName, config.backendName);
-    const previous = previousOf.get(config);
-    previousOf.delete(config);
-    if (previous) registerKernel(previous);
-  }
-}
-
-/** The registration `config` replaced when it was installed: its fallback for inputs it does not cover. */
-export function kernelBelow(config: KernelConfig): KernelConfig | undefined {
-  return previousOf.get(config) ?? originals.get(`${config.backendName}_${config.kernelName}`);
-}
-
-/** The backend's own registration of a kernel that `installKernels` replaced, if any. */
-export function originalKernel(kernelName: string, backendName: string): KernelConfig | undefined {
-  return originals.get(`${backendName}_${kernelName}`);
-}
 
 export function registerWasmTrainingKernels(): void {
   installKernels(WASM_TRAINING_KERNELS);

@@ -4,7 +4,7 @@
  */
 import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { kernelBelow } from '../../kernels';
+import { kernelBelow } from '../../kernels/install';
 import type { BindingTensor } from '../session';
 
 /** A view of a wasm tensor's memory, as ORT reads or writes it (no copy). Take it after every allocation. */
