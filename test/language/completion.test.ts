@@ -124,6 +124,10 @@ describe('completion of parameters', () => {
     const items = complete('{"model": {"type": "Classification", "backbone": {"type": "ResNet", "<|>"}}}', '/w/a.json');
     const depth = items.find((i) => i.label === 'depth')!;
     expect(depth.insertText).toBe('"depth": ${1|18,34,50|}');
+    // The quotes typed so far are replaced too.
+    const at = '{"model": {"type": "Classification", "backbone": {"type": "ResNet", '.length;
+    expect(depth.range).toEqual({ start: { line: 0, character: at }, end: { line: 0, character: at + 2 } });
+    expect(depth.filterText).toBe('"depth"');
     const types = complete('{"model": {"type": "Classification", "backbone": {"type": "Re<|>"}}}', '/w/a.json');
     expect(labels(types)).toEqual(names('backbone'));
     expect(types.find((i) => i.label === 'ResNet')!.insertText).toBe('ResNet');

@@ -73,9 +73,12 @@ function keyCompletions(doc: ConfigDocument, ctx: KeyContext): CompletionItem[] 
   const keys = keysAt(doc, ctx.path);
   if (!keys) return [];
   const used = new Set((ctx.container?.pairs ?? []).filter((p) => p !== ctx.pair && p.colon !== undefined).map((p) => p.key));
-  const range = doc.range(ctx.replaceStart, ctx.replaceEnd);
   // On an existing `key: value`, only the name is replaced.
   const nameOnly = ctx.pair?.colon !== undefined;
+  // A quoted key being typed (`"de` in JSON) is replaced with its quotes by `"depth": ...`.
+  const withQuotes = ctx.quoted && !nameOnly && ctx.pair !== undefined;
+  const range = withQuotes ? doc.range(ctx.pair!.keyStart, ctx.pair!.keyEnd) : doc.range(ctx.replaceStart, ctx.replaceEnd);
+  const filter = (key: string) => (withQuotes ? `"${key}"` : undefined);
   const style = styleOf(doc, ctx);
   const items: CompletionItem[] = [];
   // A `type` inherited from a base file is rarely what one wants to change while adding parameters.
@@ -89,6 +92,7 @@ function keyCompletions(doc: ConfigDocument, ctx: KeyContext): CompletionItem[] 
       insertText: nameOnly ? 'type' : style === 'json' ? '"type": "$1"' : 'type: $1',
       snippet: !nameOnly,
       range,
+      filterText: filter('type'),
       sortText: '0',
       retrigger: !nameOnly,
     });
@@ -109,6 +113,7 @@ function keyCompletions(doc: ConfigDocument, ctx: KeyContext): CompletionItem[] 
       insertText: snippet.text,
       snippet: !nameOnly,
       range,
+      filterText: filter(key),
       // Required parameters first, then the schema's own order.
       sortText: `${required ? 1 : 2}${String(order).padStart(3, '0')}`,
       retrigger: snippet.retrigger,
