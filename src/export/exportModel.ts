@@ -117,9 +117,9 @@ export function pipelineNormalisation(steps: ComponentConfig[], channels: number
   return { scale, mean, std };
 }
 
-function defaultOut(target: string, runDir: string | undefined, checkpoint: string, format: ExportFormat): string {
+/** `<run>/export/model.onnx` or `<run>/export/tfjs` (beside the checkpoint when it has no run). */
+function defaultOut(runDir: string | undefined, checkpoint: string, format: ExportFormat): string {
   const base = runDir ? path.join(runDir, 'export') : path.join(path.dirname(checkpoint), 'export');
-  void target;
   return format === 'onnx' ? path.join(base, 'model.onnx') : path.join(base, 'tfjs');
 }
 
@@ -250,7 +250,7 @@ export async function exportLoaded(loaded: LoadedModel, options: ExportOptions, 
     outputShapes: Object.fromEntries(graph.outputs.map((o) => [o.name, shapeOf(graph, o.name)])),
   });
 
-  const out = path.resolve(options.out ?? defaultOut('', source.runDir, source.checkpoint, options.format));
+  const out = path.resolve(options.out ?? defaultOut(source.runDir, source.checkpoint, options.format));
   let files: string[];
   if (options.format === 'onnx') {
     const onnx = toOnnx(graph, { layout, metadata: { [METADATA_KEY]: JSON.stringify(metadata) }, producerVersion: packageVersion(), docString: `${metadata.model} exported by CV Workbench` });
