@@ -106,7 +106,7 @@ function confusionCell(r: ReportData): HTMLElement | undefined {
 
 function thumb(r: ReportData, image: string, cls: string, ...lines: Array<Node | string>): HTMLElement {
   const src = r.images[image];
-  return h('div', { class: `thumb ${cls}` }, src ? h('img', { src, alt: image, loading: 'lazy' }) : h('div', { class: 'muted' }, 'missing image'), ...lines);
+  return h('div', { class: `thumb ${cls}` }, src ? h('img', { src, alt: image }) : h('div', { class: 'muted' }, 'missing image'), ...lines);
 }
 
 function galleryCell(r: ReportData): HTMLElement | undefined {

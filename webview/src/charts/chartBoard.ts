@@ -110,12 +110,12 @@ export class ChartBoard {
     if (this.mode === 'runs') {
       this.runs.forEach((run, i) => {
         const series = run.series.split(spec.split);
-        if (series?.has(spec.keys[0])) out.push({ label: run.label, color: colors[i], series, key: spec.keys[0], clock: run.clock });
+        if (series?.has(spec.keys[0])) out.push({ label: run.label, color: colors[i], series, key: spec.keys[0], clock: run.clock, smoothable: spec.split === 'train' });
       });
     } else {
       const run = this.runs[0];
       const series = run?.series.split(spec.split);
-      if (series) spec.keys.forEach((k, i) => out.push({ label: k, color: colors[i], series, key: k, clock: run.clock }));
+      if (series) spec.keys.forEach((k, i) => out.push({ label: k, color: colors[i], series, key: k, clock: run.clock, smoothable: spec.split === 'train' }));
     }
     return out;
   }

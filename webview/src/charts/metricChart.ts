@@ -24,6 +24,8 @@ export interface LineSource {
   series: SplitSeries;
   key: string;
   clock: RunClock;
+  /** Draw the EMA when smoothing is on (training rows; a few evaluation points are left as they are). */
+  smoothable?: boolean;
 }
 
 /** Charts that zoom together (one dashboard, one comparison). */
@@ -111,7 +113,7 @@ export class MetricChart {
     this.lines = sources.map((source) => ({
       source,
       raw: new MinMaxPyramid(),
-      smooth: this.settings.smoothing > 0 ? { ema: new EmaColumn(this.settings.smoothing), pyramid: new MinMaxPyramid() } : undefined,
+      smooth: this.settings.smoothing > 0 && source.smoothable !== false ? { ema: new EmaColumn(this.settings.smoothing), pyramid: new MinMaxPyramid() } : undefined,
       xAt: xAccessor(source.series, this.settings.x, source.clock),
     }));
   }
@@ -124,7 +126,7 @@ export class MetricChart {
     // The pyramids index rows, whatever the x axis: only a new smoothing weight recomputes one.
     for (const l of this.lines) {
       l.xAt = xAccessor(l.source.series, settings.x, l.source.clock);
-      if (smoothingChanged) l.smooth = settings.smoothing > 0 ? { ema: new EmaColumn(settings.smoothing), pyramid: new MinMaxPyramid() } : undefined;
+      if (smoothingChanged) l.smooth = settings.smoothing > 0 && l.source.smoothable !== false ? { ema: new EmaColumn(settings.smoothing), pyramid: new MinMaxPyramid() } : undefined;
     }
     (this.element.querySelector('.x-label') as HTMLElement).textContent = X_LABELS[settings.x];
     if (rebuild) this.build();
