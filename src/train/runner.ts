@@ -286,6 +286,9 @@ export class Runner implements RunnerApi {
           for (const h of this.hooks) await h.afterIter?.(this, result);
           if (this.iter % cfg.runner.log_interval === 0 || this.iter === this.maxIters) this.runDir.update({ iter: this.iter, epoch: this.epoch + 1, last_loss: out.loss });
           this.lr = this.schedule(this.optimizer.baseLr, this.progress());
+          // Let the event loop turn: with in-memory data nothing above waits on I/O, and SIGINT's
+          // handler (stop with a last checkpoint) would never run.
+          await new Promise<void>((resolve) => setImmediate(resolve));
           stepStart = performance.now();
           dataSeconds = 0;
         }
