@@ -43,7 +43,26 @@ class BoomHook {
 register('hook', { type: 'BoomHook', description: 'Throws', params: z.strictObject({ at: z.number().int() }), build: (p) => new BoomHook(p.at) });
 `;
 
+// Data held in memory (Fashion-MNIST): the training loop never waits on I/O by itself.
+const inMemory = `
+engine: { backend: wasm }
+model:
+  type: Classification
+  backbone: { type: ResNet, depth: 18, stem: cifar, in_channels: 1, base_width: 4 }
+  head: { type: ClsHead, num_classes: 10 }
+data:
+  workers: 0
+  train:
+    type: ClsDataset
+    batch_size: 16
+    source: { type: FashionMNIST, root: ${REPO_ROOT}/data/fashion-mnist-sample, subset: train }
+    pipeline: [{ type: ToTensor }]
+optimizer: { type: SGD, lr: 0.05 }
+runner: { max_iters: 2000, log_interval: 1 }
+`;
+
 const t = tempFiles({
+  'configs/memory.yaml': inMemory,
   'configs/short.yaml': tiny(1),
   'configs/long.yaml': tiny(8),
   'configs/boom.yaml': tiny(2, 'custom_imports: [../hooks/boom_hook.ts]\nhooks: [{ type: BoomHook, at: 2 }]\n'),
@@ -132,6 +151,14 @@ describe('RunManager with real cvw train processes', () => {
     expect(done.info.iter).toBe(stoppedAt + 3);
     expect(trainLosses(run.runDir).map(([iter]) => iter)).toEqual(Array.from({ length: stoppedAt + 3 }, (_, i) => i + 1));
     expect(() => manager.resume({ runDir: run.runDir })).not.toThrow(); // finished runs with a checkpoint may be continued further
+  });
+
+  it('stops a run whose data is in memory (the loop yields to the event loop, so SIGINT is handled)', async () => {
+    const run = manager.train({ config: 'configs/memory.yaml', cwd: t.dir });
+    await runState(run.runDir, (r) => r.state === 'running' && r.info.iter >= 2);
+    expect(await manager.stop(run.runDir, { graceMs: 30_000 })).toBe('stopped');
+    expect((await run.exited).code).toBe(130);
+    expect((await runState(run.runDir, (r) => r.state === 'stopped')).resumable).toBe(true);
   });
 
   it('stops a run it did not start (a terminal\'s), by the pid in run.json', async () => {
