@@ -1,4 +1,4 @@
-/* global document, window, getComputedStyle */ // used only inside functions that run in the page
+/* global document, window, getComputedStyle, Event */ // used only inside functions that run in the page
 // The panels in real VS Code (code-server + Chromium): the dashboard of a finished sample run
 // draws its curves (non-empty canvases, legend entries, axis names) and comes back after a window
 // reload (its serializer); the report shows the run's images through asWebviewUri; the

@@ -137,7 +137,7 @@ describe('dashboard of a finished run', () => {
 });
 
 describe('dashboard of a live run', () => {
-  test('appends rows at 20 messages a second and keeps up', async () => {
+  test('appends rows as they arrive, drawing each animation frame at most once', async () => {
     const { page, errors } = await openDashboard();
     const records = syntheticRecords({ iters: 2000, epochs: 5, logInterval: 1, start: START });
     const first = records.slice(0, 50);
@@ -145,42 +145,35 @@ describe('dashboard of a live run', () => {
     await page.waitForSelector('figure[data-chart="train:loss"] canvas');
     expect(await page.$eval('vscode-button[data-action="stop"]', (b: any) => b.disabled)).toBe(false);
 
-    // 40 batches of 40 rows, one every 50 ms (20 updates a second), as the host's follower posts them.
+    // Batches of 40 rows every 50 ms, as the host's follower posts them (the rate is measured in
+    // bench/webview; here: every row arrives and is drawn).
     const batches: unknown[] = [];
     for (let i = 50; i < 1650; i += 40) batches.push(jsonMessage({ type: HostMessageType.MetricsAppended, dir: DIR, tables: toMetricTables(records.slice(i, i + 40)) }));
-    const result = await page.evaluate(async (msgs: unknown[]) => {
+    const burst: unknown[] = [];
+    for (let i = 1650; i < 2050; i += 40) burst.push(jsonMessage({ type: HostMessageType.MetricsAppended, dir: DIR, tables: toMetricTables(records.slice(i, i + 40)) }));
+    const result = await page.evaluate(async ([msgs, more]: unknown[][]) => {
       const w = window as any;
       const chart = w.cvwDashboard.charts()[0];
       const redraws0 = chart.redraws;
-      const t0 = performance.now();
-      const frames: number[] = [];
-      let last = performance.now();
-      let running = true;
-      const tick = () => {
-        const now = performance.now();
-        frames.push(now - last);
-        last = now;
-        if (running) requestAnimationFrame(tick);
-      };
-      requestAnimationFrame(tick);
       for (const m of msgs) {
         w.__send(m);
         await new Promise((r) => setTimeout(r, 50));
       }
       await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
-      running = false;
-      return { seconds: (performance.now() - t0) / 1000, redraws: chart.redraws - redraws0, rows: w.cvwDashboard.series().split('train').length, maxFrameMs: Math.max(...frames) };
-    }, batches);
-    const trainRows = records.slice(0, 1650).filter((r) => r.split === 'train').length;
-    expect(result.rows).toBe(trainRows);
-    // Every message was drawn within its frame: about one redraw per message, at >= 10 per second.
-    expect(result.redraws).toBeGreaterThanOrEqual(batches.length * 0.8);
-    expect(result.redraws / result.seconds).toBeGreaterThanOrEqual(10);
-    expect(result.maxFrameMs).toBeLessThan(250);
+      const spaced = chart.redraws - redraws0;
+      // Ten messages within one frame: one redraw, not ten.
+      const before = chart.redraws;
+      for (const m of more) w.__send(m);
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      return { spaced, burst: chart.redraws - before, rows: w.cvwDashboard.series().split('train').length };
+    }, [batches, burst]);
+    expect(result.rows).toBe(records.slice(0, 2050).filter((r) => r.split === 'train').length);
+    expect(result.spaced).toBeGreaterThan(0);
+    expect(result.spaced).toBeLessThanOrEqual(batches.length);
+    expect(result.burst).toBe(1);
     // The last appended iteration is drawn.
-    const trainIters = records.slice(0, 1650).filter((r) => r.split === 'train').map((r) => r.iter);
     const lastDrawn = await page.evaluate(() => (window as any).cvwDashboard.charts()[0].plot.data[0].at(-1));
-    expect(lastDrawn).toBe(trainIters.at(-1));
+    expect(lastDrawn).toBe(records.slice(0, 2050).filter((r) => r.split === 'train').at(-1)!.iter);
     await screenshot(page, 'dashboard-live');
     expect(errors).toEqual([]);
     await page.close();
