@@ -17,7 +17,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { initEngine } from '../../src/engine';
 import { originalKernel, kernelBelow } from '../../src/engine/kernels';
 import { conv2DBackpropFilterOrtConfig, conv2DBackpropInputOrtConfig } from '../../src/engine/ort/kernels/conv2d';
-import { conv2dFilterGradGraph, conv2dFilterGradIm2colGraph } from '../../src/engine/ort/convGraphs';
+import { conv2dFilterGradGraph, conv2dFilterGradIm2colGraph, conv2dInputGradAsConvGraph, conv2dInputGradGraph } from '../../src/engine/ort/convGraphs';
 import { f32, ortOp } from '../../src/engine/ort/session';
 import { batchNormTrain } from '../../src/engine/ops/batchNorm';
 
@@ -108,6 +108,12 @@ async function convRows(shape: Shape, reps: number, withCpu: boolean): Promise<s
   const swapped = ortOp(`bench:swap:${shape.name}`, () => conv2dFilterGradGraph(info)!);
   const im2col = ortOp(`bench:im2col:${shape.name}`, () => conv2dFilterGradIm2colGraph(info)!);
   const dw = backend.makeOutput(filterShape, 'float32');
+  const dx = backend.makeOutput(xShape, 'float32');
+  const excess = [info.strideHeight * (info.outHeight - 1) + k - info.padInfo.top - info.inHeight, info.strideWidth * (info.outWidth - 1) + k - info.padInfo.left - info.inWidth];
+  const convT = ortOp(`bench:convT:${shape.name}`, () => conv2dInputGradGraph(info, [info.padInfo.top, info.padInfo.left, Math.max(0, excess[0]), Math.max(0, excess[1])], [Math.max(0, -excess[0]), Math.max(0, -excess[1])]));
+  const asConvGraph = conv2dInputGradAsConvGraph(info);
+  const asConv = asConvGraph && ortOp(`bench:asConv:${shape.name}`, () => asConvGraph);
+  const inputGrad = (op: typeof convT) => () => op.run({ dy: f32(backend.typedArrayFromHeap(dy) as Float32Array, info.outShape), filter: f32(backend.typedArrayFromHeap(w) as Float32Array, filterShape) }, { dx: f32(backend.typedArrayFromHeap(dx) as Float32Array, xShape) });
   const viaGraph = (op: typeof swapped) => () => op.run({ x: f32(backend.typedArrayFromHeap(x) as Float32Array, xShape), dy: f32(backend.typedArrayFromHeap(dy) as Float32Array, info.outShape) }, { dw: f32(backend.typedArrayFromHeap(dw) as Float32Array, filterShape) });
   const forward = race(
     {
@@ -123,7 +129,8 @@ async function convRows(shape: Shape, reps: number, withCpu: boolean): Promise<s
       {
         'wasm own kernel': () => callConfig(originalKernel('Conv2DBackpropInput', 'wasm'), { dy, filter: w }, inputAttrs),
         'wasm composed': () => callConfig(composedInput, { dy, filter: w }, inputAttrs),
-        'onnxruntime ConvTranspose': () => runKernel('Conv2DBackpropInput', { dy, filter: w }, inputAttrs),
+        'onnxruntime ConvTranspose': inputGrad(convT),
+        ...(asConv ? { 'onnxruntime Conv (flipped filter)': inputGrad(asConv) } : {}),
       },
       reps,
     ),
@@ -140,6 +147,7 @@ async function convRows(shape: Shape, reps: number, withCpu: boolean): Promise<s
     ),
   );
   backend.disposeData(dw.dataId);
+  backend.disposeData(dx.dataId);
   tf.dispose([x, w, dy]);
   return rows;
 }

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeModel, OnnxType, type OnnxGraph } from '../../src/engine/ort/onnxModel';
 import { f32, OrtOp, ortOp, ortVersion, PINNED_ORT_VERSION, tryOrtOp, ortRejections } from '../../src/engine/ort/session';
 import { checkOrt } from '../../src/engine/ort/selfTest';
-import { conv2dFilterGradGraph, conv2dFilterGradIm2colGraph, conv2dGraph, conv2dInputGradGraph } from '../../src/engine/ort/convGraphs';
+import { conv2dFilterGradGraph, conv2dFilterGradIm2colGraph, conv2dGraph, conv2dInputGradAsConvGraph, conv2dInputGradGraph, pointwiseConvGraph, pointwiseInputGradGraph } from '../../src/engine/ort/convGraphs';
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -78,7 +78,18 @@ describe('onnxruntime-node, pinned', () => {
     const info = tf.backend_util.computeConv2DInfo([2, 8, 8, 3], [3, 3, 3, 4], 2, 1, 'same');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvw-onnx-'));
     try {
-      const graphs: OnnxGraph[] = [addGraph(2), conv2dGraph(info, [0, 0, 1, 1], true, true), conv2dFilterGradIm2colGraph(info)!, conv2dFilterGradGraph(info)!, conv2dInputGradGraph(info, [0, 0, 1, 1], [0, 0])];
+      const pointwise = tf.backend_util.computeConv2DInfo([2, 7, 7, 3], [1, 1, 3, 4], 2, 1, 'valid');
+      const stride1 = tf.backend_util.computeConv2DInfo([2, 8, 8, 3], [3, 3, 3, 4], 1, 1, 'same');
+      const graphs: OnnxGraph[] = [
+        addGraph(2),
+        conv2dGraph(info, [0, 0, 1, 1], true, true),
+        conv2dFilterGradIm2colGraph(info)!,
+        conv2dFilterGradGraph(info)!,
+        conv2dInputGradGraph(info, [0, 0, 1, 1], [0, 0]),
+        conv2dInputGradAsConvGraph(stride1)!,
+        pointwiseConvGraph(pointwise),
+        pointwiseInputGradGraph(pointwise),
+      ];
       const files = graphs.map((g, i) => {
         const file = path.join(dir, `${i}.onnx`);
         fs.writeFileSync(file, encodeModel(g));

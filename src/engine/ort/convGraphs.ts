@@ -179,3 +179,141 @@ export function conv2dFilterGradIm2colGraph(info: backend_util.Conv2DInfo): Onnx
     outputs: [{ name: 'dw', type: F, shape: [kh, kw, ci, co] }],
   };
 }
+
+/**
+ * Conv2DBackpropInput of a stride-1 convolution as a forward Conv: the full correlation of dy
+ * with the spatially flipped filter whose in/out channels are swapped (Dumoulin & Visin,
+ * arXiv:1603.07285, §4.1). onnxruntime's ConvTranspose is a GEMM followed by a single-threaded
+ * col2im; its Conv is the faster kernel. Undefined when the paddings come out negative.
+ */
+export function conv2dInputGradAsConvGraph(info: backend_util.Conv2DInfo): OnnxGraph | undefined {
+  const { filterHeight: kh, filterWidth: kw, inHeight, inWidth, outHeight, outWidth } = info;
+  if (info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
+  const top = kh - 1 - info.padInfo.top;
+  const left = kw - 1 - info.padInfo.left;
+  const bottom = inHeight - outHeight + kh - 1 - top;
+  const right = inWidth - outWidth + kw - 1 - left;
+  if (top < 0 || left < 0 || bottom < 0 || right < 0) return undefined;
+  const channelsFirst = info.dataFormat === 'channelsFirst';
+  const I64 = OnnxType.INT64 as const;
+  const nodes: OnnxNode[] = [];
+  const dyIn = channelsFirst ? 'dy' : 'dy_nchw';
+  if (!channelsFirst) nodes.push({ op: 'Transpose', inputs: ['dy'], outputs: ['dy_nchw'], attrs: { perm: [0, 3, 1, 2] } });
+  nodes.push(
+    // [kh,kw,Ci,Co] → [Ci,Co,kh,kw], then reverse both spatial axes.
+    { op: 'Transpose', inputs: ['filter'], outputs: ['w_iohw'], attrs: { perm: [2, 3, 0, 1] } },
+    { op: 'Slice', inputs: ['w_iohw', 'flip_starts', 'flip_ends', 'flip_axes', 'flip_steps'], outputs: ['w_flipped'] },
+    { op: 'Conv', inputs: [dyIn, 'w_flipped'], outputs: [channelsFirst ? 'dx' : 'dx_nchw'], attrs: { kernel_shape: [kh, kw], strides: [1, 1], dilations: [1, 1], pads: [top, left, bottom, right] } },
+  );
+  if (!channelsFirst) nodes.push({ op: 'Transpose', inputs: ['dx_nchw'], outputs: ['dx'], attrs: { perm: [0, 2, 3, 1] } });
+  return {
+    name: 'conv2d_input_grad_as_conv',
+    nodes,
+    initializers: [
+      { name: 'flip_starts', type: I64, dims: [2], values: [-1, -1] },
+      { name: 'flip_ends', type: I64, dims: [2], values: [-(kh + 1), -(kw + 1)] },
+      { name: 'flip_axes', type: I64, dims: [2], values: [2, 3] },
+      { name: 'flip_steps', type: I64, dims: [2], values: [-1, -1] },
+    ],
+    inputs: [
+      { name: 'dy', type: F, shape: info.outShape },
+      { name: 'filter', type: F, shape: [kh, kw, info.inChannels, info.outChannels] },
+    ],
+    outputs: [{ name: 'dx', type: F, shape: info.inShape }],
+  };
+}
+
+/** True for a 1x1 NHWC convolution without padding or dilation: a matrix product per pixel. */
+export function isPointwise(info: backend_util.Conv2DInfo): boolean {
+  const p = info.padInfo;
+  return info.dataFormat === 'channelsLast' && info.filterHeight === 1 && info.filterWidth === 1 && p.top === 0 && p.left === 0 && p.bottom === 0 && p.right === 0;
+}
+
+/**
+ * A 1x1 NHWC convolution as one MatMul over pixels, with a strided Slice first when the stride is
+ * not 1: no layout change at all (a Transpose + Conv would move the whole input twice).
+ */
+export function pointwiseConvGraph(info: backend_util.Conv2DInfo): OnnxGraph {
+  const { batchSize: n, outHeight: ho, outWidth: wo, inChannels: ci, outChannels: co, strideHeight: sh, strideWidth: sw } = info;
+  const I64 = OnnxType.INT64 as const;
+  const nodes: OnnxNode[] = [];
+  const initializers = [
+    { name: 'rows_shape', type: I64, dims: [2], values: [n * ho * wo, ci] },
+    { name: 'w_shape', type: I64, dims: [2], values: [ci, co] },
+    { name: 'y_shape', type: I64, dims: [4], values: info.outShape },
+  ];
+  let x = 'x';
+  if (sh !== 1 || sw !== 1) {
+    initializers.push(
+      { name: 'sub_starts', type: I64, dims: [2], values: [0, 0] },
+      { name: 'sub_ends', type: I64, dims: [2], values: [(ho - 1) * sh + 1, (wo - 1) * sw + 1] },
+      { name: 'sub_axes', type: I64, dims: [2], values: [1, 2] },
+      { name: 'sub_steps', type: I64, dims: [2], values: [sh, sw] },
+    );
+    nodes.push({ op: 'Slice', inputs: ['x', 'sub_starts', 'sub_ends', 'sub_axes', 'sub_steps'], outputs: ['x_sub'] });
+    x = 'x_sub';
+  }
+  nodes.push(
+    { op: 'Reshape', inputs: [x, 'rows_shape'], outputs: ['rows'] },
+    { op: 'Reshape', inputs: ['filter', 'w_shape'], outputs: ['w2'] },
+    { op: 'MatMul', inputs: ['rows', 'w2'], outputs: ['y2'] },
+    { op: 'Reshape', inputs: ['y2', 'y_shape'], outputs: ['y'] },
+  );
+  return {
+    name: 'conv2d_pointwise',
+    nodes,
+    initializers,
+    inputs: [
+      { name: 'x', type: F, shape: info.inShape },
+      { name: 'filter', type: F, shape: [1, 1, ci, co] },
+    ],
+    outputs: [{ name: 'y', type: F, shape: info.outShape }],
+  };
+}
+
+/**
+ * The input gradient of a 1x1 NHWC convolution: dy · Wᵀ per pixel (one Gemm), spread back onto
+ * the strided pixel grid with zeros in between (Reshape + Pad + Reshape), cropped to the input.
+ */
+export function pointwiseInputGradGraph(info: backend_util.Conv2DInfo): OnnxGraph {
+  const { batchSize: n, inHeight: h, inWidth: w, outHeight: ho, outWidth: wo, inChannels: ci, outChannels: co, strideHeight: sh, strideWidth: sw } = info;
+  const I64 = OnnxType.INT64 as const;
+  const initializers = [
+    { name: 'dy_shape', type: I64, dims: [2], values: [n * ho * wo, co] },
+    { name: 'w_shape', type: I64, dims: [2], values: [ci, co] },
+  ];
+  const nodes: OnnxNode[] = [
+    { op: 'Reshape', inputs: ['dy', 'dy_shape'], outputs: ['dy2'] },
+    { op: 'Reshape', inputs: ['filter', 'w_shape'], outputs: ['w2'] },
+    { op: 'Gemm', inputs: ['dy2', 'w2'], outputs: ['dx2'], attrs: { transB: 1 } },
+  ];
+  if (sh === 1 && sw === 1) {
+    initializers.push({ name: 'dx_shape', type: I64, dims: [4], values: info.inShape });
+    nodes.push({ op: 'Reshape', inputs: ['dx2', 'dx_shape'], outputs: ['dx'] });
+  } else {
+    initializers.push(
+      { name: 'spread_shape', type: I64, dims: [6], values: [n, ho, 1, wo, 1, ci] },
+      { name: 'spread_pads', type: I64, dims: [12], values: [0, 0, 0, 0, 0, 0, 0, 0, sh - 1, 0, sw - 1, 0] },
+      { name: 'grid_shape', type: I64, dims: [4], values: [n, ho * sh, wo * sw, ci] },
+      { name: 'crop_starts', type: I64, dims: [2], values: [0, 0] },
+      { name: 'crop_ends', type: I64, dims: [2], values: [h, w] },
+      { name: 'crop_axes', type: I64, dims: [2], values: [1, 2] },
+    );
+    nodes.push(
+      { op: 'Reshape', inputs: ['dx2', 'spread_shape'], outputs: ['spread'] },
+      { op: 'Pad', inputs: ['spread', 'spread_pads'], outputs: ['spread_padded'] },
+      { op: 'Reshape', inputs: ['spread_padded', 'grid_shape'], outputs: ['grid'] },
+      { op: 'Slice', inputs: ['grid', 'crop_starts', 'crop_ends', 'crop_axes'], outputs: ['dx'] },
+    );
+  }
+  return {
+    name: 'conv2d_pointwise_input_grad',
+    nodes,
+    initializers,
+    inputs: [
+      { name: 'dy', type: F, shape: info.outShape },
+      { name: 'filter', type: F, shape: [1, 1, ci, co] },
+    ],
+    outputs: [{ name: 'dx', type: F, shape: info.inShape }],
+  };
+}

@@ -5,7 +5,7 @@
  */
 import { backend_util, Conv2D, Conv2DBackpropFilter, Conv2DBackpropInput, FusedConv2D, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { conv2dFilterGradGraph, conv2dFilterGradIm2colGraph, conv2dGraph, conv2dInputGradGraph, onnxConvPads } from '../convGraphs';
+import { conv2dFilterGradGraph, conv2dFilterGradIm2colGraph, conv2dGraph, conv2dInputGradAsConvGraph, conv2dInputGradGraph, isPointwise, onnxConvPads, pointwiseConvGraph, pointwiseInputGradGraph } from '../convGraphs';
 import { tryOrtOp, type BindingTensor, type OrtOp } from '../session';
 import { heapTensor, shapeKey, withFallback } from './common';
 
@@ -60,7 +60,8 @@ export const conv2DOrtConfig = withFallback(Conv2D, ({ inputs, backend, attrs })
   const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], strides, dilations, pad, dimRoundingMode, false, backend_util.convertConv2DDataFormat(dataFormat));
   const pads = forwardPads(info);
   if (!pads) return undefined;
-  const op = tryOrtOp(`Conv2D:${infoKey(info)}`, () => conv2dGraph(info, pads));
+  // 1x1: a MatMul over pixels, no layout change (see bench/engine/convKernels.ts).
+  const op = tryOrtOp(`Conv2D:${infoKey(info)}`, () => (isPointwise(info) ? pointwiseConvGraph(info) : conv2dGraph(info, pads)));
   return op && runInto(backend, op, info.outShape, { x, filter }, 'y');
 });
 
@@ -92,7 +93,9 @@ export const conv2DBackpropInputOrtConfig = withFallback(Conv2DBackpropInput, ({
   const pads: [number, number, number, number] = [info.padInfo.top, info.padInfo.left, Math.max(0, excessH), Math.max(0, excessW)];
   const outputPadding: [number, number] = [Math.max(0, -excessH), Math.max(0, -excessW)];
   if (pads[0] < 0 || pads[1] < 0) return undefined;
-  const op = tryOrtOp(`Conv2DBackpropInput:${infoKey(info)}`, () => conv2dInputGradGraph(info, pads, outputPadding));
+  // Fastest first (bench/engine/convKernels.ts): 1x1 as a GEMM; stride 1 as a forward Conv with
+  // the flipped filter; otherwise ConvTranspose.
+  const op = tryOrtOp(`Conv2DBackpropInput:${infoKey(info)}`, () => (isPointwise(info) ? pointwiseInputGradGraph(info) : (conv2dInputGradAsConvGraph(info) ?? conv2dInputGradGraph(info, pads, outputPadding))));
   return op && runInto(backend, op, info.inShape, { dy, filter }, 'dx');
 });
 
