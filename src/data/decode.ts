@@ -26,7 +26,7 @@ export function loadSharp(): Sharp {
 
 /** Decode `ref` to an HWC image (values 0-255) with `channels` channels (1 or 3); `where` names it in errors. */
 export async function decodeImage(ref: ImageRef, channels: number, where: string): Promise<ImageTensor> {
-  if (ref.kind === 'pixels') return toFloat(convertChannels({ data: ref.data, width: ref.width, height: ref.height, channels: ref.channels }, channels));
+  if (ref.kind === 'pixels') return asImage(convertChannels({ data: ref.data, width: ref.width, height: ref.height, channels: ref.channels }, channels));
   let bytes: Uint8Array;
   if (ref.kind === 'file') {
     try {
@@ -47,7 +47,7 @@ export async function decodeImage(ref: ImageRef, channels: number, where: string
     throw new DataError(where, `cannot decode ${what}: ${(err as Error).message.replace(/^Input (buffer|file) /, '')}`);
   }
   const { data, info } = out;
-  return toFloat(convertChannels({ data, width: info.width, height: info.height, channels: info.channels }, channels));
+  return asImage(convertChannels({ data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: info.channels }, channels));
 }
 
 /** 8-bit pixels, before they become an ImageTensor. */
@@ -58,9 +58,12 @@ export interface RawImage {
   channels: number;
 }
 
-/** Pixels as floats (0-255): every step then works on one array type. */
-function toFloat(img: RawImage): ImageTensor {
-  return { data: Float32Array.from(img.data), width: img.width, height: img.height, channels: img.channels, white: 255 };
+/**
+ * The decoded image, still 8-bit: the first step of each view reads it (a crop reads a part of
+ * it) and writes its own float result, so the whole image is never converted.
+ */
+function asImage(img: RawImage): ImageTensor {
+  return { data: img.data, width: img.width, height: img.height, channels: img.channels, white: 255 };
 }
 
 /** Grey to RGB by repetition, RGB to grey by luma (rounded, as PIL stores 8-bit grey). */

@@ -20,7 +20,7 @@ import { describeItemError, DataError } from './errors';
 import { pipelineChannels } from './pipeline';
 import { SamplePool } from './workers/pool';
 import type { BatchResult, Failure, TaskItem } from './workers/protocol';
-import type { Batch, DataSource, OpenContext } from './types';
+import type { Batch, DataSource } from './types';
 
 export interface Loader {
   /** Samples in the source (before skipping). */
@@ -54,11 +54,6 @@ export function pathResolver(configDir?: string): (p: string) => string {
     const fromConfig = path.resolve(configDir, p);
     return fs.existsSync(fromConfig) ? fromConfig : fromCwd;
   };
-}
-
-/** Open the source of a dataset config outside a loader (for `cvw data inspect` and `pack`). */
-export async function openDatasetSource(plan: DatasetPlan, ctx: OpenContext): Promise<DataSource> {
-  return plan.source.open(ctx);
 }
 
 export async function createLoader(options: LoaderOptions): Promise<Loader> {
@@ -99,6 +94,8 @@ class DatasetLoader implements Loader {
   readonly channels: number;
   private readonly batchSize: number;
   private readonly shuffle: boolean;
+  /** Other samples the mixing steps of view 0 (Mosaic, MixUp) take per sample. */
+  private readonly mixImages: number;
   private epochSkipped: Array<{ where: string; reason: string }> = [];
 
   constructor(
@@ -117,6 +114,7 @@ class DatasetLoader implements Loader {
     this.classes = source.classes;
     this.numClasses = source.classes?.length;
     this.channels = pipelineChannels(plan.views[0].pipeline, source.channels);
+    this.mixImages = plan.views[0].pipeline.reduce((n, s) => n + (s.mixImages ?? 0), 0);
   }
 
   /** The sample order of an epoch. */
@@ -169,7 +167,16 @@ class DatasetLoader implements Loader {
         if (it.label !== undefined && this.numClasses !== undefined && (it.label < 0 || it.label >= this.numClasses || !Number.isInteger(it.label))) {
           throw new DataError(it.where, `label ${it.label} out of range: expected 0 to ${this.numClasses - 1} (${this.numClasses} classes)`);
         }
-        items.push({ index, image: ownBytes(it.image), label: it.label, boxes: it.boxes, where: it.where });
+        const extras: TaskItem['extras'] = [];
+        if (this.mixImages) {
+          // The partners of a mixed sample depend on (seed, epoch, index) only, like its augmentation.
+          const rng = randomFor(this.opts.seed, epochIndex, index, 0x6d6978);
+          for (let k = 0; k < this.mixImages; k++) {
+            const other = await this.source.item(rng.int(this.length));
+            extras.push({ image: ownBytes(other.image), boxes: other.boxes, where: other.where });
+          }
+        }
+        items.push({ index, image: ownBytes(it.image), label: it.label, boxes: it.boxes, imageId: it.imageId, where: it.where, extras: extras.length ? extras : undefined });
       } catch (err) {
         if (!(err instanceof DataError) && !(err instanceof UserError)) throw err;
         failures.push({ index, ...describeItemError(err, where) });

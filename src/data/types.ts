@@ -26,6 +26,8 @@ export interface SourceItem {
   label?: number;
   /** Boxes for detection sources: [x, y, w, h] in pixels (COCO convention) with category indices. */
   boxes?: Box[];
+  /** The image's id in its source (COCO image id), for detection results files. */
+  imageId?: number;
   /** Where the item came from, for error messages: `data/train.txt:12`, `shard-00001.tfrecord@4096`. */
   where: string;
 }
@@ -66,7 +68,11 @@ export interface SourceFactory {
 
 /** A decoded, transformed image: HWC. */
 export interface ImageTensor {
-  data: Float32Array;
+  /**
+   * Uint8Array only for the decoded image all views of a sample start from (never changed: a
+   * step that changes pixels gets its own Float32Array from `writablePixels`); Float32Array after.
+   */
+  data: Float32Array | Uint8Array;
   height: number;
   width: number;
   channels: number;
@@ -75,6 +81,19 @@ export interface ImageTensor {
    * made values relative (colour steps need to know where white is).
    */
   white?: number;
+}
+
+/**
+ * Where a view's pixels came from, for mapping predictions back to the source image: output
+ * x = sx * source x + tx (likewise y), source image `width` x `height`. A negative sx is a flip.
+ */
+export interface Frame {
+  sx: number;
+  tx: number;
+  sy: number;
+  ty: number;
+  width: number;
+  height: number;
 }
 
 /** One sample: one view (classification) or several (multi-view self-supervised datasets). */
@@ -94,4 +113,7 @@ export interface Batch {
   indices: Int32Array;
   /** Boxes of each sample in the output image's pixels (detection datasets). */
   boxes?: Box[][];
+  /** Detection datasets: each sample's source image id (-1 when unknown) and its view-0 frame (undefined after mixing steps). */
+  imageIds?: Int32Array;
+  frames?: Array<Frame | undefined>;
 }

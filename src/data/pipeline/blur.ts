@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { register } from '../../core/registry';
 import type { ImageTensor } from '../types';
 import { rowDot } from './rowDot';
+import { scratch } from './scratch';
 import { probabilityParam, rangeParam, type PipelineStep } from './step';
 
 /** torchvision's `_get_gaussian_kernel1d`: samples of exp(-x²/2σ²) at integer offsets, normalised. */
@@ -36,20 +37,24 @@ export function separableBlur(img: ImageTensor, kx: Float32Array, ky: Float32Arr
   const { width: W, height: H, channels: C } = img;
   const src = img.data;
   const rowLen = W * C;
-  const tmp = new Float32Array(src.length);
+  const tmp = scratch('blur', src.length);
   const out = new Float32Array(src.length);
   const rx = (kx.length - 1) / 2;
   const ry = (ky.length - 1) / 2;
   // Along x: each row copied once with its reflected borders, then one dot per output value.
-  const padded = new Float32Array((W + 2 * rx) * C);
+  const padded = scratch('blur-row', (W + 2 * rx) * C);
   const xOffsets = Int32Array.from(kx, (_, k) => k * C);
   const dotX = rowDot(kx.length);
   for (let y = 0; y < H; y++) {
     const row = y * rowLen;
-    for (let x = -rx; x < W + rx; x++) {
-      const from = row + reflect(x, W) * C;
-      const to = (x + rx) * C;
-      for (let c = 0; c < C; c++) padded[to + c] = src[from + c];
+    padded.set(src.subarray(row, row + rowLen), rx * C);
+    for (let x = 1; x <= rx; x++) {
+      const left = row + reflect(-x, W) * C;
+      const right = row + reflect(W - 1 + x, W) * C;
+      for (let c = 0; c < C; c++) {
+        padded[(rx - x) * C + c] = src[left + c];
+        padded[(rx + W - 1 + x) * C + c] = src[right + c];
+      }
     }
     dotX(padded, xOffsets, kx, tmp, row, rowLen);
   }

@@ -19,10 +19,15 @@ function factorRange(v: Jitter, center: number, floor: number): [number, number]
   return range[0] === center && range[1] === center ? undefined : range;
 }
 
+/** What the adjustments work on: a view's own float pixels, their channels and white level. */
+interface Pixels {
+  d: Float32Array;
+  channels: number;
+  white: number;
+}
+
 /** Multiply by `f` (blend with black). */
-export function adjustBrightness(img: ImageTensor, f: number): void {
-  const d = img.data;
-  const hi = img.white!;
+export function adjustBrightness({ d, white: hi }: Pixels, f: number): void {
   for (let i = 0; i < d.length; i++) {
     const v = d[i] * f;
     d[i] = v > hi ? hi : v;
@@ -41,10 +46,8 @@ function meanLuma(d: Float32Array, channels: number): number {
 }
 
 /** Blend with the mean grey level of the whole image. */
-export function adjustContrast(img: ImageTensor, f: number): void {
-  const d = img.data;
-  const hi = img.white!;
-  const offset = (1 - f) * meanLuma(d, img.channels);
+export function adjustContrast({ d, channels, white: hi }: Pixels, f: number): void {
+  const offset = (1 - f) * meanLuma(d, channels);
   for (let i = 0; i < d.length; i++) {
     const v = f * d[i] + offset;
     d[i] = v < 0 ? 0 : v > hi ? hi : v;
@@ -52,11 +55,8 @@ export function adjustContrast(img: ImageTensor, f: number): void {
 }
 
 /** Blend each pixel with its own grey level (no change on grey images). */
-export function adjustSaturation(img: ImageTensor, f: number): void {
-  if (img.channels < 3) return;
-  const d = img.data;
-  const C = img.channels;
-  const hi = img.white!;
+export function adjustSaturation({ d, channels: C, white: hi }: Pixels, f: number): void {
+  if (C < 3) return;
   const [wr, wg, wb] = LUMA;
   const g1 = 1 - f;
   for (let i = 0; i < d.length; i += C) {
@@ -75,10 +75,8 @@ export function adjustSaturation(img: ImageTensor, f: number): void {
  * q = max - chroma·f, t = min + chroma·f so that no pixel divides by its value. Grey pixels (and
  * grey images) have no hue and stay as they are.
  */
-export function adjustHue(img: ImageTensor, shift: number): void {
-  if (img.channels < 3) return;
-  const d = img.data;
-  const C = img.channels;
+export function adjustHue({ d, channels: C }: Pixels, shift: number): void {
+  if (C < 3) return;
   const turn = shift * 6;
   for (let i = 0; i < d.length; i += C) {
     const r = d[i];
@@ -139,11 +137,10 @@ register('pipeline', {
         // torchvision draws the order first, then one factor per adjustment that is enabled.
         const order = rng.permutation(4);
         const factors = ranges.map((r) => (r ? rng.uniform(r[0], r[1]) : undefined));
-        whiteOf(state.img, 'ColorJitter');
-        writablePixels(state);
+        const px = { white: whiteOf(state.img, 'ColorJitter'), d: writablePixels(state), channels: state.img.channels };
         for (const k of order) {
           const f = factors[k];
-          if (f !== undefined) ops[k](state.img, f);
+          if (f !== undefined) ops[k](px, f);
         }
       },
     };

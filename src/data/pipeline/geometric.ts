@@ -10,13 +10,14 @@ import type { ImageTensor } from '../types';
 import { cropResizeBoxes, flipBoxes } from './boxes';
 import { roundHalfEven, sizeHW } from './image';
 import { resampleRect, type Interpolation } from './resample';
-import { interpolationParam, probabilityParam, rangeParam, sizeParam, type PipelineStep, type ViewState } from './step';
+import { composeFrame, interpolationParam, probabilityParam, rangeParam, sizeParam, type PipelineStep, type ViewState } from './step';
 
 /** Crop (x0, y0, cw, ch) of the state's image resized to outW x outH, boxes included. */
 function cropResize(state: ViewState, x0: number, y0: number, cw: number, ch: number, outW: number, outH: number, mode: Interpolation): void {
   const img = state.img;
   state.img = { ...img, data: resampleRect(img, x0, y0, cw, ch, outW, outH, mode), width: outW, height: outH };
   if (state.boxes) state.boxes = cropResizeBoxes(state.boxes, x0, y0, cw, ch, outW, outH);
+  state.frame = composeFrame(state.frame, outW / cw, (-x0 * outW) / cw, outH / ch, (-y0 * outH) / ch);
 }
 
 /**
@@ -133,6 +134,7 @@ register('pipeline', {
         if (padded.left || padded.top) {
           state.img = padded.img;
           if (state.boxes) state.boxes = state.boxes.map((b) => ({ ...b, bbox: [b.bbox[0] + padded.left, b.bbox[1] + padded.top, b.bbox[2], b.bbox[3]] }));
+          state.frame = composeFrame(state.frame, 1, padded.left, 1, padded.top);
         }
         const { width, height } = state.img;
         if (width === w && height === h) return;
@@ -171,6 +173,7 @@ register('pipeline', {
       if (!rng.chance(p.p)) return;
       state.img = flipHorizontal(state.img);
       if (state.boxes) state.boxes = flipBoxes(state.boxes, state.img.width);
+      state.frame = composeFrame(state.frame, -1, state.img.width, 1, 0);
     },
   }),
 });

@@ -12,7 +12,7 @@ export function whiteOf(img: ImageTensor, step: string): number {
 }
 
 /** Grey value of each pixel of an RGB (or grey) float image: H*W values. */
-export function luma(data: Float32Array, pixels: number, channels: number): Float32Array {
+export function luma(data: Float32Array | Uint8Array, pixels: number, channels: number): Float32Array {
   const out = new Float32Array(pixels);
   if (channels === 1) {
     out.set(data.subarray(0, pixels));

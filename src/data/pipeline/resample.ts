@@ -7,6 +7,9 @@
  */
 import type { ImageTensor } from '../types';
 import { rowDot } from './rowDot';
+import { scratch } from './scratch';
+
+type Pixels = Float32Array | Uint8Array;
 
 export type Interpolation = 'nearest' | 'bilinear' | 'bicubic';
 
@@ -91,18 +94,18 @@ export function resampleRect(src: ImageTensor, x0: number, y0: number, cw: numbe
     out = new Float32Array(outH * outW * C);
     for (let r = 0; r < outH; r++) out.set(src.data.subarray(((ys + r) * src.width + xs) * C, ((ys + r) * src.width + xs + outW) * C), r * outW * C);
   } else if (sameX) {
-    out = verticalPass(src.data, src.width * C, xs * C, outW * C, outH, v);
+    out = verticalPass(src.data, src.width * C, xs * C, outW * C, outH, v, 0, new Float32Array(outH * outW * C));
   } else if (sameY) {
-    out = horizontalPass(src.data, src.width, ys, ys + outH, xs, C, h);
+    out = horizontalPass(src.data, src.width, ys, ys + outH, xs, C, h, new Float32Array(outH * outW * C));
   } else if (ch > outH) {
     // Shrinking rows first leaves fewer rows for the (slower) per-pixel horizontal pass.
-    const tmp = verticalPass(src.data, src.width * C, xs * C, cols * C, outH, v);
-    out = horizontalPass(tmp, cols, 0, outH, 0, C, h);
+    const tmp = verticalPass(src.data, src.width * C, xs * C, cols * C, outH, v, 0, scratch('resample', outH * cols * C));
+    out = horizontalPass(tmp, cols, 0, outH, 0, C, h, new Float32Array(outH * outW * C));
   } else {
     const rowLo = v.start[0];
     const rowHi = v.start[outH - 1] + v.count[outH - 1];
-    const tmp = horizontalPass(src.data, src.width, rowLo, rowHi, xs, C, h);
-    out = verticalPass(tmp, outW * C, 0, outW * C, outH, v, rowLo);
+    const tmp = horizontalPass(src.data, src.width, rowLo, rowHi, xs, C, h, scratch('resample', (rowHi - rowLo) * outW * C));
+    out = verticalPass(tmp, outW * C, 0, outW * C, outH, v, rowLo, new Float32Array(outH * outW * C));
   }
   // Cubic filters overshoot; PIL clips to the pixel range.
   if (mode === 'bicubic' && src.white !== undefined) {
@@ -113,13 +116,12 @@ export function resampleRect(src: ImageTensor, x0: number, y0: number, cw: numbe
 }
 
 /**
- * Rows [rowLo, rowHi) of an HWC array `width` pixels wide, filtered along x; `h` indexes columns
- * from `colLo`. Result: (rowHi - rowLo) x outW x C.
+ * Rows [rowLo, rowHi) of an HWC array `width` pixels wide, filtered along x into `out`
+ * ((rowHi - rowLo) x outW x C); `h` indexes columns from `colLo`.
  */
-function horizontalPass(data: Float32Array, width: number, rowLo: number, rowHi: number, colLo: number, C: number, h: Coefficients): Float32Array {
+function horizontalPass(data: Pixels, width: number, rowLo: number, rowHi: number, colLo: number, C: number, h: Coefficients, out: Float32Array): Float32Array {
   const outW = h.start.length;
   const { start, count, weights, stride } = h;
-  const out = new Float32Array((rowHi - rowLo) * outW * C);
   let o = 0;
   if (C === 3) {
     for (let r = rowLo; r < rowHi; r++) {
@@ -160,11 +162,10 @@ function horizontalPass(data: Float32Array, width: number, rowLo: number, rowHi:
 }
 
 /**
- * Filter along y: each output row a weighted sum of `rowValues` values of the source rows, which
- * are `rowStride` apart and start `colOffset` into each row; `v` indexes rows from `rowLo`.
+ * Filter along y into `out`: each output row a weighted sum of `rowValues` values of the source
+ * rows, which are `rowStride` apart and start `colOffset` into each row; `v` indexes rows from `rowLo`.
  */
-function verticalPass(data: Float32Array, rowStride: number, colOffset: number, rowValues: number, outH: number, v: Coefficients, rowLo = 0): Float32Array {
-  const out = new Float32Array(outH * rowValues);
+function verticalPass(data: Pixels, rowStride: number, colOffset: number, rowValues: number, outH: number, v: Coefficients, rowLo: number, out: Float32Array): Float32Array {
   const { start, count, weights, stride } = v;
   const offsets = new Int32Array(stride);
   for (let y = 0; y < outH; y++) {

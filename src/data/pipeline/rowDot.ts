@@ -8,7 +8,7 @@
  * 0.75-0.9 ms for the loops.
  */
 
-export type RowDot = (src: Float32Array, offsets: Int32Array, weights: Float32Array, dst: Float32Array, at: number, n: number) => void;
+export type RowDot = (src: Float32Array | Uint8Array, offsets: Int32Array, weights: Float32Array, dst: Float32Array, at: number, n: number) => void;
 
 const cache = new Map<number, RowDot>();
 

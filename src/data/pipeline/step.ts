@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { Random } from '../../core/random';
-import type { Box, ImageTensor } from '../types';
+import type { Box, Frame, ImageTensor } from '../types';
 
 /** What flows through a pipeline: the image and, for detection, its boxes in the image's pixels. */
 export interface ViewState {
@@ -16,13 +16,30 @@ export interface ViewState {
    * The decoded pixels every view of the sample starts from: a step that changes pixels in place
    * must not change these (use `writablePixels`).
    */
-  shared?: Float32Array;
+  shared?: Float32Array | Uint8Array;
+  /** The mapping from the source image to this view (detection); steps that move pixels update it. */
+  frame?: Frame;
+  /** Other decoded samples of the dataset for mixing steps (Mosaic, MixUp), consumed in order. */
+  extras?: Array<{ img: ImageTensor; boxes: Box[] }>;
+  /** 0-based epoch (steps that stop at some epoch, like Mosaic). */
+  epoch?: number;
 }
 
-/** The image's pixels, copied first when they are the decoded pixels the views share. */
+/** `frame` after the output = scale * input + shift map (per axis). */
+export function composeFrame(frame: Frame | undefined, sx: number, tx: number, sy: number, ty: number): Frame | undefined {
+  return frame && { ...frame, sx: frame.sx * sx, tx: frame.tx * sx + tx, sy: frame.sy * sy, ty: frame.ty * sy + ty };
+}
+
+/**
+ * The image's pixels as a Float32Array this view owns: a float copy when they are the decoded
+ * pixels the views share (or 8-bit), the array itself otherwise. Call it before changing pixels.
+ */
 export function writablePixels(state: ViewState): Float32Array {
-  if (state.img.data === state.shared) state.img = { ...state.img, data: state.img.data.slice() };
-  return state.img.data;
+  const d = state.img.data;
+  if (d instanceof Float32Array && d !== state.shared) return d;
+  const copy = new Float32Array(d);
+  state.img = { ...state.img, data: copy };
+  return copy;
 }
 
 export interface PipelineStep {
@@ -31,6 +48,8 @@ export interface PipelineStep {
   apply(state: ViewState, rng: Random): void;
   /** Channels out for `channels` in (default: unchanged). */
   outChannels?(channels: number): number;
+  /** Other random samples of the dataset this step mixes in (Mosaic: 3, MixUp: 1); the loader fetches them. */
+  readonly mixImages?: number;
 }
 
 /** `size`: one number for a square, or `[height, width]` (torchvision's order). */

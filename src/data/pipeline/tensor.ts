@@ -12,14 +12,13 @@ register('pipeline', {
   build: (): PipelineStep => ({
     type: 'ToTensor',
     apply(state) {
-      const img = state.img;
-      if (img.white === 1) return;
-      if (img.white === undefined) throw new UserError('ToTensor must come before Normalize in the pipeline');
-      const src = img.data;
-      const out = new Float32Array(src.length);
-      const s = 1 / img.white;
-      for (let i = 0; i < src.length; i++) out[i] = src[i] * s;
-      state.img = { ...img, data: out, white: 1 };
+      const white = state.img.white;
+      if (white === 1) return;
+      if (white === undefined) throw new UserError('ToTensor must come before Normalize in the pipeline');
+      const d = writablePixels(state);
+      const s = 1 / white;
+      for (let i = 0; i < d.length; i++) d[i] *= s;
+      state.img = { ...state.img, white: 1 };
     },
   }),
 });

@@ -52,7 +52,7 @@ export class CocoSource implements DataSource {
 
   item(index: number): SourceItem {
     const im = this.images[index];
-    return { image: { kind: 'file', path: im.file }, boxes: im.boxes.map((b) => ({ ...b, bbox: [...b.bbox] as Box['bbox'] })), where: `${this.annFile} image ${im.id} (${im.file})` };
+    return { image: { kind: 'file', path: im.file }, boxes: im.boxes.map((b) => ({ ...b, bbox: [...b.bbox] as Box['bbox'] })), imageId: im.id, where: `${this.annFile} image ${im.id} (${im.file})` };
   }
 
   /** Width and height the annotations give for item `index`. */

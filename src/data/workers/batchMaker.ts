@@ -9,13 +9,14 @@ import { UserError } from '../../core/problems';
 import { decodeImage } from '../decode';
 import { describeItemError } from '../errors';
 import { buildPipeline, runPipeline, type PipelineStep } from '../pipeline';
-import type { Batch, Box, ImageTensor } from '../types';
+import type { Batch, Box, Frame, ImageTensor } from '../types';
 import type { BatchResult, Failure, TaskItem, WorkerInit } from './protocol';
 
 interface Made {
   item: TaskItem;
   views: ImageTensor[];
   boxes?: Box[];
+  frame?: Frame;
 }
 
 export class BatchMaker {
@@ -37,15 +38,38 @@ export class BatchMaker {
           failures.push({ index: item.index, ...describeItemError(err, item.where) });
           return undefined;
         }
+        // Mixing steps' other samples: a bad one fails this item, as its own image would.
+        const extras: Array<{ img: ImageTensor; boxes: Box[] }> = [];
+        for (const extra of item.extras ?? []) {
+          try {
+            extras.push({ img: await decodeImage(extra.image, this.init.channels, extra.where), boxes: extra.boxes ?? [] });
+          } catch (err) {
+            failures.push({ index: item.index, ...describeItemError(err, extra.where) });
+            return undefined;
+          }
+        }
         try {
           const views: ImageTensor[] = [];
           let boxes: Box[] | undefined;
+          let frame: Frame | undefined;
           for (let v = 0; v < this.views.length; v++) {
-            const state = runPipeline(this.views[v], { img: decoded, shared: decoded.data, boxes: this.init.withBoxes ? item.boxes ?? [] : undefined }, randomFor(this.init.seed, epoch, item.index, v));
+            const withBoxes = this.init.withBoxes;
+            const state = runPipeline(
+              this.views[v],
+              {
+                img: decoded,
+                shared: decoded.data,
+                boxes: withBoxes ? item.boxes ?? [] : undefined,
+                frame: withBoxes ? { sx: 1, tx: 0, sy: 1, ty: 0, width: decoded.width, height: decoded.height } : undefined,
+                extras: v === 0 ? extras : [],
+                epoch,
+              },
+              randomFor(this.init.seed, epoch, item.index, v),
+            );
             views.push(state.img);
-            if (v === 0) boxes = state.boxes;
+            if (v === 0) ({ boxes, frame } = state);
           }
-          return { item, views, boxes };
+          return { item, views, boxes, frame };
         } catch (err) {
           // A pipeline that throws on a decoded image is a config mistake (Normalize's channels...).
           if (err instanceof UserError) fatal ??= `${item.where}: ${err.message}`;
@@ -88,6 +112,10 @@ function collate(samples: Made[], init: WorkerInit): Batch {
   });
   const batch: Batch = { views, indices: Int32Array.from(samples.map((s) => s.item.index)) };
   if (init.withLabels) batch.labels = Int32Array.from(samples.map((s) => s.item.label ?? -1));
-  if (init.withBoxes) batch.boxes = samples.map((s) => s.boxes ?? []);
+  if (init.withBoxes) {
+    batch.boxes = samples.map((s) => s.boxes ?? []);
+    batch.imageIds = Int32Array.from(samples.map((s) => s.item.imageId ?? -1));
+    batch.frames = samples.map((s) => s.frame);
+  }
   return batch;
 }

@@ -20,7 +20,10 @@ export interface TaskItem {
   image: ImageRef;
   label?: number;
   boxes?: Box[];
+  imageId?: number;
   where: string;
+  /** Other samples a mixing step (Mosaic, MixUp) combines with this one. */
+  extras?: Array<{ image: ImageRef; boxes?: Box[]; where: string }>;
 }
 
 export interface Failure {
