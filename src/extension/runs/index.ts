@@ -30,6 +30,7 @@ export type { RunsNode } from './runsView';
 export interface RunsApi {
   service: RunsService;
   view: vscode.TreeView<RunsNode>;
+  tree: RunsTreeProvider;
   status: ActiveRunStatus;
   crashes: CrashDiagnostics;
 }
@@ -121,5 +122,5 @@ export function registerRuns(context: vscode.ExtensionContext, output: vscode.Ou
   context.subscriptions.push(new vscode.Disposable(() => clearTimeout(recheck)));
 
   output.appendLine(`runs: watching ${(vscode.workspace.workspaceFolders ?? []).map((f) => path.join(f.uri.fsPath, 'work_dirs')).join(', ') || 'no workspace folder'}`);
-  return { service, view, status, crashes };
+  return { service, view, tree, status, crashes };
 }
