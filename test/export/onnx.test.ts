@@ -62,7 +62,8 @@ describe.each(CASES)('ONNX export: $name', (c) => {
     expect(maxAbsDiff(got.features, expected.features)).toBeLessThan(1e-4);
     model.dispose();
     fs.rmSync(dir, { recursive: true, force: true });
-  });
+    // Full-size weights: initialising, writing and checking tens of MB takes a while on 2 cores.
+  }, 240_000);
 });
 
 describe('ONNX export details', () => {
