@@ -83,6 +83,19 @@ describe('cvw data inspect and pack', () => {
     expect(missing.err).toContain('no data.train dataset in this config (it has data.val; use --split)');
   });
 
+  it('pack skips unreadable files with --skip-corrupt and names them', async () => {
+    fs.cpSync(t.file('pics'), t.file('junk'), { recursive: true });
+    fs.writeFileSync(t.file('junk/red/notes.jpg'), 'not an image');
+    const stop = await cvw('data', 'pack', t.file('junk'), '--out', t.file('junk-packed'), '-q');
+    expect(stop.code).toBe(1);
+    expect(stop.err).toContain(`${t.file('junk/red/notes.jpg')}: not an image file of a known format (JPEG, PNG, WebP, GIF, BMP, TIFF)`);
+    expect(fs.existsSync(t.file('junk-packed/train-00000-of-00001.tfrecord'))).toBe(false);
+    const skip = await cvw('data', 'pack', t.file('junk'), '--out', t.file('junk-packed'), '--skip-corrupt', '-q');
+    expect(skip.code).toBe(0);
+    expect(skip.err).toContain(`skipped ${t.file('junk/red/notes.jpg')}: not an image file`);
+    expect(skip.err).toContain('3 records in 1 shard');
+  });
+
   it('requires --out for pack', async () => {
     const r = await cvw('data', 'pack', t.file('pics'));
     expect(r.code).toBe(2);

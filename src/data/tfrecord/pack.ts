@@ -80,6 +80,7 @@ export async function packSource(source: DataSource, opts: PackOptions): Promise
         try {
           const item = await source.item(index);
           where = item.where;
+          if (item.boxes) throw new UserError(`${item.where}: this source has boxes (detection); TFRecord packing stores images and class labels only, so boxes would be lost`);
           const img = await encodedImage(item.image, item.where);
           const features: Features = {
             [IMAGE_KEYS.encoded]: { bytes: [img.bytes] },
@@ -98,7 +99,7 @@ export async function packSource(source: DataSource, opts: PackOptions): Promise
           if (img.filename) features[IMAGE_KEYS.filename] = { bytes: [utf8(img.filename)] };
           writer.write(encodeExample(features));
         } catch (err) {
-          if (!(err instanceof UserError) || !opts.skipCorrupt) throw err;
+          if (!(err instanceof DataError) || !opts.skipCorrupt) throw err;
           result.skipped.push(describeItemError(err, where));
         }
         opts.onProgress?.(++done, n);
