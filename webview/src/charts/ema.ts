@@ -8,7 +8,8 @@ import { GrowableColumn } from './seriesStore';
 export class EmaColumn {
   readonly out = new GrowableColumn();
   private last = 0;
-  private count = 0;
+  /** w^n after n finite values (the debiasing term is 1 - w^n). */
+  private power = 1;
 
   constructor(readonly weight: number) {
     if (!(weight >= 0 && weight < 1)) throw new Error(`smoothing weight must be in [0, 1), got ${weight}`);
@@ -27,9 +28,8 @@ export class EmaColumn {
         continue;
       }
       this.last = this.last * w + (1 - w) * v;
-      this.count++;
-      const debias = w === 0 ? 1 : 1 - Math.pow(w, this.count);
-      chunk[i - from] = this.last / debias;
+      this.power *= w;
+      chunk[i - from] = this.last / (1 - this.power);
     }
     this.out.push(chunk);
   }

@@ -27,45 +27,61 @@ export class MinMaxPyramid {
   /** Rows indexed so far. */
   length = 0;
 
-  /** Index rows `[length, n)` of `y` (NaN rows are skipped; a block of only NaN keeps -1). */
+  /**
+   * Index rows `[length, n)` of `y` (NaN rows are skipped; a block of only NaN keeps -1). Bottom
+   * up: level 1 from the rows, level k from the two blocks of level k-1 below each of its blocks,
+   * touching only the blocks the new rows fall in — O(new rows + log n).
+   */
   update(y: Float64Array, n = y.length): void {
-    for (let i = this.length; i < n; i++) {
-      const v = y[i];
-      // Levels up to the one whose single block covers every row so far.
-      for (let k = 1; 1 << (k - 1) < i + 1 || k === 1; k++) {
-        if (this.mins.length < k) {
-          this.mins.push(new Int32Growable());
-          this.maxs.push(new Int32Growable());
-          // A new top level: fold in the rows indexed before it existed.
-          this.rebuildLevel(y, k, i);
+    const from = this.length;
+    if (n <= from) return;
+    for (let k = 1; k === 1 || 1 << (k - 1) < n; k++) {
+      const fresh = this.mins.length < k;
+      if (fresh) {
+        this.mins.push(new Int32Growable());
+        this.maxs.push(new Int32Growable());
+      }
+      const mins = this.mins[k - 1];
+      const maxs = this.maxs[k - 1];
+      // A level that did not exist yet covers the rows indexed before it too.
+      const bFrom = fresh ? 0 : from >> k;
+      const bTo = (n - 1) >> k;
+      mins.ensure(bTo + 1);
+      maxs.ensure(bTo + 1);
+      const mn = mins.buf;
+      const mx = maxs.buf;
+      if (k === 1) {
+        for (let b = bFrom; b <= bTo; b++) {
+          const a = 2 * b;
+          const c = a + 1;
+          const va = y[a];
+          const vc = c < n ? y[c] : NaN;
+          const fa = va === va; // not NaN
+          const fc = vc === vc;
+          if (fa && fc) {
+            mn[b] = vc < va ? c : a;
+            mx[b] = vc > va ? c : a;
+          } else if (fa) mn[b] = mx[b] = a;
+          else if (fc) mn[b] = mx[b] = c;
+          else mn[b] = mx[b] = -1;
         }
-        if (!Number.isFinite(v)) continue;
-        const b = i >> k;
-        const mins = this.mins[k - 1];
-        const maxs = this.maxs[k - 1];
-        mins.ensure(b + 1);
-        maxs.ensure(b + 1);
-        const lo = mins.buf[b];
-        if (lo < 0 || v < y[lo]) mins.buf[b] = i;
-        const hi = maxs.buf[b];
-        if (hi < 0 || v > y[hi]) maxs.buf[b] = i;
+      } else {
+        const cmn = this.mins[k - 2].buf;
+        const cmx = this.maxs[k - 2].buf;
+        const childBlocks = ((n - 1) >> (k - 1)) + 1;
+        for (let b = bFrom; b <= bTo; b++) {
+          const l = 2 * b;
+          const r = l + 1 < childBlocks ? l + 1 : -1;
+          const lmn = cmn[l];
+          const rmn = r >= 0 ? cmn[r] : -1;
+          mn[b] = lmn < 0 ? rmn : rmn < 0 ? lmn : y[rmn] < y[lmn] ? rmn : lmn;
+          const lmx = cmx[l];
+          const rmx = r >= 0 ? cmx[r] : -1;
+          mx[b] = lmx < 0 ? rmx : rmx < 0 ? lmx : y[rmx] > y[lmx] ? rmx : lmx;
+        }
       }
     }
-    this.length = Math.max(this.length, n);
-  }
-
-  private rebuildLevel(y: Float64Array, k: number, upTo: number): void {
-    const mins = this.mins[k - 1];
-    const maxs = this.maxs[k - 1];
-    for (let i = 0; i < upTo; i++) {
-      const v = y[i];
-      if (!Number.isFinite(v)) continue;
-      const b = i >> k;
-      mins.ensure(b + 1);
-      maxs.ensure(b + 1);
-      if (mins.buf[b] < 0 || v < y[mins.buf[b]]) mins.buf[b] = i;
-      if (maxs.buf[b] < 0 || v > y[maxs.buf[b]]) maxs.buf[b] = i;
-    }
+    this.length = n;
   }
 
   /** Forget everything (the values changed, e.g. a new smoothing weight). */
