@@ -186,12 +186,17 @@ export async function planModel(loaded: LoadedModel, options: Pick<ExportOptions
     size = [imgSize, imgSize];
     notes.push(`input size ${imgSize}x${imgSize} from the backbone's img_size (${info.problem ?? 'no data'})`);
   }
-  const classes = options.classes ?? info.classes;
+  let classes = options.classes ?? info.classes;
   if (!options.classes && !info.classes && info.problem) notes.push(`no class names: ${info.problem}`);
   const outputs = modelOutputs(model);
   if (outputs.task === 'classification' && classes && model.predict) {
     const k = tf.tidy(() => model.predict!(tf.zeros([1, size![0], size![1], channels]) as tf.Tensor4D).shape[1]);
-    if (k !== classes.length) throw new UserError(`the model has ${k} classes but ${classes.length} class names were given`);
+    if (k !== classes.length) {
+      if (options.classes) throw new UserError(`the model has ${k} classes but ${classes.length} class names were given`);
+      // The data now at hand is not what the model was trained on: numbers rather than wrong names.
+      notes.push(`no class names: the model has ${k} classes but data.${info.split} lists ${classes.length}`);
+      classes = undefined;
+    }
   }
   return { outputs, size, channels, classes, info, notes };
 }
