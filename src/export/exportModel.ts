@@ -26,8 +26,12 @@ import { ensureBackend, loadModel, resolveModelSource, type LoadedModel } from '
 export type ExportFormat = 'onnx' | 'tfjs';
 
 /**
- * A model that says itself what to export (a detector returning decoded boxes). Models without it
- * export `logits` (and `features`) when they classify, `features` otherwise.
+ * A model that says itself what to export. Models without it export `logits` and `features` when
+ * they classify, `features` otherwise. A detector (YOLOX) returns its decoded predictions with
+ * fixed shapes — e.g. `boxes [N, anchors, 4]` in input pixels and `scores [N, anchors, classes]` —
+ * and sets `exportTask: 'detection'`; the decode is then part of the graph, in both formats.
+ * Non-maximum suppression stays outside it (in a Detector predictor): its output size depends on
+ * the data, which a traced graph with fixed shapes cannot express.
  */
 export interface ExportableModel {
   exportOutputs(images: tf.Tensor4D): Record<string, tf.Tensor>;
