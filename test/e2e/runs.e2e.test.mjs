@@ -1,0 +1,93 @@
+// Layer (b) for the runs feature: a person presses Train above a config and watches the Runs view
+// (activity bar) show the run running, then finished with its final metric; then starts a longer
+// run, sees the status bar follow it, and stops it from the view. Screenshots: test-results/ui-runs/.
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { launchVSCode } from './harness.mjs';
+import { runsWorkspace } from './runsWorkspace.mjs';
+
+/** @type {import('./harness.mjs').VSCodeSession} */
+let vs;
+
+beforeAll(async () => {
+  vs = await launchVSCode({ name: 'ui-runs', workspace: runsWorkspace() });
+});
+
+afterAll(async () => {
+  await vs?.close();
+});
+
+/** The Runs view's rows as their accessible labels ("<config> <run id>: <status> · ..."). */
+async function runRows() {
+  return vs.page.locator('.part.sidebar .monaco-list-row').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+}
+
+/** Poll the Runs view until a row satisfies `predicate(label)`; returns that label. */
+async function waitForRow(predicate, { timeout = 120_000, what = 'a run row' } = {}) {
+  const deadline = Date.now() + timeout;
+  let rows = [];
+  for (;;) {
+    rows = await runRows();
+    const hit = rows.find(predicate);
+    if (hit) return hit;
+    if (Date.now() > deadline) {
+      await vs.screenshot('runs-view-timeout');
+      throw new Error(`the Runs view never showed ${what}; rows: ${JSON.stringify(rows)}`);
+    }
+    await vs.page.waitForTimeout(250);
+  }
+}
+
+async function showRunsView() {
+  await vs.runCommand('View: Show CV Workbench');
+  await vs.page.locator('.part.sidebar .monaco-list-row').first().waitFor({ timeout: 30_000 });
+}
+
+/** Press the CodeLens titled `title` above the open config, and accept the arguments box as it is. */
+async function pressLens(title) {
+  const lens = vs.page.locator('.monaco-editor .codelens-decoration a', { hasText: title }).first();
+  await lens.waitFor({ timeout: 30_000 });
+  await lens.click();
+  await vs.quickInputFocused();
+  await vs.screenshot(`arguments-${title}`);
+  await vs.page.keyboard.press('Enter');
+}
+
+test('the Runs view lists the run already in work_dirs', async () => {
+  await showRunsView();
+  const row = await waitForRow((l) => l.startsWith('tiny 20260101-120000:'), { what: 'the old run' });
+  expect(row).toMatch(/: finished · .* · 42s · loss 2\.25 · val\/accuracy_top1 0\.25$/);
+  await vs.screenshot('runs-view');
+});
+
+test('pressing Train above a config starts a run: the view shows it running, then finished with its final metric', async () => {
+  await vs.openFile('configs/tiny.yaml');
+  await pressLens('Train');
+  const isNew = (l) => l.startsWith('tiny ') && !l.startsWith('tiny 20260101-120000');
+  await waitForRow((l) => isNew(l) && /: (running|finished) · /.test(l), { timeout: 60_000, what: 'the new run' });
+  await vs.screenshot('run-started');
+  const finished = await waitForRow((l) => isNew(l) && /: finished · .* · val\/accuracy_top1 [\d.]+$/.test(l), { what: 'the new run finished' });
+  expect(finished).toMatch(/loss [\d.]+/);
+  expect(await vs.waitForNotification(/finished in .*val\/accuracy_top1/, { timeout: 30_000 })).toMatch(/^Run tiny\/\S+ finished in/);
+});
+
+test('a longer run shows in the status bar; Stop in the Runs view stops it with a last checkpoint', async () => {
+  await vs.clearNotifications();
+  await vs.openFile('configs/long.yaml');
+  await pressLens('Train');
+  const running = await waitForRow((l) => l.startsWith('long ') && /: running · /.test(l), { timeout: 60_000, what: 'the long run running' });
+  const id = running.split(':')[0].split(' ')[1];
+  const deadline = Date.now() + 60_000;
+  let items = [];
+  while (!(items = await vs.statusBarItems()).some((t) => /long · epoch 1\/\d+ · iter \d+\/2000/.test(t))) {
+    if (Date.now() > deadline) throw new Error(`no status bar item for the run: ${JSON.stringify(items)}`);
+    await vs.page.waitForTimeout(250);
+  }
+  await vs.screenshot('status-bar');
+  const row = vs.page.locator(`.part.sidebar .monaco-list-row[aria-label^="long ${id}:"]`);
+  await row.hover();
+  await row.locator('.actions .action-label[aria-label="Stop Run"]').click();
+  const stopped = await waitForRow((l) => l.startsWith(`long ${id}: stopped · `), { timeout: 90_000, what: 'the long run stopped' });
+  expect(stopped).toMatch(/loss [\d.]+$/);
+  expect(await vs.waitForNotification(/stopped at iteration \d+ \(last checkpoint written\)/, { timeout: 30_000 })).toContain(`Run long/${id} stopped`);
+  await vs.screenshot('stopped');
+});
