@@ -161,6 +161,28 @@ describe('RunManager with real cvw train processes', () => {
     expect((await runState(run.runDir, (r) => r.state === 'stopped')).resumable).toBe(true);
   });
 
+  it('closing the editor (dispose) stops runs started attached; a detached run keeps going and a new session finds it running', async () => {
+    const session = new RunManager(() => ({ node: nodeRuntime(), cvw: { entry: cli.entry, source: 'bundled', packageRoot: cli.root } }));
+    const attached = session.train({ config: 'configs/memory.yaml', cwd: t.dir, workDir: 'work_dirs/memory/attached' });
+    const detached = session.train({ config: 'configs/memory.yaml', cwd: t.dir, workDir: 'work_dirs/memory/detached', detached: true });
+    await runState(attached.runDir, (r) => r.state === 'running' && r.info.iter >= 1);
+    const before = await runState(detached.runDir, (r) => r.state === 'running' && r.info.iter >= 1);
+    session.dispose();
+    expect((await attached.exited).code).toBe(130);
+    expect((await runState(attached.runDir, (r) => r.state === 'stopped')).resumable).toBe(true);
+    // The detached one goes on; a fresh watcher (the next editor session) sees it running, with its output.
+    const later = await RunWatcher.start([t.file('work_dirs')]);
+    try {
+      await runState(detached.runDir, (r) => r.info.iter > before.info.iter + 1);
+      expect(later.get(detached.runDir)?.state).toBe('running');
+    } finally {
+      await later.close();
+    }
+    expect(fs.readFileSync(path.join(detached.runDir, 'output.log'), 'utf8')).toContain('iter 1/2000');
+    expect(await manager.stop(detached.runDir, { graceMs: 30_000 })).toBe('stopped');
+    expect((await runState(detached.runDir, (r) => r.state === 'stopped')).resumable).toBe(true);
+  });
+
   it('stops a run it did not start (a terminal\'s), by the pid in run.json', async () => {
     const dir = t.file('work_dirs/long/from-terminal');
     const child = spawn(process.execPath, [cli.entry, 'train', 'configs/long.yaml', '--work-dir', dir], { cwd: t.dir, stdio: 'ignore' });
