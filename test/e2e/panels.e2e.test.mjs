@@ -3,12 +3,12 @@
 // draws its curves (non-empty canvases, legend entries, axis names) and comes back after a window
 // reload (its serializer); the report shows the run's images through asWebviewUri; the
 // benchmarks panel lists the run's kNN result. Screenshots: test-results/panels/.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { launchVSCode } from './harness.mjs';
-import { SIMCLR_MODEL, writeRunDir } from '../webview/fixtures/syntheticRun';
+import { SIMCLR_MODEL, syntheticRecords, writeRunDir } from '../webview/fixtures/syntheticRun';
 
 /** @type {import('./harness.mjs').VSCodeSession} */
 let vs;
@@ -22,6 +22,8 @@ beforeAll(async () => {
   await writeRunDir(join(ws, 'work_dirs'), { configStem: 'simclr_resnet18', runId: '20261127-090000', iters: 400, epochs: 4, logInterval: 4, model: SIMCLR_MODEL, benchmarks: { knn: 0.712, linear: 0.764 } });
   writeFileSync(join(ws, 'README.md'), '# Runs\n');
   vs = await launchVSCode({ name: 'panels', workspace: ws, viewport: { width: 1600, height: 1100 } });
+  // The palette lists the extension's commands once the workbench has read its contributions.
+  for (let i = 0; i < 20 && !(await vs.paletteCommands('CV Workbench: Compare')).includes('CV Workbench: Compare Runs'); i++) await vs.page.waitForTimeout(1000);
 });
 
 afterAll(async () => {
@@ -120,4 +122,67 @@ test('the benchmarks panel lists the kNN and linear results of the runs', async 
   expect(rows).toEqual([['simclr_resnet18/20261127-090000', 'SimCLR', 'ResNet', '4', '512', '71.20', '83.20', '76.40', '88.40']]);
   await frame.waitForSelector('figure[data-chart="zoo:knn_top1+linear_top1"] canvas');
   await vs.screenshot('benchmarks');
+});
+
+test('a live run: rows appended to metrics.jsonl reach the open dashboard (the runs watcher follows the file)', async () => {
+  // A run whose process is alive (this test's): the watcher says "running" and follows it.
+  const start = Math.floor(Date.now() / 1000) - 60;
+  const dir = await writeRunDir(vs.path('work_dirs'), { configStem: 'live_run', runId: '20261128-130000', iters: 1000, epochs: 5, logInterval: 5, status: 'running', start });
+  const runJson = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
+  writeFileSync(join(dir, 'run.json'), JSON.stringify({ ...runJson, pid: process.pid, hostname: hostname(), iter: 200, status: 'running' }, null, 2));
+  const all = syntheticRecords({ iters: 1000, epochs: 5, logInterval: 5, start });
+  const upTo = (iter) => all.filter((r) => r.iter <= iter);
+  writeFileSync(join(dir, 'metrics.jsonl'), upTo(200).map((r) => JSON.stringify(r) + '\n').join(''));
+
+  await vs.runCommand('CV Workbench: Open Run Dashboard', { opensQuickPick: true });
+  await vs.pick('live_run/20261128-130000');
+  const frame = await vs.webviewFrame('Run live_run/20261128-130000', { timeout: 60_000 });
+  await frame.waitForSelector('figure[data-chart="train:loss"] canvas');
+  expect(await frame.textContent('#run-status')).toBe('running');
+  const lastDrawn = () => frame.evaluate(() => window.cvwDashboard.charts()[0].plot.data[0].at(-1));
+  expect(await lastDrawn()).toBe(200);
+  // The trainer's appends: a line every 100 ms, as `cvw train` writes them.
+  for (const r of all.filter((x) => x.iter > 200 && x.iter <= 400)) {
+    appendFileSync(join(dir, 'metrics.jsonl'), JSON.stringify(r) + '\n');
+    await new Promise((res) => setTimeout(res, 25));
+  }
+  await frame.waitForFunction(() => window.cvwDashboard.charts()[0].plot.data[0].at(-1) === 400, undefined, { timeout: 20_000 });
+  // The first evaluation (iteration 200 of 1000, epoch 1) came with the snapshot; the next one arrived live.
+  const val = await frame.evaluate(() => window.cvwDashboard.series().split('val').values('iter').length);
+  expect(val).toBe(2);
+  await vs.screenshot('dashboard-live');
+});
+
+test('Compare Runs: pick two runs, see them overlaid with a legend and their config differences', async () => {
+  await vs.runCommand('CV Workbench: Compare Runs', { opensQuickPick: true });
+  await vs.quickInputFocused();
+  for (const label of [`${STEM}/${RUN}`, 'simclr_resnet18/20261127-090000']) {
+    const row = vs.quickPickRow(label);
+    await row.waitFor({ timeout: 15_000 });
+    await row.locator('.quick-input-list-checkbox, input[type=checkbox], .monaco-checkbox, .monaco-custom-toggle').first().click();
+  }
+  await vs.screenshot('compare-pick');
+  await vs.page.keyboard.press('Enter');
+  const frame = await vs.webviewFrame('Compare 2 runs', { timeout: 60_000 });
+  await frame.waitForSelector('figure[data-chart="train:loss"] canvas');
+  await frame.waitForTimeout(300);
+  const legend = await frame.$$eval('figure[data-chart="train:loss"] .u-legend .u-series .u-label', (els) => els.map((e) => e.textContent));
+  // One entry per run (in the order of the Runs view: newest first).
+  expect(legend[0]).toBe('iteration');
+  expect([...legend.slice(1)].sort()).toEqual([`${STEM}/${RUN}`, 'simclr_resnet18/20261127-090000']);
+  const ink = await frame.$eval('figure[data-chart="train:loss"] canvas', (c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+    return n;
+  });
+  expect(ink).toBeGreaterThan(500);
+  const diff = await frame.$$eval('#config-diff-table tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)));
+  const byKey = Object.fromEntries(diff.map(([k, ...v]) => [k, [...v].sort()]));
+  expect(byKey['model.type']).toEqual(['Classification', 'SimCLR']);
+  expect(byKey['runner.max_epochs']).toEqual(['4', '5']);
+  // Keys both share with the same value are not listed.
+  expect(byKey['model.backbone.type']).toBeUndefined();
+  expect(byKey['optimizer.type']).toBeUndefined();
+  await vs.screenshot('compare');
 });

@@ -9,13 +9,13 @@ export const PANEL_COMMANDS = {
 } as const;
 
 /**
- * The commands of the runs support (issue 10) that the dashboard's buttons execute, with the run
- * directory as argument; the first id registered wins.
+ * The commands of the runs support (src/extension/runs/ids.ts) that the dashboard's buttons
+ * execute, with the run directory as argument.
  */
 export const RUN_COMMANDS = {
-  stop: ['cvWorkbench.stopRun', 'cvWorkbench.runs.stop'],
-  resume: ['cvWorkbench.resumeRun', 'cvWorkbench.runs.resume'],
-  export: ['cvWorkbench.exportRun', 'cvWorkbench.runs.export', 'cvWorkbench.export'],
+  stop: 'cvWorkbench.stopRun',
+  resume: 'cvWorkbench.resumeRun',
+  export: 'cvWorkbench.export',
 } as const;
 
 /**

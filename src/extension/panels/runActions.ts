@@ -1,5 +1,5 @@
 /**
- * What the buttons of a run do. Stop, Resume and Export belong to the runs support (issue 10):
+ * What the buttons of a run do. Stop, Resume and Export belong to the runs support (src/extension/runs):
  * its commands are executed with the run directory. Opening files and panels is done here.
  */
 import * as fs from 'node:fs';
@@ -10,9 +10,8 @@ import { RunAction } from '../protocol';
 import { openFile } from './panelBase';
 import { PANEL_COMMANDS, RUN_COMMANDS } from './panelCommands';
 
-async function firstRegistered(ids: readonly string[]): Promise<string | undefined> {
-  const all = new Set(await vscode.commands.getCommands(true));
-  return ids.find((id) => all.has(id));
+async function registered(id: string): Promise<boolean> {
+  return (await vscode.commands.getCommands(true)).includes(id);
 }
 
 export async function runAction(action: RunAction, dir: string): Promise<void> {
@@ -20,8 +19,8 @@ export async function runAction(action: RunAction, dir: string): Promise<void> {
     case RunAction.Stop:
     case RunAction.Resume:
     case RunAction.Export: {
-      const id = await firstRegistered(RUN_COMMANDS[action]);
-      if (!id) throw new Error(`no command to ${action} runs is registered (the Runs view provides it)`);
+      const id = RUN_COMMANDS[action];
+      if (!(await registered(id))) throw new Error(`no command to ${action} runs is registered (the Runs view provides ${id})`);
       await vscode.commands.executeCommand(id, dir);
       return;
     }
