@@ -1,4 +1,19 @@
 /** Evaluators turn a model's predictions on a dataset into metrics (and artifacts in the run). */
+import type { Box } from '../data/types';
+import type { ImageDetections } from '../models/algorithms/types';
+
+/** What a detector found in one source image, and what is there (both in the source image's pixels). */
+export interface DetectionSample {
+  /** Source image id (COCO image id; -1 when the source has none). */
+  imageId: number;
+  /** Source image width and height. */
+  width: number;
+  height: number;
+  /** Detections, boxes as (x1, y1, x2, y2). */
+  detections: ImageDetections;
+  /** Ground truth, boxes as COCO (x, y, w, h). */
+  gt: Box[];
+}
 
 /** Everything a model produced over one evaluation dataset, in dataset order. */
 export interface Predictions {
@@ -14,6 +29,8 @@ export interface Predictions {
   classes?: string[];
   /** Dataset indices of the rows. */
   indices: Int32Array;
+  /** Detectors: per sample, detections and ground truth mapped back to the source image. */
+  detections?: DetectionSample[];
 }
 
 export interface EvalContext {
@@ -26,6 +43,6 @@ export interface EvalContext {
 export interface Evaluator {
   readonly name: string;
   /** What the evaluator needs the model to produce. */
-  readonly needs: Array<'logits' | 'features'>;
+  readonly needs: Array<'logits' | 'features' | 'detections'>;
   evaluate(p: Predictions, ctx: EvalContext): Record<string, number>;
 }

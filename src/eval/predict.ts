@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Algorithm } from '../models/algorithms/types';
 import type { TrainLoader } from '../train/dataBridge';
 import { disposeTensors, toTensors } from '../train/dataBridge';
-import type { Predictions } from './evaluator';
+import type { DetectionSample, Predictions } from './evaluator';
+import { toSourceFrame } from './detections';
 
 class Growable {
   private buf = new Float32Array(1024);
@@ -24,7 +25,7 @@ class Growable {
   }
 }
 
-export async function collectPredictions(model: Algorithm, loader: TrainLoader, needs: Set<'logits' | 'features'>): Promise<Predictions> {
+export async function collectPredictions(model: Algorithm, loader: TrainLoader, needs: Set<'logits' | 'features' | 'detections'>): Promise<Predictions> {
   const wasTraining = model.training;
   model.eval();
   const logits = new Growable();
@@ -33,6 +34,7 @@ export async function collectPredictions(model: Algorithm, loader: TrainLoader, 
   const indices: number[] = [];
   let numClasses: number | undefined;
   let dim: number | undefined;
+  const detections: DetectionSample[] = [];
   try {
     for await (const batch of loader.epoch(0)) {
       const t = toTensors(batch);
@@ -50,6 +52,10 @@ export async function collectPredictions(model: Algorithm, loader: TrainLoader, 
             features.push(f.dataSync() as Float32Array);
           }
         });
+        if (needs.has('detections')) {
+          if (!model.detect) throw new Error('this model has no detections (detect): evaluate a detector such as YOLOX');
+          detections.push(...toSourceFrame(model.detect(t.views[0]), batch));
+        }
       } finally {
         disposeTensors(t);
       }
@@ -68,5 +74,6 @@ export async function collectPredictions(model: Algorithm, loader: TrainLoader, 
     dim,
     classes: loader.classes,
     indices: Int32Array.from(indices),
+    detections: needs.has('detections') ? detections : undefined,
   };
 }

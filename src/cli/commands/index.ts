@@ -10,6 +10,7 @@ import { listCommand, showCommand } from './catalog';
 import { dataFetchCommand } from './dataFetch';
 import { dataInspectCommand } from './dataInspect';
 import { dataPackCommand } from './dataPack';
+import { dataSynthCommand } from './dataSynth';
 import { envCommand } from './env';
 import { exportCommand } from './export';
 import { predictCommand } from './predict';
@@ -18,4 +19,4 @@ import { benchmarkKnnCommand, benchmarkLinearCommand } from './benchmark';
 import { extractCommand } from './extract';
 import { reportCommand } from './report';
 
-export const COMMANDS: CommandSpec[] = [trainCommand, evalCommand, benchmarkKnnCommand, benchmarkLinearCommand, extractCommand, initCommand, listCommand, showCommand, validateCommand, configPrintCommand, schemaCommand, dataFetchCommand, dataInspectCommand, dataPackCommand, envCommand, exportCommand, predictCommand, retrieveCommand, reportCommand];
+export const COMMANDS: CommandSpec[] = [trainCommand, evalCommand, benchmarkKnnCommand, benchmarkLinearCommand, extractCommand, initCommand, listCommand, showCommand, validateCommand, configPrintCommand, schemaCommand, dataFetchCommand, dataInspectCommand, dataPackCommand, dataSynthCommand, envCommand, exportCommand, predictCommand, retrieveCommand, reportCommand];

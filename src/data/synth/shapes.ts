@@ -45,7 +45,6 @@ interface Shape {
   r: number;
   color: [number, number, number];
   bbox: [number, number, number, number];
-  area: number;
 }
 
 export interface ShapesSummary {
@@ -83,10 +82,9 @@ function overlap(a: number[], b: number[]): number {
 function makeShape(kind: ShapeClass, side: number, cx: number, cy: number, rng: Random, color: [number, number, number]): Shape {
   if (kind === 'circle') {
     const r = side / 2;
-    return { kind, cx, cy, r, color, bbox: [cx - r, cy - r, side, side], area: Math.PI * r * r };
+    return { kind, cx, cy, r, color, bbox: [cx - r, cy - r, side, side] };
   }
   let points: Array<[number, number]>;
-  let area: number;
   if (kind === 'square') {
     const h = side / 2;
     points = [
@@ -95,19 +93,17 @@ function makeShape(kind: ShapeClass, side: number, cx: number, cy: number, rng: 
       [cx + h, cy + h],
       [cx - h, cy + h],
     ];
-    area = side * side;
   } else {
     // Equilateral, turned by a random angle about its centroid.
     const R = side / Math.sqrt(3);
     const turn = rng.uniform(0, (2 * Math.PI) / 3);
     points = [0, 1, 2].map((k) => [cx + R * Math.sin(turn + (2 * Math.PI * k) / 3), cy - R * Math.cos(turn + (2 * Math.PI * k) / 3)] as [number, number]);
-    area = (Math.sqrt(3) / 4) * side * side;
   }
   const xs = points.map((p) => p[0]);
   const ys = points.map((p) => p[1]);
   const x1 = Math.min(...xs);
   const y1 = Math.min(...ys);
-  return { kind, points, cx, cy, r: side / 2, color, bbox: [x1, y1, Math.max(...xs) - x1, Math.max(...ys) - y1], area };
+  return { kind, points, cx, cy, r: side / 2, color, bbox: [x1, y1, Math.max(...xs) - x1, Math.max(...ys) - y1] };
 }
 
 function inside(s: Shape, x: number, y: number): boolean {
@@ -211,7 +207,9 @@ export async function synthShapes(options: ShapesOptions, progress?: (done: numb
       fs.writeFileSync(path.join(imgDir, file), png);
       images.push({ id: i + 1, file_name: file, width: o.size, height: o.size });
       for (const sh of shapes) {
-        annotations.push({ id: annotations.length + 1, image_id: i + 1, category_id: SHAPE_CLASSES.indexOf(sh.kind) + 1, bbox: sh.bbox.map(round2), area: round2(sh.area), iscrowd: 0 });
+        // area: the box's, so that small/medium/large agree with evaluation on loaded boxes (no masks here).
+        const bbox = sh.bbox.map(round2);
+        annotations.push({ id: annotations.length + 1, image_id: i + 1, category_id: SHAPE_CLASSES.indexOf(sh.kind) + 1, bbox, area: round2(bbox[2] * bbox[3]), iscrowd: 0 });
       }
       progress?.(++done, total);
     }

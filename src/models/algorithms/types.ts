@@ -34,6 +34,13 @@ export interface DataInfo {
   imageSize?: [number, number];
 }
 
+/** Detections of one image, best first: boxes `[k, 4]` (x1, y1, x2, y2) in input pixels, row-major. */
+export interface ImageDetections {
+  boxes: Float32Array;
+  scores: Float32Array;
+  labels: Int32Array;
+}
+
 /** A trainable model: a classifier, a self-supervised method, a detector. */
 export interface Algorithm extends Module {
   readonly backbone: Backbone;
@@ -43,6 +50,8 @@ export interface Algorithm extends Module {
   extract(images: tf.Tensor4D): tf.Tensor2D;
   /** Class scores `[batch, classes]` for classifiers. */
   predict?(images: tf.Tensor4D): tf.Tensor2D;
+  /** Boxes, scores and labels of each image after post-processing (NMS), for detectors; eval mode. */
+  detect?(images: tf.Tensor4D): ImageDetections[];
   /** Throws a UserError when the config cannot work with this data (channels, classes). */
   checkData?(info: DataInfo): void;
   /** Hooks the method needs (momentum encoders, schedules), added to the configured ones. */
