@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { benchmarkEntry } from '../../src/report/model/benchmarks';
 import { diffConfigs, flattenConfig } from '../../src/report/model/configDiff';
 import { cellNumber, parseMarkdownTables, splitRow } from '../../src/report/model/markdownTables';
-import { bestOf, lastFinite, parseMetricLines, tableFromJson, tableToJson, toMetricTables } from '../../src/report/model/metrics';
+import { bestOf, concatTables, lastFinite, parseMetricLines, tableFromJson, tableToJson, toMetricTables } from '../../src/report/model/metrics';
 import { elapsedSeconds, formatDuration, formatValue, summarize } from '../../src/report/model/run';
 import { pca } from '../../src/report/pca';
 
@@ -30,6 +30,20 @@ describe('metric tables', () => {
     expect(bestOf(train.columns.loss, true)).toEqual({ value: 1.2, row: 2 });
     expect(tableFromJson(tableToJson(train))).toEqual(train);
     expect(tableToJson(train).columns.loss_aux).toEqual([null, 0.3, null]);
+  });
+
+  test('chunks delivered over time join into one table per split', () => {
+    const a = toMetricTables([{ split: 'train', iter: 1, loss: 3 }, { split: 'val', iter: 1, acc: 0.1 }]);
+    const b = toMetricTables([{ split: 'train', iter: 2, loss: 2, lr: 0.1 }]);
+    const c = toMetricTables([{ split: 'train', iter: 3, loss: 1 }]);
+    const joined = concatTables([...a, ...b, ...c]);
+    expect(joined.map((t) => [t.split, t.length])).toEqual([
+      ['train', 3],
+      ['val', 1],
+    ]);
+    expect(Array.from(joined[0].columns.loss)).toEqual([3, 2, 1]);
+    expect(Array.from(joined[0].columns.lr)).toEqual([NaN, 0.1, NaN]);
+    expect(concatTables(joined)).toEqual(joined);
   });
 });
 

@@ -5,21 +5,23 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { toMetricTables } from '../../report/model/metrics';
-import type { RunSnapshot } from '../../report/model/run';
-import { readRunSnapshot, readRunSummary } from '../../report/runFiles';
 import { DEFAULT_CHART_SETTINGS, HostMessageType, PanelKind, VIEW_TYPES, isPanelState, type CompareState } from '../protocol';
 import { PanelBase, webviewOptions } from './panelBase';
 import type { PanelContext } from './panelContext';
+import { RunFeed } from './runFeed';
 
 const keyOf = (dirs: readonly string[]) => [...dirs].sort().join('\n');
 
 export class ComparePanel extends PanelBase<CompareState> {
   private static readonly open = new Map<string, ComparePanel>();
+  private readonly feeds: RunFeed[];
 
   private constructor(panel: vscode.WebviewPanel, ctx: PanelContext, state: CompareState) {
     super(panel, ctx, PanelKind.Compare, state, state.dirs);
     ComparePanel.open.set(keyOf(state.dirs), this);
+    const runs = ctx.runs?.();
+    this.feeds = state.dirs.map((d) => new RunFeed(d, runs));
+    this.disposables.push(...this.feeds);
   }
 
   static createOrShow(ctx: PanelContext, dirs: readonly string[]): ComparePanel {
@@ -48,35 +50,14 @@ export class ComparePanel extends PanelBase<CompareState> {
   }
 
   protected onReady(): void {
-    const runs = this.ctx.runs?.();
-    const dirs = this.state.dirs;
-    if (!runs) {
-      this.post({ type: HostMessageType.CompareRuns, runs: dirs.map((d) => readRunSnapshot(d)) });
-      return;
+    this.post({ type: HostMessageType.CompareRuns, runs: this.feeds.map((f) => f.snapshot()) });
+    for (const f of this.feeds) {
+      f.attach((m) => {
+        // A rewritten metrics.jsonl (a resumed run): the comparison starts again from snapshots.
+        if (m.type === HostMessageType.RunSnapshot) this.post({ type: HostMessageType.CompareRuns, runs: this.feeds.map((x) => x.snapshot()) });
+        else this.post(m);
+      });
     }
-    const snapshots = new Map<string, RunSnapshot>();
-    let started = false;
-    const stateOf = (dir: string) => runs.runs().find((r) => path.resolve(r.dir) === dir)?.state;
-    for (const dir of dirs) {
-      this.pageDisposables.push(
-        runs.followMetrics(dir, ({ records, reset }) => {
-          if (!started || reset) {
-            snapshots.set(dir, readRunSnapshot(dir, { state: stateOf(dir), tables: toMetricTables(records) }));
-            if (started) this.post({ type: HostMessageType.CompareRuns, runs: dirs.map((d) => snapshots.get(d) ?? readRunSnapshot(d, { tables: [] })) });
-          } else if (records.length) {
-            this.post({ type: HostMessageType.MetricsAppended, dir, tables: toMetricTables(records) });
-          }
-        }),
-      );
-    }
-    started = true;
-    this.post({ type: HostMessageType.CompareRuns, runs: dirs.map((d) => snapshots.get(d) ?? readRunSnapshot(d, { state: stateOf(d), tables: [] })) });
-    this.pageDisposables.push(
-      runs.onChange(({ kind, run }) => {
-        const dir = path.resolve(run.dir);
-        if (kind !== 'removed' && dirs.includes(dir)) this.post({ type: HostMessageType.RunSummary, summary: readRunSummary(dir, { state: run.state }) });
-      }),
-    );
   }
 
   protected onDispose(): void {

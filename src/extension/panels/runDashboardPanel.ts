@@ -8,7 +8,8 @@ import * as vscode from 'vscode';
 import { DEFAULT_CHART_SETTINGS, PanelKind, VIEW_TYPES, isPanelState, type DashboardState } from '../protocol';
 import { PanelBase, webviewOptions } from './panelBase';
 import type { PanelContext } from './panelContext';
-import { feedRun } from './runFeed';
+import { RunFeed } from './runFeed';
+import { HostMessageType } from '../protocol';
 
 function titleOf(dir: string): string {
   return `Run ${path.basename(path.dirname(dir))}/${path.basename(dir)}`;
@@ -16,10 +17,13 @@ function titleOf(dir: string): string {
 
 export class RunDashboardPanel extends PanelBase<DashboardState> {
   private static readonly open = new Map<string, RunDashboardPanel>();
+  private readonly feed: RunFeed;
 
   private constructor(panel: vscode.WebviewPanel, ctx: PanelContext, state: DashboardState) {
     super(panel, ctx, PanelKind.Dashboard, state, [state.dir]);
     RunDashboardPanel.open.set(state.dir, this);
+    this.feed = new RunFeed(state.dir, ctx.runs?.());
+    this.disposables.push(this.feed);
   }
 
   static createOrShow(ctx: PanelContext, dir: string): RunDashboardPanel {
@@ -55,7 +59,8 @@ export class RunDashboardPanel extends PanelBase<DashboardState> {
   }
 
   protected onReady(): void {
-    this.pageDisposables.push(...feedRun(this.state.dir, this.ctx.runs?.(), (m) => this.post(m)));
+    this.post({ type: HostMessageType.RunSnapshot, run: this.feed.snapshot() });
+    this.feed.attach((m) => this.post(m));
   }
 
   protected onDispose(): void {
