@@ -26,6 +26,7 @@ import { writeAtomic } from '../train/checkpoint';
 import { runCheckpoint } from '../export/source';
 import { REPORT_DIR, REPORT_FILE, REPORT_VERSION, type GalleryItem, type GeneratedReport, type RetrievalQuery } from './model/report';
 import { pca } from './pca';
+import { encodePng } from './png';
 import { readRunConfig, readRunSummary } from './runFiles';
 
 export interface GenerateReportOptions {
@@ -82,10 +83,16 @@ async function readSample(source: DataSource, index: number): Promise<Sample> {
 
 async function writeThumbnail(dir: string, name: string, p: PixelImage, maxSide: number): Promise<string> {
   const rel = path.join(REPORT_DIR, 'images', name).split(path.sep).join('/');
-  const sharp = loadSharp();
-  let img = sharp(Buffer.from(p.data as Uint8Array), { raw: { width: p.width, height: p.height, channels: (p.channels ?? 3) as 1 | 3 } });
-  if (Math.max(p.width, p.height) > maxSide) img = img.resize({ width: maxSide, height: maxSide, fit: 'inside' });
-  fs.writeFileSync(path.join(dir, rel), await img.png().toBuffer());
+  const channels = (p.channels ?? 3) as 1 | 3;
+  const bytes = p.data as Uint8Array;
+  if (Math.max(p.width, p.height) <= maxSide) {
+    // Small images (the raw-pixel data sets) need no image library.
+    fs.writeFileSync(path.join(dir, rel), encodePng(bytes, p.width, p.height, channels));
+  } else {
+    const sharp = loadSharp();
+    const img = sharp(Buffer.from(bytes), { raw: { width: p.width, height: p.height, channels } }).resize({ width: maxSide, height: maxSide, fit: 'inside' });
+    fs.writeFileSync(path.join(dir, rel), await img.png().toBuffer());
+  }
   return rel;
 }
 

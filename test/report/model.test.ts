@@ -6,6 +6,7 @@ import { cellNumber, parseMarkdownTables, splitRow } from '../../src/report/mode
 import { bestOf, concatTables, lastFinite, parseMetricLines, tableFromJson, tableToJson, toMetricTables } from '../../src/report/model/metrics';
 import { elapsedSeconds, formatDuration, formatValue, summarize } from '../../src/report/model/run';
 import { pca } from '../../src/report/pca';
+import { encodePng } from '../../src/report/png';
 
 describe('metric tables', () => {
   test('records become one columnar table per split, NaN where a row lacks a value', () => {
@@ -146,5 +147,25 @@ describe('PCA', () => {
     const dot = r.components[0].reduce((a, v, j) => a + v * r.components[1][j], 0);
     expect(Math.abs(dot)).toBeLessThan(1e-8);
     expect(Math.abs(r.coords[0].reduce((a, v) => a + v, 0) / n)).toBeLessThan(1e-9);
+  });
+});
+
+describe('PNG thumbnails', () => {
+  test('encodePng writes grey and RGB images that sharp (libvips) decodes to the same pixels', async () => {
+    const sharp = (await import('sharp')).default;
+    const grey = Uint8Array.from({ length: 28 * 28 }, (_v, i) => (i * 37) % 256);
+    const rgb = Uint8Array.from({ length: 5 * 3 * 3 }, (_v, i) => (i * 91) % 256);
+    for (const [px, w, h, c] of [
+      [grey, 28, 28, 1],
+      [rgb, 5, 3, 3],
+    ] as const) {
+      const png = encodePng(px, w, h, c);
+      expect((await sharp(png).metadata()).channels).toBe(c);
+      const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+      expect([info.width, info.height]).toEqual([w, h]);
+      // libvips may hand grey back as RGB: compare the first channel of each pixel then.
+      const got = info.channels === c ? data : Uint8Array.from({ length: w * h }, (_v, i) => data[i * info.channels]);
+      expect(Array.from(got)).toEqual(Array.from(px));
+    }
   });
 });
