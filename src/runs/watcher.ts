@@ -49,6 +49,7 @@ export class RunWatcher {
   private readonly listeners = new Set<(change: RunChange) => void>();
   private readonly followers = new Set<Follower>();
   private readonly pendingRoots = new Set<string>();
+  private ticks = 0;
   private readonly timer: NodeJS.Timeout;
   private closed = false;
 
@@ -238,8 +239,15 @@ export class RunWatcher {
     if (read.records.length || read.reset) follower.listener(read);
   }
 
-  /** Re-check runs that say `running` (their process may have died), and poll followed metrics as a safety net. */
+  /**
+   * Re-check runs that say `running` (their process may have died), and, as a safety net for
+   * file events lost in a race with chokidar setting up a folder's watch: poll followed metrics,
+   * drop runs whose run.json is gone, and look for new runs every few ticks.
+   */
   private tick(): void {
+    this.ticks++;
+    for (const dir of [...this.records.keys()]) if (!fs.existsSync(path.join(dir, RUN_FILE.run))) this.remove(dir);
+    if (this.ticks % 5 === 0) for (const root of this.roots) if (!this.pendingRoots.has(root)) this.scan(root, true);
     for (const root of [...this.pendingRoots]) if (fs.existsSync(path.dirname(root))) this.watchRoot(root);
     // A root created while chokidar was still setting up the watch of its parent goes unseen by
     // it: watch it again once it exists, and pick up the runs it already holds.
