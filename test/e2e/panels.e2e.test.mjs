@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { launchVSCode } from './harness.mjs';
 import { SIMCLR_MODEL, syntheticRecords, writeRunDir } from '../webview/fixtures/syntheticRun';
+import '../../src/builtins';
+import { FASHION_DATA, makeRun } from '../export/helpers';
+import { ensureBackend } from '../../src/export/source';
 
 /** @type {import('./harness.mjs').VSCodeSession} */
 let vs;
@@ -186,3 +189,24 @@ test('Compare Runs: pick two runs, see them overlaid with a legend and their con
   expect(byKey['optimizer.type']).toBeUndefined();
   await vs.screenshot('compare');
 });
+
+test('the report\'s Generate button runs `cvw report` in a child process (the CLI bundled with the extension) and shows its predictions', async () => {
+  // A run with a real (untrained) classifier checkpoint on the Fashion-MNIST sample.
+  await ensureBackend('wasm');
+  makeRun(vs.path('work_dirs/source'), `model: { type: Classification, backbone: { type: ResNet, depth: 18, stem: cifar, in_channels: 1, base_width: 8 }, head: { type: ClsHead, num_classes: 10 } }\n${FASHION_DATA}`).dispose();
+  await vs.runCommand('CV Workbench: Open Run Report', { opensQuickPick: true });
+  await vs.pick('source/run');
+  const frame = await vs.webviewFrame('Report source/run', { timeout: 60_000 });
+  await frame.waitForSelector('#cell-generate');
+  expect(await frame.$$('#cell-gallery')).toEqual([]);
+  await frame.click('#generate');
+  await frame.waitForSelector('#gallery img', { timeout: 180_000 }).catch(async (err) => {
+    throw new Error(`no gallery after Generate: ${await frame.textContent('#report-job').catch(() => '?')} (${err.message})`);
+  });
+  await frame.waitForFunction(() => Array.from(document.querySelectorAll('#gallery img')).every((i) => i.complete && i.naturalWidth === 28), undefined, { timeout: 30_000 });
+  expect(await frame.$$eval('#gallery .thumb', (els) => els.length)).toBe(48);
+  expect(await frame.$$eval('section.cell', (els) => els.map((e) => e.id))).toEqual(['cell-summary', 'cell-curves', 'cell-gallery', 'cell-retrieval', 'cell-projection']);
+  expect(await frame.textContent('#report-job')).toBe('Predictions computed.');
+  expect(readFileSync(vs.path('work_dirs/source/run/report/report.json'), 'utf8')).toContain('"task": "classification"');
+  await vs.screenshot('report-generated');
+}, 300_000);

@@ -124,7 +124,8 @@ function galleryCell(r: ReportData): HTMLElement | undefined {
           r,
           item.image,
           cls,
-          h('div', { class: 'pred', title: item.topk.map((t) => `${t.name} ${(t.score * 100).toFixed(1)}%`).join('\n') }, `${item.predictedName} ${(item.score * 100).toFixed(0)}%`),
+          h('div', { class: 'pred', title: item.topk.map((t) => `${t.name} ${(t.score * 100).toFixed(1)}%`).join('\n') }, item.predictedName),
+          h('div', { class: 'score' }, `${(item.score * 100).toFixed(0)}% sure`),
           truth !== undefined ? h('div', { class: 'truth' }, item.correct ? '✓ correct' : `✗ true: ${truth}`) : '',
         ),
       );
