@@ -77,6 +77,7 @@ describe('Markdown tables', () => {
       { title: 'Bench / Engine / Data', line: 16, header: ['a', 'b'], rows: [['1', '2']] },
     ]);
     expect(splitRow('| a | b |')).toEqual(['a', 'b']);
+    expect(parseMarkdownTables('| a | b |\n|---|---|\n| &nbsp;&nbsp;of which: x &amp; y | 3&#215;4 |')[0].rows).toEqual([['\u00a0\u00a0of which: x & y', '3×4']]);
     expect(['21 ms', '**1,157**', '0.13x', '95.2 %', '-3e-4', '4.7 / 11.2', 'n/a', '', '12 samples/s'].map(cellNumber)).toEqual([21, 1157, 0.13, 95.2, -3e-4, undefined, undefined, undefined, 12]);
   });
 });

@@ -148,6 +148,23 @@ describe('benchmarks', () => {
   });
 });
 
+describe('benchmarks of this repository', () => {
+  test('every table of BENCHMARKS.md renders, sortable, with a bar chart where it has numbers', async () => {
+    const file = path.resolve(__dirname, '../../BENCHMARKS.md');
+    const tables = parseMarkdownTables(fs.readFileSync(file, 'utf8'));
+    expect(tables.length).toBeGreaterThan(0);
+    const { page, errors, send } = await open('benchmarks', { kind: PanelKind.Benchmarks, sort: {} });
+    await send({ type: HostMessageType.Benchmarks, entries: [], documents: [{ file, tables }] });
+    await page.waitForSelector('#no-benchmarks');
+    expect(await page.$$eval('section.doc-table', (els: Element[]) => els.length)).toBe(tables.length);
+    for (const [i, t] of tables.entries()) expect(await page.$$eval(`#doc-${i} tbody tr`, (els: Element[]) => els.length)).toBe(t.rows.length);
+    await page.waitForTimeout(300);
+    await screenshot(page, 'benchmarks-repository');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
 describe('run report', () => {
   test('a classifier: summary, curves, confusion matrix, gallery of right and wrong predictions', async () => {
     const { page, errors, send } = await open('report', { kind: PanelKind.Report, dir: runA });

@@ -14,6 +14,19 @@ export interface MarkdownTable {
   rows: string[][];
 }
 
+const ENTITIES: Record<string, string> = { nbsp: '\u00a0', amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", times: '×', middot: '·', mdash: '—', ndash: '–' };
+
+/** The text of a cell with its HTML entities (`&nbsp;`, `&amp;`, `&#215;`) decoded, as a reader of the rendered page sees it. */
+export function decodeEntities(s: string): string {
+  return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+\d*);/gi, (m, e: string) => {
+    if (e[0] === '#') {
+      const code = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : Number(e.slice(1));
+      return Number.isFinite(code) ? String.fromCodePoint(code) : m;
+    }
+    return ENTITIES[e.toLowerCase()] ?? m;
+  });
+}
+
 /** Split one table row into trimmed cells (escaped pipes `\|` and pipes inside backticks stay). */
 export function splitRow(line: string): string[] {
   let s = line.trim();
@@ -58,11 +71,11 @@ export function parseMarkdownTables(markdown: string): MarkdownTable[] {
       continue;
     }
     if (!line.includes('|') || i + 1 >= lines.length || !DELIMITER.test(lines[i + 1]) || !lines[i + 1].includes('-')) continue;
-    const header = splitRow(line);
+    const header = splitRow(line).map(decodeEntities);
     const rows: string[][] = [];
     let j = i + 2;
     for (; j < lines.length && lines[j].includes('|') && lines[j].trim() !== ''; j++) {
-      const cells = splitRow(lines[j]);
+      const cells = splitRow(lines[j]).map(decodeEntities);
       while (cells.length < header.length) cells.push('');
       rows.push(cells.slice(0, header.length));
     }

@@ -52,7 +52,7 @@ export class BarChart {
   }
 
   private height(): number {
-    const longest = Math.max(0, ...this.categories.map((c) => c.length));
+    const longest = Math.max(0, ...this.categories.map((c) => short(c).length));
     return 220 + Math.min(110, longest * 5);
   }
 
@@ -62,7 +62,7 @@ export class BarChart {
     const n = this.categories.length;
     const width = Math.max(240, this.host.clientWidth || 480);
     // Slanted labels when they would not fit side by side (about 7 px a character).
-    const longest = Math.max(0, ...this.categories.map((c) => c.length));
+    const longest = Math.max(0, ...this.categories.map((c) => short(c).length));
     const many = longest * 7 > (width - 70) / Math.max(1, n);
     const two = this.series.length === 2;
     const axis: uPlot.Axis = { stroke: t.foreground, grid: { stroke: t.grid, width: 1 }, ticks: { stroke: t.grid, width: 1 }, font: t.font };
@@ -78,9 +78,10 @@ export class BarChart {
           ...axis,
           grid: { show: false },
           splits: () => this.categories.map((_c, i) => i),
-          values: (_u, splits) => splits.map((i) => this.categories[i] ?? ''),
+          // Long names are cut on the axis; the legend (hover) shows them whole.
+          values: (_u, splits) => splits.map((i) => short(this.categories[i] ?? '')),
           rotate: many ? -40 : 0,
-          size: many ? 30 + Math.min(110, Math.max(...this.categories.map((c) => c.length)) * 5) : 40,
+          size: many ? 30 + Math.min(120, longest * 5.5) : 40,
         },
         { ...axis, size: 60, values: (_u, splits) => splits.map((v) => this.format(v)) },
       ],
@@ -102,4 +103,10 @@ export class BarChart {
     const data: uPlot.AlignedData = [this.categories.map((_c, i) => i), ...this.series.map((s) => s.values.map((v) => (v === undefined || !Number.isFinite(v) ? null : v)))];
     this.plot = new uPlot(opts, data, this.host);
   }
+}
+
+const MAX_LABEL = 22;
+
+function short(label: string): string {
+  return label.length > MAX_LABEL ? `${label.slice(0, MAX_LABEL - 1)}…` : label;
 }
