@@ -1,35 +1,15 @@
-/**
- * The trainer's view of the input side (src/data/loader.ts builds the real loaders): batches of
- * samples per epoch, resumable from a batch index.
- */
+/** Between the input side and the trainer: loaders for a config's datasets, batches as tensors. */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Batch } from '../data/types';
-import type { ComponentConfig } from '../core/schema';
 import type { TensorBatch } from '../models/algorithms/types';
-import { createLoader } from '../data/loader';
+import { createLoader, type Loader, type LoaderOptions } from '../data/loader';
 
-export interface TrainLoader {
-  readonly length: number;
-  readonly batchesPerEpoch: number;
-  readonly classes?: string[];
-  readonly numClasses?: number;
-  readonly channels: number;
-  epoch(epochIndex: number, startBatch?: number): AsyncIterable<Batch>;
-  skipped(): Array<{ where: string; reason: string }>;
-  close(): Promise<void>;
-}
+/** The trainer reads data through the input side's loader. */
+export type TrainLoader = Loader;
 
-export interface LoaderRequest {
-  dataset: ComponentConfig;
-  data: Record<string, unknown>;
-  split: string;
-  seed: number;
-  configDir?: string;
-}
-
-/** Build a loader for one dataset config. */
-export async function openLoader(req: LoaderRequest): Promise<TrainLoader> {
-  return createLoader({ ...req, data: req.data as Parameters<typeof createLoader>[0]['data'] });
+/** A loader for one dataset of a resolved config (`data` is its data section). */
+export async function openLoader(req: Omit<LoaderOptions, 'data'> & { data: Record<string, unknown> }): Promise<TrainLoader> {
+  return createLoader({ ...req, data: req.data as LoaderOptions['data'] });
 }
 
 /** A batch as tensors (one copy of each view into the engine). */

@@ -86,7 +86,7 @@ export class Runner implements RunnerApi {
   finalEpoch = false;
   private batchInEpoch = 0;
   private readonly cfg: RunnerConfig;
-  optimizer!: Optimizer & { readonly baseLr: number };
+  optimizer!: Optimizer;
   private schedule: LrSchedule = (lr) => lr;
   private hooks: Hook[] = [];
   private trainLoader!: TrainLoader;

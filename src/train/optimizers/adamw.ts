@@ -3,7 +3,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { register } from '../../core/registry';
 import { Optimizer, paramwiseSchema, type OptimParam, type OptimizerFactory } from './optimizer';
-import type { Parameter } from '../../models/nn/module';
 
 export const adamwParams = z.strictObject({
   lr: z.number().positive().describe('Base learning rate (1e-3 to 1.5e-4 for transformers, scaled with the batch size)'),
@@ -13,17 +12,7 @@ export const adamwParams = z.strictObject({
   paramwise: paramwiseSchema,
 });
 
-export class AdamW extends Optimizer {
-  constructor(
-    named: Array<[string, Parameter]>,
-    readonly cfg: z.output<typeof adamwParams>,
-  ) {
-    super(named, cfg.paramwise);
-  }
-
-  get baseLr(): number {
-    return this.cfg.lr;
-  }
+export class AdamW extends Optimizer<z.output<typeof adamwParams>> {
 
   protected update(p: OptimParam, grad: tf.Tensor, lr: number): void {
     const [b1, b2] = this.cfg.betas;

@@ -8,7 +8,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { register } from '../../core/registry';
 import { Optimizer, paramwiseSchema, type OptimParam, type OptimizerFactory } from './optimizer';
-import type { Parameter } from '../../models/nn/module';
 
 export const larsParams = z.strictObject({
   lr: z.number().positive().describe('Base learning rate (SimCLR: 0.3 x batch/256)'),
@@ -19,17 +18,7 @@ export const larsParams = z.strictObject({
   paramwise: paramwiseSchema,
 });
 
-export class LARS extends Optimizer {
-  constructor(
-    named: Array<[string, Parameter]>,
-    readonly cfg: z.output<typeof larsParams>,
-  ) {
-    super(named, cfg.paramwise);
-  }
-
-  get baseLr(): number {
-    return this.cfg.lr;
-  }
+export class LARS extends Optimizer<z.output<typeof larsParams>> {
 
   protected update(p: OptimParam, grad: tf.Tensor, lr: number): void {
     const wd = this.cfg.weight_decay * p.decayMult;

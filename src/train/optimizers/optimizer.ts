@@ -56,14 +56,28 @@ export function paramOptions(named: Array<[string, Parameter]>, cfg: ParamwiseCo
     });
 }
 
-export abstract class Optimizer {
+/** What every optimizer's config has: a base rate and per-parameter options. */
+export interface OptimizerConfig {
+  lr: number;
+  paramwise: ParamwiseConfig;
+}
+
+export abstract class Optimizer<C extends OptimizerConfig = OptimizerConfig> {
   readonly params: OptimParam[];
   /** Optimizer steps taken (Adam's bias correction needs it). */
   steps = 0;
   private readonly state = new Map<string, tf.Variable>();
 
-  constructor(named: Array<[string, Parameter]>, paramwise: ParamwiseConfig) {
-    this.params = paramOptions(named, paramwise);
+  constructor(
+    named: Array<[string, Parameter]>,
+    readonly cfg: C,
+  ) {
+    this.params = paramOptions(named, cfg.paramwise);
+  }
+
+  /** The rate the schedule scales. */
+  get baseLr(): number {
+    return this.cfg.lr;
   }
 
   /** A state slot of a parameter (momentum buffer, Adam moments), created as zeros on first use. */
@@ -120,4 +134,4 @@ export abstract class Optimizer {
 }
 
 /** What a registered optimizer builds: the optimizer once the model's parameters are known. */
-export type OptimizerFactory = (named: Array<[string, Parameter]>) => Optimizer & { readonly baseLr: number };
+export type OptimizerFactory = (named: Array<[string, Parameter]>) => Optimizer;

@@ -3,7 +3,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { register } from '../../core/registry';
 import { Optimizer, paramwiseSchema, type OptimParam, type OptimizerFactory } from './optimizer';
-import type { Parameter } from '../../models/nn/module';
 
 export const sgdParams = z.strictObject({
   lr: z.number().positive().describe('Base learning rate (the schedule scales it)'),
@@ -13,17 +12,7 @@ export const sgdParams = z.strictObject({
   paramwise: paramwiseSchema,
 });
 
-export class SGD extends Optimizer {
-  constructor(
-    named: Array<[string, Parameter]>,
-    readonly cfg: z.output<typeof sgdParams>,
-  ) {
-    super(named, cfg.paramwise);
-  }
-
-  get baseLr(): number {
-    return this.cfg.lr;
-  }
+export class SGD extends Optimizer<z.output<typeof sgdParams>> {
 
   protected update(p: OptimParam, grad: tf.Tensor, lr: number): void {
     const wd = this.cfg.weight_decay * p.decayMult;
