@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.e2e/**', 'test-results/**', 'work_dirs/**', 'out/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.e2e/**', 'test-results/**', 'work_dirs/**', 'out/**', 'tmp/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
