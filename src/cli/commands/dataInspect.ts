@@ -19,7 +19,7 @@ function formatReport(r: InspectReport, sourceType: string): string {
     const basis = r.sized === r.items ? 'all items' : `${r.sized} sampled items`;
     lines.push(`image sizes (${basis}): ${shown.join(', ')}${r.sizes.length > 8 ? `, and ${r.sizes.length - 8} more sizes` : ''}`);
   }
-  if (r.checked !== undefined) lines.push(`checked: ${r.checked} items decoded, ${r.bad.length} bad`);
+  if (r.checked !== undefined) lines.push(`checked: ${r.checked} item${r.checked === 1 ? '' : 's'} decoded, ${r.bad.length} bad`);
   for (const b of r.bad) lines.push(`  bad: ${b.where}: ${b.reason}`);
   return lines.join('\n');
 }
