@@ -17,6 +17,7 @@ import { writeAtomic } from '../train/checkpoint';
 import type { Algorithm } from '../models/algorithms/types';
 import { traceModel, type TraceGraph } from './trace';
 import { toOnnx } from './onnx';
+import { appendNms, type NmsOptions } from './onnx/nms';
 import { toTfjs, writeTfjs } from './tfjs';
 import { readTfjsArtifacts } from './tfjs/load';
 import { probeData, type DataInfo } from './dataInfo';
@@ -54,6 +55,8 @@ export interface ExportOptions {
   classes?: string[];
   /** Run the export once and compare with the toolkit (default true). */
   verify?: boolean;
+  /** Detectors, ONNX only: append NonMaxSuppression, adding a `detections` [k, 7] output (batch, x1, y1, x2, y2, score, class). */
+  nms?: NmsOptions;
   /** Progress messages. */
   log?: (message: string) => void;
 }
@@ -261,8 +264,14 @@ export async function exportLoaded(loaded: LoadedModel, options: ExportOptions, 
 
   const out = path.resolve(options.out ?? defaultOut(source.runDir, source.checkpoint, options.format));
   let files: string[];
+  if (options.nms) {
+    if (outputs.task !== 'detection') throw new UserError(`--nms: only detectors have boxes to suppress; ${metadata.model} is a ${outputs.task} model`);
+    if (options.format !== 'onnx') throw new UserError('--nms: in-graph NMS is for ONNX exports; TF.js exports give boxes and scores (the Detector predictor suppresses)');
+    metadata.outputs.detections = { kind: 'detections', shape: ['K', 7] };
+  }
   if (options.format === 'onnx') {
     const onnx = toOnnx(graph, { layout, metadata: { [METADATA_KEY]: JSON.stringify(metadata) }, producerVersion: packageVersion(), docString: `${metadata.model} exported by CV Workbench` });
+    if (options.nms) appendNms(onnx, options.nms);
     writeAtomic(out, [Buffer.from(encodeModel(onnx))]);
     files = [out];
     log(`wrote ${out} (${onnx.nodes.length} nodes, ${fs.statSync(out).size} bytes)`);

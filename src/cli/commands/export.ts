@@ -37,6 +37,10 @@ export const exportCommand: CommandSpec = {
     { name: 'input-size', type: 'string', valueName: 'HxW', description: 'Network input size when the run data is not at hand to tell it (e.g. 224 or 224x224)' },
     { name: 'batch', type: 'string', valueName: 'dynamic|n', default: 'dynamic', description: 'Batch dimension: dynamic, or a fixed size' },
     { name: 'classes', type: 'string', valueName: 'a,b,c|file', description: 'Class names when the data cannot give them (comma-separated, or a file with one per line)' },
+    { name: 'nms', type: 'boolean', description: 'Detectors (ONNX): append NonMaxSuppression, adding a `detections` output [k, 7] = (batch, x1, y1, x2, y2, score, class)' },
+    { name: 'nms-iou', type: 'number', default: 0.65, description: 'IoU threshold of --nms' },
+    { name: 'score-threshold', type: 'number', default: 0.25, description: 'Lowest score --nms keeps' },
+    { name: 'max-per-class', type: 'number', default: 100, description: 'Boxes --nms keeps per class and image' },
     { name: 'verify', type: 'boolean', default: true, description: 'Run the export once on random images and compare with the toolkit (--no-verify skips it)' },
     { name: 'json', type: 'boolean', description: 'Print the result (files, metadata, verification) as JSON' },
     { name: 'quiet', short: 'q', type: 'boolean', description: 'No progress on stderr' },
@@ -62,6 +66,9 @@ export const exportCommand: CommandSpec = {
       batch,
       classes: args.options.classes !== undefined ? parseClasses(String(args.options.classes)) : undefined,
       verify: args.options.verify !== false,
+      nms: args.options.nms
+        ? { iouThreshold: Number(args.options['nms-iou']), scoreThreshold: Number(args.options['score-threshold']), maxPerClass: Number(args.options['max-per-class']) }
+        : undefined,
       log: quiet ? undefined : (m) => process.stderr.write(`${m}\n`),
     });
     for (const note of result.notes) process.stderr.write(`note: ${note}\n`);

@@ -16,7 +16,8 @@ import { exportCommand } from './export';
 import { predictCommand } from './predict';
 import { retrieveCommand } from './retrieve';
 import { benchmarkKnnCommand, benchmarkLinearCommand } from './benchmark';
+import { benchmarkCocoCommand } from './benchmarkCoco';
 import { extractCommand } from './extract';
 import { reportCommand } from './report';
 
-export const COMMANDS: CommandSpec[] = [trainCommand, evalCommand, benchmarkKnnCommand, benchmarkLinearCommand, extractCommand, initCommand, listCommand, showCommand, validateCommand, configPrintCommand, schemaCommand, dataFetchCommand, dataInspectCommand, dataPackCommand, dataSynthCommand, envCommand, exportCommand, predictCommand, retrieveCommand, reportCommand];
+export const COMMANDS: CommandSpec[] = [trainCommand, evalCommand, benchmarkKnnCommand, benchmarkLinearCommand, benchmarkCocoCommand, extractCommand, initCommand, listCommand, showCommand, validateCommand, configPrintCommand, schemaCommand, dataFetchCommand, dataInspectCommand, dataPackCommand, dataSynthCommand, envCommand, exportCommand, predictCommand, retrieveCommand, reportCommand];

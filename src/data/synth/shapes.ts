@@ -34,7 +34,7 @@ export interface ShapesOptions {
   seed: number;
 }
 
-export const SHAPES_DEFAULTS: Omit<ShapesOptions, 'out'> = { splits: { train: 2000, val: 200 }, size: 128, minShapes: 1, maxShapes: 5, minSide: 14, maxSide: 56, maxOverlap: 0.2, seed: 0 };
+export const SHAPES_DEFAULTS: Omit<ShapesOptions, 'out'> = { splits: { train: 4000, val: 400 }, size: 96, minShapes: 1, maxShapes: 4, minSide: 12, maxSide: 48, maxOverlap: 0.2, seed: 0 };
 
 interface Shape {
   kind: ShapeClass;

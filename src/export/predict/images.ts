@@ -9,7 +9,7 @@ import { randomFor } from '../../core/random';
 import { build } from '../../core/registry';
 import { decodeImage } from '../../data/decode';
 import { runPipeline, type PipelineStep } from '../../data/pipeline';
-import type { ImageTensor } from '../../data/types';
+import type { Frame, ImageTensor } from '../../data/types';
 import type { ExportMetadata } from '../metadata';
 
 /** Decoded pixels, row-major HWC in RGB order (or grey), 0-255 (float values are rounded to 8 bits). */
@@ -67,6 +67,8 @@ export interface PreparedImage {
   height: number;
   /** Size of the decoded image before pre-processing. */
   original: { width: number; height: number };
+  /** Network-input pixels = scale x original pixels + shift, per axis (detectors map boxes back with it). */
+  frame?: Frame;
 }
 
 /** Builds the export's pre-processing once and applies it to decoded images. */
@@ -87,9 +89,11 @@ export class Preprocessor {
     const original = { width: img.width, height: img.height };
     if (this.meta.preprocess.in_graph) {
       const data = img.data instanceof Float32Array ? img.data : Float32Array.from(img.data);
-      return { data, width: img.width, height: img.height, original };
+      // The graph stretches the image to the network's size.
+      const { height: H, width: W } = this.meta.input;
+      return { data, width: img.width, height: img.height, original, frame: { sx: W / img.width, tx: 0, sy: H / img.height, ty: 0, ...original } };
     }
-    const state = runPipeline(this.steps, { img }, randomFor(0, 0));
+    const state = runPipeline(this.steps, { img, frame: { sx: 1, tx: 0, sy: 1, ty: 0, ...original } }, randomFor(0, 0));
     const { height, width } = this.meta.input;
     if (state.img.width !== width || state.img.height !== height) {
       if (!this.resize) {
@@ -102,6 +106,6 @@ export class Preprocessor {
       throw new UserError(`${where}: the image has ${state.img.channels} channels after pre-processing but the model takes ${this.meta.input.channels}`);
     }
     const data = state.img.data instanceof Float32Array ? state.img.data : Float32Array.from(state.img.data);
-    return { data, width: state.img.width, height: state.img.height, original };
+    return { data, width: state.img.width, height: state.img.height, original, frame: state.frame };
   }
 }

@@ -6,10 +6,12 @@ import { z } from 'zod';
 import { register } from '../../core/registry';
 import { Classifier } from './classifier';
 import { FeatureExtractor } from './featureExtractor';
+import { Detector } from './detector';
 
 export { Predictor, type PredictorOptions, type Settled } from './predictor';
 export { Classifier, softmax, type ClassifierOptions, type Classification, type ClassScore } from './classifier';
 export { FeatureExtractor, l2Normalise } from './featureExtractor';
+export { Detector, type Detection, type DetectionResult, type DetectorOptions } from './detector';
 export type { ImageInput, PixelImage } from './images';
 export { openBackend, modelKind, type InferenceBackend } from './backends';
 
@@ -34,4 +36,19 @@ register('predictor', {
   paper: 'EasyCV FeatureExtractor; cosine retrieval as in kNN evaluation (Wu et al., arXiv:1805.01978)',
   params: z.strictObject(common),
   build: (p) => new FeatureExtractor(p.model, { batchSize: p.batch_size, threads: p.threads, resize: p.resize }),
+});
+
+register('predictor', {
+  type: 'Detector',
+  description: 'Boxes, scores and class labels from an exported or trained detector (YOLOX), after NMS, in the image\'s own pixels',
+  paper: 'EasyCV DetectionPredictor; YOLOX post-processing (Ge et al., arXiv:2107.08430)',
+  params: z.strictObject({
+    ...common,
+    score_threshold: z.number().min(0).max(1).default(0.3).describe('Lowest score (objectness x class probability) kept'),
+    nms_threshold: z.number().min(0).max(1).default(0.65).describe('IoU above which a lower-scored box of the same class is suppressed'),
+    max_detections: z.number().int().min(1).default(100).describe('Boxes kept per image'),
+    class_agnostic: z.boolean().default(false).describe('Suppress overlapping boxes across classes too'),
+  }),
+  build: (p) =>
+    new Detector(p.model, { batchSize: p.batch_size, threads: p.threads, resize: p.resize, scoreThreshold: p.score_threshold, nmsThreshold: p.nms_threshold, maxDetections: p.max_detections, classAgnostic: p.class_agnostic }),
 });

@@ -15,6 +15,17 @@ export interface PostprocessOptions {
   classAgnostic?: boolean;
 }
 
+function suppress(boxes: XYXY[], scores: number[], labels: number[], options: PostprocessOptions): ImageDetections {
+  const kept = (options.classAgnostic ? nms(boxes, scores, options.nmsThreshold) : batchedNms(boxes, scores, labels, options.nmsThreshold)).slice(0, options.maxDetections);
+  const out: ImageDetections = { boxes: new Float32Array(kept.length * 4), scores: new Float32Array(kept.length), labels: new Int32Array(kept.length) };
+  kept.forEach((i, k) => {
+    out.boxes.set(boxes[i], k * 4);
+    out.scores[k] = scores[i];
+    out.labels[k] = labels[i];
+  });
+  return out;
+}
+
 /**
  * Detections of one image from decoded predictions `[A, 4 + 1 + C]` (cx, cy, w, h, objectness,
  * class probabilities), row-major.
@@ -34,12 +45,26 @@ export function postprocess(decoded: ArrayLike<number>, anchors: number, numClas
     scores.push(score);
     labels.push(best);
   }
-  const kept = (options.classAgnostic ? nms(boxes, scores, options.nmsThreshold) : batchedNms(boxes, scores, labels, options.nmsThreshold)).slice(0, options.maxDetections);
-  const out: ImageDetections = { boxes: new Float32Array(kept.length * 4), scores: new Float32Array(kept.length), labels: new Int32Array(kept.length) };
-  kept.forEach((i, k) => {
-    out.boxes.set(boxes[i], k * 4);
-    out.scores[k] = scores[i];
-    out.labels[k] = labels[i];
-  });
-  return out;
+  return suppress(boxes, scores, labels, options);
+}
+
+/**
+ * The same from an export's outputs: `boxes` `[A, 4]` (x1, y1, x2, y2) and `scores` `[A, C]`
+ * (objectness x class probability), row-major.
+ */
+export function postprocessScores(boxData: ArrayLike<number>, scoreData: ArrayLike<number>, anchors: number, numClasses: number, options: PostprocessOptions): ImageDetections {
+  const boxes: XYXY[] = [];
+  const scores: number[] = [];
+  const labels: number[] = [];
+  for (let a = 0; a < anchors; a++) {
+    const r = a * numClasses;
+    let best = 0;
+    for (let c = 1; c < numClasses; c++) if (scoreData[r + c] > scoreData[r + best]) best = c;
+    const score = scoreData[r + best];
+    if (!(score >= options.scoreThreshold)) continue;
+    boxes.push([boxData[4 * a], boxData[4 * a + 1], boxData[4 * a + 2], boxData[4 * a + 3]]);
+    scores.push(score);
+    labels.push(best);
+  }
+  return suppress(boxes, scores, labels, options);
 }

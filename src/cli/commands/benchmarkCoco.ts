@@ -1,0 +1,98 @@
+/**
+ * `cvw benchmark coco --gt instances.json --dt detections.json`: COCO box mAP of detections from
+ * any source (this toolkit's CocoEvaluator output, a PyTorch model, ...), printed as pycocotools'
+ * 12-line summary (src/eval/cocoEval.ts).
+ */
+import * as fs from 'node:fs';
+import { UserError } from '../../core/problems';
+import { cocoEvaluate, formatSummary, SUMMARY_NAMES, type CocoDetection, type CocoGt } from '../../eval/cocoEval';
+import type { CommandSpec } from '../args';
+
+function readJson(file: string, what: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError(code === 'ENOENT' ? `${what} not found: ${file}` : `cannot read ${what} ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new UserError(`${file}: not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+const isBox = (b: unknown): b is number[] => Array.isArray(b) && b.length === 4 && b.every((v) => typeof v === 'number' && Number.isFinite(v));
+
+/** A COCO instances file, checked enough that evaluation cannot fail half-way. */
+export function readCocoGt(file: string): CocoGt {
+  const json = readJson(file, 'ground-truth file') as Partial<CocoGt>;
+  for (const key of ['images', 'annotations', 'categories'] as const) {
+    if (!Array.isArray(json?.[key])) throw new UserError(`${file}: expected a COCO instances file with an "${key}" list`);
+  }
+  const gt = json as CocoGt;
+  const images = new Set(gt.images.map((i) => i.id));
+  for (const a of gt.annotations) {
+    if (!isBox(a.bbox)) throw new UserError(`${file}: annotation ${a.id}: bbox must be [x, y, width, height], got ${JSON.stringify(a.bbox)}`);
+    if (!images.has(a.image_id)) throw new UserError(`${file}: annotation ${a.id}: unknown image_id ${a.image_id}`);
+  }
+  return gt;
+}
+
+/** Detections in the COCO results format: a list of {image_id, category_id, bbox, score}. */
+export function readCocoDetections(file: string): CocoDetection[] {
+  const json = readJson(file, 'detections file');
+  const list = Array.isArray(json) ? json : (json as { annotations?: unknown })?.annotations;
+  if (!Array.isArray(list)) throw new UserError(`${file}: expected a list of detections [{image_id, category_id, bbox, score}, ...] (the COCO results format)`);
+  list.forEach((d: Partial<CocoDetection>, i) => {
+    if (typeof d?.image_id !== 'number' || typeof d.category_id !== 'number') throw new UserError(`${file}: detection ${i + 1}: needs numeric image_id and category_id, got ${JSON.stringify(d)}`);
+    if (!isBox(d.bbox)) throw new UserError(`${file}: detection ${i + 1} (image_id ${d.image_id}): bbox must be [x, y, width, height], got ${JSON.stringify(d.bbox)}`);
+    if (typeof d.score !== 'number' || !Number.isFinite(d.score)) throw new UserError(`${file}: detection ${i + 1} (image_id ${d.image_id}): score must be a number, got ${JSON.stringify(d.score)}`);
+  });
+  return list as CocoDetection[];
+}
+
+export const benchmarkCocoCommand: CommandSpec = {
+  name: 'benchmark coco',
+  summary: 'COCO box mAP of detections (COCO results JSON) against ground truth (instances JSON): the 12-number summary of pycocotools',
+  options: [
+    { name: 'gt', type: 'string', valueName: 'instances.json', description: 'Ground truth: a COCO instances file (images, annotations, categories)' },
+    { name: 'dt', type: 'string', valueName: 'detections.json', description: 'Detections: a list of {image_id, category_id, bbox: [x, y, w, h], score}' },
+    { name: 'per-class', type: 'boolean', description: 'Also print AP and AP50 per category' },
+    { name: 'json', type: 'boolean', description: 'Print the numbers as JSON' },
+  ],
+  details: 'The protocol is pycocotools\' COCOeval for boxes: IoU .50:.05:.95, 101 recall points, at most 1/10/100 detections per image, areas small/medium/large.',
+  run(args) {
+    const gtFile = args.options.gt as string | undefined;
+    const dtFile = args.options.dt as string | undefined;
+    if (!gtFile || !dtFile) throw new UserError('cvw benchmark coco needs --gt <instances.json> and --dt <detections.json>');
+    const gt = readCocoGt(gtFile);
+    const dets = readCocoDetections(dtFile);
+    const cats = new Set(gt.categories.map((c) => c.id));
+    const strays = dets.filter((d) => !cats.has(d.category_id));
+    if (strays.length) {
+      const ids = [...new Set(strays.map((d) => d.category_id))].slice(0, 10);
+      process.stderr.write(`note: ${strays.length} detection(s) have category ids not in the ground truth (${ids.join(', ')}); they are not evaluated\n`);
+    }
+    let result;
+    try {
+      result = cocoEvaluate(gt, dets);
+    } catch (err) {
+      if (err instanceof UserError) throw new UserError(`${dtFile}: ${err.message}`);
+      throw err;
+    }
+    if (args.options.json) {
+      process.stdout.write(JSON.stringify({ ...Object.fromEntries(SUMMARY_NAMES.map((n, i) => [n, result.stats[i]])), per_class: result.perCategory }, null, 2) + '\n');
+      return 0;
+    }
+    process.stdout.write(`${result.images} images, ${gt.annotations.length} ground-truth boxes, ${result.detections} detections\n`);
+    process.stdout.write(formatSummary(result.stats) + '\n');
+    if (args.options['per-class']) {
+      const width = Math.max(8, ...result.perCategory.map((c) => (c.name ?? String(c.id)).length));
+      process.stdout.write(`\n${'category'.padEnd(width)}  AP     AP50\n`);
+      for (const c of result.perCategory) process.stdout.write(`${(c.name ?? String(c.id)).padEnd(width)}  ${c.ap.toFixed(3).padStart(6)} ${c.ap50.toFixed(3).padStart(6)}\n`);
+    }
+    return 0;
+  },
+};
