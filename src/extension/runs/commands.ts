@@ -247,6 +247,16 @@ export async function evaluate(ctx: RunCommandContext, arg?: unknown): Promise<M
   });
 }
 
+/** The bundled CLI has no onnxruntime-node of its own: it uses the workspace's when installed. */
+function onnxUnavailable(ctx: RunCommandContext, dir: string): boolean {
+  const cwd = ctx.service.folderOf(dir);
+  try {
+    return ctx.service.cvwFor(cwd).source === 'bundled' && !fs.existsSync(path.join(cwd, 'node_modules', 'onnxruntime-node'));
+  } catch {
+    return false;
+  }
+}
+
 export async function exportRun(ctx: RunCommandContext, arg?: unknown, format?: string): Promise<ManagedProcess | undefined> {
   const dir = await targetRun(ctx, arg, 'Export which run?', hasCheckpoint);
   if (!dir) return undefined;
@@ -256,7 +266,7 @@ export async function exportRun(ctx: RunCommandContext, arg?: unknown, format?: 
       : (
           await vscode.window.showQuickPick(
             [
-              { label: 'onnx', description: 'one .onnx file for onnxruntime (export/model.onnx)' },
+              { label: 'onnx', description: `one .onnx file for onnxruntime (export/model.onnx)${onnxUnavailable(ctx, dir) ? ' — needs onnxruntime-node in the workspace: npm install onnxruntime-node' : ''}` },
               { label: 'tfjs', description: 'a TF.js graph model (export/tfjs/)' },
             ],
             { title: `Export ${path.basename(dir)} as` },
