@@ -13,7 +13,7 @@ import type { NonLinearNeck } from '../necks/nonLinearNeck';
 import { normalizedMseLoss } from '../losses/negativeCosine';
 
 export const latentPredictHeadParams = z.strictObject({
-  predictor: slot('neck', 'The predictor MLP (BYOL: NonLinearNeckV2 with 4096 hidden, 256 out)').default({ type: 'NonLinearNeckV2' }),
+  predictor: slot('neck', 'The predictor MLP (BYOL: NonLinearNeckV2 with 4096 hidden); its input and output widths are those of the projection').default({ type: 'NonLinearNeckV2' }),
   in_channels: z.number().int().min(1).optional().describe('Width of the projections it predicts from (default: the projector\'s output)'),
 });
 
@@ -25,7 +25,10 @@ export class LatentPredictHead extends Module {
     ctx: BuildContext,
   ) {
     super();
-    this.predictor = this.child('predictor', ctx.build<NonLinearNeck>('neck', params.predictor, { in_channels: params.in_channels, out_channels: params.in_channels }));
+    // The prediction must have the width of the projection it predicts: in and out are that width
+    // whatever the predictor's own defaults say (a resolved config carries them filled in).
+    const width = params.in_channels === undefined ? {} : { in_channels: params.in_channels, out_channels: params.in_channels };
+    this.predictor = this.child('predictor', ctx.build<NonLinearNeck>('neck', { ...params.predictor, ...width }));
   }
 
   /** The prediction `[N, D]` of the target projection from an online projection `[N, D]`. */

@@ -97,7 +97,9 @@ export class MAENeck extends Module {
     const x = this.embed.forward(tokens) as tf.Tensor3D;
     const cls = tf.slice(x, [0, 0, 0], [b, 1, d]);
     const visible = tf.slice(x, [0, 1, 0], [b, keep, d]);
-    const masked = tf.tile(this.maskToken, [b, n - keep, 1]);
+    // Broadcast by an add, not tile (nor broadcastTo, which is tile underneath): tile's gradient
+    // slices every copy out one by one, thousands of kernels; an add's is one sum.
+    const masked = tf.add(tf.zeros([b, n - keep, d]), this.maskToken);
     const shuffled = tf.reshape(tf.concat([visible, masked], 1), [b * n, d]);
     // Unshuffle: one gather over the flattened batch (its gradient is a segment sum).
     const offsets = tf.mul(tf.reshape(tf.range(0, b, 1, 'int32'), [b, 1]), tf.scalar(n, 'int32'));
