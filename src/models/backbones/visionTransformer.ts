@@ -94,7 +94,9 @@ export class VisionTransformer extends Module implements Backbone {
   /** The class token with its position embedding: `[B, 1, D]`. */
   classToken(batch: number): tf.Tensor3D {
     const cls = tf.add(this.clsToken, tf.slice(this.posEmbed, [0, 0, 0], [1, 1, this.embedDim]));
-    return tf.tile(cls, [batch, 1, 1]) as tf.Tensor3D;
+    // Broadcast by an add rather than tile (or broadcastTo, tile underneath): tile's gradient
+    // slices out every copy, one kernel per image; an add's gradient is one sum.
+    return tf.add(tf.zeros([batch, 1, this.embedDim]), cls) as tf.Tensor3D;
   }
 
   /** All tokens after the blocks (and the final norm): `[B, 1 + N, D]`. */
