@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../src/data';
 import { decodeImage } from '../../src/data/decode';
+import { pathResolver } from '../../src/data/loader';
 import { packSource } from '../../src/data/tfrecord/pack';
 import type { DataSource } from '../../src/data/types';
 import { tempFiles } from '../helpers/tmp';
@@ -267,5 +268,15 @@ describe('COCO', () => {
     expect(skipped.length).toBe(5);
     expect(source.length).toBe(3); // image 4 left out
     expect((await source.item(1)).boxes).toEqual([]);
+  });
+});
+
+describe('paths in configs', () => {
+  it('resolve against the working directory, then the config\'s folder when missing there', () => {
+    const resolve = pathResolver(t.dir);
+    expect(resolve('data/fashion-mnist-sample')).toBe(path.resolve('data/fashion-mnist-sample'));
+    expect(resolve('folder/cat')).toBe(t.file('folder/cat'));
+    expect(resolve('nowhere/at/all')).toBe(path.resolve('nowhere/at/all'));
+    expect(resolve('/abs/path')).toBe('/abs/path');
   });
 });
