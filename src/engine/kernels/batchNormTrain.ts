@@ -77,7 +77,8 @@ function batchNormTrainGradWasm(args: { inputs: Inputs; backend: BackendWasm; at
     const ones = vector(s, new Float32Array(m).fill(1), [1, 1, m]);
     const dbeta = channelSums(s, dy, ones, m, c);
     const v = backend.typedArrayFromHeap(variance) as Float32Array;
-    const g = gamma ? (backend.typedArrayFromHeap(gamma) as Float32Array) : undefined;
+    // Copied: the heap views would be detached by the allocations below when wasm memory grows.
+    const g = gamma ? Float64Array.from(backend.typedArrayFromHeap(gamma) as Float32Array) : undefined;
     const inv = new Float64Array(c);
     for (let ch = 0; ch < c; ch++) inv[ch] = 1 / Math.sqrt(v[ch] + attrs.epsilon);
     const xhat = s.run('Multiply', { a: s.run('Sub', { a: s.reshape(x, [m, c]), b: mean }), b: vector(s, inv) });
