@@ -53,11 +53,11 @@ type Shape = { name: string; x: [number, number, number, number]; outChannels: n
 const SHAPES: Record<string, Shape[]> = {
   issue: [{ name: 'issue: 16x32x32x32, 32 filters 3x3', x: [16, 32, 32, 32], outChannels: 32, k: 3, stride: 1 }],
   resnet: [
-    { name: 'ResNet-18 layer1: 64x32x32x64 → 64, 3x3', x: [64, 32, 32, 64], outChannels: 64, k: 3, stride: 1 },
-    { name: 'layer2 first: 64x32x32x64 → 128, 3x3/2', x: [64, 32, 32, 64], outChannels: 128, k: 3, stride: 2 },
-    { name: 'layer2 shortcut: 64x32x32x64 → 128, 1x1/2', x: [64, 32, 32, 64], outChannels: 128, k: 1, stride: 2 },
-    { name: 'layer3: 64x8x8x256 → 256, 3x3', x: [64, 8, 8, 256], outChannels: 256, k: 3, stride: 1 },
-    { name: 'layer4: 64x4x4x512 → 512, 3x3', x: [64, 4, 4, 512], outChannels: 512, k: 3, stride: 1 },
+    { name: 'ResNet-18 layer1: 64x32x32x64 -> 64, 3x3', x: [64, 32, 32, 64], outChannels: 64, k: 3, stride: 1 },
+    { name: 'layer2 first: 64x32x32x64 -> 128, 3x3/2', x: [64, 32, 32, 64], outChannels: 128, k: 3, stride: 2 },
+    { name: 'layer2 shortcut: 64x32x32x64 -> 128, 1x1/2', x: [64, 32, 32, 64], outChannels: 128, k: 1, stride: 2 },
+    { name: 'layer3: 64x8x8x256 -> 256, 3x3', x: [64, 8, 8, 256], outChannels: 256, k: 3, stride: 1 },
+    { name: 'layer4: 64x4x4x512 -> 512, 3x3', x: [64, 4, 4, 512], outChannels: 512, k: 3, stride: 1 },
   ],
 };
 
