@@ -150,9 +150,9 @@ test('a live run: rows appended to metrics.jsonl reach the open dashboard (the r
     await new Promise((res) => setTimeout(res, 25));
   }
   await frame.waitForFunction(() => window.cvwDashboard.charts()[0].plot.data[0].at(-1) === 400, undefined, { timeout: 20_000 });
-  // The first evaluation (iteration 200 of 1000, epoch 1) came with the snapshot; the next one arrived live.
-  const val = await frame.evaluate(() => window.cvwDashboard.series().split('val').values('iter').length);
-  expect(val).toBe(2);
+  // The first evaluation (iteration 200 of 1000, epoch 1) came with the snapshot; the next one
+  // (the line after iteration 400's training row) arrives live.
+  await frame.waitForFunction(() => window.cvwDashboard.series().split('val').values('iter').length === 2, undefined, { timeout: 20_000 });
   await vs.screenshot('dashboard-live');
 });
 
