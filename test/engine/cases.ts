@@ -65,6 +65,8 @@ export const DEPTHWISE_CASES: DepthwiseCase[] = [
   { x: [1, 9, 9, 2], filter: [5, 5], multiplier: 2, strides: 1, dilations: 1, pad: 2 },
   { x: [1, 8, 8, 2], filter: [3, 3], multiplier: 1, strides: 3, dilations: 1, pad: [[0, 0], [1, 2], [2, 0], [0, 0]] },
   { x: [1, 5, 5, 2], filter: [2, 2], multiplier: 2, strides: 1, dilations: 1, pad: [[0, 0], [3, 0], [0, 3], [0, 0]] },
+  // MobileNetV2's downsampling: PyTorch-style symmetric padding on an even size (not tfjs' 'same').
+  { x: [2, 8, 8, 4], filter: [3, 3], multiplier: 1, strides: 2, dilations: 1, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
 ];
 
 // The cpu backend's depthwise gradients ignore dilations, so these compare with the plain loops.
