@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { encodeModel, OnnxType, type OnnxGraph } from '../../src/engine/ort/onnxModel';
-import { f32, OrtOp, ortOp, ortVersion, PINNED_ORT_VERSION, tryOrtOp, ortRejections } from '../../src/engine/ort/session';
+import { clearOrtSessions, f32, MAX_ORT_SESSIONS, OrtOp, ortOp, ortRejections, ortSessionStats, ortVersion, PINNED_ORT_VERSION, setOrtThreads, tryOrtOp } from '../../src/engine/ort/session';
 import { checkOrt } from '../../src/engine/ort/selfTest';
 import { conv2dFilterGradGraph, conv2dFilterGradIm2colGraph, conv2dGraph, conv2dInputGradAsConvGraph, conv2dInputGradGraph, pointwiseConvGraph, pointwiseInputGradGraph } from '../../src/engine/ort/convGraphs';
 
@@ -102,5 +102,23 @@ describe('onnxruntime-node, pinned', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the session cache', () => {
+  it('keeps the most recently used sessions and disposes the oldest beyond its bound', () => {
+    setOrtThreads(1); // no thread pool per session for these 513 sessions
+    clearOrtSessions();
+    const first = ortOp('lru:0', () => addGraph(1));
+    for (let i = 1; i < MAX_ORT_SESSIONS; i++) ortOp(`lru:${i}`, () => addGraph(1));
+    expect(ortOp('lru:0', () => addGraph(1))).toBe(first); // used again: now the most recent
+    ortOp('lru:new', () => addGraph(1)); // one too many: lru:1 goes
+    expect(ortSessionStats().cached).toBe(MAX_ORT_SESSIONS);
+    let rebuilt = false;
+    ortOp('lru:1', () => ((rebuilt = true), addGraph(1)));
+    expect(rebuilt).toBe(true);
+    expect(ortOp('lru:0', () => addGraph(1))).toBe(first);
+    setOrtThreads(0);
+    clearOrtSessions();
   });
 });

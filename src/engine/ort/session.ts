@@ -121,13 +121,29 @@ export class OrtOp {
 const sessions = new Map<string, OrtOp>();
 let created = 0;
 
+/**
+ * Sessions kept at most: each holds its own thread pool and arena, and a run with varying shapes
+ * (evaluation batches, multi-crop views) would otherwise add sessions without end. A training
+ * step of ResNet-18 uses about 60.
+ */
+export const MAX_ORT_SESSIONS = 512;
+
 /** The cached session for an op signature, created by `make` on first use (about 1 ms each). */
 export function ortOp(key: string, make: () => OnnxGraph): OrtOp {
   let op = sessions.get(key);
-  if (!op) {
-    op = new OrtOp(make());
+  if (op) {
+    // Most recently used last (Map keeps insertion order): the eviction below takes the oldest.
+    sessions.delete(key);
     sessions.set(key, op);
-    created++;
+    return op;
+  }
+  op = new OrtOp(make());
+  sessions.set(key, op);
+  created++;
+  if (sessions.size > MAX_ORT_SESSIONS) {
+    const [oldestKey, oldest] = sessions.entries().next().value as [string, OrtOp];
+    sessions.delete(oldestKey);
+    oldest.dispose();
   }
   return op;
 }
@@ -139,8 +155,7 @@ const rejected = new Map<string, string>();
  * gives undefined, remembered per key, so the caller falls back instead of failing.
  */
 export function tryOrtOp(key: string, make: () => OnnxGraph | undefined): OrtOp | undefined {
-  const cached = sessions.get(key);
-  if (cached) return cached;
+  if (sessions.has(key)) return ortOp(key, () => undefined as never);
   if (rejected.has(key)) return undefined;
   const graph = make();
   if (!graph) {
