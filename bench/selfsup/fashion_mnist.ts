@@ -8,7 +8,10 @@
  *
  *   npm run build   # the data workers run the built modules
  *   nice -n 10 node -r sucrase/register bench/selfsup/fashion_mnist.ts [--root /usr/share/datasets/fashion-mnist]
- *       [--runs work_dirs/a/RUN,work_dirs/b/RUN] [--no-raw] [--no-random] [--epochs 50]
+ *       [--runs work_dirs/a/RUN,work_dirs/b/RUN] [--random-for RUN,...] [--no-raw] [--no-random] [--epochs 50]
+ *
+ * The untrained baseline is measured for the runs of --random-for (default: every run); runs with
+ * the same encoder share it.
  *
  * Prints a Markdown table (and JSON with --json).
  */
@@ -39,6 +42,7 @@ const flag = (name: string) => args.includes(`--${name}`);
 const root = opt('root', '/usr/share/datasets/fashion-mnist')!;
 const epochs = Number(opt('epochs', '50'));
 const runs = (opt('runs', '') ?? '').split(',').filter(Boolean);
+const randomFor = new Set((opt('random-for', '') ?? '').split(',').filter(Boolean).map((r) => path.resolve(r)));
 
 interface Row {
   what: string;
@@ -114,7 +118,7 @@ async function main(): Promise<void> {
     const { config } = resolveConfig(path.join(run, RUN_FILES.config));
     const model = config.model as { type: string; backbone: { type: string; base_width?: number; arch?: string } };
     const encoder = `${model.backbone.type}${model.backbone.base_width ? ` w${model.backbone.base_width}` : ''}${model.backbone.arch ? ` ${model.backbone.arch}` : ''}`;
-    if (!flag('no-random')) {
+    if (!flag('no-random') && (randomFor.size === 0 || randomFor.has(path.resolve(run)))) {
       // The same architecture, untrained: what the features are worth before pre-training.
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvw-random-'));
       seedInit(config.seed as number);
