@@ -170,6 +170,17 @@ export function tryOrtOp(key: string, make: () => OnnxGraph | undefined): OrtOp 
   }
 }
 
+/**
+ * Drop a session whose run failed (onnxruntime checks some attributes only when it runs): later
+ * calls with this key fall back at once. The reason stays in `ortRejections`.
+ */
+export function rejectOrtOp(key: string, reason: string): void {
+  const op = sessions.get(key);
+  sessions.delete(key);
+  op?.dispose();
+  rejected.set(key, reason);
+}
+
 /** Graphs onnxruntime refused, with its reasons (for tests and the engine profile). */
 export function ortRejections(): ReadonlyMap<string, string> {
   return rejected;

@@ -5,7 +5,7 @@
 import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { kernelBelow } from '../../kernels/install';
-import type { BindingTensor } from '../session';
+import { rejectOrtOp, type BindingTensor, type OrtOp } from '../session';
 
 /** A view of a wasm tensor's memory, as ORT reads or writes it (no copy). Take it after every allocation. */
 export function heapTensor(backend: BackendWasm, info: TensorInfo, dims: readonly number[] = info.shape): BindingTensor {
@@ -43,4 +43,24 @@ export function withFallback(
 
 export function shapeKey(...shapes: ReadonlyArray<readonly number[]>): string {
   return shapes.map((s) => s.join('x')).join(',');
+}
+
+/**
+ * Run `op` (the session cached under `key`) writing a new output of `shape`. Undefined when
+ * onnxruntime fails at run time: the output is freed, the key rejected, and the caller falls
+ * back to the kernel below (correct, only slower; `ortRejections` shows it).
+ */
+export function runOrt(backend: BackendWasm, key: string, op: OrtOp, shape: number[], feeds: Record<string, TensorInfo>, outName: string): TensorInfo | undefined {
+  const out = backend.makeOutput(shape, 'float32');
+  try {
+    // Views are taken after the allocation above: growing wasm memory detaches older views.
+    const bound: Record<string, BindingTensor> = {};
+    for (const [name, t] of Object.entries(feeds)) bound[name] = heapTensor(backend, t);
+    op.run(bound, { [outName]: heapTensor(backend, out) });
+    return out;
+  } catch (err) {
+    backend.disposeData(out.dataId);
+    rejectOrtOp(key, (err as Error).message);
+    return undefined;
+  }
 }

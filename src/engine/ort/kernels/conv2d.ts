@@ -4,10 +4,9 @@
  * cached session per shape signature. Inputs they do not cover go to the kernel they replaced.
  */
 import { backend_util, Conv2D, Conv2DBackpropFilter, Conv2DBackpropInput, FusedConv2D, type TensorInfo } from '@tensorflow/tfjs-core';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { conv2dFilterGradGraph, conv2dFilterGradIm2colGraph, conv2dGraph, conv2dInputGradAsConvGraph, conv2dInputGradGraph, isPointwise, onnxConvPads, pointwiseConvGraph, pointwiseInputGradGraph } from '../convGraphs';
-import { tryOrtOp, type BindingTensor, type OrtOp } from '../session';
-import { heapTensor, shapeKey, withFallback } from './common';
+import { tryOrtOp } from '../session';
+import { runOrt, shapeKey, withFallback } from './common';
 
 type Info = backend_util.Conv2DInfo;
 
@@ -35,24 +34,6 @@ function forwardPads(info: Info): [number, number, number, number] | undefined {
   return h && w ? [h[0], w[0], h[1], w[1]] : undefined;
 }
 
-/**
- * Run `op` writing a new output of `shape`; undefined when onnxruntime rejects the graph at run
- * time (then the caller falls back), after freeing the output.
- */
-function runInto(backend: BackendWasm, op: OrtOp, shape: number[], feeds: Record<string, TensorInfo>, outName: string): TensorInfo {
-  const out = backend.makeOutput(shape, 'float32');
-  try {
-    // Views are taken after the allocation above: growing wasm memory detaches older views.
-    const bound: Record<string, BindingTensor> = {};
-    for (const [name, t] of Object.entries(feeds)) bound[name] = heapTensor(backend, t);
-    op.run(bound, { [outName]: heapTensor(backend, out) });
-    return out;
-  } catch (err) {
-    backend.disposeData(out.dataId);
-    throw err;
-  }
-}
-
 export const conv2DOrtConfig = withFallback(Conv2D, ({ inputs, backend, attrs }) => {
   const { x, filter } = inputs;
   if (x.dtype !== 'float32' || filter.dtype !== 'float32') return undefined;
@@ -61,8 +42,9 @@ export const conv2DOrtConfig = withFallback(Conv2D, ({ inputs, backend, attrs })
   const pads = forwardPads(info);
   if (!pads) return undefined;
   // 1x1: a MatMul over pixels, no layout change (see bench/engine/convKernels.ts).
-  const op = tryOrtOp(`Conv2D:${infoKey(info)}`, () => (isPointwise(info) ? pointwiseConvGraph(info) : conv2dGraph(info, pads)));
-  return op && runInto(backend, op, info.outShape, { x, filter }, 'y');
+  const key = `Conv2D:${infoKey(info)}`;
+  const op = tryOrtOp(key, () => (isPointwise(info) ? pointwiseConvGraph(info) : conv2dGraph(info, pads)));
+  return op && runOrt(backend, key, op, info.outShape, { x, filter }, 'y');
 });
 
 export const fusedConv2DOrtConfig = withFallback(FusedConv2D, ({ inputs, backend, attrs }) => {
@@ -77,8 +59,9 @@ export const fusedConv2DOrtConfig = withFallback(FusedConv2D, ({ inputs, backend
   if (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== info.outChannels)) return undefined;
   const pads = forwardPads(info);
   if (!pads) return undefined;
-  const op = tryOrtOp(`FusedConv2D:${infoKey(info)}:${bias ? 'b' : ''}:${activation}`, () => conv2dGraph(info, pads, !!bias, activation === 'relu'));
-  return op && runInto(backend, op, info.outShape, bias ? { x, filter, bias } : { x, filter }, 'y');
+  const key = `FusedConv2D:${infoKey(info)}:${bias ? 'b' : ''}:${activation}`;
+  const op = tryOrtOp(key, () => conv2dGraph(info, pads, !!bias, activation === 'relu'));
+  return op && runOrt(backend, key, op, info.outShape, bias ? { x, filter, bias } : { x, filter }, 'y');
 });
 
 export const conv2DBackpropInputOrtConfig = withFallback(Conv2DBackpropInput, ({ inputs, backend, attrs }) => {
@@ -95,8 +78,9 @@ export const conv2DBackpropInputOrtConfig = withFallback(Conv2DBackpropInput, ({
   if (pads[0] < 0 || pads[1] < 0) return undefined;
   // Fastest first (bench/engine/convKernels.ts): 1x1 as a GEMM; stride 1 as a forward Conv with
   // the flipped filter; otherwise ConvTranspose.
-  const op = tryOrtOp(`Conv2DBackpropInput:${infoKey(info)}`, () => (isPointwise(info) ? pointwiseInputGradGraph(info) : (conv2dInputGradAsConvGraph(info) ?? conv2dInputGradGraph(info, pads, outputPadding))));
-  return op && runInto(backend, op, info.inShape, { dy, filter }, 'dx');
+  const key = `Conv2DBackpropInput:${infoKey(info)}`;
+  const op = tryOrtOp(key, () => (isPointwise(info) ? pointwiseInputGradGraph(info) : (conv2dInputGradAsConvGraph(info) ?? conv2dInputGradGraph(info, pads, outputPadding))));
+  return op && runOrt(backend, key, op, info.inShape, { dy, filter }, 'dx');
 });
 
 export const conv2DBackpropFilterOrtConfig = withFallback(Conv2DBackpropFilter, ({ inputs, backend, attrs }) => {
@@ -107,8 +91,9 @@ export const conv2DBackpropFilterOrtConfig = withFallback(Conv2DBackpropFilter, 
   if (!sameShape(dy.shape, info.outShape)) return undefined;
   // NHWC: im2col + one GEMM, no layout change (faster in bench/engine/convKernels.ts);
   // NCHW: the batch/channel-swapped convolution.
-  const op = tryOrtOp(`Conv2DBackpropFilter:${infoKey(info)}`, () => (info.dataFormat === 'channelsLast' ? conv2dFilterGradIm2colGraph(info) : conv2dFilterGradGraph(info)));
-  return op && runInto(backend, op, filterShape, { x, dy }, 'dw');
+  const key = `Conv2DBackpropFilter:${infoKey(info)}`;
+  const op = tryOrtOp(key, () => (info.dataFormat === 'channelsLast' ? conv2dFilterGradIm2colGraph(info) : conv2dFilterGradGraph(info)));
+  return op && runOrt(backend, key, op, filterShape, { x, dy }, 'dw');
 });
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

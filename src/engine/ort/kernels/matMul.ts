@@ -8,7 +8,7 @@ import { BatchMatMul, _FusedMatMul, type TensorInfo } from '@tensorflow/tfjs-cor
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { OnnxType, type OnnxGraph, type OnnxNode } from '../onnxModel';
 import { tryOrtOp } from '../session';
-import { heapTensor, shapeKey, withFallback } from './common';
+import { runOrt, shapeKey, withFallback } from './common';
 
 const F = OnnxType.FLOAT;
 
@@ -92,16 +92,7 @@ function runMatMul(backend: BackendWasm, a: TensorInfo, b: TensorInfo, bias: Ten
   if (bias && (bias.shape.length > 3 || bias.shape.some((d, i) => d !== 1 && d !== out[out.length - bias.shape.length + i]))) return undefined;
   const key = `MatMul:${shapeKey(a.shape, b.shape, bias?.shape ?? [])}:${+transposeA}${+transposeB}${+relu}`;
   const op = tryOrtOp(key, () => matMulGraph(c, out));
-  if (!op) return undefined;
-  const y = backend.makeOutput(out, 'float32');
-  try {
-    const feeds = { a: heapTensor(backend, a), b: heapTensor(backend, b), ...(bias ? { bias: heapTensor(backend, bias) } : {}) };
-    op.run(feeds, { y: heapTensor(backend, y) });
-    return y;
-  } catch (err) {
-    backend.disposeData(y.dataId);
-    throw err;
-  }
+  return op && runOrt(backend, key, op, out, bias ? { a, b, bias } : { a, b }, 'y');
 }
 
 export const batchMatMulOrtConfig = withFallback(BatchMatMul, ({ inputs, backend, attrs }) => {
