@@ -10,8 +10,8 @@
  *   nice -n 10 node -r sucrase/register bench/selfsup/fashion_mnist.ts [--root /usr/share/datasets/fashion-mnist]
  *       [--runs work_dirs/a/RUN,work_dirs/b/RUN] [--random-for RUN,...] [--no-raw] [--no-random] [--epochs 50]
  *
- * The untrained baseline is measured for the runs of --random-for (default: every run); runs with
- * the same encoder share it.
+ * The untrained baseline is measured for the runs of --random-for (default: every run). Runs named
+ * in --limit-runs (slow encoders) are measured on the first --train-limit / --test-limit images.
  *
  * Prints a Markdown table (and JSON with --json).
  */
@@ -42,6 +42,8 @@ const flag = (name: string) => args.includes(`--${name}`);
 const root = opt('root', '/usr/share/datasets/fashion-mnist')!;
 const epochs = Number(opt('epochs', '50'));
 const runs = (opt('runs', '') ?? '').split(',').filter(Boolean);
+const limitRuns = new Set((opt('limit-runs', '') ?? '').split(',').filter(Boolean).map((r) => path.resolve(r)));
+const limits = { trainLimit: Number(opt('train-limit', '10000')), testLimit: Number(opt('test-limit', '10000')) };
 const randomFor = new Set((opt('random-for', '') ?? '').split(',').filter(Boolean).map((r) => path.resolve(r)));
 
 interface Row {
@@ -132,10 +134,11 @@ async function main(): Promise<void> {
       rows.push({ what: 'random init', algorithm: model.type, encoder, epochs: '0', train_time: '-', knn: knn.metrics.knn_top1, linear: lin.metrics.linear_top1 });
       fs.rmSync(dir, { recursive: true, force: true });
     }
-    const knn = await benchmarkKnn(run, { overrides: dataOverrides(), log: (l) => process.stderr.write(l + '\n') });
-    const lin = await benchmarkLinear(run, { overrides: dataOverrides(), epochs, log: (l) => process.stderr.write(l + '\n') });
+    const limited: { trainLimit?: number; testLimit?: number } = limitRuns.has(path.resolve(run)) ? limits : {};
+    const knn = await benchmarkKnn(run, { overrides: dataOverrides(), ...limited, log: (l) => process.stderr.write(l + '\n') });
+    const lin = await benchmarkLinear(run, { overrides: dataOverrides(), ...limited, epochs, log: (l) => process.stderr.write(l + '\n') });
     const ep = info.iter && info.max_iters ? `${((info.iter / info.max_iters) * info.max_epochs).toFixed(2)} (${info.iter} it)` : String(info.epoch);
-    rows.push({ what: 'pre-trained', algorithm: model.type, encoder, epochs: ep, train_time: duration(info), knn: knn.metrics.knn_top1, linear: lin.metrics.linear_top1, note: path.relative(process.cwd(), run) });
+    rows.push({ what: 'pre-trained', algorithm: model.type, encoder, epochs: ep, train_time: duration(info), knn: knn.metrics.knn_top1, linear: lin.metrics.linear_top1, note: `${path.relative(process.cwd(), run)}${limited.trainLimit ? ` (first ${limited.trainLimit} train / ${limited.testLimit} test images)` : ''}` });
   }
 
   const f = (v?: number) => (v === undefined ? '-' : v.toFixed(4));

@@ -25,7 +25,8 @@ import type { EngineConfig } from '../engine/configSection';
 import { seedInit } from '../models/nn/init';
 import type { Algorithm } from '../models/algorithms/types';
 import { loadCheckpoint, disposeCheckpoint, withPrefix, writeAtomic } from '../train/checkpoint';
-import { openLoader } from '../train/dataBridge';
+import { disposeTensors, openLoader, toTensors, type TrainLoader } from '../train/dataBridge';
+import * as tf from '@tensorflow/tfjs-core';
 import { isRunDir, RUN_FILES } from '../train/runDir';
 import { resolveCheckpoint } from '../train/runner';
 import type { DatasetPlan } from '../data/datasets';
@@ -49,6 +50,10 @@ export interface BenchmarkOptions {
   outDir?: string;
   /** Recompute features even when cached. */
   noCache?: boolean;
+  /** Use only the first N images of the training set (quick or slow-encoder benchmarks). */
+  trainLimit?: number;
+  /** Use only the first N images of the test set. */
+  testLimit?: number;
   log?: (message: string) => void;
 }
 
@@ -78,6 +83,8 @@ export interface BenchmarkContext {
   datasets: { train: ComponentConfig; val: ComponentConfig };
   seed: number;
   configDir: string;
+  /** Images used per set (undefined: all). */
+  limits: { train?: number; val?: number };
   log: (message: string) => void;
 }
 
@@ -133,6 +140,7 @@ export async function openBenchmark(source: string, options: BenchmarkOptions = 
       datasets,
       seed: (dataConfig.seed as number) ?? 0,
       configDir: path.dirname(path.resolve(dataFile)),
+      limits: { train: options.trainLimit, val: options.testLimit },
       log,
     };
   } finally {
@@ -162,9 +170,9 @@ export function benchmarkDatasets(data: Record<string, unknown>, file: string, e
   };
 }
 
-function cacheKey(ctx: BenchmarkContext, dataset: ComponentConfig): string {
+function cacheKey(ctx: BenchmarkContext, dataset: ComponentConfig, limit?: number): string {
   const st = fs.statSync(ctx.checkpoint);
-  const h = crypto.createHash('sha256').update(JSON.stringify({ ckpt: ctx.checkpoint, size: st.size, mtime: st.mtimeMs, weights: ctx.weights, dataset })).digest('hex');
+  const h = crypto.createHash('sha256').update(JSON.stringify({ ckpt: ctx.checkpoint, size: st.size, mtime: st.mtimeMs, weights: ctx.weights, dataset, limit })).digest('hex');
   return h.slice(0, 16);
 }
 
@@ -172,7 +180,7 @@ function cacheKey(ctx: BenchmarkContext, dataset: ComponentConfig): string {
 export async function featuresOf(ctx: BenchmarkContext, split: 'train' | 'val', options: { noCache?: boolean } = {}): Promise<FeatureSet> {
   const dataset = ctx.datasets[split];
   const dir = path.join(ctx.outDir, 'features');
-  const key = cacheKey(ctx, dataset);
+  const key = cacheKey(ctx, dataset, ctx.limits[split]);
   const npy = path.join(dir, `${split}-${key}.npy`);
   const index = path.join(dir, `${split}-${key}.json`);
   if (!options.noCache && fs.existsSync(npy) && fs.existsSync(index)) {
@@ -196,10 +204,47 @@ export async function featuresOf(ctx: BenchmarkContext, split: 'train' | 'val', 
 async function predictionsOf(ctx: BenchmarkContext, split: 'train' | 'val'): Promise<Predictions> {
   const loader = await openLoader({ dataset: ctx.datasets[split], data: ctx.data, split, seed: ctx.seed, configDir: ctx.configDir });
   try {
-    return await collectPredictions(ctx.model, loader, new Set(['features']));
+    const limit = ctx.limits[split];
+    return limit === undefined ? await collectPredictions(ctx.model, loader, new Set(['features'])) : await firstFeatures(ctx.model, loader, limit);
   } finally {
     await loader.close();
   }
+}
+
+/** Features of the first `limit` samples (the set is read in order), in eval mode. */
+async function firstFeatures(model: Algorithm, loader: TrainLoader, limit: number): Promise<Predictions> {
+  const wasTraining = model.training;
+  model.eval();
+  const rows: Float32Array[] = [];
+  const labels: number[] = [];
+  const indices: number[] = [];
+  let dim = 0;
+  try {
+    for await (const batch of loader.epoch(0)) {
+      const take = Math.min(batch.indices.length, limit - indices.length);
+      const t = toTensors(batch);
+      try {
+        const f = tf.tidy(() => model.extract(t.views[0]));
+        dim = f.shape[1];
+        rows.push((f.dataSync() as Float32Array).slice(0, take * dim));
+        f.dispose();
+      } finally {
+        disposeTensors(t);
+      }
+      indices.push(...batch.indices.subarray(0, take));
+      if (batch.labels) labels.push(...batch.labels.subarray(0, take));
+      if (indices.length >= limit) break;
+    }
+  } finally {
+    model.train(wasTraining);
+  }
+  const features = new Float32Array(indices.length * dim);
+  let at = 0;
+  for (const r of rows) {
+    features.set(r, at);
+    at += r.length;
+  }
+  return { count: indices.length, features, dim, labels: labels.length === indices.length ? Int32Array.from(labels) : undefined, indices: Int32Array.from(indices), classes: loader.classes };
 }
 
 function toFeatureSet(p: Predictions, split: string, seconds: number): FeatureSet {
@@ -222,8 +267,8 @@ function resultHeader(ctx: BenchmarkContext, benchmark: string, train: FeatureSe
     epoch: ctx.epoch,
     weights: ctx.weights,
     feature_dim: train.dim,
-    train: { count: train.count, dataset: ctx.datasets.train },
-    test: { count: test.count, dataset: ctx.datasets.val },
+    train: { count: train.count, limit: ctx.limits.train, dataset: ctx.datasets.train },
+    test: { count: test.count, limit: ctx.limits.val, dataset: ctx.datasets.val },
     classes: test.classes ?? train.classes,
     time: new Date().toISOString(),
   };

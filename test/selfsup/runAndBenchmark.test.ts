@@ -73,6 +73,12 @@ describe('pre-train, then benchmark the run', () => {
     expect(metricLines(run).filter((m) => m.split === 'benchmark').map((m) => m.benchmark)).toEqual(['knn', 'linear']);
   }, 240_000);
 
+  it('benchmarks the first images of each set on request (slow encoders), caching them apart', async () => {
+    const r = await benchmarkKnn(run, { k: 20, trainLimit: 300, testLimit: 100, outDir: path.join(t.dir, 'limited') });
+    expect(r.result).toMatchObject({ train: { count: 300, limit: 300 }, test: { count: 100, limit: 100 } });
+    expect(r.metrics.knn_top1).toBeGreaterThan(0.2);
+  }, 240_000);
+
   it('cvw extract: features and an index for retrieval', async () => {
     const out = path.join(t.dir, 'features');
     const r = await extractFeatures(path.join(run, 'checkpoints', 'latest.safetensors'), { out, splits: ['val'] });

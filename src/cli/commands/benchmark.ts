@@ -8,6 +8,8 @@ const COMMON: OptionSpec[] = [
   { name: 'out', type: 'string', valueName: 'dir', description: 'Folder for the results (default: <run>/benchmarks)' },
   { name: 'no-ema', type: 'boolean', description: 'Use the raw weights even when the checkpoint holds EMA weights' },
   { name: 'no-cache', type: 'boolean', description: 'Recompute the features even when <run>/benchmarks/features has them' },
+  { name: 'train-limit', type: 'number', valueName: 'n', description: 'Use only the first n images of the training set (quick runs, slow encoders)' },
+  { name: 'test-limit', type: 'number', valueName: 'n', description: 'Use only the first n images of the test set' },
   { name: 'backend', type: 'string', description: `Engine backend: ${BACKENDS.join(' | ')} (overrides engine.backend)` },
   { name: 'json', type: 'boolean', description: 'Print the result as JSON on stdout' },
 ];
@@ -33,6 +35,8 @@ function commonOptions(args: ParsedArgs): BenchmarkOptions {
     outDir: args.options.out as string | undefined,
     noEma: !!args.options['no-ema'],
     noCache: !!args.options['no-cache'],
+    trainLimit: positive(args, 'train-limit', true),
+    testLimit: positive(args, 'test-limit', true),
     overrides: args.overrides,
     engine,
     log: (m) => process.stderr.write(m + '\n'),
