@@ -7,8 +7,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { main } from '../../src/cli/main';
 import { exportModel } from '../../src/export/exportModel';
-import { Detector, type DetectionResult } from '../../src/export/predict';
+import { Detector } from '../../src/export/predict';
 import { ensureBackend } from '../../src/export/source';
+import { loadImage, Preprocessor } from '../../src/export/predict/images';
 import { iouXyxy } from '../../src/models/algorithms/detection/boxes';
 import * as tf from '@tensorflow/tfjs-core';
 import { disposeCheckpoint, loadCheckpoint, saveCheckpoint } from '../../src/train/checkpoint';
@@ -109,7 +110,6 @@ data:
   it("the ONNX graph's NonMaxSuppression keeps what the Detector keeps", async () => {
     const ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
     const session = await ort.InferenceSession.create(onnx);
-    const { loadImage, Preprocessor } = await import('../../src/export/predict/images');
     const det = new Detector(onnx, { scoreThreshold: 0.3, nmsThreshold: 0.65 });
     const meta = await det.metadata();
     const pre = new Preprocessor(meta);
