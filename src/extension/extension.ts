@@ -11,6 +11,7 @@ import { registerDiagnostics, type ConfigDiagnostics } from './language/diagnost
 import { registerLanguageFeatures } from './language';
 import { registerRuns, type RunsApi } from './runs';
 import { registerPanels } from './panels';
+import { registerCatalog, type CatalogApi } from './catalog';
 
 /** What activate() returns: used by the extension-host integration tests (test/e2e/suite). */
 export interface CvWorkbenchApi {
@@ -18,6 +19,8 @@ export interface CvWorkbenchApi {
   output: vscode.OutputChannel;
   /** Runs: the watcher and manager (service), the Runs view, the status bar item, crash diagnostics. */
   runs: RunsApi;
+  /** The Components view. */
+  catalog: CatalogApi;
 }
 
 export function activate(context: vscode.ExtensionContext): CvWorkbenchApi {
@@ -29,13 +32,14 @@ export function activate(context: vscode.ExtensionContext): CvWorkbenchApi {
   registerLanguageFeatures(context);
   const runs = registerRuns(context, output);
   registerPanels(context, { output, runs: () => runs.service.runWatcher, execCvw: (args, cwd) => runs.service.manager.exec(args, { cwd }) });
+  const catalog = registerCatalog(context, { exec: (args, cwd) => runs.service.manager.exec(args, { cwd }) });
 
   context.subscriptions.push(
     vscode.commands.registerCommand(COMMANDS.validateConfig, (uri?: vscode.Uri) => validateConfig(diagnostics, output, uri)),
     vscode.commands.registerCommand(COMMANDS.validateAllConfigs, () => validateAllConfigs(diagnostics, output)),
     vscode.commands.registerCommand(COMMANDS.showOutput, () => output.show(true)),
   );
-  return { diagnostics, output, runs };
+  return { diagnostics, output, runs, catalog };
 }
 
 export function deactivate(): void {

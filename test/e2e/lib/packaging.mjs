@@ -15,7 +15,7 @@ export const CLI_ENV = 'CVW_E2E_CLI';
 
 const STAGE = join(E2E_DIR, 'stage');
 /** What the VSIX is made from; .vscodeignore then decides what goes in. */
-const MANIFEST_FILES = ['package.json', 'README.md', 'LICENSE', 'LICENSE.md', 'CHANGELOG.md', '.vscodeignore', 'media'];
+const MANIFEST_FILES = ['package.json', 'README.md', 'LICENSE', 'LICENSE.md', 'CHANGELOG.md', '.vscodeignore', 'media', 'templates'];
 
 async function esbuild() {
   return import(join(REPO_ROOT, 'node_modules', 'esbuild', 'lib', 'main.js'));

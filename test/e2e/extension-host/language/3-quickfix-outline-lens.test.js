@@ -2,14 +2,14 @@
 const assert = require('node:assert/strict');
 const vscode = require('vscode');
 const { test } = require('../framework');
-const { openEditor, diagnosticsOf, waitForDiagnostics, positionOf } = require('./helpers');
+const { openEditor, diagnosticsOf, waitForDiagnostics, positionOf, quickFixesAt } = require('./helpers');
 
 test('the quick fix of a misspelt backbone replaces it and the diagnostic goes away', async () => {
   const editor = await openEditor('configs/typo.yaml');
   const uri = editor.document.uri;
   const [d] = await waitForDiagnostics(uri, (ds) => ds.length === 1);
   assert.equal(d.message, 'unknown backbone "ResNte" — did you mean "ResNet"?');
-  const actions = await vscode.commands.executeCommand('vscode.executeCodeActionProvider', uri, d.range, vscode.CodeActionKind.QuickFix.value);
+  const actions = await quickFixesAt(uri, d.range);
   const fix = actions.find((a) => a.title === 'Change to "ResNet"');
   assert.ok(fix, `offered: ${JSON.stringify(actions.map((a) => a.title))}`);
   assert.equal(fix.isPreferred, true);
@@ -28,7 +28,7 @@ test('removing an unknown key and adding a missing parameter', async () => {
   try {
     const ds = await waitForDiagnostics(uri, (x) => x.some((d) => d.code === 'unknown-key'));
     const unknown = ds.find((d) => d.code === 'unknown-key');
-    const actions = await vscode.commands.executeCommand('vscode.executeCodeActionProvider', uri, unknown.range, vscode.CodeActionKind.QuickFix.value);
+    const actions = await quickFixesAt(uri, unknown.range);
     const remove = actions.find((a) => a.title === 'Remove "colour"');
     assert.ok(remove, `offered: ${JSON.stringify(actions.map((a) => a.title))}`);
     assert.ok(await vscode.workspace.applyEdit(remove.edit));

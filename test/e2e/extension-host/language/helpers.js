@@ -46,6 +46,22 @@ async function completionLabels(uri, position) {
   return list.items.map((i) => (typeof i.label === 'string' ? i.label : i.label.label));
 }
 
+/**
+ * Quick fixes at a range. VS Code cancels a code-action request when the set of code-action
+ * providers for the document changes meanwhile (another extension finishing its activation,
+ * e.g. TypeScript after a .ts file was opened): ask again then.
+ */
+async function quickFixesAt(uri, range) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await vscode.commands.executeCommand('vscode.executeCodeActionProvider', uri, range, vscode.CodeActionKind.QuickFix.value);
+    } catch (err) {
+      if (attempt >= 5 || !/Canceled/.test(String(err && err.message))) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
 function hoverText(hovers) {
   return hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
 }
@@ -61,4 +77,4 @@ function waitForDiagnostics(uri, predicate, timeout = 15_000) {
   }, { timeout, message: () => `diagnostics of ${path.basename(uri.fsPath)}: ${JSON.stringify(diagnosticsOf(uri).map((d) => d.message))}` });
 }
 
-module.exports = { REPO_ROOT, workspacePath, extensionApi, openEditor, registeredNames, positionOf, completionLabels, hoverText, diagnosticsOf, waitForDiagnostics, waitFor };
+module.exports = { REPO_ROOT, workspacePath, extensionApi, openEditor, registeredNames, positionOf, completionLabels, quickFixesAt, hoverText, diagnosticsOf, waitForDiagnostics, waitFor };
