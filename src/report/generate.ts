@@ -21,7 +21,9 @@ import type { DatasetPlan } from '../data/datasets';
 import { decodeImage, loadSharp } from '../data/decode';
 import { pathResolver } from '../data/loader';
 import type { DataSource } from '../data/types';
-import { Classifier, FeatureExtractor, type PixelImage } from '../export/predict';
+import { Classifier, Detector, FeatureExtractor, type PixelImage } from '../export/predict';
+import type { Box } from '../data/types';
+import { drawBoxes, galleryEntry } from './detections';
 import { writeAtomic } from '../train/checkpoint';
 import { runCheckpoint } from '../export/source';
 import { REPORT_DIR, REPORT_FILE, REPORT_VERSION, type GalleryItem, type GeneratedReport, type RetrievalQuery } from './model/report';
@@ -47,6 +49,7 @@ export interface GenerateReportOptions {
 interface Sample {
   index: number;
   label?: number;
+  boxes?: Box[];
   pixels: PixelImage;
 }
 
@@ -78,7 +81,7 @@ async function readSample(source: DataSource, index: number): Promise<Sample> {
   const img = await decodeImage(item.image, source.channels, item.where);
   const data = new Uint8Array(img.data.length);
   for (let i = 0; i < data.length; i++) data[i] = Math.max(0, Math.min(255, Math.round(img.data[i])));
-  return { index, label: item.label, pixels: { data, width: img.width, height: img.height, channels: img.channels } };
+  return { index, label: item.label, boxes: item.boxes, pixels: { data, width: img.width, height: img.height, channels: img.channels } };
 }
 
 async function writeThumbnail(dir: string, name: string, p: PixelImage, maxSide: number): Promise<string> {
@@ -129,7 +132,7 @@ export async function generateReport(dir: string, options: GenerateReportOptions
   const features = new FeatureExtractor(runDir);
   try {
     const meta = await features.metadata();
-    const task: GeneratedReport['task'] = meta.task === 'classification' ? 'classification' : 'features';
+    const task: GeneratedReport['task'] = meta.task;
     const indices = spreadIndices(source.length, points);
     log(`${runDir}: ${meta.model} (${task}) from ${path.basename(checkpoint)}, ${indices.length} of ${source.length} ${split} images`);
     const samples: Sample[] = [];
@@ -177,8 +180,26 @@ export async function generateReport(dir: string, options: GenerateReportOptions
       }
     }
 
-    // Features of every sample: retrieval and the projection.
-    const embeddings = await features.predict(samples.map((s) => s.pixels));
+    if (task === 'detection') {
+      // Detectors: each gallery image with its boxes drawn in, and the boxes beside it.
+      const detector = new Detector(runDir, { scoreThreshold: 0.3 });
+      try {
+        const results = await detector.predict(galleryRows.map((r) => samples[r].pixels));
+        report.detections = [];
+        for (const [k, r] of galleryRows.entries()) {
+          const s = samples[r];
+          const drawn = drawBoxes(s.pixels, results[k].detections);
+          const image = await writeThumbnail(runDir, `${split}-${String(s.index).padStart(6, '0')}-boxes.png`, drawn, Math.max(thumbSide, 192));
+          report.detections.push(galleryEntry(image, s.index, results[k].detections, s.boxes, classes));
+        }
+        log(`gallery: ${report.detections.length} images, ${report.detections.reduce((n, d) => n + d.detections.length, 0)} boxes at score >= 0.3`);
+      } finally {
+        await detector.dispose();
+      }
+    }
+
+    // Features of every sample: retrieval and the projection (a detector's export has none).
+    const embeddings = task === 'detection' ? [] : await features.predict(samples.map((s) => s.pixels));
     const dim = embeddings[0]?.length ?? 0;
     if (dim > 0) {
       const queries = spreadIndices(samples.length, options.queries ?? 6);

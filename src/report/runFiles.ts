@@ -161,6 +161,7 @@ export function reportImages(report: GeneratedReport | undefined): string[] {
   if (!report) return [];
   const set = new Set<string>();
   for (const g of report.gallery ?? []) set.add(g.image);
+  for (const d of report.detections ?? []) set.add(d.image);
   for (const q of report.retrieval ?? []) {
     set.add(q.query.image);
     for (const n of q.neighbours) set.add(n.image);

@@ -7,7 +7,7 @@
  */
 import { DEFAULT_CHART_SETTINGS, HostMessageType, PanelKind, RunAction, WebviewMessageType, type HostMessage, type ReportState } from '../../src/extension/protocol';
 import { tableFromJson } from '../../src/report/model/metrics';
-import type { GalleryItem, ReportData } from '../../src/report/model/report';
+import type { DetectionGalleryItem, GalleryItem, ReportData } from '../../src/report/model/report';
 import { elapsedSeconds, formatDuration, itersPerEpoch } from '../../src/report/model/run';
 import type { EmbeddedReport } from '../../src/report/standalone';
 import { ChartBoard } from './charts/chartBoard';
@@ -144,6 +144,22 @@ function galleryCell(r: ReportData): HTMLElement | undefined {
   return cell('predictions', 'Sample predictions', 'cell-gallery', h('div', { class: 'muted' }, `${g.gallery.length} images of ${g.split}${acc}; weights ${g.checkpoint.replace(/^.*[\\/]/, '')}`), tabs, grid);
 }
 
+/** Detectors: each image with its boxes drawn in, the boxes listed (class colours as drawn) and the ground-truth count. */
+function detectionsCell(r: ReportData): HTMLElement | undefined {
+  const g = r.generated;
+  if (!g?.detections?.length) return undefined;
+  const colors = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4', '#f032e6', '#bfef45'];
+  const grid = h('div', { class: 'gallery', id: 'detections' });
+  for (const item of g.detections as DetectionGalleryItem[]) {
+    const boxes = item.detections.slice(0, 6).map((d) => h('div', { class: 'pred', style: `color: ${colors[d.label % colors.length]}`, title: `[${d.box.join(', ')}]` }, `${d.name} ${(d.score * 100).toFixed(0)}%`));
+    const more = item.detections.length > 6 ? h('div', { class: 'score' }, `+${item.detections.length - 6} more`) : '';
+    const truth = item.gt ? h('div', { class: 'truth' }, `${item.gt.length} true object${item.gt.length === 1 ? '' : 's'}`) : '';
+    grid.append(thumb(r, item.image, '', ...(item.detections.length ? boxes : [h('div', { class: 'score' }, 'no detections')]), more, truth));
+  }
+  const total = g.detections.reduce((n, d) => n + d.detections.length, 0);
+  return cell('predictions', 'Sample detections', 'cell-detections', h('div', { class: 'muted' }, `${g.detections.length} images of ${g.split}, ${total} boxes; weights ${g.checkpoint.replace(/^.*[\\/]/, '')}`), grid);
+}
+
 function retrievalCell(r: ReportData): HTMLElement | undefined {
   const g = r.generated;
   if (!g?.retrieval?.length) return undefined;
@@ -207,7 +223,7 @@ function render(r: ReportData): void {
   } else {
     root.append(h('p', { class: 'muted' }, `CV Workbench run report, exported ${new Date().toLocaleString()}.`));
   }
-  const cells = [summaryCell(r), curvesCell(r), confusionCell(r), generateCell(r), galleryCell(r), retrievalCell(r), projectionCell(r), benchmarksCell(r)];
+  const cells = [summaryCell(r), curvesCell(r), confusionCell(r), generateCell(r), galleryCell(r), detectionsCell(r), retrievalCell(r), projectionCell(r), benchmarksCell(r)];
   for (const c of cells) if (c) root.append(c);
   board?.update();
   document.title = `Report ${r.summary.configStem} ${r.summary.id}`;

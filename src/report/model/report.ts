@@ -41,6 +41,16 @@ export interface GalleryItem {
   correct?: boolean;
 }
 
+/** One image of a detector's gallery: the image with the boxes drawn, the boxes, and the ground truth. */
+export interface DetectionGalleryItem {
+  /** Path relative to the run directory, boxes drawn in. */
+  image: string;
+  index: number;
+  /** (x1, y1, x2, y2) in the image's pixels, best first. */
+  detections: Array<{ box: [number, number, number, number]; score: number; label: number; name: string }>;
+  gt?: Array<{ box: [number, number, number, number]; label: number; name: string }>;
+}
+
 export interface Neighbour {
   image: string;
   index: number;
@@ -70,9 +80,11 @@ export interface GeneratedReport {
   /** The weights used (checkpoint path), and which data. */
   checkpoint: string;
   split: string;
-  task: 'classification' | 'features';
+  task: 'classification' | 'features' | 'detection';
   classes?: string[];
   gallery?: GalleryItem[];
+  /** Detectors: sample images with their boxes. */
+  detections?: DetectionGalleryItem[];
   /** Of the gallery: how many were right. */
   accuracy?: number;
   retrieval?: RetrievalQuery[];
