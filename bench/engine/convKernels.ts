@@ -17,7 +17,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { initEngine } from '../../src/engine';
 import { originalKernel, kernelBelow } from '../../src/engine/kernels';
 import { conv2DBackpropFilterOrtConfig, conv2DBackpropInputOrtConfig } from '../../src/engine/ort/kernels/conv2d';
-import { conv2dFilterGradGraph, conv2dFilterGradIm2colGraph, conv2dInputGradAsConvGraph, conv2dInputGradGraph } from '../../src/engine/ort/convGraphs';
+import { conv2dFilterGradGraph, conv2dFilterGradIm2colGraph, conv2dGraph, conv2dInputGradAsConvGraph, conv2dInputGradGraph } from '../../src/engine/ort/convGraphs';
 import { f32, ortOp } from '../../src/engine/ort/session';
 import { batchNormTrain } from '../../src/engine/ops/batchNorm';
 
@@ -115,10 +115,18 @@ async function convRows(shape: Shape, reps: number, withCpu: boolean): Promise<s
   const asConv = asConvGraph && ortOp(`bench:asConv:${shape.name}`, () => asConvGraph);
   const inputGrad = (op: typeof convT) => () => op.run({ dy: f32(backend.typedArrayFromHeap(dy) as Float32Array, info.outShape), filter: f32(backend.typedArrayFromHeap(w) as Float32Array, filterShape) }, { dx: f32(backend.typedArrayFromHeap(dx) as Float32Array, xShape) });
   const viaGraph = (op: typeof swapped) => () => op.run({ x: f32(backend.typedArrayFromHeap(x) as Float32Array, xShape), dy: f32(backend.typedArrayFromHeap(dy) as Float32Array, info.outShape) }, { dw: f32(backend.typedArrayFromHeap(dw) as Float32Array, filterShape) });
+  // The layout cost: the same Conv on NCHW tensors, with no Transpose nodes (data values do not
+  // matter for timing; the NHWC buffers are read as NCHW).
+  const nchwInfo = tf.backend_util.computeConv2DInfo([xShape[0], xShape[3], xShape[1], xShape[2]], filterShape, stride, 1, [[0, 0], [0, 0], [pad, pad], [pad, pad]], undefined, false, 'channelsFirst');
+  const p = nchwInfo.padInfo;
+  const nchw = ortOp(`bench:nchw:${shape.name}`, () => conv2dGraph(nchwInfo, [p.top, p.left, p.bottom + Math.max(0, (nchwInfo.outHeight - 1) * stride + k - xShape[1] - p.top - p.bottom), p.right + Math.max(0, (nchwInfo.outWidth - 1) * stride + k - xShape[2] - p.left - p.right)]));
+  const y = backend.makeOutput(info.outShape, 'float32');
   const forward = race(
     {
       'wasm (XNNPACK)': () => callConfig(originalKernel('Conv2D', 'wasm') ?? kernelBelow(tf.getKernel('Conv2D', 'wasm')), { x, filter: w }, attrs),
       onnxruntime: () => runKernel('Conv2D', { x, filter: w }, attrs),
+      'onnxruntime on NCHW (no layout change)': () =>
+        nchw.run({ x: f32(backend.typedArrayFromHeap(x) as Float32Array, nchwInfo.inShape), filter: f32(backend.typedArrayFromHeap(w) as Float32Array, filterShape) }, { y: f32(backend.typedArrayFromHeap(y) as Float32Array, nchwInfo.outShape) }),
     },
     reps,
   );
@@ -148,6 +156,7 @@ async function convRows(shape: Shape, reps: number, withCpu: boolean): Promise<s
   );
   backend.disposeData(dw.dataId);
   backend.disposeData(dx.dataId);
+  backend.disposeData(y.dataId);
   tf.dispose([x, w, dy]);
   return rows;
 }
