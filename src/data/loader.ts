@@ -27,6 +27,8 @@ export interface Loader {
   readonly length: number;
   readonly batchesPerEpoch: number;
   readonly classes?: string[];
+  /** COCO category id of each class, when the source has them. */
+  readonly categoryIds?: number[];
   readonly numClasses?: number;
   /** Channels of the first view after the pipeline. */
   readonly channels: number;
@@ -90,6 +92,7 @@ class DatasetLoader implements Loader {
   readonly length: number;
   readonly batchesPerEpoch: number;
   readonly classes?: string[];
+  readonly categoryIds?: number[];
   readonly numClasses?: number;
   readonly channels: number;
   private readonly batchSize: number;
@@ -112,6 +115,7 @@ class DatasetLoader implements Loader {
     const dropLast = (plan.dropLast ?? train) && source.length >= plan.batchSize;
     this.batchesPerEpoch = dropLast ? Math.floor(source.length / plan.batchSize) : Math.ceil(source.length / plan.batchSize);
     this.classes = source.classes;
+    this.categoryIds = source.categoryIds;
     this.numClasses = source.classes?.length;
     this.channels = pipelineChannels(plan.views[0].pipeline, source.channels);
     this.mixImages = plan.views[0].pipeline.reduce((n, s) => n + (s.mixImages ?? 0), 0);

@@ -41,6 +41,8 @@ export type ImageRef =
 export interface DataSource {
   readonly length: number;
   readonly classes?: string[];
+  /** The id each class has in the source's own files (COCO category ids), for result files. */
+  readonly categoryIds?: number[];
   /** Channels of its images once decoded: 1 (grey) or 3 (RGB). */
   readonly channels: number;
   item(index: number): SourceItem | Promise<SourceItem>;

@@ -20,8 +20,13 @@ export const cocoEvaluatorParams = z.strictObject({
   gallery_score: z.number().min(0).max(1).default(0.3).describe('Lowest score of a detection shown in the gallery'),
 });
 
-/** Ground truth and detections of evaluated samples in COCO form; samples without an image id get 1, 2, ... */
-export function toCoco(samples: DetectionSample[], classes: string[]): { gt: CocoGt; dets: CocoDetection[] } {
+/**
+ * Ground truth and detections of evaluated samples in COCO form: class k becomes category
+ * `categoryIds[k]` (the source's own ids, so the detections file fits its instances file), or
+ * k + 1; samples without an image id get 1, 2, ...
+ */
+export function toCoco(samples: DetectionSample[], classes: string[], categoryIds?: number[]): { gt: CocoGt; dets: CocoDetection[] } {
+  const cat = (label: number) => categoryIds?.[label] ?? label + 1;
   const images: CocoGt['images'] = [];
   const annotations: CocoGt['annotations'] = [];
   const dets: CocoDetection[] = [];
@@ -31,14 +36,14 @@ export function toCoco(samples: DetectionSample[], classes: string[]): { gt: Coc
     if (seen.has(id)) throw new UserError(`detection evaluation: image id ${id} appears twice in the evaluation data`);
     seen.add(id);
     images.push({ id, width: s.width, height: s.height } as CocoGt['images'][number]);
-    for (const b of s.gt) annotations.push({ id: annotations.length + 1, image_id: id, category_id: b.label + 1, bbox: b.bbox, area: b.bbox[2] * b.bbox[3], iscrowd: 0 });
+    for (const b of s.gt) annotations.push({ id: annotations.length + 1, image_id: id, category_id: cat(b.label), bbox: b.bbox, area: b.bbox[2] * b.bbox[3], iscrowd: 0 });
     const d = s.detections;
     for (let k = 0; k < d.scores.length; k++) {
       const [x1, y1, x2, y2] = d.boxes.subarray(4 * k, 4 * k + 4);
-      dets.push({ image_id: id, category_id: d.labels[k] + 1, bbox: [x1, y1, x2 - x1, y2 - y1].map(round3), score: round5(d.scores[k]) });
+      dets.push({ image_id: id, category_id: cat(d.labels[k]), bbox: [x1, y1, x2 - x1, y2 - y1].map(round3), score: round5(d.scores[k]) });
     }
   });
-  return { gt: { images, annotations, categories: classes.map((name, k) => ({ id: k + 1, name })) }, dets };
+  return { gt: { images, annotations, categories: classes.map((name, k) => ({ id: cat(k), name })) }, dets };
 }
 
 const round3 = (v: number) => Math.round(v * 1000) / 1000;
@@ -54,7 +59,7 @@ export class CocoEvaluator implements Evaluator {
     if (!p.detections) throw new UserError(`CocoEvaluator on "${ctx.name}": needs detections (is the model a detector and the data a DetDataset?)`);
     const numClasses = Math.max(p.classes?.length ?? 0, ...p.detections.flatMap((s) => [...s.detections.labels, ...s.gt.map((b) => b.label)].map((l) => l + 1)));
     const classes = p.classes ?? Array.from({ length: numClasses }, (_, i) => String(i));
-    const { gt, dets } = toCoco(p.detections, classes);
+    const { gt, dets } = toCoco(p.detections, classes, p.categoryIds);
     const result = cocoEvaluate(gt, dets);
     const out: Record<string, number> = {};
     SUMMARY_NAMES.forEach((n, i) => (out[n] = result.stats[i]));

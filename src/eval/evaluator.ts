@@ -27,6 +27,8 @@ export interface Predictions {
   features?: Float32Array;
   dim?: number;
   classes?: string[];
+  /** The source's id of each class (COCO category ids), for result files. */
+  categoryIds?: number[];
   /** Dataset indices of the rows. */
   indices: Int32Array;
   /** Detectors: per sample, detections and ground truth mapped back to the source image. */

@@ -73,6 +73,7 @@ export async function collectPredictions(model: Algorithm, loader: TrainLoader, 
     features: needs.has('features') ? features.take() : undefined,
     dim,
     classes: loader.classes,
+    categoryIds: loader.categoryIds,
     indices: Int32Array.from(indices),
     detections: needs.has('detections') ? detections : undefined,
   };

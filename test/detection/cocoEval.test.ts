@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cocoEvaluate, formatSummary, IOU_THRESHOLDS, RECALL_THRESHOLDS, type CocoDetection, type CocoGt } from '../../src/eval/cocoEval';
 import { Random } from '../../src/core/random';
+import { toCoco } from '../../src/eval/coco';
 import { tempFiles } from '../helpers/tmp';
 
 /** Ground truth with one category per name, images 1..n. */
@@ -168,5 +169,26 @@ describe.skipIf(!hasNumpy)('cocoEvaluate against a plain numpy port of COCOeval 
       got.forEach((v, k) => expect(v).toBeCloseTo(expected[i][k], 12));
     });
     t.cleanup();
+  });
+});
+
+describe('CocoEvaluator data', () => {
+  it('writes classes under the source category ids (so the detections file fits its instances file) and sample image ids', () => {
+    const sample = {
+      imageId: 42,
+      width: 100,
+      height: 80,
+      detections: { boxes: Float32Array.of(10, 20, 30, 60), scores: Float32Array.of(0.5), labels: Int32Array.of(2) },
+      gt: [{ bbox: [10, 20, 20, 40] as [number, number, number, number], label: 1 }],
+    };
+    const { gt, dets } = toCoco([sample], ['a', 'b', 'c'], [1, 7, 90]);
+    expect(gt.categories).toEqual([
+      { id: 1, name: 'a' },
+      { id: 7, name: 'b' },
+      { id: 90, name: 'c' },
+    ]);
+    expect(gt.annotations[0]).toMatchObject({ image_id: 42, category_id: 7, bbox: [10, 20, 20, 40], area: 800 });
+    expect(dets).toEqual([{ image_id: 42, category_id: 90, bbox: [10, 20, 20, 40], score: 0.5 }]);
+    expect(toCoco([{ ...sample, imageId: -1 }], ['a', 'b', 'c']).dets[0]).toMatchObject({ image_id: 1, category_id: 3 });
   });
 });
