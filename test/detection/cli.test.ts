@@ -2,29 +2,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { main } from '../../src/cli/main';
 import { train } from '../../src/train/train';
 import { tempFiles } from '../helpers/tmp';
+import { SHAPES, cvw } from './helpers';
 
 const t = tempFiles({});
 afterAll(() => t.cleanup());
-const ROOT = path.resolve(__dirname, '../..');
-const SHAPES = path.join(ROOT, 'data/shapes-sample');
-
-async function cvw(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const ow = process.stdout.write.bind(process.stdout);
-  const ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string | Uint8Array) => ((out += s.toString()), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => ((err += s.toString()), true)) as typeof process.stderr.write;
-  try {
-    return { code: await main(argv), out, err };
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-}
 
 describe('cvw data synth shapes', () => {
   it('writes train/val PNGs and COCO instances files whose boxes lie inside their images; the same seed gives the same bytes', async () => {

@@ -5,36 +5,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { main } from '../../src/cli/main';
 import { exportModel } from '../../src/export/exportModel';
 import { Detector } from '../../src/export/predict';
 import { ensureBackend } from '../../src/export/source';
 import { loadImage, Preprocessor } from '../../src/export/predict/images';
 import { iouXyxy } from '../../src/models/algorithms/detection/boxes';
-import * as tf from '@tensorflow/tfjs-core';
-import { disposeCheckpoint, loadCheckpoint, saveCheckpoint } from '../../src/train/checkpoint';
 import { tempFiles } from '../helpers/tmp';
-import { ROOT, makeRun, onnxCheck } from '../export/helpers';
+import { onnxCheck } from '../export/helpers';
+import { SHAPES, cvw, detectorRun } from './helpers';
 
 const t = tempFiles({});
 afterAll(() => t.cleanup());
-const SHAPES = path.join(ROOT, 'data/shapes-sample');
 const images = [0, 1, 2, 3].map((i) => path.join(SHAPES, 'val', `00000${i}.png`));
-
-async function cvw(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const ow = process.stdout.write.bind(process.stdout);
-  const ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string | Uint8Array) => ((out += s.toString()), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => ((err += s.toString()), true)) as typeof process.stderr.write;
-  try {
-    return { code: await main(argv), out, err };
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-}
 
 /** Detections matching one to one: same label, score within 1e-4, box IoU > 0.999 (order may differ on near-equal scores). */
 function expectSame(a: Array<{ box: number[]; score: number; label: number }>, b: Array<{ box: number[]; score: number; label: number }>): void {
@@ -53,25 +35,7 @@ describe('YOLOX export and the Detector', () => {
 
   beforeAll(async () => {
     await ensureBackend('wasm');
-    makeRun(
-      path.join(t.dir, 'yolox'),
-      // A prior of 0.6 gives an untrained model scores around 0.36: plenty of boxes to suppress.
-      `model: { type: YOLOX, size: nano, head: { type: YOLOXHead, num_classes: 3, prior_prob: 0.6 } }
-data:
-  workers: 0
-  val:
-    type: DetDataset
-    source: { type: COCO, ann_file: ${SHAPES}/annotations/instances_val.json, img_dir: ${SHAPES}/val }
-    pipeline: [{ type: LetterboxResize, size: 96 }, { type: ToTensor }, { type: Normalize }]
-`,
-    ).dispose();
-    // Larger prediction weights spread the scores and boxes of the untrained model, so that no two
-    // detections tie and suppression decisions do not hinge on rounding between engines.
-    const file = path.join(run, 'checkpoints', 'best.safetensors');
-    const ck = loadCheckpoint(file);
-    const tensors = new Map([...ck.tensors].map(([k, v]) => [k, /head\.(cls|obj)_preds\.\d+\.weight$/.test(k) ? tf.mul(v, 40) : /head\.reg_preds\.\d+\.weight$/.test(k) ? tf.mul(v, 4) : v]));
-    saveCheckpoint(file, tensors, ck.meta);
-    disposeCheckpoint(ck);
+    detectorRun(path.join(t.dir, 'yolox'));
   });
 
   it('exports to ONNX with decoded boxes and scores, and a detections output with --nms; the checker accepts it', async () => {

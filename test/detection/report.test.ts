@@ -8,7 +8,7 @@ import { drawBoxes, galleryEntry, BOX_COLORS } from '../../src/report/detections
 import { reportImages } from '../../src/report/runFiles';
 import { ensureBackend } from '../../src/export/source';
 import { tempFiles } from '../helpers/tmp';
-import { ROOT, makeRun } from '../export/helpers';
+import { detectorRun } from './helpers';
 
 const t = tempFiles({});
 afterAll(() => t.cleanup());
@@ -31,19 +31,7 @@ describe('detection gallery', () => {
 
   it('cvw report on a detector run writes the gallery with drawn images and no feature retrieval', async () => {
     await ensureBackend('wasm');
-    const shapes = path.join(ROOT, 'data/shapes-sample');
-    makeRun(
-      path.join(t.dir, 'det'),
-      `model: { type: YOLOX, size: nano, head: { type: YOLOXHead, num_classes: 3, prior_prob: 0.6 } }
-data:
-  workers: 0
-  val:
-    type: DetDataset
-    source: { type: COCO, ann_file: ${shapes}/annotations/instances_val.json, img_dir: ${shapes}/val }
-    pipeline: [{ type: LetterboxResize, size: 96 }, { type: ToTensor }, { type: Normalize }]
-`,
-    ).dispose();
-    const run = path.join(t.dir, 'det', 'run');
+    const run = detectorRun(path.join(t.dir, 'det'));
     const { report } = await generateReport(run, { gallery: 3, points: 3 });
     expect(report.task).toBe('detection');
     expect(report.detections).toHaveLength(3);
