@@ -91,17 +91,20 @@ export class VisionTransformer extends Module implements Backbone {
     return tf.reshape(tf.image.resizeBilinear(grid, [gh, gw], true), [1, gh * gw, this.embedDim]);
   }
 
-  /** The class token with its position embedding: `[B, 1, D]`. */
-  classToken(batch: number): tf.Tensor3D {
+  /** The class token with its position embedding, one per image of `tokens`: `[B, 1, D]`. */
+  classToken(tokens: tf.Tensor3D): tf.Tensor3D {
     const cls = tf.add(this.clsToken, tf.slice(this.posEmbed, [0, 0, 0], [1, 1, this.embedDim]));
     // Broadcast by an add rather than tile (or broadcastTo, tile underneath): tile's gradient
-    // slices out every copy, one kernel per image; an add's gradient is one sum.
-    return tf.add(tf.zeros([batch, 1, this.embedDim]), cls) as tf.Tensor3D;
+    // slices out every copy, one kernel per image; an add's gradient is one sum. The zeros come
+    // from the tokens (not tf.zeros([B, ...])) so an exported graph keeps its batch dynamic.
+    const [b, , d] = tokens.shape;
+    return tf.add(tf.zerosLike(tf.slice(tokens, [0, 0, 0], [b, 1, d])), cls) as tf.Tensor3D;
   }
 
   /** All tokens after the blocks (and the final norm): `[B, 1 + N, D]`. */
   forwardTokens(x: tf.Tensor4D, collect?: (i: number, t: tf.Tensor3D) => void): tf.Tensor3D {
-    let t = tf.concat([this.classToken(x.shape[0]), this.embedPatches(x)], 1) as tf.Tensor3D;
+    const patches = this.embedPatches(x);
+    let t = tf.concat([this.classToken(patches), patches], 1) as tf.Tensor3D;
     this.blocks.forEach((blk, i) => {
       t = blk.forward(t);
       collect?.(i, t);

@@ -92,8 +92,8 @@ export class MAE extends SelfSupervised {
     const [b, n, d] = tokens.shape;
     const flat = new Int32Array(b * m.keep);
     for (let i = 0; i < b; i++) for (let j = 0; j < m.keep; j++) flat[i * m.keep + j] = i * n + m.idsKeep[i * m.keep + j];
-    const visible = tf.reshape(tf.gather(tf.reshape(tokens, [b * n, d]), tf.tensor1d(flat, 'int32')), [b, m.keep, d]);
-    let x = tf.concat([vit.classToken(b), visible], 1) as tf.Tensor3D;
+    const visible = tf.reshape(tf.gather(tf.reshape(tokens, [b * n, d]), tf.tensor1d(flat, 'int32')), [b, m.keep, d]) as tf.Tensor3D;
+    let x = tf.concat([vit.classToken(visible), visible], 1) as tf.Tensor3D;
     for (const blk of vit.blocks) x = blk.forward(x);
     return vit.norm.forward(x) as tf.Tensor3D;
   }
