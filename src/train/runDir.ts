@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import * as os from 'node:os';
 import { stringify } from 'yaml';
 import { writeAtomic } from './checkpoint';
+import { UserError } from '../core/problems';
 import type { RunStatus } from './hook';
 
 export interface RunInfo {
@@ -69,7 +70,7 @@ export class RunDir {
   /** Create a new run directory (refusing one that already holds a run). */
   static create(dir: string, info: Omit<RunInfo, 'pid' | 'hostname' | 'started' | 'status'>): RunDir {
     if (fs.existsSync(path.join(dir, RUN_FILES.run))) {
-      throw new Error(`${dir} already holds a run; use --resume ${dir} to continue it, or another --work-dir`);
+      throw new UserError(`${dir} already holds a run; use --resume ${dir} to continue it, or another --work-dir`);
     }
     fs.mkdirSync(path.join(dir, RUN_FILES.checkpoints), { recursive: true });
     const run = new RunDir(dir, { ...info, status: 'running', pid: process.pid, hostname: os.hostname(), started: new Date().toISOString() });

@@ -15,6 +15,7 @@ import { Runner } from './runner';
 import type { RunStatus } from './hook';
 import { StatusLine } from './progress';
 import { initEngine } from '../engine';
+import { explainEngineFailure } from '../engine/failure';
 import { TensorBoardWriter } from './tensorboard';
 
 export interface TrainOptions {
@@ -143,11 +144,11 @@ export async function train(configPath: string | undefined, options: TrainOption
     runDir.update({ status: final, ended: new Date().toISOString() });
     if (final === 'finished') log(`finished: ${summarize(info.metrics)}${info.best ? `; best ${info.best.metric} ${info.best.value.toFixed(4)} at epoch ${info.best.epoch}` : ''}`);
     return { runDir: runDir.dir, status: final, iter: runner.iter, metrics: info.metrics ?? {}, best: info.best };
-  } catch (err) {
-    const e = err as Error;
+  } catch (thrown) {
+    const e = explainEngineFailure(thrown, runner?.iter) as Error;
     runDir.update({ status: 'failed', ended: new Date().toISOString(), error: { message: e.message, stack: e instanceof UserError ? undefined : e.stack, iter: runner?.iter } });
     log(`failed: ${e.message}`);
-    throw err;
+    throw e;
   } finally {
     status.done();
     tensorboard.close();
