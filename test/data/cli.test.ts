@@ -5,7 +5,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main';
+import { cvw } from '../helpers/cvw';
 import { fetchDataset, RECIPES, type DatasetRecipe } from '../../src/data/fetch';
 import { tempFiles } from '../helpers/tmp';
 import { openSource, solid, writeImage } from './helpers';
@@ -13,22 +13,6 @@ import { openSource, solid, writeImage } from './helpers';
 const t = tempFiles({});
 afterAll(() => t.cleanup());
 
-/** Run `cvw` in-process, capturing stdout and stderr. */
-async function cvw(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const ow = process.stdout.write.bind(process.stdout);
-  const ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string | Uint8Array) => ((out += s.toString()), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => ((err += s.toString()), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(argv);
-    return { code, out, err };
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-}
 
 describe('cvw data inspect and pack', () => {
   beforeAll(async () => {

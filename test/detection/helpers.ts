@@ -1,27 +1,12 @@
-/** Shared by the detection tests: `cvw` in-process, and a run of an untrained YOLOX-nano that finds boxes. */
+/** Shared by the detection tests: `cvw` in-process (re-exported), and a run of an untrained YOLOX-nano that finds boxes. */
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { main } from '../../src/cli/main';
 import { disposeCheckpoint, loadCheckpoint, saveCheckpoint } from '../../src/train/checkpoint';
 import { ROOT, makeRun } from '../export/helpers';
 
 export const SHAPES = path.join(ROOT, 'data/shapes-sample');
 
-/** Run `cvw argv...` in this process, capturing stdout and stderr. */
-export async function cvw(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const ow = process.stdout.write.bind(process.stdout);
-  const ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string | Uint8Array) => ((out += s.toString()), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => ((err += s.toString()), true)) as typeof process.stderr.write;
-  try {
-    return { code: await main(argv), out, err };
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-}
+export { cvw } from '../helpers/cvw';
 
 /**
  * `<dir>/run`: an untrained YOLOX-nano (3 classes) evaluated on the committed shapes sample. A

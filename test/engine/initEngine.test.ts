@@ -11,7 +11,7 @@ import { defaultEnvironment, type EngineEnvironment } from '../../src/engine/eng
 import { ORT_KERNELS } from '../../src/engine/ort/kernels';
 import { WASM_TRAINING_KERNELS } from '../../src/engine/kernels';
 import { UserError } from '../../src/core/problems';
-import { main } from '../../src/cli/main';
+import { cvw } from '../helpers/cvw';
 
 function availability(available: Partial<Record<Availability['engine'], boolean>>): Availability[] {
   return (['tfjs-node-gpu', 'tfjs-node', 'wasm-ort', 'wasm', 'cpu'] as const).map((engine) => ({
@@ -141,21 +141,7 @@ describe('initEngine with tfjs-node present (a stand-in package)', () => {
 });
 
 describe('cvw env', () => {
-  async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const w1 = process.stdout.write.bind(process.stdout);
-    const w2 = process.stderr.write.bind(process.stderr);
-    process.stdout.write = ((s: string) => (out.push(String(s)), true)) as typeof process.stdout.write;
-    process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
-    try {
-      const code = await main(argv);
-      return { code, out: out.join(''), err: err.join('') };
-    } finally {
-      process.stdout.write = w1;
-      process.stderr.write = w2;
-    }
-  }
+  const capture = (argv: string[]) => cvw(...argv);
 
   it('prints the report, and JSON with --json', async () => {
     const text = await capture(['env']);

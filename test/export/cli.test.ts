@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { main } from '../../src/cli/main';
+import { cvw } from '../helpers/cvw';
 import { train } from '../../src/train/train';
 import { Classifier } from '../../src/export/predict';
 import { ensureBackend } from '../../src/export/source';
@@ -15,21 +15,6 @@ import { IMAGES, ROOT, imagesData, makeRun, onnxCheck } from './helpers';
 const t = tempFiles({ 'bad.png': 'not a png' });
 afterAll(() => t.cleanup());
 
-async function cvw(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const ow = process.stdout.write.bind(process.stdout);
-  const ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string | Uint8Array) => ((out += s.toString()), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => ((err += s.toString()), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(argv);
-    return { code, out, err };
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-}
 
 describe('cvw export / predict / retrieve', () => {
   const run = path.join(t.dir, 'cls', 'run');
