@@ -21,6 +21,7 @@ import { processLiveness } from './liveness';
 import { readRunRecord, RUN_FILE } from './runRecord';
 import type { CvwLocation, NodeRuntime } from './cvw';
 import type { Disposable } from './watcher';
+import { newRunId } from '../core/runId';
 
 export interface ExitInfo {
   code: number | null;
@@ -177,16 +178,9 @@ export interface ResumeRequest {
   env?: Record<string, string>;
 }
 
-export type StopOutcome = 'stopped' | 'killed' | 'not-running';
+export { newRunId };
 
-/** `20261128-235959`, as `cvw train` names runs, made unique in `parent`. */
-export function newRunId(parent: string, now = new Date()): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  const base = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
-  let id = base;
-  for (let i = 1; fs.existsSync(path.join(parent, id)); i++) id = `${base}-${i}`;
-  return id;
-}
+export type StopOutcome = 'stopped' | 'killed' | 'not-running';
 
 export function configStem(config: string): string {
   return path.basename(config).replace(/\.(ya?ml|json)$/i, '');

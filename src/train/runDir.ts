@@ -18,6 +18,7 @@ import { stringify } from 'yaml';
 import { writeAtomic } from './checkpoint';
 import { UserError } from '../core/problems';
 import type { RunStatus } from './hook';
+import { newRunId } from '../core/runId';
 
 export interface RunInfo {
   status: RunStatus;
@@ -46,16 +47,9 @@ export interface RunInfo {
   resumed_from?: string[];
 }
 
-export const RUN_FILES = { run: 'run.json', config: 'config.yaml', metrics: 'metrics.jsonl', log: 'log.txt', checkpoints: 'checkpoints' } as const;
+export { newRunId };
 
-/** `20261128-235959` in local time; a suffix keeps ids unique within one second. */
-export function newRunId(parent: string, now = new Date()): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  const base = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
-  let id = base;
-  for (let i = 1; fs.existsSync(path.join(parent, id)); i++) id = `${base}-${i}`;
-  return id;
-}
+export const RUN_FILES = { run: 'run.json', config: 'config.yaml', metrics: 'metrics.jsonl', log: 'log.txt', checkpoints: 'checkpoints' } as const;
 
 export class RunDir {
   private info: RunInfo;
