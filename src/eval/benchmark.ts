@@ -99,12 +99,16 @@ export async function openBenchmark(source: string, options: BenchmarkOptions = 
   if (!fs.existsSync(source)) throw new UserError(`${source}: no such run directory or checkpoint`);
   const checkpoint = path.resolve(resolveCheckpoint(source));
   const runDir = isRunDir(source) ? path.resolve(source) : checkpointRun(checkpoint);
+  let modelConfigFile = runDir ? path.join(runDir, RUN_FILES.config) : undefined;
+  // The engine before the checkpoint: its tensors are made on it.
+  const runEngine = modelConfigFile ? (resolveConfig(modelConfigFile).config.engine as EngineConfig) : {};
+  const engine = await initEngine({ ...runEngine, ...options.engine });
+  log(`engine: ${engine.summary}`);
   const ckpt = loadCheckpoint(checkpoint);
   let tmp: string | undefined;
   try {
     const meta = ckpt.meta as { iter?: number; epoch?: number; config?: Record<string, unknown> };
     // The model's config: the run's resolved config.yaml, else the copy inside the checkpoint.
-    let modelConfigFile = runDir ? path.join(runDir, RUN_FILES.config) : undefined;
     if (!modelConfigFile) {
       if (!meta.config) throw new UserError(`${checkpoint} holds no config and is not inside a run directory: benchmark the run directory instead`);
       tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cvw-bench-'));
@@ -114,9 +118,6 @@ export async function openBenchmark(source: string, options: BenchmarkOptions = 
     const dataFile = options.data ?? modelConfigFile;
     const { config } = resolveConfig(modelConfigFile, { overrides: options.data ? [] : options.overrides });
     const dataConfig = options.data ? resolveConfig(options.data, { overrides: options.overrides }).config : config;
-    const engineCfg = { ...(config.engine as EngineConfig), ...options.engine };
-    const engine = await initEngine(engineCfg);
-    log(`engine: ${engine.summary}`);
     seedInit(config.seed as number);
     if (!isPlainObject(config.model)) throw new UserError(`${modelConfigFile} has no model`);
     const model = registries.model.build(config.model, {}, 'model') as Algorithm;
