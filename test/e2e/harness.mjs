@@ -264,6 +264,9 @@ export class VSCodeSession {
     await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
     await this.activeTab(name);
     await page.locator('.editor-instance .monaco-editor').first().waitFor({ state: 'visible' });
+    // Just after a window reload the tab can be active before its text is shown, and keys typed
+    // then (Go to Line) are lost: wait for the active group's editor to render its lines.
+    await page.locator('.editor-group-container.active .monaco-editor .view-lines .view-line').first().waitFor({ timeout: 15_000 }).catch(() => undefined);
     await this.screenshot(`open-${rel}`);
   }
 
@@ -281,7 +284,16 @@ export class VSCodeSession {
     await page.waitForTimeout(300);
     const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
     await rows.first().waitFor({ timeout: 10_000 }).catch(() => undefined);
-    const titles = await rows.evaluateAll((els) => els.map((e) => e.querySelector('.label-name')?.textContent ?? ''));
+    // The list is virtual: only the rows in view exist. Page down until no new title appears.
+    const titles = [];
+    for (let round = 0, idle = 0; round < 50 && idle < 3; round++) {
+      const visible = await rows.evaluateAll((els) => els.map((e) => e.querySelector('.label-name')?.textContent ?? ''));
+      const fresh = visible.filter((t) => !titles.includes(t));
+      idle = fresh.length ? 0 : idle + 1;
+      titles.push(...fresh);
+      await page.keyboard.press('PageDown');
+      await page.waitForTimeout(200);
+    }
     await this.screenshot(`palette-${filter}`);
     await page.keyboard.press('Escape');
     return titles;

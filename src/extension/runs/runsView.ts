@@ -94,10 +94,12 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
 
   private refreshSoon(): void {
     if (this.pending) return;
+    // At most one redraw a second: a running run changes every iteration, and a row redrawn under
+    // the pointer can swallow a click on its inline actions (Stop, Dashboard).
     this.pending = setTimeout(() => {
       this.pending = undefined;
       this.refresh();
-    }, 150);
+    }, 1000);
   }
 
   runNode(dir: string): RunsNode {
