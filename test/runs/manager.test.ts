@@ -5,26 +5,11 @@ import * as path from 'node:path';
 import { crashPlaces, nodeRuntime, RunManager, RunWatcher, type MetricRecord, type RunChange, type RunRecord } from '../../src/runs';
 import { tempFiles } from '../helpers/tmp';
 import { bundleTestCli, REPO_ROOT, type TestCli } from './cli';
+import { tinyClassificationYaml } from '../helpers/tinyConfig';
 
 // Real `cvw train` child processes on the wasm engine: a narrow ResNet on 16x16 crops of the
 // 12 sample images, 3 iterations per epoch.
-const tiny = (epochs: number, extra = '') => `
-engine: { backend: wasm }
-seed: 3
-model:
-  type: Classification
-  backbone: { type: ResNet, depth: 18, stem: cifar, base_width: 4 }
-  head: { type: ClsHead }
-data:
-  workers: 0
-  train:
-    type: ClsDataset
-    batch_size: 4
-    source: { type: ImageFolder, root: ${REPO_ROOT}/data/images-sample }
-    pipeline: [{ type: RandomResizedCrop, size: 16 }, { type: ToTensor }]
-optimizer: { type: SGD, lr: 0.02 }
-runner: { max_epochs: ${epochs}, log_interval: 1 }
-${extra}`;
+const tiny = (epochs: number, extra = '') => tinyClassificationYaml({ seed: 3, runner: `max_epochs: ${epochs}, log_interval: 1`, extra });
 
 // A custom hook that throws at iteration 2, from line 9 column 13 of its TypeScript source.
 const boomHook = `import { register, z } from 'cv-workbench';

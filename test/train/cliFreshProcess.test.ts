@@ -3,35 +3,14 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tempFiles } from '../helpers/tmp';
+import { tinyClassificationYaml } from '../helpers/tinyConfig';
 
 // Every command that reads a run's checkpoint, each in a fresh `cvw` process: in-process tests
 // share an engine that an earlier test started, which hid a checkpoint loaded before the engine.
 const root = path.resolve(__dirname, '../..');
 const cvw = path.join(root, 'bin', 'cvw.js');
 const images = path.join(root, 'data', 'images-sample');
-const config = `
-engine: { backend: auto }
-seed: 3
-model:
-  type: Classification
-  backbone: { type: ResNet, depth: 18, stem: cifar, base_width: 4 }
-  head: { type: ClsHead }
-data:
-  workers: 0
-  train:
-    type: ClsDataset
-    batch_size: 4
-    source: { type: ImageFolder, root: ${images} }
-    pipeline: [{ type: Resize, size: 16 }, { type: CenterCrop, size: 16 }, { type: ToTensor }]
-  val:
-    type: ClsDataset
-    batch_size: 6
-    source: { type: ImageFolder, root: ${images} }
-    pipeline: [{ type: Resize, size: 16 }, { type: CenterCrop, size: 16 }, { type: ToTensor }]
-optimizer: { type: SGD, lr: 0.01 }
-runner: { max_iters: 2 }
-eval_pipelines: [{ split: val, evaluators: [{ type: ClsEvaluator }] }]
-`;
+const config = tinyClassificationYaml({ seed: 3, backend: 'auto', runner: 'max_iters: 2', val: true });
 const t = tempFiles({ 'tiny.yaml': config });
 afterAll(() => t.cleanup());
 const run = path.join(t.dir, 'run');

@@ -3,28 +3,13 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tempFiles } from '../helpers/tmp';
+import { tinyClassificationYaml } from '../helpers/tinyConfig';
 
 // Real `cvw train` processes: SIGINT stops cleanly; SIGKILL after a checkpoint, then --resume,
 // gives the metrics of an uninterrupted run.
 const root = path.resolve(__dirname, '../..');
 const cvw = path.join(root, 'bin', 'cvw.js');
-const config = `
-engine: { backend: wasm }
-seed: 11
-model:
-  type: Classification
-  backbone: { type: ResNet, depth: 18, stem: cifar, base_width: 4 }
-  head: { type: ClsHead }
-data:
-  workers: 0
-  train:
-    type: ClsDataset
-    batch_size: 4
-    source: { type: ImageFolder, root: ${root}/data/images-sample }
-    pipeline: [{ type: RandomResizedCrop, size: 16 }, { type: ToTensor }]
-optimizer: { type: SGD, lr: 0.02 }
-runner: { max_epochs: 6, log_interval: 1 }
-`;
+const config = tinyClassificationYaml({ seed: 11, runner: 'max_epochs: 6, log_interval: 1' });
 const t = tempFiles({ 'tiny.yaml': config });
 afterAll(() => t.cleanup());
 beforeAll(() => {
