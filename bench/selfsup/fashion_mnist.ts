@@ -59,7 +59,9 @@ interface Row {
 
 function idx(file: string, kind: 'images' | 'labels'): Uint8Array {
   const buf = zlib.gunzipSync(fs.readFileSync(path.join(root, file)));
-  return new Uint8Array(buf.buffer, buf.byteOffset + (kind === 'images' ? 16 : 8));
+  // The length too: a Buffer can sit in a larger pooled ArrayBuffer, whose tail is not this file.
+  const header = kind === 'images' ? 16 : 8;
+  return new Uint8Array(buf.buffer, buf.byteOffset + header, buf.length - header);
 }
 
 function rawPixels(): { xtr: Float32Array; ytr: Int32Array; xte: Float32Array; yte: Int32Array } {
