@@ -329,17 +329,24 @@ export class VSCodeSession {
    * row. For a command that asks something in a quick pick, pass `{ opensQuickPick: true }` and
    * answer with `pick(label)`.
    */
-  async runCommand(title, { opensQuickPick = false } = {}) {
+  async runCommand(title, { opensQuickPick = false, timeout = 45_000 } = {}) {
     const { page } = this;
-    await this.openPalette();
-    await page.keyboard.type(title);
     const row = this.quickPickRow(title);
-    try {
-      await row.waitFor({ timeout: 15_000 });
-    } catch {
-      const seen = await page.locator('.quick-input-widget .quick-input-list .monaco-list-row .label-name').allTextContents();
-      await this.screenshot(`command-missing-${title}`);
-      throw new Error(`command "${title}" is not in the palette (rows: ${JSON.stringify(seen)})`);
+    // The palette lists what is registered when one types: an extension's commands that arrive a
+    // moment later (just after start-up) only show when the palette is opened again.
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      await this.openPalette();
+      await page.keyboard.type(title);
+      const found = await row.waitFor({ timeout: 5_000 }).then(() => true, () => false);
+      if (found) break;
+      if (Date.now() > deadline) {
+        const seen = await page.locator('.quick-input-widget .quick-input-list .monaco-list-row .label-name').allTextContents();
+        await this.screenshot(`command-missing-${title}`);
+        throw new Error(`command "${title}" is not in the palette (rows: ${JSON.stringify(seen)})`);
+      }
+      await page.keyboard.press('Escape');
+      await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
     }
     await row.click();
     if (opensQuickPick) {
