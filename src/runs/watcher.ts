@@ -266,9 +266,9 @@ export class RunWatcher {
         this.emit({ kind: 'changed', run: now, previous: run });
       }
     }
-    for (const f of this.followers) {
-      const run = this.records.get(f.dir);
-      if (!run || run.state === 'running') this.deliver(f);
-    }
+    // Every followed file, whatever its run's state: a run's last lines can be written after its
+    // run.json says it finished, and a file event lost then would leave them unread for good.
+    // A read of an unchanged file is an open and a stat.
+    for (const f of this.followers) this.deliver(f);
   }
 }
