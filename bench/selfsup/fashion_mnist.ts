@@ -8,10 +8,13 @@
  *
  *   npm run build   # the data workers run the built modules
  *   nice -n 10 node -r sucrase/register bench/selfsup/fashion_mnist.ts [--root /usr/share/datasets/fashion-mnist]
- *       [--runs work_dirs/a/RUN,work_dirs/b/RUN] [--random-for RUN,...] [--no-raw] [--no-random] [--epochs 50]
+ *       [--runs work_dirs/a/RUN,work_dirs/b/RUN] [--random-for RUN,...] [--no-raw] [--no-random] [--epochs 50] [--pool 2]
  *
  * The untrained baseline is measured for the runs of --random-for (default: every run). Runs named
  * in --limit-runs (slow encoders) are measured on the first --train-limit / --test-limit images.
+ *
+ * --pool N measures the last feature map average-pooled to an N x N grid (`cvw benchmark --pool`)
+ * instead of the global average pool, for the runs and their untrained encoders alike.
  *
  * Prints a Markdown table (and JSON with --json).
  */
@@ -44,6 +47,7 @@ const epochs = Number(opt('epochs', '50'));
 const runs = (opt('runs', '') ?? '').split(',').filter(Boolean);
 const limitRuns = new Set((opt('limit-runs', '') ?? '').split(',').filter(Boolean).map((r) => path.resolve(r)));
 const limits = { trainLimit: Number(opt('train-limit', '10000')), testLimit: Number(opt('test-limit', '10000')) };
+const pool = Number(opt('pool', '1'));
 const randomFor = new Set((opt('random-for', '') ?? '').split(',').filter(Boolean).map((r) => path.resolve(r)));
 
 interface Row {
@@ -121,7 +125,7 @@ async function main(): Promise<void> {
     const info = readRunInfo(run);
     const { config } = resolveConfig(path.join(run, RUN_FILES.config));
     const model = config.model as { type: string; backbone: { type: string; base_width?: number; arch?: string } };
-    const encoder = `${model.backbone.type}${model.backbone.base_width ? ` w${model.backbone.base_width}` : ''}${model.backbone.arch ? ` ${model.backbone.arch}` : ''}`;
+    const encoder = `${model.backbone.type}${model.backbone.base_width ? ` w${model.backbone.base_width}` : ''}${model.backbone.arch ? ` ${model.backbone.arch}` : ''}${pool > 1 ? `, ${pool}x${pool} pool` : ''}`;
     if (!flag('no-random') && (randomFor.size === 0 || randomFor.has(path.resolve(run)))) {
       // The same architecture, untrained: what the features are worth before pre-training.
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cvw-random-'));
@@ -131,14 +135,14 @@ async function main(): Promise<void> {
       const tensors = new Map([...m.stateDict()].map(([k, v]) => [`model.${k}`, v as import('@tensorflow/tfjs-core').Tensor]));
       saveCheckpoint(ckpt, tensors, { iter: 0, epoch: 0, config });
       m.dispose();
-      const knn = await benchmarkKnn(ckpt, { overrides: dataOverrides(), outDir: path.join(dir, 'benchmarks') });
-      const lin = await benchmarkLinear(ckpt, { overrides: dataOverrides(), outDir: path.join(dir, 'benchmarks'), epochs });
+      const knn = await benchmarkKnn(ckpt, { overrides: dataOverrides(), outDir: path.join(dir, 'benchmarks'), pool });
+      const lin = await benchmarkLinear(ckpt, { overrides: dataOverrides(), outDir: path.join(dir, 'benchmarks'), epochs, pool });
       rows.push({ what: 'random init', algorithm: model.type, encoder, epochs: '0', train_time: '-', knn: knn.metrics.knn_top1, linear: lin.metrics.linear_top1 });
       fs.rmSync(dir, { recursive: true, force: true });
     }
     const limited: { trainLimit?: number; testLimit?: number } = limitRuns.has(path.resolve(run)) ? limits : {};
-    const knn = await benchmarkKnn(run, { overrides: dataOverrides(), ...limited, log: (l) => process.stderr.write(l + '\n') });
-    const lin = await benchmarkLinear(run, { overrides: dataOverrides(), ...limited, epochs, log: (l) => process.stderr.write(l + '\n') });
+    const knn = await benchmarkKnn(run, { overrides: dataOverrides(), ...limited, pool, log: (l) => process.stderr.write(l + '\n') });
+    const lin = await benchmarkLinear(run, { overrides: dataOverrides(), ...limited, epochs, pool, log: (l) => process.stderr.write(l + '\n') });
     const ep = info.iter && info.max_iters ? `${((info.iter / info.max_iters) * info.max_epochs).toFixed(2)} (${info.iter} it)` : String(info.epoch);
     rows.push({ what: 'pre-trained', algorithm: model.type, encoder, epochs: ep, train_time: duration(info), knn: knn.metrics.knn_top1, linear: lin.metrics.linear_top1, note: `${path.relative(process.cwd(), run)}${limited.trainLimit ? ` (first ${limited.trainLimit} train / ${limited.testLimit} test images)` : ''}` });
   }

@@ -37,6 +37,7 @@ import type { Predictions } from './evaluator';
 import { readNpy, writeNpy } from './npy';
 import { perClassAccuracy, topkAccuracy, weightedKnn } from './knn';
 import { LINEAR_PROBE_DEFAULTS, probeScores, trainLinearProbe, type LinearProbeOptions } from './linearProbe';
+import { useGridFeatures } from './featureGrid';
 
 export interface BenchmarkOptions {
   /** A config whose data.train and data.val are the training and test sets (instead of the run's). */
@@ -54,6 +55,8 @@ export interface BenchmarkOptions {
   trainLimit?: number;
   /** Use only the first N images of the test set. */
   testLimit?: number;
+  /** Features: the last stage average-pooled to a pool x pool grid (1, the default: global average pool). */
+  pool?: number;
   log?: (message: string) => void;
 }
 
@@ -85,6 +88,8 @@ export interface BenchmarkContext {
   configDir: string;
   /** Images used per set (undefined: all). */
   limits: { train?: number; val?: number };
+  /** Grid the last feature map is pooled to (1: global average pool). */
+  pool: number;
   log: (message: string) => void;
 }
 
@@ -121,6 +126,9 @@ export async function openBenchmark(source: string, options: BenchmarkOptions = 
     seedInit(config.seed as number);
     if (!isPlainObject(config.model)) throw new UserError(`${modelConfigFile} has no model`);
     const model = registries.model.build(config.model, {}, 'model') as Algorithm;
+    const pool = options.pool ?? 1;
+    if (!(Number.isInteger(pool) && pool >= 1)) throw new UserError(`pool must be a positive integer, got ${pool}`);
+    if (pool > 1) useGridFeatures(model, pool, (config.model as ComponentConfig).type);
     const ema = withPrefix(ckpt.tensors, 'hooks.EMAHook.');
     const weights = ema.size && !options.noEma ? 'ema' : 'raw';
     const { missing } = model.loadStateDict(weights === 'ema' ? ema : withPrefix(ckpt.tensors, 'model.'));
@@ -142,6 +150,7 @@ export async function openBenchmark(source: string, options: BenchmarkOptions = 
       seed: (dataConfig.seed as number) ?? 0,
       configDir: path.dirname(path.resolve(dataFile)),
       limits: { train: options.trainLimit, val: options.testLimit },
+      pool,
       log,
     };
   } finally {
@@ -173,7 +182,7 @@ export function benchmarkDatasets(data: Record<string, unknown>, file: string, e
 
 function cacheKey(ctx: BenchmarkContext, dataset: ComponentConfig, limit?: number): string {
   const st = fs.statSync(ctx.checkpoint);
-  const h = crypto.createHash('sha256').update(JSON.stringify({ ckpt: ctx.checkpoint, size: st.size, mtime: st.mtimeMs, weights: ctx.weights, dataset, limit })).digest('hex');
+  const h = crypto.createHash('sha256').update(JSON.stringify({ ckpt: ctx.checkpoint, size: st.size, mtime: st.mtimeMs, weights: ctx.weights, dataset, limit, pool: ctx.pool })).digest('hex');
   return h.slice(0, 16);
 }
 
@@ -259,15 +268,21 @@ function requireLabels(set: FeatureSet, split: string): number {
 }
 
 /** The common part of a benchmark result file. */
+/** `knn`, `linear`; `knn_pool2`, ... for grid-pooled features, so the two sit side by side. */
+function resultName(ctx: BenchmarkContext, benchmark: string): string {
+  return ctx.pool > 1 ? `${benchmark}_pool${ctx.pool}` : benchmark;
+}
+
 function resultHeader(ctx: BenchmarkContext, benchmark: string, train: FeatureSet, test: FeatureSet) {
   return {
-    benchmark,
+    benchmark: resultName(ctx, benchmark),
     checkpoint: ctx.checkpoint,
     run: ctx.runDir,
     iter: ctx.iter,
     epoch: ctx.epoch,
     weights: ctx.weights,
     feature_dim: train.dim,
+    pool: ctx.pool,
     train: { count: train.count, limit: ctx.limits.train, dataset: ctx.datasets.train },
     test: { count: test.count, limit: ctx.limits.val, dataset: ctx.datasets.val },
     classes: test.classes ?? train.classes,
@@ -276,6 +291,7 @@ function resultHeader(ctx: BenchmarkContext, benchmark: string, train: FeatureSe
 }
 
 function writeResults(ctx: BenchmarkContext, name: string, result: Record<string, unknown>, metrics: Record<string, number>): string {
+  name = resultName(ctx, name);
   const file = path.join(ctx.outDir, `${name}.json`);
   writeAtomic(file, [JSON.stringify(result, null, 2) + '\n']);
   if (ctx.runDir) {

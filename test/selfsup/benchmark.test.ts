@@ -10,6 +10,8 @@ import { topkAccuracy, weightedKnn, normalizeRows, type KNNEvaluator } from '../
 import { probeScores, trainLinearProbe } from '../../src/eval/linearProbe';
 import { encodeNpy, readNpy, writeNpy } from '../../src/eval/npy';
 import { benchmarkDatasets } from '../../src/eval/benchmark';
+import { gridPool, useGridFeatures } from '../../src/eval/featureGrid';
+import type { Algorithm } from '../../src/models/algorithms/types';
 
 beforeAll(async () => {
   await useCpu();
@@ -101,6 +103,39 @@ describe('linear probe', () => {
     expect(w[1]).toBeCloseTo(0.1 * 1.9 * 0.5, 6);
     expect(Array.from(probe.mean)).toEqual([1]);
     expect(Array.from(probe.std)).toEqual([1]);
+  });
+});
+
+describe('grid-pooled features (--pool)', () => {
+  // A [1, h, w, 2] map whose channel 0 is 10 * y + x and channel 1 is its negative.
+  const ramp = (h: number, w: number) => {
+    const v: number[] = [];
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) v.push(10 * y + x, -(10 * y + x));
+    return tf.tensor4d(v, [1, h, w, 2]);
+  };
+
+  it('averages the quadrants of a 4x4 map into [cell (row-major), channel]', () => {
+    const f = gridPool(ramp(4, 4), 2);
+    expect(f.shape).toEqual([1, 8]);
+    // Cell (0,0) holds y,x in {0,1}: mean 5.5; (0,1): x in {2,3}: 7.5; (1,0): 25.5; (1,1): 27.5.
+    expect(Array.from(f.dataSync())).toEqual([5.5, -5.5, 7.5, -7.5, 25.5, -25.5, 27.5, -27.5]);
+  });
+
+  it('uses overlapping windows when the grid does not divide the map (as adaptive_avg_pool2d), and grid 1 is the global mean', () => {
+    // 5 over 2 cells: rows [0, 3) and [2, 5); columns likewise.
+    const f = Array.from(gridPool(ramp(5, 5), 2).dataSync());
+    expect(f[0]).toBeCloseTo(11, 6); // y, x in 0..2: mean 10 + 1
+    expect(f[2]).toBeCloseTo(13, 6); // x in 2..4: mean 3
+    expect(f[4]).toBeCloseTo(31, 6); // y in 2..4: mean 30 + 1
+    expect(f[6]).toBeCloseTo(33, 6);
+    expect(Array.from(gridPool(ramp(5, 5), 1).dataSync())).toEqual([22, -22]);
+  });
+
+  it('rejects a grid larger than the map, and backbones that give tokens', () => {
+    expect(() => gridPool(ramp(2, 2), 3)).toThrow(/--pool 3: the last feature map is only 2x2; use a grid of at most 2/);
+    const tokens = { backbone: { forward: (x: tf.Tensor4D) => [tf.zeros([x.shape[0], 16])] } } as unknown as Algorithm;
+    useGridFeatures(tokens, 2, 'DINO');
+    expect(() => tokens.extract(tf.zeros([1, 8, 8, 1]))).toThrow(/--pool 2: the backbone of DINO gives tokens \(shape \[1, 16\]\), not a feature map/);
   });
 });
 

@@ -79,6 +79,16 @@ describe('pre-train, then benchmark the run', () => {
     expect(r.metrics.knn_top1).toBeGreaterThan(0.2);
   }, 240_000);
 
+  it('--pool 2: the last map pooled to a 2x2 grid (4x the channels), recorded and cached apart from the global pool', async () => {
+    const r = await benchmarkLinear(run, { epochs: 3, pool: 2, outDir: path.join(t.dir, 'pooled') });
+    expect(r.result).toMatchObject({ benchmark: 'linear_pool2', pool: 2, feature_dim: 128 });
+    expect(r.file).toBe(path.join(t.dir, 'pooled', 'linear_pool2.json'));
+    expect(r.metrics.linear_top1).toBeGreaterThan(0.4);
+    const again = await benchmarkKnn(run, { k: 20, outDir: path.join(t.dir, 'pooled') });
+    expect(again.result).toMatchObject({ benchmark: 'knn', pool: 1, feature_dim: 32 });
+    expect(fs.readdirSync(path.join(t.dir, 'pooled', 'features')).filter((f) => f.endsWith('.npy'))).toHaveLength(4);
+  }, 240_000);
+
   it('cvw extract: features and an index for retrieval', async () => {
     const out = path.join(t.dir, 'features');
     const r = await extractFeatures(path.join(run, 'checkpoints', 'latest.safetensors'), { out, splits: ['val'] });
@@ -93,6 +103,8 @@ describe('pre-train, then benchmark the run', () => {
   it('rejects bad options and missing runs with clear messages', async () => {
     const args = parseArgs(benchmarkKnnCommand, [run, '--k', '0']);
     await expect(Promise.resolve().then(() => benchmarkKnnCommand.run(args))).rejects.toThrow(/--k must be a positive integer/);
+    const pool = parseArgs(benchmarkKnnCommand, [run, '--pool', '1.5']);
+    await expect(Promise.resolve().then(() => benchmarkKnnCommand.run(pool))).rejects.toThrow(/--pool must be a positive integer, got 1.5/);
     await expect(benchmarkKnn(path.join(t.dir, 'nowhere'))).rejects.toThrow(/no such run directory or checkpoint/);
   });
 });

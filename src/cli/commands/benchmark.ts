@@ -10,6 +10,7 @@ const COMMON: OptionSpec[] = [
   { name: 'no-cache', type: 'boolean', description: 'Recompute the features even when <run>/benchmarks/features has them' },
   { name: 'train-limit', type: 'number', valueName: 'n', description: 'Use only the first n images of the training set (quick runs, slow encoders)' },
   { name: 'test-limit', type: 'number', valueName: 'n', description: 'Use only the first n images of the test set' },
+  { name: 'pool', type: 'number', valueName: 'n', description: 'Pool the last feature map to an n x n grid (OpenSelfSup\'s MultiPooling; 2 gives 4x the channels) instead of the global average pool', default: 1 },
   { name: 'backend', type: 'string', description: `Engine backend: ${BACKENDS.join(' | ')} (overrides engine.backend)` },
   { name: 'json', type: 'boolean', description: 'Print the result as JSON on stdout' },
 ];
@@ -37,6 +38,7 @@ function commonOptions(args: ParsedArgs): BenchmarkOptions {
     noCache: !!args.options['no-cache'],
     trainLimit: positive(args, 'train-limit', true),
     testLimit: positive(args, 'test-limit', true),
+    pool: positive(args, 'pool', true),
     overrides: args.overrides,
     engine,
     log: (m) => process.stderr.write(m + '\n'),

@@ -13,7 +13,7 @@ export interface BenchmarkEntry {
   /** `model.type` and `model.backbone.type` of the run's config (SimCLR, ResNet). */
   algorithm?: string;
   backbone?: string;
-  /** `knn`, `linear`, ... */
+  /** `knn`, `linear`, `linear_pool2` (features pooled to a 2x2 grid), ... */
   benchmark: string;
   /** `knn_top1`, `knn_top5`, `linear_top1`, ... (fractions 0-1). */
   metrics: Record<string, number>;
@@ -28,7 +28,7 @@ export interface BenchmarkEntry {
   time?: string;
 }
 
-const SETTING_KEYS = ['k', 'temperature', 'epochs', 'batch_size', 'lr', 'weight_decay', 'weights'];
+const SETTING_KEYS = ['k', 'temperature', 'epochs', 'batch_size', 'lr', 'weight_decay', 'weights', 'pool'];
 
 /** An entry from one result file's JSON (undefined when it is not a benchmark result). */
 export function benchmarkEntry(

@@ -54,7 +54,12 @@ export abstract class SelfSupervised extends Module implements Algorithm {
 
   /** Pooled features of the (online) backbone, `[batch, dim]`. */
   extract(images: tf.Tensor4D): tf.Tensor2D {
-    return pooledFeature(this.backbone.forward(images));
+    return pooledFeature(this.featureBackbone().forward(images));
+  }
+
+  /** The network whose features `extract` gives (the benchmarks pool its maps on request). */
+  featureBackbone(): Backbone {
+    return this.backbone;
   }
 
   /** Throws when a batch has fewer views than the method needs. */

@@ -23,7 +23,7 @@ import { MomentumUpdateHook } from '../../../train/hooks/momentumUpdate';
 import { FreezeVariablesHook } from '../../../train/hooks/freezeVariables';
 import type { Hook } from '../../../train/hook';
 import type { StepOutput, TensorBatch, TrainProgress } from '../types';
-import { SelfSupervised, forwardByResolution, lastChannels, pooledFeature } from './base';
+import { SelfSupervised, forwardByResolution, lastChannels } from './base';
 import { initTarget, momentumScheduleParams, type MomentumPair } from './momentum';
 
 export const dinoParams = z.strictObject({
@@ -95,9 +95,8 @@ export class DINO extends SelfSupervised {
     return { loss, logs: { teacher_temp: tf.scalar(teacherTemp), teacher_entropy: teacherEntropy } };
   }
 
-  override extract(images: tf.Tensor4D): tf.Tensor2D {
-    const net = this.params.extract_from === 'teacher' ? this.teacherBackbone : this.backbone;
-    return pooledFeature(net.forward(images));
+  override featureBackbone(): Backbone {
+    return this.params.extract_from === 'teacher' ? this.teacherBackbone : this.backbone;
   }
 
   hooks(): Hook[] {
