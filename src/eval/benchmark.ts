@@ -267,12 +267,12 @@ function requireLabels(set: FeatureSet, split: string): number {
   return set.classes?.length ?? Math.max(...set.labels) + 1;
 }
 
-/** The common part of a benchmark result file. */
 /** `knn`, `linear`; `knn_pool2`, ... for grid-pooled features, so the two sit side by side. */
 function resultName(ctx: BenchmarkContext, benchmark: string): string {
   return ctx.pool > 1 ? `${benchmark}_pool${ctx.pool}` : benchmark;
 }
 
+/** The common part of a benchmark result file. */
 function resultHeader(ctx: BenchmarkContext, benchmark: string, train: FeatureSet, test: FeatureSet) {
   return {
     benchmark: resultName(ctx, benchmark),

@@ -36,7 +36,7 @@ export function gridPool(map: tf.Tensor4D, grid: number): tf.Tensor2D {
  * convolutional backbone: a transformer's output is tokens, which have no grid to pool.
  */
 export function useGridFeatures(model: Algorithm, grid: number, type: string): void {
-  const backbone = (model as Algorithm & { featureBackbone?: () => Algorithm['backbone'] }).featureBackbone?.() ?? model.backbone;
+  const backbone = model.featureBackbone?.() ?? model.backbone;
   model.extract = (images: tf.Tensor4D) =>
     tf.tidy(() => {
       const outs = backbone.forward(images);

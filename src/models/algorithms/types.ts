@@ -48,6 +48,8 @@ export interface Algorithm extends Module {
   trainStep(batch: TensorBatch, progress: TrainProgress): StepOutput;
   /** Features for kNN, linear probes and retrieval: `[batch, dim]`, eval mode. */
   extract(images: tf.Tensor4D): tf.Tensor2D;
+  /** The network `extract` pools (default: `backbone`; DINO's teacher on request). */
+  featureBackbone?(): Backbone;
   /** Class scores `[batch, classes]` for classifiers. */
   predict?(images: tf.Tensor4D): tf.Tensor2D;
   /** Boxes, scores and labels of each image after post-processing (NMS), for detectors; eval mode. */
