@@ -69,7 +69,10 @@ export function spawnGroup(command, args, { env, cwd, log }) {
   return { child, exited };
 }
 
-/** SIGTERM the group, wait up to `graceMs`, then SIGKILL the group and every tagged straggler. */
+/**
+ * SIGTERM the group, wait up to `graceMs`, then SIGKILL the group and every tagged straggler, until
+ * a few looks in a row find none (at most max(graceMs, 2 s)).
+ */
 export async function stopGroup(child, exited, tag, graceMs = 3000) {
   const pgid = child.pid;
   if (pgid && alive(pgid)) {
@@ -87,7 +90,15 @@ export async function stopGroup(child, exited, tag, graceMs = 3000) {
   }
   if (tag) {
     // Descendants that moved to a group or session of their own (setsid) but kept the environment.
-    const deadline = Date.now() + graceMs;
-    while (killTagged(SESSION_TAG, tag) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    // One look that finds none is not enough: a process in the middle of execve() shows an empty
+    // environment for a moment (the new image's is not set up yet), and a process forked after
+    // /proc was listed is not in the listing. Only QUIET_LOOKS tag-free looks in a row count.
+    const QUIET_LOOKS = 3;
+    const deadline = Date.now() + Math.max(graceMs, 2000);
+    let quiet = 0;
+    while (quiet < QUIET_LOOKS && Date.now() < deadline) {
+      quiet = killTagged(SESSION_TAG, tag) > 0 ? 0 : quiet + 1;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 }
