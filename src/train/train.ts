@@ -10,7 +10,7 @@ import type { Override } from '../core/config/overrides';
 import { UserError } from '../core/problems';
 import { packageVersion } from '../core/packageInfo';
 import type { EngineConfig } from '../engine/configSection';
-import { RunDir, newRunId, isRunDir, readRunInfo, RUN_FILES, type RunInfo } from './runDir';
+import { RunDir, makeNewRunDir, isRunDir, readRunInfo, RUN_FILES, type RunInfo } from './runDir';
 import { Runner } from './runner';
 import type { RunStatus } from './hook';
 import { StatusLine } from './progress';
@@ -78,38 +78,53 @@ export async function train(configPath: string | undefined, options: TrainOption
   const stem = path.basename(originalConfig).replace(/\.(ya?ml|json)$/i, '');
 
   const engine = await initEngine(engineConfig);
+  const engineInfo = { backend: engine.backend, engine: engine.engine, reason: engine.reason };
+  // Takes the run's lock (one writer per run): released in the `finally` below, or at process exit.
   let runDir: RunDir;
   if (resume?.runDir) {
-    const previous = readRunInfo(resume.runDir);
-    runDir = RunDir.reopen(resume.runDir, {
-      engine: { backend: engine.backend, engine: engine.engine, reason: engine.reason },
+    runDir = RunDir.reopen(resume.runDir, (previous) => ({
+      engine: engineInfo,
       resumed_from: [...(previous.resumed_from ?? []), resume.checkpoint],
       command: process.argv.slice(1),
-    });
+    }));
   } else {
-    const parent = path.resolve('work_dirs', stem);
-    const dir = options.workDir ? path.resolve(options.workDir) : path.join(parent, newRunId(parent));
+    const dir = options.workDir ? path.resolve(options.workDir) : makeNewRunDir(path.resolve('work_dirs', stem));
     runDir = RunDir.create(dir, {
       config: originalConfig,
       config_stem: stem,
       run_id: path.basename(dir),
       command: process.argv.slice(1),
       cvw_version: packageVersion(),
-      engine: { backend: engine.backend, engine: engine.engine, reason: engine.reason },
+      engine: engineInfo,
       epoch: 0,
       iter: 0,
       max_iters: 0,
       max_epochs: 0,
     });
   }
+  try {
+    return await trainIn(runDir, { config, rawConfig: loaded.config, originalConfig, resume, summary: engine.summary, status }, options);
+  } finally {
+    runDir.close();
+  }
+}
 
+/** The run itself, once its directory is open: everything it opens is closed on every way out. */
+async function trainIn(
+  runDir: RunDir,
+  ctx: { config: Record<string, unknown>; rawConfig: Record<string, unknown>; originalConfig: string; resume?: ResumeTarget; summary: string; status: StatusLine },
+  options: TrainOptions,
+): Promise<TrainResult> {
+  const { config, resume, status } = ctx;
   const log = (message: string) => {
     status.print(message);
     runDir.appendLog(`${new Date().toISOString()} ${message}`);
   };
-  log(`cvw ${packageVersion()} ${resume ? 'resuming' : 'training'} ${originalConfig}`);
-  log(`engine: ${engine.summary}`);
+  log(`cvw ${packageVersion()} ${resume ? 'resuming' : 'training'} ${ctx.originalConfig}`);
+  log(`engine: ${ctx.summary}`);
   log(`run directory: ${runDir.dir}`);
+  const stale = runDir.lock.tookOverFrom;
+  if (stale) log(`took over the run's lock from pid ${stale.pid} on ${stale.hostname} (since ${stale.started}), which is no longer running`);
 
   let runner: Runner | undefined;
   const stop = (reason: string) => runner?.requestStop(reason);
@@ -117,7 +132,7 @@ export async function train(configPath: string | undefined, options: TrainOption
     if (runner?.stopRequested) {
       log(`${sig} again: exiting without a last checkpoint`);
       runDir.update({ status: 'stopped', ended: new Date().toISOString() });
-      process.exit(130);
+      process.exit(130); // the run's lock goes at exit
     }
     log(`${sig}: stopping after the current step (press Ctrl+C again to exit at once)`);
     stop(sig);
@@ -135,7 +150,7 @@ export async function train(configPath: string | undefined, options: TrainOption
       const dropped = runDir.truncateMetricsAfter(checkpointIter(resume.checkpoint));
       if (dropped) log(`dropped ${dropped} metric line(s) written after the checkpoint by the interrupted run`);
     }
-    runner = await Runner.create({ config, rawConfig: loaded.config, runDir, maxItersCap: options.maxIters, resumeFrom: resume?.checkpoint, status, sinks: [tensorboard], log });
+    runner = await Runner.create({ config, rawConfig: ctx.rawConfig, runDir, maxItersCap: options.maxIters, resumeFrom: resume?.checkpoint, status, sinks: [tensorboard], log });
     runDir.writeConfig(config);
     runDir.update({ max_iters: runner.maxIters, max_epochs: runner.maxEpochs });
     log(`${runner.maxEpochs} epoch(s), ${runner.maxIters} iterations of ${runner.itersPerEpoch} per epoch; model: ${runner.model.parameterCount()} parameters (${runner.model.parameterCount(true)} trainable)`);
