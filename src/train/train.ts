@@ -127,9 +127,14 @@ async function trainIn(
   if (stale) log(`took over the run's lock from pid ${stale.pid} on ${stale.hostname} (since ${stale.started}), which is no longer running`);
 
   let runner: Runner | undefined;
-  const stop = (reason: string) => runner?.requestStop(reason);
+  // A stop asked for during set-up (no runner yet) is kept for the runner, and a second signal then exits too.
+  let stopReason: string | undefined;
+  const stop = (reason: string) => {
+    stopReason ??= reason;
+    runner?.requestStop(reason);
+  };
   const onSignal = (sig: NodeJS.Signals) => {
-    if (runner?.stopRequested) {
+    if (stopReason !== undefined) {
       log(`${sig} again: exiting without a last checkpoint`);
       runDir.update({ status: 'stopped', ended: new Date().toISOString() });
       process.exit(130); // the run's lock goes at exit
@@ -154,7 +159,9 @@ async function trainIn(
     runDir.writeConfig(config);
     runDir.update({ max_iters: runner.maxIters, max_epochs: runner.maxEpochs });
     log(`${runner.maxEpochs} epoch(s), ${runner.maxIters} iterations of ${runner.itersPerEpoch} per epoch; model: ${runner.model.parameterCount()} parameters (${runner.model.parameterCount(true)} trainable)`);
-    const final = await runner.run();
+    let final: RunStatus = 'stopped';
+    if (stopReason === undefined) final = await runner.run();
+    else log(`stopped (${stopReason}) during set-up, before the first step`);
     const info = runDir.runInfo;
     runDir.update({ status: final, ended: new Date().toISOString() });
     if (final === 'finished') log(`finished: ${summarize(info.metrics)}${info.best ? `; best ${info.best.metric} ${info.best.value.toFixed(4)} at epoch ${info.best.epoch}` : ''}`);

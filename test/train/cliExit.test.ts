@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tempFiles } from '../helpers/tmp';
@@ -20,8 +20,9 @@ const WORKERS = ['--data.workers', '1'];
 /** A process that has not exited by then hangs (a healthy one takes a few seconds). */
 const EXIT_WITHIN_MS = 60_000;
 
-async function cli(args: string[]): Promise<{ code: number | null; err: string; hung: boolean }> {
+async function cli(args: string[], onStart?: (p: ChildProcess) => void): Promise<{ code: number | null; err: string; hung: boolean }> {
   const p = spawn(process.execPath, [cvw, ...args], { cwd: t.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  onStart?.(p);
   let err = '';
   p.stderr!.on('data', (d) => (err += d));
   let hung = false;
@@ -94,6 +95,28 @@ describe('cvw train exits after a failure', () => {
     const r = await cli(['train', 'tiny.yaml', '--work-dir', dir, '-q', ...WORKERS, '--data.train.source.root', corrupt, '--runner.max_iters', '8']);
     expectFailedExit(r, /broken-\d\.png/);
     expect(runJson(dir).status).toBe('failed');
+  }, 90_000);
+});
+
+describe('cvw train stopped by Ctrl+C', () => {
+  it('during set-up (before the first step): status stopped, exit 130, lock released', async () => {
+    const dir = t.file('interrupted-setup');
+    const log = path.join(dir, 'log.txt');
+    const r = await cli(['train', 'tiny.yaml', '--work-dir', dir, '-q', '--data.workers', '2', '--runner.max_iters', '3000'], (p) => {
+      // As soon as the run directory is written: the runner is being built (or has just begun).
+      const poll = setInterval(() => {
+        if (fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('run directory:')) {
+          clearInterval(poll);
+          p.kill('SIGINT');
+        }
+      }, 5);
+      p.on('exit', () => clearInterval(poll));
+    });
+    expect(r.hung).toBe(false);
+    expect(r.code).toBe(130);
+    expect(runJson(dir).status).toBe('stopped');
+    expect(fs.readFileSync(log, 'utf8')).toMatch(/stopped \(SIGINT\)/);
+    expect(fs.existsSync(path.join(dir, 'run.lock'))).toBe(false);
   }, 90_000);
 });
 
