@@ -151,11 +151,12 @@ async function trainIn(
 
   const tensorboard = new TensorBoardWriter(runDir.dir);
   try {
+    runner = await Runner.create({ config, rawConfig: ctx.rawConfig, runDir, maxItersCap: options.maxIters, resumeFrom: resume?.checkpoint, status, sinks: [tensorboard], log });
     if (resume?.runDir) {
-      const dropped = runDir.truncateMetricsAfter(checkpointIter(resume.checkpoint));
+      // The runner is at the checkpoint's iteration now (its reader has checked the file).
+      const dropped = runDir.truncateMetricsAfter(runner.iter);
       if (dropped) log(`dropped ${dropped} metric line(s) written after the checkpoint by the interrupted run`);
     }
-    runner = await Runner.create({ config, rawConfig: ctx.rawConfig, runDir, maxItersCap: options.maxIters, resumeFrom: resume?.checkpoint, status, sinks: [tensorboard], log });
     runDir.writeConfig(config);
     runDir.update({ max_iters: runner.maxIters, max_epochs: runner.maxEpochs });
     log(`${runner.maxEpochs} epoch(s), ${runner.maxIters} iterations of ${runner.itersPerEpoch} per epoch; model: ${runner.model.parameterCount()} parameters (${runner.model.parameterCount(true)} trainable)`);
@@ -188,20 +189,4 @@ function summarize(metrics: Record<string, number> | undefined): string {
   return Object.entries(metrics)
     .map(([k, v]) => `${k} ${v.toFixed(4)}`)
     .join(', ');
-}
-
-function checkpointIter(file: string): number {
-  // Read only the header: the iteration is in the safetensors metadata.
-  const fd = fs.openSync(file, 'r');
-  try {
-    const len = Buffer.alloc(8);
-    fs.readSync(fd, len, 0, 8, 0);
-    const n = Number(len.readBigUInt64LE(0));
-    const header = Buffer.alloc(n);
-    fs.readSync(fd, header, 0, n, 8);
-    const meta = JSON.parse(header.toString('utf8')).__metadata__;
-    return (JSON.parse(meta.cvw) as { iter: number }).iter;
-  } finally {
-    fs.closeSync(fd);
-  }
 }

@@ -44,12 +44,13 @@ function expectFailedExit(r: { code: number | null; err: string; hung: boolean }
 
 const runJson = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
 
-/** A copy of the trained run whose latest checkpoint lost its second half. */
-function truncatedRun(name: string): string {
+/** A copy of the trained run whose latest checkpoint lost its second half (or holds `bytes`). */
+function truncatedRun(name: string, bytes?: Buffer): string {
   const dir = t.file(name);
   fs.cpSync(run, dir, { recursive: true });
   const latest = path.join(dir, 'checkpoints', 'latest.safetensors');
-  fs.truncateSync(latest, Math.floor(fs.statSync(latest).size / 2));
+  if (bytes) fs.writeFileSync(latest, bytes);
+  else fs.truncateSync(latest, Math.floor(fs.statSync(latest).size / 2));
   fs.rmSync(path.join(dir, 'checkpoints', 'best.safetensors'), { force: true });
   return dir;
 }
@@ -81,8 +82,12 @@ describe('cvw train exits after a failure', () => {
     expect(runJson(dir).status).toBe('failed');
   }, 90_000);
 
-  it('on resume from a truncated checkpoint', async () => {
-    const dir = truncatedRun('truncated');
+  it.each([
+    ['cut in half', undefined],
+    ['cut to 4 bytes', Buffer.from([1, 0, 0, 0])],
+    ['whose header length lies', Buffer.concat([Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0]), Buffer.from('{}')])],
+  ])('on resume from a checkpoint %s', async (name, bytes) => {
+    const dir = truncatedRun(`truncated-${name.replace(/ /g, '-')}`, bytes);
     const r = await cli(['train', '--resume', dir, '-q', ...WORKERS]);
     expectFailedExit(r, /latest\.safetensors/);
     const info = runJson(dir);
