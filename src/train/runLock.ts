@@ -55,8 +55,8 @@ export class RunLock {
   private constructor(
     readonly file: string,
     readonly holder: LockHolder,
-    /** The stale holder this lock replaced (its process was gone), to log. */
-    readonly tookOverFrom?: LockHolder,
+    /** The stale lock this one replaced (its process was gone): its holder, or `unreadable` for a half-written file. */
+    readonly tookOverFrom?: LockHolder | 'unreadable',
   ) {
     if (!held.size) process.on('exit', releaseAll);
     held.add(this);
@@ -67,23 +67,32 @@ export class RunLock {
     const file = path.join(dir, RUN_LOCK);
     const me: LockHolder = { pid: process.pid, hostname: os.hostname(), started: new Date().toISOString(), command: process.argv.slice(1) };
     const deadline = Date.now() + BUSY_WAIT_MS;
-    let tookOverFrom: LockHolder | undefined;
+    let tookOverFrom: RunLock['tookOverFrom'];
     for (;;) {
       if (tryCreate(file, me)) return new RunLock(file, me, tookOverFrom);
       const seen = readLockFile(file);
-      if (seen === undefined) continue; // released between our attempt and the read
-      const holder = parseHolder(seen.text);
+      const holder = seen && parseHolder(seen.text);
       if (holder && holder.hostname !== os.hostname()) throw new RunLockedError(dir, holder, false);
-      const stale = holder ? processLiveness(holder.pid, { startedBy: Date.parse(holder.started) }) === 'dead' : Date.now() - seen.mtimeMs > UNREADABLE_STALE_MS;
-      if (stale) {
-        if (removeStale(file, seen.text)) tookOverFrom = holder ?? { pid: 0, hostname: '?', started: new Date(seen.mtimeMs).toISOString() };
-      } else if (holder) {
-        throw new RunLockedError(dir, holder, true);
+      if (seen) {
+        const stale = holder ? processLiveness(holder.pid, { startedBy: Date.parse(holder.started) }) === 'dead' : Date.now() - seen.mtimeMs > UNREADABLE_STALE_MS;
+        if (!stale && holder) throw new RunLockedError(dir, holder, true);
+        if (stale && removeStale(file, seen.text)) {
+          tookOverFrom = holder ?? 'unreadable';
+          continue;
+        }
       }
-      // Half-written by a process that is taking it now, or another process is taking it over.
+      // Released between our attempt and the read, half-written by a process taking it now, or being taken over.
       if (Date.now() > deadline) throw new UserError(`${dir}: cannot take the run's lock ${file} (another process is taking it); try again, or delete the file if no cvw process uses this run`);
       sleep(20);
     }
+  }
+
+  /** A log line about the stale lock this one replaced, if any. */
+  takeoverNote(): string | undefined {
+    const from = this.tookOverFrom;
+    if (!from) return undefined;
+    if (from === 'unreadable') return "took over the run's lock from a half-written lock file left by a process that is gone";
+    return `took over the run's lock from pid ${from.pid} on ${from.hostname} (since ${from.started}), which is no longer running`;
   }
 
   /** Remove the lock if it is still this process's. Safe to call more than once. */

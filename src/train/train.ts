@@ -123,8 +123,8 @@ async function trainIn(
   log(`cvw ${packageVersion()} ${resume ? 'resuming' : 'training'} ${ctx.originalConfig}`);
   log(`engine: ${ctx.summary}`);
   log(`run directory: ${runDir.dir}`);
-  const stale = runDir.lock.tookOverFrom;
-  if (stale) log(`took over the run's lock from pid ${stale.pid} on ${stale.hostname} (since ${stale.started}), which is no longer running`);
+  const takeover = runDir.lock.takeoverNote();
+  if (takeover) log(takeover);
 
   let runner: Runner | undefined;
   // A stop asked for during set-up (no runner yet) is kept for the runner, and a second signal then exits too.

@@ -56,14 +56,15 @@ describe('RunLock', () => {
     const pid = deadPid();
     writeLock(dir, { pid, hostname: os.hostname(), started: new Date().toISOString() });
     const lock = RunLock.acquire(dir);
-    expect(lock.tookOverFrom?.pid).toBe(pid);
+    expect(lock.tookOverFrom).toMatchObject({ pid });
+    expect(lock.takeoverNote()).toContain(`from pid ${pid} on ${os.hostname()}`);
     expect(readRunLock(dir)?.pid).toBe(process.pid);
     lock.release();
 
     // This test process started after 2001: a lock taken in 2001 by its pid was another process's.
     writeLock(dir, { pid: process.pid, hostname: os.hostname(), started: '2001-01-01T00:00:00.000Z' });
     const again = RunLock.acquire(dir);
-    expect(again.tookOverFrom?.started).toBe('2001-01-01T00:00:00.000Z');
+    expect(again.tookOverFrom).toMatchObject({ started: '2001-01-01T00:00:00.000Z' });
     again.release();
   });
 
@@ -78,10 +79,13 @@ describe('RunLock', () => {
     const dir = freshDir();
     const file = path.join(dir, RUN_LOCK);
     fs.writeFileSync(file, '{"pid":');
+    const waited = Date.now();
+    expect(() => RunLock.acquire(dir)).toThrow(`cannot take the run's lock ${file} (another process is taking it)`);
+    expect(Date.now() - waited).toBeGreaterThan(2000);
     const old = new Date(Date.now() - 60_000);
     fs.utimesSync(file, old, old);
     const lock = RunLock.acquire(dir);
-    expect(lock.tookOverFrom).toBeDefined();
+    expect(lock.tookOverFrom).toBe('unreadable');
     lock.release();
   });
 
@@ -100,6 +104,35 @@ describe('RunLock', () => {
     expect(r.status).toBe(3);
     expect(fs.existsSync(path.join(dir, RUN_LOCK))).toBe(false);
   });
+
+  it('of processes racing to take over one stale lock, exactly one gets it', async () => {
+    const dir = freshDir();
+    writeLock(dir, { pid: deadPid(), hostname: os.hostname(), started: new Date().toISOString() });
+    const script = `const { RunLock } = require(${JSON.stringify(path.join(root, 'dist', 'lib', 'train', 'runLock.js'))});
+      try {
+        const lock = RunLock.acquire(${JSON.stringify(dir)});
+        process.stdout.write('won');
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000); // until every racer has tried
+        lock.release();
+      } catch (e) {
+        process.stdout.write(e.message);
+      }`;
+    const racers = Array.from({ length: 4 }, () => spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] }));
+    const outs = await Promise.all(
+      racers.map(
+        (p) =>
+          new Promise<string>((resolve) => {
+            let out = '';
+            p.stdout!.on('data', (d) => (out += d));
+            p.on('exit', () => resolve(out));
+          }),
+      ),
+    );
+    const winners = racers.filter((_, i) => outs[i] === 'won');
+    expect(winners).toHaveLength(1);
+    for (const out of outs.filter((o) => o !== 'won')) expect(out).toContain(`is in use: cvw (pid ${winners[0].pid} on ${os.hostname()})`);
+    expect(fs.existsSync(path.join(dir, RUN_LOCK))).toBe(false);
+  }, 30_000);
 
   it('new default run folders are distinct even when made in the same second', () => {
     const parent = t.file('runs');
