@@ -50,38 +50,41 @@ export async function evaluate(configOrRun: string, options: EvaluateOptions = {
   await initEngine({ ...(config.engine as EngineConfig), ...options.engine });
   seedInit(config.seed as number);
   const model = registries.model.build(config.model, {}, 'model') as Algorithm;
-  const ckpt = loadCheckpoint(checkpoint);
-  let weights: 'ema' | 'raw' = 'raw';
   try {
-    const ema = withPrefix(ckpt.tensors, 'hooks.EMAHook.');
-    weights = ema.size && !options.noEma ? 'ema' : 'raw';
-    const { missing } = model.loadStateDict(weights === 'ema' ? ema : withPrefix(ckpt.tensors, 'model.'));
-    if (missing.length) throw new UserError(`${checkpoint} does not fit the model of ${configFile}: missing ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`);
-  } finally {
-    disposeCheckpoint(ckpt);
-  }
-  const data = (config.data ?? {}) as Record<string, unknown>;
-  const pipelines = (config.eval_pipelines ?? []) as Array<{ name?: string; split?: string; data?: ComponentConfig; evaluators: ComponentConfig[] }>;
-  if (!pipelines.length) throw new UserError(`${configFile} has no eval_pipelines: add one, e.g. [{split: val, evaluators: [{type: ClsEvaluator}]}]`);
-  const metrics: Record<string, number> = {};
-  const outDir = runDir ? path.join(runDir, 'eval') : path.join(path.dirname(checkpoint), '..', 'eval');
-  for (const [i, p] of pipelines.entries()) {
-    const split = p.split ?? (p.data ? undefined : 'val');
-    const dataset = p.data ?? (split ? (data[split] as ComponentConfig | undefined) : undefined);
-    if (!dataset) throw new UserError(`eval_pipelines.${i}: data.${split} is not set`);
-    const name = p.name ?? split ?? `eval${i}`;
-    const loader = await openLoader({ dataset, data, split: name, seed: config.seed as number, configDir: path.dirname(path.resolve(configFile)) });
+    const ckpt = loadCheckpoint(checkpoint);
+    let weights: 'ema' | 'raw' = 'raw';
     try {
-      const evaluators = p.evaluators.map((e, j) => registries.evaluator.build(e, {}, `eval_pipelines.${i}.evaluators.${j}`) as Evaluator);
-      const predictions = await collectPredictions(model, loader, new Set(evaluators.flatMap((e) => e.needs)));
-      for (const e of evaluators) {
-        for (const [k, v] of Object.entries(e.evaluate(predictions, { name, outDir: fs.existsSync(path.dirname(outDir)) ? outDir : undefined }))) metrics[`${name}/${k}`] = v;
-      }
-      log(`${name}: ${predictions.count} samples`);
+      const ema = withPrefix(ckpt.tensors, 'hooks.EMAHook.');
+      weights = ema.size && !options.noEma ? 'ema' : 'raw';
+      const { missing } = model.loadStateDict(weights === 'ema' ? ema : withPrefix(ckpt.tensors, 'model.'));
+      if (missing.length) throw new UserError(`${checkpoint} does not fit the model of ${configFile}: missing ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`);
     } finally {
-      await loader.close();
+      disposeCheckpoint(ckpt);
     }
+    const data = (config.data ?? {}) as Record<string, unknown>;
+    const pipelines = (config.eval_pipelines ?? []) as Array<{ name?: string; split?: string; data?: ComponentConfig; evaluators: ComponentConfig[] }>;
+    if (!pipelines.length) throw new UserError(`${configFile} has no eval_pipelines: add one, e.g. [{split: val, evaluators: [{type: ClsEvaluator}]}]`);
+    const metrics: Record<string, number> = {};
+    const outDir = runDir ? path.join(runDir, 'eval') : path.join(path.dirname(checkpoint), '..', 'eval');
+    for (const [i, p] of pipelines.entries()) {
+      const split = p.split ?? (p.data ? undefined : 'val');
+      const dataset = p.data ?? (split ? (data[split] as ComponentConfig | undefined) : undefined);
+      if (!dataset) throw new UserError(`eval_pipelines.${i}: data.${split} is not set`);
+      const name = p.name ?? split ?? `eval${i}`;
+      const loader = await openLoader({ dataset, data, split: name, seed: config.seed as number, configDir: path.dirname(path.resolve(configFile)) });
+      try {
+        const evaluators = p.evaluators.map((e, j) => registries.evaluator.build(e, {}, `eval_pipelines.${i}.evaluators.${j}`) as Evaluator);
+        const predictions = await collectPredictions(model, loader, new Set(evaluators.flatMap((e) => e.needs)));
+        for (const e of evaluators) {
+          for (const [k, v] of Object.entries(e.evaluate(predictions, { name, outDir: fs.existsSync(path.dirname(outDir)) ? outDir : undefined }))) metrics[`${name}/${k}`] = v;
+        }
+        log(`${name}: ${predictions.count} samples`);
+      } finally {
+        await loader.close();
+      }
+    }
+    return { checkpoint, metrics, weights };
+  } finally {
+    model.dispose();
   }
-  model.dispose();
-  return { checkpoint, metrics, weights };
 }

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunInfo } from '../train/runDir';
 import { processLiveness } from './liveness';
+import { readRunLock, RUN_LOCK } from '../train/runLock';
 
 export type { RunInfo };
 
@@ -20,6 +21,8 @@ export const RUN_FILE = {
   latest: path.join('checkpoints', 'latest.safetensors'),
   /** What a run started from the editor printed (stdout and stderr), written by the run manager. */
   output: 'output.log',
+  /** Held by the one process writing the run (runLock.ts). */
+  lock: RUN_LOCK,
 } as const;
 
 /**
@@ -68,7 +71,8 @@ export function readRunRecord(dir: string): RunRecord | undefined {
 export function interpretRun(dir: string, info: RunInfo, mtimeMs: number): RunRecord {
   const hasCheckpoint = fs.existsSync(path.join(dir, RUN_FILE.latest));
   let state: RunState = info.status;
-  if (info.status === 'running' && processLiveness(info.pid, { hostname: info.hostname, startedBy: mtimeMs }) === 'dead') {
+  if (lockHeldByLiveProcess(dir)) state = 'running'; // e.g. a resume that has taken the lock and not yet rewritten run.json
+  else if (info.status === 'running' && processLiveness(info.pid, { hostname: info.hostname, startedBy: mtimeMs }) === 'dead') {
     state = hasCheckpoint ? 'interrupted' : 'crashed';
   }
   const startedMs = Date.parse(info.started);
@@ -83,6 +87,12 @@ export function interpretRun(dir: string, info: RunInfo, mtimeMs: number): RunRe
     endedMs: endedMs !== undefined && Number.isFinite(endedMs) ? endedMs : undefined,
     mtimeMs,
   };
+}
+
+/** The run's lock is held by a process alive on this host (a stale lock of a dead one is not). */
+function lockHeldByLiveProcess(dir: string): boolean {
+  const holder = readRunLock(dir);
+  return !!holder && processLiveness(holder.pid, { hostname: holder.hostname, startedBy: Date.parse(holder.started) }) === 'alive';
 }
 
 /** True for the states whose process is (as far as one can tell) working. */

@@ -7,6 +7,7 @@
  *     metrics.jsonl   one JSON object per line
  *     log.txt         the human log
  *     checkpoints/    epoch_N, latest, best (safetensors, written atomically)
+ *     run.lock        while a process writes the run: who (runLock.ts)
  *
  * run.json is rewritten atomically (temp + rename) so readers never see half of it; metrics and
  * log lines are appended with single writes.
@@ -19,6 +20,7 @@ import { writeAtomic } from './checkpoint';
 import { UserError } from '../core/problems';
 import type { RunStatus } from './hook';
 import { newRunId } from '../core/runId';
+import { RunLock } from './runLock';
 
 export interface RunInfo {
   status: RunStatus;
@@ -57,27 +59,46 @@ export class RunDir {
   private constructor(
     readonly dir: string,
     info: RunInfo,
+    /** Held from create/reopen to close: one writer per run. */
+    readonly lock: RunLock,
   ) {
     this.info = info;
   }
 
-  /** Create a new run directory (refusing one that already holds a run). */
+  /**
+   * Create a new run directory (refusing one that already holds a run). The folder may exist (the
+   * editor creates it for its output.log); the run's lock is taken before anything is written, so
+   * of two processes creating the same directory one wins and the other is refused.
+   */
   static create(dir: string, info: Omit<RunInfo, 'pid' | 'hostname' | 'started' | 'status'>): RunDir {
-    if (fs.existsSync(path.join(dir, RUN_FILES.run))) {
-      throw new UserError(`${dir} already holds a run; use --resume ${dir} to continue it, or another --work-dir`);
-    }
-    fs.mkdirSync(path.join(dir, RUN_FILES.checkpoints), { recursive: true });
-    const run = new RunDir(dir, { ...info, status: 'running', pid: process.pid, hostname: os.hostname(), started: new Date().toISOString() });
-    run.flush();
-    return run;
+    fs.mkdirSync(dir, { recursive: true });
+    return withLock(dir, (lock) => {
+      if (fs.existsSync(path.join(dir, RUN_FILES.run))) {
+        throw new UserError(`${dir} already holds a run; use --resume ${dir} to continue it, or another --work-dir`);
+      }
+      fs.mkdirSync(path.join(dir, RUN_FILES.checkpoints), { recursive: true });
+      const run = new RunDir(dir, { ...info, status: 'running', pid: process.pid, hostname: os.hostname(), started: new Date().toISOString() }, lock);
+      run.flush();
+      return run;
+    });
   }
 
-  /** Open an existing run to continue it (resume): status back to running, this process's pid. */
-  static reopen(dir: string, patch: Partial<RunInfo>): RunDir {
-    const info = readRunInfo(dir);
-    const run = new RunDir(dir, { ...info, ...patch, status: 'running', pid: process.pid, hostname: os.hostname(), ended: undefined, error: undefined });
-    run.flush();
-    return run;
+  /**
+   * Open an existing run to continue it (resume): its lock, then status back to running, this
+   * process's pid, and `patch` of run.json as it is once the lock is held.
+   */
+  static reopen(dir: string, patch: (previous: RunInfo) => Partial<RunInfo>): RunDir {
+    return withLock(dir, (lock) => {
+      const info = readRunInfo(dir);
+      const run = new RunDir(dir, { ...info, ...patch(info), status: 'running', pid: process.pid, hostname: os.hostname(), ended: undefined, error: undefined }, lock);
+      run.flush();
+      return run;
+    });
+  }
+
+  /** Let other processes write the run (releases its lock). */
+  close(): void {
+    this.lock.release();
   }
 
   get runInfo(): Readonly<RunInfo> {
@@ -130,6 +151,34 @@ export class RunDir {
     });
     if (kept.length !== lines.length) writeAtomic(file, [kept.map((l) => l + '\n').join('')]);
     return lines.length - kept.length;
+  }
+}
+
+/** Take `dir`'s lock for `open`; released again when `open` throws. */
+function withLock(dir: string, open: (lock: RunLock) => RunDir): RunDir {
+  const lock = RunLock.acquire(dir);
+  try {
+    return open(lock);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+}
+
+/**
+ * Make a new, empty run folder `<parent>/<run id>` for this process alone: the folder itself is
+ * created without `recursive`, so two runs started in the same second get different ids.
+ */
+export function makeNewRunDir(parent: string): string {
+  fs.mkdirSync(parent, { recursive: true });
+  for (;;) {
+    const dir = path.join(parent, newRunId(parent));
+    try {
+      fs.mkdirSync(dir);
+      return dir;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
   }
 }
 

@@ -108,7 +108,14 @@ export class Runner implements RunnerApi {
   /** Build the model, data, optimizer and hooks of a resolved config. */
   static async create(options: RunnerOptions): Promise<Runner> {
     const r = new Runner(options);
-    await r.setUp();
+    try {
+      await r.setUp();
+    } catch (err) {
+      // The caller gets no runner to close: the loaders opened so far (their worker threads keep
+      // the process alive) are closed here.
+      await r.close().catch(() => undefined);
+      throw err;
+    }
     return r;
   }
 
@@ -379,11 +386,15 @@ export class Runner implements RunnerApi {
     return { loss: lossSum / k, logs, samples: batches.reduce((n, b) => n + batchSize(b.raw), 0), lr: this.lr };
   }
 
+  /** Close the loaders and free the weights; also after a partial set-up. Every loader is closed even when one fails. */
   async close(): Promise<void> {
-    await this.trainLoader?.close();
-    for (const l of this.evalLoaders) await l.close();
+    const loaders = [this.trainLoader, ...this.evalLoaders].filter((l) => l !== undefined);
+    this.evalLoaders = [];
+    const closed = await Promise.allSettled(loaders.map((l) => l.close()));
     this.optimizer?.dispose();
     this.model?.dispose();
+    const failed = closed.find((c) => c.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 }
 

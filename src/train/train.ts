@@ -10,7 +10,7 @@ import type { Override } from '../core/config/overrides';
 import { UserError } from '../core/problems';
 import { packageVersion } from '../core/packageInfo';
 import type { EngineConfig } from '../engine/configSection';
-import { RunDir, newRunId, isRunDir, readRunInfo, RUN_FILES, type RunInfo } from './runDir';
+import { RunDir, makeNewRunDir, isRunDir, readRunInfo, RUN_FILES, type RunInfo } from './runDir';
 import { Runner } from './runner';
 import type { RunStatus } from './hook';
 import { StatusLine } from './progress';
@@ -78,46 +78,66 @@ export async function train(configPath: string | undefined, options: TrainOption
   const stem = path.basename(originalConfig).replace(/\.(ya?ml|json)$/i, '');
 
   const engine = await initEngine(engineConfig);
+  const engineInfo = { backend: engine.backend, engine: engine.engine, reason: engine.reason };
+  // Takes the run's lock (one writer per run): released in the `finally` below, or at process exit.
   let runDir: RunDir;
   if (resume?.runDir) {
-    const previous = readRunInfo(resume.runDir);
-    runDir = RunDir.reopen(resume.runDir, {
-      engine: { backend: engine.backend, engine: engine.engine, reason: engine.reason },
+    runDir = RunDir.reopen(resume.runDir, (previous) => ({
+      engine: engineInfo,
       resumed_from: [...(previous.resumed_from ?? []), resume.checkpoint],
       command: process.argv.slice(1),
-    });
+    }));
   } else {
-    const parent = path.resolve('work_dirs', stem);
-    const dir = options.workDir ? path.resolve(options.workDir) : path.join(parent, newRunId(parent));
+    const dir = options.workDir ? path.resolve(options.workDir) : makeNewRunDir(path.resolve('work_dirs', stem));
     runDir = RunDir.create(dir, {
       config: originalConfig,
       config_stem: stem,
       run_id: path.basename(dir),
       command: process.argv.slice(1),
       cvw_version: packageVersion(),
-      engine: { backend: engine.backend, engine: engine.engine, reason: engine.reason },
+      engine: engineInfo,
       epoch: 0,
       iter: 0,
       max_iters: 0,
       max_epochs: 0,
     });
   }
+  try {
+    return await trainIn(runDir, { config, rawConfig: loaded.config, originalConfig, resume, summary: engine.summary, status }, options);
+  } finally {
+    runDir.close();
+  }
+}
 
+/** The run itself, once its directory is open: everything it opens is closed on every way out. */
+async function trainIn(
+  runDir: RunDir,
+  ctx: { config: Record<string, unknown>; rawConfig: Record<string, unknown>; originalConfig: string; resume?: ResumeTarget; summary: string; status: StatusLine },
+  options: TrainOptions,
+): Promise<TrainResult> {
+  const { config, resume, status } = ctx;
   const log = (message: string) => {
     status.print(message);
     runDir.appendLog(`${new Date().toISOString()} ${message}`);
   };
-  log(`cvw ${packageVersion()} ${resume ? 'resuming' : 'training'} ${originalConfig}`);
-  log(`engine: ${engine.summary}`);
+  log(`cvw ${packageVersion()} ${resume ? 'resuming' : 'training'} ${ctx.originalConfig}`);
+  log(`engine: ${ctx.summary}`);
   log(`run directory: ${runDir.dir}`);
+  const takeover = runDir.lock.takeoverNote();
+  if (takeover) log(takeover);
 
   let runner: Runner | undefined;
-  const stop = (reason: string) => runner?.requestStop(reason);
+  // A stop asked for during set-up (no runner yet) is kept for the runner, and a second signal then exits too.
+  let stopReason: string | undefined;
+  const stop = (reason: string) => {
+    stopReason ??= reason;
+    runner?.requestStop(reason);
+  };
   const onSignal = (sig: NodeJS.Signals) => {
-    if (runner?.stopRequested) {
+    if (stopReason !== undefined) {
       log(`${sig} again: exiting without a last checkpoint`);
       runDir.update({ status: 'stopped', ended: new Date().toISOString() });
-      process.exit(130);
+      process.exit(130); // the run's lock goes at exit
     }
     log(`${sig}: stopping after the current step (press Ctrl+C again to exit at once)`);
     stop(sig);
@@ -131,15 +151,18 @@ export async function train(configPath: string | undefined, options: TrainOption
 
   const tensorboard = new TensorBoardWriter(runDir.dir);
   try {
+    runner = await Runner.create({ config, rawConfig: ctx.rawConfig, runDir, maxItersCap: options.maxIters, resumeFrom: resume?.checkpoint, status, sinks: [tensorboard], log });
     if (resume?.runDir) {
-      const dropped = runDir.truncateMetricsAfter(checkpointIter(resume.checkpoint));
+      // The runner is at the checkpoint's iteration now (its reader has checked the file).
+      const dropped = runDir.truncateMetricsAfter(runner.iter);
       if (dropped) log(`dropped ${dropped} metric line(s) written after the checkpoint by the interrupted run`);
     }
-    runner = await Runner.create({ config, rawConfig: loaded.config, runDir, maxItersCap: options.maxIters, resumeFrom: resume?.checkpoint, status, sinks: [tensorboard], log });
     runDir.writeConfig(config);
     runDir.update({ max_iters: runner.maxIters, max_epochs: runner.maxEpochs });
     log(`${runner.maxEpochs} epoch(s), ${runner.maxIters} iterations of ${runner.itersPerEpoch} per epoch; model: ${runner.model.parameterCount()} parameters (${runner.model.parameterCount(true)} trainable)`);
-    const final = await runner.run();
+    let final: RunStatus = 'stopped';
+    if (stopReason === undefined) final = await runner.run();
+    else log(`stopped (${stopReason}) during set-up, before the first step`);
     const info = runDir.runInfo;
     runDir.update({ status: final, ended: new Date().toISOString() });
     if (final === 'finished') log(`finished: ${summarize(info.metrics)}${info.best ? `; best ${info.best.metric} ${info.best.value.toFixed(4)} at epoch ${info.best.epoch}` : ''}`);
@@ -166,20 +189,4 @@ function summarize(metrics: Record<string, number> | undefined): string {
   return Object.entries(metrics)
     .map(([k, v]) => `${k} ${v.toFixed(4)}`)
     .join(', ');
-}
-
-function checkpointIter(file: string): number {
-  // Read only the header: the iteration is in the safetensors metadata.
-  const fd = fs.openSync(file, 'r');
-  try {
-    const len = Buffer.alloc(8);
-    fs.readSync(fd, len, 0, 8, 0);
-    const n = Number(len.readBigUInt64LE(0));
-    const header = Buffer.alloc(n);
-    fs.readSync(fd, header, 0, n, 8);
-    const meta = JSON.parse(header.toString('utf8')).__metadata__;
-    return (JSON.parse(meta.cvw) as { iter: number }).iter;
-  } finally {
-    fs.closeSync(fd);
-  }
 }

@@ -81,6 +81,7 @@ export function makeRun(dir: string, yaml: string, options: { seed?: number; ema
     for (const [name, v] of model.stateDict()) tensors.set(`hooks.EMAHook.${name}`, tf.mul(v, 0.5));
   }
   saveCheckpoint(run.checkpointFile('best'), tensors, { iter: 1, epoch: 1, config });
+  run.close();
   model.eval();
   return model;
 }

@@ -65,8 +65,12 @@ export const predictCommand: CommandSpec = {
     let detection = false;
     if (!features) {
       const probe = new FeatureExtractor(model, options);
-      const task = (await probe.metadata()).task;
-      await probe.dispose();
+      let task: string | undefined;
+      try {
+        task = (await probe.metadata()).task;
+      } finally {
+        await probe.dispose();
+      }
       detection = task === 'detection';
       features = task === 'features';
     }
