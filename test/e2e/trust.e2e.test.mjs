@@ -1,0 +1,94 @@
+// Workspace trust (issue 23.1), through the UI: VS Code with workspace trust on and the folder not
+// trusted (Restricted Mode, no start-up prompt). The workspace's custom module leaves a marker
+// file when it is loaded. Untrusted: the language features work without loading it (an
+// information problem on `custom_imports` says why), and Train is refused with a button that
+// manages trust. Trusting the folder from that button re-validates: the module loads and its
+// component is checked. Screenshots of each step go to test-results/trust/.
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { launchVSCode } from './harness.mjs';
+
+const CONFIG = `custom_imports: [../modules/marker_neck.js]
+model:
+  type: Classification
+  backbone: {type: ResNet, depth: 18}
+  neck: {type: MarkerNeck, gain: 2}
+  head: {type: ClsHead, num_classes: 10}
+`;
+
+// Loading this module is running workspace code: the marker proves whether it happened.
+const MODULE = `const fs = require('node:fs');
+const path = require('node:path');
+fs.writeFileSync(path.join(__dirname, '..', 'loaded.marker'), String(process.pid));
+const { register, z } = require('cv-workbench');
+register('neck', { type: 'MarkerNeck', description: 'A neck of the workspace', params: z.strictObject({ width: z.number().default(4) }) });
+`;
+
+/** @type {import('./harness.mjs').VSCodeSession} */
+let vs;
+
+beforeAll(async () => {
+  vs = await launchVSCode({
+    name: 'trust',
+    workspace: { 'configs/custom.yaml': CONFIG, 'modules/marker_neck.js': MODULE },
+    workspaceTrust: true,
+    settings: {
+      'security.workspace.trust.enabled': true,
+      // No modal question at start-up: the folder simply opens in Restricted Mode.
+      'security.workspace.trust.startupPrompt': 'never',
+      'security.workspace.trust.banner': 'never',
+    },
+  });
+});
+
+afterAll(async () => {
+  await vs?.close();
+});
+
+const ofConfig = (ps) => ps.filter((p) => p.file === 'configs/custom.yaml').map(({ severity, message, line, column }) => ({ severity, message, line, column }));
+
+test('untrusted: diagnostics and completion work without running the custom module', async () => {
+  await vs.openFile('configs/custom.yaml');
+  const problems = await vs.waitForProblems((ps) => ofConfig(ps).some((p) => p.message.startsWith('custom_imports not loaded')));
+  expect(ofConfig(problems)).toEqual([
+    {
+      severity: 'info',
+      message: 'custom_imports not loaded: this workspace is not trusted (Restricted Mode), and loading them would run its code; trust the workspace to check them; the components of marker_neck.js are unknown here and not checked',
+      line: 1,
+      column: 1,
+    },
+    { severity: 'info', message: 'unknown neck "MarkerNeck" — did you mean "MAENeck"? (custom_imports not loaded)', line: 5, column: 16 },
+  ]);
+  // Completion inside "MarkerNeck" (the prefix "Mark") asks the registry, which must not load the module either.
+  await vs.goTo(5, 20);
+  expect(await vs.suggestions()).not.toContain('MarkerNeck');
+  expect(existsSync(vs.path('loaded.marker'))).toBe(false);
+});
+
+test('untrusted: Train is refused with a message that offers to manage trust; trusting re-validates and loads the module', async () => {
+  await vs.runCommand('CV Workbench: Train');
+  const text = await vs.waitForNotification('Train is not available: this workspace is not trusted');
+  expect(text).toContain("it would run the workspace's code (custom_imports, its node_modules/cv-workbench)");
+  expect(existsSync(vs.path('work_dirs'))).toBe(false);
+  expect(existsSync(vs.path('loaded.marker'))).toBe(false);
+
+  // The notification's button opens VS Code's Workspace Trust editor; trust the folder there.
+  const { page } = vs;
+  await page.locator('.notifications-toasts .notification-toast', { hasText: 'Train is not available' }).locator('.monaco-button', { hasText: 'Manage Workspace Trust' }).click();
+  const trust = page.locator('.workspace-trust-editor .workspace-trust-buttons a.monaco-button', { hasText: /^Trust$/ });
+  await trust.first().waitFor({ timeout: 20_000 });
+  await vs.screenshot('trust-editor');
+  await trust.first().click();
+
+  // Trusted now: the module ran, its component is known, and its parameters are checked.
+  const problems = await vs.waitForProblems((ps) => ofConfig(ps).some((p) => p.message.includes('"gain"')), { timeout: 30_000 });
+  expect(ofConfig(problems)).toEqual([{ severity: 'error', message: 'unknown key "gain" in neck "MarkerNeck" (model.neck) (known: width)', line: 5, column: 28 }]);
+  expect(existsSync(vs.path('loaded.marker'))).toBe(true);
+  await vs.openFile('configs/custom.yaml');
+  await vs.goTo(5, 20);
+  // (Not vs.suggestions(): the widget keeps the earlier "No suggestions" message in its DOM.)
+  await page.keyboard.press('Control+Space');
+  await page.locator('.editor-widget.suggest-widget.visible .monaco-list-row[aria-label^="MarkerNeck"]').waitFor({ timeout: 15_000 });
+  await vs.screenshot('suggestions-trusted');
+  await page.keyboard.press('Escape');
+});
