@@ -127,11 +127,11 @@ export abstract class PanelBase<S extends PanelState> implements vscode.Disposab
         this.onRefresh();
         break;
       case WebviewMessageType.Error:
-        this.ctx.output.appendLine(`[${this.kind} panel] ${msg.message}`);
+        this.ctx.output.appendLine(`[${this.kind} panel] ${String(msg.message).slice(0, 2000)}`);
         break;
       default: {
         const unhandled: never = msg;
-        this.ctx.output.appendLine(`[${this.kind} panel] unknown message ${JSON.stringify(unhandled)}`);
+        this.ctx.output.appendLine(`[${this.kind} panel] unknown message ${JSON.stringify(unhandled).slice(0, 300)}`);
       }
     }
   }
