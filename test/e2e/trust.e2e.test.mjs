@@ -3,8 +3,12 @@
 // file when it is loaded. Untrusted: the language features work without loading it (an
 // information problem on `custom_imports` says why), and Train is refused with a button that
 // manages trust. Trusting the folder from that button re-validates: the module loads and its
-// component is checked. Screenshots of each step go to test-results/trust/.
-import { existsSync } from 'node:fs';
+// component is checked. Then the host's side of the webview contract (issue 23.6): a page that
+// names a run it does not show, or a file outside its run, is refused. Screenshots of each step go
+// to test-results/trust/.
+/* global window */ // used only inside functions that run in the page
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { launchVSCode } from './harness.mjs';
 
@@ -30,7 +34,12 @@ let vs;
 beforeAll(async () => {
   vs = await launchVSCode({
     name: 'trust',
-    workspace: { 'configs/custom.yaml': CONFIG, 'modules/marker_neck.js': MODULE },
+    workspace: {
+      'configs/custom.yaml': CONFIG,
+      'modules/marker_neck.js': MODULE,
+      'work_dirs/cfg/run1/run.json': JSON.stringify({ status: 'finished', config_stem: 'cfg', run_id: 'run1' }),
+      'work_dirs/cfg/run1/log.txt': 'the log inside the run\n',
+    },
     workspaceTrust: true,
     settings: {
       'security.workspace.trust.enabled': true,
@@ -69,7 +78,7 @@ test('untrusted: Train is refused with a message that offers to manage trust; tr
   await vs.runCommand('CV Workbench: Train');
   const text = await vs.waitForNotification('Train is not available: this workspace is not trusted');
   expect(text).toContain("it would run the workspace's code (custom_imports, its node_modules/cv-workbench)");
-  expect(existsSync(vs.path('work_dirs'))).toBe(false);
+  expect(existsSync(vs.path('work_dirs/custom'))).toBe(false);
   expect(existsSync(vs.path('loaded.marker'))).toBe(false);
 
   // The notification's button opens VS Code's Workspace Trust editor; trust the folder there.
@@ -91,4 +100,44 @@ test('untrusted: Train is refused with a message that offers to manage trust; tr
   await page.locator('.editor-widget.suggest-widget.visible .monaco-list-row[aria-label^="MarkerNeck"]').waitFor({ timeout: 15_000 });
   await vs.screenshot('suggestions-trusted');
   await page.keyboard.press('Escape');
+});
+
+test('a panel page that names a run it does not show, or a file outside its run, is refused', async () => {
+  // Outside the workspace folder: a file, and a run directory with a log of its own.
+  const outside = dirname(vs.workspace);
+  const secret = join(outside, 'secret.txt');
+  const otherRun = join(outside, 'other', 'run1');
+  writeFileSync(secret, 'not for the page\n');
+  mkdirSync(otherRun, { recursive: true });
+  writeFileSync(join(otherRun, 'run.json'), JSON.stringify({ status: 'finished' }));
+  writeFileSync(join(otherRun, 'log.txt'), 'the log outside\n');
+
+  await vs.runCommand('CV Workbench: Open Run Dashboard', { opensQuickPick: true });
+  await vs.pick('cfg/run1');
+  const frame = await vs.webviewFrame('Run cfg/run1');
+  // What a compromised page can do: post any message through the webview's channel to the host
+  // (the function its acquireVsCodeApi().postMessage calls, in the frame around the page).
+  const host = frame.parentFrame();
+  const post = (message) => host.evaluate((m) => window.__vscode_post_message__('onmessage', { message: m, transfer: [] }), message);
+  await post({ type: 'openFile', file: secret });
+  await post({ type: 'openFile', file: `${vs.path('work_dirs/cfg/run1')}/../../../../secret.txt` });
+  await post({ type: 'runAction', action: 'openLog', dir: otherRun });
+  await post({ type: 'generateReport', dir: otherRun });
+  // The control: the same channel, the run the panel shows — this one opens.
+  await post({ type: 'runAction', action: 'openLog', dir: vs.path('work_dirs/cfg/run1') });
+  await vs.activeTab('log.txt');
+  const { page } = vs;
+  await page.locator('.editor-group-container.active .view-lines', { hasText: 'the log inside the run' }).waitFor({ timeout: 15_000 });
+  await vs.screenshot('forged-messages');
+  const tabs = await page.locator('.tabs-container .tab .label-name').allTextContents();
+  expect(tabs.filter((t) => t === 'log.txt')).toHaveLength(1);
+  expect(tabs).not.toContain('secret.txt');
+  expect(existsSync(join(otherRun, 'report'))).toBe(false);
+  const output = await vs.outputChannel('CV Workbench');
+  expect(output.match(/\[dashboard panel\] refused (openFile|runAction|generateReport)/g)).toEqual([
+    '[dashboard panel] refused openFile',
+    '[dashboard panel] refused openFile',
+    '[dashboard panel] refused runAction',
+    '[dashboard panel] refused generateReport',
+  ]);
 });
