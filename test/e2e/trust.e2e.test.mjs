@@ -141,3 +141,19 @@ test('a panel page that names a run it does not show, or a file outside its run,
     '[dashboard panel] refused generateReport',
   ]);
 });
+
+test('a panel whose saved state was changed to name a run outside the workspace is not revived after a reload', async () => {
+  const otherRun = join(dirname(vs.workspace), 'other', 'run1');
+  await vs.runCommand('CV Workbench: Open Run Dashboard', { opensQuickPick: true });
+  await vs.pick('cfg/run1');
+  const frame = await vs.webviewFrame('Run cfg/run1');
+  // The page's setState, with a run directory it was never shown: on revive it would become a localResourceRoots entry.
+  const forged = { kind: 'dashboard', dir: otherRun, chart: { x: 'iter', smoothing: 0, logScale: false } };
+  await frame.parentFrame().evaluate((s) => window.__vscode_post_message__('do-update-state', JSON.stringify(s)), forged);
+  // VS Code saves webview state with its editor every few seconds (see panels.e2e.test.mjs).
+  await vs.page.waitForTimeout(7000);
+  await vs.reload();
+  // The serializer runs, finds a run outside the workspace, and closes the panel.
+  await vs.page.locator('.tabs-container .tab', { hasText: 'Run cfg/run1' }).waitFor({ state: 'detached', timeout: 60_000 });
+  await vs.screenshot('forged-state-not-revived');
+});
