@@ -7,13 +7,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { realFileInside } from '../../report/insideDir';
 import { readReportData } from '../../report/runFiles';
 import { writeStandaloneReport } from '../../report/standalone';
 import { HostMessageType, PanelKind, VIEW_TYPES, isPanelState, type ReportState } from '../protocol';
-import { realFileInside } from '../../report/insideDir';
+import { ensureTrusted, untrustedMessage } from '../trust';
 import { workspaceRunDir } from './messageGuard';
 import { PanelBase, webviewOptions, workspaceFolderPaths } from './panelBase';
-import { ensureTrusted, untrustedMessage } from '../trust';
 import type { PanelContext } from './panelContext';
 
 export class RunReportPanel extends PanelBase<ReportState> {
@@ -62,10 +62,9 @@ export class RunReportPanel extends PanelBase<ReportState> {
     const state = this.ctx.runs?.()?.runs().find((r) => path.resolve(r.dir) === dir)?.state;
     const report = readReportData(
       dir,
-      (rel) => {
-        const file = realFileInside(dir, rel);
-        return file && webview.asWebviewUri(vscode.Uri.file(file)).toString();
-      },
+      // Only images inside the run (report.json is data); named by their path under `dir`, which
+      // is what localResourceRoots allows even when `dir` is reached through a symlink.
+      (rel) => (realFileInside(dir, rel) ? webview.asWebviewUri(vscode.Uri.file(path.resolve(dir, rel))).toString() : undefined),
       { state },
     );
     this.post({ type: HostMessageType.Report, report });
