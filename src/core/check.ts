@@ -4,15 +4,20 @@
  */
 import { loadConfig, type LoadedConfig, type LoadOptions } from './config/load';
 import { applyOverrides, type Override } from './config/overrides';
-import { loadCustomImports } from './customImports';
+import { loadCustomImports, withoutCustomImports } from './customImports';
 import { withDefaults } from './defaults';
 import { ConfigError, type Problem } from './problems';
 import { validateConfig } from './validate';
 
 export interface CheckOptions extends LoadOptions {
   overrides?: Override[];
-  /** Load `custom_imports` (default true). */
+  /**
+   * Load `custom_imports` (default true). False runs no workspace code: an information problem on
+   * the key says so, and unknown `type` names become information (see `withoutCustomImports`).
+   */
   customImports?: boolean;
+  /** Why custom imports are not loaded, for that problem (an untrusted workspace, a CLI flag). */
+  customImportsOffReason?: string;
 }
 
 export interface CheckResult {
@@ -28,8 +33,10 @@ export function checkConfig(file: string, options: CheckOptions = {}): CheckResu
     return { loaded, problems };
   }
   problems.push(...applyOverrides(loaded, options.overrides ?? []));
-  if (options.customImports !== false) problems.push(...loadCustomImports(loaded));
-  problems.push(...validateConfig(loaded));
+  const custom = options.customImports !== false;
+  if (custom) problems.push(...loadCustomImports(loaded));
+  const found = validateConfig(loaded);
+  problems.push(...(custom ? found : withoutCustomImports(loaded, found, options.customImportsOffReason)));
   return { loaded, problems: dedupe(problems) };
 }
 

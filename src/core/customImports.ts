@@ -115,6 +115,31 @@ export function loadCustomImports(loaded: LoadedConfig): Problem[] {
   return problems;
 }
 
+/** Why custom imports were not loaded, when the caller gives no reason of its own. */
+export const CUSTOM_IMPORTS_OFF = 'validated with --no-custom-imports';
+
+/**
+ * The problems of a config checked without loading its custom modules: an information problem on
+ * the `custom_imports` key saying they were not loaded and why, and unknown `type` names turned
+ * into information too (they may be exactly the components those modules register). Configs that
+ * import nothing keep their problems as they are.
+ */
+export function withoutCustomImports(loaded: LoadedConfig, problems: Problem[], reason = CUSTOM_IMPORTS_OFF): Problem[] {
+  const files = customImportFiles(loaded);
+  if (!files.length) return problems;
+  const where = locate(loaded.origins, 'custom_imports', true);
+  const names = files.map((f) => path.basename(f.file)).join(', ');
+  const note: Problem = {
+    severity: 'info',
+    code: 'custom-import',
+    message: `custom_imports not loaded: ${reason}; the components of ${names} are unknown here and not checked`,
+    file: where?.location.file ?? loaded.file,
+    range: where?.location.range ?? ZERO_RANGE,
+    path: 'custom_imports',
+  };
+  return [note, ...problems.map((p) => (p.code === 'unknown-type' ? { ...p, severity: 'info' as const, message: `${p.message} (custom_imports not loaded)` } : p))];
+}
+
 function errorSummary(err: unknown, file: string): string {
   const e = err as Error & { loc?: { line: number; column: number } };
   if (e.loc) return `${file}:${e.loc.line}:${e.loc.column + 1}: ${e.message.replace(/ \(\d+:\d+\)$/, '')}`;

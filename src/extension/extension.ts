@@ -38,6 +38,12 @@ export function activate(context: vscode.ExtensionContext): CvWorkbenchApi {
     vscode.commands.registerCommand(COMMANDS.validateConfig, (uri?: vscode.Uri) => validateConfig(diagnostics, output, uri)),
     vscode.commands.registerCommand(COMMANDS.validateAllConfigs, () => validateAllConfigs(diagnostics, output)),
     vscode.commands.registerCommand(COMMANDS.showOutput, () => output.show(true)),
+    // Trust granted: the diagnostics (registered first, so already scheduled) load the custom
+    // modules; once they have, the Components view lists what those registered.
+    vscode.workspace.onDidGrantWorkspaceTrust(async () => {
+      await diagnostics.settled();
+      catalog.tree.refresh();
+    }),
   );
   return { diagnostics, output, runs, catalog };
 }

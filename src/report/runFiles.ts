@@ -171,13 +171,17 @@ export function reportImages(report: GeneratedReport | undefined): string[] {
 
 /**
  * Everything the report shows; `imageUri` turns an image path (relative to the run) into what
- * the page loads (a webview URI in VS Code, a data: URI in a standalone file).
+ * the page loads (a webview URI in VS Code, a data: URI in a standalone file), or undefined for
+ * one it will not show (a path that leads out of the run: the page then says "missing image").
  */
-export function readReportData(dir: string, imageUri: (relative: string) => string, options: { state?: string; tables?: MetricTable[] } = {}): ReportData {
+export function readReportData(dir: string, imageUri: (relative: string) => string | undefined, options: { state?: string; tables?: MetricTable[] } = {}): ReportData {
   const snapshot = readRunSnapshot(dir, options);
   const generated = readGeneratedReport(dir);
   const images: Record<string, string> = {};
-  for (const rel of reportImages(generated)) images[rel] = imageUri(rel);
+  for (const rel of reportImages(generated)) {
+    const uri = typeof rel === 'string' ? imageUri(rel) : undefined;
+    if (uri !== undefined) images[rel] = uri;
+  }
   return {
     summary: snapshot.summary,
     configText: snapshot.configText,

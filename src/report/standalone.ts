@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { realFileInside } from './insideDir';
 import { tableToJson, type MetricTableJson } from './model/metrics';
 import type { ReportData } from './model/report';
 import { readReportData } from './runFiles';
@@ -54,9 +55,17 @@ export function standaloneReportHtml(report: ReportData, bundle: string): string
 `;
 }
 
-/** Write `<run>/report/report.html` (or `out`) from the run's files; returns the path. */
+/**
+ * Write `<run>/report/report.html` (or `out`) from the run's files; returns the path. Only files
+ * inside the run directory are embedded: report.json is data, and a name in it such as
+ * `/etc/hostname`, `../../x` or a symlink that points out would otherwise put that file in a page
+ * meant to be mailed around.
+ */
 export function writeStandaloneReport(dir: string, bundleFile: string, out?: string): string {
-  const report = readReportData(dir, (rel) => dataUri(path.join(dir, rel)));
+  const report = readReportData(dir, (rel) => {
+    const file = realFileInside(dir, rel);
+    return file && dataUri(file);
+  });
   const html = standaloneReportHtml(report, fs.readFileSync(bundleFile, 'utf8'));
   const file = out ?? path.join(dir, 'report', 'report.html');
   fs.mkdirSync(path.dirname(file), { recursive: true });

@@ -9,6 +9,8 @@ const cvw = path.join(root, 'bin', 'cvw.js');
 const t = tempFiles({
   'ok.yaml': 'model: {type: Classification, backbone: {type: ResNet}, head: {type: ClsHead, num_classes: 2}}\n',
   'bad.yaml': 'model:\n  type: Classification\n  backbone: {type: ResNte}\n  head: {type: ClsHead, num_classes: 2}\n',
+  'marker.js': "require('fs').writeFileSync(__filename + '.loaded', 'x');\n",
+  'custom.yaml': 'custom_imports: [./marker.js]\nmodel:\n  type: Classification\n  backbone: {type: ResNet}\n  neck: {type: MarkerNeck}\n  head: {type: ClsHead, num_classes: 2}\n',
 });
 
 function run(...args: string[]) {
@@ -45,6 +47,19 @@ describe('cvw', () => {
     expect(json).toEqual([
       expect.objectContaining({ file: path.join(t.dir, 'bad.yaml'), line: 3, column: 20, severity: 'error', suggestions: ['ResNet'], code: 'unknown-type' }),
     ]);
+  });
+
+  it('validate --no-custom-imports runs none of the modules (CI of untrusted pull requests): information, exit 0', () => {
+    const r = run('validate', 'custom.yaml', '--no-custom-imports');
+    expect(fs.existsSync(t.file('marker.js.loaded'))).toBe(false);
+    expect(r.out).toBe(
+      'custom.yaml:1:1: info: custom_imports not loaded: validated with --no-custom-imports; the components of marker.js are unknown here and not checked\n' +
+        'custom.yaml:5:16: info: unknown neck "MarkerNeck" — did you mean "MAENeck"? (custom_imports not loaded)\n',
+    );
+    expect(r.code).toBe(0);
+    // Without the flag the module runs (and registers nothing here, so the neck is an error).
+    expect(run('validate', 'custom.yaml')).toMatchObject({ code: 1, out: expect.stringContaining('custom.yaml:5:16: error: unknown neck "MarkerNeck"') });
+    expect(fs.existsSync(t.file('marker.js.loaded'))).toBe(true);
   });
 
   it('config print: resolved config with overrides, errors without a stack trace', () => {

@@ -23,9 +23,13 @@ const t = tempFiles({
   'throws.ts': "import { register, z } from 'cv-workbench';\n\nthrow new Error('boom');\n",
   'cfg.yaml': 'custom_imports: [./my_neck.ts]\nmodel:\n  type: Classification\n  backbone: {type: ResNet}\n  neck: {type: MyNeck, hiden: 3}\n  head: {type: ClsHead, num_classes: 2}\n',
   'broken.yaml': 'custom_imports: [broken.ts, throws.ts, missing.ts]\n',
+  // Loading it leaves a mark: the proof that a check without custom imports ran none of its code.
+  'marker.ts': "import * as fs from 'node:fs';\nimport { register, z } from 'cv-workbench';\nfs.writeFileSync(__filename + '.loaded', 'x');\nregister('neck', { type: 'MarkerNeck', description: 'x', params: z.strictObject({}) });\n",
+  'untrusted.yaml': 'model:\n  type: Classification\n  backbone: {type: ResNte}\n  neck: {type: MarkerNeck, gain: 2}\n  head: {type: ClsHead, num_classes: -1}\ncustom_imports: [./marker.ts]\n',
 });
 afterAll(() => {
   registries.neck.unregister('MyNeck');
+  registries.neck.unregister('MarkerNeck');
   t.cleanup();
 });
 
@@ -56,5 +60,27 @@ describe('custom_imports', () => {
     expect(problems[0].message).toMatch(/^custom import broken\.ts failed: .*broken\.ts:2:\d+: /);
     expect(problems[1].message).toMatch(/^custom import throws\.ts failed: .*throws\.ts:3:\d+: boom$/);
     expect(problems[2].message).toBe(`custom import not found: ${t.file('missing.ts')}`);
+  });
+
+  it('customImports: false runs no module: an information problem on the key, unknown types as information, the rest unchanged', () => {
+    const marker = t.file('marker.ts.loaded');
+    const { problems } = checkConfig(t.file('untrusted.yaml'), { customImports: false, customImportsOffReason: 'this workspace is not trusted' });
+    expect(fs.existsSync(marker)).toBe(false);
+    expect(registries.neck.get('MarkerNeck')).toBeUndefined();
+    expect(problems.map((p) => `${lc(p)} ${p.severity} ${p.message}`)).toEqual([
+      '6:1 info custom_imports not loaded: this workspace is not trusted; the components of marker.ts are unknown here and not checked',
+      '3:20 info unknown backbone "ResNte" — did you mean "ResNet"? (custom_imports not loaded)',
+      '4:16 info unknown neck "MarkerNeck" — did you mean "MAENeck"? (custom_imports not loaded)',
+      '5:38 error model.head.num_classes: expected integer >= 1, got -1',
+    ]);
+    // The default reason names the CLI flag; with the modules loaded the same config is checked in full.
+    expect(checkConfig(t.file('untrusted.yaml'), { customImports: false }).problems[0].message).toMatch(/^custom_imports not loaded: validated with --no-custom-imports;/);
+    const loaded = checkConfig(t.file('untrusted.yaml')).problems;
+    expect(fs.existsSync(marker)).toBe(true);
+    expect(loaded.map((p) => `${lc(p)} ${p.severity} ${p.message}`)).toEqual([
+      '3:20 error unknown backbone "ResNte" — did you mean "ResNet"?',
+      '4:28 error unknown key "gain" in neck "MarkerNeck" (model.neck) (known: none)',
+      '5:38 error model.head.num_classes: expected integer >= 1, got -1',
+    ]);
   });
 });

@@ -91,7 +91,8 @@ function remoteUri(url, path) {
  * Options: name (results folder), workspace (folder to copy or { path: text }), settings (user
  * settings), env (for code-server and the extension host), viewport, screenshots (default true),
  * payload (extra [key, value] pairs for the workbench URL), navigate (default true: load the
- * workbench and wait for it).
+ * workbench and wait for it), workspaceTrust (default false: VS Code's workspace trust is off;
+ * true leaves it to the settings `security.workspace.trust.*`).
  * Resolves to a session (see VSCodeSession); call `close()` when done.
  */
 export async function launchVSCode(options = {}) {
@@ -106,7 +107,7 @@ export async function launchVSCode(options = {}) {
   const tags = [];
   const unguard = guardExit(() => tags);
   try {
-    server = await startCodeServer({ vsix, settings: options.settings, env: options.env, startTimeoutMs: options.startTimeoutMs });
+    server = await startCodeServer({ vsix, settings: options.settings, env: options.env, startTimeoutMs: options.startTimeoutMs, workspaceTrust: options.workspaceTrust });
     tags.push(server.tag);
     browser = await launchBrowser(server.tag);
     const page = await browser.newPage({ viewport: options.viewport ?? { width: 1600, height: 1000 } });

@@ -6,12 +6,20 @@ export const validateCommand: CommandSpec = {
   name: 'validate',
   summary: 'Check configs against the registry: types, parameters, _base_ files; prints file:line:column: message',
   positionals: [{ name: 'configs', description: 'Config files (YAML or JSON)', variadic: true }],
-  options: [{ name: 'json', type: 'boolean', description: 'Print the problems as JSON (file, range, severity, message, suggestions)' }],
+  options: [
+    { name: 'json', type: 'boolean', description: 'Print the problems as JSON (file, range, severity, message, suggestions)' },
+    {
+      name: 'custom-imports',
+      type: 'boolean',
+      description: 'Load the modules of custom_imports (--no-custom-imports: run no code of the configs, e.g. in CI of untrusted pull requests; their components are then reported as information, not errors)',
+    },
+  ],
   overrides: true,
   details: 'Exit status: 0 when no config has errors, 1 otherwise.',
   run(args) {
     const all: Problem[] = [];
-    for (const file of args.positionals) all.push(...checkConfig(file, { overrides: args.overrides }).problems);
+    const customImports = args.options['custom-imports'] !== false;
+    for (const file of args.positionals) all.push(...checkConfig(file, { overrides: args.overrides, customImports }).problems);
     const errors = all.filter((p) => p.severity === 'error').length;
     if (args.options.json) {
       process.stdout.write(JSON.stringify(all.map(problemToJson), null, 2) + '\n');

@@ -19,7 +19,10 @@ import { scanYaml, toValue, type PathSegment, type YamlNode } from './yamlScan';
 
 type AnySchema = z.core.$ZodType;
 
-export type LanguageOptions = LoadOptions;
+export interface LanguageOptions extends LoadOptions {
+  /** Load `custom_imports` for completion, hover and definitions (default true; false in an untrusted workspace). */
+  customImports?: boolean;
+}
 
 export interface BaseReference {
   /** As written. */
@@ -130,6 +133,7 @@ export class ConfigDocument {
    * components are known. Failures are the diagnostics' business; here they only leave names out.
    */
   loadCustomComponents(): void {
+    if (this.options.customImports === false) return;
     const m = this.merged;
     if (!Array.isArray(m.value.custom_imports)) return;
     const loaded: LoadedConfig = { file: this.file, config: m.value, origins: m.origins, files: [], parsed: new Map(), bases: new Map(), problems: [] };

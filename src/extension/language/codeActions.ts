@@ -13,6 +13,7 @@ import { ConfigDocument } from '../../core/language/configDocument';
 import type { Problem } from '../../core/problems';
 import { isConfigDocument } from '../configDocuments';
 import { ensureRegistry } from '../registry';
+import { trustCheckOptions, workspaceTrusted } from '../trust';
 import { DIAGNOSTIC_SOURCE } from './diagnostics';
 import { openBufferReader, toVsRange } from './documents';
 
@@ -26,7 +27,7 @@ export class ConfigQuickFixProvider implements vscode.CodeActionProvider {
     const readText = openBufferReader();
     const file = document.uri.fsPath;
     const problems = problemsBehind(file, diagnostics, readText);
-    const doc = new ConfigDocument(file, document.getText(), { readText });
+    const doc = new ConfigDocument(file, document.getText(), { readText, customImports: workspaceTrusted() });
     return quickFixes(doc, problems).map((fix) => {
       const action = new vscode.CodeAction(fix.title, vscode.CodeActionKind.QuickFix);
       action.diagnostics = diagnostics.filter((d) => sameProblem(d, fix.problem));
@@ -51,7 +52,7 @@ function problemsBehind(file: string, diagnostics: vscode.Diagnostic[], readText
     if (!unmatched.size) break;
     let problems: Problem[];
     try {
-      problems = checkConfig(config, { readText }).problems;
+      problems = checkConfig(config, { readText, ...trustCheckOptions() }).problems;
     } catch {
       continue;
     }

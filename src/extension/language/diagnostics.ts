@@ -15,6 +15,7 @@ import { COMMAND_LINE, type Problem, type Severity } from '../../core/problems';
 import { isConfigDocument } from '../configDocuments';
 import { CONFIG_FILE_PATTERN } from '../configDetection';
 import { ensureRegistry } from '../registry';
+import { trustCheckOptions } from '../trust';
 
 /** Typing pauses shorter than this do not trigger a check. */
 export const DIAGNOSTICS_DELAY_MS = 300;
@@ -87,7 +88,7 @@ export function registerDiagnostics(context: vscode.ExtensionContext, options: D
     let entry: Entry;
     try {
       ensureRegistry();
-      const result = checkConfig(file, { readText: (f) => texts.get(f) });
+      const result = checkConfig(file, { readText: (f) => texts.get(f), ...trustCheckOptions() });
       problems = result.problems;
       entry = {
         problems,
@@ -200,6 +201,11 @@ export function registerDiagnostics(context: vscode.ExtensionContext, options: D
       forget(doc.uri.fsPath);
       // The closed buffer may have held unsaved text that other configs were checked against.
       if (isFollowed(doc.uri.fsPath)) schedule(doc.uri.fsPath, 0);
+    }),
+    // Trust granted: the custom modules may load now; check every followed and open config again.
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      for (const file of entries.keys()) schedule(file, 0);
+      for (const doc of vscode.workspace.textDocuments) onOpen(doc);
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (!e.affectsConfiguration('cvWorkbench.configGlob')) return;

@@ -8,6 +8,7 @@ import { ConfigDocument } from '../../core/language/configDocument';
 import type { Position, Range } from '../../core/problems';
 import { isConfigDocument } from '../configDocuments';
 import { ensureRegistry } from '../registry';
+import { workspaceTrusted } from '../trust';
 
 /** The documents the providers register for; each provider then keeps to configs (isConfigDocument). */
 export const CONFIG_SELECTOR: vscode.DocumentSelector = [
@@ -27,7 +28,8 @@ export function openBufferReader(): (file: string) => string | undefined {
 export function configDocumentOf(document: vscode.TextDocument): ConfigDocument | undefined {
   if (!isConfigDocument(document)) return undefined;
   ensureRegistry();
-  return new ConfigDocument(document.uri.fsPath, document.getText(), { readText: openBufferReader() });
+  // Custom modules are workspace code: loaded for completion, hover and definitions only when trusted.
+  return new ConfigDocument(document.uri.fsPath, document.getText(), { readText: openBufferReader(), customImports: workspaceTrusted() });
 }
 
 export function toVsPosition(p: Position): vscode.Position {

@@ -5,7 +5,8 @@
  *
  * Custom components need nothing here: every request loads the document's `custom_imports`
  * again when a module changed on disk (the mtime check of src/core/customImports.ts), and the
- * diagnostics re-validate the configs that import a module when it changes.
+ * diagnostics re-validate the configs that import a module when it changes. In a workspace that is
+ * not trusted no custom module is loaded (src/extension/trust.ts).
  */
 import * as vscode from 'vscode';
 import { ConfigQuickFixProvider } from './codeActions';

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { findRunDirs, readAllBenchmarks, readMarkdownTables } from '../../report/runFiles';
 import { HostMessageType, PanelKind, VIEW_TYPES, isPanelState, type BenchmarksMessage, type BenchmarksState } from '../protocol';
+import { sortStateFrom } from './messageGuard';
 import { PanelBase, webviewOptions } from './panelBase';
 import type { PanelContext } from './panelContext';
 
@@ -34,6 +35,7 @@ export function collectBenchmarks(ctx: PanelContext): Omit<BenchmarksMessage, 't
 export class BenchmarksPanel extends PanelBase<BenchmarksState> {
   private static current: BenchmarksPanel | undefined;
   private timer?: ReturnType<typeof setTimeout>;
+  private listed: string[] = [];
 
   private constructor(panel: vscode.WebviewPanel, ctx: PanelContext, state: BenchmarksState) {
     super(panel, ctx, PanelKind.Benchmarks, state, []);
@@ -57,8 +59,8 @@ export class BenchmarksPanel extends PanelBase<BenchmarksState> {
 
   static revive(panel: vscode.WebviewPanel, ctx: PanelContext, state: unknown): BenchmarksPanel {
     BenchmarksPanel.current?.dispose();
-    const s = isPanelState(state, PanelKind.Benchmarks) ? (state as BenchmarksState) : { kind: PanelKind.Benchmarks as const, sort: {} };
-    return new BenchmarksPanel(panel, ctx, s);
+    const sort = isPanelState(state, PanelKind.Benchmarks) ? sortStateFrom((state as BenchmarksState).sort) : {};
+    return new BenchmarksPanel(panel, ctx, { kind: PanelKind.Benchmarks, sort });
   }
 
   protected onReady(): void {
@@ -66,7 +68,18 @@ export class BenchmarksPanel extends PanelBase<BenchmarksState> {
   }
 
   private send(): void {
-    this.post({ type: HostMessageType.Benchmarks, ...collectBenchmarks(this.ctx) });
+    const collected = collectBenchmarks(this.ctx);
+    this.listed = collected.documents.map((d) => d.file);
+    this.post({ type: HostMessageType.Benchmarks, ...collected });
+  }
+
+  /** No run's files are opened from here, only the BENCHMARKS.md files the panel listed. */
+  protected shownRunDirs(): readonly string[] {
+    return [];
+  }
+
+  protected override listedFiles(): readonly string[] {
+    return this.listed;
   }
 
   protected onDispose(): void {

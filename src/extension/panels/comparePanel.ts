@@ -6,7 +6,8 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { DEFAULT_CHART_SETTINGS, HostMessageType, PanelKind, VIEW_TYPES, isPanelState, type CompareState } from '../protocol';
-import { PanelBase, webviewOptions } from './panelBase';
+import { chartSettingsFrom, workspaceRunDir } from './messageGuard';
+import { PanelBase, webviewOptions, workspaceFolderPaths } from './panelBase';
 import type { PanelContext } from './panelContext';
 import { RunFeed } from './runFeed';
 
@@ -36,13 +37,17 @@ export class ComparePanel extends PanelBase<CompareState> {
     return new ComparePanel(panel, ctx, { kind: PanelKind.Compare, dirs: resolved, chart: DEFAULT_CHART_SETTINGS });
   }
 
+  /** After a reload, from the page's saved state: the runs that are real run directories of the workspace, the others dropped. */
   static revive(panel: vscode.WebviewPanel, ctx: PanelContext, state: unknown): ComparePanel | undefined {
     const s = state as CompareState;
-    if (!isPanelState(state, PanelKind.Compare) || !Array.isArray(s.dirs) || !s.dirs.length) {
+    const folders = workspaceFolderPaths();
+    const saved: unknown[] = isPanelState(state, PanelKind.Compare) && Array.isArray(s.dirs) ? s.dirs : [];
+    const dirs = [...new Set(saved.map((d) => workspaceRunDir(d, folders)).filter((d): d is string => d !== undefined))];
+    if (!dirs.length) {
       panel.dispose();
       return undefined;
     }
-    return new ComparePanel(panel, ctx, { ...s, dirs: s.dirs.map((d) => path.resolve(d)), chart: { ...DEFAULT_CHART_SETTINGS, ...s.chart } });
+    return new ComparePanel(panel, ctx, { kind: PanelKind.Compare, dirs, chart: chartSettingsFrom(s.chart) });
   }
 
   static panels(): ComparePanel[] {
@@ -58,6 +63,10 @@ export class ComparePanel extends PanelBase<CompareState> {
         else this.post(m);
       });
     }
+  }
+
+  protected shownRunDirs(): readonly string[] {
+    return this.state.dirs;
   }
 
   protected onDispose(): void {

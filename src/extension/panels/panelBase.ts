@@ -2,12 +2,19 @@
  * What every panel does the same way: the page (src/extension/panels/html.ts: strict CSP with a
  * fresh nonce, the bundle through asWebviewUri), `localResourceRoots` limited to the extension's
  * webview bundles and the run directories shown, nothing posted before the page says it is ready
- * (and everything sent again when it reloads), every disposable tracked.
+ * (and everything sent again when it reloads), every disposable tracked. Every message is checked
+ * against what the panel shows (./messageGuard.ts) before anything acts on it.
  */
 import * as vscode from 'vscode';
 import { PanelKind, WebviewMessageType, type HostMessage, type PanelState, type RunAction, type WebviewMessage } from '../protocol';
 import { panelHtml } from './html';
+import { isRunAction, openableFile, shownRunDir } from './messageGuard';
 import type { PanelContext } from './panelContext';
+
+/** The workspace folders on disk: where run directories from a page's saved state must lie. */
+export function workspaceFolderPaths(): string[] {
+  return (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+}
 
 export function webviewOptions(ctx: PanelContext, runDirs: readonly string[]): vscode.WebviewOptions & vscode.WebviewPanelOptions {
   return {
@@ -56,6 +63,14 @@ export abstract class PanelBase<S extends PanelState> implements vscode.Disposab
   /** The page is loaded and listening: send it everything, subscribe to what changes. */
   protected abstract onReady(): void;
 
+  /** The run directories this panel shows: the only ones its page may name. */
+  protected abstract shownRunDirs(): readonly string[];
+
+  /** Files outside the shown runs that the page may open (what the panel itself listed). */
+  protected listedFiles(): readonly string[] {
+    return [];
+  }
+
   protected onRunAction(action: RunAction, dir: string): void {
     this.ctx.runAction(action, dir).catch((err: unknown) => {
       this.ctx.output.appendLine(`${action} ${dir}: ${(err as Error).message}`);
@@ -77,35 +92,53 @@ export abstract class PanelBase<S extends PanelState> implements vscode.Disposab
   }
 
   private receive(msg: WebviewMessage): void {
+    if (!msg || typeof msg !== 'object') return;
     switch (msg.type) {
       case WebviewMessageType.Ready:
         this.ready = true;
         this.disposePage();
         this.onReady();
         break;
-      case WebviewMessageType.RunAction:
-        this.onRunAction(msg.action, msg.dir);
+      case WebviewMessageType.RunAction: {
+        const dir = shownRunDir(msg.dir, this.shownRunDirs());
+        if (dir && isRunAction(msg.action)) this.onRunAction(msg.action, dir);
+        else this.refuse(msg);
         break;
-      case WebviewMessageType.OpenFile:
-        void openFile(msg.file, msg.line);
+      }
+      case WebviewMessageType.OpenFile: {
+        const file = openableFile(msg.file, this.shownRunDirs(), this.listedFiles());
+        if (file) void openFile(file, typeof msg.line === 'number' ? msg.line : undefined);
+        else this.refuse(msg);
         break;
-      case WebviewMessageType.GenerateReport:
-        this.onGenerateReport(msg.dir);
+      }
+      case WebviewMessageType.GenerateReport: {
+        const dir = shownRunDir(msg.dir, this.shownRunDirs());
+        if (dir) this.onGenerateReport(dir);
+        else this.refuse(msg);
         break;
-      case WebviewMessageType.ExportHtml:
-        this.onExportHtml(msg.dir);
+      }
+      case WebviewMessageType.ExportHtml: {
+        const dir = shownRunDir(msg.dir, this.shownRunDirs());
+        if (dir) this.onExportHtml(dir);
+        else this.refuse(msg);
         break;
+      }
       case WebviewMessageType.Refresh:
         this.onRefresh();
         break;
       case WebviewMessageType.Error:
-        this.ctx.output.appendLine(`[${this.kind} panel] ${msg.message}`);
+        this.ctx.output.appendLine(`[${this.kind} panel] ${String(msg.message).slice(0, 2000)}`);
         break;
       default: {
         const unhandled: never = msg;
-        this.ctx.output.appendLine(`[${this.kind} panel] unknown message ${JSON.stringify(unhandled)}`);
+        this.ctx.output.appendLine(`[${this.kind} panel] unknown message ${JSON.stringify(unhandled).slice(0, 300)}`);
       }
     }
+  }
+
+  /** A message naming something the panel does not show: a bug or a tampered page; logged, not acted on. */
+  private refuse(msg: WebviewMessage): void {
+    this.ctx.output.appendLine(`[${this.kind} panel] refused ${msg.type}: ${JSON.stringify(msg).slice(0, 300)} names nothing this panel shows`);
   }
 
   protected disposePage(): void {

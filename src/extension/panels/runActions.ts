@@ -2,12 +2,12 @@
  * What the buttons of a run do. Stop, Resume and Export belong to the runs support (src/extension/runs):
  * its commands are executed with the run directory. Opening files and panels is done here.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { readRunSummary } from '../../report/runFiles';
 import { RunAction } from '../protocol';
-import { openFile } from './panelBase';
+import { workspaceFile } from './messageGuard';
+import { openFile, workspaceFolderPaths } from './panelBase';
 import { PANEL_COMMANDS, RUN_COMMANDS } from './panelCommands';
 
 async function registered(id: string): Promise<boolean> {
@@ -25,9 +25,10 @@ export async function runAction(action: RunAction, dir: string): Promise<void> {
       return;
     }
     case RunAction.OpenConfig: {
-      // The config the run was started from when it still exists, else the resolved copy.
-      const source = readRunSummary(dir).configFile;
-      await openFile(source && fs.existsSync(source) ? source : path.join(dir, 'config.yaml'));
+      // The config the run was started from when it is still in the workspace (run.json names it:
+      // data, not a licence to open any file), else the resolved copy.
+      const source = workspaceFile(readRunSummary(dir).configFile, workspaceFolderPaths());
+      await openFile(source ?? path.join(dir, 'config.yaml'));
       return;
     }
     case RunAction.OpenLog:

@@ -6,7 +6,8 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { DEFAULT_CHART_SETTINGS, PanelKind, VIEW_TYPES, isPanelState, type DashboardState } from '../protocol';
-import { PanelBase, webviewOptions } from './panelBase';
+import { chartSettingsFrom, workspaceRunDir } from './messageGuard';
+import { PanelBase, webviewOptions, workspaceFolderPaths } from './panelBase';
 import type { PanelContext } from './panelContext';
 import { RunFeed } from './runFeed';
 import { HostMessageType } from '../protocol';
@@ -37,16 +38,19 @@ export class RunDashboardPanel extends PanelBase<DashboardState> {
     return new RunDashboardPanel(panel, ctx, { kind: PanelKind.Dashboard, dir: resolved, chart: DEFAULT_CHART_SETTINGS });
   }
 
-  /** After a reload: the state the page saved names the run and the chart settings. */
+  /**
+   * After a reload: the state the page saved names the run and the chart settings. It is the
+   * page's word, so the run must be a real run directory in the workspace (it becomes a
+   * localResourceRoots entry); anything else closes the panel.
+   */
   static revive(panel: vscode.WebviewPanel, ctx: PanelContext, state: unknown): RunDashboardPanel | undefined {
-    if (!isPanelState(state, PanelKind.Dashboard) || typeof (state as DashboardState).dir !== 'string' || !(state as DashboardState).dir) {
+    const dir = isPanelState(state, PanelKind.Dashboard) ? workspaceRunDir((state as DashboardState).dir, workspaceFolderPaths()) : undefined;
+    if (!dir) {
       panel.dispose();
       return undefined;
     }
-    const s = state as DashboardState;
-    const resolved = path.resolve(s.dir);
-    RunDashboardPanel.open.get(resolved)?.dispose();
-    return new RunDashboardPanel(panel, ctx, { ...s, dir: resolved, chart: { ...DEFAULT_CHART_SETTINGS, ...s.chart } });
+    RunDashboardPanel.open.get(dir)?.dispose();
+    return new RunDashboardPanel(panel, ctx, { kind: PanelKind.Dashboard, dir, chart: chartSettingsFrom((state as DashboardState).chart) });
   }
 
   /** The open dashboards (for tests). */
@@ -61,6 +65,10 @@ export class RunDashboardPanel extends PanelBase<DashboardState> {
   protected onReady(): void {
     this.post({ type: HostMessageType.RunSnapshot, run: this.feed.snapshot() });
     this.feed.attach((m) => this.post(m));
+  }
+
+  protected shownRunDirs(): readonly string[] {
+    return [this.state.dir];
   }
 
   protected onDispose(): void {

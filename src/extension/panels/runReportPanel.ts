@@ -7,10 +7,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { realFileInside } from '../../report/insideDir';
 import { readReportData } from '../../report/runFiles';
 import { writeStandaloneReport } from '../../report/standalone';
 import { HostMessageType, PanelKind, VIEW_TYPES, isPanelState, type ReportState } from '../protocol';
-import { PanelBase, webviewOptions } from './panelBase';
+import { ensureTrusted, untrustedMessage } from '../trust';
+import { workspaceRunDir } from './messageGuard';
+import { PanelBase, webviewOptions, workspaceFolderPaths } from './panelBase';
 import type { PanelContext } from './panelContext';
 
 export class RunReportPanel extends PanelBase<ReportState> {
@@ -34,15 +37,15 @@ export class RunReportPanel extends PanelBase<ReportState> {
     return new RunReportPanel(panel, ctx, { kind: PanelKind.Report, dir: resolved });
   }
 
+  /** After a reload, from the page's saved state: only a real run directory of the workspace (see the dashboard's). */
   static revive(panel: vscode.WebviewPanel, ctx: PanelContext, state: unknown): RunReportPanel | undefined {
-    const s = state as ReportState;
-    if (!isPanelState(state, PanelKind.Report) || typeof s.dir !== 'string' || !s.dir) {
+    const dir = isPanelState(state, PanelKind.Report) ? workspaceRunDir((state as ReportState).dir, workspaceFolderPaths()) : undefined;
+    if (!dir) {
       panel.dispose();
       return undefined;
     }
-    const resolved = path.resolve(s.dir);
-    RunReportPanel.open.get(resolved)?.dispose();
-    return new RunReportPanel(panel, ctx, { kind: PanelKind.Report, dir: resolved });
+    RunReportPanel.open.get(dir)?.dispose();
+    return new RunReportPanel(panel, ctx, { kind: PanelKind.Report, dir });
   }
 
   static panels(): RunReportPanel[] {
@@ -57,12 +60,27 @@ export class RunReportPanel extends PanelBase<ReportState> {
     const dir = this.state.dir;
     const webview = this.panel.webview;
     const state = this.ctx.runs?.()?.runs().find((r) => path.resolve(r.dir) === dir)?.state;
-    const report = readReportData(dir, (rel) => webview.asWebviewUri(vscode.Uri.file(path.join(dir, rel))).toString(), { state });
+    const report = readReportData(
+      dir,
+      // Only images inside the run (report.json is data); named by their path under `dir`, which
+      // is what localResourceRoots allows even when `dir` is reached through a symlink.
+      (rel) => (realFileInside(dir, rel) ? webview.asWebviewUri(vscode.Uri.file(path.resolve(dir, rel))).toString() : undefined),
+      { state },
+    );
     this.post({ type: HostMessageType.Report, report });
+  }
+
+  protected shownRunDirs(): readonly string[] {
+    return [this.state.dir];
   }
 
   protected override onGenerateReport(dir: string): void {
     if (this.job) return;
+    // `cvw report` loads the run's model, with its config's custom_imports: workspace code.
+    if (!ensureTrusted('Generate report')) {
+      this.post({ type: HostMessageType.ReportJob, state: 'failed', text: untrustedMessage('Generate report') });
+      return;
+    }
     if (!this.ctx.execCvw) {
       this.post({ type: HostMessageType.ReportJob, state: 'failed', text: 'Running cvw needs the runs support of CV Workbench; run `cvw report <run>` in a terminal instead.' });
       return;

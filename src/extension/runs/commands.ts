@@ -19,6 +19,7 @@ import type { RunNotifier } from './notifier';
 import { describeRun } from './runsView';
 import { runSettings, type RunsService } from './service';
 import type { ActiveRunStatus } from './statusBar';
+import { ensureTrusted } from '../trust';
 
 /** Options a caller (a test, a task, another command) may pass instead of being asked. */
 export interface StartOptions {
@@ -153,6 +154,7 @@ function watchRun(ctx: RunCommandContext, run: ManagedRun, config?: string): voi
 }
 
 export async function train(ctx: RunCommandContext, arg?: unknown, options: StartOptions = {}): Promise<string | undefined> {
+  if (!ensureTrusted('Train')) return undefined;
   const uri = configUriOf(arg) ?? (arg === undefined ? await pickConfig() : undefined);
   if (!uri) {
     if (arg !== undefined) void vscode.window.showWarningMessage('Train: open a config file (YAML or JSON) first.');
@@ -179,6 +181,7 @@ export async function train(ctx: RunCommandContext, arg?: unknown, options: Star
 }
 
 export async function resume(ctx: RunCommandContext, arg?: unknown, options: StartOptions = {}): Promise<string | undefined> {
+  if (!ensureTrusted('Resume')) return undefined;
   const dir = await targetRun(ctx, arg, 'Resume which run?', (r) => r.resumable);
   if (!dir) return undefined;
   const settings = runSettings(vscode.Uri.file(dir));
@@ -240,6 +243,7 @@ function execInTerminal(ctx: RunCommandContext, title: string, args: string[], c
 }
 
 export async function evaluate(ctx: RunCommandContext, arg?: unknown): Promise<ManagedProcess | undefined> {
+  if (!ensureTrusted('Evaluate')) return undefined;
   const dir = await targetRun(ctx, arg, 'Evaluate which run?', hasCheckpoint);
   if (!dir) return undefined;
   return execInTerminal(ctx, 'Evaluate', ['eval', dir], ctx.service.folderOf(dir), async (p) => {
@@ -258,6 +262,7 @@ function onnxUnavailable(ctx: RunCommandContext, dir: string): boolean {
 }
 
 export async function exportRun(ctx: RunCommandContext, arg?: unknown, format?: string): Promise<ManagedProcess | undefined> {
+  if (!ensureTrusted('Export')) return undefined;
   const dir = await targetRun(ctx, arg, 'Export which run?', hasCheckpoint);
   if (!dir) return undefined;
   const fmt =
@@ -281,6 +286,7 @@ export async function exportRun(ctx: RunCommandContext, arg?: unknown, format?: 
 }
 
 export async function benchmark(ctx: RunCommandContext, arg?: unknown, kind?: string): Promise<ManagedProcess | undefined> {
+  if (!ensureTrusted('Benchmark')) return undefined;
   const dir = await targetRun(ctx, arg, 'Benchmark which run?', hasCheckpoint);
   if (!dir) return undefined;
   const which =
@@ -302,6 +308,7 @@ export async function benchmark(ctx: RunCommandContext, arg?: unknown, kind?: st
 }
 
 export async function debugTraining(ctx: RunCommandContext, arg?: unknown, options: StartOptions = {}): Promise<boolean> {
+  if (!ensureTrusted('Debug Training')) return false;
   const uri = configUriOf(arg) ?? (arg === undefined ? await pickConfig() : undefined);
   if (!uri) return false;
   const args = await askArgs(ctx, uri.fsPath, `Debug training ${path.basename(uri.fsPath)}`, options.args);

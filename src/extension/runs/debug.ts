@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import { CONFIG_FILE_PATTERN } from '../configDetection';
 import { DEBUG_TYPE } from './ids';
 import { runSettings, type RunsService } from './service';
+import { ensureTrusted } from '../trust';
 
 /** What a `cvw` launch configuration says (package.json `debuggers[].configurationAttributes`). */
 export interface CvwDebugConfiguration extends vscode.DebugConfiguration {
@@ -41,6 +42,7 @@ export class TrainingDebugConfigurationProvider implements vscode.DebugConfigura
       folder = vscode.workspace.getWorkspaceFolder(doc.uri) ?? folder;
     }
     if (c.type !== DEBUG_TYPE) return c;
+    if (!ensureTrusted('Debug Training')) return null;
     if (!c.config && !c.resume) {
       void vscode.window.showErrorMessage('Debug Training: the launch configuration needs "config" (a config file, e.g. "${file}") or "resume" (a run directory).');
       return null;

@@ -11,6 +11,7 @@ import type { MetricsRead } from '../../runs/fileFollower';
 import type { RunRecord } from '../../runs/runRecord';
 import { RunWatcher, type RunChange } from '../../runs/watcher';
 import { SETTINGS_SECTION } from '../configDocuments';
+import { workspaceTrusted } from '../trust';
 import { SETTINGS } from './ids';
 import { FileOutputSource, OutputPty, type OutputSource } from './terminal';
 
@@ -106,17 +107,21 @@ export class RunsService implements vscode.Disposable {
     return vscode.workspace.getWorkspaceFolder(vscode.Uri.file(file))?.uri.fsPath ?? path.dirname(file);
   }
 
-  /** Which `cvw` runs for work in `cwd`: the setting, the workspace's package, or the bundled one. */
+  /**
+   * Which `cvw` runs for work in `cwd`: the setting, the workspace's package, or the bundled one.
+   * In a workspace that is not trusted its own package is workspace code: only the bundled CLI
+   * (or a cvwPath from the user's settings; VS Code ignores the workspace's, a restricted setting).
+   */
   cvwFor(cwd: string): CvwLocation {
     const settings = runSettings(vscode.Uri.file(cwd));
-    return resolveCvw({ configured: settings.cvwPath || undefined, folder: cwd, bundled: path.join(this.context.extensionPath, 'dist', 'cli', 'cvw.js') });
+    return resolveCvw({ configured: settings.cvwPath || undefined, folder: workspaceTrusted() ? cwd : undefined, bundled: path.join(this.context.extensionPath, 'dist', 'cli', 'cvw.js') });
   }
 
   invocation(cwd: string): CvwInvocation {
     const cvw = this.cvwFor(cwd);
     const node = nodeRuntime(runSettings(vscode.Uri.file(cwd)).nodePath || undefined);
     // The bundled CLI leaves the native packages (sharp, onnxruntime-node) outside: let it find the workspace's.
-    if (cvw.source === 'bundled') node.env.NODE_PATH = [path.join(cwd, 'node_modules'), process.env.NODE_PATH].filter(Boolean).join(path.delimiter);
+    if (cvw.source === 'bundled' && workspaceTrusted()) node.env.NODE_PATH = [path.join(cwd, 'node_modules'), process.env.NODE_PATH].filter(Boolean).join(path.delimiter);
     return { node, cvw };
   }
 

@@ -16,6 +16,7 @@ import { CONFIG_FILE_PATTERN } from '../configDetection';
 import { TASK_TYPE } from './ids';
 import { OutputPty } from './terminal';
 import { runSettings, type RunsService } from './service';
+import { ensureTrusted, untrustedMessage } from '../trust';
 
 export const TASK_COMMANDS = ['train', 'resume', 'eval', 'export', 'benchmark knn', 'benchmark linear'] as const;
 export type TaskCommand = (typeof TASK_COMMANDS)[number];
@@ -75,6 +76,11 @@ class TaskPty implements vscode.Pseudoterminal {
   ) {}
 
   open(): void {
+    if (!ensureTrusted(`The cvw ${this.def.command} task`)) {
+      this.writeEmitter.fire(`cvw task: ${untrustedMessage(`The cvw ${this.def.command} task`)}\r\n`);
+      this.closeEmitter.fire(2);
+      return;
+    }
     let started;
     try {
       started = start(this.service, this.def, this.cwd);

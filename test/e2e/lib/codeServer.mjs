@@ -47,10 +47,11 @@ function cleanEnv() {
 }
 
 /**
- * Start code-server with `vsix` installed. Resolves once it answers HTTP; throws with its log when
+ * Start code-server with `vsix` installed; `workspaceTrust` leaves VS Code's workspace trust on
+ * (by default it is off: no trust dialog, every folder trusted). Resolves once it answers HTTP; throws with its log when
  * it does not come up within `startTimeoutMs`.
  */
-export async function startCodeServer({ vsix, settings = {}, env = {}, startTimeoutMs = START_TIMEOUT_MS } = {}) {
+export async function startCodeServer({ vsix, settings = {}, env = {}, startTimeoutMs = START_TIMEOUT_MS, workspaceTrust = false } = {}) {
   checkPrerequisites();
   const root = mkdtempSync(join(tmpdir(), 'cvw-e2e-'));
   const userDataDir = join(root, 'user-data');
@@ -87,7 +88,8 @@ export async function startCodeServer({ vsix, settings = {}, env = {}, startTime
     '--bind-addr', '127.0.0.1:0', // the kernel picks a free port; code-server prints it
     '--disable-telemetry',
     '--disable-update-check',
-    '--disable-workspace-trust',
+    // Workspace trust is off unless a test is about it (it then sets the trust settings too).
+    ...(workspaceTrust ? [] : ['--disable-workspace-trust']),
     '--disable-getting-started-override',
     '--disable-file-downloads',
   ];
