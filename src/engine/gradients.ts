@@ -14,6 +14,8 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { packageRoot } from '../core/packageInfo';
 import { installDilatedGradients } from './dilatedGradients';
+import { installBroadcastMatMulGradient } from './matMulGradient';
+import { installResizeGradients } from './resizeGradients';
 
 const ENTRY = '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 
@@ -51,7 +53,7 @@ export function gradientsRegistered(): boolean {
   return tf.getGradient('Conv2D') != null && tf.getGradient('BatchMatMul') != null;
 }
 
-/** Register every tfjs-core gradient once per process, and the dilated convolutions' over them. */
+/** Register every tfjs-core gradient once per process, and over them the ones fixed here (dilated convolutions, broadcast matrix products, resizes). */
 export function ensureGradients(): void {
   if (!gradientsRegistered()) {
     const file = gradientBundlePath();
@@ -60,4 +62,6 @@ export function ensureGradients(): void {
     if (!gradientsRegistered()) throw new Error(`loading ${file} did not register TensorFlow.js' gradients; delete it and run \`npm run build\``);
   }
   installDilatedGradients();
+  installBroadcastMatMulGradient();
+  installResizeGradients();
 }

@@ -13,6 +13,7 @@ import { unsortedSegmentSumConfig } from './unsortedSegmentSum';
 import { batchNormTrainConfig, batchNormTrainGradConfig } from './batchNormTrain';
 import { castConfig, identityConfig } from './identity';
 import { EXPLICIT_SAME_PADDING_KERNELS } from './explicitSamePadding';
+import { maxPoolGradConfig } from './maxPoolGrad';
 
 export { installKernels, uninstallKernels, kernelBelow, originalKernel } from './install';
 
@@ -27,6 +28,7 @@ export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   identityConfig,
   castConfig,
   ...EXPLICIT_SAME_PADDING_KERNELS,
+  maxPoolGradConfig,
 ];
 
 export function registerWasmTrainingKernels(): void {
