@@ -28,7 +28,7 @@ export function spreadFilter(filter: tf.Tensor4D, dh: number, dw: number): tf.Te
     [0, dw - 1],
     [0, 0],
   ]);
-  return tf.slice(tf.reshape(spaced, [kh * dh, kw * dw, a, b]), [0, 0, 0, 0], [(kh - 1) * dh + 1, (kw - 1) * dw + 1, a, b]);
+  return tf.slice(tf.reshape(spaced, [kh * dh, kw * dw, a, b]) as tf.Tensor4D, [0, 0, 0, 0], [(kh - 1) * dh + 1, (kw - 1) * dw + 1, a, b]);
 }
 
 /** The taps of a spread filter's gradient that are real filter entries. */

@@ -29,7 +29,7 @@ export const TOLERANCE = 1e-4;
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 
-interface Prepared {
+export interface Prepared {
   /** Shapes and attributes, for the one-line reproduction. */
   desc: Record<string, unknown>;
   /** Float inputs by name (values drawn from the case's seed), differentiated. */
@@ -83,7 +83,7 @@ function stridesAndDilations(rng: Random, allowDilation = true): { strides: [num
 }
 
 /** Draw until the convolution has a non-empty output (tfjs refuses empty ones). */
-function convGeometry(rng: Random, depthwise: boolean, allowDilation = true) {
+function convGeometry(rng: Random, depthwise: boolean, allowDilation = true): ConvSpec {
   for (;;) {
     const x: [number, number, number, number] = [between(rng, 1, 3), between(rng, 1, 12), between(rng, 1, 12), between(rng, 1, 5)];
     const k: [number, number] = rng.chance(0.5) ? [between(rng, 1, 5), between(rng, 1, 5)] : pick(rng, [[1, 1], [3, 3], [5, 5]] as Array<[number, number]>);
@@ -92,7 +92,7 @@ function convGeometry(rng: Random, depthwise: boolean, allowDilation = true) {
     const co = depthwise ? between(rng, 1, 3) : between(rng, 1, 5);
     const filter: [number, number, number, number] = [k[0], k[1], x[3], co];
     const info = tf.backend_util.computeConv2DInfo(x, filter, strides, dilations, pad, undefined, depthwise);
-    if (info.outHeight > 0 && info.outWidth > 0) return { x, filter, strides, dilations, pad, info };
+    if (info.outHeight > 0 && info.outWidth > 0) return { x, filter, strides, dilations, pad };
   }
 }
 
@@ -100,50 +100,65 @@ function padLabel(pad: Pad): string {
   return typeof pad === 'string' ? pad : `[${pad[1]}|${pad[2]}]`;
 }
 
-const GENERATORS: Record<string, Generator> = {
-  conv2d(rng) {
-    const g = convGeometry(rng, false);
+/** One convolution's geometry: what the regression tests name, and the fuzz draws. */
+export interface ConvSpec {
+  x: [number, number, number, number];
+  /** [kh, kw, in, out] (depthwise: [kh, kw, in, multiplier]; transposed: the forward convolution's). */
+  filter: [number, number, number, number];
+  strides: [number, number];
+  dilations: [number, number];
+  pad: Pad;
+}
+
+export type ConvKind = 'conv2d' | 'fusedConv2d' | 'depthwiseConv2d' | 'conv2dTranspose';
+
+/**
+ * The case for one convolution; `rng` draws the values. A transposed convolution maps the forward
+ * convolution's output back to `spec.x` (its filter is the forward one, [kh, kw, out, in] to tfjs).
+ */
+export function convPrepared(kind: ConvKind, spec: ConvSpec, rng: Random): Prepared {
+  const { x: xShape, filter: filterShape, strides, dilations, pad } = spec;
+  const desc = { x: xShape, filter: filterShape, stride: strides, dilation: dilations, pad: padLabel(pad) };
+  if (kind === 'conv2dTranspose') {
+    const input = tf.backend_util.computeConv2DInfo(xShape, filterShape, strides, 1, pad).outShape;
     return {
-      desc: { x: g.x, filter: g.filter, stride: g.strides, dilation: g.dilations, pad: padLabel(g.pad) },
-      inputs: { x: normals(rng, g.x), filter: normals(rng, g.filter) },
-      run: ([x, f]) => [tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, g.strides, g.pad, 'NHWC', g.dilations)],
+      desc: { ...desc, x: input, outputShape: xShape },
+      inputs: { x: normals(rng, input), filter: normals(rng, filterShape) },
+      run: ([x, f]) => [tf.conv2dTranspose(x as tf.Tensor4D, f as tf.Tensor4D, xShape, strides, pad as 'same' | 'valid')],
       linearIn: ['x', 'filter'],
     };
-  },
-  fusedConv2d(rng) {
-    // tfjs-core's fused op refuses gradients of dilated convolutions in its own custom gradient
-    // (not a kernel); the toolkit's layers use the unfused conv2d.
-    const g = convGeometry(rng, false, false);
+  }
+  if (kind === 'fusedConv2d') {
     const activation = pick(rng, ['linear', 'relu'] as const);
     return {
-      desc: { x: g.x, filter: g.filter, stride: g.strides, dilation: g.dilations, pad: padLabel(g.pad), activation },
-      inputs: { x: normals(rng, g.x), filter: normals(rng, g.filter), bias: normals(rng, [g.filter[3]]) },
-      run: ([x, f, b]) => [tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: g.strides, pad: g.pad, dilations: g.dilations, bias: b, activation })],
+      desc: { ...desc, activation },
+      inputs: { x: normals(rng, xShape), filter: normals(rng, filterShape), bias: normals(rng, [filterShape[3]]) },
+      run: ([x, f, b]) => [tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides, pad, dilations, bias: b, activation })],
     };
-  },
-  depthwiseConv2d(rng) {
-    const g = convGeometry(rng, true);
-    return {
-      desc: { x: g.x, filter: g.filter, multiplier: g.filter[3], stride: g.strides, dilation: g.dilations, pad: padLabel(g.pad) },
-      inputs: { x: normals(rng, g.x), filter: normals(rng, g.filter) },
-      run: ([x, f]) => [tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, g.strides, g.pad, 'NHWC', g.dilations)],
-      linearIn: ['x', 'filter'],
-    };
-  },
+  }
+  const depthwise = kind === 'depthwiseConv2d';
+  return {
+    desc: depthwise ? { ...desc, multiplier: filterShape[3] } : desc,
+    inputs: { x: normals(rng, xShape), filter: normals(rng, filterShape) },
+    run: ([x, f]) => [depthwise ? tf.depthwiseConv2d(x as tf.Tensor4D, f as tf.Tensor4D, strides, pad, 'NHWC', dilations) : tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, strides, pad, 'NHWC', dilations)],
+    linearIn: ['x', 'filter'],
+  };
+}
+
+const GENERATORS: Record<string, Generator> = {
+  conv2d: (rng) => convPrepared('conv2d', convGeometry(rng, false), rng),
+  // tfjs-core's fused op refuses gradients of dilated convolutions in its own custom gradient
+  // (not a kernel); the toolkit's layers use the unfused conv2d.
+  fusedConv2d: (rng) => convPrepared('fusedConv2d', convGeometry(rng, false, false), rng),
+  depthwiseConv2d: (rng) => convPrepared('depthwiseConv2d', convGeometry(rng, true), rng),
   conv2dTranspose(rng) {
-    // The forward convolution of the transposed one: its input is the transpose's output.
-    const g = convGeometry(rng, false, false);
-    const pad = g.pad === 'same' || g.pad === 'valid' ? g.pad : 'same';
-    const info = tf.backend_util.computeConv2DInfo(g.x, g.filter, g.strides, 1, pad);
-    const input = info.outShape;
-    if (info.outHeight <= 0 || info.outWidth <= 0) return GENERATORS.conv2dTranspose(rng);
-    // conv2dTranspose's filter is [kh, kw, outChannels, inChannels]: the forward filter.
-    return {
-      desc: { x: input, filter: g.filter, outputShape: g.x, stride: g.strides, pad },
-      inputs: { x: normals(rng, input), filter: normals(rng, g.filter) },
-      run: ([x, f]) => [tf.conv2dTranspose(x as tf.Tensor4D, f as tf.Tensor4D, g.x, g.strides, pad)],
-      linearIn: ['x', 'filter'],
-    };
+    // tfjs' conv2dTranspose takes 'same' and 'valid' (and no dilation).
+    for (;;) {
+      const g = convGeometry(rng, false, false);
+      const pad = g.pad === 'valid' ? 'valid' : 'same';
+      const info = tf.backend_util.computeConv2DInfo(g.x, g.filter, g.strides, 1, pad);
+      if (info.outHeight > 0 && info.outWidth > 0) return convPrepared('conv2dTranspose', { ...g, pad }, rng);
+    }
   },
   matMul(rng) {
     const m = between(rng, 1, 9);
@@ -188,9 +203,10 @@ const GENERATORS: Record<string, Generator> = {
     // At least two values per channel: a batch of one is its own mean, and the gradient is ~0.
     const x = rng.chance(0.7) ? [between(rng, 1, 3), between(rng, 2, 6), between(rng, 1, 6), c] : [between(rng, 2, 8), c];
     const affine = rng.chance(0.8);
+    const inputs: Prepared['inputs'] = affine ? { x: normals(rng, x), gamma: normals(rng, [c]), beta: normals(rng, [c]) } : { x: normals(rng, x) };
     return {
       desc: { x, affine },
-      inputs: affine ? { x: normals(rng, x), gamma: normals(rng, [c]), beta: normals(rng, [c]) } : { x: normals(rng, x) },
+      inputs,
       run: ([t, g, b]) => {
         const out = batchNormTrain(t, g as tf.Tensor1D | undefined, b as tf.Tensor1D | undefined, 1e-5);
         return [out.y, out.mean, out.variance];
@@ -389,7 +405,49 @@ function isDilated(desc: Record<string, unknown>): boolean {
   return Array.isArray(desc.dilation) && (desc.dilation as number[]).some((d) => d > 1);
 }
 
-/** Run every seed on every engine; cpu references are computed once per case and engine switch. */
+/**
+ * Compare one case on the current engine (its tfjs backend `backend`, started by initEngine) with
+ * the cpu backend: values, gradients, and finite differences where the cpu is no independent
+ * reference. Returns the problems found (none: the engine is right on this case).
+ */
+export async function checkOnEngine(backend: string, engine: string, p: Prepared, seed: number, finiteDifferences = false): Promise<string[]> {
+  const problems: string[] = [];
+  await tf.setBackend('cpu');
+  let reference: { outcome: Outcome; weights: Float32Array[] };
+  try {
+    reference = evaluate(p, undefined, seed, !p.cpuGradientNotIndependent);
+  } catch (err) {
+    return [`the cpu reference failed: ${(err as Error).message}`];
+  }
+  if (!p.cpuGradientNotIndependent && (finiteDifferences || isDilated(p.desc))) problems.push(...finiteDifferenceProblems(p, reference.outcome.grads, reference.weights, seed, 'cpu'));
+  await tf.setBackend(backend);
+  try {
+    const { outcome } = evaluate(p, reference.weights, seed);
+    if (p.cpuGradientNotIndependent) {
+      await tf.setBackend('cpu');
+      problems.push(...finiteDifferenceProblems(p, outcome.grads, reference.weights, seed, engine, 3));
+      outcome.grads = [];
+    }
+    const inputNames = Object.keys(p.inputs);
+    const problem =
+      compare(
+        outcome.values.map((_, i) => `output ${i}`),
+        outcome.values,
+        reference.outcome.values,
+      ) ??
+      compare(
+        inputNames.map((n) => `gradient of ${n}`),
+        outcome.grads,
+        reference.outcome.grads,
+      );
+    if (problem) problems.push(problem);
+  } catch (err) {
+    problems.push(`threw: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return problems;
+}
+
+/** Run every seed on every engine, one engine at a time (initEngine switches). */
 export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
   const failures: FuzzFailure[] = [];
   const perOp: Record<string, number> = {};
@@ -399,46 +457,14 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
     for (const seed of options.seeds) {
       const c = caseFor(seed, options.ops);
       const p = prepare(c);
-      const fail = (problem: string) => {
-        const f = { ...c, engine, desc: p.desc, problem };
-        failures.push(f);
-        options.onFailure?.(f);
-      };
       cases++;
       perOp[c.op] = (perOp[c.op] ?? 0) + 1;
-      await tf.setBackend('cpu');
-      let reference: { outcome: Outcome; weights: Float32Array[] };
-      try {
-        reference = evaluate(p, undefined, seed, !p.cpuGradientNotIndependent);
-      } catch (err) {
-        fail(`the cpu reference failed: ${(err as Error).message}`);
-        continue;
-      }
-      if (!p.cpuGradientNotIndependent && (options.finiteDifferences || isDilated(p.desc))) for (const problem of finiteDifferenceProblems(p, reference.outcome.grads, reference.weights, seed, 'cpu')) fail(problem);
-      await tf.setBackend(report.backend);
-      try {
-        const { outcome } = evaluate(p, reference.weights, seed);
-        if (p.cpuGradientNotIndependent) {
-          await tf.setBackend('cpu');
-          for (const problem of finiteDifferenceProblems(p, outcome.grads, reference.weights, seed, engine, 3)) fail(problem);
-          outcome.grads = [];
-        }
-        const inputNames = Object.keys(p.inputs);
-        const problem =
-          compare(
-            outcome.values.map((_, i) => `output ${i}`),
-            outcome.values,
-            reference.outcome.values,
-          ) ??
-          compare(
-            inputNames.map((n) => `gradient of ${n}`),
-            outcome.grads,
-            reference.outcome.grads,
-          );
-        if (problem) fail(problem);
-      } catch (err) {
-        fail(`threw: ${(err as Error).message.split('\n')[0]}`);
-      }
+      const problems = await checkOnEngine(report.backend, engine, p, seed, options.finiteDifferences);
+      if (problems.length === 0) continue;
+      // One failure per case: a case is a mismatch however many of its checks fail.
+      const failure = { ...c, engine, desc: p.desc, problem: problems.join('; ') };
+      failures.push(failure);
+      options.onFailure?.(failure);
     }
   }
   return { cases, failures, perOp };
