@@ -1,14 +1,19 @@
 /**
  * Gradients of dilated convolutions (Conv2D and DepthwiseConv2dNative with dilations > 1), which
  * tfjs-core's gradient functions refuse ("dilation rates greater than 1 are not yet supported").
+ * tfjs takes dilations > 1 only at stride 1. Undilated convolutions keep tfjs-core's gradients.
  *
- * A convolution with dilation d is the undilated convolution with the filter spread out by d
- * (d − 1 zeros between taps), so its gradients are the undilated ones of that spread filter:
- * the input gradient is the backprop-input kernel with the spread filter, and the filter gradient
- * is the backprop-filter kernel's result for the spread filter, read back at every d-th tap (the
- * zeros in between are not parameters). tfjs takes dilations > 1 only at stride 1, where these
- * kernels are the stride-1 ones every engine has (and onnxruntime runs on wasm-ort). Undilated
- * convolutions keep tfjs-core's own gradients.
+ * Conv2D (NHWC), as convolutions every engine runs fast (onnxruntime's on wasm-ort):
+ *   - input gradient: the full correlation of dy with the flipped, in/out-swapped filter at the
+ *     same dilation: a forward dilated convolution (Dumoulin & Visin, arXiv:1603.07285, §4-5);
+ *   - filter gradient: batch and channels trade places (x as [C,H,W,N], dy as the filter
+ *     [Ho,Wo,N,Co]) and the dilation becomes the stride, as in kernels/conv2dBackpropFilter.ts.
+ * Paddings that come out negative are crops.
+ *
+ * Depthwise (and NCHW Conv2D): a convolution with dilation d is the undilated one with the filter
+ * spread out by d (d − 1 zeros between taps), so its gradients are the backprop kernels' for the
+ * spread filter, the filter gradient read back at every d-th tap. (The cpu backend's depthwise
+ * backprop kernels ignore dilations, so they must not see any.)
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Conv2D, Conv2DBackpropFilter, Conv2DBackpropInput, DepthwiseConv2dNative, DepthwiseConv2dNativeBackpropFilter, DepthwiseConv2dNativeBackpropInput, type GradConfig, type NamedAttrMap } from '@tensorflow/tfjs-core';
@@ -37,6 +42,50 @@ function gatherTaps(spread: tf.Tensor4D, dh: number, dw: number): tf.Tensor4D {
   return tf.stridedSlice(spread, [0, 0, 0, 0], [h, w, a, b], [dh, dw, 1, 1]) as tf.Tensor4D;
 }
 
+/** Pad (positive) or crop (negative) axes 1 and 2 of an NHWC tensor; undefined when nothing is left. */
+function padOrCrop(t: tf.Tensor4D, top: number, bottom: number, left: number, right: number): { x: tf.Tensor4D; pad: tf.backend_util.ExplicitPadding } | undefined {
+  const [n, h, w, c] = t.shape;
+  const ct = Math.max(0, -top);
+  const cb = Math.max(0, -bottom);
+  const cl = Math.max(0, -left);
+  const cr = Math.max(0, -right);
+  if (h - ct - cb <= 0 || w - cl - cr <= 0) return undefined;
+  const x = ct || cb || cl || cr ? tf.slice(t, [0, ct, cl, 0], [n, h - ct - cb, w - cl - cr, c]) : t;
+  return {
+    x,
+    pad: [
+      [0, 0],
+      [Math.max(0, top), Math.max(0, bottom)],
+      [Math.max(0, left), Math.max(0, right)],
+      [0, 0],
+    ],
+  };
+}
+
+/** dx of a stride-1 dilated NHWC convolution: a dilated correlation with the flipped filter. */
+function conv2dInputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, info: tf.backend_util.Conv2DInfo): tf.Tensor4D {
+  const { filterHeight: kh, filterWidth: kw, dilationHeight: dh, dilationWidth: dw, inHeight, inWidth, outHeight, outWidth } = info;
+  const { top, left } = info.padInfo;
+  const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+  const before = (kh - 1) * dh - top;
+  const beforeW = (kw - 1) * dw - left;
+  const cropped = padOrCrop(dy, before, inHeight - outHeight + top, beforeW, inWidth - outWidth + left);
+  if (!cropped) return tf.zeros([info.batchSize, inHeight, inWidth, info.inChannels]);
+  return tf.conv2d(cropped.x, flipped, 1, cropped.pad, 'NHWC', [dh, dw]);
+}
+
+/** dW of a stride-1 dilated NHWC convolution: batch and channels swapped, the dilation as the stride. */
+function conv2dFilterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, info: tf.backend_util.Conv2DInfo): tf.Tensor4D {
+  const { filterHeight: kh, filterWidth: kw, dilationHeight: dh, dilationWidth: dw, inHeight, inWidth, outHeight, outWidth } = info;
+  const { top, left } = info.padInfo;
+  const xT = tf.transpose(x, [3, 1, 2, 0]) as tf.Tensor4D;
+  const dyT = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D;
+  // kh outputs at stride dh of an outHeight-row kernel read (kh − 1)·dh + outHeight rows.
+  const cropped = padOrCrop(xT, top, (kh - 1) * dh + outHeight - inHeight - top, left, (kw - 1) * dw + outWidth - inWidth - left);
+  if (!cropped) return tf.zeros([kh, kw, info.inChannels, info.outChannels]);
+  return tf.transpose(tf.conv2d(cropped.x, dyT, [dh, dw], cropped.pad), [1, 2, 0, 3]);
+}
+
 function dilatedGradient(kernelName: string, original: GradConfig, depthwise: boolean): GradConfig {
   return {
     kernelName,
@@ -55,7 +104,14 @@ function dilatedGradient(kernelName: string, original: GradConfig, depthwise: bo
           filter: () => gatherTaps(engine.runKernel(DepthwiseConv2dNativeBackpropFilter, { x, dy: dy as tf.Tensor }, { ...common, filterShape: spreadShape() } as unknown as NamedAttrMap) as tf.Tensor4D, dh, dw),
         };
       }
-      const common = { strides, pad, dimRoundingMode, dataFormat: attrs.dataFormat ?? 'NHWC' };
+      if ((attrs.dataFormat ?? 'NHWC') === 'NHWC') {
+        const info = tf.backend_util.computeConv2DInfo(x.shape, filter.shape, 1, [dh, dw], pad as 'same', dimRoundingMode as 'floor' | undefined);
+        return {
+          x: () => conv2dInputGradient(dy as tf.Tensor4D, filter, info),
+          filter: () => conv2dFilterGradient(x, dy as tf.Tensor4D, info),
+        };
+      }
+      const common = { strides, pad, dimRoundingMode, dataFormat: attrs.dataFormat };
       return {
         x: () => engine.runKernel(Conv2DBackpropInput, { dy: dy as tf.Tensor, filter: spreadFilter(filter, dh, dw) }, { ...common, inputShape: x.shape } as unknown as NamedAttrMap) as tf.Tensor,
         filter: () => gatherTaps(engine.runKernel(Conv2DBackpropFilter, { x, dy: dy as tf.Tensor }, { ...common, filterShape: spreadShape() } as unknown as NamedAttrMap) as tf.Tensor4D, dh, dw),

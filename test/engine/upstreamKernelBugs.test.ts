@@ -44,6 +44,21 @@ const REGRESSIONS: Regression[] = [
   { name: 'conv2dTranspose 1x3 stride 2 same: its input gradient is a strided same conv2d', prepare: conv('conv2dTranspose', { x: [2, 6, 9, 2], filter: [1, 3, 2, 3], strides: [2, 2], dilations: ONE, pad: 'same' }), workaround: EXPLICIT_SAME_PADDING_KERNELS },
   { name: 'conv2dTranspose 2x4 stride 3 same', prepare: conv('conv2dTranspose', { x: [1, 9, 9, 2], filter: [2, 4, 2, 3], strides: [3, 3], dilations: ONE, pad: 'same' }), workaround: EXPLICIT_SAME_PADDING_KERNELS },
   {
+    name: 'conv2d gradient when every output row reads only padding (H 1, pad top 1, stride 2): composed kernels cropped to nothing',
+    prepare: conv('conv2d', {
+      x: [2, 1, 9, 3],
+      filter: [1, 1, 3, 1],
+      strides: [2, 3],
+      dilations: ONE,
+      pad: [
+        [0, 0],
+        [1, 0],
+        [0, 0],
+        [0, 0],
+      ],
+    }),
+  },
+  {
     name: 'wasm MaxPoolGrad with several channels and images',
     prepare: opCase({ x: [3, 2, 3, 2], filter: [1, 1], stride: [2, 2], pad: 'same' }, { x: [3, 2, 3, 2] }, ([x]) => [tf.maxPool(x as tf.Tensor4D, 1, 2, 'same')]),
     workaround: [maxPoolGradConfig],

@@ -57,11 +57,12 @@ function maxPoolGradWasm(args: { inputs: { dy: TensorInfo; input: TensorInfo; ou
         free = s.run('Sub', { a: free, b: taken });
         const share = upsampleWithZeros(s, s.run('Multiply', { a: taken, b: dy }), sh, sw);
         const placed = cropNegativePadding(s, share, i, rows - i - ho * sh, j, cols - j - wo * sw);
+        if (!placed) continue;
         const spread = s.pad(placed.x, placed.pad as Array<[number, number]>);
         dxPadded = dxPadded ? s.run('Add', { a: dxPadded, b: spread }) : spread;
       }
     }
-    return s.slice(dxPadded!, [0, top, left, 0], [n, h, w, c]);
+    return dxPadded ? s.slice(dxPadded, [0, top, left, 0], [n, h, w, c]) : s.zeros(input.shape);
   });
 }
 
