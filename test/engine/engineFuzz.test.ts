@@ -9,8 +9,8 @@ import { installKernels, uninstallKernels } from '../../src/engine/kernels';
 import { EXPLICIT_SAME_PADDING_KERNELS } from '../../src/engine/kernels/explicitSamePadding';
 import { checkOnEngine, FUZZ_ENGINES, FUZZ_OPS, prepare, reproLine, runFuzz } from './engineFuzz';
 
-/** 40 cases per op and engine: a few seconds each. */
-const CI_SEEDS = Array.from({ length: 40 * FUZZ_OPS.length }, (_, i) => i);
+/** 30 cases per op and engine: about ten seconds each. */
+const CI_SEEDS = Array.from({ length: 30 * FUZZ_OPS.length }, (_, i) => i);
 
 describe('engine fuzz: fixed seeds', () => {
   for (const engine of FUZZ_ENGINES) {
@@ -18,20 +18,20 @@ describe('engine fuzz: fixed seeds', () => {
       const summary = await runFuzz({ engines: [engine], seeds: CI_SEEDS });
       expect(summary.failures.map(reproLine)).toEqual([]);
       expect(summary.cases).toBe(CI_SEEDS.length);
-      for (const op of FUZZ_OPS) expect(summary.perOp[op], op).toBe(40);
+      for (const op of FUZZ_OPS) expect(summary.perOp[op], op).toBe(30);
     });
   }
 });
 
 describe('engine fuzz: it finds a wrong kernel', () => {
-  it('without the explicit-padding kernels, wasm depthwise and conv2d fail, each with a one-line reproduction', async () => {
+  it('without the explicit-padding kernels, wasm depthwise convolutions fail, each failure a one-line reproduction', async () => {
     await initEngine({ backend: 'wasm' });
     const lines: string[] = [];
     uninstallKernels(EXPLICIT_SAME_PADDING_KERNELS);
     try {
-      // runFuzz restarts the engine (initEngine reinstalls the kernels): one case at a time, on
-      // seeds that draw non-square kernels at strides 2-3 under 'same'.
-      for (const seed of [74, 104, 112]) {
+      // runFuzz restarts the engine (initEngine reinstalls the kernels): one case at a time, until
+      // three seeds have drawn a non-square kernel at stride 2-3 under 'same'.
+      for (let seed = 0; seed < 400 && lines.length < 3; seed++) {
         const c = { op: 'depthwiseConv2d', seed };
         const p = prepare(c);
         const problems = await checkOnEngine('wasm', 'wasm', p, seed);

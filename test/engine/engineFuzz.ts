@@ -85,11 +85,14 @@ function stridesAndDilations(rng: Random, allowDilation = true): { strides: [num
 /** Draw until the convolution has a non-empty output (tfjs refuses empty ones). */
 function convGeometry(rng: Random, depthwise: boolean, allowDilation = true): ConvSpec {
   for (;;) {
-    const x: [number, number, number, number] = [between(rng, 1, 3), between(rng, 1, 12), between(rng, 1, 12), between(rng, 1, 5)];
+    // Now and then a larger one: onnxruntime and XNNPACK pick other algorithms (tiles, NCHWc blocks) by size.
+    const large = rng.chance(0.15);
+    const size = large ? 40 : 12;
+    const x: [number, number, number, number] = [between(rng, 1, 3), between(rng, 1, size), between(rng, 1, size), between(rng, 1, large ? 24 : 5)];
     const k: [number, number] = rng.chance(0.5) ? [between(rng, 1, 5), between(rng, 1, 5)] : pick(rng, [[1, 1], [3, 3], [5, 5]] as Array<[number, number]>);
     const { strides, dilations } = stridesAndDilations(rng, allowDilation);
     const pad = randomPad(rng);
-    const co = depthwise ? between(rng, 1, 3) : between(rng, 1, 5);
+    const co = depthwise ? between(rng, 1, 3) : between(rng, 1, large ? 24 : 5);
     const filter: [number, number, number, number] = [k[0], k[1], x[3], co];
     const info = tf.backend_util.computeConv2DInfo(x, filter, strides, dilations, pad, undefined, depthwise);
     if (info.outHeight > 0 && info.outWidth > 0) return { x, filter, strides, dilations, pad };
@@ -161,9 +164,10 @@ const GENERATORS: Record<string, Generator> = {
     }
   },
   matMul(rng) {
-    const m = between(rng, 1, 9);
-    const k = between(rng, 1, 9);
-    const n = between(rng, 1, 9);
+    const size = rng.chance(0.15) ? 70 : 9;
+    const m = between(rng, 1, size);
+    const k = between(rng, 1, size);
+    const n = between(rng, 1, size);
     const rank = between(rng, 2, 4);
     const batch = Array.from({ length: rank - 2 }, () => between(rng, 1, 3));
     // Broadcast: one side's batch dimensions are all 1 or left out (tfjs' BatchMatMul kernels
