@@ -9,10 +9,16 @@
  * tfjs' `cpu` backend (tfjs keeps one engine per process, but its backends switch with
  * tf.setBackend, and the kernels an engine installs stay registered on its backend).
  *
- * The loss is Σ y·r with a fixed random r, so the gradients carry r back through every kernel.
- * Convolutions are linear in each input, so where no other backend is a reference (dilated
- * gradients are composed the same way on every backend) the cpu gradients are also checked against
- * central finite differences, which are exact for a linear function up to rounding.
+ * The loss is Σ y·r with a fixed random r, so the gradients carry r back through every kernel;
+ * the engine's run must leave no tensor and no backend buffer behind. Convolutions and resizes are
+ * linear in each input, so where the cpu backend is no independent reference (the dilated and
+ * resize gradients of src/engine are composed the same way on every backend) the gradients are
+ * checked against central finite differences, exact for a linear function up to rounding.
+ *
+ * Left out, as no engine's kernels are at fault: numeric paddings with non-square windows or
+ * strides (tfjs-core computes the output shape from the height alone), gradients of dilated
+ * tf.fused convolutions (tfjs-core's fused op refuses them itself), and matrix products whose
+ * batch dimensions broadcast both ways ([2,1] with [1,2]: tfjs' kernels flatten the batch).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine, type EngineName } from '../../src/engine';
@@ -426,7 +432,13 @@ export async function checkOnEngine(backend: string, engine: string, p: Prepared
   if (!p.cpuGradientNotIndependent && (finiteDifferences || isDilated(p.desc))) problems.push(...finiteDifferenceProblems(p, reference.outcome.grads, reference.weights, seed, 'cpu'));
   await tf.setBackend(backend);
   try {
+    const tensorsBefore = tf.memory().numTensors;
+    const buffersBefore = tf.backend().numDataIds();
     const { outcome } = evaluate(p, reference.weights, seed);
+    // A kernel that forgets an intermediate leaks memory on every training step.
+    const leakedTensors = tf.memory().numTensors - tensorsBefore;
+    const leakedBuffers = tf.backend().numDataIds() - buffersBefore;
+    if (leakedTensors || leakedBuffers) problems.push(`leaked ${leakedTensors} tensors and ${leakedBuffers} ${backend} buffers`);
     if (p.cpuGradientNotIndependent) {
       await tf.setBackend('cpu');
       problems.push(...finiteDifferenceProblems(p, outcome.grads, reference.weights, seed, engine, 3));
