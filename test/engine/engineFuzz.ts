@@ -119,7 +119,7 @@ export interface ConvSpec {
   pad: Pad;
 }
 
-export type ConvKind = 'conv2d' | 'fusedConv2d' | 'depthwiseConv2d' | 'conv2dTranspose';
+export type ConvKind = 'conv2d' | 'fusedConv2d' | 'depthwiseConv2d' | 'fusedDepthwiseConv2d' | 'conv2dTranspose';
 
 /**
  * The case for one convolution; `rng` draws the values. A transposed convolution maps the forward
@@ -137,12 +137,15 @@ export function convPrepared(kind: ConvKind, spec: ConvSpec, rng: Random): Prepa
       linearIn: ['x', 'filter'],
     };
   }
-  if (kind === 'fusedConv2d') {
+  if (kind === 'fusedConv2d' || kind === 'fusedDepthwiseConv2d') {
     const activation = pick(rng, ['linear', 'relu'] as const);
+    const fused = kind === 'fusedConv2d' ? tf.fused.conv2d : tf.fused.depthwiseConv2d;
+    const biasSize = kind === 'fusedConv2d' ? filterShape[3] : filterShape[2] * filterShape[3];
     return {
       desc: { ...desc, activation },
-      inputs: { x: normals(rng, xShape), filter: normals(rng, filterShape), bias: normals(rng, [filterShape[3]]) },
-      run: ([x, f, b]) => [tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides, pad, dilations, bias: b, activation })],
+      inputs: { x: normals(rng, xShape), filter: normals(rng, filterShape), bias: normals(rng, [biasSize]) },
+      // tf.fused.depthwiseConv2d's type leaves out explicit paddings; the op and kernels take them.
+      run: ([x, f, b]) => [fused({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides, pad: pad as 'same', dilations, bias: b, activation })],
     };
   }
   const depthwise = kind === 'depthwiseConv2d';
@@ -160,6 +163,7 @@ const GENERATORS: Record<string, Generator> = {
   // (not a kernel); the toolkit's layers use the unfused conv2d.
   fusedConv2d: (rng) => convPrepared('fusedConv2d', convGeometry(rng, false, false), rng),
   depthwiseConv2d: (rng) => convPrepared('depthwiseConv2d', convGeometry(rng, true), rng),
+  fusedDepthwiseConv2d: (rng) => convPrepared('fusedDepthwiseConv2d', convGeometry(rng, true, false), rng),
   conv2dTranspose(rng) {
     // tfjs' conv2dTranspose takes 'same' and 'valid' (and no dilation).
     for (;;) {

@@ -38,6 +38,7 @@ function opCase(desc: Record<string, unknown>, inputs: Record<string, number[]>,
 const REGRESSIONS: Regression[] = [
   { name: 'tfjs#6629: depthwise 3x1 stride 2 same', prepare: conv('depthwiseConv2d', { x: [1, 11, 12, 3], filter: [3, 1, 3, 3], strides: [2, 2], dilations: ONE, pad: 'same' }), workaround: EXPLICIT_SAME_PADDING_KERNELS },
   { name: 'tfjs#6629: depthwise 5x2 stride 3 same', prepare: conv('depthwiseConv2d', { x: [2, 10, 9, 2], filter: [5, 2, 2, 2], strides: [3, 3], dilations: ONE, pad: 'same' }), workaround: EXPLICIT_SAME_PADDING_KERNELS },
+  { name: 'tfjs#6629: fused depthwise (bias, activation) 3x1 stride 2 same', prepare: conv('fusedDepthwiseConv2d', { x: [1, 11, 12, 3], filter: [3, 1, 3, 3], strides: [2, 2], dilations: ONE, pad: 'same' }), workaround: EXPLICIT_SAME_PADDING_KERNELS },
   { name: 'tfjs#8405: conv2d stride 6 larger than the 5x5 input under same', prepare: conv('conv2d', { x: [1, 5, 5, 3], filter: [3, 3, 3, 2], strides: [6, 6], dilations: ONE, pad: 'same' }), workaround: EXPLICIT_SAME_PADDING_KERNELS },
   { name: 'conv2d 1x4 stride 2 same (wasm XNNPACK same padding, issue 26)', prepare: conv('conv2d', { x: [2, 4, 10, 5], filter: [1, 4, 5, 3], strides: [2, 2], dilations: ONE, pad: 'same' }), workaround: EXPLICIT_SAME_PADDING_KERNELS },
   { name: 'conv2d 2x2 stride 3 same (wasm XNNPACK same padding, issue 26)', prepare: conv('conv2d', { x: [1, 3, 8, 6], filter: [2, 2, 6, 3], strides: [3, 3], dilations: ONE, pad: 'same' }), workaround: EXPLICIT_SAME_PADDING_KERNELS },
