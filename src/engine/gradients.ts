@@ -13,6 +13,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { packageRoot } from '../core/packageInfo';
+import { installDilatedGradients } from './dilatedGradients';
+import { installBroadcastMatMulGradient } from './matMulGradient';
+import { installResizeGradients } from './resizeGradients';
 
 const ENTRY = '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 
@@ -50,11 +53,15 @@ export function gradientsRegistered(): boolean {
   return tf.getGradient('Conv2D') != null && tf.getGradient('BatchMatMul') != null;
 }
 
-/** Register every tfjs-core gradient, once per process. */
+/** Register every tfjs-core gradient once per process, and over them the ones fixed here (dilated convolutions, broadcast matrix products, resizes). */
 export function ensureGradients(): void {
-  if (gradientsRegistered()) return;
-  const file = gradientBundlePath();
-  if (!fs.existsSync(file)) buildGradientBundle(file);
-  require(file);
-  if (!gradientsRegistered()) throw new Error(`loading ${file} did not register TensorFlow.js' gradients; delete it and run \`npm run build\``);
+  if (!gradientsRegistered()) {
+    const file = gradientBundlePath();
+    if (!fs.existsSync(file)) buildGradientBundle(file);
+    require(file);
+    if (!gradientsRegistered()) throw new Error(`loading ${file} did not register TensorFlow.js' gradients; delete it and run \`npm run build\``);
+  }
+  installDilatedGradients();
+  installBroadcastMatMulGradient();
+  installResizeGradients();
 }

@@ -121,13 +121,15 @@ async function activate(engine: EngineName, threads: number, env: EngineEnvironm
   }
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to start (its .wasm files could not be loaded)');
   // Training kernels go in after the backend started: tfjs runs kernel set-up functions at start,
-  // and the kernels they replace must have been set up to serve as fallbacks.
+  // and the kernels they replace must have been set up to serve as fallbacks. Installs stack, so
+  // the onnxruntime kernels come off first: the training kernels go below them, never above (an
+  // engine switch or a second initEngine would otherwise leave onnxruntime under the wasm engine,
+  // or make two kernels each other's fallback).
+  uninstallKernels(ORT_KERNELS);
   installKernels(WASM_TRAINING_KERNELS);
   if (engine === 'wasm-ort') {
     setOrtThreads(threads);
     installKernels(ORT_KERNELS);
-  } else {
-    uninstallKernels(ORT_KERNELS);
   }
 }
 

@@ -9,7 +9,8 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { chooseEngine, engineAvailability, initEngine, type Availability } from '../../src/engine';
 import { defaultEnvironment, type EngineEnvironment } from '../../src/engine/engines';
 import { ORT_KERNELS } from '../../src/engine/ort/kernels';
-import { WASM_TRAINING_KERNELS } from '../../src/engine/kernels';
+import { kernelBelow, originalKernel, WASM_TRAINING_KERNELS } from '../../src/engine/kernels';
+import { conv2DOrtConfig } from '../../src/engine/ort/kernels/conv2d';
 import { UserError } from '../../src/core/problems';
 import { cvw } from '../helpers/cvw';
 
@@ -86,6 +87,19 @@ describe('initEngine on this machine', () => {
     expect(r.threads).toBe(1);
     for (const k of ORT_KERNELS) expect(tf.getKernel(k.kernelName, 'wasm')).not.toBe(k);
     for (const k of WASM_TRAINING_KERNELS) expect(tf.getKernel(k.kernelName, 'wasm')).toBe(k);
+  });
+
+  it('engine switches keep the stack in order: onnxruntime over the training kernels over the backend\'s own', async () => {
+    const conv = WASM_TRAINING_KERNELS.find((k) => k.kernelName === 'Conv2D')!;
+    await initEngine({ backend: 'wasm-ort', threads: 1 });
+    await initEngine({ backend: 'wasm-ort', threads: 1 });
+    expect(tf.getKernel('Conv2D', 'wasm')).toBe(conv2DOrtConfig);
+    expect(kernelBelow(conv2DOrtConfig)).toBe(conv);
+    expect(kernelBelow(conv)).toBe(originalKernel('Conv2D', 'wasm'));
+    await initEngine({ backend: 'wasm', threads: 1 });
+    expect(tf.getKernel('Conv2D', 'wasm')).toBe(conv);
+    expect(kernelBelow(conv)).toBe(originalKernel('Conv2D', 'wasm'));
+    expect(originalKernel('Conv2D', 'wasm')).toBeTruthy();
   });
 
   it('cpu switches to the plain JavaScript backend', async () => {

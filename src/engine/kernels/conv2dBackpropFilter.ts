@@ -22,7 +22,9 @@ export function conv2dFilterGradient(s: KernelScope, info: backend_util.Conv2DIn
   // Rows the correlation needs below the input: kh outputs of a ((outHeight-1)*sh+1)-row kernel.
   const bottom = kh + (outHeight - 1) * sh - inHeight - top;
   const right = kw + (outWidth - 1) * sw - inWidth - left;
-  const { x, pad } = cropNegativePadding(s, xT, top, bottom, left, right);
+  const cropped = cropNegativePadding(s, xT, top, bottom, left, right);
+  if (!cropped) return s.zeros([kh, kw, info.inChannels, info.outChannels]);
+  const { x, pad } = cropped;
   const dw = s.run('Conv2D', { x, filter: dyT }, { strides: [1, 1], pad, dilations: [sh, sw], dataFormat: 'NHWC' });
   return s.transpose(dw, [1, 2, 0, 3]);
 }

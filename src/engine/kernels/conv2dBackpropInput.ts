@@ -24,7 +24,9 @@ export function conv2dInputGradient(s: KernelScope, info: backend_util.Conv2DInf
   const left = kw - 1 - info.padInfo.left;
   const bottom = inHeight + kh - 1 - outHeight * sh - top;
   const right = inWidth + kw - 1 - outWidth * sw - left;
-  const { x, pad } = cropNegativePadding(s, up, top, bottom, left, right);
+  const cropped = cropNegativePadding(s, up, top, bottom, left, right);
+  if (!cropped) return s.zeros([info.batchSize, inHeight, inWidth, info.inChannels]);
+  const { x, pad } = cropped;
   return s.run('Conv2D', { x, filter: swapped }, { strides: [1, 1], pad, dilations: [1, 1], dataFormat: 'NHWC' });
 }
 

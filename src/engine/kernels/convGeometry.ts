@@ -32,9 +32,11 @@ export function upsampleWithZeros(s: KernelScope, x: TensorInfo, sh: number, sw:
 
 /**
  * Apply paddings that may be negative to axes 1 and 2 of an NHWC tensor: the negative parts are
- * cropped here, the positive parts are returned for the convolution to apply.
+ * cropped here, the positive parts are returned for the convolution to apply. Undefined when the
+ * crop leaves nothing: no output reads the input there (a padding larger than the kernel at a
+ * stride that skips the input), and the gradient is all zeros.
  */
-export function cropNegativePadding(s: KernelScope, x: TensorInfo, top: number, bottom: number, left: number, right: number): { x: TensorInfo; pad: ExplicitPad } {
+export function cropNegativePadding(s: KernelScope, x: TensorInfo, top: number, bottom: number, left: number, right: number): { x: TensorInfo; pad: ExplicitPad } | undefined {
   const [n, h, w, c] = x.shape;
   const cropTop = Math.max(0, -top);
   const cropBottom = Math.max(0, -bottom);
@@ -43,7 +45,7 @@ export function cropNegativePadding(s: KernelScope, x: TensorInfo, top: number, 
   let out = x;
   if (cropTop || cropBottom || cropLeft || cropRight) {
     const size = [n, h - cropTop - cropBottom, w - cropLeft - cropRight, c];
-    if (size[1] <= 0 || size[2] <= 0) throw new RangeError(`convolution gradient: cropping leaves nothing (${JSON.stringify({ top, bottom, left, right, shape: x.shape })})`);
+    if (size[1] <= 0 || size[2] <= 0) return undefined;
     out = s.slice(x, [0, cropTop, cropLeft, 0], size);
   }
   return {

@@ -39,7 +39,9 @@ function depthwiseBackpropFilterWasm(args: { inputs: { x: TensorInfo; dy: Tensor
     // kh outputs at stride dh of a ((outHeight-1)*sh+1)-row kernel need this many rows below.
     const bottom = (kh - 1) * dh + (outHeight - 1) * sh + 1 - inHeight - top;
     const right = (kw - 1) * dw + (outWidth - 1) * sw + 1 - inWidth - left;
-    const { x: input, pad: explicit } = cropNegativePadding(s, images, top, bottom, left, right);
+    const cropped = cropNegativePadding(s, images, top, bottom, left, right);
+    if (!cropped) return s.zeros(filterShape);
+    const { x: input, pad: explicit } = cropped;
     const perImage = s.run('DepthwiseConv2dNative', { x: input, filter }, { strides: [dh, dw], pad: explicit, dilations: [sh, sw], dataFormat: 'NHWC' });
     const split = s.reshape(perImage, [kh * kw, n, channels * multiplier]);
     const summed = n === 1 ? split : s.run('Sum', { x: s.transpose(split, [0, 2, 1]) }, { axis: [2], keepDims: false });

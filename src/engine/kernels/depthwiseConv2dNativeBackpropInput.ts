@@ -37,7 +37,9 @@ function depthwiseBackpropInputWasm(args: { inputs: { dy: TensorInfo; filter: Te
     const left = (kw - 1) * dw - info.padInfo.left;
     const bottom = inHeight + (kh - 1) * dh - outHeight * sh - top;
     const right = inWidth + (kw - 1) * dw - outWidth * sw - left;
-    const { x, pad: explicit } = cropNegativePadding(s, up, top, bottom, left, right);
+    const cropped = cropNegativePadding(s, up, top, bottom, left, right);
+    if (!cropped) return s.zeros(inputShape);
+    const { x, pad: explicit } = cropped;
     const perChannel = s.run('DepthwiseConv2dNative', { x, filter: flipped }, { strides: [1, 1], pad: explicit, dilations: [dh, dw], dataFormat: 'NHWC' });
     if (multiplier === 1) return perChannel;
     const split = s.reshape(perChannel, [batchSize, inHeight, inWidth, channels, multiplier]);

@@ -12,6 +12,8 @@ import { depthwiseConv2dNativeBackpropInputConfig } from './depthwiseConv2dNativ
 import { unsortedSegmentSumConfig } from './unsortedSegmentSum';
 import { batchNormTrainConfig, batchNormTrainGradConfig } from './batchNormTrain';
 import { castConfig, identityConfig } from './identity';
+import { EXPLICIT_SAME_PADDING_KERNELS } from './explicitSamePadding';
+import { maxPoolGradConfig } from './maxPoolGrad';
 
 export { installKernels, uninstallKernels, kernelBelow, originalKernel } from './install';
 
@@ -25,6 +27,8 @@ export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   batchNormTrainGradConfig,
   identityConfig,
   castConfig,
+  ...EXPLICIT_SAME_PADDING_KERNELS,
+  maxPoolGradConfig,
 ];
 
 export function registerWasmTrainingKernels(): void {
