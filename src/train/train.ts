@@ -17,6 +17,7 @@ import { StatusLine } from './progress';
 import { initEngine } from '../engine';
 import { explainEngineFailure } from '../engine/failure';
 import { TensorBoardWriter } from './tensorboard';
+import { readCheckpointMeta } from './checkpoint';
 
 export interface TrainOptions {
   /** The run directory to create (default: work_dirs/<config stem>/<run id>). */
@@ -170,16 +171,5 @@ function summarize(metrics: Record<string, number> | undefined): string {
 
 function checkpointIter(file: string): number {
   // Read only the header: the iteration is in the safetensors metadata.
-  const fd = fs.openSync(file, 'r');
-  try {
-    const len = Buffer.alloc(8);
-    fs.readSync(fd, len, 0, 8, 0);
-    const n = Number(len.readBigUInt64LE(0));
-    const header = Buffer.alloc(n);
-    fs.readSync(fd, header, 0, n, 8);
-    const meta = JSON.parse(header.toString('utf8')).__metadata__;
-    return (JSON.parse(meta.cvw) as { iter: number }).iter;
-  } finally {
-    fs.closeSync(fd);
-  }
+  return (readCheckpointMeta(file) as { iter: number }).iter;
 }
