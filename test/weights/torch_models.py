@@ -1,0 +1,107 @@
+"""PyTorch side of test/weights/torchParity.test.ts (Debian's python3-torch / torchvision).
+
+make DIR: torchvision resnet18 and mobilenet_v2 at random initialisation (batch-norm statistics
+randomised too, so they matter), saved as torch.save .pth and as safetensors written by hand (no
+safetensors package): F32, plus F16 (resnet18) and BF16 (mobilenet_v2) copies. Logits in eval mode
+on one random input, for each, as .npy (the input NHWC). Also evil.pth, whose pickle calls
+os.system, and legacy.pth in the pre-1.6 format.
+
+check DIR NAME...: load DIR/NAME.export.safetensors strictly into the torchvision model and
+write its logits on the same input to DIR/NAME.export.npy.
+"""
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+import torch
+import torchvision
+
+MODELS = {"resnet18": torchvision.models.resnet18, "mobilenet_v2": torchvision.models.mobilenet_v2}
+DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.int64: "I64"}
+
+
+def save_safetensors(path, state, dtype=None):
+    header, chunks, offset = {}, [], 0
+    for name, t in state.items():
+        t = t.detach().contiguous()
+        if dtype is not None and t.is_floating_point():
+            t = t.to(dtype)
+        raw = (t.view(torch.int16) if t.dtype == torch.bfloat16 else t).numpy().tobytes()
+        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
+        chunks.append(raw)
+        offset += len(raw)
+    header["__metadata__"] = {"format": "pt"}
+    text = json.dumps(header).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(chunks))
+
+
+def load_safetensors(path):
+    data = open(path, "rb").read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8 : 8 + n])
+    body = data[8 + n :]
+    types = {"F32": np.float32, "I64": np.int64}
+    state = {}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = e["data_offsets"]
+        state[name] = torch.from_numpy(np.frombuffer(body[a:b], dtype=types[e["dtype"]]).copy().reshape(e["shape"]))
+    return state
+
+
+def logits(model, x):
+    with torch.no_grad():
+        return model(x).numpy()
+
+
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("echo ran > " + os.path.join(sys.argv[2], "pwned"),))
+
+
+def make(out):
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 64, 64)
+    np.save(os.path.join(out, "input.npy"), x.permute(0, 2, 3, 1).contiguous().numpy())
+    for name, low in (("resnet18", torch.float16), ("mobilenet_v2", torch.bfloat16)):
+        model = MODELS[name]().eval()
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 1.5)
+                m.weight.data.uniform_(0.5, 1.5)
+                m.bias.data.uniform_(-0.2, 0.2)
+        state = model.state_dict()
+        torch.save(state, os.path.join(out, name + ".pth"))
+        # A training checkpoint of the kind timm and the torchvision references write.
+        torch.save({"epoch": 3, "model": {"module." + k: v for k, v in state.items()}}, os.path.join(out, name + ".ckpt.pth"))
+        save_safetensors(os.path.join(out, name + ".safetensors"), state)
+        np.save(os.path.join(out, name + ".npy"), logits(model, x))
+        # The same model with its weights rounded to half/bfloat16: what the low-precision file holds.
+        tag = DTYPES[low].lower()
+        save_safetensors(os.path.join(out, name + "." + tag + ".safetensors"), state, low)
+        model.load_state_dict({k: v.to(low).float() if v.is_floating_point() else v for k, v in state.items()})
+        np.save(os.path.join(out, name + "." + tag + ".npy"), logits(model, x))
+    torch.save({"weight": torch.zeros(2), "payload": Evil()}, os.path.join(out, "evil.pth"))
+    torch.save({"weight": torch.zeros(2)}, os.path.join(out, "legacy.pth"), _use_new_zipfile_serialization=False)
+
+
+def check(out, names):
+    x = torch.from_numpy(np.load(os.path.join(out, "input.npy"))).permute(0, 3, 1, 2).contiguous()
+    for name in names:
+        model = MODELS[name]().eval()
+        model.load_state_dict(load_safetensors(os.path.join(out, name + ".export.safetensors")), strict=True)
+        np.save(os.path.join(out, name + ".export.npy"), logits(model, x))
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    if sys.argv[1] == "make":
+        make(sys.argv[2])
+    else:
+        check(sys.argv[2], sys.argv[3:])
