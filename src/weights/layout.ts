@@ -15,28 +15,26 @@ export function defaultLayout(rank: number): Layout {
   return rank === 4 ? 'conv' : rank === 2 ? 'linear' : 'same';
 }
 
-/** Transpose `t` by `perm` (out axis i = in axis perm[i]). */
+/** Transpose `t` by `perm` (out axis i = in axis perm[i]); ranks up to 4. */
 export function permute(t: WeightTensor, perm: number[]): WeightTensor {
-  const shape = perm.map((p) => t.shape[p]);
-  const n = numel(t.shape);
+  if (perm.length > 4 || perm.length !== t.shape.length) throw new Error(`permute: rank ${t.shape.length} by [${perm}]`);
+  // Pad to rank 4 with leading unit axes, then four plain loops (ResNet-50 in ~0.1 s).
+  const lead = 4 - perm.length;
+  const inShape = [...new Array<number>(lead).fill(1), ...t.shape];
+  const p4 = [...Array.from({ length: lead }, (_, i) => i), ...perm.map((p) => p + lead)];
+  const inStrides = inShape.map((_, d) => numel(inShape.slice(d + 1)));
+  const [n0, n1, n2, n3] = p4.map((p) => inShape[p]);
+  const [s0, s1, s2, s3] = p4.map((p) => inStrides[p]);
   const src = t.values;
-  const out = src instanceof Float32Array ? new Float32Array(n) : new Int32Array(n);
-  const inStrides = t.shape.map((_, d) => numel(t.shape.slice(d + 1)));
-  const strides = perm.map((p) => inStrides[p]);
-  const rank = shape.length;
-  const idx = new Array<number>(rank).fill(0);
-  let at = 0;
-  for (let i = 0; i < n; i++) {
-    out[i] = src[at];
-    // Odometer over the output shape, moving `at` by the matching input strides.
-    for (let d = rank - 1; d >= 0; d--) {
-      at += strides[d];
-      if (++idx[d] < shape[d]) break;
-      at -= strides[d] * shape[d];
-      idx[d] = 0;
-    }
-  }
-  return { shape, values: out, stored: t.stored };
+  const out = src instanceof Float32Array ? new Float32Array(src.length) : new Int32Array(src.length);
+  let i = 0;
+  for (let a = 0; a < n0; a++)
+    for (let b = 0; b < n1; b++)
+      for (let c = 0; c < n2; c++) {
+        const base = a * s0 + b * s1 + c * s2;
+        for (let d = 0; d < n3; d++) out[i++] = src[base + d * s3];
+      }
+  return { shape: perm.map((p) => t.shape[p]), values: out, stored: t.stored };
 }
 
 export function toToolkitLayout(t: WeightTensor, layout: Layout): WeightTensor {
