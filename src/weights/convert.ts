@@ -65,13 +65,14 @@ export interface LoadReport {
  * Copy converted tensors named `prefix + <module variable>` into `module`. A shape that differs is
  * an error naming both names and both shapes; `where` says which config key asked for the file.
  */
-export function loadConverted(module: Module, converted: Converted, options: { file: string; prefix: string; where: string }): LoadReport {
+export function loadConverted(module: Module, converted: Converted, options: { file: string; prefix: string; where: string; adapt?: WeightMap['adapt'] }): LoadReport {
   const report: LoadReport = { loaded: [], missing: [], unused: [...converted.unmapped] };
   const own = module.stateDict();
   const pending: Array<[tf.Variable, WeightTensor]> = [];
   for (const [name, v] of own) {
     const key = options.prefix + name;
-    const t = converted.tensors.get(key);
+    let t = converted.tensors.get(key);
+    if (t && !tf.util.arraysEqual(t.shape, v.shape)) t = options.adapt?.(key, t, v.shape) ?? t;
     if (!t) {
       report.missing.push(name);
       continue;

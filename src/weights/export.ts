@@ -8,7 +8,7 @@ import { UserError } from '../core/problems';
 import { writeAtomic } from '../train/checkpoint';
 import { ensureBackend, loadModel, resolveModelSource } from '../export/source';
 import { convertToForeign } from './convert';
-import { mapForBackbone, WEIGHT_MAPS } from './maps';
+import { mapsForBackbone, WEIGHT_MAPS } from './maps';
 import { encodeSafetensors, type TensorBytes } from './safetensors';
 import type { WeightTensor } from './tensor';
 
@@ -40,9 +40,10 @@ export async function exportWeights(target: string, format: string, out: string)
   const modelCfg = source.config.model as Record<string, unknown>;
   const backbone = (modelCfg.backbone ?? {}) as Record<string, unknown>;
   const type = String(backbone.type ?? '');
-  const map = mapForBackbone(type);
-  if (!map) throw new UserError(`${target}: its backbone is ${type || 'unknown'}; weights export knows ${WEIGHT_MAPS.map((m) => m.backbone).join(', ')}`);
-  if (!map.formats.includes(format)) throw new UserError(`${target}: --format ${format} is not available for ${type}; use ${map.formats.join(' or ')}`);
+  const maps = mapsForBackbone(type);
+  if (!maps.length) throw new UserError(`${target}: its backbone is ${type || 'unknown'}; weights export knows ${[...new Set(WEIGHT_MAPS.map((m) => m.backbone))].join(', ')}`);
+  const map = maps.find((m) => m.formats.includes(format));
+  if (!map) throw new UserError(`${target}: --format ${format} is not available for ${type}; use ${maps.flatMap((m) => m.formats).join(' or ')}`);
   const problem = map.exportProblem?.(backbone);
   if (problem) throw new UserError(`${target}: cannot export as ${format}: ${problem}`);
   const withHead = modelCfg.type === 'Classification' && !modelCfg.neck && (modelCfg.head as { type?: string } | undefined)?.type === 'ClsHead';

@@ -7,8 +7,9 @@ import { UserError } from '../core/problems';
 import { runCheckpoint } from '../export/source';
 import type { Module } from '../models/nn/module';
 import { convertToToolkit, loadConverted, type Converted, type LoadReport } from './convert';
-import { WEIGHT_MAPS, mapForBackbone } from './maps';
+import { WEIGHT_MAPS, mapsForBackbone } from './maps';
 import { readWeights } from './read';
+import type { WeightMap } from './maps/types';
 
 /**
  * Load `file` into `backbone` (a `type` backbone). `where` is the config key that named the file,
@@ -19,6 +20,7 @@ export function loadPretrainedBackbone(backbone: Module, type: string, file: str
   if (!fs.existsSync(source)) throw new UserError(`${where}: ${file}: no such file or run directory`);
   const w = readWeights(source);
   let converted: Converted;
+  let adapt: WeightMap['adapt'];
   if (w.metadata.format === 'cvw') {
     // This toolkit's own checkpoint: the names are the model's already (model.backbone.*).
     converted = { tensors: new Map(), source: new Map(), unmapped: [] };
@@ -28,12 +30,14 @@ export function loadPretrainedBackbone(backbone: Module, type: string, file: str
       converted.source.set(k.slice('model.'.length), k);
     }
   } else {
-    const map = mapForBackbone(type);
-    if (!map) throw new UserError(`${where}: ${file} is not a checkpoint of this toolkit, and foreign weights map to ${WEIGHT_MAPS.map((m) => m.backbone).join(' and ')} only, not ${type}`);
-    const detected = map.detect(w.tensors);
-    if (!detected) throw new UserError(`${where}: ${file} does not look like ${map.formats.join('/')} ${type} weights (\`cvw weights inspect ${file}\` says what it holds)`);
+    const maps = mapsForBackbone(type);
+    if (!maps.length) throw new UserError(`${where}: ${file} is not a checkpoint of this toolkit, and foreign weights map to ${[...new Set(WEIGHT_MAPS.map((m) => m.backbone))].join(', ')} only, not ${type}`);
+    const map = maps.find((m) => m.detect(w.tensors));
+    const detected = map?.detect(w.tensors);
+    if (!map || !detected) throw new UserError(`${where}: ${file} does not look like ${[...new Set(maps.flatMap((m) => m.formats))].join('/')} ${type} weights (\`cvw weights inspect ${file}\` says what it holds)`);
     if (detected.unsupported) throw new UserError(`${where}: ${file} holds ${detected.variant}: ${detected.unsupported}`);
+    adapt = map.adapt;
     converted = convertToToolkit(w.tensors, map);
   }
-  return loadConverted(backbone, converted, { file, prefix: 'backbone.', where });
+  return loadConverted(backbone, converted, { file, prefix: 'backbone.', where, adapt });
 }

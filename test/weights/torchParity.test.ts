@@ -57,7 +57,7 @@ function buildFor(file: string): { model: Classification; load(file: string): vo
 
 function predict(model: Classification): Float32Array {
   const x = readNpy(f('input.npy'));
-  return tf.tidy(() => model.eval().predict(tf.tensor(x.data, x.shape) as tf.Tensor4D).dataSync() as Float32Array);
+  return tf.tidy(() => model.eval().predict(tf.tensor4d(x.data, x.shape as [number, number, number, number])).dataSync() as Float32Array);
 }
 
 beforeAll(async () => {
@@ -70,6 +70,7 @@ describe.skipIf(!hasTorch)('torchvision weights, both ways', () => {
   for (const [name, low] of [
     ['resnet18', 'f16'],
     ['mobilenet_v2', 'bf16'],
+    ['vit', 'f16'],
   ] as const) {
     it(`${name}: .pth, safetensors and ${low.toUpperCase()} safetensors give PyTorch's logits (1e-4 relative)`, () => {
       const { model, load } = buildFor(f(`${name}.pth`));
@@ -90,16 +91,30 @@ describe.skipIf(!hasTorch)('torchvision weights, both ways', () => {
   }
 
   it('exports back (cvw weights convert, then export): PyTorch loads strictly and gives the same logits', async () => {
-    for (const name of ['resnet18', 'mobilenet_v2']) {
+    for (const name of ['resnet18', 'mobilenet_v2', 'vit']) {
       const converted = await cvw('weights', 'convert', f(`${name}.pth`), '-o', f(`${name}.cvw.safetensors`));
       expect(converted.code, converted.err).toBe(0);
       const exported = await cvw('weights', 'export', f(`${name}.cvw.safetensors`), '--format', 'torchvision', '-o', f(`${name}.export.safetensors`));
       expect(exported.code, exported.err).toBe(0);
       expect(exported.out).toMatch(/backbone and classifier/);
     }
-    python('check', t.dir, 'resnet18', 'mobilenet_v2');
-    for (const name of ['resnet18', 'mobilenet_v2']) expect(relativeError(readNpy(f(`${name}.export.npy`)).data, readNpy(f(`${name}.npy`)).data)).toBeLessThan(1e-4);
+    python('check', t.dir, 'resnet18', 'mobilenet_v2', 'vit');
+    for (const name of ['resnet18', 'mobilenet_v2', 'vit']) expect(relativeError(readNpy(f(`${name}.export.npy`)).data, readNpy(f(`${name}.npy`)).data)).toBeLessThan(1e-4);
   }, 120_000);
+
+  it('ViT: position embeddings made for 32 px are resampled for 64 px as torchvision does (bicubic)', () => {
+    const model = build('model', { type: 'Classification', backbone: { type: 'VisionTransformer', arch: 'custom', embed_dim: 128, depth: 2, num_heads: 2, patch_size: 16, img_size: 64 }, head: { type: 'ClsHead', num_classes: 10 } }) as Classification;
+    const report = loadPretrainedBackbone(model.backbone, 'VisionTransformer', f('vit32.pth'), 'model.pretrained');
+    expect(report.missing).toEqual([]);
+    // The head is not the backbone's: load it too, so the logits compare whole.
+    const w = readWeights(f('vit32.pth')).tensors;
+    for (const [k, v] of [['head.fc.weight', 'heads.head.weight'], ['head.fc.bias', 'heads.head.bias']]) {
+      const t = w.get(v)!;
+      model.head.stateDict().get(k.slice('head.'.length))!.assign(k.endsWith('weight') ? tf.transpose(tf.tensor2d(t.values, t.shape as [number, number])) : tf.tensor1d(t.values));
+    }
+    expect(relativeError(predict(model), readNpy(f('vit32to64.npy')).data)).toBeLessThan(1e-4);
+    model.dispose();
+  });
 
   it('unwraps a training checkpoint ({model: {module.<name>: ...}}) to the same tensors', () => {
     const plain = readWeights(f('resnet18.pth'));

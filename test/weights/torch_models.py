@@ -1,8 +1,9 @@
 """PyTorch side of test/weights/torchParity.test.ts (Debian's python3-torch / torchvision).
 
-make DIR: torchvision resnet18 and mobilenet_v2 at random initialisation (batch-norm statistics
+make DIR: torchvision resnet18, mobilenet_v2 and a small vit_b_16-like ViT at random initialisation (batch-norm statistics
 randomised too, so they matter), saved as torch.save .pth and as safetensors written by hand (no
-safetensors package): F32, plus F16 (resnet18) and BF16 (mobilenet_v2) copies. Logits in eval mode
+safetensors package): F32, plus F16 (resnet18, vit) and BF16 (mobilenet_v2) copies. vit32.pth is a ViT for 32 px images, vit32to64.npy the logits torchvision's own
+position-embedding interpolation gives it at 64 px. Logits in eval mode
 on one random input, for each, as .npy (the input NHWC). Also evil.pth, whose pickle calls
 os.system, and legacy.pth in the pre-1.6 format.
 
@@ -18,7 +19,30 @@ import numpy as np
 import torch
 import torchvision
 
-MODELS = {"resnet18": torchvision.models.resnet18, "mobilenet_v2": torchvision.models.mobilenet_v2}
+from torchvision.models.vision_transformer import VisionTransformer, interpolate_embeddings
+
+
+def vit(size):
+    """A small ViT with vit_b_16's structure and names (2 blocks of width 128, 2 heads, patch 16)."""
+    return VisionTransformer(image_size=size, patch_size=16, num_layers=2, num_heads=2, hidden_dim=128, mlp_dim=512, num_classes=10)
+
+
+def randomise(model):
+    """Batch-norm statistics, class token and the (zero-initialised) ViT head made random, so they matter."""
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 1.5)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
+    if isinstance(model, VisionTransformer):
+        model.class_token.data.normal_(0, 0.5)
+        model.heads.head.weight.data.normal_(0, 0.2)
+        model.heads.head.bias.data.normal_(0, 0.2)
+    return model.eval()
+
+
+MODELS = {"resnet18": torchvision.models.resnet18, "mobilenet_v2": torchvision.models.mobilenet_v2, "vit": lambda: vit(64)}
 DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.int64: "I64"}
 
 
@@ -66,16 +90,10 @@ class Evil:
 
 def make(out):
     torch.manual_seed(0)
-    x = torch.randn(2, 3, 64, 64)
+    x = torch.randn(1, 3, 64, 64)
     np.save(os.path.join(out, "input.npy"), x.permute(0, 2, 3, 1).contiguous().numpy())
-    for name, low in (("resnet18", torch.float16), ("mobilenet_v2", torch.bfloat16)):
-        model = MODELS[name]().eval()
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.5, 0.5)
-                m.running_var.uniform_(0.5, 1.5)
-                m.weight.data.uniform_(0.5, 1.5)
-                m.bias.data.uniform_(-0.2, 0.2)
+    for name, low in (("resnet18", torch.float16), ("mobilenet_v2", torch.bfloat16), ("vit", torch.float16)):
+        model = randomise(MODELS[name]())
         state = model.state_dict()
         torch.save(state, os.path.join(out, name + ".pth"))
         # A training checkpoint of the kind timm and the torchvision references write.
@@ -87,6 +105,12 @@ def make(out):
         save_safetensors(os.path.join(out, name + "." + tag + ".safetensors"), state, low)
         model.load_state_dict({k: v.to(low).float() if v.is_floating_point() else v for k, v in state.items()})
         np.save(os.path.join(out, name + "." + tag + ".npy"), logits(model, x))
+    # A ViT made for 32 px images (a 2x2 grid of patches), and what torchvision makes of it for 64 px.
+    small = randomise(vit(32))
+    torch.save(small.state_dict(), os.path.join(out, "vit32.pth"))
+    large = vit(64).eval()
+    large.load_state_dict(interpolate_embeddings(64, 16, small.state_dict()))
+    np.save(os.path.join(out, "vit32to64.npy"), logits(large, x))
     torch.save({"weight": torch.zeros(2), "payload": Evil()}, os.path.join(out, "evil.pth"))
     torch.save({"weight": torch.zeros(2)}, os.path.join(out, "legacy.pth"), _use_new_zipfile_serialization=False)
 

@@ -3,8 +3,9 @@ import type { WeightTensor } from '../tensor';
 import { mobilenetV2Map } from './mobilenetV2';
 import { resnetMap } from './resnet';
 import type { Detected, WeightMap } from './types';
+import { vitTimmMap, vitTorchvisionMap } from './vit';
 
-export const WEIGHT_MAPS: readonly WeightMap[] = [resnetMap, mobilenetV2Map];
+export const WEIGHT_MAPS: readonly WeightMap[] = [resnetMap, mobilenetV2Map, vitTimmMap, vitTorchvisionMap];
 
 export function detectArchitecture(tensors: Map<string, WeightTensor>): { map: WeightMap; detected: Detected } | undefined {
   for (const map of WEIGHT_MAPS) {
@@ -14,8 +15,9 @@ export function detectArchitecture(tensors: Map<string, WeightTensor>): { map: W
   return undefined;
 }
 
-export function mapForBackbone(type: string): WeightMap | undefined {
-  return WEIGHT_MAPS.find((m) => m.backbone === type);
+/** The maps of a toolkit backbone type (ViT has timm's and torchvision's). */
+export function mapsForBackbone(type: string): WeightMap[] {
+  return WEIGHT_MAPS.filter((m) => m.backbone === type);
 }
 
 export type { Detected, WeightMap } from './types';

@@ -30,6 +30,11 @@ export interface WeightMap {
   toForeign(name: string): string | undefined;
   /** Layout of a toolkit tensor (default: by rank, 4 -> conv, 2 -> linear). */
   layout?(toolkitName: string): Layout | undefined;
+  /**
+   * A tensor whose shape differs from the model's, made to fit when that is meaningful (position
+   * embeddings for another grid); undefined when it is a real mismatch.
+   */
+  adapt?(toolkitName: string, t: WeightTensor, shape: number[]): WeightTensor | undefined;
   /** Why a toolkit backbone config cannot be exported with this map, or undefined. */
   exportProblem?(backbone: Record<string, unknown>): string | undefined;
 }
