@@ -7,7 +7,6 @@ import { UserError } from '../core/problems';
 import type { Module } from '../models/nn/module';
 import { defaultLayout, toToolkitLayout, toTorchLayout } from './layout';
 import type { WeightMap } from './maps';
-import { NUM_BATCHES_TRACKED } from './maps/types';
 import type { WeightTensor } from './tensor';
 
 export interface Converted {
