@@ -49,6 +49,7 @@ export function convertToForeign(tensors: Map<string, WeightTensor>, map: Weight
     out.set(foreign, toTorchLayout(t, layoutOf(map, name, t.shape.length)));
     if (foreign.endsWith('.running_mean')) out.set(foreign.replace(/running_mean$/, 'num_batches_tracked'), { shape: [], values: new Int32Array(1), stored: 'I64' });
   }
+  map.exportExtras?.(out);
   return out;
 }
 

@@ -43,7 +43,7 @@ export function formatWeightsReport(r: WeightsReport, all: boolean): string {
   const meta = Object.entries(r.metadata).filter(([k]) => k !== 'cvw');
   if (meta.length) lines.push(`metadata: ${meta.map(([k, v]) => `${k}=${v.length > 60 ? `${v.slice(0, 60)}...` : v}`).join(', ')}`);
   if (r.skipped.length) lines.push(`not tensors (ignored): ${r.skipped.slice(0, 10).join(', ')}${r.skipped.length > 10 ? ', ...' : ''}`);
-  if (!r.detected) lines.push('fits: no known backbone (the maps know torchvision/timm ResNet and ViT, and torchvision MobileNetV2)');
+  if (!r.detected) lines.push('fits: no known backbone (the maps know torchvision/timm ResNet and ViT, torchvision MobileNetV2 and Swin)');
   else if (r.detected.unsupported) lines.push(`fits: ${r.detected.variant}, which the toolkit cannot load: ${r.detected.unsupported}`);
   else {
     lines.push(`fits: ${r.detected.variant}${r.detected.numClasses ? `, ${r.detected.numClasses}-class classifier` : ''}`);

@@ -71,6 +71,7 @@ describe.skipIf(!hasTorch)('torchvision weights, both ways', () => {
     ['resnet18', 'f16'],
     ['mobilenet_v2', 'bf16'],
     ['vit', 'f16'],
+    ['swin', 'bf16'],
   ] as const) {
     it(`${name}: .pth, safetensors and ${low.toUpperCase()} safetensors give PyTorch's logits (1e-4 relative)`, () => {
       const { model, load } = buildFor(f(`${name}.pth`));
@@ -91,15 +92,15 @@ describe.skipIf(!hasTorch)('torchvision weights, both ways', () => {
   }
 
   it('exports back (cvw weights convert, then export): PyTorch loads strictly and gives the same logits', async () => {
-    for (const name of ['resnet18', 'mobilenet_v2', 'vit']) {
+    for (const name of ['resnet18', 'mobilenet_v2', 'vit', 'swin']) {
       const converted = await cvw('weights', 'convert', f(`${name}.pth`), '-o', f(`${name}.cvw.safetensors`));
       expect(converted.code, converted.err).toBe(0);
       const exported = await cvw('weights', 'export', f(`${name}.cvw.safetensors`), '--format', 'torchvision', '-o', f(`${name}.export.safetensors`));
       expect(exported.code, exported.err).toBe(0);
       expect(exported.out).toMatch(/backbone and classifier/);
     }
-    python('check', t.dir, 'resnet18', 'mobilenet_v2', 'vit');
-    for (const name of ['resnet18', 'mobilenet_v2', 'vit']) expect(relativeError(readNpy(f(`${name}.export.npy`)).data, readNpy(f(`${name}.npy`)).data)).toBeLessThan(1e-4);
+    python('check', t.dir, 'resnet18', 'mobilenet_v2', 'vit', 'swin');
+    for (const name of ['resnet18', 'mobilenet_v2', 'vit', 'swin']) expect(relativeError(readNpy(f(`${name}.export.npy`)).data, readNpy(f(`${name}.npy`)).data)).toBeLessThan(1e-4);
   }, 120_000);
 
   it('ViT: position embeddings made for 32 px are resampled for 64 px as torchvision does (bicubic)', () => {

@@ -1,8 +1,8 @@
 """PyTorch side of test/weights/torchParity.test.ts (Debian's python3-torch / torchvision).
 
-make DIR: torchvision resnet18, mobilenet_v2 and a small vit_b_16-like ViT at random initialisation (batch-norm statistics
+make DIR: torchvision resnet18, mobilenet_v2, a small vit_b_16-like ViT and a small swin_t-like Swin at random initialisation (batch-norm statistics
 randomised too, so they matter), saved as torch.save .pth and as safetensors written by hand (no
-safetensors package): F32, plus F16 (resnet18, vit) and BF16 (mobilenet_v2) copies. vit32.pth is a ViT for 32 px images, vit32to64.npy the logits torchvision's own
+safetensors package): F32, plus F16 (resnet18, vit) and BF16 (mobilenet_v2, swin) copies. vit32.pth is a ViT for 32 px images, vit32to64.npy the logits torchvision's own
 position-embedding interpolation gives it at 64 px. Logits in eval mode
 on one random input, for each, as .npy (the input NHWC). Also evil.pth, whose pickle calls
 os.system, and legacy.pth in the pre-1.6 format.
@@ -19,12 +19,18 @@ import numpy as np
 import torch
 import torchvision
 
+from torchvision.models.swin_transformer import SwinTransformer
 from torchvision.models.vision_transformer import VisionTransformer, interpolate_embeddings
 
 
 def vit(size):
     """A small ViT with vit_b_16's structure and names (2 blocks of width 128, 2 heads, patch 16)."""
     return VisionTransformer(image_size=size, patch_size=16, num_layers=2, num_heads=2, hidden_dim=128, mlp_dim=512, num_classes=10)
+
+
+def swin():
+    """A small Swin with swin_t's structure and names (widths 32 and 64, 2 blocks each, window 7)."""
+    return SwinTransformer(patch_size=[4, 4], embed_dim=32, depths=[2, 2], num_heads=[2, 4], window_size=[7, 7], num_classes=10)
 
 
 def randomise(model):
@@ -39,10 +45,13 @@ def randomise(model):
         model.class_token.data.normal_(0, 0.5)
         model.heads.head.weight.data.normal_(0, 0.2)
         model.heads.head.bias.data.normal_(0, 0.2)
+    for name, p in model.named_parameters():
+        if name.endswith("relative_position_bias_table"):
+            p.data.normal_(0, 0.5)
     return model.eval()
 
 
-MODELS = {"resnet18": torchvision.models.resnet18, "mobilenet_v2": torchvision.models.mobilenet_v2, "vit": lambda: vit(64)}
+MODELS = {"resnet18": torchvision.models.resnet18, "mobilenet_v2": torchvision.models.mobilenet_v2, "vit": lambda: vit(64), "swin": swin}
 DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.int64: "I64"}
 
 
@@ -92,7 +101,7 @@ def make(out):
     torch.manual_seed(0)
     x = torch.randn(1, 3, 64, 64)
     np.save(os.path.join(out, "input.npy"), x.permute(0, 2, 3, 1).contiguous().numpy())
-    for name, low in (("resnet18", torch.float16), ("mobilenet_v2", torch.bfloat16), ("vit", torch.float16)):
+    for name, low in (("resnet18", torch.float16), ("mobilenet_v2", torch.bfloat16), ("vit", torch.float16), ("swin", torch.bfloat16)):
         model = randomise(MODELS[name]())
         state = model.state_dict()
         torch.save(state, os.path.join(out, name + ".pth"))

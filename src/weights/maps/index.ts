@@ -3,9 +3,10 @@ import type { WeightTensor } from '../tensor';
 import { mobilenetV2Map } from './mobilenetV2';
 import { resnetMap } from './resnet';
 import type { Detected, WeightMap } from './types';
+import { swinTorchvisionMap } from './swin';
 import { vitTimmMap, vitTorchvisionMap } from './vit';
 
-export const WEIGHT_MAPS: readonly WeightMap[] = [resnetMap, mobilenetV2Map, vitTimmMap, vitTorchvisionMap];
+export const WEIGHT_MAPS: readonly WeightMap[] = [resnetMap, mobilenetV2Map, vitTimmMap, vitTorchvisionMap, swinTorchvisionMap];
 
 export function detectArchitecture(tensors: Map<string, WeightTensor>): { map: WeightMap; detected: Detected } | undefined {
   for (const map of WEIGHT_MAPS) {

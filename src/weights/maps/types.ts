@@ -35,6 +35,8 @@ export interface WeightMap {
    * embeddings for another grid); undefined when it is a real mismatch.
    */
   adapt?(toolkitName: string, t: WeightTensor, shape: number[]): WeightTensor | undefined;
+  /** Constants PyTorch's strict loading expects that the toolkit does not store, added on export. */
+  exportExtras?(foreign: Map<string, WeightTensor>): void;
   /** Why a toolkit backbone config cannot be exported with this map, or undefined. */
   exportProblem?(backbone: Record<string, unknown>): string | undefined;
 }
