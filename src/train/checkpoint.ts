@@ -10,8 +10,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../core/problems';
-import { encodeSafetensors, readSafetensors, readSafetensorsHeader, type TensorBytes } from '../weights/safetensors';
-import { toTfTensors } from '../weights/toTf';
+import { encodeSafetensors, looksLikeSafetensors, readSafetensors, readSafetensorsHeader, type TensorBytes } from '../weights/safetensors';
+import { toTfTensor, toTfTensors } from '../weights/toTf';
+import type { WeightTensor } from '../weights/tensor';
+import { isZip } from '../weights/zip';
 
 export interface CheckpointData {
   tensors: Map<string, tf.Tensor>;
@@ -47,11 +49,46 @@ export function writeAtomic(file: string, parts: Array<Buffer | string>): void {
   fs.renameSync(tmp, file);
 }
 
-/** Read a checkpoint; a truncated or foreign file gets an error naming it and what is wrong. */
+/**
+ * Read a checkpoint; a truncated or foreign file gets an error naming it and what is wrong.
+ * torchvision/timm weights (safetensors or `.pth`) of a backbone the toolkit maps are converted to
+ * the toolkit's names (`model.backbone.*`, `model.head.fc.*`) and layouts, so `load_from` takes them.
+ */
 export function loadCheckpoint(file: string): CheckpointData {
   if (!fs.existsSync(file)) throw new UserError(`checkpoint not found: ${file}`);
+  const head = Buffer.alloc(9);
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.readSync(fd, head, 0, 9, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  // A torch.save archive (zip) or legacy pickle: PyTorch weights.
+  if (!looksLikeSafetensors(head) && (isZip(head) || head[0] === 0x80)) return foreignCheckpoint(file);
   const { tensors, metadata } = readSafetensors(file);
+  if (metadata.format !== 'cvw') {
+    const foreign = foreignCheckpoint(file, tensors);
+    if (foreign.tensors.size) return foreign;
+  }
   return { tensors: toTfTensors(tensors), meta: checkpointMeta(file, metadata) };
+}
+
+/** Foreign weights under `model.` when a name map recognises them (none otherwise). */
+function foreignCheckpoint(file: string, tensors?: Map<string, WeightTensor>): CheckpointData {
+  // Loaded when needed: the maps import the model definitions, which import this module's users.
+  const { readWeights } = require('../weights/read') as typeof import('../weights/read');
+  const { detectArchitecture } = require('../weights/maps') as typeof import('../weights/maps');
+  const { convertToToolkit } = require('../weights/convert') as typeof import('../weights/convert');
+  const w = tensors ?? readWeights(file).tensors;
+  const found = detectArchitecture(w);
+  const out = new Map<string, tf.Tensor>();
+  if (!found) {
+    if (!tensors) throw new UserError(`${file}: not a checkpoint of this toolkit, and its tensors fit no known backbone (\`cvw weights inspect ${file}\` lists them)`);
+    return { tensors: out, meta: {} };
+  }
+  if (found.detected.unsupported) throw new UserError(`${file}: holds ${found.detected.variant}: ${found.detected.unsupported}`);
+  for (const [k, t] of convertToToolkit(w, found.map).tensors) out.set(`model.${k}`, toTfTensor(t));
+  return { tensors: out, meta: {} };
 }
 
 /** The toolkit's own state in a checkpoint's metadata (empty for a foreign safetensors file). */

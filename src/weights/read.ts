@@ -42,12 +42,13 @@ export function readWeights(file: string, options: ReadWeightsOptions = {}): Wei
     throw new UserError(`${file}: no such weights file`);
   }
   let out: WeightsFile;
-  if (isZip(buf) || (buf.length >= 2 && buf[0] === 0x80)) out = readTorch(file, buf, options);
-  else if (looksLikeSafetensors(buf)) {
+  // safetensors first: its 8-byte length may start with 0x80, a pickle's first byte.
+  if (looksLikeSafetensors(buf)) {
     const { tensors, metadata } = decodeSafetensors(file, buf);
     out = { file, format: 'safetensors', tensors, metadata, skipped: [] };
     if (options.key) out.tensors = withKey(file, tensors, options.key);
-  } else throw new UserError(`${file}: not a weights file (expected safetensors or a torch.save archive: .safetensors, .pth, .pt, .bin)`);
+  } else if (isZip(buf) || (buf.length >= 2 && buf[0] === 0x80)) out = readTorch(file, buf, options);
+  else throw new UserError(`${file}: not a weights file (expected safetensors or a torch.save archive: .safetensors, .pth, .pt, .bin)`);
   return stripModulePrefix(out);
 }
 

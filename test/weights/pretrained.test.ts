@@ -22,24 +22,30 @@ import type { WeightTensor } from '../../src/weights/tensor';
 
 const t = tempFiles({});
 const weights = t.file('resnet18_w4.safetensors');
+const weights3 = t.file('resnet18_w4_3classes.safetensors');
 
-beforeAll(async () => {
-  await useCpu();
-  // torchvision names and layouts for a narrow ResNet-18 with a 10-class classifier.
-  const model = build('model', { type: 'Classification', backbone: { type: 'ResNet', depth: 18, base_width: 4 }, head: { type: 'ClsHead', num_classes: 10 } }) as Classification;
+/** torchvision names and layouts for a narrow ResNet-18 with a `classes`-class classifier. */
+function writeTorchvisionResNet(file: string, classes: number): void {
+  const model = build('model', { type: 'Classification', backbone: { type: 'ResNet', depth: 18, base_width: 4 }, head: { type: 'ClsHead', num_classes: classes } }) as Classification;
   const tensors = new Map<string, WeightTensor>();
   for (const [k, v] of model.stateDict()) tensors.set(k, { shape: v.shape, values: Float32Array.from(v.dataSync() as Float32Array, (x, i) => x + 0.001 * (i % 7)), stored: 'F32' });
   model.dispose();
-  writeWeights(weights, convertToForeign(tensors, resnetMap), { format: 'pt' });
+  writeWeights(file, convertToForeign(tensors, resnetMap), { format: 'pt' });
+}
+
+beforeAll(async () => {
+  await useCpu();
+  writeTorchvisionResNet(weights, 10);
+  writeTorchvisionResNet(weights3, 3);
 });
 afterAll(() => t.cleanup());
 
-function config(baseWidth: number): string {
-  const yaml = tinyClassificationYaml({ seed: 1, runner: 'max_iters: 1, log_interval: 1', extra: '' })
-    .replace('backbone: { type: ResNet, depth: 18, stem: cifar, base_width: 4 }', `backbone: { type: ResNet, depth: 18, stem: imagenet, in_channels: 3, base_width: ${baseWidth} }\n  pretrained: ${weights}`)
+function config(baseWidth: number, how = `pretrained: ${weights}`): string {
+  const yaml = tinyClassificationYaml({ seed: 1, runner: 'max_iters: 1, log_interval: 1', extra: how.startsWith('load_from') ? how : '' })
+    .replace('backbone: { type: ResNet, depth: 18, stem: cifar, base_width: 4 }', `backbone: { type: ResNet, depth: 18, stem: imagenet, in_channels: 3, base_width: ${baseWidth} }${how.startsWith('pretrained') ? `\n  ${how}` : ''}`)
     .replace('head: { type: ClsHead }', 'head: { type: ClsHead, num_classes: 3 }')
     .replace('optimizer: { type: SGD, lr: 0.02 }', 'optimizer: { type: SGD, lr: 1.0e-9 }');
-  const file = t.file(`w${baseWidth}.yaml`);
+  const file = t.file(`w${baseWidth}${how.startsWith('load_from') ? '_load_from' : ''}.yaml`);
   fs.writeFileSync(file, yaml);
   return file;
 }
@@ -56,6 +62,20 @@ describe('model.pretrained with torchvision weights', () => {
     const saved = readWeights(path.join(dir, 'checkpoints', 'latest.safetensors')).tensors.get('model.backbone.layer3.1.conv2.weight')!;
     const want = permute(file, [2, 3, 1, 0]);
     expect(saved.shape).toEqual(want.shape);
+    let diff = 0;
+    for (let i = 0; i < want.values.length; i++) diff = Math.max(diff, Math.abs(saved.values[i] - want.values[i]));
+    expect(diff).toBeLessThan(1e-6);
+  }, 120_000);
+
+  it('load_from takes torchvision weights too (backbone and classifier)', async () => {
+    const dir = t.file('run_load_from');
+    const result = await train(config(4, `load_from: ${weights3}`), { workDir: dir, quiet: true });
+    expect(result.status).toBe('finished');
+    const log = fs.readFileSync(path.join(dir, 'log.txt'), 'utf8');
+    expect(log).toMatch(/loaded weights from .*resnet18_w4_3classes\.safetensors\n/);
+    const file = readWeights(weights3).tensors.get('fc.weight')!;
+    const saved = readWeights(path.join(dir, 'checkpoints', 'latest.safetensors')).tensors.get('model.head.fc.weight')!;
+    const want = permute(file, [1, 0]);
     let diff = 0;
     for (let i = 0; i < want.values.length; i++) diff = Math.max(diff, Math.abs(saved.values[i] - want.values[i]));
     expect(diff).toBeLessThan(1e-6);

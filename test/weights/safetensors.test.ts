@@ -82,6 +82,13 @@ describe('safetensors reading', () => {
     });
   }
 
+  it('reads a safetensors file whose header length starts with 0x80 (a pickle\'s first byte) as safetensors', () => {
+    const json = JSON.stringify({ w: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } });
+    const p = file('x80.safetensors', {}, [0, 0, 0x80, 0x3f], json.padEnd(0x80));
+    expect(fs.readFileSync(p)[0]).toBe(0x80);
+    expect(Array.from(readWeights(p).tensors.get('w')!.values)).toEqual([1]);
+  });
+
   it('says what a file that is neither safetensors nor torch.save is', () => {
     const p = t.file('text.bin');
     fs.writeFileSync(p, 'hello world, not weights');
