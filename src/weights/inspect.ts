@@ -3,6 +3,7 @@ import { detectArchitecture, type Detected } from './maps';
 import { readWeights, type ReadWeightsOptions } from './read';
 import { NUM_BATCHES_TRACKED } from './maps/types';
 import { numel } from './tensor';
+import { checkpointMeta } from '../train/checkpoint';
 
 export interface WeightsReport {
   file: string;
@@ -15,6 +16,8 @@ export interface WeightsReport {
   parameters: number;
   dtypes: Record<string, number>;
   detected?: Detected & { toolkitConfig?: Record<string, unknown> };
+  /** For a checkpoint of this toolkit: the model config it was saved with. */
+  toolkitModel?: Record<string, unknown>;
   skipped: string[];
 }
 
@@ -27,6 +30,10 @@ export function inspectWeights(file: string, options: ReadWeightsOptions = {}): 
     report.tensors.push({ name, shape: t.shape, dtype: t.stored });
     report.dtypes[t.stored] = (report.dtypes[t.stored] ?? 0) + 1;
     if (!BN_STATS.test(name) && !NUM_BATCHES_TRACKED.test(name)) report.parameters += numel(t.shape);
+  }
+  if (w.metadata.format === 'cvw') {
+    report.toolkitModel = (checkpointMeta(file, w.metadata).config as { model?: Record<string, unknown> } | undefined)?.model;
+    return report;
   }
   const found = detectArchitecture(w.tensors);
   if (found) {
@@ -43,7 +50,8 @@ export function formatWeightsReport(r: WeightsReport, all: boolean): string {
   const meta = Object.entries(r.metadata).filter(([k]) => k !== 'cvw');
   if (meta.length) lines.push(`metadata: ${meta.map(([k, v]) => `${k}=${v.length > 60 ? `${v.slice(0, 60)}...` : v}`).join(', ')}`);
   if (r.skipped.length) lines.push(`not tensors (ignored): ${r.skipped.slice(0, 10).join(', ')}${r.skipped.length > 10 ? ', ...' : ''}`);
-  if (!r.detected) lines.push('fits: no known backbone (the maps know torchvision/timm ResNet and ViT, torchvision MobileNetV2 and Swin)');
+  if (r.metadata.format === 'cvw') lines.push(`a checkpoint of this toolkit${r.toolkitModel ? `; model: ${JSON.stringify(r.toolkitModel)}` : ''}`);
+  else if (!r.detected) lines.push('fits: no known backbone (the maps know torchvision/timm ResNet and ViT, torchvision MobileNetV2 and Swin)');
   else if (r.detected.unsupported) lines.push(`fits: ${r.detected.variant}, which the toolkit cannot load: ${r.detected.unsupported}`);
   else {
     lines.push(`fits: ${r.detected.variant}${r.detected.numClasses ? `, ${r.detected.numClasses}-class classifier` : ''}`);

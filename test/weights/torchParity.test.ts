@@ -103,6 +103,17 @@ describe.skipIf(!hasTorch)('torchvision weights, both ways', () => {
     for (const name of ['resnet18', 'mobilenet_v2', 'vit', 'swin']) expect(relativeError(readNpy(f(`${name}.export.npy`)).data, readNpy(f(`${name}.npy`)).data)).toBeLessThan(1e-4);
   }, 120_000);
 
+  it('ViT in timm names: exported with --format timm, the file reads back (timm map) with the same logits', async () => {
+    const r = await cvw('weights', 'export', f('vit.cvw.safetensors'), '--format', 'timm', '-o', f('vit.timm.safetensors'));
+    expect(r.code, r.err).toBe(0);
+    const names = [...readWeights(f('vit.timm.safetensors')).tensors.keys()];
+    expect(names).toEqual(expect.arrayContaining(['cls_token', 'pos_embed', 'patch_embed.proj.weight', 'blocks.1.attn.qkv.weight', 'blocks.1.mlp.fc2.bias', 'norm.weight', 'head.weight']));
+    const { model, load } = buildFor(f('vit.timm.safetensors'));
+    load(f('vit.timm.safetensors'));
+    expect(relativeError(predict(model), readNpy(f('vit.npy')).data)).toBeLessThan(1e-4);
+    model.dispose();
+  });
+
   it('ViT: position embeddings made for 32 px are resampled for 64 px as torchvision does (bicubic)', () => {
     const model = build('model', { type: 'Classification', backbone: { type: 'VisionTransformer', arch: 'custom', embed_dim: 128, depth: 2, num_heads: 2, patch_size: 16, img_size: 64 }, head: { type: 'ClsHead', num_classes: 10 } }) as Classification;
     const report = loadPretrainedBackbone(model.backbone, 'VisionTransformer', f('vit32.pth'), 'model.pretrained');
@@ -115,6 +126,19 @@ describe.skipIf(!hasTorch)('torchvision weights, both ways', () => {
     }
     expect(relativeError(predict(model), readNpy(f('vit32to64.npy')).data)).toBeLessThan(1e-4);
     model.dispose();
+  });
+
+  it('cvw weights inspect: format, nesting, parameters (torchvision\'s counts) and the backbone it fits', async () => {
+    const r = await cvw('weights', 'inspect', f('resnet18.ckpt.pth'));
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/torch, weights under "model", prefix "module\." removed/);
+    expect(r.out).toMatch(/tensors: 122 \(102 F32, 20 I64\), parameters: 11,689,512/);
+    expect(r.out).toMatch(/fits: ResNet-18 \(torchvision\/timm names\), 1000-class classifier/);
+    const m = await cvw('weights', 'inspect', f('mobilenet_v2.bf16.safetensors'), '--json');
+    const report = JSON.parse(m.out);
+    expect(report.parameters).toBe(3504872);
+    expect(report.dtypes.BF16).toBeGreaterThan(0);
+    expect(report.detected.backbone).toMatchObject({ type: 'MobileNetV2', width_mult: 1 });
   });
 
   it('unwraps a training checkpoint ({model: {module.<name>: ...}}) to the same tensors', () => {
