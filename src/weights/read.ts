@@ -83,7 +83,11 @@ function readTorch(file: string, buf: Buffer, options: ReadWeightsOptions): Weig
   }
   const tensors = new Map<string, WeightTensor>();
   const skipped: string[] = [];
+  const seen = new Set<Map<unknown, unknown>>();
   const walk = (d: Map<unknown, unknown>, prefix: string) => {
+    // A pickle can make a dict contain itself (through its memo): each dict is walked once.
+    if (seen.has(d)) throw new UserError(`${file}: "${prefix.slice(0, -1)}" refers back to a dict that contains it; not a state dict`);
+    seen.add(d);
     for (const [k, v] of d) {
       const name = `${prefix}${String(k)}`;
       if (v instanceof TorchTensor) tensors.set(name, tensor(v));

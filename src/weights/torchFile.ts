@@ -46,7 +46,7 @@ const ints = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => N
 
 function rebuildTensor(file: string, args: unknown[]): TorchTensor {
   const [storage, offset, shape, stride] = args;
-  if (!(storage instanceof StorageRef) || !Number.isSafeInteger(offset) || !ints(shape) || !ints(stride) || shape.length !== stride.length) {
+  if (!(storage instanceof StorageRef) || !Number.isSafeInteger(offset) || (offset as number) < 0 || !ints(shape) || !ints(stride) || shape.length !== stride.length) {
     throw new UserError(`${file}: a tensor in the pickle is not (storage, offset, size, stride)`);
   }
   return new TorchTensor(storage, offset as number, shape, stride);
@@ -109,10 +109,10 @@ export function readTorchArchive(file: string, buf: Buffer): { object: unknown; 
   const tensor = (t: TorchTensor): WeightTensor => {
     const src = storageValues(t.storage);
     const n = numel(t.shape);
-    const values = src instanceof Float32Array ? new Float32Array(n) : new Int32Array(n);
     let last = t.offset;
     for (let d = 0; d < t.shape.length; d++) last += (t.shape[d] - 1) * t.stride[d];
     if (n > 0 && last >= src.length) throw new UserError(`${file}: a tensor of shape [${t.shape}] reads past its storage "${t.storage.key}" (${src.length} values)`);
+    const values = src instanceof Float32Array ? new Float32Array(n) : new Int32Array(n);
     // Strided gather (contiguous tensors, nearly all of them, are one copy).
     const contiguous = t.shape.every((_, d) => t.stride[d] === numel(t.shape.slice(d + 1)) || t.shape[d] === 1);
     if (contiguous) values.set(src.subarray(t.offset, t.offset + n));

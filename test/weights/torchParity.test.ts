@@ -160,10 +160,11 @@ describe.skipIf(!hasTorch)('torchvision weights, both ways', () => {
     expect(r.err).toMatch(/refusing to load/);
   });
 
-  it('gives located errors for truncated archives', () => {
+  it('gives located errors for truncated archives and a dict that contains itself', () => {
     const buf = fs.readFileSync(f('resnet18.pth'));
     fs.writeFileSync(f('cut.pth'), buf.subarray(0, buf.length >> 1));
     expect(() => readWeights(f('cut.pth'))).toThrow(/cut\.pth: not a valid zip archive/);
+    expect(() => readWeights(f('cyclic.pth'))).toThrow(/cyclic\.pth: "self" refers back to a dict that contains it/);
     const st = fs.readFileSync(f('resnet18.safetensors'));
     fs.writeFileSync(f('cut.safetensors'), st.subarray(0, st.length - 100));
     expect(() => readWeights(f('cut.safetensors'))).toThrow(/cut\.safetensors: truncated — tensor "[^"]+" ends at byte \d+ of \d+/);

@@ -5,7 +5,7 @@ randomised too, so they matter), saved as torch.save .pth and as safetensors wri
 safetensors package): F32, plus F16 (resnet18, vit) and BF16 (mobilenet_v2, swin) copies. vit32.pth is a ViT for 32 px images, vit32to64.npy the logits torchvision's own
 position-embedding interpolation gives it at 64 px. Logits in eval mode
 on one random input, for each, as .npy (the input NHWC). Also evil.pth, whose pickle calls
-os.system, and legacy.pth in the pre-1.6 format.
+os.system, legacy.pth in the pre-1.6 format and cyclic.pth, a dict that contains itself.
 
 check DIR NAME...: load DIR/NAME.export.safetensors strictly into the torchvision model and
 write its logits on the same input to DIR/NAME.export.npy.
@@ -122,6 +122,9 @@ def make(out):
     np.save(os.path.join(out, "vit32to64.npy"), logits(large, x))
     torch.save({"weight": torch.zeros(2), "payload": Evil()}, os.path.join(out, "evil.pth"))
     torch.save({"weight": torch.zeros(2)}, os.path.join(out, "legacy.pth"), _use_new_zipfile_serialization=False)
+    cyclic = {"weight": torch.zeros(2)}
+    cyclic["self"] = cyclic
+    torch.save(cyclic, os.path.join(out, "cyclic.pth"))
 
 
 def check(out, names):
