@@ -74,7 +74,7 @@ export function unpickle(file: string, data: Buffer, options: UnpickleOptions): 
   const global = (module: string, name: string): PickleGlobal => {
     const g = options.resolve(module, name);
     if (!g) {
-      throw new UserError(`${file}: refusing to load ${module}.${name}: a checkpoint must never run code (a state dict holds only ${options.allowedDescription}). Save model.state_dict() in PyTorch, or convert the file to safetensors`);
+      throw new UserError(`${file}: refusing to load ${`${module}.${name}`.slice(0, 200)}: a checkpoint must never run code (a state dict holds only ${options.allowedDescription}). Save model.state_dict() in PyTorch, or convert the file to safetensors`);
     }
     return g;
   };

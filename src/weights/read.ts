@@ -69,7 +69,7 @@ function readTorch(file: string, buf: Buffer, options: ReadWeightsOptions): Weig
   if (options.key) {
     for (const part of options.key.split('.')) {
       const next = dict.get(part);
-      if (!(next instanceof Map)) throw new UserError(`${file}: no dict under "${options.key}" (top-level keys: ${[...object.keys()].map(String).join(', ')})`);
+      if (!(next instanceof Map)) throw new UserError(`${file}: no dict under "${options.key}" (top-level keys: ${[...object.keys()].map(String).slice(0, 20).join(', ')})`);
       dict = next;
     }
     nestedKey = options.key;

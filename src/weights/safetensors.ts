@@ -42,6 +42,11 @@ function headerLength(file: string, first8: Buffer, fileSize: number): number {
   return Number(n);
 }
 
+/** A name as errors show it: long names (a hostile header) cut to a readable length. */
+function shown(key: string): string {
+  return key.length > 120 ? `${key.slice(0, 100)}... (${key.length} characters)` : key;
+}
+
 function isIntArray(v: unknown, length?: number): v is number[] {
   return Array.isArray(v) && (length === undefined || v.length === length) && v.every((x) => Number.isSafeInteger(x) && x >= 0);
 }
@@ -59,10 +64,10 @@ export function parseHeader(file: string, json: string, dataStart: number, fileS
   let metadata: Record<string, string> = {};
   const dataSize = fileSize - dataStart;
   for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
-    const where = `${file}: tensor "${key}"`;
+    const where = `${file}: tensor "${shown(key)}"`;
     if (key === '__metadata__') {
       if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new UserError(`${file}: __metadata__ must be an object of strings`);
-      for (const [mk, mv] of Object.entries(value)) if (typeof mv !== 'string') throw new UserError(`${file}: __metadata__.${mk} must be a string, got ${JSON.stringify(mv).slice(0, 40)}`);
+      for (const [mk, mv] of Object.entries(value)) if (typeof mv !== 'string') throw new UserError(`${file}: __metadata__.${shown(mk)} must be a string, got ${String(JSON.stringify(mv)).slice(0, 40)}`);
       metadata = value as Record<string, string>;
       continue;
     }
@@ -74,7 +79,7 @@ export function parseHeader(file: string, json: string, dataStart: number, fileS
     if (!isIntArray(e.data_offsets, 2)) throw new UserError(`${where}: data_offsets must be [begin, end] (non-negative integers), got ${JSON.stringify(e.data_offsets).slice(0, 60)}`);
     const [begin, end] = e.data_offsets;
     if (end < begin) throw new UserError(`${where}: data_offsets [${begin}, ${end}] end before they begin`);
-    if (end > dataSize) throw new UserError(`${file}: truncated — tensor "${key}" ends at byte ${dataStart + end} of ${fileSize}`);
+    if (end > dataSize) throw new UserError(`${file}: truncated — tensor "${shown(key)}" ends at byte ${dataStart + end} of ${fileSize}`);
     const expected = numel(e.shape) * ITEM_SIZE[e.dtype];
     if (end - begin !== expected) {
       throw new UserError(`${where}: shape [${e.shape}] of ${e.dtype} needs ${expected} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`);
@@ -85,8 +90,8 @@ export function parseHeader(file: string, json: string, dataStart: number, fileS
   let at = 0;
   let previous = '';
   for (const [key, e] of [...entries].sort(([, a], [, b]) => a.begin - b.begin || a.end - b.end)) {
-    if (e.begin < at) throw new UserError(`${file}: tensor "${key}": data_offsets [${e.begin}, ${e.end}] overlap tensor "${previous}" (which ends at ${at})`);
-    if (e.begin > at) throw new UserError(`${file}: tensor "${key}": data_offsets [${e.begin}, ${e.end}] leave a gap after byte ${at}${previous ? ` (the end of "${previous}")` : ''}`);
+    if (e.begin < at) throw new UserError(`${file}: tensor "${shown(key)}": data_offsets [${e.begin}, ${e.end}] overlap tensor "${shown(previous)}" (which ends at ${at})`);
+    if (e.begin > at) throw new UserError(`${file}: tensor "${shown(key)}": data_offsets [${e.begin}, ${e.end}] leave a gap after byte ${at}${previous ? ` (the end of "${shown(previous)}")` : ''}`);
     at = e.end;
     previous = key;
   }

@@ -5,6 +5,7 @@ import { tempFiles } from '../helpers/tmp';
 import { readSafetensors, readSafetensorsHeader, encodeSafetensors } from '../../src/weights/safetensors';
 import { readWeights } from '../../src/weights/read';
 import { unpickle } from '../../src/weights/pickle';
+import { loadCheckpoint, readCheckpointMeta } from '../../src/train/checkpoint';
 
 const t = tempFiles({});
 afterAll(() => t.cleanup());
@@ -87,6 +88,25 @@ describe('safetensors reading', () => {
     const p = file('x80.safetensors', {}, [0, 0, 0x80, 0x3f], json.padEnd(0x80));
     expect(fs.readFileSync(p)[0]).toBe(0x80);
     expect(Array.from(readWeights(p).tensors.get('w')!.values)).toEqual([1]);
+  });
+
+  it('cuts a huge tensor name in errors instead of echoing it whole', () => {
+    const key = 'k'.repeat(5_000_000);
+    const p = file('longname.safetensors', { [key]: w([0, 12], [2, 2]) }, new Array(12).fill(0));
+    let message = '';
+    try {
+      readSafetensors(p);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/tensor "k{100}\.\.\. \(5000000 characters\)": shape \[2,2\] of F32 needs 16 bytes/);
+    expect(message.length).toBeLessThan(500);
+  });
+
+  it('a checkpoint whose __metadata__.cvw is not JSON gets a located error', () => {
+    const p = file('cvwmeta.safetensors', { __metadata__: { format: 'cvw', cvw: '{"iter": 3,' } });
+    expect(() => loadCheckpoint(p)).toThrow(/cvwmeta\.safetensors: __metadata__\.cvw is not valid JSON/);
+    expect(() => readCheckpointMeta(p)).toThrow(/cvwmeta\.safetensors: __metadata__\.cvw is not valid JSON/);
   });
 
   it('says what a file that is neither safetensors nor torch.save is', () => {
