@@ -1,6 +1,6 @@
 /**
- * torchvision's ResNet (`torchvision.models.resnet18/34/50`) and timm's plain ResNets
- * (`resnet18/34/50.*`, same names: conv1, bn1, layer1-4, fc) to the toolkit's ResNet with the
+ * torchvision's ResNet (`torchvision.models.resnet18/34/50/101/152`) and timm's plain ResNets
+ * (`resnet18/34/50/101/152.*`, same names: conv1, bn1, layer1-4, fc) to the toolkit's ResNet with the
  * imagenet stem. The deep-stem timm variants (resnet50d, ...) have other names and are not mapped.
  */
 import { NUM_BATCHES_TRACKED, prefixRules, type Detected, type WeightMap } from './types';
@@ -37,7 +37,7 @@ function detect(tensors: Map<string, WeightTensor>): Detected | undefined {
     backbone: { type: 'ResNet', depth: depth ?? 0, stem: conv1.shape[2] === 7 ? 'imagenet' : 'cifar', in_channels: conv1.shape[1], base_width: conv1.shape[0] },
     numClasses: fc?.shape[0],
   };
-  if (!depth || depth > 50) detected.unsupported = `the toolkit's ResNet has depths 18, 34 and 50${depth ? `, not ${depth}` : ''}`;
+  if (!depth) detected.unsupported = "the toolkit's ResNet has depths 18, 34, 50, 101 and 152";
   else if (conv1.shape[2] !== 7) detected.unsupported = `its stem convolution is ${conv1.shape[2]}x${conv1.shape[3]}; torchvision/timm ResNets have the 7x7 imagenet stem`;
   return detected;
 }
