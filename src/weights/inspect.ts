@@ -1,7 +1,6 @@
 /** What a weights file holds, and which toolkit backbone it fits (`cvw weights inspect`). */
 import { detectArchitecture, type Detected } from './maps';
 import { readWeights, type ReadWeightsOptions } from './read';
-import { NUM_BATCHES_TRACKED } from './maps/types';
 import { numel } from './tensor';
 import { checkpointMeta } from '../train/checkpoint';
 
@@ -12,7 +11,7 @@ export interface WeightsReport {
   strippedPrefix?: string;
   metadata: Record<string, string>;
   tensors: Array<{ name: string; shape: number[]; dtype: string }>;
-  /** Values of every tensor but batch-norm statistics and counters (PyTorch's parameter count). */
+  /** Values of every tensor but buffers (PyTorch's parameter count). */
   parameters: number;
   dtypes: Record<string, number>;
   detected?: Detected & { toolkitConfig?: Record<string, unknown> };
@@ -21,7 +20,8 @@ export interface WeightsReport {
   skipped: string[];
 }
 
-const BN_STATS = /(^|\.)(running_mean|running_var)$/;
+/** Buffers, not parameters: batch-norm statistics and counters, Swin's relative position index. */
+const BUFFERS = /(^|\.)(running_mean|running_var|num_batches_tracked|relative_position_index)$/;
 
 export function inspectWeights(file: string, options: ReadWeightsOptions = {}): WeightsReport {
   const w = readWeights(file, options);
@@ -29,7 +29,7 @@ export function inspectWeights(file: string, options: ReadWeightsOptions = {}): 
   for (const [name, t] of w.tensors) {
     report.tensors.push({ name, shape: t.shape, dtype: t.stored });
     report.dtypes[t.stored] = (report.dtypes[t.stored] ?? 0) + 1;
-    if (!BN_STATS.test(name) && !NUM_BATCHES_TRACKED.test(name)) report.parameters += numel(t.shape);
+    if (!BUFFERS.test(name)) report.parameters += numel(t.shape);
   }
   if (w.metadata.format === 'cvw') {
     report.toolkitModel = (checkpointMeta(file, w.metadata).config as { model?: Record<string, unknown> } | undefined)?.model;

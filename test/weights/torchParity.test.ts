@@ -139,6 +139,8 @@ describe.skipIf(!hasTorch)('torchvision weights, both ways', () => {
     expect(report.parameters).toBe(3504872);
     expect(report.dtypes.BF16).toBeGreaterThan(0);
     expect(report.detected.backbone).toMatchObject({ type: 'MobileNetV2', width_mult: 1 });
+    // Buffers (Swin's relative position index) are not parameters: sum(p.numel() for p in model.parameters()) in PyTorch.
+    expect(JSON.parse((await cvw('weights', 'inspect', f('swin.pth'), '--json')).out).parameters).toBe(138262);
   });
 
   it('unwraps a training checkpoint ({model: {module.<name>: ...}}) to the same tensors', () => {
