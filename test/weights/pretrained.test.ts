@@ -9,16 +9,10 @@ import * as path from 'node:path';
 import { useCpu } from '../helpers/tf';
 import { tempFiles } from '../helpers/tmp';
 import { tinyClassificationYaml } from '../helpers/tinyConfig';
-import '../../src/builtins';
-import { build } from '../../src/core/registry';
+import { writeForeignWeights } from '../helpers/foreignWeights';
 import { train } from '../../src/train/train';
-import type { Classification } from '../../src/models/algorithms/classification';
-import { convertToForeign } from '../../src/weights/convert';
-import { writeWeights } from '../../src/weights/export';
-import { resnetMap } from '../../src/weights/maps/resnet';
 import { readWeights } from '../../src/weights/read';
 import { permute } from '../../src/weights/layout';
-import type { WeightTensor } from '../../src/weights/tensor';
 
 const t = tempFiles({});
 const weights = t.file('resnet18_w4.safetensors');
@@ -26,11 +20,7 @@ const weights3 = t.file('resnet18_w4_3classes.safetensors');
 
 /** torchvision names and layouts for a narrow ResNet-18 with a `classes`-class classifier. */
 function writeTorchvisionResNet(file: string, classes: number): void {
-  const model = build('model', { type: 'Classification', backbone: { type: 'ResNet', depth: 18, base_width: 4 }, head: { type: 'ClsHead', num_classes: classes } }) as Classification;
-  const tensors = new Map<string, WeightTensor>();
-  for (const [k, v] of model.stateDict()) tensors.set(k, { shape: v.shape, values: Float32Array.from(v.dataSync() as Float32Array, (x, i) => x + 0.001 * (i % 7)), stored: 'F32' });
-  model.dispose();
-  writeWeights(file, convertToForeign(tensors, resnetMap), { format: 'pt' });
+  writeForeignWeights(file, { type: 'Classification', backbone: { type: 'ResNet', depth: 18, base_width: 4 }, head: { type: 'ClsHead', num_classes: classes } });
 }
 
 beforeAll(async () => {
