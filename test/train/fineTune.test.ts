@@ -20,6 +20,7 @@ import { train } from '../../src/train/train';
 import { readWeights } from '../../src/weights/read';
 import { convertToToolkit } from '../../src/weights/convert';
 import { resnetMap } from '../../src/weights/maps/resnet';
+import { mapsForBackbone } from '../../src/weights/maps';
 
 const root = path.resolve(__dirname, '../..');
 const t = tempFiles({});
@@ -154,6 +155,49 @@ runner: { max_epochs: 1 }
     // The head is new (3 classes, not the file's 1000) and the EMA shadow is saved with the run.
     expect(ckpt.get('model.head.fc.weight')!.shape).toEqual([64, 3]);
     expect(ckpt.has('hooks.EMAHook.head.fc.weight')).toBe(true);
+  }, 120_000);
+});
+
+describe('ViT fine-tuning config (layer_decay 0.75)', () => {
+  it('trains from timm-named weights, and its first step moves block 0 by 0.75^11 of what it moves block 11', async () => {
+    const base = path.join(root, 'configs', 'finetune', 'vit_tiny_mae_imagefolder_96.yaml');
+    const weights = t.file('vit_tiny_timm.safetensors');
+    writeForeignWeights(weights, { type: 'Classification', backbone: { type: 'VisionTransformer', arch: 'tiny', img_size: 32, patch_size: 8 }, head: { type: 'ClsHead', num_classes: 10 } }, 'timm');
+    const images = path.join(root, 'data', 'images-sample');
+    const config = t.file('vit_finetune.yaml');
+    // 32 px (16 patches) to keep it fast; no stochastic depth: a dropped block would get no
+    // gradient and skew the comparison.
+    fs.writeFileSync(
+      config,
+      `_base_: ${base}
+engine: { backend: wasm }
+model:
+  backbone: { img_size: 32, drop_path_rate: 0 }
+  pretrained: ${weights}
+data:
+  workers: 0
+  train: { batch_size: 4, source: { root: ${images} }, pipeline: [{ type: RandomResizedCrop, size: 32 }, { type: ToTensor }, { type: Normalize }] }
+  val: { batch_size: 12, source: { root: ${images} }, pipeline: [{ type: Resize, size: 32 }, { type: ToTensor }, { type: Normalize }] }
+eval_pipelines: []
+runner: { max_iters: 1 }
+`,
+    );
+    const result = await train(config, { workDir: t.file('vit-run'), quiet: true });
+    expect(result.status).toBe('finished');
+    expect(fs.readFileSync(path.join(result.runDir, 'log.txt'), 'utf8')).toMatch(/model\.pretrained: loaded \d+ tensors from .*vit_tiny_timm\.safetensors; missing \(kept as initialised\): none/);
+    const loaded = convertToToolkit(readWeights(weights).tensors, mapsForBackbone('VisionTransformer').find((m) => m.formats.includes('timm'))!).tensors;
+    const ckpt = readWeights(path.join(result.runDir, 'checkpoints', 'latest.safetensors')).tensors;
+    const meanStep = (name: string) => {
+      const a = loaded.get(name)!.values;
+      const b = ckpt.get(`model.${name}`)!.values;
+      let s = 0;
+      for (let i = 0; i < a.length; i++) s += Math.abs(a[i] - b[i]);
+      return s / a.length;
+    };
+    // AdamW's first step is lr x multiplier for every element whatever its gradient.
+    const ratio = meanStep('backbone.blocks.0.attn.qkv.weight') / meanStep('backbone.blocks.11.attn.qkv.weight');
+    expect(ratio).toBeGreaterThan(0.75 ** 11 * 0.95);
+    expect(ratio).toBeLessThan(0.75 ** 11 * 1.05);
   }, 120_000);
 });
 
