@@ -6,14 +6,15 @@
 //   sharp            + @img/sharp-<platform> and @img/sharp-libvips-<platform> (image decoding)
 //   onnxruntime-node   its bin/ pruned to the target's folder (the wasm-ort engine's kernels)
 //   webgpu             dawn.node of the target (the webgpu engine's Dawn; not used by any engine yet)
-// Everything comes prebuilt from the npm registry (`npm install --os --cpu --libc --ignore-scripts`
+// (On Windows sharp-win32-x64 holds libvips itself.) Everything comes prebuilt from the npm registry (`npm install --os --cpu --libc --ignore-scripts`
 // into a cache folder), so one machine builds every platform. The universal VSIX has no native
 // part: its bundled CLI decodes no JPEG/PNG and runs the wasm engine (src/core/nativeModules.ts
 // says so when it matters).
 //
 // Options: --out <dir> (default vsix/), --cache <dir> (default <out>/cache), --universal (also /
 // only the universal one; --all includes it).
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +38,7 @@ export const TARGETS = {
 };
 
 /** What the VSIX is made from; .vscodeignore then decides what goes in. */
-const MANIFEST_FILES = ['package.json', 'README.md', 'LICENSE', 'LICENSE.md', 'CHANGELOG.md', '.vscodeignore', 'media', 'templates', 'data/fashion-mnist-sample', 'data/images-sample'];
+const MANIFEST_FILES = ['package.json', 'README.md', 'LICENSE', 'LICENSE.md', 'CHANGELOG.md', '.vscodeignore', 'media', 'templates', 'data/fashion-mnist-sample', 'data/images-sample', 'configs/_base_', 'configs/classification/resnet18_fashion_mnist_sample.yaml'];
 
 /** Dependencies of the native packages that only their install scripts use (never required at run time). */
 const INSTALL_ONLY = new Set(['adm-zip', 'global-agent', 'debug', '@webgpu/types']);
@@ -61,7 +62,7 @@ export function nativePackages() {
  * scripts skipped: onnxruntime-node's would download CUDA libraries, webgpu's nothing we need).
  * Kept between calls; a finished install is marked by its `.installed` list.
  */
-export function fetchNative(target, cache) {
+export async function fetchNative(target, cache) {
   const t = TARGETS[target];
   if (!t) throw new Error(`unknown target ${target}: expected one of ${Object.keys(TARGETS).join(', ')}`);
   const dir = join(cache, target);
@@ -72,10 +73,11 @@ export function fetchNative(target, cache) {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `cvw-native-${target}`, private: true }));
   const platform = [`--os=${t.os}`, `--cpu=${t.cpu}`, ...(t.libc ? [`--libc=${t.libc}`] : [])];
-  execFileSync(
+  // Asynchronous: a caller (the packaging test) keeps its event loop while npm downloads.
+  await promisify(execFile)(
     process.platform === 'win32' ? 'npm.cmd' : 'npm',
     ['install', '--no-save', '--no-package-lock', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', ...platform, ...nativePackages()],
-    { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] },
+    { cwd: dir, shell: process.platform === 'win32', maxBuffer: 16 * 1048576 },
   );
   writeFileSync(marker, wanted);
   return join(dir, 'node_modules');
@@ -177,7 +179,9 @@ export function checkNative(target, dir) {
     ...(target === 'darwin-x64' ? [] : [`onnxruntime-node/bin/napi-v6/${t.ort}/onnxruntime_binding.node`]),
   ];
   for (const f of required) if (!files.includes(f)) problems.push(`${f} is missing`);
-  if (!files.some((f) => f.startsWith(`@img/sharp-libvips-${t.sharp}/lib/`) && BINARY.test(f))) problems.push(`@img/sharp-libvips-${t.sharp}/lib holds no libvips library`);
+  // libvips: its own package, except on Windows, where sharp-win32-x64 carries the DLLs itself.
+  const libvips = t.os === 'win32' ? `@img/sharp-${t.sharp}/lib/libvips` : `@img/sharp-libvips-${t.sharp}/lib/`;
+  if (!files.some((f) => f.startsWith(libvips) && BINARY.test(f))) problems.push(`${libvips}: no libvips library`);
   for (const f of files) {
     if (!BINARY.test(f)) continue;
     const kind = binaryKind(join(dir, f));
@@ -235,7 +239,7 @@ export async function packageVsix({ targets, outDir, cache = join(outDir, 'cache
     const native = { target, modules: [] };
     if (target !== 'universal') {
       log(`${target}: fetching ${nativePackages().join(', ')} from npm (--os ${TARGETS[target]?.os} --cpu ${TARGETS[target]?.cpu})`);
-      const dest = assembleNative(target, fetchNative(target, cache), join(stage, 'dist', 'node_modules'));
+      const dest = assembleNative(target, await fetchNative(target, cache), join(stage, 'dist', 'node_modules'));
       const problems = checkNative(target, dest);
       if (problems.length) throw new Error(`${target}: the native parts are wrong:\n  ${problems.join('\n  ')}`);
       native.modules = ['sharp', 'onnxruntime-node', 'webgpu'].filter((m) => existsSync(join(dest, m)));
