@@ -26,13 +26,14 @@ export const WEBGPU_VERSION = '0.6.2';
 
 /**
  * The VSIX targets and where each native package keeps that platform's binaries. `ort` is the
- * folder under onnxruntime-node/bin/napi-v6 (onnxruntime-node 1.30.0 has no darwin/x64 build:
- * that VSIX has sharp and Dawn, and trains on the wasm engine).
+ * folder under onnxruntime-node/bin/napi-v6; null for darwin-x64, which onnxruntime-node 1.30.0
+ * does not build: that VSIX leaves it out (the engine says "not installed"), has sharp and Dawn,
+ * and trains on the wasm engine.
  */
 export const TARGETS = {
   'linux-x64': { os: 'linux', cpu: 'x64', libc: 'glibc', sharp: 'linux-x64', ort: 'linux/x64', dawn: 'linux-x64', format: 'elf', arch: 'x64' },
   'linux-arm64': { os: 'linux', cpu: 'arm64', libc: 'glibc', sharp: 'linux-arm64', ort: 'linux/arm64', dawn: 'linux-arm64', format: 'elf', arch: 'arm64' },
-  'darwin-x64': { os: 'darwin', cpu: 'x64', sharp: 'darwin-x64', ort: 'darwin/x64', dawn: 'darwin-universal', format: 'macho', arch: 'x64' },
+  'darwin-x64': { os: 'darwin', cpu: 'x64', sharp: 'darwin-x64', ort: null, dawn: 'darwin-universal', format: 'macho', arch: 'x64' },
   'darwin-arm64': { os: 'darwin', cpu: 'arm64', sharp: 'darwin-arm64', ort: 'darwin/arm64', dawn: 'darwin-universal', format: 'macho', arch: 'arm64' },
   'win32-x64': { os: 'win32', cpu: 'x64', sharp: 'win32-x64', ort: 'win32/x64', dawn: 'win32-x64', format: 'pe', arch: 'x64' },
 };
@@ -84,7 +85,7 @@ export async function fetchNative(target, cache) {
 }
 
 /** The run-time closure of the native packages: names of installed packages, install-only ones left out. */
-function runtimeClosure(nodeModules) {
+function runtimeClosure(nodeModules, roots) {
   const seen = new Set();
   const visit = (name) => {
     if (seen.has(name) || INSTALL_ONLY.has(name)) return;
@@ -94,7 +95,7 @@ function runtimeClosure(nodeModules) {
     const pkg = JSON.parse(readFileSync(pkgJson, 'utf8'));
     for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) visit(dep);
   };
-  for (const spec of nativePackages()) visit(spec.slice(0, spec.lastIndexOf('@')));
+  for (const name of roots) visit(name);
   return [...seen].sort();
 }
 
@@ -105,14 +106,16 @@ function runtimeClosure(nodeModules) {
 export function assembleNative(target, nodeModules, dest) {
   const t = TARGETS[target];
   rmSync(dest, { recursive: true, force: true });
-  for (const name of runtimeClosure(nodeModules)) {
+  const ort = t.ort && join(nodeModules, 'onnxruntime-node', 'bin', 'napi-v6', t.ort);
+  if (ort && !existsSync(ort)) throw new Error(`${target}: onnxruntime-node has no ${ort}: did its layout change?`);
+  const roots = nativePackages().map((spec) => spec.slice(0, spec.lastIndexOf('@'))).filter((name) => name !== 'onnxruntime-node' || ort);
+  for (const name of runtimeClosure(nodeModules, roots)) {
     const skip = new Set((NOT_AT_RUN_TIME[name] ?? []).map((f) => join(nodeModules, name, f)));
     if (name === 'onnxruntime-node') skip.add(join(nodeModules, name, 'bin'));
     if (name === 'webgpu') skip.add(join(nodeModules, name, 'dist'));
     cpSync(join(nodeModules, name), join(dest, name), { recursive: true, filter: (src) => !skip.has(src) });
   }
-  const ort = join(nodeModules, 'onnxruntime-node', 'bin', 'napi-v6', t.ort);
-  if (existsSync(ort)) cpSync(ort, join(dest, 'onnxruntime-node', 'bin', 'napi-v6', t.ort), { recursive: true });
+  if (ort) cpSync(ort, join(dest, 'onnxruntime-node', 'bin', 'napi-v6', t.ort), { recursive: true });
   cpSync(join(nodeModules, 'webgpu', 'dist', t.dawn), join(dest, 'webgpu', 'dist', t.dawn), { recursive: true });
   return dest;
 }
@@ -176,7 +179,7 @@ export function checkNative(target, dir) {
   const required = [
     `@img/sharp-${t.sharp}/lib/sharp-${t.sharp}.node`,
     `webgpu/dist/${t.dawn}/dawn.node`,
-    ...(target === 'darwin-x64' ? [] : [`onnxruntime-node/bin/napi-v6/${t.ort}/onnxruntime_binding.node`]),
+    ...(t.ort ? [`onnxruntime-node/bin/napi-v6/${t.ort}/onnxruntime_binding.node`] : []),
   ];
   for (const f of required) if (!files.includes(f)) problems.push(`${f} is missing`);
   // libvips: its own package, except on Windows, where sharp-win32-x64 carries the DLLs itself.
@@ -189,7 +192,7 @@ export function checkNative(target, dir) {
     else if (kind.format !== t.format || !kind.archs.includes(t.arch)) problems.push(`${f}: ${kind.format} ${kind.archs.join('+')}, expected ${t.format} ${t.arch}`);
   }
   const ortBin = join(dir, 'onnxruntime-node', 'bin', 'napi-v6');
-  if (existsSync(ortBin)) for (const f of listFiles(ortBin)) if (!f.startsWith(t.ort + '/')) problems.push(`onnxruntime-node/bin/napi-v6/${f}: another platform's binary`);
+  if (existsSync(ortBin)) for (const f of listFiles(ortBin)) if (!t.ort || !f.startsWith(t.ort + '/')) problems.push(`onnxruntime-node/bin/napi-v6/${f}: another platform's binary`);
   return problems;
 }
 
@@ -243,7 +246,6 @@ export async function packageVsix({ targets, outDir, cache = join(outDir, 'cache
       const problems = checkNative(target, dest);
       if (problems.length) throw new Error(`${target}: the native parts are wrong:\n  ${problems.join('\n  ')}`);
       native.modules = ['sharp', 'onnxruntime-node', 'webgpu'].filter((m) => existsSync(join(dest, m)));
-      native.onnxruntime = existsSync(join(dest, 'onnxruntime-node', 'bin', 'napi-v6', TARGETS[target].ort));
     }
     // What this VSIX carries, for the error that names a missing native part.
     writeFileSync(join(stage, 'dist', 'native.json'), JSON.stringify(native, null, 2) + '\n');
