@@ -14,8 +14,8 @@ import { packageRoot } from './packageInfo';
 
 /** What each native package is for, as the error says it. */
 export const NATIVE_MODULES = {
-  sharp: 'image decoding and encoding (libvips: JPEG, PNG, WebP) for image-folder, COCO and TFRecord data, reports and predictions',
-  'onnxruntime-node': "the wasm-ort engine's native CPU kernels, .onnx export checks and .onnx predictions",
+  sharp: 'decoding and encoding images with libvips: JPEG, PNG and WebP in image folders, COCO and TFRecord data, reports and predictions',
+  'onnxruntime-node': "the wasm-ort engine's native CPU kernels, checks of exported .onnx files and .onnx predictions",
 } as const;
 
 export type NativeModule = keyof typeof NATIVE_MODULES;
@@ -57,7 +57,7 @@ export class NativeModuleError extends UserError {
     readonly module: NativeModule,
     readonly detail: string,
   ) {
-    super(`${module} (needed for ${NATIVE_MODULES[module]}) cannot be loaded: ${detail}. This is a missing part of the installation, not bad data: ${nativeModuleHint(module)}`);
+    super(`${module} cannot be loaded (${detail}); it is needed for ${NATIVE_MODULES[module]}. This is a missing part of the installation, not bad data: ${nativeModuleHint(module)}`);
     this.name = 'NativeModuleError';
   }
 }

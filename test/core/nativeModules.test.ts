@@ -19,7 +19,7 @@ describe('a native package that cannot be loaded', () => {
     expect(e.module).toBe('sharp');
     // The first line of Node's message only (no require stack).
     expect(e.detail).toBe("Cannot find module 'sharp-that-is-not-installed'");
-    expect(e.message).toMatch(/^sharp \(needed for image decoding and encoding \(libvips: JPEG, PNG, WebP\)/);
+    expect(e.message).toMatch(/^sharp cannot be loaded \(Cannot find module 'sharp-that-is-not-installed'\); it is needed for decoding and encoding images with libvips: JPEG, PNG and WebP/);
     expect(e.message).toContain('not bad data');
     expect(e.message).toContain(`npm install --save-exact sharp@${pkg.dependencies.sharp}`);
     if (VSIX_PLATFORMS.includes(`${process.platform}-${process.arch}`)) expect(e.message).toContain(`cv-workbench-${process.platform}-${process.arch}-${pkg.version}.vsix`);
