@@ -72,3 +72,16 @@ test.runIf(process.platform === 'linux' && process.arch === 'x64')('Train above 
   expect(status.command[0].startsWith(vs.workspace)).toBe(false);
   expect(await vs.waitForNotification(/finished in/, { timeout: 30_000 })).toMatch(/^Run images\/\S+ finished in/);
 });
+
+test.runIf(process.platform === 'linux' && process.arch === 'x64')("the walkthrough's Create Sample Workspace copies the samples the VSIX carries and opens the config", async () => {
+  await vs.clearNotifications();
+  await vs.runCommand('CV Workbench: Create Sample Workspace');
+  expect(await vs.waitForNotification(/^Sample workspace: \d+ files written/, { timeout: 30_000 })).toMatch(/files written \(data\/fashion-mnist-sample, data\/images-sample, configs\/\)/);
+  for (const f of ['data/fashion-mnist-sample/train-images-idx3-ubyte.gz', 'configs/_base_/default_runtime.yaml', 'configs/classification/resnet18_fashion_mnist_sample.yaml']) {
+    expect(existsSync(join(vs.workspace, f)), f).toBe(true);
+  }
+  // The sample config is open, ready for its Train lens.
+  await vs.page.locator('.tab.active', { hasText: 'resnet18_fashion_mnist_sample.yaml' }).waitFor({ timeout: 15_000 });
+  // The image folder was there already (the first test's data): kept as it was.
+  expect(readdirSync(join(vs.workspace, 'data', 'images-sample', 'bag')).sort()).toEqual(readdirSync(join(REPO_ROOT, 'data', 'images-sample', 'bag')).sort());
+});
