@@ -10,14 +10,15 @@ import * as fs from 'node:fs';
 import type { ImageRef, ImageTensor } from './types';
 import { DataError } from './errors';
 import { LUMA } from './pipeline/image';
+import { requireNative } from '../core/nativeModules';
 
 type Sharp = typeof import('sharp');
 let sharpModule: Sharp | undefined;
 
-/** sharp, configured for many small images: no operation cache, one libvips thread per image. */
+/** sharp, configured for many small images: no operation cache, one libvips thread per image; a NativeModuleError when it cannot be loaded. */
 export function loadSharp(): Sharp {
   if (!sharpModule) {
-    sharpModule = require('sharp') as Sharp;
+    sharpModule = requireNative('sharp', () => require('sharp') as Sharp);
     sharpModule.cache(false);
     sharpModule.concurrency(1);
   }

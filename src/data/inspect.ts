@@ -77,6 +77,8 @@ export async function inspectSource(source: DataSource, opts: InspectOptions = {
       }
     }
     const ref = item.image;
+    // No sharp stops here, once and by name (NativeModuleError), before any image is blamed for it.
+    if (ref.kind !== 'pixels' && (opts.check || i % sizeEvery === 0)) loadSharp();
     let task: Promise<void> | undefined;
     if (opts.check) {
       task = decodeImage(ref, source.channels, item.where).then(

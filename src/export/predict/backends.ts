@@ -15,6 +15,7 @@ import { readOnnxModelInfo } from '../onnx/readModel';
 import { readTfjsArtifacts } from '../tfjs/load';
 import { ensureBackend, loadModel, resolveModelSource } from '../source';
 import { describeModel, planModel } from '../exportModel';
+import { requireNative } from '../../core/nativeModules';
 
 export interface OutputTensor {
   data: Float32Array | Int32Array;
@@ -99,7 +100,7 @@ class OrtBackend implements InferenceBackend {
       throw new UserError(`${file}: cannot read the model (${(err as Error).message})`);
     }
     const info = readOnnxModelInfo(bytes, file);
-    const ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
+    const ort = requireNative('onnxruntime-node', () => require('onnxruntime-node') as typeof import('onnxruntime-node'));
     let session: import('onnxruntime-node').InferenceSession;
     try {
       session = await ort.InferenceSession.create(bytes, {
