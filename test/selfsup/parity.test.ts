@@ -1,0 +1,103 @@
+/**
+ * Step parity with PyTorch (issue 22, point 1): for each self-supervised algorithm, one full
+ * training step (forward, loss, every gradient, plain SGD, then the momentum/target update and
+ * the queue) here and in a PyTorch script written from the paper's pseudocode and the authors'
+ * code (test/selfsup/parity/*_reference.py, in float64), from the same initial weights and the
+ * same two batches of views; loss, gradients and state after the step agree within 1e-4 relative.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-wasm';
+import { ensureGradients } from '../../src/engine/gradients';
+import { installKernels, WASM_TRAINING_KERNELS } from '../../src/engine/kernels';
+import '../../src/builtins';
+import { build } from '../../src/core/registry';
+import { seedInit } from '../../src/models/nn';
+import type { Algorithm } from '../../src/models/algorithms/types';
+import { tempFiles } from '../helpers/tmp';
+import { pythonHas } from '../data/python';
+import { compare, oneStep, readTensors, runReference, snapshot, writeTensors } from './parity/exchange';
+
+beforeAll(async () => {
+  ensureGradients();
+  await tf.setBackend('wasm');
+  installKernels(WASM_TRAINING_KERNELS);
+});
+
+const TOL = 1e-4;
+const backbone = { type: 'ResNet', depth: 18, stem: 'cifar', in_channels: 1, base_width: 8 };
+/** Two fixed batches of 8 already-augmented 16x16 views (augmentation is bypassed). */
+function views(n = 8, size = 16): tf.Tensor4D[] {
+  return [0, 1].map((v) => tf.randomNormal([n, size, size, 1], 0, 1, 'float32', 100 + v) as tf.Tensor4D);
+}
+
+interface Case {
+  name: string;
+  model: Record<string, unknown>;
+  script: string;
+  /** Hyper-parameters the reference needs besides the model's (config.json). */
+  config: Record<string, unknown>;
+  /** The step is 0-based iteration `iter` of `maxIters` (the momentum schedule's position). */
+  iter: number;
+  maxIters: number;
+}
+
+function runCase(c: Case): void {
+  const t = tempFiles({});
+  try {
+    seedInit(3);
+    const model = build<Algorithm>('model', c.model);
+    const vs = views();
+    writeTensors(t.dir, 'state', snapshot(model));
+    writeTensors(t.dir, 'views', new Map(vs.map((v, i) => [String(i), v])));
+    const lr = 0.5;
+    fs.writeFileSync(path.join(t.dir, 'config.json'), JSON.stringify({ ...c.config, lr, iter: c.iter, max_iters: c.maxIters }));
+    const ours = oneStep(model, { views: vs, raw: [] } as never, { type: 'SGD', lr, momentum: 0, weight_decay: 0 }, c.iter, c.maxIters);
+    runReference(c.script, t.dir);
+    const grads = readTensors(t.dir, 'torch_grads');
+    const after = readTensors(t.dir, 'torch_state');
+
+    const loss = after.get('loss')!.data[0];
+    expect(Math.abs(ours.loss - loss) / Math.abs(loss)).toBeLessThan(TOL);
+    // Gradients that are zero in exact arithmetic (a bias right before a batch norm, which removes
+    // any shift) are float32 noise here: they are judged at 1% of the largest gradient's scale.
+    const largest = Math.max(...[...grads.values()].map((v) => v.data.reduce((m, x) => Math.max(m, Math.abs(x)), 0)));
+    const g = compare(ours.grads, grads, TOL, 1e-2 * largest);
+    expect(g.missing).toEqual([]);
+    expect(g.compared).toBe(grads.size);
+    expect(g.failures).toEqual([]);
+    const s = compare(ours.after, after, TOL);
+    expect(s.missing).toEqual([]);
+    expect(s.compared).toBe(after.size - 2);
+    expect(s.failures).toEqual([]);
+    // The step moved the weights (a no-op step would pass the comparison of the state trivially).
+    const before = readTensors(t.dir, 'state');
+    const moved = [...ours.after].filter(([n, v]) => {
+      const b = before.get(n)!.data;
+      return (v.dataSync() as Float32Array).some((x, i) => Math.abs(x - b[i]) > 1e-6);
+    }).length;
+    expect(moved).toBeGreaterThan(ours.after.size / 2);
+    console.log(`${c.name}: loss ${ours.loss.toFixed(6)} (torch ${loss.toFixed(6)}); worst relative error: gradients ${g.worst.toExponential(2)}, state ${s.worst.toExponential(2)} over ${g.compared} gradients and ${s.compared} tensors`);
+    tf.dispose([...vs, ...ours.grads.values(), ...ours.after.values()]);
+    model.dispose();
+  } finally {
+    t.cleanup();
+  }
+}
+
+const neck = { type: 'NonLinearNeckV2', hid_channels: 32, out_channels: 16 };
+
+describe.skipIf(!pythonHas('torch', 'numpy'))('one training step equals PyTorch from the same weights and views', () => {
+  it('BYOL: predictor on the online branch only, no gradient into the target, symmetric 2 - 2cos, EMA with the cosine schedule', () => {
+    runCase({
+      name: 'BYOL',
+      model: { type: 'BYOL', backbone, neck, head: { type: 'LatentPredictHead', predictor: { type: 'NonLinearNeckV2', hid_channels: 24 } }, momentum: { base: 0.9, end: 1 } },
+      script: 'byol_reference.py',
+      config: { backbone, neck, predictor: { hid_channels: 24 }, tau_base: 0.9 },
+      iter: 3,
+      maxIters: 8,
+    });
+  });
+});
