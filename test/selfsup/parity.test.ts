@@ -28,9 +28,9 @@ beforeAll(async () => {
 
 const TOL = 1e-4;
 const backbone = { type: 'ResNet', depth: 18, stem: 'cifar', in_channels: 1, base_width: 8 };
-/** Two fixed batches of 8 already-augmented 16x16 views (augmentation is bypassed). */
-function views(n = 8, size = 16): tf.Tensor4D[] {
-  return [0, 1].map((v) => tf.randomNormal([n, size, size, 1], 0, 1, 'float32', 100 + v) as tf.Tensor4D);
+/** Fixed batches of 8 already-augmented views of the given sizes (augmentation is bypassed). */
+function views(sizes: number[], n = 8): tf.Tensor4D[] {
+  return sizes.map((size, v) => tf.randomNormal([n, size, size, 1], 0, 1, 'float32', 100 + v) as tf.Tensor4D);
 }
 
 interface Case {
@@ -42,6 +42,8 @@ interface Case {
   /** The step is 0-based iteration `iter` of `maxIters` (the momentum schedule's position). */
   iter: number;
   maxIters: number;
+  /** Sizes of the views (default: two 16x16). */
+  sizes?: number[];
   /** State the toolkit keeps that the reference has no counterpart for (bookkeeping). */
   toolkitOnly?: string[];
   /** Put the model in the state the step starts from (e.g. a queue pointer mid-way). */
@@ -54,7 +56,7 @@ function runCase(c: Case): void {
     seedInit(3);
     const model = build<Algorithm>('model', c.model);
     c.prepare?.(model);
-    const vs = views();
+    const vs = views(c.sizes ?? [16, 16]);
     writeTensors(t.dir, 'state', snapshot(model));
     writeTensors(t.dir, 'views', new Map(vs.map((v, i) => [String(i), v])));
     const lr = 0.5;
@@ -130,6 +132,27 @@ describe.skipIf(!pythonHas('torch', 'numpy'))('one training step equals PyTorch 
       toolkitOnly: ['queue.filled'],
       // Mid-way through the queue, so the keys must land at rows 16-23.
       prepare: (model) => (model as unknown as { queue: { ptr: tf.Variable } }).queue.ptr.assign(tf.scalar(16, 'int32')),
+    });
+  });
+
+  it('SwAV (multi-crop 2 x 16 + 2 x 8): prototypes normalised, head over all crops, Sinkhorn codes, swapped prediction', () => {
+    const swavNeck = { type: 'NonLinearNeckSwav', hid_channels: 32, out_channels: 16 };
+    runCase({
+      name: 'SwAV',
+      model: {
+        type: 'SwAV',
+        backbone,
+        neck: swavNeck,
+        head: { type: 'SwAVHead', num_prototypes: 12, temperature: 0.1, epsilon: 0.05, sinkhorn_iterations: 3 },
+        num_crops: [2, 2],
+        crops_for_assign: [0, 1],
+        freeze_prototypes_epochs: 0,
+      },
+      script: 'swav_reference.py',
+      config: { backbone, neck: { hid_channels: 32, out_channels: 16 }, num_prototypes: 12, temperature: 0.1, epsilon: 0.05, sinkhorn_iterations: 3, crops_for_assign: [0, 1] },
+      sizes: [16, 16, 8, 8],
+      iter: 0,
+      maxIters: 8,
     });
   });
 });
