@@ -14,7 +14,7 @@ import { ensureGradients } from '../../src/engine/gradients';
 import { installKernels, WASM_TRAINING_KERNELS } from '../../src/engine/kernels';
 import '../../src/builtins';
 import { build } from '../../src/core/registry';
-import { seedInit } from '../../src/models/nn';
+import { seedInit, seedStep, stepRandom } from '../../src/models/nn';
 import type { Algorithm } from '../../src/models/algorithms/types';
 import { tempFiles } from '../helpers/tmp';
 import { pythonHas } from '../data/python';
@@ -179,6 +179,26 @@ describe.skipIf(!pythonHas('torch', 'numpy'))('one training step equals PyTorch 
       config: { backbone, head, teacher_temp: 0.04, student_temp: 0.1, center_momentum: 0.9, momentum_base: 0.9 },
       sizes: [16, 16, 8, 8],
       iter: 0,
+      maxIters: 8,
+    });
+  });
+
+  it('MAE: the same masks (from the toolkit\'s noise), encoder on the kept patches, decoder, normalised-pixel loss on the removed ones', () => {
+    const vit = { type: 'VisionTransformer', arch: 'custom', img_size: 16, patch_size: 4, in_channels: 1, embed_dim: 16, depth: 2, num_heads: 2, mlp_ratio: 4, drop_path_rate: 0 };
+    const neck = { type: 'MAENeck', decoder_embed_dim: 16, decoder_depth: 1, decoder_num_heads: 2, mlp_ratio: 4 };
+    // The noise the step's masking draws (the same seeded generator, the same order): 8 images x 16 patches.
+    const iter = 1;
+    seedStep(0, iter);
+    const rng = stepRandom();
+    const noise = Array.from({ length: 8 }, () => Array.from({ length: 16 }, () => rng.next()));
+    runCase({
+      name: 'MAE',
+      // 0.7 of 16 patches: 4.8 kept patches, which the reference truncates to 4.
+      model: { type: 'MAE', backbone: vit, neck, mask_ratio: 0.7, norm_pix_loss: true },
+      script: 'mae_reference.py',
+      config: { backbone: vit, neck, mask_ratio: 0.7, norm_pix_loss: true, noise },
+      sizes: [16],
+      iter,
       maxIters: 8,
     });
   });
