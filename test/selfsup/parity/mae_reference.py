@@ -19,60 +19,9 @@ import sys
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nets import dump, grads, images, load, read_tensors, sgd_step, write_tensors  # noqa: E402
-
-
-class Attention(nn.Module):
-    def __init__(self, dim, heads):
-        super().__init__()
-        self.heads = heads
-        self.qkv = nn.Linear(dim, dim * 3)
-        self.proj = nn.Linear(dim, dim)
-
-    def forward(self, x):
-        B, N, C = x.shape
-        qkv = self.qkv(x).reshape(B, N, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv.unbind(0)
-        attn = ((q @ k.transpose(-2, -1)) * (C // self.heads) ** -0.5).softmax(dim=-1)
-        return self.proj((attn @ v).transpose(1, 2).reshape(B, N, C))
-
-
-class Mlp(nn.Module):
-    def __init__(self, dim, hidden):
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden)
-        self.fc2 = nn.Linear(hidden, dim)
-
-    def forward(self, x):
-        return self.fc2(F.gelu(self.fc1(x)))
-
-
-class Block(nn.Module):
-    def __init__(self, dim, heads, mlp_ratio):
-        super().__init__()
-        self.norm1 = nn.LayerNorm(dim, eps=1e-6)
-        self.attn = Attention(dim, heads)
-        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
-        self.mlp = Mlp(dim, int(dim * mlp_ratio))
-
-    def forward(self, x):
-        x = x + self.attn(self.norm1(x))
-        return x + self.mlp(self.norm2(x))
-
-
-class Encoder(nn.Module):
-    """The ViT of models_mae.py, named as the toolkit's VisionTransformer."""
-
-    def __init__(self, in_chans, patch, grid, dim, depth, heads, mlp_ratio):
-        super().__init__()
-        self.patch_embed = nn.Conv2d(in_chans, dim, patch, patch)
-        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
-        self.pos_embed = nn.Parameter(torch.zeros(1, grid * grid + 1, dim))
-        self.blocks = nn.ModuleList([Block(dim, heads, mlp_ratio) for _ in range(depth)])
-        self.norm = nn.LayerNorm(dim, eps=1e-6)
+from nets import Block, ViT, dump, grads, images, load, read_tensors, sgd_step, write_tensors  # noqa: E402
 
 
 class Decoder(nn.Module):
@@ -103,7 +52,7 @@ def main(folder):
     b, d = cfg['backbone'], cfg['neck']
     p = b['patch_size']
     grid = b['img_size'] // p
-    enc = Encoder(b['in_channels'], p, grid, b['embed_dim'], b['depth'], b['num_heads'], b['mlp_ratio'])
+    enc = ViT(b['in_channels'], p, grid, b['embed_dim'], b['depth'], b['num_heads'], b['mlp_ratio'])
     dec = Decoder(b['embed_dim'], grid * grid, p * p * b['in_channels'], d['decoder_embed_dim'], d['decoder_depth'], d['decoder_num_heads'], d['mlp_ratio'])
     load(enc, state, 'backbone.')
     load(dec, state, 'neck.')
