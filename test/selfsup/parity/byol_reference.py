@@ -9,7 +9,6 @@ do the same):
     tau = 1 - (1 - tau_base) (cos(pi k / K) + 1) / 2.
 
 Usage: byol_reference.py FOLDER (config.json, state.*, views.* in; torch_grads.*, torch_state.* out)."""
-import json
 import math
 import os
 import sys
@@ -18,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nets import ResNet18, dump, grads, images, load, mlp_from, momentum_update, read_tensors, sgd_step, write_tensors  # noqa: E402
+from nets import ResNet18, grads, images, load, mlp_from, momentum_update, read_step, save_step, sgd_step  # noqa: E402
 
 
 def regression(p, z):
@@ -26,9 +25,7 @@ def regression(p, z):
 
 
 def main(folder):
-    cfg = json.load(open(os.path.join(folder, 'config.json')))
-    state = read_tensors(folder, 'state')
-    views = read_tensors(folder, 'views')
+    cfg, state, views = read_step(folder)
     b = cfg['backbone']
     nets = {}
     for prefix in ('backbone', 'target_backbone'):
@@ -57,13 +54,7 @@ def main(folder):
     tau = 1 - (1 - cfg['tau_base']) * (math.cos(math.pi * k / K) + 1) / 2
     momentum_update(nets['backbone'], nets['target_backbone'], tau)
     momentum_update(nets['neck'], nets['target_neck'], tau)
-    after = {}
-    for prefix, m in nets.items():
-        dump(m, prefix + '.', after)
-    after['loss'] = loss.detach().reshape([])
-    after['tau'] = torch.tensor(tau)
-    write_tensors(folder, 'torch_grads', g)
-    write_tensors(folder, 'torch_state', after)
+    save_step(folder, loss, g, nets, {'tau': torch.tensor(tau)})
 
 
 if __name__ == '__main__':

@@ -10,7 +10,6 @@ MultiCropWrapper and cosine_scheduler, vision_transformer.py DINOHead):
     C <- C m_c + (1 - m_c) mean(t)
 
 Usage: dino_reference.py FOLDER (config.json, state.*, views.* in; torch_grads.*, torch_state.* out)."""
-import json
 import math
 import os
 import sys
@@ -20,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nets import ResNet18, dump, grads, images, load, momentum_update, read_tensors, sgd_step, write_tensors  # noqa: E402
+from nets import ResNet18, dump, grads, images, load, momentum_update, multicrop, read_step, sgd_step, write_tensors  # noqa: E402
 
 
 class DINOHead(nn.Module):
@@ -70,22 +69,8 @@ def dump_head(head, prefix, out, with_grads=False):
     out[f'{prefix}last_layer.weight_v'] = (v.grad if with_grads else v).t()
 
 
-def multicrop(backbone, head, crops):
-    sizes = [c.shape[-1] for c in crops]
-    feats, start = [], 0
-    while start < len(crops):
-        end = start + 1
-        while end < len(crops) and sizes[end] == sizes[start]:
-            end += 1
-        feats.append(backbone(torch.cat(crops[start:end])).mean(dim=(2, 3)))
-        start = end
-    return head(torch.cat(feats))
-
-
 def main(folder):
-    cfg = json.load(open(os.path.join(folder, 'config.json')))
-    state = read_tensors(folder, 'state')
-    views = read_tensors(folder, 'views')
+    cfg, state, views = read_step(folder)
     b, h = cfg['backbone'], cfg['head']
     student_b, teacher_b = ResNet18(b['in_channels'], b['base_width']), ResNet18(b['in_channels'], b['base_width'])
     feat = student_b.out_channels

@@ -13,7 +13,6 @@ timm's Block with LayerNorm eps 1e-6):
 The noise is the toolkit's (config.json), so both draw the same masks.
 
 Usage: mae_reference.py FOLDER (config.json, state.*, views.* in; torch_grads.*, torch_state.* out)."""
-import json
 import os
 import sys
 
@@ -21,7 +20,7 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nets import Block, ViT, dump, grads, images, load, read_tensors, sgd_step, write_tensors  # noqa: E402
+from nets import Block, ViT, grads, images, load, read_step, save_step, sgd_step  # noqa: E402
 
 
 class Decoder(nn.Module):
@@ -46,9 +45,7 @@ def patchify(imgs, p):
 
 
 def main(folder):
-    cfg = json.load(open(os.path.join(folder, 'config.json')))
-    state = read_tensors(folder, 'state')
-    views = read_tensors(folder, 'views')
+    cfg, state, views = read_step(folder)
     b, d = cfg['backbone'], cfg['neck']
     p = b['patch_size']
     grid = b['img_size'] // p
@@ -100,12 +97,7 @@ def main(folder):
     grads(enc, 'backbone.', g)
     grads(dec, 'neck.', g)
     sgd_step([enc, dec], cfg['lr'])
-    after = {}
-    dump(enc, 'backbone.', after)
-    dump(dec, 'neck.', after)
-    after['loss'] = loss.detach().reshape([])
-    write_tensors(folder, 'torch_grads', g)
-    write_tensors(folder, 'torch_state', after)
+    save_step(folder, loss, g, {'backbone': enc, 'neck': dec})
 
 
 if __name__ == '__main__':

@@ -14,7 +14,6 @@ before; from the same start (key = online encoder) the first update is a no-op, 
 dumps the key encoder after the update that starts the next step (k + 1).
 
 Usage: moby_reference.py FOLDER (config.json, state.*, views.* in; torch_grads.*, torch_state.* out)."""
-import json
 import math
 import os
 import sys
@@ -23,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nets import ViT, dump, grads, images, load, mlp_from, momentum_update, read_tensors, sgd_step, write_tensors  # noqa: E402
+from nets import ViT, grads, images, load, mlp_from, momentum_update, read_step, save_step, sgd_step  # noqa: E402
 
 
 def contrastive_loss(q, k, queue, t):
@@ -34,9 +33,7 @@ def contrastive_loss(q, k, queue, t):
 
 
 def main(folder):
-    cfg = json.load(open(os.path.join(folder, 'config.json')))
-    state = read_tensors(folder, 'state')
-    views = read_tensors(folder, 'views')
+    cfg, state, views = read_step(folder)
     b = cfg['backbone']
     grid = b['img_size'] // b['patch_size']
     nets = {p: ViT(b['in_channels'], b['patch_size'], grid, b['embed_dim'], b['depth'], b['num_heads'], b['mlp_ratio']) for p in ('backbone', 'target_backbone')}
@@ -74,15 +71,11 @@ def main(folder):
         queues[i][:, ptrs[i]:ptrs[i] + n] = keys.t()
         ptrs[i] = (ptrs[i] + n) % queues[i].shape[1]
     key_update(moment(k_step + 1))  # the start of the next step
-    after = {}
-    for prefix, mod in nets.items():
-        dump(mod, prefix + '.', after)
+    extra = {}
     for i in (1, 2):
-        after[f'queue{i}.queue'] = queues[i].t()
-        after[f'queue{i}.ptr'] = torch.tensor(float(ptrs[i]))
-    after['loss'] = loss.detach().reshape([])
-    write_tensors(folder, 'torch_grads', g)
-    write_tensors(folder, 'torch_state', after)
+        extra[f'queue{i}.queue'] = queues[i].t()
+        extra[f'queue{i}.ptr'] = torch.tensor(float(ptrs[i]))
+    save_step(folder, loss, g, nets, extra)
 
 
 if __name__ == '__main__':

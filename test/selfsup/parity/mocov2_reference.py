@@ -13,7 +13,6 @@ the key encoder the toolkit holds after its step is the one the reference comput
 the next step, which is what this script dumps.
 
 Usage: mocov2_reference.py FOLDER (config.json, state.*, views.* in; torch_grads.*, torch_state.* out)."""
-import json
 import os
 import sys
 
@@ -21,13 +20,11 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nets import ResNet18, dump, grads, images, load, mlp_from, momentum_update, read_tensors, sgd_step, write_tensors  # noqa: E402
+from nets import ResNet18, grads, images, load, mlp_from, momentum_update, read_step, save_step, sgd_step  # noqa: E402
 
 
 def main(folder):
-    cfg = json.load(open(os.path.join(folder, 'config.json')))
-    state = read_tensors(folder, 'state')
-    views = read_tensors(folder, 'views')
+    cfg, state, views = read_step(folder)
     b = cfg['backbone']
     nets = {p: ResNet18(b['in_channels'], b['base_width']) for p in ('backbone', 'key_backbone')}
     feat = nets['backbone'].out_channels
@@ -65,14 +62,7 @@ def main(folder):
     # The start of the next step: the key encoder follows the updated query encoder.
     momentum_update(nets['backbone'], nets['key_backbone'], m)
     momentum_update(nets['neck'], nets['key_neck'], m)
-    after = {}
-    for prefix, mod in nets.items():
-        dump(mod, prefix + '.', after)
-    after['queue.queue'] = queue.t()
-    after['queue.ptr'] = torch.tensor(float(ptr))
-    after['loss'] = loss.detach().reshape([])
-    write_tensors(folder, 'torch_grads', g)
-    write_tensors(folder, 'torch_state', after)
+    save_step(folder, loss, g, nets, {'queue.queue': queue.t(), 'queue.ptr': torch.tensor(float(ptr))})
 
 
 if __name__ == '__main__':

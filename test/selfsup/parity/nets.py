@@ -6,11 +6,15 @@ Files in the exchange folder: <name>.json (a manifest: [{name, shape, offset}]) 
 tensors' float32 values, little-endian, one after another)."""
 import json
 import os
+import sys
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'bench', 'engine'))
+from resnet18_torch import BasicBlock  # noqa: E402  (the toolkit's basic block, its names too)
 
 torch.set_default_dtype(torch.float64)
 
@@ -93,23 +97,6 @@ class ConvBn(nn.Module):
 
     def forward(self, x):
         return F.relu(self.bn(self.conv(x)))
-
-
-class BasicBlock(nn.Module):
-    def __init__(self, cin, width, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, width, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(width)
-        self.conv2 = nn.Conv2d(width, width, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(width)
-        self.downsample = None
-        if stride != 1 or cin != width:
-            self.downsample = nn.Sequential(nn.Conv2d(cin, width, 1, stride, 0, bias=False), nn.BatchNorm2d(width))
-
-    def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return F.relu(out + (self.downsample(x) if self.downsample is not None else x))
 
 
 class ResNet18(nn.Module):
@@ -223,6 +210,49 @@ class ViT(nn.Module):
 def mlp_from(cfg, cin):
     return MLP(cin, cfg['hid_channels'], cfg['out_channels'], cfg.get('num_layers', 2), cfg.get('with_bias', True), cfg.get('with_bn', True),
                cfg.get('with_last_bn', False), cfg.get('last_bn_affine', True))
+
+
+def read_step(folder):
+    """What the test wrote: the hyper-parameters (config.json), the model's state and the views."""
+    with open(os.path.join(folder, 'config.json')) as f:
+        cfg = json.load(f)
+    return cfg, read_tensors(folder, 'state'), read_tensors(folder, 'views')
+
+
+def resnet_with_neck(cfg, state, backbone_prefix='backbone.', neck_prefix='neck.'):
+    """The ResNet-18 of cfg['backbone'] and the MLP of cfg['neck'], loaded from the state, in training mode."""
+    b = cfg['backbone']
+    backbone = ResNet18(b['in_channels'], b['base_width'])
+    neck = mlp_from(cfg['neck'], backbone.out_channels)
+    load(backbone, state, backbone_prefix)
+    load(neck, state, neck_prefix)
+    return backbone.train(), neck.train()
+
+
+def multicrop(backbone, head, crops):
+    """The backbone over each run of same-size crops (globally average-pooled), then the head once over
+    all of them (facebookresearch/swav src/resnet50.py forward; facebookresearch/dino MultiCropWrapper)."""
+    sizes = [c.shape[-1] for c in crops]
+    feats, start = [], 0
+    while start < len(crops):
+        end = start + 1
+        while end < len(crops) and sizes[end] == sizes[start]:
+            end += 1
+        feats.append(backbone(torch.cat(crops[start:end])).mean(dim=(2, 3)))
+        start = end
+    return head(torch.cat(feats))
+
+
+def save_step(folder, loss, g, modules, extra=None):
+    """Write the gradients `g` and the state after the step: `modules` ({prefix: module}) in the
+    toolkit's layout, `extra` tensors by name, and the loss."""
+    after = {}
+    for prefix, m in modules.items():
+        dump(m, prefix + '.', after)
+    after.update(extra or {})
+    after['loss'] = loss.detach().reshape([])
+    write_tensors(folder, 'torch_grads', g)
+    write_tensors(folder, 'torch_state', after)
 
 
 def sgd_step(modules, lr):

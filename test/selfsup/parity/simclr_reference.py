@@ -10,7 +10,6 @@ sees 2N images; objective.py masks each anchor's own similarity with a large num
     theta <- SGD(theta, grad L)
 
 Usage: simclr_reference.py FOLDER (config.json, state.*, views.* in; torch_grads.*, torch_state.* out)."""
-import json
 import os
 import sys
 
@@ -18,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nets import ResNet18, dump, grads, images, load, mlp_from, read_tensors, sgd_step, write_tensors  # noqa: E402
+from nets import grads, images, read_step, resnet_with_neck, save_step, sgd_step  # noqa: E402
 
 
 def nt_xent(z, n, t):
@@ -33,16 +32,8 @@ def nt_xent(z, n, t):
 
 
 def main(folder):
-    cfg = json.load(open(os.path.join(folder, 'config.json')))
-    state = read_tensors(folder, 'state')
-    views = read_tensors(folder, 'views')
-    b = cfg['backbone']
-    backbone = ResNet18(b['in_channels'], b['base_width'])
-    neck = mlp_from(cfg['neck'], backbone.out_channels)
-    load(backbone, state, 'backbone.')
-    load(neck, state, 'neck.')
-    backbone.train()
-    neck.train()
+    cfg, state, views = read_step(folder)
+    backbone, neck = resnet_with_neck(cfg, state)
     v1, v2 = images(views['0']), images(views['1'])
     z = neck(backbone(torch.cat([v1, v2])))
     loss = nt_xent(z, v1.shape[0], cfg['temperature'])
@@ -51,12 +42,7 @@ def main(folder):
     grads(backbone, 'backbone.', g)
     grads(neck, 'neck.', g)
     sgd_step([backbone, neck], cfg['lr'])
-    after = {}
-    dump(backbone, 'backbone.', after)
-    dump(neck, 'neck.', after)
-    after['loss'] = loss.detach().reshape([])
-    write_tensors(folder, 'torch_grads', g)
-    write_tensors(folder, 'torch_state', after)
+    save_step(folder, loss, g, {'backbone': backbone, 'neck': neck})
 
 
 if __name__ == '__main__':

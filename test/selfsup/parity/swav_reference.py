@@ -11,7 +11,6 @@ src/resnet50.py forward):
     L = mean_s subloss_s;  theta <- SGD(theta, grad L)
 
 Usage: swav_reference.py FOLDER (config.json, state.*, views.* in; torch_grads.*, torch_state.* out)."""
-import json
 import os
 import sys
 
@@ -20,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nets import ResNet18, dump, grads, images, load, mlp_from, read_tensors, sgd_step, write_tensors  # noqa: E402
+from nets import grads, images, load, multicrop, read_step, resnet_with_neck, save_step, sgd_step  # noqa: E402
 
 
 @torch.no_grad()
@@ -39,33 +38,17 @@ def sinkhorn(out, epsilon, iterations):
 
 
 def main(folder):
-    cfg = json.load(open(os.path.join(folder, 'config.json')))
-    state = read_tensors(folder, 'state')
-    views = read_tensors(folder, 'views')
-    b = cfg['backbone']
-    backbone = ResNet18(b['in_channels'], b['base_width'])
-    neck = mlp_from(cfg['neck'], backbone.out_channels)
+    cfg, state, views = read_step(folder)
+    backbone, neck = resnet_with_neck(cfg, state)
     prototypes = nn.Linear(cfg['neck']['out_channels'], cfg['num_prototypes'], bias=False)
-    load(backbone, state, 'backbone.')
-    load(neck, state, 'neck.')
     load(prototypes, state, 'head.prototypes.')
-    backbone.train()
-    neck.train()
     with torch.no_grad():
         prototypes.weight.copy_(F.normalize(prototypes.weight, dim=1, p=2))
 
     crops = [images(views[str(i)]) for i in range(len(views))]
     bs = crops[0].shape[0]
     # src/resnet50.py forward: the backbone per resolution, the head once on everything.
-    sizes = [c.shape[-1] for c in crops]
-    feats, start = [], 0
-    while start < len(crops):
-        end = start + 1
-        while end < len(crops) and sizes[end] == sizes[start]:
-            end += 1
-        feats.append(backbone(torch.cat(crops[start:end])).mean(dim=(2, 3)))
-        start = end
-    output = prototypes(F.normalize(neck(torch.cat(feats)), dim=1, p=2))
+    output = multicrop(backbone, lambda f: prototypes(F.normalize(neck(f), dim=1, p=2)), crops)
 
     n_crops = len(crops)
     loss = 0
@@ -86,13 +69,7 @@ def main(folder):
     grads(neck, 'neck.', g)
     grads(prototypes, 'head.prototypes.', g)
     sgd_step([backbone, neck, prototypes], cfg['lr'])
-    after = {}
-    dump(backbone, 'backbone.', after)
-    dump(neck, 'neck.', after)
-    dump(prototypes, 'head.prototypes.', after)
-    after['loss'] = loss.detach().reshape([])
-    write_tensors(folder, 'torch_grads', g)
-    write_tensors(folder, 'torch_state', after)
+    save_step(folder, loss, g, {'backbone': backbone, 'neck': neck, 'head.prototypes': prototypes})
 
 
 if __name__ == '__main__':
