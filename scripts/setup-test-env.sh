@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything the tests need on a fresh Debian machine (run as root, or with sudo available):
 # Debian packages (Chromium for browser tests, python3-onnx for the ONNX checker, PyTorch for the
-# weight and self-supervised parity tests, the Fashion-MNIST data set),
+# weight, self-supervised and YOLOX parity tests, the Fashion-MNIST data set),
 # the npm dependencies, and the end-to-end harness (code-server, playwright-core).
 # Users of the extension and of `cvw` need none of this.
 set -euo pipefail
