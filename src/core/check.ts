@@ -24,12 +24,17 @@ export function checkConfig(file: string, options: CheckOptions = {}): CheckResu
   const loaded = loadConfig(file, options);
   const problems = [...loaded.problems];
   // Validating a half-parsed file would only repeat the syntax error in other words.
-  if (problems.some((p) => p.code === 'yaml-syntax' || (p.code === 'file-not-found' && p.file === loaded.file && p.path === ''))) {
+  const unread = (p: Problem) => (p.code === 'file-not-found' || p.code === 'file-unreadable') && p.file === loaded.file && p.path === '';
+  if (problems.some((p) => p.code === 'yaml-syntax' || p.code === 'too-large' || unread(p))) {
     return { loaded, problems };
   }
-  problems.push(...applyOverrides(loaded, options.overrides ?? []));
-  if (options.customImports !== false) problems.push(...loadCustomImports(loaded));
-  problems.push(...validateConfig(loaded));
+  // Loops, not push(...list): a config of 400,000 keys gives as many problems, more than a call's arguments.
+  const add = (list: Problem[]) => {
+    for (const p of list) problems.push(p);
+  };
+  add(applyOverrides(loaded, options.overrides ?? []));
+  if (options.customImports !== false) add(loadCustomImports(loaded));
+  add(validateConfig(loaded));
   return { loaded, problems: dedupe(problems) };
 }
 

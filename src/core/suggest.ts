@@ -24,8 +24,14 @@ export function closestNames(word: string, candidates: Iterable<string>, max = 3
   const limit = Math.max(2, Math.floor(word.length / 3));
   const scored: Array<[string, number]> = [];
   for (const c of candidates) {
+    const prefix = word.length >= 3 && c.toLowerCase().startsWith(word.toLowerCase());
+    // The distance is at least the difference in length: skip the table (a 5 MB word would take gigabytes).
+    if (Math.abs(word.length - c.length) > limit) {
+      if (prefix) scored.push([c, limit]);
+      continue;
+    }
     let dist = editDistance(word, c);
-    if (dist > limit && word.length >= 3 && c.toLowerCase().startsWith(word.toLowerCase())) dist = limit;
+    if (dist > limit && prefix) dist = limit;
     if (dist <= limit) scored.push([c, dist]);
   }
   scored.sort((x, y) => x[1] - y[1] || x[0].localeCompare(y[0]));

@@ -10,7 +10,7 @@ import type { z } from 'zod';
 import { aKind, KIND_NAMES, type ComponentKind } from './kinds';
 import { registries, unknownTypeMessage, type RegisteredComponent } from './registry';
 import { rootSchema } from './rootSchema';
-import { describeValue } from './format';
+import { clip, describeValue, quoted } from './format';
 import {
   descriptionOf,
   elementOf,
@@ -127,8 +127,8 @@ class Walker {
       if (entry && key === 'type') continue;
       if (key in shape) continue;
       const near = closestNames(key, known);
-      const where = path === '' ? 'top-level key' : `key "${key}" in ${owner}`;
-      const msg = path === '' ? `unknown ${where} "${key}"` : `unknown ${where} (${path})`;
+      const where = path === '' ? 'top-level key' : `key ${quoted(key)} in ${owner}`;
+      const msg = path === '' ? `unknown ${where} ${quoted(key)}` : `unknown ${where} (${clip(path)})`;
       this.report(joinPath(path, key), true, 'unknown-key', msg + didYouMean(near) + (near.length ? '' : ` (known: ${known.join(', ') || 'none'})`), {
         suggestions: near,
         data: { key },

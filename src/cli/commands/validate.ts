@@ -11,7 +11,7 @@ export const validateCommand: CommandSpec = {
   details: 'Exit status: 0 when no config has errors, 1 otherwise.',
   run(args) {
     const all: Problem[] = [];
-    for (const file of args.positionals) all.push(...checkConfig(file, { overrides: args.overrides }).problems);
+    for (const file of args.positionals) for (const p of checkConfig(file, { overrides: args.overrides }).problems) all.push(p);
     const errors = all.filter((p) => p.severity === 'error').length;
     if (args.options.json) {
       process.stdout.write(JSON.stringify(all.map(problemToJson), null, 2) + '\n');

@@ -5,6 +5,8 @@
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, isPair, isAlias, type Node, type Document } from 'yaml';
 import type { Location, Problem, Range } from '../problems';
 import { fastParse } from '../language/fastParse';
+import { TextIndex } from '../language/textIndex';
+import { MAX_NESTING, nestingBeyond } from './nesting';
 
 /** Where a value of a config came from: its key and value in a file, or a command-line option. */
 export interface Origin {
@@ -46,6 +48,9 @@ function nodeRange(lc: LineCounter, node: Node | null | undefined, fallback: num
 
 /** Parse `text` (the content of `file`) into values and origins; syntax errors become problems. */
 export function parseConfigText(file: string, text: string): ParsedFile {
+  // Checked before any reader runs: each of them recurses per level (see nesting.ts).
+  const deep = nestingBeyond(text);
+  if (deep !== undefined) return tooDeep(file, text, deep);
   // Plain YAML (nearly every config) has a reader ten times faster with the very same values and
   // positions; anything it does not model exactly, errors included, is read by `yaml` below.
   return fastParse(file, text) ?? parseConfigTextWithYaml(file, text);
@@ -76,6 +81,20 @@ export function parseConfigTextWithYaml(file: string, text: string): ParsedFile 
     origins.set('', { file, value: nodeRange(lineCounter, root, 0) });
   }
   return { file, value, origins, problems, document, lineCounter };
+}
+
+/** A file no reader may see: one problem at the offset where it nests too deeply, and nothing read. */
+function tooDeep(file: string, text: string, offset: number): ParsedFile {
+  const problem: Problem = {
+    severity: 'error',
+    code: 'too-large',
+    message: `nested more than ${MAX_NESTING} levels deep (mappings and lists inside each other); a config needs a few levels`,
+    file,
+    range: new TextIndex(text).range(offset, Math.min(offset + 1, text.length)),
+    path: '',
+  };
+  const lineCounter = new LineCounter();
+  return { file, value: {}, origins: new Map([['', { file, value: problem.range }]]), problems: [problem], document: parseDocument('', { lineCounter }), lineCounter };
 }
 
 function firstLine(msg: string): string {
