@@ -2,7 +2,8 @@
  * Fuzzing the readers of what users hand us: seeded random mutations (byte flips, truncations,
  * insertions, duplicated lines, deep nesting, repeated slices) of the committed sample configs and
  * data samples, fed to the config reader (`checkConfig`, the path of `cvw validate`, and the
- * editor's features) and to the data sources (Fashion-MNIST idx, an image folder, COCO JSON).
+ * editor's features) and to the data sources (Fashion-MNIST idx, an image folder, COCO JSON, and
+ * TFRecord shards packed from the image folder).
  *
  * Each case must end in success or a located user error: `UserError` naming the file, a problem
  * with a file and a range, an item error naming the item. Never another exception, never a case
@@ -26,6 +27,7 @@ import { documentSymbols } from '../../src/core/language/symbols';
 import { UserError, type Problem } from '../../src/core/problems';
 import { Random } from '../../src/core/random';
 import { inspectSource } from '../../src/data/inspect';
+import { packSource } from '../../src/data/tfrecord/pack';
 import { openSource } from '../data/helpers';
 import { tempFiles } from '../helpers/tmp';
 
@@ -203,6 +205,30 @@ const cocoTarget: Target = {
   },
 };
 
+/** The image folder packed as a TFRecord shard with its DALI index; the shard or the index is mutated. */
+const shardDir = t.file('tfrecord');
+let shardOriginals: Map<string, Buffer> | undefined;
+
+const tfrecordTarget: Target = {
+  name: 'tfrecord',
+  async run(seed) {
+    if (!shardOriginals) {
+      const { source } = await openSource({ type: 'ImageFolder', root: 'data/images-sample' });
+      await packSource(source, { out: shardDir, shards: 1, prefix: 'train', shuffle: false });
+      shardOriginals = new Map(fs.readdirSync(shardDir).map((f) => [path.join(shardDir, f), fs.readFileSync(path.join(shardDir, f))]));
+    }
+    const r = new Random(seed);
+    const files = [...shardOriginals.keys()].filter((f) => !f.endsWith('classes.txt')).sort();
+    const file = files[r.int(files.length)];
+    fs.writeFileSync(file, mutate(shardOriginals.get(file)!, r, file.endsWith('.idx') ? TEXT_MUTATIONS : BINARY_MUTATIONS));
+    try {
+      await openAndInspect({ type: 'TFRecord', files: shardDir }, shardDir);
+    } finally {
+      fs.writeFileSync(file, shardOriginals.get(file)!);
+    }
+  },
+};
+
 /** Open a source and decode every item: success, a UserError naming `mentions`, or bad items with their place. */
 async function openAndInspect(cfg: Record<string, unknown>, mentions: string, skipCorrupt = false): Promise<void> {
   let opened: Awaited<ReturnType<typeof openSource>>;
@@ -226,7 +252,7 @@ async function openAndInspect(cfg: Record<string, unknown>, mentions: string, sk
   }
 }
 
-const TARGETS: Target[] = [configTarget, idxTarget, folderTarget, cocoTarget];
+const TARGETS: Target[] = [configTarget, idxTarget, folderTarget, cocoTarget, tfrecordTarget];
 
 // ---- the watchdog --------------------------------------------------------------------------------
 
