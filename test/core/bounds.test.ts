@@ -117,3 +117,18 @@ describe('wide and huge values', () => {
     expect(e.message.split('\n')[1]).toMatch(/^y{1000}… \(9,000 more characters\)$/);
   });
 });
+
+describe('run files', () => {
+  it('a run.json that is a FIFO or a device is no run, read without blocking', async () => {
+    const { readRunRecord } = await import('../../src/runs/runRecord');
+    fs.mkdirSync(t.file('runs/a'), { recursive: true });
+    execFileSync('mkfifo', [t.file('runs/a/run.json')]);
+    expect(readRunRecord(t.file('runs/a'))).toBeUndefined();
+    fs.mkdirSync(t.file('runs/b'), { recursive: true });
+    fs.symlinkSync('/dev/zero', t.file('runs/b/run.json'));
+    expect(readRunRecord(t.file('runs/b'))).toBeUndefined();
+    fs.mkdirSync(t.file('runs/c'), { recursive: true });
+    fs.writeFileSync(t.file('runs/c/run.json'), JSON.stringify({ status: 'finished', config_stem: 7, started: 'x' }));
+    expect(readRunRecord(t.file('runs/c'))).toMatchObject({ state: 'finished', group: 'runs' });
+  });
+});
