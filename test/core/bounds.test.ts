@@ -8,6 +8,7 @@ import { nestingBeyond } from '../../src/core/config/nesting';
 import { scanYaml } from '../../src/core/language/yamlScan';
 import { formatProblem, UserError } from '../../src/core/problems';
 import { closestNames } from '../../src/core/suggest';
+import { readRunRecord } from '../../src/runs/runRecord';
 import { tempFiles, lc } from '../helpers/tmp';
 
 const t = tempFiles({ 'ok.yaml': 'seed: 1\n' });
@@ -119,8 +120,7 @@ describe('wide and huge values', () => {
 });
 
 describe('run files', () => {
-  it('a run.json that is a FIFO or a device is no run, read without blocking', async () => {
-    const { readRunRecord } = await import('../../src/runs/runRecord');
+  it('a run.json that is a FIFO or a device is no run, read without blocking', () => {
     fs.mkdirSync(t.file('runs/a'), { recursive: true });
     execFileSync('mkfifo', [t.file('runs/a/run.json')]);
     expect(readRunRecord(t.file('runs/a'))).toBeUndefined();

@@ -10,30 +10,13 @@ import { decodeImage, setMaxImagePixels } from '../../src/data/decode';
 import { fetchDataset, RECIPES, type DatasetRecipe } from '../../src/data/fetch';
 import { readIdx } from '../../src/data/sources/idx';
 import { loadImage } from '../../src/export/predict/images';
+import { PNG_SIGNATURE, pngChunk } from '../../src/report/png';
 import { cvw } from '../helpers/cvw';
 import { tempFiles } from '../helpers/tmp';
 import { openSource, writeIdx } from './helpers';
 
 const t = tempFiles({});
 afterAll(() => t.cleanup());
-
-function crc32(buf: Buffer): number {
-  let c = ~0;
-  for (const b of buf) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  }
-  return ~c >>> 0;
-}
-
-function chunk(type: string, data: Buffer): Buffer {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length);
-  out.write(type, 4, 'latin1');
-  data.copy(out, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-}
 
 /** A black 1-bit PNG of `w` x `h`: a few tens of KB that decode to `w * h * 3` bytes of RGB. */
 function blackPng(w: number, h: number): Buffer {
@@ -42,7 +25,7 @@ function blackPng(w: number, h: number): Buffer {
   ihdr.writeUInt32BE(h, 4);
   ihdr[8] = 1; // bit depth 1, grey
   const rows = Buffer.alloc(h * (1 + Math.ceil(w / 8)));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(rows, { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([PNG_SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('IDAT', zlib.deflateSync(rows, { level: 9 })), pngChunk('IEND', Buffer.alloc(0))]);
 }
 
 describe('image decoding has a pixel limit', () => {
