@@ -6,7 +6,7 @@ import { loadConfig, type LoadedConfig, type LoadOptions } from './config/load';
 import { applyOverrides, type Override } from './config/overrides';
 import { loadCustomImports } from './customImports';
 import { withDefaults } from './defaults';
-import { ConfigError, type Problem } from './problems';
+import { clipMessage, ConfigError, type Problem } from './problems';
 import { validateConfig } from './validate';
 
 export interface CheckOptions extends LoadOptions {
@@ -26,7 +26,7 @@ export function checkConfig(file: string, options: CheckOptions = {}): CheckResu
   // Validating a half-parsed file would only repeat the syntax error in other words.
   const unread = (p: Problem) => (p.code === 'file-not-found' || p.code === 'file-unreadable') && p.file === loaded.file && p.path === '';
   if (problems.some((p) => p.code === 'yaml-syntax' || p.code === 'too-large' || unread(p))) {
-    return { loaded, problems };
+    return { loaded, problems: problems.map(clipped) };
   }
   // Loops, not push(...list): a config of 400,000 keys gives as many problems, more than a call's arguments.
   const add = (list: Problem[]) => {
@@ -35,7 +35,13 @@ export function checkConfig(file: string, options: CheckOptions = {}): CheckResu
   add(applyOverrides(loaded, options.overrides ?? []));
   if (options.customImports !== false) add(loadCustomImports(loaded));
   add(validateConfig(loaded));
-  return { loaded, problems: dedupe(problems) };
+  return { loaded, problems: dedupe(problems).map(clipped) };
+}
+
+/** Every problem leaves with lines of bounded length: editors show `message` as it is. */
+function clipped(p: Problem): Problem {
+  const message = clipMessage(p.message);
+  return message === p.message ? p : { ...p, message };
 }
 
 function dedupe(problems: Problem[]): Problem[] {

@@ -32,17 +32,23 @@ export function loadSharp(): Sharp {
  */
 export const DEFAULT_MAX_IMAGE_PIXELS = 100_000_000;
 export const MAX_IMAGE_PIXELS_ENV = 'CVW_MAX_IMAGE_PIXELS';
-let maxPixelsSet: number | undefined;
 
-/** The pixel limit: set by `setMaxImagePixels`, else `CVW_MAX_IMAGE_PIXELS`, else 100 megapixels. */
+/** The pixel limit: `CVW_MAX_IMAGE_PIXELS`, else 100 megapixels. */
 export function maxImagePixels(): number {
-  return maxPixelsSet ?? limitFromEnv(MAX_IMAGE_PIXELS_ENV, DEFAULT_MAX_IMAGE_PIXELS);
+  return limitFromEnv(MAX_IMAGE_PIXELS_ENV, DEFAULT_MAX_IMAGE_PIXELS);
 }
 
-/** Raise (or lower) the pixel limit for this process; undefined goes back to the environment's. */
+/**
+ * Raise (or lower) the pixel limit; undefined goes back to the default. It is kept in the
+ * environment variable so that the data loader's worker threads started afterwards share it.
+ */
 export function setMaxImagePixels(pixels: number | undefined): void {
-  if (pixels !== undefined && !(Number.isSafeInteger(pixels) && pixels > 0)) throw new UserError(`the image pixel limit must be a positive integer, got ${pixels}`);
-  maxPixelsSet = pixels;
+  if (pixels === undefined) {
+    delete process.env[MAX_IMAGE_PIXELS_ENV];
+    return;
+  }
+  if (!(Number.isSafeInteger(pixels) && pixels > 0)) throw new UserError(`the image pixel limit must be a positive integer, got ${pixels}`);
+  process.env[MAX_IMAGE_PIXELS_ENV] = String(pixels);
 }
 
 function tooManyPixels(width: number, height: number): string {

@@ -105,7 +105,7 @@ function checkProblem(p: Problem): void {
   expect(typeof p.file === 'string' && p.file.length > 0, `problem without a file: ${p.message}`).toBe(true);
   expect([p.range.start.line, p.range.start.character].every((n) => Number.isInteger(n) && n >= 0), `bad range in ${p.message}`).toBe(true);
   expect(p.message).not.toMatch(/\n\s+at /);
-  expect(p.message.split('\n').every((l) => l.length <= 1100), 'a message line over the clip limit').toBe(true);
+  expect(p.message.split('\n').every((l) => l.length <= 1100), `a message line over the clip limit: ${p.message.slice(0, 300)}`).toBe(true);
 }
 
 /** A thrown error must be a UserError that names `mentions` (the file or folder read). */
