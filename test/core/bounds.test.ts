@@ -92,13 +92,14 @@ describe('nesting', () => {
 });
 
 describe('wide and huge values', () => {
-  it('130,000 unknown keys: every one reported, no RangeError from spreading the list', () => {
-    const n = 130_000;
+  it('20,000 unknown keys: the first 1,000 are listed, the rest counted in one more problem', () => {
+    const n = 20_000;
     const text = Array.from({ length: n }, (_, i) => `k${i}: 1`).join('\n');
     const problems = problemsOf(text, 'wide.yaml');
-    expect(problems.length).toBe(n);
-    expect(`${lc(problems[n - 1])} ${problems[n - 1].message}`).toMatch(new RegExp(`^${n}:1 unknown top-level key "k${n - 1}"`));
-  }, 60_000);
+    expect(problems.length).toBe(1001);
+    expect(problems.slice(0, 1000).every((p, i) => p.message.startsWith(`unknown top-level key "k${i}"`) && p.range.start.line === i)).toBe(true);
+    expect(`${lc(problems[1000])} ${problems[1000].message}`).toBe('1000:1 19,000 more problems after these 1,000 are not listed');
+  });
 
   it('a 5 MB value is echoed as 80 characters and an ellipsis', () => {
     const problems = problemsOf(`model:\n  type: "${'x'.repeat(5_000_000)}"\n`, 'huge.yaml');
