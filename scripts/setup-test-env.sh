@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(chromium ripgrep libkrb5-dev python3-onnx python3-numpy dataset-fashion-mnist python3-pil python3-torch python3-torchvision)
+APT_PACKAGES=(chromium ripgrep libkrb5-dev python3-onnx python3-numpy dataset-fashion-mnist python3-pil python3-torch python3-torchvision libegl1 libegl-mesa0 libgl1-mesa-dri)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
