@@ -181,7 +181,24 @@ export async function activateWebgpu(): Promise<void> {
       },
     });
     // Priority 0: loading this engine must not change what a bare tf.ready() picks.
-    tf.registerBackend(WEBGPU, () => new WebGPUBackend(device, adapter.info), 0);
+    tf.registerBackend(WEBGPU, () => withClearSyncReads(new WebGPUBackend(device, adapter.info)), 0);
   }
   if (!(await tf.setBackend(WEBGPU))) throw new Error(`the ${WEBGPU} backend failed to start on ${describeAdapter(found.summary)}`);
+}
+
+/**
+ * tfjs-webgpu reads GPU buffers synchronously through OffscreenCanvas, which Node lacks ("
+ * OffscreenCanvas is not defined"): say what happened and what to do instead. Values already on
+ * the CPU (uploaded from it, or read once with `await data()`) are still read synchronously.
+ */
+function withClearSyncReads(backend: tf.KernelBackend): tf.KernelBackend {
+  const readSync = backend.readSync.bind(backend);
+  const tensors = (backend as unknown as { tensorMap: { get(id: object): { values?: unknown } | undefined } }).tensorMap;
+  backend.readSync = (dataId: object) => {
+    if (tensors.get(dataId)?.values == null && typeof (globalThis as { OffscreenCanvas?: unknown }).OffscreenCanvas === 'undefined') {
+      throw new Error('the webgpu engine cannot read a GPU tensor synchronously in Node (dataSync/arraySync); read it with `await tensor.data()` (or cacheOnCpu from src/engine/readback.ts first)');
+    }
+    return readSync(dataId);
+  };
+  return backend;
 }
