@@ -23,6 +23,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine, type EngineName } from '../../src/engine';
 import { batchNormTrain } from '../../src/engine/ops/batchNorm';
+import { probeWebgpu } from '../../src/engine/webgpu';
 import { Random } from '../../src/core/random';
 import { maxAbsDiff } from './kernelHarness';
 
@@ -30,6 +31,18 @@ import { maxAbsDiff } from './kernelHarness';
 export const FUZZ_ENGINES = ['wasm', 'wasm-ort', 'webgpu'] as const satisfies readonly EngineName[];
 /** The engines CI fuzzes with many seeds; webgpu runs on a software adapter there, a few seeds (webgpu.test.ts). */
 export const CPU_FUZZ_ENGINES = FUZZ_ENGINES.filter((e) => e !== 'webgpu');
+
+/** The fuzz engines this process can start: webgpu needs its optional package and an adapter (why it is left out is printed). */
+export async function startableFuzzEngines(): Promise<FuzzEngine[]> {
+  const probe = await probeWebgpu();
+  if (!probe.available) console.warn(`webgpu left out of the engine tests: ${probe.note}`);
+  return FUZZ_ENGINES.filter((e) => e !== 'webgpu' || probe.available);
+}
+
+/** The tfjs backend an engine's tensors live on. */
+export function fuzzBackend(engine: FuzzEngine): string {
+  return engine === 'webgpu' ? 'webgpu' : 'wasm';
+}
 export type FuzzEngine = (typeof FUZZ_ENGINES)[number];
 
 /** max |engine − cpu| ≤ TOLERANCE · max(1, max |cpu|): float32 sums of a few hundred terms in other orders. */

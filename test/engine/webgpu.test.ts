@@ -66,6 +66,10 @@ describe('webgpu selection rules', () => {
     expect(() => chooseEngine({ backend: 'auto', device: 'gpu' }, availability(npm))).toThrow(/tfjs-node-gpu missing; webgpu missing\); install one — webgpu: npm install/);
   });
 
+  it('without the packages: not available, saying which is missing (cvw env adds the install command)', async () => {
+    expect(await probeWebgpu(() => undefined)).toEqual({ available: false, note: 'webgpu not installed' });
+  });
+
   it('engine.backend: webgpu uses a software adapter (not with engine.device: gpu), and explains a missing package', () => {
     expect(chooseEngine({ backend: 'webgpu', device: 'auto' }, availability({ ...npm, webgpu: true }, LLVMPIPE))).toEqual({ engine: 'webgpu', reason: 'engine.backend: webgpu (a software adapter)' });
     expect(chooseEngine({ backend: 'webgpu', device: 'gpu' }, availability({ ...npm, webgpu: true }, H200)).engine).toBe('webgpu');
