@@ -32,11 +32,22 @@ export const FUZZ_ENGINES = ['wasm', 'wasm-ort', 'webgpu'] as const satisfies re
 /** The engines CI fuzzes with many seeds; webgpu runs on a software adapter there, a few seeds (webgpu.test.ts). */
 export const CPU_FUZZ_ENGINES = FUZZ_ENGINES.filter((e) => e !== 'webgpu');
 
-/** The fuzz engines this process can start: webgpu needs its optional package and an adapter (why it is left out is printed). */
-export async function startableFuzzEngines(): Promise<FuzzEngine[]> {
+/** Why this process cannot start `engine` (printed once), or undefined: webgpu needs its optional package and an adapter. */
+export async function whyNotStartable(engine: FuzzEngine): Promise<string | undefined> {
+  if (engine !== 'webgpu') return undefined;
   const probe = await probeWebgpu();
-  if (!probe.available) console.warn(`webgpu left out of the engine tests: ${probe.note}`);
-  return FUZZ_ENGINES.filter((e) => e !== 'webgpu' || probe.available);
+  if (probe.available) return undefined;
+  if (!warned) console.warn(`webgpu left out of the engine tests: ${probe.note}`);
+  warned = true;
+  return probe.note;
+}
+let warned = false;
+
+/** The fuzz engines this process can start. */
+export async function startableFuzzEngines(): Promise<FuzzEngine[]> {
+  const out: FuzzEngine[] = [];
+  for (const e of FUZZ_ENGINES) if (!(await whyNotStartable(e))) out.push(e);
+  return out;
 }
 
 /** The tfjs backend an engine's tensors live on. */

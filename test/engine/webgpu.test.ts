@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { chooseEngine, initEngine, type Availability } from '../../src/engine';
 import { isSoftwareAdapter, probeWebgpu, type AdapterSummary } from '../../src/engine/webgpu';
@@ -80,8 +80,7 @@ describe('webgpu selection rules', () => {
   });
 });
 
-const probe = await probeWebgpu();
-if (!probe.available) console.warn(`webgpu engine tests skipped: ${probe.note}`);
+let probe: Awaited<ReturnType<typeof probeWebgpu>> = { available: false, note: 'not probed' };
 
 /** max |got − want| ≤ tol · max(1, max |want|) for every parameter. */
 function expectClose(got: Map<string, Float32Array>, want: Map<string, Float32Array>, tol: number, what: string): void {
@@ -91,7 +90,15 @@ function expectClose(got: Map<string, Float32Array>, want: Map<string, Float32Ar
   }
 }
 
-describe.skipIf(!probe.available)('webgpu engine on this machine\'s adapter', () => {
+describe('webgpu engine on this machine\'s adapter', () => {
+  beforeAll(async () => {
+    probe = await probeWebgpu();
+    if (!probe.available) console.warn(`webgpu engine tests skipped: ${probe.note}`);
+  });
+  beforeEach((ctx) => {
+    if (!probe.available) ctx.skip();
+  });
+
   it('starts, names the adapter on the engine line, and warns when it is a software one', async () => {
     const r = await initEngine({ backend: 'webgpu' });
     expect(tf.getBackend()).toBe('webgpu');
