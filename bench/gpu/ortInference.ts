@@ -37,7 +37,7 @@ async function run(provider: 'cpu' | 'webgpu', model: string, input: ort.Tensor,
   await session.release();
   const median = [...ms].sort((a, b) => a - b)[Math.floor(ms.length / 2)];
   const batch = input.dims[0];
-  return { line: { provider, batch, createMs: Math.round(createMs), runMs: ms.map((m) => Math.round(m)), medianMs: Math.round(median), imagesPerS: Number(((batch * 1000) / median).toFixed(1)) }, output };
+  return { line: { provider, batch, createMs: Math.round(createMs), runMs: ms.map((m) => Math.round(m)), medianMs: Number(median.toFixed(2)), imagesPerS: Number(((batch * 1000) / median).toFixed(1)) }, output };
 }
 
 async function main(): Promise<void> {
