@@ -13,6 +13,8 @@ import { chooseEngine, initEngine, type Availability } from '../../src/engine';
 import { isSoftwareAdapter, probeWebgpu, type AdapterSummary } from '../../src/engine/webgpu';
 import { UserError } from '../../src/core/problems';
 import { cvw } from '../helpers/cvw';
+import { formatReport } from '../../src/cli/commands/env';
+import { resnet18Step } from '../../bench/engine/trainStep';
 import { tempFiles } from '../helpers/tmp';
 import { tinyClassificationYaml } from '../helpers/tinyConfig';
 import { checkOnEngine, convPrepared, FUZZ_OPS, reproLine, runFuzz, type ConvKind, type ConvSpec } from './engineFuzz';
@@ -66,8 +68,12 @@ describe('webgpu selection rules', () => {
     expect(() => chooseEngine({ backend: 'auto', device: 'gpu' }, availability(npm))).toThrow(/tfjs-node-gpu missing; webgpu missing\); install one — webgpu: npm install/);
   });
 
-  it('without the packages: not available, saying which is missing (cvw env adds the install command)', async () => {
+  it('without the packages: not available, saying which is missing, and cvw env says how to install', async () => {
     expect(await probeWebgpu(() => undefined)).toEqual({ available: false, note: 'webgpu not installed' });
+    const report = await initEngine({ backend: 'wasm' });
+    const missing = { ...report, available: report.available.map((a) => (a.engine === 'webgpu' ? { engine: a.engine, available: false, note: 'webgpu not installed' } : a)) };
+    expect(formatReport(missing)).toContain('\nGPU training from npm alone: npm install --save-exact webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@4.22.0 ');
+    expect(formatReport(report)).not.toContain('GPU training from npm alone');
   });
 
   it('engine.backend: webgpu uses a software adapter (not with engine.device: gpu), and explains a missing package', () => {
@@ -153,6 +159,19 @@ describe('webgpu engine on this machine\'s adapter', () => {
       expect(Math.abs(got.loss - want.loss), `${name} loss`).toBeLessThan(1e-4 * Math.max(1, Math.abs(want.loss)));
       expectClose(got.grads, want.grads, 2e-4, name);
     }
+  });
+
+  it('memory is stable over training steps: no tensor and no GPU byte more after step 6 than after step 2', async () => {
+    await initEngine({ backend: 'webgpu' });
+    const bench = resnet18Step(2, 0, 8, 4);
+    const gpuBytes = () => (tf.memory() as tf.MemoryInfo & { numBytesInGPU: number }).numBytesInGPU;
+    await bench.step();
+    await bench.step();
+    const after2 = { tensors: tf.memory().numTensors, bytes: gpuBytes() };
+    for (let i = 0; i < 4; i++) expect(Number.isFinite(await bench.step())).toBe(true);
+    expect({ tensors: tf.memory().numTensors, bytes: gpuBytes() }).toEqual(after2);
+    expect(after2.bytes).toBeGreaterThan(0);
+    bench.dispose();
   });
 
   it('cvw env lists the adapter; cvw train --backend webgpu runs two iterations and writes a checkpoint', async () => {
