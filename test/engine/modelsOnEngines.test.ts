@@ -1,8 +1,8 @@
 /**
  * The toolkit's own backbones (small variants) take one training step with the same loss and
  * gradients on wasm and wasm-ort as on the cpu backend: ResNet (convolutions, batch norm,
- * residual adds), MobileNetV2 (depthwise convolutions, ReLU6) and a Vision Transformer (matrix
- * products, layer norm, softmax attention, GELU).
+ * residual adds), MobileNetV2 (depthwise convolutions, ReLU6), a Vision Transformer (matrix
+ * products, layer norm, softmax attention, GELU) and a Swin Transformer (shifted windows).
  *
  * Tolerance per parameter gradient: max |g - g_cpu| <= 2e-4 * max(1, max |g_cpu|).
  */
