@@ -11,6 +11,7 @@
  */
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '../core/problems';
 import { resolvePackage, type ResolvedPackage } from './optionalPackages';
 
 export const WEBGPU = 'webgpu';
@@ -70,7 +71,14 @@ interface GpuAdapter {
   info: AdapterInfo;
   features: ReadonlySet<string>;
   limits: Record<string, number>;
-  requestDevice(descriptor: { requiredFeatures: string[]; requiredLimits: Record<string, number> }): Promise<unknown>;
+  requestDevice(descriptor: { requiredFeatures: string[]; requiredLimits: Record<string, number> }): Promise<GpuDevice>;
+}
+interface GpuDevice {
+  addEventListener(type: 'uncapturederror', listener: (event: { error: GpuError }) => void): void;
+  lost: Promise<{ reason: string; message: string }>;
+}
+interface GpuError {
+  message: string;
 }
 interface Gpu {
   requestAdapter(options: { powerPreference?: string; featureLevel?: string }): Promise<GpuAdapter | null>;
@@ -180,6 +188,7 @@ export async function activateWebgpu(): Promise<void> {
         maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
       },
     });
+    watchErrors(device);
     // Priority 0: loading this engine must not change what a bare tf.ready() picks.
     tf.registerBackend(WEBGPU, () => withClearSyncReads(new WebGPUBackend(device, adapter.info)), 0);
   }
@@ -193,6 +202,15 @@ export async function activateWebgpu(): Promise<void> {
  */
 function withClearSyncReads(backend: tf.KernelBackend): tf.KernelBackend {
   const readSync = backend.readSync.bind(backend);
+  const read = backend.read.bind(backend);
+  // GPU errors arrive as events, after the call that caused them: the next read (the runner reads
+  // the loss every step) ends the run with them instead of going on with garbage.
+  backend.read = async (dataId: object) => {
+    if (gpuError) throw new UserError(gpuError);
+    const values = await read(dataId);
+    if (gpuError) throw new UserError(gpuError);
+    return values;
+  };
   const tensors = (backend as unknown as { tensorMap: { get(id: object): { values?: unknown } | undefined } }).tensorMap;
   backend.readSync = (dataId: object) => {
     if (tensors.get(dataId)?.values == null && typeof (globalThis as { OffscreenCanvas?: unknown }).OffscreenCanvas === 'undefined') {
@@ -201,4 +219,23 @@ function withClearSyncReads(backend: tf.KernelBackend): tf.KernelBackend {
     return readSync(dataId);
   };
   return backend;
+}
+
+/** The first GPU error of this process (out of memory, device lost, invalid work), as the user's message. */
+let gpuError: string | undefined;
+
+function watchErrors(device: GpuDevice): void {
+  device.addEventListener('uncapturederror', (event) => {
+    gpuError ??= describeGpuError(event.error);
+  });
+  void device.lost.then((info) => {
+    gpuError ??= `the GPU device was lost (${info.reason}: ${info.message.split('\n')[0]}); if it ran out of memory, lower data.train.batch_size (or the input size) and start again`;
+  });
+}
+
+/** What a WebGPU error means for a run: out of memory says what to lower. */
+export function describeGpuError(error: GpuError): string {
+  const first = error.message.split('\n')[0];
+  const oom = error.constructor?.name === 'GPUOutOfMemoryError' || /out of memory/i.test(error.message);
+  return oom ? `the GPU ran out of memory (${first}); lower data.train.batch_size (or the input size, or the model's width) and start again` : `WebGPU error: ${first}`;
 }

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { chooseEngine, initEngine, type Availability } from '../../src/engine';
-import { isSoftwareAdapter, probeWebgpu, type AdapterSummary } from '../../src/engine/webgpu';
+import { describeGpuError, isSoftwareAdapter, probeWebgpu, type AdapterSummary } from '../../src/engine/webgpu';
 import { UserError } from '../../src/core/problems';
 import { cvw } from '../helpers/cvw';
 import { formatReport } from '../../src/cli/commands/env';
@@ -66,6 +66,12 @@ describe('webgpu selection rules', () => {
     expect(err).toBeInstanceOf(UserError);
     expect(err?.message).toMatch(/^engine\.device: gpu found no GPU engine that can run here \(tfjs-node-gpu missing; webgpu has only a software adapter, llvmpipe.*\); install one — webgpu: npm install --save-exact webgpu@0\.6\.2 @tensorflow\/tfjs-backend-webgpu@4\.22\.0 .*tfjs-node-gpu: npm install/);
     expect(() => chooseEngine({ backend: 'auto', device: 'gpu' }, availability(npm))).toThrow(/tfjs-node-gpu missing; webgpu missing\); install one — webgpu: npm install/);
+  });
+
+  it('a GPU out-of-memory error says what to lower', () => {
+    class GPUOutOfMemoryError extends Error {}
+    expect(describeGpuError(new GPUOutOfMemoryError('Out of memory allocating buffer\n - While calling CreateBuffer'))).toBe("the GPU ran out of memory (Out of memory allocating buffer); lower data.train.batch_size (or the input size, or the model's width) and start again");
+    expect(describeGpuError({ message: 'Buffer size (4) exceeds the limit.\n - While calling' })).toBe('WebGPU error: Buffer size (4) exceeds the limit.');
   });
 
   it('without the packages: not available, saying which is missing, and cvw env says how to install', async () => {
@@ -198,5 +204,16 @@ describe('webgpu engine on this machine\'s adapter', () => {
       t.cleanup();
       await initEngine({ backend: 'wasm' });
     }
+  });
+
+  // Last: the error it provokes stays (a run ends at the first GPU error).
+  it('a GPU error ends the next read with its message instead of going on with garbage', async () => {
+    await initEngine({ backend: 'webgpu' });
+    const device = (tf.backend() as unknown as { device: { createBuffer(d: { size: number; usage: number }): unknown } }).device;
+    device.createBuffer({ size: 2 ** 40, usage: 0x80 | 0x8 }); // STORAGE | COPY_DST, far over the limit
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const y = tf.add(tf.ones([4096]), 1);
+    await expect(y.data()).rejects.toThrow(/^WebGPU error: Buffer size \(1099511627776\) exceeds the max buffer size limit/);
+    y.dispose();
   });
 });
