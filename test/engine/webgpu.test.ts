@@ -180,11 +180,11 @@ describe('webgpu engine on this machine\'s adapter', () => {
     bench.dispose();
   });
 
-  it('cvw env lists the adapter; cvw train --backend webgpu runs two iterations and writes a checkpoint', async () => {
+  it('cvw env lists the adapter; cvw train --backend webgpu runs two iterations, evaluates and writes a checkpoint', async () => {
     const env = await cvw('env', '--backend', 'webgpu');
     expect(env.code).toBe(0);
     expect(env.out).toMatch(new RegExp(`\\* webgpu +webgpu 0\\.6\\.2, @tensorflow/tfjs-backend-webgpu 4\\.22\\.0: .*${probe.adapter!.device.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
-    const t = tempFiles({ 'tiny.yaml': tinyClassificationYaml({ seed: 4, runner: 'max_iters: 2', backend: 'webgpu' }) });
+    const t = tempFiles({ 'tiny.yaml': tinyClassificationYaml({ seed: 4, runner: 'max_iters: 2', backend: 'webgpu', val: true }) });
     try {
       const run = t.file('run');
       const r = await cvw('train', t.file('tiny.yaml'), '--work-dir', run, '--max-iters', '2', '-q');
@@ -200,6 +200,10 @@ describe('webgpu engine on this machine\'s adapter', () => {
       expect(losses.length).toBeGreaterThan(0);
       for (const m of losses) expect(Number.isFinite(m.loss)).toBe(true);
       expect(fs.statSync(path.join(run, 'checkpoints', 'latest.safetensors')).size).toBeGreaterThan(10_000);
+      // The evaluation at the end of the epoch ran on the engine too.
+      const val = metrics.find((m) => m.split === 'val') as { accuracy_top1?: number } | undefined;
+      expect(val?.accuracy_top1, JSON.stringify(metrics)).toBeGreaterThanOrEqual(0);
+      expect(val!.accuracy_top1).toBeLessThanOrEqual(100);
     } finally {
       t.cleanup();
       await initEngine({ backend: 'wasm' });
