@@ -191,6 +191,7 @@ describe('webgpu engine on this machine\'s adapter', () => {
       expect(r.code, r.err).toBe(0);
       const log = fs.readFileSync(path.join(run, 'log.txt'), 'utf8');
       expect(log).toMatch(/engine: webgpu on (GPU|CPU): tfjs WebGPU backend on Dawn .*adapter /);
+      if (probe.adapter!.software) expect(log).toMatch(/\n\S+ warning: webgpu is running on a software adapter/);
       const metrics = fs
         .readFileSync(path.join(run, 'metrics.jsonl'), 'utf8')
         .trim()
