@@ -14,12 +14,17 @@
 #
 # Needs `npm run build` (dist/) and the npm dependencies, webgpu included, in the tree it runs in.
 # On the device machine (see ../.library/device/README.md) nothing can be downloaded: the Vulkan
-# and EGL loaders come as .debs in .gl/ (carried; unpacked here), and node and node_modules must
-# travel too — NOT DONE YET: the carry limit is 64 MiB and node (99 MB), onnxruntime-node's Linux
-# library (45 MB) and dawn.node (21 MB) exceed it uncompressed; a packing step (xz, one platform's
-# binaries only) has to be written and tried on a session that has the device.
+# and EGL loaders come as .debs in .gl/, and node, node_modules and dist/ as .gpu/bundle.tar.xz
+# (bench/gpu/pack.sh, about 50 MB; the carry limit is 64 MiB): carry both, `carry: [".gl", ".gpu"]`.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+
+# A packed bundle and no dependencies here (the device machine): unpack it.
+if [ ! -e node_modules/@tensorflow/tfjs-core/package.json ] && [ -f .gpu/bundle.tar.xz ]; then
+  [ -L node_modules ] && rm -f node_modules
+  tar -xJf .gpu/bundle.tar.xz
+fi
+[ -x .gpu/bin/node ] && NODE=${NODE:-$PWD/.gpu/bin/node}
 
 TINY=0
 [ "${1:-}" = "--tiny" ] && TINY=1
