@@ -13,6 +13,7 @@ import { seedInit } from '../models/nn/init';
 import { seedStep } from '../models/nn/stepRandom';
 import type { Algorithm, TensorBatch, TrainProgress } from '../models/algorithms/types';
 import type { Evaluator } from '../eval/evaluator';
+import { cacheOnCpu, syncReadsUnsupported } from '../engine/readback';
 import { saveCheckpoint, loadCheckpoint, disposeCheckpoint, withPrefix, type CheckpointData } from './checkpoint';
 import { sortHooks, type Hook, type IterOutput, type RunnerApi, type RunStatus } from './hook';
 import { RunDir } from './runDir';
@@ -257,7 +258,16 @@ export class Runner implements RunnerApi {
   }
 
   private async callHooks(stage: 'beforeRun' | 'beforeEpoch' | 'beforeIter' | 'afterEpoch'): Promise<void> {
+    if (stage === 'afterEpoch') await this.cacheStateOnCpu();
     for (const h of this.hooks) await h[stage]?.(this);
+  }
+
+  /** Before hooks that write checkpoints (synchronously): the webgpu engine reads tensors only asynchronously. */
+  private async cacheStateOnCpu(): Promise<void> {
+    if (!syncReadsUnsupported()) return;
+    const optState = this.optimizer.stateDict();
+    await cacheOnCpu([...this.model.stateDict().values(), ...optState.values(), ...this.hooks.flatMap((h) => [...(h.tensors?.() ?? [])].map(([, t]) => t))]);
+    optState.get('steps')?.dispose();
   }
 
   /** Run to the end (or until stopped). Returns the final status; throws on failures. */
@@ -284,7 +294,7 @@ export class Runner implements RunnerApi {
           this.batchInEpoch++;
           if (pending.length < accumulate) continue;
           await this.callHooks('beforeIter');
-          const out = this.step(pending);
+          const out = await this.step(pending);
           pending.forEach(disposeTensors);
           pending = [];
           const now = performance.now();
@@ -303,6 +313,7 @@ export class Runner implements RunnerApi {
         await iterator.return?.();
         this.reportSkipped();
         if (this.stopRequested) {
+          await this.cacheStateOnCpu();
           this.checkpointHook.saveNow(this, false);
           status = 'stopped';
           this.log(`stopped (${this.stopReason}) at epoch ${this.epoch + 1}, iteration ${this.iter}: checkpoints/latest.safetensors — continue with \`cvw train --resume ${this.runDir.dir}\``);
@@ -330,12 +341,13 @@ export class Runner implements RunnerApi {
   }
 
   private async finish(status: RunStatus): Promise<void> {
+    await this.cacheStateOnCpu();
     for (const h of this.hooks) await h.afterRun?.(this, status);
     this.runDir.update({ metrics: this.evalHook?.lastMetrics, best: this.checkpointHook.best });
   }
 
   /** One optimizer step over `batches` (gradient accumulation when more than one). */
-  private step(batches: TensorBatch[]): { loss: number; logs: Record<string, number>; samples: number; lr: number } {
+  private async step(batches: TensorBatch[]): Promise<{ loss: number; logs: Record<string, number>; samples: number; lr: number }> {
     seedStep(this.seed, this.iter);
     const vars = this.model.trainableVariables();
     const k = batches.length;
@@ -350,10 +362,11 @@ export class Runner implements RunnerApi {
         for (const [name, t] of Object.entries(out.logs ?? {})) kept[name] = tf.keep(t);
         return k > 1 ? (tf.div(out.loss, k) as tf.Scalar) : out.loss;
       }, vars);
-      const loss = value.dataSync()[0] * k;
+      // Asynchronous reads: the webgpu engine has no synchronous one (and on the others they cost the same).
+      const loss = (await value.data())[0] * k;
       value.dispose();
       for (const [name, t] of Object.entries(kept)) {
-        logSums[name] = (logSums[name] ?? 0) + t.dataSync()[0];
+        logSums[name] = (logSums[name] ?? 0) + (await t.data())[0];
         t.dispose();
       }
       if (!Number.isFinite(loss)) {

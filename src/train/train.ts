@@ -121,7 +121,8 @@ async function trainIn(
     runDir.appendLog(`${new Date().toISOString()} ${message}`);
   };
   log(`cvw ${packageVersion()} ${resume ? 'resuming' : 'training'} ${ctx.originalConfig}`);
-  log(`engine: ${ctx.summary}`);
+  // The summary's first line, then a line of its own for each warning (a software GPU adapter).
+  for (const line of `engine: ${ctx.summary}`.split('\n')) log(line);
   log(`run directory: ${runDir.dir}`);
   const takeover = runDir.lock.takeoverNote();
   if (takeover) log(takeover);

@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import { BACKENDS, DEVICES, type EngineConfig } from '../../engine/configSection';
 import { initEngine, type EngineReport } from '../../engine';
+import { webgpuInstallHint } from '../../engine/webgpu';
 import { UsageError, type CommandSpec } from '../args';
 
 export const envCommand: CommandSpec = {
@@ -37,5 +38,7 @@ export function formatReport(r: EngineReport): string {
     ...r.available.map((a) => `  ${a.engine === r.engine ? '*' : a.available ? '+' : '-'} ${a.engine.padEnd(14)} ${a.note}`),
     '  (* in use, + available, - not available)',
   ];
+  const webgpu = r.available.find((a) => a.engine === 'webgpu');
+  if (webgpu && !webgpu.available && /not installed|does not match/.test(webgpu.note)) lines.push(`GPU training from npm alone: ${webgpuInstallHint()}`);
   return lines.join('\n') + '\n';
 }
