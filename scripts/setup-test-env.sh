@@ -2,7 +2,8 @@
 # Everything the tests need on a fresh Debian machine (run as root, or with sudo available):
 # Debian packages (Chromium for browser tests, python3-onnx for the ONNX checker, PyTorch for the
 # weight, self-supervised and YOLOX parity tests, the Fashion-MNIST data set, Mesa's EGL/OpenGL
-# for the webgpu engine's tests on a software adapter), the npm dependencies, and the end-to-end harness (code-server, playwright-core).
+# for the webgpu engine's tests on a software adapter), the npm dependencies, and the end-to-end
+# harness (code-server, playwright-core).
 # Users of the extension and of `cvw` need none of this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
