@@ -25,6 +25,9 @@ import { EvalHook, type EvalPipelineRuntime } from './hooks/eval';
 import { StatusLine } from './progress';
 import { clipByGlobalNorm } from './gradients';
 import { applyDataDefaults } from './dataDefaults';
+import type { World } from '../distributed/world';
+import { averageGradients, type AllreduceTiming } from '../distributed/allreduce';
+import { stateFingerprint } from '../distributed/fingerprint';
 
 export interface RunnerOptions {
   /** The resolved config (defaults filled in); values the data decides are filled in by the runner. */
@@ -41,6 +44,8 @@ export interface RunnerOptions {
   sinks?: MetricsSink[];
   /** Messages for the human log (terminal + log.txt). */
   log: (message: string) => void;
+  /** Data-parallel training: the ranks this runner trains with (src/distributed). */
+  world?: World;
 }
 
 /** Raised when the loss stops being a finite number. */
@@ -50,9 +55,10 @@ export class NonFiniteLossError extends UserError {
     readonly epoch: number,
     value: number,
     lr: number,
+    where = '',
   ) {
     super(
-      `the loss became ${value} at iteration ${iter} (epoch ${epoch}); training stopped and the last good checkpoint is kept. ` +
+      `the loss became ${value}${where} at iteration ${iter} (epoch ${epoch}); training stopped and the last good checkpoint is kept. ` +
         `The likely cause is a learning rate that is too high (it was ${lr.toPrecision(3)}): lower optimizer.lr, add warm-up (lr_schedule.warmup_iters) or gradient clipping (runner.grad_clip.max_norm).`,
     );
     this.name = 'NonFiniteLossError';
@@ -94,6 +100,11 @@ export class Runner implements RunnerApi {
   private checkpointHook!: CheckpointHook;
   private evalHook?: EvalHook;
   private stopReason?: string;
+  /** Data-parallel: a stop asked for on this rank, agreed on by all ranks at the next step. */
+  private stopWish?: string;
+  private readonly world?: World;
+  /** Time spent in gradient allreduces (data-parallel), for the log. */
+  readonly allreduce: AllreduceTiming = { seconds: 0, floats: 0 };
   private readonly logFn: (m: string) => void;
 
   private constructor(private readonly options: RunnerOptions) {
@@ -102,6 +113,7 @@ export class Runner implements RunnerApi {
     this.runDir = options.runDir;
     this.seed = this.cfg.seed;
     this.logFn = options.log;
+    this.world = options.world && options.world.size > 1 ? options.world : undefined;
     if (!isPlainObject(this.cfg.model)) throw new UserError('the config has no model: add a `model:` section with a type (e.g. Classification)');
   }
 
@@ -128,7 +140,10 @@ export class Runner implements RunnerApi {
   }
 
   requestStop(reason: string): void {
-    this.stopReason ??= reason;
+    // Ranks must stop after the same step, or one would wait forever in the next allreduce: the
+    // wish travels with the step's statistics and every rank stops once any rank asked.
+    if (this.world) this.stopWish ??= reason;
+    else this.stopReason ??= reason;
   }
 
   get stopRequested(): boolean {
@@ -139,7 +154,8 @@ export class Runner implements RunnerApi {
     const cfg = this.cfg;
     if (!cfg.data?.train) throw new UserError('the config has no training data: add data.train (a dataset with a source and a pipeline)');
     const configDir = path.dirname(this.runDir.runInfo.config);
-    this.trainLoader = await openLoader({ dataset: cfg.data.train, data: cfg.data, split: 'train', seed: this.seed, configDir });
+    const shard = this.world ? { rank: this.world.rank, size: this.world.size } : undefined;
+    this.trainLoader = await openLoader({ dataset: cfg.data.train, data: cfg.data, split: 'train', seed: this.seed, configDir, shard });
     const info = { channels: this.trainLoader.channels, numClasses: this.trainLoader.numClasses };
     applyDataDefaults(this.options.rawConfig?.model, cfg.model, info, (m) => this.log(m));
     seedInit(this.seed);
@@ -177,7 +193,35 @@ export class Runner implements RunnerApi {
 
     if (cfg.load_from) this.loadWeights(cfg.load_from);
     if (this.options.resumeFrom) this.resume(this.options.resumeFrom);
+    if (this.world) this.broadcastState();
     this.lr = this.schedule(this.optimizer.baseLr, this.progress());
+  }
+
+  /**
+   * Every rank starts from rank 0's weights and buffers (and optimizer state on resume): with the
+   * same averaged gradients afterwards, parameters, momentum encoders and EMA copies stay identical.
+   */
+  private broadcastState(): void {
+    const world = this.world!;
+    const state = [...this.model.stateDict().values(), ...this.optimizer.stateDict().values()];
+    for (const v of state) {
+      const data = v.dataSync().slice();
+      world.bcast(data as ArrayBufferView, 0);
+      if (world.rank !== 0 && v instanceof tf.Variable) v.assign(tf.tensor(data as Float32Array, v.shape, v.dtype));
+    }
+  }
+
+  /** Data-parallel: check that every rank ends with the same weights, and say so. */
+  async checkRanksAgree(): Promise<boolean> {
+    const world = this.world;
+    if (!world) return true;
+    const slots = new Float32Array(world.size);
+    slots[world.rank] = stateFingerprint(this.model.stateDict());
+    await world.allreduceSum(slots);
+    const differ = [...slots].map((v, r) => (v === slots[0] ? -1 : r)).filter((r) => r >= 0);
+    if (differ.length) this.log(`warning: the weights of ${differ.map((r) => world.describe(r)).join(', ')} differ from rank 0's`);
+    else this.log(`weights and buffers identical on all ${world.size} ranks`);
+    return differ.length === 0;
   }
 
   private async evalPipelines(configDir: string): Promise<EvalPipelineRuntime[]> {
@@ -284,7 +328,7 @@ export class Runner implements RunnerApi {
           this.batchInEpoch++;
           if (pending.length < accumulate) continue;
           await this.callHooks('beforeIter');
-          const out = this.step(pending);
+          const out = await this.step(pending);
           pending.forEach(disposeTensors);
           pending = [];
           const now = performance.now();
@@ -305,7 +349,7 @@ export class Runner implements RunnerApi {
         if (this.stopRequested) {
           this.checkpointHook.saveNow(this, false);
           status = 'stopped';
-          this.log(`stopped (${this.stopReason}) at epoch ${this.epoch + 1}, iteration ${this.iter}: checkpoints/latest.safetensors — continue with \`cvw train --resume ${this.runDir.dir}\``);
+          this.log(`stopped (${this.stopReason}) at epoch ${this.epoch + 1}, iteration ${this.iter}: checkpoints/latest.safetensors — continue with \`cvw train --resume ${this.runDir.runPath}\``);
           break;
         }
         this.finalEpoch = this.iter >= this.maxIters;
@@ -335,7 +379,7 @@ export class Runner implements RunnerApi {
   }
 
   /** One optimizer step over `batches` (gradient accumulation when more than one). */
-  private step(batches: TensorBatch[]): { loss: number; logs: Record<string, number>; samples: number; lr: number } {
+  private async step(batches: TensorBatch[]): Promise<{ loss: number; logs: Record<string, number>; samples: number; lr: number }> {
     seedStep(this.seed, this.iter);
     const vars = this.model.trainableVariables();
     const k = batches.length;
@@ -359,6 +403,12 @@ export class Runner implements RunnerApi {
       if (!Number.isFinite(loss)) {
         for (const g of Object.values(grads)) g?.dispose();
         if (summed) for (const g of Object.values(summed)) g.dispose();
+        if (this.world) {
+          // The other ranks learn it from this step's statistics and stop with this one.
+          lossSum = loss;
+          summed = undefined;
+          break;
+        }
         throw new NonFiniteLossError(this.iter + 1, this.epoch + 1, loss, this.lr);
       }
       lossSum += loss;
@@ -373,6 +423,18 @@ export class Runner implements RunnerApi {
         }
       }
     }
+    let samples = batches.reduce((n, b) => n + batchSize(b.raw), 0);
+    let loss = lossSum / k;
+    const logs: Record<string, number> = {};
+    for (const [name, v] of Object.entries(logSums)) logs[name] = v / k;
+    if (this.world) {
+      const agreed = await this.agreeOnStep(loss, logs, samples);
+      samples = agreed.samples;
+      loss = agreed.loss;
+      const averaged = await averageGradients(this.world, summed!, vars, this.allreduce);
+      for (const g of Object.values(summed!)) g.dispose();
+      summed = averaged;
+    }
     let grads = summed!;
     if (this.cfg.runner.grad_clip) {
       const clipped = clipByGlobalNorm(grads, this.cfg.runner.grad_clip.max_norm);
@@ -381,9 +443,33 @@ export class Runner implements RunnerApi {
     }
     this.optimizer.step(grads, this.lr);
     for (const g of Object.values(grads)) g.dispose();
-    const logs: Record<string, number> = {};
-    for (const [name, v] of Object.entries(logSums)) logs[name] = v / k;
-    return { loss: lossSum / k, logs, samples: batches.reduce((n, b) => n + batchSize(b.raw), 0), lr: this.lr };
+    return { loss, logs, samples, lr: this.lr };
+  }
+
+  /**
+   * Data-parallel: one small allreduce before the gradients' carries every rank's loss (its own
+   * slot, so a non-finite one is pinned on its rank), the logged values, the samples and stop
+   * wishes. Every rank then decides the same: fail together, stop together, log the mean.
+   */
+  private async agreeOnStep(loss: number, logs: Record<string, number>, samples: number): Promise<{ loss: number; samples: number }> {
+    const world = this.world!;
+    const names = Object.keys(logs).sort();
+    const stats = new Float32Array(world.size + names.length + 2);
+    stats[world.rank] = loss;
+    names.forEach((n, i) => (stats[world.size + i] = logs[n]));
+    stats[world.size + names.length] = samples;
+    stats[world.size + names.length + 1] = this.stopWish !== undefined ? 1 : 0;
+    await world.allreduceSum(stats);
+    const bad = [...stats.subarray(0, world.size)].map((v, r) => (Number.isFinite(v) ? -1 : r)).filter((r) => r >= 0);
+    if (bad.length) {
+      const where = ` on ${bad.map((r) => world.describe(r)).join(', ')}`;
+      throw new NonFiniteLossError(this.iter + 1, this.epoch + 1, stats[bad[0]], this.lr, where);
+    }
+    names.forEach((n, i) => (logs[n] = stats[world.size + i] / world.size));
+    if (stats[world.size + names.length + 1] > 0) this.stopReason ??= this.stopWish ?? 'a stop asked for on another rank';
+    let sum = 0;
+    for (let r = 0; r < world.size; r++) sum += stats[r];
+    return { loss: sum / world.size, samples: stats[world.size + names.length] };
   }
 
   /** Close the loaders and free the weights; also after a partial set-up. Every loader is closed even when one fails. */
