@@ -45,6 +45,8 @@ export interface TrainResult {
   /** The last evaluation metrics, `<split>/<metric>`. */
   metrics: Record<string, number>;
   best?: RunInfo['best'];
+  /** Data-parallel runs: this process's rank (only rank 0 writes the run). */
+  rank?: number;
 }
 
 interface ResumeTarget {
@@ -232,7 +234,7 @@ async function trainIn(
     const info = runDir.runInfo;
     runDir.update({ status: final, ended: new Date().toISOString() });
     if (final === 'finished') log(`finished: ${summarize(info.metrics)}${info.best ? `; best ${info.best.metric} ${info.best.value.toFixed(4)} at epoch ${info.best.epoch}` : ''}`);
-    return { runDir: runDir.runPath, status: final, iter: runner.iter, metrics: info.metrics ?? {}, best: info.best };
+    return { runDir: runDir.runPath, status: final, iter: runner.iter, metrics: info.metrics ?? {}, best: info.best, rank: world?.rank };
   } catch (thrown) {
     const e = explainEngineFailure(thrown, runner?.iter) as Error;
     runDir.update({ status: 'failed', ended: new Date().toISOString(), error: { message: e.message, stack: e instanceof UserError ? undefined : e.stack, iter: runner?.iter } });

@@ -61,8 +61,8 @@ export const trainCommand: CommandSpec = {
       engine,
       quiet: !!args.options.quiet,
     });
-    if (args.options.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-    else process.stdout.write(`${result.runDir}\n`);
+    // One answer per run: data-parallel ranks other than 0 print nothing.
+    if (!result.rank) process.stdout.write(args.options.json ? JSON.stringify(result, null, 2) + '\n' : `${result.runDir}\n`);
     return result.status === 'finished' ? 0 : result.status === 'stopped' ? 130 : 1;
   },
 };

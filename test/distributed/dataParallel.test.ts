@@ -1,0 +1,151 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { tempFiles } from '../helpers/tmp';
+import { loadCheckpoint, disposeCheckpoint } from '../../src/train/checkpoint';
+import { buildBinding, mpiAvailability } from '../../src/distributed/binding';
+import { useCpu } from '../helpers/tf';
+
+// Data-parallel training on real Open MPI ranks (`cvw train --nproc 2` starts mpirun), on a
+// transformer without batch norm: 2 ranks x batch 32 must end where 1 process x batch 64 does.
+const root = path.resolve(__dirname, '../..');
+const cvwBin = path.join(root, 'bin', 'cvw.js');
+const sample = path.join(root, 'data', 'fashion-mnist-sample');
+const config = (batch: number, runner: string) => `
+engine: { backend: wasm, threads: 1 }
+seed: 3
+model:
+  type: Classification
+  backbone: { type: VisionTransformer, arch: custom, img_size: 28, patch_size: 7, embed_dim: 16, depth: 1, num_heads: 2, drop_path_rate: 0 }
+  head: { type: ClsHead }
+data:
+  workers: 0
+  train:
+    type: ClsDataset
+    batch_size: ${batch}
+    source: { type: FashionMNIST, root: ${sample} }
+    pipeline: [{ type: ToTensor }]
+optimizer: { type: SGD, lr: 0.05, momentum: 0.9 }
+runner: { ${runner} }
+`;
+const t = tempFiles({ 'b64.yaml': config(64, 'max_iters: 6, log_interval: 2'), 'b32.yaml': config(32, 'max_iters: 6, log_interval: 2'), 'long.yaml': config(256, 'max_epochs: 12, log_interval: 1') });
+afterAll(() => t.cleanup());
+
+const mpi = mpiAvailability();
+const skip = !mpi.mpiInstalled;
+if (skip) console.log(`skipping the data-parallel tests: ${mpi.note}`);
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [cvwBin, ...args], { cwd: t.dir, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const runJson = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
+
+function weights(dir: string): Map<string, Float32Array> {
+  const ckpt = loadCheckpoint(path.join(dir, 'checkpoints', 'latest.safetensors'));
+  const out = new Map<string, Float32Array>();
+  for (const [k, v] of ckpt.tensors) if (k.startsWith('model.')) out.set(k, v.dataSync().slice() as Float32Array);
+  disposeCheckpoint(ckpt);
+  return out;
+}
+
+beforeAll(async () => {
+  await useCpu();
+  if (!fs.existsSync(path.join(root, 'dist', 'lib', 'cli', 'main.js'))) throw new Error('run `npm run build` first');
+  if (!skip) buildBinding();
+}, 120_000);
+
+describe.skipIf(skip)('data-parallel training under mpirun', () => {
+  it('2 ranks x batch 32 end with the weights of 1 process x batch 64', () => {
+    const one = path.join(t.dir, 'one');
+    const two = path.join(t.dir, 'two');
+    const r1 = cli('train', 'b64.yaml', '--work-dir', one, '-q');
+    expect(r1.err).toBe('');
+    expect(r1.code).toBe(0);
+    const r2 = cli('train', 'b32.yaml', '--work-dir', two, '--nproc', '2');
+    expect(r2.code, r2.err).toBe(0);
+    expect(r2.out.trim()).toBe(two); // rank 1 prints nothing of its own
+
+    const info = runJson(two);
+    expect(info.status).toBe('finished');
+    expect(info.world_size).toBe(2);
+    expect(info.hosts).toHaveLength(2);
+    expect(info.iter).toBe(6);
+    const log = fs.readFileSync(path.join(two, 'log.txt'), 'utf8');
+    expect(log).toMatch(/data-parallel on 2 ranks \(.+\): batch 32 per rank, effective batch 64/);
+    expect(log).toMatch(/weights and buffers identical on all 2 ranks/);
+    expect(fs.readFileSync(path.join(two, 'log.rank1.txt'), 'utf8')).toMatch(/finished/);
+    expect(fs.readdirSync(two).filter((f) => f.startsWith('log.rank'))).toEqual(['log.rank1.txt']);
+
+    const a = weights(one);
+    const b = weights(two);
+    expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+    let moved = 0;
+    for (const [k, va] of a) {
+      const vb = b.get(k)!;
+      let diff = 0;
+      let norm = 0;
+      for (let i = 0; i < va.length; i++) {
+        diff = Math.max(diff, Math.abs(va[i] - vb[i]));
+        norm = Math.max(norm, Math.abs(va[i]));
+      }
+      expect(diff / Math.max(norm, 1e-6), k).toBeLessThan(1e-5);
+      if (norm > 0) moved++;
+    }
+    expect(moved).toBeGreaterThan(5);
+    // The metrics are the mean over ranks: the same losses as the single process.
+    const losses = (dir: string) =>
+      fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((m) => m.loss !== undefined).map((m) => m.loss as number);
+    const [la, lb] = [losses(one), losses(two)];
+    expect(lb.length).toBe(la.length);
+    lb.forEach((l, i) => expect(l).toBeCloseTo(la[i], 4));
+  }, 120_000);
+
+  it('a rank killed mid-run ends the job within seconds, naming the rank; --resume finishes the run', async () => {
+    const dir = path.join(t.dir, 'killed');
+    const child = spawn(process.execPath, [cvwBin, 'train', 'long.yaml', '--work-dir', dir, '--nproc', '2', '-q'], { cwd: t.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    // Wait for the first epoch's checkpoint, then kill rank 1 (found by its MPI rank variable).
+    const deadline = Date.now() + 60_000;
+    while (!fs.existsSync(path.join(dir, 'checkpoints', 'latest.safetensors')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(fs.existsSync(path.join(dir, 'checkpoints', 'latest.safetensors'))).toBe(true);
+    const rank1 = findRank(1, dir);
+    expect(rank1, 'rank 1 process').toBeDefined();
+    process.kill(rank1!, 'SIGKILL');
+    const killedAt = Date.now();
+    const code = await exited;
+    expect(Date.now() - killedAt).toBeLessThan(10_000);
+    expect(code).not.toBe(0);
+    expect(err).toMatch(/rank 1 \(.+\) died \(signal 9/);
+    const info = runJson(dir);
+    expect(info.status).toBe('failed');
+    expect(info.error.message).toMatch(/rank 1 \(.+\) died \(signal 9, Killed\); the job ended at iteration \d+\. Continue with `cvw train --resume/);
+    expect(info.iter).toBeLessThan(36);
+
+    const r = cli('train', '--resume', dir, '--nproc', '2', '-q');
+    expect(r.code, r.err).toBe(0);
+    const after = runJson(dir);
+    expect(after.status).toBe('finished');
+    expect(after.iter).toBe(36);
+    expect(after.error).toBeUndefined();
+  }, 180_000);
+});
+
+/** The pid of the cvw process that is MPI rank `rank` of the run writing `dir`. */
+function findRank(rank: number, dir: string): number | undefined {
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmd.includes(dir) || !cmd.includes('cvw.js')) continue;
+      const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      if (env.includes(`OMPI_COMM_WORLD_RANK=${rank}`)) return Number(pid);
+    } catch {
+      // gone, or not ours
+    }
+  }
+  return undefined;
+}
