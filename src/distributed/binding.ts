@@ -78,16 +78,16 @@ function hasOmpiDev(): boolean {
 }
 
 /** What `cvw env` reports about distributed training. */
-export function mpiAvailability(): MpiAvailability {
+export function mpiAvailability(file = bindingFile()): MpiAvailability {
   const mpirun = which('mpirun');
   const dev = hasOmpiDev();
   const mpiInstalled = !!mpirun && dev;
-  if (fs.existsSync(bindingFile())) {
+  if (fs.existsSync(file)) {
     try {
-      require(bindingFile());
-      return { available: true, mpiInstalled, mpirun, note: `MPI binding built (${bindingFile()}); run on N processes with \`cvw train --nproc N\` or under mpirun/srun` };
+      require(file);
+      return { available: true, mpiInstalled, mpirun, note: `MPI binding built (${file}); run on N processes with \`cvw train --nproc N\` or under mpirun/srun` };
     } catch (e) {
-      return { available: false, mpiInstalled, mpirun, note: `MPI binding ${bindingFile()} does not load: ${(e as Error).message}; rebuild it with \`cvw env --build-mpi\`` };
+      return { available: false, mpiInstalled, mpirun, note: `MPI binding ${file} does not load: ${(e as Error).message}; rebuild it with \`cvw env --build-mpi\`` };
     }
   }
   if (!mpiInstalled) return { available: false, mpiInstalled, mpirun, note: `no MPI found (${!mpirun ? 'mpirun' : 'pkg-config ompi-c'} missing): ${MPI_INSTALL_HINT}; single-process training does not need it` };
