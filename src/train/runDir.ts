@@ -23,7 +23,8 @@ import { newRunId } from '../core/runId';
 import { RunLock } from './runLock';
 
 export interface RunInfo {
-  status: RunStatus;
+  /** `pending`: submitted to a scheduler (Slurm), not started yet. */
+  status: RunStatus | 'pending';
   pid: number;
   hostname: string;
   /** The config file the run was started from (absolute), and its stem. */
@@ -50,8 +51,9 @@ export interface RunInfo {
   /** Data-parallel runs: the number of ranks and each rank's host (rank order). */
   world_size?: number;
   hosts?: string[];
-  /** Runs submitted to Slurm: the job id. */
+  /** Runs submitted to Slurm: the job id, and when it was submitted. */
   slurm_job_id?: string;
+  submitted?: string;
 }
 
 export { newRunId };
@@ -96,11 +98,14 @@ export class RunDir {
   static create(dir: string, info: Omit<RunInfo, 'pid' | 'hostname' | 'started' | 'status'>): RunDir {
     fs.mkdirSync(dir, { recursive: true });
     return withLock(dir, (lock) => {
-      if (fs.existsSync(path.join(dir, RUN_FILES.run))) {
+      // A run submitted to Slurm (`pending`) is started in the directory its record is in.
+      const pending = fs.existsSync(path.join(dir, RUN_FILES.run)) ? readRunInfo(dir) : undefined;
+      if (pending && pending.status !== 'pending') {
         throw new UserError(`${dir} already holds a run; use --resume ${dir} to continue it, or another --work-dir`);
       }
       fs.mkdirSync(path.join(dir, RUN_FILES.checkpoints), { recursive: true });
-      const run = new RunDir(dir, { ...info, status: 'running', pid: process.pid, hostname: os.hostname(), started: new Date().toISOString() }, lock);
+      const submitted = pending ? { slurm_job_id: pending.slurm_job_id, submitted: pending.started } : {};
+      const run = new RunDir(dir, { ...info, ...submitted, status: 'running', pid: process.pid, hostname: os.hostname(), started: new Date().toISOString() }, lock);
       run.flush();
       return run;
     });

@@ -262,7 +262,7 @@ export class Runner implements RunnerApi {
       const meta = ckpt.meta as unknown as CheckpointMeta;
       this.iter = meta.iter;
       this.epoch = meta.epoch;
-      this.batchInEpoch = meta.batch_in_epoch;
+      this.batchInEpoch = this.batchesAtWorldSize(meta.batch_in_epoch, meta.world_size ?? 1);
       for (const h of this.hooks) {
         if (meta.hooks?.[h.name] !== undefined) h.loadState?.(meta.hooks[h.name]);
         const t = withPrefix(ckpt.tensors, `hooks.${h.name}.`);
@@ -272,6 +272,18 @@ export class Runner implements RunnerApi {
     } finally {
       disposeCheckpoint(ckpt);
     }
+  }
+
+  /**
+   * A mid-epoch position saved at another world size, in batches of this one: the ranks' batches
+   * so far covered the first batch x ranks x size samples of the epoch's order, whatever the size.
+   */
+  private batchesAtWorldSize(batches: number, savedSize: number): number {
+    const size = this.world?.size ?? 1;
+    if (savedSize === size || batches === 0) return batches;
+    const converted = Math.floor((batches * savedSize) / size);
+    this.log(`the checkpoint was written by ${savedSize} rank(s), this run has ${size}: continuing the epoch at batch ${converted} (was ${batches})`);
+    return converted;
   }
 
   saveCheckpoint(name: string): string {
@@ -290,6 +302,7 @@ export class Runner implements RunnerApi {
       iter: this.iter,
       epoch: this.epoch,
       batch_in_epoch: this.batchInEpoch,
+      world_size: this.world?.size ?? 1,
       seed: this.seed,
       hooks,
       config: this.config,
@@ -492,6 +505,8 @@ export interface CheckpointMeta {
   iter: number;
   epoch: number;
   batch_in_epoch: number;
+  /** Ranks of the run that wrote it (batch_in_epoch counts each rank's batches). */
+  world_size?: number;
   seed: number;
   hooks: Record<string, unknown>;
   config: Record<string, unknown>;

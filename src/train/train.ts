@@ -143,7 +143,7 @@ function shareRun(world: World | undefined, open: () => RunDir): RunDir {
     world.bcastString(`${FAILED_TO_OPEN}${(e as Error).message}`);
     throw e;
   }
-  runDir.update({ world_size: world.size, hosts: world.hosts });
+  runDir.update({ world_size: world.size, hosts: world.hosts, ...(process.env.SLURM_JOB_ID ? { slurm_job_id: process.env.SLURM_JOB_ID } : {}) });
   world.bcastString(runDir.dir);
   return runDir;
 }
@@ -232,7 +232,8 @@ async function trainIn(
       if (runner.allreduce.floats) log(`gradient allreduce: ${(runner.allreduce.seconds * 1000 / Math.max(1, runner.iter)).toFixed(1)} ms per step (${Math.round(runner.allreduce.floats / Math.max(1, runner.iter))} floats; waiting for the slowest rank included)`);
     }
     const info = runDir.runInfo;
-    runDir.update({ status: final, ended: new Date().toISOString() });
+    // (A note a signal left while waiting for other ranks is dropped: the run ended cleanly after all.)
+    runDir.update({ status: final, ended: new Date().toISOString(), error: undefined });
     if (final === 'finished') log(`finished: ${summarize(info.metrics)}${info.best ? `; best ${info.best.metric} ${info.best.value.toFixed(4)} at epoch ${info.best.epoch}` : ''}`);
     return { runDir: runDir.runPath, status: final, iter: runner.iter, metrics: info.metrics ?? {}, best: info.best, rank: world?.rank };
   } catch (thrown) {
