@@ -27,6 +27,8 @@ export interface Loader {
   /** Samples in the source (before skipping). */
   readonly length: number;
   readonly batchesPerEpoch: number;
+  /** Samples per batch (the last one of an epoch may have fewer). */
+  readonly batchSize: number;
   readonly classes?: string[];
   /** COCO category id of each class, when the source has them. */
   readonly categoryIds?: number[];
@@ -98,7 +100,7 @@ class DatasetLoader implements Loader {
   readonly categoryIds?: number[];
   readonly numClasses?: number;
   readonly channels: number;
-  private readonly batchSize: number;
+  readonly batchSize: number;
   private readonly shuffle: boolean;
   /** Other samples the mixing steps of view 0 (Mosaic, MixUp) take per sample. */
   private readonly mixImages: number;

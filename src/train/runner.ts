@@ -262,7 +262,7 @@ export class Runner implements RunnerApi {
       const meta = ckpt.meta as unknown as CheckpointMeta;
       this.iter = meta.iter;
       this.epoch = meta.epoch;
-      this.batchInEpoch = this.batchesAtWorldSize(meta.batch_in_epoch, meta.world_size ?? 1);
+      this.batchInEpoch = this.continueEpochAt(meta);
       for (const h of this.hooks) {
         if (meta.hooks?.[h.name] !== undefined) h.loadState?.(meta.hooks[h.name]);
         const t = withPrefix(ckpt.tensors, `hooks.${h.name}.`);
@@ -275,15 +275,17 @@ export class Runner implements RunnerApi {
   }
 
   /**
-   * A mid-epoch position saved at another world size, in batches of this one: the ranks' batches
-   * so far covered the first batch x ranks x size samples of the epoch's order, whatever the size.
+   * The batch of the epoch to continue at. A checkpoint written by another number of ranks (or
+   * another batch size) counts its position in samples: all ranks' batches so far covered the
+   * first `samples_in_epoch` samples of the epoch's order, whatever the world size.
    */
-  private batchesAtWorldSize(batches: number, savedSize: number): number {
+  private continueEpochAt(meta: CheckpointMeta): number {
     const size = this.world?.size ?? 1;
-    if (savedSize === size || batches === 0) return batches;
-    const converted = Math.floor((batches * savedSize) / size);
-    this.log(`the checkpoint was written by ${savedSize} rank(s), this run has ${size}: continuing the epoch at batch ${converted} (was ${batches})`);
-    return converted;
+    const perStep = this.trainLoader.batchSize * size;
+    if (meta.samples_in_epoch === undefined || meta.samples_in_epoch === meta.batch_in_epoch * perStep) return meta.batch_in_epoch;
+    const batch = Math.floor(meta.samples_in_epoch / perStep);
+    this.log(`the checkpoint was written by ${meta.world_size ?? 1} rank(s) at sample ${meta.samples_in_epoch} of the epoch; continuing at batch ${batch} of ${this.trainLoader.batchSize} x ${size} rank(s)`);
+    return batch;
   }
 
   saveCheckpoint(name: string): string {
@@ -303,6 +305,7 @@ export class Runner implements RunnerApi {
       epoch: this.epoch,
       batch_in_epoch: this.batchInEpoch,
       world_size: this.world?.size ?? 1,
+      samples_in_epoch: this.batchInEpoch * this.trainLoader.batchSize * (this.world?.size ?? 1),
       seed: this.seed,
       hooks,
       config: this.config,
@@ -507,6 +510,8 @@ export interface CheckpointMeta {
   batch_in_epoch: number;
   /** Ranks of the run that wrote it (batch_in_epoch counts each rank's batches). */
   world_size?: number;
+  /** Samples of the epoch's order consumed by all ranks together (to continue at another world size or batch size). */
+  samples_in_epoch?: number;
   seed: number;
   hooks: Record<string, unknown>;
   config: Record<string, unknown>;

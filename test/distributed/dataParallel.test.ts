@@ -57,10 +57,28 @@ beforeAll(async () => {
   if (!skip) buildBinding();
 }, 120_000);
 
+function expectSameWeights(a: Map<string, Float32Array>, b: Map<string, Float32Array>): number {
+  expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+  let moved = 0;
+  for (const [k, va] of a) {
+    const vb = b.get(k)!;
+    let diff = 0;
+    let norm = 0;
+    for (let i = 0; i < va.length; i++) {
+      diff = Math.max(diff, Math.abs(va[i] - vb[i]));
+      norm = Math.max(norm, Math.abs(va[i]));
+    }
+    expect(diff / Math.max(norm, 1e-6), k).toBeLessThan(1e-5);
+    if (norm > 0) moved++;
+  }
+  return moved;
+}
+
 describe.skipIf(skip)('data-parallel training under mpirun', () => {
+  const one = path.join(t.dir, 'one');
+  const two = path.join(t.dir, 'two');
+
   it('2 ranks x batch 32 end with the weights of 1 process x batch 64', () => {
-    const one = path.join(t.dir, 'one');
-    const two = path.join(t.dir, 'two');
     const r1 = cli('train', 'b64.yaml', '--work-dir', one, '-q');
     expect(r1.err).toBe('');
     expect(r1.code).toBe(0);
@@ -79,21 +97,7 @@ describe.skipIf(skip)('data-parallel training under mpirun', () => {
     expect(fs.readFileSync(path.join(two, 'log.rank1.txt'), 'utf8')).toMatch(/finished/);
     expect(fs.readdirSync(two).filter((f) => f.startsWith('log.rank'))).toEqual(['log.rank1.txt']);
 
-    const a = weights(one);
-    const b = weights(two);
-    expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
-    let moved = 0;
-    for (const [k, va] of a) {
-      const vb = b.get(k)!;
-      let diff = 0;
-      let norm = 0;
-      for (let i = 0; i < va.length; i++) {
-        diff = Math.max(diff, Math.abs(va[i] - vb[i]));
-        norm = Math.max(norm, Math.abs(va[i]));
-      }
-      expect(diff / Math.max(norm, 1e-6), k).toBeLessThan(1e-5);
-      if (norm > 0) moved++;
-    }
+    const moved = expectSameWeights(weights(one), weights(two));
     expect(moved).toBeGreaterThan(5);
     // The metrics are the mean over ranks: the same losses as the single process.
     const losses = (dir: string) =>
@@ -101,6 +105,30 @@ describe.skipIf(skip)('data-parallel training under mpirun', () => {
     const [la, lb] = [losses(one), losses(two)];
     expect(lb.length).toBe(la.length);
     lb.forEach((l, i) => expect(l).toBeCloseTo(la[i], 4));
+  }, 120_000);
+
+  it('stopped mid-epoch on 2 ranks, resumed on 2 ranks or on 1 process with twice the batch: the weights of the uninterrupted runs', () => {
+    const half = path.join(t.dir, 'half');
+    const r = cli('train', 'b32.yaml', '--work-dir', half, '--nproc', '2', '--max-iters', '3', '-q');
+    expect(r.code, r.err).toBe(0);
+    const copy = path.join(t.dir, 'half-copy');
+    fs.cpSync(half, copy, { recursive: true });
+    const other = path.join(t.dir, 'half-other');
+    fs.cpSync(half, other, { recursive: true });
+
+    const same = cli('train', '--resume', half, '--nproc', '2', '--max-iters', '6', '-q');
+    expect(same.code, same.err).toBe(0);
+    expect(runJson(half).iter).toBe(6);
+    expectSameWeights(weights(two), weights(half));
+
+    const single = cli('train', '--resume', copy, '--max-iters', '6', '--data.train.batch_size', '64');
+    expect(single.code, single.err).toBe(0);
+    expectSameWeights(weights(one), weights(copy));
+
+    // Another world size with the same per-rank batch: the position in the epoch is kept in samples.
+    const batch32 = cli('train', '--resume', other, '--max-iters', '4');
+    expect(batch32.code, batch32.err).toBe(0);
+    expect(batch32.err).toMatch(/written by 2 rank\(s\) at sample 192 of the epoch; continuing at batch 6 of 32 x 1 rank/);
   }, 120_000);
 
   it('a rank killed mid-run ends the job within seconds, naming the rank; --resume finishes the run', async () => {
