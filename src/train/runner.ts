@@ -211,17 +211,27 @@ export class Runner implements RunnerApi {
     }
   }
 
-  /** Data-parallel: check that every rank ends with the same weights, and say so. */
+  /**
+   * Data-parallel: check that every rank ends with the same parameters (trained ones, momentum
+   * encoders, EMA copies) and buffers, and say so. Buffers may differ by design: batch norm
+   * statistics are per rank (as in PyTorch DDP without SyncBatchNorm).
+   */
   async checkRanksAgree(): Promise<boolean> {
     const world = this.world;
     if (!world) return true;
-    const slots = new Float32Array(world.size);
-    slots[world.rank] = stateFingerprint(this.model.stateDict());
+    const params = new Map(this.model.namedParameters().map(([n, p]) => [n, p.variable as tf.Tensor]));
+    const buffers = new Map<string, tf.Tensor>(this.model.namedBuffers());
+    const slots = new Float32Array(2 * world.size);
+    slots[world.rank] = stateFingerprint(params);
+    slots[world.size + world.rank] = stateFingerprint(buffers);
     await world.allreduceSum(slots);
-    const differ = [...slots].map((v, r) => (v === slots[0] ? -1 : r)).filter((r) => r >= 0);
-    if (differ.length) this.log(`warning: the weights of ${differ.map((r) => world.describe(r)).join(', ')} differ from rank 0's`);
-    else this.log(`weights and buffers identical on all ${world.size} ranks`);
-    return differ.length === 0;
+    const differing = (offset: number) => [...slots.subarray(offset, offset + world.size)].map((v, r) => (v === slots[offset] ? -1 : r)).filter((r) => r >= 0);
+    const [p, b] = [differing(0), differing(world.size)];
+    if (p.length) this.log(`warning: the parameters of ${p.map((r) => world.describe(r)).join(', ')} differ from rank 0's`);
+    else this.log(`parameters identical on all ${world.size} ranks`);
+    if (b.length) this.log(`buffers (batch-norm statistics, queues) of ${b.map((r) => world.describe(r)).join(', ')} differ from rank 0's: they are kept per rank; checkpoints hold rank 0's`);
+    else if (buffers.size) this.log(`buffers identical on all ${world.size} ranks`);
+    return p.length === 0;
   }
 
   private async evalPipelines(configDir: string): Promise<EvalPipelineRuntime[]> {

@@ -29,7 +29,7 @@ data:
 optimizer: { type: SGD, lr: 0.05, momentum: 0.9 }
 runner: { ${runner} }
 `;
-const t = tempFiles({ 'b64.yaml': config(64, 'max_iters: 6, log_interval: 2'), 'b32.yaml': config(32, 'max_iters: 6, log_interval: 2'), 'long.yaml': config(256, 'max_epochs: 12, log_interval: 1') });
+const t = tempFiles({ 'b64.yaml': config(64, 'max_iters: 6, log_interval: 2'), 'b32.yaml': config(32, 'max_iters: 6, log_interval: 2'), 'long.yaml': config(256, 'max_epochs: 8, log_interval: 1') });
 afterAll(() => t.cleanup());
 
 const mpi = mpiAvailability();
@@ -93,7 +93,7 @@ describe.skipIf(skip)('data-parallel training under mpirun', () => {
     expect(info.iter).toBe(6);
     const log = fs.readFileSync(path.join(two, 'log.txt'), 'utf8');
     expect(log).toMatch(/data-parallel on 2 ranks \(.+\): batch 32 per rank, effective batch 64/);
-    expect(log).toMatch(/weights and buffers identical on all 2 ranks/);
+    expect(log).toMatch(/parameters identical on all 2 ranks/);
     expect(fs.readFileSync(path.join(two, 'log.rank1.txt'), 'utf8')).toMatch(/finished/);
     expect(fs.readdirSync(two).filter((f) => f.startsWith('log.rank'))).toEqual(['log.rank1.txt']);
 
@@ -131,6 +131,21 @@ describe.skipIf(skip)('data-parallel training under mpirun', () => {
     expect(batch32.err).toMatch(/written by 2 rank\(s\) at sample 192 of the epoch; continuing at batch 6 of 32 x 1 rank/);
   }, 120_000);
 
+  it('MoCo v2 on 2 ranks: the key encoder (momentum copy) stays identical on every rank', () => {
+    const dir = path.join(t.dir, 'moco');
+    const o = (k: string, v: string) => [`--${k}`, v];
+    const r = cli(
+      'train', path.join(root, 'configs/selfsup/mocov2/mocov2_resnet18_fashion_mnist_sample.yaml'), '--work-dir', dir, '--nproc', '2', '--max-iters', '3',
+      ...o('engine.backend', 'wasm'), ...o('data.workers', '0'), ...o('data.train.source.root', sample), ...o('data.val.source.root', sample),
+      ...o('model.backbone.base_width', '4'), ...o('model.neck.hid_channels', '16'), ...o('model.neck.out_channels', '8'), ...o('data.train.batch_size', '16'), ...o('eval_pipelines', '[]'),
+    );
+    expect(r.code, r.err).toBe(0);
+    const log = fs.readFileSync(path.join(dir, 'log.txt'), 'utf8');
+    expect(log).toMatch(/parameters identical on all 2 ranks/);
+    // Batch norm is per rank (no SyncBatchNorm yet): its statistics differ, and the log says so.
+    expect(log).toMatch(/buffers \(batch-norm statistics, queues\) of rank 1 \(.+\) differ from rank 0's/);
+  }, 120_000);
+
   it('a rank killed mid-run ends the job within seconds, naming the rank; --resume finishes the run', async () => {
     const dir = path.join(t.dir, 'killed');
     const child = spawn(process.execPath, [cvwBin, 'train', 'long.yaml', '--work-dir', dir, '--nproc', '2', '-q'], { cwd: t.dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -152,13 +167,13 @@ describe.skipIf(skip)('data-parallel training under mpirun', () => {
     const info = runJson(dir);
     expect(info.status).toBe('failed');
     expect(info.error.message).toMatch(/rank 1 \(.+\) died \(signal 9, Killed\); the job ended at iteration \d+\. Continue with `cvw train --resume/);
-    expect(info.iter).toBeLessThan(36);
+    expect(info.iter).toBeLessThan(24);
 
     const r = cli('train', '--resume', dir, '--nproc', '2', '-q');
     expect(r.code, r.err).toBe(0);
     const after = runJson(dir);
     expect(after.status).toBe('finished');
-    expect(after.iter).toBe(36);
+    expect(after.iter).toBe(24);
     expect(after.error).toBeUndefined();
   }, 180_000);
 });
