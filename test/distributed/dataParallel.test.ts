@@ -146,6 +146,15 @@ describe.skipIf(skip)('data-parallel training under mpirun', () => {
     expect(log).toMatch(/buffers \(batch-norm statistics, queues\) of rank 1 \(.+\) differ from rank 0's/);
   }, 120_000);
 
+  it('a non-finite loss ends every rank at the same iteration, naming the ranks it came from', () => {
+    const dir = path.join(t.dir, 'nan');
+    const r = cli('train', 'b32.yaml', '--work-dir', dir, '--nproc', '2', '--optimizer.lr', '1e30', '-q');
+    expect(r.code).not.toBe(0);
+    const info = runJson(dir);
+    expect(info.status).toBe('failed');
+    expect(info.error.message).toMatch(/^the loss became (NaN|-?Infinity) on rank \d \(.+\)(, rank \d \(.+\))? at iteration \d+ \(epoch 1\)/);
+  }, 60_000);
+
   it('a rank killed mid-run ends the job within seconds, naming the rank; --resume finishes the run', async () => {
     const dir = path.join(t.dir, 'killed');
     const child = spawn(process.execPath, [cvwBin, 'train', 'long.yaml', '--work-dir', dir, '--nproc', '2', '-q'], { cwd: t.dir, stdio: ['ignore', 'pipe', 'pipe'] });
