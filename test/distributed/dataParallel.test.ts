@@ -155,6 +155,23 @@ describe.skipIf(skip)('data-parallel training under mpirun', () => {
     expect(info.error.message).toMatch(/^the loss became (NaN|-?Infinity) on rank \d \(.+\)(, rank \d \(.+\))? at iteration \d+ \(epoch 1\)/);
   }, 60_000);
 
+  it('Ctrl+C on cvw train --nproc: every rank stops after the same step with a last checkpoint (stopped)', async () => {
+    const dir = path.join(t.dir, 'interrupted');
+    const child = spawn(process.execPath, [cvwBin, 'train', 'long.yaml', '--work-dir', dir, '--nproc', '2', '-q'], { cwd: t.dir, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    const deadline = Date.now() + 60_000;
+    while (!(fs.existsSync(path.join(dir, 'run.json')) && runJson(dir).iter >= 2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const info = runJson(dir);
+    expect(info.status).toBe('stopped');
+    expect(info.iter).toBeLessThan(24);
+    expect(fs.existsSync(path.join(dir, 'checkpoints', 'latest.safetensors'))).toBe(true);
+    const log = fs.readFileSync(path.join(dir, 'log.txt'), 'utf8');
+    expect(log).toMatch(new RegExp(`stopped \\(SIGUSR1\\) at epoch \\d+, iteration ${info.iter}`));
+    expect(log).toMatch(/parameters identical on all 2 ranks/);
+  }, 90_000);
+
   it('a rank killed mid-run ends the job within seconds, naming the rank; --resume finishes the run', async () => {
     const dir = path.join(t.dir, 'killed');
     const child = spawn(process.execPath, [cvwBin, 'train', 'long.yaml', '--work-dir', dir, '--nproc', '2', '-q'], { cwd: t.dir, stdio: ['ignore', 'pipe', 'pipe'] });
