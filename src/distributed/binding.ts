@@ -15,6 +15,8 @@ export interface MpiBinding {
   processorName(): string;
   bcast(data: ArrayBufferView, root: number): void;
   allreduceSum(data: Float32Array): Promise<void>;
+  allreduceSumSync(data: Float32Array): void;
+  abiVersion?: number;
   barrier(): Promise<void>;
   inFlight(): boolean;
   abort(code: number): void;
@@ -141,9 +143,21 @@ export function buildBinding(log: (m: string) => void = () => undefined): string
   }
 }
 
+/** The functions this code calls: a binding built by an older version is rebuilt. */
+const ABI_VERSION = 2;
+
 /** Build (when needed) and load the binding. */
 export function loadBinding(log?: (m: string) => void): MpiBinding {
-  return require(buildBinding(log)) as MpiBinding;
+  const file = buildBinding(log);
+  const binding = require(file) as MpiBinding;
+  if (binding.abiVersion === ABI_VERSION) return binding;
+  // An addon cannot be unloaded: build the new one under another name and load that.
+  log?.(`the MPI binding at ${file} is from an older version: rebuilding it`);
+  fs.rmSync(path.join(bindingDir(), 'build'), { recursive: true, force: true });
+  const rebuilt = buildBinding(log);
+  const fresh = path.join(path.dirname(rebuilt), `cvw_mpi.v${ABI_VERSION}.node`);
+  fs.copyFileSync(rebuilt, fresh);
+  return require(fresh) as MpiBinding;
 }
 
 /** The environment variables that let Open MPI's mpirun run as root (containers, CI). */

@@ -63,6 +63,11 @@ export class World {
     return this.mpi.allreduceSum(data);
   }
 
+  /** The same, blocking: inside a forward or backward pass (SyncBatchNorm's statistics). */
+  allreduceSumSync(data: Float32Array): void {
+    this.mpi.allreduceSumSync(data);
+  }
+
   barrier(): Promise<void> {
     return this.mpi.barrier();
   }

@@ -28,6 +28,7 @@ import { applyDataDefaults } from './dataDefaults';
 import type { World } from '../distributed/world';
 import { averageGradients, type AllreduceTiming } from '../distributed/allreduce';
 import { stateFingerprint } from '../distributed/fingerprint';
+import { setBatchNormSync } from '../models/nn/batchNormSync';
 
 export interface RunnerOptions {
   /** The resolved config (defaults filled in); values the data decides are filled in by the runner. */
@@ -71,7 +72,7 @@ interface RunnerConfig {
   data: Record<string, unknown> & { train?: ComponentConfig };
   optimizer?: ComponentConfig;
   lr_schedule?: ComponentConfig;
-  runner: { max_epochs?: number; max_iters?: number; log_interval: number; grad_clip?: { max_norm: number }; accumulate_steps: number };
+  runner: { max_epochs?: number; max_iters?: number; log_interval: number; grad_clip?: { max_norm: number }; accumulate_steps: number; sync_bn?: boolean };
   hooks: ComponentConfig[];
   eval_pipelines: Array<{ name?: string; split?: string; data?: ComponentConfig; evaluators: ComponentConfig[]; interval: number }>;
   checkpoint: CheckpointHookConfig;
@@ -194,6 +195,8 @@ export class Runner implements RunnerApi {
     if (cfg.load_from) this.loadWeights(cfg.load_from);
     if (this.options.resumeFrom) this.resume(this.options.resumeFrom);
     if (this.world) this.broadcastState();
+    const world = this.world;
+    if (world && cfg.runner.sync_bn) setBatchNormSync((data) => world.allreduceSumSync(data));
     this.lr = this.schedule(this.optimizer.baseLr, this.progress());
   }
 
@@ -500,6 +503,7 @@ export class Runner implements RunnerApi {
 
   /** Close the loaders and free the weights; also after a partial set-up. Every loader is closed even when one fails. */
   async close(): Promise<void> {
+    setBatchNormSync(undefined);
     const loaders = [this.trainLoader, ...this.evalLoaders].filter((l) => l !== undefined);
     this.evalLoaders = [];
     const closed = await Promise.allSettled(loaders.map((l) => l.close()));

@@ -5,6 +5,8 @@
  *   processorName()             -> string                        MPI_Get_processor_name
  *   bcast(typedArray, root)                                      MPI_Bcast (bytes, in place, blocking)
  *   allreduceSum(float32Array)  -> Promise<void>                 MPI_Allreduce (sum, float32, in place)
+ *   allreduceSumSync(float32Array)                               the same, blocking (inside a gradient)
+ *   abiVersion                                                   bumped when functions are added
  *   barrier()                   -> Promise<void>                 MPI_Barrier
  *   inFlight()                  -> boolean                       a collective is running on a worker thread
  *   abort(code)                                                  MPI_Abort
@@ -211,6 +213,27 @@ static napi_value AllreduceSum(napi_env env, napi_callback_info info) {
   return start_collective(env, c, "cvw_mpi.allreduce");
 }
 
+/* Blocking: for statistics needed in the middle of a forward or backward pass (SyncBatchNorm). */
+static napi_value AllreduceSumSync(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *data = NULL;
+  size_t bytes = 0;
+  napi_typedarray_type type;
+  if (argc < 1 || !typed_bytes(env, argv[0], &data, &bytes, &type) || type != napi_float32_array) {
+    napi_throw_type_error(env, NULL, "allreduceSumSync(float32Array): expected a Float32Array");
+    return NULL;
+  }
+  if (in_flight) {
+    napi_throw_error(env, NULL, "cvw_mpi: a collective is already in flight (await each one)");
+    return NULL;
+  }
+  int rc = MPI_Allreduce(MPI_IN_PLACE, data, (int)(bytes / 4), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+  if (rc != MPI_SUCCESS) return throw_mpi(env, "MPI_Allreduce", rc);
+  return undefined_value(env);
+}
+
 static napi_value Barrier(napi_env env, napi_callback_info info) {
   (void)info;
   Collective *c = (Collective *)calloc(1, sizeof(Collective));
@@ -253,12 +276,14 @@ static napi_value Module(napi_env env, napi_value exports) {
     {"processorName", NULL, ProcessorName, NULL, NULL, NULL, napi_default, NULL},
     {"bcast", NULL, Bcast, NULL, NULL, NULL, napi_default, NULL},
     {"allreduceSum", NULL, AllreduceSum, NULL, NULL, NULL, napi_default, NULL},
+    {"allreduceSumSync", NULL, AllreduceSumSync, NULL, NULL, NULL, napi_default, NULL},
     {"barrier", NULL, Barrier, NULL, NULL, NULL, napi_default, NULL},
     {"inFlight", NULL, InFlight, NULL, NULL, NULL, napi_default, NULL},
     {"abort", NULL, Abort, NULL, NULL, NULL, napi_default, NULL},
     {"finalize", NULL, Finalize, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  napi_set_named_property(env, exports, "abiVersion", make_int(env, 2));
   return exports;
 }
 
