@@ -30,7 +30,7 @@ export const RUN_FILE = {
  * run.json's status, and two the reader adds for a run whose status says `running` but whose
  * process is gone: `interrupted` (a checkpoint exists: resume continues it) and `crashed` (none).
  */
-export type RunState = 'running' | 'finished' | 'failed' | 'stopped' | 'interrupted' | 'crashed';
+export type RunState = 'pending' | 'running' | 'finished' | 'failed' | 'stopped' | 'interrupted' | 'crashed';
 
 export interface RunRecord {
   /** Absolute run directory. */
