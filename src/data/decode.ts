@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import type { ImageRef, ImageTensor } from './types';
 import { DataError } from './errors';
 import { LUMA } from './pipeline/image';
-import { requireNative } from '../core/nativeModules';
+import { NativeModuleError, requireNative } from '../core/nativeModules';
 import { limitFromEnv } from '../core/boundedRead';
 import { UserError } from '../core/problems';
 
@@ -86,6 +86,8 @@ export async function decodeImage(ref: ImageRef, channels: number, where: string
   try {
     out = await openImage(bytes).removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (err) {
+    // A missing sharp is the installation's fault, never this image's.
+    if (err instanceof NativeModuleError) throw err;
     throw new DataError(where, `cannot decode ${what}: ${await decodeFailure(bytes, err as Error)}`);
   }
   const { data, info } = out;
