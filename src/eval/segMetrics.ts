@@ -4,7 +4,9 @@
  * (not averaged per image), then
  *   IoU_c = I_c / U_c,  Acc_c = I_c / label_c,  aAcc = sum I / sum label,
  *   mIoU, mAcc = means over the classes whose value is defined (NaN, 0/0, classes skipped).
- * Pixels whose truth is the ignore index (or any value >= the number of classes) are left out.
+ * Pixels whose truth is the ignore index are left out. A truth value that is no class (>= the
+ * number of classes, not ignored) counts nowhere as a label but its prediction still counts as
+ * predicted (mmsegmentation's histograms do the same).
  *
  * What is accumulated is a confusion table: rows the true value of the pixel (0-255, the mask
  * byte), columns the predicted class — so the ignore index can be chosen after prediction.
@@ -40,12 +42,13 @@ export function segMetrics(confusion: Float64Array, k: number, ignoreIndex = 255
   const intersect = new Array<number>(k).fill(0);
   const areaLabel = new Array<number>(k).fill(0);
   const areaPred = new Array<number>(k).fill(0);
-  for (let t = 0; t < Math.min(k, MASK_VALUES); t++) {
+  for (let t = 0; t < MASK_VALUES; t++) {
     if (t === ignoreIndex) continue;
     for (let p = 0; p < k; p++) {
       const n = confusion[t * k + p];
-      areaLabel[t] += n;
       areaPred[p] += n;
+      if (t >= k) continue;
+      areaLabel[t] += n;
       if (p === t) intersect[t] += n;
     }
   }
