@@ -143,3 +143,12 @@ register('model', {
   params: encoderDecoderParams,
   build: (p, ctx) => new EncoderDecoder(p, ctx),
 });
+
+// The task's name, as Classification is, for `cvw init Segmentation` and `--model-type Segmentation`.
+register('model', {
+  type: 'Segmentation',
+  description: 'Semantic segmentation (the EncoderDecoder segmentor under the task\'s name)',
+  paper: 'mmsegmentation EncoderDecoder; EasyCV segmentation',
+  params: encoderDecoderParams,
+  build: (p, ctx) => new EncoderDecoder(p, ctx),
+});
