@@ -11,6 +11,8 @@ import { buildPipeline, runPipeline } from '../../src/data/pipeline';
 import type { ImageTensor } from '../../src/data/types';
 import { tempFiles } from '../helpers/tmp';
 import { ROOT } from '../export/helpers';
+import { SHAPES_DEFAULTS, synthShapes } from '../../src/data/synth/shapes';
+import { cvw } from '../helpers/cvw';
 
 const SAMPLE = path.join(ROOT, 'data/shapes-seg-sample');
 const t = tempFiles({});
@@ -158,5 +160,58 @@ describe('segmentation sources and SegDataset', () => {
     }
     fs.rmSync(path.join(voc, 'SegmentationClass', '2007_000039.png'));
     await expect(open('val')).rejects.toThrow(/1 image has no mask in .*val\.txt .*\n {2}.*2007_000039\.jpg: mask not found: .*2007_000039\.png/);
+  });
+});
+
+describe('cvw data inspect on masks', () => {
+  it('reports the classes in pixels and images, and names masks with values that are no class', async () => {
+    const r = await cvw('data', 'inspect', path.join(ROOT, 'configs/segmentation/fcn_resnet18_shapes_sample.yaml'), '--split', 'val', '-q');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^SegFolder: 16 items, RGB/);
+    expect(r.out).toMatch(/masks: 16, 65536 pixels, 0 ignored \(255\)/);
+    const rows = [...r.out.matchAll(/^ +(\d) +(\w+) +(\d+) +([\d.]+)% +(\d+) images$/gm)];
+    expect(rows.map((m) => m[2])).toEqual(['background', 'circle', 'square', 'triangle']);
+    expect(rows.reduce((a, m) => a + Number(m[3]), 0)).toBe(65536);
+    expect(Number(rows[0][5])).toBe(16);
+    const dir = path.join(t.dir, 'stray');
+    fs.mkdirSync(path.join(dir, 'images'), { recursive: true });
+    fs.mkdirSync(path.join(dir, 'masks'));
+    fs.copyFileSync(path.join(SAMPLE, 'val/000000.png'), path.join(dir, 'images/a.png'));
+    fs.writeFileSync(path.join(dir, 'masks/a.png'), encodeMaskPng({ data: new Uint8Array(64 * 64).fill(9, 0, 10), width: 64, height: 64 }));
+    fs.writeFileSync(path.join(dir, 'cfg.yaml'), `type: SegFolder\nroot: ${dir}\nclasses: [bg, thing]\n`);
+    const bad = await cvw('data', 'inspect', path.join(dir, 'cfg.yaml'), '-q');
+    expect(bad.code).toBe(1);
+    expect(bad.out).toMatch(/bad: .*a\.png: mask values 9 are no class \(classes 0 to 1, ignore 255\)/);
+  });
+});
+
+describe('cvw data synth shapes --masks', () => {
+  it('writes a mask per image whose shape pixels lie in the boxes of their class, and the class names', async () => {
+    const out = path.join(t.dir, 'synth');
+    const r = await cvw('data', 'synth', 'shapes', '--masks', '--out', out, '--train', '3', '--val', '1', '--size', '48', '--max-side', '24', '--seed', '5', '-q');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/masks .*masks\/train/);
+    expect(fs.readFileSync(path.join(out, 'masks/classes.txt'), 'utf8')).toBe('background\ncircle\nsquare\ntriangle\n');
+    const gt = JSON.parse(fs.readFileSync(path.join(out, 'annotations/instances_train.json'), 'utf8'));
+    for (let i = 0; i < 3; i++) {
+      const m = decodeMaskPng(fs.readFileSync(path.join(out, 'masks/train', `00000${i}.png`)));
+      expect([m.width, m.height]).toEqual([48, 48]);
+      const boxes = gt.annotations.filter((a: { image_id: number }) => a.image_id === i + 1);
+      // Pixel centres within half a pixel of the box (a pixel half covered may have its centre just outside).
+      let shapePixels = 0;
+      m.data.forEach((v, p) => {
+        if (!v) return;
+        shapePixels++;
+        const [x, y] = [(p % 48) + 0.5, Math.floor(p / 48) + 0.5];
+        expect(boxes.some((b: { category_id: number; bbox: number[] }) => b.category_id === v && x > b.bbox[0] - 0.5 && x < b.bbox[0] + b.bbox[2] + 0.5 && y > b.bbox[1] - 0.5 && y < b.bbox[1] + b.bbox[3] + 0.5)).toBe(true);
+      });
+      // Shapes cover roughly their box area (circle pi/4, triangle ~0.43 of it), less overlaps.
+      const boxArea = boxes.reduce((a: number, b: { bbox: number[] }) => a + b.bbox[2] * b.bbox[3], 0);
+      expect(shapePixels).toBeGreaterThan(0.3 * boxArea);
+      expect(shapePixels).toBeLessThan(1.05 * boxArea);
+    }
+    expect(SHAPES_DEFAULTS.masks).toBeUndefined();
+    await synthShapes({ ...SHAPES_DEFAULTS, out: path.join(t.dir, 'nomask'), splits: { train: 1 }, size: 32, maxSide: 16 });
+    expect(fs.existsSync(path.join(t.dir, 'nomask/masks'))).toBe(false);
   });
 });
