@@ -27,6 +27,7 @@ import './models/heads/yoloxHead';
 import './models/algorithms/detection/yolox';
 import './models/losses/pixelCrossEntropy';
 import './models/heads/segmentation/fcnHead';
+import './models/heads/segmentation/uperHead';
 import './models/algorithms/segmentation/encoderDecoder';
 import './models/algorithms/selfsup/simclr';
 import './models/algorithms/selfsup/mocoV2';

@@ -9,6 +9,7 @@ import { ResNet, resnetParams } from '../../src/models/backbones/resnet';
 import { pixelCrossEntropy } from '../../src/models/losses/pixelCrossEntropy';
 import { slideStarts, type EncoderDecoder } from '../../src/models/algorithms/segmentation/encoderDecoder';
 import type { Batch } from '../../src/data/types';
+import { adaptiveAvgPool } from '../../src/models/heads/segmentation/uperHead';
 
 beforeAll(async () => {
   await useCpu();
@@ -154,6 +155,33 @@ describe('EncoderDecoder', () => {
     const views = [tf.tensor4d(batch.views[0].data, batch.views[0].shape)];
     expect(() => m.trainStep({ views, raw: batch }, { iter: 0, epoch: 0, maxIters: 1, itersPerEpoch: 1 })).toThrow(/a mask of this batch has the value 7, but the head predicts 4 classes \(0 to 3\) and ignores 255/);
     expect(() => m.checkData({ channels: 3, numClasses: 21 })).toThrow(/model.decode_head.num_classes is 4 but the training data has 21 classes/);
+    m.dispose();
+  });
+});
+
+describe('UPerHead', () => {
+  it('pools adaptively as PyTorch (overlapping bins when the size does not divide)', () => {
+    // 5 columns into 3 bins: [0, 2), [1, 4), [3, 5).
+    const x = tf.tensor4d([1, 2, 3, 4, 5], [1, 1, 5, 1]);
+    // One row into 3 bins repeats it, as PyTorch does.
+    expect(Array.from(adaptiveAvgPool(x, 3).dataSync())).toEqual([1.5, 3, 4.5, 1.5, 3, 4.5, 1.5, 3, 4.5]);
+    const y = tf.randomNormal([2, 6, 4, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+    expect(maxAbsDiff(adaptiveAvgPool(y, 2).dataSync(), tf.avgPool(y, [3, 2], [3, 2], 'valid').dataSync())).toBeLessThan(1e-6);
+  });
+
+  it('fuses every backbone output into logits at the finest one, and EncoderDecoder segments at the input size', () => {
+    seedInit(0);
+    const m = build<EncoderDecoder>('model', {
+      type: 'EncoderDecoder',
+      backbone: { type: 'ResNet', depth: 18, base_width: 8, out_indices: [0, 1, 2, 3] },
+      decode_head: { type: 'UPerHead', num_classes: 3, channels: 16, pool_scales: [1, 2, 3] },
+    });
+    m.eval();
+    const x = tf.randomNormal([2, 64, 64, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
+    expect(m.decodeHead.forward(m.backbone.forward(x) as tf.Tensor4D[]).shape).toEqual([2, 16, 16, 3]);
+    expect(m.segment(x).shape).toEqual([2, 64, 64, 3]);
+    expect(m.namedParameters().map(([n]) => n)).toContain('decode_head.fpn_bottleneck.conv.weight');
+    expect(() => build('model', { type: 'EncoderDecoder', backbone: { type: 'ResNet', depth: 18, base_width: 8 }, decode_head: { type: 'UPerHead', num_classes: 3 } })).toThrow(/UPerHead: needs the channels of two or more backbone outputs/);
     m.dispose();
   });
 });

@@ -11,6 +11,7 @@ import { UserError } from '../../../core/problems';
 import { Module } from '../../nn/module';
 import { Conv2d } from '../../nn/layers';
 import { stepRandom } from '../../nn/stepRandom';
+import * as init from '../../nn/init';
 import type { PixelLoss } from '../../losses/pixelCrossEntropy';
 
 export const decodeHeadParams = {
@@ -61,6 +62,8 @@ export abstract class DecodeHead extends Module {
     if (!params.num_classes) throw new UserError(`${name}: num_classes is not set and the training data has no class list; set it (background included)`);
     this.numClasses = params.num_classes;
     this.convSeg = this.child('conv_seg', new Conv2d(params.channels, params.num_classes, 1, { bias: true }));
+    // mmsegmentation starts the classifier at normal(0, 0.01): near-uniform logits, a first loss of ln K.
+    tf.tidy(() => this.convSeg.weight.assign(init.normal(this.convSeg.weight.shape, 0.01)));
     this.lossFn = ctx.build<PixelLoss>('loss', params.loss);
   }
 
