@@ -105,7 +105,7 @@ describe('segmentation sources and SegDataset', () => {
         source: { type: 'SegFolder', img_dir: path.join(SAMPLE, 'val'), mask_dir: path.join(SAMPLE, 'masks/val') },
         pipeline: [{ type: 'RandomHorizontalFlip' }, { type: 'Resize', size: [32, 32], interpolation: 'nearest' }, { type: 'ToTensor' }],
       },
-      data: { workers: 1 },
+      data: { workers: 1, prefetch: 2, skip_corrupt: false },
       split: 'train',
       seed: 1,
     });
@@ -140,7 +140,7 @@ describe('segmentation sources and SegDataset', () => {
     fs.writeFileSync(path.join(voc, 'ImageSets/Segmentation/val.txt'), '2007_000032\n2007_000039\n');
     fs.writeFileSync(path.join(voc, 'ImageSets/Segmentation/train.txt'), '2007_000032\n2007_000099\n');
     const open = (split: string, pipeline: unknown[] = [{ type: 'ToTensor' }]) =>
-      createLoader({ dataset: { type: 'SegDataset', batch_size: 2, source: { type: 'VOCSegmentation', root: voc }, pipeline }, data: { workers: 0 }, split, seed: 0 });
+      createLoader({ dataset: { type: 'SegDataset', batch_size: 2, source: { type: 'VOCSegmentation', root: voc }, pipeline }, data: { workers: 0, prefetch: 2, skip_corrupt: false }, split, seed: 0 });
     const loader = await open('val');
     try {
       expect(loader.numClasses).toBe(21);

@@ -106,7 +106,7 @@ describe('EncoderDecoder', () => {
     m.train();
     for (let i = 0; i < 8; i++) {
       const { value, grads } = tf.variableGrads(() => {
-        const out = m.trainStep({ views, raw: batch }, { iter: i, epoch: 0, maxIters: 8, itersPerEpoch: 8 });
+        const out = m.trainStep({ views, raw: batch });
         if (i === 0) {
           const { loss_decode, loss_aux } = out.logs!;
           expect(out.loss.dataSync()[0]).toBeCloseTo(loss_decode.dataSync()[0] + loss_aux.dataSync()[0], 5);
@@ -121,7 +121,7 @@ describe('EncoderDecoder', () => {
         expect(g('backbone.layer4.0.conv1')).toBeGreaterThan(0);
         expect(g('auxiliary_head')).toBeGreaterThan(0);
       }
-      opt.applyGradients(grads);
+      opt.applyGradients(grads as tf.NamedTensorMap as Record<string, tf.Variable>);
       value.dispose();
       tf.dispose(grads);
     }
@@ -153,7 +153,7 @@ describe('EncoderDecoder', () => {
     const batch = squares(1, 16);
     batch.masks!.data[5] = 7;
     const views = [tf.tensor4d(batch.views[0].data, batch.views[0].shape)];
-    expect(() => m.trainStep({ views, raw: batch }, { iter: 0, epoch: 0, maxIters: 1, itersPerEpoch: 1 })).toThrow(/a mask of this batch has the value 7, but the head predicts 4 classes \(0 to 3\) and ignores 255/);
+    expect(() => m.trainStep({ views, raw: batch })).toThrow(/a mask of this batch has the value 7, but the head predicts 4 classes \(0 to 3\) and ignores 255/);
     expect(() => m.checkData({ channels: 3, numClasses: 21 })).toThrow(/model.decode_head.num_classes is 4 but the training data has 21 classes/);
     m.dispose();
   });
