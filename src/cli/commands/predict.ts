@@ -71,6 +71,7 @@ export const predictCommand: CommandSpec = {
       } finally {
         await probe.dispose();
       }
+      if (task === 'segmentation') throw new UsageError('cvw predict: segmentation models are not supported yet; run the exported model (outputs logits and mask) with onnxruntime or TF.js');
       detection = task === 'detection';
       features = task === 'features';
     }

@@ -45,6 +45,7 @@ export class EncoderDecoder extends Module implements Algorithm {
   readonly neck?: Neck;
   readonly decodeHead: DecodeHead;
   readonly auxiliaryHead?: DecodeHead;
+  readonly exportTask = 'segmentation' as const;
 
   constructor(
     readonly params: EncoderDecoderParams,
@@ -118,6 +119,12 @@ export class EncoderDecoder extends Module implements Algorithm {
       }
       return tf.div(sum, tf.tensor4d(count, [1, H, W, 1]));
     });
+  }
+
+  /** What an export computes: `logits` `[batch, h, w, classes]` at the input size and the argmax `mask` `[batch, h, w]`. */
+  exportOutputs(images: tf.Tensor4D): Record<string, tf.Tensor> {
+    const logits = this.segment(images);
+    return { logits, mask: tf.cast(tf.argMax(logits, 3), 'int32') };
   }
 
   extract(images: tf.Tensor4D): tf.Tensor2D {

@@ -1,0 +1,42 @@
+/** A segmentor through ONNX export: logits at the input size and the argmax mask, both in the graph, checked against the toolkit. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as path from 'node:path';
+import '../../src/builtins';
+import { exportModel } from '../../src/export/exportModel';
+import { ensureBackend } from '../../src/export/source';
+import { tempFiles } from '../helpers/tmp';
+import { makeRun, onnxCheck } from '../export/helpers';
+
+const t = tempFiles({});
+afterAll(() => t.cleanup());
+
+describe('EncoderDecoder export', () => {
+  beforeAll(async () => {
+    await ensureBackend('wasm');
+    makeRun(
+      path.join(t.dir, 'seg'),
+      `model:
+  type: EncoderDecoder
+  backbone: { type: ResNet, depth: 18, base_width: 8, out_indices: [2, 3], output_stride: 8 }
+  decode_head: { type: FCNHead, num_classes: 4, channels: 8 }
+data:
+  workers: 0
+  val:
+    type: SegDataset
+    source: { type: SegFolder, img_dir: data/shapes-seg-sample/val, mask_dir: data/shapes-seg-sample/masks/val }
+    pipeline: [{ type: ToTensor }, { type: Normalize }]
+`,
+    ).dispose();
+  });
+
+  it('exports logits [N, 64, 64, 4] and mask [N, 64, 64] resized in the graph; the export matches the toolkit and the checker accepts it', async () => {
+    const onnx = path.join(t.dir, 'seg.onnx');
+    const r = await exportModel(path.join(t.dir, 'seg', 'run'), { format: 'onnx', out: onnx, layout: 'NHWC' });
+    expect(r.metadata.task).toBe('segmentation');
+    expect(r.metadata.classes).toEqual(['background', 'circle', 'square', 'triangle']);
+    expect(r.metadata.outputs.logits.shape).toEqual(['N', 64, 64, 4]);
+    expect(r.metadata.outputs.mask.shape).toEqual(['N', 64, 64]);
+    expect(r.verified!.maxAbsDiff).toBeLessThan(1e-3);
+    expect(onnxCheck(onnx)).toBe('');
+  });
+});
