@@ -7,6 +7,9 @@ import { ensureBackend } from '../../src/export/source';
 import { tempFiles } from '../helpers/tmp';
 import { makeRun, onnxCheck } from '../export/helpers';
 import { Segmenter } from '../../src/export/predict';
+import { decodeMaskPng } from '../../src/data/masks/png';
+import { cvw } from '../helpers/cvw';
+import * as fs from 'node:fs';
 
 const t = tempFiles({});
 afterAll(() => t.cleanup());
@@ -60,5 +63,21 @@ data:
     const big = { data: new Uint8Array(128 * 96 * 3).fill(100), width: 128, height: 96, channels: 3 };
     const [b] = await new Segmenter(onnx).predict([big]);
     expect([b.width, b.height, b.mask.length]).toEqual([128, 96, 128 * 96]);
+  });
+
+  it('cvw predict prints the class shares of each image and --draw writes the masks the Segmenter gives', async () => {
+    const onnx = path.join(t.dir, 'seg.onnx');
+    const drawn = path.join(t.dir, 'drawn');
+    const img = path.join('data/shapes-seg-sample/val', '000001.png');
+    const r = await cvw('predict', onnx, img, '--draw', drawn, '--json');
+    expect(r.code).toBe(0);
+    const [row] = JSON.parse(r.out);
+    expect(row.classes.map((c: { name: string }) => c.name)).toEqual(['background', 'circle', 'square', 'triangle']);
+    expect(row.classes.reduce((a: number, c: { pixels: number }) => a + c.pixels, 0)).toBe(64 * 64);
+    const mask = decodeMaskPng(fs.readFileSync(path.join(drawn, '000001.png')));
+    const [expected] = await new Segmenter(onnx).predict([img]);
+    expect(Buffer.from(mask.data).equals(Buffer.from(expected.mask))).toBe(true);
+    const text = await cvw('predict', onnx, img);
+    expect(text.out).toMatch(/000001\.png +(background|circle|square|triangle) \d+\.\d%/);
   });
 });

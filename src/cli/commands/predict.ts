@@ -4,6 +4,7 @@ import type { Classification } from '../../export/predict/classifier';
 import { drawingPath, writeDrawing } from '../../export/predict/draw';
 import { listImages } from '../../export/retrieve';
 import { UsageError, type CommandSpec } from '../args';
+import { predictSegmentation } from './predictSegmentation';
 
 function positiveInt(v: unknown, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -42,7 +43,7 @@ export const predictCommand: CommandSpec = {
     { name: 'features', type: 'boolean', description: 'Print L2-normalised embeddings instead of classes (the default for self-supervised models)' },
     { name: 'batch-size', short: 'b', type: 'number', default: 32, description: 'Images per forward pass' },
     { name: 'threads', type: 'number', description: 'onnxruntime threads (default: one per core)' },
-    { name: 'draw', type: 'string', valueName: 'dir', description: 'Detectors: write each image with its boxes and labels drawn to <dir>/<name>.png' },
+    { name: 'draw', type: 'string', valueName: 'dir', description: 'Detectors: write each image with its boxes and labels drawn to <dir>/<name>.png; segmentors: each mask as an indexed PNG (VOC colours)' },
     { name: 'score-threshold', type: 'number', default: 0.3, description: 'Detectors: lowest score shown' },
     { name: 'nms-threshold', type: 'number', default: 0.65, description: 'Detectors: IoU above which overlapping boxes of a class are suppressed' },
     { name: 'max-detections', type: 'number', default: 100, description: 'Detectors: boxes kept per image' },
@@ -71,7 +72,9 @@ export const predictCommand: CommandSpec = {
       } finally {
         await probe.dispose();
       }
-      if (task === 'segmentation') throw new UsageError('cvw predict: segmentation models are not supported yet; run the exported model (outputs logits and mask) with onnxruntime or TF.js');
+      if (task === 'segmentation') {
+        return predictSegmentation(model, images, options, { skipBad, json: !!args.options.json, drawDir: args.options.draw as string | undefined });
+      }
       detection = task === 'detection';
       features = task === 'features';
     }
