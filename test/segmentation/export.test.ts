@@ -1,4 +1,7 @@
-/** A segmentor through ONNX export: logits at the input size and the argmax mask, both in the graph, checked against the toolkit. */
+/**
+ * A segmentor through ONNX export (logits at the input size and the argmax mask, both in the
+ * graph, checked against the toolkit), the Segmenter predictor and `cvw predict --draw`.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as path from 'node:path';
 import '../../src/builtins';
