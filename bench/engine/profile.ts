@@ -20,10 +20,10 @@ export interface KernelTime {
 export async function profileStep(engine: EngineConfig['backend'], batch: number): Promise<{ wallMs: number; kernels: KernelTime[] }> {
   await initEngine({ backend: engine });
   const bench = resnet18Step(batch);
-  bench.step(); // warm-up: sessions, XNNPACK operators, allocations
+  await bench.step(); // warm-up: sessions, XNNPACK operators, allocations
   const t0 = performance.now();
-  const info = await tf.profile(() => {
-    bench.step();
+  const info = await tf.profile(async () => {
+    await bench.step();
   });
   const wallMs = performance.now() - t0;
   const byKernel = new Map<string, KernelTime>();

@@ -52,19 +52,19 @@ function median(xs: number[]): number {
 async function child(engine: EngineConfig['backend'], batch: number, steps: number, threads: number, warmup: number): Promise<void> {
   const report = await initEngine({ backend: engine, threads });
   const bench = resnet18Step(batch);
-  for (let i = 0; i < warmup; i++) bench.step();
+  for (let i = 0; i < warmup; i++) await bench.step();
   const stepMs: number[] = [];
   for (let i = 0; i < steps; i++) {
     const t = performance.now();
-    bench.step();
+    await bench.step();
     stepMs.push(performance.now() - t);
   }
   // One more step under tf.profile for the per-kernel times (the cpu backend: the measured step itself).
   let profile: EngineResult['profile'];
   const profiled = async () => {
     const t0 = performance.now();
-    const info = await tf.profile(() => {
-      bench.step();
+    const info = await tf.profile(async () => {
+      await bench.step();
     });
     const wallMs = performance.now() - t0;
     const byKernel = new Map<string, KernelTime>();

@@ -14,16 +14,16 @@ import { Random } from '../../src/core/random';
 
 export interface StepBench {
   model: Algorithm;
-  /** Run one step; returns the loss. */
-  step(): number;
+  /** Run one step; returns the loss (read asynchronously: the webgpu engine has no synchronous read in Node). */
+  step(): Promise<number>;
   dispose(): void;
 }
 
-export function resnet18Step(batchSize: number, seed = 0, imageSize = 32): StepBench {
+export function resnet18Step(batchSize: number, seed = 0, imageSize = 32, baseWidth = 64): StepBench {
   seedInit(seed);
   const model = build<Algorithm>('model', {
     type: 'Classification',
-    backbone: { type: 'ResNet', depth: 18, stem: 'cifar', in_channels: 3 },
+    backbone: { type: 'ResNet', depth: 18, stem: 'cifar', in_channels: 3, ...(baseWidth !== 64 ? { base_width: baseWidth } : {}) },
     head: { type: 'ClsHead', num_classes: 10 },
   });
   model.train(true);
@@ -39,10 +39,10 @@ export function resnet18Step(batchSize: number, seed = 0, imageSize = 32): StepB
   let iter = 0;
   return {
     model,
-    step() {
+    async step() {
       seedStep(seed, iter++);
       const { value, grads } = tf.variableGrads(() => model.trainStep(batch, { iter, epoch: 0, maxIters: 1000, itersPerEpoch: 1000 }).loss, vars);
-      const loss = value.dataSync()[0];
+      const loss = (await value.data())[0];
       value.dispose();
       optimizer.step(grads as Record<string, tf.Tensor>, 0.1);
       for (const g of Object.values(grads)) g?.dispose();

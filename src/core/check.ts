@@ -6,7 +6,7 @@ import { loadConfig, type LoadedConfig, type LoadOptions } from './config/load';
 import { applyOverrides, type Override } from './config/overrides';
 import { loadCustomImports, withoutCustomImports } from './customImports';
 import { withDefaults } from './defaults';
-import { ConfigError, type Problem } from './problems';
+import { clipMessage, ConfigError, type Problem } from './problems';
 import { validateConfig } from './validate';
 
 export interface CheckOptions extends LoadOptions {
@@ -29,15 +29,26 @@ export function checkConfig(file: string, options: CheckOptions = {}): CheckResu
   const loaded = loadConfig(file, options);
   const problems = [...loaded.problems];
   // Validating a half-parsed file would only repeat the syntax error in other words.
-  if (problems.some((p) => p.code === 'yaml-syntax' || (p.code === 'file-not-found' && p.file === loaded.file && p.path === ''))) {
-    return { loaded, problems };
+  const unread = (p: Problem) => (p.code === 'file-not-found' || p.code === 'file-unreadable') && p.file === loaded.file && p.path === '';
+  if (problems.some((p) => p.code === 'yaml-syntax' || p.code === 'too-large' || unread(p))) {
+    return { loaded, problems: problems.map(clipped) };
   }
-  problems.push(...applyOverrides(loaded, options.overrides ?? []));
+  // Loops, not push(...list): a config of 400,000 keys gives as many problems, more than a call's arguments.
+  const add = (list: Problem[]) => {
+    for (const p of list) problems.push(p);
+  };
+  add(applyOverrides(loaded, options.overrides ?? []));
   const custom = options.customImports !== false;
-  if (custom) problems.push(...loadCustomImports(loaded));
+  if (custom) add(loadCustomImports(loaded));
   const found = validateConfig(loaded);
-  problems.push(...(custom ? found : withoutCustomImports(loaded, found, options.customImportsOffReason)));
-  return { loaded, problems: dedupe(problems) };
+  add(custom ? found : withoutCustomImports(loaded, found, options.customImportsOffReason));
+  return { loaded, problems: dedupe(problems).map(clipped) };
+}
+
+/** Every problem leaves with lines of bounded length: editors show `message` as it is. */
+function clipped(p: Problem): Problem {
+  const message = clipMessage(p.message);
+  return message === p.message ? p : { ...p, message };
 }
 
 function dedupe(problems: Problem[]): Problem[] {

@@ -1,11 +1,25 @@
 /** Small formatting helpers shared by messages. */
 
+/** Longest value echoed in a message: a config may hold megabytes in one string. */
+export const ECHO_LIMIT = 80;
+
+/** `text` cut to `max` characters with an ellipsis and the number left out. */
+export function clip(text: string, max = ECHO_LIMIT): string {
+  if (text.length <= max) return text;
+  return `${text.slice(0, max)}… (${(text.length - max).toLocaleString('en')} more characters)`;
+}
+
+/** A string as written in messages: JSON-quoted and clipped. */
+export function quoted(s: string): string {
+  return clip(JSON.stringify(s));
+}
+
 /** `"3" (a string)`, `19`, `a list`, `a mapping`, `nothing` — for "expected X, got Y". */
 export function describeValue(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return `a list of ${v.length}`;
   if (typeof v === 'object') return 'a mapping';
-  if (typeof v === 'string') return `${JSON.stringify(v)} (a string)`;
-  return JSON.stringify(v);
+  if (typeof v === 'string') return `${quoted(v)} (a string)`;
+  return clip(String(JSON.stringify(v)));
 }

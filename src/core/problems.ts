@@ -46,6 +46,8 @@ export interface Problem {
 export type ProblemCode =
   | 'yaml-syntax'
   | 'file-not-found'
+  | 'file-unreadable'
+  | 'too-large'
   | 'base-cycle'
   | 'unknown-type'
   | 'wrong-slot'
@@ -56,7 +58,19 @@ export type ProblemCode =
   | 'bad-override'
   | 'custom-import';
 
+import { clip } from './format';
+
 export const COMMAND_LINE = '<command line>';
+
+/**
+ * Longest line of a message shown to a user. Values are clipped where they are echoed (format.ts);
+ * this is the net under every message (problems, ConfigError, UserError) for what slips past.
+ */
+export const MESSAGE_LINE_LIMIT = 1000;
+
+export function clipMessage(message: string): string {
+  return message.length <= MESSAGE_LINE_LIMIT ? message : message.split('\n').map((line) => clip(line, MESSAGE_LINE_LIMIT)).join('\n');
+}
 
 export const ZERO_RANGE: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
 
@@ -64,7 +78,7 @@ export const ZERO_RANGE: Range = { start: { line: 0, character: 0 }, end: { line
 export function formatProblem(p: Problem, cwd = process.cwd()): string {
   const file = p.file === COMMAND_LINE ? p.file : relativeIfInside(p.file, cwd);
   const where = p.file === COMMAND_LINE ? file : `${file}:${p.range.start.line + 1}:${p.range.start.character + 1}`;
-  return `${where}: ${p.severity}: ${p.message}`;
+  return `${where}: ${p.severity}: ${clipMessage(p.message)}`;
 }
 
 function relativeIfInside(file: string, cwd: string): string {
@@ -80,8 +94,8 @@ export function problemToJson(p: Problem): Record<string, unknown> {
     column: p.range.start.character + 1,
     range: p.range,
     severity: p.severity,
-    message: p.message,
-    path: p.path,
+    message: clipMessage(p.message),
+    path: clip(p.path, MESSAGE_LINE_LIMIT),
     ...(p.code ? { code: p.code } : {}),
     ...(p.suggestions?.length ? { suggestions: p.suggestions } : {}),
   };
@@ -98,7 +112,7 @@ export class ConfigError extends Error {
 /** An error meant for the user: the CLI prints its message without a stack trace. */
 export class UserError extends Error {
   constructor(message: string) {
-    super(message);
+    super(clipMessage(message));
     this.name = 'UserError';
   }
 }

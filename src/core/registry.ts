@@ -8,6 +8,7 @@ import { aKind, COMPONENT_KINDS, KIND_NAMES, type ComponentKind } from './kinds'
 import { UserError } from './problems';
 import { closestNames, didYouMean } from './suggest';
 import { isPlainObject, type ComponentConfig } from './schema';
+import { quoted } from './format';
 
 export interface BuildContext {
   /** Build a nested component (a slot value); `defaults` fill keys the config leaves out. */
@@ -117,11 +118,11 @@ function makeContext(path: string): BuildContext {
 export function unknownTypeMessage(kind: ComponentKind, type: string): string {
   const other = COMPONENT_KINDS.find((k) => k !== kind && registries[k].has(type));
   if (other) {
-    return `"${type}" is ${aKind(other)}, but this slot takes ${aKind(kind)}` + didYouMean(closestNames(type, registries[kind].names()));
+    return `${quoted(type)} is ${aKind(other)}, but this slot takes ${aKind(kind)}` + didYouMean(closestNames(type, registries[kind].names()));
   }
   const near = closestNames(type, registries[kind].names());
   const known = near.length ? '' : ` (registered ${KIND_NAMES[kind].many}: ${registries[kind].names().join(', ') || 'none'})`;
-  return `unknown ${KIND_NAMES[kind].one} "${type}"${didYouMean(near)}${known}`;
+  return `unknown ${KIND_NAMES[kind].one} ${quoted(type)}${didYouMean(near)}${known}`;
 }
 
 export const registries: { [K in ComponentKind]: Registry } = Object.fromEntries(

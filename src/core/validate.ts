@@ -10,7 +10,7 @@ import type { z } from 'zod';
 import { aKind, KIND_NAMES, type ComponentKind } from './kinds';
 import { registries, unknownTypeMessage, type RegisteredComponent } from './registry';
 import { rootSchema } from './rootSchema';
-import { describeValue } from './format';
+import { clip, describeValue, quoted } from './format';
 import {
   descriptionOf,
   elementOf,
@@ -33,12 +33,29 @@ export interface Validatable {
   origins: Origins;
 }
 
+/**
+ * Problems listed per validation; the rest are counted. A file of 400,000 unknown keys made as
+ * many problems (a gigabyte of messages, half a minute of "did you mean"); no one reads past the
+ * first thousand.
+ */
+export const MAX_PROBLEMS = 1000;
+
 class Walker {
   readonly problems: Problem[] = [];
+  /** Problems found after the first MAX_PROBLEMS. */
+  unlisted = 0;
 
   constructor(private readonly cfg: Validatable) {}
 
+  get full(): boolean {
+    return this.problems.length >= MAX_PROBLEMS;
+  }
+
   report(path: string, preferKey: boolean, code: ProblemCode, message: string, extra: Partial<Problem> = {}): void {
+    if (this.full) {
+      this.unlisted++;
+      return;
+    }
     const found = locate(this.cfg.origins, path, preferKey);
     const file = found?.location.file ?? this.cfg.file;
     const prefix = found?.origin.arg ? `${found.origin.arg}: ` : '';
@@ -126,9 +143,13 @@ class Walker {
     for (const key of Object.keys(value)) {
       if (entry && key === 'type') continue;
       if (key in shape) continue;
+      if (this.full) {
+        this.unlisted++;
+        continue;
+      }
       const near = closestNames(key, known);
-      const where = path === '' ? 'top-level key' : `key "${key}" in ${owner}`;
-      const msg = path === '' ? `unknown ${where} "${key}"` : `unknown ${where} (${path})`;
+      const where = path === '' ? 'top-level key' : `key ${quoted(key)} in ${owner}`;
+      const msg = path === '' ? `unknown ${where} ${quoted(key)}` : `unknown ${where} (${clip(path)})`;
       this.report(joinPath(path, key), true, 'unknown-key', msg + didYouMean(near) + (near.length ? '' : ` (known: ${known.join(', ') || 'none'})`), {
         suggestions: near,
         data: { key },
@@ -181,7 +202,12 @@ function pick(value: unknown, path: (string | number)[]): unknown {
 export function validateConfig(cfg: Validatable): Problem[] {
   const w = new Walker(cfg);
   w.object(rootSchema(), cfg.config, '', 'the config');
-  return w.problems.sort(byPosition);
+  const problems = w.problems.sort(byPosition);
+  if (w.unlisted) {
+    const last = problems[problems.length - 1];
+    problems.push({ ...last, code: undefined, suggestions: undefined, data: undefined, message: `${w.unlisted.toLocaleString('en')} more problems after these ${MAX_PROBLEMS.toLocaleString('en')} are not listed` });
+  }
+  return problems;
 }
 
 /** Check one component config (not a whole file), e.g. a predictor config given on its own. */

@@ -10,23 +10,66 @@ import * as fs from 'node:fs';
 import type { ImageRef, ImageTensor } from './types';
 import { DataError } from './errors';
 import { LUMA } from './pipeline/image';
+import { NativeModuleError, requireNative } from '../core/nativeModules';
+import { limitFromEnv } from '../core/boundedRead';
+import { UserError } from '../core/problems';
 
 type Sharp = typeof import('sharp');
 let sharpModule: Sharp | undefined;
 
-/** sharp, configured for many small images: no operation cache, one libvips thread per image. */
+/** sharp, configured for many small images: no operation cache, one libvips thread per image; a NativeModuleError when it cannot be loaded. */
 export function loadSharp(): Sharp {
   if (!sharpModule) {
-    sharpModule = require('sharp') as Sharp;
+    sharpModule = requireNative('sharp', () => require('sharp') as Sharp);
     sharpModule.cache(false);
     sharpModule.concurrency(1);
   }
   return sharpModule;
 }
 
+/**
+ * Most pixels an image may have before it is decoded. A 249 KB PNG can announce 16000x16000
+ * pixels (768 MB of RGB); libvips checks the header against this before it allocates anything.
+ */
+export const DEFAULT_MAX_IMAGE_PIXELS = 100_000_000;
+export const MAX_IMAGE_PIXELS_ENV = 'CVW_MAX_IMAGE_PIXELS';
+
+/** The pixel limit: `CVW_MAX_IMAGE_PIXELS`, else 100 megapixels. */
+export function maxImagePixels(): number {
+  return limitFromEnv(MAX_IMAGE_PIXELS_ENV, DEFAULT_MAX_IMAGE_PIXELS);
+}
+
+/**
+ * Raise (or lower) the pixel limit; undefined goes back to the default. It is kept in the
+ * environment variable so that the data loader's worker threads started afterwards share it.
+ */
+export function setMaxImagePixels(pixels: number | undefined): void {
+  if (pixels === undefined) {
+    delete process.env[MAX_IMAGE_PIXELS_ENV];
+    return;
+  }
+  if (!(Number.isSafeInteger(pixels) && pixels > 0)) throw new UserError(`the image pixel limit must be a positive integer, got ${pixels}`);
+  process.env[MAX_IMAGE_PIXELS_ENV] = String(pixels);
+}
+
+function tooManyPixels(width: number, height: number): string {
+  return `the image is ${width}x${height} = ${(width * height).toLocaleString('en')} pixels, more than the limit of ${maxImagePixels().toLocaleString('en')} (set ${MAX_IMAGE_PIXELS_ENV} to raise it)`;
+}
+
+/** sharp on an encoded image (a file or its bytes), with the pixel limit: every decoder of user images starts here. */
+export function openImage(input: string | Uint8Array): import('sharp').Sharp {
+  return loadSharp()(input, { failOn: 'warning', limitInputPixels: maxImagePixels() });
+}
+
 /** Decode `ref` to an HWC image (values 0-255) with `channels` channels (1 or 3); `where` names it in errors. */
 export async function decodeImage(ref: ImageRef, channels: number, where: string): Promise<ImageTensor> {
-  if (ref.kind === 'pixels') return asImage(convertChannels({ data: ref.data, width: ref.width, height: ref.height, channels: ref.channels }, channels));
+  if (ref.kind === 'pixels') {
+    const { width, height } = ref;
+    if (!(width >= 1 && height >= 1)) throw new DataError(where, `empty image: ${width}x${height} pixels`);
+    if (width * height > maxImagePixels()) throw new DataError(where, tooManyPixels(width, height));
+    if (ref.data.length < width * height * ref.channels) throw new DataError(where, `${ref.data.length} bytes of pixels do not fill ${width}x${height}x${ref.channels}`);
+    return asImage(convertChannels({ data: ref.data, width, height, channels: ref.channels }, channels));
+  }
   let bytes: Uint8Array;
   if (ref.kind === 'file') {
     try {
@@ -38,16 +81,30 @@ export async function decodeImage(ref: ImageRef, channels: number, where: string
     }
   } else bytes = ref.bytes;
   if (bytes.length === 0) throw new DataError(where, `empty image${ref.kind === 'file' ? ` file ${ref.path}` : ''}`);
-  const sharp = loadSharp();
   let out: { data: Buffer; info: { width: number; height: number; channels: number } };
+  const what = ref.kind === 'file' ? ref.path : `${bytes.length} bytes of ${ref.format ?? 'image'} data`;
   try {
-    out = await sharp(bytes, { failOn: 'warning' }).removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    out = await openImage(bytes).removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (err) {
-    const what = ref.kind === 'file' ? ref.path : `${bytes.length} bytes of ${ref.format ?? 'image'} data`;
-    throw new DataError(where, `cannot decode ${what}: ${(err as Error).message.replace(/^Input (buffer|file) /, '')}`);
+    // A missing sharp is the installation's fault, never this image's.
+    if (err instanceof NativeModuleError) throw err;
+    throw new DataError(where, `cannot decode ${what}: ${await decodeFailure(bytes, err as Error)}`);
   }
   const { data, info } = out;
+  if (!(info.width >= 1 && info.height >= 1)) throw new DataError(where, `empty image ${what}: ${info.width}x${info.height} pixels`);
   return asImage(convertChannels({ data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: info.channels }, channels));
+}
+
+/** Why sharp failed, in words: for the pixel limit, the image's size and how to raise the limit. */
+export async function decodeFailure(input: string | Uint8Array, err: Error): Promise<string> {
+  const message = err.message.replace(/^Input (buffer|file) /, '');
+  if (!/pixel limit/.test(message)) return message;
+  try {
+    const meta = await loadSharp()(input).metadata();
+    return tooManyPixels(meta.width ?? 0, meta.height ?? 0);
+  } catch {
+    return `${message} of ${maxImagePixels().toLocaleString('en')} pixels (set ${MAX_IMAGE_PIXELS_ENV} to raise it)`;
+  }
 }
 
 /** 8-bit pixels, before they become an ImageTensor. */

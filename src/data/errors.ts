@@ -1,5 +1,6 @@
 /** Errors about one item of a dataset: they name where it came from, and can be skipped. */
 import { UserError } from '../core/problems';
+import { NativeModuleError } from '../core/nativeModules';
 
 /**
  * A bad item (missing file, corrupt image, label out of range, damaged record). With
@@ -12,8 +13,12 @@ export class DataError extends UserError {
   }
 }
 
-/** `{where, reason}` of an error thrown while reading an item at `where`. */
+/**
+ * `{where, reason}` of an error thrown while reading an item at `where`. A native package that
+ * cannot be loaded (sharp) is no bad item: it is rethrown, to stop once with its own message.
+ */
 export function describeItemError(err: unknown, where: string): { where: string; reason: string } {
+  if (err instanceof NativeModuleError) throw err;
   if (err instanceof DataError) return { where: err.where, reason: err.reason };
   const e = err as Error & { file?: string; offset?: number };
   return { where, reason: e?.message ?? String(err) };

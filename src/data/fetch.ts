@@ -137,21 +137,38 @@ async function downloadOnce(url: string, part: string, have: number, events: Fet
   if (have > 0 && !resume) events.log?.(`the server does not resume downloads; starting ${path.basename(part, '.part')} again`);
   const length = Number(res.headers.get('content-length') ?? NaN);
   const total = Number.isFinite(length) ? length + (resume ? have : 0) : expectedSize;
+  // A server (or a mirror given with --mirror) sending more than the recipe declares is not
+  // sending that file: stop before it fills the disk.
+  const oversize = (got: number) =>
+    new UserError(`the server sends ${got.toLocaleString('en')} bytes or more for ${path.basename(part, '.part')}, but the recipe declares ${expectedSize!.toLocaleString('en')}; download aborted and the partial file removed`);
+  if (expectedSize !== undefined && total !== undefined && total > expectedSize) {
+    await res.body?.cancel();
+    fs.rmSync(part, { force: true });
+    throw oversize(total);
+  }
   const fd = fs.openSync(part, resume ? 'a' : 'w');
   let done = resume ? have : 0;
+  let closed = false;
   try {
     if (!res.body) throw new Error('empty response');
     const reader = res.body.getReader();
     for (;;) {
       const { value, done: finished } = await reader.read();
       if (finished) break;
+      if (expectedSize !== undefined && done + value.length > expectedSize) {
+        await reader.cancel();
+        fs.closeSync(fd);
+        fs.rmSync(part, { force: true });
+        closed = true;
+        throw oversize(done + value.length);
+      }
       let off = 0;
       while (off < value.length) off += fs.writeSync(fd, value, off, value.length - off);
       done += value.length;
       events.progress?.(path.basename(part, '.part'), done, total);
     }
   } finally {
-    fs.closeSync(fd);
+    if (!closed) fs.closeSync(fd);
   }
   if (total !== undefined && done < total) throw new Error(`received ${done} of ${total} bytes`);
   return true;

@@ -3,7 +3,7 @@
  * image sizes, boxes per class for detection sources, and with `check` every item decoded and
  * the bad ones listed.
  */
-import { loadSharp, decodeImage } from './decode';
+import { decodeFailure, decodeImage, loadSharp, openImage } from './decode';
 import { describeItemError, DataError } from './errors';
 import type { DataSource, ImageRef, SourceItem } from './types';
 
@@ -32,8 +32,14 @@ export interface InspectOptions {
 async function headerSize(ref: ImageRef): Promise<{ width: number; height: number }> {
   if (ref.kind === 'pixels') return ref;
   const input = ref.kind === 'file' ? ref.path : ref.bytes;
-  const meta = await loadSharp()(input).metadata();
-  return { width: meta.width ?? 0, height: meta.height ?? 0 };
+  let meta: { width?: number; height?: number };
+  try {
+    meta = await openImage(input).metadata();
+  } catch (err) {
+    throw new Error(await decodeFailure(input, err as Error));
+  }
+  if (!(meta.width! >= 1 && meta.height! >= 1)) throw new Error(`empty image: ${meta.width ?? 0}x${meta.height ?? 0} pixels`);
+  return { width: meta.width!, height: meta.height! };
 }
 
 export async function inspectSource(source: DataSource, opts: InspectOptions = {}): Promise<InspectReport> {
@@ -77,6 +83,8 @@ export async function inspectSource(source: DataSource, opts: InspectOptions = {
       }
     }
     const ref = item.image;
+    // No sharp stops here, once and by name (NativeModuleError), before any image is blamed for it.
+    if (ref.kind !== 'pixels' && (opts.check || i % sizeEvery === 0)) loadSharp();
     let task: Promise<void> | undefined;
     if (opts.check) {
       task = decodeImage(ref, source.channels, item.where).then(

@@ -21,11 +21,14 @@ import { pipelineChannels } from './pipeline';
 import { SamplePool } from './workers/pool';
 import type { BatchResult, Failure, TaskItem } from './workers/protocol';
 import type { Batch, DataSource } from './types';
+import { shardLength, shardOrder } from '../distributed/sampler';
 
 export interface Loader {
   /** Samples in the source (before skipping). */
   readonly length: number;
   readonly batchesPerEpoch: number;
+  /** Samples per batch (the last one of an epoch may have fewer). */
+  readonly batchSize: number;
   readonly classes?: string[];
   /** COCO category id of each class, when the source has them. */
   readonly categoryIds?: number[];
@@ -46,6 +49,8 @@ export interface LoaderOptions {
   seed: number;
   /** The config's folder: a relative path missing from the working directory is looked for there too. */
   configDir?: string;
+  /** Data-parallel training: this rank's share of every epoch (src/distributed/sampler.ts). */
+  shard?: { rank: number; size: number };
 }
 
 /** Resolve config paths against the working directory, then (when missing there) the config's folder. */
@@ -96,11 +101,13 @@ class DatasetLoader implements Loader {
   readonly categoryIds?: number[];
   readonly numClasses?: number;
   readonly channels: number;
-  private readonly batchSize: number;
+  readonly batchSize: number;
   private readonly shuffle: boolean;
   /** Other samples the mixing steps of view 0 (Mosaic, MixUp) take per sample. */
   private readonly mixImages: number;
   private epochSkipped: Array<{ where: string; reason: string }> = [];
+  /** Samples this process reads per epoch (its shard's, in data-parallel training). */
+  private readonly epochLength: number;
 
   constructor(
     plan: DatasetPlan,
@@ -113,8 +120,9 @@ class DatasetLoader implements Loader {
     this.length = source.length;
     this.batchSize = plan.batchSize;
     this.shuffle = plan.shuffle ?? train;
-    const dropLast = (plan.dropLast ?? train) && source.length >= plan.batchSize;
-    this.batchesPerEpoch = dropLast ? Math.floor(source.length / plan.batchSize) : Math.ceil(source.length / plan.batchSize);
+    this.epochLength = opts.shard ? shardLength(source.length, opts.shard.size) : source.length;
+    const dropLast = (plan.dropLast ?? train) && this.epochLength >= plan.batchSize;
+    this.batchesPerEpoch = dropLast ? Math.floor(this.epochLength / plan.batchSize) : Math.ceil(this.epochLength / plan.batchSize);
     this.classes = source.classes;
     this.categoryIds = source.categoryIds;
     this.numClasses = source.classes?.length;
@@ -124,8 +132,8 @@ class DatasetLoader implements Loader {
 
   /** The sample order of an epoch. */
   order(epochIndex: number): Int32Array {
-    if (this.shuffle) return randomFor(this.opts.seed, epochIndex).permutation(this.length);
-    return Int32Array.from({ length: this.length }, (_, i) => i);
+    const all = this.shuffle ? randomFor(this.opts.seed, epochIndex).permutation(this.length) : Int32Array.from({ length: this.length }, (_, i) => i);
+    return this.opts.shard ? shardOrder(all, this.opts.shard.rank, this.opts.shard.size) : all;
   }
 
   async *epoch(epochIndex: number, startBatch = 0): AsyncGenerator<Batch> {
@@ -137,7 +145,7 @@ class DatasetLoader implements Loader {
     let next = Math.max(0, startBatch);
     const submit = () => {
       const b = next++;
-      const indices = order.subarray(b * this.batchSize, Math.min((b + 1) * this.batchSize, this.length));
+      const indices = order.subarray(b * this.batchSize, Math.min((b + 1) * this.batchSize, order.length));
       // Settled promises only: an error is rethrown in order, never as an unhandled rejection.
       queue.push(this.runBatch(epochIndex, indices).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error })));
     };

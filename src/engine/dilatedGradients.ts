@@ -26,9 +26,13 @@ function pair(v: unknown): [number, number] {
 /** [kh, kw, a, b] → [(kh−1)·dh+1, (kw−1)·dw+1, a, b] with zeros between the taps. */
 export function spreadFilter(filter: tf.Tensor4D, dh: number, dw: number): tf.Tensor4D {
   const [kh, kw, a, b] = filter.shape;
-  const spaced = tf.pad(tf.reshape(filter, [kh, 1, kw, 1, a * b]), [
+  // Two pads of rank 3 rather than one of rank 5: tfjs-webgpu's Pad writes invalid WGSL (`vec5`) at rank 5.
+  const rows = tf.pad(tf.reshape(filter, [kh, 1, kw * a * b]), [
     [0, 0],
     [0, dh - 1],
+    [0, 0],
+  ]);
+  const spaced = tf.pad(tf.reshape(rows, [kh * dh * kw, 1, a * b]), [
     [0, 0],
     [0, dw - 1],
     [0, 0],

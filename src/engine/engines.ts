@@ -2,6 +2,8 @@
  * The engines a run can train on, fastest first, and how to start each.
  *
  *   tfjs-node-gpu  libtensorflow with CUDA (optional package, NVIDIA GPU)
+ *   webgpu         tfjs' WebGPU backend on Dawn (optional npm packages; any GPU with a Vulkan,
+ *                  Metal or D3D12 driver; see webgpu.ts)
  *   tfjs-node      libtensorflow on the CPU (optional package)
  *   wasm-ort       the wasm backend, with its heavy kernels run by onnxruntime-node's native
  *                  CPU kernels (MLAS) through the synchronous binding — npm only
@@ -12,9 +14,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../core/problems';
+import { probeWebgpu, type AdapterSummary, type WebgpuProbe } from './webgpu';
 import { installHint, nvidiaGpuVisible, resolvePackage, TFJS_NODE, TFJS_NODE_GPU, type ResolvedPackage } from './optionalPackages';
 
-export const ENGINE_NAMES = ['tfjs-node-gpu', 'tfjs-node', 'wasm-ort', 'wasm', 'cpu'] as const;
+export const ENGINE_NAMES = ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm-ort', 'wasm', 'cpu'] as const;
 export type EngineName = (typeof ENGINE_NAMES)[number];
 
 export interface Availability {
@@ -22,6 +25,8 @@ export interface Availability {
   available: boolean;
   /** Why not, or what it is ("1.30.0, 2 threads"). */
   note: string;
+  /** webgpu: the adapter Dawn found (a software one is available to an explicit engine.backend: webgpu, never to auto). */
+  adapter?: AdapterSummary;
 }
 
 /** What the engines need from the outside world; tests replace it. */
@@ -30,6 +35,8 @@ export interface EngineEnvironment {
   gpuVisible(): boolean;
   /** Load an optional package (it registers its tfjs backend as a side effect). */
   load(pkg: ResolvedPackage): void;
+  /** The WebGPU packages and adapter (default: probeWebgpu, which asks Dawn). */
+  probeWebgpu?: () => Promise<WebgpuProbe>;
 }
 
 export const defaultEnvironment: EngineEnvironment = {
@@ -38,6 +45,7 @@ export const defaultEnvironment: EngineEnvironment = {
   load(pkg) {
     require(pkg.dir);
   },
+  probeWebgpu: () => probeWebgpu(),
 };
 
 export function tfjsNodeAvailability(env: EngineEnvironment, name: 'tfjs-node' | 'tfjs-node-gpu'): Availability {

@@ -4,7 +4,8 @@
  * `initEngine(config.engine)` picks (or checks) an engine, makes it current, registers the
  * gradients and training kernels it needs, and returns a report whose `summary` the trainer prints
  * at the top of every run. `auto` takes the fastest engine available and proven correct here:
- * tfjs-node-gpu (installed, and a GPU visible) → tfjs-node → wasm-ort → wasm → cpu.
+ * tfjs-node-gpu (installed, and a GPU visible) → webgpu (installed, on a hardware adapter) →
+ * tfjs-node → wasm-ort → wasm → cpu.
  */
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
@@ -17,6 +18,7 @@ import { ORT_KERNELS } from './ort/kernels';
 import { checkOrt } from './ort/selfTest';
 import { ortVersion, setOrtThreads } from './ort/session';
 import { installHint, TFJS_NODE, TFJS_NODE_GPU } from './optionalPackages';
+import { activateWebgpu, describeAdapter, TFJS_WEBGPU, WEBGPU, webgpuInstallHint, type AdapterSummary, type WebgpuProbe } from './webgpu';
 
 export { ENGINE_NAMES, type EngineName, type Availability, type EngineEnvironment } from './engines';
 export type { EngineConfig } from './configSection';
@@ -35,14 +37,18 @@ export interface EngineReport {
   threads: number;
   /** Every engine, whether this process can use it, and why not. */
   available: Availability[];
-  /** One line for the top of a run's log. */
+  /** webgpu: the adapter it runs on. */
+  adapter?: AdapterSummary;
+  /** Lines the user should read (a software adapter's slowness). */
+  warnings: string[];
+  /** The line for the top of a run's log (and a `warning:` line under it for each warning). */
   summary: string;
 }
 
 /** The engines `auto` tries, fastest first, by device. */
 const AUTO_ORDER: Record<'auto' | 'gpu' | 'cpu', EngineName[]> = {
-  auto: ['tfjs-node-gpu', 'tfjs-node', 'wasm-ort', 'wasm', 'cpu'],
-  gpu: ['tfjs-node-gpu'],
+  auto: ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm-ort', 'wasm', 'cpu'],
+  gpu: ['tfjs-node-gpu', 'webgpu'],
   cpu: ['tfjs-node', 'wasm-ort', 'wasm', 'cpu'],
 };
 
@@ -60,11 +66,16 @@ function loadJsBackends(): void {
   require('@tensorflow/tfjs-backend-wasm');
 }
 
-/** Which engines this process can use, and why not. Loads nothing heavy (ORT's self-test aside). */
-export function engineAvailability(env: EngineEnvironment = defaultEnvironment): Availability[] {
+/**
+ * Which engines this process can use, and why not. Loads nothing heavy (ORT's self-test aside);
+ * webgpu's entry is `webgpu`, the result of `probeWebgpu` (asynchronous: it asks Dawn for an
+ * adapter), or "not probed".
+ */
+export function engineAvailability(env: EngineEnvironment = defaultEnvironment, webgpu?: WebgpuProbe): Availability[] {
   const ort = checkOrt();
   return [
     tfjsNodeAvailability(env, 'tfjs-node-gpu'),
+    webgpu ? { engine: 'webgpu', ...webgpu } : { engine: 'webgpu', available: false, note: 'not probed (engine.backend names a CPU engine)' },
     tfjsNodeAvailability(env, 'tfjs-node'),
     { engine: 'wasm-ort', available: ort.ok, note: ort.ok ? `onnxruntime-node ${ort.version}` : (ort.problem ?? 'unavailable') },
     { engine: 'wasm', available: true, note: `@tensorflow/tfjs-backend-wasm ${tf.version_core}` },
@@ -73,7 +84,21 @@ export function engineAvailability(env: EngineEnvironment = defaultEnvironment):
 }
 
 function backendOf(engine: EngineName): string {
-  return engine === 'tfjs-node' || engine === 'tfjs-node-gpu' ? 'tensorflow' : engine === 'cpu' ? 'cpu' : 'wasm';
+  return engine === 'tfjs-node' || engine === 'tfjs-node-gpu' ? 'tensorflow' : engine === 'cpu' || engine === 'webgpu' ? engine : 'wasm';
+}
+
+/** Can `auto` (or engine.device: gpu) take it? A software WebGPU adapter is a CPU, and a slow one. */
+function autoUsable(a: Availability): boolean {
+  return a.available && !a.adapter?.software;
+}
+
+function autoSkipNote(a: Availability): string {
+  return a.available && a.adapter?.software ? `webgpu has only a software adapter, ${a.adapter.device || a.adapter.description} (auto never picks one; engine.backend: webgpu uses it, slowly)` : a.note;
+}
+
+/** How to get a GPU engine, for errors. */
+function gpuInstallHints(): string {
+  return `webgpu: ${webgpuInstallHint()}; or tfjs-node-gpu: ${installHint(TFJS_NODE_GPU)}`;
 }
 
 /** The engine the config asks for, or a clear error saying how to get it. */
@@ -84,10 +109,17 @@ export function chooseEngine(config: Pick<EngineConfig, 'backend' | 'device'>, a
     const skipped: string[] = [];
     for (const name of AUTO_ORDER[device]) {
       const a = byName.get(name)!;
-      if (a.available) return { engine: name, reason: skipped.length ? `auto: ${skipped.join('; ')}` : 'auto: the fastest engine' };
-      skipped.push(a.note);
+      if (autoUsable(a)) return { engine: name, reason: skipped.length ? `auto: ${skipped.join('; ')}` : 'auto: the fastest engine' };
+      skipped.push(autoSkipNote(a));
     }
-    throw new UserError(`engine.device: gpu needs @tensorflow/tfjs-node-gpu and a visible NVIDIA GPU (${skipped.join('; ')}); install it with ${installHint(TFJS_NODE_GPU)}, or set engine.device: auto`);
+    throw new UserError(`engine.device: gpu found no GPU engine that can run here (${skipped.join('; ')}); install one — ${gpuInstallHints()} — or set engine.device: auto`);
+  }
+  if (backend === 'webgpu') {
+    const a = byName.get('webgpu')!;
+    if (!a.available) throw new UserError(`engine.backend: webgpu is not available here (${a.note}); ${a.note.includes('not installed') || a.note.includes('does not match') ? `install it with ${webgpuInstallHint()}` : 'use engine.backend: auto'}`);
+    if (device === 'cpu') throw new UserError('engine.backend: webgpu runs on a WebGPU adapter, not on the CPU engines; with engine.device: cpu use engine.backend: auto, wasm-ort, wasm or cpu');
+    if (device === 'gpu' && a.adapter?.software) throw new UserError(`engine.device: gpu, but the only WebGPU adapter here is a software one (${describeAdapter(a.adapter)}); set engine.device: auto to use it anyway (slowly), or run on a machine with a GPU driver`);
+    return { engine: 'webgpu', reason: a.adapter?.software ? 'engine.backend: webgpu (a software adapter)' : 'engine.backend: webgpu' };
   }
   if (backend === 'tensorflow') {
     const gpu = byName.get('tfjs-node-gpu')!;
@@ -100,7 +132,7 @@ export function chooseEngine(config: Pick<EngineConfig, 'backend' | 'device'>, a
     if (cpu.available) return { engine: 'tfjs-node', reason: `engine.backend: tensorflow${device === 'auto' ? ` (${gpu.note})` : ', engine.device: cpu'}` };
     throw new UserError(`engine.backend: tensorflow needs @tensorflow/tfjs-node (${cpu.note}); install it with ${installHint(TFJS_NODE)}, or use engine.backend: auto`);
   }
-  if (device === 'gpu') throw new UserError(`engine.backend: ${backend} runs on the CPU only; for engine.device: gpu use engine.backend: tensorflow with ${TFJS_NODE_GPU} (${installHint(TFJS_NODE_GPU)})`);
+  if (device === 'gpu') throw new UserError(`engine.backend: ${backend} runs on the CPU only; for engine.device: gpu use engine.backend: webgpu or auto (${gpuInstallHints()})`);
   const a = byName.get(backend)!;
   if (!a.available) {
     const fix = backend === 'wasm-ort' ? `reinstall it with \`npm install --save-exact onnxruntime-node@1.30.0\` (the project's .npmrc needs onnxruntime-node-install=skip), or use engine.backend: wasm` : 'use engine.backend: auto';
@@ -115,6 +147,12 @@ async function activate(engine: EngineName, threads: number, env: EngineEnvironm
     return;
   }
   loadJsBackends();
+  if (engine === 'webgpu') {
+    // The engine's own kernels are wasm registrations; on webgpu the ops compose them from tfjs'
+    // WebGPU kernels (ops/batchNorm.ts and the rest check for a backend kernel first).
+    await activateWebgpu();
+    return;
+  }
   if (engine === 'cpu') {
     if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to start');
     return;
@@ -147,7 +185,10 @@ function quietCpuBackend(): void {
 export async function initEngine(options: Partial<EngineConfig> = {}, env: EngineEnvironment = defaultEnvironment): Promise<EngineReport> {
   const config = { backend: options.backend ?? 'auto', device: options.device ?? 'auto', threads: options.threads ?? 0 };
   const threads = config.threads > 0 ? config.threads : os.availableParallelism();
-  const available = engineAvailability(env);
+  // Asking Dawn for an adapter loads it (and Mesa): only when webgpu may be wanted.
+  const cpuOnly = config.backend !== 'auto' && config.backend !== 'webgpu' && config.device !== 'gpu';
+  const webgpu = cpuOnly ? undefined : await (env.probeWebgpu ?? defaultEnvironment.probeWebgpu!)();
+  const available = engineAvailability(env, webgpu);
   let { engine, reason } = chooseEngine(config, available);
   try {
     await activate(engine, threads, env);
@@ -162,15 +203,18 @@ export async function initEngine(options: Partial<EngineConfig> = {}, env: Engin
   }
   quietCpuBackend();
   ensureGradients();
-  const device = engine === 'tfjs-node-gpu' && tensorflowBackendUsesGpu() ? 'gpu' : 'cpu';
+  const adapter = engine === 'webgpu' ? available.find((a) => a.engine === 'webgpu')?.adapter : undefined;
+  const device = (engine === 'tfjs-node-gpu' && tensorflowBackendUsesGpu()) || (adapter && !adapter.software) ? 'gpu' : 'cpu';
   const report: EngineReport = {
     backend: backendOf(engine),
     engine,
     device,
     reason,
     versions: versionsOf(engine, env),
-    threads: engine === 'wasm' || engine === 'cpu' ? 1 : threads,
+    threads: engine === 'wasm' || engine === 'cpu' || engine === 'webgpu' ? 1 : threads,
     available,
+    ...(adapter ? { adapter } : {}),
+    warnings: adapter?.software ? [`webgpu is running on a software adapter (${adapter.device || adapter.description}): the CPU emulating a GPU, many times slower than engine.backend: wasm-ort; fine for tests, not for training`] : [],
     summary: '',
   };
   report.summary = summarize(report);
@@ -185,11 +229,16 @@ function versionsOf(engine: EngineName, env: EngineEnvironment): Record<string, 
   if (engine === 'wasm-ort') versions['onnxruntime-node'] = ortVersion() ?? '?';
   if (engine === 'tfjs-node') versions[TFJS_NODE] = env.resolvePackage(TFJS_NODE)?.version ?? '?';
   if (engine === 'tfjs-node-gpu') versions[TFJS_NODE_GPU] = env.resolvePackage(TFJS_NODE_GPU)?.version ?? '?';
+  if (engine === 'webgpu') {
+    versions[WEBGPU] = env.resolvePackage(WEBGPU)?.version ?? '?';
+    versions[TFJS_WEBGPU] = env.resolvePackage(TFJS_WEBGPU)?.version ?? '?';
+  }
   return versions;
 }
 
 const DESCRIPTIONS: Record<EngineName, string> = {
   'tfjs-node-gpu': 'libtensorflow (tfjs-node-gpu)',
+  webgpu: 'tfjs WebGPU backend on Dawn',
   'tfjs-node': 'libtensorflow on the CPU (tfjs-node)',
   'wasm-ort': 'tfjs wasm backend + onnxruntime-node CPU kernels',
   wasm: 'tfjs wasm backend (XNNPACK) + composed training kernels',
@@ -200,6 +249,6 @@ function summarize(r: EngineReport): string {
   const versions = Object.entries(r.versions)
     .map(([name, v]) => `${name.replace('@tensorflow/', '')} ${v}`)
     .join(', ');
-  const threads = r.engine === 'wasm-ort' ? `${r.threads} threads for the native kernels, 1 for wasm` : `${r.threads} thread${r.threads === 1 ? '' : 's'}`;
-  return `${r.engine} on ${r.device.toUpperCase()}: ${DESCRIPTIONS[r.engine]} (${versions}; ${threads}) — ${r.reason}`;
+  const threads = r.adapter ? `adapter ${describeAdapter(r.adapter)}` : r.engine === 'wasm-ort' ? `${r.threads} threads for the native kernels, 1 for wasm` : `${r.threads} thread${r.threads === 1 ? '' : 's'}`;
+  return [`${r.engine} on ${r.device.toUpperCase()}: ${DESCRIPTIONS[r.engine]} (${versions}; ${threads}) — ${r.reason}`, ...r.warnings.map((w) => `warning: ${w}`)].join('\n');
 }

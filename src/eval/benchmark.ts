@@ -108,7 +108,7 @@ export async function openBenchmark(source: string, options: BenchmarkOptions = 
   // The engine before the checkpoint: its tensors are made on it.
   const runEngine = modelConfigFile ? (resolveConfig(modelConfigFile).config.engine as EngineConfig) : {};
   const engine = await initEngine({ ...runEngine, ...options.engine });
-  log(`engine: ${engine.summary}`);
+  for (const line of `engine: ${engine.summary}`.split('\n')) log(line);
   const ckpt = loadCheckpoint(checkpoint);
   let tmp: string | undefined;
   try {

@@ -42,19 +42,28 @@ export async function collectPredictions(model: Algorithm, loader: TrainLoader, 
     for await (const batch of loader.epoch(0)) {
       const t = toTensors(batch);
       try {
-        tf.tidy(() => {
+        const out = tf.tidy(() => {
+          const kept: { y?: tf.Tensor; f?: tf.Tensor } = {};
           if (needs.has('logits')) {
             if (!model.predict) throw new Error('this model has no class scores (predict)');
-            const y = model.predict(t.views[0]);
-            numClasses = y.shape[1];
-            logits.push(y.dataSync() as Float32Array);
+            kept.y = model.predict(t.views[0]);
           }
-          if (needs.has('features')) {
-            const f = model.extract(t.views[0]);
-            dim = f.shape[1];
-            features.push(f.dataSync() as Float32Array);
-          }
+          if (needs.has('features')) kept.f = model.extract(t.views[0]);
+          return kept;
         });
+        // Read back asynchronously: the webgpu engine has no synchronous read in Node.
+        try {
+          if (out.y) {
+            numClasses = out.y.shape[1];
+            logits.push((await out.y.data()) as Float32Array);
+          }
+          if (out.f) {
+            dim = out.f.shape[1];
+            features.push((await out.f.data()) as Float32Array);
+          }
+        } finally {
+          tf.dispose([out.y, out.f].filter((x): x is tf.Tensor => x !== undefined));
+        }
         if (needs.has('detections')) {
           if (!model.detect) throw new Error('this model has no detections (detect): evaluate a detector such as YOLOX');
           detections.push(...toSourceFrame(model.detect(t.views[0]), batch));

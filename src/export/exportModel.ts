@@ -23,6 +23,7 @@ import { readTfjsArtifacts } from './tfjs/load';
 import { probeData, type DataInfo } from './dataInfo';
 import { METADATA_KEY, type ExportMetadata, type Task } from './metadata';
 import { ensureBackend, loadModel, resolveModelSource, type LoadedModel } from './source';
+import { requireNative } from '../core/nativeModules';
 
 export type ExportFormat = 'onnx' | 'tfjs';
 
@@ -141,7 +142,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 async function verifyOnnx(file: string, input: tf.Tensor4D, layout: 'NCHW' | 'NHWC', expected: Record<string, Float32Array>): Promise<number> {
-  const ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
+  const ort = requireNative('onnxruntime-node', () => require('onnxruntime-node') as typeof import('onnxruntime-node'));
   const session = await ort.InferenceSession.create(file);
   try {
     const x = layout === 'NCHW' ? tf.tidy(() => tf.transpose(input, [0, 3, 1, 2])) : input;

@@ -10,7 +10,7 @@ import { registries } from '../core/registry';
 import { resolveConfig } from '../core/check';
 import { UserError } from '../core/problems';
 import { isPlainObject, type ComponentConfig } from '../core/schema';
-import { loadCheckpoint, disposeCheckpoint, withPrefix } from '../train/checkpoint';
+import { loadCheckpoint, disposeCheckpoint, withPrefix, readCheckpointMeta } from '../train/checkpoint';
 import { isRunDir, readRunInfo, RUN_FILES } from '../train/runDir';
 import type { Algorithm } from '../models/algorithms/types';
 
@@ -35,29 +35,6 @@ export function runCheckpoint(dir: string): string {
   throw new UserError(`${dir}: the run has no checkpoint yet (looked for checkpoints/best.safetensors and checkpoints/latest.safetensors)`);
 }
 
-/** Read the header of a safetensors file (the config and progress are in its metadata). */
-function checkpointMeta(file: string): Record<string, unknown> {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const len = Buffer.alloc(8);
-    if (fs.readSync(fd, len, 0, 8, 0) < 8) throw new UserError(`${file}: not a checkpoint (too short for a safetensors header)`);
-    const n = Number(len.readBigUInt64LE(0));
-    const size = fs.fstatSync(fd).size;
-    if (n <= 0 || n + 8 > size || n > 64 * 1024 * 1024) throw new UserError(`${file}: not a safetensors checkpoint`);
-    const header = Buffer.alloc(n);
-    fs.readSync(fd, header, 0, n, 8);
-    let parsed: { __metadata__?: { cvw?: string } };
-    try {
-      parsed = JSON.parse(header.toString('utf8'));
-    } catch {
-      throw new UserError(`${file}: not a safetensors checkpoint (its header is not JSON)`);
-    }
-    return parsed.__metadata__?.cvw ? (JSON.parse(parsed.__metadata__.cvw) as Record<string, unknown>) : {};
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /** Resolve a run directory or a checkpoint file; errors say which was expected. */
 export function resolveModelSource(target: string): ModelSource {
   const p = path.resolve(target);
@@ -73,7 +50,7 @@ export function resolveModelSource(target: string): ModelSource {
     const parent = path.dirname(path.dirname(p));
     if (path.basename(path.dirname(p)) === RUN_FILES.checkpoints && isRunDir(parent)) runDir = parent;
   }
-  const meta = checkpointMeta(checkpoint);
+  const meta = readCheckpointMeta(checkpoint);
   let config: Record<string, unknown>;
   let configDir: string;
   const runConfig = runDir ? path.join(runDir, RUN_FILES.config) : undefined;

@@ -6,6 +6,7 @@
  * `tsconfig.json` and friends would be validated against the wrong schema.
  */
 import { isMap, isScalar, parseDocument, type Node } from 'yaml';
+import { nestingBeyond } from '../core/config/nesting';
 
 export const CONFIG_LANGUAGE_IDS = ['yaml', 'json', 'jsonc'] as const;
 export const CONFIG_FILE_PATTERN = /\.(ya?ml|json)$/i;
@@ -17,6 +18,9 @@ const TOP_LEVEL_HINT = /^(?:_base_|model)[ \t]*:/m;
 /** True when a YAML text declares itself a config: `_base_:` or `model: {type: ...}` at the top level. */
 export function looksLikeConfigText(text: string): boolean {
   if (!TOP_LEVEL_HINT.test(text)) return false;
+  // Nesting deep enough to abort the yaml parser (and the extension host with it): a config by its
+  // hint, so that the config checker reports the nesting at its line instead.
+  if (nestingBeyond(text) !== undefined) return true;
   // A syntax error in a half-typed file must not make it stop being a config, so fall back on the hint.
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: false });
   const root = doc.contents as Node | null;

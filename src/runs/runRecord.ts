@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { RunInfo } from '../train/runDir';
 import { processLiveness } from './liveness';
 import { readRunLock, RUN_LOCK } from '../train/runLock';
+import { readRegularFile } from '../core/boundedRead';
 
 export type { RunInfo };
 
@@ -29,7 +30,7 @@ export const RUN_FILE = {
  * run.json's status, and two the reader adds for a run whose status says `running` but whose
  * process is gone: `interrupted` (a checkpoint exists: resume continues it) and `crashed` (none).
  */
-export type RunState = 'running' | 'finished' | 'failed' | 'stopped' | 'interrupted' | 'crashed';
+export type RunState = 'pending' | 'running' | 'finished' | 'failed' | 'stopped' | 'interrupted' | 'crashed';
 
 export interface RunRecord {
   /** Absolute run directory. */
@@ -47,13 +48,17 @@ export interface RunRecord {
   mtimeMs: number;
 }
 
+const MAX_RUN_JSON_BYTES = 16 << 20;
+
 /** Read and interpret a run directory; undefined when it holds no readable run.json. */
 export function readRunRecord(dir: string): RunRecord | undefined {
   const file = path.join(dir, RUN_FILE.run);
   let text: string;
   let mtimeMs: number;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    // A regular file of sane size: a FIFO named run.json in a cloned work_dirs would block the
+    // editor's runs watcher, /dev/zero would fill its memory.
+    text = readRegularFile(file, { what: 'run file', maxBytes: MAX_RUN_JSON_BYTES }).toString('utf8');
     mtimeMs = fs.statSync(file).mtimeMs;
   } catch {
     return undefined;
@@ -82,7 +87,7 @@ export function interpretRun(dir: string, info: RunInfo, mtimeMs: number): RunRe
     info,
     state,
     resumable: state !== 'running' && state !== 'finished' && hasCheckpoint,
-    group: info.config_stem || path.basename(path.dirname(dir)),
+    group: (typeof info.config_stem === 'string' && info.config_stem) || path.basename(path.dirname(dir)),
     startedMs: Number.isFinite(startedMs) ? startedMs : mtimeMs,
     endedMs: endedMs !== undefined && Number.isFinite(endedMs) ? endedMs : undefined,
     mtimeMs,

@@ -1,7 +1,9 @@
 /**
  * Templates: one complete, validated config per task and algorithm (templates/<Model type>.yaml),
- * so `cvw train --model-type SimCLR --data.train.source.root ./my_images` trains with no config
- * file, and `cvw init SimCLR` writes a commented starter config to edit.
+ * plus recipes on top of a model type (templates/FineTune.yaml: Classification from pretrained
+ * weights), so `cvw train --model-type SimCLR --data.train.source.root ./my_images` trains with no
+ * config file, `cvw init SimCLR` writes a commented starter config to edit, and the editor's New
+ * Experiment from Template offers each of them.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

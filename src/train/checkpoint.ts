@@ -1,7 +1,7 @@
 /**
- * Checkpoints in the safetensors format (Hugging Face): an 8-byte little-endian header length, a
- * JSON header `{name: {dtype, shape, data_offsets}, __metadata__: {...}}`, then the raw tensor
- * bytes. Simple, safe to read (no code), and readable from Python (`safetensors.numpy.load_file`).
+ * Checkpoints in the safetensors format (src/weights/safetensors.ts): the weights as tensors, the
+ * run's state as JSON in `__metadata__.cvw`. Simple, safe to read (no code), and readable from
+ * Python (`safetensors.numpy.load_file`).
  *
  * Files are written atomically: a temporary file in the same folder, fsync, rename. A reader never
  * sees half a checkpoint, and a crash mid-write leaves the previous one intact.
@@ -10,6 +10,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../core/problems';
+import { encodeSafetensors, looksLikeSafetensors, readSafetensors, readSafetensorsHeader, type TensorBytes } from '../weights/safetensors';
+import { toTfTensor, toTfTensors } from '../weights/toTf';
+import type { WeightTensor } from '../weights/tensor';
+import { isZip } from '../weights/zip';
 
 export interface CheckpointData {
   tensors: Map<string, tf.Tensor>;
@@ -21,25 +25,14 @@ const DTYPES: Record<string, 'F32' | 'I32'> = { float32: 'F32', int32: 'I32', bo
 
 /** Write `data` to `file` atomically (temp + fsync + rename). Tensors are read synchronously. */
 export function saveCheckpoint(file: string, tensors: Map<string, tf.Tensor>, meta: Record<string, unknown>): void {
-  const header: Record<string, unknown> = { __metadata__: { format: 'cvw', cvw: JSON.stringify(meta) } };
-  const chunks: Buffer[] = [];
-  let offset = 0;
-  for (const [name, t] of [...tensors].sort(([a], [b]) => a.localeCompare(b))) {
+  const parts: Array<[string, TensorBytes]> = [];
+  for (const [name, t] of tensors) {
     const dtype = DTYPES[t.dtype];
     if (!dtype) throw new Error(`checkpoint: tensor "${name}" has dtype ${t.dtype}, which checkpoints do not store`);
     const values = t.dtype === 'float32' ? (t.dataSync() as Float32Array) : Int32Array.from(t.dataSync() as Int32Array);
-    const bytes = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
-    header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes.length] };
-    chunks.push(Buffer.from(bytes));
-    offset += bytes.length;
+    parts.push([name, { dtype, shape: t.shape, bytes: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) }]);
   }
-  let json = JSON.stringify(header);
-  // Pad the header with spaces so the data starts 8-byte aligned (as the reference writer does).
-  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
-  const headerBytes = Buffer.from(json, 'utf8');
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(headerBytes.length));
-  writeAtomic(file, [len, headerBytes, ...chunks]);
+  writeAtomic(file, encodeSafetensors(parts, { format: 'cvw', cvw: JSON.stringify(meta) }));
 }
 
 /** Write buffers to `file` through a temporary file and a rename. */
@@ -56,43 +49,61 @@ export function writeAtomic(file: string, parts: Array<Buffer | string>): void {
   fs.renameSync(tmp, file);
 }
 
-/** Read a checkpoint; a truncated or foreign file gets an error naming it and what is wrong. */
+/**
+ * Read a checkpoint; a truncated or foreign file gets an error naming it and what is wrong.
+ * torchvision/timm weights (safetensors or `.pth`) of a backbone the toolkit maps are converted to
+ * the toolkit's names (`model.backbone.*`, `model.head.fc.*`) and layouts, so `load_from` takes them.
+ */
 export function loadCheckpoint(file: string): CheckpointData {
-  let buf: Buffer;
+  if (!fs.existsSync(file)) throw new UserError(`checkpoint not found: ${file}`);
+  const head = Buffer.alloc(9);
+  const fd = fs.openSync(file, 'r');
   try {
-    buf = fs.readFileSync(file);
-  } catch {
-    throw new UserError(`checkpoint not found: ${file}`);
+    fs.readSync(fd, head, 0, 9, 0);
+  } finally {
+    fs.closeSync(fd);
   }
-  if (buf.length < 8) throw new UserError(`${file}: not a checkpoint (${buf.length} bytes, too short for a safetensors header)`);
-  const headerLen = Number(buf.readBigUInt64LE(0));
-  if (headerLen <= 0 || 8 + headerLen > buf.length) throw new UserError(`${file}: not a safetensors checkpoint or truncated (header of ${headerLen} bytes in a ${buf.length}-byte file)`);
-  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
+  // A torch.save archive (zip) or legacy pickle: PyTorch weights.
+  if (!looksLikeSafetensors(head) && (isZip(head) || head[0] === 0x80)) return foreignCheckpoint(file);
+  const { tensors, metadata } = readSafetensors(file);
+  if (metadata.format !== 'cvw') {
+    const foreign = foreignCheckpoint(file, tensors);
+    if (foreign.tensors.size) return foreign;
+  }
+  return { tensors: toTfTensors(tensors), meta: checkpointMeta(file, metadata) };
+}
+
+/** Foreign weights under `model.` when a name map recognises them (none otherwise). */
+function foreignCheckpoint(file: string, tensors?: Map<string, WeightTensor>): CheckpointData {
+  // Loaded when needed: the maps import the model definitions, which import this module's users.
+  const { readWeights } = require('../weights/read') as typeof import('../weights/read');
+  const { detectArchitecture } = require('../weights/maps') as typeof import('../weights/maps');
+  const { convertToToolkit } = require('../weights/convert') as typeof import('../weights/convert');
+  const w = tensors ?? readWeights(file).tensors;
+  const found = detectArchitecture(w);
+  const out = new Map<string, tf.Tensor>();
+  if (!found) {
+    if (!tensors) throw new UserError(`${file}: not a checkpoint of this toolkit, and its tensors fit no known backbone (\`cvw weights inspect ${file}\` lists them)`);
+    return { tensors: out, meta: {} };
+  }
+  if (found.detected.unsupported) throw new UserError(`${file}: holds ${found.detected.variant}: ${found.detected.unsupported}`);
+  for (const [k, t] of convertToToolkit(w, found.map).tensors) out.set(`model.${k}`, toTfTensor(t));
+  return { tensors: out, meta: {} };
+}
+
+/** The toolkit's own state in a checkpoint's metadata (empty for a foreign safetensors file). */
+export function checkpointMeta(file: string, metadata: Record<string, string>): Record<string, unknown> {
+  if (!metadata.cvw) return {};
   try {
-    header = JSON.parse(buf.subarray(8, 8 + headerLen).toString('utf8'));
-  } catch {
-    throw new UserError(`${file}: the safetensors header is not valid JSON`);
+    return JSON.parse(metadata.cvw) as Record<string, unknown>;
+  } catch (e) {
+    throw new UserError(`${file}: __metadata__.cvw is not valid JSON (${(e as Error).message})`);
   }
-  const dataStart = 8 + headerLen;
-  const tensors = new Map<string, tf.Tensor>();
-  let meta: Record<string, unknown> = {};
-  for (const [name, entry] of Object.entries(header)) {
-    if (name === '__metadata__') {
-      const m = entry as Record<string, string>;
-      if (m.cvw) meta = JSON.parse(m.cvw);
-      continue;
-    }
-    const e = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
-    const [a, b] = e.data_offsets;
-    if (dataStart + b > buf.length) throw new UserError(`${file}: truncated — tensor "${name}" ends at byte ${dataStart + b} of ${buf.length}`);
-    const bytes = buf.subarray(dataStart + a, dataStart + b);
-    const copy = new Uint8Array(bytes.length);
-    copy.set(bytes);
-    if (e.dtype === 'F32') tensors.set(name, tf.tensor(new Float32Array(copy.buffer), e.shape, 'float32'));
-    else if (e.dtype === 'I32') tensors.set(name, tf.tensor(new Int32Array(copy.buffer), e.shape, 'int32'));
-    else throw new UserError(`${file}: tensor "${name}" has dtype ${e.dtype}; only F32 and I32 are read`);
-  }
-  return { tensors, meta };
+}
+
+/** The metadata of a checkpoint without reading its tensors. */
+export function readCheckpointMeta(file: string): Record<string, unknown> {
+  return checkpointMeta(file, readSafetensorsHeader(file).metadata);
 }
 
 /** Dispose every tensor of a loaded checkpoint. */

@@ -25,8 +25,9 @@ export const runnerSchema = z
     log_interval: z.number().int().min(1).default(10).describe('Iterations between metric lines in metrics.jsonl and the terminal'),
     grad_clip: gradClipSchema.optional(),
     accumulate_steps: z.number().int().min(1).default(1).describe('Batches whose gradients are summed before one optimizer step'),
+    sync_bn: z.boolean().default(false).describe('Data-parallel runs: batch norm statistics over the batches of all ranks (SyncBatchNorm) instead of each rank\'s own'),
   })
-  .default({ log_interval: 10, accumulate_steps: 1 })
+  .default({ log_interval: 10, accumulate_steps: 1, sync_bn: false })
   .describe('How long to train and how to step');
 
 registerConfigSection('runner', runnerSchema, 42);

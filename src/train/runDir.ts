@@ -23,7 +23,8 @@ import { newRunId } from '../core/runId';
 import { RunLock } from './runLock';
 
 export interface RunInfo {
-  status: RunStatus;
+  /** `pending`: submitted to a scheduler (Slurm), not started yet. */
+  status: RunStatus | 'pending';
   pid: number;
   hostname: string;
   /** The config file the run was started from (absolute), and its stem. */
@@ -47,6 +48,12 @@ export interface RunInfo {
   metrics?: Record<string, number>;
   error?: { message: string; stack?: string; iter?: number };
   resumed_from?: string[];
+  /** Data-parallel runs: the number of ranks and each rank's host (rank order). */
+  world_size?: number;
+  hosts?: string[];
+  /** Runs submitted to Slurm: the job id, and when it was submitted. */
+  slurm_job_id?: string;
+  submitted?: string;
 }
 
 export { newRunId };
@@ -59,10 +66,28 @@ export class RunDir {
   private constructor(
     readonly dir: string,
     info: RunInfo,
-    /** Held from create/reopen to close: one writer per run. */
-    readonly lock: RunLock,
+    /** Held from create/reopen to close: one writer per run (none for another rank's follower). */
+    readonly lock: RunLock | undefined,
+    /** Where log lines go (log.txt; log.rank<N>.txt of the run for a follower). */
+    private readonly logPath = path.join(dir, RUN_FILES.log),
+    /** A follower's scratch folder, removed at close. */
+    private readonly scratch?: string,
+    /** The run's directory (rank 0's, for a follower). */
+    readonly runPath = dir,
   ) {
     this.info = info;
+  }
+
+  /**
+   * The run as rank `rank` > 0 of a data-parallel run sees it: rank 0 alone writes the run
+   * directory, this rank's log lines go to its log.rank<N>.txt, and what the trainer would write
+   * besides (checkpoints, run.json, metrics) lands in a scratch folder removed at close, so the
+   * hooks run the same code on every rank.
+   */
+  static follower(runDir: string, rank: number, info: RunInfo): RunDir {
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), `cvw-rank${rank}-`));
+    fs.mkdirSync(path.join(scratch, RUN_FILES.checkpoints));
+    return new RunDir(scratch, { ...info, pid: process.pid, hostname: os.hostname() }, undefined, path.join(runDir, `log.rank${rank}.txt`), scratch, runDir);
   }
 
   /**
@@ -73,11 +98,14 @@ export class RunDir {
   static create(dir: string, info: Omit<RunInfo, 'pid' | 'hostname' | 'started' | 'status'>): RunDir {
     fs.mkdirSync(dir, { recursive: true });
     return withLock(dir, (lock) => {
-      if (fs.existsSync(path.join(dir, RUN_FILES.run))) {
+      // A run submitted to Slurm (`pending`) is started in the directory its record is in.
+      const pending = fs.existsSync(path.join(dir, RUN_FILES.run)) ? readRunInfo(dir) : undefined;
+      if (pending && pending.status !== 'pending') {
         throw new UserError(`${dir} already holds a run; use --resume ${dir} to continue it, or another --work-dir`);
       }
       fs.mkdirSync(path.join(dir, RUN_FILES.checkpoints), { recursive: true });
-      const run = new RunDir(dir, { ...info, status: 'running', pid: process.pid, hostname: os.hostname(), started: new Date().toISOString() }, lock);
+      const submitted = pending ? { slurm_job_id: pending.slurm_job_id, submitted: pending.started } : {};
+      const run = new RunDir(dir, { ...info, ...submitted, status: 'running', pid: process.pid, hostname: os.hostname(), started: new Date().toISOString() }, lock);
       run.flush();
       return run;
     });
@@ -98,7 +126,8 @@ export class RunDir {
 
   /** Let other processes write the run (releases its lock). */
   close(): void {
-    this.lock.release();
+    this.lock?.release();
+    if (this.scratch) fs.rmSync(this.scratch, { recursive: true, force: true });
   }
 
   get runInfo(): Readonly<RunInfo> {
@@ -131,7 +160,7 @@ export class RunDir {
   }
 
   appendLog(line: string): void {
-    fs.appendFileSync(this.file(RUN_FILES.log), line.endsWith('\n') ? line : line + '\n');
+    fs.appendFileSync(this.logPath, line.endsWith('\n') ? line : line + '\n');
   }
 
   /**

@@ -13,6 +13,7 @@ import { seedInit } from '../models/nn/init';
 import { seedStep } from '../models/nn/stepRandom';
 import type { Algorithm, TensorBatch, TrainProgress } from '../models/algorithms/types';
 import type { Evaluator } from '../eval/evaluator';
+import { cacheOnCpu, syncReadsUnsupported } from '../engine/readback';
 import { saveCheckpoint, loadCheckpoint, disposeCheckpoint, withPrefix, type CheckpointData } from './checkpoint';
 import { sortHooks, type Hook, type IterOutput, type RunnerApi, type RunStatus } from './hook';
 import { RunDir } from './runDir';
@@ -25,6 +26,10 @@ import { EvalHook, type EvalPipelineRuntime } from './hooks/eval';
 import { StatusLine } from './progress';
 import { clipByGlobalNorm } from './gradients';
 import { applyDataDefaults } from './dataDefaults';
+import type { World } from '../distributed/world';
+import { averageGradients, type AllreduceTiming } from '../distributed/allreduce';
+import { stateFingerprint } from '../distributed/fingerprint';
+import { setBatchNormSync } from '../models/nn/batchNormSync';
 
 export interface RunnerOptions {
   /** The resolved config (defaults filled in); values the data decides are filled in by the runner. */
@@ -41,6 +46,8 @@ export interface RunnerOptions {
   sinks?: MetricsSink[];
   /** Messages for the human log (terminal + log.txt). */
   log: (message: string) => void;
+  /** Data-parallel training: the ranks this runner trains with (src/distributed). */
+  world?: World;
 }
 
 /** Raised when the loss stops being a finite number. */
@@ -50,9 +57,10 @@ export class NonFiniteLossError extends UserError {
     readonly epoch: number,
     value: number,
     lr: number,
+    where = '',
   ) {
     super(
-      `the loss became ${value} at iteration ${iter} (epoch ${epoch}); training stopped and the last good checkpoint is kept. ` +
+      `the loss became ${value}${where} at iteration ${iter} (epoch ${epoch}); training stopped and the last good checkpoint is kept. ` +
         `The likely cause is a learning rate that is too high (it was ${lr.toPrecision(3)}): lower optimizer.lr, add warm-up (lr_schedule.warmup_iters) or gradient clipping (runner.grad_clip.max_norm).`,
     );
     this.name = 'NonFiniteLossError';
@@ -65,7 +73,7 @@ interface RunnerConfig {
   data: Record<string, unknown> & { train?: ComponentConfig };
   optimizer?: ComponentConfig;
   lr_schedule?: ComponentConfig;
-  runner: { max_epochs?: number; max_iters?: number; log_interval: number; grad_clip?: { max_norm: number }; accumulate_steps: number };
+  runner: { max_epochs?: number; max_iters?: number; log_interval: number; grad_clip?: { max_norm: number }; accumulate_steps: number; sync_bn?: boolean };
   hooks: ComponentConfig[];
   eval_pipelines: Array<{ name?: string; split?: string; data?: ComponentConfig; evaluators: ComponentConfig[]; interval: number }>;
   checkpoint: CheckpointHookConfig;
@@ -94,6 +102,11 @@ export class Runner implements RunnerApi {
   private checkpointHook!: CheckpointHook;
   private evalHook?: EvalHook;
   private stopReason?: string;
+  /** Data-parallel: a stop asked for on this rank, agreed on by all ranks at the next step. */
+  private stopWish?: string;
+  private readonly world?: World;
+  /** Time spent in gradient allreduces (data-parallel), for the log. */
+  readonly allreduce: AllreduceTiming = { seconds: 0, floats: 0 };
   private readonly logFn: (m: string) => void;
 
   private constructor(private readonly options: RunnerOptions) {
@@ -102,6 +115,7 @@ export class Runner implements RunnerApi {
     this.runDir = options.runDir;
     this.seed = this.cfg.seed;
     this.logFn = options.log;
+    this.world = options.world && options.world.size > 1 ? options.world : undefined;
     if (!isPlainObject(this.cfg.model)) throw new UserError('the config has no model: add a `model:` section with a type (e.g. Classification)');
   }
 
@@ -128,7 +142,10 @@ export class Runner implements RunnerApi {
   }
 
   requestStop(reason: string): void {
-    this.stopReason ??= reason;
+    // Ranks must stop after the same step, or one would wait forever in the next allreduce: the
+    // wish travels with the step's statistics and every rank stops once any rank asked.
+    if (this.world) this.stopWish ??= reason;
+    else this.stopReason ??= reason;
   }
 
   get stopRequested(): boolean {
@@ -139,7 +156,8 @@ export class Runner implements RunnerApi {
     const cfg = this.cfg;
     if (!cfg.data?.train) throw new UserError('the config has no training data: add data.train (a dataset with a source and a pipeline)');
     const configDir = path.dirname(this.runDir.runInfo.config);
-    this.trainLoader = await openLoader({ dataset: cfg.data.train, data: cfg.data, split: 'train', seed: this.seed, configDir });
+    const shard = this.world ? { rank: this.world.rank, size: this.world.size } : undefined;
+    this.trainLoader = await openLoader({ dataset: cfg.data.train, data: cfg.data, split: 'train', seed: this.seed, configDir, shard });
     const info = { channels: this.trainLoader.channels, numClasses: this.trainLoader.numClasses };
     applyDataDefaults(this.options.rawConfig?.model, cfg.model, info, (m) => this.log(m));
     seedInit(this.seed);
@@ -177,7 +195,47 @@ export class Runner implements RunnerApi {
 
     if (cfg.load_from) this.loadWeights(cfg.load_from);
     if (this.options.resumeFrom) this.resume(this.options.resumeFrom);
+    if (this.world) this.broadcastState();
+    const world = this.world;
+    if (world && cfg.runner.sync_bn) setBatchNormSync((data) => world.allreduceSumSync(data));
     this.lr = this.schedule(this.optimizer.baseLr, this.progress());
+  }
+
+  /**
+   * Every rank starts from rank 0's weights and buffers (and optimizer state on resume): with the
+   * same averaged gradients afterwards, parameters, momentum encoders and EMA copies stay identical.
+   */
+  private broadcastState(): void {
+    const world = this.world!;
+    const state = [...this.model.stateDict().values(), ...this.optimizer.stateDict().values()];
+    for (const v of state) {
+      const data = v.dataSync().slice();
+      world.bcast(data as ArrayBufferView, 0);
+      if (world.rank !== 0 && v instanceof tf.Variable) v.assign(tf.tensor(data as Float32Array, v.shape, v.dtype));
+    }
+  }
+
+  /**
+   * Data-parallel: check that every rank ends with the same parameters (trained ones, momentum
+   * encoders, EMA copies) and buffers, and say so. Buffers may differ by design: batch norm
+   * statistics are per rank (as in PyTorch DDP without SyncBatchNorm).
+   */
+  async checkRanksAgree(): Promise<boolean> {
+    const world = this.world;
+    if (!world) return true;
+    const params = new Map(this.model.namedParameters().map(([n, p]) => [n, p.variable as tf.Tensor]));
+    const buffers = new Map<string, tf.Tensor>(this.model.namedBuffers());
+    const slots = new Float32Array(2 * world.size);
+    slots[world.rank] = stateFingerprint(params);
+    slots[world.size + world.rank] = stateFingerprint(buffers);
+    await world.allreduceSum(slots);
+    const differing = (offset: number) => [...slots.subarray(offset, offset + world.size)].map((v, r) => (v === slots[offset] ? -1 : r)).filter((r) => r >= 0);
+    const [p, b] = [differing(0), differing(world.size)];
+    if (p.length) this.log(`warning: the parameters of ${p.map((r) => world.describe(r)).join(', ')} differ from rank 0's`);
+    else this.log(`parameters identical on all ${world.size} ranks`);
+    if (b.length) this.log(`buffers (batch-norm statistics, queues) of ${b.map((r) => world.describe(r)).join(', ')} differ from rank 0's: they are kept per rank; checkpoints hold rank 0's`);
+    else if (buffers.size) this.log(`buffers identical on all ${world.size} ranks`);
+    return p.length === 0;
   }
 
   private async evalPipelines(configDir: string): Promise<EvalPipelineRuntime[]> {
@@ -218,7 +276,7 @@ export class Runner implements RunnerApi {
       const meta = ckpt.meta as unknown as CheckpointMeta;
       this.iter = meta.iter;
       this.epoch = meta.epoch;
-      this.batchInEpoch = meta.batch_in_epoch;
+      this.batchInEpoch = this.continueEpochAt(meta);
       for (const h of this.hooks) {
         if (meta.hooks?.[h.name] !== undefined) h.loadState?.(meta.hooks[h.name]);
         const t = withPrefix(ckpt.tensors, `hooks.${h.name}.`);
@@ -228,6 +286,20 @@ export class Runner implements RunnerApi {
     } finally {
       disposeCheckpoint(ckpt);
     }
+  }
+
+  /**
+   * The batch of the epoch to continue at. A checkpoint written by another number of ranks (or
+   * another batch size) counts its position in samples: all ranks' batches so far covered the
+   * first `samples_in_epoch` samples of the epoch's order, whatever the world size.
+   */
+  private continueEpochAt(meta: CheckpointMeta): number {
+    const size = this.world?.size ?? 1;
+    const perStep = this.trainLoader.batchSize * size;
+    if (meta.samples_in_epoch === undefined || meta.samples_in_epoch === meta.batch_in_epoch * perStep) return meta.batch_in_epoch;
+    const batch = Math.floor(meta.samples_in_epoch / perStep);
+    this.log(`the checkpoint was written by ${meta.world_size ?? 1} rank(s) at sample ${meta.samples_in_epoch} of the epoch; continuing at batch ${batch} of ${this.trainLoader.batchSize} x ${size} rank(s)`);
+    return batch;
   }
 
   saveCheckpoint(name: string): string {
@@ -246,6 +318,8 @@ export class Runner implements RunnerApi {
       iter: this.iter,
       epoch: this.epoch,
       batch_in_epoch: this.batchInEpoch,
+      world_size: this.world?.size ?? 1,
+      samples_in_epoch: this.batchInEpoch * this.trainLoader.batchSize * (this.world?.size ?? 1),
       seed: this.seed,
       hooks,
       config: this.config,
@@ -257,7 +331,16 @@ export class Runner implements RunnerApi {
   }
 
   private async callHooks(stage: 'beforeRun' | 'beforeEpoch' | 'beforeIter' | 'afterEpoch'): Promise<void> {
+    if (stage === 'afterEpoch') await this.cacheStateOnCpu();
     for (const h of this.hooks) await h[stage]?.(this);
+  }
+
+  /** Before hooks that write checkpoints (synchronously): the webgpu engine reads tensors only asynchronously. */
+  private async cacheStateOnCpu(): Promise<void> {
+    if (!syncReadsUnsupported()) return;
+    const optState = this.optimizer.stateDict();
+    await cacheOnCpu([...this.model.stateDict().values(), ...optState.values(), ...this.hooks.flatMap((h) => [...(h.tensors?.() ?? [])].map(([, t]) => t))]);
+    optState.get('steps')?.dispose();
   }
 
   /** Run to the end (or until stopped). Returns the final status; throws on failures. */
@@ -284,7 +367,7 @@ export class Runner implements RunnerApi {
           this.batchInEpoch++;
           if (pending.length < accumulate) continue;
           await this.callHooks('beforeIter');
-          const out = this.step(pending);
+          const out = await this.step(pending);
           pending.forEach(disposeTensors);
           pending = [];
           const now = performance.now();
@@ -303,9 +386,10 @@ export class Runner implements RunnerApi {
         await iterator.return?.();
         this.reportSkipped();
         if (this.stopRequested) {
+          await this.cacheStateOnCpu();
           this.checkpointHook.saveNow(this, false);
           status = 'stopped';
-          this.log(`stopped (${this.stopReason}) at epoch ${this.epoch + 1}, iteration ${this.iter}: checkpoints/latest.safetensors — continue with \`cvw train --resume ${this.runDir.dir}\``);
+          this.log(`stopped (${this.stopReason}) at epoch ${this.epoch + 1}, iteration ${this.iter}: checkpoints/latest.safetensors — continue with \`cvw train --resume ${this.runDir.runPath}\``);
           break;
         }
         this.finalEpoch = this.iter >= this.maxIters;
@@ -330,12 +414,13 @@ export class Runner implements RunnerApi {
   }
 
   private async finish(status: RunStatus): Promise<void> {
+    await this.cacheStateOnCpu();
     for (const h of this.hooks) await h.afterRun?.(this, status);
     this.runDir.update({ metrics: this.evalHook?.lastMetrics, best: this.checkpointHook.best });
   }
 
   /** One optimizer step over `batches` (gradient accumulation when more than one). */
-  private step(batches: TensorBatch[]): { loss: number; logs: Record<string, number>; samples: number; lr: number } {
+  private async step(batches: TensorBatch[]): Promise<{ loss: number; logs: Record<string, number>; samples: number; lr: number }> {
     seedStep(this.seed, this.iter);
     const vars = this.model.trainableVariables();
     const k = batches.length;
@@ -350,15 +435,22 @@ export class Runner implements RunnerApi {
         for (const [name, t] of Object.entries(out.logs ?? {})) kept[name] = tf.keep(t);
         return k > 1 ? (tf.div(out.loss, k) as tf.Scalar) : out.loss;
       }, vars);
-      const loss = value.dataSync()[0] * k;
+      // Asynchronous reads: the webgpu engine has no synchronous one (and on the others they cost the same).
+      const loss = (await value.data())[0] * k;
       value.dispose();
       for (const [name, t] of Object.entries(kept)) {
-        logSums[name] = (logSums[name] ?? 0) + t.dataSync()[0];
+        logSums[name] = (logSums[name] ?? 0) + (await t.data())[0];
         t.dispose();
       }
       if (!Number.isFinite(loss)) {
         for (const g of Object.values(grads)) g?.dispose();
         if (summed) for (const g of Object.values(summed)) g.dispose();
+        if (this.world) {
+          // The other ranks learn it from this step's statistics and stop with this one.
+          lossSum = loss;
+          summed = undefined;
+          break;
+        }
         throw new NonFiniteLossError(this.iter + 1, this.epoch + 1, loss, this.lr);
       }
       lossSum += loss;
@@ -373,6 +465,18 @@ export class Runner implements RunnerApi {
         }
       }
     }
+    let samples = batches.reduce((n, b) => n + batchSize(b.raw), 0);
+    let loss = lossSum / k;
+    const logs: Record<string, number> = {};
+    for (const [name, v] of Object.entries(logSums)) logs[name] = v / k;
+    if (this.world) {
+      const agreed = await this.agreeOnStep(loss, logs, samples);
+      samples = agreed.samples;
+      loss = agreed.loss;
+      const averaged = await averageGradients(this.world, summed!, vars, this.allreduce);
+      for (const g of Object.values(summed!)) g.dispose();
+      summed = averaged;
+    }
     let grads = summed!;
     if (this.cfg.runner.grad_clip) {
       const clipped = clipByGlobalNorm(grads, this.cfg.runner.grad_clip.max_norm);
@@ -381,13 +485,38 @@ export class Runner implements RunnerApi {
     }
     this.optimizer.step(grads, this.lr);
     for (const g of Object.values(grads)) g.dispose();
-    const logs: Record<string, number> = {};
-    for (const [name, v] of Object.entries(logSums)) logs[name] = v / k;
-    return { loss: lossSum / k, logs, samples: batches.reduce((n, b) => n + batchSize(b.raw), 0), lr: this.lr };
+    return { loss, logs, samples, lr: this.lr };
+  }
+
+  /**
+   * Data-parallel: one small allreduce before the gradients' carries every rank's loss (its own
+   * slot, so a non-finite one is pinned on its rank), the logged values, the samples and stop
+   * wishes. Every rank then decides the same: fail together, stop together, log the mean.
+   */
+  private async agreeOnStep(loss: number, logs: Record<string, number>, samples: number): Promise<{ loss: number; samples: number }> {
+    const world = this.world!;
+    const names = Object.keys(logs).sort();
+    const stats = new Float32Array(world.size + names.length + 2);
+    stats[world.rank] = loss;
+    names.forEach((n, i) => (stats[world.size + i] = logs[n]));
+    stats[world.size + names.length] = samples;
+    stats[world.size + names.length + 1] = this.stopWish !== undefined ? 1 : 0;
+    await world.allreduceSum(stats);
+    const bad = [...stats.subarray(0, world.size)].map((v, r) => (Number.isFinite(v) ? -1 : r)).filter((r) => r >= 0);
+    if (bad.length) {
+      const where = ` on ${bad.map((r) => world.describe(r)).join(', ')}`;
+      throw new NonFiniteLossError(this.iter + 1, this.epoch + 1, stats[bad[0]], this.lr, where);
+    }
+    names.forEach((n, i) => (logs[n] = stats[world.size + i] / world.size));
+    if (stats[world.size + names.length + 1] > 0) this.stopReason ??= this.stopWish ?? 'a stop asked for on another rank';
+    let sum = 0;
+    for (let r = 0; r < world.size; r++) sum += stats[r];
+    return { loss: sum / world.size, samples: stats[world.size + names.length] };
   }
 
   /** Close the loaders and free the weights; also after a partial set-up. Every loader is closed even when one fails. */
   async close(): Promise<void> {
+    setBatchNormSync(undefined);
     const loaders = [this.trainLoader, ...this.evalLoaders].filter((l) => l !== undefined);
     this.evalLoaders = [];
     const closed = await Promise.allSettled(loaders.map((l) => l.close()));
@@ -406,6 +535,10 @@ export interface CheckpointMeta {
   iter: number;
   epoch: number;
   batch_in_epoch: number;
+  /** Ranks of the run that wrote it (batch_in_epoch counts each rank's batches). */
+  world_size?: number;
+  /** Samples of the epoch's order consumed by all ranks together (to continue at another world size or batch size). */
+  samples_in_epoch?: number;
   seed: number;
   hooks: Record<string, unknown>;
   config: Record<string, unknown>;

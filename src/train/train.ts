@@ -11,12 +11,13 @@ import { UserError } from '../core/problems';
 import { packageVersion } from '../core/packageInfo';
 import type { EngineConfig } from '../engine/configSection';
 import { RunDir, makeNewRunDir, isRunDir, readRunInfo, RUN_FILES, type RunInfo } from './runDir';
-import { Runner } from './runner';
+import { NonFiniteLossError, Runner } from './runner';
 import type { RunStatus } from './hook';
 import { StatusLine } from './progress';
 import { initEngine } from '../engine';
 import { explainEngineFailure } from '../engine/failure';
 import { TensorBoardWriter } from './tensorboard';
+import { joinWorldIfLaunched, type World } from '../distributed/world';
 
 export interface TrainOptions {
   /** The run directory to create (default: work_dirs/<config stem>/<run id>). */
@@ -44,6 +45,8 @@ export interface TrainResult {
   /** The last evaluation metrics, `<split>/<metric>`. */
   metrics: Record<string, number>;
   best?: RunInfo['best'];
+  /** Data-parallel runs: this process's rank (only rank 0 writes the run). */
+  rank?: number;
 }
 
 interface ResumeTarget {
@@ -73,23 +76,30 @@ export async function train(configPath: string | undefined, options: TrainOption
   const { config, loaded } = resolveConfig(configFile, { overrides: options.overrides });
   const engineConfig = { ...(config.engine as EngineConfig), ...options.engine };
 
-  const status = new StatusLine(process.stderr, !options.quiet);
+  // Launched by mpirun/srun on several ranks: join them (MPI is loaded only then).
+  const world = joinWorldIfLaunched((m) => process.stderr.write(`cvw: ${m}\n`));
+  const leader = !world || world.rank === 0;
+  const status = new StatusLine(process.stderr, !options.quiet && leader);
   const originalConfig = resume?.runDir ? readRunInfo(resume.runDir).config : path.resolve(configFile);
   const stem = path.basename(originalConfig).replace(/\.(ya?ml|json)$/i, '');
 
   const engine = await initEngine(engineConfig);
   const engineInfo = { backend: engine.backend, engine: engine.engine, reason: engine.reason };
   // Takes the run's lock (one writer per run): released in the `finally` below, or at process exit.
+  // Rank 0 alone writes the run; the other ranks learn its directory from it.
   let runDir: RunDir;
-  if (resume?.runDir) {
-    runDir = RunDir.reopen(resume.runDir, (previous) => ({
+  if (!leader) runDir = followRun(world!);
+  else if (resume?.runDir) {
+    const runToResume = resume.runDir;
+    runDir = shareRun(world, () => RunDir.reopen(runToResume, (previous) => ({
       engine: engineInfo,
       resumed_from: [...(previous.resumed_from ?? []), resume.checkpoint],
       command: process.argv.slice(1),
-    }));
+    })));
   } else {
-    const dir = options.workDir ? path.resolve(options.workDir) : makeNewRunDir(path.resolve('work_dirs', stem));
-    runDir = RunDir.create(dir, {
+    runDir = shareRun(world, () => {
+      const dir = options.workDir ? path.resolve(options.workDir) : makeNewRunDir(path.resolve('work_dirs', stem));
+      return RunDir.create(dir, {
       config: originalConfig,
       config_stem: stem,
       run_id: path.basename(dir),
@@ -100,30 +110,68 @@ export async function train(configPath: string | undefined, options: TrainOption
       iter: 0,
       max_iters: 0,
       max_epochs: 0,
+      });
     });
   }
   try {
-    return await trainIn(runDir, { config, rawConfig: loaded.config, originalConfig, resume, summary: engine.summary, status }, options);
+    return await trainIn(runDir, { config, rawConfig: loaded.config, originalConfig, resume, summary: engine.summary, status, world }, options);
+  } catch (e) {
+    // A failure on one rank only (every rank fails together on a non-finite loss) would leave the
+    // others waiting in their next allreduce: end the job, naming the rank.
+    if (world && !(e instanceof NonFiniteLossError)) {
+      process.stderr.write(`cvw: ${world.describe()} failed: ${(e as Error).message}\n`);
+      runDir.close();
+      world.abort(1);
+    }
+    throw e;
   } finally {
     runDir.close();
+    world?.finalize();
   }
+}
+
+/**
+ * Data-parallel: rank 0 has opened the run (or failed to); tell the other ranks where it is, and
+ * record the world in run.json. Called on every rank, in the same order.
+ */
+function shareRun(world: World | undefined, open: () => RunDir): RunDir {
+  if (!world) return open();
+  let runDir: RunDir;
+  try {
+    runDir = open();
+  } catch (e) {
+    world.bcastString(`${FAILED_TO_OPEN}${(e as Error).message}`);
+    throw e;
+  }
+  runDir.update({ world_size: world.size, hosts: world.hosts, ...(process.env.SLURM_JOB_ID ? { slurm_job_id: process.env.SLURM_JOB_ID } : {}) });
+  world.bcastString(runDir.dir);
+  return runDir;
+}
+
+const FAILED_TO_OPEN = '\0failed:';
+
+function followRun(world: World): RunDir {
+  const dir = world.bcastString('');
+  if (dir.startsWith(FAILED_TO_OPEN)) throw new UserError(`rank 0 could not open the run: ${dir.slice(FAILED_TO_OPEN.length)}`);
+  return RunDir.follower(dir, world.rank, readRunInfo(dir));
 }
 
 /** The run itself, once its directory is open: everything it opens is closed on every way out. */
 async function trainIn(
   runDir: RunDir,
-  ctx: { config: Record<string, unknown>; rawConfig: Record<string, unknown>; originalConfig: string; resume?: ResumeTarget; summary: string; status: StatusLine },
+  ctx: { config: Record<string, unknown>; rawConfig: Record<string, unknown>; originalConfig: string; resume?: ResumeTarget; summary: string; status: StatusLine; world?: World },
   options: TrainOptions,
 ): Promise<TrainResult> {
-  const { config, resume, status } = ctx;
+  const { config, resume, status, world } = ctx;
   const log = (message: string) => {
     status.print(message);
     runDir.appendLog(`${new Date().toISOString()} ${message}`);
   };
   log(`cvw ${packageVersion()} ${resume ? 'resuming' : 'training'} ${ctx.originalConfig}`);
-  log(`engine: ${ctx.summary}`);
-  log(`run directory: ${runDir.dir}`);
-  const takeover = runDir.lock.takeoverNote();
+  // The summary's first line, then a line of its own for each warning (a software GPU adapter).
+  for (const line of `engine: ${ctx.summary}`.split('\n')) log(line);
+  log(`run directory: ${runDir.runPath}`);
+  const takeover = runDir.lock?.takeoverNote();
   if (takeover) log(takeover);
 
   let runner: Runner | undefined;
@@ -134,6 +182,14 @@ async function trainIn(
     runner?.requestStop(reason);
   };
   const onSignal = (sig: NodeJS.Signals) => {
+    if (world?.inFlight() && sig === 'SIGTERM') {
+      // Waiting for the other ranks: when one has died, mpirun sends this SIGTERM and a SIGKILL
+      // soon after, so the run's record is written now. If the collective completes instead
+      // (scancel signals every rank), the run stops cleanly and this record is replaced.
+      const message = `${sig} while ${world.describe()} waited for the other ranks at iteration ${runner?.iter ?? 0} (when a rank has died, mpirun's message names it); continue with \`cvw train --resume ${runDir.runPath}\``;
+      runDir.update({ status: 'failed', ended: new Date().toISOString(), error: { message, iter: runner?.iter } });
+      log(message);
+    }
     if (stopReason !== undefined) {
       log(`${sig} again: exiting without a last checkpoint`);
       runDir.update({ status: 'stopped', ended: new Date().toISOString() });
@@ -145,13 +201,15 @@ async function trainIn(
   if (options.handleSignals !== false) {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // mpirun passes SIGUSR1 on to every rank (`cvw train --nproc` turns Ctrl+C into it).
+    if (world) process.on('SIGUSR1', onSignal);
   }
   const onAbort = () => stop('aborted');
   options.signal?.addEventListener('abort', onAbort);
 
   const tensorboard = new TensorBoardWriter(runDir.dir);
   try {
-    runner = await Runner.create({ config, rawConfig: ctx.rawConfig, runDir, maxItersCap: options.maxIters, resumeFrom: resume?.checkpoint, status, sinks: [tensorboard], log });
+    runner = await Runner.create({ config, rawConfig: ctx.rawConfig, runDir, maxItersCap: options.maxIters, resumeFrom: resume?.checkpoint, status, sinks: [tensorboard], log, world });
     if (resume?.runDir) {
       // The runner is at the checkpoint's iteration now (its reader has checked the file).
       const dropped = runDir.truncateMetricsAfter(runner.iter);
@@ -160,13 +218,25 @@ async function trainIn(
     runDir.writeConfig(config);
     runDir.update({ max_iters: runner.maxIters, max_epochs: runner.maxEpochs });
     log(`${runner.maxEpochs} epoch(s), ${runner.maxIters} iterations of ${runner.itersPerEpoch} per epoch; model: ${runner.model.parameterCount()} parameters (${runner.model.parameterCount(true)} trainable)`);
+    if (world) {
+      const perRank = (config.data as { train?: { batch_size?: number } }).train?.batch_size;
+      const accumulate = (config.runner as { accumulate_steps?: number }).accumulate_steps ?? 1;
+      log(`data-parallel on ${world.size} ranks (${[...new Set(world.hosts)].join(', ')}): batch ${perRank} per rank${accumulate > 1 ? ` x ${accumulate} accumulated` : ''}, effective batch ${(perRank ?? 0) * accumulate * world.size}`);
+    }
     let final: RunStatus = 'stopped';
-    if (stopReason === undefined) final = await runner.run();
+    // Data-parallel ranks stop together, after a step they all take.
+    if (stopReason !== undefined && world) runner.requestStop(stopReason);
+    if (stopReason === undefined || world) final = await runner.run();
     else log(`stopped (${stopReason}) during set-up, before the first step`);
+    if (world) {
+      await runner.checkRanksAgree();
+      if (runner.allreduce.floats) log(`gradient allreduce: ${(runner.allreduce.seconds * 1000 / Math.max(1, runner.iter)).toFixed(1)} ms per step (${Math.round(runner.allreduce.floats / Math.max(1, runner.iter))} floats; waiting for the slowest rank included)`);
+    }
     const info = runDir.runInfo;
-    runDir.update({ status: final, ended: new Date().toISOString() });
+    // (A note a signal left while waiting for other ranks is dropped: the run ended cleanly after all.)
+    runDir.update({ status: final, ended: new Date().toISOString(), error: undefined });
     if (final === 'finished') log(`finished: ${summarize(info.metrics)}${info.best ? `; best ${info.best.metric} ${info.best.value.toFixed(4)} at epoch ${info.best.epoch}` : ''}`);
-    return { runDir: runDir.dir, status: final, iter: runner.iter, metrics: info.metrics ?? {}, best: info.best };
+    return { runDir: runDir.runPath, status: final, iter: runner.iter, metrics: info.metrics ?? {}, best: info.best, rank: world?.rank };
   } catch (thrown) {
     const e = explainEngineFailure(thrown, runner?.iter) as Error;
     runDir.update({ status: 'failed', ended: new Date().toISOString(), error: { message: e.message, stack: e instanceof UserError ? undefined : e.stack, iter: runner?.iter } });
@@ -179,6 +249,7 @@ async function trainIn(
     if (options.handleSignals !== false) {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      process.off('SIGUSR1', onSignal);
     }
     await runner?.close();
   }

@@ -45,7 +45,7 @@ describe('_base_ inheritance', () => {
     expect(p).toHaveLength(1);
     expect(p[0].file).toBe(t.file('json.json'));
     expect(lc(p[0])).toBe('3:35');
-    expect(p[0].message).toBe('model.backbone.depth: expected 18 | 34 | 50, got 21');
+    expect(p[0].message).toBe('model.backbone.depth: expected 18 | 34 | 50 | 101 | 152, got 21');
   });
 
   it('remembers which file set each key', () => {
@@ -150,6 +150,6 @@ describe('command-line overrides', () => {
 
   it('a wrong override value is reported against the option', () => {
     const { problems } = checkConfig(t.file('base.yaml'), { overrides: [{ key: 'model.backbone.depth', value: '19', arg: '--model.backbone.depth 19' }] });
-    expect(problems.map((p) => p.message)).toEqual(['--model.backbone.depth 19: model.backbone.depth: expected 18 | 34 | 50, got 19']);
+    expect(problems.map((p) => p.message)).toEqual(['--model.backbone.depth 19: model.backbone.depth: expected 18 | 34 | 50 | 101 | 152, got 19']);
   });
 });

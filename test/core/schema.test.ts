@@ -10,7 +10,7 @@ describe('JSON Schema generated from the registry', () => {
   it('has a definition per component with its type constant, parameters, defaults and descriptions', () => {
     const resnet = schema.$defs['backbone.ResNet'];
     expect(resnet.properties.type).toEqual({ const: 'ResNet', description: expect.stringContaining('Residual') });
-    expect(resnet.properties.depth).toMatchObject({ enum: [18, 34, 50], default: 18, description: expect.any(String) });
+    expect(resnet.properties.depth).toMatchObject({ enum: [18, 34, 50, 101, 152], default: 18, description: expect.any(String) });
     expect(resnet.properties.stem).toMatchObject({ enum: ['imagenet', 'cifar'], default: 'imagenet' });
     expect(resnet.additionalProperties).toBe(false);
     expect(resnet.required).toEqual(['type']);

@@ -7,13 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { initEngine } from '../../src/engine';
 import { installKernels, uninstallKernels } from '../../src/engine/kernels';
 import { EXPLICIT_SAME_PADDING_KERNELS } from '../../src/engine/kernels/explicitSamePadding';
-import { checkOnEngine, FUZZ_ENGINES, FUZZ_OPS, prepare, reproLine, runFuzz } from './engineFuzz';
+import { checkOnEngine, CPU_FUZZ_ENGINES, FUZZ_OPS, prepare, reproLine, runFuzz } from './engineFuzz';
 
 /** 30 cases per op and engine: about ten seconds each. */
 const CI_SEEDS = Array.from({ length: 30 * FUZZ_OPS.length }, (_, i) => i);
 
 describe('engine fuzz: fixed seeds', () => {
-  for (const engine of FUZZ_ENGINES) {
+  for (const engine of CPU_FUZZ_ENGINES) {
     it(`${engine}: ${CI_SEEDS.length} random cases match the cpu backend`, async () => {
       const summary = await runFuzz({ engines: [engine], seeds: CI_SEEDS });
       expect(summary.failures.map(reproLine)).toEqual([]);

@@ -23,11 +23,37 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine, type EngineName } from '../../src/engine';
 import { batchNormTrain } from '../../src/engine/ops/batchNorm';
+import { probeWebgpu } from '../../src/engine/webgpu';
 import { Random } from '../../src/core/random';
 import { maxAbsDiff } from './kernelHarness';
 
 /** Engines the fuzz knows how to start (a new engine is one more name here and in initEngine). */
-export const FUZZ_ENGINES = ['wasm', 'wasm-ort'] as const satisfies readonly EngineName[];
+export const FUZZ_ENGINES = ['wasm', 'wasm-ort', 'webgpu'] as const satisfies readonly EngineName[];
+/** The engines CI fuzzes with many seeds; webgpu runs on a software adapter there, a few seeds (webgpu.test.ts). */
+export const CPU_FUZZ_ENGINES = FUZZ_ENGINES.filter((e) => e !== 'webgpu');
+
+/** Why this process cannot start `engine` (printed once), or undefined: webgpu needs its optional package and an adapter. */
+export async function whyNotStartable(engine: FuzzEngine): Promise<string | undefined> {
+  if (engine !== 'webgpu') return undefined;
+  const probe = await probeWebgpu();
+  if (probe.available) return undefined;
+  if (!warned) console.warn(`webgpu left out of the engine tests: ${probe.note}`);
+  warned = true;
+  return probe.note;
+}
+let warned = false;
+
+/** The fuzz engines this process can start. */
+export async function startableFuzzEngines(): Promise<FuzzEngine[]> {
+  const out: FuzzEngine[] = [];
+  for (const e of FUZZ_ENGINES) if (!(await whyNotStartable(e))) out.push(e);
+  return out;
+}
+
+/** The tfjs backend an engine's tensors live on. */
+export function fuzzBackend(engine: FuzzEngine): string {
+  return engine === 'webgpu' ? 'webgpu' : 'wasm';
+}
 export type FuzzEngine = (typeof FUZZ_ENGINES)[number];
 
 /** max |engine − cpu| ≤ TOLERANCE · max(1, max |cpu|): float32 sums of a few hundred terms in other orders. */
@@ -313,30 +339,46 @@ interface Outcome {
   grads: Float32Array[];
 }
 
+/** Read tensors back, asynchronously: the webgpu backend has no synchronous read in Node. */
+async function readAll(ts: tf.Tensor[]): Promise<Float32Array[]> {
+  return Promise.all(ts.map(async (t) => Float32Array.from(await t.data())));
+}
+
 /** Value and gradients of Σ outputs·r on the current backend, from fresh tensors; none left behind. */
-function evaluate(p: Prepared, weights: Float32Array[] | undefined, seed: number, withGradients = true): { outcome: Outcome; weights: Float32Array[] } {
+async function evaluate(p: Prepared, weights: Float32Array[] | undefined, seed: number, withGradients = true): Promise<{ outcome: Outcome; weights: Float32Array[] }> {
   const names = Object.keys(p.inputs);
-  let used = weights;
-  const outcome = tf.tidy(() => {
-    const xs = names.map((n) => tf.tensor(p.inputs[n].values, p.inputs[n].shape, 'float32'));
-    const outs = p.run(xs);
-    const values = outs.map((o) => Float32Array.from(o.dataSync()));
+  const xs = names.map((n) => tf.tensor(p.inputs[n].values, p.inputs[n].shape, 'float32'));
+  try {
+    const outs = tf.tidy(() => p.run(xs));
+    const values = await readAll(outs);
+    const shapes = outs.map((o) => o.shape);
+    tf.dispose(outs.filter((o) => !xs.includes(o)));
+    let used = weights;
     if (!used) {
       const rng = new Random(seed + 1);
       used = values.map((v) => Float32Array.from(v, () => rng.normal()));
     }
-    const r = used.map((w, i) => tf.tensor(w, outs[i].shape, 'float32'));
-    const loss = (...args: tf.Tensor[]) =>
-      tf.addN(
-        p
-          .run(args)
-          .slice(0, p.lossOutputs)
-          .map((o, i) => tf.sum(tf.mul(o, r[i]))),
-      );
-    const grads = withGradients ? tf.grads(loss)(xs).map((g) => Float32Array.from(g.dataSync())) : [];
-    return { values, grads };
-  });
-  return { outcome, weights: used! };
+    const r = used;
+    let grads: Float32Array[] = [];
+    if (withGradients) {
+      const gs = tf.tidy(() => {
+        const rs = r.map((w, i) => tf.tensor(w, shapes[i], 'float32'));
+        const loss = (...args: tf.Tensor[]) =>
+          tf.addN(
+            p
+              .run(args)
+              .slice(0, p.lossOutputs)
+              .map((o, i) => tf.sum(tf.mul(o, rs[i]))),
+          );
+        return tf.grads(loss)(xs);
+      });
+      grads = await readAll(gs);
+      tf.dispose(gs);
+    }
+    return { outcome: { values, grads }, weights: used };
+  } finally {
+    tf.dispose(xs);
+  }
 }
 
 /**
@@ -429,7 +471,7 @@ export async function checkOnEngine(backend: string, engine: string, p: Prepared
   await tf.setBackend('cpu');
   let reference: { outcome: Outcome; weights: Float32Array[] };
   try {
-    reference = evaluate(p, undefined, seed, !p.cpuGradientNotIndependent);
+    reference = await evaluate(p, undefined, seed, !p.cpuGradientNotIndependent);
   } catch (err) {
     return [`the cpu reference failed: ${(err as Error).message}`];
   }
@@ -438,7 +480,7 @@ export async function checkOnEngine(backend: string, engine: string, p: Prepared
   try {
     const tensorsBefore = tf.memory().numTensors;
     const buffersBefore = tf.backend().numDataIds();
-    const { outcome } = evaluate(p, reference.weights, seed);
+    const { outcome } = await evaluate(p, reference.weights, seed);
     // A kernel that forgets an intermediate leaks memory on every training step.
     const leakedTensors = tf.memory().numTensors - tensorsBefore;
     const leakedBuffers = tf.backend().numDataIds() - buffersBefore;

@@ -15,7 +15,7 @@ import { UserError } from '../../src/core/problems';
 import { cvw } from '../helpers/cvw';
 
 function availability(available: Partial<Record<Availability['engine'], boolean>>): Availability[] {
-  return (['tfjs-node-gpu', 'tfjs-node', 'wasm-ort', 'wasm', 'cpu'] as const).map((engine) => ({
+  return (['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm-ort', 'wasm', 'cpu'] as const).map((engine) => ({
     engine,
     available: available[engine] ?? false,
     note: available[engine] ? `${engine} ok` : `${engine} missing`,
@@ -32,7 +32,7 @@ describe('chooseEngine', () => {
 
   it('auto takes the fastest available engine and says what it skipped', () => {
     expect(chooseEngine({ backend: 'auto', device: 'auto' }, all)).toEqual({ engine: 'tfjs-node-gpu', reason: 'auto: the fastest engine' });
-    expect(chooseEngine({ backend: 'auto', device: 'auto' }, npmOnly)).toEqual({ engine: 'wasm-ort', reason: 'auto: tfjs-node-gpu missing; tfjs-node missing' });
+    expect(chooseEngine({ backend: 'auto', device: 'auto' }, npmOnly)).toEqual({ engine: 'wasm-ort', reason: 'auto: tfjs-node-gpu missing; webgpu missing; tfjs-node missing' });
     expect(chooseEngine({ backend: 'auto', device: 'auto' }, availability({ wasm: true, cpu: true })).engine).toBe('wasm');
     expect(chooseEngine({ backend: 'auto', device: 'auto' }, availability({ cpu: true })).engine).toBe('cpu');
   });
@@ -40,7 +40,7 @@ describe('chooseEngine', () => {
   it('auto with device cpu never takes the GPU engine; device gpu takes nothing else', () => {
     expect(chooseEngine({ backend: 'auto', device: 'cpu' }, all).engine).toBe('tfjs-node');
     expect(chooseEngine({ backend: 'auto', device: 'gpu' }, all).engine).toBe('tfjs-node-gpu');
-    expect(() => chooseEngine({ backend: 'auto', device: 'gpu' }, npmOnly)).toThrow(/needs @tensorflow\/tfjs-node-gpu .*npm install --save-exact @tensorflow\/tfjs-node-gpu@4\.22\.0 .*CUDA/);
+    expect(() => chooseEngine({ backend: 'auto', device: 'gpu' }, npmOnly)).toThrow(/found no GPU engine .*npm install --save-exact @tensorflow\/tfjs-node-gpu@4\.22\.0 .*CUDA/);
   });
 
   it('backend tensorflow maps to tfjs-node or tfjs-node-gpu by device, or explains how to install it', () => {
@@ -72,7 +72,7 @@ describe('initEngine on this machine', () => {
     expect(r.backend).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
     expect(r.device).toBe('cpu');
-    expect(r.reason).toBe('auto: @tensorflow/tfjs-node-gpu not installed; @tensorflow/tfjs-node not installed');
+    expect(r.reason).toMatch(/^auto: @tensorflow\/tfjs-node-gpu not installed; webgpu .*; @tensorflow\/tfjs-node not installed$/);
     expect(r.versions).toEqual({ '@tensorflow/tfjs-core': '4.22.0', '@tensorflow/tfjs-backend-wasm': '4.22.0', 'onnxruntime-node': '1.30.0' });
     expect(r.summary).toMatch(/^wasm-ort on CPU: .* — auto: /);
     for (const k of [...ORT_KERNELS, ...WASM_TRAINING_KERNELS.filter((w) => !ORT_KERNELS.some((o) => o.kernelName === w.kernelName))]) {
@@ -112,6 +112,7 @@ describe('initEngine on this machine', () => {
     const a = engineAvailability();
     expect(a.map((x) => [x.engine, x.available])).toEqual([
       ['tfjs-node-gpu', false],
+      ['webgpu', false],
       ['tfjs-node', false],
       ['wasm-ort', true],
       ['wasm', true],
@@ -132,7 +133,8 @@ describe('initEngine with tfjs-node present (a stand-in package)', () => {
       },
     };
     const r = await initEngine({}, env);
-    expect(r).toMatchObject({ engine: 'tfjs-node', backend: 'tensorflow', device: 'cpu', reason: 'auto: @tensorflow/tfjs-node-gpu not installed' });
+    expect(r).toMatchObject({ engine: 'tfjs-node', backend: 'tensorflow', device: 'cpu' });
+    expect(r.reason).toMatch(/^auto: @tensorflow\/tfjs-node-gpu not installed; webgpu /);
     expect(r.versions['@tensorflow/tfjs-node']).toBe(tf.version_core);
     expect(tf.getBackend()).toBe('tensorflow');
     await initEngine({ backend: 'tensorflow', device: 'cpu' }, env);

@@ -66,6 +66,23 @@ describe('Classifier', () => {
     }
   });
 
+  it("device: gpu runs on onnxruntime's WebGPU provider, or on the CPU with a note saying why — the same answers either way", async () => {
+    const clf = new Classifier(onnx, { topk: 3, device: 'gpu' });
+    expectSame(await clf.predict(images), reference);
+    const where = await clf.device();
+    // Here Mesa gives onnxruntime's own Dawn no adapter; on a GPU machine it runs there, without a note.
+    if (where.device === 'cpu') expect(where.note).toMatch(/^GPU inference unavailable \(onnxruntime's WebGPU provider: .+\); running on the CPU$/);
+    else expect(where.note).toBeUndefined();
+    await clf.dispose();
+    const tfjs = new Classifier(tfjsDir, { topk: 3, device: 'gpu' });
+    expectSame(await tfjs.predict(images.slice(0, 2)), reference.slice(0, 2));
+    expect(await tfjs.device()).toEqual({ device: 'cpu', note: expect.stringMatching(/^GPU inference runs ONNX models .* a TF\.js graph model, run on the CPU — export it with `cvw export` for the GPU$/) });
+    await tfjs.dispose();
+    const cpu = new Classifier(onnx);
+    expect(await cpu.device()).toEqual({ device: 'cpu' });
+    await cpu.dispose();
+  });
+
   it('takes Buffers and decoded RGB pixels as well as paths, one or many, in batches of any size', async () => {
     const clf = new Classifier(onnx, { topk: 3, batchSize: 5 });
     const buffers = images.map((f) => fs.readFileSync(f));

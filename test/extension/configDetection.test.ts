@@ -22,4 +22,10 @@ describe('looksLikeConfigText', () => {
   it('keeps a half-typed config a config while its YAML is broken', () => {
     expect(looksLikeConfigText('_base_: x.yaml\nmodel:\n  type: [Classification\n')).toBe(true);
   });
+
+  it('answers for a YAML nested 4,000 deep without parsing it (the yaml parser can abort the process)', () => {
+    const deep = 'model:\n' + Array.from({ length: 4000 }, (_, i) => ' '.repeat(i + 1) + 'a' + i + ':').join('\n') + ' 1\n';
+    expect(looksLikeConfigText(deep)).toBe(true);
+    expect(looksLikeConfigText('model: [' + '['.repeat(4000) + ']'.repeat(4001) + '\n')).toBe(true);
+  });
 });

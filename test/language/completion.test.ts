@@ -81,7 +81,7 @@ describe('completion of parameters', () => {
   it('completes a key being typed without its colon', () => {
     const items = complete(yaml('model:', '  type: Classification', '  backbone:', '    type: ResNet', '    dep<|>', '  head: {type: ClsHead, num_classes: 2}'));
     const depth = items.find((i) => i.label === 'depth')!;
-    expect(depth.insertText).toBe('depth: ${1|18,34,50|}');
+    expect(depth.insertText).toBe('depth: ${1|18,34,50,101,152|}');
     expect(depth.range).toEqual({ start: { line: 4, character: 4 }, end: { line: 4, character: 7 } });
   });
 
@@ -123,7 +123,7 @@ describe('completion of parameters', () => {
   it('uses JSON syntax in JSON configs', () => {
     const items = complete('{"model": {"type": "Classification", "backbone": {"type": "ResNet", "<|>"}}}', '/w/a.json');
     const depth = items.find((i) => i.label === 'depth')!;
-    expect(depth.insertText).toBe('"depth": ${1|18,34,50|}');
+    expect(depth.insertText).toBe('"depth": ${1|18,34,50,101,152|}');
     // The quotes typed so far are replaced too.
     const at = '{"model": {"type": "Classification", "backbone": {"type": "ResNet", '.length;
     expect(depth.range).toEqual({ start: { line: 0, character: at }, end: { line: 0, character: at + 2 } });
@@ -138,7 +138,7 @@ describe('completion of values', () => {
   it('offers enumeration values and booleans', () => {
     expect(labels(complete(yaml('engine:', '  backend: <|>')))).toEqual(expect.arrayContaining(['auto', 'cpu', 'tensorflow', 'wasm']));
     expect(labels(complete(yaml('model:', '  type: Classification', '  freeze_backbone: <|>')))).toEqual(['false', 'true']);
-    expect(labels(complete(yaml('model:', '  type: Classification', '  backbone: {type: ResNet, depth: <|>}')))).toEqual(['18', '34', '50']);
+    expect(labels(complete(yaml('model:', '  type: Classification', '  backbone: {type: ResNet, depth: <|>}')))).toEqual(['101', '152', '18', '34', '50']);
   });
 
   it('offers config files for _base_ and modules for custom_imports', () => {

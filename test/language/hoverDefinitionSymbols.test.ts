@@ -48,7 +48,7 @@ describe('hover', () => {
     expect(h.range).toEqual({ start: { line: 3, character: 10 }, end: { line: 3, character: 16 } });
     expect(h.markdown).toContain('**ResNet** — backbone');
     expect(h.markdown).toContain('He et al., Deep Residual Learning');
-    expect(h.markdown).toMatch(/\| `depth` \| 18 \\\| 34 \\\| 50 \| `18` \|/);
+    expect(h.markdown).toMatch(/\| `depth` \| 18 \\\| 34 \\\| 50 \\\| 101 \\\| 152 \| `18` \|/);
   });
 
   it('describes a parameter: type, default, range, description and owner', () => {

@@ -35,6 +35,6 @@ describe('safetensors checkpoints', () => {
     fs.writeFileSync(cut, fs.readFileSync(file).subarray(0, fs.statSync(file).size - 3));
     expect(() => loadCheckpoint(cut)).toThrow(/truncated — tensor "b" ends at byte \d+ of \d+/);
     fs.writeFileSync(cut, 'hello');
-    expect(() => loadCheckpoint(cut)).toThrow(/not a checkpoint/);
+    expect(() => loadCheckpoint(cut)).toThrow(/not a safetensors file/);
   });
 });

@@ -1,7 +1,9 @@
 import * as os from 'node:os';
 import { BACKENDS, DEVICES, type EngineConfig } from '../../engine/configSection';
 import { initEngine, type EngineReport } from '../../engine';
+import { webgpuInstallHint } from '../../engine/webgpu';
 import { UsageError, type CommandSpec } from '../args';
+import { buildBinding, mpiAvailability, type MpiAvailability } from '../../distributed/binding';
 
 export const envCommand: CommandSpec = {
   name: 'env',
@@ -11,6 +13,7 @@ export const envCommand: CommandSpec = {
     { name: 'device', type: 'string', valueName: DEVICES.join('|'), description: 'engine.device to check', default: 'auto' },
     { name: 'threads', type: 'number', description: 'engine.threads (0 = one per core)', default: 0 },
     { name: 'json', type: 'boolean', description: 'Print the report as JSON' },
+    { name: 'build-mpi', type: 'boolean', description: 'Build the MPI binding for data-parallel training now (it is otherwise built on the first distributed run)' },
   ],
   details: 'Exit status: 0 when the requested engine starts, 1 otherwise (the message says how to install what is missing).',
   async run(args) {
@@ -18,8 +21,10 @@ export const envCommand: CommandSpec = {
     const device = String(args.options.device);
     if (!(BACKENDS as readonly string[]).includes(backend)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${backend}"`, 'env');
     if (!(DEVICES as readonly string[]).includes(device)) throw new UsageError(`--device must be one of ${DEVICES.join(', ')}, got "${device}"`, 'env');
+    if (args.options['build-mpi']) buildBinding((m) => process.stderr.write(`cvw: ${m}\n`));
     const report = await initEngine({ backend: backend as EngineConfig['backend'], device: device as EngineConfig['device'], threads: Number(args.options.threads) });
-    process.stdout.write(args.options.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
+    const mpi = mpiAvailability();
+    process.stdout.write(args.options.json ? JSON.stringify({ ...report, distributed: mpi }, null, 2) + '\n' : formatReport(report) + formatDistributed(mpi));
     return 0;
   },
 };
@@ -37,5 +42,12 @@ export function formatReport(r: EngineReport): string {
     ...r.available.map((a) => `  ${a.engine === r.engine ? '*' : a.available ? '+' : '-'} ${a.engine.padEnd(14)} ${a.note}`),
     '  (* in use, + available, - not available)',
   ];
+  const webgpu = r.available.find((a) => a.engine === 'webgpu');
+  if (webgpu && !webgpu.available && /not installed|does not match/.test(webgpu.note)) lines.push(`GPU training from npm alone: ${webgpuInstallHint()}`);
   return lines.join('\n') + '\n';
+}
+
+/** Whether data-parallel training (MPI) is available here, and how to get it. */
+export function formatDistributed(m: MpiAvailability): string {
+  return `distributed: ${m.available ? '+' : '-'} ${m.note}\n`;
 }

@@ -19,5 +19,7 @@ import { benchmarkKnnCommand, benchmarkLinearCommand } from './benchmark';
 import { benchmarkCocoCommand } from './benchmarkCoco';
 import { extractCommand } from './extract';
 import { reportCommand } from './report';
+import { weightsConvertCommand, weightsExportCommand, weightsInspectCommand } from './weights';
+import { submitCommand } from './submit';
 
-export const COMMANDS: CommandSpec[] = [trainCommand, evalCommand, benchmarkKnnCommand, benchmarkLinearCommand, benchmarkCocoCommand, extractCommand, initCommand, listCommand, showCommand, validateCommand, configPrintCommand, schemaCommand, dataFetchCommand, dataInspectCommand, dataPackCommand, dataSynthCommand, envCommand, exportCommand, predictCommand, retrieveCommand, reportCommand];
+export const COMMANDS: CommandSpec[] = [trainCommand, submitCommand, evalCommand, benchmarkKnnCommand, benchmarkLinearCommand, benchmarkCocoCommand, extractCommand, initCommand, listCommand, showCommand, validateCommand, configPrintCommand, schemaCommand, dataFetchCommand, dataInspectCommand, dataPackCommand, dataSynthCommand, envCommand, exportCommand, predictCommand, retrieveCommand, reportCommand, weightsInspectCommand, weightsConvertCommand, weightsExportCommand];

@@ -43,6 +43,7 @@ export const predictCommand: CommandSpec = {
     { name: 'features', type: 'boolean', description: 'Print L2-normalised embeddings instead of classes (the default for self-supervised models)' },
     { name: 'batch-size', short: 'b', type: 'number', default: 32, description: 'Images per forward pass' },
     { name: 'threads', type: 'number', description: 'onnxruntime threads (default: one per core)' },
+    { name: 'device', type: 'string', valueName: 'cpu|gpu', default: 'cpu', description: "gpu: onnxruntime's WebGPU provider for ONNX models, falling back to the CPU with a note" },
     { name: 'draw', type: 'string', valueName: 'dir', description: 'Detectors: write each image with its boxes and labels drawn to <dir>/<name>.png; segmentors: each mask as an indexed PNG (VOC colours)' },
     { name: 'score-threshold', type: 'number', default: 0.3, description: 'Detectors: lowest score shown' },
     { name: 'nms-threshold', type: 'number', default: 0.65, description: 'Detectors: IoU above which overlapping boxes of a class are suppressed' },
@@ -60,6 +61,7 @@ export const predictCommand: CommandSpec = {
       threads: positiveInt(args.options.threads, 'threads'),
       resize: args.options.resize !== false,
       topk: positiveInt(args.options.topk, 'topk'),
+      device: deviceOption(args.options.device),
     };
     const skipBad = !!args.options['skip-bad'];
     let features = !!args.options.features;
@@ -91,6 +93,8 @@ export const predictCommand: CommandSpec = {
           })
         : new Classifier(model, options);
     try {
+      const where = await predictor.device();
+      if (where.note) process.stderr.write(`note: ${where.note}\n`);
       let settled: Array<Settled<Classification | Float32Array | DetectionResult>>;
       if (skipBad) settled = await predictor.predictSettled(images);
       else settled = ((await predictor.predict(images)) as Array<Classification | Float32Array | DetectionResult>).map((result, i) => ({ source: images[i], result }));
@@ -125,3 +129,8 @@ export const predictCommand: CommandSpec = {
     }
   },
 };
+
+function deviceOption(value: unknown): 'cpu' | 'gpu' {
+  if (value === undefined || value === 'cpu' || value === 'gpu') return (value as 'cpu' | 'gpu' | undefined) ?? 'cpu';
+  throw new UsageError(`--device must be cpu or gpu, got "${String(value)}"`);
+}

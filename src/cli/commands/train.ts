@@ -2,6 +2,10 @@ import { train } from '../../train/train';
 import { BACKENDS, DEVICES, type EngineConfig } from '../../engine/configSection';
 import { UsageError, type CommandSpec } from '../args';
 import { listTemplates, templateFile } from '../../templates';
+import * as path from 'node:path';
+import { launchRanks } from '../../distributed/launch';
+import { launcherWorldSize } from '../../distributed/world';
+import { makeNewRunDir } from '../../train/runDir';
 
 export const trainCommand: CommandSpec = {
   name: 'train',
@@ -16,9 +20,12 @@ export const trainCommand: CommandSpec = {
     { name: 'device', type: 'string', description: `Engine device: ${DEVICES.join(' | ')} (overrides engine.device)` },
     { name: 'quiet', short: 'q', type: 'boolean', description: 'No progress on stderr (the run directory gets everything)' },
     { name: 'json', type: 'boolean', description: 'Print the result (run directory, status, metrics) as JSON on stdout' },
+    { name: 'nproc', type: 'number', description: 'Data-parallel training on N processes of this machine (starts mpirun; needs Open MPI). Under mpirun/srun, each process joins by itself' },
   ],
   overrides: true,
-  details: 'Stop with Ctrl+C (SIGINT) or SIGTERM: the run writes a last checkpoint and can be resumed with --resume <run directory>.',
+  details:
+    'Stop with Ctrl+C (SIGINT) or SIGTERM: the run writes a last checkpoint and can be resumed with --resume <run directory>. ' +
+    'Data-parallel: `cvw train --nproc N` or `mpirun -np N cvw train ...` trains on N ranks, each reading its share of every epoch with the configured batch size (effective batch = batch_size x N); rank 0 writes the run.',
   async run(args) {
     const engine: Partial<EngineConfig> = {};
     const backend = args.options.backend as string | undefined;
@@ -36,6 +43,16 @@ export const trainCommand: CommandSpec = {
     const modelType = args.options['model-type'] as string | undefined;
     if (modelType && args.positionals[0]) throw new UsageError('give a config file or --model-type, not both');
     const config = modelType ? templateFile(modelType) : args.positionals[0];
+    const nproc = args.options.nproc as number | undefined;
+    if (nproc !== undefined && (!Number.isInteger(nproc) || nproc < 1)) throw new UsageError(`--nproc must be a positive integer, got ${nproc}`);
+    if (nproc !== undefined && nproc > 1 && launcherWorldSize() === 1) {
+      // The ranks write the run directory chosen here, so that a rank's death can be recorded in it.
+      const resume = args.options.resume as string | undefined;
+      let workDir = args.options['work-dir'] as string | undefined;
+      if (!workDir && !resume && config) workDir = makeNewRunDir(path.resolve('work_dirs', path.basename(config).replace(/\.(ya?ml|json)$/i, '')));
+      const rest = withoutOption(process.argv.slice(2), 'nproc');
+      return launchRanks({ nproc, args: workDir && !args.options['work-dir'] ? [...rest, '--work-dir', workDir] : rest, runDir: resume ?? workDir });
+    }
     const result = await train(config, {
       workDir: args.options['work-dir'] as string | undefined,
       resume: args.options.resume as string | undefined,
@@ -44,8 +61,18 @@ export const trainCommand: CommandSpec = {
       engine,
       quiet: !!args.options.quiet,
     });
-    if (args.options.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-    else process.stdout.write(`${result.runDir}\n`);
+    // One answer per run: data-parallel ranks other than 0 print nothing.
+    if (!result.rank) process.stdout.write(args.options.json ? JSON.stringify(result, null, 2) + '\n' : `${result.runDir}\n`);
     return result.status === 'finished' ? 0 : result.status === 'stopped' ? 130 : 1;
   },
 };
+
+/** `argv` without `--name value` / `--name=value`. */
+function withoutOption(argv: string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === `--${name}`) i++;
+    else if (!argv[i].startsWith(`--${name}=`)) out.push(argv[i]);
+  }
+  return out;
+}

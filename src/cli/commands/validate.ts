@@ -19,7 +19,7 @@ export const validateCommand: CommandSpec = {
   run(args) {
     const all: Problem[] = [];
     const customImports = args.options['custom-imports'] !== false;
-    for (const file of args.positionals) all.push(...checkConfig(file, { overrides: args.overrides, customImports }).problems);
+    for (const file of args.positionals) for (const p of checkConfig(file, { overrides: args.overrides, customImports }).problems) all.push(p);
     const errors = all.filter((p) => p.severity === 'error').length;
     if (args.options.json) {
       process.stdout.write(JSON.stringify(all.map(problemToJson), null, 2) + '\n');

@@ -2,12 +2,12 @@
  * Loading a config: the file, its `_base_` chain (merged, with cycle and missing-file checks),
  * and command-line overrides, keeping the origin of every value.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BASE_KEY, mergeSourced, stripDelete, type Sourced } from './merge';
 import { parseConfigText, joinPath, type Origins, type ParsedFile } from './yamlFile';
 import { ZERO_RANGE, type Problem } from '../problems';
 import { isPlainObject } from '../schema';
+import { limitFromEnv, readRegularFile, UnreadableFile } from '../boundedRead';
 
 export interface LoadOptions {
   /** Text of a file when it differs from the disk (unsaved editor buffers); undefined reads the disk. */
@@ -33,22 +33,29 @@ export interface LoadedConfig {
 
 export const CONFIG_EXTENSIONS = ['.yaml', '.yml', '.json'];
 
-function defaultRead(file: string): string | undefined {
+/** Configs are small; a larger file is a mistake (or `_base_: /dev/zero`). */
+export const DEFAULT_MAX_CONFIG_BYTES = 16 << 20;
+export const MAX_CONFIG_BYTES_ENV = 'CVW_MAX_CONFIG_BYTES';
+
+/** A config file from the disk: a regular file under the size limit, else why not. */
+function readFromDisk(file: string, what: string): string | UnreadableFile {
   try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
+    const maxBytes = limitFromEnv(MAX_CONFIG_BYTES_ENV, DEFAULT_MAX_CONFIG_BYTES);
+    return readRegularFile(file, { what, maxBytes, raiseHint: `set ${MAX_CONFIG_BYTES_ENV} to a number of bytes to raise it` }).toString('utf8');
+  } catch (err) {
+    if (err instanceof UnreadableFile) return err;
+    throw err;
   }
 }
 
 /** Load `file` with its `_base_` chain. Never throws for bad input: problems are returned. */
 export function loadConfig(file: string, options: LoadOptions = {}): LoadedConfig {
   const abs = path.resolve(file);
-  const read = (f: string) => options.readText?.(f) ?? defaultRead(f);
+  const read = (f: string, what: string) => options.readText?.(f) ?? readFromDisk(f, what);
   const state: LoadedConfig = { file: abs, config: {}, origins: new Map(), files: [], parsed: new Map(), bases: new Map(), problems: [] };
-  const text = read(abs);
-  if (text === undefined) {
-    state.problems.push({ severity: 'error', code: 'file-not-found', message: `config file not found: ${abs}`, file: abs, range: ZERO_RANGE, path: '' });
+  const text = read(abs, 'config file');
+  if (text instanceof UnreadableFile) {
+    state.problems.push({ severity: 'error', code: text.reason === 'not-found' ? 'file-not-found' : 'file-unreadable', message: text.message, file: abs, range: ZERO_RANGE, path: '' });
     return state;
   }
   const merged = loadRecursive(abs, text, [], state, read);
@@ -57,10 +64,10 @@ export function loadConfig(file: string, options: LoadOptions = {}): LoadedConfi
   return state;
 }
 
-function loadRecursive(file: string, text: string, stack: string[], state: LoadedConfig, read: (f: string) => string | undefined): Sourced {
+function loadRecursive(file: string, text: string, stack: string[], state: LoadedConfig, read: (f: string, what: string) => string | UnreadableFile): Sourced {
   const parsed = parseConfigText(file, text);
   state.parsed.set(file, parsed);
-  state.problems.push(...parsed.problems);
+  for (const p of parsed.problems) state.problems.push(p);
   if (parsed.problems.length) return { value: {}, origins: new Map() };
   if (!isPlainObject(parsed.value)) {
     const o = parsed.origins.get('')!;
@@ -85,12 +92,12 @@ function loadRecursive(file: string, text: string, stack: string[], state: Loade
       });
       continue;
     }
-    const baseText = read(b.file);
-    if (baseText === undefined) {
+    const baseText = read(b.file, '_base_ file');
+    if (baseText instanceof UnreadableFile) {
       state.problems.push({
         severity: 'error',
-        code: 'file-not-found',
-        message: `_base_ file not found: ${b.raw} (looked for ${b.file})`,
+        code: baseText.reason === 'not-found' ? 'file-not-found' : 'file-unreadable',
+        message: baseText.reason === 'not-found' ? `_base_ file not found: ${b.raw} (looked for ${b.file})` : baseText.message,
         file,
         range: b.origin.value,
         path: b.originPath,

@@ -14,14 +14,23 @@ export interface Sourced {
   origins: Origins;
 }
 
-function dropOriginsUnder(origins: Origins, path: string): void {
-  const prefix = path === '' ? '' : path + '.';
-  for (const k of [...origins.keys()]) if (k === path || k.startsWith(prefix)) origins.delete(k);
-}
-
-function copyOriginsUnder(from: Origins, to: Origins, path: string): void {
-  const prefix = path === '' ? '' : path + '.';
-  for (const [k, o] of from) if (k === path || k.startsWith(prefix)) to.set(k, o);
+/**
+ * Visit `path` and every path below it in `value`, plus the `_delete_` marker of each mapping
+ * (stripped from merged values, still in their origins). Walking the value, not every origin,
+ * keeps a merge linear in the size of the config (a file of 400,000 keys was quadratic).
+ */
+function pathsUnder(value: unknown, path: string, visit: (p: string) => void): void {
+  const join = (p: string, k: string | number) => (p === '' ? String(k) : `${p}.${k}`);
+  const stack: Array<[unknown, string]> = [[value, path]];
+  while (stack.length) {
+    const [v, p] = stack.pop()!;
+    visit(p);
+    if (Array.isArray(v)) v.forEach((x, i) => stack.push([x, join(p, i)]));
+    else if (isPlainObject(v)) {
+      for (const [k, x] of Object.entries(v)) stack.push([x, join(p, k)]);
+      visit(join(p, DELETE_KEY));
+    }
+  }
 }
 
 /** `child` over `base`; neither input is modified. */
@@ -43,8 +52,11 @@ function mergeAt(base: unknown, child: unknown, path: string, origins: Origins, 
     if (own) origins.set(path, own);
     return out;
   }
-  dropOriginsUnder(origins, path);
-  copyOriginsUnder(childOrigins, origins, path);
+  pathsUnder(base, path, (p) => origins.delete(p));
+  pathsUnder(child, path, (p) => {
+    const o = childOrigins.get(p);
+    if (o) origins.set(p, o);
+  });
   return stripDelete(child);
 }
 

@@ -2,9 +2,11 @@
  * One config file (YAML, or JSON which YAML 1.2 reads too) parsed into plain values plus the
  * position of every key and value, so that any later problem can point into the file.
  */
-import { LineCounter, parseDocument, isMap, isSeq, isScalar, isPair, isAlias, type Node, type Document } from 'yaml';
+import { LineCounter, parseDocument, isMap, isSeq, isScalar, isPair, isAlias, visit, type Node, type Document } from 'yaml';
 import type { Location, Problem, Range } from '../problems';
 import { fastParse } from '../language/fastParse';
+import { TextIndex } from '../language/textIndex';
+import { MAX_NESTING, nestingBeyond } from './nesting';
 
 /** Where a value of a config came from: its key and value in a file, or a command-line option. */
 export interface Origin {
@@ -46,6 +48,9 @@ function nodeRange(lc: LineCounter, node: Node | null | undefined, fallback: num
 
 /** Parse `text` (the content of `file`) into values and origins; syntax errors become problems. */
 export function parseConfigText(file: string, text: string): ParsedFile {
+  // Checked before any reader runs: each of them recurses per level (see nesting.ts).
+  const deep = nestingBeyond(text);
+  if (deep !== undefined) return tooDeep(file, text, deep);
   // Plain YAML (nearly every config) has a reader ten times faster with the very same values and
   // positions; anything it does not model exactly, errors included, is read by `yaml` below.
   return fastParse(file, text) ?? parseConfigTextWithYaml(file, text);
@@ -54,9 +59,9 @@ export function parseConfigText(file: string, text: string): ParsedFile {
 /** `parseConfigText` by the `yaml` package alone (the reference the fast path is tested against). */
 export function parseConfigTextWithYaml(file: string, text: string): ParsedFile {
   const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: false });
+  const document = parseDocument(text, { lineCounter, ...YAML_OPTIONS });
   const problems: Problem[] = [];
-  for (const err of document.errors) {
+  for (const err of withDuplicateKeys(document)) {
     const [start, end] = err.pos;
     problems.push({
       severity: 'error',
@@ -76,6 +81,53 @@ export function parseConfigTextWithYaml(file: string, text: string): ParsedFile 
     origins.set('', { file, value: nodeRange(lineCounter, root, 0) });
   }
   return { file, value, origins, problems, document, lineCounter };
+}
+
+/** Options of every `yaml` parse of a config. Unique keys are checked by `withDuplicateKeys`. */
+const YAML_OPTIONS = { prettyErrors: false, uniqueKeys: false, merge: false } as const;
+
+/**
+ * The document's errors and its duplicate keys, in the order of the text, with `yaml`'s message
+ * at `yaml`'s place. Its own check compares each key with every earlier one of the mapping:
+ * one line repeating a key 26,000 times took seconds; a set of the keys seen takes milliseconds.
+ */
+function withDuplicateKeys(document: Document.Parsed): Array<{ pos: [number, number]; message: string }> {
+  const duplicates: Array<{ pos: [number, number]; message: string }> = [];
+  visit(document, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        const value = pair.key.value;
+        if (seen.has(value)) {
+          const at = pair.key.range?.[0] ?? 0;
+          duplicates.push({ pos: [at, at + 1], message: 'Map keys must be unique' });
+        } else seen.add(value);
+      }
+    },
+  });
+  if (!duplicates.length) return document.errors;
+  const out: Array<{ pos: [number, number]; message: string }> = [];
+  let d = 0;
+  for (const err of document.errors) {
+    while (d < duplicates.length && duplicates[d].pos[0] < err.pos[0]) out.push(duplicates[d++]);
+    out.push(err);
+  }
+  return out.concat(duplicates.slice(d));
+}
+
+/** A file no reader may see: one problem at the offset where it nests too deeply, and nothing read. */
+function tooDeep(file: string, text: string, offset: number): ParsedFile {
+  const problem: Problem = {
+    severity: 'error',
+    code: 'too-large',
+    message: `nested more than ${MAX_NESTING} levels deep (mappings and lists inside each other); a config needs a few levels`,
+    file,
+    range: new TextIndex(text).range(offset, Math.min(offset + 1, text.length)),
+    path: '',
+  };
+  const lineCounter = new LineCounter();
+  return { file, value: {}, origins: new Map([['', { file, value: problem.range }]]), problems: [problem], document: parseDocument('', { lineCounter }), lineCounter };
 }
 
 function firstLine(msg: string): string {

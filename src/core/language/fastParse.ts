@@ -83,7 +83,7 @@ export function fastParse(file: string, text: string): ParsedFile | undefined {
   const full = () => {
     if (!parsed) {
       const lineCounter = new LineCounter();
-      parsed = { document: parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: false }), lineCounter };
+      parsed = { document: parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false, merge: false }), lineCounter };
     }
     return parsed;
   };

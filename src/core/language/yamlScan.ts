@@ -71,6 +71,13 @@ export interface SeqNode {
 
 export type YamlNode = ScalarNode | MapNode | SeqNode;
 
+/**
+ * Levels this reader descends before it stops reading (the rest of the text is left out and the
+ * tree marked irregular): it recurses per level, and the editor hands it whatever is typed.
+ * Config files are refused before this depth by `nestingBeyond` (config/nesting.ts).
+ */
+const MAX_SCAN_DEPTH = 200;
+
 interface Line {
   start: number;
   end: number;
@@ -106,6 +113,9 @@ class Scanner {
   /** Index of the current line and the offset in it where reading continues. */
   private li = 0;
   private at = 0;
+  /** Block and flow levels being read; where reading stopped for depth. */
+  private depth = 0;
+  private stoppedAt?: number;
 
   constructor(private readonly text: string) {
     let start = 0;
@@ -139,6 +149,7 @@ class Scanner {
 
   /** The next token: the rest of the current line if it has content, else the next significant line. */
   private peek(): { li: number; offset: number; column: number } | undefined {
+    if (this.stoppedAt !== undefined) return undefined;
     let li = this.li;
     let off = this.at;
     for (;;) {
@@ -180,6 +191,21 @@ class Scanner {
 
   /** A node starting at `tok`, inside a block whose column is `parentColumn`. */
   private blockNode(tok: { li: number; offset: number; column: number }, parentColumn: number): YamlNode | undefined {
+    if (this.stoppedAt !== undefined) return undefined;
+    if (this.depth >= MAX_SCAN_DEPTH) {
+      this.stoppedAt = tok.offset;
+      this.irregular = true;
+      return undefined;
+    }
+    this.depth++;
+    try {
+      return this.blockNodeHere(tok, parentColumn);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private blockNodeHere(tok: { li: number; offset: number; column: number }, parentColumn: number): YamlNode | undefined {
     const c = this.text[tok.offset];
     if (c === '-' && isBlankOrEnd(this.text, tok.offset + 1)) return this.blockSeq(tok.column);
     if (c === '{' || c === '[') {
@@ -197,6 +223,7 @@ class Scanner {
 
   private blockMap(column: number): MapNode {
     const map: MapNode = { kind: 'map', start: -1, end: -1, flow: false, column, pairs: [], closed: true };
+    const keys = new Set<string>();
     let last = -1;
     for (;;) {
       const tok = this.peek();
@@ -212,7 +239,10 @@ class Scanner {
       const c = this.text[tok.offset];
       if (c === '-' && isBlankOrEnd(this.text, tok.offset + 1)) break;
       const pair = this.blockPair(tok, column);
-      if (pair.colon !== undefined && map.pairs.some((p) => p.key === pair.key && p.colon !== undefined)) this.irregular = true;
+      if (pair.colon !== undefined) {
+        if (keys.has(pair.key)) this.irregular = true;
+        keys.add(pair.key);
+      }
       map.pairs.push(pair);
       if (map.start < 0) map.start = pair.start;
       map.end = pair.end;
@@ -431,19 +461,23 @@ class Scanner {
    * block (`blockColumn`), so a brace left open while typing does not swallow the rest of the file.
    */
   private flowNode(offset: number, blockColumn: number): YamlNode {
-    const reader = new FlowReader(this.text, blockColumn);
+    const reader = new FlowReader(this.text, blockColumn, MAX_SCAN_DEPTH - this.depth);
     const node = reader.node(offset).node;
     if (reader.irregular) this.irregular = true;
+    if (reader.stoppedAt !== undefined) this.stoppedAt = reader.stoppedAt;
     return node;
   }
 }
 
 class FlowReader {
   irregular = false;
+  /** Where reading stopped because collections nest deeper than `levelsLeft`. */
+  stoppedAt?: number;
 
   constructor(
     private readonly text: string,
     private readonly blockColumn: number,
+    private levelsLeft: number,
   ) {}
 
   /** Skip spaces, line breaks and comments; undefined where the flow must stop (a dedented line, EOF). */
@@ -475,9 +509,18 @@ class FlowReader {
 
   node(offset: number): { node: YamlNode } {
     const c = this.text[offset];
-    if (c === '{') return { node: this.map(offset) };
-    if (c === '[') return { node: this.seq(offset) };
-    return { node: this.scalar(offset) };
+    if (c !== '{' && c !== '[') return { node: this.scalar(offset) };
+    if (this.levelsLeft <= 0) {
+      // An unclosed collection: every enclosing one gives up too, so the reading unwinds here.
+      this.stoppedAt ??= offset;
+      return { node: this.odd({ kind: 'map', start: offset, end: offset + 1, flow: true, column: this.columnOf(offset), pairs: [], closed: false }) };
+    }
+    this.levelsLeft--;
+    try {
+      return { node: c === '{' ? this.map(offset) : this.seq(offset) };
+    } finally {
+      this.levelsLeft++;
+    }
   }
 
   private columnOf(offset: number): number {

@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { register } from '../../core/registry';
 import { UserError } from '../../core/problems';
+import { describeValue } from '../../core/format';
 import type { Box, DataSource, OpenContext, SourceFactory, SourceItem } from '../types';
 import { channelsOf, colorParam, readText, requireDir } from './common';
 
@@ -35,6 +36,23 @@ interface CocoFile {
   images: CocoImage[];
   annotations?: CocoAnnotation[];
   categories: Array<{ id: number; name: string }>;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isId(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v);
+}
+
+/** What is wrong with the shape of an `images` entry (the field, if one), or undefined. */
+function imageShapeProblem(im: unknown): { field?: string; problem: string } | undefined {
+  if (!isObject(im)) return { problem: `expected a mapping {id, file_name, width, height}, got ${describeValue(im)}` };
+  if (!isId(im.id)) return { field: 'id', problem: `expected an integer, got ${describeValue(im.id)}` };
+  if (typeof im.file_name !== 'string' || im.file_name === '') return { field: 'file_name', problem: `expected the image's file name, got ${describeValue(im.file_name)}` };
+  for (const k of ['width', 'height'] as const) if (typeof im[k] !== 'number') return { field: k, problem: `expected a number of pixels, got ${describeValue(im[k])}` };
+  return undefined;
 }
 
 export class CocoSource implements DataSource {
@@ -77,6 +95,7 @@ export function openCoco(annFile: string, imgDir: string, options: CocoOptions, 
     if (err instanceof UserError) throw err;
     throw new UserError(`${annFile}: not valid JSON: ${(err as Error).message}`);
   }
+  if (!isObject(json)) throw new UserError(`${annFile}: expected a COCO instances file (a mapping with "images" and "categories" lists), got ${describeValue(json)}`);
   for (const key of ['images', 'categories'] as const) {
     if (!Array.isArray(json[key])) throw new UserError(`${annFile}: expected a COCO instances file with an "${key}" list`);
   }
@@ -86,10 +105,23 @@ export function openCoco(annFile: string, imgDir: string, options: CocoOptions, 
     if (ctx.skipCorrupt) ctx.skip(where, reason);
     else problems.push(`${where}: ${reason}`);
   };
+  json.categories.forEach((c, i) => {
+    const problem = !isObject(c) ? `expected a mapping {id, name}, got ${describeValue(c)}` : !isId(c.id) ? `id: expected an integer, got ${describeValue(c.id)}` : typeof c.name !== 'string' ? `name: expected a string, got ${describeValue(c.name)}` : undefined;
+    if (problem) throw new UserError(`${annFile}: categories[${i}]${problem.startsWith('expected') ? ': ' : '.'}${problem}`);
+  });
   const cats = [...json.categories].sort((a, b) => a.id - b.id);
   const labelOf = new Map(cats.map((c, i) => [c.id, i]));
   const byId = new Map<number, { file: string; id: number; width: number; height: number; boxes: Box[]; ok: boolean }>();
-  for (const im of json.images) {
+  for (const [i, im] of json.images.entries()) {
+    const shape = imageShapeProblem(im);
+    if (shape) {
+      bad(`${annFile} images[${i}]${shape.field ? '.' + shape.field : ''}`, shape.problem);
+      continue;
+    }
+    if (byId.has(im.id)) {
+      bad(`${annFile} images[${i}].id`, `image id ${im.id} appears twice`);
+      continue;
+    }
     const file = path.resolve(imgDir, im.file_name);
     const entry = { file, id: im.id, width: im.width, height: im.height, boxes: [] as Box[], ok: true };
     if (!(im.width > 0 && im.height > 0)) {
@@ -101,8 +133,13 @@ export function openCoco(annFile: string, imgDir: string, options: CocoOptions, 
     }
     byId.set(im.id, entry);
   }
-  for (const a of json.annotations ?? []) {
-    const where = `${annFile} annotation ${a.id}`;
+  if (json.annotations !== undefined && !Array.isArray(json.annotations)) throw new UserError(`${annFile}: annotations: expected a list, got ${describeValue(json.annotations)}`);
+  for (const [i, a] of (json.annotations ?? []).entries()) {
+    if (!isObject(a)) {
+      bad(`${annFile} annotations[${i}]`, `expected a mapping {id, image_id, category_id, bbox}, got ${describeValue(a)}`);
+      continue;
+    }
+    const where = `${annFile} annotation ${isId(a.id) ? a.id : `annotations[${i}]`}`;
     const im = byId.get(a.image_id);
     if (!im) {
       bad(where, `unknown image_id ${a.image_id}`);
@@ -115,7 +152,7 @@ export function openCoco(annFile: string, imgDir: string, options: CocoOptions, 
     }
     if (a.iscrowd) continue;
     if (!Array.isArray(a.bbox) || a.bbox.length !== 4 || !a.bbox.every(Number.isFinite)) {
-      bad(where, `bbox must be [x, y, width, height], got ${JSON.stringify(a.bbox)} (image ${a.image_id})`);
+      bad(`${where} (annotations[${i}].bbox)`, `bbox must be [x, y, width, height], got ${describeValue(a.bbox)} (image ${a.image_id})`);
       continue;
     }
     let [x, y, w, h] = a.bbox;

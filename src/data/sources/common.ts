@@ -1,8 +1,10 @@
 /** Pieces shared by the data sources: class lists, subsets, listing image files. */
+import * as buffer from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../../core/problems';
+import { readRegularFile, UnreadableFile } from '../../core/boundedRead';
 import { isImageFile } from '../formats';
 import type { OpenContext } from '../types';
 
@@ -33,17 +35,15 @@ export function subsetFor(subset: 'train' | 'test' | undefined, ctx: OpenContext
 }
 
 export function readText(file: string, what: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw fileError(file, what, err);
-  }
+  return readBytes(file, what).toString('utf8');
 }
 
+/** A data file's bytes; it must be a regular file (a FIFO or /dev/zero would block or never end). */
 export function readBytes(file: string, what: string): Buffer {
   try {
-    return fs.readFileSync(file);
+    return readRegularFile(file, { what, maxBytes: buffer.constants.MAX_LENGTH });
   } catch (err) {
+    if (err instanceof UnreadableFile) throw new UserError(err.message);
     throw fileError(file, what, err);
   }
 }

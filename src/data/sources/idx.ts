@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as buffer from 'node:buffer';
 import * as zlib from 'node:zlib';
 import { z } from 'zod';
 import { register } from '../../core/registry';
@@ -23,25 +24,58 @@ export interface IdxArray {
   data: Uint8Array;
 }
 
+/** Dimensions from an idx header at the start of `bytes`, or undefined when `bytes` is too short to hold it. */
+function headerOf(bytes: Uint8Array, file: string): { dims: number[]; headerSize: number } | undefined {
+  if (bytes.length < 4) return undefined;
+  if (bytes[0] !== 0 || bytes[1] !== 0) throw new UserError(`${file}: not an idx file (the first bytes should be 0x00 0x00 then the type and the number of dimensions)`);
+  if (bytes[2] !== IDX_UBYTE) throw new UserError(`${file}: idx element type 0x${bytes[2].toString(16)} is not supported; expected 0x08 (unsigned bytes)`);
+  const headerSize = 4 + 4 * bytes[3];
+  if (bytes.length < headerSize) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const dims: number[] = [];
+  for (let d = 0; d < bytes[3]; d++) dims.push(view.getUint32(4 + 4 * d, false));
+  return { dims, headerSize };
+}
+
+/**
+ * Gunzip an idx file no further than its header announces. The header comes from a small prefix
+ * of the compressed stream (a deflate byte expands to at most ~1 KB, so the prefix cannot
+ * explode); then the whole stream is inflated with its announced size as the output's limit, so a
+ * small file that expands to gigabytes stops at the size it claims instead of filling memory.
+ */
+function gunzipIdx(bytes: Uint8Array, file: string): Uint8Array {
+  const damaged = (err: unknown) => new UserError(`${file}: damaged gzip data: ${(err as Error).message}`);
+  let header: ReturnType<typeof headerOf>;
+  for (let prefix = 64; !header; prefix *= 4) {
+    let start: Buffer;
+    try {
+      start = zlib.gunzipSync(bytes.subarray(0, prefix), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    } catch (err) {
+      throw damaged(err);
+    }
+    header = headerOf(start, file);
+    if (!header && prefix >= bytes.length) throw new UserError(`${file}: truncated idx header (in the uncompressed data)`);
+  }
+  const announced = header.headerSize + header.dims.reduce((a, b) => a * b, 1);
+  if (announced > buffer.constants.MAX_LENGTH) throw new UserError(`${file}: the idx header announces ${header.dims.join('x')} bytes of data, more than fits in memory`);
+  try {
+    return zlib.gunzipSync(bytes, { maxOutputLength: Math.max(announced, 1) });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new UserError(`${file}: the gzip data expands past the ${announced.toLocaleString('en')} bytes (${header.dims.join('x')} plus a ${header.headerSize}-byte header) that its idx header announces; stopped there`);
+    }
+    throw damaged(err);
+  }
+}
+
 /** Parse an idx file (gunzipping it first when it starts with the gzip magic). */
 export function readIdx(file: string): IdxArray {
   let bytes: Uint8Array = readBytes(file, 'idx file');
   const gzipped = bytes[0] === 0x1f && bytes[1] === 0x8b;
-  if (gzipped) {
-    try {
-      bytes = zlib.gunzipSync(bytes);
-    } catch (err) {
-      throw new UserError(`${file}: damaged gzip data: ${(err as Error).message}`);
-    }
-  }
-  if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) throw new UserError(`${file}: not an idx file (the first bytes should be 0x00 0x00 then the type and the number of dimensions)`);
-  if (bytes[2] !== IDX_UBYTE) throw new UserError(`${file}: idx element type 0x${bytes[2].toString(16)} is not supported; expected 0x08 (unsigned bytes)`);
-  const ndims = bytes[3];
-  const headerSize = 4 + 4 * ndims;
-  if (bytes.length < headerSize) throw new UserError(`${file}: truncated idx header`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-  const dims: number[] = [];
-  for (let d = 0; d < ndims; d++) dims.push(view.getUint32(4 + 4 * d, false));
+  if (gzipped) bytes = gunzipIdx(bytes, file);
+  const header = headerOf(bytes, file);
+  if (!header) throw new UserError(bytes.length < 4 ? `${file}: not an idx file (the first bytes should be 0x00 0x00 then the type and the number of dimensions)` : `${file}: truncated idx header`);
+  const { dims, headerSize } = header;
   const expected = dims.reduce((a, b) => a * b, 1);
   const have = bytes.length - headerSize;
   if (have < expected) {

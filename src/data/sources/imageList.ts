@@ -40,6 +40,8 @@ export class ImageListSource implements DataSource {
   }
 }
 
+const MAX_UNNAMED_CLASSES = 1_000_000;
+
 export function openImageList(listFile: string, root: string, classes: string[] | undefined, channels: number, ctx: Pick<OpenContext, 'skipCorrupt' | 'skip'>): ImageListSource {
   const text = readText(listFile, 'image list');
   const files: string[] = [];
@@ -67,6 +69,10 @@ export function openImageList(listFile: string, root: string, classes: string[] 
     }
     if (labelled === undefined) labelled = label !== undefined;
     else if (!labelled && label !== undefined) return bad(lineNo, 'this line has a label but the lines above have none; label every line or none');
+    // Without class names, labels name classes 0..max: a label in the millions is a typo, not a class.
+    if (label !== undefined && !classes && label >= MAX_UNNAMED_CLASSES) {
+      return bad(lineNo, `label ${label} is too large: without \`classes\` labels must be below ${MAX_UNNAMED_CLASSES.toLocaleString('en')}`);
+    }
     if (label !== undefined && (label < 0 || (classes && label >= classes.length))) {
       return bad(lineNo, `label ${label} out of range: expected 0 to ${classes ? classes.length - 1 : 'the number of classes - 1'}${classes ? ` (${classes.length} classes)` : ''}`);
     }
@@ -75,7 +81,7 @@ export function openImageList(listFile: string, root: string, classes: string[] 
     lines.push(lineNo);
   });
   if (!files.length) throw new UserError(`${listFile}: no image lines in it (expected "path [label]" per line)`);
-  const names = labelled ? (classes ?? Array.from({ length: Math.max(...labels) + 1 }, (_, k) => String(k))) : classes;
+  const names = labelled ? (classes ?? Array.from({ length: labels.reduce((a, b) => Math.max(a, b), 0) + 1 }, (_, k) => String(k))) : classes;
   return new ImageListSource(files, labelled ? Int32Array.from(labels) : undefined, Int32Array.from(lines), listFile, names, channels);
 }
 

@@ -12,7 +12,7 @@ import { DataError } from '../errors';
 import { decodeExample, bytesOf, int64Of, stringOf, IMAGE_KEYS } from '../tfrecord/example';
 import { parseIndex, readRecordSync, scanRecords, TFRecordError, type RecordSpan } from '../tfrecord/records';
 import type { DataSource, OpenContext, SourceFactory, SourceItem } from '../types';
-import { channelsOf, classesParam, loadClasses } from './common';
+import { channelsOf, classesParam, loadClasses, readText } from './common';
 
 /** The index file of a shard: `<shard>.idx` beside it, or in `indexDir`. */
 export function indexFileFor(shard: string, indexDir?: string): string {
@@ -114,19 +114,25 @@ export function openTFRecord(files: string[], options: { indexDir?: string; clas
   const shards: Shard[] = files.map((file) => {
     let fd: number;
     try {
-      fd = fs.openSync(file, 'r');
+      // Non-blocking, so that a FIFO named as a shard is refused below instead of waiting for a writer.
+      fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     } catch {
       throw new UserError(`TFRecord file not found: ${file}`);
     }
-    const size = fs.fstatSync(fd).size;
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) {
+      fs.closeSync(fd);
+      throw new UserError(`TFRecord file ${file} is not a regular file (a folder, FIFO or device)`);
+    }
+    const size = st.size;
     const idx = indexFileFor(file, options.indexDir);
-    const spans = fs.existsSync(idx) ? parseIndex(fs.readFileSync(idx, 'utf8'), idx, size) : scanRecords(file);
+    const spans = fs.existsSync(idx) ? parseIndex(readText(idx, 'TFRecord index file'), idx, size) : scanRecords(file);
     return { file, fd, spans };
   });
   let classes = options.classes;
   if (!classes) {
     const beside = path.join(path.dirname(files[0]), 'classes.txt');
-    if (fs.existsSync(beside)) classes = fs.readFileSync(beside, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+    if (fs.existsSync(beside)) classes = readText(beside, 'class-names file').split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
   }
   return new TFRecordSource(shards, classes, options.channels ?? channelsOfFirstRecord(shards), options.labelOffset ?? 0);
 }

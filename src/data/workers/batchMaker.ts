@@ -6,6 +6,7 @@
  */
 import { randomFor } from '../../core/random';
 import { UserError } from '../../core/problems';
+import { NativeModuleError } from '../../core/nativeModules';
 import { decodeImage } from '../decode';
 import { decodeMask } from '../masks/decode';
 import type { MaskImage } from '../masks/png';
@@ -42,6 +43,12 @@ export class BatchMaker {
   async make(epoch: number, items: TaskItem[]): Promise<BatchResult> {
     const failures: Failure[] = [];
     let fatal: string | undefined;
+    // A bad image fails its item; no decoder at all (sharp missing) fails the batch once, under its own name.
+    const failed = (err: unknown, index: number, where: string): undefined => {
+      if (err instanceof NativeModuleError) fatal ??= err.message;
+      else failures.push({ index, ...describeItemError(err, where) });
+      return undefined;
+    };
     const made = await Promise.all(
       items.map(async (item): Promise<Made | undefined> => {
         let decoded: ImageTensor;
@@ -50,8 +57,7 @@ export class BatchMaker {
           decoded = await decodeImage(item.image, this.init.channels, item.where);
           if (this.init.withMasks) mask = await this.readMask(item, decoded);
         } catch (err) {
-          failures.push({ index: item.index, ...describeItemError(err, item.where) });
-          return undefined;
+          return failed(err, item.index, item.where);
         }
         // Mixing steps' other samples: a bad one fails this item, as its own image would.
         const extras: Array<{ img: ImageTensor; boxes: Box[] }> = [];
@@ -59,8 +65,7 @@ export class BatchMaker {
           try {
             extras.push({ img: await decodeImage(extra.image, this.init.channels, extra.where), boxes: extra.boxes ?? [] });
           } catch (err) {
-            failures.push({ index: item.index, ...describeItemError(err, extra.where) });
-            return undefined;
+            return failed(err, item.index, extra.where);
           }
         }
         try {

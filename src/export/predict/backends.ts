@@ -15,6 +15,7 @@ import { readOnnxModelInfo } from '../onnx/readModel';
 import { readTfjsArtifacts } from '../tfjs/load';
 import { ensureBackend, loadModel, resolveModelSource } from '../source';
 import { describeModel, planModel } from '../exportModel';
+import { requireNative } from '../../core/nativeModules';
 
 export interface OutputTensor {
   data: Float32Array | Int32Array;
@@ -28,6 +29,10 @@ export interface InferenceBackend {
   readonly metadata: ExportMetadata;
   /** Names of the outputs, in the model's order. */
   readonly outputNames: string[];
+  /** Where it runs (undefined: the CPU). */
+  readonly device?: 'cpu' | 'gpu';
+  /** Why it is not where `device` asked (a GPU asked for, the CPU used). */
+  readonly note?: string;
   /** Run a batch (NHWC, float). */
   run(batch: Float32Array, shape: [number, number, number, number]): Promise<Record<string, OutputTensor>>;
   dispose(): Promise<void>;
@@ -38,6 +43,11 @@ export type BackendChoice = 'auto' | 'onnxruntime' | 'tfjs';
 export interface BackendOptions {
   /** Threads of onnxruntime's pool (default: one per core). */
   threads?: number;
+  /**
+   * gpu: onnxruntime's WebGPU execution provider (ONNX models), falling back to the CPU with a
+   * `note` when it cannot start (no adapter) or the model is not ONNX. Default cpu.
+   */
+  device?: 'cpu' | 'gpu';
 }
 
 const MODEL_KINDS = 'an .onnx file, an exported TF.js folder (model.json), a run directory or a .safetensors checkpoint';
@@ -89,6 +99,8 @@ class OrtBackend implements InferenceBackend {
     readonly outputNames: string[],
     private readonly session: import('onnxruntime-node').InferenceSession,
     private readonly ort: typeof import('onnxruntime-node'),
+    readonly device: 'cpu' | 'gpu',
+    readonly note?: string,
   ) {}
 
   static async open(file: string, options: BackendOptions): Promise<OrtBackend> {
@@ -99,15 +111,26 @@ class OrtBackend implements InferenceBackend {
       throw new UserError(`${file}: cannot read the model (${(err as Error).message})`);
     }
     const info = readOnnxModelInfo(bytes, file);
-    const ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
-    let session: import('onnxruntime-node').InferenceSession;
+    const ort = requireNative('onnxruntime-node', () => require('onnxruntime-node') as typeof import('onnxruntime-node'));
+    let session: import('onnxruntime-node').InferenceSession | undefined;
+    const sessionOptions: import('onnxruntime-node').InferenceSession.SessionOptions = {
+      intraOpNumThreads: options.threads ?? os.availableParallelism(),
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+    };
+    let note: string | undefined;
+    if (options.device === 'gpu') {
+      try {
+        // onnxruntime-node 1.30 on Linux carries a WebGPU provider (Dawn); ops it lacks go to the CPU one.
+        session = await ort.InferenceSession.create(bytes, { ...sessionOptions, executionProviders: ['webgpu', 'cpu'] });
+      } catch (err) {
+        note = `GPU inference unavailable (onnxruntime's WebGPU provider: ${conciseOrtError(err)}); running on the CPU`;
+      }
+    }
+    const device = session ? 'gpu' : 'cpu';
     try {
-      session = await ort.InferenceSession.create(bytes, {
-        intraOpNumThreads: options.threads ?? os.availableParallelism(),
-        interOpNumThreads: 1,
-        graphOptimizationLevel: 'all',
-        executionMode: 'sequential',
-      });
+      session ??= await ort.InferenceSession.create(bytes, sessionOptions);
     } catch (err) {
       throw new UserError(`${file}: onnxruntime cannot load the model (${(err as Error).message.split('\n')[0]})`);
     }
@@ -115,7 +138,7 @@ class OrtBackend implements InferenceBackend {
     const meta = info.metadata[METADATA_KEY]
       ? parseMetadata(info.metadata[METADATA_KEY], file)
       : foreignOnnxMetadata(file, { name: input.name, shape: input.shape ?? [] }, [...session.outputNames]);
-    return new OrtBackend(file, meta, [...session.outputNames], session, ort);
+    return new OrtBackend(file, meta, [...session.outputNames], session, ort, device, note);
   }
 
   async run(batch: Float32Array, shape: [number, number, number, number]): Promise<Record<string, OutputTensor>> {
@@ -239,6 +262,14 @@ class ToolkitBackend implements InferenceBackend {
 export async function openBackend(target: string, options: BackendOptions = {}): Promise<InferenceBackend> {
   const kind = modelKind(target);
   if (kind === 'onnx') return OrtBackend.open(target, options);
-  if (kind === 'tfjs') return TfjsBackend.open(target);
-  return ToolkitBackend.open(target);
+  const backend = kind === 'tfjs' ? await TfjsBackend.open(target) : await ToolkitBackend.open(target);
+  if (options.device !== 'gpu') return backend;
+  const note = `GPU inference runs ONNX models (onnxruntime's WebGPU provider); ${target} is ${kind === 'tfjs' ? 'a TF.js graph model' : 'a checkpoint'}, run on the CPU — export it with \`cvw export\` for the GPU`;
+  return Object.assign(backend, { device: 'cpu' as const, note });
+}
+
+/** The line that says why onnxruntime failed, without its source path prefix. */
+function conciseOrtError(err: unknown): string {
+  const line = (err as Error).message.split('\n')[0];
+  return line.replace(/^.*?(\S+\.cc:\d+ )/, '').replace(/^.*? was false\. /, '');
 }

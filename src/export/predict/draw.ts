@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadSharp } from '../../data/decode';
+import { loadSharp, openImage } from '../../data/decode';
 import type { ImageInput } from './images';
 import type { Detection } from './detector';
 
@@ -40,7 +40,7 @@ export async function drawDetections(image: ImageInput, detections: Detection[])
   const sharp = loadSharp();
   const base =
     typeof image === 'string' || image instanceof Uint8Array
-      ? sharp(image).removeAlpha()
+      ? openImage(image).removeAlpha()
       : sharp(Buffer.from(Uint8Array.from(image.data, (v) => Math.max(0, Math.min(255, Math.round(v))))), { raw: { width: image.width, height: image.height, channels: (image.channels ?? 3) as 1 | 3 | 4 } });
   // Decode once to learn the size (EXIF-rotated files included), then overlay.
   const { data, info } = await base.toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });

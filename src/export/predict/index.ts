@@ -21,6 +21,7 @@ const common = {
   model: z.string().min(1).describe('An .onnx file (onnxruntime-node), an exported TF.js folder (model.json), a run directory or a .safetensors checkpoint (TensorFlow.js)'),
   batch_size: z.number().int().min(1).default(32).describe('Images per forward pass'),
   threads: z.number().int().min(1).optional().describe('onnxruntime threads (default: one per core)'),
+  device: z.enum(['cpu', 'gpu']).optional().describe("gpu: onnxruntime's WebGPU provider for ONNX models, falling back to the CPU with a note"),
   resize: z.boolean().default(true).describe('Resize images whose pre-processed size differs from the network input; false makes that an error'),
 };
 
@@ -29,7 +30,7 @@ register('predictor', {
   description: 'Top-k class labels with softmax scores and class names, from an exported or trained classifier',
   paper: 'EasyCV ClassificationPredictor',
   params: z.strictObject({ ...common, topk: z.number().int().min(1).default(5).describe('Classes returned per image') }),
-  build: (p) => new Classifier(p.model, { batchSize: p.batch_size, threads: p.threads, resize: p.resize, topk: p.topk }),
+  build: (p) => new Classifier(p.model, { batchSize: p.batch_size, threads: p.threads, device: p.device, resize: p.resize, topk: p.topk }),
 });
 
 register('predictor', {
@@ -37,7 +38,7 @@ register('predictor', {
   description: 'L2-normalised image embeddings (backbone features) for retrieval and near-duplicate matching',
   paper: 'EasyCV FeatureExtractor; cosine retrieval as in kNN evaluation (Wu et al., arXiv:1805.01978)',
   params: z.strictObject(common),
-  build: (p) => new FeatureExtractor(p.model, { batchSize: p.batch_size, threads: p.threads, resize: p.resize }),
+  build: (p) => new FeatureExtractor(p.model, { batchSize: p.batch_size, threads: p.threads, device: p.device, resize: p.resize }),
 });
 
 register('predictor', {
@@ -52,7 +53,7 @@ register('predictor', {
     class_agnostic: z.boolean().default(false).describe('Suppress overlapping boxes across classes too'),
   }),
   build: (p) =>
-    new Detector(p.model, { batchSize: p.batch_size, threads: p.threads, resize: p.resize, scoreThreshold: p.score_threshold, nmsThreshold: p.nms_threshold, maxDetections: p.max_detections, classAgnostic: p.class_agnostic }),
+    new Detector(p.model, { batchSize: p.batch_size, threads: p.threads, device: p.device, resize: p.resize, scoreThreshold: p.score_threshold, nmsThreshold: p.nms_threshold, maxDetections: p.max_detections, classAgnostic: p.class_agnostic }),
 });
 
 register('predictor', {

@@ -50,6 +50,12 @@ export abstract class Predictor<R> {
     return this.backendPromise;
   }
 
+  /** Where the model runs, and why not on the GPU when one was asked for. */
+  async device(): Promise<{ device: 'cpu' | 'gpu'; note?: string }> {
+    const b = await this.backend();
+    return { device: b.device ?? 'cpu', ...(b.note ? { note: b.note } : {}) };
+  }
+
   /** The export's metadata (class names, input size, pre-processing). */
   async metadata(): Promise<ExportMetadata> {
     return (await this.backend()).metadata;

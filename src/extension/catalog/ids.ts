@@ -6,4 +6,5 @@ export const CATALOG_COMMANDS = {
   insertComponent: 'cvWorkbench.insertComponent',
   newExperiment: 'cvWorkbench.newExperiment',
   refreshComponents: 'cvWorkbench.refreshComponents',
+  createSampleWorkspace: 'cvWorkbench.createSampleWorkspace',
 } as const;

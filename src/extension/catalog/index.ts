@@ -12,6 +12,7 @@ import { listTemplates, templateSummary } from '../../templates';
 import { ensureRegistry } from '../registry';
 import { ComponentsTreeProvider, showComponentDoc, type CatalogNode } from './componentsView';
 import { CATALOG_COMMANDS, COMPONENTS_VIEW } from './ids';
+import { createSampleWorkspace } from '../commands/sampleWorkspace';
 
 export { CATALOG_COMMANDS, COMPONENTS_VIEW } from './ids';
 
@@ -41,6 +42,8 @@ export function registerCatalog(context: vscode.ExtensionContext, cvw: CvwRunner
     }),
     vscode.commands.registerCommand(CATALOG_COMMANDS.newExperiment, (template?: string, out?: string) => newExperiment(cvw, template, out)),
     vscode.commands.registerCommand(CATALOG_COMMANDS.refreshComponents, () => tree.refresh()),
+    // The walkthrough's first step: the committed samples the extension carries, copied into the workspace.
+    vscode.commands.registerCommand(CATALOG_COMMANDS.createSampleWorkspace, (folder?: string) => createSampleWorkspace(context.extensionPath, folder)),
     // Saving a custom module may add or remove components.
     vscode.workspace.onDidSaveTextDocument((doc) => {
       if (/\.(ts|js|mjs|cjs)$/.test(doc.fileName)) tree.refresh();

@@ -12,6 +12,7 @@ import type { RunsService } from './service';
 export type RunsNode = { kind: 'group'; group: string } | { kind: 'run'; dir: string };
 
 const ICONS: Record<RunState, [string, string | undefined]> = {
+  pending: ['watch', 'charts.blue'],
   running: ['sync~spin', 'charts.blue'],
   finished: ['pass', 'testing.iconPassed'],
   failed: ['error', 'testing.iconFailed'],

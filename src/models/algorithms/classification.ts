@@ -9,12 +9,14 @@ import { globalAvgPool } from '../nn/layers';
 import type { Backbone, Neck } from '../backbones/types';
 import type { ClsHead } from '../heads/clsHead';
 import type { Algorithm, DataInfo, StepOutput, TensorBatch } from './types';
+import type { Hook } from '../../train/hook';
+import { PretrainedHook } from '../../weights/pretrainedHook';
 
 export const classificationParams = z.strictObject({
   backbone: slot('backbone', 'Feature extractor (ResNet, MobileNetV2, VisionTransformer, ...)'),
   neck: slot('neck', 'Optional neck between backbone and head').optional(),
   head: slot('head', 'Classification head (ClsHead)'),
-  pretrained: z.string().optional().describe('Checkpoint or run directory whose backbone weights initialise this backbone (e.g. a self-supervised run)'),
+  pretrained: z.string().optional().describe('Backbone weights to start from: a checkpoint or run directory of this toolkit (e.g. a self-supervised run), or torchvision/timm weights (.safetensors, .pth) for ResNet, MobileNetV2, VisionTransformer and SwinTransformer; the run log lists what loaded'),
   freeze_backbone: z.boolean().default(false).describe('Train only the neck and head, with the backbone in eval mode (linear evaluation)'),
 });
 
@@ -41,6 +43,11 @@ export class Classification extends Module implements Algorithm {
     super.train(mode);
     if (this.params.freeze_backbone) this.backbone.train(false);
     return this;
+  }
+
+  hooks(): Hook[] {
+    const type = String((this.params.backbone as { type?: unknown }).type ?? '');
+    return this.params.pretrained ? [new PretrainedHook(this.backbone, type, this.params.pretrained)] : [];
   }
 
   private features(images: tf.Tensor4D): tf.Tensor[] {

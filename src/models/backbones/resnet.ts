@@ -1,7 +1,7 @@
 /**
  * ResNet (He et al., Deep Residual Learning for Image Recognition, CVPR 2016, arXiv:1512.03385).
  *
- * Depths 18/34 use basic blocks, 50 uses bottlenecks (stride on the 3x3 convolution, as in
+ * Depths 18/34 use basic blocks, 50/101/152 bottlenecks (stride on the 3x3 convolution, as in
  * torchvision's "ResNet v1.5"). The `cifar` stem (one 3x3 convolution, no max-pool) keeps small
  * images (28x28, 32x32) from shrinking to nothing before the first stage.
  *
@@ -18,7 +18,7 @@ import { BatchNorm, Conv2d, ConvBnAct, MaxPool2d } from '../nn/layers';
 import type { Backbone } from './types';
 
 export const resnetParams = z.strictObject({
-  depth: z.literal([18, 34, 50]).default(18).describe('Number of layers: 18 and 34 use basic blocks, 50 bottlenecks'),
+  depth: z.literal([18, 34, 50, 101, 152]).default(18).describe('Number of layers: 18 and 34 use basic blocks, 50, 101 and 152 bottlenecks'),
   stem: z.enum(['imagenet', 'cifar']).default('imagenet').describe('imagenet: 7x7/2 conv + 3x3/2 max-pool; cifar: one 3x3/1 conv, for images of 32x32 or less'),
   in_channels: z.number().int().min(1).default(3).describe('Channels of the input images; when left out, training uses the channels of its data (1 for Fashion-MNIST)'),
   base_width: z.number().int().min(1).default(64).describe('Channels of the first stage; each later stage doubles them'),
@@ -37,10 +37,12 @@ export function stageGeometry(outputStride: 8 | 16 | 32): { strides: number[]; d
 
 export type ResNetParams = z.output<typeof resnetParams>;
 
-const STAGES: Record<18 | 34 | 50, { block: 'basic' | 'bottleneck'; blocks: number[] }> = {
+const STAGES: Record<ResNetParams['depth'], { block: 'basic' | 'bottleneck'; blocks: number[] }> = {
   18: { block: 'basic', blocks: [2, 2, 2, 2] },
   34: { block: 'basic', blocks: [3, 4, 6, 3] },
   50: { block: 'bottleneck', blocks: [3, 4, 6, 3] },
+  101: { block: 'bottleneck', blocks: [3, 4, 23, 3] },
+  152: { block: 'bottleneck', blocks: [3, 8, 36, 3] },
 };
 
 /** 1x1 convolution + norm that matches the shortcut to a block's output shape. */
@@ -137,7 +139,7 @@ class Stem extends Layer<tf.Tensor4D, tf.Tensor4D> {
 export class ResNet extends Module implements Backbone {
   readonly outChannels: number[];
   readonly inChannels: number;
-  /** Channels of the last stage (the usual feature size: 512 for 18/34, 2048 for 50, at base width 64). */
+  /** Channels of the last stage (the usual feature size: 512 for 18/34, 2048 for 50/101/152, at base width 64). */
   readonly featureChannels: number;
   private readonly stem: Stem;
   private readonly stages: Sequential[] = [];
@@ -193,7 +195,7 @@ export class ResNet extends Module implements Backbone {
 
 register('backbone', {
   type: 'ResNet',
-  description: 'Residual network with basic (18, 34) or bottleneck (50) blocks',
+  description: 'Residual network with basic (18, 34) or bottleneck (50, 101, 152) blocks',
   paper: 'He et al., Deep Residual Learning for Image Recognition, CVPR 2016, arXiv:1512.03385',
   params: resnetParams,
   build: (p) => new ResNet(p),

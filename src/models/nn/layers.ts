@@ -10,6 +10,8 @@ import * as init from './init';
 import { stepRandom } from './stepRandom';
 import { stopGradient } from './stopGradient';
 import { batchNormTrain } from '../../engine/ops/batchNorm';
+import { batchNormSync } from './batchNormSync';
+import { syncBatchNormTrain } from '../../distributed/syncBatchNorm';
 
 export interface Conv2dOptions {
   stride?: number;
@@ -150,6 +152,12 @@ export class BatchNorm extends Layer {
       const scale = tf.mul(tf.rsqrt(tf.add(this.runningVar, eps)), this.gamma ?? 1);
       const shift = tf.sub(this.beta ?? 0, tf.mul(this.runningMean, scale));
       return tf.add(tf.mul(x, scale), shift);
+    }
+    const sync = batchNormSync();
+    if (sync) {
+      const s = syncBatchNormTrain(x, this.gamma as tf.Tensor1D | undefined, this.beta as tf.Tensor1D | undefined, eps, sync);
+      this.updateRunningStats(s.mean, s.variance, s.count);
+      return s.y;
     }
     // The closed-form gradient (src/engine/ops/batchNorm.ts): tfjs' op-by-op one dominates a step.
     const { y, mean, variance } = batchNormTrain(x, this.gamma as tf.Tensor1D | undefined, this.beta as tf.Tensor1D | undefined, eps);

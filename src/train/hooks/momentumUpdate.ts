@@ -15,14 +15,21 @@ export class MomentumUpdateHook implements Hook {
   // Before evaluation and checkpoints (normal) and the logger (veryLow), which reports `momentum`.
   readonly priority = PRIORITY.high;
 
+  /**
+   * @param offset  the schedule's position of the update after step k is k + offset: 0 where the
+   *   reference updates after its optimizer step with that step's momentum (BYOL Algorithm 1, DINO);
+   *   1 where it updates at the start of the next step with that step's (MoBY's moby.py: its counter
+   *   also counts the no-op update before the first step).
+   */
   constructor(
     private readonly pairs: () => MomentumPair[],
     readonly schedule: MomentumSchedule,
+    readonly offset = 0,
   ) {}
 
   /** The momentum applied after 0-based step `iter`. */
   momentumAt(iter: number, maxIters: number): number {
-    return scheduledMomentum(this.schedule, iter, maxIters);
+    return scheduledMomentum(this.schedule, iter + this.offset, maxIters);
   }
 
   afterIter(r: RunnerApi, out: IterOutput): void {

@@ -5,10 +5,12 @@
  * Per-parameter options follow mmcv's `paramwise_cfg`: by default norms and biases get no weight
  * decay (as timm and most self-supervised recipes do); `custom` entries match parameter names
  * (`backbone.layer1.0.conv1.weight`) with a regular expression and scale their learning rate and
- * decay; the last matching entry wins.
+ * decay; the last matching entry wins. `layer_decay` scales the rates of a ViT backbone's blocks
+ * geometrically with depth (see layerDecayMultiplier); custom multipliers multiply with it.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
+import { UserError } from '../../core/problems';
 import type { Parameter, ParamRole } from '../../models/nn/module';
 
 export const paramwiseSchema = z
@@ -25,6 +27,12 @@ export const paramwiseSchema = z
       )
       .default([])
       .describe('Options by parameter name; the last matching entry wins'),
+    layer_decay: z
+      .number()
+      .gt(0)
+      .max(1)
+      .optional()
+      .describe('Layer-wise learning-rate decay for fine-tuning a ViT (BEiT, MAE: 0.65-0.75): block i of N learns at lr x layer_decay^(N - i), the embeddings at layer_decay^(N + 1), the final norm and the head at lr'),
   })
   .default({ norm_decay_mult: 0, bias_decay_mult: 0, custom: [] })
   .describe('Per-parameter options (mmcv paramwise_cfg)');
@@ -39,16 +47,40 @@ export interface OptimParam {
   decayMult: number;
 }
 
+const VIT_BLOCK = /^backbone\.blocks\.(\d+)\./;
+const VIT_EMBEDDING = /^backbone\.(?:cls_token|pos_embed|patch_embed)(?:\.|$)/;
+
+/**
+ * Layer-wise learning-rate decay (Bao et al., BEiT, arXiv:2106.08254; He et al., MAE,
+ * arXiv:2111.06377, its util/lr_decay.py): the layers near the input, which pre-training made most
+ * general, move least. Layer ids follow MAE's get_layer_id_for_vit on the backbone's names: the
+ * class token, position embedding and patch embedding are 0, `blocks.<i>` is i + 1, everything
+ * else (final norm, head) is depth + 1; a layer's multiplier is decay^(depth + 1 - id).
+ */
+export function layerDecayMultiplier(names: string[], decay: number): (name: string) => number {
+  const blockIds = names.map((n) => VIT_BLOCK.exec(n)).filter((m) => m !== null).map((m) => Number(m[1]));
+  if (!blockIds.length) {
+    throw new UserError('optimizer.paramwise.layer_decay: the model has no parameters named backbone.blocks.<i>; layer-wise decay needs a VisionTransformer backbone');
+  }
+  const top = Math.max(...blockIds) + 2;
+  return (name) => {
+    const block = VIT_BLOCK.exec(name);
+    const id = block ? Number(block[1]) + 1 : VIT_EMBEDDING.test(name) ? 0 : top;
+    return decay ** (top - id);
+  };
+}
+
 export function paramOptions(named: Array<[string, Parameter]>, cfg: ParamwiseConfig): OptimParam[] {
   const patterns = cfg.custom.map((c) => ({ ...c, re: new RegExp(c.pattern) }));
+  const layerMult = cfg.layer_decay !== undefined && cfg.layer_decay < 1 ? layerDecayMultiplier(named.map(([n]) => n), cfg.layer_decay) : () => 1;
   return named
     .filter(([, p]) => p.variable.trainable)
     .map(([name, p]) => {
-      let lrMult = 1;
+      let lrMult = layerMult(name);
       let decayMult = p.role === 'norm' ? cfg.norm_decay_mult : p.role === 'bias' ? cfg.bias_decay_mult : 1;
       for (const c of patterns) {
         if (c.re.test(name)) {
-          lrMult = c.lr_mult;
+          lrMult = layerMult(name) * c.lr_mult;
           decayMult = c.decay_mult;
         }
       }

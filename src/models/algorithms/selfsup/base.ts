@@ -43,6 +43,19 @@ export function forwardByResolution(views: tf.Tensor4D[], fn: (x: tf.Tensor4D) =
   return out;
 }
 
+/**
+ * Multi-crop as the reference implementations run it (SwAV's ResNet.forward, DINO's
+ * MultiCropWrapper): `backbone` over each run of same-size views (one batch per resolution), then
+ * `head` once over the features of every view together, so a batch norm in the head normalises
+ * over all views as there; the outputs are split back per view.
+ */
+export function forwardMultiCrop(views: tf.Tensor4D[], backbone: (x: tf.Tensor4D) => tf.Tensor2D, head: (features: tf.Tensor2D) => tf.Tensor2D): tf.Tensor2D[] {
+  const features = forwardByResolution(views, backbone);
+  if (features.length === 1) return [head(features[0])];
+  const out = head(tf.concat(features, 0) as tf.Tensor2D);
+  return tf.split(out, features.map((f) => f.shape[0]), 0) as tf.Tensor2D[];
+}
+
 export abstract class SelfSupervised extends Module implements Algorithm {
   abstract readonly backbone: Backbone;
   /** The algorithm's name, for messages. */

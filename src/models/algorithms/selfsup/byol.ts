@@ -60,13 +60,15 @@ export class BYOL extends SelfSupervised {
 
   trainStep(batch: TensorBatch): StepOutput {
     this.requireViews(batch);
+    // Each view is its own forward pass, so every batch norm (encoder, projector, predictor; online
+    // and target) normalises over one view's batch, as the authors' code does (deepmind-research
+    // byol_experiment.py; mmselfsup and lightly alike). One pass over both views concatenated
+    // mixes the views' statistics, which the reference never does.
     const [a, b] = batch.views;
-    const n = a.shape[0];
-    const both = tf.concat([a, b], 0) as tf.Tensor4D;
-    const online = this.neck.project(this.backbone.forward(both).at(-1)!);
-    const target = stopGradient(this.targetNeck.project(this.targetBackbone.forward(both).at(-1)!));
-    const [o1, o2] = tf.split(online, [n, n], 0) as tf.Tensor2D[];
-    const [t1, t2] = tf.split(target, [n, n], 0) as tf.Tensor2D[];
+    const online = (x: tf.Tensor4D) => this.neck.project(this.backbone.forward(x).at(-1)!);
+    const target = (x: tf.Tensor4D) => stopGradient(this.targetNeck.project(this.targetBackbone.forward(x).at(-1)!));
+    const [o1, o2] = [online(a), online(b)];
+    const [t1, t2] = [target(a), target(b)];
     const loss = tf.add(this.head.forward(o1, t2), this.head.forward(o2, t1)) as tf.Scalar;
     return { loss, logs: { target_similarity: positiveSimilarity(stopGradient(o1), t2) } };
   }

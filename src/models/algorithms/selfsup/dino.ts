@@ -23,7 +23,7 @@ import { MomentumUpdateHook } from '../../../train/hooks/momentumUpdate';
 import { FreezeVariablesHook } from '../../../train/hooks/freezeVariables';
 import type { Hook } from '../../../train/hook';
 import type { StepOutput, TensorBatch, TrainProgress } from '../types';
-import { SelfSupervised, forwardByResolution, lastChannels } from './base';
+import { SelfSupervised, forwardMultiCrop, lastChannels, pooledFeature } from './base';
 import { initTarget, momentumScheduleParams, type MomentumPair } from './momentum';
 
 export const dinoParams = z.strictObject({
@@ -88,8 +88,10 @@ export class DINO extends SelfSupervised {
     for (const v of globals.slice(1)) {
       if (v.shape[1] !== globals[0].shape[1] || v.shape[2] !== globals[0].shape[2]) throw new UserError(`DINO: the ${g} global crops must have the same size; check data.train.views`);
     }
-    const teacher = forwardByResolution(globals, (x) => this.teacherHead.forward(this.teacherBackbone.forward(x)));
-    const student = forwardByResolution(batch.views, (x) => this.head.forward(this.backbone.forward(x)));
+    // The backbone per resolution, the head once over all crops (the authors' MultiCropWrapper):
+    // a batch norm in the head (use_bn, as for ResNets) normalises over every crop.
+    const teacher = forwardMultiCrop(globals, (x) => pooledFeature(this.teacherBackbone.forward(x)), (f) => this.teacherHead.forward([f]));
+    const student = forwardMultiCrop(batch.views, (x) => pooledFeature(this.backbone.forward(x)), (f) => this.head.forward([f]));
     const epoch = progress.epoch + (progress.iter - progress.epoch * progress.itersPerEpoch) / Math.max(1, progress.itersPerEpoch);
     const { loss, teacherTemp, teacherEntropy } = this.loss.forward(student, teacher, epoch);
     return { loss, logs: { teacher_temp: tf.scalar(teacherTemp), teacher_entropy: teacherEntropy } };

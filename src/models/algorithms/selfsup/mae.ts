@@ -44,7 +44,8 @@ export interface Masking {
 
 /** MAE's random masking: per image, argsort of uniform noise; the first `keep` patches are kept. */
 export function randomMasking(batch: number, patches: number, ratio: number, rng: Random): Masking {
-  const keep = Math.max(1, Math.round(patches * (1 - ratio)));
+  // int(L * (1 - mask_ratio)), as the authors' random_masking (models_mae.py) truncates.
+  const keep = Math.max(1, Math.floor(patches * (1 - ratio)));
   const idsKeep = new Int32Array(batch * keep);
   const idsRestore = new Int32Array(batch * patches);
   const mask = new Float32Array(batch * patches);

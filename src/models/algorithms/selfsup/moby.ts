@@ -77,13 +77,13 @@ export class MoBY extends SelfSupervised {
 
   trainStep(batch: TensorBatch): StepOutput {
     this.requireViews(batch);
+    // Each view is its own forward pass (the authors' moby.py), so the batch norms of the
+    // projector and predictor normalise over one view's batch, as in BYOL.
     const [a, b] = batch.views;
-    const n = a.shape[0];
-    const both = tf.concat([a, b], 0) as tf.Tensor4D;
-    const q = l2Normalize(this.predictor.predict(this.neck.project(this.backbone.forward(both).at(-1)!))) as tf.Tensor2D;
-    const k = stopGradient(l2Normalize(this.targetNeck.project(this.targetBackbone.forward(both).at(-1)!))) as tf.Tensor2D;
-    const [q1, q2] = tf.split(q, [n, n], 0) as tf.Tensor2D[];
-    const [k1, k2] = tf.split(k, [n, n], 0) as tf.Tensor2D[];
+    const query = (x: tf.Tensor4D) => l2Normalize(this.predictor.predict(this.neck.project(this.backbone.forward(x).at(-1)!))) as tf.Tensor2D;
+    const key = (x: tf.Tensor4D) => stopGradient(l2Normalize(this.targetNeck.project(this.targetBackbone.forward(x).at(-1)!))) as tf.Tensor2D;
+    const [q1, q2] = [query(a), query(b)];
+    const [k1, k2] = [key(a), key(b)];
     const loss = tf.add(this.head.queueLoss(q1, k2, this.queue2.snapshot()), this.head.queueLoss(q2, k1, this.queue1.snapshot())) as tf.Scalar;
     this.queue1.enqueue(k1);
     this.queue2.enqueue(k2);
@@ -91,7 +91,9 @@ export class MoBY extends SelfSupervised {
   }
 
   hooks(): Hook[] {
-    return [new MomentumUpdateHook(() => this.momentumPairs(), this.params.momentum)];
+    // moby.py moves the key encoder at the start of step k with the momentum of k (its counter
+    // counts the no-op update before the first step): after step k here, the momentum of k + 1.
+    return [new MomentumUpdateHook(() => this.momentumPairs(), this.params.momentum, 1)];
   }
 }
 

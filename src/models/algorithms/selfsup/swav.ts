@@ -11,7 +11,7 @@
  * Sinkhorn-Knopp so the equipartition spans enough samples.
  *
  * Views come from a MultiViewDataset: the large crops first, then the small ones; views of the
- * same size share one forward pass.
+ * same size share one pass through the backbone, and the projection head takes all views at once.
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
@@ -26,7 +26,7 @@ import { stopGradient } from '../../nn/stopGradient';
 import { FreezeVariablesHook } from '../../../train/hooks/freezeVariables';
 import { PRIORITY, type Hook } from '../../../train/hook';
 import type { StepOutput, TensorBatch, TrainProgress } from '../types';
-import { SelfSupervised, forwardByResolution, lastChannels } from './base';
+import { SelfSupervised, forwardMultiCrop, lastChannels, pooledFeature } from './base';
 import { FeatureQueue } from './queue';
 
 export const swavParams = z.strictObject({
@@ -69,7 +69,13 @@ export class SwAV extends SelfSupervised {
     if (batch.views.length !== expected) {
       throw new UserError(`SwAV: model.num_crops [${this.params.num_crops}] means ${expected} views per image, but the batch has ${batch.views.length}: make data.train.views match`);
     }
-    const embeddings = forwardByResolution(batch.views, (x) => l2Normalize(this.neck.project(this.backbone.forward(x).at(-1)!)) as tf.Tensor2D);
+    // The backbone per resolution, the projection head once over all views (its batch norm sees
+    // every crop, as in the authors' code: facebookresearch/swav src/resnet50.py forward).
+    const embeddings = forwardMultiCrop(
+      batch.views,
+      (x) => pooledFeature(this.backbone.forward(x)),
+      (f) => l2Normalize(this.neck.project(f)) as tf.Tensor2D,
+    );
     const scores = embeddings.map((e) => this.head.scores(e));
     const useQueue = this.queues.length > 0 && progress.epoch >= this.params.queue_start_epoch;
     const queueScores = useQueue ? this.queues.map((q) => (q.count() >= q.length ? this.head.scores(q.snapshot()) : undefined)) : undefined;

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# The GPU measurements of issue 17, as one device script (a machine with an NVIDIA GPU, Dawn on its
+# Vulkan driver), also runnable against Mesa's software adapter with tiny sizes (--tiny):
+#
+#   1. `cvw env --backend webgpu`: the adapter Dawn found, and `cvw env` (what auto picks);
+#   2. the gradient grid on that adapter: the engine fuzz, every op (convolutions with strides,
+#      padding, dilation; depthwise; gather; batch norm; …), values and gradients vs the cpu backend;
+#   3. ResNet-18 (CIFAR stem, 32x32) training throughput at batch 64 and 256, webgpu against wasm-ort
+#      on the same machine's CPUs, each in a fresh process;
+#   4. ResNet-18 224x224 inference at batch 32: onnxruntime-node's WebGPU provider against its CPU
+#      provider (a randomly initialised ResNet-18 trained one step and exported with `cvw export`).
+#
+#   bench/gpu/run.sh [--tiny]        results in $OUT (default: a new temporary folder)
+#
+# Needs `npm run build` (dist/) and the npm dependencies, webgpu included, in the tree it runs in.
+# On the device machine (see ../.library/device/README.md) nothing can be downloaded: the Vulkan
+# and EGL loaders come as .debs in .gl/, and node, node_modules and dist/ as .gpu/bundle.tar.xz
+# (bench/gpu/pack.sh, about 50 MB; the carry limit is 64 MiB): carry both, `carry: [".gl", ".gpu"]`.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+# A packed bundle and no dependencies here (the device machine): unpack it.
+if [ ! -e node_modules/@tensorflow/tfjs-core/package.json ] && [ -f .gpu/bundle.tar.xz ]; then
+  [ -L node_modules ] && rm -f node_modules
+  tar -xJf .gpu/bundle.tar.xz
+fi
+[ -x .gpu/bin/node ] && NODE=${NODE:-$PWD/.gpu/bin/node}
+
+TINY=0
+[ "${1:-}" = "--tiny" ] && TINY=1
+OUT=${OUT:-$(mktemp -d)}
+mkdir -p "$OUT"
+NODE=${NODE:-node}
+TS="$NODE -r sucrase/register"
+CVW="$NODE bin/cvw.js"
+
+if [ "$TINY" = 1 ]; then
+  BATCHES="2 4"; STEPS=2; WARMUP=1; SIZE=16; WIDTH=4; GRID_SEEDS=28; INFER_SIZE=32; INFER_BATCH=2; INFER_ITERS=2
+else
+  BATCHES="64 256"; STEPS=5; WARMUP=2; SIZE=32; WIDTH=64; GRID_SEEDS=280; INFER_SIZE=224; INFER_BATCH=32; INFER_ITERS=10
+fi
+
+# Loaders for the GPU machine (its driver is there; libvulkan and libEGL are not).
+if [ -d .gl ] && ls .gl/*.deb >/dev/null 2>&1; then
+  for f in .gl/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+fi
+if [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
+  export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+  export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+fi
+export EGL_PLATFORM=surfaceless
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
+
+step() { echo; echo "== $* ($(date -u +%H:%M:%S))"; }
+failed=0
+
+step "1. cvw env"
+nvidia-smi -L 2>/dev/null | tee "$OUT/gpu.txt"
+$CVW env --backend webgpu 2>"$OUT/env.err" | tee "$OUT/env.txt" || { failed=1; tail -5 "$OUT/env.err"; }
+$CVW env 2>/dev/null | head -1 | tee -a "$OUT/env.txt"
+
+step "2. gradient grid on the adapter: $GRID_SEEDS fuzz cases"
+$TS bench/engine/fuzz.ts --engines webgpu --seeds "$GRID_SEEDS" 2>"$OUT/grid.err" | tee "$OUT/grid.txt" || { failed=1; grep -v '^Warning\|^ *at ' "$OUT/grid.err" | tail -5; }
+
+step "3. ResNet-18 (CIFAR stem, ${SIZE}x${SIZE}, base width $WIDTH) training throughput"
+: >"$OUT/train.jsonl"
+for b in $BATCHES; do
+  for e in webgpu wasm-ort; do
+    $TS bench/gpu/throughput.ts --engine "$e" --batch "$b" --steps "$STEPS" --warmup "$WARMUP" --size "$SIZE" --base-width "$WIDTH" 2>>"$OUT/train.err" | tee -a "$OUT/train.jsonl" || { failed=1; echo "$e batch $b failed"; }
+  done
+done
+
+step "4. ResNet-18 ${INFER_SIZE}x${INFER_SIZE} inference, batch $INFER_BATCH: onnxruntime WebGPU vs CPU provider"
+WORK=$(mktemp -d)
+cat >"$WORK/resnet18.yaml" <<EOF
+engine: { backend: wasm-ort }
+seed: 1
+model:
+  type: Classification
+  backbone: { type: ResNet, depth: 18, base_width: $WIDTH }
+  head: { type: ClsHead }
+data:
+  workers: 0
+  train:
+    type: ClsDataset
+    batch_size: 2
+    source: { type: ImageFolder, root: $PWD/data/images-sample }
+    pipeline: [{ type: Resize, size: $INFER_SIZE }, { type: CenterCrop, size: $INFER_SIZE }, { type: ToTensor }]
+optimizer: { type: SGD, lr: 0.1 }
+runner: { max_iters: 1 }
+EOF
+if $CVW train "$WORK/resnet18.yaml" --work-dir "$WORK/run" -q >"$OUT/export.log" 2>&1 &&
+  $CVW export "$WORK/run" -o "$WORK/resnet18.onnx" >>"$OUT/export.log" 2>&1; then
+  $TS bench/gpu/ortInference.ts --model "$WORK/resnet18.onnx" --batch "$INFER_BATCH" --size "$INFER_SIZE" --iters "$INFER_ITERS" 2>"$OUT/infer.err" | tee "$OUT/infer.jsonl" || { failed=1; tail -5 "$OUT/infer.err"; }
+else
+  failed=1
+  tail -5 "$OUT/export.log"
+fi
+rm -rf "$WORK"
+
+step "summary"
+$NODE -e '
+const fs = require("fs");
+const rows = fs.readFileSync(process.argv[1], "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+for (const b of [...new Set(rows.map((r) => r.batch))]) {
+  const w = rows.find((r) => r.batch === b && r.engine === "webgpu");
+  const c = rows.find((r) => r.batch === b && r.engine === "wasm-ort");
+  console.log(`training batch ${b}: webgpu ${w ? w.samplesPerS : "-"} samples/s, wasm-ort ${c ? c.samplesPerS : "-"} samples/s` + (w && c ? `, ${(w.samplesPerS / c.samplesPerS).toFixed(2)}x` : ""));
+}
+' "$OUT/train.jsonl"
+[ -s "$OUT/infer.jsonl" ] && cat "$OUT/infer.jsonl"
+echo "results: $OUT"
+exit $failed

@@ -1,0 +1,76 @@
+/**
+ * `cvw train --nproc N`: start the same command on N ranks with Open MPI's mpirun, on this
+ * machine. The binding is built once here before the ranks start; Ctrl+C/SIGTERM are passed on
+ * as SIGUSR1 (which mpirun forwards to every rank) so that the ranks agree on a step to stop after
+ * and write a last checkpoint; when a rank dies, mpirun's message (naming the rank, its host and
+ * the signal) goes into the run's record.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as os from 'node:os';
+import { spawn } from 'node:child_process';
+import { UserError } from '../core/problems';
+import { buildBinding, mpiAvailability, mpirunRootEnv, MPI_INSTALL_HINT } from './binding';
+import { readRunInfo, isRunDir, RUN_FILES } from '../train/runDir';
+import { writeAtomic } from '../train/checkpoint';
+
+export interface LaunchOptions {
+  nproc: number;
+  /** The cvw arguments for every rank (without --nproc). */
+  args: string[];
+  /** The run directory the ranks write (rank 0), to record a dead rank in. */
+  runDir?: string;
+  /** Extra mpirun arguments ($CVW_MPIRUN_ARGS, split at spaces, by default). */
+  mpirunArgs?: string[];
+}
+
+/** mpirun's line about the rank that ended the job, e.g. "process rank 1 with PID 0 on node vm exited on signal 9 (Killed)". */
+export function deadRankMessage(mpirunOutput: string): string | undefined {
+  const m = /process rank (\d+) with PID \d+ on node (\S+) exited on signal (\d+)(?: \(([^)]+)\))?/.exec(mpirunOutput);
+  if (m) return `rank ${m[1]} (${m[2]}) died (signal ${m[3]}${m[4] ? `, ${m[4]}` : ''})`;
+  const a = /MPI_ABORT was invoked on rank (\d+)/.exec(mpirunOutput);
+  if (a) return `rank ${a[1]} ended the job (MPI_Abort; its error is in the run's log)`;
+  return undefined;
+}
+
+export async function launchRanks(o: LaunchOptions): Promise<number> {
+  const avail = mpiAvailability();
+  if (!avail.mpirun) throw new UserError(`--nproc needs Open MPI's mpirun: ${MPI_INSTALL_HINT}`);
+  buildBinding((m) => process.stderr.write(`cvw: ${m}\n`));
+  const extra = o.mpirunArgs ?? (process.env.CVW_MPIRUN_ARGS ?? '').split(' ').filter(Boolean);
+  const oversubscribe = o.nproc > os.availableParallelism() ? ['--oversubscribe'] : [];
+  const argv = ['-np', String(o.nproc), ...oversubscribe, ...extra, process.execPath, process.argv[1], ...o.args];
+  const child = spawn(avail.mpirun, argv, { stdio: ['ignore', 'inherit', 'pipe'], env: { ...process.env, ...mpirunRootEnv() } });
+  let tail = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    process.stderr.write(d);
+    tail = (tail + d.toString()).slice(-20000);
+  });
+  const forward = () => child.kill('SIGUSR1');
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  try {
+    const code = await new Promise<number>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (c, sig) => resolve(c ?? (sig ? 128 + (os.constants.signals[sig] ?? 1) : 1)));
+    });
+    if (code !== 0 && o.runDir) recordDeadRank(o.runDir, tail);
+    return code;
+  } finally {
+    process.off('SIGINT', forward);
+    process.off('SIGTERM', forward);
+  }
+}
+
+/** Put mpirun's word about the rank that died into run.json (rank 0 may have had no time to). */
+function recordDeadRank(runDir: string, mpirunOutput: string): void {
+  const dead = deadRankMessage(mpirunOutput);
+  if (!dead || !isRunDir(runDir)) return;
+  const info = readRunInfo(runDir);
+  if (info.status === 'finished' || info.status === 'stopped') return;
+  const message = `${dead}; the job ended at iteration ${info.iter}. Continue with \`cvw train --resume ${runDir}\`${info.error?.message ? ` (rank 0: ${info.error.message})` : ''}`;
+  const next = { ...info, status: 'failed', ended: info.ended ?? new Date().toISOString(), error: { message, iter: info.iter } };
+  writeAtomic(path.join(runDir, RUN_FILES.run), [JSON.stringify(next, null, 2) + '\n']);
+  fs.appendFileSync(path.join(runDir, RUN_FILES.log), `${new Date().toISOString()} failed: ${message}\n`);
+  process.stderr.write(`cvw: ${message}\n`);
+}

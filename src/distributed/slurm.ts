@@ -1,0 +1,136 @@
+/**
+ * `cvw submit`: a data-parallel training run as a Slurm batch job. The sbatch script goes into the
+ * run directory (on the shared file system), the run is recorded as `pending` with its job id at
+ * once, and the job's ranks (`srun --mpi=pmix`) write the run like any other once it starts. The
+ * job is submitted held and released once its id is in run.json, so the job never races the record.
+ * A requeued job resumes from its latest checkpoint; `scancel` sends SIGTERM, on which the ranks
+ * agree on a step to stop after and write a last checkpoint (status `stopped`, resumable).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { UserError } from '../core/problems';
+import { packageVersion } from '../core/packageInfo';
+import type { Override } from '../core/config/overrides';
+import { RunDir, makeNewRunDir } from '../train/runDir';
+
+export interface SubmitOptions {
+  config: string;
+  nodes: number;
+  ntasksPerNode: number;
+  gpusPerTask?: number;
+  partition?: string;
+  time?: string;
+  workDir?: string;
+  overrides?: Override[];
+  /** More `cvw train` options for every rank (e.g. --max-iters 100). */
+  trainArgs?: string[];
+  /** Write the script and print it; submit nothing. */
+  dryRun?: boolean;
+}
+
+export interface SubmitResult {
+  runDir: string;
+  script: string;
+  jobId?: string;
+}
+
+const SCRIPT = 'submit.sbatch';
+
+/** Quote a word for bash. */
+function sh(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+export function sbatchScript(o: SubmitOptions & { runDir: string; cwd: string; node: string; cvw: string }): string {
+  const stem = path.basename(o.config).replace(/\.(ya?ml|json)$/i, '');
+  const directives = [
+    `--job-name=cvw-${stem}`,
+    `--nodes=${o.nodes}`,
+    `--ntasks-per-node=${o.ntasksPerNode}`,
+    ...(o.gpusPerTask ? [`--gpus-per-task=${o.gpusPerTask}`] : []),
+    ...(o.partition ? [`--partition=${o.partition}`] : []),
+    ...(o.time ? [`--time=${o.time}`] : []),
+    `--chdir=${o.cwd}`,
+    `--output=${path.join(o.runDir, 'slurm-%j.out')}`,
+    // Requeued (node failure, preemption): the script resumes from the latest checkpoint.
+    '--requeue',
+  ];
+  const overrides = (o.overrides ?? []).flatMap((ov) => [`--${ov.key}`, ov.value]);
+  const common = [...(o.trainArgs ?? []), ...overrides].map(sh).join(' ');
+  const cvw = `${sh(o.node)} ${sh(o.cvw)}`;
+  return [
+    '#!/bin/bash',
+    `# Written by cvw submit (cv-workbench ${packageVersion()}): data-parallel training of ${o.config}`,
+    `# on ${o.nodes} node(s) x ${o.ntasksPerNode} rank(s); the run directory is ${o.runDir}.`,
+    ...directives.map((d) => `#SBATCH ${d}`),
+    '',
+    `run=${sh(o.runDir)}`,
+    // srun runs every rank; scancel's SIGTERM reaches each (the ranks stop together with a checkpoint).
+    'if [ -f "$run/checkpoints/latest.safetensors" ]; then',
+    `  exec srun --mpi=pmix --kill-on-bad-exit=1 ${cvw} train --resume "$run" ${common}`,
+    'else',
+    `  exec srun --mpi=pmix --kill-on-bad-exit=1 ${cvw} train ${sh(path.resolve(o.config))} --work-dir "$run" ${common}`,
+    'fi',
+    '',
+  ].join('\n');
+}
+
+function slurmCommand(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException & { stderr?: string };
+    if (err.code === 'ENOENT') throw new UserError(`${cmd} not found: cvw submit needs Slurm's client commands (sbatch, scontrol) on PATH`);
+    throw new UserError(`${cmd} ${args.join(' ')} failed: ${(err.stderr ?? err.message).trim()}`);
+  }
+}
+
+export function submit(o: SubmitOptions): SubmitResult {
+  if (!fs.existsSync(o.config)) throw new UserError(`${o.config}: no such config file`);
+  const stem = path.basename(o.config).replace(/\.(ya?ml|json)$/i, '');
+  const dir = o.workDir ? path.resolve(o.workDir) : makeNewRunDir(path.resolve('work_dirs', stem));
+  const script = sbatchScript({ ...o, runDir: dir, cwd: process.cwd(), node: process.execPath, cvw: process.argv[1] });
+  fs.mkdirSync(dir, { recursive: true });
+  const scriptFile = path.join(dir, SCRIPT);
+  fs.writeFileSync(scriptFile, script, { mode: 0o755 });
+  if (o.dryRun) return { runDir: dir, script: scriptFile };
+
+  const run = RunDir.create(dir, {
+    config: path.resolve(o.config),
+    config_stem: stem,
+    run_id: path.basename(dir),
+    command: process.argv.slice(1),
+    cvw_version: packageVersion(),
+    epoch: 0,
+    iter: 0,
+    max_iters: 0,
+    max_epochs: 0,
+    world_size: o.nodes * o.ntasksPerNode,
+  });
+  try {
+    const out = slurmCommand('sbatch', ['--parsable', '--hold', scriptFile]);
+    const jobId = out.trim().split(';')[0];
+    if (!/^\d+$/.test(jobId)) throw new UserError(`sbatch answered "${out.trim()}", not a job id`);
+    run.update({ status: 'pending', slurm_job_id: jobId });
+    run.appendLog(`${new Date().toISOString()} submitted to Slurm as job ${jobId} (${o.nodes} node(s) x ${o.ntasksPerNode} rank(s)${o.partition ? `, partition ${o.partition}` : ''}): ${scriptFile}`);
+    run.close();
+    slurmCommand('scontrol', ['release', jobId]);
+    return { runDir: dir, script: scriptFile, jobId };
+  } catch (e) {
+    run.update({ status: 'failed', ended: new Date().toISOString(), error: { message: (e as Error).message } });
+    throw e;
+  } finally {
+    run.close();
+  }
+}
+
+/** The Slurm state of a job (PENDING, RUNNING, ...), or undefined when squeue no longer knows it. */
+export function jobState(jobId: string): string | undefined {
+  try {
+    const out = execFileSync('squeue', ['-h', '-j', jobId, '-o', '%T'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return out || undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The processes of one data-parallel run (MPI's COMM_WORLD): this process's rank, the world size,
+ * every rank's host, and the collectives the trainer uses. A process started by mpirun or srun
+ * (Open MPI's or PMIx's environment) with more than one rank joins the world; any other process
+ * trains alone and never loads MPI.
+ */
+import { loadBinding, type MpiBinding } from './binding';
+
+/** Ranks in the world according to the launcher's environment (1: not launched by mpirun/srun). */
+export function launcherWorldSize(env: NodeJS.ProcessEnv = process.env): number {
+  if (env.CVW_DISTRIBUTED === '0') return 1;
+  const size = Number(env.OMPI_COMM_WORLD_SIZE ?? env.PMIX_SIZE ?? env.PMI_SIZE ?? (env.PMIX_RANK !== undefined ? env.SLURM_NTASKS : undefined) ?? 1);
+  return Number.isInteger(size) && size > 1 ? size : 1;
+}
+
+const HOST_BYTES = 256;
+
+export class World {
+  readonly hosts: string[];
+
+  private constructor(
+    private readonly mpi: MpiBinding,
+    readonly rank: number,
+    readonly size: number,
+  ) {
+    this.hosts = [];
+    const own = mpi.processorName();
+    for (let r = 0; r < size; r++) this.hosts.push(this.bcastString(r === rank ? own : '', r, HOST_BYTES));
+  }
+
+  /** Join the launcher's world (builds the binding on first use). */
+  static join(log?: (m: string) => void): World {
+    const mpi = loadBinding(log);
+    const { rank, size } = mpi.init();
+    return new World(mpi, rank, size);
+  }
+
+  get host(): string {
+    return this.hosts[this.rank];
+  }
+
+  /** `rank N (host)`, for messages. */
+  describe(rank = this.rank): string {
+    return `rank ${rank} (${this.hosts[rank] ?? '?'})`;
+  }
+
+  bcast(data: ArrayBufferView, root = 0): void {
+    this.mpi.bcast(data, root);
+  }
+
+  /** A string from `root` to every rank (at most `maxBytes` of UTF-8, the rest cut). */
+  bcastString(text: string, root = 0, maxBytes?: number): string {
+    const len = new Int32Array([Buffer.byteLength(text)]);
+    if (maxBytes === undefined) this.mpi.bcast(len, root);
+    const buf = Buffer.alloc(maxBytes ?? len[0]);
+    if (this.rank === root) buf.write(text, 'utf8');
+    this.mpi.bcast(buf, root);
+    return maxBytes === undefined ? buf.toString('utf8') : buf.toString('utf8').replace(/\0+$/, '');
+  }
+
+  /** Sum `data` over all ranks, in place. */
+  allreduceSum(data: Float32Array): Promise<void> {
+    return this.mpi.allreduceSum(data);
+  }
+
+  /** The same, blocking: inside a forward or backward pass (SyncBatchNorm's statistics). */
+  allreduceSumSync(data: Float32Array): void {
+    this.mpi.allreduceSumSync(data);
+  }
+
+  barrier(): Promise<void> {
+    return this.mpi.barrier();
+  }
+
+  /** A collective is waiting for the other ranks right now. */
+  inFlight(): boolean {
+    return this.mpi.inFlight();
+  }
+
+  /** End every rank of the job (mpirun reports which rank asked). */
+  abort(code = 1): never {
+    this.mpi.abort(code);
+    process.exit(code);
+  }
+
+  finalize(): void {
+    this.mpi.finalize();
+  }
+}
+
+/** The world when launched on several ranks, else undefined. */
+export function joinWorldIfLaunched(log?: (m: string) => void): World | undefined {
+  return launcherWorldSize() > 1 ? World.join(log) : undefined;
+}

@@ -1,0 +1,30 @@
+/**
+ * `model.pretrained`: backbone weights loaded when a run starts, before any other hook sees the
+ * model (EMA copies it at beforeRun), and only on a fresh start: a resumed run has its own weights,
+ * and `load_from` (applied when the run is set up) takes precedence, as in mmengine.
+ */
+import { PRIORITY, type Hook, type RunnerApi } from '../train/hook';
+import type { Module } from '../models/nn/module';
+import { describeLoad } from './convert';
+import { loadPretrainedBackbone } from './pretrained';
+
+export class PretrainedHook implements Hook {
+  readonly name = 'PretrainedHook';
+  readonly priority = PRIORITY.highest;
+
+  constructor(
+    private readonly backbone: Module,
+    private readonly type: string,
+    private readonly file: string,
+  ) {}
+
+  beforeRun(r: RunnerApi): void {
+    if (r.iter > 0) return;
+    if (r.config.load_from) {
+      r.log(`model.pretrained (${this.file}) not loaded: load_from initialises the whole model`);
+      return;
+    }
+    const report = loadPretrainedBackbone(this.backbone, this.type, this.file, 'model.pretrained');
+    r.log(`model.pretrained: ${describeLoad(this.file, report)}`);
+  }
+}
