@@ -38,6 +38,7 @@ export { exportModel, type ExportOptions, type ExportResult, type ExportFormat }
 export { Classifier, FeatureExtractor, Predictor, type ClassifierOptions, type Classification, type ClassScore, type PredictorOptions, type ImageInput, type PixelImage, type Settled } from '../export/predict';
 export { retrieve, buildIndex, nearest, listImages, type Neighbour, type ImageIndex } from '../export/retrieve';
 export { Detector, type Detection, type DetectionResult, type DetectorOptions } from '../export/predict';
+export { Segmenter, type SegmentationResult } from '../export/predict';
 export { cocoEvaluate, formatSummary as formatCocoSummary, SUMMARY_NAMES as COCO_SUMMARY_NAMES, type CocoGt, type CocoDetection, type CocoEvalResult } from '../eval/cocoEval';
 export { synthShapes, SHAPES_DEFAULTS, SHAPE_CLASSES, type ShapesOptions } from '../data/synth/shapes';
 export { ExportHook } from '../export/exportHook';

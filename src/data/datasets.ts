@@ -28,15 +28,17 @@ export interface DatasetPlan {
   dropLast?: boolean;
   /** Carry boxes through the pipeline into the batch (detection). */
   withBoxes: boolean;
+  /** Decode each item's mask and move it with view 0 (segmentation). */
+  withMasks?: boolean;
 }
 
-const pipelineParam = z.array(slot('pipeline')).default([]).describe('Steps applied in order to each decoded image (RandomResizedCrop, ColorJitter, ToTensor, Normalize, ...)');
+export const pipelineParam = z.array(slot('pipeline')).default([]).describe('Steps applied in order to each decoded image (RandomResizedCrop, ColorJitter, ToTensor, Normalize, ...)');
 
-function viewPlan(steps: ComponentConfig[], ctx: BuildContext): ViewPlan {
+export function viewPlan(steps: ComponentConfig[], ctx: BuildContext): ViewPlan {
   return { steps, pipeline: steps.map((s) => ctx.build<PipelineStep>('pipeline', s)) };
 }
 
-function loaderOptions(p: { batch_size: number; shuffle?: boolean; drop_last?: boolean }) {
+export function loaderOptions(p: { batch_size: number; shuffle?: boolean; drop_last?: boolean }) {
   return { batchSize: p.batch_size, shuffle: p.shuffle, dropLast: p.drop_last };
 }
 

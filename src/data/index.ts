@@ -5,3 +5,4 @@
 import './sources';
 import './pipeline';
 import './datasets';
+import './segDataset';

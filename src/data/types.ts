@@ -28,6 +28,8 @@ export interface SourceItem {
   boxes?: Box[];
   /** The image's id in its source (COCO image id), for detection results files. */
   imageId?: number;
+  /** Segmentation sources: the mask file (an indexed or grey PNG of class indices). */
+  mask?: ImageRef;
   /** Where the item came from, for error messages: `data/train.txt:12`, `shard-00001.tfrecord@4096`. */
   where: string;
 }
@@ -118,4 +120,6 @@ export interface Batch {
   /** Detection datasets: each sample's source image id (-1 when unknown) and its view-0 frame (undefined after mixing steps). */
   imageIds?: Int32Array;
   frames?: Array<Frame | undefined>;
+  /** Segmentation datasets: class indices of view 0's pixels, `[n, h, w]` (255 = ignore). */
+  masks?: { data: Uint8Array; shape: [number, number, number] };
 }

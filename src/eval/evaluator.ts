@@ -33,6 +33,8 @@ export interface Predictions {
   indices: Int32Array;
   /** Detectors: per sample, detections and ground truth mapped back to the source image. */
   detections?: DetectionSample[];
+  /** Segmentors: confusion of mask values (rows, 0-255) and predicted classes (columns), `256 x numClasses`. */
+  segmentation?: { numClasses: number; confusion: Float64Array };
 }
 
 export interface EvalContext {
@@ -42,9 +44,12 @@ export interface EvalContext {
   outDir?: string;
 }
 
+/** What an evaluator can ask a model to produce over a dataset. */
+export type PredictionNeed = 'logits' | 'features' | 'detections' | 'segmentation';
+
 export interface Evaluator {
   readonly name: string;
   /** What the evaluator needs the model to produce. */
-  readonly needs: Array<'logits' | 'features' | 'detections'>;
+  readonly needs: Array<PredictionNeed>;
   evaluate(p: Predictions, ctx: EvalContext): Record<string, number>;
 }

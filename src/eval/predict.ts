@@ -1,9 +1,11 @@
 /** Run a model over a whole dataset and keep what evaluators need (class scores, features). */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Algorithm } from '../models/algorithms/types';
+import type { Batch } from '../data/types';
 import type { TrainLoader } from '../train/dataBridge';
 import { disposeTensors, toTensors } from '../train/dataBridge';
-import type { DetectionSample, Predictions } from './evaluator';
+import type { DetectionSample, PredictionNeed, Predictions } from './evaluator';
+import { accumulateConfusion, MASK_VALUES } from './segMetrics';
 import { toSourceFrame } from './detections';
 
 class Growable {
@@ -25,7 +27,7 @@ class Growable {
   }
 }
 
-export async function collectPredictions(model: Algorithm, loader: TrainLoader, needs: Set<'logits' | 'features' | 'detections'>): Promise<Predictions> {
+export async function collectPredictions(model: Algorithm, loader: TrainLoader, needs: Set<PredictionNeed>): Promise<Predictions> {
   const wasTraining = model.training;
   model.eval();
   const logits = new Growable();
@@ -35,6 +37,7 @@ export async function collectPredictions(model: Algorithm, loader: TrainLoader, 
   let numClasses: number | undefined;
   let dim: number | undefined;
   const detections: DetectionSample[] = [];
+  let segmentation: Predictions['segmentation'];
   try {
     for await (const batch of loader.epoch(0)) {
       const t = toTensors(batch);
@@ -65,6 +68,7 @@ export async function collectPredictions(model: Algorithm, loader: TrainLoader, 
           if (!model.detect) throw new Error('this model has no detections (detect): evaluate a detector such as YOLOX');
           detections.push(...toSourceFrame(model.detect(t.views[0]), batch));
         }
+        if (needs.has('segmentation')) segmentation = addSegmentation(model, t.views[0], batch, segmentation);
       } finally {
         disposeTensors(t);
       }
@@ -85,5 +89,23 @@ export async function collectPredictions(model: Algorithm, loader: TrainLoader, 
     categoryIds: loader.categoryIds,
     indices: Int32Array.from(indices),
     detections: needs.has('detections') ? detections : undefined,
+    segmentation,
   };
+}
+
+/** Add a batch's predicted classes against its masks to the confusion table (made on the first batch). */
+function addSegmentation(model: Algorithm, images: tf.Tensor4D, batch: Batch, acc: Predictions['segmentation']): Predictions['segmentation'] {
+  if (!model.segment) throw new Error('this model has no per-pixel predictions (segment): evaluate a segmentor such as EncoderDecoder');
+  if (!batch.masks) throw new Error('the evaluation data has no masks: use a SegDataset');
+  const logits = model.segment(images);
+  const k = logits.shape[3];
+  const pred = tf.argMax(logits, 3);
+  logits.dispose();
+  const out = acc ?? { numClasses: k, confusion: new Float64Array(MASK_VALUES * k) };
+  try {
+    accumulateConfusion(out.confusion, out.numClasses, batch.masks.data, pred.dataSync() as Int32Array);
+  } finally {
+    pred.dispose();
+  }
+  return out;
 }

@@ -9,7 +9,7 @@ import { UserError } from '../core/problems';
 
 export const METADATA_KEY = 'cvw';
 
-export const TASKS = ['classification', 'features', 'detection'] as const;
+export const TASKS = ['classification', 'features', 'detection', 'segmentation'] as const;
 export type Task = (typeof TASKS)[number];
 
 const stepSchema = z.looseObject({ type: z.string() });

@@ -198,8 +198,8 @@ export async function generateReport(dir: string, options: GenerateReportOptions
       }
     }
 
-    // Features of every sample: retrieval and the projection (a detector's export has none).
-    const embeddings = task === 'detection' ? [] : await features.predict(samples.map((s) => s.pixels));
+    // Features of every sample: retrieval and the projection (a detector's or segmentor's export has none).
+    const embeddings = task === 'detection' || task === 'segmentation' ? [] : await features.predict(samples.map((s) => s.pixels));
     const dim = embeddings[0]?.length ?? 0;
     if (dim > 0) {
       const queries = spreadIndices(samples.length, options.queries ?? 6);

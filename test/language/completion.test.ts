@@ -68,7 +68,7 @@ describe('completion of type names', () => {
 describe('completion of parameters', () => {
   it('offers the parameters not yet written, on an empty line inside the mapping', () => {
     const items = complete(yaml('model:', '  type: Classification', '  backbone:', '    type: ResNet', '    depth: 50', '    <|>', '  head: {type: ClsHead, num_classes: 2}'));
-    expect(labels(items)).toEqual(['base_width', 'frozen_stages', 'in_channels', 'out_indices', 'stem', 'zero_init_residual']);
+    expect(labels(items)).toEqual(['base_width', 'frozen_stages', 'in_channels', 'out_indices', 'output_stride', 'stem', 'zero_init_residual']);
     const stem = items.find((i) => i.label === 'stem')!;
     expect(stem.insertText).toBe('stem: ${1|imagenet,cifar|}');
     expect(stem.snippet).toBe(true);

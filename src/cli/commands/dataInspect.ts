@@ -1,4 +1,5 @@
 import { inspectSource, type InspectReport } from '../../data/inspect';
+import { formatMaskReport, inspectMasks } from '../../data/masks/inspect';
 import { pathResolver } from '../../data/loader';
 import { dataTarget } from '../../data/targets';
 import type { CommandSpec } from '../args';
@@ -44,10 +45,17 @@ export const dataInspectCommand: CommandSpec = {
     const bar = progressBar(args.options.check ? 'checking' : 'reading', 'items', !!args.options.quiet);
     try {
       const report = await inspectSource(source, { check: !!args.options.check, progress: (d, t) => bar.update(d, t) });
+      const masks = await inspectMasks(source, 255, (d, t) => bar.update(d, t));
       bar.finish();
       report.bad.unshift(...openSkipped);
-      if (args.options.json) process.stdout.write(JSON.stringify({ source: target.config, ...report }, null, 2) + '\n');
-      else process.stdout.write(formatReport(report, String(target.config.type)) + '\n');
+      if (masks) {
+        // Segmentation: classes are counted in pixels (the masks), not per item.
+        report.bad.push(...masks.bad);
+        report.classes = undefined;
+        report.unlabelled = 0;
+      }
+      if (args.options.json) process.stdout.write(JSON.stringify({ source: target.config, ...report, masks }, null, 2) + '\n');
+      else process.stdout.write([formatReport(report, String(target.config.type)), ...(masks ? formatMaskReport(masks) : [])].join('\n') + '\n');
       return report.bad.length ? 1 : 0;
     } finally {
       source.close?.();

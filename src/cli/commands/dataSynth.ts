@@ -19,10 +19,11 @@ export const dataSynthCommand: CommandSpec = {
     { name: 'max-shapes', type: 'number', default: D.maxShapes, description: 'Most shapes per image' },
     { name: 'min-side', type: 'number', default: D.minSide, description: 'Smallest shape (diameter or side) in pixels' },
     { name: 'max-side', type: 'number', default: D.maxSide, description: 'Largest shape in pixels' },
+    { name: 'masks', type: 'boolean', description: 'Also write a segmentation mask per image: <out>/masks/{train,val}/*.png (0 background, 1 circle, 2 square, 3 triangle) and <out>/masks/classes.txt' },
     { name: 'seed', type: 'number', default: D.seed, description: 'Seed: the same options give identical files' },
     { name: 'quiet', short: 'q', type: 'boolean', description: 'No progress on stderr' },
   ],
-  details: 'Train on it with configs/detection/yolox_nano_shapes.yaml (or templates/YOLOX.yaml).',
+  details: 'Train on it with configs/detection/yolox_nano_shapes.yaml (or templates/YOLOX.yaml); with --masks, segment it with configs/segmentation/fcn_resnet18_shapes.yaml.',
   async run(args) {
     const kind = args.positionals[0];
     if (kind !== 'shapes') throw new UserError(`cvw data synth: unknown kind "${kind}"; the kinds are: shapes`);
@@ -44,12 +45,14 @@ export const dataSynthCommand: CommandSpec = {
         maxSide: num('max-side'),
         maxOverlap: D.maxOverlap,
         seed: num('seed'),
+        masks: !!args.options.masks,
       },
       (d, t) => bar.update(d, t),
     );
     bar.finish();
     for (const [split, s] of Object.entries(summary.splits)) {
-      process.stdout.write(`${split}: ${s.images} images, ${s.boxes} boxes -> ${path.relative(process.cwd(), s.imgDir) || '.'}, ${path.relative(process.cwd(), s.annFile)}\n`);
+      const masks = s.maskDir ? `, masks ${path.relative(process.cwd(), s.maskDir)}` : '';
+      process.stdout.write(`${split}: ${s.images} images, ${s.boxes} boxes -> ${path.relative(process.cwd(), s.imgDir) || '.'}, ${path.relative(process.cwd(), s.annFile)}${masks}\n`);
     }
     return 0;
   },

@@ -4,6 +4,7 @@ import type { Classification } from '../../export/predict/classifier';
 import { drawingPath, writeDrawing } from '../../export/predict/draw';
 import { listImages } from '../../export/retrieve';
 import { UsageError, type CommandSpec } from '../args';
+import { predictSegmentation } from './predictSegmentation';
 
 function positiveInt(v: unknown, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -43,7 +44,7 @@ export const predictCommand: CommandSpec = {
     { name: 'batch-size', short: 'b', type: 'number', default: 32, description: 'Images per forward pass' },
     { name: 'threads', type: 'number', description: 'onnxruntime threads (default: one per core)' },
     { name: 'device', type: 'string', valueName: 'cpu|gpu', default: 'cpu', description: "gpu: onnxruntime's WebGPU provider for ONNX models, falling back to the CPU with a note" },
-    { name: 'draw', type: 'string', valueName: 'dir', description: 'Detectors: write each image with its boxes and labels drawn to <dir>/<name>.png' },
+    { name: 'draw', type: 'string', valueName: 'dir', description: 'Detectors: write each image with its boxes and labels drawn to <dir>/<name>.png; segmentors: each mask as an indexed PNG (VOC colours)' },
     { name: 'score-threshold', type: 'number', default: 0.3, description: 'Detectors: lowest score shown' },
     { name: 'nms-threshold', type: 'number', default: 0.65, description: 'Detectors: IoU above which overlapping boxes of a class are suppressed' },
     { name: 'max-detections', type: 'number', default: 100, description: 'Detectors: boxes kept per image' },
@@ -72,6 +73,9 @@ export const predictCommand: CommandSpec = {
         task = (await probe.metadata()).task;
       } finally {
         await probe.dispose();
+      }
+      if (task === 'segmentation') {
+        return predictSegmentation(model, images, options, { skipBad, json: !!args.options.json, drawDir: args.options.draw as string | undefined });
       }
       detection = task === 'detection';
       features = task === 'features';

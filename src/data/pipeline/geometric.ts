@@ -1,13 +1,14 @@
 /**
  * Geometric steps, with torchvision's semantics: RandomResizedCrop (Szegedy et al., Going Deeper
  * with Convolutions, CVPR 2015 — the "Inception crop" SimCLR, MoCo, BYOL and DINO all use), Resize,
- * CenterCrop and RandomHorizontalFlip. Each moves boxes with the image.
+ * CenterCrop and RandomHorizontalFlip. Each moves boxes and segmentation masks with the image.
  */
 import { z } from 'zod';
 import { register } from '../../core/registry';
 import type { Random } from '../../core/random';
 import type { ImageTensor } from '../types';
 import { cropResizeBoxes, flipBoxes } from './boxes';
+import { cropResizeMask, flipMask, padMask } from './masks';
 import { roundHalfEven, sizeHW } from './image';
 import { resampleRect, type Interpolation } from './resample';
 import { composeFrame, interpolationParam, probabilityParam, rangeParam, sizeParam, type PipelineStep, type ViewState } from './step';
@@ -17,6 +18,7 @@ function cropResize(state: ViewState, x0: number, y0: number, cw: number, ch: nu
   const img = state.img;
   state.img = { ...img, data: resampleRect(img, x0, y0, cw, ch, outW, outH, mode), width: outW, height: outH };
   if (state.boxes) state.boxes = cropResizeBoxes(state.boxes, x0, y0, cw, ch, outW, outH);
+  if (state.mask) state.mask = cropResizeMask(state.mask, x0, y0, cw, ch, outW, outH);
   state.frame = composeFrame(state.frame, outW / cw, (-x0 * outW) / cw, outH / ch, (-y0 * outH) / ch);
 }
 
@@ -133,6 +135,7 @@ register('pipeline', {
         const padded = padTo(state.img, h, w);
         if (padded.left || padded.top) {
           state.img = padded.img;
+          if (state.mask) state.mask = padMask(state.mask, padded.img.width, padded.img.height, padded.left, padded.top);
           if (state.boxes) state.boxes = state.boxes.map((b) => ({ ...b, bbox: [b.bbox[0] + padded.left, b.bbox[1] + padded.top, b.bbox[2], b.bbox[3]] }));
           state.frame = composeFrame(state.frame, 1, padded.left, 1, padded.top);
         }
@@ -173,6 +176,7 @@ register('pipeline', {
       if (!rng.chance(p.p)) return;
       state.img = flipHorizontal(state.img);
       if (state.boxes) state.boxes = flipBoxes(state.boxes, state.img.width);
+      if (state.mask) state.mask = flipMask(state.mask);
       state.frame = composeFrame(state.frame, -1, state.img.width, 1, 0);
     },
   }),

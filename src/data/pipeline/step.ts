@@ -7,11 +7,14 @@
 import { z } from 'zod';
 import type { Random } from '../../core/random';
 import type { Box, Frame, ImageTensor } from '../types';
+import type { MaskImage } from '../masks/png';
 
 /** What flows through a pipeline: the image and, for detection, its boxes in the image's pixels. */
 export interface ViewState {
   img: ImageTensor;
   boxes?: Box[];
+  /** Segmentation: class indices of every pixel; geometric steps move it with the image (nearest-neighbour). */
+  mask?: MaskImage;
   /**
    * The decoded pixels every view of the sample starts from: a step that changes pixels in place
    * must not change these (use `writablePixels`).

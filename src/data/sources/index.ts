@@ -5,3 +5,4 @@ import './idx';
 import './cifar';
 import './tfrecord';
 import './coco';
+import './segmentation';

@@ -7,6 +7,11 @@
  *   out/train/000000.png ...   out/annotations/instances_train.json
  *   out/val/000000.png ...     out/annotations/instances_val.json
  *
+ * With `masks`, a segmentation mask per image too (indexed PNGs, VOC colours: 0 background,
+ * 1 circle, 2 square, 3 triangle — a pixel belongs to the top shape covering at least half of it):
+ *
+ *   out/masks/train/000000.png ...  out/masks/classes.txt
+ *
  * Everything derives from `seed`: the same options give byte-identical files.
  */
 import * as fs from 'node:fs';
@@ -14,6 +19,7 @@ import * as path from 'node:path';
 import { Random, randomFor } from '../../core/random';
 import { UserError } from '../../core/problems';
 import { loadSharp } from '../decode';
+import { encodeMaskPng } from '../masks/png';
 
 export const SHAPE_CLASSES = ['circle', 'square', 'triangle'] as const;
 export type ShapeClass = (typeof SHAPE_CLASSES)[number];
@@ -32,7 +38,12 @@ export interface ShapesOptions {
   /** Largest overlap of two boxes, as a fraction of the smaller one (occlusion stays partial). */
   maxOverlap: number;
   seed: number;
+  /** Also write a segmentation mask of every image (out/masks/<split>/). */
+  masks?: boolean;
 }
+
+/** Class names of the masks: background first, then the shapes (mask value = index). */
+export const SHAPE_MASK_CLASSES = ['background', ...SHAPE_CLASSES];
 
 export const SHAPES_DEFAULTS: Omit<ShapesOptions, 'out'> = { splits: { train: 4000, val: 400 }, size: 96, minShapes: 1, maxShapes: 4, minSide: 12, maxSide: 48, maxOverlap: 0.2, seed: 0 };
 
@@ -49,7 +60,7 @@ interface Shape {
 
 export interface ShapesSummary {
   out: string;
-  splits: Record<string, { images: number; boxes: number; annFile: string; imgDir: string }>;
+  splits: Record<string, { images: number; boxes: number; annFile: string; imgDir: string; maskDir?: string }>;
 }
 
 function luma(c: [number, number, number]): number {
@@ -142,6 +153,25 @@ function draw(pixels: Float32Array, size: number, s: Shape): void {
   }
 }
 
+/** Paint `value` where `s` covers at least half of a pixel (8 of its 4x4 samples). */
+function paintMask(mask: Uint8Array, size: number, s: Shape, value: number): void {
+  const [bx, by, bw, bh] = s.bbox;
+  for (let y = Math.max(0, Math.floor(by)); y < Math.min(size, Math.ceil(by + bh)); y++) {
+    for (let x = Math.max(0, Math.floor(bx)); x < Math.min(size, Math.ceil(bx + bw)); x++) {
+      let hits = 0;
+      for (let sy = 0; sy < 4; sy++) for (let sx = 0; sx < 4; sx++) if (inside(s, x + (sx + 0.5) / 4, y + (sy + 0.5) / 4)) hits++;
+      if (hits >= 8) mask[y * size + x] = value;
+    }
+  }
+}
+
+/** The segmentation mask of an image's shapes, drawn in the same order as the image (later on top). */
+export function shapesMask(shapes: Shape[], size: number): Uint8Array {
+  const mask = new Uint8Array(size * size);
+  for (const s of shapes) paintMask(mask, size, s, SHAPE_MASK_CLASSES.indexOf(s.kind));
+  return mask;
+}
+
 /** One image: background and shapes, from its own random stream. */
 export function drawImage(opts: Pick<ShapesOptions, 'size' | 'minShapes' | 'maxShapes' | 'minSide' | 'maxSide' | 'maxOverlap'>, rng: Random): { pixels: Uint8Array; shapes: Shape[] } {
   const size = opts.size;
@@ -196,6 +226,11 @@ export async function synthShapes(options: ShapesOptions, progress?: (done: numb
   for (const [s, [split, n]] of Object.entries(o.splits).entries()) {
     const imgDir = path.join(o.out, split);
     fs.mkdirSync(imgDir, { recursive: true });
+    const maskDir = o.masks ? path.join(o.out, 'masks', split) : undefined;
+    if (maskDir) {
+      fs.mkdirSync(maskDir, { recursive: true });
+      fs.writeFileSync(path.join(o.out, 'masks', 'classes.txt'), SHAPE_MASK_CLASSES.join('\n') + '\n');
+    }
     const images: unknown[] = [];
     const annotations: unknown[] = [];
     for (let i = 0; i < n; i++) {
@@ -205,6 +240,7 @@ export async function synthShapes(options: ShapesOptions, progress?: (done: numb
         .png({ compressionLevel: 9, adaptiveFiltering: true })
         .toBuffer();
       fs.writeFileSync(path.join(imgDir, file), png);
+      if (maskDir) fs.writeFileSync(path.join(maskDir, file), encodeMaskPng({ data: shapesMask(shapes, o.size), width: o.size, height: o.size }));
       images.push({ id: i + 1, file_name: file, width: o.size, height: o.size });
       for (const sh of shapes) {
         // area: the box's, so that small/medium/large agree with evaluation on loaded boxes (no masks here).
@@ -216,7 +252,7 @@ export async function synthShapes(options: ShapesOptions, progress?: (done: numb
     const annFile = path.join(o.out, 'annotations', `instances_${split}.json`);
     const categories = SHAPE_CLASSES.map((name, k) => ({ id: k + 1, name, supercategory: 'shape' }));
     fs.writeFileSync(annFile, JSON.stringify({ info: { description: `CV Workbench synthetic shapes (${split}, seed ${o.seed})` }, images, annotations, categories }) + '\n');
-    summary.splits[split] = { images: n, boxes: annotations.length, annFile, imgDir };
+    summary.splits[split] = { images: n, boxes: annotations.length, annFile, imgDir, maskDir };
   }
   return summary;
 }

@@ -8,7 +8,9 @@ import { randomFor } from '../../core/random';
 import { UserError } from '../../core/problems';
 import { NativeModuleError } from '../../core/nativeModules';
 import { decodeImage } from '../decode';
-import { describeItemError } from '../errors';
+import { decodeMask } from '../masks/decode';
+import type { MaskImage } from '../masks/png';
+import { DataError, describeItemError } from '../errors';
 import { buildPipeline, runPipeline, type PipelineStep } from '../pipeline';
 import type { Batch, Box, Frame, ImageTensor } from '../types';
 import type { BatchResult, Failure, TaskItem, WorkerInit } from './protocol';
@@ -18,9 +20,20 @@ interface Made {
   views: ImageTensor[];
   boxes?: Box[];
   frame?: Frame;
+  mask?: MaskImage;
 }
 
 export class BatchMaker {
+  /** The mask of `item`, which must have the size of its image. */
+  private async readMask(item: TaskItem, img: ImageTensor): Promise<MaskImage> {
+    if (!item.mask) throw new DataError(item.where, 'no mask for this image (a segmentation dataset needs one per image)');
+    const mask = await decodeMask(item.mask, item.where);
+    if (mask.width !== img.width || mask.height !== img.height) {
+      throw new DataError(item.where, `mask is ${mask.width}x${mask.height} but the image is ${img.width}x${img.height}`);
+    }
+    return mask;
+  }
+
   private readonly views: PipelineStep[][];
 
   constructor(private readonly init: WorkerInit) {
@@ -39,8 +52,10 @@ export class BatchMaker {
     const made = await Promise.all(
       items.map(async (item): Promise<Made | undefined> => {
         let decoded: ImageTensor;
+        let mask: MaskImage | undefined;
         try {
           decoded = await decodeImage(item.image, this.init.channels, item.where);
+          if (this.init.withMasks) mask = await this.readMask(item, decoded);
         } catch (err) {
           return failed(err, item.index, item.where);
         }
@@ -57,6 +72,7 @@ export class BatchMaker {
           const views: ImageTensor[] = [];
           let boxes: Box[] | undefined;
           let frame: Frame | undefined;
+          let outMask: MaskImage | undefined;
           for (let v = 0; v < this.views.length; v++) {
             const withBoxes = this.init.withBoxes;
             const state = runPipeline(
@@ -65,6 +81,7 @@ export class BatchMaker {
                 img: decoded,
                 shared: decoded.data,
                 boxes: withBoxes ? item.boxes ?? [] : undefined,
+                mask: v === 0 ? mask : undefined,
                 frame: withBoxes ? { sx: 1, tx: 0, sy: 1, ty: 0, width: decoded.width, height: decoded.height } : undefined,
                 extras: v === 0 ? extras : [],
                 epoch,
@@ -72,9 +89,10 @@ export class BatchMaker {
               randomFor(this.init.seed, epoch, item.index, v),
             );
             views.push(state.img);
-            if (v === 0) ({ boxes, frame } = state);
+            if (v === 0) ({ boxes, frame, mask: outMask } = state);
           }
-          return { item, views, boxes, frame };
+          if (mask) checkMaskFollowed(outMask, views[0], this.init.views[0].map((s) => s.type));
+          return { item, views, boxes, frame, mask: outMask };
         } catch (err) {
           // A pipeline that throws on a decoded image is a config mistake (Normalize's channels...).
           if (err instanceof UserError) fatal ??= `${item.where}: ${err.message}`;
@@ -93,6 +111,15 @@ export class BatchMaker {
       return { failures, fatal: (err as Error).message };
     }
   }
+}
+
+/** A view-0 pipeline step that changed the image's size without moving the mask is a config mistake. */
+function checkMaskFollowed(mask: MaskImage | undefined, img: ImageTensor, steps: string[]): void {
+  if (mask && mask.width === img.width && mask.height === img.height) return;
+  throw new UserError(
+    `the mask no longer matches the image after the pipeline (${mask ? `${mask.width}x${mask.height}` : 'dropped'} vs ${img.width}x${img.height}): one of its steps (${steps.join(', ')}) does not transform masks; ` +
+      'segmentation pipelines can use Resize, RandomResizedCrop, CenterCrop, RandomHorizontalFlip and the colour steps',
+  );
 }
 
 /** Views stacked into NHWC arrays; every sample's view v must have the same size. */
@@ -121,6 +148,12 @@ function collate(samples: Made[], init: WorkerInit): Batch {
     batch.boxes = samples.map((s) => s.boxes ?? []);
     batch.imageIds = Int32Array.from(samples.map((s) => s.item.imageId ?? -1));
     batch.frames = samples.map((s) => s.frame);
+  }
+  if (init.withMasks) {
+    const { height: h, width: w } = samples[0].views[0];
+    const data = new Uint8Array(n * h * w);
+    samples.forEach((s, i) => data.set(s.mask!.data, i * h * w));
+    batch.masks = { data, shape: [n, h, w] };
   }
   return batch;
 }

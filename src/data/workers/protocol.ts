@@ -9,6 +9,8 @@ export interface WorkerInit {
   channels: number;
   seed: number;
   withBoxes: boolean;
+  /** Decode each item's mask and carry it through the pipeline into the batch (segmentation). */
+  withMasks?: boolean;
   withLabels: boolean;
   /** Files of custom (non built-in) pipeline steps, loaded before the pipelines are built. */
   modules: string[];
@@ -21,6 +23,7 @@ export interface TaskItem {
   label?: number;
   boxes?: Box[];
   imageId?: number;
+  mask?: ImageRef;
   where: string;
   /** Other samples a mixing step (Mosaic, MixUp) combines with this one. */
   extras?: Array<{ image: ImageRef; boxes?: Box[]; where: string }>;

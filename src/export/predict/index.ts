@@ -7,11 +7,13 @@ import { register } from '../../core/registry';
 import { Classifier } from './classifier';
 import { FeatureExtractor } from './featureExtractor';
 import { Detector } from './detector';
+import { Segmenter } from './segmenter';
 
 export { Predictor, type PredictorOptions, type Settled } from './predictor';
 export { Classifier, softmax, type ClassifierOptions, type Classification, type ClassScore } from './classifier';
 export { FeatureExtractor, l2Normalise } from './featureExtractor';
 export { Detector, type Detection, type DetectionResult, type DetectorOptions } from './detector';
+export { Segmenter, type SegmentationResult } from './segmenter';
 export type { ImageInput, PixelImage } from './images';
 export { openBackend, modelKind, type InferenceBackend } from './backends';
 
@@ -52,4 +54,12 @@ register('predictor', {
   }),
   build: (p) =>
     new Detector(p.model, { batchSize: p.batch_size, threads: p.threads, device: p.device, resize: p.resize, scoreThreshold: p.score_threshold, nmsThreshold: p.nms_threshold, maxDetections: p.max_detections, classAgnostic: p.class_agnostic }),
+});
+
+register('predictor', {
+  type: 'Segmenter',
+  description: 'The class of every pixel, from an exported or trained segmentor (EncoderDecoder), in the image\'s own pixels',
+  paper: 'EasyCV SegmentationPredictor',
+  params: z.strictObject(common),
+  build: (p) => new Segmenter(p.model, { batchSize: p.batch_size, threads: p.threads, resize: p.resize }),
 });

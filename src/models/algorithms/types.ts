@@ -54,6 +54,8 @@ export interface Algorithm extends Module {
   predict?(images: tf.Tensor4D): tf.Tensor2D;
   /** Boxes, scores and labels of each image after post-processing (NMS), for detectors; eval mode. */
   detect?(images: tf.Tensor4D): ImageDetections[];
+  /** Class logits of every pixel at the input size `[batch, h, w, classes]`, for segmentors; eval mode. */
+  segment?(images: tf.Tensor4D): tf.Tensor4D;
   /** Throws a UserError when the config cannot work with this data (channels, classes). */
   checkData?(info: DataInfo): void;
   /** Hooks the method needs (momentum encoders, schedules), added to the configured ones. */

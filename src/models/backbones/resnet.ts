@@ -4,6 +4,11 @@
  * Depths 18/34 use basic blocks, 50/101/152 bottlenecks (stride on the 3x3 convolution, as in
  * torchvision's "ResNet v1.5"). The `cifar` stem (one 3x3 convolution, no max-pool) keeps small
  * images (28x28, 32x32) from shrinking to nothing before the first stage.
+ *
+ * `output_stride` 16 or 8 keeps the last one or two stages at the resolution before them and
+ * dilates their 3x3 convolutions instead (by 2, and 2 then 4), as DeepLab (Chen et al.,
+ * arXiv:1706.05587) and mmsegmentation's segmentation backbones do: dense features for
+ * segmentation heads, the same weights (a classification checkpoint loads unchanged).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
@@ -20,7 +25,15 @@ export const resnetParams = z.strictObject({
   out_indices: z.array(z.number().int().min(0).max(3)).min(1).default([3]).describe('Stages (0-3) whose feature maps are returned, for necks and heads'),
   frozen_stages: z.number().int().min(-1).max(4).default(-1).describe('Stages whose weights are frozen (0 = the stem, -1 = none)'),
   zero_init_residual: z.boolean().default(false).describe('Start the last norm of each block at zero so blocks begin as identities'),
+  output_stride: z.literal([8, 16, 32]).default(32).describe('Input size over the last feature map: 16 or 8 replace the strides of the last stages by dilations (segmentation)'),
 });
+
+/** Stride and dilation of stages 1-4 for an output stride (mmsegmentation's strides/dilations). */
+export function stageGeometry(outputStride: 8 | 16 | 32): { strides: number[]; dilations: number[] } {
+  if (outputStride === 8) return { strides: [1, 2, 1, 1], dilations: [1, 1, 2, 4] };
+  if (outputStride === 16) return { strides: [1, 2, 2, 1], dilations: [1, 1, 1, 2] };
+  return { strides: [1, 2, 2, 2], dilations: [1, 1, 1, 1] };
+}
 
 export type ResNetParams = z.output<typeof resnetParams>;
 
@@ -57,9 +70,10 @@ class BasicBlock extends Layer<tf.Tensor4D, tf.Tensor4D> {
   private readonly bn2: BatchNorm;
   private readonly downsample?: Downsample;
 
-  constructor(inC: number, width: number, stride: number, zeroInit: boolean) {
+  constructor(inC: number, width: number, stride: number, zeroInit: boolean, dilation = 1) {
     super();
-    this.conv1 = this.child('conv1', new Conv2d(inC, width, 3, { stride }));
+    // mmsegmentation dilates only the first 3x3 convolution of a basic block.
+    this.conv1 = this.child('conv1', new Conv2d(inC, width, 3, { stride, dilation }));
     this.bn1 = this.child('bn1', new BatchNorm(width));
     this.conv2 = this.child('conv2', new Conv2d(width, width, 3));
     this.bn2 = this.child('bn2', new BatchNorm(width, { zeroInit }));
@@ -85,12 +99,12 @@ class Bottleneck extends Layer<tf.Tensor4D, tf.Tensor4D> {
   private readonly bn3: BatchNorm;
   private readonly downsample?: Downsample;
 
-  constructor(inC: number, width: number, stride: number, zeroInit: boolean) {
+  constructor(inC: number, width: number, stride: number, zeroInit: boolean, dilation = 1) {
     super();
     const outC = width * Bottleneck.expansion;
     this.conv1 = this.child('conv1', new Conv2d(inC, width, 1, { padding: 0 }));
     this.bn1 = this.child('bn1', new BatchNorm(width));
-    this.conv2 = this.child('conv2', new Conv2d(width, width, 3, { stride }));
+    this.conv2 = this.child('conv2', new Conv2d(width, width, 3, { stride, dilation }));
     this.bn2 = this.child('bn2', new BatchNorm(width));
     this.conv3 = this.child('conv3', new Conv2d(width, outC, 1, { padding: 0 }));
     this.bn3 = this.child('bn3', new BatchNorm(outC, { zeroInit }));
@@ -139,12 +153,14 @@ export class ResNet extends Module implements Backbone {
     this.stem = this.child('stem', new Stem(params.stem, params.in_channels, w));
     let inC = w;
     const stageChannels: number[] = [];
+    const { strides, dilations } = stageGeometry(params.output_stride);
     blocks.forEach((n, s) => {
       const width = w * 2 ** s;
       const layers: Layer[] = [];
       for (let b = 0; b < n; b++) {
-        const stride = b === 0 && s > 0 ? 2 : 1;
-        layers.push(block === 'basic' ? new BasicBlock(inC, width, stride, params.zero_init_residual) : new Bottleneck(inC, width, stride, params.zero_init_residual));
+        const stride = b === 0 ? strides[s] : 1;
+        const d = dilations[s];
+        layers.push(block === 'basic' ? new BasicBlock(inC, width, stride, params.zero_init_residual, d) : new Bottleneck(inC, width, stride, params.zero_init_residual, d));
         inC = width * expansion;
       }
       this.stages.push(this.child(`layer${s + 1}`, new Sequential(layers)));

@@ -80,7 +80,7 @@ export interface GeneratedReport {
   /** The weights used (checkpoint path), and which data. */
   checkpoint: string;
   split: string;
-  task: 'classification' | 'features' | 'detection';
+  task: 'classification' | 'features' | 'detection' | 'segmentation';
   classes?: string[];
   gallery?: GalleryItem[];
   /** Detectors: sample images with their boxes. */

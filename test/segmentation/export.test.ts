@@ -1,0 +1,86 @@
+/**
+ * A segmentor through ONNX export (logits at the input size and the argmax mask, both in the
+ * graph, checked against the toolkit), the Segmenter predictor and `cvw predict --draw`.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as path from 'node:path';
+import '../../src/builtins';
+import { exportModel } from '../../src/export/exportModel';
+import { ensureBackend } from '../../src/export/source';
+import { tempFiles } from '../helpers/tmp';
+import { makeRun, onnxCheck } from '../export/helpers';
+import { Segmenter } from '../../src/export/predict';
+import { decodeMaskPng } from '../../src/data/masks/png';
+import { cvw } from '../helpers/cvw';
+import * as fs from 'node:fs';
+
+const t = tempFiles({});
+afterAll(() => t.cleanup());
+
+describe('EncoderDecoder export', () => {
+  beforeAll(async () => {
+    await ensureBackend('wasm');
+    makeRun(
+      path.join(t.dir, 'seg'),
+      `model:
+  type: EncoderDecoder
+  backbone: { type: ResNet, depth: 18, base_width: 8, out_indices: [2, 3], output_stride: 8 }
+  decode_head: { type: FCNHead, num_classes: 4, channels: 8 }
+data:
+  workers: 0
+  val:
+    type: SegDataset
+    source: { type: SegFolder, img_dir: data/shapes-seg-sample/val, mask_dir: data/shapes-seg-sample/masks/val }
+    pipeline: [{ type: ToTensor }, { type: Normalize }]
+`,
+    ).dispose();
+  });
+
+  it('exports logits [N, 64, 64, 4] and mask [N, 64, 64] resized in the graph; the export matches the toolkit and the checker accepts it', async () => {
+    const onnx = path.join(t.dir, 'seg.onnx');
+    const r = await exportModel(path.join(t.dir, 'seg', 'run'), { format: 'onnx', out: onnx, layout: 'NHWC' });
+    expect(r.metadata.task).toBe('segmentation');
+    expect(r.metadata.classes).toEqual(['background', 'circle', 'square', 'triangle']);
+    expect(r.metadata.outputs.logits.shape).toEqual(['N', 64, 64, 4]);
+    expect(r.metadata.outputs.mask.shape).toEqual(['N', 64, 64]);
+    expect(r.verified!.maxAbsDiff).toBeLessThan(1e-3);
+    expect(onnxCheck(onnx)).toBe('');
+  });
+
+  it('the Segmenter gives the same masks from the ONNX file and the run itself, at each image\'s own size', async () => {
+    const run = path.join(t.dir, 'seg', 'run');
+    const onnx = path.join(t.dir, 'seg.onnx');
+    const images = [0, 1, 2].map((i) => path.join('data/shapes-seg-sample/val', `00000${i}.png`));
+    const fromOnnx = await new Segmenter(onnx).predict(images);
+    const fromRun = await new Segmenter(run).predict(images);
+    for (const [k, r] of fromOnnx.entries()) {
+      expect([r.width, r.height]).toEqual([64, 64]);
+      expect(r.classes).toEqual(['background', 'circle', 'square', 'triangle']);
+      expect(r.mask.every((v) => v < 4)).toBe(true);
+      let same = 0;
+      r.mask.forEach((v, i) => (same += v === fromRun[k].mask[i] ? 1 : 0));
+      // Engines round differently: a near tie may flip a pixel or two.
+      expect(same / r.mask.length).toBeGreaterThan(0.99);
+    }
+    // A larger image is resized to the network input and its mask mapped back to 128 x 96.
+    const big = { data: new Uint8Array(128 * 96 * 3).fill(100), width: 128, height: 96, channels: 3 };
+    const [b] = await new Segmenter(onnx).predict([big]);
+    expect([b.width, b.height, b.mask.length]).toEqual([128, 96, 128 * 96]);
+  });
+
+  it('cvw predict prints the class shares of each image and --draw writes the masks the Segmenter gives', async () => {
+    const onnx = path.join(t.dir, 'seg.onnx');
+    const drawn = path.join(t.dir, 'drawn');
+    const img = path.join('data/shapes-seg-sample/val', '000001.png');
+    const r = await cvw('predict', onnx, img, '--draw', drawn, '--json');
+    expect(r.code).toBe(0);
+    const [row] = JSON.parse(r.out);
+    expect(row.classes.map((c: { name: string }) => c.name)).toEqual(['background', 'circle', 'square', 'triangle']);
+    expect(row.classes.reduce((a: number, c: { pixels: number }) => a + c.pixels, 0)).toBe(64 * 64);
+    const mask = decodeMaskPng(fs.readFileSync(path.join(drawn, '000001.png')));
+    const [expected] = await new Segmenter(onnx).predict([img]);
+    expect(Buffer.from(mask.data).equals(Buffer.from(expected.mask))).toBe(true);
+    const text = await cvw('predict', onnx, img);
+    expect(text.out).toMatch(/000001\.png +(background|circle|square|triangle) \d+\.\d%/);
+  });
+});
