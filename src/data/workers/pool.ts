@@ -105,7 +105,7 @@ export class SamplePool {
         ),
       );
     } catch (err) {
-      await Promise.all(workers.map((w) => w.terminate()));
+      await terminateAll(workers);
       throw err;
     }
     return new SamplePool(workers.map((w) => new WorkerHandle(w)));
@@ -122,7 +122,22 @@ export class SamplePool {
     return best.run(this.nextId++, epoch, items);
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+  close(): Promise<void> {
+    return terminateAll(this.workers.map((w) => w.worker));
+  }
+}
+
+/**
+ * Terminate workers and wait until they have exited. While a worker terminates nothing keeps the
+ * event loop alive (its handle is closing; terminate()'s promise does not count): a failed
+ * `cvw train` was seen ending with exit code 0, its error unprinted, in the middle of this wait.
+ * A timer holds the loop until every worker is gone.
+ */
+async function terminateAll(workers: Worker[]): Promise<void> {
+  const keepAlive = setInterval(() => undefined, 1000);
+  try {
+    await Promise.all(workers.map((w) => w.terminate()));
+  } finally {
+    clearInterval(keepAlive);
   }
 }
