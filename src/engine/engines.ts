@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../core/problems';
-import { probeWebgpu, type AdapterSummary, type WebgpuProbe } from './webgpu';
+import { probeWebgpu, type AdapterSummary, type ProbeScope, type WebgpuProbe } from './webgpu';
 import { installHint, nvidiaGpuVisible, resolvePackage, TFJS_NODE, TFJS_NODE_GPU, type ResolvedPackage } from './optionalPackages';
 
 export const ENGINE_NAMES = ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm-ort', 'wasm', 'cpu'] as const;
@@ -36,7 +36,7 @@ export interface EngineEnvironment {
   /** Load an optional package (it registers its tfjs backend as a side effect). */
   load(pkg: ResolvedPackage): void;
   /** The WebGPU packages and adapter (default: probeWebgpu, which asks Dawn). */
-  probeWebgpu?: () => Promise<WebgpuProbe>;
+  probeWebgpu?: (scope: ProbeScope) => Promise<WebgpuProbe>;
 }
 
 export const defaultEnvironment: EngineEnvironment = {
@@ -45,7 +45,7 @@ export const defaultEnvironment: EngineEnvironment = {
   load(pkg) {
     require(pkg.dir);
   },
-  probeWebgpu: () => probeWebgpu(),
+  probeWebgpu: (scope) => probeWebgpu(resolvePackage, scope),
 };
 
 export function tfjsNodeAvailability(env: EngineEnvironment, name: 'tfjs-node' | 'tfjs-node-gpu'): Availability {

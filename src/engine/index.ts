@@ -187,7 +187,8 @@ export async function initEngine(options: Partial<EngineConfig> = {}, env: Engin
   const threads = config.threads > 0 ? config.threads : os.availableParallelism();
   // Asking Dawn for an adapter loads it (and Mesa): only when webgpu may be wanted.
   const cpuOnly = config.backend !== 'auto' && config.backend !== 'webgpu' && config.device !== 'gpu';
-  const webgpu = cpuOnly ? undefined : await (env.probeWebgpu ?? defaultEnvironment.probeWebgpu!)();
+  // Only engine.backend: webgpu may run on a software adapter, so only then is one looked for.
+  const webgpu = cpuOnly ? undefined : await (env.probeWebgpu ?? defaultEnvironment.probeWebgpu!)(config.backend === 'webgpu' ? 'all' : 'hardware');
   const available = engineAvailability(env, webgpu);
   let { engine, reason } = chooseEngine(config, available);
   try {

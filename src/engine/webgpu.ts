@@ -9,6 +9,8 @@
  * llvmpipe, a software rasterizer; Dawn refuses Mesa's Vulkan lavapipe). A software adapter is
  * reported but never picked by `auto`: it computes the same numbers, many times slower than wasm.
  */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../core/problems';
@@ -98,7 +100,9 @@ interface Found {
 let dawn: DawnModule | undefined;
 /** Where the tfjs backend package was found (beside this package, or in the user's project). */
 let backendDir: string | undefined;
-let probed: Promise<{ found?: Found; problem?: string }> | undefined;
+/** Which adapters a probe looks for: `hardware` (what `auto` may pick) or `all` (software ones too). */
+export type ProbeScope = 'hardware' | 'all';
+const probed = new Map<ProbeScope, Promise<{ found?: Found; problem?: string }>>();
 
 function loadDawn(pkg: ResolvedPackage): DawnModule {
   if (dawn) return dawn;
@@ -119,15 +123,36 @@ function summarize(adapter: GpuAdapter, api: AdapterSummary['api']): AdapterSumm
   return { vendor, architecture, device, description, api, software: isSoftwareAdapter(adapter.info) };
 }
 
-async function findAdapter(d: DawnModule): Promise<Found | undefined> {
+/**
+ * Is Vulkan's loader (libvulkan.so.1) on this Linux machine? Dawn prints a warning to the process's
+ * stderr when it is not, which every `cvw` run on a machine without a GPU would then show; other
+ * platforms' native APIs (Metal, D3D) are always there.
+ */
+export function vulkanLoaderPresent(): boolean {
+  if (process.platform !== 'linux') return true;
+  const name = 'libvulkan.so.1';
+  const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter((d) => d), `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`, '/usr/lib64', '/usr/lib', '/lib64', '/usr/local/lib'];
+  if (dirs.some((d) => fs.existsSync(path.join(d, name)))) return true;
+  // Anywhere else the dynamic linker looks (ld.so.conf.d: the NVIDIA driver's own folder, say).
+  const ldconfig = ['/sbin/ldconfig', '/usr/sbin/ldconfig'].find((f) => fs.existsSync(f));
+  if (!ldconfig) return false;
+  const listed = spawnSync(ldconfig, ['-p'], { encoding: 'utf8', timeout: 5000 });
+  return listed.status === 0 && listed.stdout.includes(name);
+}
+
+async function findAdapter(d: DawnModule, scope: ProbeScope): Promise<Found | undefined> {
   let software: Found | undefined;
-  const native = d.create([]);
-  const vulkan = await native.requestAdapter({ powerPreference: 'high-performance' });
-  if (vulkan) {
-    const summary = summarize(vulkan, 'default');
-    if (!summary.software) return { gpu: native, adapter: vulkan, summary };
-    software = { gpu: native, adapter: vulkan, summary };
+  if (vulkanLoaderPresent()) {
+    const native = d.create([]);
+    const vulkan = await native.requestAdapter({ powerPreference: 'high-performance' });
+    if (vulkan) {
+      const summary = summarize(vulkan, 'default');
+      if (!summary.software) return { gpu: native, adapter: vulkan, summary };
+      software = { gpu: native, adapter: vulkan, summary };
+    }
   }
+  // Dawn's OpenGL backend finds Mesa's software renderer where there is no GPU (the tests' adapter).
+  if (scope === 'hardware') return undefined;
   const opengl = d.create(['backend=opengl']);
   const gl = await opengl.requestAdapter({ featureLevel: 'compatibility' });
   if (gl) {
@@ -138,21 +163,27 @@ async function findAdapter(d: DawnModule): Promise<Found | undefined> {
 }
 
 /** Are both packages there, and which adapter does Dawn find? Probed once per process. */
-export async function probeWebgpu(resolve: (name: string) => ResolvedPackage | undefined = resolvePackage): Promise<WebgpuProbe> {
+export async function probeWebgpu(resolve: (name: string) => ResolvedPackage | undefined = resolvePackage, scope: ProbeScope = 'all'): Promise<WebgpuProbe> {
   const pkg = resolve(WEBGPU);
   const backend = resolve(TFJS_WEBGPU);
   if (!pkg || !backend) return { available: false, note: `${!pkg ? 'webgpu' : TFJS_WEBGPU} not installed` };
   if (backend.version !== tf.version_core) return { available: false, note: `${TFJS_WEBGPU} ${backend.version} does not match @tensorflow/tfjs-core ${tf.version_core}` };
   backendDir = backend.dir;
-  probed ??= (async () => {
-    try {
-      return { found: await findAdapter(loadDawn(pkg)) };
-    } catch (err) {
-      return { problem: `webgpu ${pkg.version} failed to load: ${(err as Error).message}` };
-    }
-  })();
-  const { found, problem } = await probed;
+  if (!probed.has(scope)) {
+    probed.set(
+      scope,
+      (async () => {
+        try {
+          return { found: await findAdapter(loadDawn(pkg), scope) };
+        } catch (err) {
+          return { problem: `webgpu ${pkg.version} failed to load: ${(err as Error).message}` };
+        }
+      })(),
+    );
+  }
+  const { found, problem } = await probed.get(scope)!;
   if (problem) return { available: false, note: problem };
+  if (!found && scope === 'hardware') return { available: false, note: `webgpu ${pkg.version} installed, but Dawn found no GPU adapter (${vulkanLoaderPresent() ? 'no Vulkan GPU driver' : 'no Vulkan loader, libvulkan.so.1'}); auto does not look for software adapters; cvw env lists them` };
   if (!found) return { available: false, note: `webgpu ${pkg.version} installed, but Dawn found no adapter (no Vulkan GPU driver, and no EGL/OpenGL: on Debian apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri)` };
   return { available: true, note: `webgpu ${pkg.version}, ${TFJS_WEBGPU} ${backend.version}: ${describeAdapter(found.summary)}`, adapter: found.summary };
 }
@@ -163,7 +194,8 @@ export async function probeWebgpu(resolve: (name: string) => ResolvedPackage | u
  * nor, on Mesa, able to find the compatibility-mode one: the backend is registered here instead.
  */
 export async function activateWebgpu(): Promise<void> {
-  const found = probed && (await probed).found;
+  // The adapter of whichever probe made webgpu available (a hardware one wherever there is one).
+  const found = (await probed.get('hardware'))?.found ?? (await probed.get('all'))?.found;
   if (!found) throw new Error('no WebGPU adapter (probeWebgpu first)');
   if (tf.getBackend() === WEBGPU && tf.findBackend(WEBGPU)) return;
   const { WebGPUBackend } = require(backendDir ?? TFJS_WEBGPU) as { WebGPUBackend: WebGPUBackendClass };

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { chooseEngine, initEngine, type Availability } from '../../src/engine';
+import { defaultEnvironment } from '../../src/engine/engines';
 import { describeGpuError, isSoftwareAdapter, probeWebgpu, type AdapterSummary } from '../../src/engine/webgpu';
 import { UserError } from '../../src/core/problems';
 import { cvw } from '../helpers/cvw';
@@ -66,6 +67,16 @@ describe('webgpu selection rules', () => {
     expect(err).toBeInstanceOf(UserError);
     expect(err?.message).toMatch(/^engine\.device: gpu found no GPU engine that can run here \(tfjs-node-gpu missing; webgpu has only a software adapter, llvmpipe.*\); install one — webgpu: npm install --save-exact webgpu@0\.6\.2 @tensorflow\/tfjs-backend-webgpu@4\.22\.0 .*tfjs-node-gpu: npm install/);
     expect(() => chooseEngine({ backend: 'auto', device: 'gpu' }, availability(npm))).toThrow(/tfjs-node-gpu missing; webgpu missing\); install one — webgpu: npm install/);
+  });
+
+  it('auto asks Dawn for hardware adapters only; engine.backend: webgpu for any (software ones too)', async () => {
+    const scopes: string[] = [];
+    const env = { ...defaultEnvironment, probeWebgpu: async (scope: string) => (scopes.push(scope), { available: false, note: 'stub' }) };
+    await initEngine({ backend: 'auto' }, env);
+    await initEngine({ backend: 'auto', device: 'gpu' }, env).catch(() => undefined);
+    await initEngine({ backend: 'webgpu' }, env).catch(() => undefined);
+    await initEngine({ backend: 'wasm' }, env);
+    expect(scopes).toEqual(['hardware', 'hardware', 'all']);
   });
 
   it('a GPU out-of-memory error says what to lower', () => {

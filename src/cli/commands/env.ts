@@ -1,7 +1,9 @@
 import * as os from 'node:os';
 import { BACKENDS, DEVICES, type EngineConfig } from '../../engine/configSection';
 import { initEngine, type EngineReport } from '../../engine';
-import { webgpuInstallHint } from '../../engine/webgpu';
+import { defaultEnvironment } from '../../engine/engines';
+import { resolvePackage } from '../../engine/optionalPackages';
+import { probeWebgpu, webgpuInstallHint } from '../../engine/webgpu';
 import { UsageError, type CommandSpec } from '../args';
 import { buildBinding, mpiAvailability, type MpiAvailability } from '../../distributed/binding';
 
@@ -22,7 +24,9 @@ export const envCommand: CommandSpec = {
     if (!(BACKENDS as readonly string[]).includes(backend)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${backend}"`, 'env');
     if (!(DEVICES as readonly string[]).includes(device)) throw new UsageError(`--device must be one of ${DEVICES.join(', ')}, got "${device}"`, 'env');
     if (args.options['build-mpi']) buildBinding((m) => process.stderr.write(`cvw: ${m}\n`));
-    const report = await initEngine({ backend: backend as EngineConfig['backend'], device: device as EngineConfig['device'], threads: Number(args.options.threads) });
+    // Software adapters too: auto never picks one, but the report says it is there.
+    const environment = { ...defaultEnvironment, probeWebgpu: () => probeWebgpu(resolvePackage, 'all') };
+    const report = await initEngine({ backend: backend as EngineConfig['backend'], device: device as EngineConfig['device'], threads: Number(args.options.threads) }, environment);
     const mpi = mpiAvailability();
     process.stdout.write(args.options.json ? JSON.stringify({ ...report, distributed: mpi }, null, 2) + '\n' : formatReport(report) + formatDistributed(mpi));
     return 0;
