@@ -5,7 +5,8 @@
 // extension (dist/extension.js) without anything installed in the workspace:
 //   sharp            + @img/sharp-<platform> and @img/sharp-libvips-<platform> (image decoding)
 //   onnxruntime-node   its bin/ pruned to the target's folder (the wasm-ort engine's kernels)
-//   webgpu             dawn.node of the target (the webgpu engine's Dawn; not used by any engine yet)
+//   webgpu             dawn.node of the target (the webgpu engine's Dawn; that engine also needs
+//                      @tensorflow/tfjs-backend-webgpu, which no VSIX carries yet)
 // (On Windows sharp-win32-x64 holds libvips itself.) Everything comes prebuilt from the npm registry (`npm install --os --cpu --libc --ignore-scripts`
 // into a cache folder), so one machine builds every platform. The universal VSIX has no native
 // part: its bundled CLI decodes no JPEG/PNG and runs the wasm engine (src/core/nativeModules.ts
@@ -21,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** The webgpu package whose dawn.node the platform VSIXs carry (not a dependency: no engine loads it yet). */
+/** The webgpu package whose dawn.node the platform VSIXs carry (the version package.json's optionalDependencies pin). */
 export const WEBGPU_VERSION = '0.6.2';
 
 /**
