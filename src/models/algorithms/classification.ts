@@ -6,7 +6,7 @@ import { slot } from '../../core/schema';
 import { UserError } from '../../core/problems';
 import { Module } from '../nn/module';
 import { globalAvgPool } from '../nn/layers';
-import type { Backbone, Neck } from '../backbones/types';
+import { checkInputChannels, type Backbone, type Neck } from '../backbones/types';
 import type { ClsHead } from '../heads/clsHead';
 import type { Algorithm, DataInfo, StepOutput, TensorBatch } from './types';
 import type { Hook } from '../../train/hook';
@@ -74,11 +74,7 @@ export class Classification extends Module implements Algorithm {
   }
 
   checkData(info: DataInfo): void {
-    if (info.channels !== this.backbone.inChannels) {
-      throw new UserError(
-        `model.backbone expects ${this.backbone.inChannels}-channel images but the data has ${info.channels} channel(s): set model.backbone.in_channels: ${info.channels}`,
-      );
-    }
+    checkInputChannels(this.backbone, info.channels);
     const k = this.head.numClasses;
     if (info.numClasses !== undefined && info.numClasses !== k) {
       throw new UserError(`model.head.num_classes is ${k} but the training data has ${info.numClasses} classes: set model.head.num_classes: ${info.numClasses}`);

@@ -18,7 +18,7 @@ import { randomFor } from '../../../core/random';
 import { Module } from '../../nn/module';
 import { globalAvgPool } from '../../nn/layers';
 import { YOLOX_SIZE_NAMES } from '../../backbones/cspDarknet';
-import type { Backbone, Neck } from '../../backbones/types';
+import { checkInputChannels, type Backbone, type Neck } from '../../backbones/types';
 import type { YOLOXHead } from '../../heads/yoloxHead';
 import type { Algorithm, DataInfo, ImageDetections, StepOutput, TensorBatch, TrainProgress } from '../types';
 import type { GtBox } from './simota';
@@ -147,9 +147,7 @@ export class YOLOX extends Module implements Algorithm {
   }
 
   checkData(info: DataInfo): void {
-    if (info.channels !== this.backbone.inChannels) {
-      throw new UserError(`model.backbone expects ${this.backbone.inChannels}-channel images but the data has ${info.channels} channel(s): set model.backbone.in_channels: ${info.channels}`);
-    }
+    checkInputChannels(this.backbone, info.channels);
     if (info.numClasses !== undefined && info.numClasses !== this.head.numClasses) {
       throw new UserError(`model.head.num_classes is ${this.head.numClasses} but the training data has ${info.numClasses} categories: set model.head.num_classes: ${info.numClasses}`);
     }

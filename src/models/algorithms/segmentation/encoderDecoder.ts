@@ -14,7 +14,7 @@ import { slot } from '../../../core/schema';
 import { UserError } from '../../../core/problems';
 import { Module } from '../../nn/module';
 import { globalAvgPool } from '../../nn/layers';
-import type { Backbone, Neck } from '../../backbones/types';
+import { checkInputChannels, type Backbone, type Neck } from '../../backbones/types';
 import type { DecodeHead } from '../../heads/segmentation/decodeHead';
 import { resizeTo } from '../../heads/segmentation/decodeHead';
 import type { Algorithm, DataInfo, StepOutput, TensorBatch } from '../types';
@@ -133,9 +133,7 @@ export class EncoderDecoder extends Module implements Algorithm {
   }
 
   checkData(info: DataInfo): void {
-    if (info.channels !== this.backbone.inChannels) {
-      throw new UserError(`model.backbone expects ${this.backbone.inChannels}-channel images but the data has ${info.channels} channel(s): set model.backbone.in_channels: ${info.channels}`);
-    }
+    checkInputChannels(this.backbone, info.channels);
     const k = this.decodeHead.numClasses;
     if (info.numClasses !== undefined && info.numClasses !== k) {
       throw new UserError(`model.decode_head.num_classes is ${k} but the training data has ${info.numClasses} classes: set model.decode_head.num_classes: ${info.numClasses}`);

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../../../core/problems';
 import { Module } from '../../nn/module';
 import { globalAvgPool } from '../../nn/layers';
-import type { Backbone } from '../../backbones/types';
+import { checkInputChannels, type Backbone } from '../../backbones/types';
 import type { Algorithm, DataInfo, StepOutput, TensorBatch, TrainProgress } from '../types';
 
 /** The representation of a backbone's outputs: the last feature, averaged over space when it is a map. */
@@ -85,10 +85,6 @@ export abstract class SelfSupervised extends Module implements Algorithm {
   }
 
   checkData(info: DataInfo): void {
-    if (info.channels !== this.backbone.inChannels) {
-      throw new UserError(
-        `model.backbone expects ${this.backbone.inChannels}-channel images but the data has ${info.channels} channel(s): set model.backbone.in_channels: ${info.channels}`,
-      );
-    }
+    checkInputChannels(this.backbone, info.channels);
   }
 }
