@@ -191,45 +191,57 @@ static napi_value start_collective(napi_env env, Collective *c, const char *name
   return promise;
 }
 
-static napi_value AllreduceSum(napi_env env, napi_callback_info info) {
+/*
+ * The one argument of the allreduces: a Float32Array of at most 2^31 - 1 elements (MPI's int count).
+ * Returns 0 with a JavaScript exception pending when it is not.
+ */
+static int float32_arg(napi_env env, napi_callback_info info, const char *name, napi_value *array, float **data, int *count) {
   size_t argc = 1;
   napi_value argv[1];
-  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  void *data = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
+  void *raw = NULL;
   size_t bytes = 0;
   napi_typedarray_type type;
-  if (argc < 1 || !typed_bytes(env, argv[0], &data, &bytes, &type) || type != napi_float32_array) {
-    napi_throw_type_error(env, NULL, "allreduceSum(float32Array): expected a Float32Array");
-    return NULL;
+  char message[128];
+  if (argc < 1 || !typed_bytes(env, argv[0], &raw, &bytes, &type) || type != napi_float32_array) {
+    snprintf(message, sizeof message, "%s(float32Array): expected a Float32Array", name);
+    napi_throw_type_error(env, NULL, message);
+    return 0;
   }
   if (bytes / 4 > (size_t)0x7fffffff) {
-    napi_throw_range_error(env, NULL, "allreduceSum: more than 2^31 elements in one call");
-    return NULL;
+    snprintf(message, sizeof message, "%s: more than 2^31 elements in one call", name);
+    napi_throw_range_error(env, NULL, message);
+    return 0;
   }
+  *array = argv[0];
+  *data = (float *)raw;
+  *count = (int)(bytes / 4);
+  return 1;
+}
+
+static napi_value AllreduceSum(napi_env env, napi_callback_info info) {
+  napi_value array;
+  float *data;
+  int count;
+  if (!float32_arg(env, info, "allreduceSum", &array, &data, &count)) return NULL;
   Collective *c = (Collective *)calloc(1, sizeof(Collective));
-  c->data = (float *)data;
-  c->count = (int)(bytes / 4);
-  CHECK_NAPI(env, napi_create_reference(env, argv[0], 1, &c->keep));
+  c->data = data;
+  c->count = count;
+  CHECK_NAPI(env, napi_create_reference(env, array, 1, &c->keep));
   return start_collective(env, c, "cvw_mpi.allreduce");
 }
 
 /* Blocking: for statistics needed in the middle of a forward or backward pass (SyncBatchNorm). */
 static napi_value AllreduceSumSync(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  void *data = NULL;
-  size_t bytes = 0;
-  napi_typedarray_type type;
-  if (argc < 1 || !typed_bytes(env, argv[0], &data, &bytes, &type) || type != napi_float32_array) {
-    napi_throw_type_error(env, NULL, "allreduceSumSync(float32Array): expected a Float32Array");
-    return NULL;
-  }
+  napi_value array;
+  float *data;
+  int count;
+  if (!float32_arg(env, info, "allreduceSumSync", &array, &data, &count)) return NULL;
   if (in_flight) {
     napi_throw_error(env, NULL, "cvw_mpi: a collective is already in flight (await each one)");
     return NULL;
   }
-  int rc = MPI_Allreduce(MPI_IN_PLACE, data, (int)(bytes / 4), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+  int rc = MPI_Allreduce(MPI_IN_PLACE, data, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
   if (rc != MPI_SUCCESS) return throw_mpi(env, "MPI_Allreduce", rc);
   return undefined_value(env);
 }
