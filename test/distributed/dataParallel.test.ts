@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tempFiles } from '../helpers/tmp';
+import { tinyVitFashionMnistYaml } from '../helpers/tinyConfig';
 import { loadCheckpoint, disposeCheckpoint } from '../../src/train/checkpoint';
 import { buildBinding, mpiAvailability } from '../../src/distributed/binding';
 import { useCpu } from '../helpers/tf';
@@ -12,23 +13,7 @@ import { useCpu } from '../helpers/tf';
 const root = path.resolve(__dirname, '../..');
 const cvwBin = path.join(root, 'bin', 'cvw.js');
 const sample = path.join(root, 'data', 'fashion-mnist-sample');
-const config = (batch: number, runner: string) => `
-engine: { backend: wasm, threads: 1 }
-seed: 3
-model:
-  type: Classification
-  backbone: { type: VisionTransformer, arch: custom, img_size: 28, patch_size: 7, embed_dim: 16, depth: 1, num_heads: 2, drop_path_rate: 0 }
-  head: { type: ClsHead }
-data:
-  workers: 0
-  train:
-    type: ClsDataset
-    batch_size: ${batch}
-    source: { type: FashionMNIST, root: ${sample} }
-    pipeline: [{ type: ToTensor }]
-optimizer: { type: SGD, lr: 0.05, momentum: 0.9 }
-runner: { ${runner} }
-`;
+const config = (batch: number, runner: string) => tinyVitFashionMnistYaml({ seed: 3, batch, runner, optimizer: 'lr: 0.05, momentum: 0.9' });
 // SyncBatchNorm: a narrow ResNet-18 (batch norm everywhere) on 12x12 images, on the plain cpu
 // backend (on wasm the 2-rank and 1-process runs differ by ~1e-3: not explained yet).
 const bnConfig = (batch: number) =>

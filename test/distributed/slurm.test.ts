@@ -3,6 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tempFiles } from '../helpers/tmp';
+import { tinyVitFashionMnistYaml } from '../helpers/tinyConfig';
 import { buildBinding } from '../../src/distributed/binding';
 
 // `cvw submit` against a real one-node Slurm cluster (munged, slurmctld, slurmd started here by
@@ -10,20 +11,7 @@ import { buildBinding } from '../../src/distributed/binding';
 // `finished`; `scancel` leaves another run `stopped` with a checkpoint, and --resume finishes it.
 const root = path.resolve(__dirname, '../..');
 const cvwBin = path.join(root, 'bin', 'cvw.js');
-const sample = path.join(root, 'data', 'fashion-mnist-sample');
-const config = (runner: string) => `
-engine: { backend: wasm, threads: 1 }
-seed: 5
-model:
-  type: Classification
-  backbone: { type: VisionTransformer, arch: custom, img_size: 28, patch_size: 7, embed_dim: 16, depth: 1, num_heads: 2, drop_path_rate: 0 }
-  head: { type: ClsHead }
-data:
-  workers: 0
-  train: { type: ClsDataset, batch_size: 32, source: { type: FashionMNIST, root: ${sample} }, pipeline: [{ type: ToTensor }] }
-optimizer: { type: SGD, lr: 0.05 }
-runner: { ${runner} }
-`;
+const config = (runner: string) => tinyVitFashionMnistYaml({ seed: 5, batch: 32, runner, optimizer: 'lr: 0.05' });
 const t = tempFiles({ 'short.yaml': config('max_iters: 4, log_interval: 1'), 'long.yaml': config('max_epochs: 20, log_interval: 1') });
 const cluster = path.join(t.dir, 'slurm');
 let slurmConf = '';

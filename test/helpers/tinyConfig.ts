@@ -34,3 +34,30 @@ optimizer: { type: SGD, lr: 0.02 }
 runner: { ${o.runner} }
 ${o.extra ?? ''}`;
 }
+
+const fashionMnist = path.resolve(__dirname, '../../data/fashion-mnist-sample');
+
+/**
+ * A one-block ViT (no batch norm) on the committed Fashion-MNIST sample, wasm, one thread: the
+ * data-parallel and Slurm tests' model, whose ranks must agree exactly. `optimizer` is the SGD
+ * mapping's inside after the type.
+ */
+export function tinyVitFashionMnistYaml(o: { seed: number; batch: number; runner: string; optimizer: string }): string {
+  return `
+engine: { backend: wasm, threads: 1 }
+seed: ${o.seed}
+model:
+  type: Classification
+  backbone: { type: VisionTransformer, arch: custom, img_size: 28, patch_size: 7, embed_dim: 16, depth: 1, num_heads: 2, drop_path_rate: 0 }
+  head: { type: ClsHead }
+data:
+  workers: 0
+  train:
+    type: ClsDataset
+    batch_size: ${o.batch}
+    source: { type: FashionMNIST, root: ${fashionMnist} }
+    pipeline: [{ type: ToTensor }]
+optimizer: { type: SGD, ${o.optimizer} }
+runner: { ${o.runner} }
+`;
+}
