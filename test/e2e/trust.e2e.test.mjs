@@ -96,8 +96,16 @@ test('untrusted: Train is refused with a message that offers to manage trust; tr
   await vs.openFile('configs/custom.yaml');
   await vs.goTo(5, 20);
   // (Not vs.suggestions(): the widget keeps the earlier "No suggestions" message in its DOM.)
-  await page.keyboard.press('Control+Space');
-  await page.locator('.editor-widget.suggest-widget.visible .monaco-list-row[aria-label^="MarkerNeck"]').waitFor({ timeout: 15_000 });
+  // Asked again until it shows: a Ctrl+Space that lands while the editor is still taking focus
+  // after openFile is lost (seen once in a full CI run).
+  const markerNeck = page.locator('.editor-widget.suggest-widget.visible .monaco-list-row[aria-label^="MarkerNeck"]');
+  for (let tries = 1; ; tries++) {
+    await page.keyboard.press('Control+Space');
+    const shown = await markerNeck.waitFor({ timeout: 5_000 }).then(() => true, () => false);
+    if (shown) break;
+    if (tries === 6) throw new Error('the MarkerNeck completion did not show after 6 tries of Ctrl+Space');
+    await page.keyboard.press('Escape');
+  }
   await vs.screenshot('suggestions-trusted');
   await page.keyboard.press('Escape');
 });
