@@ -330,7 +330,7 @@ export class VSCodeSession {
    * row. For a command that asks something in a quick pick, pass `{ opensQuickPick: true }` and
    * answer with `pick(label)`.
    */
-  async runCommand(title, { opensQuickPick = false, timeout = 45_000 } = {}) {
+  async runCommand(title, { opensQuickPick = false, timeout = 45_000, attempt = 1 } = {}) {
     const { page } = this;
     const row = this.quickPickRow(title);
     // The palette lists what is registered when one types: an extension's commands that arrive a
@@ -353,6 +353,13 @@ export class VSCodeSession {
     if (opensQuickPick) {
       // The palette's input starts with ">"; the command's own quick pick replaces it.
       await page.waitForFunction(() => !document.querySelector('.quick-input-widget .quick-input-box input')?.value.startsWith('>'));
+      // A quick pick closes when it loses focus: a webview that restores itself just after a
+      // reload takes the focus and the pick is gone (one full CI run). Ask again if that happened.
+      await page.waitForTimeout(500);
+      if (!(await page.locator('.quick-input-widget .quick-input-box input').isVisible())) {
+        if (attempt >= 3) throw new Error(`the quick pick of "${title}" closed as it opened, ${attempt} times`);
+        return this.runCommand(title, { opensQuickPick, timeout, attempt: attempt + 1 });
+      }
     } else {
       await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
     }
