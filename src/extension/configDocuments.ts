@@ -5,11 +5,10 @@
  */
 import * as vscode from 'vscode';
 import { CONFIG_FILE_PATTERN, DEFAULT_CONFIG_GLOB, looksLikeConfigText } from './configDetection';
-
-export const SETTINGS_SECTION = 'cvWorkbench';
+import { SETTINGS, SETTINGS_SECTION } from './ids';
 
 export function configGlob(): string {
-  const glob = vscode.workspace.getConfiguration(SETTINGS_SECTION).get<string>('configGlob');
+  const glob = vscode.workspace.getConfiguration(SETTINGS_SECTION).get<string>(SETTINGS.configGlob);
   return glob && glob.trim() ? glob.trim() : DEFAULT_CONFIG_GLOB;
 }
 

@@ -5,7 +5,7 @@
  * modules load no native code at top level).
  */
 import * as vscode from 'vscode';
-import { COMMANDS, OUTPUT_CHANNEL_NAME } from './commandIds';
+import { COMMANDS, OUTPUT_CHANNEL_NAME } from './ids';
 import { validateAllConfigs, validateConfig } from './commands/validate';
 import { registerDiagnostics, type ConfigDiagnostics } from './language/diagnostics';
 import { registerLanguageFeatures } from './language';
@@ -30,7 +30,10 @@ export function activate(context: vscode.ExtensionContext): CvWorkbenchApi {
 
   const diagnostics = registerDiagnostics(context, { log: (line) => output.appendLine(line) });
   registerLanguageFeatures(context);
-  const runs = registerRuns(context, output);
+  // The runs feature and the panels use each other's commands: the panels' buttons execute Stop,
+  // Resume and Export, the runs link to the dashboard. Both register in this activation, before any
+  // command can run, so each is told the other is there rather than looking for its commands.
+  const runs = registerRuns(context, output, { dashboard: true });
   registerPanels(context, { output, runs: () => runs.service.runWatcher, execCvw: (args, cwd) => runs.service.manager.exec(args, { cwd }) });
   const catalog = registerCatalog(context, { exec: (args, cwd) => runs.service.manager.exec(args, { cwd }) });
 

@@ -8,7 +8,7 @@ import { COMPONENT_KINDS, KIND_NAMES, type ComponentKind } from '../../core/kind
 import { registries, type RegisteredComponent } from '../../core/registry';
 import { componentDocUri } from '../language/definition';
 import { ensureRegistry } from '../registry';
-import { CATALOG_COMMANDS } from './ids';
+import { CATALOG_COMMANDS } from '../ids';
 
 export type CatalogNode = { kind: ComponentKind } | { kind: ComponentKind; type: string };
 

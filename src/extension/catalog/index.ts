@@ -11,10 +11,8 @@ import { componentInsertion } from '../../core/language/insertComponent';
 import { listTemplates, templateSummary } from '../../templates';
 import { ensureRegistry } from '../registry';
 import { ComponentsTreeProvider, showComponentDoc, type CatalogNode } from './componentsView';
-import { CATALOG_COMMANDS, COMPONENTS_VIEW } from './ids';
+import { CATALOG_COMMANDS, VIEWS } from '../ids';
 import { createSampleWorkspace } from '../commands/sampleWorkspace';
-
-export { CATALOG_COMMANDS, COMPONENTS_VIEW } from './ids';
 
 /** How the catalogue runs `cvw` (the runs feature's process manager). */
 export interface CvwRunner {
@@ -28,7 +26,7 @@ export interface CatalogApi {
 
 export function registerCatalog(context: vscode.ExtensionContext, cvw: CvwRunner): CatalogApi {
   const tree = new ComponentsTreeProvider();
-  const view = vscode.window.createTreeView(COMPONENTS_VIEW, { treeDataProvider: tree, showCollapseAll: true });
+  const view = vscode.window.createTreeView(VIEWS.components, { treeDataProvider: tree, showCollapseAll: true });
   context.subscriptions.push(
     tree,
     view,

@@ -3,7 +3,7 @@
  * extension add with `addConfigLens` (the runs feature adds `Train | Debug`).
  */
 import * as vscode from 'vscode';
-import { COMMANDS } from '../commandIds';
+import { COMMANDS } from '../ids';
 import { isConfigDocument } from '../configDocuments';
 
 /** The commands a contributor shows above a config (each becomes one lens, in order). */

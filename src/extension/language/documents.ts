@@ -17,10 +17,15 @@ export const CONFIG_SELECTOR: vscode.DocumentSelector = [
   { scheme: 'file', language: 'jsonc' },
 ];
 
-/** The text of open editors, so bases being edited are read as they are on screen. */
-export function openBufferReader(): (file: string) => string | undefined {
+/** The text of open editors by path, so bases being edited are read as they are on screen. */
+export function openBufferTexts(): Map<string, string> {
   const texts = new Map<string, string>();
   for (const d of vscode.workspace.textDocuments) if (d.uri.scheme === 'file') texts.set(d.uri.fsPath, d.getText());
+  return texts;
+}
+
+export function openBufferReader(): (file: string) => string | undefined {
+  const texts = openBufferTexts();
   return (file) => texts.get(file);
 }
 

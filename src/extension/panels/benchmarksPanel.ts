@@ -63,6 +63,11 @@ export class BenchmarksPanel extends PanelBase<BenchmarksState> {
     return new BenchmarksPanel(panel, ctx, { kind: PanelKind.Benchmarks, sort });
   }
 
+  /** The open panel, as a list like the other panels' (dispose-all). */
+  static panels(): BenchmarksPanel[] {
+    return BenchmarksPanel.current ? [BenchmarksPanel.current] : [];
+  }
+
   protected onReady(): void {
     this.send();
   }

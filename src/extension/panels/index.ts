@@ -5,16 +5,16 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { findRunDirs, readRunSummary } from '../../report/runFiles';
+import { runDirOf, runDirsOf } from '../commandArgs';
+import { PANEL_COMMANDS } from '../ids';
 import { PanelKind, VIEW_TYPES } from '../protocol';
 import { BenchmarksPanel, workDirRoots } from './benchmarksPanel';
 import { ComparePanel } from './comparePanel';
 import type { CvwProcess, PanelContext, RunsSource } from './panelContext';
-import { PANEL_COMMANDS, runDirOf, runDirsOf } from './panelCommands';
 import { runAction } from './runActions';
 import { RunDashboardPanel } from './runDashboardPanel';
 import { RunReportPanel } from './runReportPanel';
 
-export { PANEL_COMMANDS } from './panelCommands';
 export { BenchmarksPanel, ComparePanel, RunDashboardPanel, RunReportPanel };
 
 export interface PanelDependencies {
@@ -75,7 +75,7 @@ export function registerPanels(context: vscode.ExtensionContext, deps: PanelDepe
     vscode.window.registerWebviewPanelSerializer(VIEW_TYPES[PanelKind.Report], {
       deserializeWebviewPanel: async (panel, state) => void RunReportPanel.revive(panel, ctx, state),
     }),
-    { dispose: () => [...RunDashboardPanel.panels(), ...ComparePanel.panels(), ...RunReportPanel.panels()].forEach((p) => p.dispose()) },
+    { dispose: () => [...RunDashboardPanel.panels(), ...ComparePanel.panels(), ...BenchmarksPanel.panels(), ...RunReportPanel.panels()].forEach((p) => p.dispose()) },
   );
   return ctx;
 }

@@ -1,6 +1,7 @@
 /**
  * What the buttons of a run do. Stop, Resume and Export belong to the runs support (src/extension/runs):
- * its commands are executed with the run directory. Opening files and panels is done here.
+ * its commands, registered in the same activation before the panels (extension.ts), are executed
+ * with the run directory. Opening files and panels is done here.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -8,20 +9,17 @@ import { readRunSummary } from '../../report/runFiles';
 import { RunAction } from '../protocol';
 import { workspaceFile } from './messageGuard';
 import { openFile, workspaceFolderPaths } from './panelBase';
-import { PANEL_COMMANDS, RUN_COMMANDS } from './panelCommands';
+import { PANEL_COMMANDS, RUN_COMMANDS } from '../ids';
 
-async function registered(id: string): Promise<boolean> {
-  return (await vscode.commands.getCommands(true)).includes(id);
-}
+/** The buttons that are commands of the runs support. */
+const RUN_ACTION_COMMANDS = { [RunAction.Stop]: RUN_COMMANDS.stopRun, [RunAction.Resume]: RUN_COMMANDS.resumeRun, [RunAction.Export]: RUN_COMMANDS.export } as const;
 
 export async function runAction(action: RunAction, dir: string): Promise<void> {
   switch (action) {
     case RunAction.Stop:
     case RunAction.Resume:
     case RunAction.Export: {
-      const id = RUN_COMMANDS[action];
-      if (!(await registered(id))) throw new Error(`no command to ${action} runs is registered (the Runs view provides ${id})`);
-      await vscode.commands.executeCommand(id, dir);
+      await vscode.commands.executeCommand(RUN_ACTION_COMMANDS[action], dir);
       return;
     }
     case RunAction.OpenConfig: {

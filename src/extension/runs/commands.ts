@@ -12,11 +12,12 @@ import type { ManagedProcess, ManagedRun } from '../../runs/manager';
 import { configStem } from '../../runs/manager';
 import { RUN_FILE, type RunRecord } from '../../runs/runRecord';
 import { CONFIG_FILE_PATTERN } from '../configDetection';
+import { configFileOf, isUriLike, runDirOf, runDirsOf } from '../commandArgs';
 import { configGlob } from '../configDocuments';
 import type { CrashDiagnostics } from './crashDiagnostics';
-import { DEBUG_TYPE, PANEL_COMMANDS } from './ids';
+import { DEBUG_TYPE, PANEL_COMMANDS } from '../ids';
 import type { RunNotifier } from './notifier';
-import { describeRun } from './runsView';
+import { describeRun } from './runsTreeModel';
 import { runSettings, type RunsService } from './service';
 import type { ActiveRunStatus } from './statusBar';
 import { ensureTrusted } from '../trust';
@@ -34,28 +35,14 @@ export interface RunCommandContext {
   notifier: RunNotifier;
   crashes: CrashDiagnostics;
   status: ActiveRunStatus;
-  dashboardAvailable: () => boolean;
+  /** The panels' dashboard is registered (registered in the same activation: extension.ts). */
+  dashboard: boolean;
 }
 
-/** A run directory from whatever the command was given (view node, path, Uri, `{ dir }`). */
-export function runDirOf(arg: unknown): string | undefined {
-  if (typeof arg === 'string') return path.resolve(arg);
-  if (arg instanceof vscode.Uri) return arg.fsPath;
-  if (arg && typeof arg === 'object' && typeof (arg as { dir?: unknown }).dir === 'string') return path.resolve((arg as { dir: string }).dir);
-  return undefined;
-}
-
-/** The run directories of a view command: the selection when the clicked node is part of it. */
-function runDirsOf(arg: unknown, selected: unknown): string[] {
-  const all = Array.isArray(selected) ? selected.map(runDirOf).filter((d): d is string => !!d) : [];
-  const one = runDirOf(arg);
-  if (one && all.includes(one)) return all;
-  return one ? [one] : all;
-}
-
+/** The config a Train or Debug command was given, else the active editor's. */
 function configUriOf(arg: unknown): vscode.Uri | undefined {
-  const uri = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
-  return uri && uri.scheme === 'file' && CONFIG_FILE_PATTERN.test(uri.fsPath) ? uri : undefined;
+  const file = configFileOf(isUriLike(arg) ? arg : vscode.window.activeTextEditor?.document.uri);
+  return file ? vscode.Uri.file(file) : undefined;
 }
 
 async function pickConfig(): Promise<vscode.Uri | undefined> {
@@ -93,7 +80,8 @@ const hasCheckpoint = (r: RunRecord) => fs.existsSync(path.join(r.dir, RUN_FILE.
 
 /** The run a command works on: given, or (for a config) one of its runs, or picked from all. */
 async function targetRun(ctx: RunCommandContext, arg: unknown, title: string, filter: (r: RunRecord) => boolean): Promise<string | undefined> {
-  if (arg instanceof vscode.Uri && CONFIG_FILE_PATTERN.test(arg.fsPath)) return pickRun(ctx.service, title, filter, configStem(arg.fsPath));
+  const config = configFileOf(arg);
+  if (config) return pickRun(ctx.service, title, filter, configStem(config));
   const dir = runDirOf(arg);
   if (dir) return dir;
   const editorConfig = configUriOf(undefined);
@@ -388,6 +376,6 @@ export async function deleteRuns(ctx: RunCommandContext, arg?: unknown, selected
 export async function showActiveRun(ctx: RunCommandContext, arg?: unknown): Promise<void> {
   const dir = runDirOf(arg) ?? ctx.status.active;
   if (!dir) return;
-  if (ctx.dashboardAvailable()) await vscode.commands.executeCommand(PANEL_COMMANDS.openDashboard, dir);
+  if (ctx.dashboard) await vscode.commands.executeCommand(PANEL_COMMANDS.openDashboard, dir);
   else ctx.service.showRunOutput(dir);
 }

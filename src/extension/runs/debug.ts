@@ -7,7 +7,7 @@
  */
 import * as vscode from 'vscode';
 import { CONFIG_FILE_PATTERN } from '../configDetection';
-import { DEBUG_TYPE } from './ids';
+import { DEBUG_TYPE } from '../ids';
 import { runSettings, type RunsService } from './service';
 import { ensureTrusted } from '../trust';
 

@@ -10,19 +10,18 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ManagedRun } from '../../runs/manager';
-import { isConfigDocument } from '../configDocuments';
+import { CONTEXT, DEBUG_TYPE, TASK_TYPE, VIEWS } from '../ids';
 import { addConfigLens } from '../language';
-import * as commands from './commands';
+import { ConfigEditorContext, trainLenses } from './configEditor';
 import { CrashDiagnostics } from './crashDiagnostics';
 import { INITIAL_CONFIGURATION, TrainingDebugConfigurationProvider } from './debug';
-import { CONTEXT, DEBUG_TYPE, PANEL_COMMANDS, RUN_COMMANDS, RUNS_VIEW, TASK_TYPE } from './ids';
 import { RunNotifier } from './notifier';
+import { registerRunCommands } from './registerCommands';
 import { RunsTreeProvider, type RunsNode } from './runsView';
 import { RunsService } from './service';
 import { ActiveRunStatus } from './statusBar';
 import { CvwTaskProvider } from './tasks';
 
-export { RUN_COMMANDS, PANEL_COMMANDS } from './ids';
 export type { RunsService } from './service';
 export type { RunsNode } from './runsView';
 
@@ -35,26 +34,16 @@ export interface RunsApi {
   crashes: CrashDiagnostics;
 }
 
-function isBaseConfig(doc: vscode.TextDocument): boolean {
-  return doc.uri.fsPath.split(/[\\/]/).includes('_base_');
+export interface RunsDependencies {
+  /**
+   * The panels register the dashboard command in this activation: runs link to it (a click on a
+   * run, "Open Dashboard" buttons and menu items). Without it they show the run's output instead.
+   */
+  dashboard: boolean;
 }
 
-export function registerRuns(context: vscode.ExtensionContext, output: vscode.OutputChannel): RunsApi {
+export function registerRuns(context: vscode.ExtensionContext, output: vscode.OutputChannel, deps: RunsDependencies): RunsApi {
   const service = new RunsService(context, output);
-  context.subscriptions.push(service);
-
-  // The panels (issue 11) register the dashboard; until they do, nothing links to it.
-  let dashboard = false;
-  const checkDashboard = async () => {
-    const has = (await vscode.commands.getCommands(true)).includes(PANEL_COMMANDS.openDashboard);
-    if (has !== dashboard) {
-      dashboard = has;
-      await vscode.commands.executeCommand('setContext', CONTEXT.dashboardAvailable, has);
-      tree.refresh();
-    }
-  };
-  const dashboardAvailable = () => dashboard;
-
   const crashes = new CrashDiagnostics((cwd) => {
     try {
       return [service.cvwFor(cwd).packageRoot, context.extensionPath];
@@ -63,63 +52,29 @@ export function registerRuns(context: vscode.ExtensionContext, output: vscode.Ou
     }
   });
   const status = new ActiveRunStatus(service);
-  const notifier = new RunNotifier(service, crashes, dashboardAvailable);
-  const tree = new RunsTreeProvider(service, dashboardAvailable);
-  const view = vscode.window.createTreeView(RUNS_VIEW, { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
-  context.subscriptions.push(crashes, status, notifier, tree, view);
+  const notifier = new RunNotifier(service, crashes, deps.dashboard);
+  const tree = new RunsTreeProvider(service, deps.dashboard);
+  const view = vscode.window.createTreeView(VIEWS.runs, { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
+  void vscode.commands.executeCommand('setContext', CONTEXT.dashboardAvailable, deps.dashboard);
+
   context.subscriptions.push(
+    service,
+    crashes,
+    status,
+    notifier,
+    tree,
+    view,
     service.manager.onStart((p) => {
       if (p instanceof ManagedRun) status.noteStarted(p.runDir);
     }),
-  );
-
-  const ctx: commands.RunCommandContext = { service, notifier, crashes, status, dashboardAvailable };
-  const register = (id: string, fn: (...args: any[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
-  register(RUN_COMMANDS.train, (arg?: unknown, options?: commands.StartOptions) => commands.train(ctx, arg, options));
-  register(RUN_COMMANDS.debugTraining, (arg?: unknown, options?: commands.StartOptions) => commands.debugTraining(ctx, arg, options));
-  register(RUN_COMMANDS.evaluate, (arg?: unknown) => commands.evaluate(ctx, arg));
-  register(RUN_COMMANDS.export, (arg?: unknown, format?: string) => commands.exportRun(ctx, arg, typeof format === 'string' ? format : undefined));
-  register(RUN_COMMANDS.benchmark, (arg?: unknown, kind?: string) => commands.benchmark(ctx, arg, typeof kind === 'string' ? kind : undefined));
-  register(RUN_COMMANDS.stopRun, (arg?: unknown, selected?: unknown) => commands.stop(ctx, arg, selected));
-  register(RUN_COMMANDS.resumeRun, (arg?: unknown, options?: commands.StartOptions) => commands.resume(ctx, arg, options && typeof options === 'object' && !Array.isArray(options) ? options : {}));
-  register(RUN_COMMANDS.openRunLog, (arg?: unknown) => commands.openLog(ctx, arg));
-  register(RUN_COMMANDS.openRunOutput, (arg?: unknown) => commands.openOutput(ctx, arg));
-  register(RUN_COMMANDS.openRunFolder, (arg?: unknown) => commands.openFolder(ctx, arg));
-  register(RUN_COMMANDS.openRunConfig, (arg?: unknown) => commands.openConfig(ctx, arg));
-  register(RUN_COMMANDS.deleteRun, (arg?: unknown, selected?: unknown, confirmed?: boolean) => commands.deleteRuns(ctx, arg, selected, confirmed === true));
-  register(RUN_COMMANDS.refreshRuns, () => {
-    for (const r of service.runs()) service.refresh(r.dir);
-    tree.refresh();
-  });
-  register(RUN_COMMANDS.showActiveRun, (arg?: unknown) => commands.showActiveRun(ctx, arg));
-
-  context.subscriptions.push(
+    ...registerRunCommands({ service, notifier, crashes, status, dashboard: deps.dashboard }, tree),
     vscode.tasks.registerTaskProvider(TASK_TYPE, new CvwTaskProvider(service)),
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, new TrainingDebugConfigurationProvider(service)),
     // "Debug Training" in the Run and Debug view's list, without a launch.json.
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, { provideDebugConfigurations: () => [{ ...INITIAL_CONFIGURATION }] }, vscode.DebugConfigurationProviderTriggerKind.Dynamic),
-    addConfigLens((doc) =>
-      isBaseConfig(doc)
-        ? []
-        : [
-            { title: '$(play) Train', command: RUN_COMMANDS.train, arguments: [doc.uri], tooltip: 'Train this config (cvw train) in a child process; the run appears in the Runs view' },
-            { title: '$(debug-alt) Debug', command: RUN_COMMANDS.debugTraining, arguments: [doc.uri], tooltip: 'Train under the debugger: breakpoints in custom modules and the toolkit are hit' },
-          ],
-    ),
+    addConfigLens(trainLenses),
+    new ConfigEditorContext(),
   );
-
-  // Editor title buttons on configs.
-  const updateEditorContext = (editor = vscode.window.activeTextEditor) =>
-    void vscode.commands.executeCommand('setContext', CONTEXT.editorIsConfig, !!editor && isConfigDocument(editor.document) && !isBaseConfig(editor.document));
-  updateEditorContext();
-  context.subscriptions.push(
-    vscode.window.onDidChangeActiveTextEditor((e) => updateEditorContext(e)),
-    vscode.extensions.onDidChange(() => void checkDashboard()),
-  );
-  void checkDashboard();
-  // The panels may register their command after this activation: look again shortly.
-  const recheck = setTimeout(() => void checkDashboard(), 3000);
-  context.subscriptions.push(new vscode.Disposable(() => clearTimeout(recheck)));
 
   output.appendLine(`runs: watching ${(vscode.workspace.workspaceFolders ?? []).map((f) => path.join(f.uri.fsPath, 'work_dirs')).join(', ') || 'no workspace folder'}`);
   return { service, view, tree, status, crashes };

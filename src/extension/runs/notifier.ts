@@ -8,8 +8,8 @@ import * as vscode from 'vscode';
 import type { RunRecord } from '../../runs/runRecord';
 import { formatNumber } from '../../train/progress';
 import type { CrashDiagnostics } from './crashDiagnostics';
-import { PANEL_COMMANDS, RUN_COMMANDS } from './ids';
-import { runDuration } from './runsView';
+import { PANEL_COMMANDS, RUN_COMMANDS } from '../ids';
+import { runDuration } from './runsTreeModel';
 import type { RunsService } from './service';
 
 const OPEN_LOG = 'Open Log';
@@ -40,7 +40,8 @@ export class RunNotifier implements vscode.Disposable {
   constructor(
     private readonly service: RunsService,
     private readonly crashes: CrashDiagnostics,
-    private readonly dashboardAvailable: () => boolean,
+    /** The panels' dashboard is registered: "Open Dashboard" buttons. */
+    private readonly dashboard: boolean,
   ) {
     this.subscription = service.onDidChangeRuns(({ kind, run, previous }) => {
       if (kind !== 'changed' || this.own.has(run.dir)) return;
@@ -61,7 +62,7 @@ export class RunNotifier implements vscode.Disposable {
   }
 
   private async announce(run: RunRecord, output?: string): Promise<void> {
-    const dashboard = this.dashboardAvailable() ? [OPEN_DASHBOARD] : [];
+    const dashboard = this.dashboard ? [OPEN_DASHBOARD] : [];
     let choice: string | undefined;
     switch (run.state) {
       case 'finished':

@@ -10,9 +10,8 @@ import { RunManager, type CvwInvocation, type ManagedProcess, type ManagedRun } 
 import type { MetricsRead } from '../../runs/fileFollower';
 import type { RunRecord } from '../../runs/runRecord';
 import { RunWatcher, type RunChange } from '../../runs/watcher';
-import { SETTINGS_SECTION } from '../configDocuments';
 import { workspaceTrusted } from '../trust';
-import { SETTINGS } from './ids';
+import { RUN_COMMANDS, SETTINGS, SETTINGS_SECTION } from '../ids';
 import { FileOutputSource, OutputPty, type OutputSource } from './terminal';
 
 export interface RunSettings {
@@ -166,7 +165,7 @@ export class RunsService implements vscode.Disposable {
     const managed = this.manager.runFor(dir);
     return this.showProcess(dir, name, managed ?? FileOutputSource.forRun(dir), {
       preserveFocus: options.preserveFocus ?? false,
-      onInterrupt: () => void vscode.commands.executeCommand('cvWorkbench.stopRun', dir),
+      onInterrupt: () => void vscode.commands.executeCommand(RUN_COMMANDS.stopRun, dir),
     });
   }
 
@@ -175,7 +174,7 @@ export class RunsService implements vscode.Disposable {
     const name = `cvw: ${path.basename(path.dirname(run.runDir))}/${path.basename(run.runDir)}`;
     this.showProcess(run.runDir, name, run, {
       header: `$ cvw ${run.argv.slice(2).join(' ')}`,
-      onInterrupt: () => void vscode.commands.executeCommand('cvWorkbench.stopRun', run.runDir),
+      onInterrupt: () => void vscode.commands.executeCommand(RUN_COMMANDS.stopRun, run.runDir),
     });
   }
 

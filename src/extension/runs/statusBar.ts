@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import type { MetricRecord } from '../../runs/fileFollower';
 import type { RunRecord } from '../../runs/runRecord';
 import { formatDuration, formatNumber } from '../../train/progress';
-import { RUN_COMMANDS } from './ids';
+import { INTERNAL_COMMANDS } from '../ids';
 import type { RunsService } from './service';
 
 export class ActiveRunStatus implements vscode.Disposable {
@@ -84,7 +84,7 @@ export class ActiveRunStatus implements vscode.Disposable {
     if (typeof m?.samples_per_s === 'number') parts.push(`${formatNumber(m.samples_per_s)} samples/s`);
     this.item.text = parts.join(' · ');
     this.item.tooltip = `${run.group}/${path.basename(run.dir)} — ${run.dir}\nClick to open its dashboard`;
-    this.item.command = { title: 'Show run', command: RUN_COMMANDS.showActiveRun, arguments: [run.dir] };
+    this.item.command = { title: 'Show run', command: INTERNAL_COMMANDS.showActiveRun, arguments: [run.dir] };
     this.item.show();
   }
 

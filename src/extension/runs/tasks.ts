@@ -13,7 +13,7 @@ import * as vscode from 'vscode';
 import type { ManagedProcess } from '../../runs/manager';
 import { configGlob } from '../configDocuments';
 import { CONFIG_FILE_PATTERN } from '../configDetection';
-import { TASK_TYPE } from './ids';
+import { TASK_TYPE } from '../ids';
 import { OutputPty } from './terminal';
 import { runSettings, type RunsService } from './service';
 import { ensureTrusted, untrustedMessage } from '../trust';

@@ -1,0 +1,38 @@
+/**
+ * What the runs feature adds to config editors: Train / Debug CodeLens, and the context key that
+ * shows the Train and Debug buttons in the editor title. Base files (under `_base_/`) are not
+ * trained on their own, so they get neither.
+ */
+import * as vscode from 'vscode';
+import { isConfigDocument } from '../configDocuments';
+import { CONTEXT, RUN_COMMANDS } from '../ids';
+import type { ConfigLensContributor } from '../language';
+
+export function isBaseConfig(doc: vscode.TextDocument): boolean {
+  return doc.uri.fsPath.split(/[\\/]/).includes('_base_');
+}
+
+export const trainLenses: ConfigLensContributor = (doc) =>
+  isBaseConfig(doc)
+    ? []
+    : [
+        { title: '$(play) Train', command: RUN_COMMANDS.train, arguments: [doc.uri], tooltip: 'Train this config (cvw train) in a child process; the run appears in the Runs view' },
+        { title: '$(debug-alt) Debug', command: RUN_COMMANDS.debugTraining, arguments: [doc.uri], tooltip: 'Train under the debugger: breakpoints in custom modules and the toolkit are hit' },
+      ];
+
+/** Keeps `cvWorkbench.editorIsConfig` true while the active editor holds a trainable config. */
+export class ConfigEditorContext implements vscode.Disposable {
+  private readonly subscription = vscode.window.onDidChangeActiveTextEditor((e) => this.update(e));
+
+  constructor() {
+    this.update(vscode.window.activeTextEditor);
+  }
+
+  private update(editor: vscode.TextEditor | undefined): void {
+    void vscode.commands.executeCommand('setContext', CONTEXT.editorIsConfig, !!editor && isConfigDocument(editor.document) && !isBaseConfig(editor.document));
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+  }
+}

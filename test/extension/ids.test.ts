@@ -1,0 +1,65 @@
+/**
+ * The ids of src/extension/ids.ts against package.json: a command registered under an id the
+ * manifest does not contribute has no title in the palette, and a contributed id nobody registers
+ * fails when clicked. No id is spelled outside ids.ts.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CATALOG_COMMANDS, COMMANDS, CONTRIBUTED_COMMANDS, INTERNAL_COMMANDS, PANEL_COMMANDS, RUN_COMMANDS, SETTINGS, SETTINGS_SECTION, VIEWS } from '../../src/extension/ids';
+
+const root = path.resolve(__dirname, '../..');
+const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+  contributes: {
+    commands: Array<{ command: string }>;
+    menus: Record<string, Array<{ command?: string }>>;
+    views: Record<string, Array<{ id: string }>>;
+    configuration: { properties: Record<string, unknown> };
+  };
+};
+const contributed = manifest.contributes.commands.map((c) => c.command);
+
+function sourceFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+}
+
+describe('command ids', () => {
+  it('are contributed by package.json, every one, and package.json contributes no other', () => {
+    expect(new Set(CONTRIBUTED_COMMANDS).size).toBe(CONTRIBUTED_COMMANDS.length);
+    expect([...CONTRIBUTED_COMMANDS].sort()).toEqual([...contributed].sort());
+    expect(new Set(contributed).size).toBe(contributed.length);
+  });
+
+  it('lists each group in CONTRIBUTED_COMMANDS', () => {
+    for (const group of [COMMANDS, RUN_COMMANDS, PANEL_COMMANDS, CATALOG_COMMANDS]) for (const id of Object.values(group)) expect(CONTRIBUTED_COMMANDS).toContain(id);
+  });
+
+  it('keeps the internal commands out of the manifest (they take arguments only the extension gives)', () => {
+    for (const id of Object.values(INTERNAL_COMMANDS)) expect(contributed).not.toContain(id);
+  });
+
+  it('names in the menus only contributed commands', () => {
+    const inMenus = Object.values(manifest.contributes.menus).flatMap((items) => items.map((i) => i.command).filter((c): c is string => !!c));
+    expect(inMenus.length).toBeGreaterThan(10);
+    for (const id of inMenus) expect(contributed, `menu item ${id}`).toContain(id);
+  });
+
+  it('are spelled only in ids.ts (as string literals; comments may name them)', () => {
+    const known = new Set([...contributed, ...Object.values(INTERNAL_COMMANDS)]);
+    const strays: string[] = [];
+    for (const file of sourceFiles(path.join(root, 'src/extension'))) {
+      if (file.endsWith(path.join('extension', 'ids.ts'))) continue;
+      for (const m of fs.readFileSync(file, 'utf8').matchAll(/['"](cvWorkbench\.[A-Za-z.]+)['"]/g)) if (known.has(m[1])) strays.push(`${path.relative(root, file)}: ${m[1]}`);
+    }
+    expect(strays).toEqual([]);
+  });
+});
+
+describe('views and settings', () => {
+  it('are contributed by package.json', () => {
+    const views = Object.values(manifest.contributes.views).flatMap((list) => list.map((v) => v.id));
+    expect([...Object.values(VIEWS)].sort()).toEqual([...views].sort());
+    const settings = Object.keys(manifest.contributes.configuration.properties);
+    expect(Object.values(SETTINGS).map((k) => `${SETTINGS_SECTION}.${k}`).sort()).toEqual([...settings].sort());
+  });
+});
