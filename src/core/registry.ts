@@ -9,6 +9,7 @@ import { UserError } from './problems';
 import { closestNames, didYouMean } from './suggest';
 import { isPlainObject, type ComponentConfig } from './schema';
 import { quoted } from './format';
+import { fileURLToPath } from 'node:url';
 
 export interface BuildContext {
   /** Build a nested component (a slot value); `defaults` fill keys the config leaves out. */
@@ -30,10 +31,22 @@ export interface ComponentSpec<P extends ParamsSchema = ParamsSchema, T = unknow
   build?: (params: z.output<P>, ctx: BuildContext) => T;
 }
 
+/** A place in a file as a stack trace names it (1-based line and column). */
+export interface SourceLocation {
+  file: string;
+  line: number;
+  column: number;
+}
+
 export interface RegisteredComponent<T = unknown> extends ComponentSpec<ParamsSchema, T> {
   kind: ComponentKind;
   /** The file that registered it (custom components: for "go to definition"). */
   sourceFile?: string;
+  /**
+   * The `register(...)` call as the stack named it: in a bundle, a place in the bundle
+   * (`registrationSource` in core/registrationSource.ts maps it back to the TypeScript file).
+   */
+  registeredAt?: SourceLocation;
   /** True for components of this package, false for `custom_imports`. */
   builtin: boolean;
 }
@@ -43,17 +56,19 @@ export class Registry<T = unknown> {
 
   constructor(readonly kind: ComponentKind) {}
 
-  register<P extends ParamsSchema>(spec: ComponentSpec<P, T>, options: { sourceFile?: string; builtin?: boolean } = {}): RegisteredComponent<T> {
+  register<P extends ParamsSchema>(spec: ComponentSpec<P, T>, options: { sourceFile?: string; builtin?: boolean; at?: SourceLocation } = {}): RegisteredComponent<T> {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(spec.type)) throw new Error(`cannot register ${this.kind} "${spec.type}": a type name is an identifier`);
     const existing = this.items.get(spec.type);
     if (existing) {
       const where = existing.sourceFile ? ` (registered by ${existing.sourceFile})` : '';
       throw new Error(`${KIND_NAMES[this.kind].one} "${spec.type}" is already registered${where}; pick another name`);
     }
+    const at = options.at ?? callSite(Registry.prototype.register);
     const entry: RegisteredComponent<T> = {
       ...(spec as unknown as ComponentSpec<ParamsSchema, T>),
       kind: this.kind,
-      sourceFile: options.sourceFile ?? currentCustomFile ?? callerFile(),
+      sourceFile: options.sourceFile ?? currentCustomFile ?? at?.file,
+      registeredAt: at,
       builtin: options.builtin ?? currentRegistrationIsBuiltin,
     };
     this.items.set(spec.type, entry);
@@ -131,7 +146,7 @@ export const registries: { [K in ComponentKind]: Registry } = Object.fromEntries
 
 /** Register a component of `kind`. Registering a name twice is an error. */
 export function register<P extends ParamsSchema, T = unknown>(kind: ComponentKind, spec: ComponentSpec<P, T>): RegisteredComponent<T> {
-  return registries[kind].register(spec as unknown as ComponentSpec<ParamsSchema, unknown>) as RegisteredComponent<T>;
+  return registries[kind].register(spec as unknown as ComponentSpec<ParamsSchema, unknown>, { at: callSite(register) }) as RegisteredComponent<T>;
 }
 
 /** Build a component of `kind` from its config mapping. */
@@ -185,15 +200,18 @@ export function unregisterFile(file: string): number {
   return n;
 }
 
-/** The first stack frame outside this module: the file that called `register`. */
-function callerFile(): string | undefined {
-  const stack = new Error().stack?.split('\n').slice(1) ?? [];
-  for (const line of stack) {
-    const m = /\(?((?:[A-Za-z]:)?\/[^():]+|file:\/\/[^():]+):\d+:\d+\)?\s*$/.exec(line);
-    if (!m) continue;
-    const file = m[1].replace(/^file:\/\//, '');
-    if (/[/\\]core[/\\]registry\.[jt]s$/.test(file) || file.includes('node:internal')) continue;
-    return file;
+/**
+ * Where `fn` was called from: the first frame below it on the stack. Cutting the stack at the
+ * function itself (not at this file's name) also works in a bundle, where the registry and the
+ * component that calls it are one file.
+ */
+function callSite(fn: (...args: never[]) => unknown): SourceLocation | undefined {
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder, fn);
+  for (const line of holder.stack?.split('\n').slice(1) ?? []) {
+    const m = /\(?((?:[A-Za-z]:)?[/\\][^():]+|file:\/\/[^():]+):(\d+):(\d+)\)?\s*$/.exec(line);
+    if (!m || m[1].includes('node:internal')) continue;
+    return { file: m[1].startsWith('file://') ? fileURLToPath(m[1]) : m[1], line: Number(m[2]), column: Number(m[3]) };
   }
   return undefined;
 }

@@ -23,7 +23,7 @@ import {
 } from './schema';
 import { closestNames, didYouMean } from './suggest';
 import { joinPath, locate, type Origins } from './config/yamlFile';
-import { COMMAND_LINE, ZERO_RANGE, type Problem, type ProblemCode } from './problems';
+import { ZERO_RANGE, type Problem, type ProblemCode } from './problems';
 
 type AnySchema = z.core.$ZodType;
 
@@ -208,13 +208,6 @@ export function validateConfig(cfg: Validatable): Problem[] {
     problems.push({ ...last, code: undefined, suggestions: undefined, data: undefined, message: `${w.unlisted.toLocaleString('en')} more problems after these ${MAX_PROBLEMS.toLocaleString('en')} are not listed` });
   }
   return problems;
-}
-
-/** Check one component config (not a whole file), e.g. a predictor config given on its own. */
-export function validateComponent(kind: ComponentKind, value: unknown, origins: Origins = new Map(), file = COMMAND_LINE): Problem[] {
-  const w = new Walker({ file, config: {}, origins });
-  w.component(kind, value, kind);
-  return w.problems;
 }
 
 export function byPosition(a: Problem, b: Problem): number {

@@ -100,14 +100,6 @@ export interface Frame {
   height: number;
 }
 
-/** One sample: one view (classification) or several (multi-view self-supervised datasets). */
-export interface Sample {
-  views: ImageTensor[];
-  label?: number;
-  boxes?: Box[];
-  index: number;
-}
-
 /** A batch of samples: `views[v]` holds view v of every sample, NHWC, contiguous. */
 export interface Batch {
   views: Array<{ data: Float32Array; shape: [number, number, number, number] }>;

@@ -124,13 +124,3 @@ export function submit(o: SubmitOptions): SubmitResult {
     run.close();
   }
 }
-
-/** The Slurm state of a job (PENDING, RUNNING, ...), or undefined when squeue no longer knows it. */
-export function jobState(jobId: string): string | undefined {
-  try {
-    const out = execFileSync('squeue', ['-h', '-j', jobId, '-o', '%T'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return out || undefined;
-  } catch {
-    return undefined;
-  }
-}

@@ -8,7 +8,6 @@
 import { isMap, isScalar, parseDocument, type Node } from 'yaml';
 import { nestingBeyond } from '../core/config/nesting';
 
-export const CONFIG_LANGUAGE_IDS = ['yaml', 'json', 'jsonc'] as const;
 export const CONFIG_FILE_PATTERN = /\.(ya?ml|json)$/i;
 export const DEFAULT_CONFIG_GLOB = 'configs/**';
 

@@ -85,8 +85,3 @@ export function decodeValues(bytes: Uint8Array, dtype: StoredDtype, count: numbe
       return Int32Array.from(bytes.subarray(0, count));
   }
 }
-
-/** A float32 tensor's values are float; everything else reads as int32. */
-export function isFloat(t: WeightTensor): boolean {
-  return t.values instanceof Float32Array;
-}

@@ -3,6 +3,7 @@ import { registries, findComponent } from '../../core/registry';
 import { closestNames, didYouMean } from '../../core/suggest';
 import { UserError } from '../../core/problems';
 import { componentPage, paramDocs } from '../../core/language/componentDocs';
+import { registrationSource } from '../../core/registrationSource';
 import { UsageError, type CommandSpec } from '../args';
 
 const KIND_ALIASES: Record<string, ComponentKind> = Object.fromEntries(
@@ -47,7 +48,7 @@ export const listCommand: CommandSpec = {
 
 export const showCommand: CommandSpec = {
   name: 'show',
-  summary: "Show a component's parameters (types, defaults, descriptions) and the paper or source it follows",
+  summary: "Show a component's parameters (types, defaults, descriptions), the paper or source it follows and the file that registers it",
   positionals: [{ name: 'type', description: 'A registered type name, e.g. ResNet, SimCLR, RandomResizedCrop' }],
   options: [{ name: 'json', type: 'boolean', description: 'Print JSON' }],
   run(args) {
@@ -57,10 +58,12 @@ export const showCommand: CommandSpec = {
     if (!entry) {
       throw new UserError(`no component named "${type}"${didYouMean(closestNames(type, all))} (see \`cvw list\`)`);
     }
+    const source = registrationSource(entry);
     if (args.options.json) {
-      process.stdout.write(JSON.stringify({ kind: entry.kind, type: entry.type, description: entry.description, paper: entry.paper, builtin: entry.builtin, parameters: paramDocs(entry) }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ kind: entry.kind, type: entry.type, description: entry.description, paper: entry.paper, builtin: entry.builtin, source, parameters: paramDocs(entry) }, null, 2) + '\n');
     } else {
       process.stdout.write(componentPage(entry.kind, entry.type));
+      if (source) process.stdout.write(`Registered in ${source.file}${source.line ? `:${source.line}` : ''}\n`);
     }
     return 0;
   },

@@ -136,8 +136,3 @@ function baseEntries(raw: unknown, origins: Origins, file: string, state: Loaded
   });
   return out;
 }
-
-/** Files whose `_base_` chain includes `file` among `loaded` configs (for re-validation on change). */
-export function dependsOn(loaded: LoadedConfig, file: string): boolean {
-  return loaded.files.includes(path.resolve(file));
-}

@@ -59,12 +59,3 @@ export class TextIndex {
     return { start: this.positionAt(start), end: this.positionAt(end) };
   }
 }
-
-export function comparePositions(a: Position, b: Position): number {
-  return a.line - b.line || a.character - b.character;
-}
-
-/** True when `p` lies in `r`, both ends included (a cursor just after a word still "touches" it). */
-export function rangeTouches(r: Range, p: Position): boolean {
-  return comparePositions(r.start, p) <= 0 && comparePositions(p, r.end) <= 0;
-}

@@ -4,7 +4,7 @@
  *
  * TensorFlow.js differentiates `(x - mean) * rsqrt(var + eps) * gamma + beta` op by op: the
  * gradients of `mean` and `var` broadcast back through Tile and full-size Sums, and that dominates
- * a ResNet training step (DESIGN.md, "The engine"). The closed form needs two per-channel
+ * a ResNet training step (ARCHITECTURE.md, "Engine"). The closed form needs two per-channel
  * reductions and a few multiplies: with x̂ = (x − μ)·σ⁻¹, σ = √(var + ε), M = N·H·W,
  *
  *   ∂β = Σ dy,   ∂γ = Σ dy·x̂,   ∂x = γσ⁻¹ · (dy − ∂β/M − x̂·∂γ/M).

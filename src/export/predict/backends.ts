@@ -38,8 +38,6 @@ export interface InferenceBackend {
   dispose(): Promise<void>;
 }
 
-export type BackendChoice = 'auto' | 'onnxruntime' | 'tfjs';
-
 export interface BackendOptions {
   /** Threads of onnxruntime's pool (default: one per core). */
   threads?: number;

@@ -37,10 +37,6 @@ export function configDocumentOf(document: vscode.TextDocument): ConfigDocument 
   return new ConfigDocument(document.uri.fsPath, document.getText(), { readText: openBufferReader(), customImports: workspaceTrusted() });
 }
 
-export function toVsPosition(p: Position): vscode.Position {
-  return new vscode.Position(p.line, p.character);
-}
-
 export function toVsRange(r: Range): vscode.Range {
   return new vscode.Range(r.start.line, r.start.character, r.end.line, r.end.character);
 }

@@ -56,8 +56,3 @@ export function zeros(shape: number[]): tf.Tensor {
 export function ones(shape: number[]): tf.Tensor {
   return tf.ones(shape);
 }
-
-/** The generator behind the initialisers, for modules that draw other random state at build time. */
-export function initRandom(): Random {
-  return rng;
-}

@@ -249,16 +249,6 @@ export function gelu(x: tf.Tensor): tf.Tensor {
   return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
 }
 
-export class Act extends Layer {
-  constructor(readonly kind: Activation) {
-    super();
-  }
-
-  forward(x: tf.Tensor): tf.Tensor {
-    return activate(x, this.kind);
-  }
-}
-
 /** Max pooling with PyTorch-style symmetric padding. */
 export class MaxPool2d extends Layer<tf.Tensor4D, tf.Tensor4D> {
   constructor(

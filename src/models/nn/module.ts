@@ -164,12 +164,6 @@ export class Sequential extends Layer {
   }
 }
 
-export class Identity extends Layer {
-  forward(x: tf.Tensor): tf.Tensor {
-    return x;
-  }
-}
-
 /** Copy every parameter and buffer of `from` into `to` (same architecture): momentum encoders start this way. */
 export function copyState(from: Module, to: Module): void {
   const src = from.stateDict();

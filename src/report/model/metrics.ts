@@ -16,10 +16,6 @@ export interface MetricTable {
   columns: Record<string, Float64Array>;
 }
 
-/** Columns that place a row (x axes) rather than measure something. */
-export const X_COLUMNS = ['iter', 'epoch', 'time'] as const;
-export type XColumn = (typeof X_COLUMNS)[number];
-
 /** Numeric fields that are bookkeeping, not curves worth a chart of their own. */
 export const BOOKKEEPING_COLUMNS = new Set<string>(['iter', 'epoch', 'time', 'eta_s', 'elapsed_s', 'eval_time']);
 

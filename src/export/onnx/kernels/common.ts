@@ -27,12 +27,6 @@ export function attr<T>(node: TNode, name: string): T {
   return node.attrs[name] as T;
 }
 
-export function numAttr(node: TNode, name: string): number {
-  const v = node.attrs[name];
-  if (typeof v !== 'number') throw new UserError(`export to ONNX: attribute "${name}" of kernel ${node.kernel} must be a fixed number, got ${JSON.stringify(v)}`);
-  return v;
-}
-
 /**
  * Operands of an element-wise op in one layout: the layout of the data operands when they agree
  * (constants are rearranged to match, once, at export time), otherwise the tfjs layout.
