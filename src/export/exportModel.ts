@@ -13,7 +13,7 @@ import { UserError } from '../core/problems';
 import { packageVersion } from '../core/packageInfo';
 import type { ComponentConfig } from '../core/schema';
 import { encodeModel } from '../engine/ort/onnxModel';
-import { writeAtomic } from '../train/checkpoint';
+import { writeAtomic } from '../rundir/atomic';
 import type { Algorithm } from '../models/algorithms/types';
 import { traceModel, type TraceGraph } from './trace';
 import { toOnnx } from './onnx';

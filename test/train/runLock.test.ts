@@ -5,9 +5,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { tempFiles } from '../helpers/tmp';
 import { tinyClassificationYaml } from '../helpers/tinyConfig';
-import { RUN_LOCK, RunLock, RunLockedError, readRunLock, type LockHolder } from '../../src/train/runLock';
-import { makeNewRunDir } from '../../src/train/runDir';
-import { readRunRecord } from '../../src/runs/runRecord';
+import { makeNewRunDir, readRunLock, readRunRecord, RUN_FILES, RunLock, RunLockedError, type LockHolder } from '../../src/rundir';
+
+const RUN_LOCK = RUN_FILES.lock;
 
 // One writer per run: run.lock, taken with `wx` by whoever trains in a run directory.
 const root = path.resolve(__dirname, '../..');

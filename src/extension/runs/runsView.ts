@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { RunRecord, RunState } from '../../runs/runRecord';
+import type { RunRecord, RunState } from '../../rundir';
 import { formatDuration, formatNumber } from '../../train/progress';
 import { RUN_COMMANDS } from './ids';
 import type { RunsService } from './service';
