@@ -27,7 +27,7 @@ import type { Algorithm } from '../models/algorithms/types';
 import { loadCheckpoint, disposeCheckpoint, withPrefix } from '../train/checkpoint';
 import { disposeTensors, openLoader, toTensors, type TrainLoader } from '../train/dataBridge';
 import * as tf from '@tensorflow/tfjs-core';
-import { appendMetrics, isRunDir, resolveCheckpoint, runDirOfCheckpoint, runFile, writeAtomic } from '../rundir';
+import { appendMetrics, isRunDir, resolveCheckpoint, RUN_FILES, runDirOfCheckpoint, runFile, writeAtomic } from '../rundir';
 import type { DatasetPlan } from '../data/datasets';
 import { pathResolver } from '../data/loader';
 import { initEngine } from '../engine';
@@ -129,7 +129,7 @@ export async function openBenchmark(source: string, options: BenchmarkOptions = 
     if (missing.length) throw new UserError(`${checkpoint} does not fit the model of its config: missing ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`);
     const data = (dataConfig.data ?? {}) as Record<string, unknown>;
     const datasets = benchmarkDatasets(data, dataFile, !!options.data);
-    const outDir = path.resolve(options.outDir ?? (runDir ? runFile(runDir, 'benchmarks') : path.join(path.dirname(checkpoint), 'benchmarks')));
+    const outDir = path.resolve(options.outDir ?? (runDir ? runFile(runDir, 'benchmarks') : path.join(path.dirname(checkpoint), RUN_FILES.benchmarks)));
     log(`model ${(config.model as ComponentConfig).type} from ${checkpoint} (${weights} weights, iteration ${meta.iter ?? '?'})`);
     return {
       model,
