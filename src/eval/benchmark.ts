@@ -395,7 +395,7 @@ export interface ExtractOptions extends BenchmarkOptions {
 export async function extractFeatures(source: string, options: ExtractOptions = {}): Promise<{ files: string[]; counts: Record<string, number>; dim: number }> {
   const ctx = await openBenchmark(source, options);
   try {
-    const out = path.resolve(options.out ?? (ctx.runDir ? path.join(ctx.runDir, 'features') : path.join(ctx.outDir, '..', 'features')));
+    const out = path.resolve(options.out ?? (ctx.runDir ? runFile(ctx.runDir, 'features') : path.join(ctx.outDir, '..', RUN_FILES.features)));
     fs.mkdirSync(out, { recursive: true });
     const files: string[] = [];
     const counts: Record<string, number> = {};

@@ -9,9 +9,13 @@
  *     log.txt         the human log (log.rank<N>.txt: the other ranks of a data-parallel run)
  *     checkpoints/    epoch_N, latest, best (.safetensors, written atomically)
  *     run.lock        while a process writes the run: who (lock.ts)
+ *     events.out.tfevents.<time>.<host>   TensorBoard's scalars (train/tensorboard.ts)
  *     output.log      what a run started from the editor printed (the run manager writes it)
  *     eval/           `cvw eval`'s results (confusion matrices, COCO results, ...)
  *     benchmarks/     `cvw benchmark`'s results, one JSON file each
+ *     features/       `cvw extract`'s features (.npy)
+ *     export/         `cvw export`'s models (model.onnx, tfjs/)
+ *     report/         `cvw report`'s report.json and images (src/report/model/report.ts REPORT_DIR)
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -27,9 +31,14 @@ export const RUN_FILES = {
   output: 'output.log',
   eval: 'eval',
   benchmarks: 'benchmarks',
+  features: 'features',
+  export: 'export',
 } as const;
 
 export type RunFile = keyof typeof RUN_FILES;
+
+/** How TensorBoard's event files are named (it finds them by this prefix): `<prefix><time>.<host>`. */
+export const TENSORBOARD_EVENTS_PREFIX = 'events.out.tfevents.';
 
 /** `dir`'s file `name` (run.json, config.yaml, ...). */
 export function runFile(dir: string, name: RunFile): string {

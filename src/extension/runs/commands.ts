@@ -10,7 +10,7 @@ import * as vscode from 'vscode';
 import { ArgumentsError, joinArgs, parseRunArgs } from '../../runs/args';
 import type { ManagedProcess, ManagedRun } from '../../runs/manager';
 import { configStem } from '../../runs/manager';
-import { CHECKPOINT_EXT, RUN_FILES, type RunRecord } from '../../rundir';
+import { CHECKPOINT_EXT, RUN_FILES, runFile, type RunRecord } from '../../rundir';
 import { CONFIG_FILE_PATTERN } from '../configDetection';
 import { configGlob } from '../configDocuments';
 import type { CrashDiagnostics } from './crashDiagnostics';
@@ -279,7 +279,7 @@ export async function exportRun(ctx: RunCommandContext, arg?: unknown, format?: 
         )?.label;
   if (!fmt) return undefined;
   return execInTerminal(ctx, 'Export', ['export', dir, '--format', fmt], ctx.service.folderOf(dir), async () => {
-    const target = path.join(dir, 'export');
+    const target = runFile(dir, 'export');
     const choice = await vscode.window.showInformationMessage(`Exported ${path.basename(dir)} (${fmt}) to ${target}`, 'Reveal');
     if (choice === 'Reveal') await revealPath(target);
   });
