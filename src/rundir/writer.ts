@@ -119,7 +119,7 @@ export class RunDir {
   }
 
   appendLog(line: string): void {
-    fs.appendFileSync(this.logPath, line.endsWith('\n') ? line : line + '\n');
+    appendLine(this.logPath, line);
   }
 
   /**
@@ -182,5 +182,9 @@ export function appendMetrics(dir: string, record: Record<string, unknown>): voi
 
 /** One line to run `dir`'s log.txt. */
 export function appendLog(dir: string, line: string): void {
-  fs.appendFileSync(runFile(dir, 'log'), line.endsWith('\n') ? line : line + '\n');
+  appendLine(runFile(dir, 'log'), line);
+}
+
+function appendLine(file: string, line: string): void {
+  fs.appendFileSync(file, line.endsWith('\n') ? line : line + '\n');
 }
