@@ -29,7 +29,7 @@ import * as path from 'node:path';
 import '../../src/builtins';
 import { loadSharp } from '../../src/data/decode';
 import { readIdx } from '../../src/data/sources/idx';
-import { readRunInfo } from '../../src/train/runDir';
+import { readMetrics, readRunInfo } from '../../src/rundir';
 import { train, type TrainResult } from '../../src/train/train';
 import { exportWeights } from '../../src/weights/export';
 
@@ -208,9 +208,9 @@ runner: { max_epochs: 1, log_interval: 1 }
 
 /** The last logged value of a training metric in metrics.jsonl. */
 function lastMetric(runDir: string, key: string): number {
-  const lines = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n');
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const rec = JSON.parse(lines[i]) as Record<string, unknown>;
+  const records = readMetrics(runDir);
+  for (let i = records.length - 1; i >= 0; i--) {
+    const rec = records[i];
     const v = rec[key] ?? rec[`train/${key}`];
     if (typeof v === 'number') return v;
   }

@@ -31,7 +31,7 @@ import type { Override } from '../../src/core/config/overrides';
 import { seedInit } from '../../src/models/nn/init';
 import type { Module } from '../../src/models/nn/module';
 import { saveCheckpoint } from '../../src/train/checkpoint';
-import { readRunInfo, RUN_FILES } from '../../src/train/runDir';
+import { readRunInfo, runFile } from '../../src/rundir';
 import { benchmarkKnn, benchmarkLinear } from '../../src/eval/benchmark';
 import { probeScores, trainLinearProbe } from '../../src/eval/linearProbe';
 import { topkAccuracy } from '../../src/eval/knn';
@@ -123,7 +123,7 @@ async function main(): Promise<void> {
 
   for (const run of runs) {
     const info = readRunInfo(run);
-    const { config } = resolveConfig(path.join(run, RUN_FILES.config));
+    const { config } = resolveConfig(runFile(run, 'config'));
     const model = config.model as { type: string; backbone: { type: string; base_width?: number; arch?: string } };
     const encoder = `${model.backbone.type}${model.backbone.base_width ? ` w${model.backbone.base_width}` : ''}${model.backbone.arch ? ` ${model.backbone.arch}` : ''}${pool > 1 ? `, ${pool}x${pool} pool` : ''}`;
     if (!flag('no-random') && (randomFor.size === 0 || randomFor.has(path.resolve(run)))) {

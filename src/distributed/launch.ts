@@ -5,14 +5,11 @@
  * and write a last checkpoint; when a rank dies, mpirun's message (naming the rank, its host and
  * the signal) goes into the run's record.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as os from 'node:os';
 import { spawn } from 'node:child_process';
 import { UserError } from '../core/problems';
 import { buildBinding, mpiAvailability, mpirunRootEnv, MPI_INSTALL_HINT } from './binding';
-import { readRunInfo, isRunDir, RUN_FILES } from '../train/runDir';
-import { writeAtomic } from '../train/checkpoint';
+import { appendLog, isRunDir, readRunInfo, writeRunInfo, type RunInfo } from '../rundir';
 
 export interface LaunchOptions {
   nproc: number;
@@ -69,8 +66,8 @@ function recordDeadRank(runDir: string, mpirunOutput: string): void {
   const info = readRunInfo(runDir);
   if (info.status === 'finished' || info.status === 'stopped') return;
   const message = `${dead}; the job ended at iteration ${info.iter}. Continue with \`cvw train --resume ${runDir}\`${info.error?.message ? ` (rank 0: ${info.error.message})` : ''}`;
-  const next = { ...info, status: 'failed', ended: info.ended ?? new Date().toISOString(), error: { message, iter: info.iter } };
-  writeAtomic(path.join(runDir, RUN_FILES.run), [JSON.stringify(next, null, 2) + '\n']);
-  fs.appendFileSync(path.join(runDir, RUN_FILES.log), `${new Date().toISOString()} failed: ${message}\n`);
+  const next: RunInfo = { ...info, status: 'failed', ended: info.ended ?? new Date().toISOString(), error: { message, iter: info.iter } };
+  writeRunInfo(runDir, next);
+  appendLog(runDir, `${new Date().toISOString()} failed: ${message}`);
   process.stderr.write(`cvw: ${message}\n`);
 }

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { UserError } from '../core/problems';
 import { packageVersion } from '../core/packageInfo';
 import type { Override } from '../core/config/overrides';
-import { RunDir, makeNewRunDir } from '../train/runDir';
+import { RunDir, makeNewRunDir, CHECKPOINTS, checkpointName } from '../rundir';
 
 export interface SubmitOptions {
   config: string;
@@ -67,7 +67,7 @@ export function sbatchScript(o: SubmitOptions & { runDir: string; cwd: string; n
     '',
     `run=${sh(o.runDir)}`,
     // srun runs every rank; scancel's SIGTERM reaches each (the ranks stop together with a checkpoint).
-    'if [ -f "$run/checkpoints/latest.safetensors" ]; then',
+    `if [ -f "$run/${checkpointName(CHECKPOINTS.latest)}" ]; then`,
     `  exec srun --mpi=pmix --kill-on-bad-exit=1 ${cvw} train --resume "$run" ${common}`,
     'else',
     `  exec srun --mpi=pmix --kill-on-bad-exit=1 ${cvw} train ${sh(path.resolve(o.config))} --work-dir "$run" ${common}`,

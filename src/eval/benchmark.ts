@@ -24,11 +24,10 @@ import { isPlainObject, type ComponentConfig } from '../core/schema';
 import type { EngineConfig } from '../engine/configSection';
 import { seedInit } from '../models/nn/init';
 import type { Algorithm } from '../models/algorithms/types';
-import { loadCheckpoint, disposeCheckpoint, withPrefix, writeAtomic } from '../train/checkpoint';
+import { loadCheckpoint, disposeCheckpoint, withPrefix } from '../train/checkpoint';
 import { disposeTensors, openLoader, toTensors, type TrainLoader } from '../train/dataBridge';
 import * as tf from '@tensorflow/tfjs-core';
-import { isRunDir, RUN_FILES } from '../train/runDir';
-import { resolveCheckpoint } from '../train/runner';
+import { appendMetrics, isRunDir, resolveCheckpoint, RUN_FILES, runDirOfCheckpoint, runFile, writeAtomic } from '../rundir';
 import type { DatasetPlan } from '../data/datasets';
 import { pathResolver } from '../data/loader';
 import { initEngine } from '../engine';
@@ -93,18 +92,13 @@ export interface BenchmarkContext {
   log: (message: string) => void;
 }
 
-function checkpointRun(checkpoint: string): string | undefined {
-  const dir = path.dirname(path.dirname(checkpoint));
-  return path.basename(path.dirname(checkpoint)) === RUN_FILES.checkpoints && isRunDir(dir) ? dir : undefined;
-}
-
 /** Rebuild the model of a run or checkpoint with its weights, and pick the benchmark data. */
 export async function openBenchmark(source: string, options: BenchmarkOptions = {}): Promise<BenchmarkContext> {
   const log = options.log ?? (() => undefined);
   if (!fs.existsSync(source)) throw new UserError(`${source}: no such run directory or checkpoint`);
   const checkpoint = path.resolve(resolveCheckpoint(source));
-  const runDir = isRunDir(source) ? path.resolve(source) : checkpointRun(checkpoint);
-  let modelConfigFile = runDir ? path.join(runDir, RUN_FILES.config) : undefined;
+  const runDir = isRunDir(source) ? path.resolve(source) : runDirOfCheckpoint(checkpoint);
+  let modelConfigFile = runDir ? runFile(runDir, 'config') : undefined;
   // The engine before the checkpoint: its tensors are made on it.
   const runEngine = modelConfigFile ? (resolveConfig(modelConfigFile).config.engine as EngineConfig) : {};
   const engine = await initEngine({ ...runEngine, ...options.engine });
@@ -135,7 +129,7 @@ export async function openBenchmark(source: string, options: BenchmarkOptions = 
     if (missing.length) throw new UserError(`${checkpoint} does not fit the model of its config: missing ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`);
     const data = (dataConfig.data ?? {}) as Record<string, unknown>;
     const datasets = benchmarkDatasets(data, dataFile, !!options.data);
-    const outDir = path.resolve(options.outDir ?? (runDir ? path.join(runDir, 'benchmarks') : path.join(path.dirname(checkpoint), 'benchmarks')));
+    const outDir = path.resolve(options.outDir ?? (runDir ? runFile(runDir, 'benchmarks') : path.join(path.dirname(checkpoint), RUN_FILES.benchmarks)));
     log(`model ${(config.model as ComponentConfig).type} from ${checkpoint} (${weights} weights, iteration ${meta.iter ?? '?'})`);
     return {
       model,
@@ -296,7 +290,7 @@ function writeResults(ctx: BenchmarkContext, name: string, result: Record<string
   writeAtomic(file, [JSON.stringify(result, null, 2) + '\n']);
   if (ctx.runDir) {
     const line = { time: Date.now() / 1000, epoch: ctx.epoch + 1, iter: ctx.iter, split: 'benchmark', benchmark: name, ...metrics };
-    fs.appendFileSync(path.join(ctx.runDir, RUN_FILES.metrics), JSON.stringify(line) + '\n');
+    appendMetrics(ctx.runDir, line);
   }
   return file;
 }
@@ -401,7 +395,7 @@ export interface ExtractOptions extends BenchmarkOptions {
 export async function extractFeatures(source: string, options: ExtractOptions = {}): Promise<{ files: string[]; counts: Record<string, number>; dim: number }> {
   const ctx = await openBenchmark(source, options);
   try {
-    const out = path.resolve(options.out ?? (ctx.runDir ? path.join(ctx.runDir, 'features') : path.join(ctx.outDir, '..', 'features')));
+    const out = path.resolve(options.out ?? (ctx.runDir ? runFile(ctx.runDir, 'features') : path.join(ctx.outDir, '..', RUN_FILES.features)));
     fs.mkdirSync(out, { recursive: true });
     const files: string[] = [];
     const counts: Record<string, number> = {};

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { register } from '../core/registry';
 import { UserError } from '../core/problems';
-import { writeAtomic } from '../train/checkpoint';
+import { writeAtomic } from '../rundir/atomic';
 import type { EvalContext, Evaluator, Predictions } from './evaluator';
 
 export const clsEvaluatorParams = z.strictObject({

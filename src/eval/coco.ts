@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { register } from '../core/registry';
 import { UserError } from '../core/problems';
-import { writeAtomic } from '../train/checkpoint';
+import { writeAtomic } from '../rundir/atomic';
 import { cocoEvaluate, SUMMARY_NAMES, type CocoDetection, type CocoGt } from './cocoEval';
 import type { DetectionSample, EvalContext, Evaluator, Predictions } from './evaluator';
 

@@ -16,8 +16,7 @@ import type { Algorithm } from '../models/algorithms/types';
 import { loadCheckpoint, disposeCheckpoint, withPrefix } from '../train/checkpoint';
 import { openLoader } from '../train/dataBridge';
 import { initEngine } from '../engine';
-import { isRunDir, RUN_FILES } from '../train/runDir';
-import { resolveCheckpoint } from '../train/runner';
+import { isRunDir, resolveCheckpoint, RUN_FILES, runFile } from '../rundir';
 import type { Evaluator } from './evaluator';
 import { collectPredictions } from './predict';
 
@@ -42,7 +41,7 @@ export interface EvaluateResult {
 export async function evaluate(configOrRun: string, options: EvaluateOptions = {}): Promise<EvaluateResult> {
   const log = options.log ?? (() => undefined);
   const runDir = isRunDir(configOrRun) ? path.resolve(configOrRun) : undefined;
-  const configFile = runDir ? path.join(runDir, RUN_FILES.config) : configOrRun;
+  const configFile = runDir ? runFile(runDir, 'config') : configOrRun;
   const source = options.checkpoint ?? runDir;
   if (!source) throw new UserError('which weights? give --checkpoint <file or run directory>, or evaluate a run directory');
   const checkpoint = resolveCheckpoint(source);
@@ -65,7 +64,7 @@ export async function evaluate(configOrRun: string, options: EvaluateOptions = {
     const pipelines = (config.eval_pipelines ?? []) as Array<{ name?: string; split?: string; data?: ComponentConfig; evaluators: ComponentConfig[] }>;
     if (!pipelines.length) throw new UserError(`${configFile} has no eval_pipelines: add one, e.g. [{split: val, evaluators: [{type: ClsEvaluator}]}]`);
     const metrics: Record<string, number> = {};
-    const outDir = runDir ? path.join(runDir, 'eval') : path.join(path.dirname(checkpoint), '..', 'eval');
+    const outDir = runDir ? runFile(runDir, 'eval') : path.join(path.dirname(checkpoint), '..', RUN_FILES.eval);
     for (const [i, p] of pipelines.entries()) {
       const split = p.split ?? (p.data ? undefined : 'val');
       const dataset = p.data ?? (split ? (data[split] as ComponentConfig | undefined) : undefined);

@@ -4,7 +4,7 @@
  * so the data starts on a 64-byte boundary, then the raw little-endian values in C order.
  */
 import * as fs from 'node:fs';
-import { writeAtomic } from '../train/checkpoint';
+import { writeAtomic } from '../rundir/atomic';
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 0x01, 0x00]);
 const DESCR = { float32: '<f4', int32: '<i4' } as const;

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { register } from '../core/registry';
 import { UserError } from '../core/problems';
-import { writeAtomic } from '../train/checkpoint';
+import { writeAtomic } from '../rundir/atomic';
 import { segMetrics } from './segMetrics';
 import type { EvalContext, Evaluator, Predictions } from './evaluator';
 

@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import { z } from 'zod';
 import { register } from '../core/registry';
+import { RUN_FILES } from '../rundir/files';
 import { PRIORITY, type Hook, type RunnerApi, type RunStatus } from '../train/hook';
 import { exportLoaded, type ExportFormat } from './exportModel';
 import { loadModel, runCheckpoint, type ModelSource } from './source';
@@ -52,7 +53,7 @@ export class ExportHook implements Hook {
     for (const format of this.params.formats as ExportFormat[]) {
       const loaded = loadModel(source);
       try {
-        const out = path.join(r.runDir.dir, 'export', format === 'onnx' ? 'model.onnx' : 'tfjs');
+        const out = path.join(r.runDir.file(RUN_FILES.export), format === 'onnx' ? 'model.onnx' : 'tfjs');
         const result = await exportLoaded(loaded, { format, out, layout: this.params.layout, withPreprocess: this.params.with_preprocess, verify: this.params.verify });
         this.written.push(...result.files);
         const verified = result.verified ? `, verified: max |difference| ${result.verified.maxAbsDiff.toExponential(2)}` : '';

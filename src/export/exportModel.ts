@@ -13,7 +13,8 @@ import { UserError } from '../core/problems';
 import { packageVersion } from '../core/packageInfo';
 import type { ComponentConfig } from '../core/schema';
 import { encodeModel } from '../engine/ort/onnxModel';
-import { writeAtomic } from '../train/checkpoint';
+import { writeAtomic } from '../rundir/atomic';
+import { RUN_FILES, runFile } from '../rundir/files';
 import type { Algorithm } from '../models/algorithms/types';
 import { traceModel, type TraceGraph } from './trace';
 import { toOnnx } from './onnx';
@@ -127,7 +128,7 @@ export function pipelineNormalisation(steps: ComponentConfig[], channels: number
 
 /** `<run>/export/model.onnx` or `<run>/export/tfjs` (beside the checkpoint when it has no run). */
 function defaultOut(runDir: string | undefined, checkpoint: string, format: ExportFormat): string {
-  const base = runDir ? path.join(runDir, 'export') : path.join(path.dirname(checkpoint), 'export');
+  const base = runDir ? runFile(runDir, 'export') : path.join(path.dirname(checkpoint), RUN_FILES.export);
   return format === 'onnx' ? path.join(base, 'model.onnx') : path.join(base, 'tfjs');
 }
 

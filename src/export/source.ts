@@ -11,7 +11,7 @@ import { resolveConfig } from '../core/check';
 import { UserError } from '../core/problems';
 import { isPlainObject, type ComponentConfig } from '../core/schema';
 import { loadCheckpoint, disposeCheckpoint, withPrefix, readCheckpointMeta } from '../train/checkpoint';
-import { isRunDir, readRunInfo, RUN_FILES } from '../train/runDir';
+import { bestOrLatestCheckpoint, CHECKPOINTS, checkpointName, isRunDir, readRunInfo, RUN_FILES, runDirOfCheckpoint, runFile } from '../rundir';
 import type { Algorithm } from '../models/algorithms/types';
 
 export interface ModelSource {
@@ -28,11 +28,9 @@ export interface ModelSource {
 
 /** The checkpoint to use for a run directory: best, else latest. */
 export function runCheckpoint(dir: string): string {
-  for (const name of ['best', 'latest']) {
-    const f = path.join(dir, RUN_FILES.checkpoints, `${name}.safetensors`);
-    if (fs.existsSync(f)) return f;
-  }
-  throw new UserError(`${dir}: the run has no checkpoint yet (looked for checkpoints/best.safetensors and checkpoints/latest.safetensors)`);
+  const found = bestOrLatestCheckpoint(dir);
+  if (found) return found;
+  throw new UserError(`${dir}: the run has no checkpoint yet (looked for ${checkpointName(CHECKPOINTS.best)} and ${checkpointName(CHECKPOINTS.latest)})`);
 }
 
 /** Resolve a run directory or a checkpoint file; errors say which was expected. */
@@ -47,13 +45,12 @@ export function resolveModelSource(target: string): ModelSource {
     checkpoint = runCheckpoint(p);
   } else {
     checkpoint = p;
-    const parent = path.dirname(path.dirname(p));
-    if (path.basename(path.dirname(p)) === RUN_FILES.checkpoints && isRunDir(parent)) runDir = parent;
+    runDir = runDirOfCheckpoint(p);
   }
   const meta = readCheckpointMeta(checkpoint);
   let config: Record<string, unknown>;
   let configDir: string;
-  const runConfig = runDir ? path.join(runDir, RUN_FILES.config) : undefined;
+  const runConfig = runDir ? runFile(runDir, 'config') : undefined;
   if (runConfig && fs.existsSync(runConfig)) {
     // The run's config loads its custom components too.
     config = resolveConfig(runConfig).config;

@@ -24,12 +24,12 @@ import type { DataSource } from '../data/types';
 import { Classifier, Detector, FeatureExtractor, type PixelImage } from '../export/predict';
 import type { Box } from '../data/types';
 import { drawBoxes, galleryEntry } from './detections';
-import { writeAtomic } from '../train/checkpoint';
 import { runCheckpoint } from '../export/source';
 import { REPORT_DIR, REPORT_FILE, REPORT_VERSION, type GalleryItem, type GeneratedReport, type RetrievalQuery } from './model/report';
 import { pca } from './pca';
 import { encodePng } from './png';
-import { readRunConfig, readRunSummary } from './runFiles';
+import { readRunSummary } from './runFiles';
+import { readRunConfig, runFile, writeAtomic } from '../rundir';
 
 export interface GenerateReportOptions {
   /** The data split of the run's config to read (default `val`, else `test`, else `train`). */
@@ -68,7 +68,7 @@ function datasetConfig(config: Record<string, unknown>, split: string | undefine
     const d = data[name];
     if (d && typeof d === 'object' && typeof (d as { type?: unknown }).type === 'string') return { name, dataset: d as ComponentConfig };
   }
-  throw new UserError(`${path.join(dir, 'config.yaml')} has no data.${split ?? 'val'}: the report needs images to predict (pass --split with a split the config has)`);
+  throw new UserError(`${runFile(dir, 'config')} has no data.${split ?? 'val'}: the report needs images to predict (pass --split with a split the config has)`);
 }
 
 async function openSource(dataset: ComponentConfig, split: string, configDir: string | undefined): Promise<DataSource> {

@@ -1,21 +1,17 @@
 /**
  * Reading a run directory for the panels and reports (Node, no vscode, no TensorFlow): run.json
- * summarised, config.yaml as text and as an object, metrics.jsonl as columnar tables, confusion
- * matrices, benchmark results, the generated report. Readers never fail on a half-written run:
+ * summarised, metrics.jsonl as columnar tables, confusion matrices, benchmark results, the
+ * generated report. The run's files are src/rundir's; readers never fail on a half-written run:
  * what is missing or unreadable is left out.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parse } from 'yaml';
+import { readRunConfig, runFile, tryReadRunInfo } from '../rundir';
 import { benchmarkEntry, type BenchmarkEntry } from './model/benchmarks';
 import { parseMarkdownTables, type MarkdownTable } from './model/markdownTables';
 import { parseMetricLines, toMetricTables, type MetricTable } from './model/metrics';
 import { REPORT_DIR, REPORT_FILE, type ConfusionMatrix, type GeneratedReport, type ReportData } from './model/report';
-import { summarize, type RunInfoLike, type RunSnapshot, type RunSummary } from './model/run';
-
-export const RUN_JSON = 'run.json';
-export const CONFIG_YAML = 'config.yaml';
-export const METRICS_JSONL = 'metrics.jsonl';
+import { summarize, type RunSnapshot, type RunSummary } from './model/run';
 
 function readText(file: string): string | undefined {
   try {
@@ -35,25 +31,9 @@ function readJson<T>(file: string): T | undefined {
   }
 }
 
-export function isRunDirectory(dir: string): boolean {
-  return fs.existsSync(path.join(dir, RUN_JSON));
-}
-
-/** config.yaml as text and object (undefined parts when missing or not YAML). */
-export function readRunConfig(dir: string): { text?: string; config?: Record<string, unknown> } {
-  const text = readText(path.join(dir, CONFIG_YAML));
-  if (text === undefined) return {};
-  try {
-    const config = parse(text) as unknown;
-    return { text, config: config && typeof config === 'object' ? (config as Record<string, unknown>) : undefined };
-  } catch {
-    return { text };
-  }
-}
-
 /** The run's summary; `state` is a reader's verdict on its status (src/runs: interrupted, crashed). */
 export function readRunSummary(dir: string, options: { state?: string; config?: Record<string, unknown> } = {}): RunSummary {
-  const info = readJson<RunInfoLike>(path.join(dir, RUN_JSON)) ?? {};
+  const info = tryReadRunInfo(dir)?.info;
   const config = options.config ?? readRunConfig(dir).config;
   const model = typeof (config?.model as { type?: unknown } | undefined)?.type === 'string' ? ((config!.model as { type: string }).type) : undefined;
   return summarize(path.resolve(dir), info, model, options.state);
@@ -61,7 +41,7 @@ export function readRunSummary(dir: string, options: { state?: string; config?: 
 
 /** metrics.jsonl, whole, as tables (for one-off readers; the panels follow it incrementally). */
 export function readMetricTables(dir: string): MetricTable[] {
-  const text = readText(path.join(dir, METRICS_JSONL));
+  const text = readText(runFile(dir, 'metrics'));
   return text ? toMetricTables(parseMetricLines(text)) : [];
 }
 
@@ -78,7 +58,7 @@ export function readRunSnapshot(dir: string, options: { state?: string; tables?:
 
 /** `eval/<split>_confusion_matrix.json` files of the run. */
 export function readConfusionMatrices(dir: string): ConfusionMatrix[] {
-  const evalDir = path.join(dir, 'eval');
+  const evalDir = runFile(dir, 'eval');
   let names: string[];
   try {
     names = fs.readdirSync(evalDir).filter((f) => f.endsWith('_confusion_matrix.json')).sort();
@@ -96,7 +76,7 @@ export function readConfusionMatrices(dir: string): ConfusionMatrix[] {
 
 /** `benchmarks/*.json` of one run. */
 export function readRunBenchmarks(dir: string, summary?: RunSummary, config?: Record<string, unknown>): BenchmarkEntry[] {
-  const benchDir = path.join(dir, 'benchmarks');
+  const benchDir = runFile(dir, 'benchmarks');
   let names: string[];
   try {
     names = fs.readdirSync(benchDir).filter((f) => f.endsWith('.json')).sort();
@@ -112,32 +92,6 @@ export function readRunBenchmarks(dir: string, summary?: RunSummary, config?: Re
     if (e) out.push(e);
   }
   return out;
-}
-
-/**
- * Run directories under `roots` (each a `work_dirs`): `<root>/<stem>/<id>/run.json`, or
- * `<root>/<name>/run.json` for a `--work-dir` placed there.
- */
-export function findRunDirs(roots: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const root of roots) {
-    const visit = (dir: string, depth: number) => {
-      if (depth > 0 && isRunDirectory(dir)) {
-        out.push(path.resolve(dir));
-        return;
-      }
-      if (depth >= 2) return;
-      let entries: fs.Dirent[];
-      try {
-        entries = fs.readdirSync(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) if (e.isDirectory()) visit(path.join(dir, e.name), depth + 1);
-    };
-    visit(root, 0);
-  }
-  return out.sort();
 }
 
 /** Every benchmark result of the runs under `roots`. */

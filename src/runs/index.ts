@@ -3,9 +3,8 @@
  * run directories, the `cvw` to run, and a manager that starts, stops and resumes `cvw train`
  * child processes.
  */
-export { FileFollower, MetricsFollower, type FollowRead, type MetricRecord, type MetricsRead } from './fileFollower';
-export { processLiveness, type Liveness } from './liveness';
-export { readRunRecord, interpretRun, isActive, RUN_FILE, type RunInfo, type RunRecord, type RunState } from './runRecord';
+// The run directory's readers, for the runs' users in one import (src/rundir owns them).
+export { FileFollower, MetricsFollower, processLiveness, readRunRecord, interpretRun, isActive, type FollowRead, type MetricRecord, type MetricsRead, type Liveness, type RunInfo, type RunRecord, type RunState } from '../rundir';
 export { RunWatcher, type RunChange, type RunWatcherOptions, type Disposable } from './watcher';
 export { resolveCvw, findWorkspaceCvw, nodeRuntime, packageRootOf, CvwNotFoundError, type CvwLocation, type CvwSource, type NodeRuntime } from './cvw';
 export { RunManager, ManagedProcess, ManagedRun, PipedProcess, newRunId, configStem, runCwd, type CvwInvocation, type ExitInfo, type TrainRequest, type ResumeRequest, type StopOutcome } from './manager';

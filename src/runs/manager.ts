@@ -16,9 +16,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { FileFollower } from './fileFollower';
-import { processLiveness } from './liveness';
-import { readRunRecord, RUN_FILE } from './runRecord';
+import { CHECKPOINTS, checkpointFile, checkpointName, FileFollower, processLiveness, readRunRecord, RUN_FILES, runFile } from '../rundir';
 import type { CvwLocation, NodeRuntime } from './cvw';
 import type { Disposable } from './watcher';
 import { newRunId } from '../core/runId';
@@ -241,9 +239,9 @@ export class RunManager {
   resume(req: ResumeRequest): ManagedRun {
     const runDir = path.resolve(req.runDir);
     const record = readRunRecord(runDir);
-    if (!record) throw new Error(`${runDir}: not a run directory (no readable ${RUN_FILE.run})`);
+    if (!record) throw new Error(`${runDir}: not a run directory (no readable ${RUN_FILES.run})`);
     if (record.state === 'running') throw new Error(`${runDir}: the run is still running (pid ${record.info.pid})`);
-    if (!fs.existsSync(path.join(runDir, RUN_FILE.latest))) throw new Error(`${runDir}: the run has no checkpoint to resume from (${RUN_FILE.latest}); train it again instead`);
+    if (!fs.existsSync(checkpointFile(runDir, CHECKPOINTS.latest))) throw new Error(`${runDir}: the run has no checkpoint to resume from (${checkpointName(CHECKPOINTS.latest)}); train it again instead`);
     const args = ['train', '--resume', runDir, ...(req.backend ? ['--backend', req.backend] : []), ...(req.args ?? [])];
     return this.startRun('resume', runDir, req.cwd ? path.resolve(req.cwd) : runCwd(runDir), args, req);
   }
@@ -252,7 +250,7 @@ export class RunManager {
     if (this.disposed) throw new Error('the run manager is closed');
     const { node, cvw } = this.invocation(cwd);
     fs.mkdirSync(runDir, { recursive: true });
-    const outputFile = path.join(runDir, RUN_FILE.output);
+    const outputFile = runFile(runDir, 'output');
     const follower = new FileFollower(outputFile);
     // A resumed run appends to the output of its earlier sessions; follow only what is new.
     if (fs.existsSync(outputFile)) follower.skipToEnd();
@@ -342,9 +340,9 @@ export class RunManager {
  */
 function removeIfNoRun(runDir: string): void {
   try {
-    if (fs.existsSync(path.join(runDir, RUN_FILE.run))) return;
+    if (fs.existsSync(runFile(runDir, 'run'))) return;
     const entries = fs.readdirSync(runDir);
-    if (entries.some((e) => e !== RUN_FILE.output)) return;
+    if (entries.some((e) => e !== RUN_FILES.output)) return;
     fs.rmSync(runDir, { recursive: true, force: true });
     const parent = path.dirname(runDir);
     if (fs.readdirSync(parent).length === 0) fs.rmdirSync(parent);

@@ -16,8 +16,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { MetricsFollower, type MetricsRead } from './fileFollower';
-import { readRunRecord, RUN_FILE, type RunRecord } from './runRecord';
+import { MetricsFollower, readRunRecord, RUN_FILES, runFile, type MetricsRead, type RunRecord } from '../rundir';
 
 export interface RunChange {
   kind: 'added' | 'changed' | 'removed';
@@ -88,7 +87,7 @@ export class RunWatcher {
       if (rel.startsWith('..') || path.isAbsolute(rel)) continue;
       const parts = rel.split(path.sep);
       if (parts.length > 3) return true;
-      if (parts.length === 3) return parts[2] !== RUN_FILE.run && parts[2] !== RUN_FILE.metrics;
+      if (parts.length === 3) return parts[2] !== RUN_FILES.run && parts[2] !== RUN_FILES.metrics;
       return false;
     }
     // Above a root (chokidar watches the parent of a root that does not exist yet): only the way down.
@@ -146,7 +145,7 @@ export class RunWatcher {
    * `reset: true` when the file was rewritten (a resumed run drops lines after its checkpoint).
    */
   followMetrics(dir: string, listener: (read: MetricsRead) => void): Disposable {
-    const follower: Follower = { dir: path.resolve(dir), metrics: new MetricsFollower(path.join(dir, RUN_FILE.metrics)), listener };
+    const follower: Follower = { dir: path.resolve(dir), metrics: new MetricsFollower(runFile(dir, 'metrics')), listener };
     this.followers.add(follower);
     this.deliver(follower);
     return { dispose: () => this.followers.delete(follower) };
@@ -176,7 +175,7 @@ export class RunWatcher {
       } catch {
         return;
       }
-      if (depth > 0 && entries.some((e) => e.isFile() && e.name === RUN_FILE.run) && !(onlyNew && this.records.has(dir))) this.update(dir);
+      if (depth > 0 && entries.some((e) => e.isFile() && e.name === RUN_FILES.run) && !(onlyNew && this.records.has(dir))) this.update(dir);
       if (depth < 2) for (const e of entries) if (e.isDirectory()) visit(path.join(dir, e.name), depth + 1);
     };
     visit(root, 0);
@@ -189,10 +188,10 @@ export class RunWatcher {
       for (const dir of [...this.records.keys()]) if (dir === file || dir.startsWith(file + path.sep)) this.remove(dir);
       return;
     }
-    if (name === RUN_FILE.run) {
+    if (name === RUN_FILES.run) {
       if (event === 'unlink') this.remove(path.dirname(file));
       else this.update(path.dirname(file));
-    } else if (name === RUN_FILE.metrics) {
+    } else if (name === RUN_FILES.metrics) {
       const dir = path.dirname(file);
       for (const f of this.followers) if (f.dir === dir) this.deliver(f);
     }
@@ -203,7 +202,7 @@ export class RunWatcher {
     const run = readRunRecord(dir);
     if (!run) {
       // Unreadable for a moment (replaced between two reads): keep what we had.
-      if (previous && !fs.existsSync(path.join(dir, RUN_FILE.run))) this.remove(dir);
+      if (previous && !fs.existsSync(runFile(dir, 'run'))) this.remove(dir);
       return;
     }
     this.records.set(dir, run);
@@ -246,7 +245,7 @@ export class RunWatcher {
    */
   private tick(): void {
     this.ticks++;
-    for (const dir of [...this.records.keys()]) if (!fs.existsSync(path.join(dir, RUN_FILE.run))) this.remove(dir);
+    for (const dir of [...this.records.keys()]) if (!fs.existsSync(runFile(dir, 'run'))) this.remove(dir);
     if (this.ticks % 5 === 0) for (const root of this.roots) if (!this.pendingRoots.has(root)) this.scan(root, true);
     for (const root of [...this.pendingRoots]) if (fs.existsSync(path.dirname(root))) this.watchRoot(root);
     // A root created while chokidar was still setting up the watch of its parent goes unseen by

@@ -3,13 +3,14 @@
  * run's state as JSON in `__metadata__.cvw`. Simple, safe to read (no code), and readable from
  * Python (`safetensors.numpy.load_file`).
  *
- * Files are written atomically: a temporary file in the same folder, fsync, rename. A reader never
- * sees half a checkpoint, and a crash mid-write leaves the previous one intact.
+ * Files are written atomically (src/rundir/atomic.ts): a reader never sees half a checkpoint, and a
+ * crash mid-write leaves the previous one intact. What the trainer puts in the metadata is
+ * src/rundir/checkpointMeta.ts.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../core/problems';
+import { writeAtomic } from '../rundir/atomic';
 import { encodeSafetensors, looksLikeSafetensors, readSafetensors, readSafetensorsHeader, type TensorBytes } from '../weights/safetensors';
 import { toTfTensor, toTfTensors } from '../weights/toTf';
 import type { WeightTensor } from '../weights/tensor';
@@ -33,20 +34,6 @@ export function saveCheckpoint(file: string, tensors: Map<string, tf.Tensor>, me
     parts.push([name, { dtype, shape: t.shape, bytes: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) }]);
   }
   writeAtomic(file, encodeSafetensors(parts, { format: 'cvw', cvw: JSON.stringify(meta) }));
-}
-
-/** Write buffers to `file` through a temporary file and a rename. */
-export function writeAtomic(file: string, parts: Array<Buffer | string>): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    for (const p of parts) fs.writeSync(fd, typeof p === 'string' ? Buffer.from(p, 'utf8') : p);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Algorithm } from '../models/algorithms/types';
-import type { RunDir } from './runDir';
+import type { RunDir, RunStatus as RunFileStatus } from '../rundir';
 import type { Optimizer } from './optimizers/optimizer';
 
 export const PRIORITY = { highest: 0, veryHigh: 10, high: 30, aboveNormal: 40, normal: 50, belowNormal: 60, low: 70, veryLow: 90, lowest: 100 } as const;
@@ -69,7 +69,8 @@ export interface Hook {
   loadTensors?(tensors: Map<string, tf.Tensor>): void;
 }
 
-export type RunStatus = 'running' | 'finished' | 'failed' | 'stopped';
+/** How a run the trainer ran ended (run.json's statuses, less `pending`). */
+export type RunStatus = Exclude<RunFileStatus, 'pending'>;
 
 export function sortHooks(hooks: Hook[]): Hook[] {
   return [...hooks].sort((a, b) => a.priority - b.priority);

@@ -6,6 +6,7 @@
  */
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import type { z } from 'zod';
 import { registries } from '../core/registry';
 import { UserError } from '../core/problems';
 import { isPlainObject, type ComponentConfig } from '../core/schema';
@@ -16,7 +17,7 @@ import type { Evaluator } from '../eval/evaluator';
 import { cacheOnCpu, syncReadsUnsupported } from '../engine/readback';
 import { saveCheckpoint, loadCheckpoint, disposeCheckpoint, withPrefix, type CheckpointData } from './checkpoint';
 import { sortHooks, type Hook, type IterOutput, type RunnerApi, type RunStatus } from './hook';
-import { RunDir } from './runDir';
+import { CHECKPOINTS, checkpointName, parseCheckpointMeta, resolveCheckpoint, type CheckpointMeta, type RunDir } from '../rundir';
 import { batchSize, disposeTensors, openLoader, toTensors, type TrainLoader } from './dataBridge';
 import type { Optimizer, OptimizerFactory } from './optimizers/optimizer';
 import type { LrSchedule } from './schedules';
@@ -26,6 +27,7 @@ import { EvalHook, type EvalPipelineRuntime } from './hooks/eval';
 import { StatusLine } from './progress';
 import { clipByGlobalNorm } from './gradients';
 import { applyDataDefaults } from './dataDefaults';
+import type { evalPipelineSchema, runnerSchema } from './configSections';
 import type { World } from '../distributed/world';
 import { averageGradients, type AllreduceTiming } from '../distributed/allreduce';
 import { stateFingerprint } from '../distributed/fingerprint';
@@ -67,18 +69,22 @@ export class NonFiniteLossError extends UserError {
   }
 }
 
-interface RunnerConfig {
+/**
+ * The sections of a resolved config the runner reads: the trainer's own typed by their schemas
+ * (configSections.ts), the components (`model`, `optimizer`, ...) by what every slot holds.
+ */
+type RunnerConfig = {
   seed: number;
   model: ComponentConfig;
   data: Record<string, unknown> & { train?: ComponentConfig };
   optimizer?: ComponentConfig;
   lr_schedule?: ComponentConfig;
-  runner: { max_epochs?: number; max_iters?: number; log_interval: number; grad_clip?: { max_norm: number }; accumulate_steps: number; sync_bn?: boolean };
+  runner: z.output<typeof runnerSchema>;
   hooks: ComponentConfig[];
-  eval_pipelines: Array<{ name?: string; split?: string; data?: ComponentConfig; evaluators: ComponentConfig[]; interval: number }>;
+  eval_pipelines: Array<z.output<typeof evalPipelineSchema>>;
   checkpoint: CheckpointHookConfig;
   load_from?: string;
-}
+};
 
 export class Runner implements RunnerApi {
   model!: Algorithm;
@@ -111,7 +117,8 @@ export class Runner implements RunnerApi {
 
   private constructor(private readonly options: RunnerOptions) {
     this.config = options.config;
-    this.cfg = options.config as unknown as RunnerConfig;
+    // Resolved (validated, defaults filled in) by resolveConfig before it gets here.
+    this.cfg = options.config as RunnerConfig;
     this.runDir = options.runDir;
     this.seed = this.cfg.seed;
     this.logFn = options.log;
@@ -273,7 +280,7 @@ export class Runner implements RunnerApi {
     try {
       this.model.loadStateDict(withPrefix(ckpt.tensors, 'model.'), { strict: true });
       this.optimizer.loadStateDict(withPrefix(ckpt.tensors, 'optimizer.'));
-      const meta = ckpt.meta as unknown as CheckpointMeta;
+      const meta = parseCheckpointMeta(file, ckpt.meta);
       this.iter = meta.iter;
       this.epoch = meta.epoch;
       this.batchInEpoch = this.continueEpochAt(meta);
@@ -325,7 +332,7 @@ export class Runner implements RunnerApi {
       config: this.config,
       saved: new Date().toISOString(),
     };
-    saveCheckpoint(file, tensors, meta as unknown as Record<string, unknown>);
+    saveCheckpoint(file, tensors, meta);
     optState.get('steps')?.dispose();
     return file;
   }
@@ -389,7 +396,7 @@ export class Runner implements RunnerApi {
           await this.cacheStateOnCpu();
           this.checkpointHook.saveNow(this, false);
           status = 'stopped';
-          this.log(`stopped (${this.stopReason}) at epoch ${this.epoch + 1}, iteration ${this.iter}: checkpoints/latest.safetensors — continue with \`cvw train --resume ${this.runDir.runPath}\``);
+          this.log(`stopped (${this.stopReason}) at epoch ${this.epoch + 1}, iteration ${this.iter}: ${checkpointName(CHECKPOINTS.latest)} — continue with \`cvw train --resume ${this.runDir.runPath}\``);
           break;
         }
         this.finalEpoch = this.iter >= this.maxIters;
@@ -525,37 +532,6 @@ export class Runner implements RunnerApi {
     const failed = closed.find((c) => c.status === 'rejected');
     if (failed) throw failed.reason;
   }
-}
-
-/**
- * Progress and state saved with the weights. No generator state is needed beyond the seed: every
- * random draw derives from (seed, iteration) or (seed, epoch, sample index).
- */
-export interface CheckpointMeta {
-  iter: number;
-  epoch: number;
-  batch_in_epoch: number;
-  /** Ranks of the run that wrote it (batch_in_epoch counts each rank's batches). */
-  world_size?: number;
-  /** Samples of the epoch's order consumed by all ranks together (to continue at another world size or batch size). */
-  samples_in_epoch?: number;
-  seed: number;
-  hooks: Record<string, unknown>;
-  config: Record<string, unknown>;
-  saved: string;
-}
-
-/** A checkpoint file from a path that may be a run directory (its latest checkpoint). */
-export function resolveCheckpoint(source: string): string {
-  const fs = require('node:fs') as typeof import('node:fs');
-  if (fs.existsSync(source) && fs.statSync(source).isDirectory()) {
-    for (const candidate of ['checkpoints/best.safetensors', 'checkpoints/latest.safetensors', 'latest.safetensors']) {
-      const f = path.join(source, candidate);
-      if (fs.existsSync(f)) return f;
-    }
-    throw new UserError(`${source}: no checkpoint found (looked for checkpoints/best.safetensors and checkpoints/latest.safetensors)`);
-  }
-  return source;
 }
 
 export type { CheckpointData };

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { frameRecord } from '../data/tfrecord/records';
+import { TENSORBOARD_EVENTS_PREFIX } from '../rundir/files';
 import type { MetricsSink } from './hooks/logger';
 
 class ProtoWriter {
@@ -78,7 +79,7 @@ export class TensorBoardWriter implements MetricsSink {
   readonly file: string;
 
   constructor(dir: string) {
-    this.file = path.join(dir, `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${os.hostname()}`);
+    this.file = path.join(dir, `${TENSORBOARD_EVENTS_PREFIX}${Math.floor(Date.now() / 1000)}.${os.hostname()}`);
   }
 
   private open(): number {

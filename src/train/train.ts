@@ -10,7 +10,7 @@ import type { Override } from '../core/config/overrides';
 import { UserError } from '../core/problems';
 import { packageVersion } from '../core/packageInfo';
 import type { EngineConfig } from '../engine/configSection';
-import { RunDir, makeNewRunDir, isRunDir, readRunInfo, RUN_FILES, type RunInfo } from './runDir';
+import { RunDir, makeNewRunDir, isRunDir, readRunInfo, RUN_FILES, CHECKPOINTS, checkpointFile, checkpointName, runDirOfCheckpoint, runFile, type RunInfo } from '../rundir';
 import { NonFiniteLossError, Runner } from './runner';
 import type { RunStatus } from './hook';
 import { StatusLine } from './progress';
@@ -60,13 +60,12 @@ function findResumeTarget(resume: string): ResumeTarget {
   if (!fs.existsSync(p)) throw new UserError(`--resume ${resume}: no such run directory or checkpoint`);
   if (fs.statSync(p).isDirectory()) {
     if (!isRunDir(p)) throw new UserError(`--resume ${resume}: not a run directory (no ${RUN_FILES.run})`);
-    const checkpoint = path.join(p, RUN_FILES.checkpoints, 'latest.safetensors');
-    if (!fs.existsSync(checkpoint)) throw new UserError(`--resume ${resume}: the run has no checkpoint yet (checkpoints/latest.safetensors); start it again instead`);
-    return { runDir: p, checkpoint, configFile: path.join(p, RUN_FILES.config) };
+    const checkpoint = checkpointFile(p, CHECKPOINTS.latest);
+    if (!fs.existsSync(checkpoint)) throw new UserError(`--resume ${resume}: the run has no checkpoint yet (${checkpointName(CHECKPOINTS.latest)}); start it again instead`);
+    return { runDir: p, checkpoint, configFile: runFile(p, 'config') };
   }
-  const runDir = path.dirname(path.dirname(p));
-  if (path.basename(path.dirname(p)) === RUN_FILES.checkpoints && isRunDir(runDir)) return { runDir, checkpoint: p, configFile: path.join(runDir, RUN_FILES.config) };
-  return { checkpoint: p };
+  const runDir = runDirOfCheckpoint(p);
+  return runDir ? { runDir, checkpoint: p, configFile: runFile(runDir, 'config') } : { checkpoint: p };
 }
 
 export async function train(configPath: string | undefined, options: TrainOptions = {}): Promise<TrainResult> {

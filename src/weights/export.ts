@@ -5,7 +5,7 @@
  * the backbone alone, which timm loads with `num_classes=0`.
  */
 import { UserError } from '../core/problems';
-import { writeAtomic } from '../train/checkpoint';
+import { writeAtomic } from '../rundir/atomic';
 import { ensureBackend, loadModel, resolveModelSource } from '../export/source';
 import { convertToForeign } from './convert';
 import { mapsForBackbone, WEIGHT_MAPS } from './maps';

@@ -8,7 +8,7 @@ import { nestingBeyond } from '../../src/core/config/nesting';
 import { scanYaml } from '../../src/core/language/yamlScan';
 import { formatProblem, UserError } from '../../src/core/problems';
 import { closestNames } from '../../src/core/suggest';
-import { readRunRecord } from '../../src/runs/runRecord';
+import { readRunRecord } from '../../src/rundir';
 import { tempFiles, lc } from '../helpers/tmp';
 
 const t = tempFiles({ 'ok.yaml': 'seed: 1\n' });

@@ -10,7 +10,7 @@ import { resolveConfig } from '../../src/core/check';
 import { registries } from '../../src/core/registry';
 import { seedInit } from '../../src/models/nn';
 import { saveCheckpoint } from '../../src/train/checkpoint';
-import { RunDir } from '../../src/train/runDir';
+import { RunDir } from '../../src/rundir';
 import type { Algorithm } from '../../src/models/algorithms/types';
 import { build } from '../../src/core/registry';
 import type { DataSource, SourceFactory } from '../../src/data/types';

@@ -6,8 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readRunRecord, type RunRecord } from '../../src/runs/runRecord';
-import type { RunInfo } from '../../src/train/runDir';
+import { readRunRecord, type RunRecord } from '../../src/rundir';
+import type { RunInfo } from '../../src/rundir';
 import { describeRun, RUN_ICONS, runClickCommand, runContextValue, runDuration, RunsTreeModel, runTooltipRows } from '../../src/extension/runs/runsTreeModel';
 import { PANEL_COMMANDS, RUN_COMMANDS } from '../../src/extension/ids';
 

@@ -5,6 +5,7 @@ import { diffConfigs, flattenConfig } from '../../src/report/model/configDiff';
 import { cellNumber, parseMarkdownTables, splitRow } from '../../src/report/model/markdownTables';
 import { bestOf, concatTables, lastFinite, parseMetricLines, tableFromJson, tableToJson, toMetricTables } from '../../src/report/model/metrics';
 import { elapsedSeconds, formatDuration, formatValue, summarize } from '../../src/report/model/run';
+import { parseRunInfo } from '../../src/rundir';
 import { pca } from '../../src/report/pca';
 import { encodePng } from '../../src/report/png';
 
@@ -109,7 +110,8 @@ describe('benchmark entries', () => {
 
 describe('run summaries', () => {
   test('run.json summarised; a reader state overrides the status; durations and values formatted', () => {
-    const s = summarize('/w/cfg/run1', { status: 'running', config_stem: 'cfg', engine: { backend: 'wasm', reason: 'no GPU' }, started: '2026-01-01T00:00:00Z', iter: 5, max_iters: 10, max_epochs: 2 }, 'SimCLR', 'interrupted');
+    const info = parseRunInfo({ status: 'running', config_stem: 'cfg', engine: { backend: 'wasm', reason: 'no GPU' }, started: '2026-01-01T00:00:00Z', iter: 5, max_iters: 10, max_epochs: 2 }, 'run.json');
+    const s = summarize('/w/cfg/run1', info, 'SimCLR', 'interrupted');
     expect(s).toMatchObject({ id: 'run1', status: 'interrupted', engine: 'wasm — no GPU', model: 'SimCLR', iter: 5, maxIters: 10 });
     expect(elapsedSeconds({ ...s, status: 'running' }, Date.parse('2026-01-01T00:01:05Z'))).toBe(65);
     expect([5, 65, 3725].map(formatDuration)).toEqual(['5 s', '1 min 05 s', '1 h 02 min']);

@@ -11,6 +11,7 @@ afterAll(() => t.cleanup());
 
 function info(patch: Partial<RunInfo>): RunInfo {
   return {
+    version: 1,
     status: 'finished',
     pid: 999_999_999,
     hostname: os.hostname(),

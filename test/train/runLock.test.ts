@@ -5,9 +5,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { tempFiles } from '../helpers/tmp';
 import { tinyClassificationYaml } from '../helpers/tinyConfig';
-import { RUN_LOCK, RunLock, RunLockedError, readRunLock, type LockHolder } from '../../src/train/runLock';
-import { makeNewRunDir } from '../../src/train/runDir';
-import { readRunRecord } from '../../src/runs/runRecord';
+import { makeNewRunDir, readRunLock, readRunRecord, RUN_FILES, RunLock, RunLockedError, type LockHolder } from '../../src/rundir';
+
+const RUN_LOCK = RUN_FILES.lock;
 
 // One writer per run: run.lock, taken with `wx` by whoever trains in a run directory.
 const root = path.resolve(__dirname, '../..');
@@ -99,7 +99,7 @@ describe('RunLock', () => {
 
   it('is released when the process exits without releasing it (process.exit)', () => {
     const dir = freshDir();
-    const script = `require(${JSON.stringify(path.join(root, 'dist', 'lib', 'train', 'runLock.js'))}).RunLock.acquire(${JSON.stringify(dir)}); process.exit(3);`;
+    const script = `require(${JSON.stringify(path.join(root, 'dist', 'lib', 'rundir', 'lock.js'))}).RunLock.acquire(${JSON.stringify(dir)}); process.exit(3);`;
     const r = spawnSync(process.execPath, ['-e', script]);
     expect(r.status).toBe(3);
     expect(fs.existsSync(path.join(dir, RUN_LOCK))).toBe(false);
@@ -108,7 +108,7 @@ describe('RunLock', () => {
   it('of processes racing to take over one stale lock, exactly one gets it', async () => {
     const dir = freshDir();
     writeLock(dir, { pid: deadPid(), hostname: os.hostname(), started: new Date().toISOString() });
-    const script = `const { RunLock } = require(${JSON.stringify(path.join(root, 'dist', 'lib', 'train', 'runLock.js'))});
+    const script = `const { RunLock } = require(${JSON.stringify(path.join(root, 'dist', 'lib', 'rundir', 'lock.js'))});
       try {
         const lock = RunLock.acquire(${JSON.stringify(dir)});
         process.stdout.write('won');

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { HostMessageType, PanelKind, RunAction, WebviewMessageType } from '../../src/extension/protocol';
 import { toMetricTables } from '../../src/report/model/metrics';
 import { summarize } from '../../src/report/model/run';
+import { parseRunInfo } from '../../src/rundir';
 import { buildWebviews, jsonMessage, launchChromium, screenshot, servePanels, type PanelServer } from './browser';
 import { syntheticRecords } from './fixtures/syntheticRun';
 
@@ -30,7 +31,7 @@ const START = 1_790_000_000;
 function summary(status: 'running' | 'finished', iter: number) {
   return summarize(
     DIR,
-    {
+    parseRunInfo({
       status,
       config: '/ws/configs/resnet18.yaml',
       config_stem: 'resnet18',
@@ -43,7 +44,7 @@ function summary(status: 'running' | 'finished', iter: number) {
       max_iters: 2000,
       max_epochs: 5,
       best: { metric: 'val/accuracy_top1', value: 0.86, iter: 2000, epoch: 5 },
-    },
+    }, 'run.json'),
     'Classification',
   );
 }

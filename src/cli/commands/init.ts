@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { resolveConfig } from '../../core/check';
 import { listTemplates, templateFile, templateSummary, commentedYaml } from '../../templates';
-import { writeAtomic } from '../../train/checkpoint';
+import { writeAtomic } from '../../rundir/atomic';
 import { UserError } from '../../core/problems';
 import type { CommandSpec } from '../args';
 

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { packageRoot } from '../../core/packageInfo';
 import { UserError } from '../../core/problems';
 import { generateReport } from '../../report/generate';
+import { isRunDir, RUN_FILES } from '../../rundir';
 import { writeStandaloneReport } from '../../report/standalone';
 import { UsageError, type CommandSpec, type ParsedArgs } from '../args';
 
@@ -33,7 +34,7 @@ export const reportCommand: CommandSpec = {
   async run(args) {
     const dir = args.positionals[0];
     if (!dir) throw new UsageError('missing <run>: give a run directory');
-    if (!fs.existsSync(path.join(dir, 'run.json'))) throw new UserError(`${dir}: not a run directory (no run.json)`);
+    if (!isRunDir(dir)) throw new UserError(`${dir}: not a run directory (no ${RUN_FILES.run})`);
     const written: Record<string, string> = {};
     if (!args.options['no-predict']) {
       const { file, report } = await generateReport(dir, {

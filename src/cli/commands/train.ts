@@ -5,7 +5,7 @@ import { listTemplates, templateFile } from '../../templates';
 import * as path from 'node:path';
 import { launchRanks } from '../../distributed/launch';
 import { launcherWorldSize } from '../../distributed/world';
-import { makeNewRunDir } from '../../train/runDir';
+import { makeNewRunDir } from '../../rundir';
 
 export const trainCommand: CommandSpec = {
   name: 'train',

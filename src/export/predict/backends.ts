@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../../core/problems';
-import { isRunDir } from '../../train/runDir';
+import { isRunDir, RUN_FILES } from '../../rundir';
 import { METADATA_KEY, parseMetadata, type ExportMetadata } from '../metadata';
 import { readOnnxModelInfo } from '../onnx/readModel';
 import { readTfjsArtifacts } from '../tfjs/load';
@@ -57,7 +57,7 @@ export function modelKind(target: string): 'onnx' | 'tfjs' | 'toolkit' {
     if (fs.existsSync(path.join(target, 'model.json'))) return 'tfjs';
     if (isRunDir(target)) return 'toolkit';
     if (fs.existsSync(path.join(target, 'model.onnx'))) throw new UserError(`${target}: a folder; the model is probably ${path.join(target, 'model.onnx')}`);
-    throw new UserError(`${target}: not a model folder (no model.json or run.json); expected ${MODEL_KINDS}`);
+    throw new UserError(`${target}: not a model folder (no model.json or ${RUN_FILES.run}); expected ${MODEL_KINDS}`);
   }
   if (/\.onnx$/i.test(target)) return 'onnx';
   if (/\.safetensors$/i.test(target)) return 'toolkit';

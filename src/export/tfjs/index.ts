@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../../core/problems';
-import { writeAtomic } from '../../train/checkpoint';
+import { writeAtomic } from '../../rundir/atomic';
 import type { Dim, TraceGraph } from '../trace';
 import { TF_DTYPE, TfGraphBuilder, tfShape, tfType, type TfNode, type WeightEntry } from './builder';
 import { TF_TRANSLATORS } from './kernels';

@@ -6,7 +6,8 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { findRunDirs, readAllBenchmarks, readMarkdownTables } from '../../report/runFiles';
+import { readAllBenchmarks, readMarkdownTables } from '../../report/runFiles';
+import { findRunDirs } from '../../rundir';
 import { HostMessageType, PanelKind, VIEW_TYPES, isPanelState, type BenchmarksMessage, type BenchmarksState } from '../protocol';
 import { sortStateFrom } from './messageGuard';
 import { PanelBase, webviewOptions } from './panelBase';

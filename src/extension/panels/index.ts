@@ -4,7 +4,8 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { findRunDirs, readRunSummary } from '../../report/runFiles';
+import { readRunSummary } from '../../report/runFiles';
+import { findRunDirs } from '../../rundir';
 import { runDirOf, runDirsOf } from '../commandArgs';
 import { PANEL_COMMANDS } from '../ids';
 import { PanelKind, VIEW_TYPES } from '../protocol';

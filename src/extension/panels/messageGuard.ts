@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { realFileInside, realPathInside } from '../../report/insideDir';
-import { isRunDirectory } from '../../report/runFiles';
+import { isRunDir } from '../../rundir';
 import { DEFAULT_CHART_SETTINGS, RunAction, type BenchmarksState, type ChartSettings, type XAxis } from '../protocol';
 
 /** `dir` when it is (as a path) one of the run directories the panel shows; else undefined. */
@@ -39,7 +39,7 @@ export function workspaceRunDir(dir: unknown, folders: readonly string[]): strin
   if (typeof dir !== 'string' || !path.isAbsolute(dir)) return undefined;
   const resolved = path.resolve(dir);
   const real = folders.map((f) => realPathInside(f, resolved)).find((r) => r !== undefined);
-  if (!real || !fs.statSync(real).isDirectory() || !isRunDirectory(real)) return undefined;
+  if (!real || !fs.statSync(real).isDirectory() || !isRunDir(real)) return undefined;
   return resolved;
 }
 

@@ -3,9 +3,9 @@
  * its commands, registered in the same activation before the panels (extension.ts), are executed
  * with the run directory. Opening files and panels is done here.
  */
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { readRunSummary } from '../../report/runFiles';
+import { runFile } from '../../rundir';
 import { RunAction } from '../protocol';
 import { workspaceFile } from './messageGuard';
 import { openFile, workspaceFolderPaths } from './panelBase';
@@ -26,11 +26,11 @@ export async function runAction(action: RunAction, dir: string): Promise<void> {
       // The config the run was started from when it is still in the workspace (run.json names it:
       // data, not a licence to open any file), else the resolved copy.
       const source = workspaceFile(readRunSummary(dir).configFile, workspaceFolderPaths());
-      await openFile(source ?? path.join(dir, 'config.yaml'));
+      await openFile(source ?? runFile(dir, 'config'));
       return;
     }
     case RunAction.OpenLog:
-      await openFile(path.join(dir, 'log.txt'));
+      await openFile(runFile(dir, 'log'));
       return;
     case RunAction.OpenFolder:
       await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(dir));

@@ -10,7 +10,7 @@ import * as vscode from 'vscode';
 import { ArgumentsError, joinArgs, parseRunArgs } from '../../runs/args';
 import type { ManagedProcess, ManagedRun } from '../../runs/manager';
 import { configStem } from '../../runs/manager';
-import { RUN_FILE, type RunRecord } from '../../runs/runRecord';
+import { CHECKPOINT_EXT, RUN_FILES, runFile, type RunRecord } from '../../rundir';
 import { CONFIG_FILE_PATTERN } from '../configDetection';
 import { configFileOf, isUriLike, runDirOf, runDirsOf } from '../commandArgs';
 import { configGlob } from '../configDocuments';
@@ -76,7 +76,7 @@ async function pickRun(service: RunsService, title: string, filter: (r: RunRecor
   return picked?.dir;
 }
 
-const hasCheckpoint = (r: RunRecord) => fs.existsSync(path.join(r.dir, RUN_FILE.checkpoints)) && fs.readdirSync(path.join(r.dir, RUN_FILE.checkpoints)).some((f) => f.endsWith('.safetensors'));
+const hasCheckpoint = (r: RunRecord) => fs.existsSync(path.join(r.dir, RUN_FILES.checkpoints)) && fs.readdirSync(path.join(r.dir, RUN_FILES.checkpoints)).some((f) => f.endsWith(CHECKPOINT_EXT));
 
 /** The run a command works on: given, or (for a config) one of its runs, or picked from all. */
 async function targetRun(ctx: RunCommandContext, arg: unknown, title: string, filter: (r: RunRecord) => boolean): Promise<string | undefined> {
@@ -128,7 +128,7 @@ function watchRun(ctx: RunCommandContext, run: ManagedRun, config?: string): voi
   ctx.notifier.expect(run.runDir);
   ctx.status.noteStarted(run.runDir);
   void run.exited.then(async (exit) => {
-    if (fs.existsSync(path.join(run.runDir, RUN_FILE.run))) {
+    if (fs.existsSync(path.join(run.runDir, RUN_FILES.run))) {
       await ctx.notifier.ended(run.runDir, run.tail(400));
       return;
     }
@@ -267,7 +267,7 @@ export async function exportRun(ctx: RunCommandContext, arg?: unknown, format?: 
         )?.label;
   if (!fmt) return undefined;
   return execInTerminal(ctx, 'Export', ['export', dir, '--format', fmt], ctx.service.folderOf(dir), async () => {
-    const target = path.join(dir, 'export');
+    const target = runFile(dir, 'export');
     const choice = await vscode.window.showInformationMessage(`Exported ${path.basename(dir)} (${fmt}) to ${target}`, 'Reveal');
     if (choice === 'Reveal') await revealPath(target);
   });
@@ -316,8 +316,8 @@ async function revealPath(p: string): Promise<void> {
 export async function openLog(ctx: RunCommandContext, arg?: unknown): Promise<void> {
   const dir = await targetRun(ctx, arg, 'Open the log of which run?', () => true);
   if (!dir) return;
-  const log = path.join(dir, RUN_FILE.log);
-  const file = fs.existsSync(log) ? log : path.join(dir, RUN_FILE.output);
+  const log = path.join(dir, RUN_FILES.log);
+  const file = fs.existsSync(log) ? log : path.join(dir, RUN_FILES.output);
   if (!fs.existsSync(file)) {
     void vscode.window.showWarningMessage(`${path.basename(dir)} has no log yet.`);
     return;
@@ -341,7 +341,7 @@ export async function openConfig(ctx: RunCommandContext, arg?: unknown): Promise
   const dir = await targetRun(ctx, arg, 'Open the config of which run?', () => true);
   if (!dir) return;
   const original = ctx.service.get(dir)?.info.config;
-  const file = original && fs.existsSync(original) ? original : path.join(dir, RUN_FILE.config);
+  const file = original && fs.existsSync(original) ? original : path.join(dir, RUN_FILES.config);
   await vscode.window.showTextDocument(vscode.Uri.file(file));
 }
 

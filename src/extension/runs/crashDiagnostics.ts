@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 import { crashPlaces, type CrashPlace } from '../../runs/crash';
 import { runCwd } from '../../runs/manager';
-import type { RunRecord } from '../../runs/runRecord';
+import type { RunRecord } from '../../rundir';
 
 export const CRASH_SOURCE = 'cvw train';
 

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { RunRecord } from '../../runs/runRecord';
+import type { RunRecord } from '../../rundir';
 import { formatNumber } from '../../train/progress';
 import type { CrashDiagnostics } from './crashDiagnostics';
 import { PANEL_COMMANDS, RUN_COMMANDS } from '../ids';

@@ -6,7 +6,7 @@
  * runsView.ts turns these into vscode.TreeItems.
  */
 import * as path from 'node:path';
-import type { RunRecord, RunState } from '../../runs/runRecord';
+import type { RunRecord, RunState } from '../../rundir';
 import { formatDuration, formatNumber } from '../../train/progress';
 import { PANEL_COMMANDS, RUN_COMMANDS } from '../ids';
 

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { RunRecord } from '../../runs/runRecord';
+import type { RunRecord } from '../../rundir';
 import { RUN_ICONS, runClickCommand, runContextValue, runTooltipRows, RunsTreeModel, type RunsNode } from './runsTreeModel';
 import type { RunsService } from './service';
 

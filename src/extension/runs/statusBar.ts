@@ -5,8 +5,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { MetricRecord } from '../../runs/fileFollower';
-import type { RunRecord } from '../../runs/runRecord';
+import type { MetricRecord, RunRecord } from '../../rundir';
 import { formatDuration, formatNumber } from '../../train/progress';
 import { INTERNAL_COMMANDS } from '../ids';
 import type { RunsService } from './service';

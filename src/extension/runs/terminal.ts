@@ -6,9 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { FileFollower } from '../../runs/fileFollower';
+import { FileFollower, RUN_FILES } from '../../rundir';
 import type { ExitInfo } from '../../runs/manager';
-import { RUN_FILE } from '../../runs/runRecord';
 
 /** Something that prints: `onOutput` gives what came so far, then each new piece. */
 export interface OutputSource {
@@ -22,8 +21,8 @@ export class FileOutputSource implements OutputSource {
   constructor(private readonly file: string) {}
 
   static forRun(runDir: string): FileOutputSource {
-    const output = path.join(runDir, RUN_FILE.output);
-    return new FileOutputSource(fs.existsSync(output) ? output : path.join(runDir, RUN_FILE.log));
+    const output = path.join(runDir, RUN_FILES.output);
+    return new FileOutputSource(fs.existsSync(output) ? output : path.join(runDir, RUN_FILES.log));
   }
 
   onOutput(listener: (text: string) => void): { dispose(): void } {

@@ -1,11 +1,14 @@
 /**
  * What the panels show about a run besides its curves: a summary of run.json (status, config,
- * engine, progress, timing) in the shape the webviews render. Browser-safe.
+ * engine, progress, timing) in the shape the webviews render — a view of src/rundir's `RunInfo`.
+ * Browser-safe (it imports src/rundir's types and its statuses, nothing else).
  */
+import type { RunInfo } from '../../rundir/schema';
+import { RUN_STATES, type RunState } from '../../rundir/status';
 import type { MetricTable } from './metrics';
 
-/** run.json's status, plus what a reader finds for a `running` run whose process is gone (src/runs). */
-export type RunStatusName = 'running' | 'finished' | 'failed' | 'stopped' | 'interrupted' | 'crashed';
+/** The states a panel shows (a `pending` run shows as `unknown`, as any other status it does not know). */
+export type RunStatusName = Exclude<RunState, 'pending'>;
 
 export interface RunSummary {
   /** The run directory (absolute): the run's identity everywhere. */
@@ -43,52 +46,33 @@ export interface RunSnapshot {
   tables: MetricTable[];
 }
 
-/** run.json as the trainer writes it (src/train/runDir.ts RunInfo), read loosely: older runs lack fields. */
-export interface RunInfoLike {
-  status?: string;
-  config?: string;
-  config_stem?: string;
-  run_id?: string;
-  engine?: { backend?: string; engine?: string; reason?: string };
-  started?: string;
-  ended?: string;
-  epoch?: number;
-  iter?: number;
-  max_iters?: number;
-  max_epochs?: number;
-  last_loss?: number;
-  best?: { metric: string; value: number; iter: number; epoch: number };
-  metrics?: Record<string, number>;
-  error?: { message?: string };
-}
-
-const STATUSES: ReadonlySet<string> = new Set(['running', 'finished', 'failed', 'stopped', 'interrupted', 'crashed']);
+const STATUSES: ReadonlySet<string> = new Set(RUN_STATES.filter((s) => s !== 'pending'));
 
 /**
- * The summary of run.json `info` of the run in `dir`; `state` is what a reader made of it (a
- * `running` run whose process died is `interrupted`), when known.
+ * The summary of run.json `info` (undefined: unreadable) of the run in `dir`; `state` is what a
+ * reader made of it (a `running` run whose process died is `interrupted`), when known.
  */
-export function summarize(dir: string, info: RunInfoLike, model?: string, state?: string): RunSummary {
+export function summarize(dir: string, info: RunInfo | undefined, model?: string, state?: string): RunSummary {
   const base = dir.replace(/[\\/]+$/, '');
-  const id = info.run_id ?? base.slice(Math.max(base.lastIndexOf('/'), base.lastIndexOf('\\')) + 1);
-  const engine = info.engine ? [info.engine.engine ?? info.engine.backend, info.engine.reason].filter(Boolean).join(' — ') : undefined;
+  const id = info?.run_id || base.slice(Math.max(base.lastIndexOf('/'), base.lastIndexOf('\\')) + 1);
+  const engine = info?.engine ? [info.engine.engine ?? info.engine.backend, info.engine.reason].filter(Boolean).join(' — ') : undefined;
   return {
     dir,
     id,
-    configStem: info.config_stem ?? 'run',
-    configFile: info.config,
-    status: statusOf(state ?? info.status),
+    configStem: info?.config_stem || 'run',
+    configFile: info?.config || undefined,
+    status: statusOf(state ?? info?.status),
     engine: engine || undefined,
-    started: info.started,
-    ended: info.ended,
-    epoch: info.epoch ?? 0,
-    iter: info.iter ?? 0,
-    maxIters: info.max_iters ?? 0,
-    maxEpochs: info.max_epochs ?? 0,
-    lastLoss: info.last_loss,
-    best: info.best,
-    metrics: info.metrics,
-    error: info.error?.message,
+    started: info?.started || undefined,
+    ended: info?.ended,
+    epoch: info?.epoch ?? 0,
+    iter: info?.iter ?? 0,
+    maxIters: info?.max_iters ?? 0,
+    maxEpochs: info?.max_epochs ?? 0,
+    lastLoss: info?.last_loss,
+    best: info?.best,
+    metrics: info?.metrics,
+    error: info?.error?.message,
     model,
   };
 }

@@ -4,21 +4,15 @@
  * links to the latest file, so each costs one write; every file appears by an atomic rename.
  */
 import * as fs from 'node:fs';
+import type { z } from 'zod';
+import { CHECKPOINTS, checkpointName, linkAtomic, type RunInfo } from '../../rundir';
+import type { checkpointSchema } from '../configSections';
 import { PRIORITY, type Hook, type RunnerApi } from '../hook';
 
-export interface CheckpointHookConfig {
-  interval: number;
-  keep: number;
-  save_best?: string;
-  rule: 'greater' | 'less';
-}
+export type CheckpointHookConfig = z.output<typeof checkpointSchema>;
 
-export interface BestMetric {
-  metric: string;
-  value: number;
-  iter: number;
-  epoch: number;
-}
+/** The best value of `save_best` so far, as run.json records it. */
+export type BestMetric = NonNullable<RunInfo['best']>;
 
 export class CheckpointHook implements Hook {
   readonly name = 'CheckpointHook';
@@ -47,20 +41,20 @@ export class CheckpointHook implements Hook {
 
   /** Write latest (and epoch_N / best as due). Also called when a run stops or ends mid-epoch. */
   saveNow(r: RunnerApi, epochCheckpoint: boolean): void {
-    const latest = r.saveCheckpoint('latest');
+    const latest = r.saveCheckpoint(CHECKPOINTS.latest);
     if (epochCheckpoint) {
       const n = r.epoch + 1;
-      linkAtomic(latest, r.runDir.checkpointFile(`epoch_${n}`));
+      linkAtomic(latest, r.runDir.checkpointFile(CHECKPOINTS.epoch(n)));
       this.saved.push(n);
       while (this.cfg.keep > 0 && this.saved.length > this.cfg.keep) {
         const old = this.saved.shift()!;
-        fs.rmSync(r.runDir.checkpointFile(`epoch_${old}`), { force: true });
+        fs.rmSync(r.runDir.checkpointFile(CHECKPOINTS.epoch(old)), { force: true });
       }
     }
     if (this.improved && this.best) {
-      linkAtomic(latest, r.runDir.checkpointFile('best'));
+      linkAtomic(latest, r.runDir.checkpointFile(CHECKPOINTS.best));
       r.runDir.update({ best: this.best });
-      r.log(`new best ${this.best.metric} = ${this.best.value.toFixed(4)} (epoch ${this.best.epoch}, iter ${this.best.iter}): checkpoints/best.safetensors`);
+      r.log(`new best ${this.best.metric} = ${this.best.value.toFixed(4)} (epoch ${this.best.epoch}, iter ${this.best.iter}): ${checkpointName(CHECKPOINTS.best)}`);
       this.improved = false;
     }
   }
@@ -74,16 +68,4 @@ export class CheckpointHook implements Hook {
     this.best = s.best;
     this.saved = s.saved ?? [];
   }
-}
-
-/** Make `to` a hard link of `from`, replacing `to` atomically (a copy where links are not allowed). */
-function linkAtomic(from: string, to: string): void {
-  const tmp = `${to}.tmp-${process.pid}`;
-  fs.rmSync(tmp, { force: true });
-  try {
-    fs.linkSync(from, tmp);
-  } catch {
-    fs.copyFileSync(from, tmp);
-  }
-  fs.renameSync(tmp, to);
 }

@@ -8,6 +8,7 @@ import type { TrainLoader } from '../dataBridge';
 import type { Evaluator } from '../../eval/evaluator';
 import { collectPredictions } from '../../eval/predict';
 import { formatNumber } from '../progress';
+import { RUN_FILES } from '../../rundir';
 
 export interface EvalPipelineRuntime {
   name: string;
@@ -41,7 +42,7 @@ export class EvalHook implements Hook {
         const started = Date.now();
         const predictions = await collectPredictions(r.model, p.loader, needs);
         const values: Record<string, number> = {};
-        for (const e of p.evaluators) Object.assign(values, e.evaluate(predictions, { name: p.name, outDir: r.runDir.file('eval') }));
+        for (const e of p.evaluators) Object.assign(values, e.evaluate(predictions, { name: p.name, outDir: r.runDir.file(RUN_FILES.eval) }));
         r.writeMetrics({ split: p.name, ...values, eval_time: (Date.now() - started) / 1000 });
         r.log(`eval ${p.name} (epoch ${r.epoch + 1}, ${predictions.count} samples): ${Object.entries(values).map(([k, v]) => `${k} ${formatNumber(v)}`).join(', ')}`);
         for (const [k, v] of Object.entries(values)) metrics[`${p.name}/${k}`] = v;

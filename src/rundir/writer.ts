@@ -1,64 +1,23 @@
 /**
- * The run directory: the one interface between the trainer and everything else (DESIGN.md).
- *
- *   work_dirs/<config-stem>/<run-id>/
- *     run.json        status, pid, config, engine, times, progress, best metric, error
- *     config.yaml     the fully resolved config that ran
- *     metrics.jsonl   one JSON object per line
- *     log.txt         the human log
- *     checkpoints/    epoch_N, latest, best (safetensors, written atomically)
- *     run.lock        while a process writes the run: who (runLock.ts)
- *
- * run.json is rewritten atomically (temp + rename) so readers never see half of it; metrics and
- * log lines are appended with single writes.
+ * The run directory's one writer (the trainer's): run.json rewritten atomically (temp + rename) so
+ * that readers never see half of it, config.yaml, metrics and log lines appended with single
+ * writes, checkpoint paths, and the run's lock from creation to close. The files are listed in
+ * files.ts, run.json's fields in schema.ts.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
 import { stringify } from 'yaml';
-import { writeAtomic } from './checkpoint';
 import { UserError } from '../core/problems';
-import type { RunStatus } from './hook';
 import { newRunId } from '../core/runId';
-import { RunLock } from './runLock';
+import { writeAtomic, writeJsonAtomic } from './atomic';
+import { checkpointFile, rankLogFile, RUN_FILES, runFile } from './files';
+import { RunLock } from './lock';
+import { readRunInfo } from './read';
+import { RUN_INFO_VERSION, type RunInfo } from './schema';
 
-export interface RunInfo {
-  /** `pending`: submitted to a scheduler (Slurm), not started yet. */
-  status: RunStatus | 'pending';
-  pid: number;
-  hostname: string;
-  /** The config file the run was started from (absolute), and its stem. */
-  config: string;
-  config_stem: string;
-  run_id: string;
-  command: string[];
-  cvw_version: string;
-  engine?: { backend: string; engine?: string; reason?: string };
-  started: string;
-  ended?: string;
-  /** Progress at the last update. */
-  epoch: number;
-  iter: number;
-  max_iters: number;
-  max_epochs: number;
-  /** Latest training loss and the best evaluation metric so far. */
-  last_loss?: number;
-  best?: { metric: string; value: number; iter: number; epoch: number };
-  /** Final evaluation metrics. */
-  metrics?: Record<string, number>;
-  error?: { message: string; stack?: string; iter?: number };
-  resumed_from?: string[];
-  /** Data-parallel runs: the number of ranks and each rank's host (rank order). */
-  world_size?: number;
-  hosts?: string[];
-  /** Runs submitted to Slurm: the job id, and when it was submitted. */
-  slurm_job_id?: string;
-  submitted?: string;
-}
-
-export { newRunId };
-
-export const RUN_FILES = { run: 'run.json', config: 'config.yaml', metrics: 'metrics.jsonl', log: 'log.txt', checkpoints: 'checkpoints' } as const;
+/** What a new run's creator says about it (the rest is this process's and the clock's). */
+export type NewRunInfo = Omit<RunInfo, 'version' | 'pid' | 'hostname' | 'started' | 'status'>;
 
 export class RunDir {
   private info: RunInfo;
@@ -69,7 +28,7 @@ export class RunDir {
     /** Held from create/reopen to close: one writer per run (none for another rank's follower). */
     readonly lock: RunLock | undefined,
     /** Where log lines go (log.txt; log.rank<N>.txt of the run for a follower). */
-    private readonly logPath = path.join(dir, RUN_FILES.log),
+    private readonly logPath = runFile(dir, 'log'),
     /** A follower's scratch folder, removed at close. */
     private readonly scratch?: string,
     /** The run's directory (rank 0's, for a follower). */
@@ -87,7 +46,7 @@ export class RunDir {
   static follower(runDir: string, rank: number, info: RunInfo): RunDir {
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), `cvw-rank${rank}-`));
     fs.mkdirSync(path.join(scratch, RUN_FILES.checkpoints));
-    return new RunDir(scratch, { ...info, pid: process.pid, hostname: os.hostname() }, undefined, path.join(runDir, `log.rank${rank}.txt`), scratch, runDir);
+    return new RunDir(scratch, { ...info, pid: process.pid, hostname: os.hostname() }, undefined, rankLogFile(runDir, rank), scratch, runDir);
   }
 
   /**
@@ -95,17 +54,17 @@ export class RunDir {
    * editor creates it for its output.log); the run's lock is taken before anything is written, so
    * of two processes creating the same directory one wins and the other is refused.
    */
-  static create(dir: string, info: Omit<RunInfo, 'pid' | 'hostname' | 'started' | 'status'>): RunDir {
+  static create(dir: string, info: NewRunInfo): RunDir {
     fs.mkdirSync(dir, { recursive: true });
     return withLock(dir, (lock) => {
       // A run submitted to Slurm (`pending`) is started in the directory its record is in.
-      const pending = fs.existsSync(path.join(dir, RUN_FILES.run)) ? readRunInfo(dir) : undefined;
+      const pending = fs.existsSync(runFile(dir, 'run')) ? readRunInfo(dir) : undefined;
       if (pending && pending.status !== 'pending') {
         throw new UserError(`${dir} already holds a run; use --resume ${dir} to continue it, or another --work-dir`);
       }
       fs.mkdirSync(path.join(dir, RUN_FILES.checkpoints), { recursive: true });
       const submitted = pending ? { slurm_job_id: pending.slurm_job_id, submitted: pending.started } : {};
-      const run = new RunDir(dir, { ...info, ...submitted, status: 'running', pid: process.pid, hostname: os.hostname(), started: new Date().toISOString() }, lock);
+      const run = new RunDir(dir, { version: RUN_INFO_VERSION, ...info, ...submitted, status: 'running', pid: process.pid, hostname: os.hostname(), started: new Date().toISOString() }, lock);
       run.flush();
       return run;
     });
@@ -139,7 +98,7 @@ export class RunDir {
   }
 
   checkpointFile(name: string): string {
-    return path.join(this.dir, RUN_FILES.checkpoints, `${name}.safetensors`);
+    return checkpointFile(this.dir, name);
   }
 
   update(patch: Partial<RunInfo>): void {
@@ -148,7 +107,7 @@ export class RunDir {
   }
 
   private flush(): void {
-    writeAtomic(this.file(RUN_FILES.run), [JSON.stringify(this.info, null, 2) + '\n']);
+    writeRunInfo(this.dir, this.info);
   }
 
   writeConfig(config: Record<string, unknown>): void {
@@ -156,11 +115,11 @@ export class RunDir {
   }
 
   appendMetrics(record: Record<string, unknown>): void {
-    fs.appendFileSync(this.file(RUN_FILES.metrics), JSON.stringify(record) + '\n');
+    appendMetrics(this.dir, record);
   }
 
   appendLog(line: string): void {
-    fs.appendFileSync(this.logPath, line.endsWith('\n') ? line : line + '\n');
+    appendLine(this.logPath, line);
   }
 
   /**
@@ -211,16 +170,21 @@ export function makeNewRunDir(parent: string): string {
   }
 }
 
-export function readRunInfo(dir: string): RunInfo {
-  const file = path.join(dir, RUN_FILES.run);
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as RunInfo;
-  } catch (e) {
-    throw new Error(`${file}: cannot read the run (${(e as Error).message})`);
-  }
+/** Rewrite run `dir`'s run.json (atomically); for the one writer of the run, or once it has ended. */
+export function writeRunInfo(dir: string, info: RunInfo): void {
+  writeJsonAtomic(runFile(dir, 'run'), info);
 }
 
-/** True when `dir` looks like a run directory. */
-export function isRunDir(dir: string): boolean {
-  return fs.existsSync(path.join(dir, RUN_FILES.run));
+/** One line to run `dir`'s metrics.jsonl (a single append: readers never see half a line). */
+export function appendMetrics(dir: string, record: Record<string, unknown>): void {
+  fs.appendFileSync(runFile(dir, 'metrics'), JSON.stringify(record) + '\n');
+}
+
+/** One line to run `dir`'s log.txt. */
+export function appendLog(dir: string, line: string): void {
+  appendLine(runFile(dir, 'log'), line);
+}
+
+function appendLine(file: string, line: string): void {
+  fs.appendFileSync(file, line.endsWith('\n') ? line : line + '\n');
 }

@@ -5,33 +5,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunInfo } from '../train/runDir';
+import { CHECKPOINTS, checkpointFile } from './files';
 import { processLiveness } from './liveness';
-import { readRunLock, RUN_LOCK } from '../train/runLock';
-import { readRegularFile } from '../core/boundedRead';
+import { readRunLock } from './lock';
+import { tryReadRunInfo } from './read';
+import type { RunInfo } from './schema';
+import type { RunState } from './status';
 
-export type { RunInfo };
-
-/** The files of a run directory (the contract of DESIGN.md "Runs"). */
-export const RUN_FILE = {
-  run: 'run.json',
-  config: 'config.yaml',
-  metrics: 'metrics.jsonl',
-  log: 'log.txt',
-  checkpoints: 'checkpoints',
-  latest: path.join('checkpoints', 'latest.safetensors'),
-  /** What a run started from the editor printed (stdout and stderr), written by the run manager. */
-  output: 'output.log',
-  /** Held by the one process writing the run (runLock.ts). */
-  lock: RUN_LOCK,
-} as const;
-
-/**
- * run.json's status, and two the reader adds for a run whose status says `running` but whose
- * process is gone: `interrupted` (a checkpoint exists: resume continues it) and `crashed` (none).
- */
-export type RunState = 'pending' | 'running' | 'finished' | 'failed' | 'stopped' | 'interrupted' | 'crashed';
-
+/** run.json and a reader's verdict on it: the view of the runs manager, the runs view and the notifier. */
 export interface RunRecord {
   /** Absolute run directory. */
   dir: string;
@@ -48,33 +29,14 @@ export interface RunRecord {
   mtimeMs: number;
 }
 
-const MAX_RUN_JSON_BYTES = 16 << 20;
-
 /** Read and interpret a run directory; undefined when it holds no readable run.json. */
 export function readRunRecord(dir: string): RunRecord | undefined {
-  const file = path.join(dir, RUN_FILE.run);
-  let text: string;
-  let mtimeMs: number;
-  try {
-    // A regular file of sane size: a FIFO named run.json in a cloned work_dirs would block the
-    // editor's runs watcher, /dev/zero would fill its memory.
-    text = readRegularFile(file, { what: 'run file', maxBytes: MAX_RUN_JSON_BYTES }).toString('utf8');
-    mtimeMs = fs.statSync(file).mtimeMs;
-  } catch {
-    return undefined;
-  }
-  let info: RunInfo;
-  try {
-    info = JSON.parse(text) as RunInfo;
-  } catch {
-    return undefined;
-  }
-  if (!info || typeof info !== 'object' || typeof info.status !== 'string') return undefined;
-  return interpretRun(dir, info, mtimeMs);
+  const read = tryReadRunInfo(dir);
+  return read && interpretRun(dir, read.info, read.mtimeMs);
 }
 
 export function interpretRun(dir: string, info: RunInfo, mtimeMs: number): RunRecord {
-  const hasCheckpoint = fs.existsSync(path.join(dir, RUN_FILE.latest));
+  const hasCheckpoint = fs.existsSync(checkpointFile(dir, CHECKPOINTS.latest));
   let state: RunState = info.status;
   if (lockHeldByLiveProcess(dir)) state = 'running'; // e.g. a resume that has taken the lock and not yet rewritten run.json
   else if (info.status === 'running' && processLiveness(info.pid, { hostname: info.hostname, startedBy: mtimeMs }) === 'dead') {
@@ -87,7 +49,7 @@ export function interpretRun(dir: string, info: RunInfo, mtimeMs: number): RunRe
     info,
     state,
     resumable: state !== 'running' && state !== 'finished' && hasCheckpoint,
-    group: (typeof info.config_stem === 'string' && info.config_stem) || path.basename(path.dirname(dir)),
+    group: info.config_stem || path.basename(path.dirname(dir)),
     startedMs: Number.isFinite(startedMs) ? startedMs : mtimeMs,
     endedMs: endedMs !== undefined && Number.isFinite(endedMs) ? endedMs : undefined,
     mtimeMs,
@@ -98,9 +60,4 @@ export function interpretRun(dir: string, info: RunInfo, mtimeMs: number): RunRe
 function lockHeldByLiveProcess(dir: string): boolean {
   const holder = readRunLock(dir);
   return !!holder && processLiveness(holder.pid, { hostname: holder.hostname, startedBy: Date.parse(holder.started) }) === 'alive';
-}
-
-/** True for the states whose process is (as far as one can tell) working. */
-export function isActive(state: RunState): boolean {
-  return state === 'running';
 }

@@ -10,11 +10,9 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { UserError } from '../core/problems';
-import { processLiveness } from '../runs/liveness';
-
-export const RUN_LOCK = 'run.lock';
+import { runFile } from './files';
+import { processLiveness } from './liveness';
 
 export interface LockHolder {
   pid: number;
@@ -37,7 +35,7 @@ export class RunLockedError extends UserError {
     sameHost: boolean,
   ) {
     const who = `cvw (pid ${holder.pid} on ${holder.hostname}) has held it since ${holder.started}`;
-    const lockFile = path.join(dir, RUN_LOCK);
+    const lockFile = runFile(dir, 'lock');
     super(
       sameHost
         ? `${dir} is in use: ${who}. One process at a time writes a run: wait for it to end or stop it (kill -INT ${holder.pid}); to train separately, use another --work-dir`
@@ -64,7 +62,7 @@ export class RunLock {
 
   /** Take the lock of run directory `dir` (which must exist), or throw RunLockedError naming the holder. */
   static acquire(dir: string): RunLock {
-    const file = path.join(dir, RUN_LOCK);
+    const file = runFile(dir, 'lock');
     const me: LockHolder = { pid: process.pid, hostname: os.hostname(), started: new Date().toISOString(), command: process.argv.slice(1) };
     const deadline = Date.now() + BUSY_WAIT_MS;
     let tookOverFrom: RunLock['tookOverFrom'];
@@ -113,7 +111,7 @@ export class RunLock {
 
 /** The holder of a run's lock, when there is a readable one. */
 export function readRunLock(dir: string): LockHolder | undefined {
-  const seen = readLockFile(path.join(dir, RUN_LOCK));
+  const seen = readLockFile(runFile(dir, 'lock'));
   return seen && parseHolder(seen.text);
 }
 

@@ -1,0 +1,38 @@
+/**
+ * Atomic writes: a temporary file in the same folder, fsync, rename. A reader never sees half a
+ * file (run.json, a checkpoint, an evaluation's results), and a crash mid-write leaves the
+ * previous one intact.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** Write buffers to `file` through a temporary file and a rename. */
+export function writeAtomic(file: string, parts: Array<Buffer | string | Uint8Array>): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    for (const p of parts) fs.writeSync(fd, typeof p === 'string' ? Buffer.from(p, 'utf8') : p);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}
+
+/** `value` as pretty JSON (one trailing newline), written atomically. */
+export function writeJsonAtomic(file: string, value: unknown, indent = 2): void {
+  writeAtomic(file, [JSON.stringify(value, null, indent) + '\n']);
+}
+
+/** Make `to` a hard link of `from`, replacing `to` atomically (a copy where links are not allowed). */
+export function linkAtomic(from: string, to: string): void {
+  const tmp = `${to}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { force: true });
+  try {
+    fs.linkSync(from, tmp);
+  } catch {
+    fs.copyFileSync(from, tmp);
+  }
+  fs.renameSync(tmp, to);
+}
