@@ -17,7 +17,7 @@ function count(args: ParsedArgs, name: string): number | undefined {
 
 export const reportCommand: CommandSpec = {
   name: 'report',
-  summary: 'Compute a run report: sample predictions with images, nearest-neighbour retrieval and a PCA projection of features (report/report.json and report/images/ in the run); --html writes it all as one standalone HTML file',
+  summary: 'Compute a run report: sample predictions with images (segmentors: image, truth and prediction overlays and the per-class IoU table), nearest-neighbour retrieval and a PCA projection of features (report/report.json and report/images/ in the run); --html writes it all as one standalone HTML file',
   positionals: [{ name: 'run', description: 'A run directory (its best, else latest checkpoint)' }],
   options: [
     { name: 'split', type: 'string', description: 'Data split of the run\'s config to take images from (default: val, else test, else train)' },
