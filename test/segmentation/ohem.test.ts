@@ -58,7 +58,7 @@ describe('OHEM pixel sampling', () => {
     const labels = tf.tensor3d(values(24, 8).map((v) => (v > 2 ? 255 : Math.floor(((v + 3) / 5) * 3) % 3)), [2, 3, 4], 'int32');
     const o = { ignoreIndex: 255, lossWeight: 1, ohem: { thresh: 0.5, minKept: 3 } };
     const g = tf.grad((x: tf.Tensor) => pixelCrossEntropy(x as tf.Tensor4D, labels, o))(logits);
-    const kept = ohemPixelWeights(logits, labels, { ...o.ohem, ignoreIndex: 255 }).dataSync();
+    const kept = Array.from(ohemPixelWeights(logits, labels, { ...o.ohem, ignoreIndex: 255 }).dataSync());
     const grads = tf.reshape(g, [24, 3]).arraySync() as number[][];
     const valid = (labels.dataSync() as Int32Array).filter((v) => v !== 255).length;
     const probs = tf.softmax(tf.reshape(logits, [24, 3])).arraySync() as number[][];

@@ -7,7 +7,7 @@ import { createLoader } from '../../src/data/loader';
 import { decodeMask } from '../../src/data/masks/decode';
 import { decodeMaskPng } from '../../src/data/masks/png';
 import { openTFRecord, expandShards } from '../../src/data/sources/tfrecord';
-import { decodeExample, IMAGE_KEYS, stringOf } from '../../src/data/tfrecord/example';
+import { bytesOf, decodeExample, IMAGE_KEYS, stringOf } from '../../src/data/tfrecord/example';
 import { readRecords } from '../../src/data/tfrecord/records';
 import { loadSharp } from '../../src/data/decode';
 import type { Batch } from '../../src/data/types';
@@ -54,7 +54,7 @@ describe('packing segmentation data', () => {
         const f = decodeExample(rec.data);
         const name = stringOf(f, IMAGE_KEYS.filename)!;
         expect(stringOf(f, IMAGE_KEYS.maskFormat)).toBe('png');
-        const stored = f[IMAGE_KEYS.mask].bytes![0];
+        const stored = bytesOf(f, IMAGE_KEYS.mask)!;
         expect(Buffer.from(stored).equals(fs.readFileSync(path.join(SAMPLE, 'masks/val', name)))).toBe(true);
         records++;
       }

@@ -137,6 +137,9 @@ describe('segmentation report', () => {
       const rows = await page.$$eval('#seg-per-class-val tbody tr', (trs: Element[]) => trs.map((r) => Array.from(r.querySelectorAll('td')).map((td) => td.textContent)));
       const pct = (v: number | null) => (v === null ? '' : (v * 100).toFixed(2));
       expect(rows).toEqual(m.per_class.map((c) => [c.name, pct(c.iou), pct(c.acc), pct(c.frequency)]));
+      // The curves plot mIoU like any metric: the evaluation chart's series.
+      await page.waitForSelector('#cell-curves figure[data-chart^="val"] canvas');
+      expect(await page.$eval('#cell-curves figure[data-chart^="val"]', (f: Element) => f.textContent)).toMatch(/mIoU.*mAcc.*aAcc.*IoU\.background/s);
       // The legend: one swatch per class in its colour as drawn.
       const swatches = await page.$$eval('#segmentation-legend canvas', (cs: HTMLCanvasElement[]) => cs.map((c) => Array.from(c.getContext('2d')!.getImageData(6, 6, 1, 1).data.slice(0, 3))));
       expect(swatches).toEqual(report.segmentation!.colors);
