@@ -12,15 +12,14 @@ import { generateReport } from '../../src/report/generate';
 import type { GeneratedReport } from '../../src/report/model/report';
 import { readReportData, reportImages } from '../../src/report/runFiles';
 import { writeStandaloneReport } from '../../src/report/standalone';
-import { train } from '../../src/train/train';
 import { tempFiles } from '../helpers/tmp';
 import { ROOT } from '../export/helpers';
+import { trainSampleRun } from './helpers';
 import { buildWebviews, launchChromium, screenshot } from '../webview/browser';
 
 const t = tempFiles({});
 afterAll(() => t.cleanup());
 
-const o = (key: string, value: string) => ({ key, value, arg: `--${key}` });
 const VAL = path.join(ROOT, 'data/shapes-seg-sample/val');
 const VAL_MASKS = path.join(ROOT, 'data/shapes-seg-sample/masks/val');
 
@@ -50,20 +49,9 @@ describe('segmentation report', () => {
 
   beforeAll(async () => {
     await ensureBackend('wasm');
-    const cwd = process.cwd();
-    process.chdir(ROOT);
-    try {
-      const res = await train(path.join(ROOT, 'configs/segmentation/fcn_resnet18_shapes_sample.yaml'), {
-        workDir: path.join(t.dir, 'run'),
-        quiet: true,
-        // Tiny and short: the report's plumbing, not the quality (one evaluation, so best = last).
-        overrides: [o('model.backbone.base_width', '8'), o('runner.max_epochs', '1'), o('eval_pipelines.0.interval', '1'), o('data.workers', '0')],
-      });
-      expect(res.status).toBe('finished');
-      run = res.runDir;
-    } finally {
-      process.chdir(cwd);
-    }
+    const res = await trainSampleRun(path.join(t.dir, 'run'));
+    expect(res.status).toBe('finished');
+    run = res.runDir;
     report = (await generateReport(run, { gallery: 3 })).report;
   }, 240_000);
 
