@@ -77,6 +77,11 @@ describe('packing segmentation data', () => {
       src.close();
     }
     expect(fromShards.sort()).toEqual(fromFiles.sort());
+    // cvw data inspect counts the same pixels per class in the shards as in the folders.
+    const inspect = async (target: string) => JSON.parse((await cvw('data', 'inspect', target, '--split', 'val', '--json')).out).masks;
+    const [packed, folder] = [await inspect(out), await inspect(t.file('val.yaml'))];
+    expect(packed.values).toEqual(folder.values);
+    expect(packed.pixels).toBe(16 * 64 * 64);
   });
 
   it('a SegDataset on the shards batches the same images and masks as on the folders (packed in source order)', async () => {
