@@ -45,7 +45,7 @@ export const reportCommand: CommandSpec = {
         log: (m) => process.stderr.write(m + '\n'),
       });
       written.report = file;
-      process.stderr.write(`report: ${report.gallery?.length ?? report.detections?.length ?? 0} predictions, ${report.retrieval?.length ?? 0} retrieval queries, ${report.projection?.x.length ?? 0} projected points in ${report.seconds.toFixed(1)} s\n`);
+      process.stderr.write(`report: ${report.gallery?.length ?? report.detections?.length ?? report.segmentation?.overlays.length ?? 0} predictions, ${report.retrieval?.length ?? 0} retrieval queries, ${report.projection?.x.length ?? 0} projected points in ${report.seconds.toFixed(1)} s\n`);
     }
     const html = args.options.html;
     if (html !== undefined) {
