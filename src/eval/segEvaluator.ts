@@ -20,6 +20,36 @@ export const segEvaluatorParams = z.strictObject({
 
 const round5 = (v: number) => (Number.isFinite(v) ? Math.round(v * 1e5) / 1e5 : null);
 
+/** One class of `<split>_seg_eval.json` and of the run report's table (null: undefined, 0/0). */
+export interface SegClassRow {
+  name: string;
+  iou: number | null;
+  acc: number | null;
+  /** Pixels labelled with the class, their share of all labelled pixels, pixels predicted as it. */
+  pixels: number;
+  frequency: number | null;
+  predicted: number;
+}
+
+/** What SegEvaluator writes to `<split>_seg_eval.json` (metrics rounded to 5 digits). */
+export interface SegEvalSummary {
+  split: string;
+  images: number;
+  ignore_index: number;
+  mIoU: number | null;
+  mAcc: number | null;
+  aAcc: number | null;
+  per_class: SegClassRow[];
+}
+
+/** The summary of a `MASK_VALUES x names.length` confusion table (src/eval/segMetrics.ts). */
+export function segEvalSummary(confusion: Float64Array, names: string[], ignoreIndex: number, split: string, images: number): SegEvalSummary {
+  const m = segMetrics(confusion, names.length, ignoreIndex);
+  const total = m.areaLabel.reduce((a, b) => a + b, 0);
+  const per_class = names.map((name, c) => ({ name, iou: round5(m.iou[c]), acc: round5(m.acc[c]), pixels: m.areaLabel[c], frequency: round5(m.areaLabel[c] / total), predicted: m.areaPred[c] }));
+  return { split, images, ignore_index: ignoreIndex, mIoU: round5(m.mIoU), mAcc: round5(m.mAcc), aAcc: round5(m.aAcc), per_class };
+}
+
 export class SegEvaluator implements Evaluator {
   readonly name = 'SegEvaluator';
   readonly needs = ['segmentation' as const];
@@ -36,8 +66,7 @@ export class SegEvaluator implements Evaluator {
     if (this.params.per_class) m.iou.forEach((v, c) => Number.isFinite(v) && (out[`IoU.${names[c]}`] = v));
     if (ctx.outDir) {
       fs.mkdirSync(ctx.outDir, { recursive: true });
-      const table = names.map((name, c) => ({ name, iou: round5(m.iou[c]), acc: round5(m.acc[c]), pixels: m.areaLabel[c], predicted: m.areaPred[c] }));
-      const summary = { split: ctx.name, images: p.count, ignore_index: this.params.ignore_index, mIoU: round5(m.mIoU), mAcc: round5(m.mAcc), aAcc: round5(m.aAcc), per_class: table };
+      const summary = segEvalSummary(seg.confusion, names, this.params.ignore_index, ctx.name, p.count);
       writeAtomic(path.join(ctx.outDir, `${ctx.name}_seg_eval.json`), [JSON.stringify(summary, null, 1) + '\n']);
     }
     return out;

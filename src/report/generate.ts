@@ -5,7 +5,9 @@
  *   - a gallery of sample predictions with their images, right and wrong (classifiers);
  *   - nearest-neighbour retrieval for a few query images, by cosine similarity of the backbone's
  *     features (every model: the point of self-supervised ones);
- *   - a 2-D PCA projection of those features, coloured by class.
+ *   - a 2-D PCA projection of those features, coloured by class;
+ *   - segmentors: image, truth and prediction overlays, and SegEvaluator's per-class table of the
+ *     weights on the images read (src/report/segmentation.ts).
  *
  * Written to `<run>/report/report.json` with thumbnails in `<run>/report/images/`. It uses the
  * export's predictors (src/export/predict: Classifier, FeatureExtractor on the toolkit's own
@@ -24,6 +26,7 @@ import type { DataSource } from '../data/types';
 import { Classifier, Detector, FeatureExtractor, type PixelImage } from '../export/predict';
 import type { Box } from '../data/types';
 import { drawBoxes, galleryEntry } from './detections';
+import { segmentationReport } from './segmentation';
 import { runCheckpoint } from '../export/source';
 import { REPORT_DIR, REPORT_FILE, REPORT_VERSION, type GalleryItem, type GeneratedReport, type RetrievalQuery } from './model/report';
 import { pca } from './pca';
@@ -196,6 +199,12 @@ export async function generateReport(dir: string, options: GenerateReportOptions
       } finally {
         await detector.dispose();
       }
+    }
+
+    if (task === 'segmentation') {
+      // Segmentors: image, truth and prediction side by side, and SegEvaluator's table of every sample read.
+      const write = (name: string, p: PixelImage) => writeThumbnail(runDir, name, p, Math.max(thumbSide, 128));
+      report.segmentation = await segmentationReport({ runDir, config, source, split, samples, galleryRows, classes, write, thumbnail: thumbOf, log });
     }
 
     // Features of every sample: retrieval and the projection (a detector's or segmentor's export has none).

@@ -116,6 +116,7 @@ export function reportImages(report: GeneratedReport | undefined): string[] {
   const set = new Set<string>();
   for (const g of report.gallery ?? []) set.add(g.image);
   for (const d of report.detections ?? []) set.add(d.image);
+  for (const o of report.segmentation?.overlays ?? []) for (const f of [o.image, o.truth, o.prediction]) if (f) set.add(f);
   for (const q of report.retrieval ?? []) {
     set.add(q.query.image);
     for (const n of q.neighbours) set.add(n.image);

@@ -10,7 +10,8 @@ import { ensureBackend } from '../../src/export/source';
 import { tempFiles } from '../helpers/tmp';
 import { makeRun, onnxCheck } from '../export/helpers';
 import { Segmenter } from '../../src/export/predict';
-import { decodeMaskPng } from '../../src/data/masks/png';
+import { decodeMaskPng, vocPalette } from '../../src/data/masks/png';
+import sharp from 'sharp';
 import { cvw } from '../helpers/cvw';
 import * as fs from 'node:fs';
 
@@ -68,7 +69,7 @@ data:
     expect([b.width, b.height, b.mask.length]).toEqual([128, 96, 128 * 96]);
   });
 
-  it('cvw predict prints the class shares of each image and --draw writes the masks the Segmenter gives', async () => {
+  it('cvw predict prints the class shares of each image and --draw writes the masks the Segmenter gives and their colour overlays', async () => {
     const onnx = path.join(t.dir, 'seg.onnx');
     const drawn = path.join(t.dir, 'drawn');
     const img = path.join('data/shapes-seg-sample/val', '000001.png');
@@ -80,6 +81,15 @@ data:
     const mask = decodeMaskPng(fs.readFileSync(path.join(drawn, '000001.png')));
     const [expected] = await new Segmenter(onnx).predict([img]);
     expect(Buffer.from(mask.data).equals(Buffer.from(expected.mask))).toBe(true);
+    // The overlay: at every pixel half the image, half the VOC colour of the predicted class.
+    const { data: over, info } = await sharp(path.join(drawn, '000001-overlay.png')).raw().toBuffer({ resolveWithObject: true });
+    const { data: image } = await sharp(img).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height, info.channels]).toEqual([64, 64, 3]);
+    const voc = vocPalette();
+    for (let i = 0; i < 64 * 64; i++) {
+      const k = expected.mask[i];
+      for (let c = 0; c < 3; c++) expect(over[3 * i + c]).toBe(Math.round(0.5 * image[3 * i + c] + 0.5 * voc[3 * k + c]));
+    }
     const text = await cvw('predict', onnx, img);
     expect(text.out).toMatch(/000001\.png +(background|circle|square|triangle) \d+\.\d%/);
   });

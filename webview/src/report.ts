@@ -160,6 +160,48 @@ function detectionsCell(r: ReportData): HTMLElement | undefined {
   return cell('predictions', 'Sample detections', 'cell-detections', h('div', { class: 'muted' }, `${g.detections.length} images of ${g.split}, ${total} boxes; weights ${g.checkpoint.replace(/^.*[\\/]/, '')}`), grid);
 }
 
+/** Segmentors: image, truth and prediction side by side (class colours as drawn), and the per-class table. */
+function segmentationCell(r: ReportData): HTMLElement | undefined {
+  const seg = r.generated?.segmentation;
+  if (!seg) return undefined;
+  const g = r.generated!;
+  // Swatches drawn on canvases: the page's CSP allows no inline styles.
+  const swatch = (c: [number, number, number] | undefined) => {
+    const canvas = h('canvas', { class: 'swatch', width: 12, height: 12, 'aria-hidden': 'true' }) as HTMLCanvasElement;
+    const ctx = canvas.getContext('2d');
+    if (ctx && c) {
+      ctx.fillStyle = `rgb(${c.join(', ')})`;
+      ctx.fillRect(0, 0, 12, 12);
+    }
+    return canvas;
+  };
+  const legend = h('div', { class: 'toolbar', id: 'segmentation-legend' });
+  (seg.metrics?.per_class.map((c) => c.name) ?? g.classes ?? []).forEach((name, k) => legend.append(h('span', { class: 'fact' }, swatch(seg.colors[k]), ` ${name}`)));
+  const rows = seg.overlays.map((o) =>
+    h(
+      'div',
+      { class: 'retrieval-row segmentation-row' },
+      thumb(r, o.image, '', h('div', { class: 'pred' }, `#${o.index}`)),
+      o.truth ? thumb(r, o.truth, '', h('div', { class: 'truth' }, 'truth')) : '',
+      thumb(r, o.prediction, '', h('div', { class: 'pred' }, 'prediction')),
+    ),
+  );
+  const parts: Array<Node | string> = [h('div', { class: 'muted' }, `${seg.overlays.length} images of ${g.split}: image, truth, prediction; weights ${g.checkpoint.replace(/^.*[\\/]/, '')}`), legend, ...rows];
+  const m = seg.metrics;
+  if (m) {
+    const pct = (v: number | null) => (v === null ? '—' : (v * 100).toFixed(2));
+    parts.push(
+      h('h3', null, `${m.split}, ${m.images} images: mIoU ${pct(m.mIoU)}%, mAcc ${pct(m.mAcc)}%, aAcc ${pct(m.aAcc)}%`),
+      new DataTable({
+        id: `seg-per-class-${m.split}`,
+        columns: [{ label: 'class' }, { label: 'IoU (%)', numeric: true, format: (v) => v.toFixed(2) }, { label: 'Acc (%)', numeric: true, format: (v) => v.toFixed(2) }, { label: 'pixels (%)', numeric: true, format: (v) => v.toFixed(2) }],
+        rows: m.per_class.map((c) => [c.name, ...[c.iou, c.acc, c.frequency].map((v) => (v === null ? undefined : v * 100))]),
+      }).element,
+    );
+  }
+  return cell('predictions', 'Segmentation', 'cell-segmentation', ...parts);
+}
+
 function retrievalCell(r: ReportData): HTMLElement | undefined {
   const g = r.generated;
   if (!g?.retrieval?.length) return undefined;
@@ -223,7 +265,7 @@ function render(r: ReportData): void {
   } else {
     root.append(h('p', { class: 'muted' }, `CV Workbench run report, exported ${new Date().toLocaleString()}.`));
   }
-  const cells = [summaryCell(r), curvesCell(r), confusionCell(r), generateCell(r), galleryCell(r), detectionsCell(r), retrievalCell(r), projectionCell(r), benchmarksCell(r)];
+  const cells = [summaryCell(r), curvesCell(r), confusionCell(r), generateCell(r), galleryCell(r), detectionsCell(r), segmentationCell(r), retrievalCell(r), projectionCell(r), benchmarksCell(r)];
   for (const c of cells) if (c) root.append(c);
   board?.update();
   document.title = `Report ${r.summary.configStem} ${r.summary.id}`;

@@ -25,7 +25,7 @@ export const dataPackCommand: CommandSpec = {
     { name: 'skip-corrupt', type: 'boolean', description: 'Skip unreadable items (listing them) instead of stopping' },
     { name: 'quiet', short: 'q', type: 'boolean', description: 'No progress on stderr' },
   ],
-  details: 'Encoded images (JPEG, PNG, WebP) are stored byte for byte; raw-pixel sources (MNIST, CIFAR) as PNG.',
+  details: 'Encoded images (JPEG, PNG, WebP) are stored byte for byte; raw-pixel sources (MNIST, CIFAR) as PNG; segmentation masks (SegFolder, VOCSegmentation) as their PNGs under image/segmentation/class/encoded, read back by the TFRecord source.',
   async run(args) {
     const out = args.options.out as string | undefined;
     if (!out) throw new UsageError('--out <dir> is required: the folder for the shards');

@@ -44,7 +44,7 @@ export const predictCommand: CommandSpec = {
     { name: 'batch-size', short: 'b', type: 'number', default: 32, description: 'Images per forward pass' },
     { name: 'threads', type: 'number', description: 'onnxruntime threads (default: one per core)' },
     { name: 'device', type: 'string', valueName: 'cpu|gpu', default: 'cpu', description: "gpu: onnxruntime's WebGPU provider for ONNX models, falling back to the CPU with a note" },
-    { name: 'draw', type: 'string', valueName: 'dir', description: 'Detectors: write each image with its boxes and labels drawn to <dir>/<name>.png; segmentors: each mask as an indexed PNG (VOC colours)' },
+    { name: 'draw', type: 'string', valueName: 'dir', description: 'Detectors: write each image with its boxes and labels drawn to <dir>/<name>.png; segmentors: each mask as an indexed PNG (VOC colours) and <dir>/<name>-overlay.png, the colours blended over the image' },
     { name: 'score-threshold', type: 'number', default: 0.3, description: 'Detectors: lowest score shown' },
     { name: 'nms-threshold', type: 'number', default: 0.65, description: 'Detectors: IoU above which overlapping boxes of a class are suppressed' },
     { name: 'max-detections', type: 'number', default: 100, description: 'Detectors: boxes kept per image' },

@@ -1,9 +1,16 @@
-/** `cvw predict` with a segmentor: pixel shares per class per image; `--draw <dir>` writes each mask as an indexed PNG. */
+/**
+ * `cvw predict` with a segmentor: pixel shares per class per image; `--draw <dir>` writes each
+ * mask as an indexed PNG (`<name>.png`, VOC colours) and the image with the mask's colours blended
+ * over it (`<name>-overlay.png`, the same colours).
+ */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Segmenter, type SegmentationResult, type Settled } from '../../export/predict';
 import { drawingPath } from '../../export/predict/draw';
-import { encodeMaskPng } from '../../data/masks/png';
+import { encodeMaskPng, vocPalette } from '../../data/masks/png';
+import { blendMask } from '../../data/masks/overlay';
+import { loadImage } from '../../export/predict/images';
+import { encodePng } from '../../report/png';
 
 /** Pixels of each class in a result, and their share of the image. */
 function shares(r: SegmentationResult): Array<{ name: string; pixels: number; share: number }> {
@@ -18,12 +25,17 @@ export async function predictSegmentation(model: string, images: string[], optio
     const settled: Array<Settled<SegmentationResult>> = opts.skipBad ? await predictor.predictSettled(images) : (await predictor.predict(images)).map((result, i) => ({ source: images[i], result }));
     if (opts.drawDir !== undefined) {
       const taken = new Set<string>();
+      const palette = vocPalette();
       fs.mkdirSync(opts.drawDir, { recursive: true });
       for (const s of settled) {
         if (s.error !== undefined) continue;
         const file = drawingPath(opts.drawDir, s.source, taken);
-        fs.writeFileSync(file, encodeMaskPng({ data: s.result!.mask, width: s.result!.width, height: s.result!.height }));
-        if (!opts.json) process.stderr.write(`mask ${path.relative(process.cwd(), file) || file}\n`);
+        const mask = { data: s.result!.mask, width: s.result!.width, height: s.result!.height };
+        fs.writeFileSync(file, encodeMaskPng(mask, palette));
+        const overlay = file.replace(/\.png$/, '-overlay.png');
+        taken.add(path.basename(overlay));
+        fs.writeFileSync(overlay, encodePng(blendMask(await loadImage(s.source, 3, s.source), mask, palette).data, mask.width, mask.height, 3));
+        if (!opts.json) process.stderr.write(`mask ${path.relative(process.cwd(), file) || file}, overlay ${path.basename(overlay)}\n`);
       }
     }
     for (const s of settled) if (s.error !== undefined) process.stderr.write(`skipped ${s.error}\n`);

@@ -18,7 +18,7 @@ function count(args: ParsedArgs, name: string): number | undefined {
 
 export const reportCommand: CommandSpec = {
   name: 'report',
-  summary: 'Compute a run report: sample predictions with images, nearest-neighbour retrieval and a PCA projection of features (report/report.json and report/images/ in the run); --html writes it all as one standalone HTML file',
+  summary: 'Compute a run report: sample predictions with images (segmentors: image, truth and prediction overlays and the per-class IoU table), nearest-neighbour retrieval and a PCA projection of features (report/report.json and report/images/ in the run); --html writes it all as one standalone HTML file',
   positionals: [{ name: 'run', description: 'A run directory (its best, else latest checkpoint)' }],
   options: [
     { name: 'split', type: 'string', description: 'Data split of the run\'s config to take images from (default: val, else test, else train)' },
@@ -46,7 +46,7 @@ export const reportCommand: CommandSpec = {
         log: (m) => process.stderr.write(m + '\n'),
       });
       written.report = file;
-      process.stderr.write(`report: ${report.gallery?.length ?? report.detections?.length ?? 0} predictions, ${report.retrieval?.length ?? 0} retrieval queries, ${report.projection?.x.length ?? 0} projected points in ${report.seconds.toFixed(1)} s\n`);
+      process.stderr.write(`report: ${report.gallery?.length ?? report.detections?.length ?? report.segmentation?.overlays.length ?? 0} predictions, ${report.retrieval?.length ?? 0} retrieval queries, ${report.projection?.x.length ?? 0} projected points in ${report.seconds.toFixed(1)} s\n`);
     }
     const html = args.options.html;
     if (html !== undefined) {

@@ -1,6 +1,6 @@
 /**
  * TFRecord shards of `tf.train.Example` images (`image/encoded`, `image/format`,
- * `image/class/label`), read at random through DALI-style index files (`<shard>.idx`, built by
+ * `image/class/label`; segmentation masks as `image/segmentation/class/encoded` PNGs), read at random through DALI-style index files (`<shard>.idx`, built by
  * scanning the shard when missing). Every record read is checked against both of its CRCs.
  */
 import * as fs from 'node:fs';
@@ -98,7 +98,13 @@ export class TFRecordSource implements DataSource {
     const bytes = bytesOf(features, IMAGE_KEYS.encoded);
     if (!bytes) throw new DataError(where, `the record has no "${IMAGE_KEYS.encoded}" bytes feature (keys: ${Object.keys(features).join(', ') || 'none'})`);
     const raw = int64Of(features, IMAGE_KEYS.label);
-    return { image: { kind: 'encoded', bytes, format: stringOf(features, IMAGE_KEYS.format) }, label: raw === undefined ? undefined : raw - this.labelOffset, where };
+    const mask = bytesOf(features, IMAGE_KEYS.mask);
+    return {
+      image: { kind: 'encoded', bytes, format: stringOf(features, IMAGE_KEYS.format) },
+      label: raw === undefined ? undefined : raw - this.labelOffset,
+      ...(mask ? { mask: { kind: 'encoded' as const, bytes: mask, format: stringOf(features, IMAGE_KEYS.maskFormat) ?? 'png' } } : {}),
+      where,
+    };
   }
 
   close(): void {
@@ -150,7 +156,7 @@ function channelsOfFirstRecord(shards: Shard[]): number {
 
 register('source', {
   type: 'TFRecord',
-  description: 'TFRecord shards of tf.train.Example images (image/encoded, image/format, image/class/label), with DALI index files',
+  description: 'TFRecord shards of tf.train.Example images (image/encoded, image/format, image/class/label, masks as image/segmentation/class/encoded), with DALI index files',
   paper: 'TensorFlow TFRecord format; EasyCV packs ImageNet as TFRecord read by DALI',
   params: z.strictObject({
     files: z

@@ -26,6 +26,9 @@ export const IMAGE_KEYS = {
   width: 'image/width',
   channels: 'image/channels',
   filename: 'image/filename',
+  /** Segmentation: the class mask as an indexed or grey PNG (the keys of DeepLab's TFRecords). */
+  mask: 'image/segmentation/class/encoded',
+  maskFormat: 'image/segmentation/class/format',
 } as const;
 
 const textEncoder = new TextEncoder();

@@ -2,6 +2,8 @@
  * Packing a source into TFRecord shards of `tf.train.Example` images, with one DALI index per
  * shard and a `classes.txt`: what `cvw data pack` does. Encoded images (JPEG, PNG, WebP) are
  * stored as they are, byte for byte; raw-pixel sources (idx, CIFAR) are encoded losslessly as PNG.
+ * Segmentation items keep their mask (an indexed or grey PNG, checked and stored byte for byte;
+ * pixel masks encoded as indexed PNG) under DeepLab's `image/segmentation/class/encoded`.
  * Items are spread over the shards in a seeded random order (TensorFlow's ImageNet converter
  * shuffles too), so that shards read in sequence are not sorted by class.
  */
@@ -11,6 +13,7 @@ import { UserError } from '../../core/problems';
 import { Random } from '../../core/random';
 import { loadSharp } from '../decode';
 import { DataError, describeItemError } from '../errors';
+import { decodeMaskPng, encodeMaskPng, MaskFormatError } from '../masks/png';
 import { sniffImageFormat } from '../formats';
 import type { DataSource, ImageRef } from '../types';
 import { encodeExample, IMAGE_KEYS, utf8, type Features } from './example';
@@ -59,6 +62,28 @@ async function encodedImage(image: ImageRef, where: string): Promise<{ bytes: Ui
   return { bytes, format, filename };
 }
 
+/** The PNG bytes of an item's mask, checked to be one (an indexed or grey PNG of class indices). */
+function encodedMask(mask: ImageRef, where: string): Uint8Array {
+  if (mask.kind === 'pixels') {
+    if (mask.channels !== 1) throw new DataError(where, `a mask must have one channel of class indices, got ${mask.channels}`);
+    return encodeMaskPng({ data: mask.data, width: mask.width, height: mask.height });
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = mask.kind === 'file' ? fs.readFileSync(mask.path) : mask.bytes;
+  } catch (err) {
+    const file = (mask as { path: string }).path;
+    throw new DataError(where, (err as NodeJS.ErrnoException).code === 'ENOENT' ? `mask file not found: ${file}` : `cannot read mask ${file}: ${(err as Error).message}`);
+  }
+  try {
+    decodeMaskPng(bytes);
+  } catch (err) {
+    if (err instanceof MaskFormatError) throw new DataError(where, `mask ${mask.kind === 'file' ? mask.path : `(${bytes.length} bytes)`}: ${err.message}`);
+    throw err;
+  }
+  return bytes;
+}
+
 export async function packSource(source: DataSource, opts: PackOptions): Promise<PackResult> {
   const n = source.length;
   if (!Number.isInteger(opts.shards) || opts.shards < 1) throw new UserError(`--shards must be a whole number >= 1, got ${opts.shards}`);
@@ -80,7 +105,7 @@ export async function packSource(source: DataSource, opts: PackOptions): Promise
         try {
           const item = await source.item(index);
           where = item.where;
-          if (item.boxes) throw new UserError(`${item.where}: this source has boxes (detection); TFRecord packing stores images and class labels only, so boxes would be lost`);
+          if (item.boxes) throw new UserError(`${item.where}: this source has boxes (detection); TFRecord packing stores images, class labels and masks only, so boxes would be lost`);
           const img = await encodedImage(item.image, item.where);
           const features: Features = {
             [IMAGE_KEYS.encoded]: { bytes: [img.bytes] },
@@ -97,6 +122,10 @@ export async function packSource(source: DataSource, opts: PackOptions): Promise
           }
           if (img.channels !== undefined) features[IMAGE_KEYS.channels] = { int64: [img.channels] };
           if (img.filename) features[IMAGE_KEYS.filename] = { bytes: [utf8(img.filename)] };
+          if (item.mask) {
+            features[IMAGE_KEYS.mask] = { bytes: [encodedMask(item.mask, item.where)] };
+            features[IMAGE_KEYS.maskFormat] = { bytes: [utf8('png')] };
+          }
           writer.write(encodeExample(features));
         } catch (err) {
           if (!(err instanceof DataError) || !opts.skipCorrupt) throw err;

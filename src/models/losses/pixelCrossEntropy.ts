@@ -3,16 +3,22 @@
  * loss skips: VOC's object borders, padding) and optional class weights. The mean is over the
  * pixels that count, weighted: sum(w[y] * ce) / sum(w[y]), PyTorch's `F.cross_entropy(weight=...,
  * ignore_index=...)` (mmsegmentation's CrossEntropyLoss with avg_non_ignore=True).
+ * With `ohem` only the hard pixels (src/models/losses/ohem.ts) add to the sum, over the same
+ * denominator: mmsegmentation's decode head with OHEMPixelSampler, whose pixel weights multiply
+ * the loss before the mean over the labelled pixels.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { register } from '../../core/registry';
 import { UserError } from '../../core/problems';
+import { ohemParams, ohemPixelWeights } from './ohem';
 
 export interface PixelLossOptions {
   ignoreIndex: number;
   classWeight?: number[];
   lossWeight: number;
+  /** Keep only the hard pixels in the sum (OHEM); thresh unset: the min_kept largest losses. */
+  ohem?: { thresh?: number; minKept: number };
 }
 
 /** logits `[n, h, w, K]`, labels `[n, h, w]` int32 (ignoreIndex where unlabelled). */
@@ -25,7 +31,8 @@ export function pixelCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D, o: P
     const ce = tf.neg(tf.sum(tf.mul(tf.oneHot(safe, k), tf.logSoftmax(logits)), -1));
     let w: tf.Tensor = tf.cast(valid, 'float32');
     if (o.classWeight) w = tf.mul(w, tf.gather(tf.tensor1d(o.classWeight), safe));
-    const loss = tf.div(tf.sum(tf.mul(ce, w)), tf.maximum(tf.sum(w), 1e-12));
+    const hard = o.ohem ? tf.mul(w, ohemPixelWeights(logits, labels, { ...o.ohem, ignoreIndex: o.ignoreIndex, classWeight: o.classWeight })) : w;
+    const loss = tf.div(tf.sum(tf.mul(ce, hard)), tf.maximum(tf.sum(w), 1e-12));
     return (o.lossWeight === 1 ? loss : tf.mul(loss, o.lossWeight)) as tf.Scalar;
   });
 }
@@ -34,14 +41,18 @@ export const pixelCrossEntropyParams = z.strictObject({
   ignore_index: z.number().int().min(0).max(255).default(255).describe('Label value the loss skips (VOC borders and padding are 255)'),
   class_weight: z.array(z.number().min(0)).optional().describe('Weight of each class, in class order (rare classes up, background down)'),
   loss_weight: z.number().min(0).default(1).describe('Factor on this loss (auxiliary heads: 0.4)'),
+  ohem: ohemParams.optional(),
 });
 
 export type PixelLoss = (logits: tf.Tensor4D, labels: tf.Tensor3D) => tf.Scalar;
 
 register('loss', {
   type: 'PixelCrossEntropyLoss',
-  description: 'Per-pixel softmax cross-entropy with an ignore index and class weights (segmentation)',
+  description: 'Per-pixel softmax cross-entropy with an ignore index, class weights and OHEM (segmentation)',
   paper: 'Long et al., Fully Convolutional Networks for Semantic Segmentation, CVPR 2015; mmsegmentation CrossEntropyLoss',
   params: pixelCrossEntropyParams,
-  build: (p): PixelLoss => (logits, labels) => pixelCrossEntropy(logits, labels, { ignoreIndex: p.ignore_index, classWeight: p.class_weight, lossWeight: p.loss_weight }),
+  build: (p): PixelLoss => {
+    const ohem = p.ohem && { thresh: p.ohem.thresh, minKept: p.ohem.min_kept };
+    return (logits, labels) => pixelCrossEntropy(logits, labels, { ignoreIndex: p.ignore_index, classWeight: p.class_weight, lossWeight: p.loss_weight, ohem });
+  },
 });

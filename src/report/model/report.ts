@@ -3,6 +3,7 @@
  * predictions, nearest-neighbour retrieval, a 2-D projection of features) and what the report
  * panel shows around it (summary, curves, confusion matrices, benchmarks). Browser-safe.
  */
+import type { SegEvalSummary } from '../../eval/segEvaluator';
 import type { BenchmarkEntry } from './benchmarks';
 import type { MetricTable } from './metrics';
 import type { RunSummary } from './run';
@@ -51,6 +52,26 @@ export interface DetectionGalleryItem {
   gt?: Array<{ box: [number, number, number, number]; label: number; name: string }>;
 }
 
+/** One image of a segmentor's gallery: the image, its truth and the prediction blended over it. */
+export interface SegmentationOverlay {
+  index: number;
+  /** Paths relative to the run directory. */
+  image: string;
+  truth?: string;
+  prediction: string;
+}
+
+/**
+ * Segmentors: overlays of sample images and SegEvaluator's summary (mIoU, per-class IoU, accuracy
+ * and pixel frequency) of the weights' predictions on the images the report read.
+ */
+export interface SegmentationReport {
+  overlays: SegmentationOverlay[];
+  /** RGB colour of each class as drawn (the masks' palette, else the Pascal VOC colour map). */
+  colors: Array<[number, number, number]>;
+  metrics?: SegEvalSummary;
+}
+
 export interface Neighbour {
   image: string;
   index: number;
@@ -85,6 +106,7 @@ export interface GeneratedReport {
   gallery?: GalleryItem[];
   /** Detectors: sample images with their boxes. */
   detections?: DetectionGalleryItem[];
+  segmentation?: SegmentationReport;
   /** Of the gallery: how many were right. */
   accuracy?: number;
   retrieval?: RetrievalQuery[];
