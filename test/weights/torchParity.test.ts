@@ -20,6 +20,7 @@ import { detectArchitecture } from '../../src/weights/maps';
 import { convertToToolkit, loadConverted } from '../../src/weights/convert';
 import { loadPretrainedBackbone } from '../../src/weights/pretrained';
 import type { Classification } from '../../src/models/algorithms/classification';
+import { relativeError } from './relativeError';
 
 const hasTorch = pythonHas('torch', 'torchvision', 'numpy');
 const SCRIPT = path.join(__dirname, 'torch_models.py');
@@ -29,18 +30,6 @@ const f = (name: string) => path.join(t.dir, name);
 function python(...args: string[]): void {
   const r = spawnSync(PYTHON, [SCRIPT, ...args], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`torch_models.py ${args[0]} failed: ${r.stderr}`);
-}
-
-/** Largest difference relative to the largest reference value. */
-function relativeError(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  expect(got.length).toBe(want.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i] - want[i]));
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  return diff / scale;
 }
 
 function buildFor(file: string): { model: Classification; load(file: string): void } {

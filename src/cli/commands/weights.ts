@@ -43,7 +43,7 @@ export const weightsConvertCommand: CommandSpec = {
     const converted = convertToToolkit(w.tensors, map);
     if (converted.unmapped.length) throw new UserError(`${file}: ${converted.unmapped.length} tensors have no counterpart in the toolkit's ${map.backbone}: ${converted.unmapped.slice(0, 8).join(', ')}`);
     const tensors = new Map([...converted.tensors].map(([k, t]) => [`model.${k}`, t]));
-    const model = { type: 'Classification', backbone: detected.backbone, ...(detected.numClasses ? { head: { type: 'ClsHead', num_classes: detected.numClasses } } : {}) };
+    const model = detected.model ?? { type: 'Classification', backbone: detected.backbone, ...(detected.numClasses ? { head: { type: 'ClsHead', num_classes: detected.numClasses } } : {}) };
     const out = (args.options.out as string | undefined) ?? path.join(path.dirname(file), `${path.basename(file).replace(/\.[^.]+$/, '')}.cvw.safetensors`);
     writeWeights(out, tensors, { format: 'cvw', cvw: JSON.stringify({ config: { model }, converted_from: path.basename(file) }) });
     process.stdout.write(`${detected.variant} -> ${out} (${tensors.size} tensors)\nmodel: ${JSON.stringify(model)}\n`);

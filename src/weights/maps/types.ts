@@ -14,6 +14,11 @@ export interface Detected {
   /** The toolkit backbone config that holds these weights. */
   backbone: Record<string, unknown> & { type: string };
   numClasses?: number;
+  /**
+   * The whole toolkit model, for maps of whole models (YOLOX: backbone, neck and head); absent for
+   * classifiers (a Classification of `backbone` with a ClsHead of `numClasses`).
+   */
+  model?: Record<string, unknown> & { type: string };
   /** Why the toolkit cannot load it, when it cannot (an unsupported depth). */
   unsupported?: string;
 }
