@@ -28,7 +28,7 @@ export const weightsConvertCommand: CommandSpec = {
   positionals: [{ name: 'file', description: 'A safetensors file or a torch.save archive with torchvision/timm names' }],
   options: [
     keyOption,
-    { name: 'to', type: 'string', valueName: 'backbone', description: 'The backbone type the file must fit (ResNet, MobileNetV2); default: whatever it fits' },
+    { name: 'to', type: 'string', valueName: 'backbone', description: 'The backbone type the file must fit (ResNet, MobileNetV2, VisionTransformer, SwinTransformer, CSPDarknet); default: whatever it fits' },
     { name: 'out', short: 'o', type: 'string', valueName: 'file', description: 'Where to write (default: <file stem>.cvw.safetensors beside the input)' },
   ],
   run(args) {
