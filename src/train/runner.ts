@@ -279,7 +279,10 @@ export class Runner implements RunnerApi {
       this.log(`loaded weights from ${source}${missing.length ? `; not in the checkpoint (kept as initialised): ${missing.join(', ')}` : ''}${unexpected.length ? `; unused: ${unexpected.length} tensors` : ''}`);
     } catch (e) {
       if (!(e instanceof ShapeMismatchError)) throw e;
-      throw errorAtConfigKey(this, 'load_from', `load_from: ${source}: "model.${e.key}" has shape [${e.fileShape}] but the model's is [${e.modelShape}]; the checkpoint was made for another model config`);
+      const key = `model.${e.key}`;
+      const foreign = ckpt.sources?.get(key);
+      const named = foreign ? `"${foreign}" has shape [${e.fileShape}] (in the toolkit's layout, as "${key}")` : `"${key}" has shape [${e.fileShape}]`;
+      throw errorAtConfigKey(this, 'load_from', `load_from: ${source}: ${named} but the model's is [${e.modelShape}]; the checkpoint was made for another model config`);
     } finally {
       disposeCheckpoint(ckpt);
     }

@@ -101,7 +101,7 @@ describe('model.pretrained with torchvision weights', () => {
     const line = fs.readFileSync(file, 'utf8').split('\n').indexOf(`load_from: ${weights3}`) + 1;
     expect(line).toBeGreaterThan(0);
     await expect(train(file, { workDir: t.file('bad_load_from'), quiet: true })).rejects.toThrow(
-      `${file}:${line}:1: error: load_from: ${weights3}: "model.backbone.stem.0.conv.weight" has shape [7,7,3,4] but the model's is [7,7,3,8]; the checkpoint was made for another model config`,
+      `${file}:${line}:1: error: load_from: ${weights3}: "conv1.weight" has shape [7,7,3,4] (in the toolkit's layout, as "model.backbone.stem.0.conv.weight") but the model's is [7,7,3,8]; the checkpoint was made for another model config`,
     );
   }, 120_000);
 });
