@@ -10,8 +10,9 @@ too, so they matter), writes
   (depthwise), yolox_input.npy, and for each the backbone's dark3/dark4/dark5 features (NHWC) and
   the head's raw outputs [batch, anchors, 4 + 1 + classes] (box offsets and logits, before sigmoid).
 
-check DIR: loads DIR/swin_timm.export.safetensors strictly into the timm-named Swin and writes its
-logits to DIR/swin_timm.export.npy.
+check DIR NAME...: loads DIR/NAME.export.safetensors strictly into the model NAME names (swin_timm:
+the timm-named Swin, yolox: the YOLOX) and writes its outputs (logits, raw head outputs) to
+DIR/NAME.export.npy.
 """
 import os
 import sys
@@ -339,12 +340,17 @@ def make(out):
             np.save(p(name + ".raw.npy"), model(x).contiguous().numpy())
 
 
-def check(out):
-    x = torch.from_numpy(np.load(os.path.join(out, "swin_input.npy"))).permute(0, 3, 1, 2).contiguous()
-    model = Swin(official=False).eval()
-    model.load_state_dict(load_safetensors(os.path.join(out, "swin_timm.export.safetensors")), strict=True)
-    with torch.no_grad():
-        np.save(os.path.join(out, "swin_timm.export.npy"), model(x).numpy())
+CHECKED = {"swin_timm": (lambda: Swin(official=False), "swin_input.npy"), "yolox": (lambda: YOLOX(0.33, 0.125, False, 3), "yolox_input.npy")}
+
+
+def check(out, names):
+    for name in names:
+        make_model, data = CHECKED[name]
+        model = make_model()
+        x = torch.from_numpy(np.load(os.path.join(out, data))).permute(0, 3, 1, 2).contiguous()
+        model.eval().load_state_dict(load_safetensors(os.path.join(out, name + ".export.safetensors")), strict=True)
+        with torch.no_grad():
+            np.save(os.path.join(out, name + ".export.npy"), model(x).contiguous().numpy())
 
 
 if __name__ == "__main__":
@@ -352,4 +358,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "make":
         make(sys.argv[2])
     else:
-        check(sys.argv[2])
+        check(sys.argv[2], sys.argv[3:])

@@ -98,7 +98,7 @@ describe.skipIf(!hasTorch)('Swin in timm and official names', () => {
     const names = [...readWeights(f('swin_timm.export.safetensors')).tensors.keys()];
     expect(names).toEqual(expect.arrayContaining(['layers.1.downsample.reduction.weight', 'head.fc.weight', 'layers.0.blocks.1.attn.relative_position_bias_table']));
     expect(names.some((n) => n.startsWith('layers.0.downsample'))).toBe(false);
-    python('check', t.dir);
+    python('check', t.dir, 'swin_timm');
     expect(relativeError(readNpy(f('swin_timm.export.npy')).data, readNpy(f('swin.npy')).data)).toBeLessThan(1e-4);
   }, 60_000);
 });
@@ -138,6 +138,19 @@ describe.skipIf(!hasTorch)('YOLOX from the official checkpoint names', () => {
     x.dispose();
     model.dispose();
   });
+
+  it('a YOLOX run exports back in the official names (--format yolox): PyTorch loads it strictly with the same head outputs', async () => {
+    const converted = await cvw('weights', 'convert', f('yolox.pth'), '-o', f('yolox.cvw.safetensors'));
+    expect(converted.code, converted.err).toBe(0);
+    const exported = await cvw('weights', 'export', f('yolox.cvw.safetensors'), '--format', 'yolox', '-o', f('yolox.export.safetensors'));
+    expect(exported.code, exported.err).toBe(0);
+    expect(exported.out).toMatch(/the whole YOLOX/);
+    // A classifier's backbone is not a YOLOX.
+    const wrong = await cvw('weights', 'export', f('swin.cvw.safetensors'), '--format', 'yolox', '-o', f('wrong.safetensors'));
+    expect(wrong.err).toMatch(/--format yolox is not available for SwinTransformer/);
+    python('check', t.dir, 'yolox');
+    expect(relativeError(readNpy(f('yolox.export.npy')).data, readNpy(f('yolox.raw.npy')).data)).toBeLessThan(1e-4);
+  }, 60_000);
 
   it('cvw weights inspect names the YOLOX variant and the model config to load it into', async () => {
     const r = await cvw('weights', 'inspect', f('yolox.pth'));

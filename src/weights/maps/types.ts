@@ -28,6 +28,8 @@ export interface WeightMap {
   readonly backbone: string;
   /** Formats `cvw weights export --format` accepts for this family. */
   readonly formats: readonly string[];
+  /** The toolkit model type a map of whole models covers (YOLOX: backbone, neck and head); absent for backbone maps. */
+  readonly model?: string;
   detect(tensors: Map<string, WeightTensor>): Detected | undefined;
   /** Toolkit name of a foreign key; undefined when it has no counterpart; null when it is dropped on purpose (num_batches_tracked). */
   toToolkit(name: string): string | null | undefined;

@@ -3,7 +3,9 @@
  * toolkit's YOLOX. The reference nests the backbone inside the neck (`YOLOPAFPN.backbone`), so its
  * CSPDarknet is `backbone.backbone.*` and the neck's layers are `backbone.lateral_conv0`, ...; the
  * head's names (`head.stems.0`, `head.cls_convs.0.1`, ...) and every block's are the toolkit's.
- * A CSPDarknet backbone alone (`model.pretrained` of a classifier) takes `backbone.backbone.*`.
+ * A CSPDarknet backbone alone (`model.pretrained` of a classifier) takes `backbone.backbone.*`;
+ * `cvw weights export --format yolox` writes a YOLOX run back in these names (with the batch-norm
+ * counters), for the reference's `load_state_dict(strict=True)`.
  */
 import { YOLOX_SIZES, YOLOX_SIZE_NAMES } from '../../models/backbones/cspDarknet';
 import type { WeightTensor } from '../tensor';
@@ -57,10 +59,10 @@ function detect(tensors: Map<string, WeightTensor>): Detected | undefined {
 export const yoloxMap: WeightMap = {
   backbone: 'CSPDarknet',
   formats: ['yolox'],
+  model: 'YOLOX',
   detect,
   toToolkit: (name) => (NUM_BATCHES_TRACKED.test(name) ? null : rules.toToolkit(name)),
   toForeign: rules.toForeign,
   // The depthwise 3x3 of YOLOX-nano's DWConv blocks.
   layout: (name) => (name.endsWith('.dconv.conv.weight') ? 'dwconv' : undefined),
-  exportProblem: () => 'weights export writes torchvision/timm classifiers; YOLOX runs export to ONNX (`cvw export`)',
 };
