@@ -5,13 +5,12 @@
  * PyTorch's logits, backbone features and head outputs within 1e-4 relative.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { useCpu } from '../helpers/tf';
 import { tempFiles } from '../helpers/tmp';
 import { cvw } from '../helpers/cvw';
-import { PYTHON, pythonHas } from '../data/python';
+import { pythonHas } from '../data/python';
 import '../../src/builtins';
 import { build } from '../../src/core/registry';
 import { readNpy } from '../../src/eval/npy';
@@ -23,17 +22,13 @@ import { loadCheckpoint, withPrefix } from '../../src/train/checkpoint';
 import type { Classification } from '../../src/models/algorithms/classification';
 import type { YOLOX } from '../../src/models/algorithms/detection/yolox';
 import type { Module } from '../../src/models/nn/module';
-import { relativeError } from './relativeError';
+import { pythonScript, relativeError } from './parity';
 
 const hasTorch = pythonHas('torch', 'torchvision', 'numpy');
-const SCRIPT = path.join(__dirname, 'reference_models.py');
 const t = tempFiles({});
 const f = (name: string) => path.join(t.dir, name);
 
-function python(...args: string[]): void {
-  const r = spawnSync(PYTHON, [SCRIPT, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`reference_models.py ${args[0]} failed: ${r.stderr}`);
-}
+const python = pythonScript('reference_models.py');
 
 function input(name: string): tf.Tensor4D {
   const x = readNpy(f(name));
