@@ -22,6 +22,7 @@ import { loadCheckpoint, withPrefix } from '../../src/train/checkpoint';
 import type { Classification } from '../../src/models/algorithms/classification';
 import type { YOLOX } from '../../src/models/algorithms/detection/yolox';
 import type { Module } from '../../src/models/nn/module';
+import { writeForeignWeights } from '../helpers/foreignWeights';
 import { pythonScript, relativeError } from './parity';
 
 const hasTorch = pythonHas('torch', 'torchvision', 'numpy');
@@ -154,5 +155,21 @@ describe.skipIf(!hasTorch)('YOLOX from the official checkpoint names', () => {
     expect(r.out).toMatch(/fits: YOLOX \(depth 0\.33, width 0\.125\) \(official YOLOX names\), 3-class head/);
     expect(r.out).toMatch(/"type":"YOLOX"/);
     expect(r.out).toMatch(/load_from: .*yolox\.pth/);
+  });
+});
+
+describe('YOLOX sizes from the official names', () => {
+  it('a published size (nano: depthwise, 80 classes) is recognised as such, and its model config takes every tensor', () => {
+    const file = f('yolox_nano_80.safetensors');
+    writeForeignWeights(file, { type: 'YOLOX', size: 'nano', backbone: { type: 'CSPDarknet' }, head: { type: 'YOLOXHead', num_classes: 80 } }, 'yolox');
+    const w = readWeights(file);
+    expect(w.tensors.has('backbone.backbone.dark5.1.conv1.conv.weight') && w.tensors.has('backbone.C3_n4.conv3.bn.num_batches_tracked') && w.tensors.has('head.obj_preds.2.bias')).toBe(true);
+    const found = detectArchitecture(w.tensors)!;
+    expect(found.detected.variant).toBe('YOLOX-nano (official YOLOX names)');
+    expect(found.detected.model).toEqual({ type: 'YOLOX', size: 'nano', backbone: { type: 'CSPDarknet', in_channels: 3 }, head: { type: 'YOLOXHead', num_classes: 80 } });
+    const model = build('model', found.detected.model!) as unknown as YOLOX;
+    const r = loadConverted(model, convertToToolkit(w.tensors, found.map), { file, prefix: '', where: 'test' });
+    expect([r.missing, r.unused]).toEqual([[], []]);
+    model.dispose();
   });
 });

@@ -28,7 +28,7 @@ export const weightsConvertCommand: CommandSpec = {
   positionals: [{ name: 'file', description: 'A safetensors file or a torch.save archive with torchvision/timm names' }],
   options: [
     keyOption,
-    { name: 'to', type: 'string', valueName: 'backbone', description: 'The backbone type the file must fit (ResNet, MobileNetV2, VisionTransformer, SwinTransformer, CSPDarknet); default: whatever it fits' },
+    { name: 'to', type: 'string', valueName: 'backbone', description: 'The backbone (or model) type the file must fit (ResNet, MobileNetV2, VisionTransformer, SwinTransformer, CSPDarknet or YOLOX); default: whatever it fits' },
     { name: 'out', short: 'o', type: 'string', valueName: 'file', description: 'Where to write (default: <file stem>.cvw.safetensors beside the input)' },
   ],
   run(args) {
@@ -38,7 +38,7 @@ export const weightsConvertCommand: CommandSpec = {
     if (!found) throw new UserError(`${file}: does not fit a known backbone (\`cvw weights inspect ${file}\` lists its tensors)`);
     const { map, detected } = found;
     const to = args.options.to as string | undefined;
-    if (to && to !== map.backbone) throw new UserError(`${file}: holds ${detected.variant}, not a ${to}`);
+    if (to && to !== map.backbone && to !== map.model) throw new UserError(`${file}: holds ${detected.variant}, not a ${to}`);
     if (detected.unsupported) throw new UserError(`${file}: holds ${detected.variant}: ${detected.unsupported}`);
     const converted = convertToToolkit(w.tensors, map);
     if (converted.unmapped.length) throw new UserError(`${file}: ${converted.unmapped.length} tensors have no counterpart in the toolkit's ${map.backbone}: ${converted.unmapped.slice(0, 8).join(', ')}`);
