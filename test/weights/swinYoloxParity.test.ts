@@ -60,7 +60,7 @@ beforeAll(async () => {
 afterAll(() => t.cleanup());
 
 describe.skipIf(!hasTorch)('Swin in timm and official names', () => {
-  it("timm's names (.pth and safetensors) and the official checkpoint give PyTorch's logits (1e-4 relative)", () => {
+  it("timm's names (.pth and safetensors) and the official checkpoint give PyTorch's logits (1e-4 relative)", async () => {
     const x = input('swin_input.npy');
     const want = readNpy(f('swin.npy')).data;
     for (const [file, variant] of [
@@ -72,7 +72,9 @@ describe.skipIf(!hasTorch)('Swin in timm and official names', () => {
       expect(relativeError(logits(model, x), want), file).toBeLessThan(1e-4);
       model.dispose();
     }
-    // The official checkpoint's attention masks and position indices are constants, dropped on purpose.
+    // The official checkpoint's attention masks and position indices are constants, dropped on purpose
+    // (and buffers, not parameters: PyTorch counts 35,366).
+    expect(JSON.parse((await cvw('weights', 'inspect', f('swin_official.pth'), '--json')).out).parameters).toBe(35366);
     expect([...readWeights(f('swin_official.pth')).tensors.keys()].filter((k) => k.endsWith('attn_mask'))).toHaveLength(2);
     x.dispose();
   });
@@ -152,6 +154,8 @@ describe.skipIf(!hasTorch)('YOLOX from the official checkpoint names', () => {
     const r = await cvw('weights', 'inspect', f('yolox.pth'));
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/weights under "model"/);
+    // PyTorch's sum(p.numel() for p in model.parameters()): batch-norm statistics and counters are buffers.
+    expect(r.out).toMatch(/parameters: 564,232\n/);
     expect(r.out).toMatch(/fits: YOLOX \(depth 0\.33, width 0\.125\) \(official YOLOX names\), 3-class head/);
     expect(r.out).toMatch(/"type":"YOLOX"/);
     expect(r.out).toMatch(/load_from: .*yolox\.pth/);
