@@ -81,7 +81,8 @@ export function crashPlaces(text: string, options: CrashOptions & { message?: st
   const exists = options.exists ?? fs.existsSync;
   const seen = new Set<string>();
   for (const line of text.split('\n')) {
-    const m = PROBLEM.exec(line.trim());
+    // A run's error stack starts with the error's name: `ConfigError: file:line:column: error: ...`.
+    const m = PROBLEM.exec(line.trim().replace(/^[A-Z]\w*Error: /, ''));
     if (!m || FRAME.test(line)) continue;
     const file = path.resolve(options.cwd ?? process.cwd(), m[1]);
     if (!/\.(ya?ml|json|[cm]?[jt]s)$/i.test(file) || !exists(file)) continue;

@@ -20,6 +20,8 @@ export interface CheckpointData {
   tensors: Map<string, tf.Tensor>;
   /** Free-form JSON-serialisable state: epoch, iteration, random state, hook state, ... */
   meta: Record<string, unknown>;
+  /** Foreign weights (torchvision, timm, ...): the file's name of each tensor, for messages. */
+  sources?: Map<string, string>;
 }
 
 const DTYPES: Record<string, 'F32' | 'I32'> = { float32: 'F32', int32: 'I32', bool: 'I32' };
@@ -74,8 +76,13 @@ function foreignCheckpoint(file: string, tensors?: Map<string, WeightTensor>): C
     return { tensors: out, meta: {} };
   }
   if (found.detected.unsupported) throw new UserError(`${file}: holds ${found.detected.variant}: ${found.detected.unsupported}`);
-  for (const [k, t] of convertToToolkit(w, found.map).tensors) out.set(`model.${k}`, toTfTensor(t));
-  return { tensors: out, meta: {} };
+  const converted = convertToToolkit(w, found.map);
+  const sources = new Map<string, string>();
+  for (const [k, t] of converted.tensors) {
+    out.set(`model.${k}`, toTfTensor(t));
+    sources.set(`model.${k}`, converted.source.get(k) ?? k);
+  }
+  return { tensors: out, meta: {}, sources };
 }
 
 /** The toolkit's own state in a checkpoint's metadata (empty for a foreign safetensors file). */

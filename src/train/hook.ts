@@ -6,6 +6,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Algorithm } from '../models/algorithms/types';
 import type { RunDir, RunStatus as RunFileStatus } from '../rundir';
+import type { Location } from '../core/problems';
 import type { Optimizer } from './optimizers/optimizer';
 
 export const PRIORITY = { highest: 0, veryHigh: 10, high: 30, aboveNormal: 40, normal: 50, belowNormal: 60, low: 70, veryLow: 90, lowest: 100 } as const;
@@ -47,6 +48,8 @@ export interface RunnerApi {
   saveCheckpoint(name: string): string;
   /** Ask the loop to stop after the current step (a last checkpoint is written). */
   requestStop(reason: string): void;
+  /** Where the config wrote `path` (`model.pretrained`), the key's range; unknown without a config file. */
+  configLocation?(path: string): Location | undefined;
 }
 
 export interface Hook {

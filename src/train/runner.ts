@@ -8,7 +8,10 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { z } from 'zod';
 import { registries } from '../core/registry';
-import { UserError } from '../core/problems';
+import { UserError, type Location } from '../core/problems';
+import { locate, type Origins } from '../core/config/yamlFile';
+import { ShapeMismatchError } from '../models/nn/module';
+import { errorAtConfigKey } from '../weights/located';
 import { isPlainObject, type ComponentConfig } from '../core/schema';
 import { seedInit } from '../models/nn/init';
 import { seedStep } from '../models/nn/stepRandom';
@@ -50,6 +53,8 @@ export interface RunnerOptions {
   log: (message: string) => void;
   /** Data-parallel training: the ranks this runner trains with (src/distributed). */
   world?: World;
+  /** Where each value of the config was written, for errors about one key (a pretrained file that does not fit). */
+  origins?: Origins;
 }
 
 /** Raised when the loss stops being a finite number. */
@@ -264,12 +269,27 @@ export class Runner implements RunnerApi {
     return { iter: this.iter, epoch: this.epoch, maxIters: this.maxIters, itersPerEpoch: this.itersPerEpoch };
   }
 
+  configLocation(path: string): Location | undefined {
+    return this.options.origins && locate(this.options.origins, path, true)?.location;
+  }
+
   /** Initialise weights from another run's checkpoint (`load_from`), reporting what did not match. */
   private loadWeights(source: string): void {
-    const ckpt = loadCheckpoint(resolveCheckpoint(source));
+    let ckpt: CheckpointData;
+    try {
+      ckpt = loadCheckpoint(resolveCheckpoint(source));
+    } catch (e) {
+      throw e instanceof UserError ? errorAtConfigKey(this, 'load_from', `load_from: ${e.message}`, e) : e;
+    }
     try {
       const { missing, unexpected } = this.model.loadStateDict(withPrefix(ckpt.tensors, 'model.'));
       this.log(`loaded weights from ${source}${missing.length ? `; not in the checkpoint (kept as initialised): ${missing.join(', ')}` : ''}${unexpected.length ? `; unused: ${unexpected.length} tensors` : ''}`);
+    } catch (e) {
+      if (!(e instanceof ShapeMismatchError)) throw e;
+      const key = `model.${e.key}`;
+      const foreign = ckpt.sources?.get(key);
+      const named = foreign ? `"${foreign}" has shape [${e.fileShape}] (in the toolkit's layout, as "${key}")` : `"${key}" has shape [${e.fileShape}]`;
+      throw errorAtConfigKey(this, 'load_from', `load_from: ${source}: ${named} but the model's is [${e.modelShape}]; the checkpoint was made for another model config`);
     } finally {
       disposeCheckpoint(ckpt);
     }

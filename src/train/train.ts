@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { resolveConfig } from '../core/check';
 import type { Override } from '../core/config/overrides';
+import type { Origins } from '../core/config/yamlFile';
 import { UserError } from '../core/problems';
 import { packageVersion } from '../core/packageInfo';
 import type { EngineConfig } from '../engine/configSection';
@@ -113,7 +114,7 @@ export async function train(configPath: string | undefined, options: TrainOption
     });
   }
   try {
-    return await trainIn(runDir, { config, rawConfig: loaded.config, originalConfig, resume, summary: engine.summary, status, world }, options);
+    return await trainIn(runDir, { config, rawConfig: loaded.config, origins: loaded.origins, originalConfig, resume, summary: engine.summary, status, world }, options);
   } catch (e) {
     // A failure on one rank only (every rank fails together on a non-finite loss) would leave the
     // others waiting in their next allreduce: end the job, naming the rank.
@@ -158,7 +159,7 @@ function followRun(world: World): RunDir {
 /** The run itself, once its directory is open: everything it opens is closed on every way out. */
 async function trainIn(
   runDir: RunDir,
-  ctx: { config: Record<string, unknown>; rawConfig: Record<string, unknown>; originalConfig: string; resume?: ResumeTarget; summary: string; status: StatusLine; world?: World },
+  ctx: { config: Record<string, unknown>; rawConfig: Record<string, unknown>; origins: Origins; originalConfig: string; resume?: ResumeTarget; summary: string; status: StatusLine; world?: World },
   options: TrainOptions,
 ): Promise<TrainResult> {
   const { config, resume, status, world } = ctx;
@@ -208,7 +209,7 @@ async function trainIn(
 
   const tensorboard = new TensorBoardWriter(runDir.dir);
   try {
-    runner = await Runner.create({ config, rawConfig: ctx.rawConfig, runDir, maxItersCap: options.maxIters, resumeFrom: resume?.checkpoint, status, sinks: [tensorboard], log, world });
+    runner = await Runner.create({ config, rawConfig: ctx.rawConfig, origins: ctx.origins, runDir, maxItersCap: options.maxIters, resumeFrom: resume?.checkpoint, status, sinks: [tensorboard], log, world });
     if (resume?.runDir) {
       // The runner is at the checkpoint's iteration now (its reader has checked the file).
       const dropped = runDir.truncateMetricsAfter(runner.iter);

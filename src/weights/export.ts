@@ -2,7 +2,8 @@
  * `cvw weights export`: a run's weights as a safetensors file in torchvision's or timm's names
  * and layouts, which PyTorch loads with `load_state_dict(strict=True)` into the matching model.
  * A Classification run exports backbone and classifier; any other run (self-supervised) exports
- * the backbone alone, which timm loads with `num_classes=0`.
+ * the backbone alone, which timm loads with `num_classes=0`; a YOLOX run exports whole in the
+ * reference's names (`--format yolox`).
  */
 import { UserError } from '../core/problems';
 import { writeAtomic } from '../rundir/atomic';
@@ -17,7 +18,7 @@ export interface ExportWeightsResult {
   tensors: number;
   /** Float values written (parameters and batch-norm statistics). */
   values: number;
-  /** What the file holds: 'backbone and classifier' or 'backbone only'. */
+  /** What the file holds: 'backbone and classifier', 'backbone only' or 'the whole YOLOX'. */
   contents: string;
   weights: 'ema' | 'model';
 }
@@ -44,14 +45,15 @@ export async function exportWeights(target: string, format: string, out: string)
   if (!maps.length) throw new UserError(`${target}: its backbone is ${type || 'unknown'}; weights export knows ${[...new Set(WEIGHT_MAPS.map((m) => m.backbone))].join(', ')}`);
   const map = maps.find((m) => m.formats.includes(format));
   if (!map) throw new UserError(`${target}: --format ${format} is not available for ${type}; use ${maps.flatMap((m) => m.formats).join(' or ')}`);
-  const problem = map.exportProblem?.(backbone);
+  const problem = map.model && modelCfg.type !== map.model ? `--format ${format} writes ${map.model} models, and this run's is ${String(modelCfg.type)}` : map.exportProblem?.(backbone);
   if (problem) throw new UserError(`${target}: cannot export as ${format}: ${problem}`);
+  const whole = !!map.model;
   const withHead = modelCfg.type === 'Classification' && !modelCfg.neck && (modelCfg.head as { type?: string } | undefined)?.type === 'ClsHead';
   const { model, weights } = loadModel(source);
   const tensors = new Map<string, WeightTensor>();
   try {
     for (const [name, v] of model.stateDict()) {
-      if (!(name.startsWith('backbone.') || (withHead && name.startsWith('head.fc.')))) continue;
+      if (!(whole || name.startsWith('backbone.') || (withHead && name.startsWith('head.fc.')))) continue;
       const values = v.dtype === 'float32' ? Float32Array.from(v.dataSync() as Float32Array) : Int32Array.from(v.dataSync() as Int32Array);
       tensors.set(name, { shape: v.shape, values, stored: v.dtype === 'float32' ? 'F32' : 'I32' });
     }
@@ -62,5 +64,5 @@ export async function exportWeights(target: string, format: string, out: string)
   writeWeights(out, foreign, { format: 'pt', source: 'cv-workbench', architecture: type, layout: format });
   let values = 0;
   for (const t of foreign.values()) if (t.stored !== 'I64') values += t.values.length;
-  return { file: out, tensors: foreign.size, values, contents: withHead ? 'backbone and classifier' : 'backbone only', weights };
+  return { file: out, tensors: foreign.size, values, contents: whole ? `the whole ${map.model}` : withHead ? 'backbone and classifier' : 'backbone only', weights };
 }

@@ -20,8 +20,8 @@ export interface WeightsReport {
   skipped: string[];
 }
 
-/** Buffers, not parameters: batch-norm statistics and counters, Swin's relative position index. */
-const BUFFERS = /(^|\.)(running_mean|running_var|num_batches_tracked|relative_position_index)$/;
+/** Buffers, not parameters: batch-norm statistics and counters, Swin's relative position index and (official) attention masks. */
+const BUFFERS = /(^|\.)(running_mean|running_var|num_batches_tracked|relative_position_index|attn_mask)$/;
 
 export function inspectWeights(file: string, options: ReadWeightsOptions = {}): WeightsReport {
   const w = readWeights(file, options);
@@ -39,7 +39,8 @@ export function inspectWeights(file: string, options: ReadWeightsOptions = {}): 
   if (found) {
     const d = found.detected;
     report.detected = { ...d };
-    if (!d.unsupported) report.detected.toolkitConfig = { type: 'Classification', backbone: d.backbone, head: { type: 'ClsHead', num_classes: d.numClasses }, pretrained: file };
+    // A whole model (YOLOX) starts from the file with load_from; a classifier's backbone with pretrained.
+    if (!d.unsupported) report.detected.toolkitConfig = d.model ?? { type: 'Classification', backbone: d.backbone, head: { type: 'ClsHead', num_classes: d.numClasses }, pretrained: file };
   }
   return report;
 }
@@ -51,11 +52,11 @@ export function formatWeightsReport(r: WeightsReport, all: boolean): string {
   if (meta.length) lines.push(`metadata: ${meta.map(([k, v]) => `${k}=${v.length > 60 ? `${v.slice(0, 60)}...` : v}`).join(', ')}`);
   if (r.skipped.length) lines.push(`not tensors (ignored): ${r.skipped.slice(0, 10).join(', ')}${r.skipped.length > 10 ? ', ...' : ''}`);
   if (r.metadata.format === 'cvw') lines.push(`a checkpoint of this toolkit${r.toolkitModel ? `; model: ${JSON.stringify(r.toolkitModel)}` : ''}`);
-  else if (!r.detected) lines.push('fits: no known backbone (the maps know torchvision/timm ResNet and ViT, torchvision MobileNetV2 and Swin)');
+  else if (!r.detected) lines.push('fits: no known backbone (the maps know torchvision/timm ResNet and ViT, torchvision MobileNetV2, torchvision/timm/official Swin and official YOLOX)');
   else if (r.detected.unsupported) lines.push(`fits: ${r.detected.variant}, which the toolkit cannot load: ${r.detected.unsupported}`);
   else {
-    lines.push(`fits: ${r.detected.variant}${r.detected.numClasses ? `, ${r.detected.numClasses}-class classifier` : ''}`);
-    lines.push(`  model: ${JSON.stringify(r.detected.toolkitConfig)}`);
+    lines.push(`fits: ${r.detected.variant}${r.detected.numClasses ? `, ${r.detected.numClasses}-class ${r.detected.model ? 'head' : 'classifier'}` : ''}`);
+    lines.push(`  model: ${JSON.stringify(r.detected.toolkitConfig)}${r.detected.model ? `\n  load_from: ${r.file}` : ''}`);
   }
   const shown = all ? r.tensors : r.tensors.slice(0, 20);
   const width = Math.max(...shown.map((t) => t.name.length), 4);

@@ -5,7 +5,9 @@
  */
 import { PRIORITY, type Hook, type RunnerApi } from '../train/hook';
 import type { Module } from '../models/nn/module';
+import { UserError } from '../core/problems';
 import { describeLoad } from './convert';
+import { errorAtConfigKey } from './located';
 import { loadPretrainedBackbone } from './pretrained';
 
 export class PretrainedHook implements Hook {
@@ -24,7 +26,13 @@ export class PretrainedHook implements Hook {
       r.log(`model.pretrained (${this.file}) not loaded: load_from initialises the whole model`);
       return;
     }
-    const report = loadPretrainedBackbone(this.backbone, this.type, this.file, 'model.pretrained');
+    let report;
+    try {
+      report = loadPretrainedBackbone(this.backbone, this.type, this.file, 'model.pretrained');
+    } catch (e) {
+      // A missing file, one of another architecture, a shape that does not fit: at the config's pretrained key.
+      throw e instanceof UserError ? errorAtConfigKey(r, 'model.pretrained', e.message, e) : e;
+    }
     r.log(`model.pretrained: ${describeLoad(this.file, report)}`);
   }
 }

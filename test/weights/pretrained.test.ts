@@ -13,6 +13,9 @@ import { writeForeignWeights } from '../helpers/foreignWeights';
 import { train } from '../../src/train/train';
 import { readWeights } from '../../src/weights/read';
 import { permute } from '../../src/weights/layout';
+import { ConfigError } from '../../src/core/problems';
+import { crashPlaces } from '../../src/runs/crash';
+import { cvw } from '../helpers/cvw';
 
 const t = tempFiles({});
 const weights = t.file('resnet18_w4.safetensors');
@@ -71,9 +74,34 @@ describe('model.pretrained with torchvision weights', () => {
     expect(diff).toBeLessThan(1e-6);
   }, 120_000);
 
-  it('stops a run whose backbone does not fit the file, naming the key and both shapes', async () => {
-    await expect(train(config(8), { workDir: t.file('bad'), quiet: true })).rejects.toThrow(
-      /model\.pretrained: .*resnet18_w4\.safetensors: "conv1\.weight" has shape \[7,7,3,4\] \(in the toolkit's layout, as "backbone\.stem\.0\.conv\.weight"\) but the model's "backbone\.stem\.0\.conv\.weight" is \[7,7,3,8\]/,
+  it('stops a run whose backbone does not fit the file: the key, both shapes, and the config line and column of pretrained (CLI and editor)', async () => {
+    const file = config(8);
+    expect(fs.readFileSync(file, 'utf8').split('\n')[6]).toBe(`  pretrained: ${weights}`);
+    const message = `${file}:7:3: error: model.pretrained: ${weights}: "conv1.weight" has shape [7,7,3,4] (in the toolkit's layout, as "backbone.stem.0.conv.weight") but the model's "backbone.stem.0.conv.weight" is [7,7,3,8]; check the backbone's depth, widths and in_channels against the file (\`cvw weights inspect ${weights}\`)`;
+    const dir = t.file('bad');
+    const error = await train(file, { workDir: dir, quiet: true }).then(() => undefined, (e: Error) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.message).toBe(message);
+    expect((error as ConfigError).problems[0]).toMatchObject({ path: 'model.pretrained', range: { start: { line: 6, character: 2 } } });
+    // The editor's crash diagnostics read the failed run's error stack (CrashDiagnostics.reportRun for a
+    // run whose output it did not see): one problem on that line and column.
+    const info = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as { status: string; error: { message: string; stack?: string } };
+    expect(info.status).toBe('failed');
+    expect(info.error.stack).toMatch(/^ConfigError: /);
+    const places = crashPlaces(info.error.stack!, { cwd: t.dir, toolkitRoots: [path.resolve(__dirname, '../..')], message: info.error.message });
+    expect(places).toEqual([expect.objectContaining({ file, line: 7, column: 3, severity: 'error', message: message.slice(`${file}:7:3: error: `.length) })]);
+    // The CLI prints it as compilers do.
+    const r = await cvw('train', file, '--work-dir', t.file('bad_cli'));
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`${message}\ncvw train: 1 problem in the config\n`);
+  }, 120_000);
+
+  it('load_from: a checkpoint that does not fit stops the run at the load_from line, naming the key and both shapes', async () => {
+    const file = config(8, `load_from: ${weights3}`);
+    const line = fs.readFileSync(file, 'utf8').split('\n').indexOf(`load_from: ${weights3}`) + 1;
+    expect(line).toBeGreaterThan(0);
+    await expect(train(file, { workDir: t.file('bad_load_from'), quiet: true })).rejects.toThrow(
+      `${file}:${line}:1: error: load_from: ${weights3}: "conv1.weight" has shape [7,7,3,4] (in the toolkit's layout, as "model.backbone.stem.0.conv.weight") but the model's is [7,7,3,8]; the checkpoint was made for another model config`,
     );
   }, 120_000);
 });

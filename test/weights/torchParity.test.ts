@@ -4,14 +4,13 @@
  * PyTorch's logits; exported back, PyTorch loads them strictly and gives the same logits again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { useCpu } from '../helpers/tf';
 import { tempFiles } from '../helpers/tmp';
 import { cvw } from '../helpers/cvw';
-import { PYTHON, pythonHas } from '../data/python';
+import { pythonHas } from '../data/python';
 import '../../src/builtins';
 import { build } from '../../src/core/registry';
 import { readNpy } from '../../src/eval/npy';
@@ -20,28 +19,13 @@ import { detectArchitecture } from '../../src/weights/maps';
 import { convertToToolkit, loadConverted } from '../../src/weights/convert';
 import { loadPretrainedBackbone } from '../../src/weights/pretrained';
 import type { Classification } from '../../src/models/algorithms/classification';
+import { pythonScript, relativeError } from './parity';
 
 const hasTorch = pythonHas('torch', 'torchvision', 'numpy');
-const SCRIPT = path.join(__dirname, 'torch_models.py');
 const t = tempFiles({});
 const f = (name: string) => path.join(t.dir, name);
 
-function python(...args: string[]): void {
-  const r = spawnSync(PYTHON, [SCRIPT, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`torch_models.py ${args[0]} failed: ${r.stderr}`);
-}
-
-/** Largest difference relative to the largest reference value. */
-function relativeError(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  expect(got.length).toBe(want.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i] - want[i]));
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  return diff / scale;
-}
+const python = pythonScript('torch_models.py');
 
 function buildFor(file: string): { model: Classification; load(file: string): void } {
   const w = readWeights(file);

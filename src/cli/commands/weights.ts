@@ -28,7 +28,7 @@ export const weightsConvertCommand: CommandSpec = {
   positionals: [{ name: 'file', description: 'A safetensors file or a torch.save archive with torchvision/timm names' }],
   options: [
     keyOption,
-    { name: 'to', type: 'string', valueName: 'backbone', description: 'The backbone type the file must fit (ResNet, MobileNetV2); default: whatever it fits' },
+    { name: 'to', type: 'string', valueName: 'backbone', description: 'The backbone (or model) type the file must fit (ResNet, MobileNetV2, VisionTransformer, SwinTransformer, CSPDarknet or YOLOX); default: whatever it fits' },
     { name: 'out', short: 'o', type: 'string', valueName: 'file', description: 'Where to write (default: <file stem>.cvw.safetensors beside the input)' },
   ],
   run(args) {
@@ -38,12 +38,12 @@ export const weightsConvertCommand: CommandSpec = {
     if (!found) throw new UserError(`${file}: does not fit a known backbone (\`cvw weights inspect ${file}\` lists its tensors)`);
     const { map, detected } = found;
     const to = args.options.to as string | undefined;
-    if (to && to !== map.backbone) throw new UserError(`${file}: holds ${detected.variant}, not a ${to}`);
+    if (to && to !== map.backbone && to !== map.model) throw new UserError(`${file}: holds ${detected.variant}, not a ${to}`);
     if (detected.unsupported) throw new UserError(`${file}: holds ${detected.variant}: ${detected.unsupported}`);
     const converted = convertToToolkit(w.tensors, map);
     if (converted.unmapped.length) throw new UserError(`${file}: ${converted.unmapped.length} tensors have no counterpart in the toolkit's ${map.backbone}: ${converted.unmapped.slice(0, 8).join(', ')}`);
     const tensors = new Map([...converted.tensors].map(([k, t]) => [`model.${k}`, t]));
-    const model = { type: 'Classification', backbone: detected.backbone, ...(detected.numClasses ? { head: { type: 'ClsHead', num_classes: detected.numClasses } } : {}) };
+    const model = detected.model ?? { type: 'Classification', backbone: detected.backbone, ...(detected.numClasses ? { head: { type: 'ClsHead', num_classes: detected.numClasses } } : {}) };
     const out = (args.options.out as string | undefined) ?? path.join(path.dirname(file), `${path.basename(file).replace(/\.[^.]+$/, '')}.cvw.safetensors`);
     writeWeights(out, tensors, { format: 'cvw', cvw: JSON.stringify({ config: { model }, converted_from: path.basename(file) }) });
     process.stdout.write(`${detected.variant} -> ${out} (${tensors.size} tensors)\nmodel: ${JSON.stringify(model)}\n`);
@@ -53,17 +53,17 @@ export const weightsConvertCommand: CommandSpec = {
 
 export const weightsExportCommand: CommandSpec = {
   name: 'weights export',
-  summary: 'Write a run\'s weights as safetensors in torchvision or timm names, which PyTorch loads with load_state_dict(strict=True)',
+  summary: 'Write a run\'s weights as safetensors in torchvision, timm or YOLOX names, which PyTorch loads with load_state_dict(strict=True)',
   positionals: [{ name: 'run', description: 'A run directory (its best checkpoint, else the latest) or a checkpoint' }],
   options: [
-    { name: 'format', type: 'string', valueName: 'torchvision|timm', default: 'torchvision', description: 'Names of the PyTorch model family to load into' },
+    { name: 'format', type: 'string', valueName: 'torchvision|timm|yolox', default: 'torchvision', description: 'Names of the PyTorch model family to load into (yolox: Megvii\'s YOLOX, for YOLOX runs)' },
     { name: 'out', short: 'o', type: 'string', valueName: 'file', description: 'Where to write (default: <run>/export/<format>.safetensors)' },
   ],
   details: 'Classification runs export backbone and classifier; other runs the backbone alone (timm: create_model(..., num_classes=0)).',
   async run(args) {
     const target = args.positionals[0];
     const format = args.options.format as string;
-    if (format !== 'torchvision' && format !== 'timm') throw new UserError(`--format ${format}: expected torchvision or timm`);
+    if (!['torchvision', 'timm', 'yolox'].includes(format)) throw new UserError(`--format ${format}: expected torchvision, timm or yolox`);
     const out = (args.options.out as string | undefined) ?? path.join(/\.safetensors$/i.test(target) ? path.dirname(target) : target, 'export', `${format}.safetensors`);
     const r = await exportWeights(target, format, out);
     process.stdout.write(`${r.file}: ${r.contents}, ${r.tensors} tensors, ${r.values.toLocaleString('en-US')} values${r.weights === 'ema' ? ' (the EMA average)' : ''}\n`);

@@ -16,7 +16,7 @@ export const classificationParams = z.strictObject({
   backbone: slot('backbone', 'Feature extractor (ResNet, MobileNetV2, VisionTransformer, ...)'),
   neck: slot('neck', 'Optional neck between backbone and head').optional(),
   head: slot('head', 'Classification head (ClsHead)'),
-  pretrained: z.string().optional().describe('Backbone weights to start from: a checkpoint or run directory of this toolkit (e.g. a self-supervised run), or torchvision/timm weights (.safetensors, .pth) for ResNet, MobileNetV2, VisionTransformer and SwinTransformer; the run log lists what loaded'),
+  pretrained: z.string().optional().describe('Backbone weights to start from: a checkpoint or run directory of this toolkit (e.g. a self-supervised run), or torchvision/timm weights (.safetensors, .pth) for ResNet, MobileNetV2, VisionTransformer and SwinTransformer (also the timm and official Swin names), or a YOLOX checkpoint for CSPDarknet; the run log lists what loaded, and a file that does not fit stops the run at this key'),
   freeze_backbone: z.boolean().default(false).describe('Train only the neck and head, with the backbone in eval mode (linear evaluation)'),
 });
 

@@ -9,6 +9,18 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
+/** A tensor of a state dict whose shape is not the model's (loadStateDict). */
+export class ShapeMismatchError extends Error {
+  constructor(
+    readonly key: string,
+    readonly fileShape: number[],
+    readonly modelShape: number[],
+  ) {
+    super(`cannot load "${key}": shape [${fileShape}] does not fit [${modelShape}]`);
+    this.name = 'ShapeMismatchError';
+  }
+}
+
 /** What a parameter is, for per-parameter optimizer options (no weight decay on norms and biases). */
 export type ParamRole = 'weight' | 'bias' | 'norm' | 'embedding';
 
@@ -95,7 +107,7 @@ export abstract class Module {
       }
       seen.add(prefix + name);
       if (!tf.util.arraysEqual(t.shape, v.shape)) {
-        throw new Error(`cannot load "${prefix + name}": shape [${t.shape}] does not fit [${v.shape}]`);
+        throw new ShapeMismatchError(prefix + name, t.shape, v.shape);
       }
       tf.tidy(() => v.assign(t.dtype === v.dtype ? t : tf.cast(t, v.dtype)));
     }

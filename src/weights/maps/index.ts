@@ -3,10 +3,11 @@ import type { WeightTensor } from '../tensor';
 import { mobilenetV2Map } from './mobilenetV2';
 import { resnetMap } from './resnet';
 import type { Detected, WeightMap } from './types';
-import { swinTorchvisionMap } from './swin';
+import { swinOfficialMap, swinTimmMap, swinTorchvisionMap } from './swin';
 import { vitTimmMap, vitTorchvisionMap } from './vit';
+import { yoloxMap } from './yolox';
 
-export const WEIGHT_MAPS: readonly WeightMap[] = [resnetMap, mobilenetV2Map, vitTimmMap, vitTorchvisionMap, swinTorchvisionMap];
+export const WEIGHT_MAPS: readonly WeightMap[] = [resnetMap, mobilenetV2Map, vitTimmMap, vitTorchvisionMap, swinTorchvisionMap, swinTimmMap, swinOfficialMap, yoloxMap];
 
 export function detectArchitecture(tensors: Map<string, WeightTensor>): { map: WeightMap; detected: Detected } | undefined {
   for (const map of WEIGHT_MAPS) {

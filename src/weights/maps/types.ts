@@ -14,6 +14,11 @@ export interface Detected {
   /** The toolkit backbone config that holds these weights. */
   backbone: Record<string, unknown> & { type: string };
   numClasses?: number;
+  /**
+   * The whole toolkit model, for maps of whole models (YOLOX: backbone, neck and head); absent for
+   * classifiers (a Classification of `backbone` with a ClsHead of `numClasses`).
+   */
+  model?: Record<string, unknown> & { type: string };
   /** Why the toolkit cannot load it, when it cannot (an unsupported depth). */
   unsupported?: string;
 }
@@ -23,6 +28,8 @@ export interface WeightMap {
   readonly backbone: string;
   /** Formats `cvw weights export --format` accepts for this family. */
   readonly formats: readonly string[];
+  /** The toolkit model type a map of whole models covers (YOLOX: backbone, neck and head); absent for backbone maps. */
+  readonly model?: string;
   detect(tensors: Map<string, WeightTensor>): Detected | undefined;
   /** Toolkit name of a foreign key; undefined when it has no counterpart; null when it is dropped on purpose (num_batches_tracked). */
   toToolkit(name: string): string | null | undefined;
