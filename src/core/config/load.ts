@@ -3,7 +3,8 @@
  * and command-line overrides, keeping the origin of every value.
  */
 import * as path from 'node:path';
-import { BASE_KEY, mergeSourced, stripDelete, type Sourced } from './merge';
+import { BASE_KEY, mergeSourced, stripDelete, type Replacement, type Sourced } from './merge';
+import { shadowedValues, type ShadowCandidate } from './shadowing';
 import { parseConfigText, joinPath, type Origins, type ParsedFile } from './yamlFile';
 import { ZERO_RANGE, type Problem } from '../problems';
 import { isPlainObject } from '../schema';
@@ -27,7 +28,7 @@ export interface LoadedConfig {
   parsed: Map<string, ParsedFile>;
   /** Direct bases of each file (absolute paths), for "re-check the files that inherit from it". */
   bases: Map<string, string[]>;
-  /** Syntax errors, missing bases and cycles. */
+  /** Syntax errors, missing bases and cycles; warnings for values that never apply (shadowing.ts). */
   problems: Problem[];
 }
 
@@ -58,13 +59,22 @@ export function loadConfig(file: string, options: LoadOptions = {}): LoadedConfi
     state.problems.push({ severity: 'error', code: text.reason === 'not-found' ? 'file-not-found' : 'file-unreadable', message: text.message, file: abs, range: ZERO_RANGE, path: '' });
     return state;
   }
-  const merged = loadRecursive(abs, text, [], state, read);
+  const shadows: ShadowCandidate[] = [];
+  const merged = loadRecursive(abs, text, [], state, read, shadows);
+  for (const p of shadowedValues(shadows, merged.origins, state.bases)) state.problems.push(p);
   state.config = stripDelete(merged.value) as Record<string, unknown>;
   state.origins = merged.origins;
   return state;
 }
 
-function loadRecursive(file: string, text: string, stack: string[], state: LoadedConfig, read: (f: string, what: string) => string | UnreadableFile): Sourced {
+function loadRecursive(
+  file: string,
+  text: string,
+  stack: string[],
+  state: LoadedConfig,
+  read: (f: string, what: string) => string | UnreadableFile,
+  shadows: ShadowCandidate[],
+): Sourced {
   const parsed = parseConfigText(file, text);
   state.parsed.set(file, parsed);
   for (const p of parsed.problems) state.problems.push(p);
@@ -78,6 +88,8 @@ function loadRecursive(file: string, text: string, stack: string[], state: Loade
   const bases = baseEntries(own[BASE_KEY], parsed.origins, file, state);
   state.bases.set(file, bases.map((b) => b.file));
 
+  // Replaced values, judged once the whole chain is merged (shadowing.ts).
+  const noteShadowed = (r: Replacement) => shadows.push({ ...r, loader: file });
   let acc: Sourced = { value: {}, origins: new Map() };
   for (const b of bases) {
     if (stack.includes(b.file) || b.file === file) {
@@ -104,14 +116,14 @@ function loadRecursive(file: string, text: string, stack: string[], state: Loade
       });
       continue;
     }
-    const loaded = loadRecursive(b.file, baseText, [...stack, file], state, read);
-    acc = mergeSourced(acc, loaded);
+    const loaded = loadRecursive(b.file, baseText, [...stack, file], state, read, shadows);
+    acc = mergeSourced(acc, loaded, noteShadowed);
   }
   if (!state.files.includes(file)) state.files.push(file);
 
   const { [BASE_KEY]: _ignored, ...rest } = own;
   const ownOrigins: Origins = new Map([...parsed.origins].filter(([k]) => k !== BASE_KEY && !k.startsWith(BASE_KEY + '.')));
-  return mergeSourced(acc, { value: rest, origins: ownOrigins });
+  return mergeSourced(acc, { value: rest, origins: ownOrigins }, noteShadowed);
 }
 
 interface BaseEntry {
