@@ -12,6 +12,7 @@ import { registerLanguageFeatures } from './language';
 import { registerRuns, type RunsApi } from './runs';
 import { registerPanels } from './panels';
 import { registerCatalog, type CatalogApi } from './catalog';
+import { registerResolvedConfig } from './config/resolvedConfig';
 
 /** What activate() returns: used by the extension-host integration tests (test/e2e/suite). */
 export interface CvWorkbenchApi {
@@ -30,6 +31,7 @@ export function activate(context: vscode.ExtensionContext): CvWorkbenchApi {
 
   const diagnostics = registerDiagnostics(context, { log: (line) => output.appendLine(line) });
   registerLanguageFeatures(context);
+  registerResolvedConfig(context);
   const runs = registerRuns(context, output);
   registerPanels(context, { output, runs: () => runs.service.runWatcher, execCvw: (args, cwd) => runs.service.manager.exec(args, { cwd }) });
   const catalog = registerCatalog(context, { exec: (args, cwd) => runs.service.manager.exec(args, { cwd }) });
