@@ -44,6 +44,11 @@ interface Shown {
   root: string;
 }
 
+/** Text shown as it is in Markdown (`_base_` is not emphasis). */
+function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
+}
+
 /** The URI of the resolved view of `target`: `<dir>/<name> (resolved).yaml`, the target in the query. */
 export function resolvedUri(target: Target): vscode.Uri {
   const name = path.basename(target.file).replace(CONFIG_FILE_PATTERN, '');
@@ -101,14 +106,14 @@ export class ResolvedConfigProvider implements vscode.TextDocumentContentProvide
     const found = this.valueAt(document, position);
     if (!found) return undefined;
     const { value, shown } = found;
-    const md = new vscode.MarkdownString(`**${value.path}**\n\n`);
+    const md = new vscode.MarkdownString(`**${escapeMarkdown(value.path)}**\n\n`);
     const origin = value.origin;
     if (!origin) md.appendMarkdown('The default of the schema: no file and no override sets it.');
     else if (origin.file === COMMAND_LINE) md.appendMarkdown('Set on the command line: ').appendCodeblock(origin.arg ?? '', 'shell');
     else {
       const at = origin.key ?? origin.value;
       const link = vscode.Uri.file(origin.file).with({ fragment: `L${at.start.line + 1},${at.start.character + 1}` });
-      md.appendMarkdown(`Set by [${describeOrigin(origin, shown.root)}](${link.toString()})`);
+      md.appendMarkdown(`Set by [${escapeMarkdown(describeOrigin(origin, shown.root))}](${link.toString()})`);
     }
     return new vscode.Hover(md, toVsRange(value.key ?? value.range).union(toVsRange(value.range)));
   }
@@ -124,7 +129,7 @@ export class ResolvedConfigProvider implements vscode.TextDocumentContentProvide
       if (origin && origin.file !== COMMAND_LINE) {
         const at = toVsRange(origin.key ?? origin.value);
         label.location = new vscode.Location(vscode.Uri.file(origin.file), at);
-        label.command = { title: 'Open', command: 'vscode.open', arguments: [vscode.Uri.file(origin.file), { selection: at }] };
+        // Ctrl+click opens it; hovering previews it (VS Code shows that place's own hover).
         label.tooltip = `Open ${path.basename(origin.file)} at the line that set ${value.path}`;
       }
       const hint = new vscode.InlayHint(document.lineAt(value.range.start.line).range.end, [label]);
