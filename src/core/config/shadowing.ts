@@ -20,6 +20,7 @@ import { describeValue } from '../format';
 import { COMMAND_LINE, type Problem, type Range } from '../problems';
 import { stripDelete, type Replacement } from './merge';
 import { locate, type Origins } from './yamlFile';
+import { MAX_PROBLEMS } from '../validate';
 
 /** Whether `file` has `ancestor` in its `_base_` chain (`bases`: each file's direct bases). */
 export function inheritsFrom(file: string, ancestor: string, bases: Map<string, string[]>): boolean {
@@ -51,6 +52,7 @@ export interface ShadowCandidate extends Replacement {
  */
 export function shadowedValues(candidates: ShadowCandidate[], origins: Origins, bases: Map<string, string[]>): Problem[] {
   const out: Problem[] = [];
+  let unlisted = 0;
   for (const c of candidates) {
     const { lost, by } = c;
     if (!lost || !by || lost.file === COMMAND_LINE || by.file === COMMAND_LINE || lost.file === by.file) continue;
@@ -58,6 +60,10 @@ export function shadowedValues(candidates: ShadowCandidate[], origins: Origins, 
     const final = locate(origins, c.path)?.origin;
     if (!final || final.file === lost.file || inheritsFrom(final.file, lost.file, bases)) continue;
     if (isDeepStrictEqual(stripDelete(c.lostValue), stripDelete(c.value))) continue;
+    if (out.length >= MAX_PROBLEMS) {
+      unlisted++;
+      continue;
+    }
     const at = by.key ?? by.value;
     // Relative to this file's folder, as its `_base_` entries are written.
     const winner = fileAt(path.relative(path.dirname(lost.file), by.file), at);
@@ -74,5 +80,6 @@ export function shadowedValues(candidates: ShadowCandidate[], origins: Origins, 
       data: { by: { file: by.file, range: at } },
     });
   }
+  if (unlisted) out.push({ ...out[out.length - 1], data: undefined, message: `${unlisted.toLocaleString('en')} more values that never apply after these ${MAX_PROBLEMS.toLocaleString('en')} are not listed` });
   return out;
 }
