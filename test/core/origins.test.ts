@@ -50,11 +50,19 @@ describe('origins of a merged config', () => {
     expect(at('runner.log_interval')).toBe('configs/_base_/schedule.yaml:7:3');
     expect(at('runner.max_epochs')).toBe('override --runner.max_epochs 5');
     expect(loaded.origins.get('runner.max_epochs')!.file).toBe(COMMAND_LINE);
+    // What each replaced value was, and where it was written, oldest first.
+    const history = (p: string) => (loaded.overridden?.get(p) ?? []).map((o) => [describeOrigin(o.origin, t.dir), o.value]);
+    expect(history('runner.max_epochs')).toEqual([
+      ['configs/_base_/schedule.yaml:6:3', 100],
+      ['configs/exp.yaml:6:3', 20],
+    ]);
+    expect(history('model.backbone.depth')).toEqual([['configs/_base_/model.yaml:3:28', 50]]);
+    expect(history('optimizer.lr')).toEqual([]);
   });
 
   it('renders the resolved config with each value at a position of the text and its origin', () => {
     const { loaded, config } = resolveConfig(t.file('configs/exp.yaml'), { overrides: [override('runner.max_epochs', '5')] });
-    const view = resolvedView(config, loaded.origins, loaded.config);
+    const view = resolvedView(config, loaded.origins, loaded.config, { overridden: loaded.overridden });
     const lines = view.text.split('\n');
     const value = (p: string) => view.values.find((v) => v.path === p)!;
     const depth = value('model.backbone.depth');
@@ -63,6 +71,7 @@ describe('origins of a merged config', () => {
     const epochs = value('runner.max_epochs');
     expect(lines[epochs.range.start.line].trim()).toBe('max_epochs: 5');
     expect(epochs.origin?.arg).toBe('--runner.max_epochs 5');
+    expect(epochs.overridden?.map((o) => o.value)).toEqual([100, 20]);
     // A default no file set is not credited to the mapping around it.
     expect(value('model.backbone.stem').origin).toBeUndefined();
     expect(value('model.head.num_classes').origin?.file).toBe(t.file('configs/_base_/model.yaml'));

@@ -71,6 +71,8 @@ test('Show Resolved Config: each value names the base file, the config or the ov
   expect(epochs).toContain('runner.max_epochs');
   expect(epochs).toContain('Set on the command line');
   expect(epochs).toContain('--runner.max_epochs 5');
+  // ... and what it replaced: the config's value, which had replaced the base's.
+  expect(epochs).toContain('Overrides configs/exp.yaml:6:3 (20), configs/_base_/schedule.yaml:6:3 (100)');
   const lr = (await hoverOn('lr: 0.1')).text;
   expect(lr).toContain('optimizer.lr');
   expect(lr).toContain('Set by configs/_base_/schedule.yaml:3:3');

@@ -3,7 +3,7 @@
  * and command-line overrides, keeping the origin of every value.
  */
 import * as path from 'node:path';
-import { BASE_KEY, mergeSourced, stripDelete, type Replacement, type Sourced } from './merge';
+import { BASE_KEY, mergeSourced, noteOverridden, stripDelete, type Overridden, type Replacement, type Sourced } from './merge';
 import { shadowedValues, type ShadowCandidate } from './shadowing';
 import { parseConfigText, joinPath, type Origins, type ParsedFile } from './yamlFile';
 import { ZERO_RANGE, type Problem } from '../problems';
@@ -22,6 +22,8 @@ export interface LoadedConfig {
   config: Record<string, unknown>;
   /** Where each value of `config` was written. */
   origins: Origins;
+  /** The values each path had before a later file or override replaced them, oldest first. */
+  overridden?: Map<string, Overridden[]>;
   /** Every file read: the entry and its bases, in load order (bases first). */
   files: string[];
   /** Each file's parse (documents and line counters for editors). */
@@ -53,7 +55,7 @@ function readFromDisk(file: string, what: string): string | UnreadableFile {
 export function loadConfig(file: string, options: LoadOptions = {}): LoadedConfig {
   const abs = path.resolve(file);
   const read = (f: string, what: string) => options.readText?.(f) ?? readFromDisk(f, what);
-  const state: LoadedConfig = { file: abs, config: {}, origins: new Map(), files: [], parsed: new Map(), bases: new Map(), problems: [] };
+  const state: LoadedConfig = { file: abs, config: {}, origins: new Map(), overridden: new Map(), files: [], parsed: new Map(), bases: new Map(), problems: [] };
   const text = read(abs, 'config file');
   if (text instanceof UnreadableFile) {
     state.problems.push({ severity: 'error', code: text.reason === 'not-found' ? 'file-not-found' : 'file-unreadable', message: text.message, file: abs, range: ZERO_RANGE, path: '' });
@@ -88,8 +90,12 @@ function loadRecursive(
   const bases = baseEntries(own[BASE_KEY], parsed.origins, file, state);
   state.bases.set(file, bases.map((b) => b.file));
 
-  // Replaced values, judged once the whole chain is merged (shadowing.ts).
-  const noteShadowed = (r: Replacement) => shadows.push({ ...r, loader: file });
+  // Replaced values: remembered for "where did this come from", and judged once the whole chain
+  // is merged (shadowing.ts).
+  const noteShadowed = (r: Replacement) => {
+    shadows.push({ ...r, loader: file });
+    if (r.lost) noteOverridden(state.overridden!, r.path, r.lost, r.lostValue);
+  };
   let acc: Sourced = { value: {}, origins: new Map() };
   for (const b of bases) {
     if (stack.includes(b.file) || b.file === file) {

@@ -44,6 +44,20 @@ export interface Replacement {
   value: unknown;
 }
 
+/** A value that a later file or override replaced: where it was written, and what it was. */
+export interface Overridden {
+  origin: Origin;
+  value: unknown;
+}
+
+/** Remember at `path` that the value `origin` wrote was replaced (once per place: a diamond merges a base twice). */
+export function noteOverridden(history: Map<string, Overridden[]>, path: string, origin: Origin, value: unknown): void {
+  const list = history.get(path) ?? [];
+  const same = (o: Origin) => o.file === origin.file && o.arg === origin.arg && o.value.start.line === origin.value.start.line && o.value.start.character === origin.value.start.character;
+  if (!list.some((x) => same(x.origin))) list.push({ origin, value: stripDelete(value) });
+  history.set(path, list);
+}
+
 /** `child` over `base`; neither input is modified. `onReplace` hears of every base value the child replaced. */
 export function mergeSourced(base: Sourced, child: Sourced, onReplace?: (r: Replacement) => void): Sourced {
   const origins: Origins = new Map(base.origins);

@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import { registries } from '../registry';
 import { rootSchema } from '../rootSchema';
 import { elementOf, enumValuesOf, isPlainObject, shapeOf, slotKindOf, unwrap } from '../schema';
-import { getPath, setPath } from './merge';
+import { getPath, noteOverridden, setPath } from './merge';
 import { COMMAND_LINE, ZERO_RANGE, type Problem } from '../problems';
 import type { LoadedConfig } from './load';
 
@@ -93,6 +93,7 @@ export function applyOverrides(loaded: LoadedConfig, overrides: Override[]): Pro
     if (earlier?.file === COMMAND_LINE && earlier.arg && !isDeepStrictEqual(getPath(loaded.config, segments), value)) {
       problems.push({ severity: 'warning', code: 'shadowed-value', message: `${earlier.arg}: never applies: ${o.arg} sets ${o.key} again, later on the command line`, file: COMMAND_LINE, range: ZERO_RANGE, path: o.key });
     }
+    if (earlier) noteOverridden((loaded.overridden ??= new Map()), o.key, earlier, getPath(loaded.config, segments));
     setPath(loaded.config, segments, value);
     for (const k of [...loaded.origins.keys()]) if (k === o.key || k.startsWith(o.key + '.')) loaded.origins.delete(k);
     // Every mapping created on the way, and the value itself, now comes from the command line.

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { Document, isCollection, isNode, type Node } from 'yaml';
 import { isPlainObject } from '../schema';
 import { COMMAND_LINE, type Range } from '../problems';
-import { getPath } from './merge';
+import { getPath, type Overridden } from './merge';
 import { fileAt } from './shadowing';
 import { joinPath, locate, parseConfigTextWithYaml, type Origin, type Origins } from './yamlFile';
 
@@ -21,6 +21,8 @@ export interface ResolvedValue {
   key?: Range;
   /** Who set it; undefined for a default of the schema that no file or override set. */
   origin?: Origin;
+  /** The values it replaced, oldest first (a base's, then a child's, ...). */
+  overridden?: Overridden[];
 }
 
 export interface ResolvedView {
@@ -34,6 +36,8 @@ export interface ResolvedViewOptions {
   comment?: (origin: Origin | undefined) => string;
   /** Comment lines at the top of the text. */
   header?: string[];
+  /** The values replaced at each path (LoadedConfig.overridden). */
+  overridden?: Map<string, Overridden[]>;
 }
 
 type Segment = string | number;
@@ -83,7 +87,9 @@ export function resolvedView(config: Record<string, unknown>, origins: Origins, 
   for (const segments of paths) {
     const p = dotted(segments);
     const at = positions.get(p);
-    if (at) values.push({ path: p, range: at.value, key: at.key, origin: originOf(segments) });
+    const origin = originOf(segments);
+    const overridden = origin && options.overridden?.get(p);
+    if (at) values.push({ path: p, range: at.value, key: at.key, origin, ...(overridden?.length ? { overridden } : {}) });
   }
   values.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
   return { text, values };

@@ -15,6 +15,8 @@ import { configPrintCommand } from '../../cli/commands/config';
 import { checkConfig } from '../../core/check';
 import { describeOrigin, resolvedView, type ResolvedValue, type ResolvedView } from '../../core/config/resolvedView';
 import { withDefaults } from '../../core/defaults';
+import { clip } from '../../core/format';
+import type { Origin } from '../../core/config/yamlFile';
 import { COMMAND_LINE, formatProblem } from '../../core/problems';
 import { ArgumentsError, parseRunArgs } from '../../runs/args';
 import { CONFIG_FILE_PATTERN } from '../configDetection';
@@ -47,6 +49,14 @@ interface Shown {
 /** Text shown as it is in Markdown (`_base_` is not emphasis). */
 function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
+}
+
+/** A Markdown link to the line an origin names (the override's text for the command line). */
+function originLink(origin: Origin, root: string): string {
+  const label = escapeMarkdown(describeOrigin(origin, root));
+  if (origin.file === COMMAND_LINE) return label;
+  const at = origin.key ?? origin.value;
+  return `[${label}](${vscode.Uri.file(origin.file).with({ fragment: `L${at.start.line + 1},${at.start.character + 1}` }).toString()})`;
 }
 
 /** The URI of the resolved view of `target`: `<dir>/<name> (resolved).yaml`, the target in the query. */
@@ -89,7 +99,7 @@ export class ResolvedConfigProvider implements vscode.TextDocumentContentProvide
       ...errors.slice(0, MAX_ERRORS_SHOWN).map((p) => formatProblem(p, root)),
       ...(errors.length > MAX_ERRORS_SHOWN ? [`... ${errors.length - MAX_ERRORS_SHOWN} more errors`] : []),
     ];
-    const view = resolvedView(withDefaults(loaded.config), loaded.origins, loaded.config, { header });
+    const view = resolvedView(withDefaults(loaded.config), loaded.origins, loaded.config, { header, overridden: loaded.overridden });
     this.shown.set(uri.toString(), { view, files: loaded.files, root });
     this.hintsChanged.fire();
     return view.text;
@@ -110,11 +120,10 @@ export class ResolvedConfigProvider implements vscode.TextDocumentContentProvide
     const origin = value.origin;
     if (!origin) md.appendMarkdown('The default of the schema: no file and no override sets it.');
     else if (origin.file === COMMAND_LINE) md.appendMarkdown('Set on the command line: ').appendCodeblock(origin.arg ?? '', 'shell');
-    else {
-      const at = origin.key ?? origin.value;
-      const link = vscode.Uri.file(origin.file).with({ fragment: `L${at.start.line + 1},${at.start.character + 1}` });
-      md.appendMarkdown(`Set by [${escapeMarkdown(describeOrigin(origin, shown.root))}](${link.toString()})`);
-    }
+    else md.appendMarkdown(`Set by ${originLink(origin, shown.root)}`);
+    // What it replaced, the latest first: the chain a value went through, each step a link.
+    const before = [...(value.overridden ?? [])].reverse();
+    if (before.length) md.appendMarkdown(`\n\nOverrides ${before.map((o) => `${originLink(o.origin, shown.root)} (${escapeMarkdown(clip(JSON.stringify(o.value) ?? 'null', 60))})`).join(', ')}`);
     return new vscode.Hover(md, toVsRange(value.key ?? value.range).union(toVsRange(value.range)));
   }
 
