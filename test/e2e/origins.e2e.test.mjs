@@ -11,6 +11,10 @@ const WORKSPACE = {
   'configs/_base_/model.yaml': 'model:\n  type: Classification\n  backbone: {type: ResNet, depth: 50}\n  head: {type: ClsHead, num_classes: 10}\n',
   'configs/_base_/schedule.yaml': 'optimizer:\n  type: SGD\n  lr: 0.1\n  momentum: 0.9\nrunner:\n  max_epochs: 100\n  log_interval: 5\n',
   'configs/exp.yaml': '_base_: [_base_/model.yaml, _base_/schedule.yaml]\nmodel:\n  backbone:\n    depth: 18\nrunner:\n  max_epochs: 20\n',
+  // A child's deliberate value that a later sibling of the _base_ list undoes.
+  'configs/shadow/child.yaml': '_base_: ../_base_/schedule.yaml\noptimizer:\n  lr: 0.01\n',
+  'configs/shadow/patch.yaml': 'optimizer: {lr: 0.5}\n',
+  'configs/shadow/exp.yaml': '_base_: [../_base_/model.yaml, child.yaml, patch.yaml]\n',
 };
 
 /** @type {import('./harness.mjs').VSCodeSession} */
@@ -48,6 +52,7 @@ async function hoverOn(text) {
   const hover = page.locator('.monaco-hover:not(.hidden)', { hasText: /Set |default/ }).first();
   await hover.waitFor({ timeout: 15_000 });
   await expect.poll(async () => (await hover.textContent()) ?? '').toContain(text.split(':')[0]);
+  await page.waitForTimeout(300); // the hover fades in
   await vs.screenshot(`hover-${text}`);
   return { hover, text: ((await hover.textContent()) ?? '').replace(/\u00a0/g, ' ') };
 }
@@ -109,4 +114,21 @@ test("a hint is a link to the line that set the value: hovering it shows that li
   await expect.poll(async () => hint.evaluate((el) => getComputedStyle(el).textDecorationLine), { timeout: 10_000 }).toContain('underline');
   await vs.screenshot('hint-as-link');
   await page.keyboard.up('Control');
+});
+
+test('a value that never applies is a warning at the line that wrote it', async () => {
+  await vs.openFile('configs/shadow/exp.yaml');
+  const problems = await vs.waitForProblems((ps) => ps.some((p) => p.file === 'configs/shadow/child.yaml'));
+  const shadow = problems.filter((p) => p.file?.startsWith('configs/shadow/'));
+  expect(shadow).toHaveLength(1);
+  expect(shadow[0]).toMatchObject({
+    file: 'configs/shadow/child.yaml',
+    severity: 'warning',
+    message:
+      'optimizer.lr: 0.01 here never applies: patch.yaml:1:13 sets it again, later in the _base_ list of exp.yaml, and does not inherit from this file (set the value in exp.yaml, or reorder its _base_ list)',
+    source: 'cvw',
+    line: 3,
+    column: 3,
+  });
+  expect(shadow[0].code).toContain('shadowed-value');
 });
