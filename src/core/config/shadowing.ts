@@ -11,8 +11,9 @@
  * again through another branch of a diamond (`a.yaml` overrides `runtime.yaml`, then `b.yaml`
  * brings `runtime.yaml` back and undoes it). Editing that value then changes nothing, which is
  * the hour lost. It is a warning at the line that wrote it, naming the line that wins. Equal
- * values are not reported (nothing is lost), nor is anything the command line sets (an explicit,
- * one-off choice), nor a value that a file inheriting from the writer sets again in the end.
+ * values are not reported (nothing is lost), nor a file's value that the command line replaces (an
+ * explicit, one-off choice; an option given twice is reported by overrides.ts), nor a value that a
+ * file inheriting from the writer sets again in the end.
  */
 import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
