@@ -56,6 +56,7 @@ export type ProblemCode =
   | 'invalid-value'
   | 'missing-required'
   | 'bad-override'
+  | 'shadowed-value'
   | 'custom-import';
 
 import { clip } from './format';

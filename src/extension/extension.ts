@@ -12,6 +12,7 @@ import { registerLanguageFeatures } from './language';
 import { registerRuns, type RunsApi } from './runs';
 import { registerPanels } from './panels';
 import { registerCatalog, type CatalogApi } from './catalog';
+import { registerResolvedConfig } from './config/resolvedConfig';
 
 /** What activate() returns: used by the extension-host integration tests (test/e2e/suite). */
 export interface CvWorkbenchApi {
@@ -30,6 +31,7 @@ export function activate(context: vscode.ExtensionContext): CvWorkbenchApi {
 
   const diagnostics = registerDiagnostics(context, { log: (line) => output.appendLine(line) });
   registerLanguageFeatures(context);
+  registerResolvedConfig(context);
   // The runs feature and the panels use each other's commands: the panels' buttons execute Stop,
   // Resume and Export, the runs link to the dashboard. Both register in this activation, before any
   // command can run, so each is told the other is there rather than looking for its commands.

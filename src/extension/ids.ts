@@ -9,6 +9,7 @@ export const COMMANDS = {
   validateConfig: 'cvWorkbench.validateConfig',
   validateAllConfigs: 'cvWorkbench.validateAllConfigs',
   showOutput: 'cvWorkbench.showOutput',
+  showResolvedConfig: 'cvWorkbench.showResolvedConfig',
 } as const;
 
 /** The runs feature (src/extension/runs): start, stop and look at runs. */

@@ -3,7 +3,8 @@
  * and command-line overrides, keeping the origin of every value.
  */
 import * as path from 'node:path';
-import { BASE_KEY, mergeSourced, stripDelete, type Sourced } from './merge';
+import { BASE_KEY, mergeSourced, noteOverridden, stripDelete, type Overridden, type Replacement, type Sourced } from './merge';
+import { shadowedValues, type ShadowCandidate } from './shadowing';
 import { parseConfigText, joinPath, type Origins, type ParsedFile } from './yamlFile';
 import { ZERO_RANGE, type Problem } from '../problems';
 import { isPlainObject } from '../schema';
@@ -21,13 +22,15 @@ export interface LoadedConfig {
   config: Record<string, unknown>;
   /** Where each value of `config` was written. */
   origins: Origins;
+  /** The values each path had before a later file or override replaced them, oldest first. */
+  overridden?: Map<string, Overridden[]>;
   /** Every file read: the entry and its bases, in load order (bases first). */
   files: string[];
   /** Each file's parse (documents and line counters for editors). */
   parsed: Map<string, ParsedFile>;
   /** Direct bases of each file (absolute paths), for "re-check the files that inherit from it". */
   bases: Map<string, string[]>;
-  /** Syntax errors, missing bases and cycles. */
+  /** Syntax errors, missing bases and cycles; warnings for values that never apply (shadowing.ts). */
   problems: Problem[];
 }
 
@@ -52,19 +55,28 @@ function readFromDisk(file: string, what: string): string | UnreadableFile {
 export function loadConfig(file: string, options: LoadOptions = {}): LoadedConfig {
   const abs = path.resolve(file);
   const read = (f: string, what: string) => options.readText?.(f) ?? readFromDisk(f, what);
-  const state: LoadedConfig = { file: abs, config: {}, origins: new Map(), files: [], parsed: new Map(), bases: new Map(), problems: [] };
+  const state: LoadedConfig = { file: abs, config: {}, origins: new Map(), overridden: new Map(), files: [], parsed: new Map(), bases: new Map(), problems: [] };
   const text = read(abs, 'config file');
   if (text instanceof UnreadableFile) {
     state.problems.push({ severity: 'error', code: text.reason === 'not-found' ? 'file-not-found' : 'file-unreadable', message: text.message, file: abs, range: ZERO_RANGE, path: '' });
     return state;
   }
-  const merged = loadRecursive(abs, text, [], state, read);
+  const shadows: ShadowCandidate[] = [];
+  const merged = loadRecursive(abs, text, [], state, read, shadows);
+  for (const p of shadowedValues(shadows, merged.origins, state.bases)) state.problems.push(p);
   state.config = stripDelete(merged.value) as Record<string, unknown>;
   state.origins = merged.origins;
   return state;
 }
 
-function loadRecursive(file: string, text: string, stack: string[], state: LoadedConfig, read: (f: string, what: string) => string | UnreadableFile): Sourced {
+function loadRecursive(
+  file: string,
+  text: string,
+  stack: string[],
+  state: LoadedConfig,
+  read: (f: string, what: string) => string | UnreadableFile,
+  shadows: ShadowCandidate[],
+): Sourced {
   const parsed = parseConfigText(file, text);
   state.parsed.set(file, parsed);
   for (const p of parsed.problems) state.problems.push(p);
@@ -78,6 +90,12 @@ function loadRecursive(file: string, text: string, stack: string[], state: Loade
   const bases = baseEntries(own[BASE_KEY], parsed.origins, file, state);
   state.bases.set(file, bases.map((b) => b.file));
 
+  // Replaced values: remembered for "where did this come from", and judged once the whole chain
+  // is merged (shadowing.ts).
+  const noteShadowed = (r: Replacement) => {
+    shadows.push({ ...r, loader: file });
+    if (r.lost) noteOverridden(state.overridden!, r.path, r.lost, r.lostValue);
+  };
   let acc: Sourced = { value: {}, origins: new Map() };
   for (const b of bases) {
     if (stack.includes(b.file) || b.file === file) {
@@ -104,14 +122,14 @@ function loadRecursive(file: string, text: string, stack: string[], state: Loade
       });
       continue;
     }
-    const loaded = loadRecursive(b.file, baseText, [...stack, file], state, read);
-    acc = mergeSourced(acc, loaded);
+    const loaded = loadRecursive(b.file, baseText, [...stack, file], state, read, shadows);
+    acc = mergeSourced(acc, loaded, noteShadowed);
   }
   if (!state.files.includes(file)) state.files.push(file);
 
   const { [BASE_KEY]: _ignored, ...rest } = own;
   const ownOrigins: Origins = new Map([...parsed.origins].filter(([k]) => k !== BASE_KEY && !k.startsWith(BASE_KEY + '.')));
-  return mergeSourced(acc, { value: rest, origins: ownOrigins });
+  return mergeSourced(acc, { value: rest, origins: ownOrigins }, noteShadowed);
 }
 
 interface BaseEntry {

@@ -4,7 +4,7 @@
  * of merging into it. Origins follow the values, so every key keeps the file that set it.
  */
 import { isPlainObject } from '../schema';
-import type { Origins } from './yamlFile';
+import type { Origin, Origins } from './yamlFile';
 
 export const DELETE_KEY = '_delete_';
 export const BASE_KEY = '_base_';
@@ -33,25 +33,51 @@ function pathsUnder(value: unknown, path: string, visit: (p: string) => void): v
   }
 }
 
-/** `child` over `base`; neither input is modified. */
-export function mergeSourced(base: Sourced, child: Sourced): Sourced {
+/** A value of the base that the child replaced (not merged into): what was lost, and what won. */
+export interface Replacement {
+  path: string;
+  /** Where the replaced value was written (undefined when the base had no origin for it). */
+  lost: Origin | undefined;
+  /** Where the winning value was written. */
+  by: Origin | undefined;
+  lostValue: unknown;
+  value: unknown;
+}
+
+/** A value that a later file or override replaced: where it was written, and what it was. */
+export interface Overridden {
+  origin: Origin;
+  value: unknown;
+}
+
+/** Remember at `path` that the value `origin` wrote was replaced (once per place: a diamond merges a base twice). */
+export function noteOverridden(history: Map<string, Overridden[]>, path: string, origin: Origin, value: unknown): void {
+  const list = history.get(path) ?? [];
+  const same = (o: Origin) => o.file === origin.file && o.arg === origin.arg && o.value.start.line === origin.value.start.line && o.value.start.character === origin.value.start.character;
+  if (!list.some((x) => same(x.origin))) list.push({ origin, value: stripDelete(value) });
+  history.set(path, list);
+}
+
+/** `child` over `base`; neither input is modified. `onReplace` hears of every base value the child replaced. */
+export function mergeSourced(base: Sourced, child: Sourced, onReplace?: (r: Replacement) => void): Sourced {
   const origins: Origins = new Map(base.origins);
-  const value = mergeAt(base.value, child.value, '', origins, child.origins) as Record<string, unknown>;
+  const value = mergeAt(base.value, child.value, '', origins, child.origins, onReplace) as Record<string, unknown>;
   return { value, origins };
 }
 
-function mergeAt(base: unknown, child: unknown, path: string, origins: Origins, childOrigins: Origins): unknown {
+function mergeAt(base: unknown, child: unknown, path: string, origins: Origins, childOrigins: Origins, onReplace?: (r: Replacement) => void): unknown {
   if (isPlainObject(child) && isPlainObject(base) && child[DELETE_KEY] !== true) {
     const out: Record<string, unknown> = { ...base };
     for (const [k, v] of Object.entries(child)) {
       if (k === DELETE_KEY) continue;
       const p = path === '' ? k : `${path}.${k}`;
-      out[k] = mergeAt(base[k], v, p, origins, childOrigins);
+      out[k] = mergeAt(base[k], v, p, origins, childOrigins, onReplace);
     }
     const own = childOrigins.get(path);
     if (own) origins.set(path, own);
     return out;
   }
+  if (base !== undefined && onReplace) onReplace({ path, lost: origins.get(path), by: childOrigins.get(path), lostValue: base, value: child });
   pathsUnder(base, path, (p) => origins.delete(p));
   pathsUnder(child, path, (p) => {
     const o = childOrigins.get(p);

@@ -3,12 +3,13 @@
  * A value is typed by the schema of the key it sets: text for string parameters, YAML for the
  * rest (so `10` is a number, `[1, 2]` a list, `{type: SGD}` a mapping).
  */
+import { isDeepStrictEqual } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { registries } from '../registry';
 import { rootSchema } from '../rootSchema';
 import { elementOf, enumValuesOf, isPlainObject, shapeOf, slotKindOf, unwrap } from '../schema';
-import { getPath, setPath } from './merge';
+import { getPath, noteOverridden, setPath } from './merge';
 import { COMMAND_LINE, ZERO_RANGE, type Problem } from '../problems';
 import type { LoadedConfig } from './load';
 
@@ -87,7 +88,13 @@ export function applyOverrides(loaded: LoadedConfig, overrides: Override[]): Pro
       });
       continue;
     }
-    setPath(loaded.config, segments, typeOverrideValue(loaded.config, o.key, o.value));
+    const value = typeOverrideValue(loaded.config, o.key, o.value);
+    const earlier = loaded.origins.get(o.key);
+    if (earlier?.file === COMMAND_LINE && earlier.arg && !isDeepStrictEqual(getPath(loaded.config, segments), value)) {
+      problems.push({ severity: 'warning', code: 'shadowed-value', message: `${earlier.arg}: never applies: ${o.arg} sets ${o.key} again, later on the command line`, file: COMMAND_LINE, range: ZERO_RANGE, path: o.key });
+    }
+    if (earlier) noteOverridden((loaded.overridden ??= new Map()), o.key, earlier, getPath(loaded.config, segments));
+    setPath(loaded.config, segments, value);
     for (const k of [...loaded.origins.keys()]) if (k === o.key || k.startsWith(o.key + '.')) loaded.origins.delete(k);
     // Every mapping created on the way, and the value itself, now comes from the command line.
     for (let i = 1; i <= segments.length; i++) {
