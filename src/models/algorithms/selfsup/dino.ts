@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { register, type BuildContext } from '../../../core/registry';
-import { slot, type ComponentConfig } from '../../../core/schema';
+import { slot } from '../../../core/schema';
 import { UserError } from '../../../core/problems';
 import type { Backbone } from '../../backbones/types';
 import type { DINOHead } from '../../heads/dinoHead';
@@ -24,7 +24,7 @@ import { FreezeVariablesHook } from '../../../train/hooks/freezeVariables';
 import type { Hook } from '../../../train/hook';
 import type { StepOutput, TensorBatch, TrainProgress } from '../types';
 import { SelfSupervised, forwardMultiCrop, lastChannels, pooledFeature } from './base';
-import { initTarget, momentumScheduleParams, type MomentumPair } from './momentum';
+import { momentumScheduleParams, type MomentumEncoder } from './momentum';
 
 export const dinoParams = z.strictObject({
   backbone: slot('backbone', 'The student\'s encoder: VisionTransformer (the paper), or a ResNet'),
@@ -45,8 +45,7 @@ export class DINO extends SelfSupervised {
   readonly kind = 'DINO';
   readonly backbone: Backbone;
   readonly head: DINOHead;
-  readonly teacherBackbone: Backbone;
-  readonly teacherHead: DINOHead;
+  readonly teacher: MomentumEncoder<Backbone, DINOHead>;
   readonly loss: DINOLoss;
 
   constructor(
@@ -56,11 +55,8 @@ export class DINO extends SelfSupervised {
     super();
     this.backbone = this.child('backbone', ctx.build<Backbone>('backbone', params.backbone));
     this.head = this.child('head', ctx.build<DINOHead>('head', params.head, { in_channels: lastChannels(this.backbone) }));
-    const takesDropPath = params.backbone.type === 'VisionTransformer' || params.backbone.type === 'SwinTransformer' || 'drop_path_rate' in params.backbone;
-    const teacherCfg: ComponentConfig = takesDropPath ? { ...params.backbone, drop_path_rate: params.teacher_drop_path_rate } : params.backbone;
-    this.teacherBackbone = this.child('teacher_backbone', ctx.build<Backbone>('backbone', teacherCfg));
-    this.teacherHead = this.child('teacher_head', ctx.build<DINOHead>('head', params.head, { in_channels: lastChannels(this.backbone) }));
-    for (const pair of this.momentumPairs()) initTarget(pair);
+    const online = { backbone: this.backbone, top: this.head };
+    this.teacher = this.momentumEncoder(ctx, { prefix: 'teacher', online, configs: { backbone: params.backbone, top: params.head }, topKind: 'head', schedule: params.momentum, dropPathRate: params.teacher_drop_path_rate });
     this.loss = this.child(
       'loss',
       new DINOLoss({
@@ -74,13 +70,6 @@ export class DINO extends SelfSupervised {
     );
   }
 
-  momentumPairs(): MomentumPair[] {
-    return [
-      { online: this.backbone, target: this.teacherBackbone },
-      { online: this.head, target: this.teacherHead },
-    ];
-  }
-
   trainStep(batch: TensorBatch, progress: TrainProgress): StepOutput {
     const g = this.params.num_global_crops;
     this.requireViews(batch, Math.max(2, g));
@@ -90,7 +79,8 @@ export class DINO extends SelfSupervised {
     }
     // The backbone per resolution, the head once over all crops (the authors' MultiCropWrapper):
     // a batch norm in the head (use_bn, as for ResNets) normalises over every crop.
-    const teacher = forwardMultiCrop(globals, (x) => pooledFeature(this.teacherBackbone.forward(x)), (f) => this.teacherHead.forward([f]));
+    const t = this.teacher.target;
+    const teacher = forwardMultiCrop(globals, (x) => pooledFeature(t.backbone.forward(x)), (f) => t.top.forward([f]));
     const student = forwardMultiCrop(batch.views, (x) => pooledFeature(this.backbone.forward(x)), (f) => this.head.forward([f]));
     const epoch = progress.epoch + (progress.iter - progress.epoch * progress.itersPerEpoch) / Math.max(1, progress.itersPerEpoch);
     const { loss, teacherTemp, teacherEntropy } = this.loss.forward(student, teacher, epoch);
@@ -98,12 +88,12 @@ export class DINO extends SelfSupervised {
   }
 
   override featureBackbone(): Backbone {
-    return this.params.extract_from === 'teacher' ? this.teacherBackbone : this.backbone;
+    return this.params.extract_from === 'teacher' ? this.teacher.target.backbone : this.backbone;
   }
 
   hooks(): Hook[] {
     return [
-      new MomentumUpdateHook(() => this.momentumPairs(), this.params.momentum),
+      new MomentumUpdateHook(this.teacher),
       new FreezeVariablesHook(
         'DINOFreezeLastLayer',
         () => this.head.lastLayerVariables(),

@@ -25,7 +25,7 @@ import type { Hook } from '../../../train/hook';
 import type { StepOutput, TensorBatch } from '../types';
 import { SelfSupervised, lastChannels } from './base';
 import { FeatureQueue } from './queue';
-import { initTarget, momentumScheduleParams, type MomentumPair } from './momentum';
+import { momentumScheduleParams, type MomentumEncoder } from './momentum';
 import { positiveSimilarity } from './simclr';
 
 export const mocoV2Params = z.strictObject({
@@ -40,8 +40,7 @@ export class MoCoV2 extends SelfSupervised {
   readonly kind = 'MoCoV2';
   readonly backbone: Backbone;
   readonly neck: NonLinearNeck;
-  readonly keyBackbone: Backbone;
-  readonly keyNeck: NonLinearNeck;
+  readonly key: MomentumEncoder<Backbone, NonLinearNeck>;
   readonly head: ContrastiveHead;
   readonly queue: FeatureQueue;
 
@@ -52,32 +51,25 @@ export class MoCoV2 extends SelfSupervised {
     super();
     this.backbone = this.child('backbone', ctx.build<Backbone>('backbone', params.backbone));
     this.neck = this.child('neck', ctx.build<NonLinearNeck>('neck', params.neck, { in_channels: lastChannels(this.backbone) }));
-    this.keyBackbone = this.child('key_backbone', ctx.build<Backbone>('backbone', params.backbone));
-    this.keyNeck = this.child('key_neck', ctx.build<NonLinearNeck>('neck', params.neck, { in_channels: lastChannels(this.backbone) }));
-    for (const pair of this.momentumPairs()) initTarget(pair);
+    const online = { backbone: this.backbone, top: this.neck };
+    this.key = this.momentumEncoder(ctx, { prefix: 'key', online, configs: { backbone: params.backbone, top: params.neck }, topKind: 'neck', schedule: params.momentum });
     this.head = this.child('head', ctx.build<ContrastiveHead>('head', params.head));
     this.queue = this.child('queue', new FeatureQueue(params.queue_len, lastChannels(this.neck)));
-  }
-
-  momentumPairs(): MomentumPair[] {
-    return [
-      { online: this.backbone, target: this.keyBackbone },
-      { online: this.neck, target: this.keyNeck },
-    ];
   }
 
   trainStep(batch: TensorBatch): StepOutput {
     this.requireViews(batch);
     const [imQ, imK] = batch.views;
     const q = l2Normalize(this.neck.project(this.backbone.forward(imQ).at(-1)!)) as tf.Tensor2D;
-    const k = stopGradient(l2Normalize(this.keyNeck.project(this.keyBackbone.forward(imK).at(-1)!))) as tf.Tensor2D;
+    const { backbone, top } = this.key.target;
+    const k = stopGradient(l2Normalize(top.project(backbone.forward(imK).at(-1)!))) as tf.Tensor2D;
     const loss = this.head.queueLoss(q, k, this.queue.snapshot());
     this.queue.enqueue(k);
     return { loss, logs: { positive_similarity: positiveSimilarity(stopGradient(q), k) } };
   }
 
   hooks(): Hook[] {
-    return [new MomentumUpdateHook(() => this.momentumPairs(), this.params.momentum)];
+    return [new MomentumUpdateHook(this.key)];
   }
 }
 
