@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { register } from '../../core/registry';
 import { UserError } from '../../core/problems';
+import { lossSpec, type Losses } from './lossSlot';
 
 export interface PixelLossOptions {
   ignoreIndex: number;
@@ -36,12 +37,15 @@ export const pixelCrossEntropyParams = z.strictObject({
   loss_weight: z.number().min(0).default(1).describe('Factor on this loss (auxiliary heads: 0.4)'),
 });
 
-export type PixelLoss = (logits: tf.Tensor4D, labels: tf.Tensor3D) => tf.Scalar;
+export type PixelLoss = Losses['pixels'];
 
-register('loss', {
-  type: 'PixelCrossEntropyLoss',
-  description: 'Per-pixel softmax cross-entropy with an ignore index and class weights (segmentation)',
-  paper: 'Long et al., Fully Convolutional Networks for Semantic Segmentation, CVPR 2015; mmsegmentation CrossEntropyLoss',
-  params: pixelCrossEntropyParams,
-  build: (p): PixelLoss => (logits, labels) => pixelCrossEntropy(logits, labels, { ignoreIndex: p.ignore_index, classWeight: p.class_weight, lossWeight: p.loss_weight }),
-});
+register(
+  'loss',
+  lossSpec('pixels', {
+    type: 'PixelCrossEntropyLoss',
+    description: 'Per-pixel softmax cross-entropy with an ignore index and class weights (segmentation)',
+    paper: 'Long et al., Fully Convolutional Networks for Semantic Segmentation, CVPR 2015; mmsegmentation CrossEntropyLoss',
+    params: pixelCrossEntropyParams,
+    build: (p) => (logits, labels) => pixelCrossEntropy(logits, labels, { ignoreIndex: p.ignore_index, classWeight: p.class_weight, lossWeight: p.loss_weight }),
+  }),
+);

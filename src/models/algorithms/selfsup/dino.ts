@@ -18,7 +18,8 @@ import { slot } from '../../../core/schema';
 import { UserError } from '../../../core/problems';
 import type { Backbone } from '../../backbones/types';
 import type { DINOHead } from '../../heads/dinoHead';
-import { DINOLoss } from '../../losses/dinoLoss';
+import { dinoLossParams, type DINOLoss } from '../../losses/dinoLoss';
+import { buildLoss, lossShorthand, lossSlot } from '../../losses/lossSlot';
 import { MomentumUpdateHook } from '../../../train/hooks/momentumUpdate';
 import { FreezeVariablesHook } from '../../../train/hooks/freezeVariables';
 import type { Hook } from '../../../train/hook';
@@ -26,16 +27,18 @@ import type { StepOutput, TensorBatch, TrainProgress } from '../types';
 import { SelfSupervised, forwardMultiCrop, lastChannels, pooledFeature } from './base';
 import { momentumScheduleParams, type MomentumEncoder } from './momentum';
 
+/** DINO's loss parameters, accepted at the model's level as configs wrote them before the loss slot. */
+function shorthands<K extends keyof typeof dinoLossParams.shape & string>(keys: K[]) {
+  return Object.fromEntries(keys.map((k) => [k, lossShorthand(dinoLossParams, k, 'DINOLoss')])) as { [k in K]: ReturnType<typeof lossShorthand<typeof dinoLossParams, k>> };
+}
+
 export const dinoParams = z.strictObject({
   backbone: slot('backbone', 'The student\'s encoder: VisionTransformer (the paper), or a ResNet'),
   head: slot('head', 'The projection head (DINOHead)').default({ type: 'DINOHead' }),
   num_global_crops: z.number().int().min(1).default(2).describe('Views at the start of each batch that are global crops (seen by the teacher); the rest are local crops'),
   teacher_drop_path_rate: z.number().min(0).max(1).default(0).describe('Stochastic depth of the teacher (0, as in the paper; ignored by backbones without drop_path_rate)'),
-  warmup_teacher_temp: z.number().gt(0).default(0.04).describe('Teacher temperature at the start of its warm-up (0.04)'),
-  teacher_temp: z.number().gt(0).default(0.04).describe('Teacher temperature after the warm-up (0.04; up to 0.07 for long runs)'),
-  warmup_teacher_temp_epochs: z.number().min(0).default(30).describe('Epochs of linear warm-up of the teacher temperature (30 in the paper; scale it down for short runs)'),
-  student_temp: z.number().gt(0).default(0.1).describe('Student temperature (0.1)'),
-  center_momentum: z.number().min(0).max(1).default(0.9).describe('Momentum of the running centre of the teacher outputs (0.9)'),
+  loss: lossSlot('distillation', 'DINOLoss'),
+  ...shorthands(['warmup_teacher_temp', 'teacher_temp', 'warmup_teacher_temp_epochs', 'student_temp', 'center_momentum']),
   freeze_last_layer_epochs: z.number().min(0).default(1).describe('Epochs at the start during which the head\'s last layer does not learn (1)'),
   momentum: momentumScheduleParams({ base: 0.996, end: 1, schedule: 'cosine' }),
   extract_from: z.enum(['teacher', 'student']).default('teacher').describe('Backbone whose features kNN, linear probes and retrieval use (the paper evaluates the teacher)'),
@@ -57,17 +60,9 @@ export class DINO extends SelfSupervised {
     this.head = this.child('head', ctx.build<DINOHead>('head', params.head, { in_channels: lastChannels(this.backbone) }));
     const online = { backbone: this.backbone, top: this.head };
     this.teacher = this.momentumEncoder(ctx, { prefix: 'teacher', online, configs: { backbone: params.backbone, top: params.head }, topKind: 'head', schedule: params.momentum, dropPathRate: params.teacher_drop_path_rate });
-    this.loss = this.child(
-      'loss',
-      new DINOLoss({
-        outDim: this.head.params.out_channels,
-        teacherTemp: params.teacher_temp,
-        warmupTeacherTemp: params.warmup_teacher_temp,
-        warmupTeacherTempEpochs: params.warmup_teacher_temp_epochs,
-        studentTemp: params.student_temp,
-        centerMomentum: params.center_momentum,
-      }),
-    );
+    const { warmup_teacher_temp, teacher_temp, warmup_teacher_temp_epochs, student_temp, center_momentum } = params;
+    const set = { warmup_teacher_temp, teacher_temp, warmup_teacher_temp_epochs, student_temp, center_momentum, out_dim: this.head.params.out_channels };
+    this.loss = this.child('loss', buildLoss(ctx, 'DINO', 'distillation', params.loss, set));
   }
 
   trainStep(batch: TensorBatch, progress: TrainProgress): StepOutput {

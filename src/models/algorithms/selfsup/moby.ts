@@ -20,7 +20,7 @@ import type { Backbone } from '../../backbones/types';
 import type { NonLinearNeck } from '../../necks/nonLinearNeck';
 import type { ContrastiveHead } from '../../heads/contrastiveHead';
 import type { LatentPredictHead } from '../../heads/latentPredictHead';
-import { l2Normalize } from '../../losses/ntXent';
+import { l2Normalize } from '../../nn/l2Normalize';
 import { stopGradient } from '../../nn/stopGradient';
 import { MomentumUpdateHook } from '../../../train/hooks/momentumUpdate';
 import type { Hook } from '../../../train/hook';
