@@ -23,6 +23,7 @@ import { UserError } from '../../core/problems';
 import { Module } from '../nn/module';
 import { lossSpec } from './lossSlot';
 import { stopGradient } from '../nn/stopGradient';
+import { meanRows } from '../nn/overRanks';
 
 export interface DINOLossOptions {
   outDim: number;
@@ -80,12 +81,12 @@ export class DINOLoss extends Module {
     return { ...result, teacherTemp: temp };
   }
 
-  /** c <- m c + (1 - m) mean of the teacher outputs over all global crops (Eq. 4). */
+  /** c <- m c + (1 - m) mean of the teacher outputs over all global crops (Eq. 4), of every rank in a data-parallel run. */
   updateCenter(teacher: tf.Tensor2D[]): void {
     const m = this.options.centerMomentum;
     tf.tidy(() => {
-      const all = stopGradient(tf.concat(teacher, 0));
-      const batchCenter = tf.mean(all, 0, true);
+      const all = stopGradient(tf.concat(teacher, 0)) as tf.Tensor2D;
+      const batchCenter = meanRows(all);
       this.center.assign(tf.add(tf.mul(this.center, m), tf.mul(batchCenter, 1 - m)));
     });
   }

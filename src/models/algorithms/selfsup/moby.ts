@@ -22,6 +22,7 @@ import type { ContrastiveHead } from '../../heads/contrastiveHead';
 import type { LatentPredictHead } from '../../heads/latentPredictHead';
 import { l2Normalize } from '../../nn/l2Normalize';
 import { stopGradient } from '../../nn/stopGradient';
+import { gatherRows } from '../../nn/overRanks';
 import { MomentumUpdateHook } from '../../../train/hooks/momentumUpdate';
 import type { Hook } from '../../../train/hook';
 import type { StepOutput, TensorBatch } from '../types';
@@ -78,8 +79,8 @@ export class MoBY extends SelfSupervised {
     const [q1, q2] = [query(a), query(b)];
     const [k1, k2] = [key(a), key(b)];
     const loss = tf.add(this.head.queueLoss(q1, k2, this.queue2.snapshot()), this.head.queueLoss(q2, k1, this.queue1.snapshot())) as tf.Scalar;
-    this.queue1.enqueue(k1);
-    this.queue2.enqueue(k2);
+    this.queue1.enqueue(gatherRows(k1));
+    this.queue2.enqueue(gatherRows(k2));
     return { loss };
   }
 

@@ -8,8 +8,11 @@
  * against a queue of keys from earlier batches (65,536 on ImageNet), which decouples the number
  * of negatives from the batch size. After each step the keys join the queue and the oldest leave.
  *
- * MoCo's shuffling batch norm only matters across devices (it stops a model from cheating through
- * per-device statistics); on one device the key encoder sees the whole batch, as here.
+ * In a data-parallel run the keys of every rank join the queue (the reference's concat_all_gather),
+ * so the queue is the same on every rank and N ranks x batch B see the negatives of one process x
+ * batch N·B. MoCo's shuffling batch norm only matters across devices (it stops a model from
+ * cheating through per-device statistics); here the key encoder normalises over its own rank's
+ * batch, or over all ranks' with runner.sync_bn.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
@@ -20,6 +23,7 @@ import type { NonLinearNeck } from '../../necks/nonLinearNeck';
 import type { ContrastiveHead } from '../../heads/contrastiveHead';
 import { l2Normalize } from '../../nn/l2Normalize';
 import { stopGradient } from '../../nn/stopGradient';
+import { gatherRows } from '../../nn/overRanks';
 import { MomentumUpdateHook } from '../../../train/hooks/momentumUpdate';
 import type { Hook } from '../../../train/hook';
 import type { StepOutput, TensorBatch } from '../types';
@@ -64,7 +68,7 @@ export class MoCoV2 extends SelfSupervised {
     const { backbone, top } = this.key.target;
     const k = stopGradient(l2Normalize(top.project(backbone.forward(imK).at(-1)!))) as tf.Tensor2D;
     const loss = this.head.queueLoss(q, k, this.queue.snapshot());
-    this.queue.enqueue(k);
+    this.queue.enqueue(gatherRows(k));
     return { loss, logs: { positive_similarity: positiveSimilarity(stopGradient(q), k) } };
   }
 
