@@ -173,6 +173,7 @@ describe('loss slots', () => {
     const dino = step({ type: 'DINO', head, student_temp: 0.2 });
     expect(step({ type: 'DINO', head, loss: { type: 'DINOLoss', student_temp: 0.2 } })).toBeCloseTo(dino, 6);
     expect(step({ type: 'DINO', head })).not.toBeCloseTo(dino, 3);
+    expect(() => build('model', { type: 'DINO', backbone, head, loss: { type: 'DINOLoss', out_dim: 5 } })).toThrow(/DINO: loss.out_dim is 5 but the head gives 8 outputs/);
   });
 
   it('are validated in configs like every slot, with the key path of the loss\'s parameter', () => {

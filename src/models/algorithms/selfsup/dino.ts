@@ -63,6 +63,7 @@ export class DINO extends SelfSupervised {
     const { warmup_teacher_temp, teacher_temp, warmup_teacher_temp_epochs, student_temp, center_momentum } = params;
     const set = { warmup_teacher_temp, teacher_temp, warmup_teacher_temp_epochs, student_temp, center_momentum, out_dim: this.head.params.out_channels };
     this.loss = this.child('loss', buildLoss(ctx, 'DINO', 'distillation', params.loss, set));
+    if (this.loss.options.outDim !== set.out_dim) throw new UserError(`DINO: loss.out_dim is ${this.loss.options.outDim} but the head gives ${set.out_dim} outputs; leave out_dim out`);
   }
 
   trainStep(batch: TensorBatch, progress: TrainProgress): StepOutput {
