@@ -35,6 +35,7 @@ import type { World } from '../distributed/world';
 import { averageGradients, type AllreduceTiming } from '../distributed/allreduce';
 import { stateFingerprint } from '../distributed/fingerprint';
 import { setBatchNormSync } from '../models/nn/batchNormSync';
+import { setRanks } from '../models/nn/overRanks';
 
 export interface RunnerOptions {
   /** The resolved config (defaults filled in); values the data decides are filled in by the runner. */
@@ -210,6 +211,7 @@ export class Runner implements RunnerApi {
     if (this.world) this.broadcastState();
     const world = this.world;
     if (world && cfg.runner.sync_bn) setBatchNormSync((data) => world.allreduceSumSync(data));
+    setRanks(world && { rank: world.rank, size: world.size, sum: (data) => world.allreduceSumSync(data) });
     this.lr = this.schedule(this.optimizer.baseLr, this.progress());
   }
 

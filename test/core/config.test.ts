@@ -31,7 +31,7 @@ describe('_base_ inheritance', () => {
     const { config } = resolveConfig(t.file('merge.yaml'));
     const model = config.model as Record<string, Record<string, unknown>>;
     expect(model.backbone).toMatchObject({ type: 'ResNet', depth: 18, stem: 'cifar' });
-    expect(model.head).toEqual({ type: 'ClsHead', num_classes: 3, with_avg_pool: true, dropout: 0, label_smoothing: 0 });
+    expect(model.head).toEqual({ type: 'ClsHead', num_classes: 3, with_avg_pool: true, dropout: 0, loss: { type: 'CrossEntropyLoss', label_smoothing: 0 } });
     expect(config.hooks).toEqual([]);
   });
 

@@ -33,6 +33,16 @@ describe('completion of type names', () => {
     expect(items.find((i) => i.label === 'ResNet')!.documentation).toContain('He et al.');
   });
 
+  it('offers the registered losses in a loss slot, then the chosen loss\'s parameters', () => {
+    const items = complete(yaml('model:', '  type: Classification', '  head:', '    type: ClsHead', '    loss:', '      type: <|>'));
+    expect(labels(items)).toEqual(names('loss'));
+    expect(labels(items)).toEqual(expect.arrayContaining(['CrossEntropyLoss', 'FocalLoss', 'NTXentLoss', 'DINOLoss']));
+    expect(items.find((i) => i.label === 'FocalLoss')!.documentation).toContain('Lin et al.');
+    expect(labels(complete(yaml('model:', '  type: SimCLR', '  loss: {type: <|>}')))).toEqual(names('loss'));
+    const params = complete(yaml('model:', '  type: Classification', '  head:', '    type: ClsHead', '    loss:', '      type: FocalLoss', '      <|>'));
+    expect(labels(params)).toEqual(['alpha', 'gamma', 'loss_weight', 'use_sigmoid']);
+  });
+
   it('works on a partly typed name and replaces the whole word', () => {
     const { text, position } = withCursor(yaml('model:', '  type: Classification', '  head:', '    type: TestH<|>d', '    num_classes: 3'));
     const items = completions(new ConfigDocument('/w/a.yaml', text), position);

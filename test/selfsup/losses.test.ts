@@ -6,7 +6,7 @@ import { Random } from '../../src/core/random';
 import { build } from '../../src/core/registry';
 import { ntXentLoss } from '../../src/models/losses/ntXent';
 import { infoNCE, queueContrastiveLoss } from '../../src/models/losses/infoNCE';
-import { normalizedMseLoss } from '../../src/models/losses/negativeCosine';
+import { normalizedMseLoss } from '../../src/models/losses/normalizedMse';
 import { sinkhornKnopp } from '../../src/models/losses/sinkhorn';
 import { swavLoss } from '../../src/models/losses/swavLoss';
 import { DINOLoss, teacherTemperature } from '../../src/models/losses/dinoLoss';

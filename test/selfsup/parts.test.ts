@@ -6,7 +6,8 @@ import { Random } from '../../src/core/random';
 import { build } from '../../src/core/registry';
 import { seedInit, stopGradient } from '../../src/models/nn';
 import { FeatureQueue } from '../../src/models/algorithms/selfsup/queue';
-import { initTarget, momentumUpdate, scheduledMomentum } from '../../src/models/algorithms/selfsup/momentum';
+import { MomentumEncoder, momentumUpdate, scheduledMomentum } from '../../src/models/algorithms/selfsup/momentum';
+import type { Module } from '../../src/models/nn/module';
 import { randomMasking } from '../../src/models/algorithms/selfsup/mae';
 import { maskedPatchLoss, patchify } from '../../src/models/losses/maskedPatchLoss';
 import { sincos2d } from '../../src/models/necks/maeNeck';
@@ -63,35 +64,71 @@ describe('momentum encoders', () => {
   });
 
   it('move by exactly the scheduled amount after each step and receive no gradient', () => {
+    const neck = (inChannels: number) => new NonLinearNeck({ in_channels: inChannels, hid_channels: 4, out_channels: 2, num_layers: 2, with_bias: true, with_bn: false, with_last_bn: false, last_bn_affine: true, with_avg_pool: true });
     seedInit(2);
-    const online = new NonLinearNeck({ in_channels: 3, hid_channels: 4, out_channels: 2, num_layers: 2, with_bias: true, with_bn: false, with_last_bn: false, last_bn_affine: true, with_avg_pool: true });
+    const online = { backbone: neck(3), top: neck(2) };
     seedInit(3);
-    const target = new NonLinearNeck({ ...online.params });
-    initTarget({ online, target });
-    expect(target.trainableVariables()).toHaveLength(0);
+    const target = { backbone: neck(3), top: neck(2) };
+    const encoder = new MomentumEncoder(online, target, { base: 0.9, end: 1, schedule: 'cosine' });
+    const onlineState = () => new Map([...online.backbone.namedParameters('backbone.'), ...online.top.namedParameters('top.')].map(([n, p]) => [n, p.variable]));
+    const targetParams = () => [...target.backbone.namedParameters('backbone.'), ...target.top.namedParameters('top.')];
+    expect(target.backbone.trainableVariables()).toHaveLength(0);
+    expect(target.top.trainableVariables()).toHaveLength(0);
     // The target starts as an exact copy.
-    for (const [n, v] of target.stateDict()) expect(maxAbsDiff(v.dataSync(), online.stateDict().get(n)!.dataSync())).toBe(0);
+    for (const [n, p] of targetParams()) expect(maxAbsDiff(p.variable.dataSync(), onlineState().get(n)!.dataSync())).toBe(0);
 
     // A step: gradients are taken with respect to the trainable variables, as the runner does.
     const x = tf.randomNormal([5, 3], 0, 1, 'float32', 4);
-    const vars = [...online.trainableVariables(), ...target.trainableVariables()];
-    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(online.project(x), stopGradient(target.project(x)))) as tf.Scalar, vars);
-    const targetNames = new Set(target.namedParameters().map(([, p]) => p.variable.name));
+    const forward = (m: typeof online) => m.top.project(m.backbone.project(x));
+    const vars = [online.backbone, online.top, target.backbone, target.top].flatMap((m) => m.trainableVariables());
+    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(forward(online), stopGradient(forward(target)))) as tf.Scalar, vars);
+    const targetNames = new Set(targetParams().map(([, p]) => p.variable.name));
     expect(Object.keys(grads).some((n) => targetNames.has(n))).toBe(false);
-    for (const v of online.trainableVariables()) v.assign(tf.sub(v, tf.mul(grads[v.name], 0.5)));
+    for (const v of [...online.backbone.trainableVariables(), ...online.top.trainableVariables()]) v.assign(tf.sub(v, tf.mul(grads[v.name], 0.5)));
 
-    const before = new Map([...target.stateDict()].map(([n, v]) => [n, v.dataSync().slice()]));
-    const hook = new MomentumUpdateHook(() => [{ online, target }], { base: 0.9, end: 1, schedule: 'cosine' });
+    const before = new Map(targetParams().map(([n, p]) => [n, p.variable.dataSync().slice()]));
+    const hook = new MomentumUpdateHook(encoder);
     const out = { loss: 0, logs: {} as Record<string, number>, samples: 5, lr: 0.1, seconds: 0, dataSeconds: 0 };
     hook.afterIter({ iter: 3, maxIters: 10 } as RunnerApi, out);
     const m = 1 - 0.1 * (Math.cos((Math.PI * 2) / 10) + 1) / 2; // the step just taken is iteration 2
     expect(out.logs.momentum).toBeCloseTo(m, 12);
-    for (const [n, p] of target.namedParameters()) {
-      const on = online.stateDict().get(n)!.dataSync();
+    for (const [n, p] of targetParams()) {
+      const on = onlineState().get(n)!.dataSync();
       const want = before.get(n)!.map((t, i) => m * t + (1 - m) * on[i]);
       expect(maxAbsDiff(p.variable.dataSync(), want)).toBeLessThan(1e-6);
     }
-    expect(() => momentumUpdate({ online, target }, 1.5)).toThrow(/momentum/);
+    // MoBY's offset: the update after step k uses the momentum of k + 1.
+    const shifted = new MomentumEncoder({ backbone: neck(3), top: neck(2) }, { backbone: neck(3), top: neck(2) }, { base: 0.9, end: 1, schedule: 'cosine' }, 1);
+    expect(shifted.momentumAt(2, 10)).toBe(encoder.momentumAt(3, 10));
+    expect(() => momentumUpdate({ online: online.top, target: target.top }, 1.5)).toThrow(/momentum/);
+  });
+
+  it('are built by the algorithms as frozen copies under their checkpoint names, with a stochastic depth of their own where the method says so', () => {
+    const vit = { type: 'VisionTransformer', arch: 'custom', img_size: 16, patch_size: 4, in_channels: 1, embed_dim: 16, depth: 2, num_heads: 2, drop_path_rate: 0.2 };
+    const neck = { type: 'NonLinearNeckV2', hid_channels: 8, out_channels: 4 };
+    // BYOL and MoCo copy the backbone as configured; MoBY and DINO give the copy its own rate.
+    const cases: Array<[Record<string, unknown>, string[], number]> = [
+      [{ type: 'BYOL', backbone: vit, neck }, ['target_backbone', 'target_neck'], 0.2],
+      [{ type: 'MoCoV2', backbone: vit, neck: { type: 'NonLinearNeckV1', hid_channels: 8, out_channels: 4 }, queue_len: 8 }, ['key_backbone', 'key_neck'], 0.2],
+      [{ type: 'MoBY', backbone: vit, neck, queue_len: 8, target_drop_path_rate: 0.05 }, ['target_backbone', 'target_neck'], 0.05],
+      [{ type: 'DINO', backbone: vit, head: { type: 'DINOHead', hid_channels: 8, bottleneck_channels: 4, out_channels: 8 } }, ['teacher_backbone', 'teacher_head'], 0],
+    ];
+    for (const [cfg, names, targetDropPath] of cases) {
+      seedInit(1);
+      const model = build<Module & { backbone: { params: { drop_path_rate: number } } }>('model', cfg);
+      const children = new Map(model.children());
+      const [targetBackbone, targetTop] = names.map((n) => children.get(n)!);
+      expect(targetBackbone.trainableVariables()).toHaveLength(0);
+      expect(targetTop.trainableVariables()).toHaveLength(0);
+      const state = model.stateDict();
+      for (const [n, v] of targetBackbone.stateDict()) expect(maxAbsDiff(v.dataSync(), state.get(`backbone.${n}`)!.dataSync())).toBe(0);
+      expect((targetBackbone as unknown as { params: { drop_path_rate: number } }).params.drop_path_rate).toBe(targetDropPath);
+      expect(model.backbone.params.drop_path_rate).toBe(0.2);
+      // The model's trainable variables are the online network's (and heads') alone.
+      const frozen = new Set([...targetBackbone.namedParameters(), ...targetTop.namedParameters()].map(([, p]) => p.variable.name));
+      expect(model.trainableVariables().some((v) => frozen.has(v.name))).toBe(false);
+      model.dispose();
+    }
   });
 });
 

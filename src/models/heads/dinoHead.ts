@@ -14,7 +14,7 @@ import { UserError } from '../../core/problems';
 import { Module, Layer } from '../nn/module';
 import { BatchNorm, Linear, gelu, globalAvgPool } from '../nn/layers';
 import * as init from '../nn/init';
-import { l2Normalize } from '../losses/ntXent';
+import { l2Normalize } from '../nn/l2Normalize';
 
 export const dinoHeadParams = z.strictObject({
   in_channels: z.number().int().min(1).optional().describe('Width of the backbone features (default: the backbone\'s last output)'),

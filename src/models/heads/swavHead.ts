@@ -7,31 +7,39 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { register } from '../../core/registry';
+import { register, type BuildContext } from '../../core/registry';
 import { UserError } from '../../core/problems';
 import { Module } from '../nn/module';
 import { Linear } from '../nn/layers';
-import { l2Normalize } from '../losses/ntXent';
-import { swavLoss } from '../losses/swavLoss';
+import { l2Normalize } from '../nn/l2Normalize';
+import { swavLossParams } from '../losses/swavLoss';
+import { buildLoss, lossShorthand, lossSlot, type Losses } from '../losses/lossSlot';
 
 export const swavHeadParams = z.strictObject({
   in_channels: z.number().int().min(1).optional().describe('Width of the projected features (default: the neck\'s output)'),
   num_prototypes: z.number().int().min(2).default(3000).describe('K, the number of prototypes (3000 on ImageNet; 10x the number of classes is a rule of thumb)'),
-  temperature: z.number().gt(0, 'temperature must be > 0: use 0.1').default(0.1).describe('Softmax temperature of the predictions (0.1); > 0'),
-  epsilon: z.number().gt(0, 'epsilon must be > 0: use 0.05 (smaller is sharper; too small overflows)').default(0.05).describe('Entropic regularisation of Sinkhorn-Knopp (0.05); > 0'),
-  sinkhorn_iterations: z.number().int().min(1).default(3).describe('Sinkhorn-Knopp iterations (3)'),
+  loss: lossSlot('prototypes', 'SwAVLoss'),
+  temperature: lossShorthand(swavLossParams, 'temperature', 'SwAVLoss'),
+  epsilon: lossShorthand(swavLossParams, 'epsilon', 'SwAVLoss'),
+  sinkhorn_iterations: lossShorthand(swavLossParams, 'sinkhorn_iterations', 'SwAVLoss'),
 });
 
 export type SwAVHeadParams = z.output<typeof swavHeadParams>;
 
 export class SwAVHead extends Module {
   readonly prototypes: Linear;
+  private readonly lossFn: Losses['prototypes'];
 
-  constructor(readonly params: SwAVHeadParams) {
+  constructor(
+    readonly params: SwAVHeadParams,
+    ctx: BuildContext,
+  ) {
     super();
     if (!params.in_channels) throw new UserError('SwAVHead: in_channels is unknown; set it, or use a neck that reports its width');
     this.prototypes = this.child('prototypes', new Linear(params.in_channels, params.num_prototypes, { bias: false }));
     this.normalizePrototypes();
+    const { temperature, epsilon, sinkhorn_iterations } = params;
+    this.lossFn = buildLoss(ctx, 'SwAVHead', 'prototypes', params.loss, { temperature, epsilon, sinkhorn_iterations });
   }
 
   /** Put every prototype back on the unit sphere (outside the gradient). */
@@ -49,8 +57,7 @@ export class SwAVHead extends Module {
 
   /** Swapped-prediction loss of per-view scores; `queueScores` as in swavLoss. */
   loss(scores: tf.Tensor2D[], cropsForAssign: number[], queueScores?: Array<tf.Tensor2D | undefined>): tf.Scalar {
-    const p = this.params;
-    return swavLoss(scores, { temperature: p.temperature, epsilon: p.epsilon, sinkhornIterations: p.sinkhorn_iterations, cropsForAssign, queueScores });
+    return this.lossFn(scores, { cropsForAssign, queueScores });
   }
 }
 
@@ -59,5 +66,5 @@ register('head', {
   description: 'SwAV prototypes (normalised each step), Sinkhorn-Knopp codes and the swapped-prediction loss',
   paper: 'Caron et al., Unsupervised Learning of Visual Features by Contrasting Cluster Assignments (SwAV), NeurIPS 2020, arXiv:2006.09882',
   params: swavHeadParams,
-  build: (p) => new SwAVHead(p),
+  build: (p, ctx) => new SwAVHead(p, ctx),
 });

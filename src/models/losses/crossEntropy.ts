@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { register } from '../../core/registry';
+import { lossSpec } from './lossSlot';
 
 /** Mean over the batch of -sum(target * log_softmax(logits)). logits `[batch, K]`, labels `[batch]` int32. */
 export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, labelSmoothing = 0): tf.Scalar {
@@ -21,10 +22,13 @@ export const crossEntropyParams = z.strictObject({
   label_smoothing: z.number().min(0).max(1).default(0).describe('Probability mass spread over all classes (0.1 is typical)'),
 });
 
-register('loss', {
-  type: 'CrossEntropyLoss',
-  description: 'Softmax cross-entropy with optional label smoothing',
-  paper: 'Label smoothing: Szegedy et al., Rethinking the Inception Architecture, CVPR 2016',
-  params: crossEntropyParams,
-  build: (p) => (logits: tf.Tensor2D, labels: tf.Tensor1D) => crossEntropy(logits, labels, p.label_smoothing),
-});
+register(
+  'loss',
+  lossSpec('classification', {
+    type: 'CrossEntropyLoss',
+    description: 'Softmax cross-entropy with optional label smoothing',
+    paper: 'Label smoothing: Szegedy et al., Rethinking the Inception Architecture, CVPR 2016',
+    params: crossEntropyParams,
+    build: (p) => (logits, labels) => crossEntropy(logits, labels, p.label_smoothing),
+  }),
+);

@@ -17,8 +17,13 @@
  * The centre is a module buffer, so checkpoints and resumed runs carry it.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { register } from '../../core/registry';
+import { UserError } from '../../core/problems';
 import { Module } from '../nn/module';
+import { lossSpec } from './lossSlot';
 import { stopGradient } from '../nn/stopGradient';
+import { meanRows } from '../nn/overRanks';
 
 export interface DINOLossOptions {
   outDim: number;
@@ -76,13 +81,43 @@ export class DINOLoss extends Module {
     return { ...result, teacherTemp: temp };
   }
 
-  /** c <- m c + (1 - m) mean of the teacher outputs over all global crops (Eq. 4). */
+  /** c <- m c + (1 - m) mean of the teacher outputs over all global crops (Eq. 4), of every rank in a data-parallel run. */
   updateCenter(teacher: tf.Tensor2D[]): void {
     const m = this.options.centerMomentum;
     tf.tidy(() => {
-      const all = stopGradient(tf.concat(teacher, 0));
-      const batchCenter = tf.mean(all, 0, true);
+      const all = stopGradient(tf.concat(teacher, 0)) as tf.Tensor2D;
+      const batchCenter = meanRows(all);
       this.center.assign(tf.add(tf.mul(this.center, m), tf.mul(batchCenter, 1 - m)));
     });
   }
 }
+
+export const dinoLossParams = z.strictObject({
+  out_dim: z.number().int().min(1).optional().describe('Width of the head\'s outputs, the centre\'s width (default: the head\'s out_channels)'),
+  warmup_teacher_temp: z.number().gt(0).default(0.04).describe('Teacher temperature at the start of its warm-up (0.04)'),
+  teacher_temp: z.number().gt(0).default(0.04).describe('Teacher temperature after the warm-up (0.04; up to 0.07 for long runs)'),
+  warmup_teacher_temp_epochs: z.number().min(0).default(30).describe('Epochs of linear warm-up of the teacher temperature (30 in the paper; scale it down for short runs)'),
+  student_temp: z.number().gt(0).default(0.1).describe('Student temperature (0.1)'),
+  center_momentum: z.number().min(0).max(1).default(0.9).describe('Momentum of the running centre of the teacher outputs (0.9)'),
+});
+
+register(
+  'loss',
+  lossSpec('distillation', {
+    type: 'DINOLoss',
+    description: 'Cross-entropy of the student\'s crops against the centred, sharpened teacher of the other crops (DINO)',
+    paper: 'Caron et al., Emerging Properties in Self-Supervised Vision Transformers (DINO), ICCV 2021, arXiv:2104.14294, Eq. 2-4',
+    params: dinoLossParams,
+    build: (p) => {
+      if (p.out_dim === undefined) throw new UserError('DINOLoss: out_dim is unknown; set it, or use the loss inside DINO, which takes its head\'s out_channels');
+      return new DINOLoss({
+        outDim: p.out_dim,
+        teacherTemp: p.teacher_temp,
+        warmupTeacherTemp: p.warmup_teacher_temp,
+        warmupTeacherTempEpochs: p.warmup_teacher_temp_epochs,
+        studentTemp: p.student_temp,
+        centerMomentum: p.center_momentum,
+      });
+    },
+  }),
+);

@@ -8,6 +8,9 @@
  * i.e. a (K+1)-way softmax cross-entropy whose correct class is the positive, at index 0.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { register } from '../../core/registry';
+import { lossSpec } from './lossSlot';
 
 /** Mean InfoNCE over the batch from the positive logits `[N, 1]` and the negative logits `[N, K]` (similarities, before the temperature). */
 export function infoNCE(pos: tf.Tensor2D, neg: tf.Tensor2D, temperature: number): tf.Scalar {
@@ -31,3 +34,18 @@ export function queueContrastiveLoss(q: tf.Tensor2D, k: tf.Tensor2D, queue: tf.T
     return infoNCE(pos, neg, temperature);
   });
 }
+
+export const infoNCEParams = z.strictObject({
+  temperature: z.number().gt(0, 'temperature must be > 0: use 0.07 (MoCo v1) to 0.2 (MoCo v2, MoBY)').default(0.2).describe('Softmax temperature T (MoCo v2 and MoBY: 0.2); > 0'),
+});
+
+register(
+  'loss',
+  lossSpec('queue', {
+    type: 'InfoNCELoss',
+    description: 'InfoNCE of queries against their keys (positives) and a queue of negatives (MoCo, MoBY)',
+    paper: 'He et al., Momentum Contrast for Unsupervised Visual Representation Learning (MoCo), CVPR 2020, arXiv:1911.05722, Eq. 1',
+    params: infoNCEParams,
+    build: (p) => (q, k, queue) => queueContrastiveLoss(q, k, queue, p.temperature),
+  }),
+);

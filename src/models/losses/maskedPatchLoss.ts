@@ -6,6 +6,9 @@
  * standard deviation, which the paper finds improves the representation.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { register } from '../../core/registry';
+import { lossSpec } from './lossSlot';
 
 /** Images `[B, H, W, C]` as patches `[B, (H/p)*(W/p), p*p*C]` in row-major patch order, pixels (row, col, channel) within a patch. */
 export function patchify(images: tf.Tensor4D, p: number): tf.Tensor3D {
@@ -37,3 +40,18 @@ export function maskedPatchLoss(pred: tf.Tensor3D, target: tf.Tensor3D, mask: tf
     return tf.div(tf.sum(tf.mul(perPatch, mask)), tf.maximum(tf.sum(mask), 1)) as tf.Scalar;
   });
 }
+
+export const maskedMseParams = z.strictObject({
+  norm_pix_loss: z.boolean().default(true).describe('Predict each patch\'s pixels normalised by its own mean and standard deviation (better representations)'),
+});
+
+register(
+  'loss',
+  lossSpec('patches', {
+    type: 'MaskedMSELoss',
+    description: 'Mean squared error of predicted and true patch pixels, over the masked patches only (MAE)',
+    paper: 'He et al., Masked Autoencoders Are Scalable Vision Learners (MAE), CVPR 2022, arXiv:2111.06377, Section 3',
+    params: maskedMseParams,
+    build: (p) => (pred, target, mask) => maskedPatchLoss(pred, target, mask, p.norm_pix_loss),
+  }),
+);

@@ -15,11 +15,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { register } from '../../core/registry';
-
-/** Rows scaled to unit L2 norm (eps keeps zero rows finite, as F.normalize does). */
-export function l2Normalize(x: tf.Tensor, axis = -1, eps = 1e-12): tf.Tensor {
-  return tf.tidy(() => tf.div(x, tf.maximum(tf.norm(x, 'euclidean', axis, true), eps)));
-}
+import { l2Normalize } from '../nn/l2Normalize';
+import { lossSpec } from './lossSlot';
 
 /**
  * NT-Xent of two views: `z1`, `z2` are `[batch, dim]` projections (row i of both from the same
@@ -49,10 +46,13 @@ export const ntXentParams = z.strictObject({
   temperature: z.number().gt(0, 'temperature must be > 0: use 0.1 to 0.5').default(0.1).describe('Softmax temperature T (SimCLR: 0.1 with large batches, 0.5 on CIFAR-10); > 0'),
 });
 
-register('loss', {
-  type: 'NTXentLoss',
-  description: 'Normalised temperature-scaled cross-entropy over two views (SimCLR)',
-  paper: 'Chen et al., A Simple Framework for Contrastive Learning of Visual Representations (SimCLR), ICML 2020, arXiv:2002.05709, Eq. 1',
-  params: ntXentParams,
-  build: (p) => (z1: tf.Tensor2D, z2: tf.Tensor2D) => ntXentLoss(z1, z2, p.temperature),
-});
+register(
+  'loss',
+  lossSpec('views', {
+    type: 'NTXentLoss',
+    description: 'Normalised temperature-scaled cross-entropy over two views (SimCLR)',
+    paper: 'Chen et al., A Simple Framework for Contrastive Learning of Visual Representations (SimCLR), ICML 2020, arXiv:2002.05709, Eq. 1',
+    params: ntXentParams,
+    build: (p) => (z1, z2) => ntXentLoss(z1, z2, p.temperature),
+  }),
+);

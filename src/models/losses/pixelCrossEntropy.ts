@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { register } from '../../core/registry';
 import { UserError } from '../../core/problems';
 import { ohemParams, ohemPixelWeights } from './ohem';
+import { lossSpec, type Losses } from './lossSlot';
 
 export interface PixelLossOptions {
   ignoreIndex: number;
@@ -44,15 +45,18 @@ export const pixelCrossEntropyParams = z.strictObject({
   ohem: ohemParams.optional(),
 });
 
-export type PixelLoss = (logits: tf.Tensor4D, labels: tf.Tensor3D) => tf.Scalar;
+export type PixelLoss = Losses['pixels'];
 
-register('loss', {
-  type: 'PixelCrossEntropyLoss',
-  description: 'Per-pixel softmax cross-entropy with an ignore index, class weights and OHEM (segmentation)',
-  paper: 'Long et al., Fully Convolutional Networks for Semantic Segmentation, CVPR 2015; mmsegmentation CrossEntropyLoss',
-  params: pixelCrossEntropyParams,
-  build: (p): PixelLoss => {
-    const ohem = p.ohem && { thresh: p.ohem.thresh, minKept: p.ohem.min_kept };
-    return (logits, labels) => pixelCrossEntropy(logits, labels, { ignoreIndex: p.ignore_index, classWeight: p.class_weight, lossWeight: p.loss_weight, ohem });
-  },
-});
+register(
+  'loss',
+  lossSpec('pixels', {
+    type: 'PixelCrossEntropyLoss',
+    description: 'Per-pixel softmax cross-entropy with an ignore index, class weights and OHEM (segmentation)',
+    paper: 'Long et al., Fully Convolutional Networks for Semantic Segmentation, CVPR 2015; mmsegmentation CrossEntropyLoss',
+    params: pixelCrossEntropyParams,
+    build: (p) => {
+      const ohem = p.ohem && { thresh: p.ohem.thresh, minKept: p.ohem.min_kept };
+      return (logits, labels) => pixelCrossEntropy(logits, labels, { ignoreIndex: p.ignore_index, classWeight: p.class_weight, lossWeight: p.loss_weight, ohem });
+    },
+  }),
+);

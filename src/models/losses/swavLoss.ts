@@ -9,7 +9,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { sinkhornKnopp } from './sinkhorn';
+import { z } from 'zod';
+import { register } from '../../core/registry';
 import { stopGradient } from '../nn/stopGradient';
+import { lossSpec } from './lossSlot';
 
 export interface SwAVLossOptions {
   /** Softmax temperature of the predictions (0.1). */
@@ -51,3 +54,20 @@ export function swavLoss(scores: tf.Tensor2D[], o: SwAVLossOptions): tf.Scalar {
     return tf.div(total, o.cropsForAssign.length) as tf.Scalar;
   });
 }
+
+export const swavLossParams = z.strictObject({
+  temperature: z.number().gt(0, 'temperature must be > 0: use 0.1').default(0.1).describe('Softmax temperature of the predictions (0.1); > 0'),
+  epsilon: z.number().gt(0, 'epsilon must be > 0: use 0.05 (smaller is sharper; too small overflows)').default(0.05).describe('Entropic regularisation of Sinkhorn-Knopp (0.05); > 0'),
+  sinkhorn_iterations: z.number().int().min(1).default(3).describe('Sinkhorn-Knopp iterations (3)'),
+});
+
+register(
+  'loss',
+  lossSpec('prototypes', {
+    type: 'SwAVLoss',
+    description: 'Swapped prediction: each view predicts the Sinkhorn-Knopp codes of the others (SwAV)',
+    paper: 'Caron et al., Unsupervised Learning of Visual Features by Contrasting Cluster Assignments (SwAV), NeurIPS 2020, arXiv:2006.09882, Eq. 1-3',
+    params: swavLossParams,
+    build: (p) => (scores, o) => swavLoss(scores, { temperature: p.temperature, epsilon: p.epsilon, sinkhornIterations: p.sinkhorn_iterations, ...o }),
+  }),
+);

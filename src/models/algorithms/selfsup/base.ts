@@ -10,6 +10,8 @@ import { Module } from '../../nn/module';
 import { globalAvgPool } from '../../nn/layers';
 import { checkInputChannels, type Backbone } from '../../backbones/types';
 import type { Algorithm, DataInfo, StepOutput, TensorBatch, TrainProgress } from '../types';
+import type { BuildContext } from '../../../core/registry';
+import { MomentumEncoder, type MomentumEncoderSpec } from './momentum';
 
 /** The representation of a backbone's outputs: the last feature, averaged over space when it is a map. */
 export function pooledFeature(features: tf.Tensor[]): tf.Tensor2D {
@@ -73,6 +75,11 @@ export abstract class SelfSupervised extends Module implements Algorithm {
   /** The network whose features `extract` gives (the benchmarks pool its maps on request). */
   featureBackbone(): Backbone {
     return this.backbone;
+  }
+
+  /** The momentum copy of the online network, registered in this model's state. */
+  protected momentumEncoder<T extends Module>(ctx: BuildContext, spec: MomentumEncoderSpec<T>): MomentumEncoder<Backbone, T> {
+    return MomentumEncoder.build((name, m) => this.child(name, m), ctx, spec);
   }
 
   /** Throws when a batch has fewer views than the method needs. */

@@ -20,7 +20,7 @@ import { MomentumUpdateHook } from '../../../train/hooks/momentumUpdate';
 import type { Hook } from '../../../train/hook';
 import type { StepOutput, TensorBatch } from '../types';
 import { SelfSupervised, lastChannels } from './base';
-import { initTarget, momentumScheduleParams, type MomentumPair } from './momentum';
+import { momentumScheduleParams, type MomentumEncoder } from './momentum';
 import { positiveSimilarity } from './simclr';
 
 export const byolParams = z.strictObject({
@@ -35,8 +35,7 @@ export class BYOL extends SelfSupervised {
   readonly backbone: Backbone;
   readonly neck: NonLinearNeck;
   readonly head: LatentPredictHead;
-  readonly targetBackbone: Backbone;
-  readonly targetNeck: NonLinearNeck;
+  readonly target: MomentumEncoder<Backbone, NonLinearNeck>;
 
   constructor(
     readonly params: z.output<typeof byolParams>,
@@ -46,16 +45,8 @@ export class BYOL extends SelfSupervised {
     this.backbone = this.child('backbone', ctx.build<Backbone>('backbone', params.backbone));
     this.neck = this.child('neck', ctx.build<NonLinearNeck>('neck', params.neck, { in_channels: lastChannels(this.backbone) }));
     this.head = this.child('head', ctx.build<LatentPredictHead>('head', params.head, { in_channels: lastChannels(this.neck) }));
-    this.targetBackbone = this.child('target_backbone', ctx.build<Backbone>('backbone', params.backbone));
-    this.targetNeck = this.child('target_neck', ctx.build<NonLinearNeck>('neck', params.neck, { in_channels: lastChannels(this.backbone) }));
-    for (const pair of this.momentumPairs()) initTarget(pair);
-  }
-
-  momentumPairs(): MomentumPair[] {
-    return [
-      { online: this.backbone, target: this.targetBackbone },
-      { online: this.neck, target: this.targetNeck },
-    ];
+    const online = { backbone: this.backbone, top: this.neck };
+    this.target = this.momentumEncoder(ctx, { prefix: 'target', online, configs: { backbone: params.backbone, top: params.neck }, topKind: 'neck', schedule: params.momentum });
   }
 
   trainStep(batch: TensorBatch): StepOutput {
@@ -66,7 +57,8 @@ export class BYOL extends SelfSupervised {
     // mixes the views' statistics, which the reference never does.
     const [a, b] = batch.views;
     const online = (x: tf.Tensor4D) => this.neck.project(this.backbone.forward(x).at(-1)!);
-    const target = (x: tf.Tensor4D) => stopGradient(this.targetNeck.project(this.targetBackbone.forward(x).at(-1)!));
+    const { backbone, top } = this.target.target;
+    const target = (x: tf.Tensor4D) => stopGradient(top.project(backbone.forward(x).at(-1)!));
     const [o1, o2] = [online(a), online(b)];
     const [t1, t2] = [target(a), target(b)];
     const loss = tf.add(this.head.forward(o1, t2), this.head.forward(o2, t1)) as tf.Scalar;
@@ -74,7 +66,7 @@ export class BYOL extends SelfSupervised {
   }
 
   hooks(): Hook[] {
-    return [new MomentumUpdateHook(() => this.momentumPairs(), this.params.momentum)];
+    return [new MomentumUpdateHook(this.target)];
   }
 }
 

@@ -14,28 +14,31 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { register, type BuildContext } from '../../../core/registry';
-import { slot, type ComponentConfig } from '../../../core/schema';
+import { slot } from '../../../core/schema';
 import { UserError } from '../../../core/problems';
 import type { Backbone } from '../../backbones/types';
 import type { DINOHead } from '../../heads/dinoHead';
-import { DINOLoss } from '../../losses/dinoLoss';
+import { dinoLossParams, type DINOLoss } from '../../losses/dinoLoss';
+import { buildLoss, lossShorthand, lossSlot } from '../../losses/lossSlot';
 import { MomentumUpdateHook } from '../../../train/hooks/momentumUpdate';
 import { FreezeVariablesHook } from '../../../train/hooks/freezeVariables';
 import type { Hook } from '../../../train/hook';
 import type { StepOutput, TensorBatch, TrainProgress } from '../types';
 import { SelfSupervised, forwardMultiCrop, lastChannels, pooledFeature } from './base';
-import { initTarget, momentumScheduleParams, type MomentumPair } from './momentum';
+import { momentumScheduleParams, type MomentumEncoder } from './momentum';
+
+/** DINO's loss parameters, accepted at the model's level as configs wrote them before the loss slot. */
+function shorthands<K extends keyof typeof dinoLossParams.shape & string>(keys: K[]) {
+  return Object.fromEntries(keys.map((k) => [k, lossShorthand(dinoLossParams, k, 'DINOLoss')])) as { [k in K]: ReturnType<typeof lossShorthand<typeof dinoLossParams, k>> };
+}
 
 export const dinoParams = z.strictObject({
   backbone: slot('backbone', 'The student\'s encoder: VisionTransformer (the paper), or a ResNet'),
   head: slot('head', 'The projection head (DINOHead)').default({ type: 'DINOHead' }),
   num_global_crops: z.number().int().min(1).default(2).describe('Views at the start of each batch that are global crops (seen by the teacher); the rest are local crops'),
   teacher_drop_path_rate: z.number().min(0).max(1).default(0).describe('Stochastic depth of the teacher (0, as in the paper; ignored by backbones without drop_path_rate)'),
-  warmup_teacher_temp: z.number().gt(0).default(0.04).describe('Teacher temperature at the start of its warm-up (0.04)'),
-  teacher_temp: z.number().gt(0).default(0.04).describe('Teacher temperature after the warm-up (0.04; up to 0.07 for long runs)'),
-  warmup_teacher_temp_epochs: z.number().min(0).default(30).describe('Epochs of linear warm-up of the teacher temperature (30 in the paper; scale it down for short runs)'),
-  student_temp: z.number().gt(0).default(0.1).describe('Student temperature (0.1)'),
-  center_momentum: z.number().min(0).max(1).default(0.9).describe('Momentum of the running centre of the teacher outputs (0.9)'),
+  loss: lossSlot('distillation', 'DINOLoss'),
+  ...shorthands(['warmup_teacher_temp', 'teacher_temp', 'warmup_teacher_temp_epochs', 'student_temp', 'center_momentum']),
   freeze_last_layer_epochs: z.number().min(0).default(1).describe('Epochs at the start during which the head\'s last layer does not learn (1)'),
   momentum: momentumScheduleParams({ base: 0.996, end: 1, schedule: 'cosine' }),
   extract_from: z.enum(['teacher', 'student']).default('teacher').describe('Backbone whose features kNN, linear probes and retrieval use (the paper evaluates the teacher)'),
@@ -45,8 +48,7 @@ export class DINO extends SelfSupervised {
   readonly kind = 'DINO';
   readonly backbone: Backbone;
   readonly head: DINOHead;
-  readonly teacherBackbone: Backbone;
-  readonly teacherHead: DINOHead;
+  readonly teacher: MomentumEncoder<Backbone, DINOHead>;
   readonly loss: DINOLoss;
 
   constructor(
@@ -56,29 +58,12 @@ export class DINO extends SelfSupervised {
     super();
     this.backbone = this.child('backbone', ctx.build<Backbone>('backbone', params.backbone));
     this.head = this.child('head', ctx.build<DINOHead>('head', params.head, { in_channels: lastChannels(this.backbone) }));
-    const takesDropPath = params.backbone.type === 'VisionTransformer' || params.backbone.type === 'SwinTransformer' || 'drop_path_rate' in params.backbone;
-    const teacherCfg: ComponentConfig = takesDropPath ? { ...params.backbone, drop_path_rate: params.teacher_drop_path_rate } : params.backbone;
-    this.teacherBackbone = this.child('teacher_backbone', ctx.build<Backbone>('backbone', teacherCfg));
-    this.teacherHead = this.child('teacher_head', ctx.build<DINOHead>('head', params.head, { in_channels: lastChannels(this.backbone) }));
-    for (const pair of this.momentumPairs()) initTarget(pair);
-    this.loss = this.child(
-      'loss',
-      new DINOLoss({
-        outDim: this.head.params.out_channels,
-        teacherTemp: params.teacher_temp,
-        warmupTeacherTemp: params.warmup_teacher_temp,
-        warmupTeacherTempEpochs: params.warmup_teacher_temp_epochs,
-        studentTemp: params.student_temp,
-        centerMomentum: params.center_momentum,
-      }),
-    );
-  }
-
-  momentumPairs(): MomentumPair[] {
-    return [
-      { online: this.backbone, target: this.teacherBackbone },
-      { online: this.head, target: this.teacherHead },
-    ];
+    const online = { backbone: this.backbone, top: this.head };
+    this.teacher = this.momentumEncoder(ctx, { prefix: 'teacher', online, configs: { backbone: params.backbone, top: params.head }, topKind: 'head', schedule: params.momentum, dropPathRate: params.teacher_drop_path_rate });
+    const { warmup_teacher_temp, teacher_temp, warmup_teacher_temp_epochs, student_temp, center_momentum } = params;
+    const set = { warmup_teacher_temp, teacher_temp, warmup_teacher_temp_epochs, student_temp, center_momentum, out_dim: this.head.params.out_channels };
+    this.loss = this.child('loss', buildLoss(ctx, 'DINO', 'distillation', params.loss, set));
+    if (this.loss.options.outDim !== set.out_dim) throw new UserError(`DINO: loss.out_dim is ${this.loss.options.outDim} but the head gives ${set.out_dim} outputs; leave out_dim out`);
   }
 
   trainStep(batch: TensorBatch, progress: TrainProgress): StepOutput {
@@ -90,7 +75,8 @@ export class DINO extends SelfSupervised {
     }
     // The backbone per resolution, the head once over all crops (the authors' MultiCropWrapper):
     // a batch norm in the head (use_bn, as for ResNets) normalises over every crop.
-    const teacher = forwardMultiCrop(globals, (x) => pooledFeature(this.teacherBackbone.forward(x)), (f) => this.teacherHead.forward([f]));
+    const t = this.teacher.target;
+    const teacher = forwardMultiCrop(globals, (x) => pooledFeature(t.backbone.forward(x)), (f) => t.top.forward([f]));
     const student = forwardMultiCrop(batch.views, (x) => pooledFeature(this.backbone.forward(x)), (f) => this.head.forward([f]));
     const epoch = progress.epoch + (progress.iter - progress.epoch * progress.itersPerEpoch) / Math.max(1, progress.itersPerEpoch);
     const { loss, teacherTemp, teacherEntropy } = this.loss.forward(student, teacher, epoch);
@@ -98,12 +84,12 @@ export class DINO extends SelfSupervised {
   }
 
   override featureBackbone(): Backbone {
-    return this.params.extract_from === 'teacher' ? this.teacherBackbone : this.backbone;
+    return this.params.extract_from === 'teacher' ? this.teacher.target.backbone : this.backbone;
   }
 
   hooks(): Hook[] {
     return [
-      new MomentumUpdateHook(() => this.momentumPairs(), this.params.momentum),
+      new MomentumUpdateHook(this.teacher),
       new FreezeVariablesHook(
         'DINOFreezeLastLayer',
         () => this.head.lastLayerVariables(),

@@ -18,7 +18,8 @@ import { slot } from '../../../core/schema';
 import { UserError } from '../../../core/problems';
 import { VisionTransformer } from '../../backbones/visionTransformer';
 import type { MAENeck } from '../../necks/maeNeck';
-import { maskedPatchLoss, patchify } from '../../losses/maskedPatchLoss';
+import { maskedMseParams, patchify } from '../../losses/maskedPatchLoss';
+import { buildLoss, lossShorthand, lossSlot, type Losses } from '../../losses/lossSlot';
 import { stepRandom } from '../../nn/stepRandom';
 import type { Random } from '../../../core/random';
 import type { StepOutput, TensorBatch } from '../types';
@@ -28,7 +29,8 @@ export const maeParams = z.strictObject({
   backbone: slot('backbone', 'The encoder: a VisionTransformer'),
   neck: slot('neck', 'The decoder (MAENeck)').default({ type: 'MAENeck' }),
   mask_ratio: z.number().gt(0, 'mask_ratio must be above 0').lt(1, 'mask_ratio must be below 1: the encoder needs visible patches (the paper masks 0.75)').default(0.75).describe('Fraction of the patches removed from each image (0.75)'),
-  norm_pix_loss: z.boolean().default(true).describe('Predict each patch\'s pixels normalised by its own mean and standard deviation (better representations)'),
+  loss: lossSlot('patches', 'MaskedMSELoss'),
+  norm_pix_loss: lossShorthand(maskedMseParams, 'norm_pix_loss', 'MaskedMSELoss'),
 });
 
 /** One image's masking: which patches the encoder keeps, and how to put tokens back in order. */
@@ -70,6 +72,7 @@ export class MAE extends SelfSupervised {
   protected override readonly minViews = 1;
   readonly backbone: VisionTransformer;
   readonly neck: MAENeck;
+  private readonly lossFn: Losses['patches'];
 
   constructor(
     readonly params: z.output<typeof maeParams>,
@@ -84,6 +87,7 @@ export class MAE extends SelfSupervised {
       'neck',
       ctx.build<MAENeck>('neck', params.neck, { in_channels: backbone.embedDim, num_patches: backbone.gridSize ** 2, patch_size: p, out_pixels: p * p * backbone.inChannels }),
     );
+    this.lossFn = buildLoss(ctx, 'MAE', 'patches', params.loss, { norm_pix_loss: params.norm_pix_loss });
   }
 
   /** Encoder on the kept patches: tokens `[B, 1 + keep, D]` (class token first). */
@@ -110,7 +114,7 @@ export class MAE extends SelfSupervised {
     const latent = this.encodeVisible(images, m);
     const pred = this.neck.forward(latent, tf.tensor2d(m.idsRestore, [b, n], 'int32'));
     const mask = tf.tensor2d(m.mask, [b, n]);
-    const loss = maskedPatchLoss(pred, patchify(images, p), mask, this.params.norm_pix_loss);
+    const loss = this.lossFn(pred, patchify(images, p), mask);
     return { loss, pred, mask };
   }
 

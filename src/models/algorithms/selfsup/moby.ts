@@ -15,19 +15,20 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { register, type BuildContext } from '../../../core/registry';
-import { slot, type ComponentConfig } from '../../../core/schema';
+import { slot } from '../../../core/schema';
 import type { Backbone } from '../../backbones/types';
 import type { NonLinearNeck } from '../../necks/nonLinearNeck';
 import type { ContrastiveHead } from '../../heads/contrastiveHead';
 import type { LatentPredictHead } from '../../heads/latentPredictHead';
-import { l2Normalize } from '../../losses/ntXent';
+import { l2Normalize } from '../../nn/l2Normalize';
 import { stopGradient } from '../../nn/stopGradient';
+import { gatherRows } from '../../nn/overRanks';
 import { MomentumUpdateHook } from '../../../train/hooks/momentumUpdate';
 import type { Hook } from '../../../train/hook';
 import type { StepOutput, TensorBatch } from '../types';
 import { SelfSupervised, lastChannels } from './base';
 import { FeatureQueue } from './queue';
-import { initTarget, momentumScheduleParams, type MomentumPair } from './momentum';
+import { momentumScheduleParams, type MomentumEncoder } from './momentum';
 
 export const mobyParams = z.strictObject({
   backbone: slot('backbone', 'The encoder: SwinTransformer (tiny in the paper) or VisionTransformer'),
@@ -45,8 +46,7 @@ export class MoBY extends SelfSupervised {
   readonly neck: NonLinearNeck;
   readonly predictor: LatentPredictHead;
   readonly head: ContrastiveHead;
-  readonly targetBackbone: Backbone;
-  readonly targetNeck: NonLinearNeck;
+  readonly target: MomentumEncoder<Backbone, NonLinearNeck>;
   readonly queue1: FeatureQueue;
   readonly queue2: FeatureQueue;
 
@@ -59,20 +59,13 @@ export class MoBY extends SelfSupervised {
     this.neck = this.child('neck', ctx.build<NonLinearNeck>('neck', params.neck, { in_channels: lastChannels(this.backbone) }));
     this.predictor = this.child('predictor', ctx.build<LatentPredictHead>('head', params.predictor, { in_channels: lastChannels(this.neck) }));
     this.head = this.child('head', ctx.build<ContrastiveHead>('head', params.head));
-    const targetCfg: ComponentConfig = { ...params.backbone, drop_path_rate: params.target_drop_path_rate };
-    this.targetBackbone = this.child('target_backbone', ctx.build<Backbone>('backbone', targetCfg));
-    this.targetNeck = this.child('target_neck', ctx.build<NonLinearNeck>('neck', params.neck, { in_channels: lastChannels(this.backbone) }));
-    for (const pair of this.momentumPairs()) initTarget(pair);
+    // moby.py moves the key encoder at the start of step k with the momentum of k (its counter
+    // counts the no-op update before the first step): after step k here, the momentum of k + 1.
+    const online = { backbone: this.backbone, top: this.neck };
+    this.target = this.momentumEncoder(ctx, { prefix: 'target', online, configs: { backbone: params.backbone, top: params.neck }, topKind: 'neck', schedule: params.momentum, dropPathRate: params.target_drop_path_rate, offset: 1 });
     const dim = lastChannels(this.neck);
     this.queue1 = this.child('queue1', new FeatureQueue(params.queue_len, dim));
     this.queue2 = this.child('queue2', new FeatureQueue(params.queue_len, dim));
-  }
-
-  momentumPairs(): MomentumPair[] {
-    return [
-      { online: this.backbone, target: this.targetBackbone },
-      { online: this.neck, target: this.targetNeck },
-    ];
   }
 
   trainStep(batch: TensorBatch): StepOutput {
@@ -81,19 +74,18 @@ export class MoBY extends SelfSupervised {
     // projector and predictor normalise over one view's batch, as in BYOL.
     const [a, b] = batch.views;
     const query = (x: tf.Tensor4D) => l2Normalize(this.predictor.predict(this.neck.project(this.backbone.forward(x).at(-1)!))) as tf.Tensor2D;
-    const key = (x: tf.Tensor4D) => stopGradient(l2Normalize(this.targetNeck.project(this.targetBackbone.forward(x).at(-1)!))) as tf.Tensor2D;
+    const { backbone, top } = this.target.target;
+    const key = (x: tf.Tensor4D) => stopGradient(l2Normalize(top.project(backbone.forward(x).at(-1)!))) as tf.Tensor2D;
     const [q1, q2] = [query(a), query(b)];
     const [k1, k2] = [key(a), key(b)];
     const loss = tf.add(this.head.queueLoss(q1, k2, this.queue2.snapshot()), this.head.queueLoss(q2, k1, this.queue1.snapshot())) as tf.Scalar;
-    this.queue1.enqueue(k1);
-    this.queue2.enqueue(k2);
+    this.queue1.enqueue(gatherRows(k1));
+    this.queue2.enqueue(gatherRows(k2));
     return { loss };
   }
 
   hooks(): Hook[] {
-    // moby.py moves the key encoder at the start of step k with the momentum of k (its counter
-    // counts the no-op update before the first step): after step k here, the momentum of k + 1.
-    return [new MomentumUpdateHook(() => this.momentumPairs(), this.params.momentum, 1)];
+    return [new MomentumUpdateHook(this.target)];
   }
 }
 

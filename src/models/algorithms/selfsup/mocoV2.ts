@@ -8,8 +8,11 @@
  * against a queue of keys from earlier batches (65,536 on ImageNet), which decouples the number
  * of negatives from the batch size. After each step the keys join the queue and the oldest leave.
  *
- * MoCo's shuffling batch norm only matters across devices (it stops a model from cheating through
- * per-device statistics); on one device the key encoder sees the whole batch, as here.
+ * In a data-parallel run the keys of every rank join the queue (the reference's concat_all_gather),
+ * so the queue is the same on every rank and N ranks x batch B see the negatives of one process x
+ * batch N·B. MoCo's shuffling batch norm only matters across devices (it stops a model from
+ * cheating through per-device statistics); here the key encoder normalises over its own rank's
+ * batch, or over all ranks' with runner.sync_bn.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
@@ -18,14 +21,15 @@ import { slot } from '../../../core/schema';
 import type { Backbone } from '../../backbones/types';
 import type { NonLinearNeck } from '../../necks/nonLinearNeck';
 import type { ContrastiveHead } from '../../heads/contrastiveHead';
-import { l2Normalize } from '../../losses/ntXent';
+import { l2Normalize } from '../../nn/l2Normalize';
 import { stopGradient } from '../../nn/stopGradient';
+import { gatherRows } from '../../nn/overRanks';
 import { MomentumUpdateHook } from '../../../train/hooks/momentumUpdate';
 import type { Hook } from '../../../train/hook';
 import type { StepOutput, TensorBatch } from '../types';
 import { SelfSupervised, lastChannels } from './base';
 import { FeatureQueue } from './queue';
-import { initTarget, momentumScheduleParams, type MomentumPair } from './momentum';
+import { momentumScheduleParams, type MomentumEncoder } from './momentum';
 import { positiveSimilarity } from './simclr';
 
 export const mocoV2Params = z.strictObject({
@@ -40,8 +44,7 @@ export class MoCoV2 extends SelfSupervised {
   readonly kind = 'MoCoV2';
   readonly backbone: Backbone;
   readonly neck: NonLinearNeck;
-  readonly keyBackbone: Backbone;
-  readonly keyNeck: NonLinearNeck;
+  readonly key: MomentumEncoder<Backbone, NonLinearNeck>;
   readonly head: ContrastiveHead;
   readonly queue: FeatureQueue;
 
@@ -52,32 +55,25 @@ export class MoCoV2 extends SelfSupervised {
     super();
     this.backbone = this.child('backbone', ctx.build<Backbone>('backbone', params.backbone));
     this.neck = this.child('neck', ctx.build<NonLinearNeck>('neck', params.neck, { in_channels: lastChannels(this.backbone) }));
-    this.keyBackbone = this.child('key_backbone', ctx.build<Backbone>('backbone', params.backbone));
-    this.keyNeck = this.child('key_neck', ctx.build<NonLinearNeck>('neck', params.neck, { in_channels: lastChannels(this.backbone) }));
-    for (const pair of this.momentumPairs()) initTarget(pair);
+    const online = { backbone: this.backbone, top: this.neck };
+    this.key = this.momentumEncoder(ctx, { prefix: 'key', online, configs: { backbone: params.backbone, top: params.neck }, topKind: 'neck', schedule: params.momentum });
     this.head = this.child('head', ctx.build<ContrastiveHead>('head', params.head));
     this.queue = this.child('queue', new FeatureQueue(params.queue_len, lastChannels(this.neck)));
-  }
-
-  momentumPairs(): MomentumPair[] {
-    return [
-      { online: this.backbone, target: this.keyBackbone },
-      { online: this.neck, target: this.keyNeck },
-    ];
   }
 
   trainStep(batch: TensorBatch): StepOutput {
     this.requireViews(batch);
     const [imQ, imK] = batch.views;
     const q = l2Normalize(this.neck.project(this.backbone.forward(imQ).at(-1)!)) as tf.Tensor2D;
-    const k = stopGradient(l2Normalize(this.keyNeck.project(this.keyBackbone.forward(imK).at(-1)!))) as tf.Tensor2D;
+    const { backbone, top } = this.key.target;
+    const k = stopGradient(l2Normalize(top.project(backbone.forward(imK).at(-1)!))) as tf.Tensor2D;
     const loss = this.head.queueLoss(q, k, this.queue.snapshot());
-    this.queue.enqueue(k);
+    this.queue.enqueue(gatherRows(k));
     return { loss, logs: { positive_similarity: positiveSimilarity(stopGradient(q), k) } };
   }
 
   hooks(): Hook[] {
-    return [new MomentumUpdateHook(() => this.momentumPairs(), this.params.momentum)];
+    return [new MomentumUpdateHook(this.key)];
   }
 }
 

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Module } from '../../nn/module';
 import * as init from '../../nn/init';
-import { l2Normalize } from '../../losses/ntXent';
+import { l2Normalize } from '../../nn/l2Normalize';
 import { stopGradient } from '../../nn/stopGradient';
 
 export class FeatureQueue extends Module {

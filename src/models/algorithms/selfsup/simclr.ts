@@ -13,20 +13,24 @@ import { register, type BuildContext } from '../../../core/registry';
 import { slot } from '../../../core/schema';
 import type { Backbone } from '../../backbones/types';
 import type { NonLinearNeck } from '../../necks/nonLinearNeck';
-import { ntXentLoss } from '../../losses/ntXent';
+import { ntXentParams } from '../../losses/ntXent';
+import { buildLoss, lossShorthand, lossSlot, type Losses } from '../../losses/lossSlot';
+import { rowCosine } from '../../losses/negativeCosine';
 import type { StepOutput, TensorBatch } from '../types';
 import { SelfSupervised, lastChannels } from './base';
 
 export const simclrParams = z.strictObject({
   backbone: slot('backbone', 'The encoder f (ResNet, VisionTransformer, ...)'),
   neck: slot('neck', 'The projection head g (NonLinearNeckSimCLR)').default({ type: 'NonLinearNeckSimCLR' }),
-  temperature: z.number().gt(0, 'temperature must be > 0: use 0.1 to 0.5').default(0.1).describe('NT-Xent temperature (0.1 with large batches, 0.2-0.5 with small ones); > 0'),
+  loss: lossSlot('views', 'NTXentLoss'),
+  temperature: lossShorthand(ntXentParams, 'temperature', 'NTXentLoss'),
 });
 
 export class SimCLR extends SelfSupervised {
   readonly kind = 'SimCLR';
   readonly backbone: Backbone;
   readonly neck: NonLinearNeck;
+  private readonly loss: Losses['views'];
 
   constructor(
     readonly params: z.output<typeof simclrParams>,
@@ -35,6 +39,7 @@ export class SimCLR extends SelfSupervised {
     super();
     this.backbone = this.child('backbone', ctx.build<Backbone>('backbone', params.backbone));
     this.neck = this.child('neck', ctx.build<NonLinearNeck>('neck', params.neck, { in_channels: lastChannels(this.backbone) }));
+    this.loss = buildLoss(ctx, 'SimCLR', 'views', params.loss, { temperature: params.temperature });
   }
 
   trainStep(batch: TensorBatch): StepOutput {
@@ -43,23 +48,19 @@ export class SimCLR extends SelfSupervised {
     const n = a.shape[0];
     const z = this.neck.project(this.backbone.forward(tf.concat([a, b], 0) as tf.Tensor4D).at(-1)!);
     const [z1, z2] = tf.split(z, [n, n], 0) as tf.Tensor2D[];
-    const loss = ntXentLoss(z1, z2, this.params.temperature);
+    const loss = this.loss(z1, z2);
     return { loss, logs: { positive_similarity: positiveSimilarity(z1, z2) } };
   }
 }
 
 /** Mean cosine similarity of the two views' projections: rises as the views agree (a health signal). */
 export function positiveSimilarity(a: tf.Tensor2D, b: tf.Tensor2D): tf.Scalar {
-  return tf.tidy(() => {
-    const na = tf.div(a, tf.maximum(tf.norm(a, 'euclidean', 1, true), 1e-12));
-    const nb = tf.div(b, tf.maximum(tf.norm(b, 'euclidean', 1, true), 1e-12));
-    return tf.mean(tf.sum(tf.mul(na, nb), 1)) as tf.Scalar;
-  });
+  return tf.tidy(() => tf.mean(rowCosine(a, b)) as tf.Scalar);
 }
 
 register('model', {
   type: 'SimCLR',
-  description: 'Contrastive learning of two views with a projection MLP and the NT-Xent loss',
+  description: 'Contrastive learning of two views with a projection MLP and a loss of two views (NT-Xent by default)',
   paper: 'Chen et al., A Simple Framework for Contrastive Learning of Visual Representations (SimCLR), ICML 2020, arXiv:2002.05709',
   params: simclrParams,
   build: (p, ctx) => new SimCLR(p, ctx),

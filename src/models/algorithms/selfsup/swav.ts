@@ -21,7 +21,7 @@ import { UserError } from '../../../core/problems';
 import type { Backbone } from '../../backbones/types';
 import type { NonLinearNeck } from '../../necks/nonLinearNeck';
 import type { SwAVHead } from '../../heads/swavHead';
-import { l2Normalize } from '../../losses/ntXent';
+import { l2Normalize } from '../../nn/l2Normalize';
 import { stopGradient } from '../../nn/stopGradient';
 import { FreezeVariablesHook } from '../../../train/hooks/freezeVariables';
 import { PRIORITY, type Hook } from '../../../train/hook';

@@ -12,7 +12,7 @@ import { Module } from '../../nn/module';
 import { Conv2d } from '../../nn/layers';
 import { stepRandom } from '../../nn/stepRandom';
 import * as init from '../../nn/init';
-import type { PixelLoss } from '../../losses/pixelCrossEntropy';
+import { buildLoss, type Losses } from '../../losses/lossSlot';
 
 export const decodeHeadParams = {
   num_classes: z.number().int().min(1).optional().describe('Classes predicted per pixel, background included (default: the classes of the training data)'),
@@ -51,7 +51,7 @@ export function pick<T>(list: T[], index: number, what: string): T {
 export abstract class DecodeHead extends Module {
   readonly numClasses: number;
   readonly convSeg: Conv2d;
-  readonly lossFn: PixelLoss;
+  readonly lossFn: Losses['pixels'];
 
   constructor(
     readonly params: DecodeHeadParams,
@@ -64,7 +64,7 @@ export abstract class DecodeHead extends Module {
     this.convSeg = this.child('conv_seg', new Conv2d(params.channels, params.num_classes, 1, { bias: true }));
     // mmsegmentation starts the classifier at normal(0, 0.01): near-uniform logits, a first loss of ln K.
     tf.tidy(() => this.convSeg.weight.assign(init.normal(this.convSeg.weight.shape, 0.01)));
-    this.lossFn = ctx.build<PixelLoss>('loss', params.loss);
+    this.lossFn = buildLoss(ctx, name, 'pixels', params.loss);
   }
 
   /** Channels of backbone output `index` (the list given by the algorithm, or a number). */
