@@ -6,8 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readRunRecord, type RunRecord } from '../../src/rundir';
-import type { RunInfo } from '../../src/rundir';
+import { readRunRecord, runFile, RUN_INFO_VERSION, type RunInfo, type RunRecord } from '../../src/rundir';
 import { describeRun, RUN_ICONS, runClickCommand, runContextValue, runDuration, RunsTreeModel, runTooltipRows } from '../../src/extension/runs/runsTreeModel';
 import { PANEL_COMMANDS, RUN_COMMANDS } from '../../src/extension/ids';
 
@@ -21,6 +20,7 @@ function writeRun(stem: string, id: string, info: Partial<RunInfo>, options: { c
   const dir = path.join(root, 'work_dirs', stem, id);
   fs.mkdirSync(path.join(dir, 'checkpoints'), { recursive: true });
   const full: RunInfo = {
+    version: RUN_INFO_VERSION,
     status: 'finished',
     pid: 1,
     hostname: os.hostname(),
@@ -36,7 +36,7 @@ function writeRun(stem: string, id: string, info: Partial<RunInfo>, options: { c
     max_epochs: 2,
     ...info,
   };
-  fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify(full));
+  fs.writeFileSync(runFile(dir, 'run'), JSON.stringify(full));
   if (options.checkpoint) fs.writeFileSync(path.join(dir, 'checkpoints', 'latest.safetensors'), '');
   return dir;
 }

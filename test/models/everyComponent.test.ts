@@ -65,14 +65,11 @@ const EXEMPT_KINDS: Partial<Record<ComponentKind, string>> = {
 const EXEMPT: Record<string, string> = {};
 
 /**
- * Components that no slot of a model can run yet, so not tried: the only slots that take a loss
- * are the decode heads' (per-pixel logits), and the head and the method that use these losses
- * call them directly. One that a model's defaults build is run there all the same.
+ * Components that no slot of any model can run, so not tried (none at present: every head and
+ * method with a loss takes it from a `loss:` slot). One that a model's defaults build is run there
+ * all the same.
  */
-const NO_FITTING_SLOT: Record<string, string> = {
-  CrossEntropyLoss: 'ClsHead calls crossEntropy() itself (test/models covers the function)',
-  NTXentLoss: 'SimCLR calls ntXentLoss() itself (test/selfsup/losses checks it against the paper’s loop)',
-};
+const NO_FITTING_SLOT: Record<string, string> = {};
 
 /** The model kinds reached only through a model (see EXEMPT_KINDS). */
 const INSIDE_MODELS: ComponentKind[] = ['neck', 'head', 'loss'];
