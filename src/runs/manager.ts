@@ -1,5 +1,5 @@
 /**
- * Start, stop and resume `cvw` processes: training never runs in the editor's process (DESIGN.md),
+ * Start, stop and resume `cvw` processes: training never runs in the editor's process (ARCHITECTURE.md),
  * the run manager spawns `cvw train` as a child and the run directory tells everyone else.
  *
  * - `train()` picks the run directory itself (`work_dirs/<config stem>/<run id>`, passed with

@@ -1,6 +1,6 @@
 /**
  * Discover and follow runs: watch `work_dirs` folders with chokidar, so that a run started in a
- * terminal shows up and updates exactly like one started from the editor (DESIGN.md "Runs").
+ * terminal shows up and updates exactly like one started from the editor (ARCHITECTURE.md, "Run directory").
  *
  *   const watcher = await RunWatcher.start(['/ws/work_dirs']);
  *   watcher.onChange(({ kind, run, previous }) => ...);      // added | changed | removed
