@@ -18,6 +18,8 @@ export interface MpiBinding {
   allreduceSumSync(data: Float32Array): void;
   abiVersion?: number;
   barrier(): Promise<void>;
+  /** Seconds a collective waits for every rank; past them it fails with code ETIMEDOUT and `missing` (the ranks not heard from). */
+  setTimeout(seconds: number): void;
   inFlight(): boolean;
   abort(code: number): void;
   finalize(): void;
@@ -144,7 +146,7 @@ export function buildBinding(log: (m: string) => void = () => undefined): string
 }
 
 /** The functions this code calls: a binding built by an older version is rebuilt. */
-const ABI_VERSION = 2;
+const ABI_VERSION = 3;
 
 /** Build (when needed) and load the binding. */
 export function loadBinding(log?: (m: string) => void): MpiBinding {

@@ -73,7 +73,7 @@ interface RunnerConfig {
   data: Record<string, unknown> & { train?: ComponentConfig };
   optimizer?: ComponentConfig;
   lr_schedule?: ComponentConfig;
-  runner: { max_epochs?: number; max_iters?: number; log_interval: number; grad_clip?: { max_norm: number }; accumulate_steps: number; sync_bn?: boolean };
+  runner: { max_epochs?: number; max_iters?: number; log_interval: number; grad_clip?: { max_norm: number }; accumulate_steps: number; sync_bn?: boolean; collective_timeout?: number };
   hooks: ComponentConfig[];
   eval_pipelines: Array<{ name?: string; split?: string; data?: ComponentConfig; evaluators: ComponentConfig[]; interval: number }>;
   checkpoint: CheckpointHookConfig;
@@ -195,6 +195,7 @@ export class Runner implements RunnerApi {
 
     if (cfg.load_from) this.loadWeights(cfg.load_from);
     if (this.options.resumeFrom) this.resume(this.options.resumeFrom);
+    if (this.world && cfg.runner.collective_timeout) this.world.setTimeout(cfg.runner.collective_timeout);
     if (this.world) this.broadcastState();
     const world = this.world;
     if (world && cfg.runner.sync_bn) setBatchNormSync((data) => world.allreduceSumSync(data));

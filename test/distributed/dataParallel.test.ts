@@ -7,6 +7,7 @@ import { tinyVitFashionMnistYaml } from '../helpers/tinyConfig';
 import { loadCheckpoint, disposeCheckpoint } from '../../src/train/checkpoint';
 import { buildBinding, mpiAvailability } from '../../src/distributed/binding';
 import { useCpu } from '../helpers/tf';
+import { findRank } from '../helpers/mpiRanks';
 
 // Data-parallel training on real Open MPI ranks (`cvw train --nproc 2` starts mpirun), on a
 // transformer without batch norm: 2 ranks x batch 32 must end where 1 process x batch 64 does.
@@ -221,18 +222,3 @@ describe.skipIf(skip)('data-parallel training under mpirun', () => {
     expect(after.error).toBeUndefined();
   }, 180_000);
 });
-
-/** The pid of the cvw process that is MPI rank `rank` of the run writing `dir`. */
-function findRank(rank: number, dir: string): number | undefined {
-  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (!cmd.includes(dir) || !cmd.includes('cvw.js')) continue;
-      const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-      if (env.includes(`OMPI_COMM_WORLD_RANK=${rank}`)) return Number(pid);
-    } catch {
-      // gone, or not ours
-    }
-  }
-  return undefined;
-}
