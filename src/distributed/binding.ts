@@ -14,8 +14,8 @@ export interface MpiBinding {
   init(): { rank: number; size: number; threadLevel: number };
   processorName(): string;
   bcast(data: ArrayBufferView, root: number): void;
-  allreduceSum(data: Float32Array): Promise<void>;
-  allreduceSumSync(data: Float32Array): void;
+  allreduceSum(data: Float32Array | Float64Array): Promise<void>;
+  allreduceSumSync(data: Float32Array | Float64Array): void;
   abiVersion?: number;
   barrier(): Promise<void>;
   /** Seconds a collective waits for every rank; past them it fails with code ETIMEDOUT and `missing` (the ranks not heard from). */

@@ -91,12 +91,12 @@ export class World {
   }
 
   /** Sum `data` over all ranks, in place. */
-  allreduceSum(data: Float32Array): Promise<void> {
+  allreduceSum(data: Float32Array | Float64Array): Promise<void> {
     return this.mpi.allreduceSum(data).catch((e: unknown) => Promise.reject(this.explain(e)));
   }
 
   /** The same, blocking: inside a forward or backward pass (SyncBatchNorm's statistics). */
-  allreduceSumSync(data: Float32Array): void {
+  allreduceSumSync(data: Float32Array | Float64Array): void {
     this.sync(() => this.mpi.allreduceSumSync(data));
   }
 

@@ -4,8 +4,8 @@
  *   init()                      -> { rank, size, threadLevel }   MPI_Init_thread
  *   processorName()             -> string                        MPI_Get_processor_name
  *   bcast(typedArray, root)                                      MPI_Bcast (bytes, in place, blocking)
- *   allreduceSum(float32Array)  -> Promise<void>                 MPI_Allreduce (sum, float32, in place)
- *   allreduceSumSync(float32Array)                               the same, blocking (inside a gradient)
+ *   allreduceSum(floatArray)    -> Promise<void>                 MPI_Allreduce (sum, in place; Float32Array or Float64Array)
+ *   allreduceSumSync(floatArray)                                 the same, blocking (inside a gradient)
  *   abiVersion                                                   bumped when functions are added
  *   barrier()                   -> Promise<void>                 MPI_Barrier
  *   setTimeout(seconds)                                          how long a collective waits for the others
@@ -300,7 +300,8 @@ typedef struct {
   napi_async_work work;
   napi_deferred deferred;
   napi_ref keep; /* the array, alive while the worker thread writes into it */
-  float *data;
+  void *data;
+  MPI_Datatype type;
   int count;
   int barrier;
   long long seq;
@@ -312,20 +313,20 @@ typedef struct {
  * buffers of megabytes (4 M floats, 2 ranks: ~13 ms against ~7 ms): a large one waits for every rank
  * in a non-blocking barrier first, then runs the blocking allreduce (all ranks are there by then).
  */
-#define LARGE_ALLREDUCE_FLOATS (1 << 18)
+#define LARGE_ALLREDUCE_BYTES (1 << 20)
 
-/* Sum `count` floats over the ranks in place, waiting at most the timeout for every rank to arrive. */
-static WaitResult allreduce_with_deadline(float *data, int count, long long seq) {
+/* Sum `count` numbers over the ranks in place, waiting at most the timeout for every rank to arrive. */
+static WaitResult allreduce_with_deadline(void *data, int count, MPI_Datatype type, long long seq) {
   WaitResult out = {MPI_SUCCESS, seq, 0, NULL, 0};
   MPI_Request req;
-  int large = count >= LARGE_ALLREDUCE_FLOATS;
-  int rc = large ? MPI_Ibarrier(MPI_COMM_WORLD, &req) : MPI_Iallreduce(MPI_IN_PLACE, data, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &req);
+  int large = (size_t)count * (type == MPI_DOUBLE ? 8 : 4) >= LARGE_ALLREDUCE_BYTES;
+  int rc = large ? MPI_Ibarrier(MPI_COMM_WORLD, &req) : MPI_Iallreduce(MPI_IN_PLACE, data, count, type, MPI_SUM, MPI_COMM_WORLD, &req);
   if (rc != MPI_SUCCESS) {
     out.rc = rc;
     return out;
   }
   out = wait_for(&req, seq);
-  if (large && out.rc == MPI_SUCCESS) out.rc = MPI_Allreduce(MPI_IN_PLACE, data, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+  if (large && out.rc == MPI_SUCCESS) out.rc = MPI_Allreduce(MPI_IN_PLACE, data, count, type, MPI_SUM, MPI_COMM_WORLD);
   return out;
 }
 
@@ -333,7 +334,7 @@ static void collective_execute(napi_env env, void *p) {
   (void)env;
   Collective *c = (Collective *)p;
   if (!c->barrier) {
-    c->result = allreduce_with_deadline(c->data, c->count, c->seq);
+    c->result = allreduce_with_deadline(c->data, c->count, c->type, c->seq);
     return;
   }
   MPI_Request req;
@@ -383,10 +384,11 @@ static napi_value start_collective(napi_env env, Collective *c, const char *name
 }
 
 /*
- * The one argument of the allreduces: a Float32Array of at most 2^31 - 1 elements (MPI's int count).
- * Returns 0 with a JavaScript exception pending when it is not.
+ * The one argument of the allreduces: a Float32Array or Float64Array (statistics summed without
+ * float32 rounding) of at most 2^31 - 1 elements (MPI's int count). Returns 0 with a JavaScript
+ * exception pending when it is not.
  */
-static int float32_arg(napi_env env, napi_callback_info info, const char *name, napi_value *array, float **data, int *count) {
+static int float_arg(napi_env env, napi_callback_info info, const char *name, napi_value *array, void **data, int *count, MPI_Datatype *mpi_type) {
   size_t argc = 1;
   napi_value argv[1];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
@@ -394,30 +396,34 @@ static int float32_arg(napi_env env, napi_callback_info info, const char *name, 
   size_t bytes = 0;
   napi_typedarray_type type;
   char message[128];
-  if (argc < 1 || !typed_bytes(env, argv[0], &raw, &bytes, &type) || type != napi_float32_array) {
-    snprintf(message, sizeof message, "%s(float32Array): expected a Float32Array", name);
+  if (argc < 1 || !typed_bytes(env, argv[0], &raw, &bytes, &type) || (type != napi_float32_array && type != napi_float64_array)) {
+    snprintf(message, sizeof message, "%s(floatArray): expected a Float32Array or Float64Array", name);
     napi_throw_type_error(env, NULL, message);
     return 0;
   }
-  if (bytes / 4 > (size_t)0x7fffffff) {
+  size_t elem = type == napi_float64_array ? 8 : 4;
+  if (bytes / elem > (size_t)0x7fffffff) {
     snprintf(message, sizeof message, "%s: more than 2^31 elements in one call", name);
     napi_throw_range_error(env, NULL, message);
     return 0;
   }
   *array = argv[0];
-  *data = (float *)raw;
-  *count = (int)(bytes / 4);
+  *data = raw;
+  *count = (int)(bytes / elem);
+  *mpi_type = type == napi_float64_array ? MPI_DOUBLE : MPI_FLOAT;
   return 1;
 }
 
 static napi_value AllreduceSum(napi_env env, napi_callback_info info) {
   napi_value array;
-  float *data;
+  void *data;
   int count;
-  if (!float32_arg(env, info, "allreduceSum", &array, &data, &count)) return NULL;
+  MPI_Datatype type;
+  if (!float_arg(env, info, "allreduceSum", &array, &data, &count, &type)) return NULL;
   Collective *c = (Collective *)calloc(1, sizeof(Collective));
   c->data = data;
   c->count = count;
+  c->type = type;
   CHECK_NAPI(env, napi_create_reference(env, array, 1, &c->keep));
   return start_collective(env, c, "cvw_mpi.allreduce");
 }
@@ -425,14 +431,15 @@ static napi_value AllreduceSum(napi_env env, napi_callback_info info) {
 /* Blocking: for statistics needed in the middle of a forward or backward pass (SyncBatchNorm). */
 static napi_value AllreduceSumSync(napi_env env, napi_callback_info info) {
   napi_value array;
-  float *data;
+  void *data;
   int count;
-  if (!float32_arg(env, info, "allreduceSumSync", &array, &data, &count)) return NULL;
+  MPI_Datatype type;
+  if (!float_arg(env, info, "allreduceSumSync", &array, &data, &count, &type)) return NULL;
   if (in_flight) {
     napi_throw_error(env, NULL, "cvw_mpi: a collective is already in flight (await each one)");
     return NULL;
   }
-  WaitResult w = allreduce_with_deadline(data, count, ++collective_seq);
+  WaitResult w = allreduce_with_deadline(data, count, type, ++collective_seq);
   if (w.rc != MPI_SUCCESS) {
     napi_throw(env, wait_error(env, "MPI_Allreduce", &w));
     free(w.missing);
