@@ -9,6 +9,7 @@ import type { RunInfo } from '../train/runDir';
 import { processLiveness } from './liveness';
 import { readRunLock, RUN_LOCK } from '../train/runLock';
 import { readRegularFile } from '../core/boundedRead';
+import { slurmQueue, slurmRunState, type SlurmRunView } from './slurmQueue';
 
 export type { RunInfo };
 
@@ -46,6 +47,8 @@ export interface RunRecord {
   endedMs?: number;
   /** run.json's modification time (ms). */
   mtimeMs: number;
+  /** A run submitted to Slurm, while the editor reads the queue: its job as squeue shows it (slurmQueue.ts). */
+  slurm?: SlurmRunView;
 }
 
 const MAX_RUN_JSON_BYTES = 16 << 20;
@@ -80,6 +83,8 @@ export function interpretRun(dir: string, info: RunInfo, mtimeMs: number): RunRe
   else if (info.status === 'running' && processLiveness(info.pid, { hostname: info.hostname, startedBy: mtimeMs }) === 'dead') {
     state = hasCheckpoint ? 'interrupted' : 'crashed';
   }
+  const slurm = typeof info.slurm_job_id === 'string' && slurmQueue() ? slurmRunState(info.slurm_job_id, state, hasCheckpoint, mtimeMs, slurmQueue()) : undefined;
+  if (slurm) state = slurm.state;
   const startedMs = Date.parse(info.started);
   const endedMs = info.ended ? Date.parse(info.ended) : state === 'interrupted' || state === 'crashed' ? mtimeMs : undefined;
   return {
@@ -91,6 +96,7 @@ export function interpretRun(dir: string, info: RunInfo, mtimeMs: number): RunRe
     startedMs: Number.isFinite(startedMs) ? startedMs : mtimeMs,
     endedMs: endedMs !== undefined && Number.isFinite(endedMs) ? endedMs : undefined,
     mtimeMs,
+    ...(slurm ? { slurm } : {}),
   };
 }
 
