@@ -5,6 +5,9 @@ import * as path from 'node:path';
 import { tempFiles } from '../helpers/tmp';
 import { tinyVitFashionMnistYaml } from '../helpers/tinyConfig';
 import { buildBinding } from '../../src/distributed/binding';
+import { readRunRecord, type RunRecord } from '../../src/runs/runRecord';
+import { SlurmQueuePoller } from '../../src/extension/slurm/queue';
+import type { RunsService } from '../../src/extension/runs';
 
 // `cvw submit` against a real one-node Slurm cluster (munged, slurmctld, slurmd started here by
 // scripts/slurm-local.sh): the run is pending with its job id at once, runs on 2 ranks to
@@ -81,12 +84,41 @@ describe.skipIf(skip)('cvw submit on a one-node Slurm cluster', () => {
     expect(fs.existsSync(path.join(dir, 'log.rank1.txt'))).toBe(true);
   }, 120_000);
 
-  it('scancel stops the job with a last checkpoint (stopped, resumable); --resume finishes it', async () => {
+  it('scancel stops the job with a last checkpoint (stopped, resumable); --resume finishes it; a job queued behind it shows pending in the editor, then failed once cancelled', async () => {
     const dir = path.join(t.dir, 'cancelled');
     const r = cli('submit', 'long.yaml', '--nodes', '1', '--ntasks-per-node', '2', '--work-dir', dir, '--json');
     expect(r.code, r.err).toBe(0);
     const { jobId } = JSON.parse(r.out);
     await until('the first steps', () => runJson(dir).iter >= 2);
+
+    // The editor's view of a second job, queued behind this one (both CPUs taken), then cancelled
+    // before it started: pending with Slurm's reason, then failed (its run.json still says pending).
+    const queued = path.join(t.dir, 'queued');
+    const q = cli('submit', 'short.yaml', '--nodes', '1', '--ntasks-per-node', '2', '--work-dir', queued, '--json');
+    expect(q.code, q.err).toBe(0);
+    const queuedJob = JSON.parse(q.out).jobId as string;
+    const records = new Map<string, RunRecord>([[queued, readRunRecord(queued)!]]);
+    const service = { runs: () => [...records.values()], refresh: (d: string) => records.set(d, readRunRecord(d)!).get(d) } as unknown as RunsService;
+    const logged: string[] = [];
+    const savedConf = process.env.SLURM_CONF;
+    process.env.SLURM_CONF = slurmConf;
+    const poller = new SlurmQueuePoller(service, { appendLine: (l: string) => logged.push(l) } as never, 3_600_000);
+    try {
+      await poller.poll();
+      expect(logged).toEqual([]);
+      expect(records.get(queued)).toMatchObject({ state: 'pending', slurm: { job: { id: queuedJob, state: 'PENDING' }, note: expect.stringMatching(new RegExp(`^Slurm job ${queuedJob} waits \\(\\w+\\)$`)) } });
+      execFileSync('scancel', [queuedJob], { env: env() });
+      await until('the queued job to leave the queue', () => jobGone(queuedJob), 30_000);
+      expect(runJson(queued).status).toBe('pending');
+      await until('run.json to settle', () => Date.now() > fs.statSync(path.join(queued, 'run.json')).mtimeMs + 3500, 10_000);
+      await poller.poll();
+      expect(records.get(queued)).toMatchObject({ state: 'failed', slurm: { note: `Slurm job ${queuedJob} ended before the run started (its output: slurm-${queuedJob}.out in the run directory)` } });
+    } finally {
+      poller.dispose();
+      if (savedConf === undefined) delete process.env.SLURM_CONF;
+      else process.env.SLURM_CONF = savedConf;
+    }
+
     execFileSync('scancel', [jobId], { env: env() });
     await until('the job to end', () => jobGone(jobId), 60_000);
     const info = runJson(dir);

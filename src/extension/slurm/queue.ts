@@ -4,7 +4,7 @@
  * Runs view shows a job that ended before it started, or whose ranks were killed elsewhere.
  */
 import { execFile } from 'node:child_process';
-import * as vscode from 'vscode';
+import type * as vscode from 'vscode';
 import { parseSqueue, setSlurmQueue, SQUEUE_FORMAT } from '../../runs/slurmQueue';
 import type { RunRecord } from '../../runs/runRecord';
 import type { RunsService } from '../runs';
