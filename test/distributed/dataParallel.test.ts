@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tempFiles } from '../helpers/tmp';
@@ -29,9 +29,17 @@ const mpi = mpiAvailability();
 const skip = !mpi.mpiInstalled;
 if (skip) console.log(`skipping the data-parallel tests: ${mpi.note}`);
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [cvwBin, ...args], { cwd: t.dir, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
+/** `cvw args...` in a child process; asynchronous, so that the test worker keeps answering vitest while ranks train. */
+function cli(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cvwBin, ...args], { cwd: t.dir, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
 }
 
 const runJson = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
@@ -71,11 +79,11 @@ describe.skipIf(skip)('data-parallel training under mpirun', () => {
   const one = path.join(t.dir, 'one');
   const two = path.join(t.dir, 'two');
 
-  it('2 ranks x batch 32 end with the weights of 1 process x batch 64', () => {
-    const r1 = cli('train', 'b64.yaml', '--work-dir', one, '-q');
+  it('2 ranks x batch 32 end with the weights of 1 process x batch 64', async () => {
+    const r1 = await cli('train', 'b64.yaml', '--work-dir', one, '-q');
     expect(r1.err).toBe('');
     expect(r1.code).toBe(0);
-    const r2 = cli('train', 'b32.yaml', '--work-dir', two, '--nproc', '2');
+    const r2 = await cli('train', 'b32.yaml', '--work-dir', two, '--nproc', '2');
     expect(r2.code, r2.err).toBe(0);
     expect(r2.out.trim()).toBe(two); // rank 1 prints nothing of its own
 
@@ -100,36 +108,36 @@ describe.skipIf(skip)('data-parallel training under mpirun', () => {
     lb.forEach((l, i) => expect(l).toBeCloseTo(la[i], 4));
   }, 120_000);
 
-  it('stopped mid-epoch on 2 ranks, resumed on 2 ranks or on 1 process with twice the batch: the weights of the uninterrupted runs', () => {
+  it('stopped mid-epoch on 2 ranks, resumed on 2 ranks or on 1 process with twice the batch: the weights of the uninterrupted runs', async () => {
     const half = path.join(t.dir, 'half');
-    const r = cli('train', 'b32.yaml', '--work-dir', half, '--nproc', '2', '--max-iters', '3', '-q');
+    const r = await cli('train', 'b32.yaml', '--work-dir', half, '--nproc', '2', '--max-iters', '3', '-q');
     expect(r.code, r.err).toBe(0);
     const copy = path.join(t.dir, 'half-copy');
     fs.cpSync(half, copy, { recursive: true });
     const other = path.join(t.dir, 'half-other');
     fs.cpSync(half, other, { recursive: true });
 
-    const same = cli('train', '--resume', half, '--nproc', '2', '--max-iters', '6', '-q');
+    const same = await cli('train', '--resume', half, '--nproc', '2', '--max-iters', '6', '-q');
     expect(same.code, same.err).toBe(0);
     expect(runJson(half).iter).toBe(6);
     expectSameWeights(weights(two), weights(half));
 
-    const single = cli('train', '--resume', copy, '--max-iters', '6', '--data.train.batch_size', '64');
+    const single = await cli('train', '--resume', copy, '--max-iters', '6', '--data.train.batch_size', '64');
     expect(single.code, single.err).toBe(0);
     expectSameWeights(weights(one), weights(copy));
 
     // Another world size with the same per-rank batch: the position in the epoch is kept in samples.
-    const batch32 = cli('train', '--resume', other, '--max-iters', '4');
+    const batch32 = await cli('train', '--resume', other, '--max-iters', '4');
     expect(batch32.code, batch32.err).toBe(0);
     expect(batch32.err).toMatch(/written by 2 rank\(s\) at sample 192 of the epoch; continuing at batch 6 of 32 x 1 rank/);
   }, 120_000);
 
-  it('SyncBatchNorm: 2 ranks x batch 32 end with the weights and batch-norm statistics of 1 process x batch 64', () => {
+  it('SyncBatchNorm: 2 ranks x batch 32 end with the weights and batch-norm statistics of 1 process x batch 64', async () => {
     const a = path.join(t.dir, 'bn-one');
     const b = path.join(t.dir, 'bn-two');
-    const r1 = cli('train', 'bn64.yaml', '--work-dir', a, '-q');
+    const r1 = await cli('train', 'bn64.yaml', '--work-dir', a, '-q');
     expect(r1.code, r1.err).toBe(0);
-    const r2 = cli('train', 'bn32.yaml', '--work-dir', b, '--nproc', '2', '-q');
+    const r2 = await cli('train', 'bn32.yaml', '--work-dir', b, '--nproc', '2', '-q');
     expect(r2.code, r2.err).toBe(0);
     expect(fs.readFileSync(path.join(b, 'log.txt'), 'utf8')).toMatch(/buffers identical on all 2 ranks/);
     // Relative to the norm of all parameters (buffers separately): biases of batch norm that
@@ -151,10 +159,10 @@ describe.skipIf(skip)('data-parallel training under mpirun', () => {
     }
   }, 120_000);
 
-  it('MoCo v2 on 2 ranks: the key encoder (momentum copy) stays identical on every rank', () => {
+  it('MoCo v2 on 2 ranks: the key encoder (momentum copy) stays identical on every rank', async () => {
     const dir = path.join(t.dir, 'moco');
     const o = (k: string, v: string) => [`--${k}`, v];
-    const r = cli(
+    const r = await cli(
       'train', path.join(root, 'configs/selfsup/mocov2/mocov2_resnet18_fashion_mnist_sample.yaml'), '--work-dir', dir, '--nproc', '2', '--max-iters', '3',
       ...o('engine.backend', 'wasm'), ...o('data.workers', '0'), ...o('data.train.source.root', sample), ...o('data.val.source.root', sample),
       ...o('model.backbone.base_width', '4'), ...o('model.neck.hid_channels', '16'), ...o('model.neck.out_channels', '8'), ...o('data.train.batch_size', '16'), ...o('eval_pipelines', '[]'),
@@ -166,9 +174,9 @@ describe.skipIf(skip)('data-parallel training under mpirun', () => {
     expect(log).toMatch(/buffers \(batch-norm statistics, queues\) of rank 1 \(.+\) differ from rank 0's/);
   }, 120_000);
 
-  it('a non-finite loss ends every rank at the same iteration, naming the ranks it came from', () => {
+  it('a non-finite loss ends every rank at the same iteration, naming the ranks it came from', async () => {
     const dir = path.join(t.dir, 'nan');
-    const r = cli('train', 'b32.yaml', '--work-dir', dir, '--nproc', '2', '--optimizer.lr', '1e30', '-q');
+    const r = await cli('train', 'b32.yaml', '--work-dir', dir, '--nproc', '2', '--optimizer.lr', '1e30', '-q');
     expect(r.code).not.toBe(0);
     const info = runJson(dir);
     expect(info.status).toBe('failed');
@@ -215,7 +223,7 @@ describe.skipIf(skip)('data-parallel training under mpirun', () => {
     expect(info.error.message).toMatch(/rank 1 \(.+\) died \(signal 9, Killed\); the job ended at iteration \d+\. Continue with `cvw train --resume/);
     expect(info.iter).toBeLessThan(24);
 
-    const r = cli('train', '--resume', dir, '--nproc', '2', '-q');
+    const r = await cli('train', '--resume', dir, '--nproc', '2', '-q');
     expect(r.code, r.err).toBe(0);
     const after = runJson(dir);
     expect(after.status).toBe('finished');
