@@ -77,10 +77,10 @@ describe.skipIf(skip)('a hung rank under mpirun', () => {
       const r = JSON.parse(fs.readFileSync(path.join(results, `rank${rank}.json`), 'utf8'));
       expect(r.name, JSON.stringify(r)).toBe('CollectiveTimeoutError');
       expect(r.missing).toEqual([2]);
-      expect(r.message).toMatch(new RegExp(`^rank 2 \\(.+\\) did not join allreduce #\\d+ within 2 s \\(rank ${rank} \\(.+\\) waited [2-9] s\\): it hangs or waits elsewhere; the job ends`));
+      expect(r.message).toMatch(new RegExp(`^rank 2 \\(.+\\) did not join allreduce #\\d+ within 2 s \\(rank ${rank} \\(.+\\) waited \\d+ s\\): it hangs or waits elsewhere; the job ends`));
       // The timeout and a grace of about 1 s for the other ranks' answers.
       expect(r.seconds).toBeGreaterThanOrEqual(2);
-      expect(r.seconds).toBeLessThan(8);
+      expect(r.seconds).toBeLessThan(12);
     }
     expect(fs.existsSync(path.join(results, 'rank2.json'))).toBe(false);
   }, 40_000);
