@@ -79,7 +79,9 @@ export function readRunRecord(dir: string): RunRecord | undefined {
 export function interpretRun(dir: string, info: RunInfo, mtimeMs: number): RunRecord {
   const hasCheckpoint = fs.existsSync(path.join(dir, RUN_FILE.latest));
   let state: RunState = info.status;
-  if (lockHeldByLiveProcess(dir)) state = 'running'; // e.g. a resume that has taken the lock and not yet rewritten run.json
+  // e.g. a resume that has taken the lock and not yet rewritten run.json; not `cvw submit` recording
+  // a pending run (nor rank 0 of its job about to write `running`).
+  if (info.status !== 'pending' && lockHeldByLiveProcess(dir)) state = 'running';
   else if (info.status === 'running' && processLiveness(info.pid, { hostname: info.hostname, startedBy: mtimeMs }) === 'dead') {
     state = hasCheckpoint ? 'interrupted' : 'crashed';
   }

@@ -140,7 +140,7 @@ describe.skipIf(skip)('cvw submit on a one-node Slurm cluster', () => {
     expect(info.status).toBe('stopped');
     expect(info.error).toBeUndefined();
     expect(fs.existsSync(path.join(dir, 'checkpoints', 'latest.safetensors'))).toBe(true);
-    expect(fs.readFileSync(path.join(dir, 'log.txt'), 'utf8')).toMatch(/stopped \(SIGTERM\) at epoch 1, iteration \d+/);
+    expect(fs.readFileSync(path.join(dir, 'log.txt'), 'utf8')).toMatch(/stopped \(SIGTERM\) at epoch \d+, iteration \d+/);
 
     const stoppedAt = info.iter as number;
     const resumed = cli('train', '--resume', dir, '--nproc', '2', '--max-iters', String(stoppedAt + 2), '-q');
