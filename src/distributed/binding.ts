@@ -14,10 +14,12 @@ export interface MpiBinding {
   init(): { rank: number; size: number; threadLevel: number };
   processorName(): string;
   bcast(data: ArrayBufferView, root: number): void;
-  allreduceSum(data: Float32Array): Promise<void>;
-  allreduceSumSync(data: Float32Array): void;
+  allreduceSum(data: Float32Array | Float64Array): Promise<void>;
+  allreduceSumSync(data: Float32Array | Float64Array): void;
   abiVersion?: number;
   barrier(): Promise<void>;
+  /** Seconds a collective waits for every rank; past them it fails with code ETIMEDOUT and `missing` (the ranks not heard from). */
+  setTimeout(seconds: number): void;
   inFlight(): boolean;
   abort(code: number): void;
   finalize(): void;
@@ -144,7 +146,7 @@ export function buildBinding(log: (m: string) => void = () => undefined): string
 }
 
 /** The functions this code calls: a binding built by an older version is rebuilt. */
-const ABI_VERSION = 2;
+const ABI_VERSION = 3;
 
 /** Build (when needed) and load the binding. */
 export function loadBinding(log?: (m: string) => void): MpiBinding {

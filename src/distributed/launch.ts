@@ -21,8 +21,14 @@ export interface LaunchOptions {
   mpirunArgs?: string[];
 }
 
-/** mpirun's line about the rank that ended the job, e.g. "process rank 1 with PID 0 on node vm exited on signal 9 (Killed)". */
+/**
+ * What ended the job, from mpirun's output: a rank's word that others never joined a collective
+ * (World's CollectiveTimeoutError, printed by the rank before it aborted the job), else mpirun's
+ * line about the rank that died, e.g. "process rank 1 with PID 0 on node vm exited on signal 9 (Killed)".
+ */
 export function deadRankMessage(mpirunOutput: string): string | undefined {
+  const hung = /cvw: rank \d+ \(\S+\) failed: (.+? did not join .+?); the job ends/.exec(mpirunOutput);
+  if (hung) return hung[1];
   const m = /process rank (\d+) with PID \d+ on node (\S+) exited on signal (\d+)(?: \(([^)]+)\))?/.exec(mpirunOutput);
   if (m) return `rank ${m[1]} (${m[2]}) died (signal ${m[3]}${m[4] ? `, ${m[4]}` : ''})`;
   const a = /MPI_ABORT was invoked on rank (\d+)/.exec(mpirunOutput);

@@ -107,12 +107,12 @@ export function submit(o: SubmitOptions): SubmitResult {
     max_iters: 0,
     max_epochs: 0,
     world_size: o.nodes * o.ntasksPerNode,
-  });
+  }, 'pending');
   try {
     const out = slurmCommand('sbatch', ['--parsable', '--hold', scriptFile]);
     const jobId = out.trim().split(';')[0];
     if (!/^\d+$/.test(jobId)) throw new UserError(`sbatch answered "${out.trim()}", not a job id`);
-    run.update({ status: 'pending', slurm_job_id: jobId });
+    run.update({ slurm_job_id: jobId });
     run.appendLog(`${new Date().toISOString()} submitted to Slurm as job ${jobId} (${o.nodes} node(s) x ${o.ntasksPerNode} rank(s)${o.partition ? `, partition ${o.partition}` : ''}): ${scriptFile}`);
     run.close();
     slurmCommand('scontrol', ['release', jobId]);

@@ -5,6 +5,30 @@
  * trains alone and never loads MPI.
  */
 import { loadBinding, type MpiBinding } from './binding';
+import { UserError } from '../core/problems';
+
+/** How long a collective waits for the other ranks by default (PyTorch's NCCL default too): checkpoints and evaluations of rank 0 fit in it. */
+export const DEFAULT_COLLECTIVE_TIMEOUT_S = 600;
+
+/** A collective some ranks never joined (stopped, stuck, or in another step): the job must end. */
+export class CollectiveTimeoutError extends UserError {
+  constructor(
+    message: string,
+    readonly missing: number[],
+  ) {
+    super(message);
+    this.name = 'CollectiveTimeoutError';
+  }
+}
+
+/** What the binding's ETIMEDOUT error carries. */
+interface BindingTimeout {
+  code: 'ETIMEDOUT';
+  missing: number[];
+  collective: string;
+  seq: number;
+  waited: number;
+}
 
 /** Ranks in the world according to the launcher's environment (1: not launched by mpirun/srun). */
 export function launcherWorldSize(env: NodeJS.ProcessEnv = process.env): number {
@@ -17,6 +41,8 @@ const HOST_BYTES = 256;
 
 export class World {
   readonly hosts: string[];
+
+  private timeoutSeconds = DEFAULT_COLLECTIVE_TIMEOUT_S;
 
   private constructor(
     private readonly mpi: MpiBinding,
@@ -44,32 +70,61 @@ export class World {
     return `rank ${rank} (${this.hosts[rank] ?? '?'})`;
   }
 
+  /** Seconds a collective waits for every rank before the ranks that never came are named (runner.collective_timeout). */
+  setTimeout(seconds: number): void {
+    this.mpi.setTimeout(seconds);
+    this.timeoutSeconds = seconds;
+  }
+
   bcast(data: ArrayBufferView, root = 0): void {
-    this.mpi.bcast(data, root);
+    this.sync(() => this.mpi.bcast(data, root));
   }
 
   /** A string from `root` to every rank (at most `maxBytes` of UTF-8, the rest cut). */
   bcastString(text: string, root = 0, maxBytes?: number): string {
     const len = new Int32Array([Buffer.byteLength(text)]);
-    if (maxBytes === undefined) this.mpi.bcast(len, root);
+    if (maxBytes === undefined) this.bcast(len, root);
     const buf = Buffer.alloc(maxBytes ?? len[0]);
     if (this.rank === root) buf.write(text, 'utf8');
-    this.mpi.bcast(buf, root);
+    this.bcast(buf, root);
     return maxBytes === undefined ? buf.toString('utf8') : buf.toString('utf8').replace(/\0+$/, '');
   }
 
   /** Sum `data` over all ranks, in place. */
-  allreduceSum(data: Float32Array): Promise<void> {
-    return this.mpi.allreduceSum(data);
+  allreduceSum(data: Float32Array | Float64Array): Promise<void> {
+    return this.mpi.allreduceSum(data).catch((e: unknown) => Promise.reject(this.explain(e)));
   }
 
   /** The same, blocking: inside a forward or backward pass (SyncBatchNorm's statistics). */
-  allreduceSumSync(data: Float32Array): void {
-    this.mpi.allreduceSumSync(data);
+  allreduceSumSync(data: Float32Array | Float64Array): void {
+    this.sync(() => this.mpi.allreduceSumSync(data));
   }
 
   barrier(): Promise<void> {
-    return this.mpi.barrier();
+    return this.mpi.barrier().catch((e: unknown) => Promise.reject(this.explain(e)));
+  }
+
+  private sync(call: () => void): void {
+    try {
+      call();
+    } catch (e) {
+      throw this.explain(e);
+    }
+  }
+
+  /** The binding's timeout as the message users see: which ranks (and hosts) never came. */
+  private explain(e: unknown): unknown {
+    const t = e as Partial<BindingTimeout>;
+    if (t?.code !== 'ETIMEDOUT' || !Array.isArray(t.missing)) return e;
+    const what = (t.collective ?? 'collective').replace(/^MPI_/, '').toLowerCase();
+    const them = t.missing.length === 1 ? 'it hangs or waits' : 'they hang or wait';
+    const message = t.missing.length
+      ? `${t.missing.map((r) => this.describe(r)).join(', ')} did not join ${what} #${t.seq} within ${this.timeoutSeconds} s (${this.describe()} waited ${Math.round(t.waited ?? 0)} s): ${them} elsewhere`
+      : `every rank waited in ${what} #${t.seq} for ${this.timeoutSeconds} s and it did not complete`;
+    return new CollectiveTimeoutError(
+      `${message}; the job ends (runner.collective_timeout sets the wait)`,
+      t.missing,
+    );
   }
 
   /** A collective is waiting for the other ranks right now. */

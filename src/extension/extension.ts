@@ -13,6 +13,7 @@ import { registerRuns, type RunsApi } from './runs';
 import { registerPanels } from './panels';
 import { registerCatalog, type CatalogApi } from './catalog';
 import { registerResolvedConfig } from './config/resolvedConfig';
+import { registerSlurm, type SlurmApi } from './slurm';
 
 /** What activate() returns: used by the extension-host integration tests (test/e2e/suite). */
 export interface CvWorkbenchApi {
@@ -22,6 +23,8 @@ export interface CvWorkbenchApi {
   runs: RunsApi;
   /** The Components view. */
   catalog: CatalogApi;
+  /** Submit to Slurm and the queue poller. */
+  slurm: SlurmApi;
 }
 
 export function activate(context: vscode.ExtensionContext): CvWorkbenchApi {
@@ -38,6 +41,7 @@ export function activate(context: vscode.ExtensionContext): CvWorkbenchApi {
   const runs = registerRuns(context, output, { dashboard: true });
   registerPanels(context, { output, runs: () => runs.service.runWatcher, execCvw: (args, cwd) => runs.service.manager.exec(args, { cwd }) });
   const catalog = registerCatalog(context, { exec: (args, cwd) => runs.service.manager.exec(args, { cwd }) });
+  const slurm = registerSlurm(context, runs, output);
 
   context.subscriptions.push(
     vscode.commands.registerCommand(COMMANDS.validateConfig, (uri?: vscode.Uri) => validateConfig(diagnostics, output, uri)),
@@ -50,7 +54,7 @@ export function activate(context: vscode.ExtensionContext): CvWorkbenchApi {
       catalog.tree.refresh();
     }),
   );
-  return { diagnostics, output, runs, catalog };
+  return { diagnostics, output, runs, catalog, slurm };
 }
 
 export function deactivate(): void {

@@ -46,6 +46,11 @@ export const CATALOG_COMMANDS = {
   createSampleWorkspace: 'cvWorkbench.createSampleWorkspace',
 } as const;
 
+/** Slurm (src/extension/slurm): submit a config as a job. */
+export const SLURM_COMMANDS = {
+  submit: 'cvWorkbench.submitToSlurm',
+} as const;
+
 /**
  * Commands registered but deliberately not contributed: they take arguments only the extension
  * gives, so the command palette does not list them.
@@ -56,7 +61,7 @@ export const INTERNAL_COMMANDS = {
 } as const;
 
 /** Every command package.json contributes. */
-export const CONTRIBUTED_COMMANDS: readonly string[] = [COMMANDS, RUN_COMMANDS, PANEL_COMMANDS, CATALOG_COMMANDS].flatMap((group) => Object.values(group));
+export const CONTRIBUTED_COMMANDS: readonly string[] = [COMMANDS, RUN_COMMANDS, PANEL_COMMANDS, CATALOG_COMMANDS, SLURM_COMMANDS].flatMap((group) => Object.values(group));
 
 export const VIEWS = {
   runs: 'cvWorkbench.runs',
@@ -64,6 +69,8 @@ export const VIEWS = {
 } as const;
 
 export const TASK_TYPE = 'cvw';
+/** Tasks of this type submit a config: { "type": "cvw-slurm", "config": "configs/x.yaml", "nodes": 2, "ntasksPerNode": 4 }. */
+export const SLURM_TASK_TYPE = 'cvw-slurm';
 export const DEBUG_TYPE = 'cvw';
 
 export const OUTPUT_CHANNEL_NAME = 'CV Workbench';
@@ -78,6 +85,16 @@ export const SETTINGS = {
   detached: 'runs.detached',
   stopGraceSeconds: 'runs.stopGraceSeconds',
   askForArguments: 'runs.askForArguments',
+} as const;
+
+/** The Slurm feature's settings (under `cvWorkbench.`): the defaults of "Submit to Slurm…". */
+export const SLURM_SETTINGS = {
+  partition: 'slurm.partition',
+  nodes: 'slurm.nodes',
+  ntasksPerNode: 'slurm.ntasksPerNode',
+  gpusPerTask: 'slurm.gpusPerTask',
+  time: 'slurm.time',
+  pollSeconds: 'slurm.pollSeconds',
 } as const;
 
 /** Context keys for `when` clauses. */

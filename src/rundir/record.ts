@@ -11,6 +11,7 @@ import { readRunLock } from './lock';
 import { tryReadRunInfo } from './read';
 import type { RunInfo } from './schema';
 import type { RunState } from './status';
+import { slurmQueue, slurmRunState, type SlurmRunView } from './slurmQueue';
 
 /** run.json and a reader's verdict on it: the view of the runs manager, the runs view and the notifier. */
 export interface RunRecord {
@@ -27,6 +28,8 @@ export interface RunRecord {
   endedMs?: number;
   /** run.json's modification time (ms). */
   mtimeMs: number;
+  /** A run submitted to Slurm, while the editor reads the queue: its job as squeue shows it (slurmQueue.ts). */
+  slurm?: SlurmRunView;
 }
 
 /** Read and interpret a run directory; undefined when it holds no readable run.json. */
@@ -38,10 +41,14 @@ export function readRunRecord(dir: string): RunRecord | undefined {
 export function interpretRun(dir: string, info: RunInfo, mtimeMs: number): RunRecord {
   const hasCheckpoint = fs.existsSync(checkpointFile(dir, CHECKPOINTS.latest));
   let state: RunState = info.status;
-  if (lockHeldByLiveProcess(dir)) state = 'running'; // e.g. a resume that has taken the lock and not yet rewritten run.json
+  // e.g. a resume that has taken the lock and not yet rewritten run.json; not `cvw submit` recording
+  // a pending run (nor rank 0 of its job about to write `running`).
+  if (info.status !== 'pending' && lockHeldByLiveProcess(dir)) state = 'running';
   else if (info.status === 'running' && processLiveness(info.pid, { hostname: info.hostname, startedBy: mtimeMs }) === 'dead') {
     state = hasCheckpoint ? 'interrupted' : 'crashed';
   }
+  const slurm = typeof info.slurm_job_id === 'string' && slurmQueue() ? slurmRunState(info.slurm_job_id, state, hasCheckpoint, mtimeMs, slurmQueue()) : undefined;
+  if (slurm) state = slurm.state;
   const startedMs = Date.parse(info.started);
   const endedMs = info.ended ? Date.parse(info.ended) : state === 'interrupted' || state === 'crashed' ? mtimeMs : undefined;
   return {
@@ -53,6 +60,7 @@ export function interpretRun(dir: string, info: RunInfo, mtimeMs: number): RunRe
     startedMs: Number.isFinite(startedMs) ? startedMs : mtimeMs,
     endedMs: endedMs !== undefined && Number.isFinite(endedMs) ? endedMs : undefined,
     mtimeMs,
+    ...(slurm ? { slurm } : {}),
   };
 }
 

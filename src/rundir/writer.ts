@@ -52,9 +52,10 @@ export class RunDir {
   /**
    * Create a new run directory (refusing one that already holds a run). The folder may exist (the
    * editor creates it for its output.log); the run's lock is taken before anything is written, so
-   * of two processes creating the same directory one wins and the other is refused.
+   * of two processes creating the same directory one wins and the other is refused. `cvw submit`
+   * creates it `pending` (readers show it so from the first write).
    */
-  static create(dir: string, info: NewRunInfo): RunDir {
+  static create(dir: string, info: NewRunInfo, status: 'running' | 'pending' = 'running'): RunDir {
     fs.mkdirSync(dir, { recursive: true });
     return withLock(dir, (lock) => {
       // A run submitted to Slurm (`pending`) is started in the directory its record is in.
@@ -64,7 +65,7 @@ export class RunDir {
       }
       fs.mkdirSync(path.join(dir, RUN_FILES.checkpoints), { recursive: true });
       const submitted = pending ? { slurm_job_id: pending.slurm_job_id, submitted: pending.started } : {};
-      const run = new RunDir(dir, { version: RUN_INFO_VERSION, ...info, ...submitted, status: 'running', pid: process.pid, hostname: os.hostname(), started: new Date().toISOString() }, lock);
+      const run = new RunDir(dir, { version: RUN_INFO_VERSION, ...info, ...submitted, status, pid: process.pid, hostname: os.hostname(), started: new Date().toISOString() }, lock);
       run.flush();
       return run;
     });

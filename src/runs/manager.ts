@@ -20,6 +20,7 @@ import { CHECKPOINTS, checkpointFile, checkpointName, FileFollower, processLiven
 import type { CvwLocation, NodeRuntime } from './cvw';
 import type { Disposable } from './watcher';
 import { newRunId } from '../core/runId';
+import { stopSlurmRun } from './slurmStop';
 
 export interface ExitInfo {
   code: number | null;
@@ -298,6 +299,8 @@ export class RunManager {
       alive = () => managed.running;
     } else {
       const record = readRunRecord(path.resolve(runDir));
+      // A Slurm job: scancel, whichever hosts its ranks run on (slurmStop.ts).
+      if (record?.info.slurm_job_id && (record.state === 'pending' || record.state === 'running')) return stopSlurmRun(record, options.graceMs ?? 60_000);
       if (!record || record.state !== 'running') return 'not-running';
       const { pid: runPid, hostname } = record.info;
       if (processLiveness(runPid, { hostname, startedBy: record.mtimeMs }) !== 'alive') return 'not-running';

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { registerConfigSection } from '../core/rootSchema';
 import { slot } from '../core/schema';
+import { DEFAULT_COLLECTIVE_TIMEOUT_S } from '../distributed/world';
 
 registerConfigSection('model', slot('model', 'The algorithm to train: Classification, SimCLR, MoCoV2, BYOL, SwAV, MoBY, DINO, MAE, YOLOX, ...').optional(), 20);
 
@@ -26,8 +27,9 @@ export const runnerSchema = z
     grad_clip: gradClipSchema.optional(),
     accumulate_steps: z.number().int().min(1).default(1).describe('Batches whose gradients are summed before one optimizer step'),
     sync_bn: z.boolean().default(false).describe('Data-parallel runs: batch norm statistics over the batches of all ranks (SyncBatchNorm) instead of each rank\'s own'),
+    collective_timeout: z.number().positive().default(DEFAULT_COLLECTIVE_TIMEOUT_S).describe('Data-parallel runs: seconds a rank waits for the others in an allreduce; past them the job ends, naming the ranks that never came'),
   })
-  .default({ log_interval: 10, accumulate_steps: 1, sync_bn: false })
+  .default({ log_interval: 10, accumulate_steps: 1, sync_bn: false, collective_timeout: DEFAULT_COLLECTIVE_TIMEOUT_S })
   .describe('How long to train and how to step');
 
 registerConfigSection('runner', runnerSchema, 42);

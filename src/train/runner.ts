@@ -208,6 +208,7 @@ export class Runner implements RunnerApi {
 
     if (cfg.load_from) this.loadWeights(cfg.load_from);
     if (this.options.resumeFrom) this.resume(this.options.resumeFrom);
+    if (this.world && cfg.runner.collective_timeout) this.world.setTimeout(cfg.runner.collective_timeout);
     if (this.world) this.broadcastState();
     const world = this.world;
     if (world && cfg.runner.sync_bn) setBatchNormSync((data) => world.allreduceSumSync(data));

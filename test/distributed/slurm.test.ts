@@ -5,6 +5,10 @@ import * as path from 'node:path';
 import { tempFiles } from '../helpers/tmp';
 import { tinyVitFashionMnistYaml } from '../helpers/tinyConfig';
 import { buildBinding } from '../../src/distributed/binding';
+import { readRunRecord, type RunRecord } from '../../src/rundir';
+import { SlurmQueuePoller } from '../../src/extension/slurm/queue';
+import type { RunsService } from '../../src/extension/runs';
+import { RunManager } from '../../src/runs/manager';
 
 // `cvw submit` against a real one-node Slurm cluster (munged, slurmctld, slurmd started here by
 // scripts/slurm-local.sh): the run is pending with its job id at once, runs on 2 ranks to
@@ -42,9 +46,14 @@ beforeAll(() => {
   if (!fs.existsSync(path.join(root, 'dist', 'lib', 'cli', 'main.js'))) throw new Error('run `npm run build` first');
   buildBinding();
   slurmConf = execFileSync('bash', [path.join(root, 'scripts', 'slurm-local.sh'), 'start', cluster], { encoding: 'utf8' }).trim();
+  // The editor's side (queue poller, Stop) runs squeue and scancel in this process.
+  process.env.SLURM_CONF = slurmConf;
 }, 120_000);
 
+const savedConf = process.env.SLURM_CONF;
 afterAll(() => {
+  if (savedConf === undefined) delete process.env.SLURM_CONF;
+  else process.env.SLURM_CONF = savedConf;
   if (!skip) spawnSync('bash', [path.join(root, 'scripts', 'slurm-local.sh'), 'stop', cluster]);
   t.cleanup();
 });
@@ -81,19 +90,57 @@ describe.skipIf(skip)('cvw submit on a one-node Slurm cluster', () => {
     expect(fs.existsSync(path.join(dir, 'log.rank1.txt'))).toBe(true);
   }, 120_000);
 
-  it('scancel stops the job with a last checkpoint (stopped, resumable); --resume finishes it', async () => {
+  it('Stop (scancel) ends the job with a last checkpoint (stopped, resumable), --resume finishes it; jobs queued behind it are pending in the editor, then failed when cancelled outside it, stopped when stopped from it', async () => {
     const dir = path.join(t.dir, 'cancelled');
     const r = cli('submit', 'long.yaml', '--nodes', '1', '--ntasks-per-node', '2', '--work-dir', dir, '--json');
     expect(r.code, r.err).toBe(0);
     const { jobId } = JSON.parse(r.out);
     await until('the first steps', () => runJson(dir).iter >= 2);
-    execFileSync('scancel', [jobId], { env: env() });
+
+    // The editor's view of jobs queued behind this one (both CPUs taken): pending with Slurm's
+    // reason; one cancelled outside the editor before it started is failed (its run.json still
+    // says pending), one stopped from the editor (RunManager.stop: scancel) is stopped.
+    const submitQueued = (name: string) => {
+      const q = cli('submit', 'short.yaml', '--nodes', '1', '--ntasks-per-node', '2', '--work-dir', path.join(t.dir, name), '--json');
+      expect(q.code, q.err).toBe(0);
+      return { dir: path.join(t.dir, name), job: JSON.parse(q.out).jobId as string };
+    };
+    const [cancelled, stoppedHere] = [submitQueued('queued-cancelled'), submitQueued('queued-stopped')];
+    const records = new Map<string, RunRecord>([cancelled, stoppedHere].map((q) => [q.dir, readRunRecord(q.dir)!]));
+    const service = { runs: () => [...records.values()], refresh: (d: string) => records.set(d, readRunRecord(d)!).get(d) } as unknown as RunsService;
+    const logged: string[] = [];
+    const poller = new SlurmQueuePoller(service, { appendLine: (l: string) => logged.push(l) } as never, 3_600_000);
+    const manager = new RunManager(() => {
+      throw new Error('nothing is started here');
+    });
+    try {
+      await poller.poll();
+      expect(logged).toEqual([]);
+      for (const q of [cancelled, stoppedHere]) {
+        expect(records.get(q.dir)).toMatchObject({ state: 'pending', slurm: { job: { id: q.job, state: 'PENDING' }, note: expect.stringMatching(new RegExp(`^Slurm job ${q.job} waits \\(\\w+\\)$`)) } });
+      }
+      expect(await manager.stop(stoppedHere.dir, { graceMs: 30_000 })).toBe('stopped');
+      expect(runJson(stoppedHere.dir).status).toBe('stopped');
+      execFileSync('scancel', [cancelled.job], { env: env() });
+      await until('the cancelled jobs to leave the queue', () => jobGone(cancelled.job) && jobGone(stoppedHere.job), 30_000);
+      expect(runJson(cancelled.dir).status).toBe('pending');
+      await until('run.json to settle', () => Date.now() > fs.statSync(path.join(cancelled.dir, 'run.json')).mtimeMs + 3500, 10_000);
+      await poller.poll();
+      expect(records.get(cancelled.dir)).toMatchObject({ state: 'failed', slurm: { note: `Slurm job ${cancelled.job} ended before the run started (its output: slurm-${cancelled.job}.out in the run directory)` } });
+      expect(records.get(stoppedHere.dir)!.state).toBe('stopped');
+
+      // Stop on the running job (the editor's Stop): scancel, every rank writes a last checkpoint.
+      expect(await manager.stop(dir, { graceMs: 60_000 })).toBe('stopped');
+    } finally {
+      poller.dispose();
+      manager.dispose();
+    }
     await until('the job to end', () => jobGone(jobId), 60_000);
     const info = runJson(dir);
     expect(info.status).toBe('stopped');
     expect(info.error).toBeUndefined();
     expect(fs.existsSync(path.join(dir, 'checkpoints', 'latest.safetensors'))).toBe(true);
-    expect(fs.readFileSync(path.join(dir, 'log.txt'), 'utf8')).toMatch(/stopped \(SIGTERM\) at epoch 1, iteration \d+/);
+    expect(fs.readFileSync(path.join(dir, 'log.txt'), 'utf8')).toMatch(/stopped \(SIGTERM\) at epoch \d+, iteration \d+/);
 
     const stoppedAt = info.iter as number;
     const resumed = cli('train', '--resume', dir, '--nproc', '2', '--max-iters', String(stoppedAt + 2), '-q');

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CATALOG_COMMANDS, COMMANDS, CONTRIBUTED_COMMANDS, INTERNAL_COMMANDS, PANEL_COMMANDS, RUN_COMMANDS, SETTINGS, SETTINGS_SECTION, VIEWS } from '../../src/extension/ids';
+import { CATALOG_COMMANDS, COMMANDS, CONTRIBUTED_COMMANDS, INTERNAL_COMMANDS, PANEL_COMMANDS, RUN_COMMANDS, SETTINGS, SETTINGS_SECTION, SLURM_SETTINGS, VIEWS } from '../../src/extension/ids';
 
 const root = path.resolve(__dirname, '../..');
 const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
@@ -60,6 +60,6 @@ describe('views and settings', () => {
     const views = Object.values(manifest.contributes.views).flatMap((list) => list.map((v) => v.id));
     expect([...Object.values(VIEWS)].sort()).toEqual([...views].sort());
     const settings = Object.keys(manifest.contributes.configuration.properties);
-    expect(Object.values(SETTINGS).map((k) => `${SETTINGS_SECTION}.${k}`).sort()).toEqual([...settings].sort());
+    expect([...Object.values(SETTINGS), ...Object.values(SLURM_SETTINGS)].map((k) => `${SETTINGS_SECTION}.${k}`).sort()).toEqual([...settings].sort());
   });
 });

@@ -1,7 +1,10 @@
 /**
  * The kernels behind `batchNormTrain` (ops/batchNorm.ts) on the wasm backend, composed from the
- * backend's own SIMD kernels: per-channel sums are one matrix-vector product (ones[1,M] · x[M,C],
- * no transpose; BatchMatMul, which is onnxruntime's multi-threaded GEMM on wasm-ort), full-size
+ * backend's own SIMD kernels: per-channel sums are one batched matrix-vector product per sample
+ * (ones[N,1,K] · x[N,K,C], K = M/N, no transpose; BatchMatMul, which is onnxruntime's
+ * multi-threaded GEMM on wasm-ort) added up over the samples in float64: a sample's float32 sum is
+ * the same whichever batch holds it, so SyncBatchNorm (src/distributed/syncBatchNorm.ts, which sums
+ * the same way) gets one process's statistics from the ranks' halves of its batch. Full-size
  * passes are the SIMD Sub / Multiply / Add / Square kernels. Per-channel vectors ([C]) are worked
  * out in JavaScript in float64. (Plain JavaScript loops over the activations, and the backend's
  * scalar FusedBatchNorm, measured several times slower than these passes.)
@@ -28,25 +31,34 @@ function vector(s: KernelScope, values: ArrayLike<number>, shape = [values.lengt
   return s.track(out);
 }
 
-/** Σ over rows of t viewed as [M, C], as float64 values. */
+/** Σ over rows of t viewed as [M, C]: per sample in float32 (`ones` is [N, 1, M/N]), then over the samples in float64. */
 function channelSums(s: KernelScope, t: TensorInfo, ones: TensorInfo, m: number, c: number): Float64Array {
-  const sums = s.run('BatchMatMul', { a: ones, b: s.reshape(t, [1, m, c]) }, { transposeA: false, transposeB: false });
-  return Float64Array.from(s.backend.typedArrayFromHeap(sums) as Float32Array);
+  const n = ones.shape[0];
+  const sums = s.run('BatchMatMul', { a: ones, b: s.reshape(t, [n, m / n, c]) }, { transposeA: false, transposeB: false });
+  const perSample = s.backend.typedArrayFromHeap(sums) as Float32Array;
+  const out = new Float64Array(c);
+  for (let i = 0; i < perSample.length; i++) out[i % c] += perSample[i];
+  return out;
 }
 
-function dims(x: TensorInfo): { m: number; c: number } {
+function dims(x: TensorInfo): { m: number; c: number; n: number } {
   const c = x.shape[x.shape.length - 1];
-  return { m: x.shape.reduce((a, b) => a * b, 1) / c, c };
+  return { m: x.shape.reduce((a, b) => a * b, 1) / c, c, n: x.shape[0] };
+}
+
+/** The ones of channelSums' products. */
+function sampleOnes(s: KernelScope, n: number, m: number): TensorInfo {
+  return vector(s, new Float32Array(m).fill(1), [n, 1, m / n]);
 }
 
 function batchNormTrainWasm(args: { inputs: Inputs; backend: BackendWasm; attrs: { epsilon: number } }): TensorInfo[] {
   const { inputs, backend, attrs } = args;
   const { x, gamma, beta } = inputs as { x: TensorInfo; gamma?: TensorInfo; beta?: TensorInfo };
   checkFloat(BATCH_NORM_TRAIN, inputs);
-  const { m, c } = dims(x);
+  const { m, c, n } = dims(x);
   const s = new KernelScope(backend);
   try {
-    const ones = vector(s, new Float32Array(m).fill(1), [1, 1, m]);
+    const ones = sampleOnes(s, n, m);
     const sum = channelSums(s, x, ones, m, c);
     const mean = sum.map((v) => v / m);
     const meanT = vector(s, mean);
@@ -71,10 +83,10 @@ function batchNormTrainGradWasm(args: { inputs: Inputs; backend: BackendWasm; at
   const { inputs, backend, attrs } = args;
   const { dy, x, mean, variance, gamma } = inputs as { dy: TensorInfo; x: TensorInfo; mean: TensorInfo; variance: TensorInfo; gamma?: TensorInfo };
   checkFloat(BATCH_NORM_TRAIN_GRAD, inputs);
-  const { m, c } = dims(x);
+  const { m, c, n } = dims(x);
   const s = new KernelScope(backend);
   try {
-    const ones = vector(s, new Float32Array(m).fill(1), [1, 1, m]);
+    const ones = sampleOnes(s, n, m);
     const dbeta = channelSums(s, dy, ones, m, c);
     const v = backend.typedArrayFromHeap(variance) as Float32Array;
     // Copied: the heap views would be detached by the allocations below when wasm memory grows.
