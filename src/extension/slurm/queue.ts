@@ -1,6 +1,6 @@
 /**
  * Reads `squeue` every few seconds while runs submitted to Slurm are pending or running, installs
- * the snapshot for the run readers (src/runs/slurmQueue.ts) and re-reads those runs, so that the
+ * the snapshot for the run readers (src/rundir/slurmQueue.ts) and re-reads those runs, so that the
  * Runs view shows a job that ended before it started, or whose ranks were killed elsewhere.
  */
 import { execFile } from 'node:child_process';
