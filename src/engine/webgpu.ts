@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../core/problems';
+import { nativeModuleHint } from '../core/nativeModules';
 import { resolvePackage, type ResolvedPackage } from './optionalPackages';
 import { bundledTfjsWebgpu } from './bundledTfjsWebgpu';
 
@@ -43,6 +44,8 @@ export interface WebgpuProbe {
 
 /** The install command, for `cvw env` and errors. */
 export function webgpuInstallHint(): string {
+  // The bundled CLI carries tfjs' WebGPU backend: only Dawn can be missing (the universal VSIX).
+  if (bundledTfjsWebgpu) return `Dawn from a platform VSIX or npm (this bundled cvw has tfjs' WebGPU backend in it): ${nativeModuleHint('webgpu')}`;
   return `npm install --save-exact webgpu@${WEBGPU_VERSION} ${TFJS_WEBGPU}@${tf.version_core} (Dawn, prebuilt for linux-x64, darwin and win32; on Linux without a GPU driver, Mesa's EGL — Debian: apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri — gives a slow software adapter)`;
 }
 

@@ -166,6 +166,18 @@ describe('the universal VSIX (no native parts)', () => {
     expect(made.universal.bytes).toBeLessThan(made['linux-x64'].bytes / 3);
   });
 
+  it("has tfjs' WebGPU backend but no Dawn: cvw env and engine.backend: webgpu say which VSIX has it", () => {
+    const ws = workspace('ws-universal-webgpu');
+    const platformVsix = `cv-workbench-${process.platform}-${process.arch}-${version}.vsix`;
+    const env = cvw(ext, ws, 'env');
+    expect(env.code, env.err).toBe(0);
+    expect(env.out).toMatch(/^ {2}- webgpu +webgpu not installed$/m);
+    expect(env.out).toContain(`Dawn from a platform VSIX or npm (this bundled cvw has tfjs' WebGPU backend in it): this is the universal VSIX of the extension, which has no native parts: install the one for ${process.platform}-${process.arch} (${platformVsix}), or run \`npm install --save-exact webgpu@0.6.2\` in the workspace`);
+    const train = cvw(ext, ws, ...TRAIN, '--backend', 'webgpu');
+    expect(train.code).not.toBe(0);
+    expect(train.err).toContain(`engine.backend: webgpu is not available here (webgpu not installed); install it with Dawn from a platform VSIX or npm`);
+  });
+
   it('names the missing sharp once, with what it is for and where to get it, instead of blaming the images', () => {
     const ws = workspace('ws-universal');
     const platformVsix = `cv-workbench-${process.platform}-${process.arch}-${version}.vsix`;
