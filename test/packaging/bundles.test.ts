@@ -5,13 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
+import type { BuildOptions } from 'esbuild';
 import { tempFiles } from '../helpers/tmp';
-
-interface BuildOptions {
-  entryPoints: Record<string, string>;
-  outdir?: string;
-  plugins?: { name: string }[];
-}
 
 const REPO = path.join(__dirname, '..', '..');
 const pkg = (name: string, version: string) => JSON.stringify({ name, version, main: 'index.js' });
@@ -42,7 +37,7 @@ async function buildCli(root: string): Promise<{ main: Record<string, unknown>; 
   const { bundleOptions } = (await import('../../scripts/bundles.mjs')) as { bundleOptions(root: string): BuildOptions[] };
   const esbuild = await import('esbuild');
   const cli = bundleOptions(root).filter((o) => o.outdir?.endsWith(`${path.sep}cli`));
-  for (const o of cli) await esbuild.build({ ...(o as object), plugins: o.plugins!.filter((p) => p.name !== 'cvw-cli-assets'), logLevel: 'silent' });
+  for (const o of cli) await esbuild.build({ ...o, plugins: o.plugins!.filter((p) => p.name !== 'cvw-cli-assets'), logLevel: 'silent' });
   delete (globalThis as { backendLoaded?: boolean }).backendLoaded;
   return { main: require(path.join(root, 'dist', 'cli', 'main.js')), worker: require(path.join(root, 'dist', 'cli', 'sampleWorker.js')) };
 }
