@@ -51,6 +51,42 @@ function cliAssets(root, outDir) {
   };
 }
 
+const OWN_RESOLVE = { cvwTfjsCore: true };
+
+/**
+ * tfjs' WebGPU backend (an optional dependency) inside the bundled CLI, so that the VSIX's `cvw`
+ * runs the webgpu engine with nothing installed by npm. The backend registers its kernels into the
+ * tfjs-core it imports: every import of `@tensorflow/tfjs-core` (the backend's, the wasm and cpu
+ * backends', the toolkit's) is resolved from the package root, so the bundle holds one tfjs-core and
+ * no nested copy can split it. src/engine/bundledTfjsWebgpu.ts is replaced by a module that requires
+ * the backend (esbuild evaluates it on first require, when the engine starts, not at every `cvw`).
+ * Without the package, or at another version than tfjs-core, the bundle has no backend and
+ * `cvw env` says why, as the npm package does. `withBackend` false: the one tfjs-core only.
+ */
+function tfjsWebgpuInBundle(root, withBackend) {
+  return {
+    name: 'cvw-tfjs-webgpu',
+    setup(build) {
+      build.onResolve({ filter: /^@tensorflow\/tfjs-core(\/.*)?$/ }, (args) =>
+        args.pluginData === OWN_RESOLVE ? undefined : build.resolve(args.path, { kind: args.kind, resolveDir: root, pluginData: OWN_RESOLVE }),
+      );
+      const pkgJson = join(root, 'node_modules', '@tensorflow', 'tfjs-backend-webgpu', 'package.json');
+      if (!withBackend || !existsSync(pkgJson)) return;
+      const version = JSON.parse(readFileSync(pkgJson, 'utf8')).version;
+      const core = JSON.parse(readFileSync(join(root, 'node_modules', '@tensorflow', 'tfjs-core', 'package.json'), 'utf8')).version;
+      if (version !== core) {
+        process.stderr.write(`bundles: @tensorflow/tfjs-backend-webgpu ${version} does not match @tensorflow/tfjs-core ${core}: the bundled CLI has no webgpu engine\n`);
+        return;
+      }
+      build.onLoad({ filter: /[\\/]src[\\/]engine[\\/]bundledTfjsWebgpu\.ts$/ }, () => ({
+        contents: `export const bundledTfjsWebgpu = { version: ${JSON.stringify(version)}, load: () => require('@tensorflow/tfjs-backend-webgpu') };\n`,
+        loader: 'ts',
+        resolveDir: root,
+      }));
+    },
+  };
+}
+
 /** esbuild options of every bundle, writing under `outDir` (default `<root>/dist`). */
 export function bundleOptions(root, outDir = join(root, 'dist')) {
   const builds = [];
@@ -69,9 +105,7 @@ export function bundleOptions(root, outDir = join(root, 'dist')) {
     });
   }
   if (existsSync(join(root, 'src', 'cli', 'main.ts'))) {
-    builds.push({
-      // The data loader's workers start sampleWorker.js from the folder of the code that spawns them.
-      entryPoints: { main: join(root, 'src', 'cli', 'main.ts'), sampleWorker: join(root, 'src', 'data', 'workers', 'sampleWorker.ts') },
+    const cli = {
       outdir: join(outDir, 'cli'),
       bundle: true,
       platform: 'node',
@@ -80,8 +114,11 @@ export function bundleOptions(root, outDir = join(root, 'dist')) {
       // Maps beside the code: the debugger shows the toolkit's TypeScript (Debug Training).
       sourcemap: true,
       external: NODE_EXTERNALS,
-      plugins: [cliAssets(root, outDir)],
-    });
+    };
+    builds.push({ ...cli, entryPoints: { main: join(root, 'src', 'cli', 'main.ts') }, plugins: [tfjsWebgpuInBundle(root, true), cliAssets(root, outDir)] });
+    // The data loader's workers start sampleWorker.js from the folder of the code that spawns them.
+    // A build of its own: workers run no engine, so the WebGPU backend stays out of this one.
+    builds.push({ ...cli, entryPoints: { sampleWorker: join(root, 'src', 'data', 'workers', 'sampleWorker.ts') }, plugins: [tfjsWebgpuInBundle(root, false)] });
   }
   const webviewDir = join(root, 'webview', 'src');
   if (existsSync(webviewDir)) {

@@ -5,8 +5,8 @@
 // extension (dist/extension.js) without anything installed in the workspace:
 //   sharp            + @img/sharp-<platform> and @img/sharp-libvips-<platform> (image decoding)
 //   onnxruntime-node   its bin/ pruned to the target's folder (the wasm-ort engine's kernels)
-//   webgpu             dawn.node of the target (the webgpu engine's Dawn; that engine also needs
-//                      @tensorflow/tfjs-backend-webgpu, which no VSIX carries yet)
+//   webgpu             dawn.node of the target (the webgpu engine's Dawn; tfjs' WebGPU backend
+//                      is in the bundled CLI itself, on its tfjs-core: scripts/bundles.mjs)
 // (On Windows sharp-win32-x64 holds libvips itself.) Everything comes prebuilt from the npm registry (`npm install --os --cpu --libc --ignore-scripts`
 // into a cache folder), so one machine builds every platform. The universal VSIX has no native
 // part: its bundled CLI decodes no JPEG/PNG and runs the wasm engine (src/core/nativeModules.ts

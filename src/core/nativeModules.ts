@@ -16,6 +16,7 @@ import { packageRoot } from './packageInfo';
 export const NATIVE_MODULES = {
   sharp: 'decoding and encoding images with libvips: JPEG, PNG and WebP in image folders, COCO and TFRecord data, reports and predictions',
   'onnxruntime-node': "the wasm-ort engine's native CPU kernels, checks of exported .onnx files and .onnx predictions",
+  webgpu: "the webgpu engine's Dawn (dawn.node), which runs tfjs' WebGPU backend on the GPU",
 } as const;
 
 export type NativeModule = keyof typeof NATIVE_MODULES;
@@ -27,14 +28,14 @@ export const VSIX_PLATFORMS = ['linux-x64', 'linux-arm64', 'darwin-x64', 'darwin
 function installation(): { version?: string; pinned: Record<string, string>; vsix?: string } {
   try {
     const root = packageRoot();
-    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string; dependencies?: Record<string, string> };
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string; dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> };
     let vsix: string | undefined;
     try {
       vsix = (JSON.parse(fs.readFileSync(path.join(root, 'dist', 'native.json'), 'utf8')) as { target?: string }).target;
     } catch {
       vsix = undefined;
     }
-    return { version: pkg.version, pinned: pkg.dependencies ?? {}, vsix };
+    return { version: pkg.version, pinned: { ...pkg.optionalDependencies, ...pkg.dependencies }, vsix };
   } catch {
     return { pinned: {} };
   }

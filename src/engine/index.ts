@@ -18,7 +18,7 @@ import { ORT_KERNELS } from './ort/kernels';
 import { checkOrt } from './ort/selfTest';
 import { ortVersion, setOrtThreads } from './ort/session';
 import { installHint, TFJS_NODE, TFJS_NODE_GPU } from './optionalPackages';
-import { activateWebgpu, describeAdapter, TFJS_WEBGPU, WEBGPU, webgpuInstallHint, type AdapterSummary, type WebgpuProbe } from './webgpu';
+import { activateWebgpu, describeAdapter, TFJS_WEBGPU, tfjsWebgpuPackage, WEBGPU, webgpuInstallHint, type AdapterSummary, type WebgpuProbe } from './webgpu';
 
 export { ENGINE_NAMES, type EngineName, type Availability, type EngineEnvironment } from './engines';
 export type { EngineConfig } from './configSection';
@@ -232,7 +232,7 @@ function versionsOf(engine: EngineName, env: EngineEnvironment): Record<string, 
   if (engine === 'tfjs-node-gpu') versions[TFJS_NODE_GPU] = env.resolvePackage(TFJS_NODE_GPU)?.version ?? '?';
   if (engine === 'webgpu') {
     versions[WEBGPU] = env.resolvePackage(WEBGPU)?.version ?? '?';
-    versions[TFJS_WEBGPU] = env.resolvePackage(TFJS_WEBGPU)?.version ?? '?';
+    versions[TFJS_WEBGPU] = tfjsWebgpuPackage(env.resolvePackage)?.version ?? '?';
   }
   return versions;
 }

@@ -14,7 +14,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../core/problems';
+import { nativeModuleHint } from '../core/nativeModules';
 import { resolvePackage, type ResolvedPackage } from './optionalPackages';
+import { bundledTfjsWebgpu } from './bundledTfjsWebgpu';
 
 export const WEBGPU = 'webgpu';
 export const TFJS_WEBGPU = '@tensorflow/tfjs-backend-webgpu';
@@ -42,6 +44,8 @@ export interface WebgpuProbe {
 
 /** The install command, for `cvw env` and errors. */
 export function webgpuInstallHint(): string {
+  // The bundled CLI carries tfjs' WebGPU backend: only Dawn can be missing (the universal VSIX).
+  if (bundledTfjsWebgpu) return `Dawn from a platform VSIX or npm (this bundled cvw has tfjs' WebGPU backend in it): ${nativeModuleHint('webgpu')}`;
   return `npm install --save-exact webgpu@${WEBGPU_VERSION} ${TFJS_WEBGPU}@${tf.version_core} (Dawn, prebuilt for linux-x64, darwin and win32; on Linux without a GPU driver, Mesa's EGL — Debian: apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri — gives a slow software adapter)`;
 }
 
@@ -162,10 +166,18 @@ async function findAdapter(d: DawnModule, scope: ProbeScope): Promise<Found | un
   return software;
 }
 
+/**
+ * Where tfjs' WebGPU backend comes from: the bundle's own copy in the bundled CLI (always: one from
+ * the workspace would register into the workspace's tfjs-core), else node_modules.
+ */
+export function tfjsWebgpuPackage(resolve: (name: string) => ResolvedPackage | undefined = resolvePackage): { version: string; dir?: string } | undefined {
+  return bundledTfjsWebgpu ? { version: bundledTfjsWebgpu.version } : resolve(TFJS_WEBGPU);
+}
+
 /** Are both packages there, and which adapter does Dawn find? Probed once per process. */
 export async function probeWebgpu(resolve: (name: string) => ResolvedPackage | undefined = resolvePackage, scope: ProbeScope = 'all'): Promise<WebgpuProbe> {
   const pkg = resolve(WEBGPU);
-  const backend = resolve(TFJS_WEBGPU);
+  const backend = tfjsWebgpuPackage(resolve);
   if (!pkg || !backend) return { available: false, note: `${!pkg ? 'webgpu' : TFJS_WEBGPU} not installed` };
   if (backend.version !== tf.version_core) return { available: false, note: `${TFJS_WEBGPU} ${backend.version} does not match @tensorflow/tfjs-core ${tf.version_core}` };
   backendDir = backend.dir;
@@ -185,7 +197,7 @@ export async function probeWebgpu(resolve: (name: string) => ResolvedPackage | u
   if (problem) return { available: false, note: problem };
   if (!found && scope === 'hardware') return { available: false, note: `webgpu ${pkg.version} installed, but Dawn found no GPU adapter (${vulkanLoaderPresent() ? 'no Vulkan GPU driver' : 'no Vulkan loader, libvulkan.so.1'}); auto does not look for software adapters; cvw env lists them` };
   if (!found) return { available: false, note: `webgpu ${pkg.version} installed, but Dawn found no adapter (no Vulkan GPU driver, and no EGL/OpenGL: on Debian apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri)` };
-  return { available: true, note: `webgpu ${pkg.version}, ${TFJS_WEBGPU} ${backend.version}: ${describeAdapter(found.summary)}`, adapter: found.summary };
+  return { available: true, note: `webgpu ${pkg.version}, ${TFJS_WEBGPU} ${backend.version}${bundledTfjsWebgpu ? ' (bundled)' : ''}: ${describeAdapter(found.summary)}`, adapter: found.summary };
 }
 
 /**
@@ -198,7 +210,7 @@ export async function activateWebgpu(): Promise<void> {
   const found = (await probed.get('hardware'))?.found ?? (await probed.get('all'))?.found;
   if (!found) throw new Error('no WebGPU adapter (probeWebgpu first)');
   if (tf.getBackend() === WEBGPU && tf.findBackend(WEBGPU)) return;
-  const { WebGPUBackend } = require(backendDir ?? TFJS_WEBGPU) as { WebGPUBackend: WebGPUBackendClass };
+  const { WebGPUBackend } = (bundledTfjsWebgpu ? bundledTfjsWebgpu.load() : require(backendDir ?? TFJS_WEBGPU)) as { WebGPUBackend: WebGPUBackendClass };
   if (!tf.findBackend(WEBGPU)) {
     if (tf.findBackendFactory(WEBGPU)) tf.removeBackend(WEBGPU);
     const { adapter } = found;

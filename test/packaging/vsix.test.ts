@@ -2,13 +2,16 @@
 // universal one unpacked into empty folders (no node_modules anywhere above them), their bundled
 // CLI run in a workspace holding only data/images-sample. The other targets' native parts are
 // fetched from npm the same way and checked by file names and ELF/Mach-O/PE headers. Needs the npm
-// registry (the packages land in npm's cache after the first run).
+// registry (the packages land in npm's cache after the first run). The linux-x64 one also runs the
+// webgpu engine where Dawn finds an adapter (Mesa's software one here, as test/engine/webgpu.test.ts).
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_FILES } from '../../src/templates/sampleWorkspace';
+import { probeWebgpu } from '../../src/engine/webgpu';
+import { tinyClassificationYaml } from '../helpers/tinyConfig';
 
 const REPO = path.join(__dirname, '..', '..');
 const version = (JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
@@ -55,6 +58,8 @@ function cvw(ext: string, cwd: string, ...args: string[]) {
   const env = { ...process.env };
   delete env.NODE_PATH;
   delete env.NODE_OPTIONS;
+  // Set in this process by the webgpu probe; a user's shell has none: the CLI sets it for Mesa itself.
+  delete env.EGL_PLATFORM;
   const r = spawnSync(process.execPath, [path.join(ext, 'dist', 'cli', 'cvw.js'), ...args], { cwd, env, encoding: 'utf8', timeout: 240_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
@@ -90,6 +95,13 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the linu
     const main = fs.readFileSync(path.join(ext, 'dist', 'cli', 'main.js'), 'utf8');
     expect(main).toContain('require("sharp")');
     expect(main).not.toContain('Could not load the "sharp" module');
+    // tfjs' WebGPU backend is in the CLI's bundle (esbuild's per-module comments), beside one tfjs-core; the data workers' bundle has no engine to run.
+    const modules = (code: string, pkg: string) => code.match(new RegExp(`^// \\S*node_modules/@tensorflow/${pkg}/\\S+$`, 'gm')) ?? [];
+    expect(modules(main, 'tfjs-backend-webgpu')).toHaveLength(1);
+    expect(modules(main, 'tfjs-core')).toHaveLength(1);
+    const worker = fs.readFileSync(path.join(ext, 'dist', 'cli', 'sampleWorker.js'), 'utf8');
+    expect(modules(worker, 'tfjs-backend-webgpu')).toEqual([]);
+    expect(modules(worker, 'tfjs-core')).toHaveLength(1);
     expect(JSON.parse(fs.readFileSync(path.join(ext, 'dist', 'native.json'), 'utf8'))).toMatchObject({ target: 'linux-x64', modules: ['sharp', 'onnxruntime-node', 'webgpu'] });
     expect(made['linux-x64'].bytes).toBeLessThan(60 * 1048576);
     // What the walkthrough's "Create Sample Workspace" copies, and its pages.
@@ -108,6 +120,38 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the linu
     const status = JSON.parse(fs.readFileSync(path.join(runs, run, 'run.json'), 'utf8')) as { status: string; engine: { engine: string }; iter: number };
     expect(status).toMatchObject({ status: 'finished', engine: { engine: 'wasm-ort' }, iter: 1 });
   });
+
+  it("runs the webgpu engine from its bundled CLI (tfjs' WebGPU backend in the bundle, Dawn from dist/node_modules): the adapter in cvw env, 2 iterations with the wasm engine's loss", async (ctx) => {
+    // The adapter this machine has (Mesa's llvmpipe here and in CI): the VSIX must find the same one.
+    const probe = await probeWebgpu();
+    if (!probe.available) {
+      console.warn(`VSIX webgpu test skipped: ${probe.note}`);
+      ctx.skip();
+    }
+    const ws = workspace('ws-webgpu');
+    const images = path.join(REPO, 'data', 'images-sample');
+    const config = tinyClassificationYaml({ seed: 4, runner: 'max_iters: 2, log_interval: 1' }).split(images).join('images-sample');
+    fs.writeFileSync(path.join(ws, 'tiny.yaml'), config);
+    const env = cvw(ext, ws, 'env', '--json');
+    expect(env.code, env.err).toBe(0);
+    const webgpu = (JSON.parse(env.out) as { available: { engine: string; available: boolean; note: string; adapter?: unknown }[] }).available.find((a) => a.engine === 'webgpu');
+    expect(webgpu).toMatchObject({ available: true, adapter: probe.adapter });
+    expect(webgpu!.note).toMatch(/^webgpu 0\.6\.2, @tensorflow\/tfjs-backend-webgpu 4\.22\.0 \(bundled\): /);
+    const losses: Record<string, number> = {};
+    for (const backend of ['webgpu', 'wasm']) {
+      const train = cvw(ext, ws, 'train', 'tiny.yaml', '--backend', backend, '--max-iters', '2');
+      expect(train.code, train.err).toBe(0);
+      // stdout: the run directory; stderr: the log.
+      const runDir = train.out.trim();
+      const status = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8')) as { status: string; engine: { engine: string }; iter: number; last_loss: number };
+      expect(status).toMatchObject({ status: 'finished', engine: { engine: backend }, iter: 2 });
+      losses[backend] = status.last_loss;
+      if (backend === 'webgpu') expect(train.err).toContain(`engine: webgpu on ${probe.adapter!.software ? 'CPU' : 'GPU'}: tfjs WebGPU backend on Dawn (tfjs-core 4.22.0, webgpu 0.6.2, tfjs-backend-webgpu 4.22.0; adapter ${probe.adapter!.device}`);
+    }
+    // Same seed, same crops: the GPU kernels (registered into the bundle's own tfjs-core) compute the wasm engine's loss.
+    expect(Number.isFinite(losses.webgpu)).toBe(true);
+    expect(Math.abs(losses.webgpu - losses.wasm)).toBeLessThan(1e-4 * Math.max(1, Math.abs(losses.wasm)));
+  });
 });
 
 describe('the universal VSIX (no native parts)', () => {
@@ -120,6 +164,18 @@ describe('the universal VSIX (no native parts)', () => {
     expect(fs.existsSync(path.join(ext, 'dist', 'node_modules'))).toBe(false);
     expect(JSON.parse(fs.readFileSync(path.join(ext, 'dist', 'native.json'), 'utf8'))).toEqual({ target: 'universal', modules: [] });
     expect(made.universal.bytes).toBeLessThan(made['linux-x64'].bytes / 3);
+  });
+
+  it("has tfjs' WebGPU backend but no Dawn: cvw env and engine.backend: webgpu say which VSIX has it", () => {
+    const ws = workspace('ws-universal-webgpu');
+    const platformVsix = `cv-workbench-${process.platform}-${process.arch}-${version}.vsix`;
+    const env = cvw(ext, ws, 'env');
+    expect(env.code, env.err).toBe(0);
+    expect(env.out).toMatch(/^ {2}- webgpu +webgpu not installed$/m);
+    expect(env.out).toContain(`Dawn from a platform VSIX or npm (this bundled cvw has tfjs' WebGPU backend in it): this is the universal VSIX of the extension, which has no native parts: install the one for ${process.platform}-${process.arch} (${platformVsix}), or run \`npm install --save-exact webgpu@0.6.2\` in the workspace`);
+    const train = cvw(ext, ws, ...TRAIN, '--backend', 'webgpu');
+    expect(train.code).not.toBe(0);
+    expect(train.err).toContain(`engine.backend: webgpu is not available here (webgpu not installed); install it with Dawn from a platform VSIX or npm`);
   });
 
   it('names the missing sharp once, with what it is for and where to get it, instead of blaming the images', () => {

@@ -27,7 +27,8 @@ export async function bundleTestCli(): Promise<TestCli> {
   };
   const esbuild = await import('esbuild');
   const cli = bundleOptions(REPO_ROOT, path.join(root, 'dist')).filter((o) => o.outdir?.endsWith(`${path.sep}cli`));
-  if (cli.length !== 1) throw new Error('scripts/bundles.mjs has no CLI bundle');
-  await esbuild.build({ ...(cli[0] as object), logLevel: 'error' });
+  if (!cli.length) throw new Error('scripts/bundles.mjs has no CLI bundle');
+  // The CLI and its data workers' bundle.
+  for (const options of cli) await esbuild.build({ ...(options as object), logLevel: 'error' });
   return { entry: path.join(root, 'dist', 'cli', 'cvw.js'), root, cleanup: () => fs.rmSync(root, { recursive: true, force: true }) };
 }
