@@ -121,7 +121,7 @@ export enum WebviewMessageType {
   Refresh = 'refresh',
   /** An error in the page, for the output channel. */
   Error = 'error',
-  /** The runs table: something done to the selected runs (compare, report, delete, star, note). */
+  /** The runs table: something done to the selected runs (compare, report, export, delete, star, note). */
   TableAction = 'tableAction',
   /** The runs table's columns, sort, filter and grouping changed (remembered in the workspace). */
   TableSettings = 'tableSettings',
@@ -131,6 +131,7 @@ export enum WebviewMessageType {
 export enum TableAction {
   Compare = 'compare',
   Report = 'report',
+  Export = 'export',
   Delete = 'delete',
   Star = 'star',
   Note = 'note',

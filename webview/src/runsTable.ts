@@ -81,6 +81,7 @@ const noteInput = h('input', { type: 'text', id: 'note', placeholder: 'Note for 
 const buttons = {
   compare: h('button', { id: 'compare', title: 'Compare the selected runs' }, 'Compare'),
   report: h('button', { id: 'report', title: 'Open the report of each selected run' }, 'Report'),
+  export: h('button', { id: 'export', title: 'Export the model of each selected run (ONNX, TF.js)' }, 'Export'),
   star: h('button', { id: 'star', title: 'Star or unstar the selected runs' }, 'Star'),
   note: h('button', { id: 'save-note', title: 'Save the note on the selected runs' }, 'Save note'),
   delete: h('button', { id: 'delete', title: 'Delete the selected runs (asks first)' }, 'Delete'),
@@ -95,7 +96,7 @@ document.body.append(
     null,
     h('div', { class: 'toolbar' }, filterInput, count),
     filterError,
-    h('div', { class: 'toolbar' }, h('label', null, 'Group by', groupSelect), columnInput, columnOptions, buttons.compare, buttons.report, buttons.star, noteInput, buttons.note, buttons.delete),
+    h('div', { class: 'toolbar' }, h('label', null, 'Group by', groupSelect), columnInput, columnOptions, buttons.compare, buttons.report, buttons.export, buttons.star, noteInput, buttons.note, buttons.delete),
     viewport,
   ),
 );
@@ -131,6 +132,7 @@ function act(action: TableAction, extra: { starred?: boolean; note?: string } = 
 
 buttons.compare.addEventListener('click', () => act(TableAction.Compare));
 buttons.report.addEventListener('click', () => act(TableAction.Report));
+buttons.export.addEventListener('click', () => act(TableAction.Export));
 buttons.delete.addEventListener('click', () => act(TableAction.Delete));
 buttons.star.addEventListener('click', () => act(TableAction.Star, { starred: !selectedDirs().every((d) => rows.get(d)?.starred) }));
 buttons.note.addEventListener('click', () => act(TableAction.Note, { note: noteInput.value }));
@@ -138,7 +140,7 @@ buttons.note.addEventListener('click', () => act(TableAction.Note, { note: noteI
 function updateButtons(): void {
   const n = selectedDirs().length;
   buttons.compare.disabled = n < 2;
-  buttons.report.disabled = buttons.star.disabled = buttons.note.disabled = buttons.delete.disabled = n === 0;
+  buttons.report.disabled = buttons.export.disabled = buttons.star.disabled = buttons.note.disabled = buttons.delete.disabled = n === 0;
   if (n === 1) noteInput.value = rows.get(selectedDirs()[0])?.note ?? '';
 }
 

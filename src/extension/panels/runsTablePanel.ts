@@ -20,7 +20,7 @@ import { runRow, summarizeMetrics, tableViewFrom, type MetricSummary, type RunRo
 /** workspaceState key of the table's settings. */
 const VIEW_MEMENTO = 'cvWorkbench.runsTable.view';
 /** Changes reported within this many ms are sent as one message. */
-const BATCH_MS = 250;
+const BATCH_MS = 500;
 
 export class RunsTablePanel extends PanelBase<RunsTableState> {
   private static current: RunsTablePanel | undefined;
@@ -151,6 +151,10 @@ export class RunsTablePanel extends PanelBase<RunsTableState> {
         return;
       case TableAction.Report:
         for (const dir of dirs) await vscode.commands.executeCommand(PANEL_COMMANDS.openReport, dir);
+        return;
+      case TableAction.Export:
+        // The runs view's command, one run at a time (each asks for its format).
+        for (const dir of dirs) await vscode.commands.executeCommand(RUN_COMMANDS.export, dir);
         return;
       case TableAction.OpenDashboard:
         for (const dir of dirs) await vscode.commands.executeCommand(PANEL_COMMANDS.openDashboard, dir);
