@@ -8,7 +8,7 @@
 import * as vscode from 'vscode';
 import { PanelKind, WebviewMessageType, type HostMessage, type PanelState, type RunAction, type TableActionMessage, type TableSettingsMessage, type WebviewMessage } from '../protocol';
 import { panelHtml } from './html';
-import { isRunAction, openableFile, shownRunDir } from './messageGuard';
+import { isRunAction, openableFile, shownRunDir, shownRunDirList } from './messageGuard';
 import type { PanelContext } from './panelContext';
 
 /** The workspace folders on disk: where run directories from a page's saved state must lie. */
@@ -136,9 +136,8 @@ export abstract class PanelBase<S extends PanelState> implements vscode.Disposab
         this.onRefresh();
         break;
       case WebviewMessageType.TableAction: {
-        const shown = this.shownRunDirs();
-        const dirs = Array.isArray(msg.dirs) ? msg.dirs.map((d) => shownRunDir(d, shown)) : [];
-        if (dirs.length && dirs.every((d) => d !== undefined)) this.onTableAction(msg, dirs as string[]);
+        const dirs = shownRunDirList(msg.dirs, this.shownRunDirs());
+        if (dirs) this.onTableAction(msg, dirs);
         else this.refuse(msg);
         break;
       }
