@@ -1,4 +1,3 @@
-/* global document */ // used only inside functions that run in the page
 // The runs table in real VS Code (code-server + Chromium): a workspace with four runs; the table
 // lists them, a metric and a config key become columns, a click on the metric's header sorts by
 // it, the filter keeps what it says (and says where it is wrong), a star and a note land in the run

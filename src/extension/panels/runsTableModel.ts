@@ -21,10 +21,14 @@ import { BOOKKEEPING_COLUMNS, lowerIsBetter, splitOf } from '../../report/model/
 
 export type Scalar = string | number | boolean;
 
-/** A run's row. */
-export interface RunRow {
-  kind: 'run';
-  /** Absolute run directory: the row's identity. */
+/**
+ * What every row has, whatever its kind: the columns, the filter and the sort read only these.
+ * A new kind (a queued run) is an interface extending this with its own `kind`, added to `TableRow`;
+ * what it lacks (a start, metrics) it leaves empty, and sorts last.
+ */
+export interface RowBase {
+  kind: string;
+  /** The row's identity: an absolute run directory (another kind: its own id, never a run's). */
   dir: string;
   /** `<config-stem>/<run-id>`. */
   name: string;
@@ -42,6 +46,11 @@ export interface RunRow {
   /** Each metric (`split/key`) at its last record (run.json's final metrics win), and at its best. */
   final: Record<string, number>;
   best: Record<string, number>;
+}
+
+/** A run's row: a run directory of the workspace. */
+export interface RunRow extends RowBase {
+  kind: 'run';
 }
 
 /** Every kind of row the table shows (a queued run will be another member). */
