@@ -29,12 +29,13 @@ export const RUN_COMMANDS = {
   refreshRuns: 'cvWorkbench.refreshRuns',
 } as const;
 
-/** The panels (src/extension/panels): dashboard, comparison, benchmarks, report. */
+/** The panels (src/extension/panels): dashboard, comparison, benchmarks, report, runs table. */
 export const PANEL_COMMANDS = {
   openDashboard: 'cvWorkbench.openDashboard',
   compareRuns: 'cvWorkbench.compareRuns',
   openBenchmarks: 'cvWorkbench.openBenchmarks',
   openReport: 'cvWorkbench.openReport',
+  openRunsTable: 'cvWorkbench.openRunsTable',
 } as const;
 
 /** The component catalogue (src/extension/catalog). */

@@ -11,6 +11,7 @@ import type { MarkdownTable } from '../report/model/markdownTables';
 import type { MetricTable } from '../report/model/metrics';
 import type { ReportData } from '../report/model/report';
 import type { RunSnapshot, RunSummary } from '../report/model/run';
+import type { TableRow, TableView } from './panels/runsTableModel';
 
 /** The panels; each has a webview bundle `dist/webview/<kind>.js` and a view type. */
 export enum PanelKind {
@@ -18,6 +19,7 @@ export enum PanelKind {
   Compare = 'compare',
   Benchmarks = 'benchmarks',
   Report = 'report',
+  RunsTable = 'runsTable',
 }
 
 /** The `viewType` of each panel (package.json `activationEvents` name them for the serializers). */
@@ -26,6 +28,7 @@ export const VIEW_TYPES: Record<PanelKind, string> = {
   [PanelKind.Compare]: 'cvWorkbench.compare',
   [PanelKind.Benchmarks]: 'cvWorkbench.benchmarks',
   [PanelKind.Report]: 'cvWorkbench.report',
+  [PanelKind.RunsTable]: 'cvWorkbench.runsTable',
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -46,6 +49,8 @@ export enum HostMessageType {
   Report = 'report',
   /** Progress of `cvw report` started from the report panel. */
   ReportJob = 'reportJob',
+  /** The runs table's rows: all of them (`reset`), or those added or changed and the directories removed. */
+  TableRows = 'tableRows',
 }
 
 export interface RunSnapshotMessage {
@@ -89,7 +94,14 @@ export interface ReportJobMessage {
   text: string;
 }
 
-export type HostMessage = RunSnapshotMessage | RunSummaryMessage | MetricsAppendedMessage | CompareRunsMessage | BenchmarksMessage | ReportMessage | ReportJobMessage;
+export interface TableRowsMessage {
+  type: HostMessageType.TableRows;
+  reset: boolean;
+  rows: TableRow[];
+  removed: string[];
+}
+
+export type HostMessage = TableRowsMessage | RunSnapshotMessage | RunSummaryMessage | MetricsAppendedMessage | CompareRunsMessage | BenchmarksMessage | ReportMessage | ReportJobMessage;
 
 // ---------------------------------------------------------------------------------------------
 // webview → host
@@ -109,6 +121,21 @@ export enum WebviewMessageType {
   Refresh = 'refresh',
   /** An error in the page, for the output channel. */
   Error = 'error',
+  /** The runs table: something done to the selected runs (compare, report, export, delete, star, note). */
+  TableAction = 'tableAction',
+  /** The runs table's columns, sort, filter and grouping changed (remembered in the workspace). */
+  TableSettings = 'tableSettings',
+}
+
+/** What the runs table does to its selected runs. */
+export enum TableAction {
+  Compare = 'compare',
+  Report = 'report',
+  Export = 'export',
+  Delete = 'delete',
+  Star = 'star',
+  Note = 'note',
+  OpenDashboard = 'openDashboard',
 }
 
 /** What the buttons of a run do; the host runs the runs view's commands (issue 10) for them. */
@@ -159,7 +186,22 @@ export interface ErrorMessage {
   message: string;
 }
 
-export type WebviewMessage = ReadyMessage | RunActionMessage | OpenFileMessage | GenerateReportMessage | ExportHtmlMessage | RefreshMessage | ErrorMessage;
+export interface TableActionMessage {
+  type: WebviewMessageType.TableAction;
+  action: TableAction;
+  dirs: string[];
+  /** Star: the new value. */
+  starred?: boolean;
+  /** Note: the new text. */
+  note?: string;
+}
+
+export interface TableSettingsMessage {
+  type: WebviewMessageType.TableSettings;
+  view: TableView;
+}
+
+export type WebviewMessage = TableActionMessage | TableSettingsMessage | ReadyMessage | RunActionMessage | OpenFileMessage | GenerateReportMessage | ExportHtmlMessage | RefreshMessage | ErrorMessage;
 
 // ---------------------------------------------------------------------------------------------
 // persisted webview state (vscode.getState/setState; the serializers revive panels from it)
@@ -197,7 +239,14 @@ export interface ReportState {
   dir: string;
 }
 
-export type PanelState = DashboardState | CompareState | BenchmarksState | ReportState;
+export interface RunsTableState {
+  kind: PanelKind.RunsTable;
+  view: TableView;
+  /** Rows selected (run directories), kept across a reload of the page. */
+  selected: string[];
+}
+
+export type PanelState = DashboardState | CompareState | BenchmarksState | ReportState | RunsTableState;
 
 export const DEFAULT_CHART_SETTINGS: ChartSettings = { x: 'iter', smoothing: 0, logScale: false };
 

@@ -16,6 +16,7 @@
  *     features/       `cvw extract`'s features (.npy)
  *     export/         `cvw export`'s models (model.onnx, tfjs/)
  *     report/         `cvw report`'s report.json and images (src/report/model/report.ts REPORT_DIR)
+ *     annotations.json  what a person said about the run: starred, a note (annotations.ts)
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -33,6 +34,7 @@ export const RUN_FILES = {
   benchmarks: 'benchmarks',
   features: 'features',
   export: 'export',
+  annotations: 'annotations.json',
 } as const;
 
 export type RunFile = keyof typeof RUN_FILES;

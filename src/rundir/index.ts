@@ -14,3 +14,4 @@ export { RunDir, makeNewRunDir, writeRunInfo, appendMetrics, appendLog, type New
 export { RunLock, RunLockedError, readRunLock, type LockHolder } from './lock';
 export { processLiveness, procStat, type Liveness } from './liveness';
 export { FileFollower, MetricsFollower, type FollowRead, type MetricRecord, type MetricsRead } from './follow';
+export { readRunAnnotations, writeRunAnnotations, parseRunAnnotations, MAX_NOTE_CHARS, type RunAnnotations } from './annotations';

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { chartSettingsFrom, isRunAction, openableFile, shownRunDir, sortStateFrom, workspaceFile, workspaceRunDir } from '../../src/extension/panels/messageGuard';
+import { chartSettingsFrom, isRunAction, openableFile, shownRunDir, shownRunDirList, sortStateFrom, workspaceFile, workspaceRunDir } from '../../src/extension/panels/messageGuard';
 import { realPathInside } from '../../src/report/insideDir';
 import { tempFiles } from '../helpers/tmp';
 
@@ -37,6 +37,14 @@ describe('panel message guard', () => {
     expect(shownRunDir('work_dirs/a/run1', [run1])).toBeUndefined();
     expect(shownRunDir(undefined, [run1])).toBeUndefined();
     expect(shownRunDir({ dir: run1 }, [run1])).toBeUndefined();
+  });
+
+  it('a list of run directories (the runs table) is accepted only when every one is shown', () => {
+    expect(shownRunDirList([run1, `${run2}/`, run1], [run1, run2])).toEqual([run1, run2]);
+    expect(shownRunDirList([run1, '/etc'], [run1, run2])).toBeUndefined();
+    expect(shownRunDirList([run1, `${run1}/../run2`], [run1])).toBeUndefined();
+    expect(shownRunDirList([], [run1])).toBeUndefined();
+    expect(shownRunDirList(run1, [run1])).toBeUndefined();
   });
 
   it('a file to open lies inside a shown run, or is one the panel listed', () => {

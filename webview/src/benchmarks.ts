@@ -175,6 +175,7 @@ onHostMessage((msg: HostMessage) => {
     case HostMessageType.CompareRuns:
     case HostMessageType.Report:
     case HostMessageType.ReportJob:
+    case HostMessageType.TableRows:
       break;
     default: {
       const unhandled: never = msg;

@@ -188,6 +188,7 @@ onHostMessage((msg: HostMessage) => {
     case HostMessageType.Benchmarks:
     case HostMessageType.Report:
     case HostMessageType.ReportJob:
+    case HostMessageType.TableRows:
       break;
     default: {
       const unhandled: never = msg;

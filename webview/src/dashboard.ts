@@ -98,6 +98,7 @@ onHostMessage((msg: HostMessage) => {
     case HostMessageType.Benchmarks:
     case HostMessageType.Report:
     case HostMessageType.ReportJob:
+    case HostMessageType.TableRows:
       break; // other panels' messages
     default: {
       const unhandled: never = msg;

@@ -296,6 +296,7 @@ if (embedded) {
       case HostMessageType.MetricsAppended:
       case HostMessageType.CompareRuns:
       case HostMessageType.Benchmarks:
+      case HostMessageType.TableRows:
         break;
       default: {
         const unhandled: never = msg;

@@ -15,8 +15,9 @@ import type { CvwProcess, PanelContext, RunsSource } from './panelContext';
 import { runAction } from './runActions';
 import { RunDashboardPanel } from './runDashboardPanel';
 import { RunReportPanel } from './runReportPanel';
+import { RunsTablePanel } from './runsTablePanel';
 
-export { BenchmarksPanel, ComparePanel, RunDashboardPanel, RunReportPanel };
+export { BenchmarksPanel, ComparePanel, RunDashboardPanel, RunReportPanel, RunsTablePanel };
 
 export interface PanelDependencies {
   output: vscode.OutputChannel;
@@ -50,7 +51,7 @@ async function pickRuns(ctx: PanelContext, many: boolean): Promise<string[]> {
 }
 
 export function registerPanels(context: vscode.ExtensionContext, deps: PanelDependencies): PanelContext {
-  const ctx: PanelContext = { extensionUri: context.extensionUri, output: deps.output, runs: deps.runs, execCvw: deps.execCvw, runAction };
+  const ctx: PanelContext = { extensionUri: context.extensionUri, output: deps.output, runs: deps.runs, execCvw: deps.execCvw, workspaceState: context.workspaceState, runAction };
   const one = async (arg: unknown, open: (dir: string) => unknown) => {
     const dir = runDirOf(arg) ?? (await pickRuns(ctx, false))[0];
     if (dir) open(path.resolve(dir));
@@ -64,6 +65,7 @@ export function registerPanels(context: vscode.ExtensionContext, deps: PanelDepe
       if (dirs.length) ComparePanel.createOrShow(ctx, dirs);
     }),
     vscode.commands.registerCommand(PANEL_COMMANDS.openBenchmarks, () => BenchmarksPanel.createOrShow(ctx)),
+    vscode.commands.registerCommand(PANEL_COMMANDS.openRunsTable, () => RunsTablePanel.createOrShow(ctx)),
     vscode.window.registerWebviewPanelSerializer(VIEW_TYPES[PanelKind.Dashboard], {
       deserializeWebviewPanel: async (panel, state) => void RunDashboardPanel.revive(panel, ctx, state),
     }),
@@ -76,7 +78,10 @@ export function registerPanels(context: vscode.ExtensionContext, deps: PanelDepe
     vscode.window.registerWebviewPanelSerializer(VIEW_TYPES[PanelKind.Report], {
       deserializeWebviewPanel: async (panel, state) => void RunReportPanel.revive(panel, ctx, state),
     }),
-    { dispose: () => [...RunDashboardPanel.panels(), ...ComparePanel.panels(), ...BenchmarksPanel.panels(), ...RunReportPanel.panels()].forEach((p) => p.dispose()) },
+    vscode.window.registerWebviewPanelSerializer(VIEW_TYPES[PanelKind.RunsTable], {
+      deserializeWebviewPanel: async (panel, state) => void RunsTablePanel.revive(panel, ctx, state),
+    }),
+    { dispose: () => [...RunDashboardPanel.panels(), ...ComparePanel.panels(), ...BenchmarksPanel.panels(), ...RunReportPanel.panels(), ...RunsTablePanel.panels()].forEach((p) => p.dispose()) },
   );
   return ctx;
 }

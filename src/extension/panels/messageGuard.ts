@@ -22,6 +22,13 @@ export function shownRunDir(dir: unknown, shown: readonly string[]): string | un
   return shown.find((d) => path.resolve(d) === resolved);
 }
 
+/** Every entry of `dirs` as a shown run directory; undefined when it is not a non-empty list of shown ones (one stranger refuses all). */
+export function shownRunDirList(dirs: unknown, shown: readonly string[]): string[] | undefined {
+  if (!Array.isArray(dirs) || !dirs.length) return undefined;
+  const found = dirs.map((d) => shownRunDir(d, shown));
+  return found.every((d): d is string => d !== undefined) ? [...new Set(found)] : undefined;
+}
+
 /**
  * The file a page may ask to open: a regular file inside one of the `shown` run directories, or
  * exactly one of the `listed` files. Returns the path to open, else undefined.

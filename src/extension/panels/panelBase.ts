@@ -6,9 +6,9 @@
  * against what the panel shows (./messageGuard.ts) before anything acts on it.
  */
 import * as vscode from 'vscode';
-import { PanelKind, WebviewMessageType, type HostMessage, type PanelState, type RunAction, type WebviewMessage } from '../protocol';
+import { PanelKind, WebviewMessageType, type HostMessage, type PanelState, type RunAction, type TableActionMessage, type TableSettingsMessage, type WebviewMessage } from '../protocol';
 import { panelHtml } from './html';
-import { isRunAction, openableFile, shownRunDir } from './messageGuard';
+import { isRunAction, openableFile, shownRunDir, shownRunDirList } from './messageGuard';
 import type { PanelContext } from './panelContext';
 
 /** The workspace folders on disk: where run directories from a page's saved state must lie. */
@@ -86,6 +86,15 @@ export abstract class PanelBase<S extends PanelState> implements vscode.Disposab
     // only the report panel
   }
 
+  /** Only the runs table; `dirs` are shown run directories (checked). */
+  protected onTableAction(_msg: TableActionMessage, _dirs: string[]): void {
+    // only the runs table
+  }
+
+  protected onTableSettings(_msg: TableSettingsMessage): void {
+    // only the runs table
+  }
+
   protected onRefresh(): void {
     this.disposePage();
     this.onReady();
@@ -125,6 +134,15 @@ export abstract class PanelBase<S extends PanelState> implements vscode.Disposab
       }
       case WebviewMessageType.Refresh:
         this.onRefresh();
+        break;
+      case WebviewMessageType.TableAction: {
+        const dirs = shownRunDirList(msg.dirs, this.shownRunDirs());
+        if (dirs) this.onTableAction(msg, dirs);
+        else this.refuse(msg);
+        break;
+      }
+      case WebviewMessageType.TableSettings:
+        this.onTableSettings(msg);
         break;
       case WebviewMessageType.Error:
         this.ctx.output.appendLine(`[${this.kind} panel] ${String(msg.message).slice(0, 2000)}`);

@@ -40,6 +40,8 @@ export interface PanelContext {
   runs?: () => RunsSource | undefined;
   /** Run a `cvw` command (report) in a child process. */
   execCvw?: (args: string[], cwd: string) => CvwProcess;
+  /** The workspace's memory (the runs table's columns); absent in tests that build panels alone. */
+  workspaceState?: vscode.Memento;
   /** What a run's button does (src/extension/panels/runActions.ts). */
   runAction(action: RunAction, dir: string): Promise<void>;
 }

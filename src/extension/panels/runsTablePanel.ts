@@ -1,0 +1,191 @@
+/**
+ * The runs table: one row per run of the workspace, live. The host reads each run once (run.json,
+ * config.yaml, metrics.jsonl summarised to final and best values, annotations.json) and then only
+ * the runs the runs view's watcher reports changed, batched; the page holds every row and sorts,
+ * filters and groups them itself (src/extension/panels/runsTableModel.ts), so typing in the filter
+ * never waits for the host. One panel per window; its columns, sort, filter and grouping are
+ * remembered in the workspace and in the page's state.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { findRunDirs, readMetrics, readRunAnnotations, readRunConfig, readRunRecord, runFile, writeRunAnnotations, type RunRecord } from '../../rundir';
+import { PANEL_COMMANDS, RUN_COMMANDS } from '../ids';
+import { HostMessageType, PanelKind, TableAction, VIEW_TYPES, isPanelState, type RunsTableState, type TableActionMessage, type TableSettingsMessage } from '../protocol';
+import { workDirRoots } from './benchmarksPanel';
+import { PanelBase, webviewOptions } from './panelBase';
+import type { PanelContext } from './panelContext';
+import { runRow, summarizeMetrics, tableViewFrom, type MetricSummary, type RunRow } from './runsTableModel';
+
+/** workspaceState key of the table's settings. */
+const VIEW_MEMENTO = 'cvWorkbench.runsTable.view';
+/** Changes reported within this many ms are sent as one message. */
+const BATCH_MS = 500;
+
+export class RunsTablePanel extends PanelBase<RunsTableState> {
+  private static current: RunsTablePanel | undefined;
+  private readonly rows = new Map<string, RunRow>();
+  /** metrics.jsonl summaries by run, valid while the file's size and mtime are unchanged. */
+  private readonly metricsCache = new Map<string, { stamp: string; summary: MetricSummary }>();
+  private pending = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+
+  private constructor(panel: vscode.WebviewPanel, ctx: PanelContext, state: RunsTableState) {
+    super(panel, ctx, PanelKind.RunsTable, state, []);
+    RunsTablePanel.current = this;
+  }
+
+  static createOrShow(ctx: PanelContext): RunsTablePanel {
+    if (RunsTablePanel.current) {
+      RunsTablePanel.current.panel.reveal();
+      return RunsTablePanel.current;
+    }
+    const panel = vscode.window.createWebviewPanel(VIEW_TYPES[PanelKind.RunsTable], 'Runs Table', vscode.ViewColumn.Active, webviewOptions(ctx, []));
+    const view = tableViewFrom(ctx.workspaceState?.get(VIEW_MEMENTO));
+    return new RunsTablePanel(panel, ctx, { kind: PanelKind.RunsTable, view, selected: [] });
+  }
+
+  static revive(panel: vscode.WebviewPanel, ctx: PanelContext, state: unknown): RunsTablePanel {
+    const s = isPanelState(state, PanelKind.RunsTable) ? (state as RunsTableState) : undefined;
+    const view = tableViewFrom(s?.view ?? ctx.workspaceState?.get(VIEW_MEMENTO));
+    RunsTablePanel.current?.dispose();
+    return new RunsTablePanel(panel, ctx, { kind: PanelKind.RunsTable, view, selected: [] });
+  }
+
+  static panels(): RunsTablePanel[] {
+    return RunsTablePanel.current ? [RunsTablePanel.current] : [];
+  }
+
+  protected onReady(): void {
+    const source = this.ctx.runs?.();
+    const records = source ? source.runs().map((r) => ({ dir: r.dir, state: r.state })) : findRunDirs(workDirRoots()).map((dir) => ({ dir, state: undefined }));
+    this.rows.clear();
+    for (const { dir, state } of records) this.readRow(dir, state);
+    this.post({ type: HostMessageType.TableRows, reset: true, rows: [...this.rows.values()], removed: [] });
+    if (source) {
+      this.pageDisposables.push(
+        source.onChange(({ run }) => this.schedule(run.dir)),
+        { dispose: () => this.timer && clearTimeout(this.timer) },
+      );
+    }
+  }
+
+  protected override onRefresh(): void {
+    this.metricsCache.clear();
+    super.onRefresh();
+  }
+
+  /** Read `dir` again soon, with whatever else changes meanwhile. */
+  private schedule(dir: string): void {
+    this.pending.add(path.resolve(dir));
+    this.timer ??= setTimeout(() => this.flush(), BATCH_MS);
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    const dirs = [...this.pending];
+    this.pending = new Set();
+    const states = new Map((this.ctx.runs?.()?.runs() ?? []).map((r) => [path.resolve(r.dir), r.state]));
+    const rows: RunRow[] = [];
+    const removed: string[] = [];
+    for (const dir of dirs) {
+      const row = this.readRow(dir, states.get(dir));
+      if (row) rows.push(row);
+      else {
+        this.rows.delete(dir);
+        removed.push(dir);
+      }
+    }
+    this.post({ type: HostMessageType.TableRows, reset: false, rows, removed });
+  }
+
+  /** A run's row from its files (the watcher's state wins over run.json's); undefined when it is gone. */
+  private readRow(dir: string, state: string | undefined): RunRow | undefined {
+    const resolved = path.resolve(dir);
+    const record: RunRecord | undefined = readRunRecord(resolved);
+    if (!record) {
+      this.metricsCache.delete(resolved);
+      return undefined;
+    }
+    let annotations = { starred: false, note: '' };
+    try {
+      annotations = readRunAnnotations(resolved);
+    } catch (e) {
+      this.ctx.output.appendLine(`[runs table] ${(e as Error).message}`);
+    }
+    const row = runRow({ ...record, state: state ?? record.state }, readRunConfig(resolved).config, this.metricsOf(resolved), annotations);
+    this.rows.set(resolved, row);
+    return row;
+  }
+
+  private metricsOf(dir: string): MetricSummary {
+    let stamp = '';
+    try {
+      const st = fs.statSync(runFile(dir, 'metrics'));
+      stamp = `${st.size}:${st.mtimeMs}`;
+    } catch {
+      return { final: {}, best: {} };
+    }
+    const cached = this.metricsCache.get(dir);
+    if (cached?.stamp === stamp) return cached.summary;
+    const summary = summarizeMetrics(readMetrics(dir));
+    this.metricsCache.set(dir, { stamp, summary });
+    return summary;
+  }
+
+  protected shownRunDirs(): readonly string[] {
+    return [...this.rows.keys()];
+  }
+
+  protected override onTableAction(msg: TableActionMessage, dirs: string[]): void {
+    this.act(msg, dirs).catch((err: unknown) => {
+      this.ctx.output.appendLine(`[runs table] ${msg.action}: ${(err as Error).message}`);
+      void vscode.window.showErrorMessage(`${msg.action}: ${(err as Error).message}`);
+    });
+  }
+
+  private async act(msg: TableActionMessage, dirs: string[]): Promise<void> {
+    switch (msg.action) {
+      case TableAction.Compare:
+        await vscode.commands.executeCommand(PANEL_COMMANDS.compareRuns, dirs);
+        return;
+      case TableAction.Report:
+        for (const dir of dirs) await vscode.commands.executeCommand(PANEL_COMMANDS.openReport, dir);
+        return;
+      case TableAction.Export:
+        // The runs view's command, one run at a time (each asks for its format).
+        for (const dir of dirs) await vscode.commands.executeCommand(RUN_COMMANDS.export, dir);
+        return;
+      case TableAction.OpenDashboard:
+        for (const dir of dirs) await vscode.commands.executeCommand(PANEL_COMMANDS.openDashboard, dir);
+        return;
+      case TableAction.Delete:
+        // The runs view's command: its confirmation, its refusal to delete a running run.
+        await vscode.commands.executeCommand(RUN_COMMANDS.deleteRun, dirs[0], dirs);
+        for (const dir of dirs) this.schedule(dir);
+        return;
+      case TableAction.Star:
+      case TableAction.Note: {
+        const change = msg.action === TableAction.Star ? { starred: msg.starred === true } : { note: typeof msg.note === 'string' ? msg.note : '' };
+        for (const dir of dirs) writeRunAnnotations(dir, change);
+        for (const dir of dirs) this.schedule(dir);
+        return;
+      }
+      default: {
+        const unhandled: never = msg.action;
+        throw new Error(`unknown table action ${String(unhandled)}`);
+      }
+    }
+  }
+
+  protected override onTableSettings(msg: TableSettingsMessage): void {
+    const view = tableViewFrom(msg.view);
+    this.state = { ...this.state, view };
+    void this.ctx.workspaceState?.update(VIEW_MEMENTO, view);
+  }
+
+  protected onDispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (RunsTablePanel.current === this) RunsTablePanel.current = undefined;
+  }
+}
