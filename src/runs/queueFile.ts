@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { UserError } from '../core/problems';
 import { processLiveness, writeJsonAtomic } from '../rundir';
 
 export const QUEUE_FILE = path.join('work_dirs', '.queue.json');
@@ -45,7 +46,8 @@ export interface QueueData {
   entries: QueueEntry[];
 }
 
-export class QueueFileError extends Error {}
+/** A queue file that cannot be read or changed as asked: names the file (and the key path). */
+export class QueueFileError extends UserError {}
 
 export function queueFile(root: string): string {
   return path.join(path.resolve(root), QUEUE_FILE);

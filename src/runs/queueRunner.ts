@@ -142,8 +142,9 @@ export class QueueRunner implements Disposable {
       if (run.pid <= 0) e.reason = 'the process did not start';
       // Settle it as soon as it ends rather than at the next poll.
       void run.exited.then(() => {
-        // The message, not a stack frame below it.
-        const last = run.tail(30).split('\n').filter((l) => l.trim() && !/^\s+at /.test(l)).pop()?.trim();
+        // The error's own line (`file:line:col: error: ...`, `Error: ...`), not a summary or stack frame below it.
+        const lines = run.tail(30).split('\n').filter((l) => l.trim() && !/^\s+at /.test(l));
+        const last = (lines.filter((l) => /error/i.test(l)).pop() ?? lines.pop())?.trim();
         if (last) this.lastLines.set(run.pid, last.slice(0, 500));
         if (!this.disposed) this.safeTick();
       });

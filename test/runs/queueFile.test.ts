@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { addToQueue, clearFinished, holdInQueue, moveInQueue, queueFile, readQueue, removeFromQueue, setQueuePaused, updateQueue } from '../../src/runs';
 import { tempFiles } from '../helpers/tmp';
@@ -76,7 +77,7 @@ describe('the queue file', () => {
     const dead = spawn(process.execPath, ['-e', '']);
     await new Promise((r) => dead.on('exit', r));
     fs.mkdirSync(path.join(root, 'work_dirs'), { recursive: true });
-    fs.writeFileSync(`${queueFile(root)}.lock`, JSON.stringify({ pid: dead.pid, host: require('node:os').hostname(), since: Date.now() }));
+    fs.writeFileSync(`${queueFile(root)}.lock`, JSON.stringify({ pid: dead.pid, host: os.hostname(), since: Date.now() }));
     expect(addToQueue(root, 'configs/a.yaml').id).toBe('q1');
     expect(fs.existsSync(`${queueFile(root)}.lock`)).toBe(false);
 
