@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { processLiveness, readRunRecord } from '../rundir';
 import { newRunId, configStem, type RunManager } from './manager';
-import { updateQueue, type QueueData, type QueueEntry } from './queueFile';
+import { readQueue, updateQueue, type QueueData, type QueueEntry } from './queueFile';
 import type { Disposable } from './watcher';
 
 export interface QueueRunnerOptions {
@@ -98,7 +98,10 @@ export class QueueRunner implements Disposable {
    */
   tick(): QueueData {
     if (this.disposed) throw new Error('the queue runner is closed');
-    const q = updateQueue(this.root, (q) => {
+    // Most ticks find nothing to do: read without the lock (and create nothing in a workspace without a queue).
+    const peek = readQueue(this.root);
+    const busy = peek.entries.some((e) => e.state === 'running' || (e.state === 'queued' && !peek.paused));
+    const q = !busy ? peek : updateQueue(this.root, (q) => {
       const now = new Date().toISOString();
       for (const e of q.entries) {
         if (e.state !== 'running') continue;
