@@ -85,12 +85,21 @@ export class QueueRunner implements Disposable {
     try {
       this.tick();
     } catch (e) {
-      // A broken queue file (hand-edited) is reported by whoever reads it; the runner waits for a fix.
-      this.lastError = e as Error;
+      // A broken queue file (hand-edited): say so once, and wait for a fix.
+      const message = (e as Error).message;
+      if (message !== this.lastError) for (const l of [...this.errorListeners]) l(e as Error);
+      this.lastError = message;
     }
   }
 
-  lastError: Error | undefined;
+  /** Called when a tick fails (a queue file that cannot be read), once per distinct message. */
+  onError(listener: (e: Error) => void): Disposable {
+    this.errorListeners.add(listener);
+    return { dispose: () => this.errorListeners.delete(listener) };
+  }
+
+  private lastError: string | undefined;
+  private readonly errorListeners = new Set<(e: Error) => void>();
 
   /**
    * One step: settle the started entries (adopt the living, end the dead), then start queued ones
@@ -163,5 +172,6 @@ export class QueueRunner implements Disposable {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.listeners.clear();
+    this.errorListeners.clear();
   }
 }

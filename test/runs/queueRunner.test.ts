@@ -137,6 +137,16 @@ describe('QueueRunner with real cvw train processes', () => {
       expect(q.entries[0].state).toBe('failed');
       expect(q.entries[0].reason).toMatch(/before writing its run: .*cifra/);
       expect(readQueue(t.dir).entries[0].state).toBe('failed');
+
+      // A hand-broken queue file is reported once (not at every poll), naming the file and key.
+      fs.writeFileSync(path.join(t.dir, 'work_dirs/.queue.json'), '{"entries": [{"id": 3}]}');
+      const errors: string[] = [];
+      const polling = new QueueRunner(manager, { root: t.dir, pollMs: 20 });
+      polling.onError((e) => errors.push(e.message));
+      polling.start();
+      await new Promise((r) => setTimeout(r, 300));
+      polling.dispose();
+      expect(errors).toEqual([`${path.join(t.dir, 'work_dirs/.queue.json')}: entries[0].id: expected a string`]);
     } finally {
       t.cleanup();
     }

@@ -43,6 +43,10 @@ export class QueueController implements QueueList, vscode.Disposable {
         detached: true,
       });
       runner.onChange((q) => this.update(root, q));
+      runner.onError((e) => {
+        this.service.output.appendLine(`queue: ${e.message}`);
+        void vscode.window.showWarningMessage(`Run queue: ${e.message}`);
+      });
       this.runners.set(root, runner.start());
     }
   }
