@@ -82,3 +82,42 @@ test('Queue Training twice, reload the window while the first trains: both finis
   expect(readdirSync(join(vs.workspace, 'work_dirs', 'later')).sort()).toEqual(q.entries.map((e) => e.runDir.split('/').pop()).sort());
   for (const e of q.entries) expect(JSON.parse(readFileSync(join(e.runDir, 'run.json'), 'utf8'))).toMatchObject({ status: 'finished', iter: 40 });
 });
+
+/** Hover the row whose label starts with `prefix` and press its inline action `action`. */
+async function pressInline(prefix, action) {
+  const row = vs.page.locator(`.part.sidebar .monaco-list-row[aria-label^="${prefix}"]`).first();
+  await row.hover();
+  await row.locator(`.actions .action-label[aria-label="${action}"]`).click();
+}
+
+test('a paused queue starts nothing; Move Up, Remove and Resume in the Queue group edit the same file', async () => {
+  await vs.runCommand('CV Workbench: Pause Queue');
+  expect(queueFile().paused).toBe(true);
+  await vs.openFile('configs/later.yaml');
+  for (let i = 0; i < 2; i++) {
+    await vs.page.locator('.monaco-editor .codelens-decoration a', { hasText: 'Queue Training' }).first().click();
+    await vs.quickInputFocused();
+    await vs.page.keyboard.press('Enter');
+    await vs.page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 });
+  }
+  await showRunsView();
+  await waitForRows((r) => r.some((l) => /^queued later\.yaml: queued · q4/.test(l)) && r.some((l) => /^queued later\.yaml: queued · q3/.test(l)), { what: 'q3 and q4 queued' });
+  await vs.page.waitForTimeout(2500); // a paused queue: still nothing starts
+  expect(queueFile().entries.slice(2).map((e) => [e.id, e.state])).toEqual([['q3', 'queued'], ['q4', 'queued']]);
+  await vs.screenshot('queue-paused');
+
+  await pressInline('queued later.yaml: queued · q4', 'Move Up in Queue');
+  await waitForRows((r) => r.findIndex((l) => / · q4/.test(l)) < r.findIndex((l) => / · q3/.test(l)), { timeout: 20_000, what: 'q4 above q3' });
+  expect(queueFile().entries.map((e) => e.id)).toEqual(['q1', 'q2', 'q4', 'q3']);
+  await pressInline('queued later.yaml: queued · q3', 'Remove from Queue');
+  await waitForRows((r) => !r.some((l) => / · q3/.test(l)), { timeout: 20_000, what: 'q3 removed' });
+  expect(queueFile().entries.map((e) => e.id)).toEqual(['q1', 'q2', 'q4']);
+  await vs.screenshot('queue-reordered');
+
+  await pressInline('Queue', 'Resume Queue');
+  await waitForRows((r) => !r.some((l) => /^queued /.test(l)), { timeout: 180_000, what: 'q4 done' });
+  const q = queueFile();
+  expect(q.paused).toBe(false);
+  expect(q.entries.map((e) => e.state)).toEqual(['done', 'done', 'done']);
+  expect(JSON.parse(readFileSync(join(q.entries[2].runDir, 'run.json'), 'utf8'))).toMatchObject({ status: 'finished', iter: 40 });
+});
