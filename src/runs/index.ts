@@ -11,4 +11,4 @@ export { RunManager, ManagedProcess, ManagedRun, PipedProcess, newRunId, configS
 export { crashPlaces, parseStack, isUserFrame, type CrashPlace, type StackFrame } from './crash';
 export { splitArgs, parseRunArgs, joinArgs, ArgumentsError } from './args';
 export { QUEUE_FILE, queueFile, readQueue, listQueueEntries, updateQueue, addToQueue, removeFromQueue, moveInQueue, holdInQueue, setQueuePaused, clearFinished, parseQueue, QueueFileError, type QueueData, type QueueEntry, type QueueEntryState } from './queueFile';
-export { QueueRunner, type QueueRunnerOptions } from './queueRunner';
+export { QueueRunner, settleEntries, settledQueue, type QueueRunnerOptions } from './queueRunner';

@@ -44,6 +44,30 @@ function verdict(e: QueueEntry, lastOutput?: string): { running: true } | { runn
   return { running: false, state: 'failed', reason: record.info.error?.message ? `${record.state}: ${record.info.error.message}` : record.state };
 }
 
+/**
+ * End the `running` entries whose process is gone: `done` or `failed` by their run.json (a living
+ * one stays, whoever started it). `lastLines`: the last output line of processes this process
+ * started, by pid (why one failed before writing its run).
+ */
+export function settleEntries(q: QueueData, lastLines: ReadonlyMap<number, string> = new Map()): void {
+  const now = new Date().toISOString();
+  for (const e of q.entries) {
+    if (e.state !== 'running') continue;
+    const v = verdict(e, e.pid === undefined ? undefined : lastLines.get(e.pid));
+    if (v.running) continue;
+    e.state = v.state;
+    e.ended = now;
+    if (v.reason) e.reason = v.reason;
+    else delete e.reason;
+  }
+}
+
+/** The queue of `root` with its ended runs settled (written back when something changed): what `cvw queue list` shows. */
+export function settledQueue(root: string): QueueData {
+  const peek = readQueue(root);
+  return peek.entries.some((e) => e.state === 'running') ? updateQueue(root, (q) => (settleEntries(q), q)) : peek;
+}
+
 export class QueueRunner implements Disposable {
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners = new Set<(q: QueueData) => void>();
@@ -111,16 +135,7 @@ export class QueueRunner implements Disposable {
     const peek = readQueue(this.root);
     const busy = peek.entries.some((e) => e.state === 'running' || (e.state === 'queued' && !peek.paused));
     const q = !busy ? peek : updateQueue(this.root, (q) => {
-      const now = new Date().toISOString();
-      for (const e of q.entries) {
-        if (e.state !== 'running') continue;
-        const v = verdict(e, e.pid === undefined ? undefined : this.lastLines.get(e.pid));
-        if (v.running) continue;
-        e.state = v.state;
-        e.ended = now;
-        if (v.reason) e.reason = v.reason;
-        else delete e.reason;
-      }
+      settleEntries(q, this.lastLines);
       if (q.paused) return q;
       let running = q.entries.filter((e) => e.state === 'running').length;
       for (const e of q.entries) {

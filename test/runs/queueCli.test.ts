@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readQueue, readRunRecord, type QueueData } from '../../src/runs';
+import { readQueue, readRunRecord, updateQueue, type QueueData } from '../../src/runs';
 import { tempFiles } from '../helpers/tmp';
 import { bundleTestCli, type TestCli } from './cli';
 import { tinyClassificationYaml } from '../helpers/tinyConfig';
@@ -61,5 +61,12 @@ describe('cvw queue', () => {
     expect(a.startedMs).toBeLessThan(b.endedMs!);
     expect(b.startedMs).toBeLessThan(a.endedMs!);
     expect(run.err).toMatch(/q1 {2}done +configs/);
+
+    // An entry left `running` by a runner that is gone (an editor closed since): `list` reads how its run ended.
+    updateQueue(t.dir, (q) => {
+      q.entries[1].state = 'running';
+    });
+    expect((JSON.parse((await cvw('queue', 'list', '--json')).out) as QueueData).entries.map((e) => e.state)).toEqual(['done', 'done']);
+    expect(readQueue(t.dir).entries[1].state).toBe('done');
   }, 180_000);
 });

@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import { UsageError, type CommandSpec, type ParsedArgs } from '../args';
 import { joinArgs, parseRunArgs } from '../../runs/args';
 import { RunManager } from '../../runs/manager';
-import { addToQueue, queueFile, readQueue, removeFromQueue, setQueuePaused, type QueueData, type QueueEntry } from '../../runs/queueFile';
-import { QueueRunner } from '../../runs/queueRunner';
+import { addToQueue, queueFile, removeFromQueue, setQueuePaused, type QueueData, type QueueEntry } from '../../runs/queueFile';
+import { QueueRunner, settledQueue } from '../../runs/queueRunner';
 
 const root = () => process.cwd();
 
@@ -66,7 +66,8 @@ export const queueListCommand: CommandSpec = {
   summary: 'List the run queue: each entry with its state and run directory',
   options: [jsonOption],
   run(args) {
-    const q = readQueue(root());
+    // Runs started by an editor that has closed since: their ending is read from their run.json.
+    const q = settledQueue(root());
     process.stdout.write(args.options.json ? JSON.stringify(q, null, 2) + '\n' : formatQueue(q, root()));
     return 0;
   },
