@@ -33,6 +33,9 @@ describe('cvw queue', () => {
     expect(await cvw('queue', 'add', 'configs/tiny.yaml', 'optimizer.lr=0.05', '--max-iters', '2')).toMatchObject({ code: 0, out: 'q1\n' });
     expect(await cvw('queue', 'add', 'configs/tiny.yaml', '--optimizer.lr', '0.07')).toMatchObject({ code: 0, out: 'q2\n' });
     expect(await cvw('queue', 'add', 'configs/tiny.yaml')).toMatchObject({ code: 0, out: 'q3\n' });
+    const stray = await cvw('queue', 'add', 'configs/tiny.yaml', 'lr0.1');
+    expect(stray.code).toBe(2);
+    expect(stray.err).toContain('"lr0.1": expected a config override key.path=value');
     const missing = await cvw('queue', 'add', 'configs/nope.yaml');
     expect(missing.code).toBe(2);
     expect(missing.err).toContain('configs/nope.yaml: no such config file');

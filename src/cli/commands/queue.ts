@@ -21,6 +21,10 @@ function positiveInt(value: unknown, name: string, command: string): number | un
 /** `cvw train` arguments of an entry: overrides as given (`--a.b v` or `a.b=v`), and the train options. */
 function trainArgs(args: ParsedArgs): string[] {
   const out = args.overrides.flatMap((o) => [`--${o.key}`, o.value]);
+  for (const word of args.positionals.slice(1)) {
+    // Checked now, not when the entry starts hours later.
+    if (!/^[A-Za-z_][\w-]*(?:\.[\w-]+)+=/.test(word)) throw new UsageError(`"${word}": expected a config override key.path=value (or --key.path value)`, 'queue add');
+  }
   out.push(...parseRunArgs(joinArgs(args.positionals.slice(1))));
   const maxIters = positiveInt(args.options['max-iters'], 'max-iters', 'queue add');
   if (maxIters) out.push('--max-iters', String(maxIters));
