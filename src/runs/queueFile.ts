@@ -159,7 +159,14 @@ function lock(file: string): () => void {
       try {
         fs.renameSync(lockFile, grave);
         if (fs.readFileSync(grave, 'utf8') === text) fs.unlinkSync(grave);
-        else fs.renameSync(grave, lockFile); // a fresh lock came in between: put it back
+        else {
+          // A fresh lock came in between: put it back, unless yet another was taken meanwhile.
+          try {
+            fs.linkSync(grave, lockFile);
+          } finally {
+            fs.unlinkSync(grave);
+          }
+        }
       } catch {
         // someone else took it over
       }
