@@ -27,6 +27,13 @@ export const RUN_COMMANDS = {
   openRunConfig: 'cvWorkbench.openRunConfig',
   deleteRun: 'cvWorkbench.deleteRun',
   refreshRuns: 'cvWorkbench.refreshRuns',
+  // The run queue (queue.ts): Queue Training, and the Runs view's Queue group.
+  queueTraining: 'cvWorkbench.queueTraining',
+  queueMoveUp: 'cvWorkbench.queueMoveUp',
+  queueMoveDown: 'cvWorkbench.queueMoveDown',
+  queueRemove: 'cvWorkbench.queueRemove',
+  queuePause: 'cvWorkbench.queuePause',
+  queueResume: 'cvWorkbench.queueResume',
 } as const;
 
 /** The panels (src/extension/panels): dashboard, comparison, benchmarks, report, runs table. */
@@ -86,6 +93,7 @@ export const SETTINGS = {
   detached: 'runs.detached',
   stopGraceSeconds: 'runs.stopGraceSeconds',
   askForArguments: 'runs.askForArguments',
+  queueParallel: 'runs.queueParallel',
 } as const;
 
 /** The Slurm feature's settings (under `cvWorkbench.`): the defaults of "Submit to Slurm…". */
@@ -104,4 +112,6 @@ export const CONTEXT = {
   editorIsConfig: 'cvWorkbench.editorIsConfig',
   /** The panels' dashboard is registered (the Runs view's "Open Dashboard" items). */
   dashboardAvailable: 'cvWorkbench.dashboardAvailable',
+  /** The run queue is paused (the Queue group shows Resume instead of Pause). */
+  queuePaused: 'cvWorkbench.queuePaused',
 } as const;

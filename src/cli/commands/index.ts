@@ -21,5 +21,6 @@ import { extractCommand } from './extract';
 import { reportCommand } from './report';
 import { weightsConvertCommand, weightsExportCommand, weightsInspectCommand } from './weights';
 import { submitCommand } from './submit';
+import { QUEUE_COMMANDS } from './queue';
 
-export const COMMANDS: CommandSpec[] = [trainCommand, submitCommand, evalCommand, benchmarkKnnCommand, benchmarkLinearCommand, benchmarkCocoCommand, extractCommand, initCommand, listCommand, showCommand, validateCommand, configPrintCommand, schemaCommand, dataFetchCommand, dataInspectCommand, dataPackCommand, dataSynthCommand, envCommand, exportCommand, predictCommand, retrieveCommand, reportCommand, weightsInspectCommand, weightsConvertCommand, weightsExportCommand];
+export const COMMANDS: CommandSpec[] = [trainCommand, submitCommand, ...QUEUE_COMMANDS, evalCommand, benchmarkKnnCommand, benchmarkLinearCommand, benchmarkCocoCommand, extractCommand, initCommand, listCommand, showCommand, validateCommand, configPrintCommand, schemaCommand, dataFetchCommand, dataInspectCommand, dataPackCommand, dataSynthCommand, envCommand, exportCommand, predictCommand, retrieveCommand, reportCommand, weightsInspectCommand, weightsConvertCommand, weightsExportCommand];

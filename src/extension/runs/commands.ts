@@ -40,12 +40,12 @@ export interface RunCommandContext {
 }
 
 /** The config a Train or Debug command was given, else the active editor's. */
-function configUriOf(arg: unknown): vscode.Uri | undefined {
+export function configUriOf(arg: unknown): vscode.Uri | undefined {
   const file = configFileOf(isUriLike(arg) ? arg : vscode.window.activeTextEditor?.document.uri);
   return file ? vscode.Uri.file(file) : undefined;
 }
 
-async function pickConfig(): Promise<vscode.Uri | undefined> {
+export async function pickConfig(): Promise<vscode.Uri | undefined> {
   const items: Array<vscode.QuickPickItem & { uri: vscode.Uri }> = [];
   for (const folder of vscode.workspace.workspaceFolders ?? []) {
     const files = await vscode.workspace.findFiles(new vscode.RelativePattern(folder, configGlob()), '**/{node_modules,_base_}/**', 500);
@@ -89,7 +89,7 @@ async function targetRun(ctx: RunCommandContext, arg: unknown, title: string, fi
 }
 
 /** The extra arguments: given by the caller, or asked (prefilled with the last ones used). */
-async function askArgs(ctx: RunCommandContext, config: string, title: string, given?: string | string[]): Promise<string[] | undefined> {
+export async function askArgs(ctx: RunCommandContext, config: string, title: string, given?: string | string[]): Promise<string[] | undefined> {
   if (Array.isArray(given)) return given;
   let text = given;
   if (text === undefined) {
@@ -118,7 +118,7 @@ async function askArgs(ctx: RunCommandContext, config: string, title: string, gi
   return args;
 }
 
-async function saveIfDirty(file: string): Promise<void> {
+export async function saveIfDirty(file: string): Promise<void> {
   const doc = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'file' && d.uri.fsPath === file);
   if (doc?.isDirty) await doc.save();
 }

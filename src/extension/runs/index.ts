@@ -21,6 +21,7 @@ import { RunsTreeProvider, type RunsNode } from './runsView';
 import { RunsService } from './service';
 import { ActiveRunStatus } from './statusBar';
 import { CvwTaskProvider } from './tasks';
+import { QueueController, registerQueueCommands } from './queue';
 
 export type { RunsService } from './service';
 export type { RunsNode } from './runsView';
@@ -32,6 +33,7 @@ export interface RunsApi {
   tree: RunsTreeProvider;
   status: ActiveRunStatus;
   crashes: CrashDiagnostics;
+  queue: QueueController;
 }
 
 export interface RunsDependencies {
@@ -53,12 +55,15 @@ export function registerRuns(context: vscode.ExtensionContext, output: vscode.Ou
   });
   const status = new ActiveRunStatus(service);
   const notifier = new RunNotifier(service, crashes, deps.dashboard);
-  const tree = new RunsTreeProvider(service, deps.dashboard);
+  const queue = new QueueController(service);
+  const tree = new RunsTreeProvider(service, deps.dashboard, queue);
   const view = vscode.window.createTreeView(VIEWS.runs, { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
   void vscode.commands.executeCommand('setContext', CONTEXT.dashboardAvailable, deps.dashboard);
 
+  const commandContext = { service, notifier, crashes, status, dashboard: deps.dashboard };
   context.subscriptions.push(
     service,
+    queue,
     crashes,
     status,
     notifier,
@@ -67,7 +72,8 @@ export function registerRuns(context: vscode.ExtensionContext, output: vscode.Ou
     service.manager.onStart((p) => {
       if (p instanceof ManagedRun) status.noteStarted(p.runDir);
     }),
-    ...registerRunCommands({ service, notifier, crashes, status, dashboard: deps.dashboard }, tree),
+    ...registerRunCommands(commandContext, tree),
+    ...registerQueueCommands(commandContext, queue),
     vscode.tasks.registerTaskProvider(TASK_TYPE, new CvwTaskProvider(service)),
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, new TrainingDebugConfigurationProvider(service)),
     // "Debug Training" in the Run and Debug view's list, without a launch.json.
@@ -77,5 +83,5 @@ export function registerRuns(context: vscode.ExtensionContext, output: vscode.Ou
   );
 
   output.appendLine(`runs: watching ${(vscode.workspace.workspaceFolders ?? []).map((f) => path.join(f.uri.fsPath, 'work_dirs')).join(', ') || 'no workspace folder'}`);
-  return { service, view, tree, status, crashes };
+  return { service, view, tree, status, crashes, queue };
 }

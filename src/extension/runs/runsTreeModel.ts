@@ -9,8 +9,9 @@ import * as path from 'node:path';
 import type { RunRecord, RunState } from '../../rundir';
 import { formatDuration, formatNumber } from '../../train/progress';
 import { PANEL_COMMANDS, RUN_COMMANDS } from '../ids';
+import { shownEntries, type QueueList } from './queueTreeModel';
 
-export type RunsNode = { kind: 'group'; group: string } | { kind: 'run'; dir: string };
+export type RunsNode = { kind: 'group'; group: string } | { kind: 'run'; dir: string } | { kind: 'queue' } | { kind: 'queued'; root: string; id: string };
 
 /** The runs as the view reads them (RunsService). */
 export interface RunsList {
@@ -88,7 +89,21 @@ export class RunsTreeModel {
   private readonly groups = new Map<string, RunsNode>();
   private readonly runNodes = new Map<string, RunsNode>();
 
-  constructor(private readonly list: RunsList) {}
+  private readonly queueNode: RunsNode = { kind: 'queue' };
+  private readonly queuedNodes = new Map<string, RunsNode>();
+
+  /** `queue`: the run queue, listed first as a "Queue" group while it has entries not done. */
+  constructor(
+    private readonly list: RunsList,
+    private readonly queue?: QueueList,
+  ) {}
+
+  queuedNode(root: string, id: string): RunsNode {
+    const key = `${root}\0${id}`;
+    let node = this.queuedNodes.get(key);
+    if (!node) this.queuedNodes.set(key, (node = { kind: 'queued', root, id }));
+    return node;
+  }
 
   runNode(dir: string): RunsNode {
     let node = this.runNodes.get(dir);
@@ -104,13 +119,18 @@ export class RunsTreeModel {
 
   children(node?: RunsNode): RunsNode[] {
     const runs = this.list.runs();
-    if (!node) return [...new Set(runs.map((r) => r.group))].map((g) => this.groupNode(g));
+    if (!node) {
+      const queue = this.queue && shownEntries(this.queue).length ? [this.queueNode] : [];
+      return [...queue, ...[...new Set(runs.map((r) => r.group))].map((g) => this.groupNode(g))];
+    }
     if (node.kind === 'group') return runs.filter((r) => r.group === node.group).map((r) => this.runNode(r.dir));
+    if (node.kind === 'queue' && this.queue) return shownEntries(this.queue).map((i) => this.queuedNode(i.root, i.entry.id));
     return [];
   }
 
   parent(node: RunsNode): RunsNode | undefined {
-    if (node.kind === 'group') return undefined;
+    if (node.kind === 'group' || node.kind === 'queue') return undefined;
+    if (node.kind === 'queued') return this.queueNode;
     const run = this.list.get(node.dir);
     return run ? this.groupNode(run.group) : undefined;
   }

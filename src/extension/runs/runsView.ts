@@ -7,6 +7,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunRecord } from '../../rundir';
 import { RUN_ICONS, runClickCommand, runContextValue, runTooltipRows, RunsTreeModel, type RunsNode } from './runsTreeModel';
+import { QUEUE_ICONS, queueEntryRow, queueGroupRow } from './queueTreeModel';
+import type { QueueController } from './queue';
 import type { RunsService } from './service';
 
 export type { RunsNode } from './runsTreeModel';
@@ -25,14 +27,17 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   private readonly ticker: NodeJS.Timeout;
   private readonly subscription: vscode.Disposable;
   private readonly model: RunsTreeModel;
+  private readonly queueSubscription: vscode.Disposable | undefined;
 
-  /** `dashboard`: the panels' dashboard is registered (a click on a run opens it). */
+  /** `dashboard`: the panels' dashboard is registered (a click on a run opens it). `queue`: the run queue, shown first. */
   constructor(
     service: RunsService,
     private readonly dashboard: boolean,
+    private readonly queue?: QueueController,
   ) {
-    this.model = new RunsTreeModel(service);
+    this.model = new RunsTreeModel(service, queue);
     this.subscription = service.onDidChangeRuns(() => this.refreshSoon());
+    this.queueSubscription = queue?.onDidChange(() => this.refresh());
     // Durations of running runs move on by themselves.
     this.ticker = setInterval(() => {
       if (this.model.anyRunning()) this.refreshSoon();
@@ -66,6 +71,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   }
 
   getTreeItem(node: RunsNode): vscode.TreeItem {
+    if (node.kind === 'queue' || node.kind === 'queued') return this.queueItem(node);
     if (node.kind === 'group') {
       const row = this.model.groupRow(node.group);
       const item = new vscode.TreeItem(row.label, vscode.TreeItemCollapsibleState.Expanded);
@@ -90,7 +96,34 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     return item;
   }
 
+  private queueItem(node: Extract<RunsNode, { kind: 'queue' | 'queued' }>): vscode.TreeItem {
+    if (node.kind === 'queue') {
+      const row = queueGroupRow(this.queue!);
+      const item = new vscode.TreeItem(row.label, vscode.TreeItemCollapsibleState.Expanded);
+      item.id = 'queue';
+      item.description = row.description;
+      item.iconPath = new vscode.ThemeIcon('list-ordered');
+      item.contextValue = 'cvwQueue';
+      return item;
+    }
+    const found = this.queue!.items().find((i) => i.root === node.root && i.entry.id === node.id);
+    const item = new vscode.TreeItem(node.id, vscode.TreeItemCollapsibleState.None);
+    item.id = `queued:${node.root}:${node.id}`;
+    if (!found) return item;
+    const row = queueEntryRow(found);
+    item.label = row.label;
+    item.description = row.description;
+    item.tooltip = row.tooltip;
+    item.contextValue = row.contextValue;
+    const { icon, color } = QUEUE_ICONS[found.entry.state];
+    item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
+    item.accessibilityInformation = { label: `queued ${row.label}: ${row.description}` };
+    if (found.entry.runDir) item.command = runClickCommand(found.entry.runDir, this.dashboard);
+    return item;
+  }
+
   dispose(): void {
+    this.queueSubscription?.dispose();
     clearInterval(this.ticker);
     if (this.pending) clearTimeout(this.pending);
     this.subscription.dispose();

@@ -1,0 +1,163 @@
+/**
+ * `cvw queue add|list|remove|pause|resume|run`: the workspace's run queue (work_dirs/.queue.json),
+ * the same file the editor's Queue Training and its queue runner use.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UsageError, type CommandSpec, type ParsedArgs } from '../args';
+import { joinArgs, parseRunArgs } from '../../runs/args';
+import { RunManager } from '../../runs/manager';
+import { addToQueue, queueFile, removeFromQueue, setQueuePaused, type QueueData, type QueueEntry } from '../../runs/queueFile';
+import { QueueRunner, settledQueue } from '../../runs/queueRunner';
+
+const root = () => process.cwd();
+
+function positiveInt(value: unknown, name: string, command: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || (value as number) < 1) throw new UsageError(`--${name} must be a positive integer, got ${value}`, command);
+  return value as number;
+}
+
+/** `cvw train` arguments of an entry: overrides as given (`--a.b v` or `a.b=v`), and the train options. */
+function trainArgs(args: ParsedArgs): string[] {
+  const out = args.overrides.flatMap((o) => [`--${o.key}`, o.value]);
+  for (const word of args.positionals.slice(1)) {
+    // Checked now, not when the entry starts hours later.
+    if (!/^[A-Za-z_][\w-]*(?:\.[\w-]+)+=/.test(word)) throw new UsageError(`"${word}": expected a config override key.path=value (or --key.path value)`, 'queue add');
+  }
+  out.push(...parseRunArgs(joinArgs(args.positionals.slice(1))));
+  const maxIters = positiveInt(args.options['max-iters'], 'max-iters', 'queue add');
+  if (maxIters) out.push('--max-iters', String(maxIters));
+  if (args.options.backend) out.push('--backend', String(args.options.backend));
+  return out;
+}
+
+/** One line per entry: id, state, config, overrides, run directory or reason. */
+export function formatQueue(q: QueueData, base: string): string {
+  const rows = q.entries.map((e: QueueEntry) => {
+    const where = e.runDir ? path.relative(base, e.runDir) || e.runDir : '';
+    return [e.id, e.state.padEnd(7), e.config, e.overrides.length ? joinArgs(e.overrides) : '', where, e.reason ?? ''].filter(Boolean).join('  ');
+  });
+  return [`queue ${q.paused ? 'paused' : 'active'}: ${q.entries.length} entr${q.entries.length === 1 ? 'y' : 'ies'}`, ...rows].join('\n') + '\n';
+}
+
+const jsonOption = { name: 'json', type: 'boolean', description: 'Print as JSON' } as const;
+
+export const queueAddCommand: CommandSpec = {
+  name: 'queue add',
+  summary: 'Add a training (config + overrides) to the workspace run queue (work_dirs/.queue.json)',
+  positionals: [
+    { name: 'config', description: 'Config file (YAML or JSON)' },
+    { name: 'overrides', description: 'Config overrides as key.path=value (or --key.path value)', optional: true, variadic: true },
+  ],
+  options: [
+    { name: 'max-iters', type: 'number', description: 'Stop after this many iterations (passed to cvw train)' },
+    { name: 'backend', type: 'string', description: 'Engine backend (passed to cvw train)' },
+    jsonOption,
+  ],
+  overrides: true,
+  run(args) {
+    const config = path.resolve(args.positionals[0]);
+    if (!fs.existsSync(config)) throw new UsageError(`${args.positionals[0]}: no such config file`, 'queue add');
+    const entry = addToQueue(root(), args.positionals[0], trainArgs(args));
+    process.stdout.write(args.options.json ? JSON.stringify(entry, null, 2) + '\n' : `${entry.id}\n`);
+    return 0;
+  },
+};
+
+export const queueListCommand: CommandSpec = {
+  name: 'queue list',
+  summary: 'List the run queue: each entry with its state and run directory',
+  options: [jsonOption],
+  run(args) {
+    // Runs started by an editor that has closed since: their ending is read from their run.json.
+    const q = settledQueue(root());
+    process.stdout.write(args.options.json ? JSON.stringify(q, null, 2) + '\n' : formatQueue(q, root()));
+    return 0;
+  },
+};
+
+export const queueRemoveCommand: CommandSpec = {
+  name: 'queue remove',
+  summary: 'Remove an entry from the run queue (a running one keeps running)',
+  positionals: [{ name: 'id', description: 'Entry id (q1, q2, ... as `cvw queue list` shows)' }],
+  run(args) {
+    const e = removeFromQueue(root(), args.positionals[0]);
+    process.stdout.write(`removed ${e.id} (${e.state})\n`);
+    return 0;
+  },
+};
+
+export const queuePauseCommand: CommandSpec = {
+  name: 'queue pause',
+  summary: 'Pause the run queue: nothing more starts; running entries go on',
+  run() {
+    setQueuePaused(root(), true);
+    process.stdout.write(`paused ${queueFile(root())}\n`);
+    return 0;
+  },
+};
+
+export const queueResumeCommand: CommandSpec = {
+  name: 'queue resume',
+  summary: 'Resume a paused run queue',
+  run() {
+    setQueuePaused(root(), false);
+    process.stdout.write(`resumed ${queueFile(root())}\n`);
+    return 0;
+  },
+};
+
+export const queueRunCommand: CommandSpec = {
+  name: 'queue run',
+  summary: 'Start the queued trainings, N at a time, until the queue is empty; adopts runs another runner started',
+  options: [
+    { name: 'parallel', short: 'p', type: 'number', description: 'Trainings at a time', default: 1 },
+    { name: 'watch', type: 'boolean', description: 'Keep waiting for new entries when the queue is empty' },
+  ],
+  details: 'The runs are this process\'s children: Ctrl+C stops them (each writes a last checkpoint; `cvw train --resume <run>` continues it). The editor serves the same queue file; both may run at once.',
+  async run(args) {
+    const parallel = positiveInt(args.options.parallel, 'parallel', 'queue run')!;
+    // This very cvw, with this Node, trains the entries.
+    const manager = new RunManager(() => ({ node: { command: process.execPath, env: {} }, cvw: { entry: process.argv[1], source: 'setting', packageRoot: path.dirname(process.argv[1]) } }));
+    const runner = new QueueRunner(manager, { root: root(), parallel, detached: false });
+    let last = '';
+    const show = (q: QueueData) => {
+      const text = formatQueue(q, root());
+      if (text !== last) process.stderr.write(text);
+      last = text;
+    };
+    let interrupted = false;
+    const onSignal = () => {
+      interrupted = true;
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      for (;;) {
+        const q = runner.tick();
+        show(q);
+        const pending = q.entries.some((e) => e.state === 'running' || (e.state === 'queued' && !q.paused));
+        if (interrupted) {
+          // The runs got the signal too (or get it now): let them write their last checkpoint, then record how they ended.
+          manager.dispose();
+          await Promise.all(manager.running().map((p) => p.exited));
+          show(runner.tick());
+          return 130;
+        }
+        if (!pending && !args.options.watch) {
+          const failed = q.entries.filter((e) => e.state === 'failed').length;
+          return failed ? 1 : 0;
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      runner.dispose();
+      manager.dispose();
+    }
+  },
+};
+
+export const QUEUE_COMMANDS = [queueAddCommand, queueListCommand, queueRemoveCommand, queuePauseCommand, queueResumeCommand, queueRunCommand];

@@ -1,0 +1,138 @@
+/**
+ * The run queue in the editor: a QueueRunner (src/runs/queueRunner.ts) per workspace folder,
+ * started on activation, serving `<folder>/work_dirs/.queue.json` — the file `cvw queue` edits too.
+ * Its runs are started detached: a window reload ends this extension host, not them, and the next
+ * activation's runner adopts them by pid and run directory. The runner only starts entries while
+ * the queue is not paused; it polls the file, so entries added from a terminal start as well.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { addToQueue, moveInQueue, readQueue, removeFromQueue, setQueuePaused, type QueueData } from '../../runs/queueFile';
+import { QueueRunner } from '../../runs/queueRunner';
+import { CONTEXT, RUN_COMMANDS, SETTINGS, SETTINGS_SECTION } from '../ids';
+import { workspaceTrusted, ensureTrusted } from '../trust';
+import { askArgs, configUriOf, pickConfig, saveIfDirty, type RunCommandContext } from './commands';
+import type { QueueItem, QueueList } from './queueTreeModel';
+import { runSettings, type RunsService } from './service';
+
+export class QueueController implements QueueList, vscode.Disposable {
+  private readonly runners = new Map<string, QueueRunner>();
+  private readonly queues = new Map<string, QueueData>();
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  private readonly disposables: vscode.Disposable[] = [this.changed];
+
+  constructor(private readonly service: RunsService) {
+    this.disposables.push(vscode.workspace.onDidChangeWorkspaceFolders(() => this.startRunners()));
+    this.startRunners();
+  }
+
+  private roots(): string[] {
+    return (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+  }
+
+  /** One runner per folder; none in an untrusted workspace (it would run the workspace's cvw). */
+  private startRunners(): void {
+    if (!workspaceTrusted()) return;
+    for (const root of this.roots()) {
+      if (this.runners.has(root)) continue;
+      const scope = vscode.Uri.file(root);
+      const runner = new QueueRunner(this.service.manager, {
+        root,
+        parallel: () => vscode.workspace.getConfiguration(SETTINGS_SECTION, scope).get<number>(SETTINGS.queueParallel, 1),
+        detached: true,
+      });
+      runner.onChange((q) => this.update(root, q));
+      runner.onError((e) => {
+        this.service.output.appendLine(`queue: ${e.message}`);
+        void vscode.window.showWarningMessage(`Run queue: ${e.message}`);
+      });
+      this.runners.set(root, runner.start());
+    }
+  }
+
+  private update(root: string, q: QueueData): void {
+    this.queues.set(root, q);
+    void vscode.commands.executeCommand('setContext', CONTEXT.queuePaused, this.paused());
+    this.changed.fire();
+  }
+
+  /** Re-read the queue of `root` now (after a change made here), starting what may start. */
+  refresh(root: string): void {
+    const runner = this.runners.get(root);
+    try {
+      this.update(root, runner ? runner.tick() : readQueue(root));
+    } catch (e) {
+      void vscode.window.showErrorMessage(`Queue: ${(e as Error).message}`);
+    }
+  }
+
+  /** The workspace folders served. */
+  folders(): string[] {
+    return [...this.runners.keys()];
+  }
+
+  items(): QueueItem[] {
+    return [...this.queues].flatMap(([root, q]) => q.entries.map((entry) => ({ root, entry })));
+  }
+
+  paused(): boolean {
+    return [...this.queues.values()].some((q) => q.paused);
+  }
+
+  dispose(): void {
+    // The runs go on (detached); the next activation's runners adopt them.
+    for (const r of this.runners.values()) r.dispose();
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+/** The queue entry a command was given: a Queue node of the Runs view (`{ kind: 'queued', root, id }`). */
+function entryOf(arg: unknown): { root: string; id: string } | undefined {
+  const x = arg as { kind?: unknown; root?: unknown; id?: unknown } | undefined;
+  return x && typeof x.root === 'string' && typeof x.id === 'string' ? { root: x.root, id: x.id } : undefined;
+}
+
+/** Queue Training: the config (CodeLens, editor title, or asked), its arguments, to the end of its folder's queue. */
+export async function queueTraining(ctx: RunCommandContext, queue: QueueController, arg?: unknown, options: { args?: string | string[] } = {}): Promise<string | undefined> {
+  if (!ensureTrusted('Queue Training')) return undefined;
+  const uri = configUriOf(arg) ?? (arg === undefined ? await pickConfig() : undefined);
+  if (!uri) return undefined;
+  const config = uri.fsPath;
+  const args = await askArgs(ctx, config, `Queue ${path.basename(config)}`, options.args);
+  if (!args) return undefined;
+  await saveIfDirty(config);
+  const root = ctx.service.folderOf(config);
+  const backend = runSettings(uri).backend;
+  const entry = addToQueue(root, config, [...args, ...(backend && !args.includes('--backend') ? ['--backend', backend] : [])]);
+  queue.refresh(root);
+  return entry.id;
+}
+
+export function registerQueueCommands(ctx: RunCommandContext, queue: QueueController): vscode.Disposable[] {
+  const onEntry = (fn: (root: string, id: string) => void) => (arg?: unknown) => {
+    const e = entryOf(arg);
+    if (!e) return;
+    try {
+      fn(e.root, e.id);
+    } catch (err) {
+      void vscode.window.showErrorMessage(`Queue: ${(err as Error).message}`);
+    }
+    queue.refresh(e.root);
+  };
+  const setPaused = (paused: boolean) => () => {
+    for (const root of queue.folders()) {
+      setQueuePaused(root, paused);
+      queue.refresh(root);
+    }
+  };
+  const table: Record<string, (...args: any[]) => unknown> = {
+    [RUN_COMMANDS.queueTraining]: (arg?: unknown, options?: unknown) => queueTraining(ctx, queue, arg, options && typeof options === 'object' ? (options as { args?: string }) : {}),
+    [RUN_COMMANDS.queueMoveUp]: onEntry((root, id) => moveInQueue(root, id, -1)),
+    [RUN_COMMANDS.queueMoveDown]: onEntry((root, id) => moveInQueue(root, id, 1)),
+    [RUN_COMMANDS.queueRemove]: onEntry((root, id) => removeFromQueue(root, id)),
+    [RUN_COMMANDS.queuePause]: setPaused(true),
+    [RUN_COMMANDS.queueResume]: setPaused(false),
+  };
+  return Object.entries(table).map(([id, fn]) => vscode.commands.registerCommand(id, fn));
+}
