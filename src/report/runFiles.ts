@@ -21,7 +21,7 @@ function readText(file: string): string | undefined {
   }
 }
 
-function readJson<T>(file: string): T | undefined {
+export function readJson<T>(file: string): T | undefined {
   const text = readText(file);
   if (text === undefined) return undefined;
   try {

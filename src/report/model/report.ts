@@ -12,6 +12,11 @@ export const REPORT_DIR = 'report';
 export const REPORT_FILE = 'report.json';
 export const REPORT_VERSION = 1;
 
+/** Where `cvw report` puts the thumbnail of image `index` of `split`, relative to the run. */
+export function reportThumbnail(split: string, index: number): string {
+  return `${REPORT_DIR}/images/${split}-${String(index).padStart(6, '0')}.png`;
+}
+
 /** `eval/<split>_confusion_matrix.json` as the evaluator writes it. */
 export interface ConfusionMatrix {
   split: string;
