@@ -89,7 +89,13 @@ export interface ClassComparison {
 function unionClasses(lists: Array<readonly string[] | undefined>): string[] {
   const out: string[] = [];
   const seen = new Set<string>();
-  for (const list of lists) for (const c of list ?? []) if (!seen.has(c)) (seen.add(c), out.push(c));
+  for (const list of lists) {
+    for (const c of list ?? []) {
+      if (seen.has(c)) continue;
+      seen.add(c);
+      out.push(c);
+    }
+  }
   return out;
 }
 
