@@ -6,29 +6,23 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { ClsEvaluator, clsEvaluatorParams, imagePredictions } from '../../src/eval/clsEvaluator';
+import { imagePredictions } from '../../src/eval/clsEvaluator';
 import { readClassComparison, readRunEvaluation } from '../../src/report/compareFiles';
 import { compareClasses } from '../../src/report/model/classCompare';
 import { reportThumbnail } from '../../src/report/model/report';
 import { evalFileName, RUN_FILES } from '../../src/rundir';
+import { writeClsEvaluation } from '../helpers/clsEvaluation';
 import { tempFiles } from '../helpers/tmp';
 
 const tmp = tempFiles({});
 afterAll(() => tmp.cleanup());
 
-/** A run directory whose `val` split ClsEvaluator evaluated: logits with a 2 at each predicted class. */
+/** A run directory whose `val` split ClsEvaluator evaluated. */
 function evaluatedRun(name: string, classes: string[], labels: number[], predicted: number[], indices: number[]): string {
   const dir = path.join(tmp.dir, name);
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, RUN_FILES.run), '{}');
-  const k = classes.length;
-  const logits = new Float32Array(labels.length * k);
-  predicted.forEach((c, i) => (logits[i * k + c] = 2));
-  const evaluator = new ClsEvaluator(clsEvaluatorParams.parse({ topk: [1] }));
-  evaluator.evaluate(
-    { count: labels.length, labels: Int32Array.from(labels), logits, numClasses: k, classes, indices: Int32Array.from(indices) },
-    { name: 'val', outDir: path.join(dir, RUN_FILES.eval) },
-  );
+  writeClsEvaluation(dir, { classes, labels, predicted, indices });
   return dir;
 }
 

@@ -1,0 +1,126 @@
+/**
+ * Compare Runs' "Per class" and "Predictions that differ" sections in Chromium, fed by a fake host
+ * with two runs whose eval folders ClsEvaluator wrote (numbers worked out by hand) and a report
+ * thumbnail of one changed image. Screenshot: test-results/webview/compare-per-class.png.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { HostMessageType, PanelKind } from '../../src/extension/protocol';
+import { readClassComparison } from '../../src/report/compareFiles';
+import { reportThumbnail } from '../../src/report/model/report';
+import { encodePng } from '../../src/report/png';
+import { readRunSnapshot } from '../../src/report/runFiles';
+import { writeClsEvaluation } from '../helpers/clsEvaluation';
+import { buildWebviews, jsonMessage, launchChromium, screenshot, servePanels, type PanelServer } from './browser';
+import { writeRunDir } from './fixtures/syntheticRun';
+
+let server: PanelServer;
+let browser: any;
+let work: string;
+let runA: string;
+let runB: string;
+
+beforeAll(async () => {
+  server = await servePanels(await buildWebviews());
+  browser = await launchChromium();
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'cvw-compare-classes-'));
+  const wd = path.join(work, 'work_dirs');
+  runA = await writeRunDir(wd, { iters: 100, epochs: 2, logInterval: 10, runId: '20261128-100000', seed: 1 });
+  runB = await writeRunDir(wd, { iters: 100, epochs: 2, logInterval: 10, runId: '20261128-110000', seed: 2 });
+  // Images 10..13: cat, cat, dog, fox. A says cat, dog, dog, fox; B (classes in another order) cat, cat, fox, fox.
+  writeClsEvaluation(runA, { classes: ['cat', 'dog', 'fox'], labels: [0, 0, 1, 2], predicted: [0, 1, 1, 2], indices: [10, 11, 12, 13] });
+  writeClsEvaluation(runB, { classes: ['dog', 'cat', 'fox'], labels: [1, 1, 0, 2], predicted: [1, 1, 2, 2], indices: [10, 11, 12, 13] });
+  const thumb = path.join(runA, reportThumbnail('val', 11));
+  fs.mkdirSync(path.dirname(thumb), { recursive: true });
+  const px = new Uint8Array(16 * 16 * 3).map((_, i) => (i % 3 === 0 ? 200 : 40));
+  fs.writeFileSync(thumb, encodePng(px, 16, 16, 3));
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+describe('compare runs, class by class', () => {
+  test('confusion matrices side by side with their difference, per-class bars and table, and the images predicted differently', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e: Error) => errors.push(e.message));
+    await page.goto(server.url('compare', { kind: PanelKind.Compare, dirs: [runA, runB], chart: { x: 'iter', smoothing: 0, logScale: false } }));
+    await page.waitForFunction(() => (window as any).__posted.some((m: any) => m.type === 'ready'));
+    const classes = readClassComparison([runA, runB], { imageUri: (dir, rel) => `${server.origin}/files${path.join(dir, rel)}` });
+    await page.evaluate((x: unknown) => (window as any).__send(x), jsonMessage({ type: HostMessageType.CompareRuns, runs: [readRunSnapshot(runA), readRunSnapshot(runB)], classes }));
+    await page.waitForSelector('#per-class figure[data-chart="per-class:val:accuracy"] canvas');
+
+    // Two matrices in percent of each true class, then B − A.
+    expect(await page.$$eval('#per-class .heatmap-cell .muted', (els: Element[]) => els.map((e) => e.textContent))).toEqual([
+      '20261128-100000 (% of each true class)',
+      '20261128-110000 (% of each true class)',
+      '20261128-110000 − 20261128-100000 (points)',
+    ]);
+    // The difference's dog row: dog → dog lost 100 points (red), dog → fox gained 100 (green). Cells counted from the canvas' bottom-right corner.
+    const diffCell = (r: number, c: number) =>
+      page.$eval(
+        '#per-class figure[data-diff="1"] canvas',
+        (canvas: HTMLCanvasElement, [r, c]: number[]) => {
+          const dpr = window.devicePixelRatio || 1;
+          const n = 3;
+          const cell = 40;
+          const w = canvas.width / dpr;
+          const hgt = canvas.height / dpr;
+          const x = (w - 8 - (n - c) * cell + 4) * dpr;
+          const y = (hgt - 8 - (n - r) * cell + 4) * dpr;
+          return Array.from(canvas.getContext('2d')!.getImageData(Math.round(x), Math.round(y), 1, 1).data);
+        },
+        [r, c],
+      );
+    const [lost, gained, same] = [await diffCell(1, 1), await diffCell(1, 2), await diffCell(2, 2)];
+    expect(lost[0]).toBeGreaterThan(lost[1] + 40);
+    expect(gained[1]).toBeGreaterThan(gained[0] + 40);
+    expect(Math.abs(same[0] - same[1])).toBeLessThan(30);
+
+    // Per-class accuracy: A 50, 100, 100; B 100, 0, 100 (its dog called fox).
+    const rows = await page.$$eval('#per-class-val-accuracy-table tbody tr', (trs: Element[]) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)));
+    expect(rows).toEqual([
+      ['cat', '50.0', '100.0', '+50.0'],
+      ['dog', '100.0', '0.0', '-100.0'],
+      ['fox', '100.0', '100.0', '0.0'],
+    ]);
+    const ink = await page.$eval('figure[data-chart="per-class:val:accuracy"] canvas', (c: HTMLCanvasElement) => {
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+      return n;
+    });
+    expect(ink).toBeGreaterThan(1000);
+
+    // Images 11 (fixed by B, with A's report thumbnail) and 12 (broken by B).
+    expect(await page.$eval('.prediction-diff-summary', (e: Element) => e.textContent)).toContain('2 of 4 images predicted differently by 20261128-110000 than by 20261128-100000 — 1 fixed, 1 broken');
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('.prediction-diff img')).every((i) => (i as HTMLImageElement).complete));
+    const items = await page.$$eval('.prediction-diff .thumb', (els: Element[]) =>
+      els.map((e) => ({ index: e.getAttribute('data-index'), cls: e.className, preds: Array.from(e.querySelectorAll('.pred')).map((p) => p.textContent), img: (e.querySelector('img') as HTMLImageElement | null)?.naturalWidth ?? null })),
+    );
+    const top = (100 * Math.exp(2)) / (Math.exp(2) + 2);
+    expect(items).toEqual([
+      { index: '11', cls: 'thumb correct', preds: [`dog ✗ ${top.toFixed(1)}%`, `cat ✓ ${top.toFixed(1)}%`], img: 16 },
+      { index: '12', cls: 'thumb incorrect', preds: [`dog ✓ ${top.toFixed(1)}%`, `fox ✗ ${top.toFixed(1)}%`], img: null },
+    ]);
+    await screenshot(page, 'compare-per-class');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  test('runs without evaluations say so instead of showing empty charts', async () => {
+    const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
+    await page.goto(server.url('compare', { kind: PanelKind.Compare, dirs: [runA, runB], chart: { x: 'iter', smoothing: 0, logScale: false } }));
+    await page.waitForFunction(() => (window as any).__posted.some((m: any) => m.type === 'ready'));
+    await page.evaluate((x: unknown) => (window as any).__send(x), jsonMessage({ type: HostMessageType.CompareRuns, runs: [readRunSnapshot(runA), readRunSnapshot(runB)] }));
+    await page.waitForSelector('#no-per-class');
+    expect(await page.$('#no-prediction-diff')).not.toBeNull();
+    expect(await page.$$('#per-class canvas')).toEqual([]);
+    await page.close();
+  });
+});
