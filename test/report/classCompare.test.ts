@@ -77,10 +77,12 @@ describe('class comparison', () => {
     expect(readClassComparison([runA, runB, runA]).splits[0].predictions.map((p) => [p.run, p.changed])).toEqual([[1, 2], [2, 0]]);
   });
 
-  test('per-class AP (detection) and IoU (segmentation) aligned by name; COCO -1 and malformed files left out', () => {
+  test('per-class AP and PR curves (detection) and IoU (segmentation) aligned by name; COCO -1 and malformed files left out', () => {
     const write = (dir: string, file: string, value: unknown) => fs.writeFileSync(path.join(dir, RUN_FILES.eval, file), JSON.stringify(value));
-    write(runA, evalFileName('det', 'coco'), { split: 'det', per_class: [{ name: 'car', ap: 0.5, ap50: 0.75 }, { name: 'bus', ap: -1, ap50: -1 }] });
-    write(runB, evalFileName('det', 'coco'), { split: 'det', per_class: [{ name: 'bus', ap: 0.25, ap50: 0.5 }, { name: 'car', ap: 0.625, ap50: 1 }] });
+    const curve = (f: (recall: number) => number) => Array.from({ length: 101 }, (_, i) => f(i / 100));
+    const halfFound = curve((r) => (r <= 0.5 ? 1 : 0));
+    write(runA, evalFileName('det', 'coco'), { split: 'det', per_class: [{ name: 'car', ap: 0.5, ap50: 0.75, pr50: halfFound }, { name: 'bus', ap: -1, ap50: -1, pr50: curve(() => -1) }] });
+    write(runB, evalFileName('det', 'coco'), { split: 'det', per_class: [{ name: 'bus', ap: 0.25, ap50: 0.5, pr50: curve(() => 0.5) }, { name: 'car', ap: 0.625, ap50: 1, pr50: curve(() => 1) }] });
     write(runA, evalFileName('seg', 'segmentation'), { split: 'seg', per_class: [{ name: 'road', iou: 0.75 }, { name: 'sky', iou: null }] });
     write(runB, evalFileName('seg', 'segmentation'), { split: 'seg', per_class: [{ name: 'road', iou: 0.875 }, { name: 'sky', iou: 0.5 }] });
     write(runB, evalFileName('bad', 'predictions'), { format: 'cvw-predictions', split: 'bad', classes: [], index: [1, 2], label: [0], predicted: [0, 0], score: [1, 1] });
@@ -92,6 +94,11 @@ describe('class comparison', () => {
       ['AP50', ['car', 'bus'], [[0.75, null], [1, 0.5]], [[null, null], [0.25, null]]],
     ]);
     expect(det.confusion).toBeUndefined();
+    // PR curves per class, a line per run; A's bus has no ground truth, so no curve.
+    const pr = det.prCurves!;
+    expect([pr.recall.length, pr.recall[50], pr.recall[100], pr.classes]).toEqual([101, 0.5, 1, ['car', 'bus']]);
+    expect(pr.precision).toEqual([[halfFound, null], [curve(() => 1), curve(() => 0.5)]]);
+    expect(cmp.splits[0].prCurves).toBeUndefined();
     expect(cmp.splits[2].tables).toEqual([{ metric: 'IoU', classes: ['road', 'sky'], values: [[0.75, null], [0.875, 0.5]], deltas: [[null, null], [0.125, null]] }]);
     expect(readRunEvaluation(runB).predictions.map((p) => p.split)).toEqual(['val']);
   });

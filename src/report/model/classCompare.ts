@@ -13,7 +13,17 @@ import type { ConfusionMatrix } from './report';
 /** `<split>_coco_eval.json`'s per-class part (AP -1: the class has no ground truth). */
 export interface CocoClassSummary {
   split: string;
-  per_class: Array<{ name?: string; ap: number; ap50: number }>;
+  /** pr50: precision at IoU 0.5 at recall 0, 0.01, ..., 1 (-1: no ground truth); absent in runs evaluated before it was written. */
+  per_class: Array<{ name?: string; ap: number; ap50: number; pr50?: number[] }>;
+}
+
+/** Precision-recall curves per class (detectors, IoU 0.5), a line per run. */
+export interface PrCurveComparison {
+  /** The recall of each point: 0, 0.01, ..., 1. */
+  recall: number[];
+  classes: string[];
+  /** precision[run][class]: the curve, or null where the run lacks it (or the class has no ground truth). */
+  precision: Array<Array<number[] | null>>;
 }
 
 /** What one run has evaluated, as read from its eval folder (any part may be missing). */
@@ -77,6 +87,7 @@ export interface SplitComparison {
   split: string;
   confusion?: ConfusionComparison;
   tables: ClassMetricTable[];
+  prCurves?: PrCurveComparison;
   predictions: PredictionDiff[];
 }
 
@@ -158,6 +169,16 @@ export function diffPredictions(a: ImagePredictions, b: ImagePredictions, run: n
   return out;
 }
 
+/** The runs' PR curves on the union of their classes; undefined when no run has one. */
+export function comparePrCurves(coco: Array<CocoClassSummary | undefined>): PrCurveComparison | undefined {
+  const curveOf = (m: CocoClassSummary | undefined) => new Map((m?.per_class ?? []).map((c, i) => [c.name ?? String(i), c.pr50 && c.pr50.length > 1 && c.pr50.every((v) => v >= 0) ? c.pr50 : null]));
+  const maps = coco.map(curveOf);
+  if (!maps.some((m) => [...m.values()].some(Boolean))) return undefined;
+  const classes = unionClasses(maps.map((m) => [...m.keys()]));
+  const points = Math.max(...maps.flatMap((m) => [...m.values()].map((c) => c?.length ?? 0)));
+  return { recall: Array.from({ length: points }, (_, i) => i / (points - 1)), classes, precision: maps.map((m) => classes.map((c) => m.get(c) ?? null)) };
+}
+
 /** The key of a thumbnail in RunEvaluation.thumbnails. */
 export const thumbnailKey = (split: string, index: number) => `${split}:${index}`;
 
@@ -190,7 +211,7 @@ export function compareClasses(runs: RunEvaluation[], options: { limit?: number 
       return undefined;
     };
     const predictions = base ? preds.flatMap((p, r) => (r === 0 || !p ? [] : [diffPredictions(base, p, r, limit, thumbs)])) : [];
-    out.push({ split, confusion: cm.some(Boolean) ? compareConfusion(cm) : undefined, tables, predictions });
+    out.push({ split, confusion: cm.some(Boolean) ? compareConfusion(cm) : undefined, tables, prCurves: comparePrCurves(coco), predictions });
   }
   return { dirs: runs.map((r) => r.dir), splits: out };
 }
