@@ -7,6 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { CocoEvaluator, cocoEvaluatorParams } from '../../src/eval/coco';
+import type { DetectionSample } from '../../src/eval/evaluator';
 import { HostMessageType, PanelKind } from '../../src/extension/protocol';
 import { readClassComparison } from '../../src/report/compareFiles';
 import { reportThumbnail } from '../../src/report/model/report';
@@ -109,6 +111,50 @@ describe('compare runs, class by class', () => {
       { index: '12', cls: 'thumb incorrect', preds: [`dog ✓ ${top.toFixed(1)}%`, `fox ✗ ${top.toFixed(1)}%`], img: null },
     ]);
     await screenshot(page, 'compare-per-class');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  test('detectors: per-class AP and a precision-recall chart per class with a line per run, from what CocoEvaluator wrote', async () => {
+    // One image with a car and a bus. Detector 1 finds the car, and the bus only after a false bus;
+    // detector 2 finds the bus first and misses the car.
+    const sample = (dets: Array<[number[], number, number]>): DetectionSample[] => [
+      {
+        imageId: 1,
+        width: 100,
+        height: 100,
+        gt: [{ bbox: [0, 0, 20, 20], label: 0 }, { bbox: [50, 50, 30, 30], label: 1 }],
+        detections: { boxes: Float32Array.from(dets.flatMap((d) => d[0])), scores: Float32Array.from(dets.map((d) => d[1])), labels: Int32Array.from(dets.map((d) => d[2])) },
+      },
+    ];
+    const detRuns = await Promise.all(['20261128-120000', '20261128-130000'].map((runId, i) => writeRunDir(path.join(work, 'det_dirs'), { iters: 100, epochs: 2, logInterval: 10, runId, seed: 3 + i })));
+    const evaluate = (dir: string, dets: Array<[number[], number, number]>) =>
+      new CocoEvaluator(cocoEvaluatorParams.parse({ save_detections: false, gallery: 0 })).evaluate({ count: 1, indices: Int32Array.from([0]), classes: ['car', 'bus'], detections: sample(dets) }, { name: 'val', outDir: path.join(dir, 'eval') });
+    evaluate(detRuns[0], [[[0, 0, 20, 20], 0.9, 0], [[0, 60, 10, 70], 0.8, 1], [[50, 50, 80, 80], 0.7, 1]]);
+    evaluate(detRuns[1], [[[50, 50, 80, 80], 0.9, 1]]);
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e: Error) => errors.push(e.message));
+    await page.goto(server.url('compare', { kind: PanelKind.Compare, dirs: detRuns, chart: { x: 'iter', smoothing: 0, logScale: false } }));
+    await page.waitForFunction(() => (window as any).__posted.some((m: any) => m.type === 'ready'));
+    const classes = readClassComparison(detRuns);
+    await page.evaluate((x: unknown) => (window as any).__send(x), jsonMessage({ type: HostMessageType.CompareRuns, runs: detRuns.map((d) => readRunSnapshot(d)), classes }));
+    await page.waitForSelector('figure[data-chart="pr:val:bus"] canvas');
+    await page.waitForTimeout(200);
+    const rows = await page.$$eval('#per-class-val-AP50-table tbody tr', (trs: Element[]) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)));
+    // bus, detector 1: precision 1/2 at recall 1 → AP50 50; car, detector 2: never found → 0.
+    expect(rows).toEqual([
+      ['car', '100.0', '0.0', '-100.0'],
+      ['bus', '50.0', '100.0', '+50.0'],
+    ]);
+    const data = await page.evaluate(() => (window as any).cvwCompare.perClass().lines.map((l: any) => ({ id: l.id, data: l.data() })));
+    expect(data.map((d: any) => d.id)).toEqual(['pr:val:car', 'pr:val:bus']);
+    const bus = data[1].data;
+    expect([bus[0].length, bus[0][100]]).toEqual([101, 1]);
+    expect(new Set(bus[1].map((v: number) => Math.round(v * 1e6) / 1e6))).toEqual(new Set([0.5]));
+    expect(new Set(bus[2].map((v: number) => Math.round(v * 1e6) / 1e6))).toEqual(new Set([1]));
+    expect(new Set(data[0].data[2])).toEqual(new Set([0]));
+    await screenshot(page, 'compare-per-class-detection');
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -1,12 +1,14 @@
 /**
  * Compare Runs' class-by-class part (src/report/model/classCompare.ts): per evaluated split, the
  * confusion matrices side by side (percent of each true class) with each run's difference from
- * the first, each per-class metric as bars per run and a table with deltas, and a gallery of the
+ * the first, each per-class metric as bars per run and a table with deltas, detectors'
+ * precision-recall curves per class with a line per run, and a gallery of the
  * images whose predicted class differs from the first run's.
  */
 import type { ClassComparison, ClassMetricTable, PredictionDiff, SplitComparison } from '../../src/report/model/classCompare';
 import { BarChart } from './charts/barChart';
 import { DIFF_STYLE, Heatmap, SHARE_STYLE } from './charts/heatmap';
+import { LineChart } from './charts/lineChart';
 import { DataTable, type Cell, type Column } from './components/dataTable';
 import { clear, h } from './lib/dom';
 import type { ChartTheme } from './lib/theme';
@@ -17,6 +19,7 @@ const pct = (v: number) => (v * 100).toFixed(1);
 export class ClassComparisonView {
   private heatmaps: Heatmap[] = [];
   private bars: BarChart[] = [];
+  private lines: LineChart[] = [];
 
   constructor(
     readonly perClassEl: HTMLElement,
@@ -38,22 +41,23 @@ export class ClassComparisonView {
       if (s.confusion || s.tables.length) this.perClassEl.append(this.splitSection(s, labels, theme));
       for (const d of s.predictions) this.predictionsEl.append(predictionGallery(s.split, d, labels));
     }
-    requestAnimationFrame(() => this.bars.forEach((b) => b.mount()));
+    requestAnimationFrame(() => [...this.bars, ...this.lines].forEach((b) => b.mount()));
   }
 
   setTheme(theme: ChartTheme): void {
     for (const hm of this.heatmaps) hm.setTheme(theme);
-    for (const b of this.bars) b.setTheme(theme);
+    for (const b of [...this.bars, ...this.lines]) b.setTheme(theme);
   }
 
   /** The canvases, for tests. */
-  charts(): { heatmaps: Heatmap[]; bars: BarChart[] } {
-    return { heatmaps: this.heatmaps, bars: this.bars };
+  charts(): { heatmaps: Heatmap[]; bars: BarChart[]; lines: LineChart[] } {
+    return { heatmaps: this.heatmaps, bars: this.bars, lines: this.lines };
   }
 
   private destroy(): void {
-    for (const b of this.bars) b.destroy();
+    for (const b of [...this.bars, ...this.lines]) b.destroy();
     this.bars = [];
+    this.lines = [];
     this.heatmaps = [];
   }
 
@@ -83,6 +87,16 @@ export class ClassComparisonView {
       const bar = new BarChart(id, `${t.metric} per class (%)`, t.classes, t.values.map((v, r) => ({ label: labels[r], values: v.map((x) => (x === null ? undefined : x * 100)) })), theme, (v) => v.toFixed(1));
       this.bars.push(bar);
       section.append(bar.element, metricTable(id, t, labels));
+    }
+    const pr = s.prCurves;
+    if (pr) {
+      const grid = h('div', { class: 'charts pr-curves' });
+      pr.classes.forEach((c, k) => {
+        const chart = new LineChart(`pr:${s.split}:${c}`, `${c}: precision-recall at IoU 0.5`, pr.recall, pr.precision.map((runCurves, r) => ({ label: labels[r], values: runCurves[k] })), theme, { x: 'recall', y: 'precision', yRange: [0, 1.02] });
+        this.lines.push(chart);
+        grid.append(chart.element);
+      });
+      section.append(grid);
     }
     return section;
   }
