@@ -39,7 +39,7 @@ export type RunFile = keyof typeof RUN_FILES;
 
 /**
  * What the evaluators write into `eval/`, per evaluated split: `<split><suffix>`. The comparison of
- * runs (src/report/compareFiles.ts) reads them back.
+ * runs (src/report/evalFiles.ts) reads them back.
  */
 export const EVAL_FILES = {
   /** ClsEvaluator: the confusion matrix and per-class accuracy. */

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { imagePredictions } from '../../src/eval/clsEvaluator';
-import { readClassComparison, readRunEvaluation } from '../../src/report/compareFiles';
+import { readClassComparison, readRunEvaluation } from '../../src/report/evalFiles';
 import { compareClasses } from '../../src/report/model/classCompare';
 import { reportThumbnail } from '../../src/report/model/report';
 import { evalFileName, RUN_FILES } from '../../src/rundir';

@@ -8,7 +8,7 @@ import { train } from '../../src/train/train';
 import { evaluate } from '../../src/eval/evaluate';
 import { tempFiles } from '../helpers/tmp';
 import type { Hook, RunnerApi } from '../../src/train/hook';
-import { readRunEvaluation } from '../../src/report/compareFiles';
+import { readRunEvaluation } from '../../src/report/evalFiles';
 
 // A hook that asks the runner to stop after a given iteration, as SIGINT does.
 register('hook', {

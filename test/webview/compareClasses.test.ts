@@ -10,22 +10,26 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CocoEvaluator, cocoEvaluatorParams } from '../../src/eval/coco';
 import type { DetectionSample } from '../../src/eval/evaluator';
 import { HostMessageType, PanelKind } from '../../src/extension/protocol';
-import { readClassComparison } from '../../src/report/compareFiles';
+import { readClassComparison } from '../../src/report/evalFiles';
 import { reportThumbnail } from '../../src/report/model/report';
 import { encodePng } from '../../src/report/png';
 import { readRunSnapshot } from '../../src/report/runFiles';
+import { writeStandaloneReport } from '../../src/report/standalone';
+import { writeReportComparison } from '../../src/report/evalFiles';
 import { writeClsEvaluation } from '../helpers/clsEvaluation';
 import { buildWebviews, jsonMessage, launchChromium, screenshot, servePanels, type PanelServer } from './browser';
 import { writeRunDir } from './fixtures/syntheticRun';
 
 let server: PanelServer;
+let bundles: string;
 let browser: any;
 let work: string;
 let runA: string;
 let runB: string;
 
 beforeAll(async () => {
-  server = await servePanels(await buildWebviews());
+  bundles = await buildWebviews();
+  server = await servePanels(bundles);
   browser = await launchChromium();
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'cvw-compare-classes-'));
   const wd = path.join(work, 'work_dirs');
@@ -155,6 +159,29 @@ describe('compare runs, class by class', () => {
     expect(new Set(bus[2].map((v: number) => Math.round(v * 1e6) / 1e6))).toEqual(new Set([1]));
     expect(new Set(data[0].data[2])).toEqual(new Set([0]));
     await screenshot(page, 'compare-per-class-detection');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  test('the report compared with another run (cvw report --compare), exported as one HTML file', async () => {
+    expect(() => writeReportComparison(runA, [work])).toThrow(/not a run directory/);
+    writeReportComparison(runA, [runB]);
+    expect(JSON.parse(fs.readFileSync(path.join(runA, 'report', 'compare.json'), 'utf8'))).toEqual({ runs: ['../20261128-110000'] });
+    const file = writeStandaloneReport(runA, path.join(bundles, 'webview', 'report.js'), path.join(work, 'export', 'report.html'));
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e: Error) => errors.push(e.message));
+    await page.goto(`file://${file}`);
+    await page.waitForSelector('#cell-compare figure[data-chart="per-class:val:accuracy"] canvas');
+    const stem = path.basename(path.dirname(runA));
+    expect(await page.textContent('#cell-compare h2')).toBe(`Compared with ${stem}/20261128-110000`);
+    expect(await page.$$eval('#cell-compare figure[data-diff]', (els: Element[]) => els.length)).toBe(1);
+    const rows = await page.$$eval('#per-class-val-accuracy-table tbody tr', (trs: Element[]) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)));
+    expect(rows.map((r) => r[3])).toEqual(['+50.0', '-100.0', '0.0']);
+    // This run's thumbnail of image 11, embedded as a data: URI.
+    await page.waitForFunction(() => (document.querySelector('#cell-compare .prediction-diff img') as HTMLImageElement | null)?.naturalWidth === 16);
+    expect(await page.$eval('#cell-compare .prediction-diff img', (i: HTMLImageElement) => i.src.slice(0, 15))).toBe('data:image/png;');
+    await screenshot(page, 'report-compare');
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { readClassComparison } from '../../report/compareFiles';
+import { readClassComparison } from '../../report/evalFiles';
 import { realFileInside } from '../../report/insideDir';
 import { DEFAULT_CHART_SETTINGS, HostMessageType, PanelKind, VIEW_TYPES, isPanelState, type CompareRunsMessage, type CompareState } from '../protocol';
 import { chartSettingsFrom, workspaceRunDir } from './messageGuard';

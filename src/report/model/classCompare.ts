@@ -3,7 +3,7 @@
  * wrote — confusion matrices and per-class accuracy (classifiers), per-class AP (detectors),
  * per-class IoU (segmentors), each image's prediction (classifiers) — aligned by class name, with
  * every run's difference from the first (the baseline), and the images whose predicted class
- * differs between the baseline and each other run. Browser-safe: src/report/compareFiles.ts reads
+ * differs between the baseline and each other run. Browser-safe: src/report/evalFiles.ts reads
  * the files, the panel renders this.
  */
 import type { ImagePredictions } from '../../eval/clsEvaluator';

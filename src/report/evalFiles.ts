@@ -1,17 +1,56 @@
 /**
- * Reading what runs have evaluated (their eval folders: EVAL_FILES) for the class-by-class
- * comparison (model/classCompare.ts). Like every reader of runs it never fails on a half-written
- * or hand-edited file: what is missing or malformed is left out.
+ * Reading what runs have evaluated (their eval folders: EVAL_FILES): confusion matrices for the
+ * report, and everything per class for the class-by-class comparison (model/classCompare.ts).
+ * Like every reader of runs it never fails on a half-written or hand-edited file: what is missing
+ * or malformed is left out.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ImagePredictions } from '../eval/clsEvaluator';
 import type { SegEvalSummary } from '../eval/segEvaluator';
-import { EVAL_FILES, runFile, type EvalFile } from '../rundir';
+import { EVAL_FILES, isRunDir, runFile, writeAtomic, type EvalFile } from '../rundir';
 import { compareClasses, thumbnailKey, type ClassComparison, type CocoClassSummary, type RunEvaluation } from './model/classCompare';
-import { reportThumbnail } from './model/report';
-import { readConfusionMatrices, readJson } from './runFiles';
+import { COMPARE_FILE, REPORT_DIR, reportThumbnail, type ConfusionMatrix, type ReportData } from './model/report';
 import { realFileInside } from './insideDir';
+import { UserError } from '../core/problems';
+
+/** A text file, or undefined when it cannot be read. */
+export function readText(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** A JSON file, or undefined when it is missing or not JSON. */
+export function readJson<T>(file: string): T | undefined {
+  const text = readText(file);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `eval/<split>_confusion_matrix.json` files of the run. */
+export function readConfusionMatrices(dir: string): ConfusionMatrix[] {
+  const evalDir = runFile(dir, 'eval');
+  let names: string[];
+  try {
+    names = fs.readdirSync(evalDir).filter((f) => f.endsWith('_confusion_matrix.json')).sort();
+  } catch {
+    return [];
+  }
+  const out: ConfusionMatrix[] = [];
+  for (const name of names) {
+    const m = readJson<Partial<ConfusionMatrix>>(path.join(evalDir, name));
+    if (!m || !Array.isArray(m.matrix) || !Array.isArray(m.classes)) continue;
+    out.push({ split: m.split ?? name.replace(/_confusion_matrix\.json$/, ''), classes: m.classes, matrix: m.matrix, per_class_accuracy: m.per_class_accuracy, count: m.count });
+  }
+  return out;
+}
 
 /** Every `<split><suffix>` file of `kind` in the run's eval folder, parsed, with its split. */
 function readEvalFiles<T>(dir: string, kind: EvalFile): Array<{ split: string; value: T }> {
@@ -81,4 +120,30 @@ export function readClassComparison(dirs: readonly string[], options: { imageUri
     dirs.map((d) => readRunEvaluation(d, uri && ((rel) => uri(d, rel)))),
     { limit: options.limit },
   );
+}
+
+/** `<run>/report/compare.json`. */
+const compareFile = (dir: string) => path.join(dir, REPORT_DIR, COMPARE_FILE);
+
+/** Record the runs the report of `dir` compares it with (`cvw report --compare`); each must be a run directory. */
+export function writeReportComparison(dir: string, others: readonly string[]): string {
+  for (const o of others) if (!isRunDir(o)) throw new UserError(`--compare ${o}: not a run directory (no ${runFile(o, 'run')})`);
+  const file = compareFile(dir);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  writeAtomic(file, [JSON.stringify({ runs: others.map((o) => path.relative(path.resolve(dir), path.resolve(o)) || '.') }, null, 1) + '\n']);
+  return file;
+}
+
+/**
+ * The comparison `report/compare.json` asks for: this run first, then each listed run that is a
+ * run directory; thumbnails only from this run (`imageUri`, as in readReportData). Undefined
+ * without the file or without another run.
+ */
+export function readReportComparison(dir: string, imageUri: (relative: string) => string | undefined): ReportData['comparison'] {
+  const listed = readJson<{ runs?: unknown }>(compareFile(dir))?.runs;
+  const others = (Array.isArray(listed) ? listed : []).filter((r): r is string => typeof r === 'string').map((r) => path.resolve(dir, r)).filter((d) => isRunDir(d));
+  if (!others.length) return undefined;
+  const dirs = [path.resolve(dir), ...others];
+  const classes = compareClasses(dirs.map((d, i) => readRunEvaluation(d, i === 0 ? imageUri : undefined)));
+  return { labels: dirs.map((d) => `${path.basename(path.dirname(d))}/${path.basename(d)}`), classes };
 }
