@@ -3,9 +3,9 @@
 // whose eval folders ClsEvaluator wrote, one with a `cvw report` thumbnail of an image the runs
 // disagree on; the panel shows the confusion matrices with their difference, per-class accuracy,
 // and the images predicted differently, the thumbnail loaded through asWebviewUri under the
-// panel's CSP. Screenshots: test-results/compare-classes/.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// panel's CSP; a new evaluation of a run updates the panel. Screenshots: test-results/compare-classes/.
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { launchVSCode } from './harness.mjs';
@@ -22,7 +22,10 @@ beforeAll(async () => {
   const ws = join(mkdtempSync(join(tmpdir(), 'cvw-e2e-compare-classes-')), 'compare');
   const wd = join(ws, 'work_dirs');
   const a = await writeRunDir(wd, { configStem: STEM, runId: '20261201-100000', iters: 100, epochs: 2, logInterval: 10, seed: 1 });
-  const b = await writeRunDir(wd, { configStem: STEM, runId: '20261201-110000', iters: 100, epochs: 2, logInterval: 10, seed: 2, lr: 0.05 });
+  const b = await writeRunDir(wd, { configStem: STEM, runId: '20261201-110000', iters: 100, epochs: 2, logInterval: 10, seed: 2, lr: 0.05, status: 'running' });
+  // A run in progress (its process: this test's), evaluated again below as a training run is each epoch.
+  const info = JSON.parse(readFileSync(join(b, 'run.json'), 'utf8'));
+  writeFileSync(join(b, 'run.json'), JSON.stringify({ ...info, pid: process.pid, hostname: hostname() }, null, 2));
   // Images 10..13: cat, cat, dog, fox. The first run says cat, dog, dog, fox; the second cat, cat, fox, fox.
   writeClsEvaluation(a, { classes: ['cat', 'dog', 'fox'], labels: [0, 0, 1, 2], predicted: [0, 1, 1, 2], indices: [10, 11, 12, 13] });
   writeClsEvaluation(b, { classes: ['cat', 'dog', 'fox'], labels: [0, 0, 1, 2], predicted: [0, 0, 2, 2], indices: [10, 11, 12, 13] });
@@ -63,4 +66,12 @@ test('Compare Runs shows the runs class by class: matrices and their difference,
   await frame.waitForFunction(() => Array.from(document.querySelectorAll('.prediction-diff img')).some((i) => i.complete && i.naturalWidth === 24), undefined, { timeout: 20_000 });
   await frame.$eval('#per-class', (el) => el.scrollIntoView());
   await vs.screenshot('compare-per-class');
+
+  // The second (running) run evaluates again (as its eval hook does: eval/ first, then the metrics row) and now gets image 12 right too.
+  // The session works on a copy of the workspace.
+  const runB = vs.path(`work_dirs/${STEM}/20261201-110000`);
+  writeClsEvaluation(runB, { classes: ['cat', 'dog', 'fox'], labels: [0, 0, 1, 2], predicted: [0, 0, 1, 2], indices: [10, 11, 12, 13] });
+  appendFileSync(join(runB, 'metrics.jsonl'), JSON.stringify({ time: 1_790_000_100, epoch: 3, iter: 150, split: 'val', accuracy_top1: 1 }) + '\n');
+  await frame.waitForFunction(() => document.querySelector('.prediction-diff-summary')?.textContent?.includes('1 of 4 images'), undefined, { timeout: 20_000 });
+  expect(await frame.$$eval('.prediction-diff .thumb', (els) => els.map((e) => e.getAttribute('data-index')))).toEqual(['11']);
 });

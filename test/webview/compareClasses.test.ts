@@ -176,7 +176,7 @@ describe('compare runs, class by class', () => {
     const stem = path.basename(path.dirname(runA));
     expect(await page.textContent('#cell-compare h2')).toBe(`Compared with ${stem}/20261128-110000`);
     expect(await page.$$eval('#cell-compare figure[data-diff]', (els: Element[]) => els.length)).toBe(1);
-    const rows = await page.$$eval('#per-class-val-accuracy-table tbody tr', (trs: Element[]) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)));
+    const rows: string[][] = await page.$$eval('#per-class-val-accuracy-table tbody tr', (trs: Element[]) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)));
     expect(rows.map((r) => r[3])).toEqual(['+50.0', '-100.0', '0.0']);
     // This run's thumbnail of image 11, embedded as a data: URI.
     await page.waitForFunction(() => (document.querySelector('#cell-compare .prediction-diff img') as HTMLImageElement | null)?.naturalWidth === 16);

@@ -64,8 +64,24 @@ export class ComparePanel extends PanelBase<CompareState> {
         // A rewritten metrics.jsonl (a resumed run): the comparison starts again from snapshots.
         if (m.type === HostMessageType.RunSnapshot) this.post(this.compareMessage());
         else this.post(m);
+        // An evaluation row: the evaluators have just rewritten eval/ (they write before the row is logged).
+        if (m.type === HostMessageType.MetricsAppended && m.tables.some((t) => t.split !== 'train')) this.classesSoon();
       });
     }
+  }
+
+  private classesTimer: ReturnType<typeof setTimeout> | undefined;
+  private sentClasses = '';
+
+  /** Re-read the runs' evaluations after a burst of evaluation rows; send them again only when they changed. */
+  private classesSoon(): void {
+    if (this.classesTimer) return;
+    this.classesTimer = setTimeout(() => {
+      this.classesTimer = undefined;
+      const before = this.sentClasses;
+      const m = this.compareMessage();
+      if (this.sentClasses !== before) this.post(m);
+    }, 1000);
   }
 
   private compareMessage(): CompareRunsMessage {
@@ -73,6 +89,7 @@ export class ComparePanel extends PanelBase<CompareState> {
     const classes = readClassComparison(this.state.dirs, {
       imageUri: (dir, rel) => (realFileInside(dir, rel) ? webview.asWebviewUri(vscode.Uri.file(path.resolve(dir, rel))).toString() : undefined),
     });
+    this.sentClasses = JSON.stringify(classes);
     return { type: HostMessageType.CompareRuns, runs: this.feeds.map((f) => f.snapshot()), classes };
   }
 
@@ -81,6 +98,7 @@ export class ComparePanel extends PanelBase<CompareState> {
   }
 
   protected onDispose(): void {
+    if (this.classesTimer) clearTimeout(this.classesTimer);
     const key = keyOf(this.state.dirs);
     if (ComparePanel.open.get(key) === this) ComparePanel.open.delete(key);
   }
