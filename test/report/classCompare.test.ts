@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { imagePredictions } from '../../src/eval/clsEvaluator';
 import { readClassComparison, readRunEvaluation } from '../../src/report/evalFiles';
-import { compareClasses } from '../../src/report/model/classCompare';
+import { compareClasses, MAX_CONFUSION_CLASSES } from '../../src/report/model/classCompare';
 import { reportThumbnail } from '../../src/report/model/report';
 import { evalFileName, RUN_FILES } from '../../src/rundir';
 import { writeClsEvaluation } from '../helpers/clsEvaluation';
@@ -101,6 +101,16 @@ describe('class comparison', () => {
     expect(cmp.splits[0].prCurves).toBeUndefined();
     expect(cmp.splits[2].tables).toEqual([{ metric: 'IoU', classes: ['road', 'sky'], values: [[0.75, null], [0.875, 0.5]], deltas: [[null, null], [0.125, null]] }]);
     expect(readRunEvaluation(runB).predictions.map((p) => p.split)).toEqual(['val']);
+  });
+
+  test('more classes than MAX_CONFUSION_CLASSES: the per-class table, no matrices', () => {
+    const k = MAX_CONFUSION_CLASSES + 1;
+    const classes = Array.from({ length: k }, (_, i) => `c${i}`);
+    const matrix = classes.map((_c, t) => classes.map((_p, p) => (t === p ? 1 : 0)));
+    const run = (dir: string) => ({ dir, confusion: [{ split: 'val', classes, matrix, per_class_accuracy: classes.map(() => 1) }], coco: [], segmentation: [], predictions: [] });
+    const [val] = compareClasses([run('a'), run('b')]).splits;
+    expect([val.confusion, val.confusionOmitted, val.tables[0].classes.length]).toEqual([undefined, k, k]);
+    expect(compareClasses([run('a')]).splits[0].confusionOmitted).toBe(k);
   });
 
   test('a run with nothing evaluated compares as missing, not as zeros', () => {

@@ -63,6 +63,7 @@ export class ClassComparisonView {
 
   private splitSection(s: SplitComparison, labels: string[], theme: ChartTheme): HTMLElement {
     const section = h('div', { class: 'per-class-split', 'data-split': s.split }, h('h3', null, s.split));
+    if (s.confusionOmitted) section.append(h('div', { class: 'muted confusion-omitted' }, `${s.confusionOmitted} classes: too many for confusion matrices side by side; the per-class table below compares them.`));
     const c = s.confusion;
     if (c) {
       const row = h('div', { class: 'heatmap-row' });

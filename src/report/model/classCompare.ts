@@ -83,9 +83,14 @@ export interface PredictionDiff {
   items: PredictionChange[];
 }
 
+/** Above this many classes the matrices are left out (3 × 1000² cells would be megabytes, and no heat map shows them). */
+export const MAX_CONFUSION_CLASSES = 200;
+
 export interface SplitComparison {
   split: string;
   confusion?: ConfusionComparison;
+  /** The number of classes when the matrices were left out for having more than MAX_CONFUSION_CLASSES. */
+  confusionOmitted?: number;
   tables: ClassMetricTable[];
   prCurves?: PrCurveComparison;
   predictions: PredictionDiff[];
@@ -211,7 +216,10 @@ export function compareClasses(runs: RunEvaluation[], options: { limit?: number 
       return undefined;
     };
     const predictions = base ? preds.flatMap((p, r) => (r === 0 || !p ? [] : [diffPredictions(base, p, r, limit, thumbs)])) : [];
-    out.push({ split, confusion: cm.some(Boolean) ? compareConfusion(cm) : undefined, tables, prCurves: comparePrCurves(coco), predictions });
+    const cmClasses = unionClasses(cm.map((m) => m?.classes)).length;
+    const confusion = cm.some(Boolean) && cmClasses <= MAX_CONFUSION_CLASSES ? compareConfusion(cm) : undefined;
+    const confusionOmitted = cm.some(Boolean) && !confusion ? cmClasses : undefined;
+    out.push({ split, confusion, ...(confusionOmitted ? { confusionOmitted } : {}), tables, prCurves: comparePrCurves(coco), predictions });
   }
   return { dirs: runs.map((r) => r.dir), splits: out };
 }
