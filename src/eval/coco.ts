@@ -3,7 +3,8 @@
  * protocol). Detections and ground truth are compared in the source images' pixels. It writes,
  * into the run's eval folder, the detections in the COCO results format (what
  * `cvw benchmark coco --dt` reads), the matching ground truth, and a summary with per-class AP
- * and a few images' detections for the run report's gallery.
+ * and precision-recall curve at IoU 0.5 (`pr50`: precision at recall 0, 0.01, ..., 1), and a few
+ * images' detections for the run report's gallery.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -69,7 +70,7 @@ export class CocoEvaluator implements Evaluator {
         writeAtomic(path.join(ctx.outDir, `${ctx.name}_detections.json`), [JSON.stringify(dets) + '\n']);
         writeAtomic(path.join(ctx.outDir, `${ctx.name}_gt.json`), [JSON.stringify(gt) + '\n']);
       }
-      const summary = { split: ctx.name, images: result.images, detections: result.detections, stats: Object.fromEntries(SUMMARY_NAMES.map((n, i) => [n, result.stats[i]])), per_class: result.perCategory.map((c) => ({ name: c.name, ap: c.ap, ap50: c.ap50 })) };
+      const summary = { split: ctx.name, images: result.images, detections: result.detections, stats: Object.fromEntries(SUMMARY_NAMES.map((n, i) => [n, result.stats[i]])), per_class: result.perCategory.map((c, k) => ({ name: c.name, ap: c.ap, ap50: c.ap50, pr50: result.prCurves50[k].map(round3) })) };
       writeAtomic(path.join(ctx.outDir, `${ctx.name}_coco_eval.json`), [JSON.stringify(summary, null, 1) + '\n']);
       if (this.params.gallery > 0) writeAtomic(path.join(ctx.outDir, `${ctx.name}_detections_gallery.json`), [JSON.stringify(gallery(p, classes, this.params.gallery, this.params.gallery_score), null, 1) + '\n']);
     }

@@ -50,6 +50,12 @@ export interface CocoEvalResult {
   stats: number[];
   /** AP@[.5:.95] per category id (all areas, 100 detections); -1 where the category has no ground truth. */
   perCategory: Array<{ id: number; name?: string; ap: number; ap50: number }>;
+  /**
+   * Per category (perCategory's order): the interpolated precision at IoU 0.5 (all areas, 100
+   * detections) at each of the 101 RECALL_THRESHOLDS (pycocotools' `precision[0, :, k, 0, -1]`,
+   * the curve whose mean is AP50); -1 where the category has no ground truth.
+   */
+  prCurves50: number[][];
   /** Images and detections evaluated. */
   images: number;
   detections: number;
@@ -290,7 +296,8 @@ export function cocoEvaluate(gt: CocoGt, dets: CocoDetection[], params: CocoEval
   ];
   const names = new Map(gt.categories.map((c) => [c.id, c.name]));
   const perCategory = catIds.map((id, k) => ({ id, name: names.get(id), ap: ap(0, m100, undefined, k), ap50: ap(0, m100, 0, k) }));
-  return { stats, perCategory, images: imgIds.length, detections: dets.length };
+  const prCurves50 = catIds.map((_id, k) => RECALL_THRESHOLDS.map((_r, r) => precision[pAt(0, r, k, 0, m100)]));
+  return { stats, perCategory, prCurves50, images: imgIds.length, detections: dets.length };
 }
 
 /** The 12 lines COCOeval.summarize() prints, character for character. */

@@ -7,6 +7,7 @@
  * No `vscode` import here: the webview bundles include this module.
  */
 import type { BenchmarkEntry } from '../report/model/benchmarks';
+import type { ClassComparison } from '../report/model/classCompare';
 import type { MarkdownTable } from '../report/model/markdownTables';
 import type { MetricTable } from '../report/model/metrics';
 import type { ReportData } from '../report/model/report';
@@ -73,6 +74,8 @@ export interface MetricsAppendedMessage {
 export interface CompareRunsMessage {
   type: HostMessageType.CompareRuns;
   runs: RunSnapshot[];
+  /** What the runs evaluated, class by class (thumbnails as webview URIs); absent: not read. */
+  classes?: ClassComparison;
 }
 
 export interface BenchmarksMessage {

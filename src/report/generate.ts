@@ -28,7 +28,7 @@ import type { Box } from '../data/types';
 import { drawBoxes, galleryEntry } from './detections';
 import { segmentationReport } from './segmentation';
 import { runCheckpoint } from '../export/source';
-import { REPORT_DIR, REPORT_FILE, REPORT_VERSION, type GalleryItem, type GeneratedReport, type RetrievalQuery } from './model/report';
+import { REPORT_DIR, REPORT_FILE, REPORT_VERSION, reportThumbnail, type GalleryItem, type GeneratedReport, type RetrievalQuery } from './model/report';
 import { pca } from './pca';
 import { encodePng } from './png';
 import { readRunSummary } from './runFiles';
@@ -147,7 +147,7 @@ export async function generateReport(dir: string, options: GenerateReportOptions
       let rel = thumbs.get(row);
       if (!rel) {
         const s = samples[row];
-        rel = await writeThumbnail(runDir, `${split}-${String(s.index).padStart(6, '0')}.png`, s.pixels, thumbSide);
+        rel = await writeThumbnail(runDir, path.basename(reportThumbnail(split, s.index)), s.pixels, thumbSide);
         thumbs.set(row, rel);
       }
       return rel;

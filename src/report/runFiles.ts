@@ -10,26 +10,11 @@ import { readRunConfig, runFile, tryReadRunInfo } from '../rundir';
 import { benchmarkEntry, type BenchmarkEntry } from './model/benchmarks';
 import { parseMarkdownTables, type MarkdownTable } from './model/markdownTables';
 import { parseMetricLines, toMetricTables, type MetricTable } from './model/metrics';
-import { REPORT_DIR, REPORT_FILE, type ConfusionMatrix, type GeneratedReport, type ReportData } from './model/report';
+import { REPORT_DIR, REPORT_FILE, type GeneratedReport, type ReportData } from './model/report';
 import { summarize, type RunSnapshot, type RunSummary } from './model/run';
+import { readConfusionMatrices, readJson, readReportComparison, readText } from './evalFiles';
 
-function readText(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-function readJson<T>(file: string): T | undefined {
-  const text = readText(file);
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return undefined;
-  }
-}
+export { readConfusionMatrices } from './evalFiles';
 
 /** The run's summary; `state` is a reader's verdict on its status (src/runs: interrupted, crashed). */
 export function readRunSummary(dir: string, options: { state?: string; config?: Record<string, unknown> } = {}): RunSummary {
@@ -54,24 +39,6 @@ export function readRunSnapshot(dir: string, options: { state?: string; tables?:
     config,
     tables: options.tables ?? readMetricTables(dir),
   };
-}
-
-/** `eval/<split>_confusion_matrix.json` files of the run. */
-export function readConfusionMatrices(dir: string): ConfusionMatrix[] {
-  const evalDir = runFile(dir, 'eval');
-  let names: string[];
-  try {
-    names = fs.readdirSync(evalDir).filter((f) => f.endsWith('_confusion_matrix.json')).sort();
-  } catch {
-    return [];
-  }
-  const out: ConfusionMatrix[] = [];
-  for (const name of names) {
-    const m = readJson<Partial<ConfusionMatrix>>(path.join(evalDir, name));
-    if (!m || !Array.isArray(m.matrix) || !Array.isArray(m.classes)) continue;
-    out.push({ split: m.split ?? name.replace(/_confusion_matrix\.json$/, ''), classes: m.classes, matrix: m.matrix, per_class_accuracy: m.per_class_accuracy, count: m.count });
-  }
-  return out;
 }
 
 /** `benchmarks/*.json` of one run. */
@@ -145,5 +112,6 @@ export function readReportData(dir: string, imageUri: (relative: string) => stri
     benchmarks: readRunBenchmarks(dir, snapshot.summary, snapshot.config),
     generated,
     images,
+    comparison: readReportComparison(dir, imageUri),
   };
 }

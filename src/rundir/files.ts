@@ -11,7 +11,7 @@
  *     run.lock        while a process writes the run: who (lock.ts)
  *     events.out.tfevents.<time>.<host>   TensorBoard's scalars (train/tensorboard.ts)
  *     output.log      what a run started from the editor printed (the run manager writes it)
- *     eval/           `cvw eval`'s results (confusion matrices, COCO results, ...)
+ *     eval/           `cvw eval`'s results (confusion matrices, COCO results, ...; EVAL_FILES)
  *     benchmarks/     `cvw benchmark`'s results, one JSON file each
  *     features/       `cvw extract`'s features (.npy)
  *     export/         `cvw export`'s models (model.onnx, tfjs/)
@@ -38,6 +38,28 @@ export const RUN_FILES = {
 } as const;
 
 export type RunFile = keyof typeof RUN_FILES;
+
+/**
+ * What the evaluators write into `eval/`, per evaluated split: `<split><suffix>`. The comparison of
+ * runs (src/report/evalFiles.ts) reads them back.
+ */
+export const EVAL_FILES = {
+  /** ClsEvaluator: the confusion matrix and per-class accuracy. */
+  confusion: '_confusion_matrix.json',
+  /** ClsEvaluator: each image's predicted class and score (compact columns), for prediction diffs. */
+  predictions: '_predictions.json',
+  /** CocoEvaluator: mAP and per-class AP. */
+  coco: '_coco_eval.json',
+  /** SegEvaluator: mIoU and per-class IoU. */
+  segmentation: '_seg_eval.json',
+} as const;
+
+export type EvalFile = keyof typeof EVAL_FILES;
+
+/** The name of split `split`'s `kind` file in a run's eval folder. */
+export function evalFileName(split: string, kind: EvalFile): string {
+  return split + EVAL_FILES[kind];
+}
 
 /** How TensorBoard's event files are named (it finds them by this prefix): `<prefix><time>.<host>`. */
 export const TENSORBOARD_EVENTS_PREFIX = 'events.out.tfevents.';

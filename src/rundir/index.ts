@@ -3,7 +3,7 @@
  * writes a run only through `RunDir` (writer.ts); the CLI, the runs manager, the extension, the
  * reports and the benchmarks read it only through this module. ARCHITECTURE.md "The run directory".
  */
-export { RUN_FILES, TENSORBOARD_EVENTS_PREFIX, runFile, rankLogFile, isRunDir, findRunDirs, CHECKPOINT_EXT, CHECKPOINTS, checkpointFile, checkpointName, bestOrLatestCheckpoint, runDirOfCheckpoint, resolveCheckpoint, type RunFile } from './files';
+export { RUN_FILES, TENSORBOARD_EVENTS_PREFIX, runFile, rankLogFile, isRunDir, findRunDirs, CHECKPOINT_EXT, CHECKPOINTS, checkpointFile, checkpointName, bestOrLatestCheckpoint, runDirOfCheckpoint, resolveCheckpoint, EVAL_FILES, evalFileName, type RunFile, type EvalFile } from './files';
 export { RUN_STATUSES, RUN_STATES, isActive, type RunStatus, type RunState } from './status';
 export { runInfoSchema, parseRunInfo, RUN_INFO_VERSION, type RunInfo } from './schema';
 export { checkpointMetaSchema, parseCheckpointMeta, type CheckpointMeta } from './checkpointMeta';

@@ -7,6 +7,9 @@ import { Random } from '../../src/core/random';
 import { toCoco } from '../../src/eval/coco';
 import { tempFiles } from '../helpers/tmp';
 
+/** Precision is tp / (tp + fp + eps), as pycocotools computes it. */
+const round12 = (v: number) => Math.round(v * 1e12) / 1e12 + 0;
+
 /** Ground truth with one category per name, images 1..n. */
 function gt(images: number, annotations: Array<[number, number, number[]] | [number, number, number[], number]>, cats = 1): CocoGt {
   return {
@@ -60,12 +63,15 @@ describe('cocoEvaluate on hand-made cases', () => {
     const r = cocoEvaluate(gt(1, [[1, 1, [0, 0, 10, 10]], [1, 1, [40, 40, 10, 10]]]), [det(1, 1, [0, 0, 10, 10], 0.9)]);
     expect(r.stats[0]).toBeCloseTo(51 / 101, 12);
     expect(r.stats[8]).toBeCloseTo(0.5, 12);
+    // The curve itself: 1 at recall 0..0.5, 0 beyond; its mean is AP50.
+    expect(r.prCurves50[0].map(round12)).toEqual(RECALL_THRESHOLDS.map((t) => (t <= 0.5 ? 1 : 0)));
   });
 
   it('categories are averaged: one perfect, one missed entirely, one without ground truth (left out)', () => {
     const r = cocoEvaluate(gt(1, [[1, 1, [0, 0, 10, 10]], [1, 2, [40, 40, 10, 10]]], 3), [det(1, 1, [0, 0, 10, 10], 0.9), det(1, 3, [70, 70, 10, 10], 0.9)]);
     expect(r.stats[0]).toBeCloseTo(0.5, 12);
     [1, 0, -1].forEach((v, i) => expect(r.perCategory[i].ap).toBeCloseTo(v, 12));
+    expect(r.prCurves50.map((c) => [Math.min(...c), Math.max(...c)].map(round12))).toEqual([[1, 1], [0, 0], [-1, -1]]);
   });
 
   it('a detection on a crowd region is ignored, not a false positive; a crowd region matches many detections', () => {
@@ -157,16 +163,18 @@ const hasNumpy = fs.existsSync(python) && spawnSync(python, ['-c', 'import numpy
 
 describe.skipIf(!hasNumpy)('cocoEvaluate against a plain numpy port of COCOeval (test/detection/cocoeval_port.py)', () => {
   const t = tempFiles({});
-  it('agrees on the 12 numbers for random detections (crowds, wrong classes, ties, > 100 per image)', () => {
+  it('agrees on the 12 numbers and the per-class precision-recall curves at IoU .5 for random detections (crowds, wrong classes, ties, > 100 per image)', () => {
     const cases = [1, 2, 3, 4].map(randomCase);
     const file = path.join(t.dir, 'cases.json');
     fs.writeFileSync(file, JSON.stringify(cases));
     const res = spawnSync(python, [path.join(__dirname, 'cocoeval_port.py'), file], { encoding: 'utf8' });
     expect(res.stderr).toBe('');
-    const expected = JSON.parse(res.stdout) as number[][];
+    const expected = JSON.parse(res.stdout) as Array<{ stats: number[]; pr50: number[][] }>;
     cases.forEach((c, i) => {
-      const got = cocoEvaluate(c.gt, c.dets).stats;
-      got.forEach((v, k) => expect(v).toBeCloseTo(expected[i][k], 12));
+      const got = cocoEvaluate(c.gt, c.dets);
+      got.stats.forEach((v, k) => expect(v).toBeCloseTo(expected[i].stats[k], 12));
+      expect(got.prCurves50.length).toBe(expected[i].pr50.length);
+      got.prCurves50.forEach((curve, k) => curve.forEach((v, r) => expect(v).toBeCloseTo(expected[i].pr50[k][r], 12)));
     });
     t.cleanup();
   });

@@ -1,6 +1,7 @@
 """A plain numpy port of pycocotools' COCOeval for boxes (evaluate, accumulate, summarize), used to
 check src/eval/cocoEval.ts on random cases. Reads a JSON list of {gt, dets} cases, prints the 12
-summary numbers of each as JSON. No pycocotools needed (it is not packaged for this machine)."""
+summary numbers of each and its per-category precision at IoU .5 over the recall thresholds
+as JSON. No pycocotools needed (it is not packaged for this machine)."""
 import json
 import sys
 from collections import defaultdict
@@ -149,8 +150,10 @@ def evaluate(gt, dets):
             s = s[:, :, area, mi]
         return -1.0 if len(s[s > -1]) == 0 else float(np.mean(s[s > -1]))
 
-    return [summ(1), summ(1, .5), summ(1, .75), summ(1, area=1), summ(1, area=2), summ(1, area=3),
-            summ(0, md=1), summ(0, md=10), summ(0), summ(0, area=1), summ(0, area=2), summ(0, area=3)]
+    stats = [summ(1), summ(1, .5), summ(1, .75), summ(1, area=1), summ(1, area=2), summ(1, area=3),
+             summ(0, md=1), summ(0, md=10), summ(0), summ(0, area=1), summ(0, area=2), summ(0, area=3)]
+    # Per category: precision at IoU .5 over the recall thresholds (all areas, the most detections).
+    return {'stats': stats, 'pr50': precision[0, :, :, 0, -1].T.tolist()}
 
 
 cases = json.load(open(sys.argv[1]))

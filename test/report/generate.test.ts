@@ -15,6 +15,8 @@ import { Classifier, FeatureExtractor } from '../../src/export/predict';
 import { ensureBackend } from '../../src/export/source';
 import { generateReport, nearest, spreadIndices } from '../../src/report/generate';
 import { readReportData } from '../../src/report/runFiles';
+import { evaluate } from '../../src/eval/evaluate';
+import { readRunEvaluation } from '../../src/report/evalFiles';
 import { FASHION_DATA, fashionImages, imagesData, makeRun } from '../export/helpers';
 
 let tmp: string;
@@ -124,6 +126,41 @@ describe('a self-supervised run', () => {
 });
 
 describe('cvw report', () => {
+  test('--compare: two classifiers evaluated by `cvw eval` compared image by image; the per-image predictions are what Classifier says', async () => {
+    makeRun(path.join(tmp, 'cls2'), `model: { type: Classification, backbone: { type: ResNet, depth: 18, stem: cifar, in_channels: 1, base_width: 8 }, head: { type: ClsHead, num_classes: 10 } }\n${FASHION_DATA}`, { seed: 2 }).dispose();
+    const cls2 = path.join(tmp, 'cls2', 'run');
+    const pipelines = [{ key: 'eval_pipelines', value: '[{split: val, evaluators: [{type: ClsEvaluator}]}]', arg: '--eval_pipelines' }];
+    for (const run of [clsRun, cls2]) await evaluate(run, { overrides: pipelines });
+    const [a, b] = [clsRun, cls2].map((r) => readRunEvaluation(r).predictions[0]);
+    expect(a.index).toEqual([...Array(500).keys()]);
+    // Dataset index i is image i of the set: the export's Classifier says the same of it.
+    const images = await fashionImages(500);
+    const rows = spreadIndices(500, 16);
+    const clf = new Classifier(clsRun);
+    const direct = await clf.predict(rows.map((i) => images[i]));
+    await clf.dispose();
+    rows.forEach((i, k) => {
+      expect(a.predicted[i]).toBe(direct[k].label);
+      expect(a.score[i]).toBeCloseTo(direct[k].score, 3);
+    });
+    let stdout = '';
+    const write = process.stdout.write.bind(process.stdout);
+    (process.stdout as { write: unknown }).write = (s: string) => ((stdout += s), true);
+    try {
+      expect(await main(['report', clsRun, '--compare', cls2, '--no-predict', '--json'])).toBe(0);
+    } finally {
+      (process.stdout as { write: unknown }).write = write;
+    }
+    expect(JSON.parse(stdout)).toEqual({ compare: path.join(clsRun, 'report', 'compare.json') });
+    const cmp = readReportData(clsRun, () => undefined).comparison!;
+    expect(cmp.labels).toEqual(['cls/run', 'cls2/run']);
+    const diff = cmp.classes.splits[0].predictions[0];
+    const changed = a.index.filter((_i, k) => a.predicted[k] !== b.predicted[k]).length;
+    expect([diff.compared, diff.changed]).toEqual([500, changed]);
+    expect(changed).toBeGreaterThan(0);
+  }, 240_000);
+
+
   test('--html writes one standalone file with every image inlined', async () => {
     const out = path.join(tmp, 'report.html');
     const bundle = path.resolve(__dirname, '../../dist/webview/report.js');

@@ -8,6 +8,7 @@ import { train } from '../../src/train/train';
 import { evaluate } from '../../src/eval/evaluate';
 import { tempFiles } from '../helpers/tmp';
 import type { Hook, RunnerApi } from '../../src/train/hook';
+import { readRunEvaluation } from '../../src/report/evalFiles';
 
 // A hook that asks the runner to stop after a given iteration, as SIGINT does.
 register('hook', {
@@ -78,6 +79,12 @@ describe('the runner', () => {
     expect(fs.readFileSync(path.join(full, 'config.yaml'), 'utf8')).toContain('base_width: 4');
     expect(fs.readdirSync(full).some((f) => f.startsWith('events.out.tfevents.'))).toBe(true);
     expect(fs.existsSync(path.join(full, 'eval', 'val_confusion_matrix.json'))).toBe(true);
+    // Each image's prediction (for comparing runs image by image) counts up to the confusion matrix.
+    const evaluated = readRunEvaluation(full);
+    const [preds] = evaluated.predictions;
+    expect(preds.index).toEqual([...Array(12).keys()]);
+    const counted = preds.classes.map((_, t) => preds.classes.map((__, c) => preds.label.filter((l, i) => l === t && preds.predicted[i] === c).length));
+    expect(counted).toEqual(evaluated.confusion[0].matrix);
     const losses = trainLosses(full).map((x) => x[1] as number);
     expect(losses.every(Number.isFinite)).toBe(true);
   });

@@ -1,6 +1,7 @@
 /**
  * Compare runs: a chart per metric with a line per run (legend = runs), a table of their final
- * metrics (best of each column marked, sortable), and the config keys whose values differ.
+ * metrics (best of each column marked, sortable), the config keys whose values differ, and their
+ * evaluations class by class (compareClasses.ts).
  */
 import {
   DEFAULT_CHART_SETTINGS,
@@ -8,6 +9,7 @@ import {
   PanelKind,
   RunAction,
   WebviewMessageType,
+  type CompareRunsMessage,
   type CompareState,
   type HostMessage,
 } from '../../src/extension/protocol';
@@ -16,6 +18,7 @@ import { BOOKKEEPING_COLUMNS, lastFinite, lowerIsBetter } from '../../src/report
 import { elapsedSeconds, formatDuration, itersPerEpoch, type RunSnapshot, type RunSummary } from '../../src/report/model/run';
 import { ChartBoard, type BoardRun } from './charts/chartBoard';
 import { RunSeries } from './charts/seriesStore';
+import { ClassComparisonView } from './compareClasses';
 import { chartToolbar } from './components/chartToolbar';
 import { DataTable, type Cell, type Column } from './components/dataTable';
 import { clear, h } from './lib/dom';
@@ -42,12 +45,14 @@ const runsEl = h('section', { id: 'runs' });
 const chartsEl = h('section', { id: 'charts' });
 const metricsEl = h('section', { id: 'final-metrics' });
 const configEl = h('section', { id: 'config-diff' });
+const perClass = new ClassComparisonView(h('section', { id: 'per-class' }), h('section', { id: 'prediction-diff' }));
+let classes: CompareRunsMessage['classes'];
 const toolbar = chartToolbar(state.chart, (chart) => {
   state = { ...state, chart };
   saveState(state);
   board?.setSettings(chart);
 });
-document.body.append(h('main', { id: 'compare' }, h('h1', null, 'Compare runs'), runsEl, toolbar, chartsEl, h('h2', null, 'Final metrics'), metricsEl, h('h2', null, 'Config differences'), configEl));
+document.body.append(h('main', { id: 'compare' }, h('h1', null, 'Compare runs'), runsEl, toolbar, chartsEl, h('h2', null, 'Final metrics'), metricsEl, h('h2', null, 'Config differences'), configEl, h('h2', null, 'Per class'), perClass.perClassEl, h('h2', null, 'Predictions that differ'), perClass.predictionsEl));
 
 function clockOf(s: RunSummary) {
   return { itersPerEpoch: itersPerEpoch(s), startSeconds: s.started ? Date.parse(s.started) / 1000 : undefined };
@@ -139,10 +144,12 @@ function render(): void {
   }
   board.setRuns(boardRuns());
   renderTables();
+  perClass.render(classes, runLabels(runs.map((r) => r.snapshot.summary)), readTheme());
 }
 
 onThemeChange((theme) => {
   board?.setTheme(theme);
+  perClass.setTheme(theme);
   renderRuns();
 });
 
@@ -164,6 +171,7 @@ onHostMessage((msg: HostMessage) => {
         series.append(snapshot.tables);
         return { snapshot, series };
       });
+      classes = msg.classes;
       state = { ...state, dirs: runs.map((r) => r.snapshot.summary.dir) };
       saveState(state);
       render();
@@ -199,4 +207,4 @@ onHostMessage((msg: HostMessage) => {
 
 post({ type: WebviewMessageType.Ready });
 
-(window as unknown as { cvwCompare: unknown }).cvwCompare = { charts: () => board?.chartList() ?? [] };
+(window as unknown as { cvwCompare: unknown }).cvwCompare = { charts: () => board?.chartList() ?? [], perClass: () => perClass.charts() };

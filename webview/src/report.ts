@@ -12,6 +12,7 @@ import { elapsedSeconds, formatDuration, itersPerEpoch } from '../../src/report/
 import type { EmbeddedReport } from '../../src/report/standalone';
 import { ChartBoard } from './charts/chartBoard';
 import { Heatmap } from './charts/heatmap';
+import { ClassComparisonView } from './compareClasses';
 import { Scatter } from './charts/scatter';
 import { RunSeries } from './charts/seriesStore';
 import { DataTable, percent, type Cell } from './components/dataTable';
@@ -246,10 +247,22 @@ function generateCell(r: ReportData): HTMLElement | undefined {
   );
 }
 
+let comparison: ClassComparisonView | undefined;
+
+/** `cvw report --compare`: this run and the others class by class (the Compare Runs panel's view). */
+function comparisonCell(r: ReportData): HTMLElement | undefined {
+  const c = r.comparison;
+  if (!c) return undefined;
+  comparison = new ClassComparisonView(h('div', { id: 'per-class' }), h('div', { id: 'prediction-diff' }));
+  comparison.render(c.classes, c.labels, readTheme());
+  return cell('comparison', `Compared with ${c.labels.slice(1).join(', ')}`, 'cell-compare', h('h3', null, 'Per class'), comparison.perClassEl, h('h3', null, 'Predictions that differ'), comparison.predictionsEl);
+}
+
 function render(r: ReportData): void {
   clear(root);
   heatmaps = [];
   scatter = undefined;
+  comparison = undefined;
   if (hasHost()) {
     const dir = r.summary.dir;
     root.append(
@@ -265,7 +278,7 @@ function render(r: ReportData): void {
   } else {
     root.append(h('p', { class: 'muted' }, `CV Workbench run report, exported ${new Date().toLocaleString()}.`));
   }
-  const cells = [summaryCell(r), curvesCell(r), confusionCell(r), generateCell(r), galleryCell(r), detectionsCell(r), segmentationCell(r), retrievalCell(r), projectionCell(r), benchmarksCell(r)];
+  const cells = [summaryCell(r), curvesCell(r), confusionCell(r), generateCell(r), galleryCell(r), detectionsCell(r), segmentationCell(r), retrievalCell(r), projectionCell(r), comparisonCell(r), benchmarksCell(r)];
   for (const c of cells) if (c) root.append(c);
   board?.update();
   document.title = `Report ${r.summary.configStem} ${r.summary.id}`;
@@ -275,6 +288,7 @@ onThemeChange((theme) => {
   board?.setTheme(theme);
   for (const hm of heatmaps) hm.setTheme(theme);
   scatter?.setTheme(theme);
+  comparison?.setTheme(theme);
 });
 
 if (embedded) {

@@ -6,6 +6,7 @@ import { UserError } from '../../core/problems';
 import { generateReport } from '../../report/generate';
 import { isRunDir, RUN_FILES } from '../../rundir';
 import { writeStandaloneReport } from '../../report/standalone';
+import { writeReportComparison } from '../../report/evalFiles';
 import { UsageError, type CommandSpec, type ParsedArgs } from '../args';
 
 function count(args: ParsedArgs, name: string): number | undefined {
@@ -27,6 +28,7 @@ export const reportCommand: CommandSpec = {
     { name: 'neighbours', type: 'number', description: 'Neighbours shown per query', default: 8 },
     { name: 'points', type: 'number', description: 'Images embedded for retrieval and the projection', default: 1000 },
     { name: 'html', type: 'string', valueName: 'file', description: 'Also write the whole report as one HTML file (default <run>/report/report.html when given without a value: --html=)' },
+    { name: 'compare', type: 'string', valueName: 'run', description: 'Compare the run class by class with another run (confusion matrices and their difference, per-class accuracy/AP/IoU, the images predicted differently; report/compare.json)' },
     { name: 'no-predict', type: 'boolean', description: 'Only write the HTML of what the run has (no predictions computed)' },
     { name: 'json', type: 'boolean', description: 'Print what was written as JSON' },
   ],
@@ -36,6 +38,11 @@ export const reportCommand: CommandSpec = {
     if (!dir) throw new UsageError('missing <run>: give a run directory');
     if (!isRunDir(dir)) throw new UserError(`${dir}: not a run directory (no ${RUN_FILES.run})`);
     const written: Record<string, string> = {};
+    const compare = args.options.compare;
+    if (compare !== undefined) {
+      if (typeof compare !== 'string' || !compare) throw new UsageError('--compare needs a run directory');
+      written.compare = writeReportComparison(dir, [compare]);
+    }
     if (!args.options['no-predict']) {
       const { file, report } = await generateReport(dir, {
         split: args.options.split as string | undefined,

@@ -1,11 +1,14 @@
 /**
  * Compare runs: their curves overlaid (a line per run, a chart per metric), a table of final
- * metrics and of the config keys in which they differ. Opened with several runs selected in the
+ * metrics and of the config keys in which they differ, and what their evaluators wrote compared
+ * class by class (src/report/model/classCompare.ts). Opened with several runs selected in the
  * Runs view (`cvWorkbench.compareRuns`); one panel per set of runs; follows them live.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { DEFAULT_CHART_SETTINGS, HostMessageType, PanelKind, VIEW_TYPES, isPanelState, type CompareState } from '../protocol';
+import { readClassComparison } from '../../report/evalFiles';
+import { realFileInside } from '../../report/insideDir';
+import { DEFAULT_CHART_SETTINGS, HostMessageType, PanelKind, VIEW_TYPES, isPanelState, type CompareRunsMessage, type CompareState } from '../protocol';
 import { chartSettingsFrom, workspaceRunDir } from './messageGuard';
 import { PanelBase, webviewOptions, workspaceFolderPaths } from './panelBase';
 import type { PanelContext } from './panelContext';
@@ -55,14 +58,39 @@ export class ComparePanel extends PanelBase<CompareState> {
   }
 
   protected onReady(): void {
-    this.post({ type: HostMessageType.CompareRuns, runs: this.feeds.map((f) => f.snapshot()) });
+    this.post(this.compareMessage());
     for (const f of this.feeds) {
       f.attach((m) => {
         // A rewritten metrics.jsonl (a resumed run): the comparison starts again from snapshots.
-        if (m.type === HostMessageType.RunSnapshot) this.post({ type: HostMessageType.CompareRuns, runs: this.feeds.map((x) => x.snapshot()) });
+        if (m.type === HostMessageType.RunSnapshot) this.post(this.compareMessage());
         else this.post(m);
+        // An evaluation row: the evaluators have just rewritten eval/ (they write before the row is logged).
+        if (m.type === HostMessageType.MetricsAppended && m.tables.some((t) => t.split !== 'train')) this.classesSoon();
       });
     }
+  }
+
+  private classesTimer: ReturnType<typeof setTimeout> | undefined;
+  private sentClasses = '';
+
+  /** Re-read the runs' evaluations after a burst of evaluation rows; send them again only when they changed. */
+  private classesSoon(): void {
+    if (this.classesTimer) return;
+    this.classesTimer = setTimeout(() => {
+      this.classesTimer = undefined;
+      const before = this.sentClasses;
+      const m = this.compareMessage();
+      if (this.sentClasses !== before) this.post(m);
+    }, 1000);
+  }
+
+  private compareMessage(): CompareRunsMessage {
+    const webview = this.panel.webview;
+    const classes = readClassComparison(this.state.dirs, {
+      imageUri: (dir, rel) => (realFileInside(dir, rel) ? webview.asWebviewUri(vscode.Uri.file(path.resolve(dir, rel))).toString() : undefined),
+    });
+    this.sentClasses = JSON.stringify(classes);
+    return { type: HostMessageType.CompareRuns, runs: this.feeds.map((f) => f.snapshot()), classes };
   }
 
   protected shownRunDirs(): readonly string[] {
@@ -70,6 +98,7 @@ export class ComparePanel extends PanelBase<CompareState> {
   }
 
   protected onDispose(): void {
+    if (this.classesTimer) clearTimeout(this.classesTimer);
     const key = keyOf(this.state.dirs);
     if (ComparePanel.open.get(key) === this) ComparePanel.open.delete(key);
   }

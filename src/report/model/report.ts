@@ -5,12 +5,20 @@
  */
 import type { SegEvalSummary } from '../../eval/segEvaluator';
 import type { BenchmarkEntry } from './benchmarks';
+import type { ClassComparison } from './classCompare';
 import type { MetricTable } from './metrics';
 import type { RunSummary } from './run';
 
 export const REPORT_DIR = 'report';
 export const REPORT_FILE = 'report.json';
 export const REPORT_VERSION = 1;
+/** `report/compare.json`: `{ runs: [path, ...] }`, the runs `cvw report --compare` compares this one with (paths relative to the run). */
+export const COMPARE_FILE = 'compare.json';
+
+/** Where `cvw report` puts the thumbnail of image `index` of `split`, relative to the run. */
+export function reportThumbnail(split: string, index: number): string {
+  return `${REPORT_DIR}/images/${split}-${String(index).padStart(6, '0')}.png`;
+}
 
 /** `eval/<split>_confusion_matrix.json` as the evaluator writes it. */
 export interface ConfusionMatrix {
@@ -124,4 +132,6 @@ export interface ReportData {
   generated?: GeneratedReport;
   /** Image paths of `generated` (relative to the run) → a URI the page can load. */
   images: Record<string, string>;
+  /** `cvw report --compare`: this run (first) and the others class by class, with a label per run. */
+  comparison?: { labels: string[]; classes: ClassComparison };
 }

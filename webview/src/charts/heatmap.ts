@@ -1,22 +1,59 @@
 /**
  * A confusion matrix as a heat map on a canvas: rows are true classes, columns predicted ones;
  * a cell's colour is its share of its row (recall), its text the count. Class names along both
- * axes. Redrawn for the device pixel ratio and on theme changes.
+ * axes. Redrawn for the device pixel ratio and on theme changes. `HeatmapStyle` draws other
+ * matrices the same way: row shares in percent, or signed differences of shares (Compare Runs).
  */
 import type { ConfusionMatrix } from '../../../src/report/model/report';
 import { h } from '../lib/dom';
 import type { ChartTheme } from '../lib/theme';
 import { mix, textOn } from './colors';
 
+/** A matrix of values on class × class (null: no value, drawn empty). */
+export interface ClassMatrix {
+  split: string;
+  classes: string[];
+  matrix: Array<Array<number | null>>;
+}
+
+/** How a cell is drawn: its colour and its text (empty: none) from its value and its row's sum. */
+export interface HeatmapStyle {
+  color(v: number, rowSum: number, t: ChartTheme): string;
+  text(v: number): string;
+  label: string;
+}
+
+/** Counts, coloured by their share of the row. */
+export const COUNT_STYLE: HeatmapStyle = {
+  color: (v, sum, t) => mix(t.heatLow, t.heatHigh, Math.sqrt(v / (sum || 1))),
+  text: (v) => (v > 0 ? String(v) : ''),
+  label: 'confusion matrix',
+};
+
+/** Shares of the row (0-1) in percent. */
+export const SHARE_STYLE: HeatmapStyle = {
+  color: (v, _sum, t) => mix(t.heatLow, t.heatHigh, Math.sqrt(v)),
+  text: (v) => (v > 0 ? String(Math.round(v * 100)) : ''),
+  label: 'confusion matrix in percent of each true class',
+};
+
+/** Differences of shares (-1..1) in percentage points: more in the theme's green, less in its red. */
+export const DIFF_STYLE: HeatmapStyle = {
+  color: (v, _sum, t) => mix(t.heatLow, v >= 0 ? t.palette[2] : t.palette[1], Math.sqrt(Math.abs(v))),
+  text: (v) => (Math.round(v * 100) !== 0 ? `${v > 0 ? '+' : ''}${Math.round(v * 100)}` : ''),
+  label: 'difference of confusion matrices in percentage points of each true class',
+};
+
 export class Heatmap {
   readonly element: HTMLElement;
   private readonly canvas: HTMLCanvasElement;
 
   constructor(
-    private readonly cm: ConfusionMatrix,
+    private readonly cm: ConfusionMatrix | ClassMatrix,
     private theme: ChartTheme,
+    private readonly style: HeatmapStyle = COUNT_STYLE,
   ) {
-    this.canvas = h('canvas', { class: 'heatmap', role: 'img', 'aria-label': `confusion matrix of ${cm.split}: rows are true classes, columns predicted` });
+    this.canvas = h('canvas', { class: 'heatmap', role: 'img', 'aria-label': `${style.label} of ${cm.split}: rows are true classes, columns predicted` });
     this.element = h('figure', { class: 'heatmap-figure', 'data-split': cm.split }, this.canvas);
     this.draw();
   }
@@ -49,17 +86,19 @@ export class Heatmap {
     ctx.font = t.font;
     ctx.textBaseline = 'middle';
     for (let r = 0; r < n; r++) {
-      const total = matrix[r].reduce((a, b) => a + b, 0) || 1;
+      const row: Array<number | null> = matrix[r] ?? [];
+      const total = row.reduce<number>((a, b) => a + (b ?? 0), 0);
       for (let c = 0; c < n; c++) {
-        const v = matrix[r][c];
-        const share = v / total;
-        const bg = mix(t.heatLow, t.heatHigh, Math.sqrt(share));
+        const v = row[c];
+        if (v === null || v === undefined) continue;
+        const bg = this.style.color(v, total, t);
         ctx.fillStyle = bg;
         ctx.fillRect(left + c * cell, top + r * cell, cell - 1, cell - 1);
-        if (cell >= 22 && v > 0) {
+        const text = cell >= 22 ? this.style.text(v) : '';
+        if (text) {
           ctx.fillStyle = textOn(bg);
           ctx.textAlign = 'center';
-          ctx.fillText(String(v), left + c * cell + cell / 2, top + r * cell + cell / 2);
+          ctx.fillText(text, left + c * cell + cell / 2, top + r * cell + cell / 2);
         }
       }
     }
