@@ -36,12 +36,6 @@ export default tseslint.config(
       }],
     },
   },
-  {
-    // Algorithms that still build their training hooks themselves (issue 19: one MomentumEncoder
-    // will own them); no new file joins this list.
-    files: ['src/models/algorithms/selfsup/{byol,dino,moby,mocoV2,swav}.ts'],
-    rules: { '@typescript-eslint/no-restricted-imports': 'off' },
-  },
 );
 
 /**

@@ -9,7 +9,7 @@ import type { RunDir, RunStatus as RunFileStatus } from '../rundir';
 import type { Location } from '../core/problems';
 import type { Optimizer } from './optimizers/optimizer';
 
-export const PRIORITY = { highest: 0, veryHigh: 10, high: 30, aboveNormal: 40, normal: 50, belowNormal: 60, low: 70, veryLow: 90, lowest: 100 } as const;
+export { PRIORITY } from '../core/hookPriority';
 
 /** What one optimizer step produced. */
 export interface IterOutput {

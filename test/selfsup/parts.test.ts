@@ -13,7 +13,7 @@ import { maskedPatchLoss, patchify } from '../../src/models/losses/maskedPatchLo
 import { sincos2d } from '../../src/models/necks/maeNeck';
 import { NonLinearNeck } from '../../src/models/necks/nonLinearNeck';
 import { DINOHead } from '../../src/models/heads/dinoHead';
-import { MomentumUpdateHook } from '../../src/train/hooks/momentumUpdate';
+import { MomentumUpdateHook } from '../../src/models/algorithms/selfsup/momentumUpdateHook';
 import { WeightDecayScheduleHook, scheduledWeightDecay } from '../../src/train/hooks/weightDecaySchedule';
 import type { RunnerApi } from '../../src/train/hook';
 

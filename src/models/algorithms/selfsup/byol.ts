@@ -16,7 +16,7 @@ import type { Backbone } from '../../backbones/types';
 import type { NonLinearNeck } from '../../necks/nonLinearNeck';
 import type { LatentPredictHead } from '../../heads/latentPredictHead';
 import { stopGradient } from '../../nn/stopGradient';
-import { MomentumUpdateHook } from '../../../train/hooks/momentumUpdate';
+import { MomentumUpdateHook } from './momentumUpdateHook';
 import type { Hook } from '../../../train/hook';
 import type { StepOutput, TensorBatch } from '../types';
 import { SelfSupervised, lastChannels } from './base';

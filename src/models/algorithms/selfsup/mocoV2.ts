@@ -24,7 +24,7 @@ import type { ContrastiveHead } from '../../heads/contrastiveHead';
 import { l2Normalize } from '../../nn/l2Normalize';
 import { stopGradient } from '../../nn/stopGradient';
 import { gatherRows } from '../../nn/overRanks';
-import { MomentumUpdateHook } from '../../../train/hooks/momentumUpdate';
+import { MomentumUpdateHook } from './momentumUpdateHook';
 import type { Hook } from '../../../train/hook';
 import type { StepOutput, TensorBatch } from '../types';
 import { SelfSupervised, lastChannels } from './base';

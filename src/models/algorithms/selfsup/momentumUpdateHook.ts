@@ -7,8 +7,9 @@
  * The momentum is a function of the iteration alone, so a resumed run moves the target exactly
  * as an uninterrupted one; the targets' weights are in the model's checkpointed state.
  */
-import { PRIORITY, type Hook, type IterOutput, type RunnerApi } from '../hook';
-import type { MomentumEncoder } from '../../models/algorithms/selfsup/momentum';
+import { PRIORITY } from '../../../core/hookPriority';
+import type { Hook, IterOutput, RunnerApi } from '../../../train/hook';
+import type { MomentumEncoder } from './momentum';
 
 export class MomentumUpdateHook implements Hook {
   readonly name = 'MomentumUpdateHook';

@@ -8,7 +8,8 @@
  * alone, as PyTorch does for parameters whose gradient is None.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { PRIORITY, type Hook, type RunnerApi } from '../hook';
+import { PRIORITY } from '../../core/hookPriority';
+import type { Hook, RunnerApi } from '../../train/hook';
 
 export class FreezeVariablesHook implements Hook {
   readonly priority = PRIORITY.high;
