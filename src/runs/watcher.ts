@@ -10,8 +10,9 @@
  * A run directory is a folder holding run.json, one or two levels below a root
  * (`<root>/<config stem>/<run id>/` as `cvw train` writes them, or `<root>/<name>/` for a
  * `--work-dir` placed there). Only run.json and metrics.jsonl are watched; checkpoints are not.
- * Runs whose run.json says `running` are checked for a live process every `livenessMs`, so a
- * killed trainer turns `interrupted` or `crashed` without anyone writing to its folder.
+ * Runs that are or say they are `running` are read again every `livenessMs`, so a killed trainer
+ * turns `interrupted` or `crashed`, and a finished one whose lock went after its last write turns
+ * `finished`, without anyone writing to its folder.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -258,7 +259,10 @@ export class RunWatcher {
       this.scan(root, true);
     }
     for (const [dir, run] of this.records) {
-      if (run.info.status !== 'running') continue;
+      // Read again every run that is or says it is running: a run.json read while the trainer
+      // still held the run's lock (it writes `finished`, then lets go) reads `running`, and
+      // nothing is written to the folder when the lock goes.
+      if (run.info.status !== 'running' && run.state !== 'running') continue;
       const now = readRunRecord(dir);
       if (now && (now.state !== run.state || now.mtimeMs !== run.mtimeMs)) {
         this.records.set(dir, now);

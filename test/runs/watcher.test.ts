@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { RunWatcher, readRunRecord, processLiveness, type MetricRecord, type RunChange, type RunInfo } from '../../src/runs';
+import { RunLock } from '../../src/rundir';
 import { tempFiles } from '../helpers/tmp';
 
 const t = tempFiles({});
@@ -130,6 +131,23 @@ describe('RunWatcher', () => {
     } finally {
       await w.close();
       child.kill('SIGKILL');
+    }
+  });
+
+  it('a run read while its trainer still held the lock turns finished when the lock goes (no write follows)', async () => {
+    // The trainer writes `finished` and then releases run.lock: a watcher that read run.json in
+    // between sees a live lock holder, so `running`; the lock's removal is no run.json event.
+    const dir = path.join(root, 'l', 'r5');
+    writeRun(dir, { config_stem: 'l', status: 'finished', pid: process.pid });
+    const lock = RunLock.acquire(dir);
+    const w = await RunWatcher.start([root], { livenessMs: 100 });
+    try {
+      expect(w.get(dir)).toMatchObject({ state: 'running', info: { status: 'finished' } });
+      const finished = nextChange(w, (c) => c.run.dir === dir && c.run.state === 'finished');
+      lock.release();
+      expect((await finished).previous?.state).toBe('running');
+    } finally {
+      await w.close();
     }
   });
 
