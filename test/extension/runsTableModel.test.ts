@@ -7,8 +7,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runInfo } from '../helpers/runInfo';
 import { stringify } from 'yaml';
-import { readMetrics, readRunAnnotations, readRunConfig, readRunRecord, runFile, writeRunAnnotations, RUN_INFO_VERSION, type RunInfo } from '../../src/rundir';
+import { readMetrics, readRunAnnotations, readRunConfig, readRunRecord, runFile, writeRunAnnotations, type RunInfo } from '../../src/rundir';
 import {
   allColumns,
   bestColumn,
@@ -38,23 +39,7 @@ const STARTED = Date.parse('2026-03-01T10:00:00Z');
 function writeRun(id: string, info: Partial<RunInfo>, config: Record<string, unknown>, metrics: Array<Record<string, unknown>>): string {
   const dir = path.join(root, 'work_dirs', 'resnet', id);
   fs.mkdirSync(dir, { recursive: true });
-  const full: RunInfo = {
-    version: RUN_INFO_VERSION,
-    status: 'finished',
-    pid: 1,
-    hostname: os.hostname(),
-    config: path.join(root, 'configs', 'resnet.yaml'),
-    config_stem: 'resnet',
-    run_id: id,
-    command: ['cvw', 'train'],
-    cvw_version: '0.1.0',
-    started: new Date(STARTED).toISOString(),
-    epoch: 2,
-    iter: 20,
-    max_iters: 20,
-    max_epochs: 2,
-    ...info,
-  };
+  const full = runInfo({ config: path.join(root, 'configs', 'resnet.yaml'), config_stem: 'resnet', run_id: id, started: new Date(STARTED).toISOString(), epoch: 2, iter: 20, max_iters: 20, max_epochs: 2, ...info });
   fs.writeFileSync(runFile(dir, 'run'), JSON.stringify(full));
   fs.writeFileSync(runFile(dir, 'config'), stringify(config));
   fs.writeFileSync(runFile(dir, 'metrics'), metrics.map((m) => JSON.stringify(m)).join('\n') + '\n');

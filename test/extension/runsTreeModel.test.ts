@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readRunRecord, runFile, RUN_INFO_VERSION, type RunInfo, type RunRecord } from '../../src/rundir';
+import { runInfo } from '../helpers/runInfo';
+import { readRunRecord, runFile, type RunInfo, type RunRecord } from '../../src/rundir';
 import { describeRun, RUN_ICONS, runClickCommand, runContextValue, runDuration, RunsTreeModel, runTooltipRows } from '../../src/extension/runs/runsTreeModel';
 import { PANEL_COMMANDS, RUN_COMMANDS } from '../../src/extension/ids';
 
@@ -19,23 +20,7 @@ const STARTED = Date.parse('2026-03-01T10:00:00Z');
 function writeRun(stem: string, id: string, info: Partial<RunInfo>, options: { checkpoint?: boolean } = {}): string {
   const dir = path.join(root, 'work_dirs', stem, id);
   fs.mkdirSync(path.join(dir, 'checkpoints'), { recursive: true });
-  const full: RunInfo = {
-    version: RUN_INFO_VERSION,
-    status: 'finished',
-    pid: 1,
-    hostname: os.hostname(),
-    config: path.join(root, 'configs', `${stem}.yaml`),
-    config_stem: stem,
-    run_id: id,
-    command: ['cvw', 'train'],
-    cvw_version: '0.1.0',
-    started: new Date(STARTED).toISOString(),
-    epoch: 2,
-    iter: 20,
-    max_iters: 20,
-    max_epochs: 2,
-    ...info,
-  };
+  const full = runInfo({ config: path.join(root, 'configs', `${stem}.yaml`), config_stem: stem, run_id: id, started: new Date(STARTED).toISOString(), epoch: 2, iter: 20, max_iters: 20, max_epochs: 2, ...info });
   fs.writeFileSync(runFile(dir, 'run'), JSON.stringify(full));
   if (options.checkpoint) fs.writeFileSync(path.join(dir, 'checkpoints', 'latest.safetensors'), '');
   return dir;

@@ -1,33 +1,18 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { RunWatcher, readRunRecord, processLiveness, type MetricRecord, type RunChange, type RunInfo } from '../../src/runs';
 import { RunLock } from '../../src/rundir';
+import { runInfo } from '../helpers/runInfo';
 import { tempFiles } from '../helpers/tmp';
 
 const t = tempFiles({});
 afterAll(() => t.cleanup());
 
+/** A run whose pid is no process, unless `patch` says otherwise. */
 function info(patch: Partial<RunInfo>): RunInfo {
-  return {
-    version: 1,
-    status: 'finished',
-    pid: 999_999_999,
-    hostname: os.hostname(),
-    config: '/ws/configs/a.yaml',
-    config_stem: 'a',
-    run_id: 'r',
-    command: [],
-    cvw_version: '0.1.0',
-    started: new Date().toISOString(),
-    epoch: 1,
-    iter: 10,
-    max_iters: 10,
-    max_epochs: 1,
-    ...patch,
-  };
+  return runInfo({ pid: 999_999_999, ...patch });
 }
 
 /** Write run.json as the trainer does: temp file + rename. */
