@@ -551,13 +551,19 @@ export class VSCodeSession {
     const deadline = Date.now() + timeout;
     for (;;) {
       for (const outer of await this.page.locator('iframe.webview.ready').elementHandles()) {
-        const outerFrame = await outer.contentFrame();
-        const inner = outerFrame && (await outerFrame.$(`iframe#active-frame[title="${title.replace(/"/g, '\\"')}"]`));
-        const frame = inner && (await inner.contentFrame());
-        if (frame) {
-          await frame.waitForLoadState('domcontentloaded');
-          return frame;
-        }
+        // A webview being loaded again (shown after it was hidden) detaches its old frames while
+        // we look: such a frame is skipped, and the new one found on the next round.
+        const frame = await (async () => {
+          const outerFrame = await outer.contentFrame();
+          const inner = outerFrame && (await outerFrame.$(`iframe#active-frame[title="${title.replace(/"/g, '\\"')}"]`));
+          const found = inner && (await inner.contentFrame());
+          if (found) await found.waitForLoadState('domcontentloaded');
+          return found;
+        })().catch((e) => {
+          if (/detached/i.test(String(e))) return undefined;
+          throw e;
+        });
+        if (frame && !frame.isDetached()) return frame;
       }
       if (Date.now() > deadline) {
         await this.screenshot(`webview-missing-${title}`);

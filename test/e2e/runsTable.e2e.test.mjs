@@ -172,6 +172,9 @@ test('two selected rows open Compare Runs; Delete asks first and removes the run
 });
 
 test("the Runs view's title button reopens the table with the columns and sort a person chose", async () => {
+  // The page may have been loaded again since the last test (a full CI run found the old frame
+  // detached here): look for it afresh.
+  frame = await vs.webviewFrame('Runs Table', { timeout: 30_000 });
   const columns = () => frame.$$eval('th[data-column]', (ths) => ths.map((th) => th.getAttribute('data-column')));
   const chosen = await columns();
   expect(chosen).toContain('final:val/accuracy_top1');
