@@ -3,8 +3,9 @@
 // it, the filter keeps what it says (and says where it is wrong), a star and a note land in the run
 // directory's annotations.json, a run written meanwhile appears by itself, two selected rows open
 // Compare Runs, and Delete asks first; two entries added to a paused run queue show as queued rows,
-// which move up and leave the queue from the table. Screenshots: test-results/runs-table/.
+// which move up and leave the queue from the table, and a started one shows once, as its run. Screenshots: test-results/runs-table/.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { launchVSCode } from './harness.mjs';
@@ -252,4 +253,27 @@ test('queued runs: entries added to a paused queue are rows, move up and leave t
   expect(await frame.textContent('#row-count')).toBe('1 of 1005 runs');
   expect(await frame.$eval('#queue-remove', (b) => b.disabled)).toBe(true);
   await vs.screenshot('queued-removed');
+});
+
+test('a started queue entry is shown once: starting while it has no run.json, then as its run', async () => {
+  // q1 as the queue runner leaves an entry it started: running, its run directory chosen, a live pid (this process).
+  const file = vs.path('work_dirs/.queue.json');
+  const q = JSON.parse(readFileSync(file, 'utf8'));
+  Object.assign(q.entries[0], { state: 'running', runDir: vs.path('work_dirs/resnet/q1-run'), pid: process.pid, host: hostname(), started: new Date().toISOString() });
+  writeFileSync(`${file}.tmp`, JSON.stringify(q));
+  renameSync(`${file}.tmp`, file);
+  await frame.fill('#filter', 'q1');
+  await expect.poll(() => cell('resnet/q1', 'status').catch(() => undefined), { timeout: 15_000 }).toBe('starting');
+  expect(await names()).toEqual(['resnet/q1']);
+
+  const { [`work_dirs/resnet/q1-run/run.json`]: info, ...rest } = run('q1-run', { lr: 0.3, depth: 18, acc: 0.5, minutes: 1 });
+  for (const [rel, text] of Object.entries(rest)) {
+    mkdirSync(join(vs.path(rel), '..'), { recursive: true });
+    writeFileSync(vs.path(rel), text);
+  }
+  writeFileSync(vs.path('work_dirs/resnet/q1-run/run.json'), JSON.stringify({ ...JSON.parse(info), status: 'running', ended: undefined }));
+  await expect.poll(names, { timeout: 30_000 }).toEqual(['resnet/q1-run']);
+  expect(await frame.textContent('#row-count')).toBe('1 of 1005 runs');
+  expect(JSON.parse(readFileSync(file, 'utf8')).entries.map((e) => [e.id, e.state])).toEqual([['q1', 'running']]);
+  await vs.screenshot('queued-started');
 });
