@@ -39,7 +39,7 @@ export function activate(context: vscode.ExtensionContext): CvWorkbenchApi {
   // Resume and Export, the runs link to the dashboard. Both register in this activation, before any
   // command can run, so each is told the other is there rather than looking for its commands.
   const runs = registerRuns(context, output, { dashboard: true });
-  registerPanels(context, { output, runs: () => runs.service.runWatcher, execCvw: (args, cwd) => runs.service.manager.exec(args, { cwd }) });
+  registerPanels(context, { output, runs: () => runs.service.runWatcher, queue: () => runs.queue, execCvw: (args, cwd) => runs.service.manager.exec(args, { cwd }) });
   const catalog = registerCatalog(context, { exec: (args, cwd) => runs.service.manager.exec(args, { cwd }) });
   const slurm = registerSlurm(context, runs, output);
 

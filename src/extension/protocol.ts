@@ -139,6 +139,10 @@ export enum TableAction {
   Star = 'star',
   Note = 'note',
   OpenDashboard = 'openDashboard',
+  /** Queued rows (their ids, `<queue file>#<id>`): the Runs view's queue commands. */
+  QueueRemove = 'queueRemove',
+  QueueUp = 'queueUp',
+  QueueDown = 'queueDown',
 }
 
 /** What the buttons of a run do; the host runs the runs view's commands (issue 10) for them. */

@@ -2,8 +2,10 @@
 // lists them, a metric and a config key become columns, a click on the metric's header sorts by
 // it, the filter keeps what it says (and says where it is wrong), a star and a note land in the run
 // directory's annotations.json, a run written meanwhile appears by itself, two selected rows open
-// Compare Runs, and Delete asks first. Screenshots: test-results/runs-table/.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// Compare Runs, and Delete asks first; two entries added to a paused run queue show as queued rows,
+// which move up and leave the queue from the table, and a started one shows once, as its run. Screenshots: test-results/runs-table/.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { launchVSCode } from './harness.mjs';
@@ -222,4 +224,59 @@ test('a thousand runs: listed live, filtered as one types, only the rows in view
   await expect.poll(() => frame.$$eval('tr.row', (rows) => rows.at(-1)?.getAttribute('data-name'))).toBe(`resnet/bulk-${String(best).padStart(4, '0')}`);
   await vs.screenshot('thousand-runs');
   console.log(`runs table e2e: 1,000 run directories written in ${written - t0} ms, all listed ${listed - written} ms later; a filter over 1,004 rows shown in ${filteredMs} ms`);
+});
+
+test('queued runs: entries added to a paused queue are rows, move up and leave the queue from the table', async () => {
+  // The queue file as `cvw queue add` leaves it, paused (so the queue runner starts nothing), written atomically as the queue's writers do.
+  const file = vs.path('work_dirs/.queue.json');
+  const entry = (id, overrides) => ({ id, config: 'configs/resnet.yaml', overrides, added: new Date().toISOString(), state: 'queued' });
+  writeFileSync(`${file}.tmp`, JSON.stringify({ version: 1, paused: true, seq: 2, entries: [entry('q1', ['optimizer.lr=0.3']), entry('q2', ['--model.backbone.depth', '101'])] }));
+  renameSync(`${file}.tmp`, file);
+  const queueIds = () => JSON.parse(readFileSync(file, 'utf8')).entries.map((e) => e.id);
+
+  await frame.fill('#filter', 'status:queued');
+  await expect.poll(names, { timeout: 30_000 }).toEqual(['resnet/q1', 'resnet/q2']);
+  expect(await frame.textContent('#row-count')).toBe('2 of 1006 runs');
+  expect(await cell('resnet/q1', 'status')).toBe('queued #1');
+  expect(await cell('resnet/q2', 'status')).toBe('queued #2');
+  expect(await cell('resnet/q1', 'config:optimizer.lr')).toBe('0.3');
+  expect(await cell('resnet/q2', 'name')).toBe('resnet/q2--model.backbone.depth 101');
+  // Runs' actions are off for queued rows; the queue's are on.
+  await frame.click('tr.row[data-name="resnet/q2"] input.select');
+  for (const id of ['compare', 'report', 'export', 'delete', 'star']) expect(await frame.$eval(`#${id}`, (b) => b.disabled), id).toBe(true);
+  for (const id of ['queue-up', 'queue-down', 'queue-remove']) expect(await frame.$eval(`#${id}`, (b) => b.disabled), id).toBe(false);
+  await vs.screenshot('queued-rows');
+
+  await frame.click('#queue-up');
+  await expect.poll(queueIds, { timeout: 15_000 }).toEqual(['q2', 'q1']);
+  await expect.poll(() => cell('resnet/q2', 'status'), { timeout: 15_000 }).toBe('queued #1');
+  await frame.click('#queue-remove');
+  await expect.poll(queueIds, { timeout: 15_000 }).toEqual(['q1']);
+  await expect.poll(names, { timeout: 15_000 }).toEqual(['resnet/q1']);
+  expect(await frame.textContent('#row-count')).toBe('1 of 1005 runs');
+  expect(await frame.$eval('#queue-remove', (b) => b.disabled)).toBe(true);
+  await vs.screenshot('queued-removed');
+});
+
+test('a started queue entry is shown once: starting while it has no run.json, then as its run', async () => {
+  // q1 as the queue runner leaves an entry it started: running, its run directory chosen, a live pid (this process).
+  const file = vs.path('work_dirs/.queue.json');
+  const q = JSON.parse(readFileSync(file, 'utf8'));
+  Object.assign(q.entries[0], { state: 'running', runDir: vs.path('work_dirs/resnet/q1-run'), pid: process.pid, host: hostname(), started: new Date().toISOString() });
+  writeFileSync(`${file}.tmp`, JSON.stringify(q));
+  renameSync(`${file}.tmp`, file);
+  await frame.fill('#filter', 'q1');
+  await expect.poll(() => cell('resnet/q1', 'status').catch(() => undefined), { timeout: 15_000 }).toBe('starting');
+  expect(await names()).toEqual(['resnet/q1']);
+
+  const { [`work_dirs/resnet/q1-run/run.json`]: info, ...rest } = run('q1-run', { lr: 0.3, depth: 18, acc: 0.5, minutes: 1 });
+  for (const [rel, text] of Object.entries(rest)) {
+    mkdirSync(join(vs.path(rel), '..'), { recursive: true });
+    writeFileSync(vs.path(rel), text);
+  }
+  writeFileSync(vs.path('work_dirs/resnet/q1-run/run.json'), JSON.stringify({ ...JSON.parse(info), status: 'running', ended: undefined }));
+  await expect.poll(names, { timeout: 30_000 }).toEqual(['resnet/q1-run']);
+  expect(await frame.textContent('#row-count')).toBe('1 of 1005 runs');
+  expect(JSON.parse(readFileSync(file, 'utf8')).entries.map((e) => [e.id, e.state])).toEqual([['q1', 'running']]);
+  await vs.screenshot('queued-started');
 });

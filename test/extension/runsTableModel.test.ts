@@ -1,7 +1,8 @@
 /**
  * The runs table's model without VS Code: rows built from run directories on disk (read by the
  * run directory's own readers), the filter language and its located errors, sorting with missing
- * values last, grouping by a config key, and a thousand synthetic runs sorted and filtered.
+ * values last, grouping by a config key, a thousand synthetic runs sorted and filtered, and the run
+ * queue's entries as rows beside the runs.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -10,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runInfo } from '../helpers/runInfo';
 import { stringify } from 'yaml';
 import { readMetrics, readRunAnnotations, readRunConfig, readRunRecord, runFile, writeRunAnnotations, type RunInfo } from '../../src/rundir';
+import { addToQueue, holdInQueue, listQueueEntries, queueFile, setQueuePaused, updateQueue } from '../../src/runs';
 import {
   allColumns,
   bestColumn,
@@ -20,6 +22,7 @@ import {
   finalColumn,
   groupRows,
   parseFilter,
+  queuedRows,
   resolveKey,
   runRow,
   sortRows,
@@ -242,5 +245,80 @@ describe('a thousand runs', () => {
       [50, 333],
     ]);
     console.log(`runs table model: 1,000 rows (62 config keys each) built in ${(built - t0).toFixed(1)} ms; index + filter + sort in ${(viewed - built).toFixed(1)} ms`);
+  });
+});
+
+describe('queued runs', () => {
+  // A queue written by the queue's own functions (as `cvw queue add` and the editor write it), its
+  // entries then in each state the runner leaves them in.
+  const ws = path.join(root, 'queue-ws');
+  const started = path.join(ws, 'work_dirs', 'resnet', 'started');
+  const starting = path.join(ws, 'work_dirs', 'resnet', 'starting');
+  addToQueue(ws, path.join(ws, 'configs', 'resnet.yaml'), ['optimizer.lr=0.2', '--max-iters', '5', '--backend', 'wasm-ort']);
+  addToQueue(ws, 'configs/resnet.yaml', ['--model.depth', '34']);
+  for (let i = 0; i < 4; i++) addToQueue(ws, 'configs/resnet.yaml');
+  holdInQueue(ws, 'q2', true);
+  setQueuePaused(ws, true);
+  updateQueue(ws, (q) => {
+    Object.assign(q.entries[2], { state: 'running', runDir: started, started: new Date(STARTED + 5000).toISOString() });
+    Object.assign(q.entries[3], { state: 'running', runDir: starting, started: new Date(STARTED + 6000).toISOString() });
+    Object.assign(q.entries[4], { state: 'failed', reason: 'cvw exited with code 2 before it wrote run.json' });
+    Object.assign(q.entries[5], { state: 'done', runDir: path.join(ws, 'work_dirs', 'resnet', 'done') });
+  });
+  const items = listQueueEntries(ws).map((entry) => ({ root: ws, entry }));
+  const idOf = (r: string, id: string) => `${queueFile(r)}#${id}`;
+  const runDirs = new Set([started, path.join(ws, 'work_dirs', 'resnet', 'done')]);
+  const queued = queuedRows(items, (dir) => runDirs.has(dir), idOf);
+  const mixed: TableRow[] = [...rows, ...queued];
+  const mixedIndex = columnIndex(mixed);
+  const view = (filter: string, sort?: { column: string; descending: boolean }) => names(viewRows(mixed, { columns: [], filter, sort }, mixedIndex).groups[0].rows);
+
+  it('lists the entries not yet a run: queued and paused with their place, starting, failed before it started', () => {
+    expect(queued.map((r) => [r.name, r.status, r.position])).toEqual([
+      ['resnet/q1', 'queued', 1],
+      ['resnet/q2', 'paused', 2],
+      ['resnet/q4', 'starting', undefined],
+      ['resnet/q5', 'failed', undefined],
+    ]);
+    const q1 = queued[0];
+    expect(q1).toMatchObject({ kind: 'queued', dir: `${queueFile(ws)}#q1`, root: ws, queueId: 'q1', configFile: 'configs/resnet.yaml', engine: 'wasm-ort', note: '', final: {}, best: {} });
+    // The overrides are its config columns (typed), the options are not.
+    expect(q1.config).toEqual({ 'optimizer.lr': 0.2 });
+    expect(queued[1].config).toEqual({ 'model.depth': 34 });
+    expect(queued[2].startedMs).toBe(STARTED + 6000);
+    expect(queued[3].reason).toBe('cvw exited with code 2 before it wrote run.json');
+    expect(cellValue(q1, 'start')).toBeUndefined();
+    expect(cellValue(q1, 'world_size')).toBeUndefined();
+    expect(cellValue(q1, 'starred')).toBeUndefined();
+    expect(cellValue(q1, 'queue')).toBe(1);
+    expect(cellValue(rows[0], 'queue')).toBeUndefined();
+  });
+
+  it('shows a started entry once, as its run: its queued row goes when its run directory has a row', () => {
+    expect(queued.map((r) => r.queueId)).not.toContain('q3');
+    const before = queuedRows(items, () => false, idOf).map((r) => r.queueId);
+    expect(before).toEqual(['q1', 'q2', 'q3', 'q4', 'q5']);
+    runDirs.add(starting);
+    expect(queuedRows(items, (dir) => runDirs.has(dir), idOf).map((r) => r.queueId)).toEqual(['q1', 'q2', 'q5']);
+    runDirs.delete(starting);
+  });
+
+  it('filters queued rows by status, by an override and by name', () => {
+    expect(view('status:queued')).toEqual(['resnet/q1']);
+    expect(view('status:queued,paused')).toEqual(['resnet/q1', 'resnet/q2']);
+    expect(view('-status:queued,paused,starting,failed')).toEqual(['r1', 'r3', 'r4']);
+    expect(view('lr>0.05')).toEqual(['r1', 'resnet/q1']);
+    expect(view('depth:34')).toEqual(['resnet/q2']);
+    expect(view('q5')).toEqual(['resnet/q5']);
+  });
+
+  it('sorts queued rows, which lack a start, metrics and most config values, after the runs either way', () => {
+    expect(view('', { column: 'start', descending: true })).toEqual(['resnet/q4', 'r1', 'r2', 'r3', 'r4', 'resnet/q1', 'resnet/q2', 'resnet/q5']);
+    expect(view('', { column: 'start', descending: false })).toEqual(['r1', 'r2', 'r3', 'r4', 'resnet/q4', 'resnet/q1', 'resnet/q2', 'resnet/q5']);
+    expect(view('', { column: finalColumn('val/accuracy_top1'), descending: true }).slice(3)).toEqual(['r4', 'resnet/q1', 'resnet/q2', 'resnet/q4', 'resnet/q5']);
+    expect(view('', { column: 'queue', descending: false })).toEqual(['resnet/q1', 'resnet/q2', 'r1', 'r2', 'r3', 'r4', 'resnet/q4', 'resnet/q5']);
+    expect(view('', { column: configColumn('optimizer.lr'), descending: true })).toEqual(['resnet/q1', 'r1', 'r4', 'r3', 'r2', 'resnet/q2', 'resnet/q4', 'resnet/q5']);
+    const groups = groupRows(mixed, 'status').map((g) => [g.label, names(g.rows)]);
+    expect(groups).toContainEqual(['status = queued', ['resnet/q1']]);
   });
 });

@@ -1,7 +1,9 @@
 /**
  * The runs table's page: every row from the host, filtered, sorted and grouped here as a person
  * types (src/extension/panels/runsTableModel.ts), drawn virtually — only the rows in view are in
- * the DOM — so that a thousand runs scroll and filter without waiting.
+ * the DOM — so that a thousand runs scroll and filter without waiting. Queued runs (the run queue's
+ * entries not started yet) are rows too: Remove from queue and Move up/down act on them, the
+ * buttons for runs do not.
  */
 import {
   HostMessageType,
@@ -18,6 +20,7 @@ import {
   columnIndex,
   columnLabel,
   isNumericColumn,
+  queuedArgs,
   tableViewFrom,
   viewRows,
   type ColumnId,
@@ -50,6 +53,8 @@ adoptStyles(`
 #runs-table tr.row.selected { background: var(--vscode-list-inactiveSelectionBackground); }
 #runs-table tr.group td { font-weight: 600; background: var(--vscode-sideBarSectionHeader-background, rgba(128,128,128,0.15)); }
 #runs-table td.star { cursor: pointer; color: var(--vscode-charts-yellow); }
+#runs-table tr.queued td { font-style: italic; }
+#runs-table td .args { margin-left: 8px; opacity: 0.7; font-family: var(--vscode-editor-font-family); }
 `);
 
 const ROW_HEIGHT = 24;
@@ -85,6 +90,9 @@ const buttons = {
   star: h('button', { id: 'star', title: 'Star or unstar the selected runs' }, 'Star'),
   note: h('button', { id: 'save-note', title: 'Save the note on the selected runs' }, 'Save note'),
   delete: h('button', { id: 'delete', title: 'Delete the selected runs (asks first)' }, 'Delete'),
+  queueUp: h('button', { id: 'queue-up', title: 'Move the selected queued runs up the queue' }, 'Move up'),
+  queueDown: h('button', { id: 'queue-down', title: 'Move the selected queued runs down the queue' }, 'Move down'),
+  queueRemove: h('button', { id: 'queue-remove', title: 'Remove the selected queued runs from the queue' }, 'Remove from queue'),
 };
 const table = h('table', { id: 'runs' });
 const viewport = h('div', { class: 'viewport', id: 'viewport' }, table);
@@ -96,7 +104,7 @@ document.body.append(
     null,
     h('div', { class: 'toolbar' }, filterInput, count),
     filterError,
-    h('div', { class: 'toolbar' }, h('label', null, 'Group by', groupSelect), columnInput, columnOptions, buttons.compare, buttons.report, buttons.export, buttons.star, noteInput, buttons.note, buttons.delete),
+    h('div', { class: 'toolbar' }, h('label', null, 'Group by', groupSelect), columnInput, columnOptions, buttons.compare, buttons.report, buttons.export, buttons.star, noteInput, buttons.note, buttons.delete, buttons.queueUp, buttons.queueDown, buttons.queueRemove),
     viewport,
   ),
 );
@@ -136,12 +144,24 @@ buttons.export.addEventListener('click', () => act(TableAction.Export));
 buttons.delete.addEventListener('click', () => act(TableAction.Delete));
 buttons.star.addEventListener('click', () => act(TableAction.Star, { starred: !selectedDirs().every((d) => rows.get(d)?.starred) }));
 buttons.note.addEventListener('click', () => act(TableAction.Note, { note: noteInput.value }));
+buttons.queueUp.addEventListener('click', () => act(TableAction.QueueUp));
+buttons.queueDown.addEventListener('click', () => act(TableAction.QueueDown));
+buttons.queueRemove.addEventListener('click', () => act(TableAction.QueueRemove));
 
+/** The run buttons for a selection of runs only, the queue buttons for one of queued runs only (shown while the queue has any). */
 function updateButtons(): void {
-  const n = selectedDirs().length;
-  buttons.compare.disabled = n < 2;
-  buttons.report.disabled = buttons.export.disabled = buttons.star.disabled = buttons.note.disabled = buttons.delete.disabled = n === 0;
-  if (n === 1) noteInput.value = rows.get(selectedDirs()[0])?.note ?? '';
+  const dirs = selectedDirs();
+  const n = dirs.length;
+  const queued = dirs.filter((d) => rows.get(d)?.kind === 'queued').length;
+  const runs = queued ? 0 : n;
+  buttons.compare.disabled = runs < 2;
+  buttons.report.disabled = buttons.export.disabled = buttons.star.disabled = buttons.note.disabled = buttons.delete.disabled = runs === 0;
+  const anyQueued = [...rows.values()].some((r) => r.kind === 'queued');
+  for (const b of [buttons.queueUp, buttons.queueDown, buttons.queueRemove]) {
+    b.hidden = !anyQueued;
+    b.disabled = queued === 0 || queued !== n;
+  }
+  if (runs === 1) noteInput.value = rows.get(dirs[0])?.note ?? '';
 }
 
 filterInput.addEventListener('input', () => setView({ ...state.view, filter: filterInput.value }));
@@ -171,7 +191,7 @@ function format(id: ColumnId, v: ReturnType<typeof cellValue>): string {
   if (v === undefined) return '';
   if (id === 'start') return new Date(v as number).toLocaleString(undefined, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
   if (id === 'duration') return formatDuration((v as number) / 1000);
-  if (id === 'starred') return v ? '★' : '☆';
+  if (id === 'starred') return v === undefined ? '' : v ? '★' : '☆';
   if (typeof v === 'number') return formatValue(v);
   return String(v);
 }
@@ -247,15 +267,23 @@ function drawItem(item: Item, i: number): HTMLTableRowElement {
   const row = item.row;
   const isSelected = selected.has(row.dir);
   const box = h('input', { type: 'checkbox', class: 'select', 'aria-label': `Select ${row.name}`, checked: isSelected });
-  const tr = h('tr', { class: `row${isSelected ? ' selected' : ''}`, 'data-dir': row.dir, 'data-name': row.name }, h('td', null, box));
+  const tr = h('tr', { class: `row${row.kind === 'queued' ? ' queued' : ''}${isSelected ? ' selected' : ''}`, 'data-dir': row.dir, 'data-name': row.name, 'data-kind': row.kind }, h('td', null, box));
   box.addEventListener('click', (e) => {
     e.stopPropagation();
     toggle(i, (e as MouseEvent).shiftKey);
   });
   for (const id of state.view.columns) {
     const v = cellValue(row, id);
-    const td = h('td', { class: `${isNumericColumn(id) ? 'num' : ''}${id === 'starred' ? ' star' : ''}`, 'data-column': id, title: id === 'note' ? row.note : undefined }, format(id, v));
-    if (id === 'starred') {
+    const td = h('td', { class: `${isNumericColumn(id) ? 'num' : ''}${id === 'starred' && row.kind === 'run' ? ' star' : ''}`, 'data-column': id, title: id === 'note' ? row.note : undefined }, format(id, v));
+    if (row.kind === 'queued') {
+      // Where it stands in the queue, and what it will run: the config and its arguments.
+      if (id === 'status' && row.position !== undefined) td.textContent = `${format(id, v)} #${row.position}`;
+      if (id === 'status' && row.reason) td.title = row.reason;
+      if (id === 'name') {
+        if (row.args.length) td.append(h('span', { class: 'args' }, queuedArgs(row)));
+        td.title = [`${row.configFile} (queue entry ${row.queueId})`, row.args.length ? `arguments: ${queuedArgs(row)}` : 'the config as it is', ...(row.reason ? [`reason: ${row.reason}`] : [])].join('\n');
+      }
+    } else if (id === 'starred') {
       td.addEventListener('click', (e) => {
         e.stopPropagation();
         post({ type: WebviewMessageType.TableAction, action: TableAction.Star, dirs: [row.dir], starred: !row.starred });
@@ -264,7 +292,7 @@ function drawItem(item: Item, i: number): HTMLTableRowElement {
     tr.append(td);
   }
   tr.addEventListener('click', (e) => toggle(i, e.shiftKey));
-  tr.addEventListener('dblclick', () => post({ type: WebviewMessageType.TableAction, action: TableAction.OpenDashboard, dirs: [row.dir] }));
+  if (row.kind === 'run') tr.addEventListener('dblclick', () => post({ type: WebviewMessageType.TableAction, action: TableAction.OpenDashboard, dirs: [row.dir] }));
   return tr;
 }
 

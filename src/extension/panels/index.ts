@@ -11,7 +11,7 @@ import { PANEL_COMMANDS } from '../ids';
 import { PanelKind, VIEW_TYPES } from '../protocol';
 import { BenchmarksPanel, workDirRoots } from './benchmarksPanel';
 import { ComparePanel } from './comparePanel';
-import type { CvwProcess, PanelContext, RunsSource } from './panelContext';
+import type { CvwProcess, PanelContext, QueueSource, RunsSource } from './panelContext';
 import { runAction } from './runActions';
 import { RunDashboardPanel } from './runDashboardPanel';
 import { RunReportPanel } from './runReportPanel';
@@ -23,6 +23,8 @@ export interface PanelDependencies {
   output: vscode.OutputChannel;
   /** The runs view's watcher, once started (live metrics, run states). */
   runs?: () => RunsSource | undefined;
+  /** The run queue (the runs table's queued rows). */
+  queue?: () => QueueSource | undefined;
   execCvw?: (args: string[], cwd: string) => CvwProcess;
 }
 
@@ -51,7 +53,7 @@ async function pickRuns(ctx: PanelContext, many: boolean): Promise<string[]> {
 }
 
 export function registerPanels(context: vscode.ExtensionContext, deps: PanelDependencies): PanelContext {
-  const ctx: PanelContext = { extensionUri: context.extensionUri, output: deps.output, runs: deps.runs, execCvw: deps.execCvw, workspaceState: context.workspaceState, runAction };
+  const ctx: PanelContext = { extensionUri: context.extensionUri, output: deps.output, runs: deps.runs, queue: deps.queue, execCvw: deps.execCvw, workspaceState: context.workspaceState, runAction };
   const one = async (arg: unknown, open: (dir: string) => unknown) => {
     const dir = runDirOf(arg) ?? (await pickRuns(ctx, false))[0];
     if (dir) open(path.resolve(dir));

@@ -66,6 +66,11 @@ export abstract class PanelBase<S extends PanelState> implements vscode.Disposab
   /** The run directories this panel shows: the only ones its page may name. */
   protected abstract shownRunDirs(): readonly string[];
 
+  /** What a table action may name: the runs shown, and rows of other kinds (the runs table's queued runs). */
+  protected shownRowIds(): readonly string[] {
+    return this.shownRunDirs();
+  }
+
   /** Files outside the shown runs that the page may open (what the panel itself listed). */
   protected listedFiles(): readonly string[] {
     return [];
@@ -136,7 +141,7 @@ export abstract class PanelBase<S extends PanelState> implements vscode.Disposab
         this.onRefresh();
         break;
       case WebviewMessageType.TableAction: {
-        const dirs = shownRunDirList(msg.dirs, this.shownRunDirs());
+        const dirs = shownRunDirList(msg.dirs, this.shownRowIds());
         if (dirs) this.onTableAction(msg, dirs);
         else this.refuse(msg);
         break;

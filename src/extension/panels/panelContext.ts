@@ -7,6 +7,7 @@
 import type * as vscode from 'vscode';
 import type { MetricRecord } from '../../report/model/metrics';
 import type { RunAction } from '../protocol';
+import type { QueuedItem } from './runsTableModel';
 
 export interface Disposable {
   dispose(): void;
@@ -18,6 +19,13 @@ export interface RunsSource {
   followMetrics(dir: string, listener: (read: { records: MetricRecord[]; reset: boolean }) => void): Disposable;
   onChange(listener: (change: { kind: 'added' | 'changed' | 'removed'; run: RunRef }) => void): Disposable;
   runs(): RunRef[];
+}
+
+/** The run queue of the workspace folders (src/extension/runs QueueController), as far as the panels use it. */
+export interface QueueSource {
+  items(): QueuedItem[];
+  /** The queue files changed (the controller's runner polls them). */
+  onDidChange(listener: () => void): Disposable;
 }
 
 export interface RunRef {
@@ -38,6 +46,8 @@ export interface PanelContext {
   output: vscode.OutputChannel;
   /** The runs view's watcher, once it is running. */
   runs?: () => RunsSource | undefined;
+  /** The run queue (the runs table lists what is queued); absent without the runs support. */
+  queue?: () => QueueSource | undefined;
   /** Run a `cvw` command (report) in a child process. */
   execCvw?: (args: string[], cwd: string) => CvwProcess;
   /** The workspace's memory (the runs table's columns); absent in tests that build panels alone. */

@@ -13,11 +13,14 @@
  * Keys: the built-in columns, a metric (`val/accuracy_top1`), a config key by its dotted path
  * (`optimizer.lr`) or by its last segment when only one key ends so (`lr`).
  *
- * Rows carry a `kind`: runs today; other kinds (queued runs) join the union and say what they
- * have in each column through `cellValue`.
+ * Rows carry a `kind`: runs, and the entries of the run queue (work_dirs/.queue.json) that are not
+ * a run yet (queued, paused, starting, failed before they started), which say what they have in
+ * each column through `cellValue` and have no start, metrics or note.
  */
 import type { MetricRecord } from '../../report/model/metrics';
 import { BOOKKEEPING_COLUMNS, lowerIsBetter, splitOf } from '../../report/model/metrics';
+import { joinArgs } from '../../runs/args';
+import type { QueueEntry } from '../../runs/queueFile';
 
 export type Scalar = string | number | boolean;
 
@@ -53,13 +56,32 @@ export interface RunRow extends RowBase {
   kind: 'run';
 }
 
-/** Every kind of row the table shows (a queued run will be another member). */
-export type TableRow = RunRow;
+/**
+ * A queue entry not yet a run: `status` is its state (`queued`, `paused`, `starting` once the
+ * runner started it and its run.json is not there yet, `failed` when it failed to start), `config`
+ * holds the dotted-key overrides of its arguments.
+ */
+export interface QueuedRow extends RowBase {
+  kind: 'queued';
+  /** The workspace folder whose queue holds it, and its id there (`q3`): what the queue commands take. */
+  root: string;
+  queueId: string;
+  /** 1-based place among the entries waiting to start (queued or paused); undefined for the others. */
+  position?: number;
+  /** The config as the queue stores it, and its `cvw train` arguments. */
+  configFile: string;
+  args: string[];
+  /** Why it failed to start. */
+  reason?: string;
+}
+
+/** Every kind of row the table shows. */
+export type TableRow = RunRow | QueuedRow;
 
 // ---------------------------------------------------------------------------------------------
 // columns
 
-export const BUILTIN_COLUMNS = ['name', 'status', 'start', 'duration', 'engine', 'world_size', 'starred', 'note'] as const;
+export const BUILTIN_COLUMNS = ['name', 'status', 'start', 'duration', 'engine', 'world_size', 'starred', 'note', 'queue'] as const;
 export type BuiltinColumn = (typeof BUILTIN_COLUMNS)[number];
 
 /** The columns shown when a person has chosen none. */
@@ -81,6 +103,7 @@ export function isBuiltin(id: string): id is BuiltinColumn {
 
 export function columnLabel(id: ColumnId): string {
   if (id === 'world_size') return 'world size';
+  if (id === 'queue') return 'queue #';
   if (id.startsWith('config:')) return id.slice(7);
   if (id.startsWith('final:')) return id.slice(6);
   if (id.startsWith('best:')) return `best(${id.slice(5)})`;
@@ -89,7 +112,7 @@ export function columnLabel(id: ColumnId): string {
 
 /** True for columns whose values are numbers (right-aligned, compared as numbers). */
 export function isNumericColumn(id: ColumnId): boolean {
-  return id === 'start' || id === 'duration' || id === 'world_size' || id.startsWith('final:') || id.startsWith('best:');
+  return id === 'start' || id === 'duration' || id === 'world_size' || id === 'queue' || id.startsWith('final:') || id.startsWith('best:');
 }
 
 /** A row's value in a column; undefined when it has none. */
@@ -106,11 +129,13 @@ export function cellValue(row: TableRow, id: ColumnId): Scalar | undefined {
     case 'engine':
       return row.engine || undefined;
     case 'world_size':
-      return row.worldSize;
+      return Number.isFinite(row.worldSize) ? row.worldSize : undefined;
     case 'starred':
-      return row.starred;
+      return row.kind === 'run' ? row.starred : undefined;
     case 'note':
       return row.note || undefined;
+    case 'queue':
+      return row.kind === 'queued' ? row.position : undefined;
   }
   if (id.startsWith('config:')) return own(row.config, id.slice(7));
   if (id.startsWith('final:')) return own(row.final, id.slice(6));
@@ -224,6 +249,87 @@ export function runRow(
     final,
     best: { ...metrics.best },
   };
+}
+
+/** A queue entry of a workspace folder (the Runs view's QueueItem). */
+export interface QueuedItem {
+  root: string;
+  entry: QueueEntry;
+}
+
+/** What a queue entry's state shows as in the status column. */
+const QUEUED_STATUS: Record<QueueEntry['state'], string> = { queued: 'queued', paused: 'paused', running: 'starting', failed: 'failed', done: 'done' };
+
+/**
+ * The rows of the queue entries that are not a run of the table: every entry but the done ones and
+ * those whose run directory `isRun` (a started entry shows once, as its run). `idOf` gives a row's
+ * identity (the host: `<queue file>#<id>`, which no run directory can be).
+ */
+export function queuedRows(items: readonly QueuedItem[], isRun: (runDir: string) => boolean, idOf: (root: string, id: string) => string): QueuedRow[] {
+  const rows: QueuedRow[] = [];
+  const waiting = new Map<string, number>();
+  for (const { root, entry } of items) {
+    const place = entry.state === 'queued' || entry.state === 'paused' ? (waiting.get(root) ?? 0) + 1 : undefined;
+    if (place !== undefined) waiting.set(root, place);
+    if (entry.state === 'done' || (entry.runDir !== undefined && isRun(entry.runDir))) continue;
+    const config = overridesOf(entry.overrides);
+    const backend = optionValue(entry.overrides, 'backend');
+    const started = entry.started ? Date.parse(entry.started) : NaN;
+    rows.push({
+      kind: 'queued',
+      dir: idOf(root, entry.id),
+      // The config's stem, as its run's folder will be named (configStem, src/runs/manager.ts).
+      name: `${baseName(entry.config).replace(/\.(ya?ml|json)$/i, '')}/${entry.id}`,
+      status: QUEUED_STATUS[entry.state],
+      startedMs: started,
+      durationMs: undefined,
+      engine: backend ?? '',
+      worldSize: Number(optionValue(entry.overrides, 'nproc') ?? NaN),
+      starred: false,
+      note: '',
+      config,
+      final: {},
+      best: {},
+      root,
+      queueId: entry.id,
+      position: place,
+      configFile: entry.config,
+      args: [...entry.overrides],
+      reason: entry.reason,
+    });
+  }
+  return rows;
+}
+
+/** A queued row's arguments as one line (what the page shows beside its name). */
+export function queuedArgs(row: QueuedRow): string {
+  return joinArgs(row.args);
+}
+
+/** The dotted-key overrides of `cvw train` arguments (`--a.b 1`, `--a.b=1`, `a.b=1`), typed loosely: numbers, booleans, text. */
+function overridesOf(args: readonly string[]): Record<string, Scalar> {
+  const out: Record<string, Scalar> = {};
+  for (let i = 0; i < args.length; i++) {
+    const m = /^(?:--)?([A-Za-z_][\w-]*(?:\.[\w-]+)+)(?:=(.*))?$/s.exec(args[i]);
+    if (!m || (m[2] === undefined && !args[i].startsWith('--'))) continue;
+    const value = m[2] ?? args[++i];
+    if (value !== undefined) out[m[1]] = typed(value);
+  }
+  return out;
+}
+
+function typed(text: string): Scalar {
+  if (text === 'true' || text === 'false') return text === 'true';
+  return isNumber(text) ? Number(text) : text;
+}
+
+/** The value of option `--name v` or `--name=v` in `args`. */
+function optionValue(args: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === `--${name}`) return args[i + 1];
+    if (args[i].startsWith(`--${name}=`)) return args[i].slice(name.length + 3);
+  }
+  return undefined;
 }
 
 function baseName(p: string): string {

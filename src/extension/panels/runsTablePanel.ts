@@ -3,19 +3,22 @@
  * config.yaml, metrics.jsonl summarised to final and best values, annotations.json) and then only
  * the runs the runs view's watcher reports changed, batched; the page holds every row and sorts,
  * filters and groups them itself (src/extension/panels/runsTableModel.ts), so typing in the filter
- * never waits for the host. One panel per window; its columns, sort, filter and grouping are
+ * never waits for the host. The run queue's entries that are not a run yet are rows too (kind
+ * `queued`), kept live from the queue controller the Runs view's Queue group follows, and dropped
+ * once their run has a row. One panel per window; its columns, sort, filter and grouping are
  * remembered in the workspace and in the page's state.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { findRunDirs, readMetrics, readRunAnnotations, readRunConfig, readRunRecord, runFile, writeRunAnnotations, type RunRecord } from '../../rundir';
+import { queueFile } from '../../runs/queueFile';
 import { PANEL_COMMANDS, RUN_COMMANDS } from '../ids';
 import { HostMessageType, PanelKind, TableAction, VIEW_TYPES, isPanelState, type RunsTableState, type TableActionMessage, type TableSettingsMessage } from '../protocol';
 import { workDirRoots } from './benchmarksPanel';
 import { PanelBase, webviewOptions } from './panelBase';
 import type { PanelContext } from './panelContext';
-import { runRow, summarizeMetrics, tableViewFrom, type MetricSummary, type RunRow } from './runsTableModel';
+import { queuedRows, runRow, summarizeMetrics, tableViewFrom, type MetricSummary, type QueuedRow, type RunRow, type TableRow } from './runsTableModel';
 
 /** workspaceState key of the table's settings. */
 const VIEW_MEMENTO = 'cvWorkbench.runsTable.view';
@@ -25,6 +28,8 @@ const BATCH_MS = 500;
 export class RunsTablePanel extends PanelBase<RunsTableState> {
   private static current: RunsTablePanel | undefined;
   private readonly rows = new Map<string, RunRow>();
+  /** The queued rows the page has, by id (`<queue file>#<id>`). */
+  private queued = new Map<string, QueuedRow>();
   /** metrics.jsonl summaries by run, valid while the file's size and mtime are unchanged. */
   private readonly metricsCache = new Map<string, { stamp: string; summary: MetricSummary }>();
   private pending = new Set<string>();
@@ -61,7 +66,11 @@ export class RunsTablePanel extends PanelBase<RunsTableState> {
     const records = source ? source.runs().map((r) => ({ dir: r.dir, state: r.state })) : findRunDirs(workDirRoots()).map((dir) => ({ dir, state: undefined }));
     this.rows.clear();
     for (const { dir, state } of records) this.readRow(dir, state);
-    this.post({ type: HostMessageType.TableRows, reset: true, rows: [...this.rows.values()], removed: [] });
+    this.queued = new Map();
+    const queued = this.queuedChanges();
+    this.post({ type: HostMessageType.TableRows, reset: true, rows: [...this.rows.values(), ...queued.rows], removed: [] });
+    const queue = this.ctx.queue?.();
+    if (queue) this.pageDisposables.push(queue.onDidChange(() => this.postQueued()));
     if (source) {
       this.pageDisposables.push(
         source.onChange(({ run }) => this.schedule(run.dir)),
@@ -96,7 +105,24 @@ export class RunsTablePanel extends PanelBase<RunsTableState> {
         removed.push(dir);
       }
     }
-    this.post({ type: HostMessageType.TableRows, reset: false, rows, removed });
+    // A run that appeared may be a queue entry's, whose queued row goes in the same message.
+    const queued = this.queuedChanges();
+    this.post({ type: HostMessageType.TableRows, reset: false, rows: [...rows, ...queued.rows], removed: [...removed, ...queued.removed] });
+  }
+
+  private postQueued(): void {
+    const { rows, removed } = this.queuedChanges();
+    if (rows.length || removed.length) this.post({ type: HostMessageType.TableRows, reset: false, rows, removed });
+  }
+
+  /** The queued rows now (those whose run has a row left out), as changes to what the page has. */
+  private queuedChanges(): { rows: TableRow[]; removed: string[] } {
+    const items = this.ctx.queue?.()?.items() ?? [];
+    const now = new Map(queuedRows(items, (dir) => this.rows.has(path.resolve(dir)), queuedRowId).map((r) => [r.dir, r]));
+    const rows = [...now.values()].filter((r) => JSON.stringify(r) !== JSON.stringify(this.queued.get(r.dir)));
+    const removed = [...this.queued.keys()].filter((id) => !now.has(id));
+    this.queued = now;
+    return { rows, removed };
   }
 
   /** A run's row from its files (the watcher's state wins over run.json's); undefined when it is gone. */
@@ -137,6 +163,10 @@ export class RunsTablePanel extends PanelBase<RunsTableState> {
     return [...this.rows.keys()];
   }
 
+  protected override shownRowIds(): readonly string[] {
+    return [...this.rows.keys(), ...this.queued.keys()];
+  }
+
   protected override onTableAction(msg: TableActionMessage, dirs: string[]): void {
     this.act(msg, dirs).catch((err: unknown) => {
       this.ctx.output.appendLine(`[runs table] ${msg.action}: ${(err as Error).message}`);
@@ -145,6 +175,11 @@ export class RunsTablePanel extends PanelBase<RunsTableState> {
   }
 
   private async act(msg: TableActionMessage, dirs: string[]): Promise<void> {
+    const queued = dirs.map((id) => this.queued.get(id)).filter((r): r is QueuedRow => r !== undefined);
+    // The page offers each action only for rows of its kind; a mixed message is a bug or a tampered page.
+    if (isQueueAction(msg.action) ? queued.length !== dirs.length : queued.length) {
+      throw new Error(isQueueAction(msg.action) ? 'only queued runs move in or leave the queue' : `${queued.map((r) => r.name).join(', ')}: queued, not a run yet`);
+    }
     switch (msg.action) {
       case TableAction.Compare:
         await vscode.commands.executeCommand(PANEL_COMMANDS.compareRuns, dirs);
@@ -171,6 +206,17 @@ export class RunsTablePanel extends PanelBase<RunsTableState> {
         for (const dir of dirs) this.schedule(dir);
         return;
       }
+      case TableAction.QueueRemove:
+        for (const r of queued) await vscode.commands.executeCommand(RUN_COMMANDS.queueRemove, queueNode(r));
+        return;
+      case TableAction.QueueUp:
+      case TableAction.QueueDown: {
+        // Several moved one place each keep their order: the first moved up first, the last moved down first.
+        const up = msg.action === TableAction.QueueUp;
+        const order = [...queued].sort((a, b) => ((a.position ?? Infinity) - (b.position ?? Infinity)) * (up ? 1 : -1));
+        for (const r of order) await vscode.commands.executeCommand(up ? RUN_COMMANDS.queueMoveUp : RUN_COMMANDS.queueMoveDown, queueNode(r));
+        return;
+      }
       default: {
         const unhandled: never = msg.action;
         throw new Error(`unknown table action ${String(unhandled)}`);
@@ -188,4 +234,18 @@ export class RunsTablePanel extends PanelBase<RunsTableState> {
     if (this.timer) clearTimeout(this.timer);
     if (RunsTablePanel.current === this) RunsTablePanel.current = undefined;
   }
+}
+
+function isQueueAction(action: TableAction): boolean {
+  return action === TableAction.QueueRemove || action === TableAction.QueueUp || action === TableAction.QueueDown;
+}
+
+/** A queued row's id: its entry in the queue file, which no run directory can be (and absolute, as the page's messages must be). */
+function queuedRowId(root: string, id: string): string {
+  return `${queueFile(root)}#${id}`;
+}
+
+/** The Runs view's Queue node of a queued row: what the queue commands take. */
+function queueNode(row: QueuedRow): { kind: 'queued'; root: string; id: string } {
+  return { kind: 'queued', root: row.root, id: row.queueId };
 }
