@@ -47,12 +47,13 @@ function verdict(e: QueueEntry, lastOutput?: string): { running: true } | { runn
 /**
  * End the `running` entries whose process is gone: `done` or `failed` by their run.json (a living
  * one stays, whoever started it). `lastLines`: the last output line of processes this process
- * started, by pid (why one failed before writing its run).
+ * started, by pid (why one failed before writing its run); `exiting`: those of them that are gone
+ * but whose output is not read yet (settled once it is, so the reason is not lost).
  */
-export function settleEntries(q: QueueData, lastLines: ReadonlyMap<number, string> = new Map()): void {
+export function settleEntries(q: QueueData, lastLines: ReadonlyMap<number, string> = new Map(), exiting: ReadonlySet<number> = new Set()): void {
   const now = new Date().toISOString();
   for (const e of q.entries) {
-    if (e.state !== 'running') continue;
+    if (e.state !== 'running' || (e.pid !== undefined && exiting.has(e.pid))) continue;
     const v = verdict(e, e.pid === undefined ? undefined : lastLines.get(e.pid));
     if (v.running) continue;
     e.state = v.state;
@@ -74,6 +75,8 @@ export class QueueRunner implements Disposable {
   private last: QueueData | undefined;
   /** The last output line of the runs this runner started that ended, by pid (a config error says why). */
   private readonly lastLines = new Map<number, string>();
+  /** The runs this runner started whose exit has not been handled yet. */
+  private readonly exiting = new Set<number>();
   private disposed = false;
 
   constructor(
@@ -135,7 +138,7 @@ export class QueueRunner implements Disposable {
     const peek = readQueue(this.root);
     const busy = peek.entries.some((e) => e.state === 'running' || (e.state === 'queued' && !peek.paused));
     const q = !busy ? peek : updateQueue(this.root, (q) => {
-      settleEntries(q, this.lastLines);
+      settleEntries(q, this.lastLines, this.exiting);
       if (q.paused) return q;
       let running = q.entries.filter((e) => e.state === 'running').length;
       for (const e of q.entries) {
@@ -167,12 +170,15 @@ export class QueueRunner implements Disposable {
       e.pid = run.pid;
       e.state = run.pid > 0 ? 'running' : 'failed';
       if (run.pid <= 0) e.reason = 'the process did not start';
-      // Settle it as soon as it ends rather than at the next poll.
+      else this.exiting.add(run.pid);
+      // Settle it as soon as it ends rather than at the next poll (which waits for this: a poll
+      // between the process's end and its output being read would lose why it failed).
       void run.exited.then(() => {
         // The error's own line (`file:line:col: error: ...`, `Error: ...`), not a summary or stack frame below it.
         const lines = run.tail(30).split('\n').filter((l) => l.trim() && !/^\s+at /.test(l));
         const last = (lines.filter((l) => /error/i.test(l)).pop() ?? lines.pop())?.trim();
         if (last) this.lastLines.set(run.pid, last.slice(0, 500));
+        this.exiting.delete(run.pid);
         if (!this.disposed) this.safeTick();
       });
     } catch (err) {
