@@ -1,7 +1,7 @@
 /**
  * Kernel-level timings behind the engine's choices: one convolution's forward pass, input gradient
  * and filter gradient on the tfjs cpu backend, the wasm backend (its own kernels and the composed
- * ones) and onnxruntime (the wasm-ort kernels, both filter-gradient graphs), and a batch norm +
+ * ones) and onnxruntime (the plain and the NCHWc convolutions, both filter-gradient graphs), and a batch norm +
  * ReLU training step (tfjs' composed gradient vs the closed form).
  *
  *   nice -n 10 node -r sucrase/register bench/engine/convKernels.ts [--reps 5] [--cpu] [--shapes issue|resnet]
@@ -17,7 +17,8 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { initEngine } from '../../src/engine';
 import { originalKernel, kernelBelow } from '../../src/engine/kernels';
 import { conv2DBackpropFilterOrtConfig, conv2DBackpropInputOrtConfig } from '../../src/engine/ort/kernels/conv2d';
-import { conv2dFilterGradGraph, conv2dFilterGradIm2colGraph, conv2dGraph, conv2dInputGradAsConvGraph, conv2dInputGradGraph } from '../../src/engine/ort/convGraphs';
+import { conv2dFilterGradGraph, conv2dFilterGradTapsGraph, conv2dGraph, conv2dInputGradAsConvGraph, conv2dInputGradGraph, inputGradAsConvPads } from '../../src/engine/ort/convGraphs';
+import { nchwcBlockFor, nchwcConvGraph, nchwcInputGradGraph } from '../../src/engine/ort/nchwc';
 import { f32, ortOp } from '../../src/engine/ort/session';
 import { batchNormTrain } from '../../src/engine/ops/batchNorm';
 
@@ -106,7 +107,14 @@ async function convRows(shape: Shape, reps: number, withCpu: boolean): Promise<s
   const composedInput = kernelBelow(conv2DBackpropInputOrtConfig);
   const composedFilter = kernelBelow(conv2DBackpropFilterOrtConfig);
   const swapped = ortOp(`bench:swap:${shape.name}`, () => conv2dFilterGradGraph(info)!);
-  const im2col = ortOp(`bench:im2col:${shape.name}`, () => conv2dFilterGradIm2colGraph(info)!);
+  const taps = ortOp(`bench:taps:${shape.name}`, () => conv2dFilterGradTapsGraph(info)!);
+  // onnxruntime's NCHWc kernels (nchwc.ts), where the channels fit its blocks.
+  const block = nchwcBlockFor(info);
+  const fwdPads: [number, number, number, number] = [info.padInfo.top, info.padInfo.left, info.padInfo.bottom, info.padInfo.right];
+  const plainFwd = ortOp(`bench:plain:${shape.name}`, () => conv2dGraph(info, fwdPads));
+  const nchwcFwd = block ? ortOp(`bench:nchwc:${shape.name}`, () => nchwcConvGraph(info, block, fwdPads)) : undefined;
+  const igPads = inputGradAsConvPads(info);
+  const nchwcInput = block && igPads ? ortOp(`bench:nchwc-ig:${shape.name}`, () => nchwcInputGradGraph(info, block, igPads)) : undefined;
   const dw = backend.makeOutput(filterShape, 'float32');
   const dx = backend.makeOutput(xShape, 'float32');
   const excess = [info.strideHeight * (info.outHeight - 1) + k - info.padInfo.top - info.inHeight, info.strideWidth * (info.outWidth - 1) + k - info.padInfo.left - info.inWidth];
@@ -121,10 +129,12 @@ async function convRows(shape: Shape, reps: number, withCpu: boolean): Promise<s
   const p = nchwInfo.padInfo;
   const nchw = ortOp(`bench:nchw:${shape.name}`, () => conv2dGraph(nchwInfo, [p.top, p.left, p.bottom + Math.max(0, (nchwInfo.outHeight - 1) * stride + k - xShape[1] - p.top - p.bottom), p.right + Math.max(0, (nchwInfo.outWidth - 1) * stride + k - xShape[2] - p.left - p.right)]));
   const y = backend.makeOutput(info.outShape, 'float32');
+  const viaForward = (op: typeof plainFwd) => () => op.run({ x: f32(backend.typedArrayFromHeap(x) as Float32Array, xShape), filter: f32(backend.typedArrayFromHeap(w) as Float32Array, filterShape) }, { y: f32(backend.typedArrayFromHeap(y) as Float32Array, info.outShape) });
   const forward = race(
     {
       'wasm (XNNPACK)': () => callConfig(originalKernel('Conv2D', 'wasm') ?? kernelBelow(tf.getKernel('Conv2D', 'wasm')), { x, filter: w }, attrs),
-      onnxruntime: () => runKernel('Conv2D', { x, filter: w }, attrs),
+      'onnxruntime Conv': viaForward(plainFwd),
+      ...(nchwcFwd ? { 'onnxruntime NCHWc': viaForward(nchwcFwd) } : {}),
       'onnxruntime on NCHW (no layout change)': () =>
         nchw.run({ x: f32(backend.typedArrayFromHeap(x) as Float32Array, nchwInfo.inShape), filter: f32(backend.typedArrayFromHeap(w) as Float32Array, filterShape) }, { y: f32(backend.typedArrayFromHeap(y) as Float32Array, nchwInfo.outShape) }),
     },
@@ -139,6 +149,7 @@ async function convRows(shape: Shape, reps: number, withCpu: boolean): Promise<s
         'wasm composed': () => callConfig(composedInput, { dy, filter: w }, inputAttrs),
         'onnxruntime ConvTranspose': inputGrad(convT),
         ...(asConv ? { 'onnxruntime Conv (flipped filter)': inputGrad(asConv) } : {}),
+        ...(nchwcInput ? { 'onnxruntime NCHWc (flipped filter)': () => nchwcInput.run({ dy: f32(backend.typedArrayFromHeap(dy) as Float32Array, info.outShape), filter: f32(backend.typedArrayFromHeap(w) as Float32Array, filterShape) }, { dx: f32(backend.typedArrayFromHeap(dx) as Float32Array, xShape) }) } : {}),
       },
       reps,
     ),
@@ -148,7 +159,7 @@ async function convRows(shape: Shape, reps: number, withCpu: boolean): Promise<s
     race(
       {
         'wasm composed': () => callConfig(composedFilter, { x, dy }, filterAttrs),
-        'onnxruntime im2col+GEMM': viaGraph(im2col),
+        'onnxruntime GEMM per tap': viaGraph(taps),
         'onnxruntime swapped Conv': viaGraph(swapped),
       },
       reps,

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeModel, OnnxType, type OnnxGraph } from '../../src/engine/ort/onnxModel';
 import { clearOrtSessions, f32, MAX_ORT_SESSIONS, OrtOp, ortOp, ortRejections, ortSessionStats, ortVersion, PINNED_ORT_VERSION, setOrtThreads, tryOrtOp } from '../../src/engine/ort/session';
 import { checkOrt } from '../../src/engine/ort/selfTest';
-import { conv2dFilterGradGraph, conv2dFilterGradIm2colGraph, conv2dGraph, conv2dInputGradAsConvGraph, conv2dInputGradGraph, pointwiseConvGraph, pointwiseInputGradGraph } from '../../src/engine/ort/convGraphs';
+import { conv2dFilterGradGraph, conv2dFilterGradTapsGraph, conv2dGraph, conv2dInputGradAsConvGraph, conv2dInputGradGraph, pointwiseConvGraph, pointwiseInputGradGraph } from '../../src/engine/ort/convGraphs';
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -83,7 +83,7 @@ describe('onnxruntime-node, pinned', () => {
       const graphs: OnnxGraph[] = [
         addGraph(2),
         conv2dGraph(info, [0, 0, 1, 1], true, true),
-        conv2dFilterGradIm2colGraph(info)!,
+        conv2dFilterGradTapsGraph(info)!,
         conv2dFilterGradGraph(info)!,
         conv2dInputGradGraph(info, [0, 0, 1, 1], [0, 0]),
         conv2dInputGradAsConvGraph(stride1)!,

@@ -16,7 +16,8 @@ import { ortOp, ortRejections } from '../../src/engine/ort/session';
 import { OnnxType } from '../../src/engine/ort/onnxModel';
 import { ensureGradients } from '../../src/engine/gradients';
 import { maxAbsDiff, runKernelOn, type InputSpec } from './kernelHarness';
-import { CONV_CASES, convOutShape, padIn, toFormat } from './cases';
+import { CONV_CASES, convOutShape, padIn, toFormat, type ConvCase } from './cases';
+import { nchwcBlockFor, nchwcBlockSize } from '../../src/engine/ort/nchwc';
 
 const TOLERANCE = 2e-5;
 
@@ -64,6 +65,44 @@ describe('onnxruntime convolutions vs the cpu backend', () => {
       });
     });
   }
+
+  // Channels in whole NCHWc blocks (16 on AVX-512, 8 on AVX2): the forward pass and the stride-1
+  // input gradient run on the blocked kernels (nchwc.ts), the rest of the grid above on the plain ones.
+  const BLOCKED_CASES: ConvCase[] = [
+    { x: [2, 7, 7, 16], filter: [3, 3], outChannels: 32, strides: 1, pad: 'same' },
+    { x: [2, 6, 6, 32], filter: [3, 3], outChannels: 16, strides: 1, pad: 'valid' },
+    { x: [2, 8, 8, 16], filter: [3, 3], outChannels: 16, strides: 2, pad: 'same' },
+    { x: [1, 9, 8, 32], filter: [2, 3], outChannels: 16, strides: [2, 3], pad: 'valid' },
+    { x: [1, 10, 9, 16], filter: [5, 5], outChannels: 16, strides: 1, pad: 2 },
+    { x: [2, 7, 6, 16], filter: [3, 2], outChannels: 16, strides: 1, pad: [[0, 0], [1, 2], [0, 3], [0, 0]] },
+  ];
+  it('runs on the NCHWc kernels here (block 8 or 16), and only where the channels fit', () => {
+    expect([8, 16]).toContain(nchwcBlockSize());
+    const fits = (c: ConvCase) => nchwcBlockFor(tf.backend_util.computeConv2DInfo(c.x, [c.filter[0], c.filter[1], c.x[3], c.outChannels], c.strides, 1, c.pad));
+    expect(BLOCKED_CASES.map(fits)).toEqual(BLOCKED_CASES.map(() => nchwcBlockSize()));
+    expect(CONV_CASES.map(fits).every((b) => b === 0)).toBe(true);
+  });
+  for (const format of ['NHWC', 'NCHW'] as const) {
+    BLOCKED_CASES.forEach((c, i) => {
+      const filterShape = [c.filter[0], c.filter[1], c.x[3], c.outChannels];
+      const common = { strides: c.strides, pad: padIn(c.pad, format), dataFormat: format, dimRoundingMode: c.dimRoundingMode };
+      it(`NCHWc ${format} case ${i}: x ${c.x} filter ${c.filter} -> ${c.outChannels} strides ${c.strides} pad ${JSON.stringify(c.pad)}: forward and input gradient`, async () => {
+        const fell = await fallbacksDuring(async () => {
+          await compareWithCpu('Conv2D', { x: { shape: toFormat(c.x, format) }, filter: { shape: filterShape } }, { ...common, dilations: 1 }, 1400 + i);
+          await compareWithCpu('Conv2DBackpropInput', { dy: { shape: convOutShape(c, format) }, filter: { shape: filterShape } }, { ...common, inputShape: toFormat(c.x, format) }, 1500 + i);
+          await compareWithCpu('Conv2DBackpropFilter', { x: { shape: toFormat(c.x, format) }, dy: { shape: convOutShape(c, format) } }, { ...common, filterShape }, 1600 + i);
+        });
+        expect(fell).toEqual({});
+      });
+    });
+  }
+  it('NCHWc: dilated forward, and FusedConv2D with bias and relu', async () => {
+    await compareWithCpu('Conv2D', { x: { shape: [2, 11, 10, 16] }, filter: { shape: [3, 2, 16, 32] } }, { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: [2, 3] }, 1700);
+    for (const activation of ['linear', 'relu']) {
+      const fell = await fallbacksDuring(() => compareWithCpu('FusedConv2D', { x: { shape: [2, 8, 8, 16] }, filter: { shape: [3, 3, 16, 16] }, bias: { shape: [16] } }, { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1, activation }, 1710));
+      expect(fell).toEqual({});
+    }
+  });
 
   it('Conv2D with dilations', async () => {
     for (const [i, dilations] of [2, [2, 3]].entries()) {
@@ -163,7 +202,7 @@ describe('a run-time failure inside onnxruntime', () => {
     const x = { shape: [1, 5, 5, 2] };
     const filter = { shape: [3, 3, 2, 3] };
     const info = tf.backend_util.computeConv2DInfo([1, 5, 5, 2], [3, 3, 2, 3], 1, 1, 'valid');
-    const key = `Conv2D:${[`${info.inShape.join('x')},${info.outShape.join('x')}`, 3, 3, 1, 1, 1, 1, 0, 0, 'channelsLast'].join(':')}`;
+    const key = `Conv2D:${[`${info.inShape.join('x')},${info.outShape.join('x')}`, 3, 3, 1, 1, 1, 1, 0, 0, 'channelsLast', 0].join(':')}`;
     ortOp(key, () => ({
       name: 'broken',
       nodes: [{ op: 'Reshape', inputs: ['x', 'bad_shape'], outputs: ['y'] }],

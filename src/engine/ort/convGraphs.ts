@@ -130,11 +130,13 @@ export function conv2dFilterGradGraph(info: backend_util.Conv2DInfo): OnnxGraph 
 }
 
 /**
- * Conv2DBackpropFilter for NHWC as im2col + one GEMM: the kh·kw strided slices of the padded input,
- * concatenated on channels, are exactly the rows of the HWIO filter layout, so
- * dW = cols[N·Ho·Wo, kh·kw·Ci]ᵀ · dy[N·Ho·Wo, Co] needs no transpose at all.
+ * Conv2DBackpropFilter for NHWC as one GEMM per filter tap: tap (i, j) of the HWIO filter is
+ * dW[i,j] = X(i,j)ᵀ · dy, where X(i,j) [N·Ho·Wo, Ci] is the padded input's strided slice that tap
+ * reads and dy is [N·Ho·Wo, Co]; the kh·kw products stacked are the filter gradient's own layout,
+ * so nothing is transposed. Faster than one GEMM over the concatenated slices (im2col), whose
+ * interleaving copy cost more than the GEMM on ResNet-18's 32x32 layers (BENCHMARKS.md).
  */
-export function conv2dFilterGradIm2colGraph(info: backend_util.Conv2DInfo): OnnxGraph | undefined {
+export function conv2dFilterGradTapsGraph(info: backend_util.Conv2DInfo): OnnxGraph | undefined {
   if (info.dataFormat === 'channelsFirst') return undefined;
   const { batchSize: n, filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inHeight, inWidth, inChannels: ci, outChannels: co, outHeight: ho, outWidth: wo } = info;
   const top = info.padInfo.top;
@@ -142,34 +144,34 @@ export function conv2dFilterGradIm2colGraph(info: backend_util.Conv2DInfo): Onnx
   const bottom = Math.max(0, kh + (ho - 1) * sh - inHeight - top);
   const right = Math.max(0, kw + (wo - 1) * sw - inWidth - left);
   const I64 = OnnxType.INT64 as const;
-  const nodes: OnnxNode[] = [];
+  const nodes: OnnxNode[] = [
+    { op: 'Pad', inputs: ['x', 'pads'], outputs: ['xp'] },
+    { op: 'Reshape', inputs: ['dy', 'dy_shape'], outputs: ['dy2'] },
+  ];
   const initializers = [
     { name: 'pads', type: I64, dims: [8], values: [0, top, left, 0, 0, bottom, right, 0] },
     { name: 'axes', type: I64, dims: [2], values: [1, 2] },
     { name: 'steps', type: I64, dims: [2], values: [sh, sw] },
-    { name: 'cols_shape', type: I64, dims: [2], values: [n * ho * wo, kh * kw * ci] },
+    { name: 'rows_shape', type: I64, dims: [2], values: [n * ho * wo, ci] },
     { name: 'dy_shape', type: I64, dims: [2], values: [n * ho * wo, co] },
     { name: 'dw_shape', type: I64, dims: [4], values: [kh, kw, ci, co] },
   ];
-  nodes.push({ op: 'Pad', inputs: ['x', 'pads'], outputs: ['xp'] });
   const taps: string[] = [];
   for (let i = 0; i < kh; i++) {
     for (let j = 0; j < kw; j++) {
       const name = `tap_${i}_${j}`;
       initializers.push({ name: `${name}_starts`, type: I64, dims: [2], values: [i, j] }, { name: `${name}_ends`, type: I64, dims: [2], values: [i + (ho - 1) * sh + 1, j + (wo - 1) * sw + 1] });
-      nodes.push({ op: 'Slice', inputs: ['xp', `${name}_starts`, `${name}_ends`, 'axes', 'steps'], outputs: [name] });
-      taps.push(name);
+      nodes.push(
+        { op: 'Slice', inputs: ['xp', `${name}_starts`, `${name}_ends`, 'axes', 'steps'], outputs: [name] },
+        { op: 'Reshape', inputs: [name, 'rows_shape'], outputs: [`${name}_rows`] },
+        { op: 'Gemm', inputs: [`${name}_rows`, 'dy2'], outputs: [`${name}_dw`], attrs: { transA: 1 } },
+      );
+      taps.push(`${name}_dw`);
     }
   }
-  nodes.push(
-    { op: 'Concat', inputs: taps, outputs: ['cols4'], attrs: { axis: 3 } },
-    { op: 'Reshape', inputs: ['cols4', 'cols_shape'], outputs: ['cols'] },
-    { op: 'Reshape', inputs: ['dy', 'dy_shape'], outputs: ['dy2'] },
-    { op: 'Gemm', inputs: ['cols', 'dy2'], outputs: ['dw2'], attrs: { transA: 1 } },
-    { op: 'Reshape', inputs: ['dw2', 'dw_shape'], outputs: ['dw'] },
-  );
+  nodes.push({ op: 'Concat', inputs: taps, outputs: ['dw_taps'], attrs: { axis: 0 } }, { op: 'Reshape', inputs: ['dw_taps', 'dw_shape'], outputs: ['dw'] });
   return {
-    name: 'conv2d_filter_grad_im2col',
+    name: 'conv2d_filter_grad_taps',
     nodes,
     initializers,
     inputs: [
@@ -181,12 +183,11 @@ export function conv2dFilterGradIm2colGraph(info: backend_util.Conv2DInfo): Onnx
 }
 
 /**
- * Conv2DBackpropInput of a stride-1 convolution as a forward Conv: the full correlation of dy
- * with the spatially flipped filter whose in/out channels are swapped (Dumoulin & Visin,
- * arXiv:1603.07285, §4.1). onnxruntime's ConvTranspose is a GEMM followed by a single-threaded
- * col2im; its Conv is the faster kernel. Undefined when the paddings come out negative.
+ * Paddings [top, left, bottom, right] of the input gradient of a stride-1 convolution computed as
+ * a forward one (the full correlation of dy with the flipped filter); undefined for other strides
+ * and dilations, or when a padding comes out negative.
  */
-export function conv2dInputGradAsConvGraph(info: backend_util.Conv2DInfo): OnnxGraph | undefined {
+export function inputGradAsConvPads(info: backend_util.Conv2DInfo): [number, number, number, number] | undefined {
   const { filterHeight: kh, filterWidth: kw, inHeight, inWidth, outHeight, outWidth } = info;
   if (info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
   const top = kh - 1 - info.padInfo.top;
@@ -194,6 +195,19 @@ export function conv2dInputGradAsConvGraph(info: backend_util.Conv2DInfo): OnnxG
   const bottom = inHeight - outHeight + kh - 1 - top;
   const right = inWidth - outWidth + kw - 1 - left;
   if (top < 0 || left < 0 || bottom < 0 || right < 0) return undefined;
+  return [top, left, bottom, right];
+}
+
+/**
+ * Conv2DBackpropInput of a stride-1 convolution as a forward Conv: the full correlation of dy
+ * with the spatially flipped filter whose in/out channels are swapped (Dumoulin & Visin,
+ * arXiv:1603.07285, §4.1). onnxruntime's ConvTranspose is a GEMM followed by a single-threaded
+ * col2im; its Conv is the faster kernel. Undefined when the paddings come out negative.
+ */
+export function conv2dInputGradAsConvGraph(info: backend_util.Conv2DInfo): OnnxGraph | undefined {
+  const { filterHeight: kh, filterWidth: kw } = info;
+  const pads = inputGradAsConvPads(info);
+  if (!pads) return undefined;
   const channelsFirst = info.dataFormat === 'channelsFirst';
   const I64 = OnnxType.INT64 as const;
   const nodes: OnnxNode[] = [];
@@ -203,7 +217,7 @@ export function conv2dInputGradAsConvGraph(info: backend_util.Conv2DInfo): OnnxG
     // [kh,kw,Ci,Co] → [Ci,Co,kh,kw], then reverse both spatial axes.
     { op: 'Transpose', inputs: ['filter'], outputs: ['w_iohw'], attrs: { perm: [2, 3, 0, 1] } },
     { op: 'Slice', inputs: ['w_iohw', 'flip_starts', 'flip_ends', 'flip_axes', 'flip_steps'], outputs: ['w_flipped'] },
-    { op: 'Conv', inputs: [dyIn, 'w_flipped'], outputs: [channelsFirst ? 'dx' : 'dx_nchw'], attrs: { kernel_shape: [kh, kw], strides: [1, 1], dilations: [1, 1], pads: [top, left, bottom, right] } },
+    { op: 'Conv', inputs: [dyIn, 'w_flipped'], outputs: [channelsFirst ? 'dx' : 'dx_nchw'], attrs: { kernel_shape: [kh, kw], strides: [1, 1], dilations: [1, 1], pads } },
   );
   if (!channelsFirst) nodes.push({ op: 'Transpose', inputs: ['dx_nchw'], outputs: ['dx'], attrs: { perm: [0, 2, 3, 1] } });
   return {

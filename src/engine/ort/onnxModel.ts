@@ -209,9 +209,10 @@ export function encodeModel(graph: OnnxGraph): Uint8Array {
     o.string(1, '');
     o.int(2, graph.opset ?? 17);
   });
-  if (graph.nodes.some((n) => n.domain === 'com.microsoft')) {
+  // Every other domain the nodes use (onnxruntime's contrib ops: com.microsoft, com.microsoft.nchwc) at version 1.
+  for (const domain of new Set(graph.nodes.flatMap((n) => (n.domain ? [n.domain] : [])))) {
     w.message(8, (o) => {
-      o.string(1, 'com.microsoft');
+      o.string(1, domain);
       o.int(2, 1);
     });
   }

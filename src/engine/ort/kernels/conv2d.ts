@@ -1,10 +1,12 @@
 /**
  * Convolutions of the wasm-ort engine: Conv2D, FusedConv2D (bias, relu), Conv2DBackpropInput and
- * Conv2DBackpropFilter run by onnxruntime's MLAS kernels on the wasm heap (convGraphs.ts), one
- * cached session per shape signature. Inputs they do not cover go to the kernel they replaced.
+ * Conv2DBackpropFilter run by onnxruntime's MLAS kernels on the wasm heap (convGraphs.ts; the
+ * NCHWc kernels of nchwc.ts where the channels fit their blocks), one cached session per shape
+ * signature. Inputs they do not cover go to the kernel they replaced.
  */
 import { backend_util, Conv2D, Conv2DBackpropFilter, Conv2DBackpropInput, FusedConv2D, type TensorInfo } from '@tensorflow/tfjs-core';
-import { conv2dFilterGradGraph, conv2dFilterGradIm2colGraph, conv2dGraph, conv2dInputGradAsConvGraph, conv2dInputGradGraph, isPointwise, onnxConvPads, pointwiseConvGraph, pointwiseInputGradGraph } from '../convGraphs';
+import { conv2dFilterGradGraph, conv2dFilterGradTapsGraph, conv2dGraph, conv2dInputGradAsConvGraph, conv2dInputGradGraph, inputGradAsConvPads, isPointwise, onnxConvPads, pointwiseConvGraph, pointwiseInputGradGraph } from '../convGraphs';
+import { nchwcBlockFor, nchwcConvGraph, nchwcInputGradGraph } from '../nchwc';
 import { tryOrtOp } from '../session';
 import { runOrt, shapeKey, withFallback } from './common';
 
@@ -41,9 +43,10 @@ export const conv2DOrtConfig = withFallback(Conv2D, ({ inputs, backend, attrs })
   const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], strides, dilations, pad, dimRoundingMode, false, backend_util.convertConv2DDataFormat(dataFormat));
   const pads = forwardPads(info);
   if (!pads) return undefined;
-  // 1x1: a MatMul over pixels, no layout change (see bench/engine/convKernels.ts).
-  const key = `Conv2D:${infoKey(info)}`;
-  const op = tryOrtOp(key, () => (isPointwise(info) ? pointwiseConvGraph(info) : conv2dGraph(info, pads)));
+  // 1x1: a MatMul over pixels, no layout change; channels in whole blocks: NCHWc (see bench/engine/convKernels.ts).
+  const block = nchwcBlockFor(info);
+  const key = `Conv2D:${infoKey(info)}:${block}`;
+  const op = tryOrtOp(key, () => (isPointwise(info) ? pointwiseConvGraph(info) : block ? nchwcConvGraph(info, block, pads) : conv2dGraph(info, pads)));
   return op && runOrt(backend, key, op, info.outShape, { x, filter }, 'y');
 });
 
@@ -59,8 +62,9 @@ export const fusedConv2DOrtConfig = withFallback(FusedConv2D, ({ inputs, backend
   if (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== info.outChannels)) return undefined;
   const pads = forwardPads(info);
   if (!pads) return undefined;
-  const key = `FusedConv2D:${infoKey(info)}:${bias ? 'b' : ''}:${activation}`;
-  const op = tryOrtOp(key, () => conv2dGraph(info, pads, !!bias, activation === 'relu'));
+  const block = nchwcBlockFor(info);
+  const key = `FusedConv2D:${infoKey(info)}:${bias ? 'b' : ''}:${activation}:${block}`;
+  const op = tryOrtOp(key, () => (block ? nchwcConvGraph(info, block, pads, !!bias, activation === 'relu') : conv2dGraph(info, pads, !!bias, activation === 'relu')));
   return op && runOrt(backend, key, op, info.outShape, bias ? { x, filter, bias } : { x, filter }, 'y');
 });
 
@@ -77,9 +81,13 @@ export const conv2DBackpropInputOrtConfig = withFallback(Conv2DBackpropInput, ({
   const outputPadding: [number, number] = [Math.max(0, -excessH), Math.max(0, -excessW)];
   if (pads[0] < 0 || pads[1] < 0) return undefined;
   // Fastest first (bench/engine/convKernels.ts): 1x1 as a GEMM; stride 1 as a forward Conv with
-  // the flipped filter; otherwise ConvTranspose.
-  const key = `Conv2DBackpropInput:${infoKey(info)}`;
-  const op = tryOrtOp(key, () => (isPointwise(info) ? pointwiseInputGradGraph(info) : (conv2dInputGradAsConvGraph(info) ?? conv2dInputGradGraph(info, pads, outputPadding))));
+  // the flipped filter, on the NCHWc kernels where the channels fit; otherwise ConvTranspose.
+  const block = nchwcBlockFor(info);
+  const asConvPads = inputGradAsConvPads(info);
+  const key = `Conv2DBackpropInput:${infoKey(info)}:${block}`;
+  const op = tryOrtOp(key, () =>
+    isPointwise(info) ? pointwiseInputGradGraph(info) : block && asConvPads ? nchwcInputGradGraph(info, block, asConvPads) : (conv2dInputGradAsConvGraph(info) ?? conv2dInputGradGraph(info, pads, outputPadding)),
+  );
   return op && runOrt(backend, key, op, info.inShape, { dy, filter }, 'dx');
 });
 
@@ -89,10 +97,10 @@ export const conv2DBackpropFilterOrtConfig = withFallback(Conv2DBackpropFilter, 
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as { strides: number; pad: 'same'; dataFormat: 'NHWC' | 'NCHW'; dimRoundingMode?: 'floor'; filterShape: [number, number, number, number] };
   const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, backend_util.convertConv2DDataFormat(dataFormat));
   if (!sameShape(dy.shape, info.outShape)) return undefined;
-  // NHWC: im2col + one GEMM, no layout change (faster in bench/engine/convKernels.ts);
+  // NHWC: one GEMM per filter tap, no layout change (faster in bench/engine/convKernels.ts);
   // NCHW: the batch/channel-swapped convolution.
   const key = `Conv2DBackpropFilter:${infoKey(info)}`;
-  const op = tryOrtOp(key, () => (info.dataFormat === 'channelsLast' ? conv2dFilterGradIm2colGraph(info) : conv2dFilterGradGraph(info)));
+  const op = tryOrtOp(key, () => (info.dataFormat === 'channelsLast' ? conv2dFilterGradTapsGraph(info) : conv2dFilterGradGraph(info)));
   return op && runOrt(backend, key, op, filterShape, { x, dy }, 'dw');
 });
 
