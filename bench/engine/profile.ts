@@ -17,13 +17,25 @@ export interface KernelTime {
   ms: number;
 }
 
-export async function profileStep(engine: EngineConfig['backend'], batch: number): Promise<{ wallMs: number; kernels: KernelTime[] }> {
+export interface StepProfile {
+  wallMs: number;
+  kernels: KernelTime[];
+}
+
+export async function profileStep(engine: EngineConfig['backend'], batch: number): Promise<StepProfile> {
   await initEngine({ backend: engine });
   const bench = resnet18Step(batch);
   await bench.step(); // warm-up: sessions, XNNPACK operators, allocations
+  const p = await profileOneStep(() => bench.step());
+  bench.dispose();
+  return p;
+}
+
+/** One call of `step` under tf.profile: its wall time and the kernels' times, summed per kernel, largest first. */
+export async function profileOneStep(step: () => Promise<unknown>): Promise<StepProfile> {
   const t0 = performance.now();
   const info = await tf.profile(async () => {
-    await bench.step();
+    await step();
   });
   const wallMs = performance.now() - t0;
   const byKernel = new Map<string, KernelTime>();
@@ -33,11 +45,10 @@ export async function profileStep(engine: EngineConfig['backend'], batch: number
     entry.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
     byKernel.set(k.name, entry);
   }
-  bench.dispose();
   return { wallMs, kernels: [...byKernel.values()].sort((a, b) => b.ms - a.ms) };
 }
 
-export function formatProfile(p: { wallMs: number; kernels: KernelTime[] }, top = 25): string {
+export function formatProfile(p: StepProfile, top = 25): string {
   const covered = p.kernels.reduce((s, k) => s + k.ms, 0);
   const lines = ['| kernel | calls | ms | share |', '|---|---:|---:|---:|'];
   for (const k of p.kernels.slice(0, top)) lines.push(`| ${k.kernel} | ${k.calls} | ${k.ms.toFixed(1)} | ${((100 * k.ms) / p.wallMs).toFixed(1)}% |`);

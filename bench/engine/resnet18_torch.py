@@ -7,15 +7,14 @@ global average pooling, a linear layer. Step: forward, cross-entropy, backward, 
 momentum 0.9, weight decay 5e-4).
 
 Usage: /usr/bin/python3 bench/engine/resnet18_torch.py --batch 64 --steps 5 --threads 2
-Prints one JSON object: {"samples_per_s": ..., "step_ms": [...], "torch": version, "threads": n}.
+Prints one JSON object (bench/engine/torch_step.py): {"samples_per_s": ..., "step_ms": [...], "torch": version,
+"threads": n, "params": n, ...}.
 """
-import argparse
-import json
-import time
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+import torch_step
 
 
 class BasicBlock(nn.Module):
@@ -52,46 +51,5 @@ class CifarResNet18(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=5)
-    parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--size", type=int, default=32)
-    args = parser.parse_args()
-
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    model = CifarResNet18().train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
-    x = torch.randn(args.batch, 3, args.size, args.size)
-    y = torch.randint(0, 10, (args.batch,))
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss.item()
-
-    for _ in range(args.warmup):
-        step()
-    times = []
-    for _ in range(args.steps):
-        t = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t) * 1000)
-    best = min(times)
-    print(json.dumps({
-        "samples_per_s": args.batch * 1000 / best,
-        "step_ms": times,
-        "best_step_ms": best,
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "params": sum(p.numel() for p in model.parameters()),
-    }))
-
-
 if __name__ == "__main__":
-    main()
+    torch_step.main(CifarResNet18)

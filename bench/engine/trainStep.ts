@@ -1,7 +1,8 @@
 /**
- * One training step of the toolkit's CIFAR-style ResNet-18 (ResNet depth 18, stem cifar, ClsHead
- * with 10 classes, cross-entropy), forward + backward + SGD update (momentum 0.9, weight decay
- * 5e-4), as `cvw train` runs it: tf.variableGrads over the model's trainStep, then the optimizer.
+ * One training step of a toolkit classifier (a backbone, ClsHead with 10 classes, cross-entropy),
+ * forward + backward + SGD update (lr 0.1, momentum 0.9, weight decay 5e-4), as `cvw train` runs
+ * it: tf.variableGrads over the model's trainStep, then the optimizer. The CIFAR-style ResNet-18
+ * is the default benchmark model; bench/engine/benchModels.ts lists the others.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '../../src/builtins';
@@ -11,6 +12,7 @@ import { seedStep } from '../../src/models/nn/stepRandom';
 import type { Algorithm, TensorBatch } from '../../src/models/algorithms/types';
 import type { OptimizerFactory } from '../../src/train/optimizers/optimizer';
 import { Random } from '../../src/core/random';
+import { BENCH_MODELS } from './benchModels';
 
 export interface StepBench {
   model: Algorithm;
@@ -20,12 +22,13 @@ export interface StepBench {
 }
 
 export function resnet18Step(batchSize: number, seed = 0, imageSize = 32, baseWidth = 64): StepBench {
+  return classifierStep({ ...BENCH_MODELS.resnet18.backbone, ...(baseWidth !== 64 ? { base_width: baseWidth } : {}) }, batchSize, seed, imageSize);
+}
+
+/** A training step of `backbone` (a registry config) + ClsHead (10 classes) on random square RGB images. */
+export function classifierStep(backbone: Record<string, unknown>, batchSize: number, seed = 0, imageSize = 32): StepBench {
   seedInit(seed);
-  const model = build<Algorithm>('model', {
-    type: 'Classification',
-    backbone: { type: 'ResNet', depth: 18, stem: 'cifar', in_channels: 3, ...(baseWidth !== 64 ? { base_width: baseWidth } : {}) },
-    head: { type: 'ClsHead', num_classes: 10 },
-  });
+  const model = build<Algorithm>('model', { type: 'Classification', backbone, head: { type: 'ClsHead', num_classes: 10 } });
   model.train(true);
   const named = model.namedParameters().filter(([, p]) => p.variable.trainable);
   const optimizer = build<OptimizerFactory>('optimizer', { type: 'SGD', lr: 0.1, momentum: 0.9, weight_decay: 5e-4 })(named);
