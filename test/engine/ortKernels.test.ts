@@ -144,6 +144,13 @@ describe('onnxruntime matrix products vs the cpu backend', () => {
     { a: [4, 5, 6], b: [4, 6, 2], transposeA: false, transposeB: false },
     { a: [4, 6, 5], b: [1, 6, 2], transposeA: true, transposeB: false }, // broadcast b
     { a: [1, 5, 6], b: [3, 2, 6], transposeA: false, transposeB: true }, // broadcast a
+    // What tf.matMul hands the kernel as it is: a Linear layer's rank 2, attention's rank 4.
+    { a: [5, 7], b: [7, 3], transposeA: false, transposeB: false },
+    { a: [7, 5], b: [3, 7], transposeA: true, transposeB: true },
+    { a: [2, 3, 5, 4], b: [2, 3, 4, 6], transposeA: false, transposeB: false },
+    { a: [2, 3, 5, 4], b: [2, 3, 6, 4], transposeA: false, transposeB: true },
+    { a: [2, 3, 5, 4], b: [4, 6], transposeA: false, transposeB: false }, // broadcast b
+    { a: [5, 4], b: [1, 2, 4, 6], transposeA: false, transposeB: false }, // broadcast a, output [1, 2, 5, 6]
   ];
   cases.forEach((c, i) => {
     it(`BatchMatMul ${c.a} x ${c.b} tA=${c.transposeA} tB=${c.transposeB}`, async () => {
@@ -160,6 +167,16 @@ describe('onnxruntime matrix products vs the cpu backend', () => {
         expect(fell).toEqual({});
       });
     }
+  });
+
+  it('a broadcast of leading dimensions other than one matrix against many falls back and matches', async () => {
+    const fell = await fallbacksDuring(() => compareWithCpu('BatchMatMul', { a: { shape: [2, 1, 5, 4] }, b: { shape: [1, 3, 4, 6] } }, { transposeA: false, transposeB: false }, 860));
+    expect(fell).toEqual({ BatchMatMul: 1 });
+  });
+
+  it('_FusedMatMul of rank 2 (a Linear layer) with bias and relu', async () => {
+    const fell = await fallbacksDuring(() => compareWithCpu('_FusedMatMul', { a: { shape: [6, 7] }, b: { shape: [3, 7] }, bias: { shape: [3] } }, { transposeA: false, transposeB: true, activation: 'relu' }, 940));
+    expect(fell).toEqual({});
   });
 
   it('_FusedMatMul on a batch, with bias', async () => {

@@ -1,8 +1,10 @@
 /**
  * Matrix products of the wasm-ort engine: BatchMatMul and _FusedMatMul (bias, relu) on
- * onnxruntime's multi-threaded GEMM. tfjs hands these kernels rank-3 tensors [batch, rows, cols]
- * whose batch dimensions broadcast; a single matrix product becomes one Gemm node (transposes are
- * flags there, not copies), batched ones MatMul with Transpose nodes.
+ * onnxruntime's multi-threaded GEMM. tfjs hands these kernels tensors of rank 2 or more (a Linear
+ * layer's [rows, cols], attention's [batch, heads, rows, cols]); the leading dimensions are
+ * flattened into one batch dimension (a view, no copy) when both sides have the same ones or one
+ * side has none to speak of. A single matrix product becomes one Gemm node (transposes are flags
+ * there, not copies), batched ones MatMul with Transpose nodes.
  */
 import { BatchMatMul, _FusedMatMul, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -83,16 +85,39 @@ function matMulGraph(c: MatMulCase, out: number[]): OnnxGraph {
   };
 }
 
+const product = (dims: readonly number[]) => dims.reduce((p, d) => p * d, 1);
+
+/**
+ * The rank-3 views [batch, rows, cols] of two operands and the batch dimensions of the product:
+ * equal leading dimensions flatten alike; a side whose leading dimensions hold one matrix
+ * broadcasts. Other broadcasts are left to the kernel below.
+ */
+function asRank3(a: readonly number[], b: readonly number[]): { a3: number[]; b3: number[]; outer: number[] } | undefined {
+  if (a.length < 2 || b.length < 2) return undefined;
+  const outerA = a.slice(0, -2);
+  const outerB = b.slice(0, -2);
+  const same = outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i]);
+  const outer = same || product(outerB) === 1 ? outerA : product(outerA) === 1 ? outerB : undefined;
+  if (!outer) return undefined;
+  // tfjs' broadcast shape: the longer side's rank, the missing leading dimensions 1.
+  const rank = Math.max(outerA.length, outerB.length);
+  return { a3: [product(outerA), ...a.slice(-2)], b3: [product(outerB), ...b.slice(-2)], outer: [...new Array<number>(rank - outer.length).fill(1), ...outer] };
+}
+
 function runMatMul(backend: BackendWasm, a: TensorInfo, b: TensorInfo, bias: TensorInfo | undefined, transposeA: boolean, transposeB: boolean, relu: boolean): TensorInfo | undefined {
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) return undefined;
-  const c: MatMulCase = { a: a.shape, b: b.shape, transposeA, transposeB, bias: bias?.shape, relu };
+  const views = asRank3(a.shape, b.shape);
+  if (!views) return undefined;
+  const c: MatMulCase = { a: views.a3, b: views.b3, transposeA, transposeB, bias: bias?.shape, relu };
   const out = outShapeOf(c);
   if (!out || out.some((d) => d === 0)) return undefined;
   // The bias must broadcast to the output without growing it.
   if (bias && (bias.shape.length > 3 || bias.shape.some((d, i) => d !== 1 && d !== out[out.length - bias.shape.length + i]))) return undefined;
-  const key = `MatMul:${shapeKey(a.shape, b.shape, bias?.shape ?? [])}:${+transposeA}${+transposeB}${+relu}`;
+  const key = `MatMul:${shapeKey(c.a, c.b, bias?.shape ?? [])}:${+transposeA}${+transposeB}${+relu}`;
   const op = tryOrtOp(key, () => matMulGraph(c, out));
-  return op && runOrt(backend, key, op, out, bias ? { a, b, bias } : { a, b }, 'y');
+  // Views with the rank-3 shapes over the same memory; the product gets tfjs' output shape.
+  const y = op && runOrt(backend, key, op, out, bias ? { a: { ...a, shape: c.a }, b: { ...b, shape: c.b }, bias } : { a: { ...a, shape: c.a }, b: { ...b, shape: c.b } }, 'y');
+  return y && { ...y, shape: [...views.outer, out[1], out[2]] };
 }
 
 export const batchMatMulOrtConfig = withFallback(BatchMatMul, ({ inputs, backend, attrs }) => {
