@@ -184,6 +184,22 @@ describe('onnxruntime matrix products vs the cpu backend', () => {
   });
 });
 
+describe('onnxruntime transposes vs the cpu backend', () => {
+  const cases: Array<{ shape: number[]; perm: number[]; onOrt: boolean }> = [
+    { shape: [4, 17, 3, 6, 32], perm: [2, 0, 3, 1, 4], onOrt: true }, // attention's q, k, v split
+    { shape: [4, 6, 17, 48], perm: [0, 2, 1, 3], onOrt: true },
+    { shape: [130, 384], perm: [1, 0], onOrt: true },
+    { shape: [2, 9, 9, 256], perm: [3, 1, 2, 0], onOrt: true },
+    { shape: [3, 5, 7], perm: [2, 0, 1], onOrt: false }, // small: the wasm kernel
+  ];
+  cases.forEach((c, i) => {
+    it(`Transpose ${c.shape} by ${c.perm}${c.onOrt ? '' : ' (small, on wasm)'}`, async () => {
+      const fell = await fallbacksDuring(() => compareWithCpu('Transpose', { x: { shape: c.shape } }, { perm: c.perm }, 1800 + i));
+      expect(fell).toEqual(c.onOrt ? {} : { Transpose: 1 });
+    });
+  });
+});
+
 describe('gradients through tf ops on wasm-ort', () => {
   it('tf.grads of a conv + dense net equal the cpu backend', async () => {
     const grads = async (backend: string) => {

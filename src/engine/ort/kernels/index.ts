@@ -5,5 +5,6 @@
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { ORT_CONV_KERNELS } from './conv2d';
 import { ORT_MATMUL_KERNELS } from './matMul';
+import { ORT_TRANSPOSE_KERNELS } from './transpose';
 
-export const ORT_KERNELS: readonly KernelConfig[] = [...ORT_CONV_KERNELS, ...ORT_MATMUL_KERNELS];
+export const ORT_KERNELS: readonly KernelConfig[] = [...ORT_CONV_KERNELS, ...ORT_MATMUL_KERNELS, ...ORT_TRANSPOSE_KERNELS];
