@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { packageRoot } from '../core/packageInfo';
 import { installDilatedGradients } from './dilatedGradients';
 import { installBroadcastMatMulGradient } from './matMulGradient';
+import { installRelu6Gradient } from './relu6Gradient';
 import { installResizeGradients } from './resizeGradients';
 
 const ENTRY = '@tensorflow/tfjs-core/dist/register_all_gradients.js';
@@ -53,7 +54,7 @@ export function gradientsRegistered(): boolean {
   return tf.getGradient('Conv2D') != null && tf.getGradient('BatchMatMul') != null;
 }
 
-/** Register every tfjs-core gradient once per process, and over them the ones fixed here (dilated convolutions, broadcast matrix products, resizes). */
+/** Register every tfjs-core gradient once per process, and over them the ones fixed or made faster here (dilated convolutions, broadcast matrix products, resizes, Relu6). */
 export function ensureGradients(): void {
   if (!gradientsRegistered()) {
     const file = gradientBundlePath();
@@ -64,4 +65,5 @@ export function ensureGradients(): void {
   installDilatedGradients();
   installBroadcastMatMulGradient();
   installResizeGradients();
+  installRelu6Gradient();
 }
