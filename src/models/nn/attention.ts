@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Layer } from './module';
 import { DropPath, Dropout, LayerNorm, Linear, gelu } from './layers';
+import { geluTrain } from '../../engine/ops/gelu';
 
 export class MultiHeadSelfAttention extends Layer<tf.Tensor3D, tf.Tensor3D> {
   readonly qkv: Linear;
@@ -50,7 +51,9 @@ export class Mlp extends Layer {
   }
 
   forward(x: tf.Tensor): tf.Tensor {
-    return this.fc2.forward(gelu(this.fc1.forward(x)));
+    // Training: GELU with its closed-form gradient (less memory); inference: the plain ops the exporters translate.
+    const h = this.fc1.forward(x);
+    return this.fc2.forward(this.training ? geluTrain(h) : gelu(h));
   }
 }
 

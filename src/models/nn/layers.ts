@@ -10,6 +10,7 @@ import * as init from './init';
 import { stepRandom } from './stepRandom';
 import { stopGradient } from './stopGradient';
 import { batchNormTrain } from '../../engine/ops/batchNorm';
+import { layerNormTrain } from '../../engine/ops/layerNorm';
 import { batchNormSync } from './batchNormSync';
 import { syncBatchNormTrain } from '../../distributed/syncBatchNorm';
 
@@ -190,6 +191,8 @@ export class LayerNorm extends Layer {
   }
 
   forward(x: tf.Tensor): tf.Tensor {
+    // Training: the closed-form gradient (engine/ops/layerNorm.ts); inference keeps the plain ops the exporters translate.
+    if (this.training) return layerNormTrain(x, this.gamma as tf.Tensor1D, this.beta as tf.Tensor1D, this.eps);
     const { mean, variance } = tf.moments(x, -1, true);
     return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps))), this.gamma), this.beta);
   }
