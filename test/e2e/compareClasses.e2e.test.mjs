@@ -47,7 +47,15 @@ test('Compare Runs shows the runs class by class: matrices and their difference,
   for (const label of [`${STEM}/20261201-100000`, `${STEM}/20261201-110000`]) {
     const row = vs.quickPickRow(label);
     await row.waitFor({ timeout: 15_000 });
-    await row.locator('.quick-input-list-checkbox, input[type=checkbox], .monaco-checkbox, .monaco-custom-toggle').first().click();
+    const box = row.locator('.quick-input-list-checkbox, input[type=checkbox], .monaco-checkbox, .monaco-custom-toggle').first();
+    await box.click();
+    // A click that did not tick the row (the list redrawn under it, once in a full CI run) is made again.
+    const ticked = () => row.evaluate((el) => el.getAttribute('aria-checked') === 'true' || !!el.querySelector('input[type=checkbox]:checked, .monaco-custom-toggle.checked, .monaco-checkbox.checked, [aria-checked="true"]'));
+    for (let i = 0; i < 10 && !(await ticked()); i++) {
+      await vs.page.waitForTimeout(300);
+      if (i === 4) await box.click();
+    }
+    expect(await ticked(), `${label} ticked`).toBe(true);
   }
   await vs.page.keyboard.press('Enter');
   const frame = await vs.webviewFrame('Compare 2 runs', { timeout: 60_000 });
