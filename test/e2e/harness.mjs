@@ -374,6 +374,23 @@ export class VSCodeSession {
       .first();
   }
 
+  /**
+   * Tick the checkbox of a multi-select quick pick's row. A click that did not tick it (the list
+   * redrawn under it: once in a full CI run, so Compare Runs opened nothing) is made again.
+   */
+  async tickQuickPickRow(label) {
+    const row = this.quickPickRow(label);
+    await row.waitFor({ timeout: 15_000 });
+    const box = row.locator('.quick-input-list-checkbox, input[type=checkbox], .monaco-checkbox, .monaco-custom-toggle').first();
+    const ticked = () => row.evaluate((el) => el.getAttribute('aria-checked') === 'true' || !!el.querySelector('input[type=checkbox]:checked, .monaco-custom-toggle.checked, .monaco-checkbox.checked, [aria-checked="true"]'));
+    await box.click();
+    for (let i = 0; i < 10 && !(await ticked()); i++) {
+      await this.page.waitForTimeout(300);
+      if (i === 4) await box.click();
+    }
+    if (!(await ticked())) throw new Error(`the quick pick row "${label}" did not tick`);
+  }
+
   /** Answer the open quick pick: type `label`, click its row. */
   async pick(label) {
     await this.quickInputFocused();

@@ -159,11 +159,7 @@ test('a live run: rows appended to metrics.jsonl reach the open dashboard (the r
 test('Compare Runs: pick two runs, see them overlaid with a legend and their config differences', async () => {
   await vs.runCommand('CV Workbench: Compare Runs', { opensQuickPick: true });
   await vs.quickInputFocused();
-  for (const label of [`${STEM}/${RUN}`, 'simclr_resnet18/20261127-090000']) {
-    const row = vs.quickPickRow(label);
-    await row.waitFor({ timeout: 15_000 });
-    await row.locator('.quick-input-list-checkbox, input[type=checkbox], .monaco-checkbox, .monaco-custom-toggle').first().click();
-  }
+  for (const label of [`${STEM}/${RUN}`, 'simclr_resnet18/20261127-090000']) await vs.tickQuickPickRow(label);
   await vs.screenshot('compare-pick');
   await vs.page.keyboard.press('Enter');
   const frame = await vs.webviewFrame('Compare 2 runs', { timeout: 60_000 });
