@@ -22,7 +22,6 @@ const I64 = OnnxType.INT64 as const;
 const NCHWC = 'com.microsoft.nchwc';
 
 let block: number | undefined;
-let enabled = true;
 
 /**
  * MLAS's NCHWc block size on this CPU, 0 where the NCHWc ops do not run. Measured once: ReorderInput
@@ -47,14 +46,8 @@ export function nchwcBlockSize(): number {
   return block;
 }
 
-/** Turn the NCHWc path off or on (the benchmarks compare both); sessions already made keep theirs. */
-export function setNchwcEnabled(on: boolean): void {
-  enabled = on;
-}
-
 /** The block size when this convolution's channels fit the NCHWc kernels, else 0. */
 export function nchwcBlockFor(info: backend_util.Conv2DInfo): number {
-  if (!enabled) return 0;
   const b = nchwcBlockSize();
   return b > 0 && info.inChannels % b === 0 && info.outChannels % b === 0 ? b : 0;
 }

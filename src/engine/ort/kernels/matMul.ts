@@ -6,7 +6,7 @@
  * side has none to speak of. A single matrix product becomes one Gemm node (transposes are flags
  * there, not copies), batched ones MatMul with Transpose nodes.
  */
-import { BatchMatMul, _FusedMatMul, type TensorInfo } from '@tensorflow/tfjs-core';
+import { BatchMatMul, _FusedMatMul, util, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { OnnxType, type OnnxGraph, type OnnxNode } from '../onnxModel';
 import { tryOrtOp } from '../session';
@@ -85,8 +85,6 @@ function matMulGraph(c: MatMulCase, out: number[]): OnnxGraph {
   };
 }
 
-const product = (dims: readonly number[]) => dims.reduce((p, d) => p * d, 1);
-
 /**
  * The rank-3 views [batch, rows, cols] of two operands and the batch dimensions of the product:
  * equal leading dimensions flatten alike; a side whose leading dimensions hold one matrix
@@ -97,11 +95,11 @@ function asRank3(a: readonly number[], b: readonly number[]): { a3: number[]; b3
   const outerA = a.slice(0, -2);
   const outerB = b.slice(0, -2);
   const same = outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i]);
-  const outer = same || product(outerB) === 1 ? outerA : product(outerA) === 1 ? outerB : undefined;
+  const outer = same || util.sizeFromShape(outerB) === 1 ? outerA : util.sizeFromShape(outerA) === 1 ? outerB : undefined;
   if (!outer) return undefined;
   // tfjs' broadcast shape: the longer side's rank, the missing leading dimensions 1.
   const rank = Math.max(outerA.length, outerB.length);
-  return { a3: [product(outerA), ...a.slice(-2)], b3: [product(outerB), ...b.slice(-2)], outer: [...new Array<number>(rank - outer.length).fill(1), ...outer] };
+  return { a3: [util.sizeFromShape(outerA), ...a.slice(-2)], b3: [util.sizeFromShape(outerB), ...b.slice(-2)], outer: [...new Array<number>(rank - outer.length).fill(1), ...outer] };
 }
 
 function runMatMul(backend: BackendWasm, a: TensorInfo, b: TensorInfo, bias: TensorInfo | undefined, transposeA: boolean, transposeB: boolean, relu: boolean): TensorInfo | undefined {

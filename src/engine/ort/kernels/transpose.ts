@@ -5,7 +5,7 @@
  * whole contiguous runs. Small tensors stay on the wasm kernel, where a session call costs more
  * than the copy.
  */
-import { Transpose, type TensorInfo } from '@tensorflow/tfjs-core';
+import { Transpose, util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { OnnxType } from '../onnxModel';
 import { tryOrtOp } from '../session';
 import { runOrt, shapeKey, withFallback } from './common';
@@ -16,7 +16,7 @@ const MIN_ELEMENTS = 1 << 14;
 export const transposeOrtConfig = withFallback(Transpose, ({ inputs, backend, attrs }) => {
   const x = inputs.x as TensorInfo;
   const perm = (attrs as unknown as { perm: number[] }).perm;
-  if (x.dtype !== 'float32' || x.shape.reduce((a, b) => a * b, 1) < MIN_ELEMENTS) return undefined;
+  if (x.dtype !== 'float32' || util.sizeFromShape(x.shape) < MIN_ELEMENTS) return undefined;
   const outShape = perm.map((p) => x.shape[p]);
   const key = `Transpose:${shapeKey(x.shape)}:${perm.join(',')}`;
   const op = tryOrtOp(key, () => ({
