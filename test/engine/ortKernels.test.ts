@@ -200,6 +200,23 @@ describe('onnxruntime transposes vs the cpu backend', () => {
   });
 });
 
+describe('onnxruntime sums vs the cpu backend', () => {
+  const cases: Array<{ shape: number[]; axis: number | number[]; keepDims: boolean; onOrt: boolean }> = [
+    { shape: [260, 384], axis: 0, keepDims: false, onOrt: true }, // a Linear layer's bias gradient
+    { shape: [4, 6, 17, 48], axis: -1, keepDims: true, onOrt: true }, // the softmax gradient's row sums
+    { shape: [8, 9, 9, 32], axis: [0, 1, 2], keepDims: false, onOrt: true },
+    { shape: [8, 9, 9, 32], axis: [1, 3], keepDims: true, onOrt: true },
+    { shape: [64, 300], axis: [0, 1], keepDims: false, onOrt: true },
+    { shape: [30, 7], axis: 0, keepDims: false, onOrt: false }, // small: the wasm kernel
+  ];
+  cases.forEach((c, i) => {
+    it(`Sum of ${c.shape} over ${JSON.stringify(c.axis)} keepDims ${c.keepDims}${c.onOrt ? '' : ' (small, on wasm)'}`, async () => {
+      const fell = await fallbacksDuring(() => compareWithCpu('Sum', { x: { shape: c.shape } }, { axis: c.axis, keepDims: c.keepDims }, 1900 + i));
+      expect(fell).toEqual(c.onOrt ? {} : { Sum: 1 });
+    });
+  });
+});
+
 describe('gradients through tf ops on wasm-ort', () => {
   it('tf.grads of a conv + dense net equal the cpu backend', async () => {
     const grads = async (backend: string) => {

@@ -1,7 +1,8 @@
 /**
  * layerNormTrain and geluTrain (src/engine/ops/): values and gradients against TensorFlow.js' own
- * autodiff of the textbook formulas, on the cpu and wasm-ort engines, and the LayerNorm layer
- * switching to the closed form in training mode only.
+ * autodiff of the textbook formulas, on the cpu and wasm-ort engines (where each direction is one
+ * onnxruntime kernel: the test checks they ran), and the LayerNorm layer switching to the closed
+ * form in training mode only.
  */
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
@@ -18,7 +19,7 @@ function textbook(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number):
 
 describe('layerNormTrain', () => {
   for (const engine of ['cpu', 'wasm-ort'] as const) {
-    for (const shape of [[6, 16], [2, 5, 24]]) {
+    for (const shape of [[6, 16], [2, 5, 24], [3, 65, 384]]) {
       it(`equals autodiff of the textbook formula on ${engine}, x ${shape}`, async () => {
         await initEngine({ backend: engine });
         const d = shape[shape.length - 1];
@@ -32,7 +33,12 @@ describe('layerNormTrain', () => {
           return [value, ...grads.map((t) => t.dataSync())];
         };
         const want = run(textbook);
-        const got = run((a, g, b, eps) => layerNormTrain(a, g as tf.Tensor1D, b as tf.Tensor1D, eps));
+        let got: ReturnType<typeof run> = [];
+        const { kernelNames } = await tf.profile(() => {
+          got = run((a, g, b, eps) => layerNormTrain(a, g as tf.Tensor1D, b as tf.Tensor1D, eps));
+        });
+        const fused = ['CvwLayerNormTrain', 'CvwLayerNormTrainGrad'].filter((k) => kernelNames.includes(k));
+        expect(fused).toEqual(engine === 'wasm-ort' ? ['CvwLayerNormTrain', 'CvwLayerNormTrainGrad'] : []);
         ['value', 'dx', 'dgamma', 'dbeta'].forEach((name, i) => {
           const { diff, scale } = maxAbsDiff(got[i] as Float32Array, want[i] as Float32Array);
           expect(diff, name).toBeLessThanOrEqual(2e-5 * Math.max(1, scale));
@@ -73,7 +79,12 @@ describe('geluTrain', () => {
       const dy = tf.tensor(randomValues([4, 33], 6), [4, 33]);
       const run = (f: (t: tf.Tensor) => tf.Tensor) => [tf.tidy(() => f(x).dataSync()), tf.grad((a: tf.Tensor) => tf.sum(tf.mul(f(a), dy)))(x).dataSync()];
       const want = run(gelu);
-      const got = run(geluTrain);
+      let got: ReturnType<typeof run> = [];
+      const { kernelNames } = await tf.profile(() => {
+        got = run(geluTrain);
+      });
+      const fused = ['CvwGelu', 'CvwGeluGrad'].filter((k) => kernelNames.includes(k));
+      expect(fused).toEqual(engine === 'wasm-ort' ? ['CvwGelu', 'CvwGeluGrad'] : []);
       ['value', 'dx'].forEach((name, i) => {
         const { diff, scale } = maxAbsDiff(got[i] as Float32Array, want[i] as Float32Array);
         expect(diff, name).toBeLessThanOrEqual(2e-5 * Math.max(1, scale));

@@ -169,3 +169,23 @@ describe('Identity and same-dtype Cast share data on wasm (as on the cpu backend
     expect(backend.numDataIds()).toBe(ids - 1);
   });
 });
+
+describe('Unpack (wasm, contiguous runs)', () => {
+  const cases: Array<{ shape: number[]; axis: number; dtype?: 'float32' | 'int32' }> = [
+    { shape: [3, 2, 6, 5, 16], axis: 0 }, // attention's q, k, v split
+    { shape: [2, 4, 3, 32], axis: 2 }, // runs of 32 inside each of 8 outer blocks
+    { shape: [5, 3, 17], axis: -2 },
+    { shape: [4, 6, 2], axis: 1 }, // runs of 2: the backend's own kernel
+    { shape: [7, 20], axis: 0, dtype: 'int32' },
+  ];
+  cases.forEach((c, i) => {
+    it(`tf.unstack of ${c.shape} (${c.dtype ?? 'float32'}) along ${c.axis} equals the cpu backend`, async () => {
+      const values = randomValues(c.shape, 700 + i, c.dtype);
+      const unstack = async (backend: string) => {
+        await tf.setBackend(backend);
+        return tf.tidy(() => tf.unstack(tf.tensor(values as Float32Array, c.shape, c.dtype ?? 'float32'), c.axis).map((t) => ({ shape: t.shape, values: Array.from(t.dataSync()) })));
+      };
+      expect(await unstack('wasm')).toEqual(await unstack('cpu'));
+    });
+  });
+});

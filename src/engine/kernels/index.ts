@@ -14,6 +14,7 @@ import { batchNormTrainConfig, batchNormTrainGradConfig } from './batchNormTrain
 import { castConfig, identityConfig } from './identity';
 import { EXPLICIT_SAME_PADDING_KERNELS } from './explicitSamePadding';
 import { maxPoolGradConfig } from './maxPoolGrad';
+import { unpackConfig } from './unpack';
 
 export { installKernels, uninstallKernels, kernelBelow, originalKernel } from './install';
 
@@ -29,6 +30,7 @@ export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   castConfig,
   ...EXPLICIT_SAME_PADDING_KERNELS,
   maxPoolGradConfig,
+  unpackConfig,
 ];
 
 export function registerWasmTrainingKernels(): void {

@@ -14,6 +14,7 @@
  * from tf ops.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { hasKernel } from './backendKernel';
 
 export const BATCH_NORM_TRAIN = 'CvwBatchNormTrain';
 export const BATCH_NORM_TRAIN_GRAD = 'CvwBatchNormTrainGrad';
@@ -42,10 +43,6 @@ function alias<T extends tf.Tensor>(t: T): T {
   const out = engine.makeTensorFromDataId(t.dataId, t.shape, t.dtype);
   engine.state.tensorInfo.get(t.dataId)!.backend.incRef(t.dataId);
   return out as T;
-}
-
-function hasKernel(name: string): boolean {
-  return tf.getKernel(name, tf.getBackend()) != null;
 }
 
 /** Σ over every axis but the last, as [C]. */

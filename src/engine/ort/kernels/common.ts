@@ -5,7 +5,8 @@
 import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { kernelBelow } from '../../kernels/install';
-import { rejectOrtOp, type BindingTensor, type OrtOp } from '../session';
+import type { OnnxGraph } from '../onnxModel';
+import { ortOp, ortRejections, rejectOrtOp, type BindingTensor, type OrtOp } from '../session';
 
 /** A view of a wasm tensor's memory, as ORT reads or writes it (no copy). Take it after every allocation. */
 export function heapTensor(backend: BackendWasm, info: TensorInfo, dims: readonly number[] = info.shape): BindingTensor {
@@ -51,16 +52,55 @@ export function shapeKey(...shapes: ReadonlyArray<readonly number[]>): string {
  * back to the kernel below (correct, only slower; `ortRejections` shows it).
  */
 export function runOrt(backend: BackendWasm, key: string, op: OrtOp, shape: number[], feeds: Record<string, TensorInfo>, outName: string): TensorInfo | undefined {
-  const out = backend.makeOutput(shape, 'float32');
+  return runOrtOutputs(backend, key, op, feeds, { [outName]: shape })?.[0];
+}
+
+/**
+ * `runOrt` for graphs with several outputs: new tensors of the given shapes, in the order of
+ * `outputs` (each bound to the graph output of its name), or undefined when onnxruntime fails.
+ * `dims` overrides the shape ORT is told a feed has (a view: flattened leading axes).
+ */
+export function runOrtOutputs(
+  backend: BackendWasm,
+  key: string,
+  op: OrtOp,
+  feeds: Record<string, TensorInfo>,
+  outputs: Record<string, number[]>,
+  dims: Record<string, readonly number[]> = {},
+): TensorInfo[] | undefined {
+  const outs = Object.entries(outputs).map(([name, shape]) => [name, backend.makeOutput(shape, 'float32'), dims[name]] as const);
   try {
-    // Views are taken after the allocation above: growing wasm memory detaches older views.
+    // Views are taken after the allocations above: growing wasm memory detaches older views.
     const bound: Record<string, BindingTensor> = {};
-    for (const [name, t] of Object.entries(feeds)) bound[name] = heapTensor(backend, t);
-    op.run(bound, { [outName]: heapTensor(backend, out) });
-    return out;
+    for (const [name, t] of Object.entries(feeds)) bound[name] = heapTensor(backend, t, dims[name]);
+    const fetches: Record<string, BindingTensor> = {};
+    for (const [name, t, d] of outs) fetches[name] = heapTensor(backend, t, d);
+    op.run(bound, fetches);
+    return outs.map(([, t]) => t);
   } catch (err) {
-    backend.disposeData(out.dataId);
+    for (const [, t] of outs) backend.disposeData(t.dataId);
     rejectOrtOp(key, (err as Error).message);
     return undefined;
   }
+}
+
+/**
+ * Run one of the engine's own fused kernels (no kernel below it to fall back to) on onnxruntime:
+ * float32 inputs only, and a failure is an error that names the kernel.
+ */
+export function runFused(
+  kernelName: string,
+  backend: BackendWasm,
+  key: string,
+  graph: () => OnnxGraph,
+  feeds: Record<string, TensorInfo>,
+  outputs: Record<string, number[]>,
+  dims: Record<string, readonly number[]> = {},
+): TensorInfo[] {
+  for (const [name, t] of Object.entries(feeds)) {
+    if (t.dtype !== 'float32') throw new Error(`${kernelName}: ${name} must be float32, got ${t.dtype}`);
+  }
+  const outs = runOrtOutputs(backend, key, ortOp(key, graph), feeds, outputs, dims);
+  if (!outs) throw new Error(`${kernelName}: onnxruntime failed: ${ortRejections().get(key)}`);
+  return outs;
 }

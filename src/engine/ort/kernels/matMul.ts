@@ -10,7 +10,7 @@ import { BatchMatMul, _FusedMatMul, util, type TensorInfo } from '@tensorflow/tf
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { OnnxType, type OnnxGraph, type OnnxNode } from '../onnxModel';
 import { tryOrtOp } from '../session';
-import { runOrt, shapeKey, withFallback } from './common';
+import { runOrtOutputs, shapeKey, withFallback } from './common';
 
 const F = OnnxType.FLOAT;
 
@@ -35,35 +35,25 @@ function outShapeOf(c: MatMulCase): number[] | undefined {
   return [Math.max(ba, bb), m, n];
 }
 
-function matMulGraph(c: MatMulCase, out: number[]): OnnxGraph {
-  const [batch, m, n] = out;
+/**
+ * The graph of a product and the shape each of its inputs and its output is bound with: views of
+ * the tensors' memory, so no node copies an operand. A single product (batch 1, a bias that
+ * broadcasts over rows) is one Gemm on 2-D views, its transposes flags, with no Reshape nodes
+ * around it; batched ones are MatMul with Transpose nodes.
+ */
+function matMulPlan(c: MatMulCase, out: number[]): { graph: OnnxGraph; dims: Record<string, number[]> } {
+  const [, m, n] = out;
   const nodes: OnnxNode[] = [];
-  const I64 = OnnxType.INT64 as const;
-  const initializers = [];
-  const single = c.a[0] === 1 && c.b[0] === 1;
   const last = c.relu ? 'prod' : 'y';
-  if (single) {
-    initializers.push(
-      { name: 'a2_shape', type: I64, dims: [2], values: c.a.slice(1) },
-      { name: 'b2_shape', type: I64, dims: [2], values: c.b.slice(1) },
-      { name: 'y_shape', type: I64, dims: [3], values: out },
-    );
-    const biasOk = c.bias && (c.bias.length <= 2 || c.bias.slice(0, -2).every((d) => d === 1));
-    const gemmInputs = ['a2', 'b2'];
-    if (c.bias && biasOk) {
-      initializers.push({ name: 'bias2_shape', type: I64, dims: [2], values: c.bias.length === 1 ? [1, c.bias[0]] : c.bias.slice(-2) });
-      nodes.push({ op: 'Reshape', inputs: ['bias', 'bias2_shape'], outputs: ['bias2'] });
-      gemmInputs.push('bias2');
-    }
-    nodes.push(
-      { op: 'Reshape', inputs: ['a', 'a2_shape'], outputs: ['a2'] },
-      { op: 'Reshape', inputs: ['b', 'b2_shape'], outputs: ['b2'] },
-      { op: 'Gemm', inputs: gemmInputs, outputs: ['y2'], attrs: { transA: c.transposeA ? 1 : 0, transB: c.transposeB ? 1 : 0 } },
-    );
-    const y2 = c.bias && !biasOk ? 'y2b' : 'y2';
-    if (c.bias && !biasOk) nodes.push({ op: 'Add', inputs: ['y2', 'bias'], outputs: ['y2b'] });
-    nodes.push({ op: 'Reshape', inputs: [y2, 'y_shape'], outputs: [last] });
+  const gemmBias = !c.bias || c.bias.length <= 2 || c.bias.slice(0, -2).every((d) => d === 1);
+  let dims: Record<string, number[]>;
+  if (c.a[0] === 1 && c.b[0] === 1 && gemmBias) {
+    dims = { a: c.a.slice(1), b: c.b.slice(1), y: [m, n] };
+    if (c.bias) dims.bias = c.bias.slice(-2);
+    nodes.push({ op: 'Gemm', inputs: c.bias ? ['a', 'b', 'bias'] : ['a', 'b'], outputs: [last], attrs: { transA: c.transposeA ? 1 : 0, transB: c.transposeB ? 1 : 0 } });
   } else {
+    dims = { a: c.a, b: c.b, y: out };
+    if (c.bias) dims.bias = c.bias;
     const a = c.transposeA ? 'at' : 'a';
     const b = c.transposeB ? 'bt' : 'b';
     if (c.transposeA) nodes.push({ op: 'Transpose', inputs: ['a'], outputs: ['at'], attrs: { perm: [0, 2, 1] } });
@@ -72,17 +62,9 @@ function matMulGraph(c: MatMulCase, out: number[]): OnnxGraph {
     if (c.bias) nodes.push({ op: 'Add', inputs: ['mm', 'bias'], outputs: [last] });
   }
   if (c.relu) nodes.push({ op: 'Relu', inputs: ['prod'], outputs: ['y'] });
-  return {
-    name: 'matmul',
-    nodes,
-    initializers,
-    inputs: [
-      { name: 'a', type: F, shape: c.a },
-      { name: 'b', type: F, shape: c.b },
-      ...(c.bias ? [{ name: 'bias', type: F, shape: c.bias }] : []),
-    ],
-    outputs: [{ name: 'y', type: F, shape: [batch, m, n] }],
-  };
+  const value = (name: string) => ({ name, type: F, shape: dims[name] });
+  const graph: OnnxGraph = { name: 'matmul', nodes, inputs: ['a', 'b', ...(c.bias ? ['bias'] : [])].map(value), outputs: [value('y')] };
+  return { graph, dims };
 }
 
 /**
@@ -112,10 +94,10 @@ function runMatMul(backend: BackendWasm, a: TensorInfo, b: TensorInfo, bias: Ten
   // The bias must broadcast to the output without growing it.
   if (bias && (bias.shape.length > 3 || bias.shape.some((d, i) => d !== 1 && d !== out[out.length - bias.shape.length + i]))) return undefined;
   const key = `MatMul:${shapeKey(c.a, c.b, bias?.shape ?? [])}:${+transposeA}${+transposeB}${+relu}`;
-  const op = tryOrtOp(key, () => matMulGraph(c, out));
-  // Views with the rank-3 shapes over the same memory; the product gets tfjs' output shape.
-  const y = op && runOrt(backend, key, op, out, bias ? { a: { ...a, shape: c.a }, b: { ...b, shape: c.b }, bias } : { a: { ...a, shape: c.a }, b: { ...b, shape: c.b } }, 'y');
-  return y && { ...y, shape: [...views.outer, out[1], out[2]] };
+  const plan = matMulPlan(c, out);
+  const op = tryOrtOp(key, () => plan.graph);
+  const feeds: Record<string, TensorInfo> = bias ? { a, b, bias } : { a, b };
+  return op && runOrtOutputs(backend, key, op, feeds, { y: [...views.outer, out[1], out[2]] }, plan.dims)?.[0];
 }
 
 export const batchMatMulOrtConfig = withFallback(BatchMatMul, ({ inputs, backend, attrs }) => {
