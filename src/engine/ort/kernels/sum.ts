@@ -17,10 +17,12 @@ export const sumOrtConfig = withFallback(Sum, ({ inputs, backend, attrs }) => {
   const { axis, keepDims } = attrs as unknown as { axis: number | number[]; keepDims: boolean };
   if (x.dtype !== 'float32' || util.sizeFromShape(x.shape) < MIN_ELEMENTS) return undefined;
   const axes = util.parseAxisParam(axis, x.shape);
+  // ReduceSum with no axes sums everything; tfjs' sum over none is the identity.
+  if (axes.length === 0) return undefined;
   const [kept] = backend_util.computeOutAndReduceShapes(x.shape, axes);
-  const outShape = keepDims ? backend_util.expandShapeToKeepDim(kept, axes) : kept;
-  const key = `Sum:${shapeKey(x.shape)}:${axes.join(',')}`;
   const graphShape = backend_util.expandShapeToKeepDim(kept, axes);
+  const outShape = keepDims ? graphShape : kept;
+  const key = `Sum:${shapeKey(x.shape)}:${axes.join(',')}`;
   const op = tryOrtOp(key, () => ({
     name: 'sum',
     nodes: [{ op: 'ReduceSum', inputs: ['x', 'axes'], outputs: ['y'], attrs: { keepdims: 1 } }],
