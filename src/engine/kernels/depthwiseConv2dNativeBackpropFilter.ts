@@ -8,8 +8,7 @@
  * multiply-adds per element of dy for a 3x3 filter); what cost time was the layout. It was composed
  * from the backend's DepthwiseConv2dNative with each (image, channel) pair a channel and dy the
  * filter — two full transposes and a depthwise convolution with a 32x32 kernel, which XNNPACK is not
- * built for: 36% of a MobileNetV2 step. The loops take 1.5-4x less time on its layers
- * (BENCHMARKS.md, issue 24).
+ * built for: 36% of a MobileNetV2 step, 24% with these loops (BENCHMARKS.md, issue 24).
  */
 import { backend_util, DepthwiseConv2dNativeBackpropFilter, type DepthwiseConv2dNativeBackpropFilterAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';

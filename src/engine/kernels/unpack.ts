@@ -1,7 +1,7 @@
 /**
  * Unpack (tf.unstack) on the wasm backend as runs of contiguous copies. The backend's own kernel
  * slices once per output through its generic path, which for rank 5 (attention's [3, B, H, N, D]
- * q/k/v split) walks an index per element: 18 ms a ViT-S block at batch 16. Along any axis, output
+ * q/k/v split) walks an index per element. Along any axis, output
  * i is `outer` runs of `inner` contiguous elements of the input, which TypedArray.set copies at
  * memory speed.
  */

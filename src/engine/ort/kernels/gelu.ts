@@ -2,11 +2,10 @@
  * The kernels behind `geluTrain` (ops/gelu.ts) on wasm-ort: the forward pass as onnxruntime's Gelu
  * (ONNX opset 20) and the gradient dy·(Φ(x) + x·φ(x)) as one graph. The wasm backend composes them
  * from single-threaded scalar passes (its Erf alone about half the forward); onnxruntime's Erf and
- * Exp are vectorised MLAS routines on every core (7x less time for both directions on a ViT-S
- * MLP's hidden layer: BENCHMARKS.md, issue 24). The graphs are element-wise, so one session of
+ * Exp are vectorised MLAS routines on every core (the ViT-S step: BENCHMARKS.md, issue 24). The graphs are element-wise, so one session of
  * each, over a flat symbolic length, serves every shape.
  */
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { GELU, GELU_GRAD } from '../../ops/gelu';
 import { OnnxType, type ConstTensor, type OnnxGraph } from '../onnxModel';
@@ -53,7 +52,7 @@ const geluOrt: KernelConfig = {
   backendName: 'wasm',
   kernelFunc: (({ inputs, backend }: Args) => {
     const { x } = inputs;
-    const n = [x.shape.reduce((a, b) => a * b, 1)];
+    const n = [util.sizeFromShape(x.shape)];
     return runFused(GELU, backend, 'Gelu', forwardGraph, { x }, { y: x.shape }, { x: n, y: n })[0];
   }) as unknown as KernelFunc,
 };
@@ -63,7 +62,7 @@ const geluGradOrt: KernelConfig = {
   backendName: 'wasm',
   kernelFunc: (({ inputs, backend }: Args) => {
     const { x, dy } = inputs;
-    const n = [x.shape.reduce((a, b) => a * b, 1)];
+    const n = [util.sizeFromShape(x.shape)];
     return runFused(GELU_GRAD, backend, 'GeluGrad', gradientGraph, { x, dy }, { dx: x.shape }, { x: n, dy: n, dx: n })[0];
   }) as unknown as KernelFunc,
 };

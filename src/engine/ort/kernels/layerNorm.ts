@@ -6,7 +6,7 @@
  * these as a dozen single-threaded passes; onnxruntime's are vectorised and use every core. Rows
  * and D are symbolic: one session per ε serves every shape.
  */
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { LAYER_NORM_TRAIN, LAYER_NORM_TRAIN_GRAD } from '../../ops/layerNorm';
 import { OnnxType, type OnnxGraph } from '../onnxModel';
@@ -51,7 +51,7 @@ type Args = { inputs: Record<string, TensorInfo>; backend: BackendWasm; attrs: {
 /** x's shape with its last axis replaced by 1 (the statistics), and x viewed as [rows, D]. */
 function views(x: TensorInfo) {
   const d = x.shape[x.shape.length - 1];
-  const rows = x.shape.reduce((a, b) => a * b, 1) / d;
+  const rows = util.sizeFromShape(x.shape) / d;
   return { stats: [...x.shape.slice(0, -1), 1], matrix: [rows, d], column: [rows, 1] };
 }
 
