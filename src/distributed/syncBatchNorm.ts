@@ -1,7 +1,7 @@
 /**
  * Batch normalisation with statistics over the whole batch of every rank (PyTorch's SyncBatchNorm):
  * the mean, then the variance, each summed over the ranks; in the backward pass the sums of dy and
- * dy * x̂ likewise. Each rank's loss is its own batch's mean and the gradients are averaged after
+ * dy·(x − μ) likewise. Each rank's loss is its own batch's mean and the gradients are averaged after
  * the step, so N ranks x batch B train exactly like one process x batch N·B.
  *
  * "Exactly" needs the same statistics as one process computes, to the last bit where possible: a
@@ -15,20 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { SumOverRanks } from '../models/nn/batchNormSync';
-
-/**
- * Per-channel sums of `t` ([N, ..., C]): each sample's in float32 (one batched product with ones,
- * as the wasm kernel takes them), added up in float64.
- */
-export function perSampleChannelSums(t: tf.Tensor): Float64Array {
-  const c = t.shape[t.rank - 1];
-  const n = t.shape[0];
-  const k = t.size / c / n;
-  const partial = tf.tidy(() => tf.matMul(tf.ones([n, 1, k]), tf.reshape(t, [n, k, c])).dataSync() as Float32Array);
-  const out = new Float64Array(c);
-  for (let i = 0; i < partial.length; i++) out[i % c] += partial[i];
-  return out;
-}
+import { perSampleChannelSums } from '../engine/ops/batchNorm';
 
 /** A float32 [C] tensor of float64 values. */
 const vector = (values: ArrayLike<number>): tf.Tensor1D => tf.tensor1d(Float32Array.from(values));
@@ -70,24 +57,24 @@ export function syncBatchNormTrain(x: tf.Tensor, gamma: tf.Tensor1D | undefined,
           const dy = tf.reshape(dyIn as tf.Tensor, [m, c]);
           const inv = new Float64Array(c);
           for (let ch = 0; ch < c; ch++) inv[ch] = 1 / Math.sqrt(variance32[ch] + eps);
-          const xHat = tf.mul(tf.sub(tf.reshape(saved[0], [m, c]), saved[1]), vector(inv));
+          const centred = tf.sub(tf.reshape(saved[0], [m, c]), saved[1]);
           const dbeta = perSampleChannelSums(tf.reshape(dy, x.shape));
-          const dgamma = perSampleChannelSums(tf.reshape(tf.mul(dy, xHat), x.shape));
+          const dyCentred = perSampleChannelSums(tf.reshape(tf.mul(dy, centred), x.shape));
+          const dgamma = dyCentred.map((v, ch) => v * inv[ch]);
           const both = new Float64Array(2 * c);
           both.set(dbeta);
-          both.set(dgamma, c);
+          both.set(dyCentred, c);
           sum(both);
-          // ∂x = k·dy + a·x̂ + b per channel, k = γσ⁻¹, a = −k·∂γ/M, b = −k·∂β/M over the whole batch.
+          // ∂x = (dy·k + (x − μ)·a) + b per channel over the whole batch: k = γσ⁻¹, a = −k·σ⁻¹·∂γ/M, b = −k·∂β/M.
           const k = new Float64Array(c);
           const a = new Float64Array(c);
           const b = new Float64Array(c);
           for (let ch = 0; ch < c; ch++) {
             k[ch] = (g ? g[ch] : 1) * inv[ch];
-            a[ch] = (-k[ch] * both[c + ch]) / count;
+            a[ch] = (-k[ch] * inv[ch] * (both[c + ch] * inv[ch])) / count;
             b[ch] = (-k[ch] * both[ch]) / count;
           }
-          const fromDy = tf.add(tf.mul(dy, vector(k)), vector(b));
-          const dx = tf.reshape(tf.add(fromDy, tf.mul(xHat, vector(a))), x.shape);
+          const dx = tf.reshape(tf.add(tf.add(tf.mul(dy, vector(k)), tf.mul(centred, vector(a))), vector(b)), x.shape);
           // gamma and beta: this rank's sums (averaged over the ranks with the other gradients).
           return [dx, ...(gamma ? [vector(dgamma)] : []), ...(beta ? [vector(dbeta)] : [])];
         }),

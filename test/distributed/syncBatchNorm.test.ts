@@ -7,10 +7,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import { batchNormTrain } from '../../src/engine/ops/batchNorm';
+import { batchNormTrain, perSampleChannelSums } from '../../src/engine/ops/batchNorm';
 import { installKernels, WASM_TRAINING_KERNELS } from '../../src/engine/kernels';
 import { ensureGradients } from '../../src/engine/gradients';
-import { perSampleChannelSums, syncBatchNormTrain } from '../../src/distributed/syncBatchNorm';
+import { syncBatchNormTrain } from '../../src/distributed/syncBatchNorm';
 import { randomValues } from '../engine/kernelHarness';
 import { maxAbsDiff } from '../helpers/tf';
 
@@ -38,10 +38,11 @@ describe('SyncBatchNorm on the wasm engine', () => {
     for (let c = 0; c < whole.length; c++) expect(Math.abs(whole[c] - exact[c]) / exact[c]).toBeLessThan(2e-7);
   });
 
-  it('one rank: output, statistics and gradients bit for bit those of the single-process kernels', () => {
-    const x = input();
-    const gamma = tf.tensor1d([0.5, 1, 1.5, 0.8, 1.2, 0.9]);
-    const beta = tf.tensor1d([0.1, -0.2, 0, 0.3, -0.1, 0.2]);
+  // 8 channels: the kernels' SIMD passes; 6: their composed path.
+  it.each([[[8, 5, 5, 6]], [[8, 5, 5, 8]]])('one rank, %j: output, statistics and gradients bit for bit those of the single-process kernels', (shape) => {
+    const x = tf.add(tf.mul(tf.tensor(randomValues(shape, 1), shape), 0.5), 3);
+    const gamma = tf.tensor1d([0.5, 1, 1.5, 0.8, 1.2, 0.9, 1.1, 0.7].slice(0, shape[3]));
+    const beta = tf.tensor1d([0.1, -0.2, 0, 0.3, -0.1, 0.2, 0.05, -0.3].slice(0, shape[3]));
     const dy = tf.tensor(randomValues(shape, 2), shape);
     let calls = 0;
     const alone = (data: Float64Array) => {
@@ -54,6 +55,7 @@ describe('SyncBatchNorm on the wasm engine', () => {
     expect(maxAbsDiff(sync.mean.dataSync(), single.mean.dataSync())).toBe(0);
     expect(maxAbsDiff(sync.variance.dataSync(), single.variance.dataSync())).toBe(0);
     expect(sync.count).toBe(8 * 5 * 5);
+    expect(single.y.shape).toEqual(shape);
     const grads = (f: (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor) => tf.grads((a, g, b) => tf.sum(tf.mul(f(a, g, b), dy)))([x, gamma, beta]);
     const gs = grads((a, g, b) => batchNormTrain(a, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5).y);
     const gy = grads((a, g, b) => syncBatchNormTrain(a, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5, alone).y);

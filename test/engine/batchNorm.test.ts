@@ -11,6 +11,10 @@ import { batchNormTrain } from '../../src/engine/ops/batchNorm';
 import { installKernels, WASM_TRAINING_KERNELS } from '../../src/engine/kernels';
 import { ensureGradients } from '../../src/engine/gradients';
 import { maxAbsDiff, randomValues } from './kernelHarness';
+import { batchNormPasses } from '../../src/engine/simd/batchNormPasses';
+import { perSampleChannelSums } from '../../src/engine/ops/batchNorm';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import * as fs from 'node:fs';
 
 const BACKENDS = ['cpu', 'wasm'] as const;
 
@@ -42,9 +46,11 @@ function textbook(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number):
   return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta);
 }
 
+// Channels in whole f32x4 vectors run on the wasm kernels' SIMD passes, others on their composed path.
 const SHAPES: number[][] = [
   [4, 5, 6, 3],
   [2, 3, 3, 16],
+  [3, 7, 7, 20],
   [7, 4], // BatchNorm1d: [batch, features]
 ];
 
@@ -74,10 +80,12 @@ describe('batchNormTrain forward', () => {
 
   it('without gamma and beta it only normalises', async () => {
     await tf.setBackend('wasm');
-    const xv = randomValues([3, 4, 4, 5], 3) as Float32Array;
-    const ref = reference(xv, 5, undefined, undefined, 1e-3);
-    const y = tf.tidy(() => batchNormTrain(tf.tensor(xv, [3, 4, 4, 5]), undefined, undefined, 1e-3).y.dataSync().slice());
-    expect(maxAbsDiff(y, ref.y).diff).toBeLessThan(2e-5);
+    for (const c of [5, 8]) {
+      const xv = randomValues([3, 4, 4, c], 3) as Float32Array;
+      const ref = reference(xv, c, undefined, undefined, 1e-3);
+      const y = tf.tidy(() => batchNormTrain(tf.tensor(xv, [3, 4, 4, c]), undefined, undefined, 1e-3).y.dataSync().slice());
+      expect(maxAbsDiff(y, ref.y).diff).toBeLessThan(2e-5);
+    }
   });
 
   it('rejects mismatched parameters with a clear message', async () => {
@@ -134,5 +142,34 @@ describe('batchNormTrain gradients', () => {
       const numeric = (loss(plus) - loss(minus)) / (2 * h);
       expect(Math.abs(dx[i] - numeric), `dx[${i}]`).toBeLessThan(2e-2 * Math.max(1, Math.abs(numeric)));
     }
+  });
+});
+
+describe('the SIMD passes of the wasm kernels (src/engine/simd/batchNorm.wat)', () => {
+  it('are the assembly of the committed source, and run on the wasm backend', async () => {
+    const { assemble } = (await import('../../scripts/build-simd.mjs' as string)) as { assemble(watFile: string): Promise<string> };
+    expect(fs.readFileSync('src/engine/simd/batchNormBinary.ts', 'utf8')).toBe(await assemble('src/engine/simd/batchNorm.wat'));
+    await tf.setBackend('wasm');
+    expect(batchNormPasses(tf.backend() as BackendWasm)).toBeDefined();
+  });
+
+  it('sum each sample over its pixels in order, in float32, whichever batch holds it', async () => {
+    await tf.setBackend('wasm');
+    const shape = [3, 9, 11, 12];
+    const xv = randomValues(shape, 5) as Float32Array;
+    const [k, c] = [9 * 11, 12];
+    // Activations after a ReLU sit far from 0: where a float32 sum's order shows most.
+    for (let i = 0; i < xv.length; i++) xv[i] = Math.fround(Math.abs(xv[i]) * 7 + 3);
+    const perSample = (s: number) => {
+      const sums = new Float32Array(c);
+      for (let p = 0; p < k; p++) for (let ch = 0; ch < c; ch++) sums[ch] = Math.fround(sums[ch] + xv[(s * k + p) * c + ch]);
+      return sums;
+    };
+    const expected = new Float64Array(c);
+    for (let s = 0; s < 3; s++) perSample(s).forEach((v, ch) => (expected[ch] += v));
+    const [whole, last] = [tf.tensor(xv, shape), tf.tensor(xv.subarray(2 * k * c), [1, 9, 11, 12])];
+    expect(Array.from(perSampleChannelSums(whole))).toEqual(Array.from(expected));
+    expect(Array.from(perSampleChannelSums(last))).toEqual(Array.from(perSample(2)));
+    tf.dispose([whole, last]);
   });
 });

@@ -10,7 +10,7 @@ import { conv2DBackpropInputConfig } from './conv2dBackpropInput';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwiseConv2dNativeBackpropFilter';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwiseConv2dNativeBackpropInput';
 import { unsortedSegmentSumConfig } from './unsortedSegmentSum';
-import { batchNormTrainConfig, batchNormTrainGradConfig } from './batchNormTrain';
+import { batchNormTrainConfig, batchNormTrainGradConfig, perSampleChannelSumsConfig } from './batchNormTrain';
 import { castConfig, identityConfig } from './identity';
 import { EXPLICIT_SAME_PADDING_KERNELS } from './explicitSamePadding';
 import { maxPoolGradConfig } from './maxPoolGrad';
@@ -26,6 +26,7 @@ export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   unsortedSegmentSumConfig,
   batchNormTrainConfig,
   batchNormTrainGradConfig,
+  perSampleChannelSumsConfig,
   identityConfig,
   castConfig,
   ...EXPLICIT_SAME_PADDING_KERNELS,

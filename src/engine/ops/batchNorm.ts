@@ -18,6 +18,28 @@ import { hasKernel } from './backendKernel';
 
 export const BATCH_NORM_TRAIN = 'CvwBatchNormTrain';
 export const BATCH_NORM_TRAIN_GRAD = 'CvwBatchNormTrainGrad';
+export const PER_SAMPLE_CHANNEL_SUMS = 'CvwPerSampleChannelSums';
+
+/**
+ * Per-channel sums of `t` ([N, ..., C]): each sample's in float32, added up in float64, so a
+ * sample contributes the same whichever batch (or rank, src/distributed/syncBatchNorm.ts) holds
+ * it. On the wasm backend they are the sums its batch-norm kernels take (`CvwPerSampleChannelSums`);
+ * elsewhere one batched product with ones.
+ */
+export function perSampleChannelSums(t: tf.Tensor): Float64Array {
+  const c = t.shape[t.rank - 1];
+  const n = t.shape[0];
+  const partial = tf.tidy(() =>
+    hasKernel(PER_SAMPLE_CHANNEL_SUMS)
+      ? (tf.engine().runKernel(PER_SAMPLE_CHANNEL_SUMS, { x: t }) as tf.Tensor)
+      : tf.matMul(tf.ones([n, 1, t.size / c / n]), tf.reshape(t, [n, t.size / c / n, c])),
+  );
+  const values = partial.dataSync() as Float32Array;
+  partial.dispose();
+  const out = new Float64Array(c);
+  for (let i = 0; i < values.length; i++) out[i % c] += values[i];
+  return out;
+}
 
 export interface BatchNormTrainResult<T extends tf.Tensor> {
   /** The normalised, scaled and shifted input. */
