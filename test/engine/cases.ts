@@ -67,6 +67,9 @@ export const DEPTHWISE_CASES: DepthwiseCase[] = [
   { x: [1, 5, 5, 2], filter: [2, 2], multiplier: 2, strides: 1, dilations: 1, pad: [[0, 0], [3, 0], [0, 3], [0, 0]] },
   // MobileNetV2's downsampling: PyTorch-style symmetric padding on an even size (not tfjs' 'same').
   { x: [2, 8, 8, 4], filter: [3, 3], multiplier: 1, strides: 2, dilations: 1, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
+  // Channels in whole f32x4 vectors, multiplier 1: the filter gradient's SIMD runs (rows of 16 and 6 positions).
+  { x: [2, 16, 16, 12], filter: [3, 3], multiplier: 1, strides: 1, dilations: 1, pad: 'same' },
+  { x: [3, 13, 11, 8], filter: [3, 3], multiplier: 1, strides: 2, dilations: 1, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
 ];
 
 // The cpu backend's depthwise gradients ignore dilations, so these compare with the plain loops.
@@ -74,6 +77,7 @@ export const DILATED_DEPTHWISE_CASES: DepthwiseCase[] = [
   { x: [2, 9, 9, 3], filter: [3, 3], multiplier: 1, strides: 1, dilations: 2, pad: 'same' },
   { x: [1, 10, 9, 2], filter: [3, 2], multiplier: 2, strides: 1, dilations: 3, pad: 'valid' },
   { x: [1, 11, 11, 2], filter: [3, 3], multiplier: 2, strides: 2, dilations: 2, pad: 'same' },
+  { x: [2, 10, 10, 8], filter: [3, 3], multiplier: 1, strides: 1, dilations: 2, pad: 'same' },
 ];
 
 export function depthwiseInfo(c: DepthwiseCase): tf.backend_util.Conv2DInfo {

@@ -17,6 +17,17 @@ describe('Relu6 gradient', () => {
       await initEngine({ backend: engine });
       const grad = tf.tidy(() => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.relu6(x), tf.tensor1d(DY))))(tf.tensor1d(X)).dataSync());
       expect(Array.from(grad)).toEqual(EXPECTED);
+      // and on the wasm engines as one kernel (the SIMD sweep of src/engine/simd/relu6.wat), over
+      // whole vectors and a remainder, with gradients of both signs
+      const n = 4 * 1001 + 3;
+      const x = Array.from({ length: n }, (_, i) => ((i * 37) % 101) / 10 - 2);
+      const dy = Array.from({ length: n }, (_, i) => (i % 2 ? -1 : 1) * (1 + (i % 7)));
+      const { kernelNames, result } = await tf.profile(() => tf.tidy(() => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.relu6(v), tf.tensor1d(dy))))(tf.tensor1d(x)).dataSync()));
+      expect(Array.from(result as unknown as Float32Array)).toEqual(x.map((v, i) => dy[i] * (v > 0 && v <= 6 ? 1 : 0)));
+      if (engine !== 'cpu') {
+        expect(kernelNames).toContain('CvwRelu6Grad');
+        expect(kernelNames).not.toContain('Step');
+      }
     });
   }
 });

@@ -18,7 +18,8 @@
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, PER_SAMPLE_CHANNEL_SUMS } from '../ops/batchNorm';
-import { batchNormPasses, channelsFitPasses, heapOffset } from '../simd/batchNormPasses';
+import { batchNormPasses, channelsFitPasses } from '../simd/batchNormPasses';
+import { heapOffset } from '../simd/module';
 import { KernelScope } from './kernelScope';
 
 type Inputs = Record<string, TensorInfo | undefined>;

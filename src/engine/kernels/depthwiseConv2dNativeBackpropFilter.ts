@@ -8,13 +8,17 @@
  * multiply-adds per element of dy for a 3x3 filter); what cost time was the layout. It was composed
  * from the backend's DepthwiseConv2dNative with each (image, channel) pair a channel and dy the
  * filter — two full transposes and a depthwise convolution with a 32x32 kernel, which XNNPACK is not
- * built for: 36% of a MobileNetV2 step, 24% with these loops (BENCHMARKS.md, issue 24).
+ * built for: 36% of a MobileNetV2 step, 24% with these loops (BENCHMARKS.md, issue 24). With a
+ * channel multiplier of 1 and channels in whole f32x4 vectors (MobileNet's), each run of positions
+ * is summed in WebAssembly SIMD (simd/depthwiseConv.wat) in float32, the runs in float64.
  */
 import { backend_util, DepthwiseConv2dNativeBackpropFilter, type DepthwiseConv2dNativeBackpropFilterAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { composed } from './kernelScope';
 import { expectShape, geometryOf, isEmpty } from './convGeometry';
 import { depthwiseBackpropFilterLoops, type ConvGeometry } from './reference';
+import { DEPTHWISE_CONV_WASM } from '../simd/depthwiseConvBinary';
+import { heapOffset, onBackendMemory } from '../simd/module';
 
 /**
  * acc[a + k] += Σ_p x[xb + p·xs + k] · dy[db + p·k1 + k] over `len` positions p and `k1` = C·M
@@ -41,11 +45,15 @@ function positionsTimesDyMultiplied(acc: Float64Array, a: number, x: Float32Arra
   }
 }
 
-function depthwiseFilterGradient(g: ConvGeometry, x: Float32Array, dy: Float32Array, multiplier: number): Float32Array {
+/**
+ * Every run of output positions that one filter tap meets, row by row: `visit(a, xb, db, len)` with
+ * `a` the tap's first filter element, `xb` and `db` the first elements of x and dy in the run, and
+ * `len` its positions (x advances sw·C a position, dy C·M).
+ */
+function forEachTapRun(g: ConvGeometry, multiplier: number, visit: (a: number, xb: number, db: number, len: number) => void): void {
   const { batch, inHeight: H, inWidth: W, inChannels: C, outHeight: Ho, outWidth: Wo, filterHeight: kh, filterWidth: kw } = g;
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, padTop: top, padLeft: left } = g;
   const M = multiplier;
-  const acc = new Float64Array(kh * kw * C * M);
   for (let j = 0; j < kw; j++) {
     // The output columns whose input column xo·sw + j·dw − left lies inside [0, W).
     const lo = Math.max(0, Math.ceil((left - j * dw) / sw));
@@ -56,16 +64,52 @@ function depthwiseFilterGradient(g: ConvGeometry, x: Float32Array, dy: Float32Ar
         for (let i = 0; i < kh; i++) {
           const h = y * sh + i * dh - top;
           if (h < 0 || h >= H) continue;
-          const a = (i * kw + j) * C * M;
-          const xb = ((n * H + h) * W + lo * sw + j * dw - left) * C;
-          const db = ((n * Ho + y) * Wo + lo) * C * M;
-          if (M === 1) positionsTimesDy(acc, a, x, xb, sw * C, dy, db, C, hi - lo + 1);
-          else positionsTimesDyMultiplied(acc, a, x, xb, sw * C, dy, db, C, M, hi - lo + 1);
+          visit((i * kw + j) * C * M, ((n * H + h) * W + lo * sw + j * dw - left) * C, ((n * Ho + y) * Wo + lo) * C * M, hi - lo + 1);
         }
       }
     }
   }
+}
+
+function depthwiseFilterGradient(g: ConvGeometry, x: Float32Array, dy: Float32Array, multiplier: number): Float32Array {
+  const { inChannels: C, strideWidth: sw, filterHeight: kh, filterWidth: kw } = g;
+  const M = multiplier;
+  const acc = new Float64Array(kh * kw * C * M);
+  forEachTapRun(g, M, (a, xb, db, len) => {
+    if (M === 1) positionsTimesDy(acc, a, x, xb, sw * C, dy, db, C, len);
+    else positionsTimesDyMultiplied(acc, a, x, xb, sw * C, dy, db, C, M, len);
+  });
   return Float32Array.from(acc);
+}
+
+/** depthwiseConv.wat: one tap's run, channels in f32x4 (byte offsets; acc float64). */
+interface DepthwisePasses {
+  tap_run(acc: number, x: number, xs: number, dy: number, c: number, len: number): void;
+}
+
+/**
+ * The same sums on the SIMD pass of depthwiseConv.wat (multiplier 1, channels a multiple of 4):
+ * each run summed in float32 (at most one output row), the runs in float64.
+ */
+function depthwiseFilterGradientSimd(backend: BackendWasm, passes: DepthwisePasses, g: ConvGeometry, x: TensorInfo, dy: TensorInfo): Float32Array {
+  const { inChannels: C, strideWidth: sw, filterHeight: kh, filterWidth: kw } = g;
+  const size = kh * kw * C;
+  const accT = backend.makeOutput([2 * size], 'float32'); // float64 storage
+  try {
+    backend.typedArrayFromHeap(accT).fill(0);
+    const [acc, xAt, dyAt] = [heapOffset(backend, accT), heapOffset(backend, x), heapOffset(backend, dy)];
+    forEachTapRun(g, 1, (a, xb, db, len) => passes.tap_run(acc + 8 * a, xAt + 4 * xb, sw * C, dyAt + 4 * db, C, len));
+    // (The backend's malloc aligns to 8 bytes at least, as a float64 view needs.)
+    const heap = backend.typedArrayFromHeap(accT) as Float32Array;
+    return Float32Array.from(new Float64Array(heap.buffer, heap.byteOffset, size));
+  } finally {
+    backend.disposeData(accT.dataId);
+  }
+}
+
+function simdPasses(backend: BackendWasm, g: ConvGeometry, multiplier: number, x: TensorInfo, dy: TensorInfo): DepthwisePasses | undefined {
+  const fits = multiplier === 1 && g.inChannels % 4 === 0 && x.dtype === 'float32' && dy.dtype === 'float32';
+  return fits ? onBackendMemory<DepthwisePasses>(backend, DEPTHWISE_CONV_WASM) : undefined;
 }
 
 function depthwiseBackpropFilterWasm(args: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: BackendWasm; attrs: DepthwiseConv2dNativeBackpropFilterAttrs }): TensorInfo {
@@ -78,10 +122,13 @@ function depthwiseBackpropFilterWasm(args: { inputs: { x: TensorInfo; dy: Tensor
   expectShape(DepthwiseConv2dNativeBackpropFilter, 'filterShape', filterShape, [kh, kw, x.shape[3], multiplier]);
 
   if (isEmpty(x.shape, dy.shape, filterShape)) return composed(backend, (s) => s.zeros(filterShape));
-  const grad =
-    x.dtype === 'float32' && dy.dtype === 'float32'
-      ? depthwiseFilterGradient(geometryOf(info), backend.typedArrayFromHeap(x) as Float32Array, backend.typedArrayFromHeap(dy) as Float32Array, multiplier)
-      : depthwiseBackpropFilterLoops(geometryOf(info), backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(dy), multiplier);
+  const geometry = geometryOf(info);
+  const passes = simdPasses(backend, geometry, multiplier, x, dy);
+  const grad = passes
+    ? depthwiseFilterGradientSimd(backend, passes, geometry, x, dy)
+    : x.dtype === 'float32' && dy.dtype === 'float32'
+      ? depthwiseFilterGradient(geometry, backend.typedArrayFromHeap(x) as Float32Array, backend.typedArrayFromHeap(dy) as Float32Array, multiplier)
+      : depthwiseBackpropFilterLoops(geometry, backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(dy), multiplier);
   const out = backend.makeOutput(filterShape, 'float32');
   backend.typedArrayFromHeap(out).set(grad);
   return out;

@@ -15,6 +15,7 @@ import { castConfig, identityConfig } from './identity';
 import { EXPLICIT_SAME_PADDING_KERNELS } from './explicitSamePadding';
 import { maxPoolGradConfig } from './maxPoolGrad';
 import { unpackConfig } from './unpack';
+import { relu6GradConfig } from './relu6Grad';
 
 export { installKernels, uninstallKernels, kernelBelow, originalKernel } from './install';
 
@@ -32,6 +33,7 @@ export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   ...EXPLICIT_SAME_PADDING_KERNELS,
   maxPoolGradConfig,
   unpackConfig,
+  relu6GradConfig,
 ];
 
 export function registerWasmTrainingKernels(): void {

@@ -1,17 +1,15 @@
 /**
- * The batch-norm passes of batchNorm.wat (hand-written WebAssembly SIMD, assembled into
- * batchNormBinary.ts by scripts/build-simd.mjs), instantiated on the memory of the TensorFlow.js
- * wasm backend so that they read and write its tensors in place. Each pass is one sweep over the
- * activations, f32x4 over four channels, where the backend's own kernels take one sweep per
- * operation (BENCHMARKS.md, "Batch norm"): the forward pass is two reading sweeps and one writing,
- * the backward pass one reading and one writing.
+ * The batch-norm passes of batchNorm.wat, on the wasm backend's memory (module.ts). Each pass is
+ * one sweep over the activations, f32x4 over four channels, where the backend's own kernels take
+ * one sweep per operation (BENCHMARKS.md, "Batch norm"): the forward pass is two reading sweeps
+ * and one writing, the backward pass one reading and one writing.
  *
  * Per-sample sums run over the sample's pixels in order, in float32, so a sample's sum is the same
  * whichever batch holds it (what SyncBatchNorm needs, src/distributed/syncBatchNorm.ts).
  */
-import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BATCH_NORM_WASM } from './batchNormBinary';
+import { onBackendMemory } from './module';
 
 /** Byte offsets into the backend's memory; activations are [N, K, C] (M = N·K rows), vectors [C], sums [N, C]. */
 export interface BatchNormPasses {
@@ -27,32 +25,12 @@ export interface BatchNormPasses {
   grad_input(dy: number, x: number, mean: number, a: number, b: number, d: number, m: number, c: number, dx: number): void;
 }
 
-const instances = new WeakMap<BackendWasm, BatchNormPasses | null>();
-
-/**
- * The passes on this backend's memory, or undefined where they cannot run: the backend's module
- * must export its memory (tfjs-backend-wasm's single-threaded build does, as `asm.memory`).
- */
+/** The passes on this backend's memory (src/engine/simd/module.ts), or undefined where they cannot run. */
 export function batchNormPasses(backend: BackendWasm): BatchNormPasses | undefined {
-  let passes = instances.get(backend);
-  if (passes === undefined) {
-    const memory = (backend.wasm as unknown as { asm?: { memory?: unknown } }).asm?.memory;
-    passes = null;
-    if (memory instanceof WebAssembly.Memory) {
-      const module = new WebAssembly.Module(Buffer.from(BATCH_NORM_WASM, 'base64'));
-      passes = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as BatchNormPasses;
-    }
-    instances.set(backend, passes);
-  }
-  return passes ?? undefined;
+  return onBackendMemory<BatchNormPasses>(backend, BATCH_NORM_WASM);
 }
 
 /** The passes take whole f32x4 vectors of channels. */
 export function channelsFitPasses(c: number): boolean {
   return c % 4 === 0;
-}
-
-/** Where a tensor's data starts in the backend's memory. */
-export function heapOffset(backend: BackendWasm, t: TensorInfo): number {
-  return backend.dataIdMap.get(t.dataId)!.memoryOffset;
 }

@@ -1,0 +1,36 @@
+;; The depthwise filter gradient's inner loop (src/engine/kernels/depthwiseConv2dNativeBackpropFilter.ts)
+;; in WebAssembly SIMD: for one filter tap and one run of output positions, channels innermost,
+;;   acc[k] += Σ_p x[p·xs + k] · dy[p·c + k]      (k < c, p < len)
+;; each channel's run summed in float32 (f32x4 over four channels; a run is at most one output row)
+;; and added to its float64 accumulator. Pointers are byte offsets into the memory of the
+;; TensorFlow.js wasm backend: x and dy float32, acc float64; xs and c in elements, c a multiple of 4.
+(module
+  (import "env" "memory" (memory 0))
+
+  (func (export "tap_run") (param $acc i32) (param $x i32) (param $xs i32) (param $dy i32) (param $c i32) (param $len i32)
+    (local $o i32) (local $cb i32) (local $xsb i32) (local $xp i32) (local $dp i32) (local $p i32) (local $s v128) (local $a i32)
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $xsb (i32.shl (local.get $xs) (i32.const 2)))
+    (local.set $o (i32.const 0))
+    (block $done_c (loop $loop_c
+      (br_if $done_c (i32.ge_u (local.get $o) (local.get $cb)))
+      (local.set $s (v128.const i32x4 0 0 0 0))
+      (local.set $xp (i32.add (local.get $x) (local.get $o)))
+      (local.set $dp (i32.add (local.get $dy) (local.get $o)))
+      (local.set $p (local.get $len))
+      (block $done_p (loop $loop_p
+        (br_if $done_p (i32.eqz (local.get $p)))
+        (local.set $s (f32x4.add (local.get $s) (f32x4.mul (v128.load (local.get $xp)) (v128.load (local.get $dp)))))
+        (local.set $xp (i32.add (local.get $xp) (local.get $xsb)))
+        (local.set $dp (i32.add (local.get $dp) (local.get $cb)))
+        (local.set $p (i32.sub (local.get $p) (i32.const 1)))
+        (br $loop_p)))
+      ;; four float32 sums into four float64 accumulators (byte offset 2·o)
+      (local.set $a (i32.add (local.get $acc) (i32.shl (local.get $o) (i32.const 1))))
+      (v128.store (local.get $a) (f64x2.add (v128.load (local.get $a)) (f64x2.promote_low_f32x4 (local.get $s))))
+      (v128.store offset=16 (local.get $a)
+        (f64x2.add (v128.load offset=16 (local.get $a))
+                   (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $s) (local.get $s)))))
+      (local.set $o (i32.add (local.get $o) (i32.const 16)))
+      (br $loop_c))))
+)
