@@ -31,14 +31,22 @@ export function gridPool(map: tf.Tensor4D, grid: number): tf.Tensor2D {
   });
 }
 
+/** A backbone whose tokens sit on a grid of patches (VisionTransformer): they pool as a feature map. */
+interface PatchMapBackbone {
+  forwardPatchMap(x: tf.Tensor4D): tf.Tensor4D;
+}
+
 /**
- * Make `model.extract` return grid-pooled features of its backbone's last stage. Needs a
- * convolutional backbone: a transformer's output is tokens, which have no grid to pool.
+ * Make `model.extract` return grid-pooled features of its backbone's last stage: a convolutional
+ * (or Swin) backbone's last map, or a ViT's patch tokens laid out on their grid (the class token
+ * left out, as in the avg_pool feature). Other backbones give vectors, which have no grid to pool.
  */
 export function useGridFeatures(model: Algorithm, grid: number, type: string): void {
   const backbone = model.featureBackbone?.() ?? model.backbone;
+  const patchMap = (backbone as Partial<PatchMapBackbone>).forwardPatchMap?.bind(backbone);
   model.extract = (images: tf.Tensor4D) =>
     tf.tidy(() => {
+      if (patchMap) return gridPool(patchMap(images), grid);
       const outs = backbone.forward(images);
       const last = outs[outs.length - 1];
       if (last.rank !== 4) throw new UserError(`--pool ${grid}: the backbone of ${type} gives tokens (shape [${last.shape.join(', ')}]), not a feature map; only convolutional backbones can be grid-pooled`);

@@ -12,6 +12,7 @@ import { encodeNpy, readNpy, writeNpy } from '../../src/eval/npy';
 import { benchmarkDatasets } from '../../src/eval/benchmark';
 import { gridPool, useGridFeatures } from '../../src/eval/featureGrid';
 import type { Algorithm } from '../../src/models/algorithms/types';
+import { VisionTransformer, visionTransformerParams } from '../../src/models/backbones/visionTransformer';
 
 beforeAll(async () => {
   await useCpu();
@@ -131,7 +132,22 @@ describe('grid-pooled features (--pool)', () => {
     expect(Array.from(gridPool(ramp(5, 5), 1).dataSync())).toEqual([22, -22]);
   });
 
-  it('rejects a grid larger than the map, and backbones that give tokens', () => {
+  it("pools a ViT's patch tokens on their grid, the class token left out (its avg_pool feature is grid 1)", () => {
+    const vit = new VisionTransformer(visionTransformerParams.parse({ arch: 'custom', embed_dim: 8, depth: 1, num_heads: 2, img_size: 12, patch_size: 4, in_channels: 1, drop_path_rate: 0, output: 'avg_pool' }));
+    const model = { backbone: vit } as unknown as Algorithm;
+    const x = tf.randomNormal([2, 12, 12, 1], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const tokens = vit.forwardTokens(x);
+    useGridFeatures(model, 2, 'MAE');
+    const f = model.extract(x);
+    expect(f.shape).toEqual([2, 4 * 8]);
+    // 3x3 patches over 2 cells: rows and columns [0, 2) and [1, 3); cell (1, 0) is patches 3, 4, 6, 7 (tokens 4, 5, 7, 8).
+    const cell10 = tf.mean(tf.gather(tokens, [4, 5, 7, 8], 1), 1);
+    expect(Array.from(tf.slice(f, [0, 16], [2, 8]).dataSync())).toEqual(Array.from(cell10.dataSync()).map((v) => expect.closeTo(v, 6)));
+    useGridFeatures(model, 1, 'MAE');
+    expect(Array.from(model.extract(x).dataSync())).toEqual(Array.from(vit.forward(x)[0].dataSync()).map((v) => expect.closeTo(v, 6)));
+  });
+
+  it('rejects a grid larger than the map, and backbones that give vectors', () => {
     expect(() => gridPool(ramp(2, 2), 3)).toThrow(/--pool 3: the last feature map is only 2x2; use a grid of at most 2/);
     const tokens = { backbone: { forward: (x: tf.Tensor4D) => [tf.zeros([x.shape[0], 16])] } } as unknown as Algorithm;
     useGridFeatures(tokens, 2, 'DINO');

@@ -112,6 +112,14 @@ export class VisionTransformer extends Module implements Backbone {
     return this.norm.forward(t) as tf.Tensor3D;
   }
 
+  /** The patch tokens after the final norm as a map `[B, H / patch, W / patch, D]` (the grid-pooled benchmark features). */
+  forwardPatchMap(x: tf.Tensor4D): tf.Tensor4D {
+    const tokens = this.forwardTokens(x);
+    const [b, n, d] = tokens.shape;
+    const [gh, gw] = [Math.floor(x.shape[1] / this.params.patch_size), Math.floor(x.shape[2] / this.params.patch_size)];
+    return tf.reshape(tf.slice(tokens, [0, 1, 0], [b, n - 1, d]), [b, gh, gw, d]) as tf.Tensor4D;
+  }
+
   private pool(tokens: tf.Tensor3D): tf.Tensor2D {
     const [b, n, d] = tokens.shape;
     if (this.params.output === 'avg_pool') return tf.mean(tf.slice(tokens, [0, 1, 0], [b, n - 1, d]), 1) as tf.Tensor2D;
