@@ -16,6 +16,7 @@ import { EXPLICIT_SAME_PADDING_KERNELS } from './explicitSamePadding';
 import { maxPoolGradConfig } from './maxPoolGrad';
 import { unpackConfig } from './unpack';
 import { relu6GradConfig } from './relu6Grad';
+import { adamwStepConfig, sgdStepConfig } from './optimizerSteps';
 
 export { installKernels, uninstallKernels, kernelBelow, originalKernel } from './install';
 
@@ -34,6 +35,8 @@ export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   maxPoolGradConfig,
   unpackConfig,
   relu6GradConfig,
+  sgdStepConfig,
+  adamwStepConfig,
 ];
 
 export function registerWasmTrainingKernels(): void {

@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { register } from '../../core/registry';
+import { adamwStep } from '../../engine/ops/optimizerSteps';
 import { Optimizer, paramwiseSchema, type OptimParam, type OptimizerFactory } from './optimizer';
 
 export const adamwParams = z.strictObject({
@@ -15,20 +16,21 @@ export const adamwParams = z.strictObject({
 export class AdamW extends Optimizer<z.output<typeof adamwParams>> {
 
   protected update(p: OptimParam, grad: tf.Tensor, lr: number): void {
-    const [b1, b2] = this.cfg.betas;
+    const [beta1, beta2] = this.cfg.betas;
     const m = this.slot(p, 'exp_avg');
     const v = this.slot(p, 'exp_avg_sq');
-    const mNext = tf.add(tf.mul(m, b1), tf.mul(grad, 1 - b1));
-    const vNext = tf.add(tf.mul(v, b2), tf.mul(tf.square(grad), 1 - b2));
-    m.assign(mNext);
-    v.assign(vNext);
-    const c1 = 1 - b1 ** this.steps;
-    const c2 = 1 - b2 ** this.steps;
-    const stepSize = lr / c1;
-    const denom = tf.add(tf.div(tf.sqrt(vNext), Math.sqrt(c2)), this.cfg.eps);
-    const wd = this.cfg.weight_decay * p.decayMult;
-    const decayed = wd > 0 ? tf.mul(p.variable, 1 - lr * wd) : p.variable;
-    p.variable.assign(tf.sub(decayed, tf.mul(tf.div(mNext, denom), stepSize)));
+    const next = adamwStep(p.variable, grad, m, v, {
+      beta1,
+      beta2,
+      eps: this.cfg.eps,
+      correction1: 1 - beta1 ** this.steps,
+      correction2: 1 - beta2 ** this.steps,
+      lr,
+      weightDecay: this.cfg.weight_decay * p.decayMult,
+    });
+    m.assign(next.m);
+    v.assign(next.v);
+    p.variable.assign(next.w);
   }
 }
 

@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { register } from '../../core/registry';
+import { sgdStep } from '../../engine/ops/optimizerSteps';
 import { Optimizer, paramwiseSchema, type OptimParam, type OptimizerFactory } from './optimizer';
 
 export const sgdParams = z.strictObject({
@@ -15,17 +16,13 @@ export const sgdParams = z.strictObject({
 export class SGD extends Optimizer<z.output<typeof sgdParams>> {
 
   protected update(p: OptimParam, grad: tf.Tensor, lr: number): void {
-    const wd = this.cfg.weight_decay * p.decayMult;
-    let g = wd > 0 ? tf.add(grad, tf.mul(p.variable, wd)) : grad;
-    if (this.cfg.momentum > 0) {
-      // PyTorch: buf = momentum * buf + g (dampening 0); a parameter's first step starts from g.
-      const fresh = !this.hasSlot(p, 'momentum');
-      const buf = this.slot(p, 'momentum');
-      const next = fresh ? g : tf.add(tf.mul(buf, this.cfg.momentum), g);
-      buf.assign(next);
-      g = this.cfg.nesterov ? tf.add(g, tf.mul(next, this.cfg.momentum)) : next;
-    }
-    p.variable.assign(tf.sub(p.variable, tf.mul(g, lr)));
+    const momentum = this.cfg.momentum;
+    // PyTorch: buf = momentum * buf + g (dampening 0); a parameter's first step starts from g.
+    const fresh = momentum > 0 && !this.hasSlot(p, 'momentum');
+    const buf = momentum > 0 ? this.slot(p, 'momentum') : undefined;
+    const next = sgdStep(p.variable, grad, buf, { lr, weightDecay: this.cfg.weight_decay * p.decayMult, momentum, nesterov: this.cfg.nesterov, fresh });
+    if (buf && next.buf) buf.assign(next.buf);
+    p.variable.assign(next.w);
   }
 }
 
