@@ -15,7 +15,7 @@ const N = 4 * 257 + 3;
 /** Three steps on `engine`: the parameter (and state) after each, as plain arrays. */
 async function sgdRun(engine: 'cpu' | 'wasm' | 'wasm-ort', s: Omit<SgdStep, 'fresh'>): Promise<{ trace: number[][]; kernels: string[] }> {
   await initEngine({ backend: engine });
-  let w = tf.tensor1d(randomValues([N], 1) as Float32Array);
+  let w: tf.Tensor = tf.tensor1d(randomValues([N], 1) as Float32Array);
   let buf: tf.Tensor | undefined = s.momentum > 0 ? tf.zeros([N]) : undefined;
   const trace: number[][] = [];
   let kernels: string[] = [];
@@ -33,7 +33,7 @@ async function sgdRun(engine: 'cpu' | 'wasm' | 'wasm-ort', s: Omit<SgdStep, 'fre
 
 async function adamwRun(engine: 'cpu' | 'wasm' | 'wasm-ort', weightDecay: number): Promise<{ trace: number[][]; kernels: string[] }> {
   await initEngine({ backend: engine });
-  let w = tf.tensor1d(randomValues([N], 2) as Float32Array);
+  let w: tf.Tensor = tf.tensor1d(randomValues([N], 2) as Float32Array);
   let m: tf.Tensor = tf.zeros([N]);
   let v: tf.Tensor = tf.zeros([N]);
   const trace: number[][] = [];

@@ -17,8 +17,8 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { composed } from './kernelScope';
 import { expectShape, geometryOf, isEmpty } from './convGeometry';
 import { depthwiseBackpropFilterLoops, type ConvGeometry } from './reference';
-import { DEPTHWISE_CONV_WASM } from '../simd/depthwiseConvBinary';
-import { heapOffset, onBackendMemory } from '../simd/module';
+import { heapOffset } from '../simd/module';
+import { depthwisePasses, forEachTapRun, type DepthwisePasses } from './depthwiseTapRuns';
 
 /**
  * acc[a + k] += Σ_p x[xb + p·xs + k] · dy[db + p·k1 + k] over `len` positions p and `k1` = C·M
@@ -45,32 +45,6 @@ function positionsTimesDyMultiplied(acc: Float64Array, a: number, x: Float32Arra
   }
 }
 
-/**
- * Every run of output positions that one filter tap meets, row by row: `visit(a, xb, db, len)` with
- * `a` the tap's first filter element, `xb` and `db` the first elements of x and dy in the run, and
- * `len` its positions (x advances sw·C a position, dy C·M).
- */
-function forEachTapRun(g: ConvGeometry, multiplier: number, visit: (a: number, xb: number, db: number, len: number) => void): void {
-  const { batch, inHeight: H, inWidth: W, inChannels: C, outHeight: Ho, outWidth: Wo, filterHeight: kh, filterWidth: kw } = g;
-  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, padTop: top, padLeft: left } = g;
-  const M = multiplier;
-  for (let j = 0; j < kw; j++) {
-    // The output columns whose input column xo·sw + j·dw − left lies inside [0, W).
-    const lo = Math.max(0, Math.ceil((left - j * dw) / sw));
-    const hi = Math.min(Wo - 1, Math.floor((W - 1 + left - j * dw) / sw));
-    if (hi < lo) continue;
-    for (let n = 0; n < batch; n++) {
-      for (let y = 0; y < Ho; y++) {
-        for (let i = 0; i < kh; i++) {
-          const h = y * sh + i * dh - top;
-          if (h < 0 || h >= H) continue;
-          visit((i * kw + j) * C * M, ((n * H + h) * W + lo * sw + j * dw - left) * C, ((n * Ho + y) * Wo + lo) * C * M, hi - lo + 1);
-        }
-      }
-    }
-  }
-}
-
 function depthwiseFilterGradient(g: ConvGeometry, x: Float32Array, dy: Float32Array, multiplier: number): Float32Array {
   const { inChannels: C, strideWidth: sw, filterHeight: kh, filterWidth: kw } = g;
   const M = multiplier;
@@ -80,11 +54,6 @@ function depthwiseFilterGradient(g: ConvGeometry, x: Float32Array, dy: Float32Ar
     else positionsTimesDyMultiplied(acc, a, x, xb, sw * C, dy, db, C, M, len);
   });
   return Float32Array.from(acc);
-}
-
-/** depthwiseConv.wat: one tap's run, channels in f32x4 (byte offsets; acc float64). */
-interface DepthwisePasses {
-  tap_run(acc: number, x: number, xs: number, dy: number, c: number, len: number): void;
 }
 
 /**
@@ -107,11 +76,6 @@ function depthwiseFilterGradientSimd(backend: BackendWasm, passes: DepthwisePass
   }
 }
 
-function simdPasses(backend: BackendWasm, g: ConvGeometry, multiplier: number, x: TensorInfo, dy: TensorInfo): DepthwisePasses | undefined {
-  const fits = multiplier === 1 && g.inChannels % 4 === 0 && x.dtype === 'float32' && dy.dtype === 'float32';
-  return fits ? onBackendMemory<DepthwisePasses>(backend, DEPTHWISE_CONV_WASM) : undefined;
-}
-
 function depthwiseBackpropFilterWasm(args: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: BackendWasm; attrs: DepthwiseConv2dNativeBackpropFilterAttrs }): TensorInfo {
   const { inputs, backend, attrs } = args;
   const { x, dy } = inputs;
@@ -123,7 +87,7 @@ function depthwiseBackpropFilterWasm(args: { inputs: { x: TensorInfo; dy: Tensor
 
   if (isEmpty(x.shape, dy.shape, filterShape)) return composed(backend, (s) => s.zeros(filterShape));
   const geometry = geometryOf(info);
-  const passes = simdPasses(backend, geometry, multiplier, x, dy);
+  const passes = depthwisePasses(backend, geometry, multiplier, x, dy);
   const grad = passes
     ? depthwiseFilterGradientSimd(backend, passes, geometry, x, dy)
     : x.dtype === 'float32' && dy.dtype === 'float32'

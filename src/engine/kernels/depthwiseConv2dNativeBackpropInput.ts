@@ -5,13 +5,17 @@
  * As for a regular convolution (conv2dBackpropInput.ts), the input gradient correlates the
  * stride-upsampled dy with the flipped filter. Each of the C·M output channels is its own
  * depthwise channel (multiplier 1), and the M channels that came from one input channel are
- * summed at the end.
+ * summed at the end. With a multiplier of 1 and channels in whole f32x4 vectors (MobileNet's),
+ * each run of dy is instead scattered into dx times its filter tap in WebAssembly SIMD
+ * (depthwiseTapRuns.ts, simd/depthwiseConv.wat).
  */
 import { backend_util, DepthwiseConv2dNativeBackpropInput, type DepthwiseConv2dNativeBackpropInputAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { composed } from './kernelScope';
 import { cropNegativePadding, expectShape, geometryOf, isEmpty, upsampleWithZeros } from './convGeometry';
 import { depthwiseBackpropInputLoops } from './reference';
+import { heapOffset } from '../simd/module';
+import { depthwisePasses, forEachTapRun } from './depthwiseTapRuns';
 
 function depthwiseBackpropInputWasm(args: { inputs: { dy: TensorInfo; filter: TensorInfo }; backend: BackendWasm; attrs: DepthwiseConv2dNativeBackpropInputAttrs }): TensorInfo {
   const { inputs, backend, attrs } = args;
@@ -29,6 +33,16 @@ function depthwiseBackpropInputWasm(args: { inputs: { dy: TensorInfo; filter: Te
     const out = backend.makeOutput(inputShape, 'float32');
     backend.typedArrayFromHeap(out).set(dx);
     return out;
+  }
+  const geometry = geometryOf(info);
+  const passes = depthwisePasses(backend, geometry, multiplier, dy, filter);
+  if (passes) {
+    // Scatter each run of dy times its tap into dx: no upsampled dy, no padding, no flipped filter.
+    const dx = backend.makeOutput(inputShape, 'float32');
+    backend.typedArrayFromHeap(dx).fill(0);
+    const [dxAt, dyAt, fAt] = [dx, dy, filter].map((t) => heapOffset(backend, t));
+    forEachTapRun(geometry, 1, (a, xb, db, len) => passes.tap_run_input(dxAt + 4 * xb, sw * channels, dyAt + 4 * db, fAt + 4 * a, channels, len));
+    return dx;
   }
   return composed(backend, (s) => {
     const up = upsampleWithZeros(s, dy, sh, sw);
