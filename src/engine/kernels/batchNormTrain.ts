@@ -15,7 +15,7 @@
  *   backward: ∂β = Σdy,  ∂γ = σ⁻¹·Σdy·(x − μ),  ∂x = (dy·k + (x − μ)·a) + b
  *             with k = γσ⁻¹, a = −k·σ⁻¹·∂γ/M, b = −k·∂β/M
  */
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, PER_SAMPLE_CHANNEL_SUMS } from '../ops/batchNorm';
 import { batchNormPasses, channelsFitPasses } from '../simd/batchNormPasses';
@@ -48,7 +48,7 @@ interface Dims {
 function dims(x: TensorInfo): Dims {
   const c = x.shape[x.shape.length - 1];
   const n = x.shape[0];
-  const m = x.shape.reduce((a, b) => a * b, 1) / c;
+  const m = util.sizeFromShape(x.shape) / c;
   return { n, k: m / n, c, m };
 }
 

@@ -5,7 +5,7 @@
  * elements, and every element where the SIMD module cannot run, take the same operations in
  * JavaScript, each result rounded to float32.
  */
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ADAMW_STEP, SGD_STEP, type AdamWStep, type SgdStep } from '../ops/optimizerSteps';
 import { OPTIMIZERS_WASM } from '../simd/optimizersBinary';
@@ -18,22 +18,18 @@ interface OptimizerPasses {
 
 const f = Math.fround;
 
-function sizeOf(t: TensorInfo): number {
-  return t.shape.reduce((a, b) => a * b, 1);
-}
-
 function checkInputs(kernel: string, inputs: Record<string, TensorInfo | undefined>, n: number): void {
   for (const [name, t] of Object.entries(inputs)) {
     if (!t) continue;
     if (t.dtype !== 'float32') throw new Error(`${kernel}: ${name} must be float32, got ${t.dtype}`);
-    if (sizeOf(t) !== n) throw new Error(`${kernel}: ${name} [${t.shape}] differs in size from w`);
+    if (util.sizeFromShape(t.shape) !== n) throw new Error(`${kernel}: ${name} [${t.shape}] differs in size from w`);
   }
 }
 
 function sgdStepWasm(args: { inputs: { w: TensorInfo; grad: TensorInfo; buf?: TensorInfo }; backend: BackendWasm; attrs: SgdStep }): TensorInfo[] {
   const { inputs, backend, attrs: s } = args;
   const { w, grad, buf } = inputs;
-  const n = sizeOf(w);
+  const n = util.sizeFromShape(w.shape);
   checkInputs(SGD_STEP, { w, grad, buf }, n);
   const momentum = s.momentum > 0;
   if (momentum && !buf && !s.fresh) throw new Error(`${SGD_STEP}: momentum needs the buffer after the first step`);
@@ -67,7 +63,7 @@ function sgdStepWasm(args: { inputs: { w: TensorInfo; grad: TensorInfo; buf?: Te
 function adamwStepWasm(args: { inputs: { w: TensorInfo; grad: TensorInfo; m: TensorInfo; v: TensorInfo }; backend: BackendWasm; attrs: AdamWStep }): TensorInfo[] {
   const { inputs, backend, attrs: s } = args;
   const { w, grad, m, v } = inputs;
-  const n = sizeOf(w);
+  const n = util.sizeFromShape(w.shape);
   checkInputs(ADAMW_STEP, inputs, n);
   const outs = [0, 1, 2].map(() => backend.makeOutput(w.shape, 'float32'));
   // The scalars as the composed update's float32 scalar tensors hold them.

@@ -3,7 +3,7 @@
  * SIMD sweep (simd/relu6.wat) where the composed gradient (src/engine/relu6Gradient.ts) takes five
  * (two Steps, two Subs, a Multiply: 18% of a MobileNetV2 step in BENCHMARKS.md).
  */
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { RELU6_GRAD } from '../relu6Gradient';
 import { RELU6_WASM } from '../simd/relu6Binary';
@@ -17,8 +17,8 @@ function relu6GradWasm(args: { inputs: { dy: TensorInfo; x: TensorInfo }; backen
   const { inputs, backend } = args;
   const { dy, x } = inputs;
   if (dy.dtype !== 'float32' || x.dtype !== 'float32') throw new Error(`${RELU6_GRAD}: dy and x must be float32, got ${dy.dtype} and ${x.dtype}`);
-  const n = x.shape.reduce((a, b) => a * b, 1);
-  if (dy.shape.reduce((a, b) => a * b, 1) !== n) throw new Error(`${RELU6_GRAD}: dy [${dy.shape}] and x [${x.shape}] differ in size`);
+  const n = util.sizeFromShape(x.shape);
+  if (util.sizeFromShape(dy.shape) !== n) throw new Error(`${RELU6_GRAD}: dy [${dy.shape}] and x [${x.shape}] differ in size`);
   const dx = backend.makeOutput(x.shape, 'float32');
   const pass = onBackendMemory<Relu6Pass>(backend, RELU6_WASM);
   if (pass) {

@@ -29,10 +29,9 @@ export const PER_SAMPLE_CHANNEL_SUMS = 'CvwPerSampleChannelSums';
 export function perSampleChannelSums(t: tf.Tensor): Float64Array {
   const c = t.shape[t.rank - 1];
   const n = t.shape[0];
+  const k = t.size / c / n;
   const partial = tf.tidy(() =>
-    hasKernel(PER_SAMPLE_CHANNEL_SUMS)
-      ? (tf.engine().runKernel(PER_SAMPLE_CHANNEL_SUMS, { x: t }) as tf.Tensor)
-      : tf.matMul(tf.ones([n, 1, t.size / c / n]), tf.reshape(t, [n, t.size / c / n, c])),
+    hasKernel(PER_SAMPLE_CHANNEL_SUMS) ? (tf.engine().runKernel(PER_SAMPLE_CHANNEL_SUMS, { x: t }) as tf.Tensor) : tf.matMul(tf.ones([n, 1, k]), tf.reshape(t, [n, k, c])),
   );
   const values = partial.dataSync() as Float32Array;
   partial.dispose();
