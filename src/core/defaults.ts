@@ -1,11 +1,15 @@
 /**
  * Fill in every default the schemas declare, so that the `config.yaml` a run writes says exactly
  * what ran, even after a default changes in a later version.
+ *
+ * A shorthand (`SimCLR.temperature` for `SimCLR.loss.temperature`, see `Shorthand`) is moved into
+ * its slot before the slot's defaults are filled: filled first, the loss's default would sit in
+ * the slot as if written there, and the loss would be built with it instead of the shorthand.
  */
 import type { z } from 'zod';
 import { registries } from './registry';
 import { rootSchema } from './rootSchema';
-import { defaultOf, elementOf, isPlainObject, shapeOf, slotKindOf, unwrap } from './schema';
+import { defaultOf, elementOf, isPlainObject, shapeOf, shorthandsSet, slotKindOf, unwrap, type Shorthand } from './schema';
 
 type AnySchema = z.core.$ZodType;
 
@@ -30,6 +34,7 @@ function fillValue(schema: AnySchema, value: unknown): unknown {
 function fillObject(schema: AnySchema, value: Record<string, unknown>): Record<string, unknown> {
   const shape = shapeOf(schema) ?? {};
   const out: Record<string, unknown> = {};
+  const shorthands = shorthandsSet(shape, value);
   for (const [key, field] of Object.entries(shape)) {
     let v = value[key];
     if (v === undefined) {
@@ -37,9 +42,18 @@ function fillObject(schema: AnySchema, value: Record<string, unknown>): Record<s
       if (!d) continue;
       v = structuredClone(d.value);
     }
-    out[key] = fillValue(field, v);
+    out[key] = fillValue(field, withShorthands(field, v, shorthands.filter((s) => s.slot === key)));
   }
   // Keys the schema does not know (only reachable when validation was skipped) are kept as they are.
   for (const [key, v] of Object.entries(value)) if (!(key in out) && !(key in shape)) out[key] = v;
   return out;
+}
+
+/** Slot value `v` with the shorthands for it that it leaves out and its component has. */
+function withShorthands(field: AnySchema, v: unknown, shorthands: Array<Shorthand & { value: unknown }>): unknown {
+  const kind = slotKindOf(field);
+  if (!shorthands.length || !kind || !isPlainObject(v) || typeof v.type !== 'string') return v;
+  const params = registries[kind].get(v.type)?.params.shape ?? {};
+  const add = shorthands.filter((s) => v[s.key] === undefined && s.key in params);
+  return add.length ? { ...v, ...Object.fromEntries(add.map((s) => [s.key, structuredClone(s.value)])) } : v;
 }

@@ -12,6 +12,7 @@ import type { ComponentKind } from './kinds';
 export { z };
 
 export const SLOT_META_KEY = 'x-cvw-slot';
+export const SHORTHAND_META_KEY = 'x-cvw-shorthand';
 
 /** A mapping `{type: ..., ...}` naming a component of `kind`. */
 export interface ComponentConfig {
@@ -59,6 +60,38 @@ export function metaOf(schema: AnySchema): Record<string, unknown> {
 
 export function slotKindOf(schema: AnySchema): ComponentKind | undefined {
   return metaOf(schema)[SLOT_META_KEY] as ComponentKind | undefined;
+}
+
+/**
+ * A parameter that stands for parameter `key` of the component in slot `slot` of the same owner
+ * (`SimCLR.temperature` for `SimCLR.loss.temperature`). Resolution moves its value into the slot
+ * (`withDefaults`), so the slot's own defaults cannot hide it; the validator rejects a shorthand
+ * that disagrees with the slot's explicit value, or that the slot's component does not have.
+ */
+export interface Shorthand {
+  slot: string;
+  key: string;
+}
+
+export function shorthandOf(schema: AnySchema): Shorthand | undefined {
+  return metaOf(schema)[SHORTHAND_META_KEY] as Shorthand | undefined;
+}
+
+/** The owner's shorthands that `value` sets, by the key they stand for in each slot. */
+export function shorthandsSet(shape: Record<string, AnySchema>, value: Record<string, unknown>): Array<Shorthand & { owner: string; value: unknown }> {
+  const out: Array<Shorthand & { owner: string; value: unknown }> = [];
+  for (const [owner, field] of Object.entries(shape)) {
+    const s = shorthandOf(field);
+    if (s && value[owner] !== undefined) out.push({ ...s, owner, value: value[owner] });
+  }
+  return out;
+}
+
+/** Why a shorthand and its slot's own parameter cannot both stand (`at`: the owner's key path, '' for none). */
+export function shorthandClash(at: string, s: Shorthand & { owner: string }, shorthand: unknown, written: unknown): string | undefined {
+  if (JSON.stringify(shorthand) === JSON.stringify(written)) return undefined;
+  const where = (key: string) => (at ? `${at}.${key}` : key);
+  return `${where(s.owner)}: ${JSON.stringify(shorthand)} is a shorthand for ${where(s.slot)}.${s.key}, which says ${JSON.stringify(written)}; keep one of the two`;
 }
 
 export function descriptionOf(schema: AnySchema): string | undefined {

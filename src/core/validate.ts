@@ -15,9 +15,13 @@ import {
   descriptionOf,
   elementOf,
   isOptional,
+  defaultOf,
   isPlainObject,
   shapeOf,
+  shorthandClash,
+  shorthandsSet,
   slotKindOf,
+  type Shorthand,
   typeLabel,
   unwrap,
 } from './schema';
@@ -164,6 +168,7 @@ class Walker {
       }
       this.value(fieldSchema, v, joinPath(path, key), owner);
     }
+    for (const s of shorthandsSet(shape, value)) this.shorthand(s, shape[s.slot], value, path);
     if (missing.length) {
       const detail = missing.map((k) => `"${k}" (${typeLabel(shape[k])}${descriptionOf(shape[k]) ? ': ' + descriptionOf(shape[k]) : ''})`).join(', ');
       const label = missing.length === 1 ? 'parameter' : 'parameters';
@@ -171,6 +176,22 @@ class Walker {
         data: { missing, component: entry ? { kind: entry.kind, type: entry.type } : undefined },
       });
     }
+  }
+
+  /** A shorthand its slot's component must have, and must not contradict (see `Shorthand`). */
+  private shorthand(s: Shorthand & { owner: string; value: unknown }, slotSchema: AnySchema | undefined, value: Record<string, unknown>, path: string): void {
+    const kind = slotSchema && slotKindOf(slotSchema);
+    const component = value[s.slot] ?? (slotSchema && defaultOf(slotSchema)?.value);
+    if (!kind || !isPlainObject(component) || typeof component.type !== 'string') return;
+    const entry = registries[kind].get(component.type);
+    if (!entry) return;
+    const at = joinPath(path, s.owner);
+    if (!(s.key in entry.params.shape)) {
+      this.report(at, true, 'invalid-value', `${at}: a shorthand for ${joinPath(path, s.slot)}.${s.key}, but ${KIND_NAMES[kind].one} "${entry.type}" has no ${s.key}; leave it out and set ${entry.type}'s parameters under ${s.slot}:`);
+      return;
+    }
+    const clash = component[s.key] === undefined ? undefined : shorthandClash(path, s, s.value, component[s.key]);
+    if (clash) this.report(at, false, 'invalid-value', clash);
   }
 }
 

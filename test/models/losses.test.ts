@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { useCpu } from '../helpers/tf';
 import '../../src/builtins';
 import { build, registries } from '../../src/core/registry';
-import { checkConfig } from '../../src/core/check';
+import { checkConfig, resolveConfig } from '../../src/core/check';
 import { Random } from '../../src/core/random';
 import { seedInit } from '../../src/models/nn';
 import { lossesFor, type LossInput, type Losses } from '../../src/models/losses/lossSlot';
@@ -139,12 +139,13 @@ describe('loss slots', () => {
   const logits = tf.tensor2d(matrix(5, 3));
   const labels = tf.tensor1d([0, 1, 2, 2, 0], 'int32');
 
-  it('ClsHead uses the loss of its slot; label_smoothing is a shorthand for the cross-entropy\'s, which the slot\'s own value overrides', () => {
+  it('ClsHead uses the loss of its slot; label_smoothing is a shorthand for the cross-entropy\'s, which the slot\'s own value may repeat but not contradict', () => {
     expect(value(head({}).loss(logits, labels))).toBeCloseTo(value(crossEntropy(logits, labels)), 6);
     const smoothed = value(crossEntropy(logits, labels, 0.1));
     expect(value(head({ label_smoothing: 0.1 }).loss(logits, labels))).toBeCloseTo(smoothed, 6);
     expect(value(head({ loss: { type: 'CrossEntropyLoss', label_smoothing: 0.1 } }).loss(logits, labels))).toBeCloseTo(smoothed, 6);
-    expect(value(head({ label_smoothing: 0.3, loss: { type: 'CrossEntropyLoss', label_smoothing: 0.1 } }).loss(logits, labels))).toBeCloseTo(smoothed, 6);
+    expect(value(head({ label_smoothing: 0.1, loss: { type: 'CrossEntropyLoss', label_smoothing: 0.1 } }).loss(logits, labels))).toBeCloseTo(smoothed, 6);
+    expect(() => head({ label_smoothing: 0.3, loss: { type: 'CrossEntropyLoss', label_smoothing: 0.1 } })).toThrow('ClsHead.label_smoothing: 0.3 is a shorthand for ClsHead.loss.label_smoothing, which says 0.1; keep one of the two');
     const focal = build<Losses['classification']>('loss', { type: 'FocalLoss', gamma: 1 });
     expect(value(head({ loss: { type: 'FocalLoss', gamma: 1 } }).loss(logits, labels))).toBeCloseTo(value(focal(logits, labels)), 6);
   });
@@ -174,6 +175,35 @@ describe('loss slots', () => {
     expect(step({ type: 'DINO', head, loss: { type: 'DINOLoss', student_temp: 0.2 } })).toBeCloseTo(dino, 6);
     expect(step({ type: 'DINO', head })).not.toBeCloseTo(dino, 3);
     expect(() => build('model', { type: 'DINO', backbone, head, loss: { type: 'DINOLoss', out_dim: 5 } })).toThrow(/DINO: loss.out_dim is 5 but the head gives 8 outputs/);
+  });
+
+  it('win over the loss\'s defaults in a resolved config, which is what cvw train builds and writes', () => {
+    // The shorthand used to lose here: resolution filled loss.label_smoothing with its default 0,
+    // and the built head trained without label smoothing.
+    const file = t.file('smoothing.yaml');
+    fs.writeFileSync(file, fs.readFileSync(t.file('tiny.yaml'), 'utf8').replace('head: { type: ClsHead }', 'head: { type: ClsHead, label_smoothing: 0.1 }'));
+    const resolved = resolveConfig(file).config as { model: { head: Record<string, unknown> } };
+    expect(resolved.model.head.loss).toEqual({ type: 'CrossEntropyLoss', label_smoothing: 0.1 });
+    expect(value(head({ ...resolved.model.head, num_classes: 3, in_channels: 4 }).loss(logits, labels))).toBeCloseTo(value(crossEntropy(logits, labels, 0.1)), 6);
+    // The shipped configs whose shorthands differ from their losses' defaults.
+    const model = (config: string) => (resolveConfig(path.join(__dirname, '../../configs', config)).config as { model: Record<string, Record<string, unknown>> }).model;
+    expect(model('selfsup/simclr/simclr_resnet18_fashion_mnist.yaml').loss).toMatchObject({ type: 'NTXentLoss', temperature: 0.2 });
+    expect(model('selfsup/dino/dino_vit_fashion_mnist.yaml').loss).toMatchObject({ type: 'DINOLoss', teacher_temp: 0.05, warmup_teacher_temp_epochs: 1 });
+  });
+
+  it('a shorthand that contradicts its loss, or that the loss lacks, is a problem at the shorthand\'s line and column', () => {
+    const file = t.file('smoothing-clash.yaml');
+    const text = fs.readFileSync(t.file('tiny.yaml'), 'utf8').replace('head: { type: ClsHead }', 'head: { type: ClsHead, label_smoothing: 0.2, loss: { type: CrossEntropyLoss, label_smoothing: 0.1 } }');
+    fs.writeFileSync(file, text);
+    const [clash, ...rest] = checkConfig(file).problems;
+    expect(rest).toEqual([]);
+    expect(clash.message).toBe('model.head.label_smoothing: 0.2 is a shorthand for model.head.loss.label_smoothing, which says 0.1; keep one of the two');
+    const line = text.split('\n').findIndex((l) => l.includes('label_smoothing: 0.2'));
+    expect(clash.range.start).toEqual({ line, character: text.split('\n')[line].indexOf('0.2') });
+    fs.writeFileSync(file, text.replace('label_smoothing: 0.1 }', 'gamma: 2 }').replace('CrossEntropyLoss', 'FocalLoss'));
+    expect(checkConfig(file).problems.map((p) => p.message)).toEqual([
+      'model.head.label_smoothing: a shorthand for model.head.loss.label_smoothing, but loss "FocalLoss" has no label_smoothing; leave it out and set FocalLoss\'s parameters under loss:',
+    ]);
   });
 
   it('are validated in configs like every slot, with the key path of the loss\'s parameter', () => {

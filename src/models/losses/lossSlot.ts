@@ -16,7 +16,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { registries, type BuildContext, type ComponentSpec } from '../../core/registry';
-import { descriptionOf, slot, type ComponentConfig } from '../../core/schema';
+import { descriptionOf, SHORTHAND_META_KEY, shorthandClash, slot, type ComponentConfig, type Shorthand } from '../../core/schema';
 import { UserError } from '../../core/problems';
 import type { DINOLoss as DistillationLoss } from './dinoLoss';
 
@@ -80,22 +80,27 @@ export function lossSlot(input: LossInput, type: string) {
 
 /**
  * The schema of a shorthand key for parameter `key` of a loss: the loss's own schema without its
- * default (left out, the loss's config or default decides).
+ * default (left out, the loss's config or default decides). Config resolution moves a set
+ * shorthand into `loss:` (core/defaults.ts), and the validator rejects one that contradicts it.
  */
 export function lossShorthand<P extends ParamsSchema, K extends keyof P['shape'] & string>(params: P, key: K, lossType: string) {
   const schema = params.shape[key] as unknown as z.ZodDefault<z.ZodType<z.output<P>[K]>>;
+  const shorthand: Shorthand = { slot: 'loss', key };
   return schema
     .unwrap()
     .optional()
-    .describe(`Shorthand for loss.${key} of ${lossType}: ${descriptionOf(schema) ?? key}`);
+    .meta({ description: `Shorthand for loss.${key} of ${lossType}: ${descriptionOf(schema) ?? key}`, [SHORTHAND_META_KEY]: shorthand });
 }
 
 /**
  * Build the loss of slot value `cfg` for `owner` (a name for messages), checking that it takes
  * `input`; `shorthands` are the owner's shorthand keys, which set the loss's parameters the
- * loss's own config leaves out.
+ * loss's own config leaves out. (A resolved config already carries them in `cfg`; components
+ * built from a config that was not resolved, as tests and the Node API may, get them here.)
+ * `derived` are parameters the owner works out (DINO's `out_dim` from its head), which the loss's
+ * config may set for the owner to check.
  */
-export function buildLoss<I extends LossInput>(ctx: BuildContext, owner: string, input: I, cfg: ComponentConfig, shorthands: Record<string, unknown> = {}): Losses[I] {
+export function buildLoss<I extends LossInput>(ctx: BuildContext, owner: string, input: I, cfg: ComponentConfig, shorthands: Record<string, unknown> = {}, derived: Record<string, unknown> = {}): Losses[I] {
   const entry = registries.loss.get(cfg.type);
   const takes = entry && inputOf(entry.type);
   if (takes && takes !== input) {
@@ -104,6 +109,8 @@ export function buildLoss<I extends LossInput>(ctx: BuildContext, owner: string,
   const set = Object.fromEntries(Object.entries(shorthands).filter(([, v]) => v !== undefined));
   for (const key of Object.keys(set)) {
     if (entry && !(key in entry.params.shape)) throw new UserError(`${owner}: ${key} is a shorthand for loss.${key}, but loss ${entry.type} has no ${key}; leave ${key} out and set the loss's parameters under loss:`);
+    const clash = cfg[key] === undefined ? undefined : shorthandClash(owner, { slot: 'loss', key, owner: key }, set[key], cfg[key]);
+    if (clash) throw new UserError(clash);
   }
-  return ctx.build<Losses[I]>('loss', cfg, set);
+  return ctx.build<Losses[I]>('loss', cfg, { ...derived, ...set });
 }

@@ -61,9 +61,10 @@ export class DINO extends SelfSupervised {
     const online = { backbone: this.backbone, top: this.head };
     this.teacher = this.momentumEncoder(ctx, { prefix: 'teacher', online, configs: { backbone: params.backbone, top: params.head }, topKind: 'head', schedule: params.momentum, dropPathRate: params.teacher_drop_path_rate });
     const { warmup_teacher_temp, teacher_temp, warmup_teacher_temp_epochs, student_temp, center_momentum } = params;
-    const set = { warmup_teacher_temp, teacher_temp, warmup_teacher_temp_epochs, student_temp, center_momentum, out_dim: this.head.params.out_channels };
-    this.loss = this.child('loss', buildLoss(ctx, 'DINO', 'distillation', params.loss, set));
-    if (this.loss.options.outDim !== set.out_dim) throw new UserError(`DINO: loss.out_dim is ${this.loss.options.outDim} but the head gives ${set.out_dim} outputs; leave out_dim out`);
+    const set = { warmup_teacher_temp, teacher_temp, warmup_teacher_temp_epochs, student_temp, center_momentum };
+    const outDim = this.head.params.out_channels;
+    this.loss = this.child('loss', buildLoss(ctx, 'DINO', 'distillation', params.loss, set, { out_dim: outDim }));
+    if (this.loss.options.outDim !== outDim) throw new UserError(`DINO: loss.out_dim is ${this.loss.options.outDim} but the head gives ${outDim} outputs; leave out_dim out`);
   }
 
   trainStep(batch: TensorBatch, progress: TrainProgress): StepOutput {
