@@ -12,7 +12,7 @@ import { installKernels, WASM_TRAINING_KERNELS } from '../../src/engine/kernels'
 import { ensureGradients } from '../../src/engine/gradients';
 import { maxAbsDiff, randomValues } from './kernelHarness';
 import { batchNormPasses } from '../../src/engine/simd/batchNormPasses';
-import { perSampleChannelSums } from '../../src/engine/ops/batchNorm';
+import { perSampleChannelSums, runningStatistics } from '../../src/engine/ops/batchNorm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 const BACKENDS = ['cpu', 'wasm'] as const;
@@ -142,6 +142,64 @@ describe('batchNormTrain gradients', () => {
       expect(Math.abs(dx[i] - numeric), `dx[${i}]`).toBeLessThan(2e-2 * Math.max(1, Math.abs(numeric)));
     }
   });
+});
+
+describe('batchNormTrain with a fused ReLU / ReLU6', () => {
+  // On wasm the kernels clamp y and mask dy themselves, z worked out again in the backward pass;
+  // the result must be the unfused path's (the kernel, then tf.relu / tf.relu6 with their own
+  // gradients) bit for bit: the same z, the same mask, the same sums. Channels 16: SIMD passes;
+  // 6: the kernels' composed path. γ about ±4 puts many z above 6 and below 0.
+  const run = (shape: number[], seed: number, activation: 'relu' | 'relu6', fused: boolean) => {
+    const c = shape[shape.length - 1];
+    const x = tf.tensor(randomValues(shape, seed) as Float32Array, shape);
+    const gamma = tf.tensor1d(Float32Array.from(randomValues([c], seed + 1) as Float32Array, (v) => 4 * v));
+    const beta = tf.tensor1d(Float32Array.from(randomValues([c], seed + 2) as Float32Array, (v) => 2 * v));
+    const weights = tf.tensor(randomValues(shape, seed + 3) as Float32Array, shape);
+    const act = (t: tf.Tensor) => (activation === 'relu' ? tf.relu(t) : tf.relu6(t));
+    const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+      const y = fused ? batchNormTrain(a, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5, activation).y : act(batchNormTrain(a, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5).y);
+      return tf.sum(tf.mul(y, weights));
+    };
+    const before = tf.memory().numTensors;
+    const out = tf.tidy(() => {
+      const y = fused ? batchNormTrain(x, gamma, beta, 1e-5, activation).y : act(batchNormTrain(x, gamma, beta, 1e-5).y);
+      return [y, ...tf.grads(f)([x, gamma, beta])].map((t) => t.dataSync().slice());
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, gamma, beta, weights]);
+    return out;
+  };
+  for (const activation of ['relu', 'relu6'] as const) {
+    for (const shape of [[2, 5, 5, 16], [3, 4, 4, 6]]) {
+      it(`wasm: ${activation} on [${shape}] gives the unfused y, dx, dgamma and dbeta bit for bit`, async () => {
+        await tf.setBackend('wasm');
+        const [fused, unfused] = [run(shape, 90, activation, true), run(shape, 90, activation, false)];
+        const y = fused[0] as Float32Array;
+        // Both sides of the clamp are exercised.
+        expect(y.some((v) => v === 0) && y.some((v) => v > 0 && v < 6)).toBe(true);
+        if (activation === 'relu6') expect(y.some((v) => v === 6)).toBe(true);
+        const profiled = await tf.profile(() => tf.tidy(() => batchNormTrain(tf.ones(shape), undefined, undefined, 1e-5, activation).y.dataSync()));
+        expect(profiled.kernelNames.filter((k) => k !== 'unnamed scope')).toEqual(['CvwBatchNormTrain']); // no Relu / Relu6 of its own
+        ['y', 'dx', 'dgamma', 'dbeta'].forEach((name, k) => expect(maxAbsDiff(fused[k], unfused[k]).diff, name).toBe(0));
+        // And against the cpu backend's unfused path, through the textbook tolerance.
+        await tf.setBackend('cpu');
+        const cpu = run(shape, 90, activation, false);
+        ['y', 'dx', 'dgamma', 'dbeta'].forEach((name, k) => expect(maxAbsDiff(fused[k], cpu[k]).diff, name).toBeLessThanOrEqual(1e-4 * Math.max(1, maxAbsDiff(fused[k], cpu[k]).scale)));
+      });
+    }
+  }
+});
+
+describe('runningStatistics', () => {
+  for (const backend of BACKENDS) {
+    it(`${backend}: PyTorch's momentum update with the unbiased variance`, async () => {
+      await tf.setBackend(backend);
+      const [rm, rv, m, v] = [1, 2, 3, 4].map((seed) => Float32Array.from(randomValues([6], seed) as Float32Array, (x) => Math.abs(x) + 0.1));
+      const [mean, variance] = tf.tidy(() => runningStatistics(tf.tensor1d(rm), tf.tensor1d(rv), tf.tensor1d(m), tf.tensor1d(v), 0.1, 50).map((t) => t.dataSync().slice()));
+      expect(maxAbsDiff(mean, rm.map((r, i) => 0.9 * r + 0.1 * m[i])).diff).toBeLessThan(1e-6);
+      expect(maxAbsDiff(variance, rv.map((r, i) => 0.9 * r + 0.1 * v[i] * (50 / 49))).diff).toBeLessThan(1e-6);
+    });
+  }
 });
 
 describe('the SIMD passes of the wasm kernels (src/engine/simd/batchNorm.wat)', () => {

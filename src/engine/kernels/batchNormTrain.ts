@@ -14,15 +14,34 @@
  *   forward:  μ = Σx/M,  σ² = Σ(x − μ)²/M,  y = (x − μ)·γσ⁻¹ + β
  *   backward: ∂β = Σdy,  ∂γ = σ⁻¹·Σdy·(x − μ),  ∂x = (dy·k + (x − μ)·a) + b
  *             with k = γσ⁻¹, a = −k·σ⁻¹·∂γ/M, b = −k·∂β/M
+ *
+ * With `activation` ReLU or ReLU6 the kernels also apply it: forward y = act(z) for the z above,
+ * backward dy·act'(z) in place of dy, z worked out again from x, the forward pass's `scale`
+ * (γσ⁻¹ in float32, its fourth output) and β, so neither z nor the activation's gradient is stored
+ * (act' is TensorFlow.js': [z > 0] for ReLU, [0 < z ≤ 6] for ReLU6).
  */
 import { util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, PER_SAMPLE_CHANNEL_SUMS } from '../ops/batchNorm';
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, PER_SAMPLE_CHANNEL_SUMS, RUNNING_STATISTICS } from '../ops/batchNorm';
 import { batchNormPasses, channelsFitPasses } from '../simd/batchNormPasses';
 import { heapOffset } from '../simd/module';
 import { KernelScope } from './kernelScope';
 
 type Inputs = Record<string, TensorInfo | undefined>;
+
+/** An activation the kernels apply after the normalisation (ops/batchNorm.ts). */
+export type FusedActivation = 'none' | 'relu' | 'relu6';
+
+/** The activation's upper clamp: y = min(max(z, 0), hi). */
+const CLAMP_HIGH = { relu: Infinity, relu6: 6 } as const;
+
+/** What the backward steps need to work the fused activation's gradient out again. */
+interface Fused {
+  /** γσ⁻¹ [C] as the forward pass used it, and β (or zeros). */
+  scale: TensorInfo;
+  shift: TensorInfo;
+  hi: number;
+}
 
 function checkFloat(kernel: string, inputs: Inputs): void {
   for (const [name, t] of Object.entries(inputs)) {
@@ -60,18 +79,22 @@ function overSamples(s: KernelScope, perSample: TensorInfo, c: number): Float64A
   return out;
 }
 
-/** The five steps both kernels are made of; tensors in and out belong to the scope. */
+/**
+ * The five steps both kernels are made of; tensors in and out belong to the scope. With `fused`
+ * (`hi` in the forward pass), the activation's clamp follows the normalisation and its gradient
+ * masks dy.
+ */
 interface Steps {
   /** [N, C]: Σ over each sample's pixels. */
   sums(t: TensorInfo): TensorInfo;
   /** [N, C]: Σ (x − mean)² over each sample's pixels. */
   centeredSquareSums(x: TensorInfo, mean: TensorInfo): TensorInfo;
-  /** (x − mean)·scale + shift, shaped as x. */
-  normalize(x: TensorInfo, mean: TensorInfo, scale: TensorInfo, shift: TensorInfo | undefined): TensorInfo;
-  /** [N, C] each: Σ dy and Σ dy·(x − mean) over each sample's pixels. */
-  gradSums(dy: TensorInfo, x: TensorInfo, mean: TensorInfo): [TensorInfo, TensorInfo];
-  /** (dy·a + (x − mean)·b) + d, shaped as x. */
-  gradInput(dy: TensorInfo, x: TensorInfo, mean: TensorInfo, a: TensorInfo, b: TensorInfo, d: TensorInfo): TensorInfo;
+  /** (x − mean)·scale + shift, then min(max(·, 0), hi) with `hi`; shaped as x. */
+  normalize(x: TensorInfo, mean: TensorInfo, scale: TensorInfo, shift: TensorInfo, hi?: number): TensorInfo;
+  /** [N, C] each: Σ g and Σ g·(x − mean) over each sample's pixels, g = dy (masked when fused). */
+  gradSums(dy: TensorInfo, x: TensorInfo, mean: TensorInfo, fused?: Fused): [TensorInfo, TensorInfo];
+  /** (g·a + (x − mean)·b) + d, shaped as x, g = dy (masked when fused). */
+  gradInput(dy: TensorInfo, x: TensorInfo, mean: TensorInfo, a: TensorInfo, b: TensorInfo, d: TensorInfo, fused?: Fused): TensorInfo;
 }
 
 /** One SIMD sweep per step. */
@@ -91,19 +114,22 @@ function simdSteps(s: KernelScope, { n, k, c, m }: Dims): Steps | undefined {
       passes.centered_square_sums(at(x), at(mean), n, k, c, at(out));
       return out;
     },
-    normalize(x, mean, scale, shift) {
+    normalize(x, mean, scale, shift, hi) {
       const y = output(x.shape);
-      passes.normalize(at(x), at(mean), at(scale), at(shift ?? vector(s, new Float32Array(c))), m, c, at(y));
+      if (hi === undefined) passes.normalize(at(x), at(mean), at(scale), at(shift), m, c, at(y));
+      else passes.normalize_act(at(x), at(mean), at(scale), at(shift), hi, m, c, at(y));
       return y;
     },
-    gradSums(dy, x, mean) {
+    gradSums(dy, x, mean, fused) {
       const [sumDy, sumDyXc] = [output([n, c]), output([n, c])];
-      passes.grad_sums(at(dy), at(x), at(mean), n, k, c, at(sumDy), at(sumDyXc));
+      if (!fused) passes.grad_sums(at(dy), at(x), at(mean), n, k, c, at(sumDy), at(sumDyXc));
+      else passes.grad_sums_act(at(dy), at(x), at(mean), at(fused.scale), at(fused.shift), fused.hi, n, k, c, at(sumDy), at(sumDyXc));
       return [sumDy, sumDyXc];
     },
-    gradInput(dy, x, mean, a, b, d) {
+    gradInput(dy, x, mean, a, b, d, fused) {
       const dx = output(x.shape);
-      passes.grad_input(at(dy), at(x), at(mean), at(a), at(b), at(d), m, c, at(dx));
+      if (!fused) passes.grad_input(at(dy), at(x), at(mean), at(a), at(b), at(d), m, c, at(dx));
+      else passes.grad_input_act(at(dy), at(x), at(mean), at(fused.scale), at(fused.shift), fused.hi, at(a), at(b), at(d), m, c, at(dx));
       return dx;
     },
   };
@@ -118,16 +144,31 @@ function composedSteps(s: KernelScope, { n, k, c, m }: Dims): Steps {
     return s.reshape(s.run('BatchMatMul', { a: ones, b: s.reshape(t, [n, k, c]) }, { transposeA: false, transposeB: false }), [n, c]);
   };
   const centered = (x: TensorInfo, mean: TensorInfo) => s.run('Sub', { a: rows(x), b: mean });
+  const normalize = (x: TensorInfo, mean: TensorInfo, scale: TensorInfo, shift: TensorInfo) => s.run('Add', { a: s.run('Multiply', { a: centered(x, mean), b: scale }), b: shift });
+  // dy·[0 < z ≤ hi], once for both backward steps.
+  let maskedDy: { dy: TensorInfo; g: TensorInfo } | undefined;
+  const grad = (dy: TensorInfo, x: TensorInfo, mean: TensorInfo, fused: Fused | undefined) => {
+    if (!fused) return rows(dy);
+    if (maskedDy?.dy !== dy) {
+      const z = normalize(x, mean, fused.scale, fused.shift);
+      const inside = s.run('LogicalAnd', { a: s.run('Greater', { a: z, b: vector(s, [0], []) }), b: s.run('LessEqual', { a: z, b: vector(s, [fused.hi], []) }) });
+      maskedDy = { dy, g: s.run('Multiply', { a: rows(dy), b: s.run('Cast', { x: inside }, { dtype: 'float32' }) }) };
+    }
+    return maskedDy.g;
+  };
   return {
     sums,
     centeredSquareSums: (x, mean) => sums(s.run('Square', { x: centered(x, mean) })),
-    normalize(x, mean, scale, shift) {
-      const scaled = s.run('Multiply', { a: centered(x, mean), b: scale });
-      return s.reshape(shift ? s.run('Add', { a: scaled, b: shift }) : scaled, x.shape);
+    normalize(x, mean, scale, shift, hi) {
+      const z = normalize(x, mean, scale, shift);
+      return s.reshape(hi === undefined ? z : s.run('ClipByValue', { x: z }, { clipValueMin: 0, clipValueMax: hi }), x.shape);
     },
-    gradSums: (dy, x, mean) => [sums(dy), sums(s.run('Multiply', { a: rows(dy), b: centered(x, mean) }))],
-    gradInput(dy, x, mean, a, b, d) {
-      const both = s.run('Add', { a: s.run('Multiply', { a: rows(dy), b: a }), b: s.run('Multiply', { a: centered(x, mean), b }) });
+    gradSums(dy, x, mean, fused) {
+      const g = grad(dy, x, mean, fused);
+      return [sums(g), sums(s.run('Multiply', { a: g, b: centered(x, mean) }))];
+    },
+    gradInput(dy, x, mean, a, b, d, fused) {
+      const both = s.run('Add', { a: s.run('Multiply', { a: grad(dy, x, mean, fused), b: a }), b: s.run('Multiply', { a: centered(x, mean), b }) });
       return s.reshape(s.run('Add', { a: both, b: d }), x.shape);
     },
   };
@@ -137,7 +178,17 @@ function stepsFor(s: KernelScope, d: Dims): Steps {
   return simdSteps(s, d) ?? composedSteps(s, d);
 }
 
-function batchNormTrainWasm(args: { inputs: Inputs; backend: BackendWasm; attrs: { epsilon: number } }): TensorInfo[] {
+interface Attrs {
+  epsilon: number;
+  activation?: FusedActivation;
+}
+
+function clampHigh(activation: FusedActivation | undefined): number | undefined {
+  return activation && activation !== 'none' ? CLAMP_HIGH[activation] : undefined;
+}
+
+/** [y, mean, variance, scale]: `scale` (γσ⁻¹ as used) is what the gradient kernel takes back for a fused activation. */
+function batchNormTrainWasm(args: { inputs: Inputs; backend: BackendWasm; attrs: Attrs }): TensorInfo[] {
   const { inputs, backend, attrs } = args;
   const { x, gamma, beta } = inputs as { x: TensorInfo; gamma?: TensorInfo; beta?: TensorInfo };
   checkFloat(BATCH_NORM_TRAIN, inputs);
@@ -151,16 +202,18 @@ function batchNormTrainWasm(args: { inputs: Inputs; backend: BackendWasm; attrs:
     const g = gamma ? (backend.typedArrayFromHeap(gamma) as Float32Array) : undefined;
     const scale = new Float64Array(d.c);
     for (let ch = 0; ch < d.c; ch++) scale[ch] = (g ? g[ch] : 1) / Math.sqrt(variance[ch] + attrs.epsilon);
-    const y = steps.normalize(x, meanT, vector(s, scale), beta);
-    return [s.keep(y), s.keep(meanT), s.keep(vector(s, variance))];
+    const scaleT = vector(s, scale);
+    const y = steps.normalize(x, meanT, scaleT, beta ?? vector(s, new Float32Array(d.c)), clampHigh(attrs.activation));
+    return [s.keep(y), s.keep(meanT), s.keep(vector(s, variance)), s.keep(scaleT)];
   } finally {
     s.dispose();
   }
 }
 
-function batchNormTrainGradWasm(args: { inputs: Inputs; backend: BackendWasm; attrs: { epsilon: number } }): TensorInfo[] {
+/** Inputs dy, x, mean, variance, gamma?; with a fused activation also the forward pass's scale, and beta? */
+function batchNormTrainGradWasm(args: { inputs: Inputs; backend: BackendWasm; attrs: Attrs }): TensorInfo[] {
   const { inputs, backend, attrs } = args;
-  const { dy, x, mean, variance, gamma } = inputs as { dy: TensorInfo; x: TensorInfo; mean: TensorInfo; variance: TensorInfo; gamma?: TensorInfo };
+  const { dy, x, mean, variance, gamma, scale, beta } = inputs as { dy: TensorInfo; x: TensorInfo; mean: TensorInfo; variance: TensorInfo; gamma?: TensorInfo; scale?: TensorInfo; beta?: TensorInfo };
   checkFloat(BATCH_NORM_TRAIN_GRAD, inputs);
   const d = dims(x);
   const { c, m } = d;
@@ -172,7 +225,10 @@ function batchNormTrainGradWasm(args: { inputs: Inputs; backend: BackendWasm; at
     const inv = new Float64Array(c);
     for (let ch = 0; ch < c; ch++) inv[ch] = 1 / Math.sqrt(v[ch] + attrs.epsilon);
     const steps = stepsFor(s, d);
-    const [sumDy, sumDyXc] = steps.gradSums(dy, x, mean);
+    const hi = clampHigh(attrs.activation);
+    if (hi !== undefined && !scale) throw new Error(`${BATCH_NORM_TRAIN_GRAD}: a fused ${attrs.activation} needs the forward pass's scale`);
+    const fused = hi === undefined ? undefined : { scale: scale!, shift: beta ?? vector(s, new Float32Array(c)), hi };
+    const [sumDy, sumDyXc] = steps.gradSums(dy, x, mean, fused);
     const dbeta = overSamples(s, sumDy, c);
     const dgamma = overSamples(s, sumDyXc, c).map((sum, ch) => sum * inv[ch]);
     const k = new Float64Array(c);
@@ -183,7 +239,7 @@ function batchNormTrainGradWasm(args: { inputs: Inputs; backend: BackendWasm; at
       a[ch] = (-k[ch] * inv[ch] * dgamma[ch]) / m;
       b[ch] = (-k[ch] * dbeta[ch]) / m;
     }
-    const dx = steps.gradInput(dy, x, mean, vector(s, k), vector(s, a), vector(s, b));
+    const dx = steps.gradInput(dy, x, mean, vector(s, k), vector(s, a), vector(s, b), fused);
     return [s.keep(dx), s.keep(vector(s, dgamma)), s.keep(vector(s, dbeta))];
   } finally {
     s.dispose();
@@ -201,6 +257,28 @@ function perSampleChannelSumsWasm(args: { inputs: Inputs; backend: BackendWasm }
     s.dispose();
   }
 }
+
+/** [running mean, running variance] after a batch (ops/batchNorm.ts `runningStatistics`), in float64. */
+function runningStatisticsWasm(args: { inputs: Inputs; backend: BackendWasm; attrs: { momentum: number; correction: number } }): TensorInfo[] {
+  const { inputs, backend, attrs } = args;
+  checkFloat(RUNNING_STATISTICS, inputs);
+  const { momentum, correction } = attrs;
+  const update = (running: TensorInfo, batch: TensorInfo, factor: number) => {
+    const out = backend.makeOutput(running.shape, 'float32');
+    // Views taken after the allocation, which may grow (and detach) the heap.
+    const [o, r, b] = [out, running, batch].map((t) => backend.typedArrayFromHeap(t) as Float32Array);
+    for (let ch = 0; ch < o.length; ch++) o[ch] = (1 - momentum) * r[ch] + momentum * b[ch] * factor;
+    return out;
+  };
+  const { runningMean, runningVar, mean, variance } = inputs as Record<string, TensorInfo>;
+  return [update(runningMean, mean, 1), update(runningVar, variance, correction)];
+}
+
+export const runningStatisticsConfig: KernelConfig = {
+  kernelName: RUNNING_STATISTICS,
+  backendName: 'wasm',
+  kernelFunc: runningStatisticsWasm as unknown as KernelFunc,
+};
 
 export const batchNormTrainConfig: KernelConfig = {
   kernelName: BATCH_NORM_TRAIN,

@@ -10,7 +10,7 @@ import { conv2DBackpropInputConfig } from './conv2dBackpropInput';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwiseConv2dNativeBackpropFilter';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwiseConv2dNativeBackpropInput';
 import { unsortedSegmentSumConfig } from './unsortedSegmentSum';
-import { batchNormTrainConfig, batchNormTrainGradConfig, perSampleChannelSumsConfig } from './batchNormTrain';
+import { batchNormTrainConfig, batchNormTrainGradConfig, perSampleChannelSumsConfig, runningStatisticsConfig } from './batchNormTrain';
 import { castConfig, identityConfig } from './identity';
 import { EXPLICIT_SAME_PADDING_KERNELS } from './explicitSamePadding';
 import { maxPoolGradConfig } from './maxPoolGrad';
@@ -29,6 +29,7 @@ export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [
   batchNormTrainConfig,
   batchNormTrainGradConfig,
   perSampleChannelSumsConfig,
+  runningStatisticsConfig,
   identityConfig,
   castConfig,
   ...EXPLICIT_SAME_PADDING_KERNELS,

@@ -2,7 +2,8 @@
  * The batch-norm passes of batchNorm.wat, on the wasm backend's memory (module.ts). Each pass is
  * one sweep over the activations, f32x4 over four channels, where the backend's own kernels take
  * one sweep per operation (BENCHMARKS.md, "Batch norm"): the forward pass is two reading sweeps
- * and one writing, the backward pass one reading and one writing.
+ * and one writing, the backward pass one reading and one writing, with or without a ReLU/ReLU6
+ * fused after the normalisation (`*_act`).
  *
  * Per-sample sums run over the sample's pixels in order, in float32, so a sample's sum is the same
  * whichever batch holds it (what SyncBatchNorm needs, src/distributed/syncBatchNorm.ts).
@@ -23,6 +24,12 @@ export interface BatchNormPasses {
   grad_sums(dy: number, x: number, mean: number, n: number, k: number, c: number, sumDy: number, sumDyXc: number): void;
   /** dx = (dy·a + (x − mean)·b) + d */
   grad_input(dy: number, x: number, mean: number, a: number, b: number, d: number, m: number, c: number, dx: number): void;
+  /** y = min(max(z, 0), hi), z = (x − mean)·scale + shift: normalize with ReLU (hi +inf) or ReLU6 (hi 6) */
+  normalize_act(x: number, mean: number, scale: number, shift: number, hi: number, m: number, c: number, y: number): void;
+  /** grad_sums of g = dy·[0 < z ≤ hi] */
+  grad_sums_act(dy: number, x: number, mean: number, scale: number, shift: number, hi: number, n: number, k: number, c: number, sumDy: number, sumDyXc: number): void;
+  /** grad_input of g = dy·[0 < z ≤ hi] */
+  grad_input_act(dy: number, x: number, mean: number, scale: number, shift: number, hi: number, a: number, b: number, d: number, m: number, c: number, dx: number): void;
 }
 
 /** The passes on this backend's memory (src/engine/simd/module.ts), or undefined where they cannot run. */

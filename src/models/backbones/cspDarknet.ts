@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { register } from '../../core/registry';
 import { UserError } from '../../core/problems';
 import { Layer, Module, Sequential } from '../nn/module';
-import { BatchNorm, Conv2d, activate, type Activation } from '../nn/layers';
+import { BatchNorm, Conv2d, type Activation } from '../nn/layers';
 import * as init from '../nn/init';
 import type { Backbone } from './types';
 
@@ -69,7 +69,7 @@ export class BaseConv extends Layer<tf.Tensor4D, tf.Tensor4D> {
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    return activate(this.bn.forward(this.conv.forward(x)), this.act) as tf.Tensor4D;
+    return this.bn.forwardActivated(this.conv.forward(x), this.act) as tf.Tensor4D;
   }
 }
 

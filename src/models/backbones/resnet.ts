@@ -81,7 +81,7 @@ class BasicBlock extends Layer<tf.Tensor4D, tf.Tensor4D> {
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    const out = tf.relu(this.bn1.forward(this.conv1.forward(x))) as tf.Tensor4D;
+    const out = this.bn1.forwardActivated(this.conv1.forward(x), 'relu') as tf.Tensor4D;
     const y = this.bn2.forward(this.conv2.forward(out));
     const identity = this.downsample ? this.downsample.forward(x) : x;
     return tf.relu(tf.add(y, identity)) as tf.Tensor4D;
@@ -112,8 +112,8 @@ class Bottleneck extends Layer<tf.Tensor4D, tf.Tensor4D> {
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    let out = tf.relu(this.bn1.forward(this.conv1.forward(x))) as tf.Tensor4D;
-    out = tf.relu(this.bn2.forward(this.conv2.forward(out))) as tf.Tensor4D;
+    let out = this.bn1.forwardActivated(this.conv1.forward(x), 'relu') as tf.Tensor4D;
+    out = this.bn2.forwardActivated(this.conv2.forward(out), 'relu') as tf.Tensor4D;
     const y = this.bn3.forward(this.conv3.forward(out));
     const identity = this.downsample ? this.downsample.forward(x) : x;
     return tf.relu(tf.add(y, identity)) as tf.Tensor4D;

@@ -9,7 +9,7 @@ import { Layer } from './module';
 import * as init from './init';
 import { stepRandom } from './stepRandom';
 import { stopGradient } from './stopGradient';
-import { batchNormTrain } from '../../engine/ops/batchNorm';
+import { batchNormTrain, runningStatistics } from '../../engine/ops/batchNorm';
 import { layerNormTrain } from '../../engine/ops/layerNorm';
 import { batchNormSync } from './batchNormSync';
 import { syncBatchNormTrain } from '../../distributed/syncBatchNorm';
@@ -166,12 +166,23 @@ export class BatchNorm extends Layer {
     return y;
   }
 
+  /**
+   * `activate(forward(x), act)`, with a ReLU or ReLU6 fused into the training kernels where the
+   * engine has them (src/engine/ops/batchNorm.ts: no sweep of its own, its input never stored).
+   */
+  forwardActivated(x: tf.Tensor, act: Activation): tf.Tensor {
+    if (!this.training || (act !== 'relu' && act !== 'relu6') || batchNormSync()) return activate(this.forward(x), act);
+    const { y, mean, variance } = batchNormTrain(x, this.gamma as tf.Tensor1D | undefined, this.beta as tf.Tensor1D | undefined, this.eps, act);
+    this.updateRunningStats(mean, variance, x.size / this.channels);
+    return y;
+  }
+
   protected updateRunningStats(mean: tf.Tensor, variance: tf.Tensor, count: number): void {
     const m = this.options.momentum ?? 0.1;
     tf.tidy(() => {
-      const unbiased = tf.mul(stopGradient(variance), count / Math.max(1, count - 1));
-      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - m), tf.mul(stopGradient(mean), m)));
-      this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - m), tf.mul(unbiased, m)));
+      const [runningMean, runningVar] = runningStatistics(this.runningMean, this.runningVar, stopGradient(mean), stopGradient(variance), m, count);
+      this.runningMean.assign(runningMean);
+      this.runningVar.assign(runningVar);
     });
   }
 }
@@ -291,6 +302,6 @@ export class ConvBnAct extends Layer<tf.Tensor4D, tf.Tensor4D> {
   private readonly act: Activation;
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    return activate(this.bn.forward(this.conv.forward(x)), this.act) as tf.Tensor4D;
+    return this.bn.forwardActivated(this.conv.forward(x), this.act) as tf.Tensor4D;
   }
 }
