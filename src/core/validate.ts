@@ -12,10 +12,10 @@ import { registries, unknownTypeMessage, type RegisteredComponent } from './regi
 import { rootSchema } from './rootSchema';
 import { clip, describeValue, quoted } from './format';
 import {
+  defaultOf,
   descriptionOf,
   elementOf,
   isOptional,
-  defaultOf,
   isPlainObject,
   shapeOf,
   shorthandClash,

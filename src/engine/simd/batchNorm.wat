@@ -139,10 +139,10 @@
 ;; The same three passes with an activation fused after the normalisation, z = (x − mean)·scale +
   ;; shift: y = min(max(z, 0), hi) (ReLU: hi = +inf; ReLU6: hi = 6), and in the backward passes
   ;; g = dy·[0 < z ≤ hi] in place of dy (dy's bits under the comparison's mask: +0 where the
-  ;; composed dy·mask gives ±0, which no sum or product below tells apart), z worked out again from x with the forward pass's operations (the same bits),
+  ;; composed dy·mask gives ±0, which the sums cannot tell apart), z worked out again from x with the forward pass's operations (the same bits),
   ;; so neither z nor the activation's gradient is ever stored. pmax/pmin are the comparisons
-  ;; `z < 0 ? 0 : z` of TensorFlow.js' kernels (NaN and −0 pass through). Written out inline:
-  ;; V8 does not inline calls between wasm functions here, and a call per vector halves the speed.
+  ;; `z < 0 ? 0 : z` of TensorFlow.js' kernels (NaN and −0 pass through). Written out inline: a
+  ;; first version with helper functions called per vector was markedly slower here.
 
   ;; y = min(max((x − mean)·scale + shift, 0), hi), per channel, over m rows.
   (func (export "normalize_act") (param $x i32) (param $mean i32) (param $scale i32) (param $shift i32) (param $hi f32) (param $m i32) (param $c i32) (param $y i32)
