@@ -22,15 +22,12 @@
  */
 import { util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, PER_SAMPLE_CHANNEL_SUMS, RUNNING_STATISTICS } from '../ops/batchNorm';
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, PER_SAMPLE_CHANNEL_SUMS, RUNNING_STATISTICS, type FusedActivation } from '../ops/batchNorm';
 import { batchNormPasses, channelsFitPasses } from '../simd/batchNormPasses';
 import { heapOffset } from '../simd/module';
 import { KernelScope } from './kernelScope';
 
 type Inputs = Record<string, TensorInfo | undefined>;
-
-/** An activation the kernels apply after the normalisation (ops/batchNorm.ts). */
-export type FusedActivation = 'none' | 'relu' | 'relu6';
 
 /** The activation's upper clamp: y = min(max(z, 0), hi). */
 const CLAMP_HIGH = { relu: Infinity, relu6: 6 } as const;

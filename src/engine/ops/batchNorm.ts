@@ -19,9 +19,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { hasKernel } from './backendKernel';
-import type { FusedActivation } from '../kernels/batchNormTrain';
 
-export type { FusedActivation };
+/** An activation that may follow the normalisation inside `batchNormTrain`. */
+export type FusedActivation = 'none' | 'relu' | 'relu6';
 
 export const BATCH_NORM_TRAIN = 'CvwBatchNormTrain';
 export const BATCH_NORM_TRAIN_GRAD = 'CvwBatchNormTrainGrad';
@@ -153,11 +153,12 @@ export function batchNormTrain<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D | u
   }
   if (!(epsilon > 0)) throw new Error(`batchNormTrain: epsilon must be > 0, got ${epsilon}`);
   const fused = activation !== 'none' && hasKernel(BATCH_NORM_TRAIN);
+  const inKernel = fused ? activation : 'none';
 
   // Statistics and output in one pass of the kernel, outside the custom gradient: the mean and
   // variance reach the caller as ordinary tensors, and y's gradient (below) already accounts for
   // its dependence on them, so nothing flows twice.
-  const [yRaw, mean, variance, scale] = forward(x, gamma, beta, epsilon, fused ? activation : 'none');
+  const [yRaw, mean, variance, scale] = forward(x, gamma, beta, epsilon, inKernel);
   const params = [gamma, beta].filter((t): t is tf.Tensor1D => t !== undefined);
   const normalise = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
@@ -171,7 +172,7 @@ export function batchNormTrain<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D | u
         tf.tidy(() => {
           const [xs, m, v, ...rest] = savedTensors;
           const saved: Saved = { x: xs, mean: m as tf.Tensor1D, variance: v as tf.Tensor1D, ...Object.fromEntries(keys.map((k, i) => [k, rest[i]])) };
-          const [dx, dgamma, dbeta] = gradient(dy as tf.Tensor, saved, epsilon, fused ? activation : 'none');
+          const [dx, dgamma, dbeta] = gradient(dy as tf.Tensor, saved, epsilon, inKernel);
           return [dx, ...(gamma ? [dgamma] : []), ...(beta ? [dbeta] : [])];
         }),
     };
