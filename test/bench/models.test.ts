@@ -100,11 +100,13 @@ describe('the benchmark machinery', () => {
     expect(r).toMatchObject({ engine: 'wasm-ort', batch: 2 });
     expect(r.stepMs).toHaveLength(1);
     expect(r.samplesPerS).toBeCloseTo(2000 / r.stepMs[0], 6);
-    // The profiled step is MobileNetV2's: depthwise convolutions forward and backward, ReLU6.
+    // The profiled step is MobileNetV2's: depthwise convolutions forward and backward, 52 batch
+    // norms, ReLU6 inside them (fused: no Relu6 kernel of its own).
     const kernels = new Map(r.profile!.kernels.map((k) => [k.kernel, k.calls]));
     expect(kernels.get('DepthwiseConv2dNative')).toBe(17);
     expect(kernels.get('DepthwiseConv2dNativeBackpropFilter')).toBe(17);
-    expect(kernels.has('Relu6')).toBe(true);
+    expect(kernels.get('CvwBatchNormTrain')).toBe(52);
+    expect(kernels.has('Relu6')).toBe(false);
     expect(r.profile!.wallMs).toBeGreaterThan(0);
     const text = formatReport(report);
     expect(text).toContain('MobileNetV2 (width 1.0, stem stride 1), 32x32');
