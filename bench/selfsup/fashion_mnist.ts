@@ -143,7 +143,9 @@ async function main(): Promise<void> {
     const limited: { trainLimit?: number; testLimit?: number } = limitRuns.has(path.resolve(run)) ? limits : {};
     const knn = await benchmarkKnn(run, { overrides: dataOverrides(), ...limited, pool, log: (l) => process.stderr.write(l + '\n') });
     const lin = await benchmarkLinear(run, { overrides: dataOverrides(), ...limited, epochs, pool, log: (l) => process.stderr.write(l + '\n') });
-    const ep = info.iter && info.max_iters ? `${((info.iter / info.max_iters) * info.max_epochs).toFixed(2)} (${info.iter} it)` : String(info.epoch);
+    // The checkpoint's iteration (what was measured), not the run's: a run still training is ahead of its last checkpoint.
+    const iter = typeof knn.result.iter === 'number' ? knn.result.iter : info.iter;
+    const ep = iter && info.max_iters ? `${((iter / info.max_iters) * info.max_epochs).toFixed(2)} (${iter} it)` : String(info.epoch);
     rows.push({ what: 'pre-trained', algorithm: model.type, encoder, epochs: ep, train_time: duration(info), knn: knn.metrics.knn_top1, linear: lin.metrics.linear_top1, note: `${path.relative(process.cwd(), run)}${limited.trainLimit ? ` (first ${limited.trainLimit} train / ${limited.testLimit} test images)` : ''}` });
   }
 
