@@ -6,6 +6,9 @@ export default defineConfig({
     exclude: ['test/e2e/**', 'node_modules/**'],
     // tfjs keeps one engine per process; forks isolate test files from each other's backends.
     pool: 'forks',
+    // The `cvw` processes tests start run in one process (the relaunch under glibc's malloc
+    // tunables, src/cli/relaunch.ts, has its own test: test/train/relaunch.test.ts).
+    env: { CVW_NO_RELAUNCH: '1' },
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

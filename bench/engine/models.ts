@@ -7,8 +7,10 @@
  *
  *   nice -n 10 node -r sucrase/register bench/engine/models.ts --model resnet18|mobilenetv2|vit-s \
  *     [--engines wasm-ort] [--batch 64] [--steps 3] [--warmup 1] [--cpu-batch 1] [--threads 2] [--no-torch]
+ *     [--torch-default-malloc]
  *
- * Every measurement runs in a fresh child process, one at a time; PyTorch runs first and again
+ * Every measurement runs in a fresh child process, one at a time, the engines under the glibc malloc
+ * tunables `cvw` runs them with and PyTorch under the same unless --torch-default-malloc; PyTorch runs first and again
  * last, so a change in machine load between them shows. Both sides' parameter tensors are compared
  * (their element counts, as a multiset) and the run fails when they differ: the comparison is only
  * valid for the same architecture. The cpu backend is far too slow for batch 64 (one ResNet-18 step
@@ -30,6 +32,7 @@ import type { EngineConfig } from '../../src/engine/configSection';
 import { BENCH_MODELS, benchModel, type BenchModelName } from './benchModels';
 import { classifierStep } from './trainStep';
 import { formatProfile, profileOneStep, type StepProfile } from './profile';
+import { withMallocTunables } from '../../src/core/mallocTunables';
 
 export interface EngineResult {
   engine: string;
@@ -41,6 +44,8 @@ export interface EngineResult {
   paramSizes: number[];
   summary: string;
   profile?: StepProfile;
+  /** GLIBC_TUNABLES of the process that measured it. */
+  glibcTunables?: string;
 }
 
 export interface TorchResult {
@@ -64,6 +69,11 @@ export interface BenchOptions {
   cpuBatch: number;
   threads: number;
   torch: boolean;
+  /**
+   * glibc malloc settings of PyTorch's process: 'tuned' (the engine's, as `cvw` runs it:
+   * src/core/mallocTunables.ts) compares like with like; 'default' is PyTorch as it is usually run.
+   */
+  torchMalloc: 'tuned' | 'default';
 }
 
 export interface BenchReport {
@@ -111,13 +121,16 @@ async function child(engine: EngineConfig['backend'], modelName: string, batch: 
     paramSizes: params.sort((a, b) => a - b),
     summary: report.summary,
     profile,
+    glibcTunables: process.env.GLIBC_TUNABLES,
   };
   bench.dispose();
   process.stdout.write(JSON.stringify(result) + '\n');
 }
 
 function runChild(args: string[]): string {
-  const r = spawnSync(process.execPath, ['-r', 'sucrase/register', path.join(__dirname, 'models.ts'), ...args], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20, cwd: path.join(__dirname, '..', '..') });
+  // The engine runs as `cvw` runs it: under glibc's malloc tunables (src/cli/relaunch.ts).
+  const env = withMallocTunables(process.env);
+  const r = spawnSync(process.execPath, ['-r', 'sucrase/register', path.join(__dirname, 'models.ts'), ...args], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20, cwd: path.join(__dirname, '..', '..'), env });
   if (r.status !== 0) throw new Error(`child ${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
   return r.stdout.trim().split('\n').pop()!;
 }
@@ -126,7 +139,8 @@ function runTorch(o: BenchOptions): TorchResult {
   const model = BENCH_MODELS[o.model];
   const args = ['--batch', String(o.batch), '--steps', String(o.steps), '--warmup', String(o.warmup), '--threads', String(o.threads), '--size', String(model.imageSize)];
   // OpenBLAS sizes its own thread pool (torch.set_num_threads reaches only OpenMP): the same threads as the rest.
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? String(o.threads) };
+  const base = o.torchMalloc === 'tuned' ? withMallocTunables(process.env) : process.env;
+  const env = { ...base, OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? String(o.threads) };
   const r = spawnSync('/usr/bin/python3', [model.torchScript, ...args], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20, env });
   if (r.status !== 0) throw new Error(`PyTorch reference ${path.basename(model.torchScript)} failed (${r.status ?? r.error?.message}):\n${r.stderr}`);
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchResult;
@@ -205,6 +219,10 @@ export function formatReport(report: BenchReport): string {
   lines.push(`Parameters: toolkit ${results[0]?.params.toLocaleString('en-US')}${torch[0] ? `, PyTorch ${torch[0].params.toLocaleString('en-US')}` : ''}. Step times (ms): ${results.map((r) => `${r.engine} [${r.stepMs.map((x) => x.toFixed(0)).join(', ')}]`).join('; ')}${torch.length ? `; PyTorch [${torch.map((t) => t.step_ms.map((x) => x.toFixed(0)).join(', ')).join(' | ')}]` : ''}.`);
   const blas = torch[0]?.blas;
   if (torch.length) lines.push('', `PyTorch's BLAS: ${blas ?? 'unknown'}.`);
+  lines.push(
+    '',
+    `glibc malloc: the engines with the tunables \`cvw\` runs them with (${withMallocTunables({}).GLIBC_TUNABLES}); PyTorch ${o.torchMalloc === 'tuned' ? 'with the same' : "with glibc's defaults (--torch-default-malloc)"}.`,
+  );
   if (BENCH_MODELS[o.model].matrixProducts && isReferenceBlas(blas)) {
     lines.push(
       '',
@@ -234,6 +252,7 @@ export async function runBenchmark(defaults: { model?: BenchModelName; engines: 
     cpuBatch: Number(arg('cpu-batch', '1')),
     threads: Number(arg('threads', String(os.availableParallelism()))),
     torch: !process.argv.includes('--no-torch'),
+    torchMalloc: process.argv.includes('--torch-default-malloc') ? 'default' : 'tuned',
   };
   const report = measure(options, (s) => process.stderr.write(s + '\n'));
   process.stdout.write(formatReport(report));

@@ -21,6 +21,7 @@ import type { CvwLocation, NodeRuntime } from './cvw';
 import type { Disposable } from './watcher';
 import { newRunId } from '../core/runId';
 import { stopSlurmRun } from './slurmStop';
+import { withMallocTunables } from '../core/mallocTunables';
 
 export interface ExitInfo {
   code: number | null;
@@ -201,6 +202,14 @@ async function waitUntil(condition: () => boolean, ms: number): Promise<boolean>
   return true;
 }
 
+/**
+ * The environment of a `cvw` process started here: the runtime's, debug output on, and glibc's
+ * malloc settings for the engine set from the start (so `cvw` need not relaunch itself under them).
+ */
+function cvwEnv(node: NodeRuntime, extra: Record<string, string> | undefined): NodeJS.ProcessEnv {
+  return withMallocTunables({ ...process.env, ...node.env, CVW_DEBUG: '1', ...extra });
+}
+
 export class RunManager {
   private readonly children = new Set<ManagedProcess>();
   private readonly startListeners = new Set<(p: ManagedProcess) => void>();
@@ -263,7 +272,7 @@ export class RunManager {
         cwd,
         detached: !!req.detached,
         stdio: ['ignore', fd, fd],
-        env: { ...process.env, ...node.env, CVW_DEBUG: '1', ...req.env },
+        env: cvwEnv(node, req.env),
         windowsHide: true,
       });
     } finally {
@@ -280,7 +289,7 @@ export class RunManager {
     if (this.disposed) throw new Error('the run manager is closed');
     const cwd = path.resolve(options.cwd);
     const { node, cvw } = this.invocation(cwd);
-    const child = spawn(node.command, [cvw.entry, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...node.env, CVW_DEBUG: '1', ...options.env }, windowsHide: true });
+    const child = spawn(node.command, [cvw.entry, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: cvwEnv(node, options.env), windowsHide: true });
     const proc = new PipedProcess(child, [node.command, cvw.entry, ...args], cwd, (p) => this.finished(p));
     this.started(proc);
     return proc;

@@ -94,7 +94,7 @@ describe.skipIf(!hasTorch)('the PyTorch peers are the toolkit models', () => {
 
 describe('the benchmark machinery', () => {
   it('measures MobileNetV2 on wasm-ort (and PyTorch, first and last) at batch 2, with the profile and the comparison of parameters', () => {
-    const report = measure({ model: 'mobilenetv2', engines: ['wasm-ort'], batch: 2, steps: 1, warmup: 0, cpuBatch: 1, threads: 1, torch: hasTorch });
+    const report = measure({ model: 'mobilenetv2', engines: ['wasm-ort'], batch: 2, steps: 1, warmup: 0, cpuBatch: 1, threads: 1, torch: hasTorch, torchMalloc: 'tuned' });
     expect(report.results).toHaveLength(1);
     const [r] = report.results;
     expect(r).toMatchObject({ engine: 'wasm-ort', batch: 2 });
@@ -108,7 +108,10 @@ describe('the benchmark machinery', () => {
     expect(kernels.get('CvwBatchNormTrain')).toBe(52);
     expect(kernels.has('Relu6')).toBe(false);
     expect(r.profile!.wallMs).toBeGreaterThan(0);
+    // Measured as `cvw` runs the engine: under glibc's malloc tunables.
+    expect(r.glibcTunables).toContain('glibc.malloc.trim_threshold=1073741824');
     const text = formatReport(report);
+    expect(text).toContain('glibc malloc: the engines with the tunables `cvw` runs them with (glibc.malloc.trim_threshold=1073741824:');
     expect(text).toContain('MobileNetV2 (width 1.0, stem stride 1), 32x32');
     expect(text).toMatch(/\| wasm-ort \| 2 \| [\d.]+ s \| [\d.]+ \|/);
     expect(text).toContain('| DepthwiseConv2dNative');

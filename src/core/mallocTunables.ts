@@ -1,0 +1,41 @@
+/**
+ * glibc's malloc settings for engine work.
+ *
+ * With glibc's defaults, a tensor-sized block (MBs) freed by onnxruntime or V8 goes back to the
+ * system (munmap, or a trim of the heap top), and the next allocation of that size takes a page
+ * fault on every 4 KiB page as it is first written. On a virtual machine a fault costs
+ * microseconds: a 16 MB convolution output cost 4,096 faults and 60 ms where the convolution
+ * itself takes 17 ms (BENCHMARKS.md, "glibc malloc"). Keeping freed memory in the process (a trim
+ * threshold of 1 GiB, blocks up to 32 MiB, the most glibc allows, from the heap instead of their
+ * own mappings) removes the faults. glibc reads these settings once, when a process starts
+ * (GLIBC_TUNABLES): `cvw` relaunches its engine-heavy commands with them (cli/relaunch.ts), and the
+ * runs the editor starts get them in their environment from the start.
+ */
+
+/** The glibc tunables set (name=value), unless the environment already sets that name. */
+export const MALLOC_TUNABLES: readonly string[] = ['glibc.malloc.trim_threshold=1073741824', 'glibc.malloc.mmap_threshold=33554432', 'glibc.malloc.top_pad=67108864'];
+
+function tunableNames(value: string | undefined): Set<string> {
+  return new Set((value ?? '').split(':').map((t) => t.split('=')[0]).filter(Boolean));
+}
+
+/** `env` with MALLOC_TUNABLES added to GLIBC_TUNABLES (names it sets already are kept as they are). */
+export function withMallocTunables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const have = tunableNames(env.GLIBC_TUNABLES);
+  const add = MALLOC_TUNABLES.filter((t) => !have.has(t.split('=')[0]));
+  if (add.length === 0) return env;
+  return { ...env, GLIBC_TUNABLES: [env.GLIBC_TUNABLES, ...add].filter(Boolean).join(':') };
+}
+
+/** True when every one of MALLOC_TUNABLES' names is set in `env` (to these values or the user's). */
+export function mallocTunablesSet(env: NodeJS.ProcessEnv = process.env): boolean {
+  const have = tunableNames(env.GLIBC_TUNABLES);
+  return MALLOC_TUNABLES.every((t) => have.has(t.split('=')[0]));
+}
+
+/** True on Linux with glibc (the only C library that reads GLIBC_TUNABLES). */
+export function usesGlibc(): boolean {
+  if (process.platform !== 'linux') return false;
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  return typeof header?.glibcVersionRuntime === 'string';
+}
