@@ -1,7 +1,7 @@
 /**
  * Kernel-level timings behind the engine's choices: one convolution's forward pass, input gradient
  * and filter gradient on the tfjs cpu backend, the wasm backend (its own kernels and the composed
- * ones) and onnxruntime (the plain and the NCHWc convolutions, both filter-gradient graphs), and a batch norm +
+ * ones) and onnxruntime (the plain and the NCHWc convolutions, the three filter-gradient paths), and a batch norm +
  * ReLU training step (tfjs' composed gradient vs the closed form).
  *
  *   nice -n 10 node -r sucrase/register bench/engine/convKernels.ts [--reps 5] [--cpu] [--shapes issue|resnet]
@@ -19,6 +19,7 @@ import { originalKernel, kernelBelow } from '../../src/engine/kernels';
 import { conv2DBackpropFilterOrtConfig, conv2DBackpropInputOrtConfig } from '../../src/engine/ort/kernels/conv2d';
 import { conv2dFilterGradGraph, conv2dFilterGradTapsGraph, conv2dGraph, conv2dInputGradAsConvGraph, conv2dInputGradGraph, inputGradAsConvPads } from '../../src/engine/ort/convGraphs';
 import { nchwcBlockFor, nchwcConvGraph, nchwcInputGradGraph } from '../../src/engine/ort/nchwc';
+import { setGridMaxOverhead } from '../../src/engine/ort/gridFilterGrad';
 import { f32, ortOp } from '../../src/engine/ort/session';
 import { batchNormTrain } from '../../src/engine/ops/batchNorm';
 
@@ -161,6 +162,19 @@ async function convRows(shape: Shape, reps: number, withCpu: boolean): Promise<s
         'wasm composed': () => callConfig(composedFilter, { x, dy }, filterAttrs),
         'onnxruntime GEMM per tap': viaGraph(taps),
         'onnxruntime swapped Conv': viaGraph(swapped),
+        // The padded grid (gridFilterGrad.ts), forced on whatever its extra work; stride 1 only.
+        ...(stride === 1
+          ? {
+              'onnxruntime padded grid (views)': () => {
+                const limit = setGridMaxOverhead(Infinity);
+                try {
+                  callConfig(conv2DBackpropFilterOrtConfig, { x, dy }, filterAttrs);
+                } finally {
+                  setGridMaxOverhead(limit);
+                }
+              },
+            }
+          : {}),
       },
       reps,
     ),

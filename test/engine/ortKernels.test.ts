@@ -5,7 +5,7 @@
  *
  * Tolerance: max |ort - cpu| <= 2e-5 * max(1, max |cpu|) (float32 sums in different orders).
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
@@ -18,6 +18,7 @@ import { ensureGradients } from '../../src/engine/gradients';
 import { maxAbsDiff, runKernelOn, type InputSpec } from './kernelHarness';
 import { CONV_CASES, convOutShape, padIn, toFormat, type ConvCase } from './cases';
 import { nchwcBlockFor, nchwcBlockSize } from '../../src/engine/ort/nchwc';
+import { gridPlan, gridStats, setGridMaxOverhead } from '../../src/engine/ort/gridFilterGrad';
 
 const TOLERANCE = 2e-5;
 
@@ -128,6 +129,45 @@ describe('onnxruntime convolutions vs the cpu backend', () => {
       compareWithCpu('Conv2DBackpropFilter', { x: { shape: c.x, dtype: 'int32' }, dy: { shape: convOutShape(c, 'NHWC'), dtype: 'int32' } }, { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 3, 5] }, 3),
     );
     expect(fell).toEqual({ Conv2DBackpropFilter: 1 });
+  });
+
+  // The stride-1 filter gradient on the padded grid (gridFilterGrad.ts): forced onto every case it
+  // applies to (the default takes it only where the grid adds under 20% work), each checked against
+  // the cpu backend and counted, so a silent fall back to the slices cannot pass.
+  describe('the filter gradient on the padded grid', () => {
+    let limit = 0;
+    beforeAll(() => {
+      limit = setGridMaxOverhead(Infinity);
+    });
+    afterAll(() => {
+      setGridMaxOverhead(limit);
+    });
+    const cases = [...CONV_CASES, ...BLOCKED_CASES].filter((c) => c.strides === 1 && c.filter[0] * c.filter[1] > 1);
+    it('covers every stride-1 case of the grid but the 1x1 filter (one tap: x as it is): paddings asymmetric, wider than the kernel, none; 1x1 outputs', () => {
+      expect(cases).toHaveLength(10);
+    });
+    cases.forEach((c, i) => {
+      it(`x ${c.x} filter ${c.filter} -> ${c.outChannels} pad ${JSON.stringify(c.pad)}`, async () => {
+        const filterShape = [c.filter[0], c.filter[1], c.x[3], c.outChannels];
+        const runs = gridStats.runs;
+        const fell = await fallbacksDuring(() => compareWithCpu('Conv2DBackpropFilter', { x: { shape: c.x }, dy: { shape: convOutShape(c, 'NHWC') } }, { strides: 1, pad: c.pad, dataFormat: 'NHWC', filterShape }, 1700 + i));
+        expect(fell).toEqual({});
+        expect(gridStats.runs).toBe(runs + 1);
+      });
+    });
+    it('is what the default picks for ResNet-18 at 32x32, not at 16x16, 8x8 or 4x4 (the grid would add 27%, 56% and 125%)', () => {
+      setGridMaxOverhead(limit);
+      try {
+        const plan = (size: number, channels: number) => gridPlan(tf.backend_util.computeConv2DInfo([64, size, size, channels], [3, 3, channels, channels], 1, 1, 'same'));
+        expect(plan(32, 64)).toMatchObject({ hp: 34, wp: 34, rows: 64 * 34 * 34, offsets: [0, 1, 2, 34, 35, 36, 68, 69, 70], tail: 70, pads: [1, 1, 1, 1] });
+        expect(plan(16, 128)).toBeUndefined();
+        expect(plan(8, 256)).toBeUndefined();
+        expect(plan(4, 512)).toBeUndefined();
+        expect(gridPlan(tf.backend_util.computeConv2DInfo([64, 32, 32, 16], [1, 1, 16, 96], 1, 1, 'valid'))).toBeUndefined();
+      } finally {
+        setGridMaxOverhead(Infinity);
+      }
+    });
   });
 
   it('onnxruntime refused no graph', () => {

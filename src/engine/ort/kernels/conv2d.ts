@@ -4,11 +4,13 @@
  * NCHWc kernels of nchwc.ts where the channels fit their blocks), one cached session per shape
  * signature. Inputs they do not cover go to the kernel they replaced.
  */
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { backend_util, Conv2D, Conv2DBackpropFilter, Conv2DBackpropInput, FusedConv2D, type TensorInfo } from '@tensorflow/tfjs-core';
 import { conv2dFilterGradGraph, conv2dFilterGradTapsGraph, conv2dGraph, conv2dInputGradAsConvGraph, conv2dInputGradGraph, inputGradAsConvPads, isPointwise, onnxConvPads, pointwiseConvGraph, pointwiseInputGradGraph } from '../convGraphs';
 import { nchwcBlockFor, nchwcConvGraph, nchwcInputGradGraph } from '../nchwc';
-import { tryOrtOp } from '../session';
-import { runOrt, shapeKey, withFallback } from './common';
+import { gridLayoutGraph, gridPlan, gridStats, gridTapsGraph, type GridPlan } from '../gridFilterGrad';
+import { f32, rejectOrtOp, tryOrtOp, type BindingTensor } from '../session';
+import { heapTensor, runOrt, shapeKey, withFallback } from './common';
 
 type Info = backend_util.Conv2DInfo;
 
@@ -97,12 +99,61 @@ export const conv2DBackpropFilterOrtConfig = withFallback(Conv2DBackpropFilter, 
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as { strides: number; pad: 'same'; dataFormat: 'NHWC' | 'NCHW'; dimRoundingMode?: 'floor'; filterShape: [number, number, number, number] };
   const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, backend_util.convertConv2DDataFormat(dataFormat));
   if (!sameShape(dy.shape, info.outShape)) return undefined;
-  // NHWC: one GEMM per filter tap, no layout change (faster in bench/engine/convKernels.ts);
-  // NCHW: the batch/channel-swapped convolution.
+  // Stride 1 where the padded grid costs little: GEMMs on views (gridFilterGrad.ts). Other NHWC:
+  // one GEMM per filter tap on strided slices; NCHW: the batch/channel-swapped convolution.
   const key = `Conv2DBackpropFilter:${infoKey(info)}`;
+  const plan = gridPlan(info);
+  if (plan) {
+    const dw = gridFilterGrad(backend, key, info, plan, x, dy, filterShape);
+    if (dw) return dw;
+  }
   const op = tryOrtOp(key, () => (info.dataFormat === 'channelsLast' ? conv2dFilterGradTapsGraph(info) : conv2dFilterGradGraph(info)));
   return op && runOrt(backend, key, op, filterShape, { x, dy }, 'dw');
 });
+
+/**
+ * The filter gradient on the padded grid: one onnxruntime run lays x and dy out on it (x into a
+ * buffer with a zero tail), a second runs the per-tap GEMMs on views of that buffer, each writing
+ * its slice of dw. Undefined (nothing allocated) when onnxruntime refuses either graph.
+ */
+function gridFilterGrad(backend: BackendWasm, key: string, info: Info, plan: GridPlan, x: TensorInfo, dy: TensorInfo, filterShape: number[]): TensorInfo | undefined {
+  const layoutKey = `${key}:grid-layout`;
+  const tapsKey = `${key}:grid-taps`;
+  const layout = tryOrtOp(layoutKey, () => gridLayoutGraph(info, plan));
+  const taps = layout && tryOrtOp(tapsKey, () => gridTapsGraph(info, plan));
+  if (!layout || !taps) return undefined;
+  const { inChannels: ci, outChannels: co } = info;
+  const size = ci * plan.rows;
+  const xt = backend.makeOutput([size + plan.tail], 'float32');
+  const dyGrid = backend.makeOutput([plan.rows, co], 'float32');
+  const dw = backend.makeOutput(filterShape, 'float32');
+  let running = layoutKey;
+  try {
+    // Views after the allocations (a growing wasm memory detaches older ones).
+    const xtData = backend.typedArrayFromHeap(xt) as Float32Array;
+    const dwData = backend.typedArrayFromHeap(dw) as Float32Array;
+    // The tail meets only dy's zero rows, but NaN from stale memory times zero is NaN.
+    xtData.fill(0, size);
+    layout.run({ x: heapTensor(backend, x), dy: heapTensor(backend, dy) }, { xt: f32(xtData.subarray(0, size), [ci, plan.rows]), dy_grid: heapTensor(backend, dyGrid) });
+    const feeds: Record<string, BindingTensor> = { dy_grid: heapTensor(backend, dyGrid) };
+    const outs: Record<string, BindingTensor> = {};
+    plan.offsets.forEach((off, t) => {
+      feeds[`a${t}`] = f32(xtData.subarray(off, off + size), [ci, plan.rows]);
+      outs[`dw${t}`] = f32(dwData.subarray(t * ci * co, (t + 1) * ci * co), [ci, co]);
+    });
+    running = tapsKey;
+    taps.run(feeds, outs);
+    gridStats.runs++;
+    return dw;
+  } catch (err) {
+    backend.disposeData(dw.dataId);
+    rejectOrtOp(running, (err as Error).message);
+    return undefined;
+  } finally {
+    backend.disposeData(xt.dataId);
+    backend.disposeData(dyGrid.dataId);
+  }
+}
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
