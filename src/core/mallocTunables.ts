@@ -39,3 +39,11 @@ export function usesGlibc(): boolean {
   const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
   return typeof header?.glibcVersionRuntime === 'string';
 }
+
+/** What `cvw env` says of the allocator: whether the tunables apply here, are set, and how to set them. */
+export function mallocNote(relaunched: Iterable<string>, env: NodeJS.ProcessEnv = process.env, glibc = usesGlibc()): string {
+  if (!glibc) return 'not glibc: nothing to tune';
+  const value = withMallocTunables({}).GLIBC_TUNABLES;
+  if (mallocTunablesSet(env)) return `glibc, freed tensor memory kept (GLIBC_TUNABLES=${env.GLIBC_TUNABLES})`;
+  return `glibc defaults in this process; cvw ${[...relaunched].join(', ')} run under GLIBC_TUNABLES=${value} (the Node API: set it before starting node)`;
+}

@@ -164,8 +164,10 @@ describe('cvw env', () => {
     expect(text.code).toBe(0);
     expect(text.out).toMatch(/^wasm-ort on CPU/);
     expect(text.out).toMatch(/\* wasm-ort {7}onnxruntime-node 1\.30\.0/);
+    // env itself is not relaunched: it says the allocator's state in its own process.
+    expect(text.out).toMatch(/\nmalloc: {6}(glibc defaults in this process; cvw train, benchmark, eval, predict, extract, retrieve run under GLIBC_TUNABLES=|glibc, freed tensor memory kept|not glibc)/);
     const json = await capture(['env', '--json']);
-    expect(JSON.parse(json.out)).toMatchObject({ engine: 'wasm-ort', backend: 'wasm', threads: expect.any(Number) });
+    expect(JSON.parse(json.out)).toMatchObject({ engine: 'wasm-ort', backend: 'wasm', threads: expect.any(Number), malloc: expect.any(String) });
   });
 
   it('explains how to get an engine that is missing (exit 1)', async () => {

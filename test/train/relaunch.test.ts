@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { mallocTunablesSet, MALLOC_TUNABLES, usesGlibc, withMallocTunables } from '../../src/core/mallocTunables';
+import { mallocNote, mallocTunablesSet, MALLOC_TUNABLES, usesGlibc, withMallocTunables } from '../../src/core/mallocTunables';
 import { NO_RELAUNCH_ENV, shouldRelaunch } from '../../src/cli/relaunch';
 import { tempFiles } from '../helpers/tmp';
 import { tinyClassificationYaml } from '../helpers/tinyConfig';
@@ -28,6 +28,12 @@ describe('glibc malloc tunables', () => {
     expect(mallocTunablesSet(env)).toBe(true);
     expect(mallocTunablesSet({ GLIBC_TUNABLES: 'glibc.malloc.trim_threshold=5' })).toBe(false);
     expect(withMallocTunables(env)).toBe(env);
+  });
+
+  it('are reported by cvw env: whether they apply, are set, and how to set them', () => {
+    expect(mallocNote(['train'], {}, false)).toBe('not glibc: nothing to tune');
+    expect(mallocNote(['train', 'eval'], {}, true)).toBe(`glibc defaults in this process; cvw train, eval run under GLIBC_TUNABLES=${TUNABLES} (the Node API: set it before starting node)`);
+    expect(mallocNote(['train'], { GLIBC_TUNABLES: TUNABLES }, true)).toBe(`glibc, freed tensor memory kept (GLIBC_TUNABLES=${TUNABLES})`);
   });
 
   it('relaunch the engine-heavy commands only, once', () => {

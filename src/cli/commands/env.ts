@@ -6,6 +6,8 @@ import { resolvePackage } from '../../engine/optionalPackages';
 import { probeWebgpu, webgpuInstallHint } from '../../engine/webgpu';
 import { UsageError, type CommandSpec } from '../args';
 import { buildBinding, mpiAvailability, type MpiAvailability } from '../../distributed/binding';
+import { mallocNote } from '../../core/mallocTunables';
+import { RELAUNCHED_COMMANDS } from '../relaunch';
 
 export const envCommand: CommandSpec = {
   name: 'env',
@@ -28,7 +30,8 @@ export const envCommand: CommandSpec = {
     const environment = { ...defaultEnvironment, probeWebgpu: () => probeWebgpu(resolvePackage, 'all') };
     const report = await initEngine({ backend: backend as EngineConfig['backend'], device: device as EngineConfig['device'], threads: Number(args.options.threads) }, environment);
     const mpi = mpiAvailability();
-    process.stdout.write(args.options.json ? JSON.stringify({ ...report, distributed: mpi }, null, 2) + '\n' : formatReport(report) + formatDistributed(mpi));
+    const malloc = mallocNote(RELAUNCHED_COMMANDS);
+    process.stdout.write(args.options.json ? JSON.stringify({ ...report, distributed: mpi, malloc }, null, 2) + '\n' : formatReport(report) + formatDistributed(mpi) + `malloc:      ${malloc}\n`);
     return 0;
   },
 };
