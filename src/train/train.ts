@@ -20,6 +20,9 @@ import { explainEngineFailure } from '../engine/failure';
 import { TensorBoardWriter } from './tensorboard';
 import { joinWorldIfLaunched, type World } from '../distributed/world';
 
+/** A second delivery of the same signal this soon is the same stop (see onSignal). */
+const DUPLICATE_SIGNAL_MS = 500;
+
 export interface TrainOptions {
   /** The run directory to create (default: work_dirs/<config stem>/<run id>). */
   workDir?: string;
@@ -181,7 +184,13 @@ async function trainIn(
     stopReason ??= reason;
     runner?.requestStop(reason);
   };
+  // One stop can arrive twice within milliseconds: a supervisor that signals every process of a
+  // group (systemd, Slurm) reaches both `cvw`'s launcher, which passes it on, and this process
+  // (src/cli/relaunch.ts). That is one request, not the "again" of a person pressing Ctrl+C twice.
+  let firstSignal: { sig: NodeJS.Signals; at: number } | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
+    if (firstSignal && firstSignal.sig === sig && Date.now() - firstSignal.at < DUPLICATE_SIGNAL_MS) return;
+    firstSignal ??= { sig, at: Date.now() };
     if (world?.inFlight() && sig === 'SIGTERM') {
       // Waiting for the other ranks: when one has died, mpirun sends this SIGTERM and a SIGKILL
       // soon after, so the run's record is written now. If the collective completes instead

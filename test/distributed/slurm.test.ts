@@ -67,6 +67,8 @@ describe.skipIf(skip)('cvw submit on a one-node Slurm cluster', () => {
     expect(r.out).toBe(script);
     for (const d of ['--nodes=1', '--ntasks-per-node=2', '--partition=debug', '--time=5:00']) expect(script).toContain(`#SBATCH ${d}\n`);
     expect(script).toMatch(/srun --mpi=pmix .* train .*short\.yaml --work-dir "\$run"/);
+    // The ranks start with glibc's malloc tunables: none relaunches itself under scancel's signals.
+    expect(script).toContain('export GLIBC_TUNABLES="${GLIBC_TUNABLES:-glibc.malloc.trim_threshold=1073741824:glibc.malloc.mmap_threshold=33554432:glibc.malloc.top_pad=67108864}"\n');
     expect(fs.existsSync(path.join(dir, 'run.json'))).toBe(false);
   });
 

@@ -92,6 +92,26 @@ describe.runIf(usesGlibc())('cvw train, relaunched', () => {
     expect(alive(pid)).toBe(false);
   });
 
+  it('one stop sent to every process of the group (a supervisor: systemd, Slurm) is one stop, not "again"', async () => {
+    const dir = path.join(t.dir, 'both');
+    const p = start(dir);
+    let stderr = '';
+    p.stderr!.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => p.on('exit', (code) => r(code)));
+    await waitFor(() => iterations(dir) >= 2, 'a few iterations');
+    const pid = runRecord(dir).pid as number;
+    // The training gets it twice: from the supervisor and, a moment later (so that the kernel
+    // does not merge the two into one pending signal), passed on by its launcher.
+    process.kill(pid, 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 10));
+    p.kill('SIGTERM');
+    expect(await exited).toBe(130); // a clean stop, whatever the signal
+    expect(stderr.match(/stopping after the current step/g)).toHaveLength(1);
+    expect(stderr).not.toMatch(/again: exiting/);
+    expect(runRecord(dir).status).toBe('stopped');
+    expect(fs.existsSync(path.join(dir, 'checkpoints', 'latest.safetensors'))).toBe(true);
+  });
+
   it('dies with a launcher that was killed (SIGKILL)', async () => {
     const dir = path.join(t.dir, 'killed');
     const p = start(dir);
