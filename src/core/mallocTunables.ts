@@ -8,8 +8,8 @@
  * itself takes 17 ms (BENCHMARKS.md, "glibc malloc"). Keeping freed memory in the process (a trim
  * threshold of 1 GiB, blocks up to 32 MiB, the most glibc allows, from the heap instead of their
  * own mappings) removes the faults. glibc reads these settings once, when a process starts
- * (GLIBC_TUNABLES): `cvw` relaunches its engine-heavy commands with them (cli/relaunch.ts), and the
- * runs the editor starts get them in their environment from the start.
+ * (GLIBC_TUNABLES): `cvw` relaunches its engine-heavy commands with them (cli/relaunch.ts); the runs
+ * the editor starts and the ranks of a Slurm job get them in their environment from the start.
  */
 
 /** The glibc tunables set (name=value), unless the environment already sets that name. */
