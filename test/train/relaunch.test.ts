@@ -69,15 +69,20 @@ const runRecord = (dir: string) => (fs.existsSync(path.join(dir, 'run.json')) ? 
 const iterations = (dir: string) => (fs.existsSync(path.join(dir, 'metrics.jsonl')) ? fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"loss"')).length : 0);
 const alive = (pid: number) => fs.existsSync(`/proc/${pid}`) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
 
+/** A relaunched training past its first iterations: the launcher, its output so far, its exit status, the training's pid. */
+async function startTraining(dir: string) {
+  const p = start(dir);
+  let err = '';
+  p.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((r) => p.on('exit', (code) => r(code)));
+  await waitFor(() => iterations(dir) >= 3, 'a few iterations');
+  return { p, stderr: () => err, exited, pid: runRecord(dir).pid as number };
+}
+
 describe.runIf(usesGlibc())('cvw train, relaunched', () => {
   it('trains in a second process with the tunables; SIGINT to the launcher stops it once (a last checkpoint, status 130)', async () => {
     const dir = path.join(t.dir, 'interrupted');
-    const p = start(dir);
-    let stderr = '';
-    p.stderr!.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((r) => p.on('exit', (code) => r(code)));
-    await waitFor(() => iterations(dir) >= 3, 'a few iterations');
-    const pid = runRecord(dir).pid as number;
+    const { p, stderr, exited, pid } = await startTraining(dir);
     expect(pid).not.toBe(p.pid);
     const environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
     expect(environ).toContain('CVW_RELAUNCHED=1');
@@ -87,27 +92,22 @@ describe.runIf(usesGlibc())('cvw train, relaunched', () => {
     expect(runRecord(dir).status).toBe('stopped');
     expect(fs.existsSync(path.join(dir, 'checkpoints', 'latest.safetensors'))).toBe(true);
     // Passed on once: a second SIGINT would have ended it "without a last checkpoint".
-    expect(stderr.match(/stopping after the current step/g)).toHaveLength(1);
-    expect(stderr).not.toMatch(/again: exiting/);
+    expect(stderr().match(/stopping after the current step/g)).toHaveLength(1);
+    expect(stderr()).not.toMatch(/again: exiting/);
     expect(alive(pid)).toBe(false);
   });
 
   it('one stop sent to every process of the group (a supervisor: systemd, Slurm) is one stop, not "again"', async () => {
     const dir = path.join(t.dir, 'both');
-    const p = start(dir);
-    let stderr = '';
-    p.stderr!.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((r) => p.on('exit', (code) => r(code)));
-    await waitFor(() => iterations(dir) >= 2, 'a few iterations');
-    const pid = runRecord(dir).pid as number;
+    const { p, stderr, exited, pid } = await startTraining(dir);
     // The training gets it twice: from the supervisor and, a moment later (so that the kernel
     // does not merge the two into one pending signal), passed on by its launcher.
     process.kill(pid, 'SIGTERM');
     await new Promise((r) => setTimeout(r, 10));
     p.kill('SIGTERM');
     expect(await exited).toBe(130); // a clean stop, whatever the signal
-    expect(stderr.match(/stopping after the current step/g)).toHaveLength(1);
-    expect(stderr).not.toMatch(/again: exiting/);
+    expect(stderr().match(/stopping after the current step/g)).toHaveLength(1);
+    expect(stderr()).not.toMatch(/again: exiting/);
     expect(runRecord(dir).status).toBe('stopped');
     expect(fs.existsSync(path.join(dir, 'checkpoints', 'latest.safetensors'))).toBe(true);
   });
