@@ -32,7 +32,7 @@ import type { EngineConfig } from '../../src/engine/configSection';
 import { BENCH_MODELS, benchModel, type BenchModelName } from './benchModels';
 import { classifierStep } from './trainStep';
 import { formatProfile, profileOneStep, type StepProfile } from './profile';
-import { withMallocTunables } from '../../src/core/mallocTunables';
+import { MALLOC_TUNABLES_VALUE, withMallocTunables } from '../../src/core/mallocTunables';
 
 export interface EngineResult {
   engine: string;
@@ -221,7 +221,7 @@ export function formatReport(report: BenchReport): string {
   if (torch.length) lines.push('', `PyTorch's BLAS: ${blas ?? 'unknown'}.`);
   lines.push(
     '',
-    `glibc malloc: the engines with the tunables \`cvw\` runs them with (${withMallocTunables({}).GLIBC_TUNABLES}); PyTorch ${o.torchMalloc === 'tuned' ? 'with the same' : "with glibc's defaults (--torch-default-malloc)"}.`,
+    `glibc malloc: the engines with the tunables \`cvw\` runs them with (${MALLOC_TUNABLES_VALUE}); PyTorch ${o.torchMalloc === 'tuned' ? 'with the same' : "with glibc's defaults (--torch-default-malloc)"}.`,
   );
   if (BENCH_MODELS[o.model].matrixProducts && isReferenceBlas(blas)) {
     lines.push(

@@ -39,10 +39,7 @@ export function relaunch(script: string, argv: readonly string[]): void {
     env: { ...withMallocTunables(process.env), [RELAUNCHED_ENV]: '1' },
     detached: true,
   });
-  const forward = (sig: NodeJS.Signals) => () => {
-    child.kill(sig);
-  };
-  const handlers = FORWARDED.map((sig) => [sig, forward(sig)] as const);
+  const handlers = FORWARDED.map((sig) => [sig, () => void child.kill(sig)] as const);
   for (const [sig, h] of handlers) process.on(sig, h);
   child.on('error', (err) => {
     process.stderr.write(`cvw: could not start the engine process (${err.message}); run with ${NO_RELAUNCH_ENV}=1 to stay in one process\n`);
@@ -67,4 +64,3 @@ export function followLauncher(): void {
   process.channel?.unref();
   process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
 }
-

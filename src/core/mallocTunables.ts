@@ -15,14 +15,19 @@
 /** The glibc tunables set (name=value), unless the environment already sets that name. */
 export const MALLOC_TUNABLES: readonly string[] = ['glibc.malloc.trim_threshold=1073741824', 'glibc.malloc.mmap_threshold=33554432', 'glibc.malloc.top_pad=67108864'];
 
+/** GLIBC_TUNABLES holding just MALLOC_TUNABLES. */
+export const MALLOC_TUNABLES_VALUE = MALLOC_TUNABLES.join(':');
+
+const nameOf = (tunable: string) => tunable.split('=')[0];
+
 function tunableNames(value: string | undefined): Set<string> {
-  return new Set((value ?? '').split(':').map((t) => t.split('=')[0]).filter(Boolean));
+  return new Set((value ?? '').split(':').map(nameOf).filter(Boolean));
 }
 
 /** `env` with MALLOC_TUNABLES added to GLIBC_TUNABLES (names it sets already are kept as they are). */
 export function withMallocTunables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const have = tunableNames(env.GLIBC_TUNABLES);
-  const add = MALLOC_TUNABLES.filter((t) => !have.has(t.split('=')[0]));
+  const add = MALLOC_TUNABLES.filter((t) => !have.has(nameOf(t)));
   if (add.length === 0) return env;
   return { ...env, GLIBC_TUNABLES: [env.GLIBC_TUNABLES, ...add].filter(Boolean).join(':') };
 }
@@ -30,7 +35,7 @@ export function withMallocTunables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 /** True when every one of MALLOC_TUNABLES' names is set in `env` (to these values or the user's). */
 export function mallocTunablesSet(env: NodeJS.ProcessEnv = process.env): boolean {
   const have = tunableNames(env.GLIBC_TUNABLES);
-  return MALLOC_TUNABLES.every((t) => have.has(t.split('=')[0]));
+  return MALLOC_TUNABLES.every((t) => have.has(nameOf(t)));
 }
 
 /** True on Linux with glibc (the only C library that reads GLIBC_TUNABLES). */
@@ -43,7 +48,6 @@ export function usesGlibc(): boolean {
 /** What `cvw env` says of the allocator: whether the tunables apply here, are set, and how to set them. */
 export function mallocNote(relaunched: Iterable<string>, env: NodeJS.ProcessEnv = process.env, glibc = usesGlibc()): string {
   if (!glibc) return 'not glibc: nothing to tune';
-  const value = withMallocTunables({}).GLIBC_TUNABLES;
   if (mallocTunablesSet(env)) return `glibc, freed tensor memory kept (GLIBC_TUNABLES=${env.GLIBC_TUNABLES})`;
-  return `glibc defaults in this process; cvw ${[...relaunched].join(', ')} run under GLIBC_TUNABLES=${value} (the Node API: set it before starting node)`;
+  return `glibc defaults in this process; cvw ${[...relaunched].join(', ')} run under GLIBC_TUNABLES=${MALLOC_TUNABLES_VALUE} (the Node API: set it before starting node)`;
 }

@@ -13,7 +13,7 @@ import { UserError } from '../core/problems';
 import { packageVersion } from '../core/packageInfo';
 import type { Override } from '../core/config/overrides';
 import { RunDir, makeNewRunDir, CHECKPOINTS, checkpointName } from '../rundir';
-import { withMallocTunables } from '../core/mallocTunables';
+import { MALLOC_TUNABLES_VALUE } from '../core/mallocTunables';
 
 export interface SubmitOptions {
   config: string;
@@ -69,7 +69,7 @@ export function sbatchScript(o: SubmitOptions & { runDir: string; cwd: string; n
     `run=${sh(o.runDir)}`,
     // glibc's malloc tunables from the start: each rank is then the training itself, not a
     // launcher and its second process (scancel signals every process of the job: both would get it).
-    `export GLIBC_TUNABLES="\${GLIBC_TUNABLES:-${withMallocTunables({}).GLIBC_TUNABLES}}"`,
+    `export GLIBC_TUNABLES="\${GLIBC_TUNABLES:-${MALLOC_TUNABLES_VALUE}}"`,
     // srun runs every rank; scancel's SIGTERM reaches each (the ranks stop together with a checkpoint).
     `if [ -f "$run/${checkpointName(CHECKPOINTS.latest)}" ]; then`,
     `  exec srun --mpi=pmix --kill-on-bad-exit=1 ${cvw} train --resume "$run" ${common}`,
