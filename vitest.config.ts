@@ -9,6 +9,7 @@ export default defineConfig({
     // The `cvw` processes tests start run in one process (the relaunch under glibc's malloc
     // tunables, src/cli/relaunch.ts, has its own test: test/train/relaunch.test.ts).
     env: { CVW_NO_RELAUNCH: '1' },
+    globalSetup: ['test/globalSetup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

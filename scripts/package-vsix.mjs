@@ -40,7 +40,7 @@ export const TARGETS = {
 };
 
 /** What the VSIX is made from; .vscodeignore then decides what goes in. */
-export const MANIFEST_FILES = ['package.json', 'README.md', 'LICENSE', 'LICENSE.md', 'CHANGELOG.md', '.vscodeignore', 'media', 'templates', 'data/fashion-mnist-sample', 'data/images-sample', 'configs/_base_', 'configs/classification/resnet18_fashion_mnist_sample.yaml', 'packages/mpi/package.json', 'packages/mpi/binding.gyp', 'packages/mpi/src'];
+export const MANIFEST_FILES = ['package.json', 'README.md', 'LICENSE', 'LICENSE.md', 'CHANGELOG.md', '.vscodeignore', 'media', 'templates', 'data/fashion-mnist-sample', 'data/images-sample', 'configs/_base_', 'configs/classification/resnet18_fashion_mnist_sample.yaml', 'packages/mpi/package.json', 'packages/mpi/binding.gyp', 'packages/mpi/src', 'packages/onednn/package.json', 'packages/onednn/binding.gyp', 'packages/onednn/src'];
 
 /** Dependencies of the native packages that only their install scripts use (never required at run time). */
 const INSTALL_ONLY = new Set(['adm-zip', 'global-agent', 'debug', '@webgpu/types']);

@@ -19,7 +19,7 @@ import { originalKernel, kernelBelow } from '../../src/engine/kernels';
 import { conv2DBackpropFilterOrtConfig, conv2DBackpropInputOrtConfig } from '../../src/engine/ort/kernels/conv2d';
 import { conv2dFilterGradGraph, conv2dFilterGradTapsGraph, conv2dGraph, conv2dInputGradAsConvGraph, conv2dInputGradGraph, inputGradAsConvPads } from '../../src/engine/ort/convGraphs';
 import { nchwcBlockFor, nchwcConvGraph, nchwcInputGradGraph } from '../../src/engine/ort/nchwc';
-import { setGridMaxOverhead } from '../../src/engine/ort/gridFilterGrad';
+import { setGridLimits } from '../../src/engine/ort/gridFilterGrad';
 import { f32, ortOp } from '../../src/engine/ort/session';
 import { batchNormTrain } from '../../src/engine/ops/batchNorm';
 
@@ -166,11 +166,11 @@ async function convRows(shape: Shape, reps: number, withCpu: boolean): Promise<s
         ...(stride === 1
           ? {
               'onnxruntime padded grid (views)': () => {
-                const limit = setGridMaxOverhead(Infinity);
+                const limits = setGridLimits({ maxOverhead: Infinity });
                 try {
                   callConfig(conv2DBackpropFilterOrtConfig, { x, dy }, filterAttrs);
                 } finally {
-                  setGridMaxOverhead(limit);
+                  setGridLimits(limits);
                 }
               },
             }

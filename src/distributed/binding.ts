@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { packageRoot } from '../core/packageInfo';
 import { UserError } from '../core/problems';
+import { buildAddon } from '../core/nativeAddon';
 
 export interface MpiBinding {
   init(): { rank: number; size: number; threadLevel: number };
@@ -33,26 +34,6 @@ export function bindingDir(): string {
 
 export function bindingFile(): string {
   return path.join(bindingDir(), 'build', 'Release', 'cvw_mpi.node');
-}
-
-/** node-gyp: $CVW_NODE_GYP, the one on PATH, or the copy npm ships with. */
-export function findNodeGyp(): string[] | undefined {
-  if (process.env.CVW_NODE_GYP) return [process.env.CVW_NODE_GYP];
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir && fs.existsSync(path.join(dir, 'node-gyp'))) return [path.join(dir, 'node-gyp')];
-  }
-  const npmCopy = [
-    path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-    '/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js',
-    '/usr/share/nodejs/node-gyp/bin/node-gyp.js',
-  ].find((f) => fs.existsSync(f));
-  return npmCopy ? [process.execPath, npmCopy] : undefined;
-}
-
-/** Node's own headers: a system install has them under <prefix>/include/node, so node-gyp needs no download. */
-function nodeDir(): string | undefined {
-  const prefix = path.resolve(path.dirname(process.execPath), '..');
-  return fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined;
 }
 
 export interface MpiAvailability {
@@ -98,51 +79,12 @@ export function mpiAvailability(file = bindingFile()): MpiAvailability {
   return { available: false, mpiInstalled, mpirun, note: 'MPI found, binding not built yet: it is built on the first distributed run, or now with `cvw env --build-mpi`' };
 }
 
-const BUILD_WAIT_MS = 180_000;
-
-function sleep(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-/**
- * Build the addon when it is missing. Ranks starting together build it once: the first takes a
- * lock folder, the others wait for the result.
- */
+/** Build the addon when it is missing (ranks starting together build it once). */
 export function buildBinding(log: (m: string) => void = () => undefined): string {
   const file = bindingFile();
   if (fs.existsSync(file)) return file;
   if (!hasOmpiDev()) throw new UserError(`distributed training needs MPI and its development files (pkg-config ompi-c found nothing): ${MPI_INSTALL_HINT}`);
-  const gyp = findNodeGyp();
-  if (!gyp) throw new UserError('building the MPI binding needs node-gyp (it ships with npm; or `npm install -g node-gyp`, or set CVW_NODE_GYP)');
-  const lock = path.join(bindingDir(), '.building');
-  const deadline = Date.now() + BUILD_WAIT_MS;
-  for (;;) {
-    try {
-      fs.mkdirSync(lock);
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      if (fs.existsSync(file)) return file;
-      if (Date.now() > deadline) throw new UserError(`the MPI binding is being built by another process for over ${BUILD_WAIT_MS / 1000} s (${lock}); remove that folder if no build runs`);
-      sleep(200);
-    }
-  }
-  try {
-    if (fs.existsSync(file)) return file;
-    log(`building the MPI binding in ${bindingDir()} (node-gyp, pkg-config ompi-c)`);
-    const dir = nodeDir();
-    const args = [...gyp.slice(1), 'rebuild', ...(dir ? [`--nodedir=${dir}`] : [])];
-    try {
-      execFileSync(gyp[0], args, { cwd: bindingDir(), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_loglevel: 'error' } });
-    } catch (e) {
-      const err = e as { stderr?: Buffer; stdout?: Buffer; message: string };
-      const out = `${err.stdout?.toString() ?? ''}${err.stderr?.toString() ?? ''}`.trim().split('\n').slice(-15).join('\n');
-      throw new UserError(`building the MPI binding failed (${gyp.join(' ')} ${args.join(' ')} in ${bindingDir()}):\n${out || err.message}`);
-    }
-    return file;
-  } finally {
-    fs.rmSync(lock, { recursive: true, force: true });
-  }
+  return buildAddon({ dir: bindingDir(), file, label: 'the MPI binding', uses: 'pkg-config ompi-c' }, log);
 }
 
 /** The functions this code calls: a binding built by an older version is rebuilt. */

@@ -17,6 +17,7 @@ import { installKernels, uninstallKernels, WASM_TRAINING_KERNELS } from './kerne
 import { ORT_KERNELS } from './ort/kernels';
 import { checkOrt } from './ort/selfTest';
 import { ortVersion, setOrtThreads } from './ort/session';
+import { activateOnednn, onednnInUse } from './onednn';
 import { installHint, TFJS_NODE, TFJS_NODE_GPU } from './optionalPackages';
 import { activateWebgpu, describeAdapter, TFJS_WEBGPU, tfjsWebgpuPackage, WEBGPU, webgpuInstallHint, type AdapterSummary, type WebgpuProbe } from './webgpu';
 
@@ -168,6 +169,7 @@ async function activate(engine: EngineName, threads: number, env: EngineEnvironm
   if (engine === 'wasm-ort') {
     setOrtThreads(threads);
     installKernels(ORT_KERNELS);
+    activateOnednn(threads);
   }
 }
 
@@ -228,6 +230,7 @@ function versionsOf(engine: EngineName, env: EngineEnvironment): Record<string, 
   if (engine === 'wasm' || engine === 'wasm-ort') versions['@tensorflow/tfjs-backend-wasm'] = require('@tensorflow/tfjs-backend-wasm').version_wasm;
   if (engine === 'cpu') versions['@tensorflow/tfjs-backend-cpu'] = require('@tensorflow/tfjs-backend-cpu').version_cpu;
   if (engine === 'wasm-ort') versions['onnxruntime-node'] = ortVersion() ?? '?';
+  if (engine === 'wasm-ort' && onednnInUse()) versions.oneDNN = onednnInUse()!;
   if (engine === 'tfjs-node') versions[TFJS_NODE] = env.resolvePackage(TFJS_NODE)?.version ?? '?';
   if (engine === 'tfjs-node-gpu') versions[TFJS_NODE_GPU] = env.resolvePackage(TFJS_NODE_GPU)?.version ?? '?';
   if (engine === 'webgpu') {

@@ -13,6 +13,7 @@ import { kernelBelow, originalKernel, WASM_TRAINING_KERNELS } from '../../src/en
 import { conv2DOrtConfig } from '../../src/engine/ort/kernels/conv2d';
 import { UserError } from '../../src/core/problems';
 import { cvw } from '../helpers/cvw';
+import { onednnAvailability } from '../../src/engine/onednn';
 
 function availability(available: Partial<Record<Availability['engine'], boolean>>): Availability[] {
   return (['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm-ort', 'wasm', 'cpu'] as const).map((engine) => ({
@@ -73,7 +74,10 @@ describe('initEngine on this machine', () => {
     expect(tf.getBackend()).toBe('wasm');
     expect(r.device).toBe('cpu');
     expect(r.reason).toMatch(/^auto: @tensorflow\/tfjs-node-gpu not installed; webgpu .*; @tensorflow\/tfjs-node not installed$/);
-    expect(r.versions).toEqual({ '@tensorflow/tfjs-core': '4.22.0', '@tensorflow/tfjs-backend-wasm': '4.22.0', 'onnxruntime-node': '1.30.0' });
+    // oneDNN where its addon is built (test/globalSetup.ts builds it wherever oneDNN is installed).
+    const onednn = onednnAvailability();
+    expect(r.versions).toEqual({ '@tensorflow/tfjs-core': '4.22.0', '@tensorflow/tfjs-backend-wasm': '4.22.0', 'onnxruntime-node': '1.30.0', ...(onednn.available ? { oneDNN: `${onednn.version} (${onednn.isa})` } : {}) });
+    expect(!!r.versions.oneDNN).toBe(onednn.installed);
     expect(r.summary).toMatch(/^wasm-ort on CPU: .* — auto: /);
     for (const k of [...ORT_KERNELS, ...WASM_TRAINING_KERNELS.filter((w) => !ORT_KERNELS.some((o) => o.kernelName === w.kernelName))]) {
       expect(tf.getKernel(k.kernelName, 'wasm'), k.kernelName).toBe(k);
@@ -166,8 +170,12 @@ describe('cvw env', () => {
     expect(text.out).toMatch(/\* wasm-ort {7}onnxruntime-node 1\.30\.0/);
     // env itself is not relaunched: it says the allocator's state in its own process.
     expect(text.out).toMatch(/\nmalloc: {6}(glibc defaults in this process; cvw train, benchmark, eval, predict, extract, retrieve run under GLIBC_TUNABLES=|glibc, freed tensor memory kept|not glibc)/);
+    // The test set-up builds the oneDNN addon where oneDNN is installed (test/globalSetup.ts).
+    const onednn = onednnAvailability();
+    expect(text.out).toContain(`\noneDNN:      ${onednn.available ? '+' : '-'} ${onednn.note}\n`);
+    if (onednn.installed) expect(text.out).toMatch(/\noneDNN: {6}\+ oneDNN 2\.\d+\.\d+ \(\w+\) runs wasm-ort's convolutions\n/);
     const json = await capture(['env', '--json']);
-    expect(JSON.parse(json.out)).toMatchObject({ engine: 'wasm-ort', backend: 'wasm', threads: expect.any(Number), malloc: expect.any(String) });
+    expect(JSON.parse(json.out)).toMatchObject({ engine: 'wasm-ort', backend: 'wasm', threads: expect.any(Number), malloc: expect.any(String), onednn: { available: onednn.available, installed: onednn.installed } });
   });
 
   it('explains how to get an engine that is missing (exit 1)', async () => {

@@ -18,7 +18,7 @@ import { ensureGradients } from '../../src/engine/gradients';
 import { maxAbsDiff, runKernelOn, type InputSpec } from './kernelHarness';
 import { CONV_CASES, convOutShape, padIn, toFormat, type ConvCase } from './cases';
 import { nchwcBlockFor, nchwcBlockSize } from '../../src/engine/ort/nchwc';
-import { gridPlan, gridStats, setGridMaxOverhead } from '../../src/engine/ort/gridFilterGrad';
+import { gridChunks, gridPlan, gridStats, setGridLimits, type GridLimits } from '../../src/engine/ort/gridFilterGrad';
 
 const TOLERANCE = 2e-5;
 
@@ -133,39 +133,57 @@ describe('onnxruntime convolutions vs the cpu backend', () => {
 
   // The stride-1 filter gradient on the padded grid (gridFilterGrad.ts): forced onto every case it
   // applies to (the default takes it only where the grid adds under 20% work), each checked against
-  // the cpu backend and counted, so a silent fall back to the slices cannot pass.
+  // the cpu backend and counted, so a silent fall back to the slices cannot pass; and again with
+  // the images summed in chunks of two (the last one short where the batch is odd).
   describe('the filter gradient on the padded grid', () => {
-    let limit = 0;
+    let defaults: GridLimits;
     beforeAll(() => {
-      limit = setGridMaxOverhead(Infinity);
+      defaults = setGridLimits({ maxOverhead: Infinity });
     });
     afterAll(() => {
-      setGridMaxOverhead(limit);
+      setGridLimits(defaults);
     });
-    const cases = [...CONV_CASES, ...BLOCKED_CASES].filter((c) => c.strides === 1 && c.filter[0] * c.filter[1] > 1);
+    // Five images: summed in chunks of two, the last one short.
+    const cases = [...CONV_CASES, ...BLOCKED_CASES, { x: [5, 6, 5, 3], filter: [3, 3], outChannels: 4, strides: 1, pad: 'same' } as ConvCase].filter((c) => c.strides === 1 && c.filter[0] * c.filter[1] > 1);
     it('covers every stride-1 case of the grid but the 1x1 filter (one tap: x as it is): paddings asymmetric, wider than the kernel, none; 1x1 outputs', () => {
-      expect(cases).toHaveLength(10);
+      expect(cases).toHaveLength(11);
     });
-    cases.forEach((c, i) => {
-      it(`x ${c.x} filter ${c.filter} -> ${c.outChannels} pad ${JSON.stringify(c.pad)}`, async () => {
-        const filterShape = [c.filter[0], c.filter[1], c.x[3], c.outChannels];
-        const runs = gridStats.runs;
-        const fell = await fallbacksDuring(() => compareWithCpu('Conv2DBackpropFilter', { x: { shape: c.x }, dy: { shape: convOutShape(c, 'NHWC') } }, { strides: 1, pad: c.pad, dataFormat: 'NHWC', filterShape }, 1700 + i));
-        expect(fell).toEqual({});
-        expect(gridStats.runs).toBe(runs + 1);
+    const chunkedCases = cases.filter((c) => c.x[0] > 1);
+    it('sums the images of every batch of more than one in chunks: of one image, and of two for the five', () => {
+      expect(chunkedCases.map((c) => c.x[0])).toEqual([2, 2, 2, 2, 2, 2, 5]);
+    });
+    for (const chunked of [false, true]) {
+      (chunked ? chunkedCases : cases).forEach((c, i) => {
+        const chunk = chunked ? Math.min(2, c.x[0] - 1) : c.x[0];
+        it(`x ${c.x} filter ${c.filter} -> ${c.outChannels} pad ${JSON.stringify(c.pad)}${chunked ? `, images in chunks of ${chunk}` : ''}`, async () => {
+          const filterShape = [c.filter[0], c.filter[1], c.x[3], c.outChannels];
+          const info = tf.backend_util.computeConv2DInfo(c.x, filterShape as [number, number, number, number], 1, 1, c.pad);
+          const previous = setGridLimits({ maxPartialFloats: chunk * c.x[3] * c.outChannels });
+          try {
+            expect(gridChunks(c.x[0], gridPlan(info)!)).toHaveLength(Math.ceil(c.x[0] / chunk));
+            const runs = gridStats.runs;
+            const fell = await fallbacksDuring(() => compareWithCpu('Conv2DBackpropFilter', { x: { shape: c.x }, dy: { shape: convOutShape(c, 'NHWC') } }, { strides: 1, pad: c.pad, dataFormat: 'NHWC', filterShape }, 1700 + i));
+            expect(fell).toEqual({});
+            expect(gridStats.runs).toBe(runs + 1);
+          } finally {
+            setGridLimits(previous);
+          }
+        });
       });
-    });
+    }
     it('is what the default picks for ResNet-18 at 32x32, not at 16x16, 8x8 or 4x4 (the grid would add 27%, 56% and 125%)', () => {
-      setGridMaxOverhead(limit);
+      const forced = setGridLimits(defaults);
       try {
-        const plan = (size: number, channels: number) => gridPlan(tf.backend_util.computeConv2DInfo([64, size, size, channels], [3, 3, channels, channels], 1, 1, 'same'));
-        expect(plan(32, 64)).toMatchObject({ hp: 34, wp: 34, rows: 64 * 34 * 34, offsets: [0, 1, 2, 34, 35, 36, 68, 69, 70], tail: 70, pads: [1, 1, 1, 1] });
+        const plan = (size: number, channels: number, batch = 64) => gridPlan(tf.backend_util.computeConv2DInfo([batch, size, size, channels], [3, 3, channels, channels], 1, 1, 'same'));
+        expect(plan(32, 64)).toMatchObject({ hp: 34, wp: 34, rows: 34 * 34, offsets: [0, 1, 2, 34, 35, 36, 68, 69, 70], tail: 70, chunk: 64, pads: [1, 1, 1, 1] });
+        // 4 Mi floats of per-image products at most: 2,048 images of 64 -> 64 channels go in chunks of 1,024.
+        expect(plan(32, 64, 2048)).toMatchObject({ chunk: 1024 });
         expect(plan(16, 128)).toBeUndefined();
         expect(plan(8, 256)).toBeUndefined();
         expect(plan(4, 512)).toBeUndefined();
         expect(gridPlan(tf.backend_util.computeConv2DInfo([64, 32, 32, 16], [1, 1, 16, 96], 1, 1, 'valid'))).toBeUndefined();
       } finally {
-        setGridMaxOverhead(Infinity);
+        setGridLimits(forced);
       }
     });
   });

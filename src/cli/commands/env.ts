@@ -7,6 +7,7 @@ import { probeWebgpu, webgpuInstallHint } from '../../engine/webgpu';
 import { UsageError, type CommandSpec } from '../args';
 import { buildBinding, mpiAvailability, type MpiAvailability } from '../../distributed/binding';
 import { mallocNote } from '../../core/mallocTunables';
+import { buildOnednn, onednnAvailability } from '../../engine/onednn';
 import { RELAUNCHED_COMMANDS } from '../relaunch';
 
 export const envCommand: CommandSpec = {
@@ -18,6 +19,7 @@ export const envCommand: CommandSpec = {
     { name: 'threads', type: 'number', description: 'engine.threads (0 = one per core)', default: 0 },
     { name: 'json', type: 'boolean', description: 'Print the report as JSON' },
     { name: 'build-mpi', type: 'boolean', description: 'Build the MPI binding for data-parallel training now (it is otherwise built on the first distributed run)' },
+    { name: 'build-onednn', type: 'boolean', description: "Build the oneDNN addon that runs wasm-ort's convolutions (needs libdnnl-dev and a C++ compiler)" },
   ],
   details: 'Exit status: 0 when the requested engine starts, 1 otherwise (the message says how to install what is missing).',
   async run(args) {
@@ -26,12 +28,18 @@ export const envCommand: CommandSpec = {
     if (!(BACKENDS as readonly string[]).includes(backend)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${backend}"`, 'env');
     if (!(DEVICES as readonly string[]).includes(device)) throw new UsageError(`--device must be one of ${DEVICES.join(', ')}, got "${device}"`, 'env');
     if (args.options['build-mpi']) buildBinding((m) => process.stderr.write(`cvw: ${m}\n`));
+    if (args.options['build-onednn']) buildOnednn((m) => process.stderr.write(`cvw: ${m}\n`));
     // Software adapters too: auto never picks one, but the report says it is there.
     const environment = { ...defaultEnvironment, probeWebgpu: () => probeWebgpu(resolvePackage, 'all') };
     const report = await initEngine({ backend: backend as EngineConfig['backend'], device: device as EngineConfig['device'], threads: Number(args.options.threads) }, environment);
     const mpi = mpiAvailability();
+    const onednn = onednnAvailability();
     const malloc = mallocNote(RELAUNCHED_COMMANDS);
-    process.stdout.write(args.options.json ? JSON.stringify({ ...report, distributed: mpi, malloc }, null, 2) + '\n' : formatReport(report) + formatDistributed(mpi) + `malloc:      ${malloc}\n`);
+    process.stdout.write(
+      args.options.json
+        ? JSON.stringify({ ...report, distributed: mpi, onednn, malloc }, null, 2) + '\n'
+        : formatReport(report) + `oneDNN:      ${onednn.available ? '+' : '-'} ${onednn.note}\n` + formatDistributed(mpi) + `malloc:      ${malloc}\n`,
+    );
     return 0;
   },
 };

@@ -2,15 +2,17 @@
  * Convolutions of the wasm-ort engine: Conv2D, FusedConv2D (bias, relu), Conv2DBackpropInput and
  * Conv2DBackpropFilter run by onnxruntime's MLAS kernels on the wasm heap (convGraphs.ts; the
  * NCHWc kernels of nchwc.ts where the channels fit their blocks), one cached session per shape
- * signature. Inputs they do not cover go to the kernel they replaced.
+ * signature; Conv2D and both gradients by oneDNN instead where its addon is built (../../onednn.ts).
+ * Inputs they do not cover go to the kernel they replaced.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { backend_util, Conv2D, Conv2DBackpropFilter, Conv2DBackpropInput, FusedConv2D, type TensorInfo } from '@tensorflow/tfjs-core';
 import { conv2dFilterGradGraph, conv2dFilterGradTapsGraph, conv2dGraph, conv2dInputGradAsConvGraph, conv2dInputGradGraph, inputGradAsConvPads, isPointwise, onnxConvPads, pointwiseConvGraph, pointwiseInputGradGraph } from '../convGraphs';
 import { nchwcBlockFor, nchwcConvGraph, nchwcInputGradGraph } from '../nchwc';
-import { gridLayoutGraph, gridPlan, gridStats, gridTapsGraph, type GridPlan } from '../gridFilterGrad';
+import { gridChunks, gridLayoutGraph, gridPlan, gridStats, gridTapsGraph, type GridPlan } from '../gridFilterGrad';
 import { f32, rejectOrtOp, tryOrtOp, type BindingTensor } from '../session';
 import { heapTensor, runOrt, shapeKey, withFallback } from './common';
+import { ConvPass, onednn, onednnParams } from '../../onednn';
 
 type Info = backend_util.Conv2DInfo;
 
@@ -29,6 +31,40 @@ function infoKey(info: Info): string {
   ].join(':');
 }
 
+/** Signatures oneDNN refused (its message), so that they go to onnxruntime at once from then on. */
+const onednnRejected = new Map<string, string>();
+
+/** oneDNN's refusals in this process (tests, the profile). */
+export function onednnRejections(): ReadonlyMap<string, string> {
+  return onednnRejected;
+}
+
+/** Convolution passes run by oneDNN (tests check the path ran). */
+export const onednnStats = { runs: 0 };
+
+/**
+ * One convolution pass on oneDNN into a new tensor of `shape`, or undefined (nothing allocated)
+ * where the addon is not in use or refuses this signature.
+ */
+function viaOnednn(backend: BackendWasm, pass: ConvPass, info: Info, a: TensorInfo, b: TensorInfo, shape: number[]): TensorInfo | undefined {
+  const dnnl = onednn();
+  if (!dnnl || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
+  const key = `${pass}:${infoKey(info)}`;
+  if (onednnRejected.has(key)) return undefined;
+  const out = backend.makeOutput(shape, 'float32');
+  try {
+    // Views after the allocation (a growing wasm memory detaches older ones).
+    const view = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+    dnnl.conv(pass, onednnParams(info), view(a), view(b), view(out));
+    onednnStats.runs++;
+    return out;
+  } catch (err) {
+    backend.disposeData(out.dataId);
+    onednnRejected.set(key, (err as Error).message);
+    return undefined;
+  }
+}
+
 /** ONNX pads [top, left, bottom, right] giving tfjs' output size, or undefined. */
 function forwardPads(info: Info): [number, number, number, number] | undefined {
   const effH = (info.filterHeight - 1) * info.dilationHeight + 1;
@@ -43,6 +79,8 @@ export const conv2DOrtConfig = withFallback(Conv2D, ({ inputs, backend, attrs })
   if (x.dtype !== 'float32' || filter.dtype !== 'float32') return undefined;
   const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs as unknown as { strides: number; pad: 'same'; dataFormat: 'NHWC' | 'NCHW'; dilations: number; dimRoundingMode?: 'floor' };
   const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], strides, dilations, pad, dimRoundingMode, false, backend_util.convertConv2DDataFormat(dataFormat));
+  const viaDnnl = viaOnednn(backend, ConvPass.Forward, info, x, filter, info.outShape);
+  if (viaDnnl) return viaDnnl;
   const pads = forwardPads(info);
   if (!pads) return undefined;
   // 1x1: a MatMul over pixels, no layout change; channels in whole blocks: NCHWc (see bench/engine/convKernels.ts).
@@ -76,6 +114,8 @@ export const conv2DBackpropInputOrtConfig = withFallback(Conv2DBackpropInput, ({
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as { strides: number; pad: 'same'; dataFormat: 'NHWC' | 'NCHW'; dimRoundingMode?: 'floor'; inputShape: [number, number, number, number] };
   const info = backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false, backend_util.convertConv2DDataFormat(dataFormat));
   if (!sameShape(dy.shape, info.outShape)) return undefined;
+  const viaDnnl = viaOnednn(backend, ConvPass.InputGrad, info, dy, filter, info.inShape);
+  if (viaDnnl) return viaDnnl;
   // ConvTranspose: inHeight = stride*(outHeight-1) + outputPadding + kh - top - bottom.
   const excessH = info.strideHeight * (info.outHeight - 1) + info.filterHeight - info.padInfo.top - info.inHeight;
   const excessW = info.strideWidth * (info.outWidth - 1) + info.filterWidth - info.padInfo.left - info.inWidth;
@@ -99,6 +139,8 @@ export const conv2DBackpropFilterOrtConfig = withFallback(Conv2DBackpropFilter, 
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as { strides: number; pad: 'same'; dataFormat: 'NHWC' | 'NCHW'; dimRoundingMode?: 'floor'; filterShape: [number, number, number, number] };
   const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, backend_util.convertConv2DDataFormat(dataFormat));
   if (!sameShape(dy.shape, info.outShape)) return undefined;
+  const viaDnnl = viaOnednn(backend, ConvPass.FilterGrad, info, x, dy, filterShape);
+  if (viaDnnl) return viaDnnl;
   // Stride 1 where the padded grid costs little: GEMMs on views (gridFilterGrad.ts). Other NHWC:
   // one GEMM per filter tap on strided slices; NCHW: the batch/channel-swapped convolution.
   const key = `Conv2DBackpropFilter:${infoKey(info)}`;
@@ -118,27 +160,36 @@ export const conv2DBackpropFilterOrtConfig = withFallback(Conv2DBackpropFilter, 
  */
 function gridFilterGrad(backend: BackendWasm, key: string, info: Info, plan: GridPlan, x: TensorInfo, dy: TensorInfo, filterShape: number[]): TensorInfo | undefined {
   const layoutKey = `${key}:grid-layout`;
-  const tapsKey = `${key}:grid-taps`;
+  const tapsKey = `${key}:grid-taps:${plan.chunk}`;
   const layout = tryOrtOp(layoutKey, () => gridLayoutGraph(info, plan));
   const taps = layout && tryOrtOp(tapsKey, () => gridTapsGraph(info, plan));
   if (!layout || !taps) return undefined;
-  const { inChannels: ci, outChannels: co } = info;
-  const size = ci * plan.rows;
+  const { batchSize: n, inChannels: ci, outChannels: co } = info;
+  const image = ci * plan.rows;
+  const size = n * image;
   const xt = backend.makeOutput([size + plan.tail], 'float32');
-  const dyGrid = backend.makeOutput([plan.rows, co], 'float32');
+  const dyGrid = backend.makeOutput([n, plan.rows, co], 'float32');
   const dw = backend.makeOutput(filterShape, 'float32');
   let running = layoutKey;
   try {
     // Views after the allocations (a growing wasm memory detaches older ones).
     const xtData = backend.typedArrayFromHeap(xt) as Float32Array;
+    const dyData = backend.typedArrayFromHeap(dyGrid) as Float32Array;
     const dwData = backend.typedArrayFromHeap(dw) as Float32Array;
     // The tail meets only dy's zero rows, but NaN from stale memory times zero is NaN.
     xtData.fill(0, size);
-    layout.run({ x: heapTensor(backend, x), dy: heapTensor(backend, dy) }, { xt: f32(xtData.subarray(0, size), [ci, plan.rows]), dy_grid: heapTensor(backend, dyGrid) });
-    const feeds: Record<string, BindingTensor> = { dy_grid: heapTensor(backend, dyGrid) };
+    layout.run({ x: heapTensor(backend, x), dy: heapTensor(backend, dy) }, { xt: f32(xtData.subarray(0, size), [n, ci, plan.rows]), dy_grid: f32(dyData, [n, plan.rows, co]) });
+    const feeds: Record<string, BindingTensor> = {};
     const outs: Record<string, BindingTensor> = {};
-    plan.offsets.forEach((off, t) => {
-      feeds[`a${t}`] = f32(xtData.subarray(off, off + size), [ci, plan.rows]);
+    gridChunks(n, plan).forEach(([start, count], c) => {
+      const dyImage = plan.rows * co;
+      feeds[`dy${c}`] = f32(dyData.subarray(start * dyImage, (start + count) * dyImage), [count, plan.rows, co]);
+      plan.offsets.forEach((off, t) => {
+        const from = start * image + off;
+        feeds[`a${c}_${t}`] = f32(xtData.subarray(from, from + count * image), [count, ci, plan.rows]);
+      });
+    });
+    plan.offsets.forEach((_, t) => {
       outs[`dw${t}`] = f32(dwData.subarray(t * ci * co, (t + 1) * ci * co), [ci, co]);
     });
     running = tapsKey;
