@@ -20,6 +20,7 @@ import { ensureGradients } from '../../src/engine/gradients';
 import { initEngine } from '../../src/engine';
 import { maxAbsDiff, runKernelOn, type InputSpec } from './kernelHarness';
 import { CONV_CASES, convOutShape, padIn, toFormat, type ConvCase } from './cases';
+import { cvw } from '../helpers/cvw';
 
 const TOLERANCE = 2e-5;
 const skip = !onednnAvailability().installed;
@@ -87,6 +88,13 @@ describe.skipIf(skip)('oneDNN convolutions vs the cpu backend', () => {
     expect(onednn()!.impl(ConvPass.Forward, onednnParams(info))).toMatch(/avx|sse|gemm|ref/);
     const x = new Float32Array(2 * 8 * 8 * 64);
     expect(() => onednn()!.conv(ConvPass.Forward, onednnParams(info), x, new Float32Array(10), x)).toThrow(/array sizes 8192, 10, 8192 do not match the convolution's 8192, 36864, 8192/);
+  });
+
+  it('`cvw env --build-onednn` builds it (here: finds it built) and reports it in use', async () => {
+    const r = await cvw('env', '--build-onednn');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/\noneDNN: {6}\+ oneDNN 2\.\d+\.\d+ \(\w+\) runs wasm-ort's convolutions\n/);
+    expect(r.out).toMatch(/^wasm-ort on CPU: .*oneDNN 2\.\d+\.\d+/);
   });
 
   it('names oneDNN on the engine line of wasm-ort, and CVW_ONEDNN=0 keeps convolutions on onnxruntime', async () => {

@@ -138,8 +138,14 @@ float *floats(napi_env env, napi_value v, size_t *length) {
   return static_cast<float *>(data);
 }
 
-/* kind and params (the first two arguments), checked. */
-bool kindAndParams(napi_env env, napi_value *argv, int *kind, int **params) {
+/* The call's arguments (exactly `count`), its kind and params (the first two), checked; false with a pending exception. */
+bool callArgs(napi_env env, napi_callback_info info, size_t count, const char *usage, napi_value *argv, int *kind, int **params) {
+  size_t argc = count;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != count) {
+    throwError(env, std::string(usage) + " takes " + std::to_string(count) + " arguments");
+    return false;
+  }
   if (napi_get_value_int32(env, argv[0], kind) != napi_ok || *kind < 0 || *kind > 2) {
     napi_throw_type_error(env, nullptr, "cvw_onednn: kind must be 0 (forward), 1 (input gradient) or 2 (filter gradient)");
     return false;
@@ -155,6 +161,10 @@ bool kindAndParams(napi_env env, napi_value *argv, int *kind, int **params) {
   }
   *params = static_cast<int *>(data);
   return true;
+}
+
+std::string describe(const dnnl::error &err) {
+  return std::string(err.what()) + " (status " + std::to_string(static_cast<int>(err.status)) + ")";
 }
 
 napi_value Init(napi_env env, napi_callback_info info) {
@@ -188,13 +198,10 @@ napi_value Init(napi_env env, napi_callback_info info) {
 }
 
 napi_value Conv(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
   napi_value argv[5];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc != 5) return throwError(env, "conv(kind, params, a, b, out) takes 5 arguments");
   int kind = 0;
   int *params = nullptr;
-  if (!kindAndParams(env, argv, &kind, &params)) return nullptr;
+  if (!callArgs(env, info, 5, "conv(kind, params, a, b, out)", argv, &kind, &params)) return nullptr;
   size_t na = 0, nb = 0, no = 0;
   float *a = floats(env, argv[2], &na);
   if (!a) return nullptr;
@@ -209,7 +216,7 @@ napi_value Conv(napi_env env, napi_callback_info info) {
                                  std::to_string(e->aFloats) + ", " + std::to_string(e->bFloats) + ", " + std::to_string(e->outFloats));
     run(*e, kind, a, b, out);
   } catch (const dnnl::error &err) {
-    return throwError(env, std::string(err.what()) + " (status " + std::to_string(static_cast<int>(err.status)) + ")");
+    return throwError(env, describe(err));
   } catch (const std::exception &err) {
     return throwError(env, err.what());
   }
@@ -217,19 +224,16 @@ napi_value Conv(napi_env env, napi_callback_info info) {
 }
 
 napi_value Impl(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc != 2) return throwError(env, "impl(kind, params) takes 2 arguments");
   int kind = 0;
   int *params = nullptr;
-  if (!kindAndParams(env, argv, &kind, &params)) return nullptr;
+  if (!callArgs(env, info, 2, "impl(kind, params)", argv, &kind, &params)) return nullptr;
   try {
     napi_value out;
     napi_create_string_utf8(env, entryFor(kind, params)->impl.c_str(), NAPI_AUTO_LENGTH, &out);
     return out;
   } catch (const dnnl::error &err) {
-    return throwError(env, std::string(err.what()) + " (status " + std::to_string(static_cast<int>(err.status)) + ")");
+    return throwError(env, describe(err));
   }
 }
 
