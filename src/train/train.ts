@@ -95,6 +95,8 @@ export async function train(configPath: string | undefined, options: TrainOption
   else if (resume?.runDir) {
     const runToResume = resume.runDir;
     runDir = shareRun(world, () => RunDir.reopen(runToResume, (previous) => ({
+      // A run is named by its folder: a copy resumed to extend it (more epochs) is a new run.
+      run_id: path.basename(path.resolve(runToResume)),
       engine: engineInfo,
       resumed_from: [...(previous.resumed_from ?? []), resume.checkpoint],
       command: process.argv.slice(1),

@@ -76,4 +76,17 @@ describe('cvw train processes', () => {
     expect(status(dir)).toBe('finished');
     expect(losses(dir)).toEqual(losses(full));
   });
+
+  it('a finished run copied and resumed with more epochs: the same first epochs, then more, under the name of the copy', () => {
+    const dir = path.join(t.dir, 'extended');
+    fs.cpSync(full, dir, { recursive: true });
+    const r = spawnSync(process.execPath, [cvw, 'train', '--resume', dir, '--runner.max_epochs', '8', '-q'], { cwd: t.dir, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(losses(dir).slice(0, 18)).toEqual(losses(full));
+    expect(losses(dir)).toHaveLength(24);
+    const info = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
+    expect(info).toMatchObject({ run_id: 'extended', status: 'finished', max_epochs: 8 });
+    expect(JSON.parse(fs.readFileSync(path.join(full, 'run.json'), 'utf8')).run_id).toBe('full');
+  });
 });
