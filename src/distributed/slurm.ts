@@ -103,7 +103,6 @@ export function submit(o: SubmitOptions): SubmitResult {
   const run = RunDir.create(dir, {
     config: path.resolve(o.config),
     config_stem: stem,
-    run_id: path.basename(dir),
     command: process.argv.slice(1),
     cvw_version: packageVersion(),
     epoch: 0,

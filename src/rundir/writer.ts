@@ -16,8 +16,11 @@ import { RunLock } from './lock';
 import { readRunInfo } from './read';
 import { RUN_INFO_VERSION, type RunInfo } from './schema';
 
-/** What a new run's creator says about it (the rest is this process's and the clock's). */
-export type NewRunInfo = Omit<RunInfo, 'version' | 'pid' | 'hostname' | 'started' | 'status'>;
+/**
+ * What a new run's creator says about it (the rest is this process's and the clock's). A run is
+ * named by its folder (run_id = the directory's basename), here and on resume.
+ */
+export type NewRunInfo = Omit<RunInfo, 'version' | 'pid' | 'hostname' | 'started' | 'status' | 'run_id'>;
 
 export class RunDir {
   private info: RunInfo;
@@ -65,7 +68,7 @@ export class RunDir {
       }
       fs.mkdirSync(path.join(dir, RUN_FILES.checkpoints), { recursive: true });
       const submitted = pending ? { slurm_job_id: pending.slurm_job_id, submitted: pending.started } : {};
-      const run = new RunDir(dir, { version: RUN_INFO_VERSION, ...info, ...submitted, status, pid: process.pid, hostname: os.hostname(), started: new Date().toISOString() }, lock);
+      const run = new RunDir(dir, { version: RUN_INFO_VERSION, ...info, run_id: runIdOf(dir), ...submitted, status, pid: process.pid, hostname: os.hostname(), started: new Date().toISOString() }, lock);
       run.flush();
       return run;
     });
@@ -73,12 +76,13 @@ export class RunDir {
 
   /**
    * Open an existing run to continue it (resume): its lock, then status back to running, this
-   * process's pid, and `patch` of run.json as it is once the lock is held.
+   * process's pid, and `patch` of run.json as it is once the lock is held. A copy of a run resumed
+   * to extend it (more epochs) is a new run: it takes its folder's name.
    */
   static reopen(dir: string, patch: (previous: RunInfo) => Partial<RunInfo>): RunDir {
     return withLock(dir, (lock) => {
       const info = readRunInfo(dir);
-      const run = new RunDir(dir, { ...info, ...patch(info), status: 'running', pid: process.pid, hostname: os.hostname(), ended: undefined, error: undefined }, lock);
+      const run = new RunDir(dir, { ...info, ...patch(info), run_id: runIdOf(dir), status: 'running', pid: process.pid, hostname: os.hostname(), ended: undefined, error: undefined }, lock);
       run.flush();
       return run;
     });
@@ -158,6 +162,10 @@ function withLock(dir: string, open: (lock: RunLock) => RunDir): RunDir {
  * Make a new, empty run folder `<parent>/<run id>` for this process alone: the folder itself is
  * created without `recursive`, so two runs started in the same second get different ids.
  */
+function runIdOf(dir: string): string {
+  return path.basename(path.resolve(dir));
+}
+
 export function makeNewRunDir(parent: string): string {
   fs.mkdirSync(parent, { recursive: true });
   for (;;) {

@@ -95,8 +95,6 @@ export async function train(configPath: string | undefined, options: TrainOption
   else if (resume?.runDir) {
     const runToResume = resume.runDir;
     runDir = shareRun(world, () => RunDir.reopen(runToResume, (previous) => ({
-      // A run is named by its folder: a copy resumed to extend it (more epochs) is a new run.
-      run_id: path.basename(path.resolve(runToResume)),
       engine: engineInfo,
       resumed_from: [...(previous.resumed_from ?? []), resume.checkpoint],
       command: process.argv.slice(1),
@@ -107,7 +105,6 @@ export async function train(configPath: string | undefined, options: TrainOption
       return RunDir.create(dir, {
       config: originalConfig,
       config_stem: stem,
-      run_id: path.basename(dir),
       command: process.argv.slice(1),
       cvw_version: packageVersion(),
       engine: engineInfo,

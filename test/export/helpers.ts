@@ -65,7 +65,6 @@ export function makeRun(dir: string, yaml: string, options: { seed?: number; ema
   const run = RunDir.create(path.join(dir, 'run'), {
     config: cfgFile,
     config_stem: 'source',
-    run_id: 'run',
     command: ['test'],
     cvw_version: 'test',
     epoch: 1,

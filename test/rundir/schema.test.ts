@@ -68,18 +68,20 @@ describe('run.json of an older cvw (no version field)', () => {
     run.update({ status: 'finished' });
     run.close();
     const written = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
-    expect(written).toMatchObject({ version: RUN_INFO_VERSION, config_stem: 'tiny', iter: 6, resumed_from: ['x'], pid: process.pid });
+    // The copy is a run of its own, named by its folder.
+    expect(written).toMatchObject({ version: RUN_INFO_VERSION, config_stem: 'tiny', run_id: 'resumed', iter: 6, resumed_from: ['x'], pid: process.pid });
   });
 });
 
 describe('run.json through its schema', () => {
   it('the writer writes what the readers read back, version included', () => {
     const dir = makeNewRunDir(t.file('w/tiny'));
-    const run = RunDir.create(dir, { config: '/ws/tiny.yaml', config_stem: 'tiny', run_id: path.basename(dir), command: ['train'], cvw_version: '0.1.0', epoch: 0, iter: 0, max_iters: 3, max_epochs: 1 });
+    const run = RunDir.create(dir, { config: '/ws/tiny.yaml', config_stem: 'tiny', command: ['train'], cvw_version: '0.1.0', epoch: 0, iter: 0, max_iters: 3, max_epochs: 1 });
     run.update({ iter: 3, epoch: 1, last_loss: 0.5, status: 'finished', ended: new Date().toISOString() });
     run.close();
     const written = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
     expect(written.version).toBe(RUN_INFO_VERSION);
+    expect(written.run_id).toBe(path.basename(dir));
     expect(readRunInfo(dir)).toEqual(run.runInfo);
   });
 
