@@ -34,6 +34,7 @@ export const runInfoSchema = z.object({
   /** The config file the run was started from (absolute), and its stem. */
   config: text,
   config_stem: text,
+  /** The run directory's basename (set by the writer, on creation and on resume). */
   run_id: text,
   command: z.array(z.string()).catch([]),
   cvw_version: text,
