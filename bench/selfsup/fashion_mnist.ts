@@ -31,7 +31,7 @@ import type { Override } from '../../src/core/config/overrides';
 import { seedInit } from '../../src/models/nn/init';
 import type { Module } from '../../src/models/nn/module';
 import { saveCheckpoint } from '../../src/train/checkpoint';
-import { readRunInfo, runFile } from '../../src/rundir';
+import { readRunInfo, runDurationMs, runFile } from '../../src/rundir';
 import { benchmarkKnn, benchmarkLinear } from '../../src/eval/benchmark';
 import { probeScores, trainLinearProbe } from '../../src/eval/linearProbe';
 import { topkAccuracy } from '../../src/eval/knn';
@@ -94,9 +94,9 @@ clf = LogisticRegression(max_iter=200, C=1.0).fit(s.transform(xtr), ytr)
 print(f'{clf.score(s.transform(xte), yte):.4f} {time.time() - t:.0f}')
 `;
 
-function duration(info: { started: string; ended?: string }): string {
+function duration(info: { started: string; ended?: string; paused_s?: number }): string {
   if (!info.ended) return '?';
-  const s = (Date.parse(info.ended) - Date.parse(info.started)) / 1000;
+  const s = runDurationMs(Date.parse(info.started), Date.parse(info.ended), info.paused_s) / 1000;
   return s > 3600 ? `${(s / 3600).toFixed(1)} h` : `${Math.round(s / 60)} min`;
 }
 

@@ -5,6 +5,7 @@
  */
 export { RUN_FILES, TENSORBOARD_EVENTS_PREFIX, runFile, rankLogFile, isRunDir, findRunDirs, CHECKPOINT_EXT, CHECKPOINTS, checkpointFile, checkpointName, bestOrLatestCheckpoint, runDirOfCheckpoint, resolveCheckpoint, EVAL_FILES, evalFileName, type RunFile, type EvalFile } from './files';
 export { RUN_STATUSES, RUN_STATES, isActive, type RunStatus, type RunState } from './status';
+export { runDurationMs } from './duration';
 export { runInfoSchema, parseRunInfo, RUN_INFO_VERSION, type RunInfo } from './schema';
 export { checkpointMetaSchema, parseCheckpointMeta, type CheckpointMeta } from './checkpointMeta';
 export { writeAtomic, writeJsonAtomic, linkAtomic } from './atomic';

@@ -54,6 +54,8 @@ export const runInfoSchema = z.object({
   metrics: optional(z.record(z.string(), z.number().catch(NaN))),
   error: optional(z.object({ message: z.string(), stack: z.string().optional(), iter: z.number().optional() })),
   resumed_from: optional(z.array(z.string())),
+  /** Seconds between each stop and the resume that continued it, summed: not the run's time. */
+  paused_s: optional(z.number().min(0)),
   /** Data-parallel runs: the number of ranks and each rank's host (rank order). */
   world_size: optional(z.number().int()),
   hosts: optional(z.array(z.string())),

@@ -77,12 +77,17 @@ export class RunDir {
   /**
    * Open an existing run to continue it (resume): its lock, then status back to running, this
    * process's pid, and `patch` of run.json as it is once the lock is held. A copy of a run resumed
-   * to extend it (more epochs) is a new run: it takes its folder's name.
+   * to extend it (more epochs) is a new run: it takes its folder's name. The time since the run
+   * stopped is added to `paused_s`, so that its duration counts the time it ran.
    */
   static reopen(dir: string, patch: (previous: RunInfo) => Partial<RunInfo>): RunDir {
     return withLock(dir, (lock) => {
       const info = readRunInfo(dir);
-      const run = new RunDir(dir, { ...info, ...patch(info), run_id: runIdOf(dir), status: 'running', pid: process.pid, hostname: os.hostname(), ended: undefined, error: undefined }, lock);
+      // Since it was last alive: its end, or for a killed run (no end) its record's last write.
+      const lastAlive = info.ended ? Date.parse(info.ended) : fs.statSync(runFile(dir, 'run')).mtimeMs;
+      const since = Date.now() - lastAlive;
+      const paused_s = Math.round((info.paused_s ?? 0) + (Number.isFinite(since) ? Math.max(0, since) / 1000 : 0));
+      const run = new RunDir(dir, { ...info, ...patch(info), run_id: runIdOf(dir), paused_s, status: 'running', pid: process.pid, hostname: os.hostname(), ended: undefined, error: undefined }, lock);
       run.flush();
       return run;
     });

@@ -70,6 +70,8 @@ describe('rows from run directories', () => {
   it('reads status, times, engine, world size, the flattened config and final and best metrics', () => {
     const row = readRow(a);
     expect(row).toMatchObject({ kind: 'run', dir: a, name: 'resnet/a', status: 'finished', startedMs: STARTED, durationMs: 90_000, engine: 'wasm-ort', worldSize: 2, starred: false, note: '' });
+    // A run stopped and resumed later: the time it sat stopped is not its duration.
+    expect(readRow(writeRun('resumed', { ended: new Date(STARTED + 90_000).toISOString(), paused_s: 30 }, {}, [])).durationMs).toBe(60_000);
     expect(row.config).toMatchObject({ 'optimizer.type': 'SGD', 'optimizer.lr': 0.1, 'model.backbone.depth': 18, 'data.train.batch_size': 32 });
     // run.json's final metrics win over the last metrics.jsonl record; best follows the metric's direction.
     expect(row.final['val/accuracy_top1']).toBe(0.91);

@@ -114,6 +114,9 @@ describe('run summaries', () => {
     const s = summarize('/w/cfg/run1', info, 'SimCLR', 'interrupted');
     expect(s).toMatchObject({ id: 'run1', status: 'interrupted', engine: 'wasm — no GPU', model: 'SimCLR', iter: 5, maxIters: 10 });
     expect(elapsedSeconds({ ...s, status: 'running' }, Date.parse('2026-01-01T00:01:05Z'))).toBe(65);
+    // Less the time it sat stopped before a resume (run.json paused_s).
+    const resumed = summarize('/w/cfg/run1', parseRunInfo({ status: 'finished', started: '2026-01-01T00:00:00Z', ended: '2026-01-01T01:00:00Z', paused_s: 1200 }, 'run.json'));
+    expect(elapsedSeconds(resumed)).toBe(2400);
     expect([5, 65, 3725].map(formatDuration)).toEqual(['5 s', '1 min 05 s', '1 h 02 min']);
     expect([0, 0.86123, 1234, 1e-5, 2.5e7, NaN].map(formatValue)).toEqual(['0', '0.8612', '1234', '1.000e-5', '2.500e+7', '—']);
   });

@@ -70,6 +70,18 @@ describe('run.json of an older cvw (no version field)', () => {
     const written = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
     // The copy is a run of its own, named by its folder.
     expect(written).toMatchObject({ version: RUN_INFO_VERSION, config_stem: 'tiny', run_id: 'resumed', iter: 6, resumed_from: ['x'], pid: process.pid });
+    // From its end (2026-01-01T12:01:05Z) to the resume it sat stopped.
+    expect(written.paused_s).toBeCloseTo((Date.now() - Date.parse('2026-01-01T12:01:05Z')) / 1000, -1);
+  });
+
+  it('a killed run (no end) counts as stopped from its record\'s last write, and pauses add up', () => {
+    const dir = copyRun(v0Run, 'killed');
+    const info = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
+    writeRunJson(dir, { ...info, status: 'running', ended: undefined, paused_s: 100 });
+    const hourAgo = (Date.now() - 3_600_000) / 1000;
+    fs.utimesSync(path.join(dir, 'run.json'), hourAgo, hourAgo);
+    RunDir.reopen(dir, () => ({})).close();
+    expect(readRunInfo(dir).paused_s).toBeCloseTo(3700, -1);
   });
 });
 

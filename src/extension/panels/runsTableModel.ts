@@ -19,6 +19,7 @@
  */
 import type { MetricRecord } from '../../report/model/metrics';
 import { BOOKKEEPING_COLUMNS, lowerIsBetter, splitOf } from '../../report/model/metrics';
+import { runDurationMs } from '../../rundir/duration';
 import { joinArgs } from '../../runs/args';
 import type { QueueEntry } from '../../runs/queueFile';
 
@@ -179,7 +180,7 @@ export interface RunFacts {
   group: string;
   startedMs: number;
   endedMs?: number;
-  info: { run_id: string; engine?: { backend: string }; world_size?: number; metrics?: Record<string, number> };
+  info: { run_id: string; engine?: { backend: string }; world_size?: number; paused_s?: number; metrics?: Record<string, number> };
 }
 
 export interface MetricSummary {
@@ -240,7 +241,7 @@ export function runRow(
     name: `${run.group}/${run.info.run_id || baseName(run.dir)}`,
     status: run.state,
     startedMs: run.startedMs,
-    durationMs: end !== undefined && Number.isFinite(run.startedMs) ? Math.max(0, end - run.startedMs) : undefined,
+    durationMs: end !== undefined && Number.isFinite(run.startedMs) ? runDurationMs(run.startedMs, end, run.info.paused_s) : undefined,
     engine: run.info.engine?.backend ?? '',
     worldSize: run.info.world_size ?? 1,
     starred: annotations.starred,

@@ -1,10 +1,11 @@
 /**
  * What the panels show about a run besides its curves: a summary of run.json (status, config,
  * engine, progress, timing) in the shape the webviews render — a view of src/rundir's `RunInfo`.
- * Browser-safe (it imports src/rundir's types and its statuses, nothing else).
+ * Browser-safe (it imports src/rundir's types, its statuses and its duration, nothing else).
  */
 import type { RunInfo } from '../../rundir/schema';
 import { RUN_STATES, type RunState } from '../../rundir/status';
+import { runDurationMs } from '../../rundir/duration';
 import type { MetricTable } from './metrics';
 
 /** The states a panel shows (a `pending` run shows as `unknown`, as any other status it does not know). */
@@ -23,6 +24,8 @@ export interface RunSummary {
   /** ISO times. */
   started?: string;
   ended?: string;
+  /** Seconds it sat stopped before a resume (not counted in its duration). */
+  pausedS?: number;
   epoch: number;
   iter: number;
   maxIters: number;
@@ -65,6 +68,7 @@ export function summarize(dir: string, info: RunInfo | undefined, model?: string
     engine: engine || undefined,
     started: info?.started || undefined,
     ended: info?.ended,
+    pausedS: info?.paused_s,
     epoch: info?.epoch ?? 0,
     iter: info?.iter ?? 0,
     maxIters: info?.max_iters ?? 0,
@@ -81,12 +85,12 @@ function statusOf(s: string | undefined): RunSummary['status'] {
   return s && STATUSES.has(s) ? (s as RunStatusName) : 'unknown';
 }
 
-/** Seconds the run has taken: to its end, or to `now` while it runs. */
+/** Seconds the run has taken: to its end, or to `now` while it runs (less its time stopped). */
 export function elapsedSeconds(s: RunSummary, now: number = Date.now()): number | undefined {
   if (!s.started) return undefined;
   const start = Date.parse(s.started);
   const end = s.ended ? Date.parse(s.ended) : s.status === 'running' ? now : NaN;
-  return Number.isFinite(start) && Number.isFinite(end) ? Math.max(0, (end - start) / 1000) : undefined;
+  return Number.isFinite(start) && Number.isFinite(end) ? runDurationMs(start, end, s.pausedS) / 1000 : undefined;
 }
 
 /** Iterations per epoch, when the run says (for a fractional-epoch x axis). */
