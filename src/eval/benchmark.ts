@@ -368,6 +368,7 @@ export async function benchmarkLinear(source: string, options: LinearBenchmarkOp
       batch_size: o.batchSize,
       lr: o.lr,
       weight_decay: o.weightDecay,
+      seed: o.seed,
       metrics,
       per_class_accuracy: perClassAccuracy(scores, test.labels, classes),
       history: probe.history,

@@ -67,10 +67,14 @@ describe('pre-train, then benchmark the run', () => {
     const r = await benchmarkLinear(run, { epochs: 3, lr: 0.1, log: (m) => logs.push(m) });
     expect(logs.some((l) => /cached features/.test(l))).toBe(true);
     const saved = JSON.parse(fs.readFileSync(path.join(run, 'benchmarks', 'linear.json'), 'utf8'));
-    expect(saved).toMatchObject({ benchmark: 'linear', epochs: 3 });
+    expect(saved).toMatchObject({ benchmark: 'linear', epochs: 3, seed: 0 });
     expect(saved.history).toHaveLength(3);
     expect(r.metrics.linear_top1).toBeGreaterThan(0.4);
     expect(metricLines(run).filter((m) => m.split === 'benchmark').map((m) => m.benchmark)).toEqual(['knn', 'linear']);
+    // Another seed: another initialisation and batch order (the spread of the result), recorded.
+    const other = await benchmarkLinear(run, { epochs: 3, lr: 0.1, seed: 1, outDir: path.join(t.dir, 'seed1') });
+    expect(other.result).toMatchObject({ seed: 1 });
+    expect((other.result.history as Array<{ loss: number }>)[0].loss).not.toBe(saved.history[0].loss);
   }, 240_000);
 
   it('benchmarks the first images of each set on request (slow encoders), caching them apart', async () => {

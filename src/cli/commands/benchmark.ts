@@ -80,6 +80,7 @@ export const benchmarkLinearCommand: CommandSpec = {
     { name: 'lr', type: 'number', description: 'Learning rate (Nesterov SGD, cosine to 0)', default: 0.1 },
     { name: 'batch-size', type: 'number', description: 'Features per step', default: 256 },
     { name: 'weight-decay', type: 'number', description: 'L2 weight decay of the classifier', default: 0 },
+    { name: 'seed', type: 'number', description: 'Seed of the classifier\'s initialisation and of the order of its batches (probes with other seeds show the spread of the result)', default: 0 },
     ...COMMON,
   ],
   overrides: true,
@@ -87,12 +88,15 @@ export const benchmarkLinearCommand: CommandSpec = {
   async run(args) {
     const wd = args.options['weight-decay'] as number;
     if (!(wd >= 0)) throw new UsageError(`--weight-decay must be >= 0, got ${wd}`);
+    const seed = args.options.seed as number;
+    if (!(Number.isInteger(seed) && seed >= 0)) throw new UsageError(`--seed must be an integer >= 0, got ${seed}`);
     const r = await benchmarkLinear(args.positionals[0], {
       ...commonOptions(args),
       epochs: positive(args, 'epochs', true),
       lr: positive(args, 'lr', false),
       batchSize: positive(args, 'batch-size', true),
       weightDecay: wd,
+      seed,
     });
     return print(args, r);
   },
