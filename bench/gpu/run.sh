@@ -25,6 +25,8 @@ if [ ! -e node_modules/@tensorflow/tfjs-core/package.json ] && [ -f .gpu/bundle.
   tar -xJf .gpu/bundle.tar.xz
 fi
 [ -x .gpu/bin/node ] && NODE=${NODE:-$PWD/.gpu/bin/node}
+# The oneDNN addon's libraries, packed beside it (pack.sh).
+[ -d .gpu/lib ] && export LD_LIBRARY_PATH=$PWD/.gpu/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 
 TINY=0
 [ "${1:-}" = "--tiny" ] && TINY=1
@@ -40,8 +42,11 @@ else
   BATCHES="64 256"; STEPS=5; WARMUP=2; SIZE=32; WIDTH=64; GRID_SEEDS=280; INFER_SIZE=224; INFER_BATCH=32; INFER_ITERS=10
 fi
 
-# Loaders for the GPU machine (its driver is there; libvulkan and libEGL are not).
-if [ -d .gl ] && ls .gl/*.deb >/dev/null 2>&1; then
+# Loaders for the GPU machine (its driver is there; libvulkan and libEGL are not). Only there: on
+# any other machine (the test of this script) nothing is unpacked into /.
+has_lib() { ldconfig -p | grep "$1" >/dev/null; }   # not grep -q: pipefail would see ldconfig's SIGPIPE
+on_nvidia() { command -v nvidia-smi >/dev/null || [ -d /usr/local/nvidia ]; }
+if [ -d .gl ] && ls .gl/*.deb >/dev/null 2>&1 && on_nvidia && ! { has_lib libvulkan.so.1 && has_lib libEGL.so.1; }; then
   for f in .gl/*.deb; do dpkg -x "$f" /; done
   ldconfig
 fi
@@ -106,7 +111,8 @@ const rows = fs.readFileSync(process.argv[1], "utf8").trim().split("\n").filter(
 for (const b of [...new Set(rows.map((r) => r.batch))]) {
   const w = rows.find((r) => r.batch === b && r.engine === "webgpu");
   const c = rows.find((r) => r.batch === b && r.engine === "wasm-ort");
-  console.log(`training batch ${b}: webgpu ${w ? w.samplesPerS : "-"} samples/s, wasm-ort ${c ? c.samplesPerS : "-"} samples/s` + (w && c ? `, ${(w.samplesPerS / c.samplesPerS).toFixed(2)}x` : ""));
+  const cpu = c ? ` (${c.threads} threads, convolutions on ${c.convolutions})` : "";
+  console.log(`training batch ${b}: webgpu ${w ? w.samplesPerS : "-"} samples/s, wasm-ort ${c ? c.samplesPerS : "-"} samples/s${cpu}` + (w && c ? `, ${(w.samplesPerS / c.samplesPerS).toFixed(2)}x` : ""));
 }
 ' "$OUT/train.jsonl"
 [ -s "$OUT/infer.jsonl" ] && cat "$OUT/infer.jsonl"

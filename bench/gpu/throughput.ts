@@ -43,6 +43,9 @@ async function main(): Promise<void> {
       engine: report.engine,
       device: report.device,
       adapter: report.adapter ? `${report.adapter.vendor} ${report.adapter.device}`.trim() : undefined,
+      threads: report.threads,
+      // wasm-ort's convolutions: oneDNN where its addon loads (about 2x faster), else onnxruntime's.
+      convolutions: report.engine === 'wasm-ort' ? (report.versions.oneDNN ? `oneDNN ${report.versions.oneDNN}` : 'onnxruntime MLAS') : undefined,
       batch,
       size,
       baseWidth,
