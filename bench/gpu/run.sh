@@ -12,6 +12,9 @@
 #
 #   bench/gpu/run.sh [--tiny]        results in $OUT (default: a new temporary folder)
 #
+# $OUT gets five files (the device machine returns at most 8): env.txt, grid.txt, train.jsonl,
+# infer.jsonl and stderr.log, every step's errors and warnings under its heading.
+#
 # Needs `npm run build` (dist/) and the npm dependencies, webgpu included, in the tree it runs in.
 # On the device machine (see ../.library/device/README.md) nothing can be downloaded: the Vulkan
 # and EGL loaders come as .debs in .gl/, and node, node_modules and dist/ as .gpu/bundle.tar.xz
@@ -57,22 +60,26 @@ fi
 export EGL_PLATFORM=surfaceless
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 
-step() { echo; echo "== $* ($(date -u +%H:%M:%S))"; }
+ERR=$OUT/stderr.log
+: >"$ERR"
+step() { echo; echo "== $* ($(date -u +%H:%M:%S))" | tee -a "$ERR"; }
+# The last lines of stderr.log that say what went wrong (not Dawn's warnings or stack frames).
+why() { grep -v '^Warning\|^ *at ' "$ERR" | tail -5; }
 failed=0
 
 step "1. cvw env"
-nvidia-smi -L 2>/dev/null | tee "$OUT/gpu.txt"
-$CVW env --backend webgpu 2>"$OUT/env.err" | tee "$OUT/env.txt" || { failed=1; tail -5 "$OUT/env.err"; }
+nvidia-smi -L 2>/dev/null | tee "$OUT/env.txt"
+$CVW env --backend webgpu 2>>"$ERR" | tee -a "$OUT/env.txt" || { failed=1; why; }
 $CVW env 2>/dev/null | head -1 | tee -a "$OUT/env.txt"
 
 step "2. gradient grid on the adapter: $GRID_SEEDS fuzz cases"
-$TS bench/engine/fuzz.ts --engines webgpu --seeds "$GRID_SEEDS" 2>"$OUT/grid.err" | tee "$OUT/grid.txt" || { failed=1; grep -v '^Warning\|^ *at ' "$OUT/grid.err" | tail -5; }
+$TS bench/engine/fuzz.ts --engines webgpu --seeds "$GRID_SEEDS" 2>>"$ERR" | tee "$OUT/grid.txt" || { failed=1; why; }
 
 step "3. ResNet-18 (CIFAR stem, ${SIZE}x${SIZE}, base width $WIDTH) training throughput"
 : >"$OUT/train.jsonl"
 for b in $BATCHES; do
   for e in webgpu wasm-ort; do
-    $TS bench/gpu/throughput.ts --engine "$e" --batch "$b" --steps "$STEPS" --warmup "$WARMUP" --size "$SIZE" --base-width "$WIDTH" 2>>"$OUT/train.err" | tee -a "$OUT/train.jsonl" || { failed=1; echo "$e batch $b failed"; }
+    $TS bench/gpu/throughput.ts --engine "$e" --batch "$b" --steps "$STEPS" --warmup "$WARMUP" --size "$SIZE" --base-width "$WIDTH" 2>>"$ERR" | tee -a "$OUT/train.jsonl" || { failed=1; echo "$e batch $b failed"; why; }
   done
 done
 
@@ -95,12 +102,12 @@ data:
 optimizer: { type: SGD, lr: 0.1 }
 runner: { max_iters: 1 }
 EOF
-if $CVW train "$WORK/resnet18.yaml" --work-dir "$WORK/run" -q >"$OUT/export.log" 2>&1 &&
-  $CVW export "$WORK/run" -o "$WORK/resnet18.onnx" >>"$OUT/export.log" 2>&1; then
-  $TS bench/gpu/ortInference.ts --model "$WORK/resnet18.onnx" --batch "$INFER_BATCH" --size "$INFER_SIZE" --iters "$INFER_ITERS" 2>"$OUT/infer.err" | tee "$OUT/infer.jsonl" || { failed=1; tail -5 "$OUT/infer.err"; }
+if $CVW train "$WORK/resnet18.yaml" --work-dir "$WORK/run" -q >>"$ERR" 2>&1 &&
+  $CVW export "$WORK/run" -o "$WORK/resnet18.onnx" >>"$ERR" 2>&1; then
+  $TS bench/gpu/ortInference.ts --model "$WORK/resnet18.onnx" --batch "$INFER_BATCH" --size "$INFER_SIZE" --iters "$INFER_ITERS" 2>>"$ERR" | tee "$OUT/infer.jsonl" || { failed=1; why; }
 else
   failed=1
-  tail -5 "$OUT/export.log"
+  why
 fi
 rm -rf "$WORK"
 

@@ -38,6 +38,8 @@ describe('bench/gpu/run.sh --tiny', () => {
     if (!run) return ctx.skip();
     expect(run.code, `${run.out.slice(-1500)}\n${run.err.slice(-1500)}`).toBe(0);
     for (const step of ['1. cvw env', '2. gradient grid on the adapter: 28 fuzz cases', '3. ResNet-18', '4. ResNet-18 32x32 inference', 'summary']) expect(run.out).toContain(`== ${step}`);
+    // The device machine returns at most 8 files from $OUT.
+    expect(fs.readdirSync(t.dir).sort()).toEqual(['env.txt', 'grid.txt', 'infer.jsonl', 'stderr.log', 'train.jsonl']);
   });
 
   it('names the adapter, and finds the gradient grid equal to the cpu backend on it', (ctx) => {
