@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { register } from '../core/registry';
 import { RUN_FILES } from '../rundir/files';
 import { PRIORITY, type Hook, type RunnerApi, type RunStatus } from '../train/hook';
-import { exportLoaded, type ExportFormat } from './exportModel';
+import { describeComparison, exportLoaded, type ExportFormat } from './exportModel';
 import { loadModel, runCheckpoint, type ModelSource } from './source';
 
 export const exportHookParams = z.strictObject({
@@ -56,7 +56,7 @@ export class ExportHook implements Hook {
         const out = path.join(r.runDir.file(RUN_FILES.export), format === 'onnx' ? 'model.onnx' : 'tfjs');
         const result = await exportLoaded(loaded, { format, out, layout: this.params.layout, withPreprocess: this.params.with_preprocess, verify: this.params.verify });
         this.written.push(...result.files);
-        const verified = result.verified ? `, verified: max |difference| ${result.verified.maxAbsDiff.toExponential(2)}` : '';
+        const verified = result.verified ? `, verified: ${describeComparison(result.verified)}` : '';
         r.log(`exported ${path.basename(checkpoint)} (${loaded.weights === 'ema' ? 'EMA weights' : 'weights'}) to ${path.relative(r.runDir.dir, out)}${verified}`);
         for (const note of result.notes) r.log(`export note: ${note}`);
       } catch (err) {

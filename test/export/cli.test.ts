@@ -10,6 +10,7 @@ import { train } from '../../src/train/train';
 import { Classifier } from '../../src/export/predict';
 import { ensureBackend } from '../../src/export/source';
 import { tempFiles } from '../helpers/tmp';
+import { compareOutputs, describeComparison } from '../../src/export/exportModel';
 import { IMAGES, ROOT, imagesData, makeRun, onnxCheck } from './helpers';
 
 const t = tempFiles({ 'bad.png': 'not a png' });
@@ -33,6 +34,29 @@ describe('cvw export / predict / retrieve', () => {
     const result = JSON.parse(j.out);
     expect(result).toMatchObject({ format: 'tfjs', path: path.join(run, 'export', 'tfjs'), metadata: { task: 'classification', classes: ['bag', 't-shirt', 'trouser'] } });
     expect(result.verified.maxAbsDiff).toBeLessThan(1e-4);
+  });
+
+  it('judges the export by float32 rounding of each output\'s size: large logits pass, a real fault warns', async () => {
+    // Logits in the hundreds of thousands: rounding alone differs by more than 1e-3 there.
+    const large = path.join(t.dir, 'large');
+    makeRun(large, `model: { type: Classification, backbone: { type: ResNet, depth: 18, base_width: 8, stem: cifar }, head: { type: ClsHead, num_classes: 3 } }\n${imagesData(24)}`, { headScale: 1e5 }).dispose();
+    const r = await cvw('export', path.join(large, 'run'), '--json');
+    expect(r.code).toBe(0);
+    const { verified } = JSON.parse(r.out);
+    expect(verified.scale).toBeGreaterThan(1e4);
+    expect(verified.maxAbsDiff).toBeGreaterThan(1e-3);
+    expect(verified).toMatchObject({ matches: true, images: 4 });
+    expect(r.err).not.toMatch(/warning/);
+
+    const logits = Float32Array.from([3.2, -1.5, 0.25]);
+    const features = Float32Array.from([12000, -8000]);
+    const off = (a: Float32Array, i: number, d: number) => a.map((v, j) => (j === i ? v + d : v));
+    expect(compareOutputs({ logits: off(logits, 0, 5e-4), features: off(features, 1, 0.5) }, { logits, features })).toEqual({ maxAbsDiff: 0.5, scale: 12000, matches: true });
+    // An error in the small output is not excused by the large one beside it.
+    expect(compareOutputs({ logits: off(logits, 2, 0.01), features }, { logits, features })).toMatchObject({ matches: false });
+    expect(compareOutputs({ logits: off(logits, 1, NaN), features }, { logits, features })).toMatchObject({ maxAbsDiff: Infinity, matches: false });
+    expect(compareOutputs({ features }, { logits, features })).toMatchObject({ matches: false });
+    expect(describeComparison({ maxAbsDiff: 0.01, scale: 3.2, matches: false })).toBe("max |difference| 1.00e-2 (outputs up to 3.20), more than float32 rounding explains: please report this with the model's config");
   });
 
   it('rejects bad options and sources with clear messages', async () => {
@@ -121,7 +145,7 @@ hooks: [{ type: EMAHook, decay: 0.9 }, { type: ExportHook, formats: [onnx, tfjs]
     expect(fs.existsSync(path.join(dir, 'export', 'model.onnx'))).toBe(true);
     expect(fs.existsSync(path.join(dir, 'export', 'tfjs', 'model.json'))).toBe(true);
     const log = fs.readFileSync(path.join(dir, 'log.txt'), 'utf8');
-    expect(log).toMatch(/exported best\.safetensors \(EMA weights\) to export\/model\.onnx, verified: max \|difference\| \d\.\d\de-\d/);
+    expect(log).toMatch(/exported best\.safetensors \(EMA weights\) to export\/model\.onnx, verified: max \|difference\| \d\.\d\de-\d \(outputs up to [\d.]+\)$/m);
     const clf = new Classifier(path.join(dir, 'export', 'model.onnx'));
     const meta = await clf.metadata();
     expect(meta).toMatchObject({ classes: ['bag', 't-shirt', 'trouser'], source: { weights: 'ema', run: dir }, input: { height: 16, width: 16 } });

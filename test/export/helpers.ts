@@ -44,8 +44,11 @@ data:
 `;
 }
 
-/** Write a run for `yaml` (a config with model and data) into `dir`; returns the model (eval mode). */
-export function makeRun(dir: string, yaml: string, options: { seed?: number; ema?: boolean } = {}): Algorithm {
+/**
+ * Write a run for `yaml` (a config with model and data) into `dir`; returns the model (eval mode).
+ * `headScale` multiplies the head's parameters, for outputs as large as an untrained net's can be.
+ */
+export function makeRun(dir: string, yaml: string, options: { seed?: number; ema?: boolean; headScale?: number } = {}): Algorithm {
   fs.mkdirSync(dir, { recursive: true });
   const cfgFile = path.join(dir, 'source.yaml');
   fs.writeFileSync(cfgFile, yaml);
@@ -60,6 +63,7 @@ export function makeRun(dir: string, yaml: string, options: { seed?: number; ema
       if (name.endsWith('running_mean')) v.assign(tf.randomNormal(v.shape, 0, 0.2, 'float32', k));
       else if (name.endsWith('running_var')) v.assign(tf.randomUniform(v.shape, 0.5, 2, 'float32', k));
       else if (/(bn\d?|\.1|norm\d?)\.(weight|bias)$/.test(name)) v.assign(tf.add(v, tf.randomNormal(v.shape, 0, 0.1, 'float32', k)));
+      if (options.headScale !== undefined && name.startsWith('head.')) v.assign(tf.mul(v, options.headScale));
     }
   });
   const run = RunDir.create(path.join(dir, 'run'), {

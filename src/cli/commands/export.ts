@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { exportModel, type ExportFormat } from '../../export/exportModel';
+import { describeComparison, exportModel, type ExportFormat } from '../../export/exportModel';
 import { UsageError, type CommandSpec } from '../args';
 
 /** `224`, `224x224` or `32,48` as [height, width]. */
@@ -72,9 +72,7 @@ export const exportCommand: CommandSpec = {
       log: quiet ? undefined : (m) => process.stderr.write(`${m}\n`),
     });
     for (const note of result.notes) process.stderr.write(`note: ${note}\n`);
-    if (result.verified && result.verified.maxAbsDiff > 1e-3) {
-      process.stderr.write(`warning: the export differs from the toolkit by up to ${result.verified.maxAbsDiff.toExponential(2)}; please report this with the model's config\n`);
-    }
+    if (result.verified && !result.verified.matches) process.stderr.write(`warning: the export differs from the toolkit: ${describeComparison(result.verified)}\n`);
     if (args.options.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     else process.stdout.write(`${result.path}\n`);
     return 0;
