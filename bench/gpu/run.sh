@@ -24,8 +24,8 @@
 #   npm run build && npx cvw env --build-onednn && bench/gpu/pack.sh   # prints the MiB a call carries (64 at most)
 #
 # then one device call: command `bash bench/gpu/run.sh`, carry [".gl", ".gpu"], timeout 540 s
-# (issue 17 asks for under 8 minutes; not yet timed on a GPU); its summary is in the call's output, the five
-# files come back from $OUT.
+# (issue 17 asks for under 8 minutes; not yet timed on a GPU); its summary is in the call's
+# output, the five files come back from $OUT.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
