@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { resolveConfig } from '../core/check';
-import type { Override } from '../core/config/overrides';
+import type { Overrides } from '../core/config/overrides';
 import { registries } from '../core/registry';
 import { UserError } from '../core/problems';
 import type { ComponentConfig } from '../core/schema';
@@ -23,7 +23,7 @@ import { collectPredictions } from './predict';
 export interface EvaluateOptions {
   /** Checkpoint file or run directory (best, else latest); required unless `config` is a run directory. */
   checkpoint?: string;
-  overrides?: Override[];
+  overrides?: Overrides;
   engine?: Partial<EngineConfig>;
   /** Use the checkpoint's raw weights even when it holds EMA weights. */
   noEma?: boolean;

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { resolveConfig } from '../core/check';
-import type { Override } from '../core/config/overrides';
+import type { Overrides } from '../core/config/overrides';
 import type { Origins } from '../core/config/yamlFile';
 import { UserError } from '../core/problems';
 import { packageVersion } from '../core/packageInfo';
@@ -30,8 +30,8 @@ export interface TrainOptions {
   resume?: string;
   /** Cap on iterations, whatever the config says (smoke runs). */
   maxIters?: number;
-  /** Dotted-key overrides, as on the command line. */
-  overrides?: Override[];
+  /** Dotted-key overrides: the command line's, or `{ 'optimizer.lr': 0.1 }` (core/config/overrides.ts). */
+  overrides?: Overrides;
   /** Engine settings that win over the config's `engine` section. */
   engine?: Partial<EngineConfig>;
   /** No progress line or log lines on stderr (the run directory still gets everything). */

@@ -24,6 +24,22 @@ export interface Override {
   arg: string;
 }
 
+/**
+ * Overrides as callers give them: a list parsed from the command line, or, from the Node API, an
+ * object of dotted keys (`{ 'optimizer.lr': 0.1 }`). Object values go through the command line's
+ * path as JSON (which is YAML), so both are typed and checked the same way.
+ */
+export type Overrides = Override[] | Readonly<Record<string, unknown>>;
+
+export function overrideList(overrides: Overrides | undefined): Override[] {
+  if (!overrides) return [];
+  if (Array.isArray(overrides)) return overrides;
+  return Object.entries(overrides).map(([key, v]) => {
+    const value = typeof v === 'string' ? v : (JSON.stringify(v) ?? 'null');
+    return { key, value, arg: `overrides[${JSON.stringify(key)}]` };
+  });
+}
+
 /** The schema of the value at `segments`, following `type` names through slots; undefined if unknown. */
 export function schemaAt(config: unknown, segments: string[]): AnySchema | undefined {
   let schema: AnySchema | undefined = rootSchema();
