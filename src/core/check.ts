@@ -3,14 +3,14 @@
  * checked config, used by every `cvw` command and by the editor.
  */
 import { loadConfig, type LoadedConfig, type LoadOptions } from './config/load';
-import { applyOverrides, type Override } from './config/overrides';
+import { applyOverrides, overrideList, type Overrides } from './config/overrides';
 import { loadCustomImports, withoutCustomImports } from './customImports';
 import { withDefaults } from './defaults';
 import { clipMessage, ConfigError, type Problem } from './problems';
 import { validateConfig } from './validate';
 
 export interface CheckOptions extends LoadOptions {
-  overrides?: Override[];
+  overrides?: Overrides;
   /**
    * Load `custom_imports` (default true). False runs no workspace code: an information problem on
    * the key says so, and unknown `type` names become information (see `withoutCustomImports`).
@@ -18,7 +18,21 @@ export interface CheckOptions extends LoadOptions {
   customImports?: boolean;
   /** Why custom imports are not loaded, for that problem (an untrusted workspace, a CLI flag). */
   customImportsOffReason?: string;
+  /**
+   * Check `file` as a base fragment (default: when it lies under a `_base_/` folder): a missing
+   * `type` or required parameter is not a problem there, since the configs that include the
+   * fragment complete it (and are checked whole). `resolveConfig` always checks whole.
+   */
+  fragment?: boolean;
 }
+
+/** Base files (in a `_base_` folder) are fragments that other configs include and complete. */
+export function isBaseConfigFile(file: string): boolean {
+  return file.split(/[\\/]/).includes('_base_');
+}
+
+/** What a fragment may leave out. */
+const INCOMPLETE: ReadonlySet<Problem['code']> = new Set(['missing-type', 'missing-required']);
 
 export interface CheckResult {
   loaded: LoadedConfig;
@@ -37,12 +51,13 @@ export function checkConfig(file: string, options: CheckOptions = {}): CheckResu
   const add = (list: Problem[]) => {
     for (const p of list) problems.push(p);
   };
-  add(applyOverrides(loaded, options.overrides ?? []));
+  add(applyOverrides(loaded, overrideList(options.overrides)));
   const custom = options.customImports !== false;
   if (custom) add(loadCustomImports(loaded));
   const found = validateConfig(loaded);
   add(custom ? found : withoutCustomImports(loaded, found, options.customImportsOffReason));
-  return { loaded, problems: dedupe(problems).map(clipped) };
+  const fragment = options.fragment ?? isBaseConfigFile(loaded.file);
+  return { loaded, problems: dedupe(fragment ? problems.filter((p) => !INCOMPLETE.has(p.code)) : problems).map(clipped) };
 }
 
 /** Every problem leaves with lines of bounded length: editors show `message` as it is. */
@@ -70,7 +85,7 @@ export interface ResolvedConfig {
 
 /** A config ready to run; throws `ConfigError` with every problem when it is not. */
 export function resolveConfig(file: string, options: CheckOptions = {}): ResolvedConfig {
-  const { loaded, problems } = checkConfig(file, options);
+  const { loaded, problems } = checkConfig(file, { ...options, fragment: false });
   const errors = problems.filter((p) => p.severity === 'error');
   if (errors.length) throw new ConfigError(errors);
   return { config: withDefaults(loaded.config), loaded, warnings: problems.filter((p) => p.severity !== 'error') };

@@ -9,6 +9,8 @@ const cvw = path.join(root, 'bin', 'cvw.js');
 const t = tempFiles({
   'ok.yaml': 'model: {type: Classification, backbone: {type: ResNet}, head: {type: ClsHead, num_classes: 2}}\n',
   'bad.yaml': 'model:\n  type: Classification\n  backbone: {type: ResNte}\n  head: {type: ClsHead, num_classes: 2}\n',
+  '_base_/views.yaml': 'data:\n  train:\n    batch_size: 8\noptimizer: {type: SGD, lr: 0.1, momentun: 0.9}\n',
+  'uses_base.yaml': '_base_: _base_/views.yaml\nmodel: {type: Classification, backbone: {type: ResNet}, head: {type: ClsHead, num_classes: 2}}\n',
   'marker.js': "require('fs').writeFileSync(__filename + '.loaded', 'x');\n",
   'custom.yaml': 'custom_imports: [./marker.js]\nmodel:\n  type: Classification\n  backbone: {type: ResNet}\n  neck: {type: MarkerNeck}\n  head: {type: ClsHead, num_classes: 2}\n',
 });
@@ -47,6 +49,19 @@ describe('cvw', () => {
     expect(json).toEqual([
       expect.objectContaining({ file: path.join(t.dir, 'bad.yaml'), line: 3, column: 20, severity: 'error', suggestions: ['ResNet'], code: 'unknown-type' }),
     ]);
+  });
+
+  it('validate: a base fragment may leave out what the configs including it set; the rest is checked', () => {
+    // data.train has no dataset type: the including configs give it. A misspelt key is still an error.
+    expect(run('validate', '_base_/views.yaml')).toMatchObject({ code: 1, out: '_base_/views.yaml:4:33: error: unknown key "momentun" in optimizer "SGD" (optimizer) — did you mean "momentum"?\n' });
+    // The same file included by a config is checked whole, there.
+    const whole = run('validate', 'uses_base.yaml');
+    expect(whole.code).toBe(1);
+    expect(whole.out).toContain('_base_/views.yaml:2:3: error: data.train: missing "type" — which dataset?');
+    // The README's `cvw validate configs/**/*.yaml`: every shipped config and fragment is clean.
+    const shipped = (fs.readdirSync(path.join(root, 'configs'), { recursive: true }) as string[]).filter((f) => f.endsWith('.yaml')).map((f) => path.join(root, 'configs', f));
+    expect(shipped.filter((f) => f.includes(`${path.sep}_base_${path.sep}`)).length).toBeGreaterThan(5);
+    expect(run('validate', ...shipped)).toMatchObject({ code: 0, out: '' });
   });
 
   it('validate --no-custom-imports runs none of the modules (CI of untrusted pull requests): information, exit 0', () => {

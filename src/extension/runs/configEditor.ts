@@ -4,13 +4,12 @@
  * trained on their own, so they get neither.
  */
 import * as vscode from 'vscode';
+import { isBaseConfigFile } from '../../core/check';
 import { isConfigDocument } from '../configDocuments';
 import { CONTEXT, RUN_COMMANDS } from '../ids';
 import type { ConfigLensContributor } from '../language';
 
-export function isBaseConfig(doc: vscode.TextDocument): boolean {
-  return doc.uri.fsPath.split(/[\\/]/).includes('_base_');
-}
+const isBaseConfig = (doc: vscode.TextDocument) => isBaseConfigFile(doc.uri.fsPath);
 
 export const trainLenses: ConfigLensContributor = (doc) =>
   isBaseConfig(doc)
