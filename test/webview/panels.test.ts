@@ -23,6 +23,7 @@ let runA: string;
 let runB: string;
 let ssl1: string;
 let ssl2: string;
+let det: string;
 
 beforeAll(async () => {
   bundles = await buildWebviews();
@@ -33,6 +34,7 @@ beforeAll(async () => {
   runA = await writeRunDir(wd, { iters: 1000, epochs: 5, logInterval: 5, runId: '20261128-100000', seed: 1, lr: 0.1, confusion: true, report: 'classification' });
   runB = await writeRunDir(wd, { iters: 1000, epochs: 5, logInterval: 5, runId: '20261128-110000', seed: 2, lr: 0.05, finalLoss: 0.5, finalAccuracy: 0.8, optimizer: { type: 'AdamW', lr: 0.05, weight_decay: 0.05 } });
   ssl1 = await writeRunDir(wd, { configStem: 'simclr_resnet18', runId: '20261127-090000', iters: 400, epochs: 4, logInterval: 4, model: SIMCLR_MODEL, benchmarks: { knn: 0.712, linear: 0.764 }, report: 'features' });
+  det = await writeRunDir(wd, { configStem: 'yolox_nano_shapes', runId: '20261129-080000', iters: 100, epochs: 2, logInterval: 5, report: 'detection' });
   ssl2 = await writeRunDir(wd, { configStem: 'byol_resnet18', runId: '20261127-100000', iters: 400, epochs: 4, logInterval: 4, model: { ...SIMCLR_MODEL, type: 'BYOL' }, benchmarks: { knn: 0.745, linear: 0.781 } });
 }, 180_000);
 
@@ -226,6 +228,23 @@ describe('run report', () => {
       ['linear', 'linear_top5', '88.40', 'epochs=90, lr=0.1, weights=raw'],
     ]);
     await screenshot(page, 'report-selfsup');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  test('a detector: each image with its boxes listed in the colours they are drawn in', async () => {
+    const { page, errors, send } = await open('report', { kind: PanelKind.Report, dir: det });
+    await send({ type: HostMessageType.Report, report: readReportData(det, (rel) => `${server.origin}/files${path.join(det, rel)}`) });
+    await page.waitForSelector('#detections .pred');
+    const rows = await page.$$eval('#detections .thumb', (els: Element[]) => els.map((e) => Array.from(e.querySelectorAll('.pred')).map((p) => `${p.textContent} ${getComputedStyle(p).color}`)));
+    // The page's palette: #e6194b, #3cb44b, #4363d8, #f58231, #911eb4 for classes 0-4.
+    expect(rows).toEqual([
+      ['T-shirt/top 90% rgb(230, 25, 75)', 'Trouser 60% rgb(60, 180, 75)'],
+      ['Trouser 90% rgb(60, 180, 75)', 'Pullover 60% rgb(67, 99, 216)'],
+      ['Pullover 90% rgb(67, 99, 216)', 'Dress 60% rgb(245, 130, 49)'],
+      ['Dress 90% rgb(245, 130, 49)', 'Coat 60% rgb(145, 30, 180)'],
+    ]);
+    expect(await page.evaluate(() => (window as any).__cspViolations)).toEqual([]);
     expect(errors).toEqual([]);
     await page.close();
   });

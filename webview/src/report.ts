@@ -152,7 +152,12 @@ function detectionsCell(r: ReportData): HTMLElement | undefined {
   const colors = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4', '#f032e6', '#bfef45'];
   const grid = h('div', { class: 'gallery', id: 'detections' });
   for (const item of g.detections as DetectionGalleryItem[]) {
-    const boxes = item.detections.slice(0, 6).map((d) => h('div', { class: 'pred', style: `color: ${colors[d.label % colors.length]}`, title: `[${d.box.join(', ')}]` }, `${d.name} ${(d.score * 100).toFixed(0)}%`));
+    const boxes = item.detections.slice(0, 6).map((d) => {
+      const row = h('div', { class: 'pred', title: `[${d.box.join(', ')}]` }, `${d.name} ${(d.score * 100).toFixed(0)}%`);
+      // Through the CSSOM: the page's CSP refuses style attributes.
+      row.style.color = colors[d.label % colors.length];
+      return row;
+    });
     const more = item.detections.length > 6 ? h('div', { class: 'score' }, `+${item.detections.length - 6} more`) : '';
     const truth = item.gt ? h('div', { class: 'truth' }, `${item.gt.length} true object${item.gt.length === 1 ? '' : 's'}`) : '';
     grid.append(thumb(r, item.image, '', ...(item.detections.length ? boxes : [h('div', { class: 'score' }, 'no detections')]), more, truth));
