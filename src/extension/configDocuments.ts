@@ -7,8 +7,9 @@ import * as vscode from 'vscode';
 import { CONFIG_FILE_PATTERN, DEFAULT_CONFIG_GLOB, looksLikeConfigText } from './configDetection';
 import { SETTINGS, SETTINGS_SECTION } from './ids';
 
-export function configGlob(): string {
-  const glob = vscode.workspace.getConfiguration(SETTINGS_SECTION).get<string>(SETTINGS.configGlob);
+/** The config glob of `folder` (a resource setting: each folder of a multi-root workspace may set its own). */
+export function configGlob(folder?: vscode.WorkspaceFolder): string {
+  const glob = vscode.workspace.getConfiguration(SETTINGS_SECTION, folder?.uri).get<string>(SETTINGS.configGlob);
   return glob && glob.trim() ? glob.trim() : DEFAULT_CONFIG_GLOB;
 }
 
@@ -17,7 +18,7 @@ export function isUnderConfigGlob(uri: vscode.Uri): boolean {
   const folder = vscode.workspace.getWorkspaceFolder(uri);
   if (!folder) return false;
   // languages.match applies VS Code's own glob semantics (the ones users know from files.exclude).
-  const selector: vscode.DocumentFilter = { pattern: new vscode.RelativePattern(folder, configGlob()) };
+  const selector: vscode.DocumentFilter = { pattern: new vscode.RelativePattern(folder, configGlob(folder)) };
   return vscode.languages.match(selector, { uri, languageId: '', isUntitled: false } as unknown as vscode.TextDocument) > 0;
 }
 

@@ -114,4 +114,6 @@ export const CONTEXT = {
   dashboardAvailable: 'cvWorkbench.dashboardAvailable',
   /** The run queue is paused (the Queue group shows Resume instead of Pause). */
   queuePaused: 'cvWorkbench.queuePaused',
+  /** sbatch was found on PATH at activation (the explorer's Submit to Slurm). */
+  slurmAvailable: 'cvWorkbench.slurmAvailable',
 } as const;

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CHECKPOINTS, checkpointFile } from './files';
-import { processLiveness } from './liveness';
+import { processLiveness, type Liveness } from './liveness';
 import { readRunLock } from './lock';
 import { tryReadRunInfo } from './read';
 import type { RunInfo } from './schema';
@@ -30,6 +30,11 @@ export interface RunRecord {
   mtimeMs: number;
   /** A run submitted to Slurm, while the editor reads the queue: its job as squeue shows it (slurmQueue.ts). */
   slurm?: SlurmRunView;
+  /**
+   * The host of a run that says `running` on another machine (not a Slurm job this machine's queue
+   * shows): whether it still runs there cannot be told from here, nor can it be signalled.
+   */
+  elsewhere?: string;
 }
 
 /** Read and interpret a run directory; undefined when it holds no readable run.json. */
@@ -41,14 +46,17 @@ export function readRunRecord(dir: string): RunRecord | undefined {
 export function interpretRun(dir: string, info: RunInfo, mtimeMs: number): RunRecord {
   const hasCheckpoint = fs.existsSync(checkpointFile(dir, CHECKPOINTS.latest));
   let state: RunState = info.status;
+  let liveness: Liveness | undefined;
   // e.g. a resume that has taken the lock and not yet rewritten run.json; not `cvw submit` recording
   // a pending run (nor rank 0 of its job about to write `running`).
   if (info.status !== 'pending' && lockHeldByLiveProcess(dir)) state = 'running';
-  else if (info.status === 'running' && processLiveness(info.pid, { hostname: info.hostname, startedBy: mtimeMs }) === 'dead') {
-    state = hasCheckpoint ? 'interrupted' : 'crashed';
+  else if (info.status === 'running') {
+    liveness = processLiveness(info.pid, { hostname: info.hostname, startedBy: mtimeMs });
+    if (liveness === 'dead') state = hasCheckpoint ? 'interrupted' : 'crashed';
   }
   const slurm = typeof info.slurm_job_id === 'string' && slurmQueue() ? slurmRunState(info.slurm_job_id, state, hasCheckpoint, mtimeMs, slurmQueue()) : undefined;
   if (slurm) state = slurm.state;
+  const elsewhere = state === 'running' && !slurm && liveness === 'unknown' ? info.hostname : undefined;
   const startedMs = Date.parse(info.started);
   const endedMs = info.ended ? Date.parse(info.ended) : state === 'interrupted' || state === 'crashed' ? mtimeMs : undefined;
   return {
@@ -61,7 +69,13 @@ export function interpretRun(dir: string, info: RunInfo, mtimeMs: number): RunRe
     endedMs: endedMs !== undefined && Number.isFinite(endedMs) ? endedMs : undefined,
     mtimeMs,
     ...(slurm ? { slurm } : {}),
+    ...(elsewhere ? { elsewhere } : {}),
   };
+}
+
+/** This machine can stop the run: its process runs here, or it is a Slurm job (pending or running). */
+export function canStopRun(run: RunRecord): boolean {
+  return (run.state === 'running' && !run.elsewhere) || run.state === 'pending';
 }
 
 /** The run's lock is held by a process alive on this host (a stale lock of a dead one is not). */

@@ -31,6 +31,9 @@ export interface SlurmQueueSnapshot {
   takenMs: number;
 }
 
+/** A Slurm job id (`123`, or `123_4` for an array task), as squeue prints it and run.json records it. */
+export const SLURM_JOB_ID = /^\d+(_\d+)?$/;
+
 /** The `squeue -o` format parseSqueue reads (with `-h`: no header). */
 export const SQUEUE_FORMAT = '%i|%T|%r|%N';
 
@@ -39,7 +42,7 @@ export function parseSqueue(text: string): Map<string, SlurmJob> {
   const jobs = new Map<string, SlurmJob>();
   for (const line of text.split('\n')) {
     const fields = line.trim().split('|');
-    if (fields.length < 2 || !/^\d+(_\d+)?$/.test(fields[0]) || !/^[A-Z_]+$/.test(fields[1])) continue;
+    if (fields.length < 2 || !SLURM_JOB_ID.test(fields[0]) || !/^[A-Z_]+$/.test(fields[1])) continue;
     jobs.set(fields[0], { id: fields[0], state: fields[1], reason: fields[2] ?? '', nodes: fields[3] ?? '' });
   }
   return jobs;

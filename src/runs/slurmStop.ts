@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { readRunRecord, writeRunInfo, type RunRecord } from '../rundir';
+import { SLURM_JOB_ID } from '../rundir/slurmQueue';
 
 export type SlurmStopOutcome = 'stopped' | 'killed' | 'not-running';
 
@@ -17,6 +18,8 @@ const ended = (r: RunRecord | undefined) => !r || (r.state !== 'pending' && r.st
 
 export async function stopSlurmRun(record: RunRecord, graceMs: number): Promise<SlurmStopOutcome> {
   const jobId = record.info.slurm_job_id!;
+  // run.json is workspace data: what goes to scancel must be a job id, never an option.
+  if (!SLURM_JOB_ID.test(jobId)) throw new Error(`${record.dir}: run.json's slurm_job_id ${JSON.stringify(jobId)} is not a Slurm job id`);
   const wasPending = record.state === 'pending';
   await scancel([jobId]);
   const deadline = Date.now() + graceMs;

@@ -105,6 +105,19 @@ export class RunWatcher {
     }
   }
 
+  /** Watch exactly `roots`: new ones are added; the runs of the others leave (a workspace folder closed). */
+  async setRoots(roots: string[]): Promise<void> {
+    const keep = new Set(roots.map((r) => path.resolve(r)));
+    for (const root of [...this.roots]) {
+      if (keep.has(root)) continue;
+      this.roots.delete(root);
+      this.pendingRoots.delete(root);
+      this.fsWatcher.unwatch(root);
+      for (const dir of [...this.records.keys()]) if (dir.startsWith(root + path.sep)) this.remove(dir);
+    }
+    await this.addRoots([...keep]);
+  }
+
   /**
    * chokidar waits for a missing folder to appear only when its parent exists; a root further
    * from existing is looked for at each liveness tick instead.

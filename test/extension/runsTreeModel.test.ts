@@ -32,12 +32,17 @@ const running = writeRun('resnet_cls', '20260301-110000', { status: 'running', p
 const interrupted = writeRun('vit_simclr', '20260301-120000', { status: 'running', pid: 2 ** 30, iter: 12 }, { checkpoint: true });
 const failed = writeRun('vit_simclr', '20260301-130000', { status: 'failed', ended: new Date(STARTED + 5_000).toISOString(), error: { message: 'loss is NaN', iter: 3 } });
 
+// Written on another machine (a shared work_dirs, a copied folder): it cannot be checked or signalled from here.
+const remote = writeRun('cluster', '20260301-140000', { status: 'running', pid: process.pid, hostname: 'gpu-node-7' });
+// Submitted to Slurm, not started yet.
+const pending = writeRun('cluster', '20260301-150000', { status: 'pending', slurm_job_id: '4242' });
+
 const records = [finished, running, interrupted, failed].map((d) => readRunRecord(d)!);
 const list = {
   runs: () => records,
   get: (dir: string) => records.find((r) => r.dir === dir),
 };
-const rec = (dir: string): RunRecord => list.get(dir)!;
+const rec = (dir: string): RunRecord => list.get(dir) ?? readRunRecord(dir)!;
 
 describe('RunsTreeModel', () => {
   const model = new RunsTreeModel(list);
@@ -94,6 +99,24 @@ describe('a run row', () => {
     expect(runContextValue(rec(interrupted))).toBe('cvwRun.interrupted.resumable');
     expect(runContextValue(rec(failed))).toBe('cvwRun.failed');
     expect(RUN_ICONS[rec(interrupted).state]).toEqual({ icon: 'warning', color: 'charts.yellow' });
+    expect(runContextValue(rec(remote))).toBe('cvwRun.running.elsewhere');
+    expect(runContextValue(rec(pending))).toBe('cvwRun.pending');
+  });
+
+  it("package.json's menus: Stop for runs this machine can stop (a pending Slurm job too), Delete for the others", () => {
+    const manifest = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8'));
+    const items: Array<{ command: string; when: string }> = manifest.contributes.menus['view/item/context'];
+    const shows = (command: string, dir: string) => {
+      const whens = items.filter((i) => i.command === command).map((i) => /viewItem =~ \/(.*?)\/(?: |$)/.exec(i.when)![1]);
+      expect(whens.length, command).toBeGreaterThan(0);
+      return whens.every((re) => new RegExp(re).test(runContextValue(rec(dir))));
+    };
+    const all = { finished, running, interrupted, failed, remote, pending };
+    const withMenu = (command: string) => Object.entries(all).filter(([, dir]) => shows(command, dir)).map(([name]) => name);
+    expect(withMenu(RUN_COMMANDS.stopRun)).toEqual(['running', 'pending']);
+    expect(withMenu(RUN_COMMANDS.deleteRun)).toEqual(['finished', 'interrupted', 'failed', 'remote']);
+    expect(rec(remote).elsewhere).toBe('gpu-node-7');
+    expect(new Map(runTooltipRows(rec(remote))).get('note')).toMatch(/^written on gpu-node-7: whether it still runs there cannot be told/);
   });
 
   it('explains in the tooltip why an interrupted run can be resumed, and what a failed one said', () => {

@@ -101,6 +101,29 @@ describe('RunWatcher', () => {
     }
   });
 
+  it('setRoots: the runs of a root no longer watched leave, and new runs there are not picked up', async () => {
+    const one = t.file('set/one/work_dirs');
+    const two = t.file('set/two/work_dirs');
+    writeRun(path.join(one, 'a', 'r1'), { config_stem: 'a' });
+    writeRun(path.join(two, 'b', 'r2'), { config_stem: 'b' });
+    const w = await RunWatcher.start([one, two], { livenessMs: 50 });
+    try {
+      expect(w.runs().map((r) => r.info.run_id).sort()).toEqual(['r1', 'r2']);
+      const removed: string[] = [];
+      const d = w.onChange((c) => c.kind === 'removed' && removed.push(c.run.info.run_id));
+      await w.setRoots([one]);
+      expect(removed).toEqual(['r2']);
+      expect(w.watchedRoots).toEqual([one]);
+      writeRun(path.join(two, 'b', 'r3'), { config_stem: 'b' });
+      // Ten liveness ticks, two of them rescans: nothing comes back from the closed folder.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(w.runs().map((r) => r.info.run_id)).toEqual(['r1']);
+      d.dispose();
+    } finally {
+      await w.close();
+    }
+  });
+
   it('notices a trainer killed without writing anything: running turns crashed', async () => {
     const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
     const dir = path.join(root, 'k', 'r4');

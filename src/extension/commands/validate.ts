@@ -57,10 +57,10 @@ export async function validateAllConfigs(diagnostics: ConfigDiagnostics, output:
   let count = 0;
   let errors = 0;
   for (const folder of vscode.workspace.workspaceFolders ?? []) {
-    const files = (await vscode.workspace.findFiles(new vscode.RelativePattern(folder, configGlob()), '**/node_modules/**'))
+    const files = (await vscode.workspace.findFiles(new vscode.RelativePattern(folder, configGlob(folder)), '**/node_modules/**'))
       .filter((u) => CONFIG_FILE_PATTERN.test(u.fsPath))
       .sort((a, b) => a.fsPath.localeCompare(b.fsPath));
-    output.appendLine(`$ cvw validate ${configGlob()}   (in ${folder.uri.fsPath}: ${plural(files.length, 'file')})`);
+    output.appendLine(`$ cvw validate ${configGlob(folder)}   (in ${folder.uri.fsPath}: ${plural(files.length, 'file')})`);
     for (const uri of files) {
       const problems = diagnostics.checkNow(uri.fsPath, { keep: true });
       errors += report(output, problems, folder.uri.fsPath);

@@ -14,7 +14,7 @@ import { HostMessageType, PanelKind, VIEW_TYPES, isPanelState, type ReportState 
 import { ensureTrusted, untrustedMessage } from '../trust';
 import { workspaceRunDir } from './messageGuard';
 import { PanelBase, webviewOptions, workspaceFolderPaths } from './panelBase';
-import type { PanelContext } from './panelContext';
+import type { CvwProcess, PanelContext } from './panelContext';
 
 export class RunReportPanel extends PanelBase<ReportState> {
   private static readonly open = new Map<string, RunReportPanel>();
@@ -85,9 +85,16 @@ export class RunReportPanel extends PanelBase<ReportState> {
       this.post({ type: HostMessageType.ReportJob, state: 'failed', text: 'Running cvw needs the runs support of CV Workbench; run `cvw report <run>` in a terminal instead.' });
       return;
     }
-    this.job = true;
     const cwd = path.dirname(path.dirname(path.dirname(dir)));
-    const proc = this.ctx.execCvw(['report', dir], fs.existsSync(cwd) ? cwd : dir);
+    let proc: CvwProcess;
+    try {
+      proc = this.ctx.execCvw(['report', dir], fs.existsSync(cwd) ? cwd : dir);
+    } catch (e) {
+      // No cvw to start (cvWorkbench.runs.cvwPath names a missing file, ...): say so on the page.
+      this.post({ type: HostMessageType.ReportJob, state: 'failed', text: (e as Error).message });
+      return;
+    }
+    this.job = true;
     this.post({ type: HostMessageType.ReportJob, state: 'running', text: `cvw report ${dir}` });
     const sub = proc.onOutput(() => this.post({ type: HostMessageType.ReportJob, state: 'running', text: proc.tail(3) }));
     void proc.exited.then((exit) => {

@@ -74,7 +74,7 @@ export class RunsTablePanel extends PanelBase<RunsTableState> {
     if (source) {
       this.pageDisposables.push(
         source.onChange(({ run }) => this.schedule(run.dir)),
-        { dispose: () => this.timer && clearTimeout(this.timer) },
+        { dispose: () => this.cancelBatch() },
       );
     }
   }
@@ -82,6 +82,13 @@ export class RunsTablePanel extends PanelBase<RunsTableState> {
   protected override onRefresh(): void {
     this.metricsCache.clear();
     super.onRefresh();
+  }
+
+  /** The page is gone (reloaded, refreshed): its batch goes too, and the next change starts a new one. */
+  private cancelBatch(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pending.clear();
   }
 
   /** Read `dir` again soon, with whatever else changes meanwhile. */

@@ -10,7 +10,7 @@ import * as vscode from 'vscode';
 import { ArgumentsError, joinArgs, parseRunArgs } from '../../runs/args';
 import type { ManagedProcess, ManagedRun } from '../../runs/manager';
 import { configStem } from '../../runs/manager';
-import { CHECKPOINT_EXT, RUN_FILES, runFile, type RunRecord } from '../../rundir';
+import { CHECKPOINT_EXT, RUN_FILES, canStopRun, runFile, type RunRecord } from '../../rundir';
 import { CONFIG_FILE_PATTERN } from '../configDetection';
 import { configFileOf, isUriLike, runDirOf, runDirsOf } from '../commandArgs';
 import { configGlob } from '../configDocuments';
@@ -48,7 +48,7 @@ export function configUriOf(arg: unknown): vscode.Uri | undefined {
 export async function pickConfig(): Promise<vscode.Uri | undefined> {
   const items: Array<vscode.QuickPickItem & { uri: vscode.Uri }> = [];
   for (const folder of vscode.workspace.workspaceFolders ?? []) {
-    const files = await vscode.workspace.findFiles(new vscode.RelativePattern(folder, configGlob()), '**/{node_modules,_base_}/**', 500);
+    const files = await vscode.workspace.findFiles(new vscode.RelativePattern(folder, configGlob(folder)), '**/{node_modules,_base_}/**', 500);
     for (const uri of files) {
       if (!CONFIG_FILE_PATTERN.test(uri.fsPath)) continue;
       items.push({ label: path.basename(uri.fsPath), description: path.relative(folder.uri.fsPath, path.dirname(uri.fsPath)), uri });
@@ -195,14 +195,20 @@ export async function resume(ctx: RunCommandContext, arg?: unknown, options: Sta
 export async function stop(ctx: RunCommandContext, arg?: unknown, selected?: unknown): Promise<void> {
   let dirs = runDirsOf(arg, selected);
   if (!dirs.length) {
-    const dir = await pickRun(ctx.service, 'Stop which run?', (r) => r.state === 'running');
+    const dir = await pickRun(ctx.service, 'Stop which run?', canStopRun);
     if (!dir) return;
     dirs = [dir];
   }
-  const grace = runSettings().stopGraceSeconds;
+  const here: string[] = [];
+  for (const dir of dirs) {
+    const host = ctx.service.get(dir)?.elsewhere;
+    if (!host) here.push(dir);
+    else void vscode.window.showInformationMessage(`${path.basename(dir)} runs on ${host}, as its run.json says: this editor stops runs of this machine and Slurm jobs only; stop it on ${host}.`);
+  }
   await Promise.all(
-    dirs.map((dir) =>
+    here.map((dir) =>
       vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Stopping ${path.basename(path.dirname(dir))}/${path.basename(dir)}: waiting for its last checkpoint` }, async () => {
+        const grace = runSettings(vscode.Uri.file(dir)).stopGraceSeconds;
         const outcome = await ctx.service.manager.stop(dir, { graceMs: grace * 1000 });
         ctx.service.refresh(dir);
         if (outcome === 'not-running') void vscode.window.showInformationMessage(`${path.basename(dir)} is not running.`);
@@ -348,18 +354,26 @@ export async function openConfig(ctx: RunCommandContext, arg?: unknown): Promise
 export async function deleteRuns(ctx: RunCommandContext, arg?: unknown, selected?: unknown, confirmed = false): Promise<string[]> {
   let dirs = runDirsOf(arg, selected);
   if (!dirs.length) {
-    const dir = await pickRun(ctx.service, 'Delete which run?', (r) => r.state !== 'running');
+    const dir = await pickRun(ctx.service, 'Delete which run?', (r) => !canStopRun(r));
     if (!dir) return [];
     dirs = [dir];
   }
-  const running = dirs.filter((d) => ctx.service.get(d)?.state === 'running');
-  if (running.length) {
-    void vscode.window.showWarningMessage(`Stop ${running.map((d) => path.basename(d)).join(', ')} before deleting ${running.length === 1 ? 'it' : 'them'}.`);
+  // A pending Slurm job would start later against a deleted directory: it is stopped (cancelled) first.
+  const live = dirs.filter((d) => {
+    const r = ctx.service.get(d);
+    return r && canStopRun(r);
+  });
+  if (live.length) {
+    void vscode.window.showWarningMessage(`Stop ${live.map((d) => path.basename(d)).join(', ')} before deleting ${live.length === 1 ? 'it' : 'them'}.`);
     return [];
   }
   if (!confirmed) {
     const what = dirs.length === 1 ? `run ${path.basename(path.dirname(dirs[0]))}/${path.basename(dirs[0])}` : `${dirs.length} runs`;
-    const answer = await vscode.window.showWarningMessage(`Delete ${what} with its checkpoints, metrics and logs? This cannot be undone.`, { modal: true }, 'Delete');
+    const elsewhere = dirs.flatMap((d) => {
+      const host = ctx.service.get(d)?.elsewhere;
+      return host ? [`${path.basename(d)} says it is running on ${host}, which this editor cannot check; delete it only if it has ended there.`] : [];
+    });
+    const answer = await vscode.window.showWarningMessage(`Delete ${what} with its checkpoints, metrics and logs? This cannot be undone.${elsewhere.length ? ` ${elsewhere.join(' ')}` : ''}`, { modal: true }, 'Delete');
     if (answer !== 'Delete') return [];
   }
   for (const dir of dirs) {

@@ -23,7 +23,11 @@ export class QueueController implements QueueList, vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [this.changed];
 
   constructor(private readonly service: RunsService) {
-    this.disposables.push(vscode.workspace.onDidChangeWorkspaceFolders(() => this.startRunners()));
+    this.disposables.push(
+      vscode.workspace.onDidChangeWorkspaceFolders(() => this.startRunners()),
+      // Queued in Restricted Mode, then trusted: start serving without a reload.
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.startRunners()),
+    );
     this.startRunners();
   }
 
@@ -31,10 +35,21 @@ export class QueueController implements QueueList, vscode.Disposable {
     return (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
   }
 
-  /** One runner per folder; none in an untrusted workspace (it would run the workspace's cvw). */
+  /**
+   * One runner per folder; none in an untrusted workspace (it would run the workspace's cvw). A
+   * folder removed from the workspace is no longer served (its running entries go on, detached).
+   */
   private startRunners(): void {
+    const roots = this.roots();
+    for (const [root, runner] of this.runners) {
+      if (roots.includes(root)) continue;
+      runner.dispose();
+      this.runners.delete(root);
+      this.queues.delete(root);
+      this.changed.fire();
+    }
     if (!workspaceTrusted()) return;
-    for (const root of this.roots()) {
+    for (const root of roots) {
       if (this.runners.has(root)) continue;
       const scope = vscode.Uri.file(root);
       const runner = new QueueRunner(this.service.manager, {

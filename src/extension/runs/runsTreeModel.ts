@@ -72,12 +72,13 @@ export function runTooltipRows(run: RunRecord, now = Date.now()): Array<[string,
   if (info.error) rows.push(['error', info.error.message]);
   if (run.state === 'interrupted') rows.push(['note', 'its process is gone; Resume continues from the last checkpoint']);
   if (run.state === 'crashed') rows.push(['note', 'its process is gone before the first checkpoint']);
+  if (run.elsewhere) rows.push(['note', `written on ${run.elsewhere}: whether it still runs there cannot be told from this machine, nor can it be stopped from here`]);
   return rows;
 }
 
-/** Matched by package.json's menus: `cvwRun.<state>[.resumable]`. */
+/** Matched by package.json's menus: `cvwRun.<state>[.elsewhere][.resumable]` (`elsewhere`: RunRecord.elsewhere). */
 export function runContextValue(run: RunRecord): string {
-  return `cvwRun.${run.state}${run.resumable ? '.resumable' : ''}`;
+  return `cvwRun.${run.state}${run.elsewhere ? '.elsewhere' : ''}${run.resumable ? '.resumable' : ''}`;
 }
 
 /** A click on a run: its dashboard when the panels provide one, else its output. */

@@ -55,7 +55,7 @@ export class RunsService implements vscode.Disposable {
     this.ready = this.startWatcher();
     this.disposables.push(
       this.changed,
-      vscode.workspace.onDidChangeWorkspaceFolders(() => void this.watcher?.addRoots(this.roots())),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => void this.watcher?.setRoots(this.roots())),
       vscode.window.onDidCloseTerminal((t) => {
         for (const [key, term] of this.terminals) if (term === t) this.terminals.delete(key);
       }),

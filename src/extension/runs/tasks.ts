@@ -115,7 +115,7 @@ export class CvwTaskProvider implements vscode.TaskProvider {
   async provideTasks(): Promise<vscode.Task[]> {
     const tasks: vscode.Task[] = [];
     for (const folder of vscode.workspace.workspaceFolders ?? []) {
-      const files = await vscode.workspace.findFiles(new vscode.RelativePattern(folder, configGlob()), '**/{node_modules,_base_}/**', 200);
+      const files = await vscode.workspace.findFiles(new vscode.RelativePattern(folder, configGlob(folder)), '**/{node_modules,_base_}/**', 200);
       for (const uri of files) {
         if (!CONFIG_FILE_PATTERN.test(uri.fsPath)) continue;
         const def: CvwTaskDefinition = { type: TASK_TYPE, command: 'train', config: path.relative(folder.uri.fsPath, uri.fsPath) };

@@ -7,7 +7,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { SETTINGS_SECTION, SLURM_COMMANDS, SLURM_SETTINGS, SLURM_TASK_TYPE } from '../ids';
+import { isBaseConfigFile } from '../../core/check';
+import { CONTEXT, SETTINGS_SECTION, SLURM_COMMANDS, SLURM_SETTINGS, SLURM_TASK_TYPE } from '../ids';
 import { addConfigLens } from '../language';
 import type { RunsApi } from '../runs';
 import type { SlurmSubmitChoice } from './args';
@@ -31,6 +32,7 @@ export function registerSlurm(context: vscode.ExtensionContext, runs: RunsApi, o
   const poller = new SlurmQueuePoller(service, output, Math.max(1, seconds) * 1000);
   const afterSubmit = () => void poller.poll();
   const available = onPath('sbatch');
+  void vscode.commands.executeCommand('setContext', CONTEXT.slurmAvailable, available);
   context.subscriptions.push(
     poller,
     vscode.commands.registerCommand(SLURM_COMMANDS.submit, (arg?: unknown, choice?: SlurmSubmitChoice) => submitToSlurm(service, arg, choice, afterSubmit)),
@@ -39,7 +41,7 @@ export function registerSlurm(context: vscode.ExtensionContext, runs: RunsApi, o
   if (available) {
     context.subscriptions.push(
       addConfigLens((doc) =>
-        doc.uri.fsPath.split(/[\\/]/).includes('_base_')
+        isBaseConfigFile(doc.uri.fsPath)
           ? []
           : [{ title: '$(server-process) Submit to Slurm…', command: SLURM_COMMANDS.submit, arguments: [doc.uri], tooltip: 'Train this config on a Slurm cluster (cvw submit): asks for partition, nodes, ranks and time' }],
       ),

@@ -42,10 +42,17 @@ export class SlurmTaskProvider implements vscode.TaskProvider {
           const config = path.resolve(cwd, def.config);
           const choice = { ...slurmDefaults(vscode.Uri.file(config)), ...def };
           write.fire(`cvw submit ${def.config} (${choice.nodes} node(s) x ${choice.ntasksPerNode} rank(s))\r\n`);
-          void submitToSlurm(this.service, config, choice, this.afterSubmit).then((r) => {
-            write.fire(r ? `Slurm job ${r.jobId ?? '?'}: ${r.runDir}\r\n` : 'not submitted (see the CV Workbench output)\r\n');
-            close.fire(r ? 0 : 1);
-          });
+          void submitToSlurm(this.service, config, choice, this.afterSubmit).then(
+            (r) => {
+              write.fire(r ? `Slurm job ${r.jobId ?? '?'}: ${r.runDir}\r\n` : 'not submitted (see the CV Workbench output)\r\n');
+              close.fire(r ? 0 : 1);
+            },
+            (e: Error) => {
+              // e.g. no cvw to start: the task ends with the reason instead of hanging open.
+              write.fire(`not submitted: ${e.message}\r\n`);
+              close.fire(1);
+            },
+          );
         },
         close: () => undefined,
       };
