@@ -7,7 +7,7 @@
 // names a run it does not show, or a file outside its run, is refused. Screenshots of each step go
 // to test-results/trust/.
 /* global window */ // used only inside functions that run in the page
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { launchVSCode } from './harness.mjs';
@@ -39,6 +39,8 @@ beforeAll(async () => {
       'modules/marker_neck.js': MODULE,
       'work_dirs/cfg/run1/run.json': JSON.stringify({ status: 'finished', config_stem: 'cfg', run_id: 'run1' }),
       'work_dirs/cfg/run1/log.txt': 'the log inside the run\n',
+      // Queued from a terminal (`cvw queue add`): served only once the workspace is trusted.
+      'work_dirs/.queue.json': JSON.stringify({ version: 1, paused: false, seq: 1, entries: [{ id: 'q1', config: 'configs/custom.yaml', overrides: ['--max-iters', '1'], added: '2026-12-06T10:00:00.000Z', state: 'queued' }] }),
     },
     workspaceTrust: true,
     settings: {
@@ -53,6 +55,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await vs?.close();
 });
+
+/** The queue entry's state (and why it failed), as work_dirs/.queue.json says. */
+const queued = () => {
+  const { state, reason } = JSON.parse(readFileSync(vs.path('work_dirs/.queue.json'), 'utf8')).entries[0];
+  return reason ? { state, reason } : { state };
+};
 
 const ofConfig = (ps) => ps.filter((p) => p.file === 'configs/custom.yaml').map(({ severity, message, line, column }) => ({ severity, message, line, column }));
 
@@ -72,6 +80,7 @@ test('untrusted: diagnostics and completion work without running the custom modu
   await vs.goTo(5, 20);
   expect(await vs.suggestions()).not.toContain('MarkerNeck');
   expect(existsSync(vs.path('loaded.marker'))).toBe(false);
+  expect(queued()).toEqual({ state: 'queued' });
 });
 
 test('untrusted: Train is refused with a message that offers to manage trust; trusting re-validates and loads the module', async () => {
@@ -93,6 +102,10 @@ test('untrusted: Train is refused with a message that offers to manage trust; tr
   const problems = await vs.waitForProblems((ps) => ofConfig(ps).length > 0 && ofConfig(ps).every((p) => p.severity === 'error'), { timeout: 30_000 });
   expect(ofConfig(problems)).toEqual([{ severity: 'error', message: 'unknown key "gain" in neck "MarkerNeck" (model.neck) (known: width)', line: 5, column: 28 }]);
   expect(existsSync(vs.path('loaded.marker'))).toBe(true);
+  // The run queue is served from now on, without a reload: its entry starts (and fails on the
+  // config's error, the one shown above).
+  await expect.poll(() => queued().state, { timeout: 60_000 }).toBe('failed');
+  expect(queued().reason).toMatch(/gain/);
   await vs.openFile('configs/custom.yaml');
   await vs.goTo(5, 20);
   // (Not vs.suggestions(): the widget keeps the earlier "No suggestions" message in its DOM.)
