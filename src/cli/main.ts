@@ -69,6 +69,27 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** What the system said about a path the user gave (an output folder that is a file, a full disk). */
+const FS_REASONS: Record<string, string> = {
+  EEXIST: 'exists, and is not a folder',
+  ENOTDIR: 'a part of this path is a file, not a folder',
+  EISDIR: 'is a folder; expected a file',
+  ENOENT: 'no such file or folder',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOSPC: 'no space left on the device',
+  EROFS: 'read-only file system',
+};
+
+/** A file-system error of a path (Node's ErrnoException) in words, naming the path; else undefined. */
+function fileSystemProblem(err: unknown): string | undefined {
+  const e = err as NodeJS.ErrnoException;
+  if (!(err instanceof Error) || typeof e.code !== 'string' || typeof e.path !== 'string' || typeof e.syscall !== 'string') return undefined;
+  const reason = FS_REASONS[e.code] ?? e.message;
+  // A rename names the temporary file as `path` and the target as `dest`: the user gave the target.
+  return `${(e as { dest?: string }).dest ?? e.path}: ${reason} (${e.syscall})`;
+}
+
 function reportError(err: unknown, spec: CommandSpec): number {
   if (err instanceof UsageError) {
     process.stderr.write(`cvw ${spec.name}: ${err.message}\nRun \`cvw ${spec.name} --help\` for usage.\n`);
@@ -81,6 +102,11 @@ function reportError(err: unknown, spec: CommandSpec): number {
   }
   if (err instanceof UserError) {
     process.stderr.write(`cvw ${spec.name}: ${err.message}\n`);
+    return 1;
+  }
+  const fsProblem = fileSystemProblem(err);
+  if (fsProblem) {
+    process.stderr.write(`cvw ${spec.name}: ${fsProblem}\n`);
     return 1;
   }
   const e = err as Error;

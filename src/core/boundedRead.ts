@@ -5,10 +5,12 @@
  * after open), so a path swapped between a check and the read cannot slip through; FIFOs are
  * opened non-blocking so that opening one does not wait for a writer.
  */
+import * as buffer from 'node:buffer';
 import * as fs from 'node:fs';
+import { UserError } from './problems';
 
-/** Why a file could not be read; `message` says it in words, naming the file. */
-export class UnreadableFile extends Error {
+/** Why a file could not be read; `message` says it in words, naming the file (a user error: the CLI prints it as it is). */
+export class UnreadableFile extends UserError {
   constructor(
     readonly file: string,
     readonly reason: 'not-found' | 'not-regular' | 'too-large' | 'io',
@@ -39,10 +41,31 @@ export function formatBytes(n: number): string {
 export interface BoundedReadOptions {
   /** What the file is, for messages (`config file`, `_base_ file`). */
   what: string;
-  /** Most bytes accepted. */
-  maxBytes: number;
+  /** Most bytes accepted (default: the most a Buffer holds; the file's own size bounds the read). */
+  maxBytes?: number;
   /** How to raise the limit, appended to the too-large message (`set CVW_MAX_CONFIG_BYTES`). */
   raiseHint?: string;
+}
+
+/**
+ * Open `file` for reading, which must be a regular file (for readers of a part of it: a header);
+ * the caller closes the descriptor. Throws `UnreadableFile`.
+ */
+export function openRegularFile(file: string, what: string): { fd: number; stats: fs.Stats } {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new UnreadableFile(file, 'not-found', `${what} not found: ${file}`);
+    throw new UnreadableFile(file, 'io', `cannot read ${what} ${file}: ${(err as Error).message}`);
+  }
+  const stats = fs.fstatSync(fd);
+  if (!stats.isFile()) {
+    fs.closeSync(fd);
+    throw new UnreadableFile(file, 'not-regular', `${what} ${file} is ${kindOf(stats)}; expected a regular file`);
+  }
+  return { fd, stats };
 }
 
 /**
@@ -50,18 +73,10 @@ export interface BoundedReadOptions {
  * `maxBytes + 1` bytes whatever the file claims (files in /proc say 0 and hold more).
  * Throws `UnreadableFile`.
  */
-export function readRegularFile(file: string, opts: BoundedReadOptions): Buffer {
-  let fd: number;
+export function readRegularFile(file: string, options: BoundedReadOptions): Buffer {
+  const opts = { ...options, maxBytes: options.maxBytes ?? buffer.constants.MAX_LENGTH };
+  const { fd, stats: st } = openRegularFile(file, opts.what);
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new UnreadableFile(file, 'not-found', `${opts.what} not found: ${file}`);
-    throw new UnreadableFile(file, 'io', `cannot read ${opts.what} ${file}: ${(err as Error).message}`);
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new UnreadableFile(file, 'not-regular', `${opts.what} ${file} is ${kindOf(st)}; expected a regular file`);
     const tooLarge = () =>
       new UnreadableFile(file, 'too-large', `${opts.what} ${file} is larger than the limit of ${formatBytes(opts.maxBytes)}${opts.raiseHint ? ` (${opts.raiseHint})` : ''}`);
     if (st.size > opts.maxBytes) throw tooLarge();

@@ -146,7 +146,8 @@ class Walker {
     const known = Object.keys(shape);
     for (const key of Object.keys(value)) {
       if (entry && key === 'type') continue;
-      if (key in shape) continue;
+      // Own keys only: `toString` or `__proto__` is no parameter, whatever Object.prototype has.
+      if (Object.hasOwn(shape, key)) continue;
       if (this.full) {
         this.unlisted++;
         continue;

@@ -6,13 +6,13 @@
  * Colour images come out RGB with alpha dropped, like PIL's `convert('RGB')` that torchvision's
  * folder datasets apply; grey output uses the same ITU-R 601-2 weights as PIL's `convert('L')`.
  */
-import * as fs from 'node:fs';
 import type { ImageRef, ImageTensor } from './types';
 import { DataError } from './errors';
 import { LUMA } from './pipeline/image';
 import { NativeModuleError, requireNative } from '../core/nativeModules';
 import { limitFromEnv } from '../core/boundedRead';
 import { UserError } from '../core/problems';
+import { readRegularFile } from '../core/boundedRead';
 
 type Sharp = typeof import('sharp');
 let sharpModule: Sharp | undefined;
@@ -73,11 +73,9 @@ export async function decodeImage(ref: ImageRef, channels: number, where: string
   let bytes: Uint8Array;
   if (ref.kind === 'file') {
     try {
-      bytes = fs.readFileSync(ref.path);
+      bytes = readRegularFile(ref.path, { what: 'image file' });
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      const reason = code === 'ENOENT' ? `image file not found: ${ref.path}` : code === 'EISDIR' ? `${ref.path} is a folder, not an image` : `cannot read ${ref.path}: ${(err as Error).message}`;
-      throw new DataError(where, reason);
+      throw new DataError(where, (err as Error).message);
     }
   } else bytes = ref.bytes;
   if (bytes.length === 0) throw new DataError(where, `empty image${ref.kind === 'file' ? ` file ${ref.path}` : ''}`);

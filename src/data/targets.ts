@@ -13,6 +13,7 @@ import { UserError } from '../core/problems';
 import { isPlainObject, type ComponentConfig } from '../core/schema';
 import type { DatasetPlan } from './datasets';
 import type { SourceFactory } from './types';
+import { readRegularFile } from '../core/boundedRead';
 
 export interface DataTarget {
   /** The source config used (for messages and `--json`). */
@@ -64,12 +65,7 @@ function cocoTarget(file: string): DataTarget {
 export function dataTarget(arg: string, split: string): DataTarget {
   const ext = path.extname(arg).toLowerCase();
   if (!CONFIG_EXTENSIONS.includes(ext) || (fs.existsSync(arg) && fs.statSync(arg).isDirectory())) return sourceTarget(sourceConfigForPath(arg));
-  let text: string;
-  try {
-    text = fs.readFileSync(arg, 'utf8');
-  } catch {
-    throw new UserError(`not found: ${arg}`);
-  }
+  const text = readRegularFile(arg, { what: 'data config' }).toString('utf8');
   let doc: unknown;
   try {
     doc = ext === '.json' ? JSON.parse(text) : parseYaml(text);

@@ -3,8 +3,8 @@
  * the magic string, a little-endian header length, a Python-literal header padded with spaces
  * so the data starts on a 64-byte boundary, then the raw little-endian values in C order.
  */
-import * as fs from 'node:fs';
 import { writeAtomic } from '../rundir/atomic';
+import { readRegularFile } from '../core/boundedRead';
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 0x01, 0x00]);
 const DESCR = { float32: '<f4', int32: '<i4' } as const;
@@ -34,7 +34,7 @@ export function writeNpy(file: string, data: Float32Array | Int32Array, shape: n
 
 /** Read an .npy file of little-endian float32 or int32 in C order (what writeNpy writes). */
 export function readNpy(file: string): NpyArray {
-  const buf = fs.readFileSync(file);
+  const buf = readRegularFile(file, { what: '.npy file' });
   if (!buf.subarray(0, 6).equals(MAGIC.subarray(0, 6))) throw new Error(`${file}: not an .npy file`);
   const major = buf[6];
   const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);

@@ -13,11 +13,12 @@ import { compareClasses, thumbnailKey, type ClassComparison, type CocoClassSumma
 import { COMPARE_FILE, REPORT_DIR, reportThumbnail, type ConfusionMatrix, type ReportData } from './model/report';
 import { realFileInside } from './insideDir';
 import { UserError } from '../core/problems';
+import { readRegularFile } from '../core/boundedRead';
 
 /** A text file, or undefined when it cannot be read. */
 export function readText(file: string): string | undefined {
   try {
-    return fs.readFileSync(file, 'utf8');
+    return readRegularFile(file, { what: 'file' }).toString('utf8');
   } catch {
     return undefined;
   }

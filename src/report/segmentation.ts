@@ -5,7 +5,6 @@
  * predictions against the truth give SegEvaluator's summary (mIoU, per-class IoU, accuracy, pixel
  * frequency), computed by the same code (segEvalSummary) as at evaluation time.
  */
-import * as fs from 'node:fs';
 import { decodeMask } from '../data/masks/decode';
 import { blendMask } from '../data/masks/overlay';
 import { decodeMaskPng, vocPalette } from '../data/masks/png';
@@ -15,6 +14,7 @@ import { accumulateConfusion, MASK_VALUES } from '../eval/segMetrics';
 import { segEvalSummary } from '../eval/segEvaluator';
 import { Segmenter, type PixelImage } from '../export/predict';
 import type { SegmentationOverlay, SegmentationReport } from './model/report';
+import { readRegularFile } from '../core/boundedRead';
 
 export interface SegmentationSample {
   index: number;
@@ -51,7 +51,7 @@ export function configIgnoreIndex(config: Record<string, unknown>): number {
 /** The palette of an indexed mask PNG (the data's own class colours), else undefined. */
 function maskPalette(ref: ImageRef | undefined): Uint8Array | undefined {
   try {
-    const bytes = ref?.kind === 'file' ? fs.readFileSync(ref.path) : ref?.kind === 'encoded' ? ref.bytes : undefined;
+    const bytes = ref?.kind === 'file' ? readRegularFile(ref.path, { what: 'mask' }) : ref?.kind === 'encoded' ? ref.bytes : undefined;
     const palette = bytes && decodeMaskPng(bytes).palette;
     if (!palette) return undefined;
     const full = vocPalette();

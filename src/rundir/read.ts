@@ -9,6 +9,7 @@ import { readRegularFile } from '../core/boundedRead';
 import { MetricsFollower, type MetricRecord } from './follow';
 import { runFile } from './files';
 import { parseRunInfo, type RunInfo } from './schema';
+import { UserError } from '../core/problems';
 
 const MAX_RUN_JSON_BYTES = 16 << 20;
 
@@ -24,7 +25,7 @@ export function readRunInfo(dir: string): RunInfo {
   try {
     json = JSON.parse(readRunJson(file));
   } catch (e) {
-    throw new Error(`${file}: cannot read the run (${(e as Error).message})`);
+    throw new UserError(`${file}: cannot read the run (${(e as Error).message})`);
   }
   return parseRunInfo(json, file);
 }
@@ -45,7 +46,7 @@ export function tryReadRunInfo(dir: string): { info: RunInfo; mtimeMs: number } 
 export function readRunConfig(dir: string): { text?: string; config?: Record<string, unknown> } {
   let text: string;
   try {
-    text = fs.readFileSync(runFile(dir, 'config'), 'utf8');
+    text = readRegularFile(runFile(dir, 'config'), { what: 'run config' }).toString('utf8');
   } catch {
     return {};
   }

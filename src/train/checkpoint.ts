@@ -7,11 +7,11 @@
  * crash mid-write leaves the previous one intact. What the trainer puts in the metadata is
  * src/rundir/checkpointMeta.ts.
  */
-import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../core/problems';
 import { writeAtomic } from '../rundir/atomic';
-import { encodeSafetensors, looksLikeSafetensors, readSafetensors, readSafetensorsHeader, type TensorBytes } from '../weights/safetensors';
+import { decodeSafetensors, encodeSafetensors, looksLikeSafetensors, readSafetensorsHeader, type TensorBytes } from '../weights/safetensors';
+import { readRegularFile } from '../core/boundedRead';
 import { toTfTensor, toTfTensors } from '../weights/toTf';
 import type { WeightTensor } from '../weights/tensor';
 import { isZip } from '../weights/zip';
@@ -44,17 +44,11 @@ export function saveCheckpoint(file: string, tensors: Map<string, tf.Tensor>, me
  * the toolkit's names (`model.backbone.*`, `model.head.fc.*`) and layouts, so `load_from` takes them.
  */
 export function loadCheckpoint(file: string): CheckpointData {
-  if (!fs.existsSync(file)) throw new UserError(`checkpoint not found: ${file}`);
-  const head = Buffer.alloc(9);
-  const fd = fs.openSync(file, 'r');
-  try {
-    fs.readSync(fd, head, 0, 9, 0);
-  } finally {
-    fs.closeSync(fd);
-  }
+  // A regular file only (a FIFO would block, /dev/zero never end), read once.
+  const bytes = readRegularFile(file, { what: 'checkpoint' });
   // A torch.save archive (zip) or legacy pickle: PyTorch weights.
-  if (!looksLikeSafetensors(head) && (isZip(head) || head[0] === 0x80)) return foreignCheckpoint(file);
-  const { tensors, metadata } = readSafetensors(file);
+  if (!looksLikeSafetensors(bytes) && (isZip(bytes) || bytes[0] === 0x80)) return foreignCheckpoint(file);
+  const { tensors, metadata } = decodeSafetensors(file, bytes);
   if (metadata.format !== 'cvw') {
     const foreign = foreignCheckpoint(file, tensors);
     if (foreign.tensors.size) return foreign;

@@ -4,12 +4,12 @@
  * that wrap the weights (`{state_dict: ...}`, `{model: ...}`, `{model_ema: ...}`) are unwrapped,
  * and the `module.` prefix DataParallel adds is removed.
  */
-import * as fs from 'node:fs';
 import { UserError } from '../core/problems';
 import { decodeSafetensors, looksLikeSafetensors } from './safetensors';
 import { TorchTensor, readTorchArchive } from './torchFile';
 import type { WeightTensor } from './tensor';
 import { isZip } from './zip';
+import { readRegularFile } from '../core/boundedRead';
 
 /** Keys under which training scripts (timm, torchvision references, mmcv, DeiT, MAE) nest the weights, in order of preference. */
 export const NESTED_KEYS = ['state_dict', 'model', 'module', 'model_ema', 'state_dict_ema', 'ema'];
@@ -34,13 +34,7 @@ export interface ReadWeightsOptions {
 }
 
 export function readWeights(file: string, options: ReadWeightsOptions = {}): WeightsFile {
-  let buf: Buffer;
-  try {
-    if (!fs.statSync(file).isFile()) throw new Error('not a file');
-    buf = fs.readFileSync(file);
-  } catch {
-    throw new UserError(`${file}: no such weights file`);
-  }
+  const buf = readRegularFile(file, { what: 'weights file' });
   let out: WeightsFile;
   // safetensors first: its 8-byte length may start with 0x80, a pickle's first byte.
   if (looksLikeSafetensors(buf)) {

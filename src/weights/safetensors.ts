@@ -14,6 +14,7 @@
 import * as fs from 'node:fs';
 import { UserError } from '../core/problems';
 import { ITEM_SIZE, decodeValues, isStoredDtype, numel, type StoredDtype, type WeightTensor } from './tensor';
+import { openRegularFile, readRegularFile } from '../core/boundedRead';
 
 /** Headers above this are refused before they are read (the reference reader's limit). */
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
@@ -101,14 +102,9 @@ export function parseHeader(file: string, json: string, dataStart: number, fileS
 
 /** Read and validate only the header (the metadata of a large file without its tensors). */
 export function readSafetensorsHeader(file: string): SafetensorsHeader {
-  let fd: number;
+  const { fd, stats } = openRegularFile(file, 'safetensors file');
   try {
-    fd = fs.openSync(file, 'r');
-  } catch {
-    throw new UserError(`${file}: no such file`);
-  }
-  try {
-    const size = fs.fstatSync(fd).size;
+    const size = stats.size;
     const first = Buffer.alloc(8);
     fs.readSync(fd, first, 0, 8, 0);
     const n = headerLength(file, first, size);
@@ -143,13 +139,7 @@ export function decodeSafetensors(file: string, buf: Buffer): SafetensorsFile {
 }
 
 export function readSafetensors(file: string): SafetensorsFile {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch {
-    throw new UserError(`${file}: no such file`);
-  }
-  return decodeSafetensors(file, buf);
+  return decodeSafetensors(file, readRegularFile(file, { what: 'safetensors file' }));
 }
 
 export interface TensorBytes {

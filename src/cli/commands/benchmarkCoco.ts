@@ -3,19 +3,13 @@
  * any source (this toolkit's CocoEvaluator output, a PyTorch model, ...), printed as pycocotools'
  * 12-line summary (src/eval/cocoEval.ts).
  */
-import * as fs from 'node:fs';
 import { UserError } from '../../core/problems';
 import { cocoEvaluate, formatSummary, SUMMARY_NAMES, type CocoDetection, type CocoGt } from '../../eval/cocoEval';
 import type { CommandSpec } from '../args';
+import { readRegularFile } from '../../core/boundedRead';
 
 function readJson(file: string, what: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(code === 'ENOENT' ? `${what} not found: ${file}` : `cannot read ${what} ${file}: ${(err as Error).message}`);
-  }
+  const text = readRegularFile(file, { what }).toString('utf8');
   try {
     return JSON.parse(text);
   } catch (err) {

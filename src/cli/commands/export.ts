@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { describeComparison, exportModel, type ExportFormat } from '../../export/exportModel';
 import { UsageError, type CommandSpec } from '../args';
+import { readRegularFile } from '../../core/boundedRead';
 
 /** `224`, `224x224` or `32,48` as [height, width]. */
 export function parseSize(text: string, option: string): [number, number] {
@@ -15,8 +16,8 @@ export function parseSize(text: string, option: string): [number, number] {
 /** Class names from `a,b,c` or a file with one name per line. */
 function parseClasses(text: string): string[] {
   if (fs.existsSync(text) && fs.statSync(text).isFile()) {
-    return fs
-      .readFileSync(text, 'utf8')
+    return readRegularFile(text, { what: 'class names file' })
+      .toString('utf8')
       .split(/\r?\n/)
       .map((l) => l.trim())
       .filter(Boolean);

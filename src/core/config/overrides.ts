@@ -56,7 +56,10 @@ export function schemaAt(config: unknown, segments: string[]): AnySchema | undef
     }
     const inner = unwrap(schema);
     const t = inner._zod.def.type;
-    if (t === 'object') schema = shapeOf(inner)?.[seg];
+    if (t === 'object') {
+      const shape = shapeOf(inner);
+      schema = shape && Object.hasOwn(shape, seg) ? shape[seg] : undefined;
+    }
     else if (t === 'array') schema = elementOf(inner);
     else return undefined;
     value = Array.isArray(value) ? value[Number(seg)] : isPlainObject(value) ? value[seg] : undefined;

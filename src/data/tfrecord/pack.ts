@@ -18,6 +18,7 @@ import { sniffImageFormat } from '../formats';
 import type { DataSource, ImageRef } from '../types';
 import { encodeExample, IMAGE_KEYS, utf8, type Features } from './example';
 import { TFRecordWriter } from './writer';
+import { readRegularFile } from '../../core/boundedRead';
 
 export interface PackOptions {
   out: string;
@@ -51,9 +52,9 @@ async function encodedImage(image: ImageRef, where: string): Promise<{ bytes: Ui
   let filename: string | undefined;
   if (image.kind === 'file') {
     try {
-      bytes = fs.readFileSync(image.path);
+      bytes = readRegularFile(image.path, { what: 'image file' });
     } catch (err) {
-      throw new DataError(where, (err as NodeJS.ErrnoException).code === 'ENOENT' ? `image file not found: ${image.path}` : `cannot read ${image.path}: ${(err as Error).message}`);
+      throw new DataError(where, (err as Error).message);
     }
     filename = path.basename(image.path);
   } else bytes = image.bytes;
@@ -70,10 +71,9 @@ function encodedMask(mask: ImageRef, where: string): Uint8Array {
   }
   let bytes: Uint8Array;
   try {
-    bytes = mask.kind === 'file' ? fs.readFileSync(mask.path) : mask.bytes;
+    bytes = mask.kind === 'file' ? readRegularFile(mask.path, { what: 'mask file' }) : mask.bytes;
   } catch (err) {
-    const file = (mask as { path: string }).path;
-    throw new DataError(where, (err as NodeJS.ErrnoException).code === 'ENOENT' ? `mask file not found: ${file}` : `cannot read mask ${file}: ${(err as Error).message}`);
+    throw new DataError(where, (err as Error).message);
   }
   try {
     decodeMaskPng(bytes);

@@ -13,6 +13,7 @@
 import * as fs from 'node:fs';
 import { UserError } from '../../core/problems';
 import { maskedCrc32c } from './crc32c';
+import { readRegularFile } from '../../core/boundedRead';
 
 /** Bytes of framing around each record's data: length (8), its CRC (4), the data's CRC (4). */
 export const RECORD_OVERHEAD = 16;
@@ -109,7 +110,7 @@ export function scanRecords(file: string): RecordSpan[] {
 
 /** Every record's data of a file, in order, each checked (for tests, packing checks and small files). */
 export function* readRecords(file: string): Generator<{ data: Uint8Array; offset: number }> {
-  const bytes = fs.readFileSync(file);
+  const bytes = readRegularFile(file, { what: 'TFRecord file' });
   let offset = 0;
   while (offset < bytes.length) {
     const data = unframeRecord(bytes.subarray(offset), file, offset);

@@ -16,6 +16,7 @@ import { readTfjsArtifacts } from '../tfjs/load';
 import { ensureBackend, loadModel, resolveModelSource } from '../source';
 import { describeModel, planModel } from '../exportModel';
 import { requireNative } from '../../core/nativeModules';
+import { readRegularFile } from '../../core/boundedRead';
 
 export interface OutputTensor {
   data: Float32Array | Int32Array;
@@ -102,12 +103,7 @@ class OrtBackend implements InferenceBackend {
   ) {}
 
   static async open(file: string, options: BackendOptions): Promise<OrtBackend> {
-    let bytes: Buffer;
-    try {
-      bytes = fs.readFileSync(file);
-    } catch (err) {
-      throw new UserError(`${file}: cannot read the model (${(err as Error).message})`);
-    }
+    const bytes = readRegularFile(file, { what: 'model' });
     const info = readOnnxModelInfo(bytes, file);
     const ort = requireNative('onnxruntime-node', () => require('onnxruntime-node') as typeof import('onnxruntime-node'));
     let session: import('onnxruntime-node').InferenceSession | undefined;

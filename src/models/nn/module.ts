@@ -8,9 +8,11 @@
  * Tensors are NHWC, as TensorFlow.js is.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '../../core/problems';
 
 /** A tensor of a state dict whose shape is not the model's (loadStateDict). */
-export class ShapeMismatchError extends Error {
+/** Weights that do not fit the model (another num_classes, another variant): the user's to fix. */
+export class ShapeMismatchError extends UserError {
   constructor(
     readonly key: string,
     readonly fileShape: number[],

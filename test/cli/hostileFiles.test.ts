@@ -1,0 +1,82 @@
+// What `cvw` does with the files a user (or a cloned repository) hands it that are not what they
+// claim: FIFOs and devices where a model, checkpoint, image or JSON is expected (a FIFO blocked
+// the reader for good, /dev/zero grew memory without end), a TF.js manifest whose shard path leaves
+// its folder, output paths that are files or folders, override keys that name Object.prototype
+// members. Each ends at once with exit status 1 and a message naming the path, never "internal error".
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tinyClassificationYaml } from '../helpers/tinyConfig';
+import { tempFiles } from '../helpers/tmp';
+
+const root = path.resolve(__dirname, '../..');
+const image = path.join(root, 'data', 'images-sample', fs.readdirSync(path.join(root, 'data', 'images-sample'))[0]);
+const anImage = path.join(image, fs.readdirSync(image)[0]);
+const t = tempFiles({
+  'tiny.yaml': tinyClassificationYaml({ seed: 1, runner: 'max_iters: 1, log_interval: 1' }),
+  'tfjs/model.json': JSON.stringify({ modelTopology: {}, format: 'graph-model', weightsManifest: [{ paths: ['../../../../../../../../../../dev/zero'], weights: [] }] }),
+  'tfjs-bad/model.json': JSON.stringify({ modelTopology: {}, format: 'graph-model', weightsManifest: [{}] }),
+  'afile': 'not a folder\n',
+});
+
+function cvw(...args: string[]) {
+  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'cvw.js'), ...args], { cwd: t.dir, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, signal: r.signal, out: r.stdout, err: r.stderr };
+}
+
+beforeAll(() => {
+  execFileSync('mkfifo', [t.file('fifo.onnx'), t.file('fifo.safetensors'), t.file('fifo.json')]);
+  fs.symlinkSync('/dev/zero', t.file('zero.onnx'));
+  fs.mkdirSync(t.file('images/a'), { recursive: true });
+  fs.copyFileSync(anImage, t.file('images/a/ok.png'));
+  fs.symlinkSync('/dev/zero', t.file('images/a/zero.png'));
+  // A trained run, for the output-path cases.
+  expect(cvw('train', 'tiny.yaml', '--work-dir', 'run').code).toBe(0);
+}, 120_000);
+afterAll(() => t.cleanup());
+
+describe('hostile files', () => {
+  it.each([
+    [['predict', 'fifo.onnx', anImage], 'model fifo.onnx is a FIFO (named pipe); expected a regular file'],
+    [['predict', 'zero.onnx', anImage], 'model zero.onnx is a character device; expected a regular file'],
+    [['predict', 'fifo.safetensors', anImage], 'fifo.safetensors is a FIFO (named pipe); expected a regular file'],
+    [['weights', 'inspect', 'fifo.safetensors'], 'fifo.safetensors is a FIFO (named pipe); expected a regular file'],
+    [['benchmark', 'coco', '--gt', 'fifo.json', '--dt', 'fifo.json'], 'fifo.json is a FIFO (named pipe); expected a regular file'],
+    [['data', 'inspect', 'fifo.json'], 'fifo.json is a FIFO (named pipe); expected a regular file'],
+    [['predict', 'tfjs', anImage], 'weight shard "../../../../../../../../../../dev/zero" is not a file name inside'],
+    [['predict', 'tfjs-bad', anImage], 'weightsManifest[0]: expected an object with "paths" and "weights" arrays'],
+  ])('cvw %j ends at once, naming the file', (args, message) => {
+    const r = cvw(...args);
+    expect(r.signal).toBeNull();
+    expect(r.err).toContain(message);
+    expect(r.err).not.toContain('internal error');
+    expect(r.code).toBe(1);
+  });
+
+  it('an image that is a device is one bad item of `data inspect --check`, the others decode', () => {
+    const r = cvw('data', 'inspect', 'images', '--check');
+    expect(r.code).toBe(1);
+    expect(r.out + r.err).toMatch(/zero\.png is a character device; expected a regular file/);
+    expect(r.out + r.err).toMatch(/2 items decoded, 1 bad/);
+    expect(r.err).not.toContain('internal error');
+  });
+
+  it('output paths that are a file or a folder: the path and what is wrong, no temporary file left', () => {
+    expect(cvw('train', 'tiny.yaml', '--work-dir', 'afile')).toMatchObject({ code: 1, err: `cvw train: ${t.file('afile')}: exists, and is not a folder (mkdir)\n` });
+    fs.mkdirSync(t.file('out.onnx'));
+    const r = cvw('export', 'run', '-o', 'out.onnx');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/out\.onnx: is a folder; expected a file \(rename\)\n$/);
+    expect(fs.readdirSync(t.dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('override keys that name Object.prototype members are unknown keys, not crashes', () => {
+    for (const [key, owner] of [['optimizer.hasOwnProperty', 'optimizer "SGD"'], ['model.toString', 'model "Classification"']]) {
+      const r = cvw('validate', 'tiny.yaml', `--${key}`, '1');
+      expect(r.code).toBe(1);
+      expect(r.out).toContain(`error: --${key} 1: unknown key "${key.split('.')[1]}" in ${owner}`);
+      expect(r.err).not.toContain('internal error');
+    }
+  });
+});
