@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { UserError } from '../core/problems';
+import { resolveConfig } from '../core/check';
 import { packageVersion } from '../core/packageInfo';
 import type { Override } from '../core/config/overrides';
 import { RunDir, makeNewRunDir, CHECKPOINTS, checkpointName } from '../rundir';
@@ -43,7 +44,26 @@ function sh(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * A value that goes into the script's comments or `#SBATCH` lines as it is: a line break there
+ * would end the directives and start a command of its own, so control characters are refused.
+ */
+function lineSafe(what: string, value: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(value)) throw new UserError(`${what} ${JSON.stringify(value)}: a line break or control character cannot go into the job script`);
+  return value;
+}
+
+function checkScriptValues(o: SubmitOptions & { runDir: string; cwd: string }): void {
+  lineSafe('the config path', o.config);
+  lineSafe('the run directory', o.runDir);
+  lineSafe('the working folder', o.cwd);
+  if (o.partition) lineSafe('--partition', o.partition);
+  if (o.time) lineSafe('--time', o.time);
+}
+
 export function sbatchScript(o: SubmitOptions & { runDir: string; cwd: string; node: string; cvw: string }): string {
+  checkScriptValues(o);
   const stem = path.basename(o.config).replace(/\.(ya?ml|json)$/i, '');
   const directives = [
     `--job-name=cvw-${stem}`,
@@ -92,6 +112,10 @@ function slurmCommand(cmd: string, args: string[]): string {
 
 export function submit(o: SubmitOptions): SubmitResult {
   if (!fs.existsSync(o.config)) throw new UserError(`${o.config}: no such config file`);
+  // Checked here, with its overrides: an error found by the ranks would come after the queue's wait.
+  resolveConfig(o.config, { overrides: o.overrides });
+  // Before the run directory exists: a refused value leaves nothing behind.
+  checkScriptValues({ ...o, runDir: o.workDir ?? '', cwd: process.cwd() });
   const stem = path.basename(o.config).replace(/\.(ya?ml|json)$/i, '');
   const dir = o.workDir ? path.resolve(o.workDir) : makeNewRunDir(path.resolve('work_dirs', stem));
   const script = sbatchScript({ ...o, runDir: dir, cwd: process.cwd(), node: process.execPath, cvw: process.argv[1] });

@@ -186,6 +186,17 @@ describe('TFRecord', () => {
     expect(s2.length).toBe(5);
   });
 
+  it('a pack that fails leaves no shard behind (not a smaller data set), and its prefix is a name, not a path', async () => {
+    fs.mkdirSync(t.file('badfolder/cat'), { recursive: true });
+    for (const n of ['a', 'b', 'c']) fs.copyFileSync(t.file('folder/cat/sub/b.png'), t.file(`badfolder/cat/${n}.png`));
+    fs.writeFileSync(t.file('badfolder/cat/d.png'), 'not a png');
+    const bad = (await openSource({ type: 'ImageFolder', root: t.file('badfolder') })).source;
+    await expect(packSource(bad, { out: t.file('badpack'), shards: 4, shuffle: false })).rejects.toThrow(/d\.png/);
+    expect(fs.readdirSync(t.file('badpack'))).toEqual([]);
+    await expect(packSource(bad, { out: t.file('escape'), shards: 1, prefix: '../escape' })).rejects.toThrow('--prefix "../escape": expected a file name prefix without a folder (the shards go into --out)');
+    expect(fs.existsSync(t.file('escape-00000-of-00001.tfrecord'))).toBe(false);
+  });
+
   it('packs raw pixels as PNG and reads them back grey', async () => {
     fs.mkdirSync(t.file('mn'), { recursive: true });
     writeIdx(t.file('mn/t10k-images-idx3-ubyte'), [2, 2, 3], Uint8Array.from([0, 50, 100, 150, 200, 250, 1, 2, 3, 4, 5, 6]), false);

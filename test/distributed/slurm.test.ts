@@ -58,6 +58,18 @@ afterAll(() => {
   t.cleanup();
 });
 
+describe('cvw submit refuses before writing anything', () => {
+  it('a value with a line break (it would end the #SBATCH lines and run as a command), a config with an error', () => {
+    const dir = path.join(t.dir, 'refused');
+    const r = cli('submit', 'short.yaml', '--time', '1:00\necho INJECTED', '--work-dir', dir, '--dry-run');
+    expect(r).toMatchObject({ code: 1, err: 'cvw submit: --time "1:00\\necho INJECTED": a line break or control character cannot go into the job script\n' });
+    const bad = cli('submit', 'short.yaml', '--optimizer.lr', '-1', '--work-dir', dir, '--dry-run');
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain('optimizer.lr: expected number > 0, got -1');
+    expect(fs.existsSync(dir)).toBe(false);
+  });
+});
+
 describe.skipIf(skip)('cvw submit on a one-node Slurm cluster', () => {
   it('--dry-run writes the sbatch script into the run directory and submits nothing', () => {
     const dir = path.join(t.dir, 'dry');

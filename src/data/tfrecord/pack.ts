@@ -89,6 +89,8 @@ export async function packSource(source: DataSource, opts: PackOptions): Promise
   if (!Number.isInteger(opts.shards) || opts.shards < 1) throw new UserError(`--shards must be a whole number >= 1, got ${opts.shards}`);
   const shards = Math.min(opts.shards, Math.max(1, n));
   const prefix = opts.prefix ?? 'data';
+  // A name, not a path: the shards go into --out and nowhere else.
+  if (!prefix || prefix !== path.basename(prefix) || prefix === '.' || prefix === '..') throw new UserError(`--prefix ${JSON.stringify(prefix)}: expected a file name prefix without a folder (the shards go into --out)`);
   fs.mkdirSync(opts.out, { recursive: true });
   const order = opts.shuffle === false ? Int32Array.from({ length: n }, (_, i) => i) : new Random(opts.seed ?? 0).permutation(n);
   const result: PackResult = { shards: [], skipped: [] };
@@ -136,6 +138,8 @@ export async function packSource(source: DataSource, opts: PackOptions): Promise
       result.shards.push({ file, ...writer.close() });
     } catch (err) {
       writer.abort();
+      // The shards finished before it would read as a whole, smaller data set: they go too.
+      for (const done of result.shards) for (const f of [done.file, `${done.file}.idx`]) fs.rmSync(f, { force: true });
       throw err;
     }
   }
