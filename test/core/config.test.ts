@@ -111,6 +111,49 @@ describe('validation', () => {
     expect(dupe[0].message).toMatch(/unique/i);
   });
 
+  it('YAML anchors and aliases: an alias reads as its anchor\'s value; a missing anchor and an exponential expansion are errors at the alias', () => {
+    const files = tempFiles({
+      'alias.yaml': 'seed: &s 3\nrunner: {max_iters: *s}\noptimizer: &o {type: SGD, lr: 0.1}\nhooks: []\n',
+      'none.yaml': 'seed: 1\nrunner: {max_iters: *nope}\n',
+      'laughs.yaml': ['a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]', ...Array.from({ length: 9 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array(10).fill(`*a${i}`).join(', ')}]`), ''].join('\n'),
+    });
+    try {
+      const alias = loadConfig(files.file('alias.yaml'));
+      expect(alias.problems).toEqual([]);
+      expect(alias.config.runner).toEqual({ max_iters: 3 });
+      const none = checkConfig(files.file('none.yaml')).problems;
+      expect(none.map((p) => [lc(p), p.message])).toEqual([['2:21', 'invalid YAML: alias *nope names no anchor (&nope) before it']]);
+      const started = Date.now();
+      const laughs = checkConfig(files.file('laughs.yaml')).problems;
+      expect(laughs.map((p) => p.message)).toEqual(['invalid YAML: aliases expand to more than 10000 values; a config needs a few']);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      files.cleanup();
+    }
+  });
+
+  it('a key twice in a flow mapping is a duplicate, as in a block one', () => {
+    const files = tempFiles({ 'flow.yaml': 'optimizer: {type: SGD, lr: 0.05, lr: 5}\n' });
+    try {
+      expect(checkConfig(files.file('flow.yaml')).problems.map((p) => [lc(p), p.message])).toEqual([['1:34', 'invalid YAML: Map keys must be unique']]);
+    } finally {
+      files.cleanup();
+    }
+  });
+
+  it('a key named __proto__ is an unknown key, in a file or an override, and sets no prototype', () => {
+    const files = tempFiles({ 'proto.yaml': '__proto__: {polluted: 1}\nseed: 1\n' });
+    try {
+      const inFile = checkConfig(files.file('proto.yaml')).problems;
+      expect(inFile.map((p) => [lc(p), p.message.split(' (known')[0]])).toEqual([['1:1', 'unknown top-level key "__proto__"']]);
+      const override = checkConfig(t.file('base.yaml'), { overrides: [{ key: 'model.__proto__.polluted', value: '1', arg: '--model.__proto__.polluted 1' }] }).problems;
+      expect(override.map((p) => p.message.split(' (known')[0])).toEqual(['--model.__proto__.polluted 1: unknown key "__proto__" in model "Classification" (model)']);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    } finally {
+      files.cleanup();
+    }
+  });
+
   it('resolveConfig throws one ConfigError with every problem', () => {
     try {
       resolveConfig(t.file('types.yaml'));

@@ -58,6 +58,12 @@ export function noteOverridden(history: Map<string, Overridden[]>, path: string,
   history.set(path, list);
 }
 
+/** `obj[key] = value` as an own key whatever its name (`obj.__proto__ = v` would set the prototype instead). */
+export function setKey(obj: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  else obj[key] = value;
+}
+
 /** `child` over `base`; neither input is modified. `onReplace` hears of every base value the child replaced. */
 export function mergeSourced(base: Sourced, child: Sourced, onReplace?: (r: Replacement) => void): Sourced {
   const origins: Origins = new Map(base.origins);
@@ -71,7 +77,7 @@ function mergeAt(base: unknown, child: unknown, path: string, origins: Origins, 
     for (const [k, v] of Object.entries(child)) {
       if (k === DELETE_KEY) continue;
       const p = path === '' ? k : `${path}.${k}`;
-      out[k] = mergeAt(base[k], v, p, origins, childOrigins, onReplace);
+      setKey(out, k, mergeAt(Object.hasOwn(base, k) ? base[k] : undefined, v, p, origins, childOrigins, onReplace));
     }
     const own = childOrigins.get(path);
     if (own) origins.set(path, own);
@@ -91,7 +97,7 @@ export function stripDelete(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(stripDelete);
   if (!isPlainObject(v)) return v;
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) if (k !== DELETE_KEY) out[k] = stripDelete(x);
+  for (const [k, x] of Object.entries(v)) if (k !== DELETE_KEY) setKey(out, k, stripDelete(x));
   return out;
 }
 
@@ -100,26 +106,26 @@ export function setPath(root: Record<string, unknown>, path: string[], value: un
   let cur: Record<string, unknown> | unknown[] = root;
   for (let i = 0; i < path.length - 1; i++) {
     const key = path[i];
-    const next: unknown = Array.isArray(cur) ? cur[Number(key)] : cur[key];
+    const next: unknown = Array.isArray(cur) ? cur[Number(key)] : Object.hasOwn(cur, key) ? cur[key] : undefined;
     if (isPlainObject(next) || Array.isArray(next)) {
       cur = next;
     } else {
       const created: Record<string, unknown> = {};
       if (Array.isArray(cur)) cur[Number(key)] = created;
-      else cur[key] = created;
+      else setKey(cur, key, created);
       cur = created;
     }
   }
   const last = path[path.length - 1];
   if (Array.isArray(cur)) cur[Number(last)] = value;
-  else cur[last] = value;
+  else setKey(cur, last, value);
 }
 
 export function getPath(root: unknown, path: string[]): unknown {
   let cur: unknown = root;
   for (const key of path) {
     if (Array.isArray(cur)) cur = cur[Number(key)];
-    else if (isPlainObject(cur)) cur = cur[key];
+    else if (isPlainObject(cur)) cur = Object.hasOwn(cur, key) ? cur[key] : undefined;
     else return undefined;
   }
   return cur;

@@ -6,6 +6,7 @@ import { LineCounter, parseDocument, isMap, isSeq, isScalar, isPair, isAlias, vi
 import type { Location, Problem, Range } from '../problems';
 import { fastParse } from '../language/fastParse';
 import { TextIndex } from '../language/textIndex';
+import { setKey } from './merge';
 import { MAX_NESTING, nestingBeyond } from './nesting';
 
 /** Where a value of a config came from: its key and value in a file, or a command-line option. */
@@ -76,7 +77,8 @@ export function parseConfigTextWithYaml(file: string, text: string): ParsedFile 
   let value: unknown = {};
   if (problems.length === 0) {
     const root = document.contents as Node | null;
-    value = root ? toValue(root, '', file, lineCounter, origins) : {};
+    const ctx: ValueContext = { file, lc: lineCounter, origins, document, problems, aliases: 0 };
+    value = root ? toValue(root, '', ctx) : {};
     if (value === null || value === undefined) value = {};
     origins.set('', { file, value: nodeRange(lineCounter, root, 0) });
   }
@@ -134,10 +136,31 @@ function firstLine(msg: string): string {
   return msg.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
 }
 
-function toValue(node: Node, path: string, file: string, lc: LineCounter, origins: Origins): unknown {
+/** Most aliases one file may expand: `&a [*b, *b, ...]` chains grow exponentially (billion laughs). */
+const MAX_ALIAS_EXPANSIONS = 10_000;
+
+interface ValueContext {
+  file: string;
+  lc: LineCounter;
+  origins: Origins;
+  document: Document.Parsed;
+  problems: Problem[];
+  /** Aliases expanded so far. */
+  aliases: number;
+}
+
+function toValue(node: Node, path: string, ctx: ValueContext): unknown {
+  const { file, lc, origins } = ctx;
   if (isAlias(node)) {
-    // Anchors and aliases are YAML's own reuse; resolve them to their value (positions of the alias).
-    return node.toJSON();
+    // Anchors and aliases are YAML's own reuse: the alias reads as its anchor's value (the values
+    // inside it keep the anchor's positions).
+    const target = node.resolve(ctx.document) as Node | undefined;
+    const over = target ? ++ctx.aliases - MAX_ALIAS_EXPANSIONS : 0;
+    // Past the budget, said once (at the first alias over it).
+    const problem = !target ? `alias *${node.source} names no anchor (&${node.source}) before it` : over === 1 ? `aliases expand to more than ${MAX_ALIAS_EXPANSIONS} values; a config needs a few` : undefined;
+    if (problem) ctx.problems.push({ severity: 'error', code: 'yaml-syntax', message: `invalid YAML: ${problem}`, file, range: nodeRange(lc, node, 0), path });
+    if (!target || over > 0) return null;
+    return toValue(target!, path, ctx);
   }
   if (isMap(node)) {
     const out: Record<string, unknown> = {};
@@ -149,7 +172,7 @@ function toValue(node: Node, path: string, file: string, lc: LineCounter, origin
       const valueNode = pair.value as Node | null;
       const keyRange = nodeRange(lc, keyNode, node.range?.[0] ?? 0);
       const keyEnd = keyNode?.range?.[1] ?? node.range?.[0] ?? 0;
-      out[key] = valueNode ? toValue(valueNode, childPath, file, lc, origins) : null;
+      setKey(out, key, valueNode ? toValue(valueNode, childPath, ctx) : null);
       origins.set(childPath, { file, key: keyRange, value: valueNode ? nodeRange(lc, valueNode, keyEnd) : keyRange });
     }
     return out;
@@ -159,7 +182,7 @@ function toValue(node: Node, path: string, file: string, lc: LineCounter, origin
       const childPath = joinPath(path, i);
       const n = item as Node | null;
       origins.set(childPath, { file, value: nodeRange(lc, n, node.range?.[0] ?? 0) });
-      return n ? toValue(n, childPath, file, lc, origins) : null;
+      return n ? toValue(n, childPath, ctx) : null;
     });
   }
   if (isScalar(node)) return node.value;

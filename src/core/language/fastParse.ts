@@ -12,6 +12,7 @@
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { Origins, ParsedFile } from '../config/yamlFile';
 import { TextIndex } from './textIndex';
+import { setKey } from '../config/merge';
 import { scanYamlStrict, type YamlNode } from './yamlScan';
 
 export function fastParse(file: string, text: string): ParsedFile | undefined {
@@ -69,7 +70,9 @@ export function fastParse(file: string, text: string): ParsedFile | undefined {
     const out: Record<string, unknown> = {};
     for (const pair of node.pairs) {
       const child = join(at, pair.key);
-      out[pair.key] = pair.value ? convert(pair.value, child) : null;
+      // A key twice in a flow mapping (`{lr: 1, lr: 2}`): `yaml`'s reading reports it.
+      if (Object.hasOwn(out, pair.key)) placeable = false;
+      setKey(out, pair.key, pair.value ? convert(pair.value, child) : null);
       origins.set(child, { file, key: range(pair.keyStart, pair.keyEnd), value: pair.value ? rangeOf(pair.value) : emptyAt(pair.colon! + 1) });
     }
     return out;
