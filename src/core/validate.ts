@@ -44,6 +44,12 @@ export interface Validatable {
  */
 export const MAX_PROBLEMS = 1000;
 
+/** Whether `schema` is wrapped (optional, default, ...) in a `wrapper` somewhere outside its core type. */
+function hasWrapper(schema: AnySchema, wrapper: string): boolean {
+  for (let s: AnySchema | undefined = schema; s; s = (s._zod.def as unknown as { innerType?: AnySchema }).innerType) if (s._zod.def.type === wrapper) return true;
+  return false;
+}
+
 class Walker {
   readonly problems: Problem[] = [];
   /** Problems found after the first MAX_PROBLEMS. */
@@ -77,7 +83,9 @@ class Walker {
   value(schema: AnySchema, value: unknown, path: string, owner: string): void {
     const kind = slotKindOf(schema);
     if (kind) {
-      if (value === undefined || value === null) return;
+      // A slot is left out, or holds a component: the builders take no null (`model.neck: null`
+      // failed only when training started), so neither does the validator.
+      if (value === undefined || (value === null && hasWrapper(schema, 'nullable'))) return;
       this.component(kind, value, path);
       return;
     }

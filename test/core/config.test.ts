@@ -191,6 +191,17 @@ describe('command-line overrides', () => {
     expect(problems[0].message).toBe('--model.hed.num_classes 3: unknown key "hed" in model "Classification" (model) — did you mean "head"?');
   });
 
+  it('a list index must name an element or the next one; a component slot takes no null', () => {
+    const messages = (...overrides: Array<[string, string]>) =>
+      checkConfig(t.file('base.yaml'), { overrides: overrides.map(([key, value]) => ({ key, value, arg: `--${key} ${value}` })) }).problems.map((p) => p.message);
+    expect(messages(['hooks.1', '{type: EMAHook}'])).toEqual([]);
+    expect(messages(['hooks.2', '{type: EMAHook}'])).toEqual(['--hooks.2 {type: EMAHook}: hooks is a list of 1; expected an index from 0 to 1 (1 appends), got "2"']);
+    expect(messages(['hooks.-1', '{type: EMAHook}'])).toEqual(['--hooks.-1 {type: EMAHook}: hooks is a list of 1; expected an index from 0 to 1 (1 appends), got "-1"']);
+    expect(messages(['hooks.1.momentum', '0.9'])).toEqual(["--hooks.1.momentum 0.9: hooks.1 does not exist yet: set the whole element (--hooks.1 '{...}')"]);
+    expect(messages(['model.backbone', 'null'])).toEqual(['--model.backbone null: model.backbone: expected a mapping with a "type" naming a backbone, got null']);
+    expect(messages(['model.neck', 'null'])).toEqual(['--model.neck null: model.neck: expected a mapping with a "type" naming a neck, got null']);
+  });
+
   it('a wrong override value is reported against the option', () => {
     const { problems } = checkConfig(t.file('base.yaml'), { overrides: [{ key: 'model.backbone.depth', value: '19', arg: '--model.backbone.depth 19' }] });
     expect(problems.map((p) => p.message)).toEqual(['--model.backbone.depth 19: model.backbone.depth: expected 18 | 34 | 50 | 101 | 152, got 19']);

@@ -86,6 +86,21 @@ export function typeOverrideValue(config: unknown, key: string, text: string): u
   }
 }
 
+/**
+ * Where a key path steps into a list, it must name an element the list has or the next one
+ * (appending): `eval_pipelines.2` of a one-element list would leave a hole that nothing fills.
+ */
+function listIndexProblem(config: unknown, segments: string[]): string | undefined {
+  for (let i = 0; i < segments.length; i++) {
+    const list = getPath(config, segments.slice(0, i));
+    if (!Array.isArray(list)) continue;
+    const index = segments[i];
+    if (!/^\d+$/.test(index) || Number(index) > list.length) return `${segments.slice(0, i).join('.')} is a list of ${list.length}; expected an index from 0 to ${list.length} (${list.length} appends), got "${index}"`;
+    if (Number(index) === list.length && i < segments.length - 1) return `${segments.slice(0, i + 1).join('.')} does not exist yet: set the whole element (--${segments.slice(0, i + 1).join('.')} '{...}')`;
+  }
+  return undefined;
+}
+
 /** Apply overrides in order; each value's origin becomes the command line. */
 export function applyOverrides(loaded: LoadedConfig, overrides: Override[]): Problem[] {
   const problems: Problem[] = [];
@@ -105,6 +120,11 @@ export function applyOverrides(loaded: LoadedConfig, overrides: Override[]): Pro
         range: ZERO_RANGE,
         path: o.key,
       });
+      continue;
+    }
+    const badIndex = listIndexProblem(loaded.config, segments);
+    if (badIndex) {
+      problems.push({ severity: 'error', code: 'bad-override', message: `${o.arg}: ${badIndex}`, file: COMMAND_LINE, range: ZERO_RANGE, path: o.key });
       continue;
     }
     const value = typeOverrideValue(loaded.config, o.key, o.value);
