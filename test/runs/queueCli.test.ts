@@ -39,6 +39,11 @@ describe('cvw queue', () => {
     const missing = await cvw('queue', 'add', 'configs/nope.yaml');
     expect(missing.code).toBe(2);
     expect(missing.err).toContain('configs/nope.yaml: no such config file');
+    // The config with its overrides is checked when it is added, not hours later when it starts.
+    const wrongValue = await cvw('queue', 'add', 'configs/tiny.yaml', 'optimizer.lr=fast');
+    expect(wrongValue).toMatchObject({ code: 1, err: expect.stringContaining('optimizer.lr=fast: optimizer.lr: expected number > 0, got "fast"') });
+    const wrongBackend = await cvw('queue', 'add', 'configs/tiny.yaml', '--backend', 'nosuch');
+    expect(wrongBackend).toMatchObject({ code: 1, err: expect.stringContaining('--backend nosuch: engine.backend: expected "auto"') });
 
     const listed = JSON.parse((await cvw('queue', 'list', '--json')).out) as QueueData;
     expect(listed.entries.map((e) => [e.id, e.config, e.overrides, e.state])).toEqual([

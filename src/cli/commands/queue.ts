@@ -9,6 +9,8 @@ import { joinArgs, parseRunArgs } from '../../runs/args';
 import { RunManager } from '../../runs/manager';
 import { addToQueue, queueFile, removeFromQueue, setQueuePaused, type QueueData, type QueueEntry } from '../../runs/queueFile';
 import { QueueRunner, settledQueue } from '../../runs/queueRunner';
+import { resolveConfig } from '../../core/check';
+import type { Override } from '../../core/config/overrides';
 
 const root = () => process.cwd();
 
@@ -30,6 +32,16 @@ function trainArgs(args: ParsedArgs): string[] {
   if (maxIters) out.push('--max-iters', String(maxIters));
   if (args.options.backend) out.push('--backend', String(args.options.backend));
   return out;
+}
+
+/** The overrides an entry's training will apply: `--a.b v`, `a.b=v`, and `--backend` as engine.backend. */
+function entryOverrides(args: ParsedArgs): Override[] {
+  const words = args.positionals.slice(1).map((word) => {
+    const eq = word.indexOf('=');
+    return { key: word.slice(0, eq), value: word.slice(eq + 1), arg: word };
+  });
+  const backend = args.options.backend === undefined ? [] : [{ key: 'engine.backend', value: String(args.options.backend), arg: `--backend ${args.options.backend}` }];
+  return [...args.overrides, ...words, ...backend];
 }
 
 /** One line per entry: id, state, config, overrides, run directory or reason. */
@@ -59,7 +71,10 @@ export const queueAddCommand: CommandSpec = {
   run(args) {
     const config = path.resolve(args.positionals[0]);
     if (!fs.existsSync(config)) throw new UsageError(`${args.positionals[0]}: no such config file`, 'queue add');
-    const entry = addToQueue(root(), args.positionals[0], trainArgs(args));
+    const train = trainArgs(args);
+    // The config with its overrides (and backend), checked now, not when the entry starts hours later.
+    resolveConfig(config, { overrides: entryOverrides(args) });
+    const entry = addToQueue(root(), args.positionals[0], train);
     process.stdout.write(args.options.json ? JSON.stringify(entry, null, 2) + '\n' : `${entry.id}\n`);
     return 0;
   },
