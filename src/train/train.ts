@@ -91,10 +91,12 @@ export async function train(configPath: string | undefined, options: TrainOption
   // Takes the run's lock (one writer per run): released in the `finally` below, or at process exit.
   // Rank 0 alone writes the run; the other ranks learn its directory from it.
   let runDir: RunDir;
+  // The run as it was before this resume, put back if the resume is refused during set-up.
+  let beforeResume: RunInfo | undefined;
   if (!leader) runDir = followRun(world!);
   else if (resume?.runDir) {
     const runToResume = resume.runDir;
-    runDir = shareRun(world, () => RunDir.reopen(runToResume, (previous) => ({
+    runDir = shareRun(world, () => RunDir.reopen(runToResume, (previous) => ((beforeResume = previous), {
       engine: engineInfo,
       resumed_from: [...(previous.resumed_from ?? []), resume.checkpoint],
       command: process.argv.slice(1),
@@ -116,7 +118,7 @@ export async function train(configPath: string | undefined, options: TrainOption
     });
   }
   try {
-    return await trainIn(runDir, { config, rawConfig: loaded.config, origins: loaded.origins, originalConfig, resume, summary: engine.summary, status, world }, options);
+    return await trainIn(runDir, { config, rawConfig: loaded.config, origins: loaded.origins, originalConfig, resume, beforeResume, summary: engine.summary, status, world }, options);
   } catch (e) {
     // A failure on one rank only (every rank fails together on a non-finite loss) would leave the
     // others waiting in their next allreduce: end the job, naming the rank.
@@ -161,7 +163,7 @@ function followRun(world: World): RunDir {
 /** The run itself, once its directory is open: everything it opens is closed on every way out. */
 async function trainIn(
   runDir: RunDir,
-  ctx: { config: Record<string, unknown>; rawConfig: Record<string, unknown>; origins: Origins; originalConfig: string; resume?: ResumeTarget; summary: string; status: StatusLine; world?: World },
+  ctx: { config: Record<string, unknown>; rawConfig: Record<string, unknown>; origins: Origins; originalConfig: string; resume?: ResumeTarget; beforeResume?: RunInfo; summary: string; status: StatusLine; world?: World },
   options: TrainOptions,
 ): Promise<TrainResult> {
   const { config, resume, status, world } = ctx;
@@ -247,6 +249,14 @@ async function trainIn(
     return { runDir: runDir.runPath, status: final, iter: runner.iter, metrics: info.metrics ?? {}, best: info.best, rank: world?.rank };
   } catch (thrown) {
     const e = explainEngineFailure(thrown, runner?.iter) as Error;
+    if (!runner && ctx.beforeResume) {
+      // Refused before its first step (a checkpoint that does not fit, a bad override): the run
+      // it would have continued is left as it was, a finished run still finished.
+      const before = ctx.beforeResume;
+      runDir.update({ ...before, resumed_from: before.resumed_from, engine: before.engine, command: before.command });
+      log(`resume refused, the run is left ${ctx.beforeResume.status}: ${e.message}`);
+      throw e;
+    }
     runDir.update({ status: 'failed', ended: new Date().toISOString(), error: { message: e.message, stack: e instanceof UserError ? undefined : e.stack, iter: runner?.iter } });
     log(`failed: ${e.message}`);
     throw e;

@@ -120,6 +120,16 @@ describe('the runner', () => {
     expect(run.error.message).toMatch(/learning rate/);
   });
 
+  it('a resume refused before its first step leaves the run as it was (finished stays finished)', async () => {
+    const before = fs.readFileSync(path.join(full, 'run.json'), 'utf8');
+    await expect(train(undefined, { resume: full, quiet: true, overrides: { 'model.head.num_classes': 5, 'runner.max_epochs': 9 } })).rejects.toThrow(/does not fit|num_classes/);
+    const after = JSON.parse(fs.readFileSync(path.join(full, 'run.json'), 'utf8'));
+    const was = JSON.parse(before);
+    expect(after.status).toBe('finished');
+    expect({ ...after, pid: was.pid, hostname: was.hostname, paused_s: was.paused_s }).toEqual(was);
+    expect(fs.readFileSync(path.join(full, 'log.txt'), 'utf8')).toMatch(/resume refused, the run is left finished: /);
+  });
+
   it('refuses a config that does not fit the data before training', async () => {
     await expect(
       train(t.file('tiny.yaml'), { workDir: path.join(t.dir, 'misfit'), quiet: true, overrides: [{ key: 'model.head.num_classes', value: '10', arg: '--model.head.num_classes 10' }] }),

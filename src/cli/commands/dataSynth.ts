@@ -26,7 +26,7 @@ export const dataSynthCommand: CommandSpec = {
   details: 'Train on it with configs/detection/yolox_nano_shapes.yaml (or templates/YOLOX.yaml); with --masks, segment it with configs/segmentation/fcn_resnet18_shapes.yaml.',
   async run(args) {
     const kind = args.positionals[0];
-    if (kind !== 'shapes') throw new UserError(`cvw data synth: unknown kind "${kind}"; the kinds are: shapes`);
+    if (kind !== 'shapes') throw new UserError(`unknown kind "${kind}"; the kinds are: shapes`);
     const num = (name: string) => {
       const v = Number(args.options[name]);
       if (!Number.isInteger(v) || v < 0) throw new UserError(`--${name} must be a whole number >= 0, got ${args.options[name]}`);
