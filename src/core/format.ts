@@ -21,5 +21,7 @@ export function describeValue(v: unknown): string {
   if (Array.isArray(v)) return `a list of ${v.length}`;
   if (typeof v === 'object') return 'a mapping';
   if (typeof v === 'string') return `${quoted(v)} (a string)`;
+  // JSON has no Infinity or NaN (it would say null).
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
   return clip(String(JSON.stringify(v)));
 }

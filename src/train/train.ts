@@ -75,6 +75,7 @@ function findResumeTarget(resume: string): ResumeTarget {
 export async function train(configPath: string | undefined, options: TrainOptions = {}): Promise<TrainResult> {
   const resume = options.resume ? findResumeTarget(options.resume) : undefined;
   const configFile = resume?.configFile ?? configPath;
+  if (!configFile && resume) throw new UserError(`--resume ${options.resume}: a checkpoint outside a run directory holds no config; give the config too: cvw train <config> --resume ${options.resume}`);
   if (!configFile) throw new UserError('no config: give a config file, or --resume <run directory>');
   const { config, loaded } = resolveConfig(configFile, { overrides: options.overrides });
   const engineConfig = { ...(config.engine as EngineConfig), ...options.engine };

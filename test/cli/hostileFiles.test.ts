@@ -80,3 +80,26 @@ describe('hostile files', () => {
     }
   });
 });
+
+describe('messages that name the real cause', () => {
+  it.each([
+    [['eval', 'nope.yaml'], 'cvw eval: nope.yaml: no such config file or run directory\n', 1],
+    [['eval', 'images'], 'cvw eval: images: not a run directory (no run.json); give a run directory, or a config with --checkpoint\n', 1],
+    [['export', 'run', '--classes', 'names.txt', '-o', 'e.onnx'], 'cvw export: class names file not found: names.txt\n', 1],
+    [['weights', 'convert', 'run/checkpoints/latest.safetensors', '--to', 'Nope'], 'cvw weights convert: --to Nope: expected one of ResNet, MobileNetV2, VisionTransformer, SwinTransformer, CSPDarknet, YOLOX\nRun `cvw weights convert --help` for usage.\n', 2],
+    [['report', 'run', '--no-predict'], 'cvw report: --no-predict leaves nothing to do: add --html (the standalone HTML of what the run has) or --compare <run>\nRun `cvw report --help` for usage.\n', 2],
+  ])('cvw %j', (args, message, code) => {
+    expect(cvw(...args)).toMatchObject({ code, err: message });
+  });
+
+  it('a checkpoint outside a run directory asks for its config', () => {
+    fs.copyFileSync(t.file('run/checkpoints/latest.safetensors'), t.file('loose.safetensors'));
+    expect(cvw('train', '--resume', 'loose.safetensors')).toMatchObject({ code: 1, err: expect.stringContaining('cvw train: --resume loose.safetensors: a checkpoint outside a run directory holds no config; give the config too: cvw train <config> --resume loose.safetensors\n') });
+  });
+
+  it('a second YAML document and a value JSON cannot spell are named as such', () => {
+    fs.writeFileSync(t.file('multi.yaml'), 'seed: 1\n---\nseed: 2\n');
+    expect(cvw('validate', 'multi.yaml').out).toBe('multi.yaml:2:1: error: invalid YAML: a second document (after `---`): a config file holds one\n');
+    expect(cvw('validate', 'tiny.yaml', '--optimizer.lr', '.inf').out).toBe('<command line>: error: --optimizer.lr .inf: optimizer.lr: expected number > 0, got Infinity\n');
+  });
+});

@@ -15,7 +15,8 @@ export function parseSize(text: string, option: string): [number, number] {
 
 /** Class names from `a,b,c` or a file with one name per line. */
 function parseClasses(text: string): string[] {
-  if (fs.existsSync(text) && fs.statSync(text).isFile()) {
+  // A file when it names one, or looks like one (a missing names.txt is not one class called so).
+  if (fs.existsSync(text) || (!text.includes(',') && /[\\/]|\.(txt|names|csv)$/i.test(text))) {
     return readRegularFile(text, { what: 'class names file' })
       .toString('utf8')
       .split(/\r?\n/)

@@ -39,6 +39,7 @@ export const reportCommand: CommandSpec = {
     if (!isRunDir(dir)) throw new UserError(`${dir}: not a run directory (no ${RUN_FILES.run})`);
     const written: Record<string, string> = {};
     const compare = args.options.compare;
+    if (args.options['no-predict'] && args.options.html === undefined && compare === undefined) throw new UsageError('--no-predict leaves nothing to do: add --html (the standalone HTML of what the run has) or --compare <run>');
     if (compare !== undefined) {
       if (typeof compare !== 'string' || !compare) throw new UsageError('--compare needs a run directory');
       written.compare = writeReportComparison(dir, [compare]);

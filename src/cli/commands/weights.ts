@@ -4,9 +4,9 @@ import { UserError } from '../../core/problems';
 import { convertToToolkit } from '../../weights/convert';
 import { exportWeights, writeWeights } from '../../weights/export';
 import { formatWeightsReport, inspectWeights } from '../../weights/inspect';
-import { detectArchitecture } from '../../weights/maps';
+import { detectArchitecture, WEIGHT_MAPS } from '../../weights/maps';
 import { readWeights } from '../../weights/read';
-import type { CommandSpec } from '../args';
+import { UsageError, type CommandSpec } from '../args';
 
 const keyOption = { name: 'key', type: 'string', valueName: 'name', description: 'Take the weights from this nested key (default: the first of state_dict, model, module, model_ema, state_dict_ema, ema)' } as const;
 
@@ -33,11 +33,13 @@ export const weightsConvertCommand: CommandSpec = {
   ],
   run(args) {
     const file = args.positionals[0];
+    const to = args.options.to as string | undefined;
+    const targets = [...new Set(WEIGHT_MAPS.flatMap((m) => [m.backbone, ...(m.model ? [m.model] : [])]))];
+    if (to && !targets.includes(to)) throw new UsageError(`--to ${to}: expected one of ${targets.join(', ')}`, 'weights convert');
     const w = readWeights(file, { key: args.options.key as string | undefined });
     const found = detectArchitecture(w.tensors);
     if (!found) throw new UserError(`${file}: does not fit a known backbone (\`cvw weights inspect ${file}\` lists its tensors)`);
     const { map, detected } = found;
-    const to = args.options.to as string | undefined;
     if (to && to !== map.backbone && to !== map.model) throw new UserError(`${file}: holds ${detected.variant}, not a ${to}`);
     if (detected.unsupported) throw new UserError(`${file}: holds ${detected.variant}: ${detected.unsupported}`);
     const converted = convertToToolkit(w.tensors, map);

@@ -133,7 +133,9 @@ function tooDeep(file: string, text: string, offset: number): ParsedFile {
 }
 
 function firstLine(msg: string): string {
-  return msg.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+  const line = msg.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+  // The parser's advice to its caller is not the user's to follow.
+  return line.startsWith('Source contains multiple documents') ? 'a second document (after `---`): a config file holds one' : line;
 }
 
 /** Most aliases one file may expand: `&a [*b, *b, ...]` chains grow exponentially (billion laughs). */
