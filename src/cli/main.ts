@@ -109,6 +109,11 @@ function reportError(err: unknown, spec: CommandSpec): number {
     process.stderr.write(`cvw ${spec.name}: ${fsProblem}\n`);
     return 1;
   }
+  // A buffer past what JavaScript can allocate (`--input-size 100000x100000`, num_classes 1e9): sizes the user chose.
+  if (err instanceof RangeError && /typed array length|array buffer allocation|invalid array length/i.test(err.message)) {
+    process.stderr.write(`cvw ${spec.name}: a tensor too large to allocate (${err.message}): lower the sizes that make it (image size, batch size, number of classes)\n`);
+    return 1;
+  }
   const e = err as Error;
   process.stderr.write(`cvw ${spec.name}: internal error: ${e?.message ?? String(err)}\n`);
   if (process.env.CVW_DEBUG) process.stderr.write(`${e?.stack ?? ''}\n`);

@@ -92,6 +92,13 @@ describe('messages that name the real cause', () => {
     expect(cvw(...args)).toMatchObject({ code, err: message });
   });
 
+  it('sizes past what can be allocated say which sizes to lower', () => {
+    expect(cvw('export', 'run', '-o', 'huge.onnx', '--input-size', '100000x100000')).toMatchObject({
+      code: 1,
+      err: 'cvw export: a tensor too large to allocate (Invalid typed array length: 30000000000): lower the sizes that make it (image size, batch size, number of classes)\n',
+    });
+  });
+
   it('a checkpoint outside a run directory asks for its config', () => {
     fs.copyFileSync(t.file('run/checkpoints/latest.safetensors'), t.file('loose.safetensors'));
     expect(cvw('train', '--resume', 'loose.safetensors')).toMatchObject({ code: 1, err: expect.stringContaining('cvw train: --resume loose.safetensors: a checkpoint outside a run directory holds no config; give the config too: cvw train <config> --resume loose.safetensors\n') });
