@@ -6,10 +6,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { build, registries } from '../core/registry';
 import { resolveConfig } from '../core/check';
-import { UserError } from '../core/problems';
+import { ConfigError, UserError } from '../core/problems';
+import { parseConfigText } from '../core/config/yamlFile';
 import { isPlainObject, type ComponentConfig } from '../core/schema';
 import type { DatasetPlan } from './datasets';
 import type { SourceFactory } from './types';
@@ -67,10 +67,17 @@ export function dataTarget(arg: string, split: string): DataTarget {
   if (!CONFIG_EXTENSIONS.includes(ext) || (fs.existsSync(arg) && fs.statSync(arg).isDirectory())) return sourceTarget(sourceConfigForPath(arg));
   const text = readRegularFile(arg, { what: 'data config' }).toString('utf8');
   let doc: unknown;
-  try {
-    doc = ext === '.json' ? JSON.parse(text) : parseYaml(text);
-  } catch (err) {
-    throw new UserError(`${arg}: cannot parse: ${(err as Error).message}`);
+  if (ext === '.json') {
+    try {
+      doc = JSON.parse(text);
+    } catch (err) {
+      throw new UserError(`${arg}: not valid JSON: ${(err as Error).message}`);
+    }
+  } else {
+    // The configs' own reader: its messages (file:line:column) and its bounds (nesting, aliases).
+    const parsed = parseConfigText(arg, text);
+    if (parsed.problems.length) throw new ConfigError(parsed.problems);
+    doc = parsed.value;
   }
   const configDir = path.dirname(path.resolve(arg));
   if (isPlainObject(doc) && Array.isArray(doc.images) && Array.isArray(doc.categories)) return cocoTarget(arg);

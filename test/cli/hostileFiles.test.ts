@@ -104,6 +104,11 @@ describe('messages that name the real cause', () => {
     expect(cvw('train', '--resume', 'loose.safetensors')).toMatchObject({ code: 1, err: expect.stringContaining('cvw train: --resume loose.safetensors: a checkpoint outside a run directory holds no config; give the config too: cvw train <config> --resume loose.safetensors\n') });
   });
 
+  it('a data config for `cvw data inspect` is read by the configs\' reader: file:line:column, its nesting bound', () => {
+    fs.writeFileSync(t.file('deep.yaml'), `a: ${'['.repeat(5000)}${']'.repeat(5000)}\n`);
+    expect(cvw('data', 'inspect', 'deep.yaml')).toMatchObject({ code: 1, err: 'deep.yaml:1:102: error: nested more than 100 levels deep (mappings and lists inside each other); a config needs a few levels\ncvw data inspect: 1 problem in the config\n' });
+  });
+
   it('a second YAML document and a value JSON cannot spell are named as such', () => {
     fs.writeFileSync(t.file('multi.yaml'), 'seed: 1\n---\nseed: 2\n');
     expect(cvw('validate', 'multi.yaml').out).toBe('multi.yaml:2:1: error: invalid YAML: a second document (after `---`): a config file holds one\n');
