@@ -21,6 +21,8 @@ import { describeRun } from './runsTreeModel';
 import { runSettings, type RunsService } from './service';
 import type { ActiveRunStatus } from './statusBar';
 import { ensureTrusted } from '../trust';
+import { workspaceFile } from '../panels/messageGuard';
+import { workspaceFolderPaths } from '../panels/panelBase';
 
 /** Options a caller (a test, a task, another command) may pass instead of being asked. */
 export interface StartOptions {
@@ -346,7 +348,9 @@ export async function openFolder(ctx: RunCommandContext, arg?: unknown): Promise
 export async function openConfig(ctx: RunCommandContext, arg?: unknown): Promise<void> {
   const dir = await targetRun(ctx, arg, 'Open the config of which run?', () => true);
   if (!dir) return;
-  const original = ctx.service.get(dir)?.info.config;
+  // The config the run was started from while it is a file of the workspace (run.json names it:
+  // data, not a licence to open any file), else the run's resolved copy; as the panels do.
+  const original = workspaceFile(ctx.service.get(dir)?.info.config, workspaceFolderPaths());
   const file = original && fs.existsSync(original) ? original : path.join(dir, RUN_FILES.config);
   await vscode.window.showTextDocument(vscode.Uri.file(file));
 }
