@@ -90,9 +90,11 @@ describe('cvw train exits after a failure', () => {
     const dir = truncatedRun(`truncated-${name.replace(/ /g, '-')}`, bytes);
     const r = await cli(['train', '--resume', dir, '-q', ...WORKERS]);
     expectFailedExit(r, /latest\.safetensors/);
+    // Refused before its first step: the finished run stays finished, the log says why.
     const info = runJson(dir);
-    expect(info.status).toBe('failed');
-    expect(info.error.message).toMatch(/latest\.safetensors/);
+    expect(info.status).toBe('finished');
+    expect(info.error).toBeUndefined();
+    expect(fs.readFileSync(path.join(dir, 'log.txt'), 'utf8')).toMatch(/resume refused, the run is left finished: .*latest\.safetensors/);
   }, 90_000);
 
   it('while training, on an unreadable image with batches in flight', async () => {

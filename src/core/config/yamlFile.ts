@@ -162,7 +162,7 @@ function toValue(node: Node, path: string, ctx: ValueContext): unknown {
     const problem = !target ? `alias *${node.source} names no anchor (&${node.source}) before it` : over === 1 ? `aliases expand to more than ${MAX_ALIAS_EXPANSIONS} values; a config needs a few` : undefined;
     if (problem) ctx.problems.push({ severity: 'error', code: 'yaml-syntax', message: `invalid YAML: ${problem}`, file, range: nodeRange(lc, node, 0), path });
     if (!target || over > 0) return null;
-    return toValue(target!, path, ctx);
+    return toValue(target, path, ctx);
   }
   if (isMap(node)) {
     const out: Record<string, unknown> = {};
