@@ -16,7 +16,7 @@ import type { Algorithm } from '../models/algorithms/types';
 import { loadCheckpoint, disposeCheckpoint, withPrefix } from '../train/checkpoint';
 import { openLoader } from '../train/dataBridge';
 import { initEngine } from '../engine';
-import { isRunDir, resolveCheckpoint, RUN_FILES, runFile } from '../rundir';
+import { isRunDir, resolveCheckpoint, runDirOfCheckpoint, runFile } from '../rundir';
 import type { Evaluator } from './evaluator';
 import { collectPredictions } from './predict';
 
@@ -66,7 +66,9 @@ export async function evaluate(configOrRun: string, options: EvaluateOptions = {
     const pipelines = (config.eval_pipelines ?? []) as Array<{ name?: string; split?: string; data?: ComponentConfig; evaluators: ComponentConfig[] }>;
     if (!pipelines.length) throw new UserError(`${configFile} has no eval_pipelines: add one, e.g. [{split: val, evaluators: [{type: ClsEvaluator}]}]`);
     const metrics: Record<string, number> = {};
-    const outDir = runDir ? runFile(runDir, 'eval') : path.join(path.dirname(checkpoint), '..', RUN_FILES.eval);
+    // The evaluation's files go into the run the weights belong to; a checkpoint of no run gets none.
+    const ownRun = runDir ?? runDirOfCheckpoint(checkpoint);
+    const outDir = ownRun ? runFile(ownRun, 'eval') : undefined;
     for (const [i, p] of pipelines.entries()) {
       const split = p.split ?? (p.data ? undefined : 'val');
       const dataset = p.data ?? (split ? (data[split] as ComponentConfig | undefined) : undefined);
@@ -77,7 +79,7 @@ export async function evaluate(configOrRun: string, options: EvaluateOptions = {
         const evaluators = p.evaluators.map((e, j) => registries.evaluator.build(e, {}, `eval_pipelines.${i}.evaluators.${j}`) as Evaluator);
         const predictions = await collectPredictions(model, loader, new Set(evaluators.flatMap((e) => e.needs)));
         for (const e of evaluators) {
-          for (const [k, v] of Object.entries(e.evaluate(predictions, { name, outDir: fs.existsSync(path.dirname(outDir)) ? outDir : undefined }))) metrics[`${name}/${k}`] = v;
+          for (const [k, v] of Object.entries(e.evaluate(predictions, { name, outDir }))) metrics[`${name}/${k}`] = v;
         }
         log(`${name}: ${predictions.count} samples`);
       } finally {

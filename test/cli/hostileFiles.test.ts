@@ -15,6 +15,7 @@ const image = path.join(root, 'data', 'images-sample', fs.readdirSync(path.join(
 const anImage = path.join(image, fs.readdirSync(image)[0]);
 const t = tempFiles({
   'tiny.yaml': tinyClassificationYaml({ seed: 1, runner: 'max_iters: 1, log_interval: 1' }),
+  'tinyval.yaml': tinyClassificationYaml({ seed: 1, runner: 'max_iters: 1, log_interval: 1', val: true }).replace('{ type: ClsHead }', `{ type: ClsHead, num_classes: ${fs.readdirSync(path.join(root, 'data', 'images-sample')).length} }`),
   'tfjs/model.json': JSON.stringify({ modelTopology: {}, format: 'graph-model', weightsManifest: [{ paths: ['../../../../../../../../../../dev/zero'], weights: [] }] }),
   'tfjs-bad/model.json': JSON.stringify({ modelTopology: {}, format: 'graph-model', weightsManifest: [{}] }),
   'afile': 'not a folder\n',
@@ -97,6 +98,17 @@ describe('messages that name the real cause', () => {
       code: 1,
       err: 'cvw export: a tensor too large to allocate (Invalid typed array length: 30000000000): lower the sizes that make it (image size, batch size, number of classes)\n',
     });
+  });
+
+  it('eval of a checkpoint of no run writes no files beside it; of a run, into the run', () => {
+    fs.mkdirSync(t.file('loose'));
+    fs.copyFileSync(t.file('run/checkpoints/latest.safetensors'), t.file('loose/m.safetensors'));
+    const loose = cvw('eval', 'tinyval.yaml', '--checkpoint', 'loose/m.safetensors');
+    expect(loose.code, loose.err).toBe(0);
+    expect(fs.existsSync(t.file('eval'))).toBe(false);
+    expect(fs.readdirSync(t.file('loose'))).toEqual(['m.safetensors']);
+    expect(cvw('eval', 'tinyval.yaml', '--checkpoint', 'run/checkpoints/latest.safetensors').code).toBe(0);
+    expect(fs.readdirSync(t.file('run/eval'))).toContain('val_predictions.json');
   });
 
   it('a checkpoint outside a run directory asks for its config', () => {
