@@ -48,10 +48,9 @@ function sh(word: string): string {
  * A value that goes into the script's comments or `#SBATCH` lines as it is: a line break there
  * would end the directives and start a command of its own, so control characters are refused.
  */
-function lineSafe(what: string, value: string): string {
+function lineSafe(what: string, value: string): void {
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(value)) throw new UserError(`${what} ${JSON.stringify(value)}: a line break or control character cannot go into the job script`);
-  return value;
 }
 
 function checkScriptValues(o: SubmitOptions & { runDir: string; cwd: string }): void {

@@ -43,9 +43,11 @@ export async function evaluate(configOrRun: string, options: EvaluateOptions = {
   const runDir = isRunDir(configOrRun) ? path.resolve(configOrRun) : undefined;
   const configFile = runDir ? runFile(runDir, 'config') : configOrRun;
   const source = options.checkpoint ?? runDir;
-  if (!source && !fs.existsSync(configOrRun)) throw new UserError(`${configOrRun}: no such config file or run directory`);
-  if (!source && fs.statSync(configOrRun).isDirectory()) throw new UserError(`${configOrRun}: not a run directory (no run.json); give a run directory, or a config with --checkpoint`);
-  if (!source) throw new UserError('which weights? give --checkpoint <file or run directory>, or evaluate a run directory');
+  if (!source) {
+    if (!fs.existsSync(configOrRun)) throw new UserError(`${configOrRun}: no such config file or run directory`);
+    if (fs.statSync(configOrRun).isDirectory()) throw new UserError(`${configOrRun}: not a run directory (no run.json); give a run directory, or a config with --checkpoint`);
+    throw new UserError('which weights? give --checkpoint <file or run directory>, or evaluate a run directory');
+  }
   const checkpoint = resolveCheckpoint(source);
   const { config } = resolveConfig(configFile, { overrides: options.overrides });
   await initEngine({ ...(config.engine as EngineConfig), ...options.engine });

@@ -7,11 +7,12 @@
  * crash mid-write leaves the previous one intact. What the trainer puts in the metadata is
  * src/rundir/checkpointMeta.ts.
  */
+import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../core/problems';
 import { writeAtomic } from '../rundir/atomic';
-import { decodeSafetensors, encodeSafetensors, looksLikeSafetensors, readSafetensorsHeader, type TensorBytes } from '../weights/safetensors';
-import { readRegularFile } from '../core/boundedRead';
+import { encodeSafetensors, looksLikeSafetensors, readSafetensors, readSafetensorsHeader, type TensorBytes } from '../weights/safetensors';
+import { openRegularFile } from '../core/boundedRead';
 import { toTfTensor, toTfTensors } from '../weights/toTf';
 import type { WeightTensor } from '../weights/tensor';
 import { isZip } from '../weights/zip';
@@ -44,11 +45,17 @@ export function saveCheckpoint(file: string, tensors: Map<string, tf.Tensor>, me
  * the toolkit's names (`model.backbone.*`, `model.head.fc.*`) and layouts, so `load_from` takes them.
  */
 export function loadCheckpoint(file: string): CheckpointData {
-  // A regular file only (a FIFO would block, /dev/zero never end), read once.
-  const bytes = readRegularFile(file, { what: 'checkpoint' });
+  // Its first bytes say which reader reads it whole; a regular file only (a FIFO would block).
+  const head = Buffer.alloc(9);
+  const { fd } = openRegularFile(file, 'checkpoint');
+  try {
+    fs.readSync(fd, head, 0, 9, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
   // A torch.save archive (zip) or legacy pickle: PyTorch weights.
-  if (!looksLikeSafetensors(bytes) && (isZip(bytes) || bytes[0] === 0x80)) return foreignCheckpoint(file);
-  const { tensors, metadata } = decodeSafetensors(file, bytes);
+  if (!looksLikeSafetensors(head) && (isZip(head) || head[0] === 0x80)) return foreignCheckpoint(file);
+  const { tensors, metadata } = readSafetensors(file);
   if (metadata.format !== 'cvw') {
     const foreign = foreignCheckpoint(file, tensors);
     if (foreign.tensors.size) return foreign;

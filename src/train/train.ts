@@ -97,11 +97,12 @@ export async function train(configPath: string | undefined, options: TrainOption
   if (!leader) runDir = followRun(world!);
   else if (resume?.runDir) {
     const runToResume = resume.runDir;
-    runDir = shareRun(world, () => RunDir.reopen(runToResume, (previous) => ((beforeResume = previous), {
-      engine: engineInfo,
-      resumed_from: [...(previous.resumed_from ?? []), resume.checkpoint],
-      command: process.argv.slice(1),
-    })));
+    runDir = shareRun(world, () =>
+      RunDir.reopen(runToResume, (previous) => {
+        beforeResume = previous;
+        return { engine: engineInfo, resumed_from: [...(previous.resumed_from ?? []), resume.checkpoint], command: process.argv.slice(1) };
+      }),
+    );
   } else {
     runDir = shareRun(world, () => {
       const dir = options.workDir ? path.resolve(options.workDir) : makeNewRunDir(path.resolve('work_dirs', stem));
@@ -254,8 +255,9 @@ async function trainIn(
       // Refused before its first step (a checkpoint that does not fit, a bad override): the run
       // it would have continued is left as it was, a finished run still finished.
       const before = ctx.beforeResume;
+      // The keys the resume set are named: where the run had none, they go (a spread keeps them).
       runDir.update({ ...before, resumed_from: before.resumed_from, engine: before.engine, command: before.command });
-      log(`resume refused, the run is left ${ctx.beforeResume.status}: ${e.message}`);
+      log(`resume refused, the run is left ${before.status}: ${e.message}`);
       throw e;
     }
     runDir.update({ status: 'failed', ended: new Date().toISOString(), error: { message: e.message, stack: e instanceof UserError ? undefined : e.stack, iter: runner?.iter } });
