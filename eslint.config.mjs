@@ -24,6 +24,13 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'Only src/extension may import vscode (ARCHITECTURE.md, layer rules).' }] }],
     },
   },
+  {
+    // Node's recursive mkdir never returns where a parent refuses entries (/proc, /sys): src/core/makeDirs.ts.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': ['error', { selector: "CallExpression[callee.property.name=/^mkdir(Sync)?$/] Property[key.name='recursive']", message: 'Use makeDirs (src/core/makeDirs.ts): a recursive mkdir hangs on /proc paths.' }],
+    },
+  },
   // The layers of ARCHITECTURE.md. typescript-eslint's rule (beside the core one above, so both
   // apply) can let type-only imports through where a layer only names another's interfaces.
   coreLayer(['src/core/*.ts'], '^\\.\\./'),

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { UserError } from '../core/problems';
 import { extractTar } from './tar';
+import { makeDirs } from '../core/makeDirs';
 
 export interface RemoteFile {
   name: string;
@@ -186,7 +187,7 @@ export interface FetchOptions extends FetchEvents {
 /** Fetch a data set into its folder; returns the folder. Files already there and verified are kept. */
 export async function fetchDataset(recipe: DatasetRecipe, opts: FetchOptions = {}): Promise<string> {
   const dir = path.resolve(opts.dir ?? recipe.dir);
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   if (recipe.ready && fs.existsSync(path.join(dir, recipe.ready)) && !opts.from) {
     opts.log?.(`${recipe.name} is already in ${dir}`);
     return dir;

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../core/problems';
+import { makeDirs } from '../core/makeDirs';
 
 function field(block: Uint8Array, from: number, len: number): string {
   let end = from;
@@ -58,9 +59,9 @@ export function extractTar(tar: Uint8Array, dest: string, what: string): string[
   for (const e of tarEntries(tar, what)) {
     const target = path.resolve(root, e.name);
     if (target !== root && !target.startsWith(root + path.sep)) throw new UserError(`${what}: refusing to extract "${e.name}" outside ${root}`);
-    if (e.type === 'dir') fs.mkdirSync(target, { recursive: true });
+    if (e.type === 'dir') makeDirs(target);
     else if (e.type === 'file') {
-      fs.mkdirSync(path.dirname(target), { recursive: true });
+      makeDirs(path.dirname(target));
       const tmp = `${target}.tmp-${process.pid}`;
       fs.writeFileSync(tmp, e.data);
       fs.renameSync(tmp, target);

@@ -15,6 +15,7 @@ import { packageVersion } from '../core/packageInfo';
 import type { Override } from '../core/config/overrides';
 import { RunDir, makeNewRunDir, CHECKPOINTS, checkpointName } from '../rundir';
 import { MALLOC_TUNABLES_VALUE } from '../core/mallocTunables';
+import { makeDirs } from '../core/makeDirs';
 
 export interface SubmitOptions {
   config: string;
@@ -118,7 +119,7 @@ export function submit(o: SubmitOptions): SubmitResult {
   const stem = path.basename(o.config).replace(/\.(ya?ml|json)$/i, '');
   const dir = o.workDir ? path.resolve(o.workDir) : makeNewRunDir(path.resolve('work_dirs', stem));
   const script = sbatchScript({ ...o, runDir: dir, cwd: process.cwd(), node: process.execPath, cvw: process.argv[1] });
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   const scriptFile = path.join(dir, SCRIPT);
   fs.writeFileSync(scriptFile, script, { mode: 0o755 });
   if (o.dryRun) return { runDir: dir, script: scriptFile };

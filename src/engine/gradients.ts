@@ -17,6 +17,7 @@ import { installDilatedGradients } from './dilatedGradients';
 import { installBroadcastMatMulGradient } from './matMulGradient';
 import { installRelu6Gradient } from './relu6Gradient';
 import { installResizeGradients } from './resizeGradients';
+import { makeDirs } from '../core/makeDirs';
 
 const ENTRY = '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 
@@ -43,7 +44,7 @@ export function buildGradientBundle(outFile = gradientBundlePath()): void {
     logLevel: 'error',
     legalComments: 'inline',
   });
-  fs.mkdirSync(path.dirname(outFile), { recursive: true });
+  makeDirs(path.dirname(outFile));
   const tmp = `${outFile}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, result.outputFiles[0].text);
   fs.renameSync(tmp, outFile);

@@ -37,6 +37,7 @@ import { readNpy, writeNpy } from './npy';
 import { perClassAccuracy, topkAccuracy, weightedKnn } from './knn';
 import { LINEAR_PROBE_DEFAULTS, probeScores, trainLinearProbe, type LinearProbeOptions } from './linearProbe';
 import { useGridFeatures } from './featureGrid';
+import { makeDirs } from '../core/makeDirs';
 
 export interface BenchmarkOptions {
   /** A config whose data.train and data.val are the training and test sets (instead of the run's). */
@@ -198,7 +199,7 @@ export async function featuresOf(ctx: BenchmarkContext, split: 'train' | 'val', 
   const set = toFeatureSet(p, split, (Date.now() - started) / 1000);
   ctx.log(`${split}: ${set.count} features of width ${set.dim} in ${set.seconds.toFixed(1)} s`);
   if (!options.noCache) {
-    fs.mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     writeNpy(npy, set.features, [set.count, set.dim]);
     writeAtomic(index, [JSON.stringify({ checkpoint: ctx.checkpoint, dataset, labels: Array.from(set.labels), indices: Array.from(set.indices), classes: set.classes })]);
   }
@@ -397,7 +398,7 @@ export async function extractFeatures(source: string, options: ExtractOptions = 
   const ctx = await openBenchmark(source, options);
   try {
     const out = path.resolve(options.out ?? (ctx.runDir ? runFile(ctx.runDir, 'features') : path.join(ctx.outDir, '..', RUN_FILES.features)));
-    fs.mkdirSync(out, { recursive: true });
+    makeDirs(out);
     const files: string[] = [];
     const counts: Record<string, number> = {};
     let dim = 0;

@@ -6,7 +6,6 @@
  * and precision-recall curve at IoU 0.5 (`pr50`: precision at recall 0, 0.01, ..., 1), and a few
  * images' detections for the run report's gallery.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { register } from '../core/registry';
@@ -14,6 +13,7 @@ import { UserError } from '../core/problems';
 import { writeAtomic } from '../rundir/atomic';
 import { cocoEvaluate, SUMMARY_NAMES, type CocoDetection, type CocoGt } from './cocoEval';
 import type { DetectionSample, EvalContext, Evaluator, Predictions } from './evaluator';
+import { makeDirs } from '../core/makeDirs';
 
 export const cocoEvaluatorParams = z.strictObject({
   save_detections: z.boolean().default(true).describe("Write <split>_detections.json (COCO results) and <split>_gt.json into the run's eval folder"),
@@ -65,7 +65,7 @@ export class CocoEvaluator implements Evaluator {
     const out: Record<string, number> = {};
     SUMMARY_NAMES.forEach((n, i) => (out[n] = result.stats[i]));
     if (ctx.outDir) {
-      fs.mkdirSync(ctx.outDir, { recursive: true });
+      makeDirs(ctx.outDir);
       if (this.params.save_detections) {
         writeAtomic(path.join(ctx.outDir, `${ctx.name}_detections.json`), [JSON.stringify(dets) + '\n']);
         writeAtomic(path.join(ctx.outDir, `${ctx.name}_gt.json`), [JSON.stringify(gt) + '\n']);

@@ -4,7 +4,6 @@
  * pipeline's masks. Per-class IoU values go to metrics.jsonl as `IoU.<class>` (where defined) and,
  * with per-class accuracy and areas, to <split>_seg_eval.json in the run's eval folder.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { register } from '../core/registry';
@@ -12,6 +11,7 @@ import { UserError } from '../core/problems';
 import { writeAtomic } from '../rundir/atomic';
 import { segMetrics } from './segMetrics';
 import type { EvalContext, Evaluator, Predictions } from './evaluator';
+import { makeDirs } from '../core/makeDirs';
 
 export const segEvaluatorParams = z.strictObject({
   ignore_index: z.number().int().min(0).max(255).default(255).describe('Mask value left out of the metrics (VOC borders, padding)'),
@@ -65,7 +65,7 @@ export class SegEvaluator implements Evaluator {
     const out: Record<string, number> = { mIoU: m.mIoU, mAcc: m.mAcc, aAcc: m.aAcc };
     if (this.params.per_class) m.iou.forEach((v, c) => Number.isFinite(v) && (out[`IoU.${names[c]}`] = v));
     if (ctx.outDir) {
-      fs.mkdirSync(ctx.outDir, { recursive: true });
+      makeDirs(ctx.outDir);
       const summary = segEvalSummary(seg.confusion, names, this.params.ignore_index, ctx.name, p.count);
       writeAtomic(path.join(ctx.outDir, `${ctx.name}_seg_eval.json`), [JSON.stringify(summary, null, 1) + '\n']);
     }

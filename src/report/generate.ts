@@ -33,6 +33,7 @@ import { pca } from './pca';
 import { encodePng } from './png';
 import { readRunSummary } from './runFiles';
 import { readRunConfig, runFile, writeAtomic } from '../rundir';
+import { makeDirs } from '../core/makeDirs';
 
 export interface GenerateReportOptions {
   /** The data split of the run's config to read (default `val`, else `test`, else `train`). */
@@ -128,7 +129,7 @@ export async function generateReport(dir: string, options: GenerateReportOptions
   const source = await openSource(dataset, split, summary.configFile ? path.dirname(summary.configFile) : undefined);
   const outDir = path.join(runDir, REPORT_DIR, 'images');
   fs.rmSync(outDir, { recursive: true, force: true });
-  fs.mkdirSync(outDir, { recursive: true });
+  makeDirs(outDir);
   const thumbSide = options.thumbnail ?? 96;
   const galleryCount = options.gallery ?? 48;
   const points = Math.max(galleryCount, options.points ?? 1000);

@@ -10,6 +10,7 @@ import { realFileInside } from './insideDir';
 import { tableToJson, type MetricTableJson } from './model/metrics';
 import type { ReportData } from './model/report';
 import { readReportData } from './runFiles';
+import { makeDirs } from '../core/makeDirs';
 
 /** What a standalone page embeds: the report with its tables as plain JSON. */
 export type EmbeddedReport = Omit<ReportData, 'tables'> & { tables: MetricTableJson[] };
@@ -68,7 +69,7 @@ export function writeStandaloneReport(dir: string, bundleFile: string, out?: str
   });
   const html = standaloneReportHtml(report, fs.readFileSync(bundleFile, 'utf8'));
   const file = out ?? path.join(dir, 'report', 'report.html');
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  makeDirs(path.dirname(file));
   fs.writeFileSync(file, html);
   return file;
 }

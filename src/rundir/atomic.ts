@@ -5,10 +5,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { makeDirs } from '../core/makeDirs';
 
 /** Write buffers to `file` through a temporary file and a rename. */
 export function writeAtomic(file: string, parts: Array<Buffer | string | Uint8Array>): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  makeDirs(path.dirname(file));
   const tmp = `${file}.tmp-${process.pid}`;
   const fd = fs.openSync(tmp, 'w');
   try {

@@ -15,6 +15,7 @@ import { checkpointFile, rankLogFile, RUN_FILES, runFile } from './files';
 import { RunLock } from './lock';
 import { readRunInfo } from './read';
 import { RUN_INFO_VERSION, type RunInfo } from './schema';
+import { makeDirs } from '../core/makeDirs';
 
 /**
  * What a new run's creator says about it (the rest is this process's and the clock's). A run is
@@ -59,14 +60,14 @@ export class RunDir {
    * creates it `pending` (readers show it so from the first write).
    */
   static create(dir: string, info: NewRunInfo, status: 'running' | 'pending' = 'running'): RunDir {
-    fs.mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     return withLock(dir, (lock) => {
       // A run submitted to Slurm (`pending`) is started in the directory its record is in.
       const pending = fs.existsSync(runFile(dir, 'run')) ? readRunInfo(dir) : undefined;
       if (pending && pending.status !== 'pending') {
         throw new UserError(`${dir} already holds a run; use --resume ${dir} to continue it, or another --work-dir`);
       }
-      fs.mkdirSync(path.join(dir, RUN_FILES.checkpoints), { recursive: true });
+      makeDirs(path.join(dir, RUN_FILES.checkpoints));
       const submitted = pending ? { slurm_job_id: pending.slurm_job_id, submitted: pending.started } : {};
       const run = new RunDir(dir, { version: RUN_INFO_VERSION, ...info, run_id: runIdOf(dir), ...submitted, status, pid: process.pid, hostname: os.hostname(), started: new Date().toISOString() }, lock);
       run.flush();
@@ -172,7 +173,7 @@ function runIdOf(dir: string): string {
 }
 
 export function makeNewRunDir(parent: string): string {
-  fs.mkdirSync(parent, { recursive: true });
+  makeDirs(parent);
   for (;;) {
     const dir = path.join(parent, newRunId(parent));
     try {

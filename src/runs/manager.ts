@@ -22,6 +22,7 @@ import type { Disposable } from './watcher';
 import { newRunId } from '../core/runId';
 import { stopSlurmRun } from './slurmStop';
 import { withMallocTunables } from '../core/mallocTunables';
+import { makeDirs } from '../core/makeDirs';
 
 export interface ExitInfo {
   code: number | null;
@@ -259,7 +260,7 @@ export class RunManager {
   private startRun(kind: 'train' | 'resume', runDir: string, cwd: string, args: string[], req: { detached?: boolean; env?: Record<string, string> }): ManagedRun {
     if (this.disposed) throw new Error('the run manager is closed');
     const { node, cvw } = this.invocation(cwd);
-    fs.mkdirSync(runDir, { recursive: true });
+    makeDirs(runDir);
     const outputFile = runFile(runDir, 'output');
     const follower = new FileFollower(outputFile);
     // A resumed run appends to the output of its earlier sessions; follow only what is new.

@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../core/problems';
 import { processLiveness, writeJsonAtomic } from '../rundir';
+import { makeDirs } from '../core/makeDirs';
 
 export const QUEUE_FILE = path.join('work_dirs', '.queue.json');
 export const QUEUE_VERSION = 1;
@@ -124,7 +125,7 @@ function sleep(ms: number): void {
 function lock(file: string): () => void {
   const lockFile = `${file}.lock`;
   const me = JSON.stringify({ pid: process.pid, host: os.hostname(), since: Date.now() } satisfies LockHolder);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  makeDirs(path.dirname(file));
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     try {

@@ -65,6 +65,8 @@ describe('hostile files', () => {
 
   it('output paths that are a file or a folder: the path and what is wrong, no temporary file left', () => {
     expect(cvw('train', 'tiny.yaml', '--work-dir', 'afile')).toMatchObject({ code: 1, err: `cvw train: ${t.file('afile')}: exists, and is not a folder (mkdir)\n` });
+    // Node's own recursive mkdir never returned here (src/core/makeDirs.ts).
+    expect(cvw('train', 'tiny.yaml', '--work-dir', '/proc/cvw-x/run')).toMatchObject({ code: 1, err: 'cvw train: /proc/cvw-x: no such file or folder (mkdir)\n' });
     fs.mkdirSync(t.file('out.onnx'));
     const r = cvw('export', 'run', '-o', 'out.onnx');
     expect(r.code).toBe(1);

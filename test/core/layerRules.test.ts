@@ -36,3 +36,15 @@ describe('layer rules', () => {
     expect(await importProblems('src/extension/x.ts', code)).toEqual([]);
   });
 });
+
+describe('mkdir rule', () => {
+  it('refuses a recursive mkdir in src (it hangs on /proc paths), sync or promise', async () => {
+    const problems = async (code: string) => {
+      const [result] = await eslint.lintText(code, { filePath: 'src/runs/x.ts' });
+      return result.messages.filter((m) => m.ruleId === 'no-restricted-syntax').map((m) => m.message);
+    };
+    expect(await problems("import * as fs from 'node:fs';\nfs.mkdirSync('a', { recursive: true });\n")).toEqual([expect.stringMatching(/Use makeDirs/)]);
+    expect(await problems("import * as fs from 'node:fs';\nvoid fs.promises.mkdir('a', { recursive: true });\n")).toEqual([expect.stringMatching(/Use makeDirs/)]);
+    expect(await problems("import * as fs from 'node:fs';\nfs.mkdirSync('a');\nfs.rmSync('a', { recursive: true });\n")).toEqual([]);
+  });
+});

@@ -11,6 +11,7 @@ import { encodeMaskPng, vocPalette } from '../../data/masks/png';
 import { blendMask } from '../../data/masks/overlay';
 import { loadImage } from '../../export/predict/images';
 import { encodePng } from '../../report/png';
+import { makeDirs } from '../../core/makeDirs';
 
 /** Pixels of each class in a result, and their share of the image. */
 function shares(r: SegmentationResult): Array<{ name: string; pixels: number; share: number }> {
@@ -26,7 +27,7 @@ export async function predictSegmentation(model: string, images: string[], optio
     if (opts.drawDir !== undefined) {
       const taken = new Set<string>();
       const palette = vocPalette();
-      fs.mkdirSync(opts.drawDir, { recursive: true });
+      makeDirs(opts.drawDir);
       for (const s of settled) {
         if (s.error !== undefined) continue;
         const file = drawingPath(opts.drawDir, s.source, taken);

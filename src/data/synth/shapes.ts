@@ -20,6 +20,7 @@ import { Random, randomFor } from '../../core/random';
 import { UserError } from '../../core/problems';
 import { loadSharp } from '../decode';
 import { encodeMaskPng } from '../masks/png';
+import { makeDirs } from '../../core/makeDirs';
 
 export const SHAPE_CLASSES = ['circle', 'square', 'triangle'] as const;
 export type ShapeClass = (typeof SHAPE_CLASSES)[number];
@@ -222,13 +223,13 @@ export async function synthShapes(options: ShapesOptions, progress?: (done: numb
   const total = Object.values(o.splits).reduce((a, b) => a + b, 0);
   let done = 0;
   const summary: ShapesSummary = { out: o.out, splits: {} };
-  fs.mkdirSync(path.join(o.out, 'annotations'), { recursive: true });
+  makeDirs(path.join(o.out, 'annotations'));
   for (const [s, [split, n]] of Object.entries(o.splits).entries()) {
     const imgDir = path.join(o.out, split);
-    fs.mkdirSync(imgDir, { recursive: true });
+    makeDirs(imgDir);
     const maskDir = o.masks ? path.join(o.out, 'masks', split) : undefined;
     if (maskDir) {
-      fs.mkdirSync(maskDir, { recursive: true });
+      makeDirs(maskDir);
       fs.writeFileSync(path.join(o.out, 'masks', 'classes.txt'), SHAPE_MASK_CLASSES.join('\n') + '\n');
     }
     const images: unknown[] = [];

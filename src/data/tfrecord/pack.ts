@@ -19,6 +19,7 @@ import type { DataSource, ImageRef } from '../types';
 import { encodeExample, IMAGE_KEYS, utf8, type Features } from './example';
 import { TFRecordWriter } from './writer';
 import { readRegularFile } from '../../core/boundedRead';
+import { makeDirs } from '../../core/makeDirs';
 
 export interface PackOptions {
   out: string;
@@ -91,7 +92,7 @@ export async function packSource(source: DataSource, opts: PackOptions): Promise
   const prefix = opts.prefix ?? 'data';
   // A name, not a path: the shards go into --out and nowhere else.
   if (!prefix || prefix !== path.basename(prefix) || prefix === '.' || prefix === '..') throw new UserError(`--prefix ${JSON.stringify(prefix)}: expected a file name prefix without a folder (the shards go into --out)`);
-  fs.mkdirSync(opts.out, { recursive: true });
+  makeDirs(opts.out);
   const order = opts.shuffle === false ? Int32Array.from({ length: n }, (_, i) => i) : new Random(opts.seed ?? 0).permutation(n);
   const result: PackResult = { shards: [], skipped: [] };
   let done = 0;

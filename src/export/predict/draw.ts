@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { loadSharp, openImage } from '../../data/decode';
 import type { ImageInput } from './images';
 import type { Detection } from './detector';
+import { makeDirs } from '../../core/makeDirs';
 
 /** Distinct colours, cycled by class index. */
 const PALETTE = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4', '#f032e6', '#bfef45', '#fabed4', '#469990', '#dcbeff', '#9a6324', '#800000', '#aaffc3', '#808000', '#000075'];
@@ -61,6 +62,6 @@ export function drawingPath(dir: string, source: string, taken: Set<string>): st
 }
 
 export async function writeDrawing(file: string, image: ImageInput, detections: Detection[]): Promise<void> {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  makeDirs(path.dirname(file));
   fs.writeFileSync(file, await drawDetections(image, detections));
 }

@@ -9,6 +9,7 @@ import { writeAtomic } from '../../rundir/atomic';
 import type { Dim, TraceGraph } from '../trace';
 import { TF_DTYPE, TfGraphBuilder, tfShape, tfType, type TfNode, type WeightEntry } from './builder';
 import { TF_TRANSLATORS } from './kernels';
+import { makeDirs } from '../../core/makeDirs';
 
 export { TF_TRANSLATORS } from './kernels';
 
@@ -59,7 +60,7 @@ export function toTfjs(g: TraceGraph, options: { inputName?: string; producer: s
 
 /** Write model.json and its shards into `dir` (each file atomically; model.json last). */
 export function writeTfjs(dir: string, model: { json: TfjsModelJson; weights: WeightEntry[] }): string[] {
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   const bytes = model.weights.map((w) => Buffer.from(w.data.buffer, w.data.byteOffset, w.data.byteLength));
   const total = bytes.reduce((n, b) => n + b.length, 0);
   const all = Buffer.concat(bytes, total);
