@@ -66,7 +66,21 @@ describe('cvw benchmark coco', () => {
     fs.writeFileSync(t.file('stray_dt.json'), JSON.stringify([{ image_id: 9, category_id: 1, bbox: [0, 0, 10, 10], score: 0.9 }]));
     expect(await cvw('benchmark', 'coco', '--gt', t.file('gt.json'), '--dt', t.file('stray_dt.json'))).toMatchObject({ code: 1, err: expect.stringContaining('detection 1 (image_id 9) is for an image that is not in the ground truth') });
     fs.writeFileSync(t.file('bad_gt.json'), JSON.stringify({ ...gt, annotations: [{ ...gt.annotations[0], id: 17, bbox: null }] }));
-    expect(await cvw('benchmark', 'coco', '--gt', t.file('bad_gt.json'), '--dt', t.file('dt.json'))).toMatchObject({ code: 1, err: expect.stringContaining('annotation 17: bbox must be [x, y, width, height]') });
+    expect(await cvw('benchmark', 'coco', '--gt', t.file('bad_gt.json'), '--dt', t.file('dt.json'))).toMatchObject({ code: 1, err: expect.stringContaining('bad_gt.json: annotations[0].bbox: expected [x, y, width, height] with width and height >= 0, got null') });
+    // Every entry checked, as `cvw data inspect` checks a training set's: no half-way crash, nothing pycocotools would not count.
+    const badGt: Array<[unknown, string]> = [
+      [{ ...gt, annotations: [null] }, 'annotations[0]: expected a mapping {id, image_id, category_id, bbox}, got null'],
+      [{ ...gt, images: [{ id: 1 }, { id: 1 }] }, 'images[1].id: 1 appears twice'],
+      [{ ...gt, images: [{ id: '1' }] }, 'images[0].id: expected an integer, got "1" (a string)'],
+      [{ ...gt, categories: [{ name: 'thing' }] }, 'categories[0].id: expected an integer, got nothing'],
+      [{ ...gt, annotations: [{ ...gt.annotations[0], category_id: 7 }] }, 'annotations[0].category_id: expected the id of a category in "categories", got 7'],
+      [{ ...gt, annotations: [{ ...gt.annotations[0], bbox: [0, 0, -10, 10] }] }, 'annotations[0].bbox: expected [x, y, width, height] with width and height >= 0, got [0,0,-10,10]'],
+      [{ ...gt, annotations: [{ ...gt.annotations[0], iscrowd: true }] }, 'annotations[0].iscrowd: expected 0 or 1, got true'],
+    ];
+    for (const [json, message] of badGt) {
+      fs.writeFileSync(t.file('bad_gt.json'), JSON.stringify(json));
+      expect(await cvw('benchmark', 'coco', '--gt', t.file('bad_gt.json'), '--dt', t.file('dt.json')), message).toMatchObject({ code: 1, err: expect.stringContaining(`bad_gt.json: ${message}`) });
+    }
     expect(await cvw('benchmark', 'coco', '--gt', t.file('gt.json'))).toMatchObject({ code: 1, err: expect.stringContaining('needs --gt <instances.json> and --dt <detections.json>') });
   });
 });

@@ -7,6 +7,7 @@ import { UserError } from '../../core/problems';
 import { cocoEvaluate, formatSummary, SUMMARY_NAMES, type CocoDetection, type CocoGt } from '../../eval/cocoEval';
 import type { CommandSpec } from '../args';
 import { readRegularFile } from '../../core/boundedRead';
+import { describeValue } from '../../core/format';
 
 function readJson(file: string, what: string): unknown {
   const text = readRegularFile(file, { what }).toString('utf8');
@@ -19,17 +20,50 @@ function readJson(file: string, what: string): unknown {
 
 const isBox = (b: unknown): b is number[] => Array.isArray(b) && b.length === 4 && b.every((v) => typeof v === 'number' && Number.isFinite(v));
 
-/** A COCO instances file, checked enough that evaluation cannot fail half-way. */
-export function readCocoGt(file: string): CocoGt {
-  const json = readJson(file, 'ground-truth file') as Partial<CocoGt>;
-  for (const key of ['images', 'annotations', 'categories'] as const) {
-    if (!Array.isArray(json?.[key])) throw new UserError(`${file}: expected a COCO instances file with an "${key}" list`);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isId = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
+
+/** Each entry of `list` a mapping whose `id` is an integer seen once: the first problem, or undefined. */
+function idListProblem(list: unknown[], key: string, shape: string): string | undefined {
+  const seen = new Set<number>();
+  for (const [i, e] of list.entries()) {
+    if (!isObject(e)) return `${key}[${i}]: expected a mapping ${shape}, got ${describeValue(e)}`;
+    if (!isId(e.id)) return `${key}[${i}].id: expected an integer, got ${describeValue(e.id)}`;
+    if (seen.has(e.id)) return `${key}[${i}].id: ${e.id} appears twice`;
+    seen.add(e.id);
   }
-  const gt = json as CocoGt;
+  return undefined;
+}
+
+/** What is wrong with one ground-truth annotation (its field, then the problem), or undefined. */
+function annotationProblem(a: unknown, images: Set<number>, categories: Set<number>): string | undefined {
+  if (!isObject(a)) return `expected a mapping {id, image_id, category_id, bbox}, got ${describeValue(a)}`;
+  if (!isId(a.id)) return `.id: expected an integer, got ${describeValue(a.id)}`;
+  if (!isId(a.image_id) || !images.has(a.image_id)) return `.image_id: expected the id of an image in "images", got ${describeValue(a.image_id)}`;
+  if (!isId(a.category_id) || !categories.has(a.category_id)) return `.category_id: expected the id of a category in "categories", got ${describeValue(a.category_id)}`;
+  if (!isBox(a.bbox) || a.bbox[2] < 0 || a.bbox[3] < 0) return `.bbox: expected [x, y, width, height] with width and height >= 0, got ${Array.isArray(a.bbox) && a.bbox.length <= 8 ? JSON.stringify(a.bbox) : describeValue(a.bbox)}`;
+  if (a.area !== undefined && !(typeof a.area === 'number' && a.area >= 0)) return `.area: expected a number >= 0, got ${describeValue(a.area)}`;
+  if (a.iscrowd !== undefined && a.iscrowd !== 0 && a.iscrowd !== 1) return `.iscrowd: expected 0 or 1, got ${describeValue(a.iscrowd)}`;
+  return undefined;
+}
+
+/**
+ * A COCO instances file, checked entry by entry so evaluation cannot fail half-way, nor count an
+ * annotation pycocotools would not (an unknown category, a negative size).
+ */
+export function readCocoGt(file: string): CocoGt {
+  const json = readJson(file, 'ground-truth file');
+  for (const key of ['images', 'annotations', 'categories'] as const) {
+    if (!isObject(json) || !Array.isArray(json[key])) throw new UserError(`${file}: expected a COCO instances file with an "${key}" list`);
+  }
+  const gt = json as unknown as CocoGt;
+  const listProblem = idListProblem(gt.images, 'images', '{id, ...}') ?? idListProblem(gt.categories, 'categories', '{id, name}');
+  if (listProblem) throw new UserError(`${file}: ${listProblem}`);
   const images = new Set(gt.images.map((i) => i.id));
-  for (const a of gt.annotations) {
-    if (!isBox(a.bbox)) throw new UserError(`${file}: annotation ${a.id}: bbox must be [x, y, width, height], got ${JSON.stringify(a.bbox)}`);
-    if (!images.has(a.image_id)) throw new UserError(`${file}: annotation ${a.id}: unknown image_id ${a.image_id}`);
+  const categories = new Set(gt.categories.map((c) => c.id));
+  for (const [i, a] of (gt.annotations as unknown[]).entries()) {
+    const problem = annotationProblem(a, images, categories);
+    if (problem) throw new UserError(`${file}: annotations[${i}]${problem.startsWith('.') ? problem : ': ' + problem}`);
   }
   return gt;
 }
