@@ -96,6 +96,9 @@ export async function decodeImage(ref: ImageRef, channels: number, where: string
 /** Why sharp failed, in words: for the pixel limit, the image's size and how to raise the limit. */
 export async function decodeFailure(input: string | Uint8Array, err: Error): Promise<string> {
   const message = err.message.replace(/^Input (buffer|file) /, '');
+  // failOn: 'warning' (openImage) refuses damaged data; when images decode concurrently libvips'
+  // single error buffer often loses the warning itself and only sharp's note is left.
+  if (/Warning treated as error/.test(message)) return 'corrupt or truncated image data (the decoder warned; damaged images are refused rather than half-read)';
   if (!/pixel limit/.test(message)) return message;
   try {
     const meta = await loadSharp()(input).metadata();

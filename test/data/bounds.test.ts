@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import * as zlib from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import '../../src/builtins';
-import { decodeImage, setMaxImagePixels } from '../../src/data/decode';
+import { decodeFailure, decodeImage, setMaxImagePixels } from '../../src/data/decode';
 import { fetchDataset, RECIPES, type DatasetRecipe } from '../../src/data/fetch';
 import { readIdx } from '../../src/data/sources/idx';
 import { loadImage } from '../../src/export/predict/images';
@@ -54,6 +54,14 @@ describe('image decoding has a pixel limit', () => {
     } finally {
       setMaxImagePixels(undefined);
     }
+  });
+
+  it('sharp\'s bare "Warning treated as error" (what concurrent decodes report for damaged data) is said in words', async () => {
+    // libvips keeps one error buffer: with several images decoding at once (predict, the loader)
+    // a damaged PNG's own message is often gone and only sharp's failOn note is left.
+    const err = new Error('Input buffer has corrupt header: Warning treated as error due to failOn setting');
+    expect(await decodeFailure(Buffer.alloc(8), err)).toBe('corrupt or truncated image data (the decoder warned; damaged images are refused rather than half-read)');
+    expect(await decodeFailure(Buffer.alloc(8), new Error('Input buffer has corrupt header: pngload_buffer: end of stream'))).toBe('has corrupt header: pngload_buffer: end of stream');
   });
 
   it('0x0 images fail `cvw data inspect --check`, naming each item', async () => {
