@@ -20,6 +20,7 @@ import { ortVersion, setOrtThreads } from './ort/session';
 import { activateOnednn, onednnInUse } from './onednn';
 import { installHint, TFJS_NODE, TFJS_NODE_GPU } from './optionalPackages';
 import { activateWebgpu, describeAdapter, TFJS_WEBGPU, tfjsWebgpuPackage, WEBGPU, webgpuInstallHint, type AdapterSummary, type WebgpuProbe } from './webgpu';
+import { quietCpuBackend } from './quietCpuBackend';
 
 export { ENGINE_NAMES, type EngineName, type Availability, type EngineEnvironment } from './engines';
 export type { EngineConfig } from './configSection';
@@ -171,13 +172,6 @@ async function activate(engine: EngineName, threads: number, env: EngineEnvironm
     installKernels(ORT_KERNELS);
     activateOnednn(threads);
   }
-}
-
-function quietCpuBackend(): void {
-  // The cpu backend greets Node users once with advice to install tfjs-node; the engine report
-  // already says what runs and why.
-  const cpu = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
-  if (cpu) cpu.firstUse = false;
 }
 
 /**

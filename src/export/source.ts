@@ -13,6 +13,7 @@ import { isPlainObject, type ComponentConfig } from '../core/schema';
 import { loadCheckpoint, disposeCheckpoint, withPrefix, readCheckpointMeta } from '../train/checkpoint';
 import { bestOrLatestCheckpoint, CHECKPOINTS, checkpointName, isRunDir, readRunInfo, RUN_FILES, runDirOfCheckpoint, runFile } from '../rundir';
 import type { Algorithm } from '../models/algorithms/types';
+import { quietCpuBackend } from '../engine/quietCpuBackend';
 
 export interface ModelSource {
   /** The run directory, when the checkpoint belongs to one. */
@@ -96,6 +97,7 @@ export function loadModel(source: ModelSource): LoadedModel {
 /** A backend for tracing and running models here: keep the current one, else wasm, else cpu. */
 export async function ensureBackend(preferred?: 'wasm' | 'cpu'): Promise<string> {
   require('@tensorflow/tfjs-backend-cpu');
+  quietCpuBackend();
   const current = (tf.engine() as unknown as { backendName?: string | null }).backendName;
   if (!preferred && current) return current;
   if (preferred && current === preferred) return current;

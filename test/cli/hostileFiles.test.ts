@@ -74,6 +74,14 @@ describe('hostile files', () => {
     expect(fs.readdirSync(t.dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
+  it('weights export reads on the cpu backend without tfjs\' advice to install tfjs-node on stderr', () => {
+    fs.writeFileSync(t.file('tiny224.yaml'), fs.readFileSync(t.file('tiny.yaml'), 'utf8').replace('stem: cifar', 'stem: imagenet'));
+    expect(cvw('train', 'tiny224.yaml', '--work-dir', 'run224').code).toBe(0);
+    const r = cvw('weights', 'export', 'run224', '-o', 'tv.safetensors');
+    expect(r).toMatchObject({ code: 0, err: '' });
+    expect(r.out).toMatch(/tv\.safetensors: backbone and classifier, \d+ tensors/);
+  });
+
   it('override keys that name Object.prototype members are unknown keys, not crashes', () => {
     for (const [key, owner] of [['optimizer.hasOwnProperty', 'optimizer "SGD"'], ['model.toString', 'model "Classification"']]) {
       const r = cvw('validate', 'tiny.yaml', `--${key}`, '1');
