@@ -5,6 +5,9 @@ import { loadConfig } from '../../src/core/config/load';
 import { applyOverrides } from '../../src/core/config/overrides';
 import { ConfigError, COMMAND_LINE } from '../../src/core/problems';
 import { tempFiles, lc } from '../helpers/tmp';
+import * as fs from 'node:fs';
+import { ConfigDocument } from '../../src/core/language/configDocument';
+import { getPath, stripDelete } from '../../src/core/config/merge';
 
 const t = tempFiles({
   'base.yaml': ['model:', '  type: Classification', '  backbone: {type: ResNet, depth: 50, stem: cifar}', '  head: {type: ClsHead, num_classes: 10, dropout: 0.1}', 'hooks: [{type: EMAHook}]', ''].join('\n'),
@@ -23,6 +26,8 @@ const t = tempFiles({
   'nobase.yaml': '_base_: [base.yaml, ../nowhere/x.yaml]\n',
   'cycle-a.yaml': '_base_: cycle-b.yaml\n',
   'cycle-b.yaml': 'seed: 1\n_base_: cycle-a.yaml\n',
+  'mixin-head.yaml': 'model:\n  head:\n    _delete_: true\n    type: ClsHead\n    num_classes: 4\n',
+  'mixed.yaml': '_base_: [merge.yaml, mixin-head.yaml]\n',
 });
 afterAll(() => t.cleanup());
 
@@ -33,6 +38,16 @@ describe('_base_ inheritance', () => {
     expect(model.backbone).toMatchObject({ type: 'ResNet', depth: 18, stem: 'cifar' });
     expect(model.head).toEqual({ type: 'ClsHead', num_classes: 3, with_avg_pool: true, dropout: 0, loss: { type: 'CrossEntropyLoss', label_smoothing: 0 } });
     expect(config.hooks).toEqual([]);
+  });
+
+  it('_delete_ in a later entry of a _base_ list replaces what the earlier entries set, without a warning', () => {
+    const { config } = resolveConfig(t.file('mixed.yaml'));
+    const { problems } = checkConfig(t.file('mixed.yaml'));
+    expect((config.model as Record<string, unknown>).head).toEqual({ type: 'ClsHead', num_classes: 4, with_avg_pool: true, dropout: 0, loss: { type: 'CrossEntropyLoss', label_smoothing: 0 } });
+    expect(problems).toEqual([]);
+    // The editor merges the same way: merge.yaml's dropout is not inherited.
+    const doc = new ConfigDocument(t.file('mixed.yaml'), fs.readFileSync(t.file('mixed.yaml'), 'utf8'));
+    expect(stripDelete(getPath(doc.merged.value, ['model', 'head']))).toEqual({ type: 'ClsHead', num_classes: 4 });
   });
 
   it('merges a list of bases in order, later ones winning, relative to the including file', () => {

@@ -20,6 +20,8 @@ export interface LoadedConfig {
   file: string;
   /** The merged config, without `_base_` and `_delete_`. */
   config: Record<string, unknown>;
+  /** `config` with its `_delete_` markers: what to merge when this file is a `_base_` entry. */
+  marked: Record<string, unknown>;
   /** Where each value of `config` was written. */
   origins: Origins;
   /** The values each path had before a later file or override replaced them, oldest first. */
@@ -55,7 +57,7 @@ function readFromDisk(file: string, what: string): string | UnreadableFile {
 export function loadConfig(file: string, options: LoadOptions = {}): LoadedConfig {
   const abs = path.resolve(file);
   const read = (f: string, what: string) => options.readText?.(f) ?? readFromDisk(f, what);
-  const state: LoadedConfig = { file: abs, config: {}, origins: new Map(), overridden: new Map(), files: [], parsed: new Map(), bases: new Map(), problems: [] };
+  const state: LoadedConfig = { file: abs, config: {}, marked: {}, origins: new Map(), overridden: new Map(), files: [], parsed: new Map(), bases: new Map(), problems: [] };
   const text = read(abs, 'config file');
   if (text instanceof UnreadableFile) {
     state.problems.push({ severity: 'error', code: text.reason === 'not-found' ? 'file-not-found' : 'file-unreadable', message: text.message, file: abs, range: ZERO_RANGE, path: '' });
@@ -64,6 +66,7 @@ export function loadConfig(file: string, options: LoadOptions = {}): LoadedConfi
   const shadows: ShadowCandidate[] = [];
   const merged = loadRecursive(abs, text, [], state, read, shadows);
   for (const p of shadowedValues(shadows, merged.origins, state.bases)) state.problems.push(p);
+  state.marked = merged.value;
   state.config = stripDelete(merged.value) as Record<string, unknown>;
   state.origins = merged.origins;
   return state;

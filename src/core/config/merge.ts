@@ -89,7 +89,9 @@ function mergeAt(base: unknown, child: unknown, path: string, origins: Origins, 
     const o = childOrigins.get(p);
     if (o) origins.set(p, o);
   });
-  return stripDelete(child);
+  // Markers stay until the whole chain is merged (loadConfig strips them): a mixin later in a
+  // `_base_` list must still replace what the entries before it set.
+  return child;
 }
 
 /** Remove `_delete_` markers (they only steer merging). */

@@ -13,13 +13,15 @@
  * the hour lost. It is a warning at the line that wrote it, naming the line that wins. Equal
  * values are not reported (nothing is lost), nor a file's value that the command line replaces (an
  * explicit, one-off choice; an option given twice is reported by overrides.ts), nor a value that a
- * file inheriting from the writer sets again in the end.
+ * file inheriting from the writer sets again in the end, nor a mapping replaced by one marked
+ * `_delete_: true` (a replacement written on purpose).
  */
 import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { describeValue } from '../format';
 import { COMMAND_LINE, type Problem, type Range } from '../problems';
-import { stripDelete, type Replacement } from './merge';
+import { DELETE_KEY, stripDelete, type Replacement } from './merge';
+import { isPlainObject } from '../schema';
 import { locate, type Origins } from './yamlFile';
 import { MAX_PROBLEMS } from '../validate';
 
@@ -61,6 +63,7 @@ export function shadowedValues(candidates: ShadowCandidate[], origins: Origins, 
     const final = locate(origins, c.path)?.origin;
     if (!final || final.file === lost.file || inheritsFrom(final.file, lost.file, bases)) continue;
     if (isDeepStrictEqual(stripDelete(c.lostValue), stripDelete(c.value))) continue;
+    if (isPlainObject(c.value) && c.value[DELETE_KEY] === true) continue;
     if (out.length >= MAX_PROBLEMS) {
       unlisted++;
       continue;

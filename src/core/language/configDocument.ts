@@ -89,7 +89,7 @@ export class ConfigDocument {
       for (const b of this.baseReferences()) {
         if (b.file === this.file) continue;
         const loaded = loadConfig(b.file, this.options);
-        acc = mergeSourced(acc, { value: loaded.config, origins: loaded.origins });
+        acc = mergeSourced(acc, { value: loaded.marked, origins: loaded.origins });
       }
       this.inheritedCache = acc;
     }
@@ -136,7 +136,7 @@ export class ConfigDocument {
     if (this.options.customImports === false) return;
     const m = this.merged;
     if (!Array.isArray(m.value.custom_imports)) return;
-    const loaded: LoadedConfig = { file: this.file, config: m.value, origins: m.origins, files: [], parsed: new Map(), bases: new Map(), problems: [] };
+    const loaded: LoadedConfig = { file: this.file, config: m.value, marked: m.value, origins: m.origins, files: [], parsed: new Map(), bases: new Map(), problems: [] };
     try {
       loadCustomImports(loaded);
     } catch {
