@@ -9,7 +9,7 @@
 import type { z } from 'zod';
 import { registries } from './registry';
 import { rootSchema } from './rootSchema';
-import { defaultOf, elementOf, isPlainObject, shapeOf, shorthandsSet, slotKindOf, unwrap, type Shorthand } from './schema';
+import { defaultOf, elementOf, hasWrapper, isPlainObject, shapeOf, shorthandsSet, slotKindOf, unwrap, type Shorthand } from './schema';
 
 type AnySchema = z.core.$ZodType;
 
@@ -37,7 +37,8 @@ function fillObject(schema: AnySchema, value: Record<string, unknown>): Record<s
   const shorthands = shorthandsSet(shape, value);
   for (const [key, field] of Object.entries(shape)) {
     let v = value[key];
-    if (v === undefined) {
+    // null where the schema takes none is "not set" (validate.ts): the builders see no key.
+    if (v === undefined || (v === null && !hasWrapper(field, 'nullable'))) {
       const d = defaultOf(field);
       if (!d) continue;
       v = structuredClone(d.value);

@@ -14,7 +14,33 @@ type Json = Record<string, unknown>;
 function convert(schema: z.core.$ZodType): Json {
   const out = z.toJSONSchema(schema as z.ZodType, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Json;
   delete out.$schema;
-  return linkSlots(out) as Json;
+  return asTheValidatorReads(linkSlots(out)) as Json;
+}
+
+const DELETE_MARKER = { type: 'boolean', description: 'true: this mapping replaces the one inherited from _base_ files instead of merging into it' };
+
+/**
+ * What the config validator (validate.ts) accepts beyond the zod schemas: `_delete_` in every
+ * closed mapping, and null for a key that may be left out and has no default ("not set").
+ */
+function asTheValidatorReads(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(asTheValidatorReads);
+  if (typeof node !== 'object' || node === null) return node;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(node as Json)) out[k] = asTheValidatorReads(v);
+  const properties = out.properties as Json | undefined;
+  if (out.type === 'object' && properties && typeof properties === 'object') {
+    const required = new Set((out.required as string[] | undefined) ?? []);
+    const props: Json = {};
+    for (const [k, v] of Object.entries(properties)) {
+      // Slots (references to a kind) take null only where their schema says nullable.
+      const notSet = !required.has(k) && (v as Json).default === undefined && (v as Json).$ref === undefined;
+      props[k] = notSet ? { anyOf: [v, { type: 'null' }] } : v;
+    }
+    if (out.additionalProperties === false) props._delete_ = DELETE_MARKER;
+    out.properties = props;
+  }
+  return out;
 }
 
 /** Replace slot placeholders with references to the slot's definition. */

@@ -109,6 +109,12 @@ export function isOptional(schema: AnySchema): boolean {
   return false;
 }
 
+/** Whether `schema` is wrapped (optional, default, ...) in a `wrapper` somewhere outside its core type. */
+export function hasWrapper(schema: AnySchema, wrapper: string): boolean {
+  for (let s: AnySchema | undefined = schema; s; s = (s._zod.def as unknown as { innerType?: AnySchema }).innerType) if (s._zod.def.type === wrapper) return true;
+  return false;
+}
+
 /** The default value, if the schema has one. */
 export function defaultOf(schema: AnySchema): { value: unknown } | undefined {
   let s: AnySchema = schema;

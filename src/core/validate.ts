@@ -15,6 +15,7 @@ import {
   defaultOf,
   descriptionOf,
   elementOf,
+  hasWrapper,
   isOptional,
   isPlainObject,
   shapeOf,
@@ -43,12 +44,6 @@ export interface Validatable {
  * first thousand.
  */
 export const MAX_PROBLEMS = 1000;
-
-/** Whether `schema` is wrapped (optional, default, ...) in a `wrapper` somewhere outside its core type. */
-function hasWrapper(schema: AnySchema, wrapper: string): boolean {
-  for (let s: AnySchema | undefined = schema; s; s = (s._zod.def as unknown as { innerType?: AnySchema }).innerType) if (s._zod.def.type === wrapper) return true;
-  return false;
-}
 
 class Walker {
   readonly problems: Problem[] = [];
@@ -92,7 +87,9 @@ class Walker {
     const inner = unwrap(schema);
     const t = inner._zod.def.type;
     if (value === undefined) return;
-    if (value === null && (schema._zod.def.type === 'nullable' || isOptional(schema))) return;
+    // null is "not set" (Python's None) where a key may be left out and has no default
+    // (`runner.max_epochs: null` lifts an inherited epoch count); withDefaults drops it.
+    if (value === null && (hasWrapper(schema, 'nullable') || (isOptional(schema) && !defaultOf(schema)))) return;
     if (t === 'object' && isPlainObject(value)) {
       this.object(inner, value, path, owner);
       return;
@@ -115,7 +112,8 @@ class Walker {
       const custom = issue.code === 'custom' && issue.message && issue.message !== 'Invalid input';
       const shown = issue.path.length ? pick(value, issue.path as (string | number)[]) : value;
       const expected = custom ? issue.message : `expected ${typeLabel(subSchema(schema, issue.path as (string | number)[]))}, got ${describeValue(shown)}`;
-      this.report(issuePath, false, 'invalid-value', `${issuePath}: ${expected}`);
+      const fallback = value === null ? defaultOf(schema) : undefined;
+      this.report(issuePath, false, 'invalid-value', `${issuePath}: ${expected}${fallback ? ` (leave the key out for its default, ${describeValue(fallback.value)})` : ''}`);
     }
   }
 

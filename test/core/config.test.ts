@@ -28,6 +28,8 @@ const t = tempFiles({
   'cycle-b.yaml': 'seed: 1\n_base_: cycle-a.yaml\n',
   'mixin-head.yaml': 'model:\n  head:\n    _delete_: true\n    type: ClsHead\n    num_classes: 4\n',
   'mixed.yaml': '_base_: [merge.yaml, mixin-head.yaml]\n',
+  'nulls-ok.yaml': '_base_: base.yaml\nmodel:\n  head: {num_classes: null}\nrunner: {max_epochs: null, max_iters: 5}\n',
+  'nulls.yaml': '_base_: base.yaml\nmodel:\n  backbone:\n    depth:\n  head: {num_classes: null}\nrunner: {max_epochs: null, log_interval: ~}\n',
 });
 afterAll(() => t.cleanup());
 
@@ -106,6 +108,17 @@ describe('validation', () => {
       '4:61 model.backbone.out_indices.1: expected integer >= 0 <= 3, got 7',
       '5:38 model.head.num_classes: expected integer >= 1, got 2.5',
     ]);
+  });
+
+  it('null is "not set" where a key may be left out without a default; where it has one, an error naming it', () => {
+    expect(checkConfig(t.file('nulls.yaml')).problems.map((p) => `${lc(p)} ${p.message}`)).toEqual([
+      '4:11 model.backbone.depth: expected 18 | 34 | 50 | 101 | 152, got null (leave the key out for its default, 18)',
+      '6:42 runner.log_interval: expected integer >= 1, got null (leave the key out for its default, 10)',
+    ]);
+    // The builders never see the null: the key is gone, as if not written.
+    const { config } = resolveConfig(t.file('nulls-ok.yaml'));
+    expect(Object.keys((config.model as Record<string, Record<string, unknown>>).head)).not.toContain('num_classes');
+    expect(Object.keys(config.runner as object)).not.toContain('max_epochs');
   });
 
   it('asks for a missing type with the names of that slot', () => {

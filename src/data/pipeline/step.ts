@@ -63,9 +63,11 @@ export const interpolationParam = z.enum(['bilinear', 'nearest', 'bicubic']).def
 export const probabilityParam = (p: number, what: string) => z.number().min(0).max(1).default(p).describe(`Probability of applying ${what}`);
 
 /** A `[min, max]` range with min <= max. */
-export function rangeParam(lo: number, hi: number, min: number, max = Infinity) {
+export function rangeParam(lo: number, hi: number, min: number, max?: number) {
+  // No .max(Infinity): the JSON Schema would say `"maximum": null`, which no validator compiles.
+  const bound = () => (max === undefined ? z.number().min(min) : z.number().min(min).max(max));
   return z
-    .tuple([z.number().min(min).max(max), z.number().min(min).max(max)])
+    .tuple([bound(), bound()])
     .default([lo, hi])
     .refine(([a, b]) => a <= b, { message: 'expected [min, max] with min <= max' });
 }
