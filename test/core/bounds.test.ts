@@ -76,8 +76,13 @@ describe('nesting', () => {
     expect(nestingBeyond(deepBlock(49))).toBeUndefined();
     expect(nestingBeyond(deepBlock(60))).toBeDefined();
     expect(nestingBeyond(`a: ${'['.repeat(101)}${']'.repeat(101)}`)).toBeDefined();
-    // Quotes and comments cannot hide brackets: "]" inside a string closes nothing.
+    // Quotes cannot hide brackets: "]" inside a string closes nothing outside it.
     expect(nestingBeyond(`a: "${']'.repeat(200)}" ${'['.repeat(101)}`)).toBeDefined();
+    // A quote the parser reads as a plain character still counts what follows it.
+    expect(nestingBeyond(`a: x "${'['.repeat(101)}`)).toBeDefined();
+    // Balanced brackets in strings, and any in comments, add nothing (they once added up to a false refusal).
+    expect(nestingBeyond(`files:\n${'  - "src/a[1].ts"\n'.repeat(150)}`)).toBeUndefined();
+    expect(nestingBeyond(`seed: 1\n${'#  - { type: RandomHorizontalFlip, p: [0.5] }\n'.repeat(150)}${'# option [1\n'.repeat(150)}`)).toBeUndefined();
     for (const f of fs.readdirSync('configs', { recursive: true }) as string[]) {
       if (f.endsWith('.yaml')) expect(nestingBeyond(fs.readFileSync(`configs/${f}`, 'utf8'), 40), f).toBeUndefined();
     }

@@ -7,8 +7,12 @@
  *
  * The estimate is an upper bound, never below the real depth: a block level counts twice (a
  * list may sit at its parent key's column), each `- `, `? ` or `: ` indicator leading a line
- * counts once, and so does each flow bracket still open. Configs nest about ten levels, which
- * estimates to a few dozen; the limit is far above that.
+ * counts once, and so does each flow bracket still open. Brackets inside what seems to be a
+ * quoted scalar count too, in their own tally that their closing brackets lower again (never
+ * below zero): a misread quote can then only add levels, while `"a[1].ts"` adds none. Brackets in
+ * comments never count: after a `#` that starts a comment here, the parser is in a comment or
+ * in a quoted string, never in structure. Configs nest about ten levels, which estimates to a
+ * few dozen; the limit is far above that.
  */
 
 /** Levels of mappings and lists inside each other that a config may have. */
@@ -21,10 +25,13 @@ export const MAX_NESTING = 100;
 export function nestingBeyond(text: string, limit = MAX_NESTING): number | undefined {
   const indents: number[] = [];
   let flow = 0;
+  /** Brackets still open inside (what seemed to be) quoted scalars. */
+  let quoted = 0;
   /** Inside a quoted scalar that may continue on the next line: its quote. */
   let quote: '"' | "'" | undefined;
   let i = 0;
   const n = text.length;
+  const depth = (leading: number) => 2 * indents.length + leading + flow + quoted;
   while (i < n) {
     // One line: [i, end). Its indentation and leading indicators count even where the line seems
     // to continue a quoted scalar: a misread quote must never hide levels (it may only add some).
@@ -43,16 +50,15 @@ export function nestingBeyond(text: string, limit = MAX_NESTING): number | undef
       j += 2;
       while (j < end && (text[j] === ' ' || text[j] === '\t')) j++;
     }
-    if (2 * indents.length + leading + flow > limit) return j;
+    if (depth(leading) > limit) return j;
     for (; j < end; j++) {
       const c = text[j];
-      // Opening brackets count even inside (what seem to be) quotes and comments, for the same reason.
-      if (c === '[' || c === '{') {
-        flow++;
-        if (2 * indents.length + leading + flow > limit) return j;
-      }
       if (quote !== undefined) {
-        if (c === '\\' && quote === '"') j++;
+        if (c === '[' || c === '{') {
+          quoted++;
+          if (depth(leading) > limit) return j;
+        } else if ((c === ']' || c === '}') && quoted > 0) quoted--;
+        else if (c === '\\' && quote === '"') j++;
         else if (c === quote) {
           if (quote === "'" && text[j + 1] === "'") j++;
           else quote = undefined;
@@ -60,14 +66,13 @@ export function nestingBeyond(text: string, limit = MAX_NESTING): number | undef
         continue;
       }
       const prev = j === 0 ? '\n' : text[j - 1];
-      if (c === '#' && (prev === ' ' || prev === '\t' || prev === '\n')) {
-        for (; j < end; j++) if (text[j] === '[' || text[j] === '{') flow++;
-        if (2 * indents.length + leading + flow > limit) return end;
-        break;
-      }
+      if (c === '#' && (prev === ' ' || prev === '\t' || prev === '\n')) break;
       const atScalarStart = prev === ' ' || prev === '\t' || prev === '\n' || prev === '[' || prev === '{' || prev === ',' || prev === ':';
       if ((c === '"' || c === "'") && atScalarStart) quote = c;
-      else if ((c === ']' || c === '}') && flow > 0) flow--;
+      else if (c === '[' || c === '{') {
+        flow++;
+        if (depth(leading) > limit) return j;
+      } else if ((c === ']' || c === '}') && flow > 0) flow--;
     }
     i = end + 1;
   }
