@@ -110,6 +110,16 @@ describe('validation', () => {
     ]);
   });
 
+  it('text on disk: a byte-order mark shifts no column, bytes that are not UTF-8 and JSON comments are located errors', () => {
+    fs.writeFileSync(t.file('bom.yaml'), '\uFEFFseed: x\n');
+    fs.writeFileSync(t.file('latin1.yaml'), Buffer.concat([Buffer.from('seed: 1\nload_from: "caf'), Buffer.from([0xe9]), Buffer.from('"\n')]));
+    fs.writeFileSync(t.file('comment.json'), '{\n  "seed": 1, // the usual\n  "work_dir": "http://not/a/comment"\n}\n');
+    const shown = (f: string) => checkConfig(t.file(f)).problems.map((p) => `${lc(p)} ${p.message}`);
+    expect(shown('bom.yaml')).toEqual(['1:7 seed: expected integer >= 0, got "x" (a string)']);
+    expect(shown('latin1.yaml')).toEqual(['2:16 not UTF-8 text: a byte here is not valid UTF-8 (save the file as UTF-8)']);
+    expect(shown('comment.json')).toEqual(['2:14 JSON has no comments; remove it, or write the config as .yaml, where # starts a comment']);
+  });
+
   it('null is "not set" where a key may be left out without a default; where it has one, an error naming it', () => {
     expect(checkConfig(t.file('nulls.yaml')).problems.map((p) => `${lc(p)} ${p.message}`)).toEqual([
       '4:11 model.backbone.depth: expected 18 | 34 | 50 | 101 | 152, got null (leave the key out for its default, 18)',
@@ -228,6 +238,9 @@ describe('command-line overrides', () => {
     expect(messages(['hooks.1.momentum', '0.9'])).toEqual(["--hooks.1.momentum 0.9: hooks.1 does not exist yet: set the whole element (--hooks.1 '{...}')"]);
     expect(messages(['model.backbone', 'null'])).toEqual(['--model.backbone null: model.backbone: expected a mapping with a "type" naming a backbone, got null']);
     expect(messages(['model.neck', 'null'])).toEqual(['--model.neck null: model.neck: expected a mapping with a "type" naming a neck, got null']);
+    // Inheritance is settled by the files: on the command line it would load nothing.
+    expect(messages(['_base_', 'other.yaml'])).toEqual(['--_base_ other.yaml: _base_ only works in config files (the command line sets values of the merged config); write a config file that inherits from this one']);
+    expect(messages(['model.head._delete_', 'true'])).toEqual(['--model.head._delete_ true: _delete_ only works in config files (the command line sets values of the merged config); write a config file that inherits from this one']);
   });
 
   it('a wrong override value is reported against the option', () => {

@@ -46,7 +46,8 @@ export const MAX_CONFIG_BYTES_ENV = 'CVW_MAX_CONFIG_BYTES';
 function readFromDisk(file: string, what: string): string | UnreadableFile {
   try {
     const maxBytes = limitFromEnv(MAX_CONFIG_BYTES_ENV, DEFAULT_MAX_CONFIG_BYTES);
-    return readRegularFile(file, { what, maxBytes, raiseHint: `set ${MAX_CONFIG_BYTES_ENV} to a number of bytes to raise it` }).toString('utf8');
+    // Without a byte-order mark, as an editor shows the text: positions on line 1 then agree.
+    return readRegularFile(file, { what, maxBytes, raiseHint: `set ${MAX_CONFIG_BYTES_ENV} to a number of bytes to raise it` }).toString('utf8').replace(/^\uFEFF/, '');
   } catch (err) {
     if (err instanceof UnreadableFile) return err;
     throw err;

@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import { registries } from '../registry';
 import { rootSchema } from '../rootSchema';
 import { elementOf, enumValuesOf, isPlainObject, shapeOf, slotKindOf, unwrap } from '../schema';
-import { getPath, noteOverridden, setPath } from './merge';
+import { BASE_KEY, DELETE_KEY, getPath, noteOverridden, setPath } from './merge';
 import { COMMAND_LINE, ZERO_RANGE, type Problem } from '../problems';
 import type { LoadedConfig } from './load';
 
@@ -108,6 +108,11 @@ export function applyOverrides(loaded: LoadedConfig, overrides: Override[]): Pro
     const segments = o.key.split('.');
     if (segments.some((s) => s === '')) {
       problems.push({ severity: 'error', code: 'bad-override', message: `${o.arg}: "${o.key}" is not a dotted key path like model.head.num_classes`, file: COMMAND_LINE, range: ZERO_RANGE, path: o.key });
+      continue;
+    }
+    // Inheritance is settled when the files load; set afterwards it would load nothing.
+    if (segments.includes(BASE_KEY) || segments.includes(DELETE_KEY)) {
+      problems.push({ severity: 'error', code: 'bad-override', message: `${o.arg}: ${segments.includes(BASE_KEY) ? BASE_KEY : DELETE_KEY} only works in config files (the command line sets values of the merged config); write a config file that inherits from this one`, file: COMMAND_LINE, range: ZERO_RANGE, path: o.key });
       continue;
     }
     const parentValue = getPath(loaded.config, segments.slice(0, -1));

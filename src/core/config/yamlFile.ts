@@ -51,7 +51,12 @@ function nodeRange(lc: LineCounter, node: Node | null | undefined, fallback: num
 export function parseConfigText(file: string, text: string): ParsedFile {
   // Checked before any reader runs: each of them recurses per level (see nesting.ts).
   const deep = nestingBeyond(text);
-  if (deep !== undefined) return tooDeep(file, text, deep);
+  if (deep !== undefined) return unread(file, text, deep, 'too-large', `nested more than ${MAX_NESTING} levels deep (mappings and lists inside each other); a config needs a few levels`);
+  // Bytes that are not UTF-8 decode to U+FFFD: "café" saved as Latin-1 would become "caf\uFFFD" unseen.
+  const replaced = text.indexOf('\uFFFD');
+  if (replaced >= 0) return unread(file, text, replaced, 'file-unreadable', 'not UTF-8 text: a byte here is not valid UTF-8 (save the file as UTF-8)');
+  const comment = file.endsWith('.json') ? jsonCommentAt(text) : undefined;
+  if (comment !== undefined) return unread(file, text, comment, 'yaml-syntax', 'JSON has no comments; remove it, or write the config as .yaml, where # starts a comment');
   // Plain YAML (nearly every config) has a reader ten times faster with the very same values and
   // positions; anything it does not model exactly, errors included, is read by `yaml` below.
   return fastParse(file, text) ?? parseConfigTextWithYaml(file, text);
@@ -119,17 +124,25 @@ function withDuplicateKeys(document: Document.Parsed): Array<{ pos: [number, num
 }
 
 /** A file no reader may see: one problem at the offset where it nests too deeply, and nothing read. */
-function tooDeep(file: string, text: string, offset: number): ParsedFile {
-  const problem: Problem = {
-    severity: 'error',
-    code: 'too-large',
-    message: `nested more than ${MAX_NESTING} levels deep (mappings and lists inside each other); a config needs a few levels`,
-    file,
-    range: new TextIndex(text).range(offset, Math.min(offset + 1, text.length)),
-    path: '',
-  };
+/** A file not read further because of what is at `offset`: one problem there, no values. */
+function unread(file: string, text: string, offset: number, code: Problem['code'], message: string): ParsedFile {
+  const problem: Problem = { severity: 'error', code, message, file, range: new TextIndex(text).range(offset, Math.min(offset + 1, text.length)), path: '' };
   const lineCounter = new LineCounter();
   return { file, value: {}, origins: new Map([['', { file, value: problem.range }]]), problems: [problem], document: parseDocument('', { lineCounter }), lineCounter };
+}
+
+/** Offset of the first `//` or `/*` outside a JSON string, or undefined. */
+function jsonCommentAt(text: string): number | undefined {
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '/' && (text[i + 1] === '/' || text[i + 1] === '*')) return i;
+  }
+  return undefined;
 }
 
 function firstLine(msg: string): string {
