@@ -89,6 +89,10 @@ describe('go to definition', () => {
     const d = definition(doc, position)!;
     expect(d.target).toEqual({ kind: 'file', file: t.file('_base_/runtime.yaml'), range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } });
     expect(d.origin).toEqual({ start: { line: 0, character: 8 }, end: { line: 0, character: 27 } });
+    // A folder named as a base is no file to open; the hover says what the validator says.
+    const folder = docAt(yaml('_base_: _ba<|>se_', 'seed: 1'));
+    expect(definition(folder.doc, folder.position)).toBeUndefined();
+    expect(hover(folder.doc, folder.position)!.markdown).toBe(`\`${t.file('_base_')}\` is not a file`);
   });
 
   it('goes from a custom type to its registration, and from a custom import to the module', () => {

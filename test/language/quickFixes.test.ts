@@ -64,6 +64,13 @@ describe('quick fixes', () => {
     expect(problems).toEqual([]);
   });
 
+  it('offers no rename to a key the mapping already has (it would write the key twice); only removal', () => {
+    const text = yaml('model:', '  type: Classification', '  backbone: {type: ResNet}', '  head:', '    type: ClsHead', '    dropout: 0.1', '    dropuot: 0.5');
+    const r = fixes(text);
+    expect(r.problems.map((p) => p.suggestions)).toEqual([['dropout']]);
+    expect(r.fixes.map((f) => f.title)).toEqual(['Remove "dropuot"']);
+  });
+
   it('removes an unknown key with its whole block', () => {
     const text = yaml('model:', '  type: Classification', '  backbone:', '    type: ResNet', '    extra:', '      a: 1', '      b: [1, 2]', '    depth: 34', HEAD);
     const r = fixes(text);

@@ -35,7 +35,8 @@ export function definition(doc: ConfigDocument, position: Position): Definition 
   const isImport = p[0] === 'custom_imports' && p.length === 2;
   if (isBase || isImport) {
     const file = path.resolve(doc.dir, value);
-    return fs.existsSync(file) ? { origin, target: { kind: 'file', file, range: ZERO_RANGE } } : undefined;
+    // A folder is no definition (the validator says so); an editor would open it as a file.
+    return fs.statSync(file, { throwIfNoEntry: false })?.isFile() ? { origin, target: { kind: 'file', file, range: ZERO_RANGE } } : undefined;
   }
   if (p[p.length - 1] !== 'type') return undefined;
   doc.loadCustomComponents();

@@ -48,7 +48,8 @@ function valueHover(doc: ConfigDocument, at: PathSegment[], value: unknown): str
   }
   if (at[0] === BASE_KEY && typeof value === 'string') {
     const file = path.resolve(doc.dir, value);
-    return fs.existsSync(file) ? `Inherits from \`${file}\`` : `\`${file}\` does not exist`;
+    const stat = fs.statSync(file, { throwIfNoEntry: false });
+    return stat?.isFile() ? `Inherits from \`${file}\`` : stat ? `\`${file}\` is not a file` : `\`${file}\` does not exist`;
   }
   if (at[0] === 'custom_imports' && at.length === 2 && typeof value === 'string') {
     const file = path.resolve(doc.dir, value);

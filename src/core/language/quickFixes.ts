@@ -67,11 +67,14 @@ function replaceValue(doc: ConfigDocument, problem: Problem): QuickFix[] {
 }
 
 function renameKey(doc: ConfigDocument, problem: Problem): QuickFix[] {
-  const pair = pairWithKeyAt(doc.root, doc.index.offsetAt(problem.range.start));
-  if (!pair) return [];
+  const found = pairAndMapAt(doc.root, doc.index.offsetAt(problem.range.start));
+  if (!found) return [];
+  const { pair, map } = found;
   const q = pair.keyQuote ? 1 : 0;
   const range = doc.range(pair.keyStart + q, pair.keyEnd - q);
-  return (problem.suggestions ?? []).slice(0, MAX_ALTERNATIVES).map((s, i) => ({
+  // Not to a key this mapping already has (`modle` beside `model`): that would write it twice.
+  const names = (problem.suggestions ?? []).filter((s) => !map.pairs.some((p) => p.key === s));
+  return names.slice(0, MAX_ALTERNATIVES).map((s, i) => ({
     title: `Rename to "${s}"`,
     edits: [{ range, newText: s }],
     preferred: i === 0,
@@ -213,10 +216,6 @@ function* pairsOf(node: YamlNode | undefined): Generator<{ pair: PairNode; map: 
 function pairAndMapAt(root: YamlNode, keyStart: number): { pair: PairNode; map: MapNode } | undefined {
   for (const found of pairsOf(root)) if (found.pair.keyStart === keyStart) return found;
   return undefined;
-}
-
-function pairWithKeyAt(root: YamlNode, keyStart: number): PairNode | undefined {
-  return pairAndMapAt(root, keyStart)?.pair;
 }
 
 function scalarStartingAt(root: YamlNode, start: number): Extract<YamlNode, { kind: 'scalar' }> | undefined {
