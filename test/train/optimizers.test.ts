@@ -68,6 +68,30 @@ describe('AdamW', () => {
     // w = 1 * (1 - 0.1*0.5) - 0.1 = 0.85
     expect(named[0][1].variable.dataSync()[0]).toBeCloseTo(0.85, 5);
   });
+
+  it('counts steps per parameter: one held without gradients starts its bias correction at its first gradient, as in PyTorch', () => {
+    const named = params({ live: [[1.0], 'weight'], held: [[1.0], 'weight'] });
+    const opt = build<OptimizerFactory>('optimizer', { type: 'AdamW', lr: 0.01, weight_decay: 0 })(named);
+    const [live, held] = named.map(([, p]) => p.variable);
+    for (let i = 0; i < 100; i++) opt.step({ [live.name]: tf.tensor1d([0.3]) }, 0.01);
+    expect(held.dataSync()[0]).toBe(1);
+    // Under a constant gradient every Adam step is lr (m̂ = g, v̂ = g²): 10 steps move it 10 lr.
+    // Counting the optimizer's steps (from 101) instead, v̂ was divided by 1 - 0.999^101 = 0.096
+    // while it grew from 0: the 10 steps moved it 17.5 lr.
+    for (let i = 0; i < 10; i++) opt.step({ [live.name]: tf.tensor1d([0.3]), [held.name]: tf.tensor1d([0.5]) }, 0.01);
+    expect(1 - held.dataSync()[0]).toBeCloseTo(0.1, 6);
+    // The counts travel with the state: a resumed optimizer takes the same next step.
+    const resumed = build<OptimizerFactory>('optimizer', { type: 'AdamW', lr: 0.01, weight_decay: 0 })(params({ live: [[live.dataSync()[0]], 'weight'], held: [[held.dataSync()[0]], 'weight'] }));
+    const state = opt.stateDict();
+    expect([...state.keys()].filter((k) => k.endsWith('.step')).map((k) => [k, state.get(k)!.dataSync()[0]])).toEqual([['live.step', 110], ['held.step', 10]]);
+    resumed.loadStateDict(state);
+    const twin = resumed.params.map((p) => p.variable);
+    for (const o of [opt, resumed]) {
+      const [a, b] = o === opt ? [live, held] : twin;
+      o.step({ [a.name]: tf.tensor1d([0.3]), [b.name]: tf.tensor1d([0.5]) }, 0.01);
+    }
+    expect(twin[1].dataSync()[0]).toBeCloseTo(held.dataSync()[0], 7);
+  });
 });
 
 describe('LARS', () => {

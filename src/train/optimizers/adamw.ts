@@ -17,14 +17,15 @@ export class AdamW extends Optimizer<z.output<typeof adamwParams>> {
 
   protected update(p: OptimParam, grad: tf.Tensor, lr: number): void {
     const [beta1, beta2] = this.cfg.betas;
+    const t = this.stepsOf(p);
     const m = this.slot(p, 'exp_avg');
     const v = this.slot(p, 'exp_avg_sq');
     const next = adamwStep(p.variable, grad, m, v, {
       beta1,
       beta2,
       eps: this.cfg.eps,
-      correction1: 1 - beta1 ** this.steps,
-      correction2: 1 - beta2 ** this.steps,
+      correction1: 1 - beta1 ** t,
+      correction2: 1 - beta2 ** t,
       lr,
       weightDecay: this.cfg.weight_decay * p.decayMult,
     });

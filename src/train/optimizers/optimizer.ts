@@ -94,11 +94,20 @@ export interface OptimizerConfig {
   paramwise: ParamwiseConfig;
 }
 
+/** The state key suffix of a parameter's step count (`<param>.step`, as PyTorch's `state[p]['step']`). */
+const PARAM_STEP = 'step';
+
 export abstract class Optimizer<C extends OptimizerConfig = OptimizerConfig> {
   readonly params: OptimParam[];
   /** Optimizer steps taken (Adam's bias correction needs it). */
   steps = 0;
   private readonly state = new Map<string, tf.Variable>();
+  /**
+   * Steps that updated each parameter, as PyTorch keeps `state[p]['step']`: a parameter held
+   * without gradients (DINO's last layer, SwAV's prototypes, in their first epoch) starts its
+   * count, and Adam's bias correction, at its first gradient, not at the optimizer's.
+   */
+  private readonly paramSteps = new Map<string, number>();
 
   constructor(
     named: Array<[string, Parameter]>,
@@ -123,6 +132,11 @@ export abstract class Optimizer<C extends OptimizerConfig = OptimizerConfig> {
     return v;
   }
 
+  /** Steps that have updated `p`, this one included (1 at its first gradient). */
+  protected stepsOf(p: OptimParam): number {
+    return this.paramSteps.get(p.name) ?? 0;
+  }
+
   protected hasSlot(p: OptimParam, name: string): boolean {
     return this.state.has(`${p.name}.${name}`);
   }
@@ -136,6 +150,7 @@ export abstract class Optimizer<C extends OptimizerConfig = OptimizerConfig> {
     for (const p of this.params) {
       const g = grads[p.variable.name];
       if (!g) continue;
+      this.paramSteps.set(p.name, this.stepsOf(p) + 1);
       tf.tidy(() => this.update(p, g, lr * p.lrMult));
     }
   }
@@ -143,6 +158,7 @@ export abstract class Optimizer<C extends OptimizerConfig = OptimizerConfig> {
   stateDict(): Map<string, tf.Tensor> {
     const out = new Map<string, tf.Tensor>(this.state);
     out.set('steps', tf.scalar(this.steps, 'int32'));
+    for (const [name, n] of this.paramSteps) out.set(`${name}.${PARAM_STEP}`, tf.scalar(n, 'int32'));
     return out;
   }
 
@@ -155,7 +171,12 @@ export abstract class Optimizer<C extends OptimizerConfig = OptimizerConfig> {
       const dot = key.lastIndexOf('.');
       const p = byName.get(key.slice(0, dot));
       if (!p) continue;
-      this.slot(p, key.slice(dot + 1)).assign(t);
+      if (key.slice(dot + 1) === PARAM_STEP) this.paramSteps.set(p.name, t.dataSync()[0]);
+      else {
+        this.slot(p, key.slice(dot + 1)).assign(t);
+        // A checkpoint from before per-parameter counts: the optimizer's count, as it was used.
+        if (!state.has(`${p.name}.${PARAM_STEP}`)) this.paramSteps.set(p.name, this.steps);
+      }
     }
   }
 
