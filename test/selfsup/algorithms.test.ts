@@ -8,6 +8,8 @@ import { build } from '../../src/core/registry';
 import { seedInit } from '../../src/models/nn';
 import { Random } from '../../src/core/random';
 import { randomMasking } from '../../src/models/algorithms/selfsup/mae';
+import { sincos2d } from '../../src/models/necks/maeNeck';
+import { maxAbsDiff } from '../helpers/tf';
 import type { Algorithm, TensorBatch } from '../../src/models/algorithms/types';
 import type { RunnerApi } from '../../src/train/hook';
 import { cases, trainSteps, views } from './tinyAlgorithms';
@@ -115,6 +117,18 @@ describe('MAE encoder', () => {
     expect(Math.max(...Array.from(tf.abs(tf.sub(a, b)).dataSync()))).toBeLessThan(1e-5);
     // The reconstruction loss does see them (they are the targets).
     expect(Math.abs(mae.forwardLoss(images, m).loss.dataSync()[0] - mae.forwardLoss(changed, m).loss.dataSync()[0])).toBeGreaterThan(1e-3);
+    mae.dispose();
+  });
+
+  it('has the fixed 2-D sine-cosine position embeddings of the reference (class token row zero), which no step trains', () => {
+    seedInit(0);
+    const mae = build<Algorithm & { backbone: { posEmbed: tf.Variable; gridSize: number; embedDim: number } }>('model', cases[6].model);
+    const { posEmbed, gridSize: g, embedDim: d } = mae.backbone;
+    const pos = posEmbed.dataSync();
+    expect(maxAbsDiff(Array.from(pos.subarray(0, d)), new Array(d).fill(0))).toBe(0);
+    expect(maxAbsDiff(Array.from(pos.subarray(d)), Array.from(sincos2d(d, g, g)))).toBe(0);
+    expect(posEmbed.trainable).toBe(false);
+    expect(mae.trainableVariables()).not.toContain(posEmbed);
     mae.dispose();
   });
 });

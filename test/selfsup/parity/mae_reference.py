@@ -3,7 +3,7 @@ Scalable Vision Learners, CVPR 2022, arXiv:2111.06377, Section 3) and the author
 (facebookresearch/mae models_mae.py: forward_encoder, random_masking, forward_decoder, forward_loss;
 timm's Block with LayerNorm eps 1e-6):
 
-    tokens = patch_embed(x) + pos_embed[1:];  keep the patches of the smallest noise (len_keep =
+    tokens = patch_embed(x) + pos_embed[1:] (fixed sin-cos, not trained);  keep the patches of the smallest noise (len_keep =
     int(L (1 - mask_ratio))), argsort(noise) the shuffle and argsort(shuffle) the restore order
     encoder: [cls + pos_embed[0], kept tokens] -> blocks -> norm
     decoder: embed, mask tokens appended, unshuffled, + fixed sin-cos positions, blocks, norm, pred
@@ -53,6 +53,9 @@ def main(folder):
     dec = Decoder(b['embed_dim'], grid * grid, p * p * b['in_channels'], d['decoder_embed_dim'], d['decoder_depth'], d['decoder_num_heads'], d['mlp_ratio'])
     load(enc, state, 'backbone.')
     load(dec, state, 'neck.')
+    # models_mae.py: the encoder's pos_embed is fixed sin-cos (requires_grad=False); the state holds
+    # the toolkit's, which MAE sets so.
+    enc.pos_embed.requires_grad_(False)
     imgs = images(views['0'])
     noise = torch.tensor(cfg['noise'])
 

@@ -86,7 +86,8 @@ def dump(module, prefix, out):
 
 def grads(module, prefix, out):
     for k, p in module.named_parameters():
-        out[prefix + k] = to_toolkit(k, p.grad if p.grad is not None else torch.zeros_like(p))
+        if p.requires_grad:  # a frozen parameter (MAE's pos_embed) has no gradient to compare
+            out[prefix + k] = to_toolkit(k, p.grad if p.grad is not None else torch.zeros_like(p))
 
 
 class ConvBn(nn.Module):

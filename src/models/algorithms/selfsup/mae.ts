@@ -8,6 +8,10 @@
  * pixels of all patches; the loss is the mean squared error on the removed patches only, against
  * per-patch normalised pixels (`norm_pix_loss`).
  *
+ * The encoder's position embeddings are fixed 2-D sine-cosine ones, as the reference's
+ * (`pos_embed` with requires_grad=False, a zero row for the class token): set when the model is
+ * built and never trained. A fine-tuned ViT starts from them and learns them.
+ *
  * The mask is drawn from the step's seeded generator, so a resumed run masks exactly as an
  * uninterrupted one.
  */
@@ -17,7 +21,7 @@ import { register, type BuildContext } from '../../../core/registry';
 import { slot } from '../../../core/schema';
 import { UserError } from '../../../core/problems';
 import { VisionTransformer } from '../../backbones/visionTransformer';
-import type { MAENeck } from '../../necks/maeNeck';
+import { sincos2d, type MAENeck } from '../../necks/maeNeck';
 import { maskedMseParams, patchify } from '../../losses/maskedPatchLoss';
 import { buildLoss, lossShorthand, lossSlot, type Losses } from '../../losses/lossSlot';
 import { stepRandom } from '../../nn/stepRandom';
@@ -82,6 +86,7 @@ export class MAE extends SelfSupervised {
     const backbone = ctx.build<unknown>('backbone', params.backbone);
     if (!(backbone instanceof VisionTransformer)) throw new UserError(`MAE needs a VisionTransformer backbone (model.backbone.type), got ${params.backbone.type}`);
     this.backbone = this.child('backbone', backbone);
+    fixSinCosPositions(backbone);
     const p = backbone.params.patch_size;
     this.neck = this.child(
       'neck',
@@ -126,6 +131,17 @@ export class MAE extends SelfSupervised {
     const masking = randomMasking(b, (h / p) * (w / p), this.params.mask_ratio, stepRandom());
     return { loss: this.forwardLoss(images, masking).loss };
   }
+}
+
+/** The ViT's position embeddings made MAE's: 2-D sine-cosine (class token row zero), not trained. */
+function fixSinCosPositions(vit: VisionTransformer): void {
+  const d = vit.embedDim;
+  if (d % 4 !== 0) throw new UserError(`MAE: the encoder's sine-cosine position embeddings need an embed_dim divisible by 4, got ${d}`);
+  const g = vit.gridSize;
+  const pos = new Float32Array((g * g + 1) * d);
+  pos.set(sincos2d(d, g, g), d);
+  tf.tidy(() => vit.posEmbed.assign(tf.tensor3d(pos, [1, g * g + 1, d])));
+  vit.posEmbed.trainable = false;
 }
 
 register('model', {

@@ -10,9 +10,14 @@
  *
  * In a data-parallel run the keys of every rank join the queue (the reference's concat_all_gather),
  * so the queue is the same on every rank and N ranks x batch B see the negatives of one process x
- * batch N·B. MoCo's shuffling batch norm only matters across devices (it stops a model from
- * cheating through per-device statistics); here the key encoder normalises over its own rank's
- * batch, or over all ranks' with runner.sync_bn.
+ * batch N·B.
+ *
+ * Not done: MoCo's shuffling batch norm. With one batch-norm batch, a query and its own key are
+ * normalised with the same statistics while the queued negatives were not, a signal the model can
+ * learn instead of the images (MoCo, Section 3.3). The reference shuffles the keys across GPUs;
+ * its one-GPU CIFAR demo and lightly's benchmark split each batch into 8 batch-norm groups to the
+ * same end. Here the key encoder normalises over its rank's whole batch (or all ranks' with
+ * runner.sync_bn), so small single-process runs can learn less than the reference would.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
