@@ -15,9 +15,13 @@ registerConfigSection('lr_schedule', slot('lr_schedule', 'Learning-rate schedule
 
 export const gradClipSchema = z
   .strictObject({
-    max_norm: z.number().positive().describe('Largest global L2 norm of the gradients; larger ones are scaled down'),
+    max_norm: z.number().positive().describe('Largest L2 norm of the gradients (all together, or each parameter\'s: see per); larger ones are scaled down'),
+    per: z
+      .enum(['model', 'parameter'])
+      .default('model')
+      .describe("model: one norm over all gradients (PyTorch's clip_grad_norm_, MoBY); parameter: each parameter's gradient on its own (DINO's clip_gradients)"),
   })
-  .describe('Gradient clipping by global norm');
+  .describe('Gradient clipping by L2 norm');
 
 export const runnerSchema = z
   .strictObject({

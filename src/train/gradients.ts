@@ -15,3 +15,19 @@ export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: numb
     return out;
   });
 }
+
+/**
+ * Scale each gradient on its own so that its L2 norm is at most `maxNorm`: DINO's clip_gradients
+ * (Caron et al., arXiv:2104.14294, facebookresearch/dino utils.py), which clips per parameter
+ * where clip_grad_norm_ clips them all together. Returns new tensors; the caller disposes the inputs.
+ */
+export function clipPerParameter(grads: Record<string, tf.Tensor>, maxNorm: number): Record<string, tf.Tensor> {
+  return tf.tidy(() => {
+    const out: Record<string, tf.Tensor> = {};
+    for (const [k, g] of Object.entries(grads)) {
+      const scale = tf.minimum(tf.div(maxNorm, tf.add(tf.sqrt(tf.sum(tf.square(g))), 1e-6)), 1);
+      out[k] = tf.keep(tf.mul(g, scale));
+    }
+    return out;
+  });
+}

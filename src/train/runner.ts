@@ -28,7 +28,7 @@ import { LoggerHook, type MetricsSink } from './hooks/logger';
 import { CheckpointHook, type CheckpointHookConfig } from './hooks/checkpoint';
 import { EvalHook, type EvalPipelineRuntime } from './hooks/eval';
 import { StatusLine } from './progress';
-import { clipByGlobalNorm } from './gradients';
+import { clipByGlobalNorm, clipPerParameter } from './gradients';
 import { applyDataDefaults } from './dataDefaults';
 import type { evalPipelineSchema, runnerSchema } from './configSections';
 import type { World } from '../distributed/world';
@@ -509,7 +509,8 @@ export class Runner implements RunnerApi {
     }
     let grads = summed!;
     if (this.cfg.runner.grad_clip) {
-      const clipped = clipByGlobalNorm(grads, this.cfg.runner.grad_clip.max_norm);
+      const { max_norm: maxNorm, per } = this.cfg.runner.grad_clip;
+      const clipped = per === 'parameter' ? clipPerParameter(grads, maxNorm) : clipByGlobalNorm(grads, maxNorm);
       for (const g of Object.values(grads)) g.dispose();
       grads = clipped;
     }
