@@ -3,12 +3,13 @@
  * and command-line overrides, keeping the origin of every value.
  */
 import * as path from 'node:path';
-import { BASE_KEY, mergeSourced, noteOverridden, stripDelete, type Overridden, type Replacement, type Sourced } from './merge';
+import { BASE_KEY, DELETE_KEY, mergeSourced, noteOverridden, stripDelete, type Overridden, type Replacement, type Sourced } from './merge';
 import { shadowedValues, type ShadowCandidate } from './shadowing';
 import { parseConfigText, joinPath, type Origins, type ParsedFile } from './yamlFile';
 import { ZERO_RANGE, type Problem } from '../problems';
 import { isPlainObject } from '../schema';
 import { limitFromEnv, readRegularFile, UnreadableFile } from '../boundedRead';
+import { describeValue } from '../format';
 
 export interface LoadOptions {
   /** Text of a file when it differs from the disk (unsaved editor buffers); undefined reads the disk. */
@@ -91,6 +92,7 @@ function loadRecursive(
     return { value: {}, origins: new Map() };
   }
   const own = parsed.value as Record<string, unknown>;
+  for (const p of deleteMarkerProblems(own, parsed.origins, file)) state.problems.push(p);
   const bases = baseEntries(own[BASE_KEY], parsed.origins, file, state);
   state.bases.set(file, bases.map((b) => b.file));
 
@@ -157,4 +159,25 @@ function baseEntries(raw: unknown, origins: Origins, file: string, state: Loaded
     out.push({ raw: entry, file: path.resolve(path.dirname(file), entry), origin, originPath });
   });
   return out;
+}
+
+/**
+ * `_delete_` set to anything but true: merging reads only true, so `_delete_: yes` (a string in
+ * YAML 1.2) or `"true"` would merge silently where the writer meant to replace.
+ */
+function deleteMarkerProblems(value: unknown, origins: Origins, file: string): Problem[] {
+  const out: Problem[] = [];
+  const stack: Array<[unknown, string]> = [[value, '']];
+  while (stack.length) {
+    const [v, at] = stack.pop()!;
+    const children: Array<[string, unknown]> = Array.isArray(v) ? v.map((x, i) => [String(i), x]) : isPlainObject(v) ? Object.entries(v) : [];
+    for (const [k, x] of children) {
+      const p = at === '' ? k : `${at}.${k}`;
+      if (k === DELETE_KEY && !Array.isArray(v) && x !== true) {
+        const range = origins.get(p)?.value ?? ZERO_RANGE;
+        out.push({ severity: 'error', code: 'invalid-value', message: `${p}: expected true (this mapping replaces the inherited one); leave ${DELETE_KEY} out to merge, got ${describeValue(x)}`, file, range, path: p });
+      } else stack.push([x, p]);
+    }
+  }
+  return out.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
 }

@@ -7,6 +7,7 @@ import type { Location, Problem, Range } from '../problems';
 import { fastParse } from '../language/fastParse';
 import { TextIndex } from '../language/textIndex';
 import { setKey } from './merge';
+import { describeValue, quoted } from '../format';
 import { MAX_NESTING, nestingBeyond } from './nesting';
 
 /** Where a value of a config came from: its key and value in a file, or a command-line option. */
@@ -67,7 +68,7 @@ export function parseConfigTextWithYaml(file: string, text: string): ParsedFile 
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, ...YAML_OPTIONS });
   const problems: Problem[] = [];
-  for (const err of withDuplicateKeys(document)) {
+  for (const err of withDuplicateKeys(document, lineCounter)) {
     const [start, end] = err.pos;
     problems.push({
       severity: 'error',
@@ -98,18 +99,20 @@ const YAML_OPTIONS = { prettyErrors: false, uniqueKeys: false, merge: false } as
  * at `yaml`'s place. Its own check compares each key with every earlier one of the mapping:
  * one line repeating a key 26,000 times took seconds; a set of the keys seen takes milliseconds.
  */
-function withDuplicateKeys(document: Document.Parsed): Array<{ pos: [number, number]; message: string }> {
+function withDuplicateKeys(document: Document.Parsed, lineCounter: LineCounter): Array<{ pos: [number, number]; message: string }> {
   const duplicates: Array<{ pos: [number, number]; message: string }> = [];
   visit(document, {
     Map(_, map) {
-      const seen = new Set<unknown>();
+      const seen = new Map<unknown, number>();
       for (const pair of map.items) {
         if (!isScalar(pair.key)) continue;
         const value = pair.key.value;
-        if (seen.has(value)) {
-          const at = pair.key.range?.[0] ?? 0;
-          duplicates.push({ pos: [at, at + 1], message: 'Map keys must be unique' });
-        } else seen.add(value);
+        const at = pair.key.range?.[0] ?? 0;
+        const first = seen.get(value);
+        if (first !== undefined) {
+          const where = lineCounter.linePos(first);
+          duplicates.push({ pos: [at, at + 1], message: `key ${typeof value === 'string' ? quoted(value) : describeValue(value)} appears twice in this mapping (first at line ${where.line}, column ${where.col}); keep one` });
+        } else seen.set(value, at);
       }
     },
   });
