@@ -117,6 +117,9 @@ describe('run summaries', () => {
     // Less the time it sat stopped before a resume (run.json paused_s).
     const resumed = summarize('/w/cfg/run1', parseRunInfo({ status: 'finished', started: '2026-01-01T00:00:00Z', ended: '2026-01-01T01:00:00Z', paused_s: 1200 }, 'run.json'));
     expect(elapsedSeconds(resumed)).toBe(2400);
+    // A Slurm job not started yet is pending in the panels too; a status from a newer version is unknown.
+    expect(summarize('/w/cfg/run2', parseRunInfo({ status: 'pending' }, 'run.json')).status).toBe('pending');
+    expect(summarize('/w/cfg/run3', info, undefined, 'paused-by-a-later-version').status).toBe('unknown');
     expect([5, 65, 3725].map(formatDuration)).toEqual(['5 s', '1 min 05 s', '1 h 02 min']);
     expect([0, 0.86123, 1234, 1e-5, 2.5e7, NaN].map(formatValue)).toEqual(['0', '0.8612', '1234', '1.000e-5', '2.500e+7', '—']);
   });

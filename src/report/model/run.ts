@@ -8,9 +8,6 @@ import { RUN_STATES, type RunState } from '../../rundir/status';
 import { runDurationMs } from '../../rundir/duration';
 import type { MetricTable } from './metrics';
 
-/** The states a panel shows (a `pending` run shows as `unknown`, as any other status it does not know). */
-export type RunStatusName = Exclude<RunState, 'pending'>;
-
 export interface RunSummary {
   /** The run directory (absolute): the run's identity everywhere. */
   dir: string;
@@ -18,7 +15,8 @@ export interface RunSummary {
   configStem: string;
   /** The config file the run was started from. */
   configFile?: string;
-  status: RunStatusName | 'unknown';
+  /** Its state (`pending`: a Slurm job not started yet); a status the panel does not know is `unknown`. */
+  status: RunState | 'unknown';
   /** The backend that ran it and why (`wasm — no GPU`), when known. */
   engine?: string;
   /** ISO times. */
@@ -49,7 +47,7 @@ export interface RunSnapshot {
   tables: MetricTable[];
 }
 
-const STATUSES: ReadonlySet<string> = new Set(RUN_STATES.filter((s) => s !== 'pending'));
+const STATUSES: ReadonlySet<string> = new Set(RUN_STATES);
 
 /**
  * The summary of run.json `info` (undefined: unreadable) of the run in `dir`; `state` is what a
@@ -82,7 +80,7 @@ export function summarize(dir: string, info: RunInfo | undefined, model?: string
 }
 
 function statusOf(s: string | undefined): RunSummary['status'] {
-  return s && STATUSES.has(s) ? (s as RunStatusName) : 'unknown';
+  return s && STATUSES.has(s) ? (s as RunState) : 'unknown';
 }
 
 /** Seconds the run has taken: to its end, or to `now` while it runs (less its time stopped). */
