@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import '../../src/data';
 import { Random } from '../../src/core/random';
 import { randomResizedCropRect, resizeShorterSide } from '../../src/data/pipeline/geometric';
-import { gaussianKernel } from '../../src/data/pipeline/blur';
+import { defaultKernelSize, gaussianKernel } from '../../src/data/pipeline/blur';
 import { roundHalfEven } from '../../src/data/pipeline/image';
 import { resampleRect } from '../../src/data/pipeline/resample';
 import { apply, grey, image, step, values } from './helpers';
@@ -69,6 +69,9 @@ describe('geometric steps', () => {
     const out = apply(step('CenterCrop', { size: 4 }), grey([[1, 2], [3, 4]]), 0, [{ bbox: [0, 0, 1, 1], label: 0 }]);
     expect(values(out.img)).toEqual([0, 0, 0, 0, 0, 1, 2, 0, 0, 3, 4, 0, 0, 0, 0, 0]);
     expect(out.boxes![0].bbox).toEqual([1, 1, 1, 1]);
+    // One pixel short: torchvision pads right (and bottom) only; the last column once held the next row's first pixel.
+    expect(values(apply(step('CenterCrop', { size: [2, 3] }), grey([[1, 2], [3, 4]])).img)).toEqual([1, 2, 0, 3, 4, 0]);
+    expect(values(apply(step('CenterCrop', { size: [3, 2] }), grey([[1, 2], [3, 4]])).img)).toEqual([1, 2, 3, 4, 0, 0]);
   });
 
   it('RandomHorizontalFlip mirrors pixels (channels kept together) and boxes', () => {
@@ -182,6 +185,10 @@ describe('GaussianBlur', () => {
     close(values(flat.img), new Array(9).fill(7));
   });
 
+  it('defaults to SimCLR\'s kernel: side // 10, made odd by its radius (9 at 96 px, 23 at 224, at least 3)', () => {
+    expect([[96, 96], [224, 300], [32, 32], [28, 28], [49, 50]].map(([w, h]) => defaultKernelSize(w, h))).toEqual([9, 23, 3, 3, 5]);
+  });
+
   it('rejects even kernel sizes in the schema', () => {
     expect(() => step('GaussianBlur', { kernel_size: 4 })).toThrow(/kernel sizes must be odd/);
   });
@@ -196,12 +203,18 @@ describe('ToTensor and Normalize', () => {
 
   it('Normalize subtracts the mean and divides by the std per channel', () => {
     close(values(apply(step('Normalize', { mean: [0.5], std: [0.25] }), grey([[0, 1]], 1)).img), [-2, 2]);
-    close(values(apply(step('Normalize', { mean: [1, 2], std: [1, 2] }), image([[[3, 6]]], 1)).img), [2, 2]);
+    close(values(apply(step('Normalize', { mean: [1, 2], std: [1, 2] }), image([[[3, 6]]], 255)).img), [2, 2]);
     close(values(apply(step('Normalize'), image([[[0.485, 0.456 + 0.224, 0.406 - 0.225]]], 1)).img), [0, 1, -1]);
   });
 
   it('Normalize names the mismatch between its values and the channels', () => {
     expect(() => apply(step('Normalize', { mean: [0.1, 0.2], std: [1, 1] }), grey([[1]], 1))).toThrow(/mean has 2 values but the image has 1 channel/);
     expect(() => step('Normalize', { std: [0] })).toThrow(/standard deviations must be > 0/);
+  });
+
+  it('Normalize refuses statistics on the other scale than the image (ImageNet 0-1 defaults on 0-255 pixels turned 200 into 871)', () => {
+    expect(() => apply(step('Normalize'), image([[[200, 200, 200]]], 255))).toThrow('Normalize: the image is on the 0-255 scale but mean and std are on the 0-1 scale; put ToTensor before Normalize, or give them on the 0-255 scale');
+    expect(() => apply(step('Normalize', { mean: [123.7, 116.3, 103.5], std: [58.4, 57.1, 57.4] }), image([[[0.5, 0.5, 0.5]]], 1))).toThrow(/on the 0-1 scale \(after ToTensor\) but the mean is on the 0-255 scale/);
+    close(values(apply(step('Normalize', { mean: [127.5], std: [127.5] }), grey([[255]], 255)).img), [1]);
   });
 });

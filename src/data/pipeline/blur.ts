@@ -68,10 +68,13 @@ export function separableBlur(img: ImageTensor, kx: Float32Array, ky: Float32Arr
   return out;
 }
 
-/** SimCLR's kernel: about 10% of the shorter side, odd, at least 3. */
+/**
+ * SimCLR's kernel (data_util.py): `side // 10`, then `radius * 2 + 1` with radius half of it
+ * (9 taps at 96 px, 23 at 224), at least 3.
+ */
 export function defaultKernelSize(width: number, height: number): number {
-  const k = Math.max(3, Math.round(0.1 * Math.min(width, height)));
-  return k % 2 ? k : k + 1;
+  const k = Math.floor(Math.min(width, height) / 10);
+  return Math.max(3, 2 * Math.floor(k / 2) + 1);
 }
 
 const oddSize = z.number().int().min(1).refine((k) => k % 2 === 1, { message: 'kernel sizes must be odd (3, 5, 9, ...)' });
@@ -81,7 +84,7 @@ register('pipeline', {
   description: 'Blur with a Gaussian of random sigma, with probability p',
   paper: 'Chen et al., A Simple Framework for Contrastive Learning of Visual Representations (SimCLR), ICML 2020, arXiv:2002.05709',
   params: z.strictObject({
-    kernel_size: z.union([oddSize, z.tuple([oddSize, oddSize])]).optional().describe('Odd kernel size, or [height, width]; default: 10% of the shorter image side, made odd (SimCLR)'),
+    kernel_size: z.union([oddSize, z.tuple([oddSize, oddSize])]).optional().describe("Odd kernel size, or [height, width] (torchvision's GaussianBlur takes [width, height]); default: SimCLR's, 10% of the shorter image side made odd (9 at 96 px, 23 at 224)"),
     sigma: rangeParam(0.1, 2, 1e-6).describe('Range of the standard deviation in pixels, drawn uniformly'),
     p: probabilityParam(0.5, 'the blur'),
   }),

@@ -133,7 +133,8 @@ register('pipeline', {
       type: 'CenterCrop',
       apply(state) {
         const padded = padTo(state.img, h, w);
-        if (padded.left || padded.top) {
+        // By identity: a 1-pixel gap pads on the right or bottom only (left and top stay 0).
+        if (padded.img !== state.img) {
           state.img = padded.img;
           if (state.mask) state.mask = padMask(state.mask, padded.img.width, padded.img.height, padded.left, padded.top);
           if (state.boxes) state.boxes = state.boxes.map((b) => ({ ...b, bbox: [b.bbox[0] + padded.left, b.bbox[1] + padded.top, b.bbox[2], b.bbox[3]] }));

@@ -53,6 +53,8 @@ export interface PipelineStep {
   outChannels?(channels: number): number;
   /** Other random samples of the dataset this step mixes in (Mosaic: 3, MixUp: 1); the loader fetches them. */
   readonly mixImages?: number;
+  /** Moves pixels and boxes but not a segmentation mask (the detection steps): refused where there are masks. */
+  readonly ignoresMasks?: true;
 }
 
 /** `size`: one number for a square, or `[height, width]` (torchvision's order). */

@@ -48,6 +48,7 @@ register('pipeline', {
         return v;
       };
       const mean = fit(p.mean, 'mean');
+      scaleCheck(state.img.white, p.mean, p.std);
       const inv = fit(p.std, 'std').map((s) => 1 / s);
       const d = writablePixels(state);
       if (C === 3) {
@@ -63,3 +64,14 @@ register('pipeline', {
     },
   }),
 });
+
+/**
+ * Statistics on the other scale than the image's: ImageNet's 0-1 defaults on 0-255 pixels (no
+ * ToTensor before) turned a pixel of 200 into 871, silently (torchvision's Normalize takes only
+ * tensors, so it cannot happen there).
+ */
+function scaleCheck(white: number | undefined, mean: number[], std: number[]): void {
+  const small = [...mean, ...std].every((v) => Math.abs(v) <= 1);
+  if (white === 255 && small) throw new UserError('Normalize: the image is on the 0-255 scale but mean and std are on the 0-1 scale; put ToTensor before Normalize, or give them on the 0-255 scale');
+  if (white === 1 && mean.some((v) => Math.abs(v) > 1)) throw new UserError('Normalize: the image is on the 0-1 scale (after ToTensor) but the mean is on the 0-255 scale; divide mean and std by 255, or drop ToTensor');
+}

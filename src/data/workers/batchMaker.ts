@@ -73,6 +73,7 @@ export class BatchMaker {
           let boxes: Box[] | undefined;
           let frame: Frame | undefined;
           let outMask: MaskImage | undefined;
+          if (mask) refuseMaskBlindSteps(this.views[0]);
           for (let v = 0; v < this.views.length; v++) {
             const withBoxes = this.init.withBoxes;
             const state = runPipeline(
@@ -113,12 +114,20 @@ export class BatchMaker {
   }
 }
 
+/** A step that moves pixels but not masks (a detection step) in a pipeline of masks is a config mistake. */
+function refuseMaskBlindSteps(steps: PipelineStep[]): void {
+  const blind = steps.filter((s) => s.ignoresMasks).map((s) => s.type);
+  if (blind.length) throw new UserError(`${[...new Set(blind)].join(', ')} move${blind.length === 1 ? 's' : ''} the image and its boxes but not its segmentation mask; ${MASK_STEPS}`);
+}
+
+const MASK_STEPS = 'segmentation pipelines can use Resize, RandomResizedCrop, CenterCrop, RandomHorizontalFlip and the colour steps';
+
 /** A view-0 pipeline step that changed the image's size without moving the mask is a config mistake. */
 function checkMaskFollowed(mask: MaskImage | undefined, img: ImageTensor, steps: string[]): void {
   if (mask && mask.width === img.width && mask.height === img.height) return;
   throw new UserError(
     `the mask no longer matches the image after the pipeline (${mask ? `${mask.width}x${mask.height}` : 'dropped'} vs ${img.width}x${img.height}): one of its steps (${steps.join(', ')}) does not transform masks; ` +
-      'segmentation pipelines can use Resize, RandomResizedCrop, CenterCrop, RandomHorizontalFlip and the colour steps',
+      MASK_STEPS,
   );
 }
 

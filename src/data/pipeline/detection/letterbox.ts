@@ -21,6 +21,7 @@ register('pipeline', {
     const [H, W] = sizeHW(p.size);
     return {
       type: 'LetterboxResize',
+      ignoresMasks: true,
       apply(state) {
         const img = state.img;
         const r = Math.min(H / img.height, W / img.width);

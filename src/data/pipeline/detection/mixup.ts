@@ -61,6 +61,7 @@ register('pipeline', {
   }),
   build: (p): PipelineStep => ({
     type: 'MixUp',
+    ignoresMasks: true,
     mixImages: 1,
     apply(state, rng) {
       const [other] = takeExtras(state.extras, 1, 'MixUp');

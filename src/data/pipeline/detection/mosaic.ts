@@ -67,6 +67,7 @@ register('pipeline', {
     const [H, W] = sizeHW(p.size);
     return {
       type: 'Mosaic',
+      ignoresMasks: true,
       mixImages: 3,
       apply(state, rng) {
         const others = takeExtras(state.extras, 3, 'Mosaic');

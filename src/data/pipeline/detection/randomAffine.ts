@@ -146,6 +146,7 @@ register('pipeline', {
   }),
   build: (p): PipelineStep => ({
     type: 'RandomAffine',
+    ignoresMasks: true,
     apply(state, rng) {
       if (p.until_epoch !== undefined && (state.epoch ?? 0) >= p.until_epoch) return;
       const [h, w] = p.size ? sizeHW(p.size) : [state.img.height, state.img.width];
