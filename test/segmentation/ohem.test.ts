@@ -104,7 +104,8 @@ for c in cases:
         vw[order[:batch_kept]] = 1.0
     weight[valid] = vw
     pix = cw[tmp] * valid
-    loss = (ce * pix * weight).sum() / max(pix.sum(), 1e-12)
+    # mmseg weight_reduce_loss with avg_factor = the labelled pixels (avg_non_ignore=True)
+    loss = (ce * pix * weight).sum() / max(valid.sum(), 1)
     out.append({'weight': weight.reshape(-1).tolist(), 'loss': float(loss)})
 print(json.dumps(out))
 `;

@@ -1,11 +1,13 @@
 /**
  * Per-pixel softmax cross-entropy for semantic segmentation, with an ignore index (pixels the
- * loss skips: VOC's object borders, padding) and optional class weights. The mean is over the
- * pixels that count, weighted: sum(w[y] * ce) / sum(w[y]), PyTorch's `F.cross_entropy(weight=...,
- * ignore_index=...)` (mmsegmentation's CrossEntropyLoss with avg_non_ignore=True).
- * With `ohem` only the hard pixels (src/models/losses/ohem.ts) add to the sum, over the same
- * denominator: mmsegmentation's decode head with OHEMPixelSampler, whose pixel weights multiply
- * the loss before the mean over the labelled pixels.
+ * loss skips: VOC's object borders, padding) and optional class weights: sum(w[y] * ce) over the
+ * labelled pixels divided by their count, mmsegmentation's CrossEntropyLoss with
+ * avg_non_ignore=True (its avg_factor: the pixels not ignored). Class weights scale each pixel's
+ * term but not the count, as there; PyTorch's `F.cross_entropy(weight=...)` would divide by
+ * sum(w[y]) instead, which moves the loss's scale with each batch's mix of classes. Without class
+ * weights the two agree. With `ohem` only the hard pixels (src/models/losses/ohem.ts) add to the
+ * sum, over the same count: mmsegmentation's decode head with OHEMPixelSampler, whose pixel
+ * weights multiply the loss before the mean over the labelled pixels.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
@@ -30,10 +32,10 @@ export function pixelCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D, o: P
     const valid = tf.notEqual(labels, o.ignoreIndex);
     const safe = tf.where(valid, labels, tf.zerosLike(labels));
     const ce = tf.neg(tf.sum(tf.mul(tf.oneHot(safe, k), tf.logSoftmax(logits)), -1));
-    let w: tf.Tensor = tf.cast(valid, 'float32');
-    if (o.classWeight) w = tf.mul(w, tf.gather(tf.tensor1d(o.classWeight), safe));
+    const labelled = tf.cast(valid, 'float32');
+    const w = o.classWeight ? tf.mul(labelled, tf.gather(tf.tensor1d(o.classWeight), safe)) : labelled;
     const hard = o.ohem ? tf.mul(w, ohemPixelWeights(logits, labels, { ...o.ohem, ignoreIndex: o.ignoreIndex, classWeight: o.classWeight })) : w;
-    const loss = tf.div(tf.sum(tf.mul(ce, hard)), tf.maximum(tf.sum(w), 1e-12));
+    const loss = tf.div(tf.sum(tf.mul(ce, hard)), tf.maximum(tf.sum(labelled), 1));
     return (o.lossWeight === 1 ? loss : tf.mul(loss, o.lossWeight)) as tf.Scalar;
   });
 }
