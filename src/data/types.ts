@@ -16,6 +16,8 @@ export interface Box {
   label: number;
   /** The annotation id in the source file, for messages. */
   id?: number;
+  /** The annotation's area in source pixels (COCO's `area`: the mask's), for evaluation's size buckets. */
+  area?: number;
 }
 
 /** One item of a data source, before decoding. */
@@ -26,6 +28,11 @@ export interface SourceItem {
   label?: number;
   /** Boxes for detection sources: [x, y, w, h] in pixels (COCO convention) with category indices. */
   boxes?: Box[];
+  /**
+   * Crowd regions (COCO `iscrowd`), in source pixels: never training targets; evaluation counts a
+   * detection on one neither right nor wrong, as pycocotools does.
+   */
+  crowd?: Box[];
   /** The image's id in its source (COCO image id), for detection results files. */
   imageId?: number;
   /** Segmentation sources: the mask file (an indexed or grey PNG of class indices). */
@@ -109,6 +116,8 @@ export interface Batch {
   indices: Int32Array;
   /** Boxes of each sample in the output image's pixels (detection datasets). */
   boxes?: Box[][];
+  /** Detection datasets whose source has crowd regions: each sample's, in source pixels (untouched by the pipeline). */
+  crowd?: Box[][];
   /** Detection datasets: each sample's source image id (-1 when unknown) and its view-0 frame (undefined after mixing steps). */
   imageIds?: Int32Array;
   frames?: Array<Frame | undefined>;

@@ -37,7 +37,9 @@ export function toCoco(samples: DetectionSample[], classes: string[], categoryId
     if (seen.has(id)) throw new UserError(`detection evaluation: image id ${id} appears twice in the evaluation data`);
     seen.add(id);
     images.push({ id, width: s.width, height: s.height } as CocoGt['images'][number]);
-    for (const b of s.gt) annotations.push({ id: annotations.length + 1, image_id: id, category_id: cat(b.label), bbox: b.bbox, area: b.bbox[2] * b.bbox[3], iscrowd: 0 });
+    // The annotation's own area where the source gave one (COCO's is the mask's), as pycocotools buckets by it.
+    for (const b of s.gt) annotations.push({ id: annotations.length + 1, image_id: id, category_id: cat(b.label), bbox: b.bbox, area: b.area ?? b.bbox[2] * b.bbox[3], iscrowd: 0 });
+    for (const b of s.crowd ?? []) annotations.push({ id: annotations.length + 1, image_id: id, category_id: cat(b.label), bbox: b.bbox, area: b.area ?? b.bbox[2] * b.bbox[3], iscrowd: 1 });
     const d = s.detections;
     for (let k = 0; k < d.scores.length; k++) {
       const [x1, y1, x2, y2] = d.boxes.subarray(4 * k, 4 * k + 4);

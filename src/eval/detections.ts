@@ -48,6 +48,7 @@ export function toSourceFrame(dets: ImageDetections[], batch: Batch): DetectionS
       height: f.height,
       detections: { ...d, boxes: boxesToSource(d.boxes, f) },
       gt: batch.boxes![i].map((b) => cocoBoxToSource(b, f)),
+      crowd: batch.crowd?.[i],
     };
   });
 }

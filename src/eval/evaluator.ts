@@ -13,6 +13,8 @@ export interface DetectionSample {
   detections: ImageDetections;
   /** Ground truth, boxes as COCO (x, y, w, h). */
   gt: Box[];
+  /** Crowd regions (COCO iscrowd), boxes as COCO (x, y, w, h). */
+  crowd?: Box[];
 }
 
 /** Everything a model produced over one evaluation dataset, in dataset order. */

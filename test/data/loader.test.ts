@@ -149,7 +149,7 @@ describe('order, batching and shapes', () => {
     expect(b.views[0].shape).toEqual([1, 36, 40, 3]);
     expect(b.labels).toBeUndefined();
     // x 2..6 scaled by 2 -> 4..12, flipped in a 40-wide image -> 28..36; y 3..9 scaled by 2
-    expect(b.boxes).toEqual([[{ bbox: [28, 6, 8, 12], label: 0, id: 5 }]]);
+    expect(b.boxes).toEqual([[{ bbox: [28, 6, 8, 12], label: 0, id: 5, area: 24 }]]);
     await loader.close();
   });
 

@@ -244,11 +244,14 @@ describe('COCO', () => {
     expect(source.classes).toEqual(['person', 'dog']);
     expect(source.length).toBe(3);
     const item = await source.item(0);
+    // Each box keeps the annotation's area (pycocotools' size buckets use it, not the box's).
     expect(item.boxes).toEqual([
-      { bbox: [1, 1, 3, 2], label: 1, id: 10 },
-      { bbox: [0, 0, 8, 6], label: 0, id: 11 },
+      { bbox: [1, 1, 3, 2], label: 1, id: 10, area: 6 },
+      { bbox: [0, 0, 8, 6], label: 0, id: 11, area: 48 },
     ]);
-    expect((await source.item(1)).boxes).toEqual([]); // crowd left out
+    expect(item.crowd).toBeUndefined();
+    // A crowd region is no training target; it travels beside the boxes for evaluation.
+    expect(await source.item(1)).toMatchObject({ boxes: [], crowd: [{ bbox: [0, 0, 5, 3], label: 1, id: 12, area: 15 }] });
     const filtered = (await openSource({ type: 'COCO', ann_file: t.file('coco.json'), img_dir: t.file('folder'), filter_empty: true })).source;
     expect(filtered.length).toBe(1);
   });

@@ -199,4 +199,26 @@ describe('CocoEvaluator data', () => {
     expect(dets).toEqual([{ image_id: 42, category_id: 90, bbox: [10, 20, 20, 40], score: 0.5 }]);
     expect(toCoco([{ ...sample, imageId: -1 }], ['a', 'b', 'c']).dets[0]).toMatchObject({ image_id: 1, category_id: 3 });
   });
+
+  it('keeps the source\'s crowd regions and areas: a detection on a crowd is ignored, the size bucket is the annotation\'s', () => {
+    const box = (x: number, y: number, w: number, h: number, label: number, area?: number) => ({ bbox: [x, y, w, h] as [number, number, number, number], label, area });
+    const sample = {
+      imageId: 5,
+      width: 200,
+      height: 200,
+      // One found object, and a confident detection on a crowd of people.
+      detections: { boxes: Float32Array.of(10, 10, 50, 50, 100, 100, 190, 190), scores: Float32Array.of(0.6, 0.9), labels: Int32Array.of(0, 0) },
+      // A 40x40 box whose mask covers 900 pixels: small by COCO's rule (< 32²), not medium.
+      gt: [box(10, 10, 40, 40, 0, 900)],
+      crowd: [box(100, 100, 90, 90, 0)],
+    };
+    const { gt, dets } = toCoco([sample], ['person']);
+    expect(gt.annotations.map((a) => [a.iscrowd, a.area])).toEqual([[0, 900], [1, 8100]]);
+    const withCrowd = cocoEvaluate(gt, dets).stats;
+    // AP 1: the crowd's detection is neither right nor wrong; it is small (APs 1, APm -1).
+    expect([withCrowd[0], withCrowd[3], withCrowd[4]].map(round12)).toEqual([1, 1, -1]);
+    // Without the crowd the same detection is a false positive ranked first: AP falls.
+    const without = toCoco([{ ...sample, crowd: undefined }], ['person']);
+    expect(cocoEvaluate(without.gt, without.dets).stats[0]).toBeLessThan(0.6);
+  });
 });

@@ -1,8 +1,9 @@
 /**
  * COCO detection annotations (Lin et al., Microsoft COCO: Common Objects in Context, ECCV 2014,
  * arXiv:1405.0312): an instances JSON with `images`, `annotations` (bbox [x, y, w, h] in pixels)
- * and `categories`. Category ids map to contiguous labels in id order. Crowd annotations are left
- * out (detectors ignore them in training).
+ * and `categories`. Category ids map to contiguous labels in id order. Crowd annotations are no
+ * training targets (YOLOX, mmdetection leave them out); they travel beside the boxes as `crowd`
+ * so that evaluation treats them as pycocotools does, and every box keeps its `area`.
  *
  * Opening checks every annotation: a box outside its image, a box without area, an unknown
  * category or image id, and a missing image file are errors naming the annotation (and image) id;
@@ -29,6 +30,7 @@ interface CocoAnnotation {
   image_id: number;
   category_id: number;
   bbox: number[];
+  area?: number;
   iscrowd?: number;
 }
 
@@ -57,7 +59,7 @@ function imageShapeProblem(im: unknown): { field?: string; problem: string } | u
 
 export class CocoSource implements DataSource {
   constructor(
-    private readonly images: Array<{ file: string; id: number; width: number; height: number; boxes: Box[] }>,
+    private readonly images: Array<{ file: string; id: number; width: number; height: number; boxes: Box[]; crowd: Box[] }>,
     readonly classes: string[],
     readonly categoryIds: number[],
     readonly channels: number,
@@ -70,7 +72,8 @@ export class CocoSource implements DataSource {
 
   item(index: number): SourceItem {
     const im = this.images[index];
-    return { image: { kind: 'file', path: im.file }, boxes: im.boxes.map((b) => ({ ...b, bbox: [...b.bbox] as Box['bbox'] })), imageId: im.id, where: `${this.annFile} image ${im.id} (${im.file})` };
+    const copy = (b: Box): Box => ({ ...b, bbox: [...b.bbox] as Box['bbox'] });
+    return { image: { kind: 'file', path: im.file }, boxes: im.boxes.map(copy), crowd: im.crowd.length ? im.crowd.map(copy) : undefined, imageId: im.id, where: `${this.annFile} image ${im.id} (${im.file})` };
   }
 
   /** Width and height the annotations give for item `index`. */
@@ -111,7 +114,7 @@ export function openCoco(annFile: string, imgDir: string, options: CocoOptions, 
   });
   const cats = [...json.categories].sort((a, b) => a.id - b.id);
   const labelOf = new Map(cats.map((c, i) => [c.id, i]));
-  const byId = new Map<number, { file: string; id: number; width: number; height: number; boxes: Box[]; ok: boolean }>();
+  const byId = new Map<number, { file: string; id: number; width: number; height: number; boxes: Box[]; crowd: Box[]; ok: boolean }>();
   for (const [i, im] of json.images.entries()) {
     const shape = imageShapeProblem(im);
     if (shape) {
@@ -123,7 +126,7 @@ export function openCoco(annFile: string, imgDir: string, options: CocoOptions, 
       continue;
     }
     const file = path.resolve(imgDir, im.file_name);
-    const entry = { file, id: im.id, width: im.width, height: im.height, boxes: [] as Box[], ok: true };
+    const entry = { file, id: im.id, width: im.width, height: im.height, boxes: [] as Box[], crowd: [] as Box[], ok: true };
     if (!(im.width > 0 && im.height > 0)) {
       bad(`${annFile} image ${im.id}`, `width and height must be positive, got ${im.width}x${im.height}`);
       entry.ok = false;
@@ -150,7 +153,6 @@ export function openCoco(annFile: string, imgDir: string, options: CocoOptions, 
       bad(where, `unknown category_id ${a.category_id} (image ${a.image_id}); categories are ${cats.map((c) => c.id).join(', ')}`);
       continue;
     }
-    if (a.iscrowd) continue;
     if (!Array.isArray(a.bbox) || a.bbox.length !== 4 || !a.bbox.every(Number.isFinite)) {
       bad(`${where} (annotations[${i}].bbox)`, `bbox must be [x, y, width, height], got ${describeValue(a.bbox)} (image ${a.image_id})`);
       continue;
@@ -172,7 +174,8 @@ export function openCoco(annFile: string, imgDir: string, options: CocoOptions, 
     y = Math.max(0, y);
     w = x2 - x;
     h = y2 - y;
-    im.boxes.push({ bbox: [x, y, w, h], label, id: a.id });
+    const area = typeof a.area === 'number' && a.area >= 0 ? a.area : undefined;
+    (a.iscrowd ? im.crowd : im.boxes).push({ bbox: [x, y, w, h], label, id: a.id, ...(area !== undefined ? { area } : {}) });
   }
   if (problems.length) {
     const shown = problems.slice(0, 20);

@@ -157,6 +157,7 @@ function collate(samples: Made[], init: WorkerInit): Batch {
     batch.boxes = samples.map((s) => s.boxes ?? []);
     batch.imageIds = Int32Array.from(samples.map((s) => s.item.imageId ?? -1));
     batch.frames = samples.map((s) => s.frame);
+    if (samples.some((s) => s.item.crowd?.length)) batch.crowd = samples.map((s) => s.item.crowd ?? []);
   }
   if (init.withMasks) {
     const { height: h, width: w } = samples[0].views[0];

@@ -22,6 +22,7 @@ export interface TaskItem {
   image: ImageRef;
   label?: number;
   boxes?: Box[];
+  crowd?: Box[];
   imageId?: number;
   mask?: ImageRef;
   where: string;
