@@ -246,6 +246,10 @@ describe('command-line overrides', () => {
     expect(messages(['hooks.1.momentum', '0.9'])).toEqual(["--hooks.1.momentum 0.9: hooks.1 does not exist yet: set the whole element (--hooks.1 '{...}')"]);
     expect(messages(['model.backbone', 'null'])).toEqual(['--model.backbone null: model.backbone: expected a mapping with a "type" naming a backbone, got null']);
     expect(messages(['model.neck', 'null'])).toEqual(['--model.neck null: model.neck: expected a mapping with a "type" naming a neck, got null']);
+    // A list the config lacks starts empty: index 0 appends (it made a mapping {0: ...}, "expected list").
+    const noHooks = (key: string) => checkConfig(t.file('list-a.yaml'), { overrides: [{ key, value: '{type: EMAHook}', arg: `--${key} {type: EMAHook}` }] }).problems.map((p) => p.message);
+    expect(noHooks('hooks.0')).toEqual([]);
+    expect(noHooks('hooks.1')).toEqual(['--hooks.1 {type: EMAHook}: hooks is a list of 0; expected an index from 0 to 0 (0 appends), got "1"']);
     // Inheritance is settled by the files: on the command line it would load nothing.
     expect(messages(['_base_', 'other.yaml'])).toEqual(['--_base_ other.yaml: _base_ only works in config files (the command line sets values of the merged config); write a config file that inherits from this one']);
     expect(messages(['model.head._delete_', 'true'])).toEqual(['--model.head._delete_ true: _delete_ only works in config files (the command line sets values of the merged config); write a config file that inherits from this one']);

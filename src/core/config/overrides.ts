@@ -101,6 +101,19 @@ function listIndexProblem(config: unknown, segments: string[]): string | undefin
   return undefined;
 }
 
+/**
+ * A list the config does not have yet, named with an index (`--hooks.0 '{type: EMAHook}'`), starts
+ * empty, so index 0 appends; otherwise setPath would make a mapping `{0: ...}` of it.
+ */
+function startMissingLists(config: Record<string, unknown>, segments: string[]): void {
+  for (let i = 1; i < segments.length; i++) {
+    if (!/^\d+$/.test(segments[i]) || getPath(config, segments.slice(0, i)) !== undefined) continue;
+    const schema = schemaAt(config, segments.slice(0, i));
+    if (schema && unwrap(schema)._zod.def.type === 'array') setPath(config, segments.slice(0, i), []);
+    return;
+  }
+}
+
 /** Apply overrides in order; each value's origin becomes the command line. */
 export function applyOverrides(loaded: LoadedConfig, overrides: Override[]): Problem[] {
   const problems: Problem[] = [];
@@ -127,6 +140,7 @@ export function applyOverrides(loaded: LoadedConfig, overrides: Override[]): Pro
       });
       continue;
     }
+    startMissingLists(loaded.config, segments);
     const badIndex = listIndexProblem(loaded.config, segments);
     if (badIndex) {
       problems.push({ severity: 'error', code: 'bad-override', message: `${o.arg}: ${badIndex}`, file: COMMAND_LINE, range: ZERO_RANGE, path: o.key });
