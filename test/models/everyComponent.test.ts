@@ -237,7 +237,10 @@ describe('every registered component builds from its defaults and runs once', ()
   it.each(kindsRun('pipeline').map((e) => [e.type, e]))('pipeline step %s: a consistent image (and boxes, mask)', (_type, entry) => {
     const step = buildOf<PipelineStep>(entry);
     const rng = new Random(3);
-    const image = (h: number, w: number) => ({ data: Uint8Array.from({ length: h * w * 3 }, () => rng.int(256)), height: h, width: w, channels: 3, white: 255 });
+    // Normalize's defaults are on the 0-1 scale: it gets an image after ToTensor.
+    const white = entry.type === 'Normalize' ? 1 : 255;
+    const pixels = (n: number) => (white === 1 ? Float32Array.from({ length: n }, () => rng.int(256) / 255) : Uint8Array.from({ length: n }, () => rng.int(256)));
+    const image = (h: number, w: number) => ({ data: pixels(h * w * 3), height: h, width: w, channels: 3, white });
     const boxes = (): Box[] => [{ bbox: [3, 4, 20, 10], label: 1 }];
     const state: ViewState = {
       img: image(30, 40),
