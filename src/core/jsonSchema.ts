@@ -35,7 +35,9 @@ function asTheValidatorReads(node: unknown): unknown {
     for (const [k, v] of Object.entries(properties)) {
       // Slots (references to a kind) take null only where their schema says nullable.
       const notSet = !required.has(k) && (v as Json).default === undefined && (v as Json).$ref === undefined;
-      props[k] = notSet ? { anyOf: [v, { type: 'null' }] } : v;
+      // The description beside the anyOf too, where YAML tooling looks for a hover.
+      const description = (v as Json).description;
+      props[k] = notSet ? { anyOf: [v, { type: 'null' }], ...(description ? { description } : {}) } : v;
     }
     if (out.additionalProperties === false) props._delete_ = DELETE_MARKER;
     out.properties = props;
