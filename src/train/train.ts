@@ -9,6 +9,7 @@ import { resolveConfig } from '../core/check';
 import type { Overrides } from '../core/config/overrides';
 import type { Origins } from '../core/config/yamlFile';
 import { UserError } from '../core/problems';
+import { isPlainObject } from '../core/schema';
 import { packageVersion } from '../core/packageInfo';
 import type { EngineConfig } from '../engine/configSection';
 import { RunDir, makeNewRunDir, isRunDir, readRunInfo, RUN_FILES, CHECKPOINTS, checkpointFile, checkpointName, runDirOfCheckpoint, runFile, type RunInfo } from '../rundir';
@@ -78,6 +79,8 @@ export async function train(configPath: string | undefined, options: TrainOption
   if (!configFile && resume) throw new UserError(`--resume ${options.resume}: a checkpoint outside a run directory holds no config; give the config too: cvw train <config> --resume ${options.resume}`);
   if (!configFile) throw new UserError('no config: give a config file, or --resume <run directory>');
   const { config, loaded } = resolveConfig(configFile, { overrides: options.overrides });
+  // Before a run directory exists: a config without a model (an empty file validates) would leave one behind.
+  if (!isPlainObject(config.model)) throw new UserError(`${configFile}: the config has no model: add a \`model:\` section with a type (e.g. Classification)`);
   const engineConfig = { ...(config.engine as EngineConfig), ...options.engine };
 
   // Launched by mpirun/srun on several ranks: join them (MPI is loaded only then).

@@ -103,6 +103,12 @@ describe('messages that name the real cause', () => {
     expect(cvw(...args)).toMatchObject({ code, err: message });
   });
 
+  it('a config without a model (an empty file validates) fails before a run directory is made', () => {
+    fs.writeFileSync(t.file('empty.yaml'), '');
+    expect(cvw('train', 'empty.yaml', '--work-dir', 'emptyrun')).toMatchObject({ code: 1, err: 'cvw train: empty.yaml: the config has no model: add a `model:` section with a type (e.g. Classification)\n' });
+    expect(fs.existsSync(t.file('emptyrun'))).toBe(false);
+  });
+
   it('sizes past what can be allocated say which sizes to lower', () => {
     expect(cvw('export', 'run', '-o', 'huge.onnx', '--input-size', '100000x100000')).toMatchObject({
       code: 1,
