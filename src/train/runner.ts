@@ -222,12 +222,14 @@ export class Runner implements RunnerApi {
    */
   private broadcastState(): void {
     const world = this.world!;
-    const state = [...this.model.stateDict().values(), ...this.optimizer.stateDict().values()];
+    const optState = this.optimizer.stateDict();
+    const state = [...this.model.stateDict().values(), ...optState.values()];
     for (const v of state) {
       const data = v.dataSync().slice();
       world.bcast(data as ArrayBufferView, 0);
       if (world.rank !== 0 && v instanceof tf.Variable) v.assign(tf.tensor(data as Float32Array, v.shape, v.dtype));
     }
+    this.optimizer.releaseStateDict(optState);
   }
 
   /**
@@ -356,7 +358,7 @@ export class Runner implements RunnerApi {
       saved: new Date().toISOString(),
     };
     saveCheckpoint(file, tensors, meta);
-    optState.get('steps')?.dispose();
+    this.optimizer.releaseStateDict(optState);
     return file;
   }
 
@@ -370,7 +372,7 @@ export class Runner implements RunnerApi {
     if (!syncReadsUnsupported()) return;
     const optState = this.optimizer.stateDict();
     await cacheOnCpu([...this.model.stateDict().values(), ...optState.values(), ...this.hooks.flatMap((h) => [...(h.tensors?.() ?? [])].map(([, t]) => t))]);
-    optState.get('steps')?.dispose();
+    this.optimizer.releaseStateDict(optState);
   }
 
   /** Run to the end (or until stopped). Returns the final status; throws on failures. */

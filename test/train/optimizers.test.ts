@@ -85,6 +85,10 @@ describe('AdamW', () => {
     const state = opt.stateDict();
     expect([...state.keys()].filter((k) => k.endsWith('.step')).map((k) => [k, state.get(k)!.dataSync()[0]])).toEqual([['live.step', 110], ['held.step', 10]]);
     resumed.loadStateDict(state);
+    // The counts are made for the occasion: released, nothing stays behind (a checkpoint each epoch would leak them).
+    const before = tf.memory().numTensors;
+    opt.releaseStateDict(opt.stateDict());
+    expect(tf.memory().numTensors).toBe(before);
     const twin = resumed.params.map((p) => p.variable);
     for (const o of [opt, resumed]) {
       const [a, b] = o === opt ? [live, held] : twin;

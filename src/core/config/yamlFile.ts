@@ -126,8 +126,7 @@ function withDuplicateKeys(document: Document.Parsed, lineCounter: LineCounter):
   return out.concat(duplicates.slice(d));
 }
 
-/** A file no reader may see: one problem at the offset where it nests too deeply, and nothing read. */
-/** A file not read further because of what is at `offset`: one problem there, no values. */
+/** A file no reader may see (too deep, not UTF-8, JSON with comments): one problem at `offset`, nothing read. */
 function unread(file: string, text: string, offset: number, code: Problem['code'], message: string): ParsedFile {
   const problem: Problem = { severity: 'error', code, message, file, range: new TextIndex(text).range(offset, Math.min(offset + 1, text.length)), path: '' };
   const lineCounter = new LineCounter();

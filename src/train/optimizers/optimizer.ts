@@ -162,6 +162,11 @@ export abstract class Optimizer<C extends OptimizerConfig = OptimizerConfig> {
     return out;
   }
 
+  /** Dispose what stateDict made for the occasion (the step counts); its slots stay the optimizer's. */
+  releaseStateDict(state: Map<string, tf.Tensor>): void {
+    for (const t of state.values()) if (!(t instanceof tf.Variable)) t.dispose();
+  }
+
   loadStateDict(state: Map<string, tf.Tensor>): void {
     const steps = state.get('steps');
     if (steps) this.steps = steps.dataSync()[0];
