@@ -185,6 +185,12 @@ describe('cvw data inspect on masks', () => {
     const bad = await cvw('data', 'inspect', path.join(dir, 'cfg.yaml'), '-q');
     expect(bad.code).toBe(1);
     expect(bad.out).toMatch(/bad: .*a\.png: mask values 9 are no class \(classes 0 to 1, ignore 255\)/);
+    // A mask that is a device is one bad item at once (it was read until memory ran out).
+    fs.rmSync(path.join(dir, 'masks/a.png'));
+    fs.symlinkSync('/dev/zero', path.join(dir, 'masks/a.png'));
+    const device = await cvw('data', 'inspect', path.join(dir, 'cfg.yaml'), '-q');
+    expect(device.code).toBe(1);
+    expect(device.out).toMatch(/bad: .*a\.png: mask file .*a\.png is a character device; expected a regular file/);
   });
 });
 

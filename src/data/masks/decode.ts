@@ -1,5 +1,5 @@
 /** Reading a source item's mask (a file or encoded bytes) into class indices, with located errors. */
-import * as fs from 'node:fs';
+import { readRegularFile, UnreadableFile } from '../../core/boundedRead';
 import { DataError } from '../errors';
 import type { ImageRef } from '../types';
 import { decodeMaskPng, MaskFormatError, type MaskImage } from './png';
@@ -11,11 +11,11 @@ export async function decodeMask(ref: ImageRef, where: string): Promise<MaskImag
   }
   let bytes: Uint8Array;
   if (ref.kind === 'file') {
+    // Through boundedRead as every user-named file: a FIFO or /dev/zero named as a mask ends at once.
     try {
-      bytes = await fs.promises.readFile(ref.path);
+      bytes = readRegularFile(ref.path, { what: 'mask file' });
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new DataError(where, code === 'ENOENT' ? `mask file not found: ${ref.path}` : `cannot read mask ${ref.path}: ${(err as Error).message}`);
+      throw new DataError(where, err instanceof UnreadableFile && err.reason === 'not-found' ? `mask file not found: ${ref.path}` : (err as Error).message);
     }
   } else bytes = ref.bytes;
   try {
