@@ -189,7 +189,7 @@ class DatasetLoader implements Loader {
             extras.push({ image: ownBytes(other.image), boxes: other.boxes, where: other.where });
           }
         }
-        items.push({ index, image: ownBytes(it.image), label: it.label, boxes: it.boxes, crowd: it.crowd, imageId: it.imageId, mask: it.mask && ownBytes(it.mask), where: it.where, extras: extras.length ? extras : undefined });
+        items.push({ index, image: ownBytes(it.image), label: it.label, boxes: it.boxes, crowd: it.crowd, imageId: it.imageId, mask: it.mask && ownBytes(it.mask), reduceZeroLabel: it.reduceZeroLabel, where: it.where, extras: extras.length ? extras : undefined });
       } catch (err) {
         if (!(err instanceof DataError) && !(err instanceof UserError)) throw err;
         failures.push({ index, ...describeItemError(err, where) });

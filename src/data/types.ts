@@ -37,6 +37,8 @@ export interface SourceItem {
   imageId?: number;
   /** Segmentation sources: the mask file (an indexed or grey PNG of class indices). */
   mask?: ImageRef;
+  /** The mask's 0 is "unlabelled" (ADE20K): read it with mmsegmentation's reduce_zero_label (masks/decode.ts). */
+  reduceZeroLabel?: boolean;
   /** Where the item came from, for error messages: `data/train.txt:12`, `shard-00001.tfrecord@4096`. */
   where: string;
 }

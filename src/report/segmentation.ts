@@ -81,7 +81,7 @@ export async function segmentationReport(input: SegmentationReportInput): Promis
     for (const [row, s] of samples.entries()) {
       const item = await source.item(s.index);
       const pred = results[row];
-      const truth = item.mask ? await decodeMask(item.mask, item.where) : undefined;
+      const truth = item.mask ? await decodeMask(item.mask, item.where, item.reduceZeroLabel) : undefined;
       if (truth) {
         if (truth.width !== pred.width || truth.height !== pred.height) throw new UserError(`${item.where}: the mask is ${truth.width}x${truth.height} but the image ${pred.width}x${pred.height}`);
         // Pixels the network input did not cover (255) have no prediction: left out of the table.

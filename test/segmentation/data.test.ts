@@ -194,6 +194,43 @@ describe('cvw data inspect on masks', () => {
   });
 });
 
+describe('reduce_zero_label (ADE20K masks, 0 = unlabelled)', () => {
+  it('reads 0 as ignored and every class one less: in batches, in `data inspect`, and in packed shards', async () => {
+    const dir = path.join(t.dir, 'ade');
+    fs.mkdirSync(path.join(dir, 'images'), { recursive: true });
+    fs.mkdirSync(path.join(dir, 'masks'));
+    fs.copyFileSync(path.join(SAMPLE, 'val/000000.png'), path.join(dir, 'images/a.png'));
+    // 64x64: the first row 0, 1, 2, 255 repeated, then class 1 (the first class once reduced).
+    const raw = new Uint8Array(64 * 64).fill(1);
+    for (let x = 0; x < 64; x++) raw[x] = [0, 1, 2, 255][x % 4];
+    fs.writeFileSync(path.join(dir, 'masks/a.png'), encodeMaskPng({ data: raw, width: 64, height: 64 }));
+    const source = { type: 'SegFolder', root: dir, classes: ['wall', 'floor'], reduce_zero_label: true };
+    const loader = await createLoader({ dataset: { type: 'SegDataset', batch_size: 1, source, pipeline: [{ type: 'ToTensor' }] }, data: { workers: 0, prefetch: 1, skip_corrupt: false }, split: 'val', seed: 0 });
+    try {
+      const b = (await loader.epoch(0)[Symbol.asyncIterator]().next()).value;
+      expect(Array.from(b.masks.data.subarray(0, 8))).toEqual([255, 0, 1, 255, 255, 0, 1, 255]);
+      expect(b.masks.data[64]).toBe(0);
+    } finally {
+      await loader.close();
+    }
+    fs.writeFileSync(path.join(dir, 'cfg.yaml'), `type: SegFolder\nroot: ${dir}\nclasses: [wall, floor]\nreduce_zero_label: true\n`);
+    expect((await cvw('data', 'inspect', path.join(dir, 'cfg.yaml'), '-q')).code).toBe(0);
+    // Read raw, value 2 is no class of two.
+    fs.writeFileSync(path.join(dir, 'raw.yaml'), `type: SegFolder\nroot: ${dir}\nclasses: [wall, floor]\n`);
+    expect((await cvw('data', 'inspect', path.join(dir, 'raw.yaml'), '-q')).out).toMatch(/mask values 2 are no class/);
+    // Packed shards hold the reduced masks, so a TFRecord source reads what the folder gave.
+    expect((await cvw('data', 'pack', path.join(dir, 'cfg.yaml'), '--out', path.join(dir, 'shards'), '-q')).code).toBe(0);
+    const shards = fs.readdirSync(path.join(dir, 'shards')).filter((f) => f.endsWith('.tfrecord'));
+    const packed = await createLoader({ dataset: { type: 'SegDataset', batch_size: 1, source: { type: 'TFRecord', files: path.join(dir, 'shards', shards[0]), classes: ['wall', 'floor'] }, pipeline: [{ type: 'ToTensor' }] }, data: { workers: 0, prefetch: 1, skip_corrupt: false }, split: 'val', seed: 0 });
+    try {
+      const b = (await packed.epoch(0)[Symbol.asyncIterator]().next()).value;
+      expect(Array.from(b.masks.data.subarray(0, 4))).toEqual([255, 0, 1, 255]);
+    } finally {
+      await packed.close();
+    }
+  });
+});
+
 describe('cvw data synth shapes --masks', () => {
   it('writes a mask per image whose shape pixels lie in the boxes of their class, and the class names', async () => {
     const out = path.join(t.dir, 'synth');

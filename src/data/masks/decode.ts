@@ -4,7 +4,23 @@ import { DataError } from '../errors';
 import type { ImageRef } from '../types';
 import { decodeMaskPng, MaskFormatError, type MaskImage } from './png';
 
-export async function decodeMask(ref: ImageRef, where: string): Promise<MaskImage> {
+/**
+ * mmsegmentation's reduce_zero_label, for masks whose 0 means "unlabelled" (ADE20K): 0 becomes the
+ * ignore index 255, every other class one less, 255 stays. In place; returns the mask.
+ */
+export function reduceZeroLabel(mask: MaskImage): MaskImage {
+  const d = mask.data;
+  for (let i = 0; i < d.length; i++) d[i] = d[i] === 0 || d[i] === 255 ? 255 : d[i] - 1;
+  return mask;
+}
+
+export async function decodeMask(ref: ImageRef, where: string, reduceZero = false): Promise<MaskImage> {
+  const mask = await decodeMaskRef(ref, where);
+  // A copy first where the pixels are the source's own (raw masks of an in-memory source).
+  return reduceZero ? reduceZeroLabel(ref.kind === 'pixels' ? { ...mask, data: mask.data.slice() } : mask) : mask;
+}
+
+async function decodeMaskRef(ref: ImageRef, where: string): Promise<MaskImage> {
   if (ref.kind === 'pixels') {
     if (ref.channels !== 1) throw new DataError(where, `a mask must have one channel of class indices, got ${ref.channels}`);
     return { data: ref.data, width: ref.width, height: ref.height };

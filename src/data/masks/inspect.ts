@@ -31,7 +31,7 @@ export async function inspectMasks(source: DataSource, ignoreIndex = 255, progre
       continue;
     }
     try {
-      const mask = await decodeMask(item.mask, item.where);
+      const mask = await decodeMask(item.mask, item.where, item.reduceZeroLabel);
       const seen = new Uint8Array(256);
       for (const v of mask.data) {
         pixels[v]++;

@@ -2,7 +2,8 @@
  * Semantic segmentation sources: images with a mask of class indices each.
  *
  * - `SegFolder`: an image folder and a mask folder with the same relative names (masks `.png`),
- *   e.g. `images/` + `masks/` (what `cvw data synth shapes --masks` writes).
+ *   e.g. `images/` + `masks/` (what `cvw data synth shapes --masks` writes); `reduce_zero_label`
+ *   for masks whose 0 means unlabelled (ADE20K), as mmsegmentation's.
  * - `VOCSegmentation`: the Pascal VOC layout (Everingham et al., IJCV 2010): `JPEGImages/`,
  *   `SegmentationClass/` (indexed PNGs, 255 = object borders to ignore) and
  *   `ImageSets/Segmentation/<subset>.txt`.
@@ -29,6 +30,7 @@ export class SegSource implements DataSource {
     private readonly pairs: Array<{ image: string; mask: string }>,
     readonly classes: string[] | undefined,
     readonly channels: number,
+    private readonly reduceZeroLabel = false,
   ) {}
 
   get length(): number {
@@ -37,7 +39,7 @@ export class SegSource implements DataSource {
 
   item(index: number): SourceItem {
     const p = this.pairs[index];
-    return { image: { kind: 'file', path: p.image }, mask: { kind: 'file', path: p.mask }, where: p.image };
+    return { image: { kind: 'file', path: p.image }, mask: { kind: 'file', path: p.mask }, ...(this.reduceZeroLabel ? { reduceZeroLabel: true } : {}), where: p.image };
   }
 
   /** The mask file of item `index` (inspection, reports). */
@@ -83,6 +85,7 @@ register('source', {
     img_dir: z.string().optional().describe('Image folder (default: <root>/images)'),
     mask_dir: z.string().optional().describe('Mask folder: <mask_dir>/<image path without extension><mask_suffix> (default: <root>/masks)'),
     mask_suffix: z.string().default('.png').describe('Ending of mask file names'),
+    reduce_zero_label: z.boolean().default(false).describe("Masks whose 0 means unlabelled (ADE20K): 0 is ignored (255) and every other value is one less, as mmsegmentation's reduce_zero_label"),
     classes: classesParam,
     color: colorParam,
   }),
@@ -99,7 +102,7 @@ register('source', {
         return { image, mask: path.join(maskDir, rel.slice(0, rel.length - path.extname(rel).length) + p.mask_suffix) };
       });
       const classes = classesFor(p.classes, ctx, [maskDir, path.dirname(maskDir), ...(p.root ? [ctx.resolvePath(p.root)] : [])]);
-      return new SegSource(checkPairs(pairs, ctx, maskDir), classes, channelsOf(p.color));
+      return new SegSource(checkPairs(pairs, ctx, maskDir), classes, channelsOf(p.color), p.reduce_zero_label);
     },
   }),
 });

@@ -14,6 +14,7 @@ import { Random } from '../../core/random';
 import { loadSharp } from '../decode';
 import { DataError, describeItemError } from '../errors';
 import { decodeMaskPng, encodeMaskPng, MaskFormatError } from '../masks/png';
+import { reduceZeroLabel } from '../masks/decode';
 import { sniffImageFormat } from '../formats';
 import type { DataSource, ImageRef } from '../types';
 import { encodeExample, IMAGE_KEYS, utf8, type Features } from './example';
@@ -64,11 +65,15 @@ async function encodedImage(image: ImageRef, where: string): Promise<{ bytes: Ui
   return { bytes, format, filename };
 }
 
-/** The PNG bytes of an item's mask, checked to be one (an indexed or grey PNG of class indices). */
-function encodedMask(mask: ImageRef, where: string): Uint8Array {
+/**
+ * The PNG bytes of an item's mask, checked to be one (an indexed or grey PNG of class indices);
+ * `reduceZero`: stored already reduced (reduceZeroLabel), so the shards read as the source did.
+ */
+function encodedMask(mask: ImageRef, where: string, reduceZero = false): Uint8Array {
   if (mask.kind === 'pixels') {
     if (mask.channels !== 1) throw new DataError(where, `a mask must have one channel of class indices, got ${mask.channels}`);
-    return encodeMaskPng({ data: mask.data, width: mask.width, height: mask.height });
+    const pixels = { data: mask.data, width: mask.width, height: mask.height };
+    return encodeMaskPng(reduceZero ? reduceZeroLabel({ ...pixels, data: pixels.data.slice() }) : pixels);
   }
   let bytes: Uint8Array;
   try {
@@ -76,13 +81,14 @@ function encodedMask(mask: ImageRef, where: string): Uint8Array {
   } catch (err) {
     throw new DataError(where, (err as Error).message);
   }
+  let decoded;
   try {
-    decodeMaskPng(bytes);
+    decoded = decodeMaskPng(bytes);
   } catch (err) {
     if (err instanceof MaskFormatError) throw new DataError(where, `mask ${mask.kind === 'file' ? mask.path : `(${bytes.length} bytes)`}: ${err.message}`);
     throw err;
   }
-  return bytes;
+  return reduceZero ? encodeMaskPng(reduceZeroLabel({ data: decoded.data, width: decoded.width, height: decoded.height })) : bytes;
 }
 
 export async function packSource(source: DataSource, opts: PackOptions): Promise<PackResult> {
@@ -126,7 +132,7 @@ export async function packSource(source: DataSource, opts: PackOptions): Promise
           if (img.channels !== undefined) features[IMAGE_KEYS.channels] = { int64: [img.channels] };
           if (img.filename) features[IMAGE_KEYS.filename] = { bytes: [utf8(img.filename)] };
           if (item.mask) {
-            features[IMAGE_KEYS.mask] = { bytes: [encodedMask(item.mask, item.where)] };
+            features[IMAGE_KEYS.mask] = { bytes: [encodedMask(item.mask, item.where, item.reduceZeroLabel)] };
             features[IMAGE_KEYS.maskFormat] = { bytes: [utf8('png')] };
           }
           writer.write(encodeExample(features));

@@ -27,7 +27,7 @@ export class BatchMaker {
   /** The mask of `item`, which must have the size of its image. */
   private async readMask(item: TaskItem, img: ImageTensor): Promise<MaskImage> {
     if (!item.mask) throw new DataError(item.where, 'no mask for this image (a segmentation dataset needs one per image)');
-    const mask = await decodeMask(item.mask, item.where);
+    const mask = await decodeMask(item.mask, item.where, item.reduceZeroLabel);
     if (mask.width !== img.width || mask.height !== img.height) {
       throw new DataError(item.where, `mask is ${mask.width}x${mask.height} but the image is ${img.width}x${img.height}`);
     }

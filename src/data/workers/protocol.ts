@@ -25,6 +25,7 @@ export interface TaskItem {
   crowd?: Box[];
   imageId?: number;
   mask?: ImageRef;
+  reduceZeroLabel?: boolean;
   where: string;
   /** Other samples a mixing step (Mosaic, MixUp) combines with this one. */
   extras?: Array<{ image: ImageRef; boxes?: Box[]; where: string }>;
