@@ -119,7 +119,9 @@ class Walker {
 
   component(kind: ComponentKind, value: unknown, path: string): void {
     if (!isPlainObject(value)) {
-      this.report(path, false, 'invalid-value', `${path}: expected a mapping with a "type" naming ${aKind(kind)}, got ${describeValue(value)}`);
+      // An empty slot (`head:` left blank) is one the "Add type" quick fix can fill.
+      const empty = value === null ? { suggestions: registries[kind].names(), data: { kind } } : undefined;
+      this.report(path, false, empty ? 'missing-type' : 'invalid-value', `${path}: expected a mapping with a "type" naming ${aKind(kind)}, got ${describeValue(value)}`, empty);
       return;
     }
     const type = value.type;

@@ -127,6 +127,13 @@ describe('quick fixes', () => {
     const { fixed, problems } = after(r.file, text, add.edits);
     expect(fixed).toContain('  backbone:\n    type: ResNet\n    depth: 18\n');
     expect(problems).toEqual([]);
+    // A slot left empty (`backbone:`) gets the same fix.
+    const blank = yaml('model:', '  type: Classification', '  backbone:', HEAD);
+    const b = fixes(blank);
+    const fill = b.fixes.find((f) => f.title === 'Add "type: ResNet"')!;
+    const filled = after(b.file, blank, fill.edits);
+    expect(filled.fixed).toContain('  backbone:\n    type: ResNet\n');
+    expect(filled.problems).toEqual([]);
   });
 
   it('uses JSON syntax in JSON configs', () => {
