@@ -154,6 +154,23 @@ describe('MixUp', () => {
     // Flipped or not, the 4x4 box keeps its size.
     expect([other[2], other[3]]).toEqual([4, 4]);
   });
+
+  it('after a Mosaic step, mixes only onto a mosaic with boxes, as YOLOX', () => {
+    const s = step('MixUp', { scale: [1, 1] });
+    const view = (mosaicked: boolean, boxes: ReturnType<typeof box>[]): ViewState => ({
+      img: { data: new Float32Array(10 * 10 * 3).fill(200), width: 10, height: 10, channels: 3, white: 255 },
+      boxes,
+      mosaicked,
+      extras: [{ img: { data: new Float32Array(10 * 10 * 3).fill(100), width: 10, height: 10, channels: 3, white: 255 }, boxes: [box(5, 5, 4, 4, 1)] }],
+    });
+    for (const state of [view(false, [box(1, 1, 3, 3, 0)]), view(true, [])]) {
+      s.apply(state, new Random(1));
+      expect(state.img.data[0]).toBe(200);
+    }
+    const mosaic = view(true, [box(1, 1, 3, 3, 0)]);
+    s.apply(mosaic, new Random(1));
+    expect(mosaic.img.data[0]).toBe(150);
+  });
 });
 
 describe('RandomHSV', () => {

@@ -26,6 +26,8 @@ export interface ViewState {
   extras?: Array<{ img: ImageTensor; boxes: Box[] }>;
   /** 0-based epoch (steps that stop at some epoch, like Mosaic). */
   epoch?: number;
+  /** Set by a Mosaic step: whether it made this view a mosaic (MixUp follows only a mosaic, as YOLOX). */
+  mosaicked?: boolean;
 }
 
 /** `frame` after the output = scale * input + shift map (per axis). */

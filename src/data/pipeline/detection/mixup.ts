@@ -66,6 +66,8 @@ register('pipeline', {
     apply(state, rng) {
       const [other] = takeExtras(state.extras, 1, 'MixUp');
       if (p.until_epoch !== undefined && (state.epoch ?? 0) >= p.until_epoch) return;
+      // After a Mosaic step, only onto a mosaic with boxes (YOLOX's MosaicDetection); alone, always.
+      if (state.mosaicked === false || (state.mosaicked && !state.boxes?.length)) return;
       if (!rng.chance(p.p)) return;
       mixup(state, other, p.scale, rng);
       state.frame = undefined;

@@ -71,8 +71,10 @@ register('pipeline', {
       mixImages: 3,
       apply(state, rng) {
         const others = takeExtras(state.extras, 3, 'Mosaic');
+        state.mosaicked = false;
         if (p.until_epoch !== undefined && (state.epoch ?? 0) >= p.until_epoch) return;
         if (!rng.chance(p.p)) return;
+        state.mosaicked = true;
         const yc = Math.trunc(rng.uniform(p.center_ratio[0] * H, p.center_ratio[1] * H));
         const xc = Math.trunc(rng.uniform(p.center_ratio[0] * W, p.center_ratio[1] * W));
         const m = mosaic([{ img: state.img, boxes: state.boxes ?? [] }, ...others], H, W, xc, yc);
