@@ -199,7 +199,6 @@ export async function featuresOf(ctx: BenchmarkContext, split: 'train' | 'val', 
   const set = toFeatureSet(p, split, (Date.now() - started) / 1000);
   ctx.log(`${split}: ${set.count} features of width ${set.dim} in ${set.seconds.toFixed(1)} s`);
   if (!options.noCache) {
-    makeDirs(dir);
     writeNpy(npy, set.features, [set.count, set.dim]);
     writeAtomic(index, [JSON.stringify({ checkpoint: ctx.checkpoint, dataset, labels: Array.from(set.labels), indices: Array.from(set.indices), classes: set.classes })]);
   }

@@ -10,7 +10,6 @@ import { UserError } from '../core/problems';
 import { writeAtomic } from '../rundir/atomic';
 import { evalFileName } from '../rundir/files';
 import type { EvalContext, Evaluator, Predictions } from './evaluator';
-import { makeDirs } from '../core/makeDirs';
 
 export const clsEvaluatorParams = z.strictObject({
   topk: z.array(z.number().int().min(1)).min(1).default([1, 5]).describe('Accuracies to report: top-1, top-5, ... (k larger than the number of classes is skipped)'),
@@ -95,13 +94,11 @@ export class ClsEvaluator implements Evaluator {
     out.mean_class_accuracy = present.reduce((a, b) => a + b, 0) / Math.max(1, present.length);
     const classes = p.classes ?? Array.from({ length: p.numClasses }, (_, i) => String(i));
     if (ctx.outDir && this.params.save_confusion_matrix) {
-      makeDirs(ctx.outDir);
       writeAtomic(path.join(ctx.outDir, `${ctx.name}_confusion_matrix.json`), [
         JSON.stringify({ split: ctx.name, classes, matrix: m.confusion, per_class_accuracy: m.perClass, count: p.count }, null, 1) + '\n',
       ]);
     }
     if (ctx.outDir && this.params.save_predictions) {
-      makeDirs(ctx.outDir);
       const preds = imagePredictions({ count: p.count, indices: p.indices, labels: p.labels, logits: p.logits, numClasses: p.numClasses }, classes, ctx.name);
       writeAtomic(path.join(ctx.outDir, evalFileName(ctx.name, 'predictions')), [JSON.stringify(preds) + '\n']);
     }

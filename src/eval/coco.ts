@@ -13,7 +13,7 @@ import { UserError } from '../core/problems';
 import { writeAtomic } from '../rundir/atomic';
 import { cocoEvaluate, SUMMARY_NAMES, type CocoDetection, type CocoGt } from './cocoEval';
 import type { DetectionSample, EvalContext, Evaluator, Predictions } from './evaluator';
-import { makeDirs } from '../core/makeDirs';
+import type { Box } from '../data/types';
 
 export const cocoEvaluatorParams = z.strictObject({
   save_detections: z.boolean().default(true).describe("Write <split>_detections.json (COCO results) and <split>_gt.json into the run's eval folder"),
@@ -38,8 +38,9 @@ export function toCoco(samples: DetectionSample[], classes: string[], categoryId
     seen.add(id);
     images.push({ id, width: s.width, height: s.height } as CocoGt['images'][number]);
     // The annotation's own area where the source gave one (COCO's is the mask's), as pycocotools buckets by it.
-    for (const b of s.gt) annotations.push({ id: annotations.length + 1, image_id: id, category_id: cat(b.label), bbox: b.bbox, area: b.area ?? b.bbox[2] * b.bbox[3], iscrowd: 0 });
-    for (const b of s.crowd ?? []) annotations.push({ id: annotations.length + 1, image_id: id, category_id: cat(b.label), bbox: b.bbox, area: b.area ?? b.bbox[2] * b.bbox[3], iscrowd: 1 });
+    const annotate = (b: Box, iscrowd: number) => annotations.push({ id: annotations.length + 1, image_id: id, category_id: cat(b.label), bbox: b.bbox, area: b.area ?? b.bbox[2] * b.bbox[3], iscrowd });
+    for (const b of s.gt) annotate(b, 0);
+    for (const b of s.crowd ?? []) annotate(b, 1);
     const d = s.detections;
     for (let k = 0; k < d.scores.length; k++) {
       const [x1, y1, x2, y2] = d.boxes.subarray(4 * k, 4 * k + 4);
@@ -67,7 +68,6 @@ export class CocoEvaluator implements Evaluator {
     const out: Record<string, number> = {};
     SUMMARY_NAMES.forEach((n, i) => (out[n] = result.stats[i]));
     if (ctx.outDir) {
-      makeDirs(ctx.outDir);
       if (this.params.save_detections) {
         writeAtomic(path.join(ctx.outDir, `${ctx.name}_detections.json`), [JSON.stringify(dets) + '\n']);
         writeAtomic(path.join(ctx.outDir, `${ctx.name}_gt.json`), [JSON.stringify(gt) + '\n']);

@@ -11,7 +11,6 @@ import { UserError } from '../core/problems';
 import { writeAtomic } from '../rundir/atomic';
 import { segMetrics } from './segMetrics';
 import type { EvalContext, Evaluator, Predictions } from './evaluator';
-import { makeDirs } from '../core/makeDirs';
 
 export const segEvaluatorParams = z.strictObject({
   ignore_index: z.number().int().min(0).max(255).default(255).describe('Mask value left out of the metrics (VOC borders, padding)'),
@@ -65,7 +64,6 @@ export class SegEvaluator implements Evaluator {
     const out: Record<string, number> = { mIoU: m.mIoU, mAcc: m.mAcc, aAcc: m.aAcc };
     if (this.params.per_class) m.iou.forEach((v, c) => Number.isFinite(v) && (out[`IoU.${names[c]}`] = v));
     if (ctx.outDir) {
-      makeDirs(ctx.outDir);
       const summary = segEvalSummary(seg.confusion, names, this.params.ignore_index, ctx.name, p.count);
       writeAtomic(path.join(ctx.outDir, `${ctx.name}_seg_eval.json`), [JSON.stringify(summary, null, 1) + '\n']);
     }

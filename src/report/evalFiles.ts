@@ -14,7 +14,6 @@ import { COMPARE_FILE, REPORT_DIR, reportThumbnail, type ConfusionMatrix, type R
 import { realFileInside } from './insideDir';
 import { UserError } from '../core/problems';
 import { readRegularFile } from '../core/boundedRead';
-import { makeDirs } from '../core/makeDirs';
 
 /** A text file, or undefined when it cannot be read. */
 export function readText(file: string): string | undefined {
@@ -131,7 +130,6 @@ const compareFile = (dir: string) => path.join(dir, REPORT_DIR, COMPARE_FILE);
 export function writeReportComparison(dir: string, others: readonly string[]): string {
   for (const o of others) if (!isRunDir(o)) throw new UserError(`--compare ${o}: not a run directory (no ${runFile(o, 'run')})`);
   const file = compareFile(dir);
-  makeDirs(path.dirname(file));
   writeAtomic(file, [JSON.stringify({ runs: others.map((o) => path.relative(path.resolve(dir), path.resolve(o)) || '.') }, null, 1) + '\n']);
   return file;
 }

@@ -5,16 +5,15 @@
  * predictions against the truth give SegEvaluator's summary (mIoU, per-class IoU, accuracy, pixel
  * frequency), computed by the same code (segEvalSummary) as at evaluation time.
  */
-import { decodeMask } from '../data/masks/decode';
+import { decodeMask, readMask } from '../data/masks/decode';
 import { blendMask } from '../data/masks/overlay';
-import { decodeMaskPng, vocPalette } from '../data/masks/png';
+import { vocPalette } from '../data/masks/png';
 import type { DataSource, ImageRef } from '../data/types';
 import { UserError } from '../core/problems';
 import { accumulateConfusion, MASK_VALUES } from '../eval/segMetrics';
 import { segEvalSummary } from '../eval/segEvaluator';
 import { Segmenter, type PixelImage } from '../export/predict';
 import type { SegmentationOverlay, SegmentationReport } from './model/report';
-import { readRegularFile } from '../core/boundedRead';
 
 export interface SegmentationSample {
   index: number;
@@ -51,8 +50,7 @@ export function configIgnoreIndex(config: Record<string, unknown>): number {
 /** The palette of an indexed mask PNG (the data's own class colours), else undefined. */
 function maskPalette(ref: ImageRef | undefined): Uint8Array | undefined {
   try {
-    const bytes = ref?.kind === 'file' ? readRegularFile(ref.path, { what: 'mask' }) : ref?.kind === 'encoded' ? ref.bytes : undefined;
-    const palette = bytes && decodeMaskPng(bytes).palette;
+    const palette = ref && readMask(ref, '').palette;
     if (!palette) return undefined;
     const full = vocPalette();
     full.set(palette.subarray(0, full.length));

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { makeDirs } from '../core/makeDirs';
 
-/** Write buffers to `file` through a temporary file and a rename. */
+/** Write buffers to `file` through a temporary file and a rename (its folder made as needed). */
 export function writeAtomic(file: string, parts: Array<Buffer | string | Uint8Array>): void {
   makeDirs(path.dirname(file));
   const tmp = `${file}.tmp-${process.pid}`;

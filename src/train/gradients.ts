@@ -22,12 +22,5 @@ export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: numb
  * where clip_grad_norm_ clips them all together. Returns new tensors; the caller disposes the inputs.
  */
 export function clipPerParameter(grads: Record<string, tf.Tensor>, maxNorm: number): Record<string, tf.Tensor> {
-  return tf.tidy(() => {
-    const out: Record<string, tf.Tensor> = {};
-    for (const [k, g] of Object.entries(grads)) {
-      const scale = tf.minimum(tf.div(maxNorm, tf.add(tf.sqrt(tf.sum(tf.square(g))), 1e-6)), 1);
-      out[k] = tf.keep(tf.mul(g, scale));
-    }
-    return out;
-  });
+  return Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, clipByGlobalNorm({ [k]: g }, maxNorm)[k]]));
 }

@@ -12,7 +12,7 @@ import { UserError, type Location } from '../core/problems';
 import { locate, type Origins } from '../core/config/yamlFile';
 import { ShapeMismatchError } from '../models/nn/module';
 import { errorAtConfigKey } from '../weights/located';
-import { isPlainObject, type ComponentConfig } from '../core/schema';
+import type { ComponentConfig } from '../core/schema';
 import { seedInit } from '../models/nn/init';
 import { seedStep } from '../models/nn/stepRandom';
 import type { Algorithm, TensorBatch, TrainProgress } from '../models/algorithms/types';
@@ -129,7 +129,6 @@ export class Runner implements RunnerApi {
     this.seed = this.cfg.seed;
     this.logFn = options.log;
     this.world = options.world && options.world.size > 1 ? options.world : undefined;
-    if (!isPlainObject(this.cfg.model)) throw new UserError('the config has no model: add a `model:` section with a type (e.g. Classification)');
   }
 
   /** Build the model, data, optimizer and hooks of a resolved config. */

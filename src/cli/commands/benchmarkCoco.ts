@@ -8,6 +8,8 @@ import { cocoEvaluate, formatSummary, SUMMARY_NAMES, type CocoDetection, type Co
 import type { CommandSpec } from '../args';
 import { readRegularFile } from '../../core/boundedRead';
 import { describeValue } from '../../core/format';
+import { isPlainObject } from '../../core/schema';
+import { isId } from '../../data/sources/coco';
 
 function readJson(file: string, what: string): unknown {
   const text = readRegularFile(file, { what }).toString('utf8');
@@ -20,14 +22,11 @@ function readJson(file: string, what: string): unknown {
 
 const isBox = (b: unknown): b is number[] => Array.isArray(b) && b.length === 4 && b.every((v) => typeof v === 'number' && Number.isFinite(v));
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isId = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
-
 /** Each entry of `list` a mapping whose `id` is an integer seen once: the first problem, or undefined. */
 function idListProblem(list: unknown[], key: string, shape: string): string | undefined {
   const seen = new Set<number>();
   for (const [i, e] of list.entries()) {
-    if (!isObject(e)) return `${key}[${i}]: expected a mapping ${shape}, got ${describeValue(e)}`;
+    if (!isPlainObject(e)) return `${key}[${i}]: expected a mapping ${shape}, got ${describeValue(e)}`;
     if (!isId(e.id)) return `${key}[${i}].id: expected an integer, got ${describeValue(e.id)}`;
     if (seen.has(e.id)) return `${key}[${i}].id: ${e.id} appears twice`;
     seen.add(e.id);
@@ -37,7 +36,7 @@ function idListProblem(list: unknown[], key: string, shape: string): string | un
 
 /** What is wrong with one ground-truth annotation (its field, then the problem), or undefined. */
 function annotationProblem(a: unknown, images: Set<number>, categories: Set<number>): string | undefined {
-  if (!isObject(a)) return `expected a mapping {id, image_id, category_id, bbox}, got ${describeValue(a)}`;
+  if (!isPlainObject(a)) return `expected a mapping {id, image_id, category_id, bbox}, got ${describeValue(a)}`;
   if (!isId(a.id)) return `.id: expected an integer, got ${describeValue(a.id)}`;
   if (!isId(a.image_id) || !images.has(a.image_id)) return `.image_id: expected the id of an image in "images", got ${describeValue(a.image_id)}`;
   if (!isId(a.category_id) || !categories.has(a.category_id)) return `.category_id: expected the id of a category in "categories", got ${describeValue(a.category_id)}`;
@@ -54,7 +53,7 @@ function annotationProblem(a: unknown, images: Set<number>, categories: Set<numb
 export function readCocoGt(file: string): CocoGt {
   const json = readJson(file, 'ground-truth file');
   for (const key of ['images', 'annotations', 'categories'] as const) {
-    if (!isObject(json) || !Array.isArray(json[key])) throw new UserError(`${file}: expected a COCO instances file with an "${key}" list`);
+    if (!isPlainObject(json) || !Array.isArray(json[key])) throw new UserError(`${file}: expected a COCO instances file with an "${key}" list`);
   }
   const gt = json as unknown as CocoGt;
   const listProblem = idListProblem(gt.images, 'images', '{id, ...}') ?? idListProblem(gt.categories, 'categories', '{id, name}');

@@ -172,7 +172,7 @@ function deleteMarkerProblems(value: unknown, origins: Origins, file: string): P
     const [v, at] = stack.pop()!;
     const children: Array<[string, unknown]> = Array.isArray(v) ? v.map((x, i) => [String(i), x]) : isPlainObject(v) ? Object.entries(v) : [];
     for (const [k, x] of children) {
-      const p = at === '' ? k : `${at}.${k}`;
+      const p = joinPath(at, k);
       if (k === DELETE_KEY && !Array.isArray(v) && x !== true) {
         const range = origins.get(p)?.value ?? ZERO_RANGE;
         out.push({ severity: 'error', code: 'invalid-value', message: `${p}: expected true (this mapping replaces the inherited one); leave ${DELETE_KEY} out to merge, got ${describeValue(x)}`, file, range, path: p });

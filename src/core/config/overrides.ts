@@ -124,8 +124,9 @@ export function applyOverrides(loaded: LoadedConfig, overrides: Override[]): Pro
       continue;
     }
     // Inheritance is settled when the files load; set afterwards it would load nothing.
-    if (segments.includes(BASE_KEY) || segments.includes(DELETE_KEY)) {
-      problems.push({ severity: 'error', code: 'bad-override', message: `${o.arg}: ${segments.includes(BASE_KEY) ? BASE_KEY : DELETE_KEY} only works in config files (the command line sets values of the merged config); write a config file that inherits from this one`, file: COMMAND_LINE, range: ZERO_RANGE, path: o.key });
+    const marker = segments.find((s) => s === BASE_KEY || s === DELETE_KEY);
+    if (marker) {
+      problems.push({ severity: 'error', code: 'bad-override', message: `${o.arg}: ${marker} only works in config files (the command line sets values of the merged config); write a config file that inherits from this one`, file: COMMAND_LINE, range: ZERO_RANGE, path: o.key });
       continue;
     }
     const parentValue = getPath(loaded.config, segments.slice(0, -1));

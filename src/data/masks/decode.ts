@@ -1,5 +1,5 @@
 /** Reading a source item's mask (a file or encoded bytes) into class indices, with located errors. */
-import { readRegularFile, UnreadableFile } from '../../core/boundedRead';
+import { readRegularFile } from '../../core/boundedRead';
 import { DataError } from '../errors';
 import type { ImageRef } from '../types';
 import { decodeMaskPng, MaskFormatError, type MaskImage } from './png';
@@ -14,31 +14,40 @@ export function reduceZeroLabel(mask: MaskImage): MaskImage {
   return mask;
 }
 
-export async function decodeMask(ref: ImageRef, where: string, reduceZero = false): Promise<MaskImage> {
-  const mask = await decodeMaskRef(ref, where);
-  // A copy first where the pixels are the source's own (raw masks of an in-memory source).
-  return reduceZero ? reduceZeroLabel(ref.kind === 'pixels' ? { ...mask, data: mask.data.slice() } : mask) : mask;
+export interface ReadMask {
+  /** The class indices (reduced with `reduceZero`). */
+  mask: MaskImage;
+  /** The PNG as read, where the mask came encoded and unchanged (a writer may store it as it is). */
+  bytes?: Uint8Array;
+  /** The palette of an indexed PNG. */
+  palette?: Uint8Array;
 }
 
-async function decodeMaskRef(ref: ImageRef, where: string): Promise<MaskImage> {
+/** An item's mask, read and decoded; every reader of masks (loader, inspect, pack, report) comes here. */
+export function readMask(ref: ImageRef, where: string, reduceZero = false): ReadMask {
   if (ref.kind === 'pixels') {
     if (ref.channels !== 1) throw new DataError(where, `a mask must have one channel of class indices, got ${ref.channels}`);
-    return { data: ref.data, width: ref.width, height: ref.height };
+    // A copy before reducing: the pixels are the source's own (raw masks of an in-memory source).
+    const mask = { data: reduceZero ? ref.data.slice() : ref.data, width: ref.width, height: ref.height };
+    return { mask: reduceZero ? reduceZeroLabel(mask) : mask };
   }
   let bytes: Uint8Array;
-  if (ref.kind === 'file') {
-    // Through boundedRead as every user-named file: a FIFO or /dev/zero named as a mask ends at once.
-    try {
-      bytes = readRegularFile(ref.path, { what: 'mask file' });
-    } catch (err) {
-      throw new DataError(where, err instanceof UnreadableFile && err.reason === 'not-found' ? `mask file not found: ${ref.path}` : (err as Error).message);
-    }
-  } else bytes = ref.bytes;
+  // Through boundedRead as every user-named file: a FIFO or /dev/zero named as a mask ends at once.
   try {
-    const { data, width, height } = decodeMaskPng(bytes);
-    return { data, width, height };
+    bytes = ref.kind === 'file' ? readRegularFile(ref.path, { what: 'mask file' }) : ref.bytes;
+  } catch (err) {
+    throw new DataError(where, (err as Error).message);
+  }
+  try {
+    const { data, width, height, palette } = decodeMaskPng(bytes);
+    const mask = { data, width, height };
+    return reduceZero ? { mask: reduceZeroLabel(mask), palette } : { mask, bytes, palette };
   } catch (err) {
     if (err instanceof MaskFormatError) throw new DataError(where, `mask ${ref.kind === 'file' ? ref.path : `(${bytes.length} bytes)`}: ${err.message}`);
     throw err;
   }
+}
+
+export async function decodeMask(ref: ImageRef, where: string, reduceZero = false): Promise<MaskImage> {
+  return readMask(ref, where, reduceZero).mask;
 }

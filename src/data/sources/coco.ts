@@ -44,7 +44,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function isId(v: unknown): v is number {
+/** A COCO id: an integer JSON can carry exactly. */
+export function isId(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v);
 }
 

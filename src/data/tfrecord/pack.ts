@@ -13,8 +13,8 @@ import { UserError } from '../../core/problems';
 import { Random } from '../../core/random';
 import { loadSharp } from '../decode';
 import { DataError, describeItemError } from '../errors';
-import { decodeMaskPng, encodeMaskPng, MaskFormatError } from '../masks/png';
-import { reduceZeroLabel } from '../masks/decode';
+import { encodeMaskPng } from '../masks/png';
+import { readMask } from '../masks/decode';
 import { sniffImageFormat } from '../formats';
 import type { DataSource, ImageRef } from '../types';
 import { encodeExample, IMAGE_KEYS, utf8, type Features } from './example';
@@ -66,29 +66,12 @@ async function encodedImage(image: ImageRef, where: string): Promise<{ bytes: Ui
 }
 
 /**
- * The PNG bytes of an item's mask, checked to be one (an indexed or grey PNG of class indices);
- * `reduceZero`: stored already reduced (reduceZeroLabel), so the shards read as the source did.
+ * The PNG bytes of an item's mask, checked to be one (an indexed or grey PNG of class indices), as
+ * read; `reduceZero`: stored already reduced (reduceZeroLabel), so the shards read as the source did.
  */
-function encodedMask(mask: ImageRef, where: string, reduceZero = false): Uint8Array {
-  if (mask.kind === 'pixels') {
-    if (mask.channels !== 1) throw new DataError(where, `a mask must have one channel of class indices, got ${mask.channels}`);
-    const pixels = { data: mask.data, width: mask.width, height: mask.height };
-    return encodeMaskPng(reduceZero ? reduceZeroLabel({ ...pixels, data: pixels.data.slice() }) : pixels);
-  }
-  let bytes: Uint8Array;
-  try {
-    bytes = mask.kind === 'file' ? readRegularFile(mask.path, { what: 'mask file' }) : mask.bytes;
-  } catch (err) {
-    throw new DataError(where, (err as Error).message);
-  }
-  let decoded;
-  try {
-    decoded = decodeMaskPng(bytes);
-  } catch (err) {
-    if (err instanceof MaskFormatError) throw new DataError(where, `mask ${mask.kind === 'file' ? mask.path : `(${bytes.length} bytes)`}: ${err.message}`);
-    throw err;
-  }
-  return reduceZero ? encodeMaskPng(reduceZeroLabel({ data: decoded.data, width: decoded.width, height: decoded.height })) : bytes;
+function encodedMask(ref: ImageRef, where: string, reduceZero = false): Uint8Array {
+  const { mask, bytes } = readMask(ref, where, reduceZero);
+  return bytes ?? encodeMaskPng(mask);
 }
 
 export async function packSource(source: DataSource, opts: PackOptions): Promise<PackResult> {

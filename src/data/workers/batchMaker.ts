@@ -35,9 +35,12 @@ export class BatchMaker {
   }
 
   private readonly views: PipelineStep[][];
+  /** Why view 0 cannot carry a mask (its detection steps), said for each item that has one. */
+  private readonly maskBlind: string | undefined;
 
   constructor(private readonly init: WorkerInit) {
     this.views = init.views.map((steps) => buildPipeline(steps));
+    this.maskBlind = maskBlindSteps(this.views[0] ?? []);
   }
 
   async make(epoch: number, items: TaskItem[]): Promise<BatchResult> {
@@ -73,7 +76,7 @@ export class BatchMaker {
           let boxes: Box[] | undefined;
           let frame: Frame | undefined;
           let outMask: MaskImage | undefined;
-          if (mask) refuseMaskBlindSteps(this.views[0]);
+          if (mask && this.maskBlind) throw new UserError(this.maskBlind);
           for (let v = 0; v < this.views.length; v++) {
             const withBoxes = this.init.withBoxes;
             const state = runPipeline(
@@ -114,10 +117,10 @@ export class BatchMaker {
   }
 }
 
-/** A step that moves pixels but not masks (a detection step) in a pipeline of masks is a config mistake. */
-function refuseMaskBlindSteps(steps: PipelineStep[]): void {
+/** Steps that move pixels but not masks (the detection steps): a config mistake in a pipeline of masks, said in words. */
+function maskBlindSteps(steps: PipelineStep[]): string | undefined {
   const blind = steps.filter((s) => s.ignoresMasks).map((s) => s.type);
-  if (blind.length) throw new UserError(`${[...new Set(blind)].join(', ')} move${blind.length === 1 ? 's' : ''} the image and its boxes but not its segmentation mask; ${MASK_STEPS}`);
+  return blind.length ? `${[...new Set(blind)].join(', ')} move${blind.length === 1 ? 's' : ''} the image and its boxes but not its segmentation mask; ${MASK_STEPS}` : undefined;
 }
 
 const MASK_STEPS = 'segmentation pipelines can use Resize, RandomResizedCrop, CenterCrop, RandomHorizontalFlip and the colour steps';

@@ -51,6 +51,13 @@ export function sincos2d(dim: number, gh: number, gw: number): Float32Array {
   return out;
 }
 
+/** MAE's positions of a class token and a g x g grid of patches, `[1, 1 + g * g, dim]`: the class token's row zero. */
+export function sincosWithClassToken(dim: number, g: number): tf.Tensor3D {
+  const pos = new Float32Array((g * g + 1) * dim);
+  pos.set(sincos2d(dim, g, g), dim);
+  return tf.tensor3d(pos, [1, g * g + 1, dim]);
+}
+
 export class MAENeck extends Module {
   readonly embed: Linear;
   readonly maskToken: tf.Variable;
@@ -73,9 +80,7 @@ export class MAENeck extends Module {
     this.embed = this.child('decoder_embed', new Linear(inC, d, { init: 'xavier' }));
     this.maskToken = this.param('mask_token', init.normal([1, 1, d], 0.02), 'embedding');
     // Fixed, not learned (the paper): a buffer, with a zero row for the class token.
-    const pos = new Float32Array((n + 1) * d);
-    pos.set(sincos2d(d, g, g), d);
-    this.posEmbed = this.buffer('decoder_pos_embed', tf.tensor3d(pos, [1, n + 1, d]));
+    this.posEmbed = this.buffer('decoder_pos_embed', sincosWithClassToken(d, g));
     for (let i = 0; i < params.decoder_depth; i++) {
       this.blocks.push(this.child(`decoder_blocks.${i}`, new TransformerBlock(d, params.decoder_num_heads, { mlpRatio: params.mlp_ratio, qkvBias: true })));
     }

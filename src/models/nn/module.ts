@@ -10,8 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../../core/problems';
 
-/** A tensor of a state dict whose shape is not the model's (loadStateDict). */
-/** Weights that do not fit the model (another num_classes, another variant): the user's to fix. */
+/** A tensor of a state dict whose shape is not the model's (loadStateDict): another num_classes or variant, the user's to fix. */
 export class ShapeMismatchError extends UserError {
   constructor(
     readonly key: string,

@@ -21,7 +21,7 @@ import { register, type BuildContext } from '../../../core/registry';
 import { slot } from '../../../core/schema';
 import { UserError } from '../../../core/problems';
 import { VisionTransformer } from '../../backbones/visionTransformer';
-import { sincos2d, type MAENeck } from '../../necks/maeNeck';
+import { sincosWithClassToken, type MAENeck } from '../../necks/maeNeck';
 import { maskedMseParams, patchify } from '../../losses/maskedPatchLoss';
 import { buildLoss, lossShorthand, lossSlot, type Losses } from '../../losses/lossSlot';
 import { stepRandom } from '../../nn/stepRandom';
@@ -137,10 +137,7 @@ export class MAE extends SelfSupervised {
 function fixSinCosPositions(vit: VisionTransformer): void {
   const d = vit.embedDim;
   if (d % 4 !== 0) throw new UserError(`MAE: the encoder's sine-cosine position embeddings need an embed_dim divisible by 4, got ${d}`);
-  const g = vit.gridSize;
-  const pos = new Float32Array((g * g + 1) * d);
-  pos.set(sincos2d(d, g, g), d);
-  tf.tidy(() => vit.posEmbed.assign(tf.tensor3d(pos, [1, g * g + 1, d])));
+  tf.tidy(() => vit.posEmbed.assign(sincosWithClassToken(d, vit.gridSize)));
   vit.posEmbed.trainable = false;
 }
 
