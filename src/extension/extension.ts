@@ -14,6 +14,7 @@ import { registerPanels } from './panels';
 import { registerCatalog, type CatalogApi } from './catalog';
 import { registerResolvedConfig } from './config/resolvedConfig';
 import { registerSlurm, type SlurmApi } from './slurm';
+import { ConfigFileIndex } from './configIndex';
 
 /** What activate() returns: used by the extension-host integration tests (test/e2e/suite). */
 export interface CvWorkbenchApi {
@@ -25,6 +26,8 @@ export interface CvWorkbenchApi {
   catalog: CatalogApi;
   /** Submit to Slurm and the queue poller. */
   slurm: SlurmApi;
+  /** The workspace's trainable configs (the explorer's Train, Debug and Submit entries). */
+  configIndex: ConfigFileIndex;
 }
 
 export function activate(context: vscode.ExtensionContext): CvWorkbenchApi {
@@ -42,6 +45,8 @@ export function activate(context: vscode.ExtensionContext): CvWorkbenchApi {
   registerPanels(context, { output, runs: () => runs.service.runWatcher, queue: () => runs.queue, execCvw: (args, cwd) => runs.service.manager.exec(args, { cwd }) });
   const catalog = registerCatalog(context, { exec: (args, cwd) => runs.service.manager.exec(args, { cwd }) });
   const slurm = registerSlurm(context, runs, output);
+  const configIndex = new ConfigFileIndex();
+  context.subscriptions.push(configIndex);
 
   context.subscriptions.push(
     vscode.commands.registerCommand(COMMANDS.validateConfig, (uri?: vscode.Uri) => validateConfig(diagnostics, output, uri)),
@@ -54,7 +59,7 @@ export function activate(context: vscode.ExtensionContext): CvWorkbenchApi {
       catalog.tree.refresh();
     }),
   );
-  return { diagnostics, output, runs, catalog, slurm };
+  return { diagnostics, output, runs, catalog, slurm, configIndex };
 }
 
 export function deactivate(): void {

@@ -116,4 +116,8 @@ export const CONTEXT = {
   queuePaused: 'cvWorkbench.queuePaused',
   /** sbatch was found on PATH at activation (the explorer's Submit to Slurm). */
   slurmAvailable: 'cvWorkbench.slurmAvailable',
+  /** The fsPaths of the workspace's trainable configs (configIndex.ts: the explorer's Train, Debug, Submit). */
+  trainableConfigs: 'cvWorkbench.trainableConfigs',
+  /** The config scan stopped at its bound: the explorer's entries show on every YAML/JSON file instead. */
+  configIndexPartial: 'cvWorkbench.configIndexPartial',
 } as const;

@@ -12,6 +12,6 @@ test('extension-host suite: activation, commands, live diagnostics', async () =>
   });
   const failures = results.filter((r) => !r.ok).map((r) => `${r.name}\n${r.error}`);
   expect(failures, `extension-host failures (logs in ${resultsDir})`).toEqual([]);
-  expect(results.length, `tests that ran (logs in ${resultsDir})`).toBe(9);
+  expect(results.length, `tests that ran (logs in ${resultsDir})`).toBe(13);
   expect(exitCode).toBe(0);
 });

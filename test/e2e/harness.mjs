@@ -271,6 +271,26 @@ export class VSCodeSession {
     await this.screenshot(`open-${rel}`);
   }
 
+  /**
+   * The entries of the explorer's context menu on the workspace file `rel`, as a person sees them
+   * on a right-click (the file is opened and revealed first, so that its row is in view).
+   */
+  async explorerMenu(rel) {
+    const { page } = this;
+    await this.openFile(rel);
+    await this.runCommand('File: Reveal Active File in Explorer View');
+    const row = page.locator('.explorer-folders-view .monaco-list-row.selected', { hasText: basename(rel) });
+    await row.waitFor({ timeout: 15_000 });
+    await row.click({ button: 'right' });
+    const menu = page.locator('.context-view .monaco-menu');
+    await menu.waitFor({ timeout: 10_000 });
+    await this.screenshot(`explorer-menu-${rel}`);
+    const labels = (await menu.locator('.action-label').allTextContents()).map((t) => t.trim()).filter(Boolean);
+    await page.keyboard.press('Escape');
+    await menu.waitFor({ state: 'hidden' });
+    return labels;
+  }
+
   /** Waits until the active editor tab is `label`. */
   async activeTab(label) {
     await this.page.locator('.tabs-container .tab.active', { has: this.page.locator('.label-name', { hasText: label }) }).first().waitFor({ timeout: 30_000 });

@@ -60,6 +60,15 @@ test('fixing the typo in the editor clears the problem as one types', async () =
   expect(await vs.statusBarItems()).toContain('Ln 4, Col 17');
 });
 
+test("the explorer offers Train on a config and not on other YAML", async () => {
+  const onConfig = await vs.explorerMenu('configs/good.yaml');
+  expect(onConfig).toEqual(expect.arrayContaining(['Validate Config', 'Train', 'Debug Training']));
+  const onOther = await vs.explorerMenu('docker-compose.yml');
+  expect(onOther).toContain('Validate Config');
+  expect(onOther).not.toContain('Train');
+  expect(onOther).not.toContain('Debug Training');
+});
+
 test('suggestions() lists what completion offers (word-based completion in a text file)', async () => {
   await vs.openFile('notes.txt');
   await vs.goTo(2, 1);
