@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { useCpu, maxAbsDiff } from '../helpers/tf';
 import '../../src/builtins';
 import { BatchNorm, Conv2d, Linear, LayerNorm, MaxPool2d, seedInit, stopGradient } from '../../src/models/nn';
+import { batchNormSlices, withBatchNormGroups } from '../../src/models/nn/batchNormGroups';
 import { ResNet } from '../../src/models/backbones/resnet';
 import { resnetParams } from '../../src/models/backbones/resnet';
 
@@ -51,6 +52,40 @@ describe('layers', () => {
     bn.eval();
     const ye = bn.forward(x).dataSync();
     expect(ye[0]).toBeCloseTo((1 - 0.25) / Math.sqrt(0.9 + 0.1 * unbiased0 + 1e-5), 4);
+  });
+
+  it('batch norm in groups normalises each slice of the batch alone, and its running stats average the slices (SplitBatchNorm)', () => {
+    const x = tf.tensor4d([1, 2, 4, 8, 3, 5, 9, 20, 2, 3], [5, 1, 1, 2]);
+    const rows = x.arraySync().map((r) => r[0][0]);
+    const bn = new BatchNorm(2, { momentum: 0.1 });
+    const y = withBatchNormGroups(2, () => bn.forward(x)).arraySync().map((r) => r[0][0]);
+    // Slices of 3 and 2 rows: each normalised with its own biased statistics.
+    const slices = [rows.slice(0, 3), rows.slice(3)];
+    const stats = slices.map((s) => [0, 1].map((c) => {
+      const m = s.reduce((a, r) => a + r[c], 0) / s.length;
+      return { m, v: s.reduce((a, r) => a + (r[c] - m) ** 2, 0) / s.length, u: s.reduce((a, r) => a + (r[c] - m) ** 2, 0) / (s.length - 1) };
+    }));
+    rows.forEach((r, i) => {
+      const st = stats[i < 3 ? 0 : 1];
+      for (const c of [0, 1]) expect(y[i][c]).toBeCloseTo((r[c] - st[c].m) / Math.sqrt(st[c].v + 1e-5), 4);
+    });
+    // Outside withBatchNormGroups the whole batch is one slice again.
+    expect(maxAbsDiff(bn.forward(x).dataSync(), new BatchNorm(2).forward(x).dataSync())).toBeLessThan(1e-6);
+    const fresh = new BatchNorm(2, { momentum: 0.1 });
+    withBatchNormGroups(2, () => fresh.forward(x));
+    // The mean of the slices' means; the slices' variances made unbiased with the mean slice size (2.5).
+    for (const c of [0, 1]) {
+      expect(fresh.runningMean.dataSync()[c]).toBeCloseTo(0.1 * ((stats[0][c].m + stats[1][c].m) / 2), 5);
+      expect(fresh.runningVar.dataSync()[c]).toBeCloseTo(0.9 + 0.1 * ((stats[0][c].v + stats[1][c].v) / 2) * (2.5 / 1.5), 5);
+    }
+  });
+
+  it('batch norm groups never make a slice of one row: a small last batch gets fewer slices', () => {
+    expect(withBatchNormGroups(8, () => batchNormSlices(512))).toEqual(Array(8).fill(64));
+    expect(withBatchNormGroups(8, () => batchNormSlices(10))).toEqual([2, 2, 2, 2, 2]);
+    expect(withBatchNormGroups(4, () => batchNormSlices(9))).toEqual([3, 2, 2, 2]);
+    expect(withBatchNormGroups(8, () => batchNormSlices(3))).toEqual([3]);
+    expect(batchNormSlices(512)).toEqual([512]);
   });
 
   it('gradients of conv + batch norm + linear match finite differences', () => {

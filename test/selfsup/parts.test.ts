@@ -4,7 +4,8 @@ import { useCpu, maxAbsDiff } from '../helpers/tf';
 import '../../src/builtins';
 import { Random } from '../../src/core/random';
 import { build } from '../../src/core/registry';
-import { seedInit, stopGradient } from '../../src/models/nn';
+import { seedInit, seedStep, stepRandom, stopGradient } from '../../src/models/nn';
+import type { MoCoV2 } from '../../src/models/algorithms/selfsup/mocoV2';
 import { FeatureQueue } from '../../src/models/algorithms/selfsup/queue';
 import { MomentumEncoder, momentumUpdate, scheduledMomentum } from '../../src/models/algorithms/selfsup/momentum';
 import type { Module } from '../../src/models/nn/module';
@@ -129,6 +130,58 @@ describe('momentum encoders', () => {
       expect(model.trainableVariables().some((v) => frozen.has(v.name))).toBe(false);
       model.dispose();
     }
+  });
+});
+
+describe("MoCo's shuffling batch norm", () => {
+  const resnet = { type: 'ResNet', depth: 18, stem: 'cifar', in_channels: 1, base_width: 4 };
+  const moco = (groups: number) => {
+    seedInit(1);
+    return build<MoCoV2>('model', { type: 'MoCoV2', backbone: resnet, neck: { type: 'NonLinearNeckV1', hid_channels: 8, out_channels: 4 }, queue_len: 16, shuffle_bn_groups: groups });
+  };
+
+  it("normalises each key with the statistics of its slice of the shuffled batch, and returns the keys in the batch's order", () => {
+    const model = moco(2);
+    const im = tf.randomUniform([8, 8, 8, 1], 0, 1, 'float32', 3) as tf.Tensor4D;
+    seedStep(5, 0);
+    const order = stepRandom().permutation(8);
+    seedStep(5, 0);
+    const keys = model.encodeKeys(im);
+    // Key 0 shares batch-norm statistics with the images of its slice (of 4) in the shuffled order only.
+    const slice = order.indexOf(0) < 4 ? [...order.slice(0, 4)] : [...order.slice(4)];
+    const changed = (j: number) => {
+      const other = tf.tidy(() => tf.concat([tf.slice(im, 0, j), tf.add(tf.slice(im, j, 1), 5), tf.slice(im, j + 1)], 0)) as tf.Tensor4D;
+      seedStep(5, 0);
+      return maxAbsDiff(tf.slice(model.encodeKeys(other), 0, 1).dataSync(), tf.slice(keys, 0, 1).dataSync());
+    };
+    const mate = slice.find((j) => j !== 0)!;
+    const stranger = [...order].find((j) => !slice.includes(j))!;
+    expect(changed(mate)).toBeGreaterThan(1e-3);
+    expect(changed(stranger)).toBeLessThan(1e-5);
+    // With batch norm on running statistics (no batch statistics) the shuffle must change nothing
+    // (fresh models: the forwards above moved the running statistics).
+    model.dispose();
+    const fresh = moco(2);
+    fresh.key.target.backbone.eval();
+    fresh.key.target.top.eval();
+    seedStep(5, 0);
+    const shuffled = fresh.encodeKeys(im);
+    const plain = moco(1);
+    plain.key.target.backbone.eval();
+    plain.key.target.top.eval();
+    expect(maxAbsDiff(shuffled.dataSync(), plain.encodeKeys(im).dataSync())).toBeLessThan(1e-5);
+    fresh.dispose();
+    plain.dispose();
+  });
+
+  it('trains with the query encoder in slices too', async () => {
+    const model = moco(2);
+    const a = tf.randomUniform([8, 8, 8, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const b = tf.add(a, tf.randomNormal([8, 8, 8, 1], 0, 0.1, 'float32', 2)) as tf.Tensor4D;
+    seedStep(1, 0);
+    const out = model.trainStep({ views: [a, b] } as never);
+    expect(Number.isFinite((await out.loss.data())[0])).toBe(true);
+    model.dispose();
   });
 });
 

@@ -12,6 +12,7 @@ import { stopGradient } from './stopGradient';
 import { batchNormTrain, runningStatistics } from '../../engine/ops/batchNorm';
 import { layerNormTrain } from '../../engine/ops/layerNorm';
 import { batchNormSync } from './batchNormSync';
+import { batchNormSlices } from './batchNormGroups';
 import { syncBatchNormTrain } from '../../distributed/syncBatchNorm';
 
 export interface Conv2dOptions {
@@ -160,6 +161,8 @@ export class BatchNorm extends Layer {
       this.updateRunningStats(s.mean, s.variance, s.count);
       return s.y;
     }
+    const slices = batchNormSlices(x.shape[0]);
+    if (slices.length > 1) return this.forwardSliced(x, slices);
     // The closed-form gradient (src/engine/ops/batchNorm.ts): tfjs' op-by-op one dominates a step.
     const { y, mean, variance } = batchNormTrain(x, this.gamma as tf.Tensor1D | undefined, this.beta as tf.Tensor1D | undefined, eps);
     this.updateRunningStats(mean, variance, x.size / this.channels);
@@ -167,11 +170,24 @@ export class BatchNorm extends Layer {
   }
 
   /**
+   * Each slice of the batch normalised with its own statistics (batchNormGroups.ts). The running
+   * statistics move towards the slices' mean statistics, as SplitBatchNorm's average of the
+   * slices' running statistics does.
+   */
+  private forwardSliced(x: tf.Tensor, slices: number[]): tf.Tensor {
+    const parts = tf.split(x, slices, 0).map((part) => batchNormTrain(part, this.gamma as tf.Tensor1D | undefined, this.beta as tf.Tensor1D | undefined, this.eps));
+    const mean = tf.div(tf.addN(parts.map((p) => p.mean)), parts.length);
+    const variance = tf.div(tf.addN(parts.map((p) => p.variance)), parts.length);
+    this.updateRunningStats(mean, variance, x.size / this.channels / slices.length);
+    return tf.concat(parts.map((p) => p.y), 0);
+  }
+
+  /**
    * `activate(forward(x), act)`, with a ReLU or ReLU6 fused into the training kernels where the
    * engine has them (src/engine/ops/batchNorm.ts: no sweep of its own, its input never stored).
    */
   forwardActivated(x: tf.Tensor, act: Activation): tf.Tensor {
-    if (!this.training || (act !== 'relu' && act !== 'relu6') || batchNormSync()) return activate(this.forward(x), act);
+    if (!this.training || (act !== 'relu' && act !== 'relu6') || batchNormSync() || batchNormSlices(x.shape[0]).length > 1) return activate(this.forward(x), act);
     const { y, mean, variance } = batchNormTrain(x, this.gamma as tf.Tensor1D | undefined, this.beta as tf.Tensor1D | undefined, this.eps, act);
     this.updateRunningStats(mean, variance, x.size / this.channels);
     return y;

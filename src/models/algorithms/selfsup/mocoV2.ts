@@ -12,12 +12,14 @@
  * so the queue is the same on every rank and N ranks x batch B see the negatives of one process x
  * batch N·B.
  *
- * Not done: MoCo's shuffling batch norm. With one batch-norm batch, a query and its own key are
- * normalised with the same statistics while the queued negatives were not, a signal the model can
- * learn instead of the images (MoCo, Section 3.3). The reference shuffles the keys across GPUs;
- * its one-GPU CIFAR demo and lightly's benchmark split each batch into 8 batch-norm groups to the
- * same end. Here the key encoder normalises over its rank's whole batch (or all ranks' with
- * runner.sync_bn), so small single-process runs can learn less than the reference would.
+ * MoCo's shuffling batch norm (Section 3.3): with one batch-norm batch, a query and its own key are
+ * normalised with statistics of the same images while the queued negatives were not, a signal the
+ * model can learn instead of the images. The reference normalises per GPU and shuffles the keys
+ * across GPUs. `shuffle_bn_groups: g` does the same in one process, as MoCo's one-GPU demo and
+ * lightly do: both encoders normalise g slices of the batch separately (batchNormGroups.ts), and
+ * the keys are permuted before the key encoder and put back after, so that a key's slice holds
+ * other images than its query's. Off (1) by default: the shipped configs' measurements were made
+ * without it.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
@@ -28,6 +30,8 @@ import type { NonLinearNeck } from '../../necks/nonLinearNeck';
 import type { ContrastiveHead } from '../../heads/contrastiveHead';
 import { l2Normalize } from '../../nn/l2Normalize';
 import { stopGradient } from '../../nn/stopGradient';
+import { withBatchNormGroups } from '../../nn/batchNormGroups';
+import { stepRandom } from '../../nn/stepRandom';
 import { gatherRows } from '../../nn/overRanks';
 import { MomentumUpdateHook } from './momentumUpdateHook';
 import type { Hook } from '../../../train/hook';
@@ -43,6 +47,12 @@ export const mocoV2Params = z.strictObject({
   head: slot('head', 'The contrastive loss (ContrastiveHead, temperature 0.2)').default({ type: 'ContrastiveHead', temperature: 0.2 }),
   queue_len: z.number().int().min(1).default(65536).describe('Keys kept as negatives (65536 on ImageNet; a few times the batch size up to ~10% of the data set for small data)'),
   momentum: momentumScheduleParams({ base: 0.999, end: 1, schedule: 'constant' }),
+  shuffle_bn_groups: z
+    .number()
+    .int()
+    .min(1)
+    .default(1)
+    .describe("Shuffling batch norm in one process: batch-norm slices per batch (8 in MoCo's one-GPU demo, batch 512); keys are shuffled across them. 1: off, one batch-norm batch"),
 });
 
 export class MoCoV2 extends SelfSupervised {
@@ -69,12 +79,24 @@ export class MoCoV2 extends SelfSupervised {
   trainStep(batch: TensorBatch): StepOutput {
     this.requireViews(batch);
     const [imQ, imK] = batch.views;
-    const q = l2Normalize(this.neck.project(this.backbone.forward(imQ).at(-1)!)) as tf.Tensor2D;
-    const { backbone, top } = this.key.target;
-    const k = stopGradient(l2Normalize(top.project(backbone.forward(imK).at(-1)!))) as tf.Tensor2D;
+    const groups = this.params.shuffle_bn_groups;
+    const q = withBatchNormGroups(groups, () => l2Normalize(this.neck.project(this.backbone.forward(imQ).at(-1)!))) as tf.Tensor2D;
+    const k = stopGradient(l2Normalize(this.encodeKeys(imK))) as tf.Tensor2D;
     const loss = this.head.queueLoss(q, k, this.queue.snapshot());
     this.queue.enqueue(gatherRows(k));
     return { loss, logs: { positive_similarity: positiveSimilarity(stopGradient(q), k) } };
+  }
+
+  /** The key encoder's projections of `im`, in `im`'s order; shuffled through the batch-norm slices when there are several. */
+  encodeKeys(im: tf.Tensor4D): tf.Tensor2D {
+    const { backbone, top } = this.key.target;
+    const groups = this.params.shuffle_bn_groups;
+    const encode = (x: tf.Tensor4D) => withBatchNormGroups(groups, () => top.project(backbone.forward(x).at(-1)!) as tf.Tensor2D);
+    if (groups === 1) return encode(im);
+    const order = stepRandom().permutation(im.shape[0]);
+    const back = new Int32Array(order.length);
+    order.forEach((from, to) => (back[from] = to));
+    return tf.gather(encode(tf.gather(im, order)), back);
   }
 
   hooks(): Hook[] {
