@@ -61,7 +61,12 @@ export class CocoEvaluator implements Evaluator {
 
   evaluate(p: Predictions, ctx: EvalContext): Record<string, number> {
     if (!p.detections) throw new UserError(`CocoEvaluator on "${ctx.name}": needs detections (is the model a detector and the data a DetDataset?)`);
-    const numClasses = Math.max(p.classes?.length ?? 0, ...p.detections.flatMap((s) => [...s.detections.labels, ...s.gt.map((b) => b.label)].map((l) => l + 1)));
+    // A loop, not Math.max(...labels): COCO val's 5,000 images x 100 detections overflow the call stack as arguments.
+    let numClasses = p.classes?.length ?? 0;
+    for (const s of p.detections) {
+      for (const l of s.detections.labels) numClasses = Math.max(numClasses, l + 1);
+      for (const b of s.gt) numClasses = Math.max(numClasses, b.label + 1);
+    }
     const classes = p.classes ?? Array.from({ length: numClasses }, (_, i) => String(i));
     const { gt, dets } = toCoco(p.detections, classes, p.categoryIds);
     const result = cocoEvaluate(gt, dets);

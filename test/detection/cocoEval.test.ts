@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cocoEvaluate, formatSummary, IOU_THRESHOLDS, RECALL_THRESHOLDS, type CocoDetection, type CocoGt } from '../../src/eval/cocoEval';
 import { Random } from '../../src/core/random';
-import { toCoco } from '../../src/eval/coco';
+import { CocoEvaluator, toCoco } from '../../src/eval/coco';
 import { tempFiles } from '../helpers/tmp';
 
 /** Precision is tp / (tp + fp + eps), as pycocotools computes it. */
@@ -181,6 +181,21 @@ describe.skipIf(!hasNumpy)('cocoEvaluate against a plain numpy port of COCOeval 
 });
 
 describe('CocoEvaluator data', () => {
+  it('evaluates a COCO-val-sized run: 2,000 images x 100 detections (it overflowed the call stack counting classes)', () => {
+    const boxes = new Float32Array(400);
+    for (let k = 0; k < 100; k++) boxes.set([k, k, k + 20, k + 20], 4 * k);
+    const detections = Array.from({ length: 2000 }, (_, i) => ({
+      imageId: i + 1,
+      width: 200,
+      height: 200,
+      detections: { boxes, scores: new Float32Array(100).fill(0.5), labels: new Int32Array(100) },
+      gt: i % 100 === 0 ? [{ bbox: [0, 0, 20, 20] as [number, number, number, number], label: 1 }] : [],
+    }));
+    const out = new CocoEvaluator({ save_detections: false, gallery: 0, gallery_score: 0.3 }).evaluate({ count: 2000, indices: new Int32Array(2000), detections }, { name: 'val' });
+    // Two classes found from the labels (0 detected, 1 annotated); class 1 has no detections: AP 0.
+    expect(out.mAP).toBe(0);
+  }, 60_000);
+
   it('writes classes under the source category ids (so the detections file fits its instances file) and sample image ids', () => {
     const sample = {
       imageId: 42,
