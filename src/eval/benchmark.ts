@@ -34,7 +34,7 @@ import { initEngine } from '../engine';
 import { collectPredictions } from './predict';
 import type { Predictions } from './evaluator';
 import { readNpy, writeNpy } from './npy';
-import { perClassAccuracy, topkAccuracy, weightedKnn } from './knn';
+import { classCount, perClassAccuracy, topkAccuracy, weightedKnn } from './knn';
 import { LINEAR_PROBE_DEFAULTS, probeScores, trainLinearProbe, type LinearProbeOptions } from './linearProbe';
 import { useGridFeatures } from './featureGrid';
 import { makeDirs } from '../core/makeDirs';
@@ -258,7 +258,7 @@ function toFeatureSet(p: Predictions, split: string, seconds: number): FeatureSe
 
 function requireLabels(set: FeatureSet, split: string): number {
   if (set.labels.some((l) => l < 0)) throw new UserError(`the ${split === 'train' ? 'training' : 'test'} set is not labelled: the benchmark needs labels (a source with classes)`);
-  return set.classes?.length ?? Math.max(...set.labels) + 1;
+  return classCount(set.labels, set.classes);
 }
 
 /** `knn`, `linear`; `knn_pool2`, ... for grid-pooled features, so the two sit side by side. */

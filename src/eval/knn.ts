@@ -77,6 +77,18 @@ export function weightedKnn(bank: Float32Array, bankLabels: Int32Array, queries:
   return { scores, numClasses };
 }
 
+/**
+ * How many classes labelled samples have: the class names' count, else the largest label + 1.
+ * A loop, not Math.max(...labels): an image list of ImageNet's 1.28 million labels overflows the
+ * call stack as arguments.
+ */
+export function classCount(labels: Int32Array, classes?: string[]): number {
+  if (classes) return classes.length;
+  let max = -1;
+  for (const l of labels) if (l > max) max = l;
+  return max + 1;
+}
+
 /** Top-k accuracies of score rows against labels (ties broken towards the lower class index). */
 export function topkAccuracy(scores: Float32Array, labels: Int32Array, numClasses: number, ks: number[]): Record<number, number> {
   const hits = Object.fromEntries(ks.map((k) => [k, 0])) as Record<number, number>;
@@ -124,7 +136,7 @@ export class KNNEvaluator implements Evaluator {
   evaluate(p: Predictions, ctx: EvalContext): Record<string, number> {
     if (!p.features || !p.dim) throw new UserError(`KNNEvaluator on "${ctx.name}": the model gave no features`);
     if (!p.labels || p.labels.some((l) => l < 0)) throw new UserError(`KNNEvaluator on "${ctx.name}": needs labelled data (every sample's class)`);
-    const numClasses = p.classes?.length ?? Math.max(...p.labels) + 1;
+    const numClasses = classCount(p.labels, p.classes);
     const { scores } = weightedKnn(p.features, p.labels, p.features, p.dim, numClasses, { k: this.params.k, temperature: this.params.temperature, leaveOneOut: true });
     const acc = topkAccuracy(scores, p.labels, numClasses, this.params.topk.filter((k) => k <= numClasses));
     return Object.fromEntries(Object.entries(acc).map(([k, v]) => [`knn_top${k}`, v]));

@@ -6,7 +6,7 @@ import { pythonHas, runPython } from '../data/python';
 import '../../src/builtins';
 import { Random } from '../../src/core/random';
 import { build } from '../../src/core/registry';
-import { topkAccuracy, weightedKnn, normalizeRows, type KNNEvaluator } from '../../src/eval/knn';
+import { classCount, topkAccuracy, weightedKnn, normalizeRows, type KNNEvaluator } from '../../src/eval/knn';
 import { probeScores, trainLinearProbe } from '../../src/eval/linearProbe';
 import { encodeNpy, readNpy, writeNpy } from '../../src/eval/npy';
 import { benchmarkDatasets } from '../../src/eval/benchmark';
@@ -72,6 +72,13 @@ describe('weighted kNN', () => {
     const acc = topkAccuracy(scores, Int32Array.from([1, 1, 0]), 3, [1, 2]);
     expect(acc[1]).toBeCloseTo(1 / 3, 10);
     expect(acc[2]).toBeCloseTo(2 / 3, 10);
+  });
+
+  it('counts the classes of an ImageNet-sized unnamed label set (Math.max(...labels) overflowed the call stack)', () => {
+    const labels = new Int32Array(1_281_167).map((_, i) => i % 1000);
+    expect(classCount(labels)).toBe(1000);
+    expect(classCount(labels, ['a', 'b'])).toBe(2);
+    expect(classCount(new Int32Array(0))).toBe(0);
   });
 
   it('is the KNNEvaluator\'s leave-one-out metric', () => {
