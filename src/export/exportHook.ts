@@ -18,7 +18,7 @@ export const exportHookParams = z.strictObject({
     .default(['onnx'])
     .describe('Formats to write: onnx (export/model.onnx) and/or tfjs (export/tfjs/)'),
   layout: z.enum(['NCHW', 'NHWC']).default('NCHW').describe('Input layout of the ONNX model'),
-  with_preprocess: z.boolean().default(false).describe('Put resize and normalisation in the graph (raw 0-255 pixels of any size in)'),
+  with_preprocess: z.boolean().default(false).describe('Put resize and normalisation in the graph (raw 0-255 pixels of any size in, stretched to the network\'s size: no centre crop)'),
   on_stop: z.boolean().default(false).describe('Also export when the run is stopped early (Ctrl+C), not only when it finishes'),
   verify: z.boolean().default(true).describe('Run each export once and compare it with the toolkit (logged)'),
 });

@@ -290,6 +290,18 @@ export async function exportLoaded(loaded: LoadedModel, options: ExportOptions, 
   let norm: { scale: number; mean: number[]; std: number[] } | undefined;
   if (options.withPreprocess) {
     norm = pipelineNormalisation(info.steps, channels);
+    // The graph's kernels are fixed: it cannot size a crop from each input's own aspect ratio.
+    const does = [
+      ...(info.steps.some((s) => s.type === 'Resize' && typeof s.size === 'number') ? ['keeps the aspect ratio'] : []),
+      ...(info.steps.some((s) => s.type === 'CenterCrop') ? ['crops the centre'] : []),
+    ];
+    if (does.length) {
+      const steps = info.steps.filter((s) => ['Resize', 'CenterCrop'].includes(s.type)).map((s) => `${s.type} ${JSON.stringify(s.size)}`);
+      notes.push(
+        `--with-preprocess: the graph stretches the whole image to ${h}x${w}, while the evaluation pipeline (${steps.join(', ')}) ${does.join(' and ')}; ` +
+          'so its inputs, and its predictions, differ from cvw eval\'s unless images come already cropped to that size. Export without --with-preprocess to run the pipeline before the graph',
+      );
+    }
     const n = norm;
     traced = (x) => {
       const resized = tf.image.resizeBilinear(x as tf.Tensor4D, [h, w], false, true);

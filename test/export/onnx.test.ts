@@ -102,6 +102,8 @@ describe('ONNX export details', () => {
     const out = path.join(dir, 'pre.onnx');
     const result = await exportModel(path.join(dir, 'run'), { format: 'onnx', out, withPreprocess: true });
     expect(result.metadata.preprocess).toMatchObject({ in_graph: true, steps: [], scale: 1 / 255, mean: [0.5, 0.45, 0.4], std: [0.25, 0.22, 0.2] });
+    // The graph stretches; the pipeline (Resize 48 = shorter side, CenterCrop 48) crops: the export says so.
+    expect(result.notes).toContainEqual(expect.stringContaining('the graph stretches the whole image to 48x48, while the evaluation pipeline (Resize 48, CenterCrop 48) keeps the aspect ratio and crops the centre'));
     // Verified on random 0-255 images of another size (97x55) than the network's (48x48).
     expect(result.verified!.maxAbsDiff).toBeLessThan(1e-4);
     expect(onnxCheck(out)).toBe('');

@@ -35,7 +35,7 @@ export const exportCommand: CommandSpec = {
     { name: 'out', short: 'o', type: 'string', valueName: 'path', description: 'Output .onnx file or TF.js folder (default: <run>/export/model.onnx or <run>/export/tfjs)' },
     { name: 'nchw', type: 'boolean', description: 'ONNX input in NCHW, as PyTorch (the default)' },
     { name: 'nhwc', type: 'boolean', description: 'ONNX input in NHWC, as TensorFlow (TF.js is always NHWC)' },
-    { name: 'with-preprocess', type: 'boolean', description: 'Put resize and normalisation in the graph: it then takes raw 0-255 pixels of any size' },
+    { name: 'with-preprocess', type: 'boolean', description: 'Put resize and normalisation in the graph: it then takes raw 0-255 pixels of any size, stretched to the network\'s (no centre crop)' },
     { name: 'input-size', type: 'string', valueName: 'HxW', description: 'Network input size when the run data is not at hand to tell it (e.g. 224 or 224x224)' },
     { name: 'batch', type: 'string', valueName: 'dynamic|n', default: 'dynamic', description: 'Batch dimension: dynamic, or a fixed size' },
     { name: 'classes', type: 'string', valueName: 'a,b,c|file', description: 'Class names when the data cannot give them (comma-separated, or a file with one per line)' },
