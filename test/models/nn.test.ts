@@ -56,9 +56,9 @@ describe('layers', () => {
 
   it('batch norm in groups normalises each slice of the batch alone, and its running stats average the slices (SplitBatchNorm)', () => {
     const x = tf.tensor4d([1, 2, 4, 8, 3, 5, 9, 20, 2, 3], [5, 1, 1, 2]);
-    const rows = x.arraySync().map((r) => r[0][0]);
+    const rows = (x.arraySync() as number[][][][]).map((r) => r[0][0]);
     const bn = new BatchNorm(2, { momentum: 0.1 });
-    const y = withBatchNormGroups(2, () => bn.forward(x)).arraySync().map((r) => r[0][0]);
+    const y = (withBatchNormGroups(2, () => bn.forward(x)).arraySync() as number[][][][]).map((r) => r[0][0]);
     // Slices of 3 and 2 rows: each normalised with its own biased statistics.
     const slices = [rows.slice(0, 3), rows.slice(3)];
     const stats = slices.map((s) => [0, 1].map((c) => {

@@ -112,7 +112,7 @@ export const predictCommand: CommandSpec = {
       if (args.options.json) {
         process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
       } else {
-        const width = Math.min(60, Math.max(...settled.filter((s) => !s.error).map((s) => s.source.length), 6));
+        const width = Math.min(60, settled.reduce((w, s) => (s.error ? w : Math.max(w, s.source.length)), 6));
         for (const s of settled) {
           if (s.error !== undefined) continue;
           const r = s.result!;

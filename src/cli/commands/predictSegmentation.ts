@@ -45,7 +45,7 @@ export async function predictSegmentation(model: string, images: string[], optio
       const rows = settled.map((s) => (s.error !== undefined ? { source: s.source, error: s.error } : { source: s.source, width: s.result!.width, height: s.result!.height, classes: shares(s.result!) }));
       process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
     } else {
-      const width = Math.min(60, Math.max(...ok.map((s) => s.source.length), 6));
+      const width = Math.min(60, ok.reduce((w, s) => Math.max(w, s.source.length), 6));
       for (const s of ok) {
         const text = shares(s.result!)
           .filter((c) => c.pixels > 0)
