@@ -13,6 +13,7 @@
  */
 import * as fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
+import { openRegularFile, UnreadableFile } from '../core/boundedRead';
 
 export interface FollowRead {
   /** Complete lines appended since the previous read (without their newline). */
@@ -59,17 +60,19 @@ export class FileFollower {
 
   read(): FollowRead {
     let fd: number;
+    let stat: fs.Stats;
     try {
-      fd = fs.openSync(this.file, 'r');
+      // Only a regular file, opened without blocking: a run's files come from the workspace, and
+      // a FIFO would block the reader forever, a link to /dev/zero feed it without end.
+      ({ fd, stats: stat } = openRegularFile(this.file, 'file'));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      if (!(e instanceof UnreadableFile && e.reason === 'not-found')) throw e;
       // Gone (deleted, or between the unlink and rename of a replacement): start over when it returns.
       const reset = this.offset > 0 || this.partial !== '';
       this.restart();
       return { lines: [], reset };
     }
     try {
-      const stat = fs.fstatSync(fd);
       const identity = `${stat.dev}:${stat.ino}`;
       let reset = false;
       if ((this.identity !== undefined && identity !== this.identity) || stat.size < this.offset) {

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { FileFollower, MetricsFollower } from '../../src/runs';
@@ -7,14 +8,18 @@ import { tempFiles } from '../helpers/tmp';
 const t = tempFiles({});
 afterAll(() => t.cleanup());
 
-/** Count the bytes read through fs.readSync while `fn` runs (the module's CommonJS object, synced to ESM importers). */
-function countingReads<T>(fn: () => T): { result: T; bytes: number } {
+/**
+ * Count the bytes read through fs.readSync while `fn` runs (the module's CommonJS object, synced to
+ * ESM importers); past `limit` bytes a read throws, so that a reader that would never stop fails.
+ */
+function countingReads<T>(fn: () => T, limit = Infinity): { result: T; bytes: number } {
   const cjs = require('node:fs') as { readSync: typeof fs.readSync };
   const original = cjs.readSync;
   let bytes = 0;
   cjs.readSync = ((...args: unknown[]) => {
     const n = (original as (...a: unknown[]) => number)(...args);
     bytes += n;
+    if (bytes > limit) throw new Error(`read more than ${limit} bytes`);
     return n;
   }) as typeof fs.readSync;
   syncBuiltinESMExports();
@@ -108,6 +113,24 @@ describe('FileFollower', () => {
     f.skipToEnd();
     fs.appendFileSync(file, 'after\n');
     expect(f.read().lines).toEqual(['after']);
+  });
+
+  it('refuses at once a file that is not a regular one: a link to /dev/zero, a FIFO', () => {
+    // A cloned work_dirs may hold either as a run's metrics.jsonl or output.log: the reader read
+    // /dev/zero byte by byte without end, and waited forever to open a FIFO.
+    const zero = t.file('zero.jsonl');
+    fs.symlinkSync('/dev/zero', zero);
+    const { result } = countingReads(() => {
+      try {
+        new FileFollower(zero).read();
+      } catch (e) {
+        return (e as Error).message;
+      }
+    }, 1 << 20);
+    expect(result).toBe(`file ${zero} is a character device; expected a regular file`);
+    const fifo = t.file('fifo.jsonl');
+    execFileSync('mkfifo', [fifo]);
+    expect(() => new MetricsFollower(fifo).read()).toThrow(/is a FIFO \(named pipe\); expected a regular file/);
   });
 
   it('reads a backlog larger than one chunk', () => {

@@ -161,7 +161,13 @@ export class RunsTablePanel extends PanelBase<RunsTableState> {
     }
     const cached = this.metricsCache.get(dir);
     if (cached?.stamp === stamp) return cached.summary;
-    const summary = summarizeMetrics(readMetrics(dir));
+    let summary: MetricSummary = { final: {}, best: {} };
+    try {
+      summary = summarizeMetrics(readMetrics(dir));
+    } catch (e) {
+      // A metrics.jsonl that cannot be read (not a regular file): the row without metrics, and why.
+      this.ctx.output.appendLine(`[runs table] ${(e as Error).message}`);
+    }
     this.metricsCache.set(dir, { stamp, summary });
     return summary;
   }
