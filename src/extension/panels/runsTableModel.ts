@@ -188,10 +188,13 @@ export interface MetricSummary {
   best: Record<string, number>;
 }
 
-/** The last and the best finite value of every metric (`split/key`) of metrics.jsonl's records. */
-export function summarizeMetrics(records: readonly MetricRecord[]): MetricSummary {
-  const final: Record<string, number> = {};
-  const best: Record<string, number> = {};
+/**
+ * The last and the best finite value of every metric (`split/key`) of metrics.jsonl's records;
+ * with `into`, of the records that summary was made of followed by these (it is updated in place:
+ * a growing file is summarised by what was appended, not read again).
+ */
+export function summarizeMetrics(records: readonly MetricRecord[], into: MetricSummary = { final: {}, best: {} }): MetricSummary {
+  const { final, best } = into;
   for (const r of records) {
     const split = splitOf(r);
     for (const k in r) {
@@ -203,7 +206,7 @@ export function summarizeMetrics(records: readonly MetricRecord[]): MetricSummar
       if (b === undefined || (lowerIsBetter(k) ? v < b : v > b)) best[key] = v;
     }
   }
-  return { final, best };
+  return into;
 }
 
 /** A config's scalar leaves by dotted path; arrays as JSON (clipped), empty objects skipped. */

@@ -8,17 +8,17 @@
  * once their run has a row. One panel per window; its columns, sort, filter and grouping are
  * remembered in the workspace and in the page's state.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { findRunDirs, readMetrics, readRunAnnotations, readRunConfig, readRunRecord, runFile, writeRunAnnotations, type RunRecord } from '../../rundir';
+import { findRunDirs, readRunAnnotations, readRunConfig, readRunRecord, writeRunAnnotations, type RunRecord } from '../../rundir';
 import { queueFile } from '../../runs/queueFile';
 import { PANEL_COMMANDS, RUN_COMMANDS } from '../ids';
 import { HostMessageType, PanelKind, TableAction, VIEW_TYPES, isPanelState, type RunsTableState, type TableActionMessage, type TableSettingsMessage } from '../protocol';
 import { workDirRoots } from './benchmarksPanel';
+import { MetricSummaries } from './metricSummaries';
 import { PanelBase, webviewOptions } from './panelBase';
 import type { PanelContext } from './panelContext';
-import { queuedRows, runRow, summarizeMetrics, tableViewFrom, type MetricSummary, type QueuedRow, type RunRow, type TableRow } from './runsTableModel';
+import { queuedRows, runRow, tableViewFrom, type MetricSummary, type QueuedRow, type RunRow, type TableRow } from './runsTableModel';
 
 /** workspaceState key of the table's settings. */
 const VIEW_MEMENTO = 'cvWorkbench.runsTable.view';
@@ -30,8 +30,8 @@ export class RunsTablePanel extends PanelBase<RunsTableState> {
   private readonly rows = new Map<string, RunRow>();
   /** The queued rows the page has, by id (`<queue file>#<id>`). */
   private queued = new Map<string, QueuedRow>();
-  /** metrics.jsonl summaries by run, valid while the file's size and mtime are unchanged. */
-  private readonly metricsCache = new Map<string, { stamp: string; summary: MetricSummary }>();
+  /** metrics.jsonl summaries by run, each updated from what its file appended. */
+  private readonly metricsCache = new MetricSummaries();
   private pending = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
 
@@ -137,7 +137,7 @@ export class RunsTablePanel extends PanelBase<RunsTableState> {
     const resolved = path.resolve(dir);
     const record: RunRecord | undefined = readRunRecord(resolved);
     if (!record) {
-      this.metricsCache.delete(resolved);
+      this.metricsCache.forget(resolved);
       return undefined;
     }
     let annotations = { starred: false, note: '' };
@@ -152,24 +152,13 @@ export class RunsTablePanel extends PanelBase<RunsTableState> {
   }
 
   private metricsOf(dir: string): MetricSummary {
-    let stamp = '';
     try {
-      const st = fs.statSync(runFile(dir, 'metrics'));
-      stamp = `${st.size}:${st.mtimeMs}`;
-    } catch {
-      return { final: {}, best: {} };
-    }
-    const cached = this.metricsCache.get(dir);
-    if (cached?.stamp === stamp) return cached.summary;
-    let summary: MetricSummary = { final: {}, best: {} };
-    try {
-      summary = summarizeMetrics(readMetrics(dir));
+      return this.metricsCache.of(dir);
     } catch (e) {
       // A metrics.jsonl that cannot be read (not a regular file): the row without metrics, and why.
       this.ctx.output.appendLine(`[runs table] ${(e as Error).message}`);
+      return { final: {}, best: {} };
     }
-    this.metricsCache.set(dir, { stamp, summary });
-    return summary;
   }
 
   protected shownRunDirs(): readonly string[] {

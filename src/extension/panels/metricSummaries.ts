@@ -1,0 +1,41 @@
+/**
+ * The runs table's metric summaries (final and best value of each metric), one per run, kept up to
+ * date from what its metrics.jsonl appends. A running run appends a line and rewrites run.json
+ * every `log_interval` iterations, and each change re-reads its row: reading the whole file each
+ * time made a run of a million lines cost seconds of the extension host per change. Each run's
+ * file is followed from where the last read stopped (follow.ts), and read again from its start only
+ * when it was rewritten (a resumed run drops the lines after its checkpoint) or removed.
+ */
+import * as path from 'node:path';
+import { MetricsFollower, runFile } from '../../rundir';
+import { summarizeMetrics, type MetricSummary } from './runsTableModel';
+
+export class MetricSummaries {
+  private readonly runs = new Map<string, { follower: MetricsFollower; summary: MetricSummary }>();
+
+  /** Run `dir`'s summary now (reading only what its metrics.jsonl appended since the last call). Throws when the file cannot be read. */
+  of(dir: string): MetricSummary {
+    const key = path.resolve(dir);
+    let run = this.runs.get(key);
+    if (!run) this.runs.set(key, (run = { follower: new MetricsFollower(runFile(key, 'metrics')), summary: { final: {}, best: {} } }));
+    try {
+      const { records, reset } = run.follower.read();
+      if (reset) run.summary = { final: {}, best: {} };
+      summarizeMetrics(records, run.summary);
+    } catch (e) {
+      this.runs.delete(key);
+      throw e;
+    }
+    return run.summary;
+  }
+
+  /** Forget run `dir` (gone from the table). */
+  forget(dir: string): void {
+    this.runs.delete(path.resolve(dir));
+  }
+
+  /** Forget every run: the next `of` reads each file whole. */
+  clear(): void {
+    this.runs.clear();
+  }
+}
