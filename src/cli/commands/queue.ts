@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { UsageError, type CommandSpec, type ParsedArgs } from '../args';
 import { joinArgs, parseRunArgs } from '../../runs/args';
 import { RunManager } from '../../runs/manager';
-import { addToQueue, queueFile, removeFromQueue, setQueuePaused, type QueueData, type QueueEntry } from '../../runs/queueFile';
+import { addToQueue, queueFile, QueueFileError, removeFromQueue, setQueuePaused, type QueueData, type QueueEntry } from '../../runs/queueFile';
 import { QueueRunner, settledQueue } from '../../runs/queueRunner';
 import { resolveConfig } from '../../core/check';
 import type { Override } from '../../core/config/overrides';
@@ -146,13 +146,29 @@ export const queueRunCommand: CommandSpec = {
     const onSignal = () => {
       interrupted = true;
     };
+    let lastError = '';
+    // The queue as it is now; undefined while the file cannot be read as a queue and runs started
+    // here still train: a file being edited by hand (or caught half-saved) must not end this
+    // process, which would stop them. Without runs to keep, the error ends it as before.
+    const tick = (): QueueData | undefined => {
+      try {
+        const q = runner.tick();
+        lastError = '';
+        return q;
+      } catch (e) {
+        if (!(e instanceof QueueFileError) || !manager.running().length) throw e;
+        if (e.message !== lastError) process.stderr.write(`${e.message}; the runs go on, and the queue is read again until it is fixed\n`);
+        lastError = e.message;
+        return undefined;
+      }
+    };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     try {
       for (;;) {
-        const q = runner.tick();
-        show(q);
-        const pending = q.entries.some((e) => e.state === 'running' || (e.state === 'queued' && !q.paused));
+        const q = tick();
+        if (q) show(q);
+        const pending = !q || q.entries.some((e) => e.state === 'running' || (e.state === 'queued' && !q.paused));
         if (interrupted) {
           // The runs got the signal too (or get it now): let them write their last checkpoint, then record how they ended.
           manager.dispose();
@@ -160,7 +176,7 @@ export const queueRunCommand: CommandSpec = {
           show(runner.tick());
           return 130;
         }
-        if (!pending && !args.options.watch) {
+        if (q && !pending && !args.options.watch) {
           const failed = q.entries.filter((e) => e.state === 'failed').length;
           return failed ? 1 : 0;
         }
