@@ -11,7 +11,10 @@ import { makeDirs } from '../core/makeDirs';
 export function writeAtomic(file: string, parts: Array<Buffer | string | Uint8Array>): void {
   makeDirs(path.dirname(file));
   const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
+  // Created afresh ('wx'), never opened through what is there: a run's folder comes from the
+  // workspace, and a symlink planted under the temporary name would have this write go to its target.
+  fs.rmSync(tmp, { force: true });
+  const fd = fs.openSync(tmp, 'wx');
   try {
     try {
       for (const p of parts) fs.writeSync(fd, typeof p === 'string' ? Buffer.from(p, 'utf8') : p);
