@@ -110,6 +110,11 @@ export function listQueueEntries(root: string): QueueEntry[] {
 /** A lock not released this long after it was taken belongs to a process that hangs or is gone. */
 const LOCK_STALE_MS = 30_000;
 const LOCK_WAIT_MS = 10_000;
+/**
+ * A lock file that does not parse this long after its last write was left half-written (its
+ * writer was killed between creating and filling it, or the disk was full): nobody holds it.
+ */
+const UNREADABLE_STALE_MS = 5_000;
 
 interface LockHolder {
   pid: number;
@@ -142,7 +147,9 @@ function lock(file: string): () => void {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     let text = '';
+    let mtimeMs = 0;
     try {
+      mtimeMs = fs.statSync(lockFile).mtimeMs;
       text = fs.readFileSync(lockFile, 'utf8');
     } catch {
       continue; // released meanwhile
@@ -153,7 +160,7 @@ function lock(file: string): () => void {
     } catch {
       // being written: wait
     }
-    const stale = holder && (processLiveness(holder.pid, { hostname: holder.host }) === 'dead' || Date.now() - holder.since > LOCK_STALE_MS);
+    const stale = holder ? processLiveness(holder.pid, { hostname: holder.host }) === 'dead' || Date.now() - holder.since > LOCK_STALE_MS : Date.now() - mtimeMs > UNREADABLE_STALE_MS;
     if (stale) {
       // Rename, not unlink: of two processes taking over the same stale lock only one succeeds.
       const grave = `${lockFile}.stale-${process.pid}`;

@@ -81,6 +81,16 @@ describe('the queue file', () => {
     expect(addToQueue(root, 'configs/a.yaml').id).toBe('q1');
     expect(fs.existsSync(`${queueFile(root)}.lock`)).toBe(false);
 
+    // Left empty by a writer killed between creating and filling it (or a full disk): taken over
+    // once it is old, where it held the queue for ever.
+    fs.writeFileSync(`${queueFile(root)}.lock`, '');
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(`${queueFile(root)}.lock`, old, old);
+    const started = Date.now();
+    expect(addToQueue(root, 'configs/a.yaml').id).toBe('q2');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(fs.existsSync(`${queueFile(root)}.lock`)).toBe(false);
+
     fs.writeFileSync(queueFile(root), JSON.stringify({ version: 1, entries: [{ id: 'q1', config: 'a.yaml', overrides: [], state: 'sleeping' }] }));
     expect(() => readQueue(root)).toThrow(/\.queue\.json: entries\[0\]\.state: expected queued \| running \| done \| failed \| paused/);
   });
