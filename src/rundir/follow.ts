@@ -10,6 +10,9 @@
  *   checkpoint) is read again from the start, and `read()` says so with `reset: true` so that a
  *   listener drops what it had.
  * - A file that does not exist yet reads as empty.
+ * - Bounded whatever the file holds: lines are split chunk by chunk (a backlog of millions of lines
+ *   is never one string, which V8 caps at 512 Mi characters), and a line longer than
+ *   MAX_LINE_CHARS (binary junk, a runaway print) is cut there, the rest of it dropped.
  */
 import * as fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
@@ -24,12 +27,16 @@ export interface FollowRead {
 
 /** Bytes read per system call; a large backlog is read in several chunks. */
 const CHUNK = 1 << 20;
+/** The longest line returned whole; a longer one is returned cut to this length. */
+export const MAX_LINE_CHARS = 16 << 20;
 
 export class FileFollower {
   private offset = 0;
   private identity: string | undefined;
   private decoder = new StringDecoder('utf8');
   private partial = '';
+  /** The partial line reached MAX_LINE_CHARS: what comes before its newline is dropped. */
+  private overlong = false;
 
   constructor(readonly file: string) {}
 
@@ -56,6 +63,7 @@ export class FileFollower {
     this.identity = undefined;
     this.decoder = new StringDecoder('utf8');
     this.partial = '';
+    this.overlong = false;
   }
 
   read(): FollowRead {
@@ -80,22 +88,41 @@ export class FileFollower {
         this.restart();
       }
       this.identity = identity;
-      let text = '';
+      const lines: string[] = [];
       const buffer = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1, stat.size - this.offset)));
       for (;;) {
         const n = fs.readSync(fd, buffer, 0, buffer.length, this.offset);
         if (n <= 0) break;
         this.offset += n;
-        text += this.decoder.write(buffer.subarray(0, n));
+        this.split(this.decoder.write(buffer.subarray(0, n)), lines);
         if (n < buffer.length) break;
       }
-      if (!text) return { lines: [], reset };
-      const all = (this.partial + text).split('\n');
-      this.partial = all.pop() ?? '';
-      return { lines: all.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)), reset };
+      return { lines, reset };
     } finally {
       fs.closeSync(fd);
     }
+  }
+
+  /** Add the complete lines of `text` (after the partial line so far) to `lines`; keep its unfinished end. */
+  private split(text: string, lines: string[]): void {
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+      const line = start === 0 ? this.extend(text.slice(0, nl)) : text.slice(start, nl).slice(0, MAX_LINE_CHARS);
+      this.partial = '';
+      this.overlong = false;
+      lines.push(line.endsWith('\r') ? line.slice(0, -1) : line);
+      start = nl + 1;
+    }
+    this.partial = this.extend(text.slice(start));
+  }
+
+  /** The partial line with `more` appended, cut at MAX_LINE_CHARS (once cut, nothing more is added). */
+  private extend(more: string): string {
+    if (this.overlong) return this.partial;
+    const line = this.partial + more;
+    if (line.length <= MAX_LINE_CHARS) return line;
+    this.overlong = true;
+    return line.slice(0, MAX_LINE_CHARS);
   }
 }
 

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { FileFollower, MetricsFollower } from '../../src/runs';
+import { MAX_LINE_CHARS } from '../../src/rundir/follow';
 import { tempFiles } from '../helpers/tmp';
 
 const t = tempFiles({});
@@ -131,6 +132,22 @@ describe('FileFollower', () => {
     const fifo = t.file('fifo.jsonl');
     execFileSync('mkfifo', [fifo]);
     expect(() => new MetricsFollower(fifo).read()).toThrow(/is a FIFO \(named pipe\); expected a regular file/);
+  });
+
+  it('cuts a line longer than MAX_LINE_CHARS there and drops the rest of it, also across reads', () => {
+    // Binary junk or a runaway print in a run's file: the reader kept the whole line, and a file
+    // over 512 Mi characters (a few million metric lines) failed whole, as one string too long.
+    const file = t.file('junk.txt');
+    fs.writeFileSync(file, 'j'.repeat(MAX_LINE_CHARS + (3 << 20)));
+    const f = new FileFollower(file);
+    expect(f.read().lines).toEqual([]);
+    fs.appendFileSync(file, 'k'.repeat(1 << 20) + '\n{"iter":1}\nnext');
+    const { lines } = f.read();
+    expect(lines.map((l) => l.length)).toEqual([MAX_LINE_CHARS, 10]);
+    expect(lines[0]).toBe('j'.repeat(MAX_LINE_CHARS));
+    expect(lines[1]).toBe('{"iter":1}');
+    fs.appendFileSync(file, ' line\r\n');
+    expect(f.read().lines).toEqual(['next line']);
   });
 
   it('reads a backlog larger than one chunk', () => {
