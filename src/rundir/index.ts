@@ -10,7 +10,7 @@ export { runInfoSchema, parseRunInfo, RUN_INFO_VERSION, type RunInfo } from './s
 export { checkpointMetaSchema, parseCheckpointMeta, type CheckpointMeta } from './checkpointMeta';
 export { writeAtomic, writeJsonAtomic, linkAtomic } from './atomic';
 export { readRunInfo, tryReadRunInfo, readRunConfig, readMetrics } from './read';
-export { readRunRecord, interpretRun, canStopRun, type RunRecord } from './record';
+export { readRunRecord, interpretRun, canStopRun, writerLiveness, type RunRecord } from './record';
 export { RunDir, makeNewRunDir, writeRunInfo, appendMetrics, appendLog, type NewRunInfo } from './writer';
 export { RunLock, RunLockedError, readRunLock, type LockHolder } from './lock';
 export { processLiveness, procStat, type Liveness } from './liveness';

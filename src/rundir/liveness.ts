@@ -42,13 +42,18 @@ export function procStat(pid: number): { state: string; started?: number } | und
   return { state: fields[0], started: boot !== undefined && Number.isFinite(ticks) ? (boot + ticks / CLOCK_TICKS) * 1000 : undefined };
 }
 
+/** When this process started (ms since the epoch; Linux), recorded beside its pid. */
+export function ownStartTime(): number | undefined {
+  return procStat(process.pid)?.started;
+}
+
 /**
  * `alive` when `pid` runs on this machine (and, where /proc tells, is no zombie and started no
  * later than `startedBy` — the last time the run's writer was known alive, e.g. run.json's mtime —
- * with a second of slack for clock granularity); `dead` when it does not; `unknown` for a run
- * written on another host.
+ * or at `started`, the writer's own start time where it was recorded, with a second of slack for
+ * clock granularity); `dead` when it does not; `unknown` for a run written on another host.
  */
-export function processLiveness(pid: number, options: { hostname?: string; startedBy?: number } = {}): Liveness {
+export function processLiveness(pid: number, options: { hostname?: string; startedBy?: number; started?: number } = {}): Liveness {
   if (options.hostname && options.hostname !== os.hostname()) return 'unknown';
   if (!Number.isInteger(pid) || pid <= 0) return 'dead';
   try {
@@ -60,5 +65,6 @@ export function processLiveness(pid: number, options: { hostname?: string; start
   const stat = procStat(pid);
   if (stat?.state === 'Z' || stat?.state === 'X') return 'dead';
   if (options.startedBy !== undefined && stat?.started !== undefined && stat.started > options.startedBy + 1000) return 'dead';
+  if (options.started !== undefined && stat?.started !== undefined && Math.abs(stat.started - options.started) > 1000) return 'dead';
   return 'alive';
 }

@@ -51,12 +51,12 @@ export function interpretRun(dir: string, info: RunInfo, mtimeMs: number): RunRe
   // a pending run (nor rank 0 of its job about to write `running`).
   if (info.status !== 'pending' && lockHeldByLiveProcess(dir)) state = 'running';
   else if (info.status === 'running') {
-    liveness = processLiveness(info.pid, { hostname: info.hostname, startedBy: mtimeMs });
+    liveness = writerLiveness(info, mtimeMs);
     if (liveness === 'dead') state = hasCheckpoint ? 'interrupted' : 'crashed';
   }
   const slurm = typeof info.slurm_job_id === 'string' && slurmQueue() ? slurmRunState(info.slurm_job_id, state, hasCheckpoint, mtimeMs, slurmQueue()) : undefined;
   if (slurm) state = slurm.state;
-  const elsewhere = state === 'running' && !slurm && liveness === 'unknown' ? info.hostname : undefined;
+  const elsewhere = state === 'running' && !slurm && liveness === 'unknown' ? info.hostname || 'an unknown host' : undefined;
   const startedMs = Date.parse(info.started);
   const endedMs = info.ended ? Date.parse(info.ended) : state === 'interrupted' || state === 'crashed' ? mtimeMs : undefined;
   return {
@@ -71,6 +71,17 @@ export function interpretRun(dir: string, info: RunInfo, mtimeMs: number): RunRe
     ...(slurm ? { slurm } : {}),
     ...(elsewhere ? { elsewhere } : {}),
   };
+}
+
+/**
+ * Is the process that wrote run.json alive? A record without a hostname (the writer always sets
+ * it: the record was made or edited by hand) is from an unknown machine, so that no process of
+ * this one is taken for its writer, nor signalled by Stop; with `pid_started` the process must
+ * have started then, so that a copied run's pid names no live process here.
+ */
+export function writerLiveness(info: RunInfo, startedBy?: number): Liveness {
+  if (!info.hostname) return 'unknown';
+  return processLiveness(info.pid, { hostname: info.hostname, startedBy, started: info.pid_started });
 }
 
 /** This machine can stop the run: its process runs here, or it is a Slurm job (pending or running). */

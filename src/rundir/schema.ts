@@ -30,6 +30,11 @@ export const runInfoSchema = z.object({
   status: z.enum(RUN_STATUSES),
   /** The writing process (0: unknown, reads as gone). */
   pid: z.number().int().catch(0),
+  /**
+   * When the writing process started (ms since the epoch, from /proc; Linux): with the pid it names
+   * the process, where a pid alone may since belong to another one, or come with a copied run.
+   */
+  pid_started: optional(z.number()),
   hostname: text,
   /** The config file the run was started from (absolute), and its stem. */
   config: text,

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import { stringify } from 'yaml';
 import { UserError } from '../core/problems';
 import { newRunId } from '../core/runId';
+import { ownStartTime } from './liveness';
 import { writeAtomic, writeJsonAtomic } from './atomic';
 import { checkpointFile, rankLogFile, RUN_FILES, runFile } from './files';
 import { RunLock } from './lock';
@@ -50,7 +51,7 @@ export class RunDir {
   static follower(runDir: string, rank: number, info: RunInfo): RunDir {
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), `cvw-rank${rank}-`));
     fs.mkdirSync(path.join(scratch, RUN_FILES.checkpoints));
-    return new RunDir(scratch, { ...info, pid: process.pid, hostname: os.hostname() }, undefined, rankLogFile(runDir, rank), scratch, runDir);
+    return new RunDir(scratch, { ...info, pid: process.pid, pid_started: ownStartTime(), hostname: os.hostname() }, undefined, rankLogFile(runDir, rank), scratch, runDir);
   }
 
   /**
@@ -69,7 +70,7 @@ export class RunDir {
       }
       makeDirs(path.join(dir, RUN_FILES.checkpoints));
       const submitted = pending ? { slurm_job_id: pending.slurm_job_id, submitted: pending.started } : {};
-      const run = new RunDir(dir, { version: RUN_INFO_VERSION, ...info, run_id: runIdOf(dir), ...submitted, status, pid: process.pid, hostname: os.hostname(), started: new Date().toISOString() }, lock);
+      const run = new RunDir(dir, { version: RUN_INFO_VERSION, ...info, run_id: runIdOf(dir), ...submitted, status, pid: process.pid, pid_started: ownStartTime(), hostname: os.hostname(), started: new Date().toISOString() }, lock);
       run.flush();
       return run;
     });
@@ -88,7 +89,7 @@ export class RunDir {
       const lastAlive = info.ended ? Date.parse(info.ended) : fs.statSync(runFile(dir, 'run')).mtimeMs;
       const since = Date.now() - lastAlive;
       const paused_s = Math.round((info.paused_s ?? 0) + (Number.isFinite(since) ? Math.max(0, since) / 1000 : 0));
-      const run = new RunDir(dir, { ...info, ...patch(info), run_id: runIdOf(dir), paused_s, status: 'running', pid: process.pid, hostname: os.hostname(), ended: undefined, error: undefined }, lock);
+      const run = new RunDir(dir, { ...info, ...patch(info), run_id: runIdOf(dir), paused_s, status: 'running', pid: process.pid, pid_started: ownStartTime(), hostname: os.hostname(), ended: undefined, error: undefined }, lock);
       run.flush();
       return run;
     });

@@ -16,7 +16,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CHECKPOINTS, checkpointFile, checkpointName, FileFollower, processLiveness, readRunRecord, RUN_FILES, runFile } from '../rundir';
+import { CHECKPOINTS, checkpointFile, checkpointName, FileFollower, readRunRecord, writerLiveness, RUN_FILES, runFile } from '../rundir';
 import type { CvwLocation, NodeRuntime } from './cvw';
 import type { Disposable } from './watcher';
 import { newRunId } from '../core/runId';
@@ -312,10 +312,9 @@ export class RunManager {
       // A Slurm job: scancel, whichever hosts its ranks run on (slurmStop.ts).
       if (record?.info.slurm_job_id && (record.state === 'pending' || record.state === 'running')) return stopSlurmRun(record, options.graceMs ?? 60_000);
       if (!record || record.state !== 'running') return 'not-running';
-      const { pid: runPid, hostname } = record.info;
-      if (processLiveness(runPid, { hostname, startedBy: record.mtimeMs }) !== 'alive') return 'not-running';
-      pid = runPid;
-      alive = () => processLiveness(runPid, { hostname }) === 'alive';
+      if (writerLiveness(record.info, record.mtimeMs) !== 'alive') return 'not-running';
+      pid = record.info.pid;
+      alive = () => writerLiveness(record.info) === 'alive';
     }
     if (!sendSignal(pid, 'SIGINT')) return 'not-running';
     if (await waitUntil(() => !alive(), options.graceMs ?? 60_000)) return 'stopped';

@@ -180,6 +180,25 @@ describe('RunManager with real cvw train processes', () => {
     expect(await manager.stop(dir)).toBe('not-running');
   });
 
+  it("does not signal a live process that a copied run's pid names: run.json records when its writer started", async () => {
+    const dir = t.file('work_dirs/long/from-terminal');
+    const record = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
+    expect(record.pid_started).toBeTypeOf('number');
+    const bystander = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      const copy = t.file('work_dirs/long/copied');
+      fs.mkdirSync(copy, { recursive: true });
+      fs.writeFileSync(path.join(copy, 'run.json'), JSON.stringify({ ...record, status: 'running', pid: bystander.pid }));
+      expect(await manager.stop(copy, { graceMs: 1000 })).toBe('not-running');
+      fs.writeFileSync(path.join(copy, 'run.json'), JSON.stringify({ ...record, status: 'running', pid: bystander.pid, hostname: undefined }));
+      expect(await manager.stop(copy, { graceMs: 1000 })).toBe('not-running');
+      expect(bystander.exitCode).toBeNull();
+      expect(bystander.signalCode).toBeNull();
+    } finally {
+      bystander.kill();
+    }
+  });
+
   it('a killed trainer shows as interrupted, and resumes', async () => {
     const run = manager.train({ config: 'configs/long.yaml', cwd: t.dir });
     await runState(run.runDir, (r) => r.state === 'running' && fs.existsSync(path.join(r.dir, 'checkpoints', 'latest.safetensors')));

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RunWatcher, readRunRecord, processLiveness, type MetricRecord, type RunChange, type RunInfo } from '../../src/runs';
-import { RunLock } from '../../src/rundir';
+import { canStopRun, procStat, RunLock } from '../../src/rundir';
 import { runInfo } from '../helpers/runInfo';
 import { tempFiles } from '../helpers/tmp';
 
@@ -51,6 +51,19 @@ describe('readRunRecord', () => {
     writeRun(a, { status: 'running', pid: process.pid, hostname: 'another-machine' });
     expect(readRunRecord(a)?.state).toBe('running');
     expect(readRunRecord(t.file('rec/none'))).toBeUndefined();
+  });
+
+  it('a record without a hostname, or whose writer started at another time (a copied run), names no process here', () => {
+    const a = t.file('rec/copied');
+    const started = procStat(process.pid)?.started;
+    writeRun(a, { status: 'running', pid: process.pid, hostname: '' });
+    expect(readRunRecord(a)).toMatchObject({ state: 'running', elsewhere: 'an unknown host' });
+    expect(canStopRun(readRunRecord(a)!)).toBe(false);
+    if (process.platform !== 'linux' || started === undefined) return;
+    writeRun(a, { status: 'running', pid: process.pid, pid_started: started - 60_000 });
+    expect(readRunRecord(a)?.state).toBe('crashed');
+    writeRun(a, { status: 'running', pid: process.pid, pid_started: started });
+    expect(readRunRecord(a)?.state).toBe('running');
   });
 
   it('a pid reused by a process that started after the run last wrote is not the run', async () => {
