@@ -26,6 +26,7 @@ import {
   resolveKey,
   runRow,
   sortRows,
+  compareValues,
   summarizeMetrics,
   tableViewFrom,
   viewRows,
@@ -185,6 +186,15 @@ describe('sort and group', () => {
     expect(names(sortRows(rows, 'status', false))).toEqual(['r2', 'r1', 'r3', 'r4']);
     // ties keep their order
     expect(names(sortRows(rows, 'engine', true))).toEqual(['r1', 'r2', 'r3', 'r4']);
+  });
+
+  it('orders infinities as numbers and NaN (a config\'s .inf, .nan) after every number, both ways, whatever the input order', () => {
+    const values = [Infinity, NaN, 1, -Infinity, undefined, Infinity, 0];
+    for (const descending of [false, true]) {
+      const orders = [values, [...values].reverse()].map((vs) => [...vs].sort((a, b) => compareValues(a, b, descending)));
+      expect(orders[0]).toEqual(orders[1]);
+      expect(orders[0]).toEqual(descending ? [Infinity, Infinity, 1, 0, -Infinity, NaN, undefined] : [-Infinity, 0, 1, Infinity, Infinity, NaN, undefined]);
+    }
   });
 
   it('groups by a config key, in ascending order of its value', () => {

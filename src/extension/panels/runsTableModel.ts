@@ -487,8 +487,12 @@ function equals(v: Scalar, w: string): boolean {
 export function compareValues(a: Scalar | undefined, b: Scalar | undefined, descending = false): number {
   if (a === undefined || b === undefined) return a === b ? 0 : a === undefined ? 1 : -1;
   let c: number;
-  if (typeof a === 'number' && typeof b === 'number') c = a - b;
-  else if (typeof a === 'boolean' && typeof b === 'boolean') c = Number(a) - Number(b);
+  if (typeof a === 'number' && typeof b === 'number') {
+    // Not a - b: a config's .inf and .nan give NaN there, and a comparator returning NaN leaves the
+    // order to chance. NaN goes after every number, as a missing value does.
+    if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) === Number.isNaN(b) ? 0 : Number.isNaN(a) ? 1 : -1;
+    c = a < b ? -1 : a > b ? 1 : 0;
+  } else if (typeof a === 'boolean' && typeof b === 'boolean') c = Number(a) - Number(b);
   else c = collator.compare(String(a), String(b));
   return descending ? -c : c;
 }
