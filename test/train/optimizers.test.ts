@@ -112,6 +112,45 @@ describe('LARS', () => {
   });
 });
 
+describe('LARS momentum', () => {
+  it('keeps the rate in the buffer (v = m*v + lr*trust*(g + wd*w), w -= v), as SimCLR, BYOL and mmselfsup', () => {
+    // mmselfsup's LARS.step, written out for |w| = 5, |g| = 1 (trust = eta*5 / (1 + wd*5)) and a
+    // rate that changes at every step (warm-up).
+    const [eta, wd, m] = [0.1, 0.01, 0.9];
+    const lrs = [0.01, 0.1, 0.3];
+    const named = params({ w: [[3, 4], 'weight'] });
+    const opt = build<OptimizerFactory>('optimizer', { type: 'LARS', lr: 1, momentum: m, weight_decay: wd, eta })(named);
+    const w = [3, 4];
+    const v = [0, 0];
+    const g = [0.6, 0.8];
+    for (const lr of lrs) {
+      const wNorm = Math.hypot(w[0], w[1]);
+      const trust = (eta * wNorm) / (Math.hypot(g[0], g[1]) + wd * wNorm);
+      for (let i = 0; i < 2; i++) {
+        v[i] = m * v[i] + lr * trust * (g[i] + wd * w[i]);
+        w[i] -= v[i];
+      }
+      step(opt, named, [g], lr);
+    }
+    const got = named[0][1].variable.dataSync();
+    // With the rate outside the buffer (w -= lr*v) the steps of 0.01 and 0.1 were taken again at 0.3: w[0] = 2.698 for 2.846.
+    expect(got[0]).toBeCloseTo(w[0], 5);
+    expect(got[1]).toBeCloseTo(w[1], 5);
+  });
+
+  it('carries over the buffer of a checkpoint written without the rate in it, at the rate of the next step', () => {
+    const named = params({ w: [[3, 4], 'weight'] });
+    const opt = build<OptimizerFactory>('optimizer', { type: 'LARS', lr: 1, momentum: 0.5, weight_decay: 0, eta: 0.2 })(named);
+    opt.loadStateDict(new Map<string, tf.Tensor>([['w.momentum', tf.tensor1d([1, 2])], ['w.step', tf.scalar(4, 'int32')]]));
+    step(opt, named, [[0.6, 0.8]], 0.1);
+    // v = 0.5 * (0.1 * [1, 2]) + 0.1 * 1 * g (trust 0.2*5/1 = 1)
+    const got = named[0][1].variable.dataSync();
+    expect(got[0]).toBeCloseTo(3 - (0.05 + 0.06), 6);
+    expect(got[1]).toBeCloseTo(4 - (0.1 + 0.08), 6);
+    expect([...opt.stateDict().keys()].sort()).toEqual(['steps', 'w.step', 'w.velocity']);
+  });
+});
+
 describe('LR schedules', () => {
   const at = (iter: number) => ({ iter, itersPerEpoch: 10, maxIters: 100 });
   it('cosine goes from the base rate to the minimum, with linear warm-up', () => {

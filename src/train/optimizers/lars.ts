@@ -3,6 +3,11 @@
  * SimCLR and BYOL use it: SGD with momentum whose step for each layer is scaled by the trust ratio
  * eta * ||w|| / (||g|| + wd * ||w||). Norms and biases are excluded from the adaptation and from
  * weight decay, as in SimCLR's reference implementation.
+ *
+ * The rate goes into the momentum buffer, v = m * v + lr * trust * (g + wd * w), w -= v, as in
+ * SimCLR's LARSOptimizer (classic momentum), BYOL's optax chain (the rate scaled before `trace`)
+ * and mmselfsup/mmpretrain's LARS: where the rate changes (warm-up, cosine decay) the buffer keeps
+ * the rates its gradients were taken at, unlike PyTorch's SGD (w -= lr * v).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
@@ -18,6 +23,9 @@ export const larsParams = z.strictObject({
   paramwise: paramwiseSchema,
 });
 
+/** The state slot of the momentum buffer, the rate included. */
+const VELOCITY = 'velocity';
+
 export class LARS extends Optimizer<z.output<typeof larsParams>> {
 
   protected update(p: OptimParam, grad: tf.Tensor, lr: number): void {
@@ -32,10 +40,18 @@ export class LARS extends Optimizer<z.output<typeof larsParams>> {
       const usable = tf.logicalAnd(tf.greater(wNorm, 0), tf.greater(gNorm, 0));
       g = tf.mul(g, tf.where(usable, ratio, tf.onesLike(ratio)));
     }
-    const buf = this.slot(p, 'momentum');
-    const next = tf.add(tf.mul(buf, this.cfg.momentum), g);
+    const fresh = !this.hasSlot(p, VELOCITY);
+    const buf = this.slot(p, VELOCITY);
+    // A checkpoint from before the rate went into the buffer holds it without the rate (w -= lr *
+    // momentum): carried over at this step's rate.
+    const old = fresh ? this.takeSlot(p, 'momentum') : undefined;
+    if (old) {
+      buf.assign(tf.mul(old, lr));
+      old.dispose();
+    }
+    const next = tf.add(tf.mul(buf, this.cfg.momentum), tf.mul(g, lr));
     buf.assign(next);
-    p.variable.assign(tf.sub(p.variable, tf.mul(next, lr)));
+    p.variable.assign(tf.sub(p.variable, next));
   }
 }
 

@@ -141,6 +141,14 @@ export abstract class Optimizer<C extends OptimizerConfig = OptimizerConfig> {
     return this.state.has(`${p.name}.${name}`);
   }
 
+  /** Remove a state slot (one a checkpoint from an older layout brought) and hand it to the caller to dispose. */
+  protected takeSlot(p: OptimParam, name: string): tf.Variable | undefined {
+    const key = `${p.name}.${name}`;
+    const v = this.state.get(key);
+    this.state.delete(key);
+    return v;
+  }
+
   /** Update one parameter given its gradient and its effective learning rate. Runs inside a tidy. */
   protected abstract update(p: OptimParam, grad: tf.Tensor, lr: number): void;
 
