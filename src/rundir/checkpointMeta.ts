@@ -16,6 +16,8 @@ export const checkpointMetaSchema = z.object({
   world_size: z.number().int().min(1).optional(),
   /** Samples of the epoch's order consumed by all ranks together (to continue at another world size or batch size). */
   samples_in_epoch: count.optional(),
+  /** Written at the end of `epoch`, after its evaluation: a resume starts the next epoch (absent: continue `epoch`). */
+  epoch_done: z.boolean().optional(),
   seed: z.number().int(),
   /** Each hook's JSON state, by hook name. */
   hooks: z.record(z.string(), z.unknown()).optional(),

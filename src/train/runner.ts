@@ -105,6 +105,8 @@ export class Runner implements RunnerApi {
   lr = 0;
   finalEpoch = false;
   private batchInEpoch = 0;
+  /** While the end-of-epoch hooks of an epoch whose batches are all consumed run: its checkpoints resume at the next epoch. */
+  private epochDone = false;
   private readonly cfg: RunnerConfig;
   optimizer!: Optimizer;
   private schedule: LrSchedule = (lr) => lr;
@@ -306,8 +308,10 @@ export class Runner implements RunnerApi {
       this.optimizer.loadStateDict(withPrefix(ckpt.tensors, 'optimizer.'));
       const meta = parseCheckpointMeta(file, ckpt.meta);
       this.iter = meta.iter;
-      this.epoch = meta.epoch;
-      this.batchInEpoch = this.continueEpochAt(meta);
+      // A checkpoint of an epoch's end was written by its end-of-epoch hooks: resumed in that epoch
+      // (past its last batch), they would run again (a second evaluation, a second metrics line).
+      this.epoch = meta.epoch_done ? meta.epoch + 1 : meta.epoch;
+      this.batchInEpoch = meta.epoch_done ? 0 : this.continueEpochAt(meta);
       for (const h of this.hooks) {
         if (meta.hooks?.[h.name] !== undefined) h.loadState?.(meta.hooks[h.name]);
         const t = withPrefix(ckpt.tensors, `hooks.${h.name}.`);
@@ -351,6 +355,7 @@ export class Runner implements RunnerApi {
       batch_in_epoch: this.batchInEpoch,
       world_size: this.world?.size ?? 1,
       samples_in_epoch: this.batchInEpoch * this.trainLoader.batchSize * (this.world?.size ?? 1),
+      ...(this.epochDone ? { epoch_done: true } : {}),
       seed: this.seed,
       hooks,
       config: this.config,
@@ -424,7 +429,10 @@ export class Runner implements RunnerApi {
           break;
         }
         this.finalEpoch = this.iter >= this.maxIters;
+        // All batches consumed (fewer than accumulate_steps left over), not a run cut short by max_iters.
+        this.epochDone = this.trainLoader.batchesPerEpoch - this.batchInEpoch < accumulate;
         await this.callHooks('afterEpoch');
+        this.epochDone = false;
         this.epoch++;
         this.batchInEpoch = 0;
       }

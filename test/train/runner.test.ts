@@ -24,6 +24,20 @@ register('hook', {
   }),
 });
 
+// A hook that fails an iteration, as a crash or a kill would end the process.
+register('hook', {
+  type: 'TestCrashAt',
+  description: 'test: fail before an iteration',
+  params: z.strictObject({ iter: z.number().int() }),
+  build: (p): Hook => ({
+    name: 'TestCrashAt',
+    priority: 0,
+    beforeIter(r: RunnerApi) {
+      if (r.iter === p.iter) throw new Error('test crash');
+    },
+  }),
+});
+
 const root = path.resolve(__dirname, '../..');
 const config = `
 engine: { backend: wasm }
@@ -101,6 +115,19 @@ describe('the runner', () => {
     const valA = metrics(full).filter((m) => m.split === 'val').map((m) => m.accuracy_top1);
     const valB = metrics(stopped).filter((m) => m.split === 'val').map((m) => m.accuracy_top1);
     expect(valB).toEqual(valA);
+  });
+
+  it('resumed from the checkpoint written at the end of an epoch (a crash in the next one), goes on at the next epoch: no second evaluation of the last one', async () => {
+    const crashed = path.join(t.dir, 'crashed');
+    // 3 iterations an epoch: iteration 7 is the first of epoch 3; latest is epoch 2's end.
+    await expect(train(t.file('tiny.yaml'), { workDir: crashed, quiet: true, overrides: [{ key: 'hooks', value: '[{type: TestCrashAt, iter: 6}]', arg: '--hooks' }] })).rejects.toThrow('test crash');
+    const resumed = await train(undefined, { resume: crashed, quiet: true, overrides: [{ key: 'hooks', value: '[]', arg: '--hooks' }] });
+    expect(resumed.status).toBe('finished');
+    expect(trainLosses(crashed)).toEqual(trainLosses(full));
+    const val = (dir: string) => metrics(dir).filter((m) => m.split === 'val').map((m) => [m.epoch, m.iter, m.accuracy_top1]);
+    // It evaluated epoch 2 a second time, after the resume.
+    expect(val(crashed)).toEqual(val(full));
+    expect(fs.readdirSync(path.join(crashed, 'checkpoints')).sort()).toEqual(fs.readdirSync(path.join(full, 'checkpoints')).sort());
   });
 
   it('cvw eval of the run reproduces the metrics of its best checkpoint', async () => {

@@ -41,15 +41,15 @@ export class CheckpointHook implements Hook {
 
   /** Write latest (and epoch_N / best as due). Also called when a run stops or ends mid-epoch. */
   saveNow(r: RunnerApi, epochCheckpoint: boolean): void {
+    // epoch_N is listed (and the oldest dropped) before the save, so that the checkpoint's own state
+    // names it: a run resumed from it goes on at the next epoch and prunes epoch_N in its turn.
+    const n = r.epoch + 1;
+    if (epochCheckpoint) this.saved.push(n);
+    const pruned = epochCheckpoint && this.cfg.keep > 0 ? this.saved.splice(0, Math.max(0, this.saved.length - this.cfg.keep)) : [];
     const latest = r.saveCheckpoint(CHECKPOINTS.latest);
     if (epochCheckpoint) {
-      const n = r.epoch + 1;
       linkAtomic(latest, r.runDir.checkpointFile(CHECKPOINTS.epoch(n)));
-      this.saved.push(n);
-      while (this.cfg.keep > 0 && this.saved.length > this.cfg.keep) {
-        const old = this.saved.shift()!;
-        fs.rmSync(r.runDir.checkpointFile(CHECKPOINTS.epoch(old)), { force: true });
-      }
+      for (const old of pruned) fs.rmSync(r.runDir.checkpointFile(CHECKPOINTS.epoch(old)), { force: true });
     }
     if (this.improved && this.best) {
       linkAtomic(latest, r.runDir.checkpointFile(CHECKPOINTS.best));
