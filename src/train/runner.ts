@@ -460,7 +460,7 @@ export class Runner implements RunnerApi {
 
   /** One optimizer step over `batches` (gradient accumulation when more than one). */
   private async step(batches: TensorBatch[]): Promise<{ loss: number; logs: Record<string, number>; samples: number; lr: number }> {
-    seedStep(this.seed, this.iter);
+    seedStep(this.seed, this.iter, this.world?.rank ?? 0);
     const vars = this.model.trainableVariables();
     const k = batches.length;
     let summed: Record<string, tf.Tensor> | undefined;
