@@ -29,7 +29,7 @@ export const runnerSchema = z
     max_iters: z.number().int().min(1).optional().describe('Number of iterations; caps max_epochs when both are set'),
     log_interval: z.number().int().min(1).default(10).describe('Iterations between metric lines in metrics.jsonl and the terminal'),
     grad_clip: gradClipSchema.optional(),
-    accumulate_steps: z.number().int().min(1).default(1).describe('Batches whose gradients are summed before one optimizer step'),
+    accumulate_steps: z.number().int().min(1).default(1).describe('Batches whose gradients are averaged into one optimizer step (the last step of an epoch takes the batches left over)'),
     sync_bn: z.boolean().default(false).describe('Data-parallel runs: batch norm statistics over the batches of all ranks (SyncBatchNorm) instead of each rank\'s own'),
     collective_timeout: z.number().positive().default(DEFAULT_COLLECTIVE_TIMEOUT_S).describe('Data-parallel runs: seconds a rank waits for the others in an allreduce; past them the job ends, naming the ranks that never came'),
   })

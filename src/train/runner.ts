@@ -179,8 +179,9 @@ export class Runner implements RunnerApi {
     this.model.checkData?.(info);
 
     const accumulate = cfg.runner.accumulate_steps;
-    this.itersPerEpoch = Math.floor(this.trainLoader.batchesPerEpoch / accumulate);
-    if (this.itersPerEpoch < 1) {
+    // The last step of an epoch takes the batches left over, fewer than accumulate_steps (see run).
+    this.itersPerEpoch = Math.ceil(this.trainLoader.batchesPerEpoch / accumulate);
+    if (this.trainLoader.batchesPerEpoch < accumulate) {
       throw new UserError(`data.train gives ${this.trainLoader.batchesPerEpoch} batch(es) per epoch, fewer than runner.accumulate_steps (${accumulate}): lower the batch size or accumulate_steps`);
     }
     const { max_epochs, max_iters } = cfg.runner;
@@ -398,10 +399,14 @@ export class Runner implements RunnerApi {
           const waitStart = performance.now();
           const next = await iterator.next();
           dataSeconds += (performance.now() - waitStart) / 1000;
-          if (next.done) break;
-          pending.push(toTensors(next.value));
-          this.batchInEpoch++;
-          if (pending.length < accumulate) continue;
+          if (!next.done) {
+            pending.push(toTensors(next.value));
+            this.batchInEpoch++;
+            // The epoch's last batches, fewer than accumulate_steps, make one smaller step (their
+            // mean, as mmcv's GradientCumulativeOptimizerHook steps on its remainder): no batch of
+            // the epoch is left out.
+            if (pending.length < accumulate && this.batchInEpoch < this.trainLoader.batchesPerEpoch) continue;
+          } else if (!pending.length) break;
           await this.callHooks('beforeIter');
           const out = await this.step(pending);
           pending.forEach(disposeTensors);
@@ -417,6 +422,7 @@ export class Runner implements RunnerApi {
           await new Promise<void>((resolve) => setImmediate(resolve));
           stepStart = performance.now();
           dataSeconds = 0;
+          if (next.done) break;
         }
         pending.forEach(disposeTensors);
         await iterator.return?.();
@@ -429,8 +435,8 @@ export class Runner implements RunnerApi {
           break;
         }
         this.finalEpoch = this.iter >= this.maxIters;
-        // All batches consumed (fewer than accumulate_steps left over), not a run cut short by max_iters.
-        this.epochDone = this.trainLoader.batchesPerEpoch - this.batchInEpoch < accumulate;
+        // All batches consumed, not a run cut short by max_iters.
+        this.epochDone = this.batchInEpoch >= this.trainLoader.batchesPerEpoch;
         await this.callHooks('afterEpoch');
         this.epochDone = false;
         this.epoch++;

@@ -9,6 +9,7 @@ import type { Backbone } from '../../src/models/backbones/types';
 import { train } from '../../src/train/train';
 import { loadCheckpoint, withPrefix } from '../../src/train/checkpoint';
 import { tempFiles } from '../helpers/tmp';
+import type { Hook, IterOutput, RunnerApi } from '../../src/train/hook';
 import { maxAbsDiff } from '../helpers/tf';
 
 // Logistic regression on raw pixels: a parameter-free backbone and ClsHead without pooling, so
@@ -66,6 +67,31 @@ describe('optimizer steps', () => {
     const none = await weightsAfter('b2', [['data.train.batch_size', '2']]);
     expect(maxAbsDiff(one, acc)).toBeLessThan(1e-6);
     expect(maxAbsDiff(one, none)).toBeGreaterThan(1e-4);
+  });
+
+  it("an epoch's last batches, fewer than accumulate_steps, make one smaller step: no batch is left out (mmcv's remainder)", async () => {
+    // 12 images in batches of 4, accumulated by 2: a step on 8 samples, then one on the last 4.
+    const steps: number[] = [];
+    register('hook', {
+      type: 'TestSamples',
+      description: 'test: samples per step',
+      params: z.strictObject({}),
+      build: (): Hook => ({ name: 'TestSamples', priority: 0, afterIter: (_r: RunnerApi, out: IterOutput) => void steps.push(out.samples) }),
+    });
+    const dir = path.join(t.dir, 'remainder');
+    const result = await train(t.file('big'), {
+      workDir: dir,
+      quiet: true,
+      overrides: [
+        ['data.train.batch_size', '4'],
+        ['runner', '{max_epochs: 2, accumulate_steps: 2}'],
+        ['hooks', '[{type: TestSamples}]'],
+      ].map(([key, value]) => ({ key, value, arg: `--${key} ${value}` })),
+    });
+    registries.hook.unregister('TestSamples');
+    expect(result.iter).toBe(4);
+    // The last batch of each epoch was dropped: [8, 8], 2 iterations.
+    expect(steps).toEqual([8, 4, 8, 4]);
   });
 
   it('gradient clipping bounds the global norm of the step: |dW| + |db| = lr * max_norm', async () => {
