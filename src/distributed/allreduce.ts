@@ -16,8 +16,10 @@ export interface AllreduceTiming {
 
 /**
  * The mean over ranks of each gradient in `grads` (keyed by variable name, walked in the
- * variables' order). A gradient missing here (an unused parameter) counts as zeros and stays missing in the
- * result. Returns new tensors; the caller disposes the inputs.
+ * variables' order). A gradient missing on a rank (an unused parameter) counts as zeros there; it
+ * is in every rank's result when any rank had it (each bucket carries a presence count per
+ * variable), so that all ranks update the same parameters, and missing from all when none had it.
+ * Returns new tensors; the caller disposes the inputs.
  */
 export async function averageGradients(world: World, grads: Record<string, tf.Tensor | null | undefined>, vars: tf.Variable[], timing?: AllreduceTiming): Promise<Record<string, tf.Tensor>> {
   // Sizes from the variables, not the gradients: a gradient missing on one rank only must not shift the buckets.
@@ -32,20 +34,23 @@ export async function averageGradients(world: World, grads: Record<string, tf.Te
     let j = i;
     let floats = 0;
     while (j < names.length && (j === i || floats + sizes[j] <= BUCKET_FLOATS)) floats += sizes[j++];
-    const bucket = new Float32Array(floats);
+    // The gradients, then one presence flag per variable (summed: how many ranks had it).
+    const bucket = new Float32Array(floats + (j - i));
     let at = 0;
     for (let k = i; k < j; k++) {
       const g = grads[names[k]];
-      if (g) bucket.set(g.dataSync() as Float32Array, at);
+      if (g) {
+        bucket.set(g.dataSync() as Float32Array, at);
+        bucket[floats + k - i] = 1;
+      }
       at += sizes[k];
     }
     await world.allreduceSum(bucket);
     const inv = 1 / world.size;
-    for (let k = 0; k < bucket.length; k++) bucket[k] *= inv;
+    for (let k = 0; k < floats; k++) bucket[k] *= inv;
     at = 0;
     for (let k = i; k < j; k++) {
-      const g = grads[names[k]];
-      if (g) out[names[k]] = tf.tensor(bucket.subarray(at, at + sizes[k]), g.shape, 'float32');
+      if (bucket[floats + k - i] > 0) out[names[k]] = tf.tensor(bucket.subarray(at, at + sizes[k]), vars[k].shape, 'float32');
       at += sizes[k];
     }
     i = j;
