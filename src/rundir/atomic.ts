@@ -46,3 +46,33 @@ export function linkAtomic(from: string, to: string): void {
   }
   fs.renameSync(tmp, to);
 }
+
+/** The temporary name writeAtomic and linkAtomic use (`<file>.tmp-<pid>`). */
+const TEMPORARY = /\.tmp-\d+$/;
+
+/** A temporary untouched this long belongs to a writer that is gone (a write takes seconds at most). */
+const STALE_TEMPORARY_MS = 60_000;
+
+/**
+ * Remove the temporaries that writers killed mid-write left in `dir` (a checkpoint's can be hundreds
+ * of MB). For a run's folders while the caller holds the run's lock; the editor writes there too
+ * (annotations.json) without it, hence only temporaries of other processes, untouched for a minute.
+ */
+export function removeStaleTemporaries(dir: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  const own = `.tmp-${process.pid}`;
+  for (const name of names) {
+    if (!TEMPORARY.test(name) || name.endsWith(own)) continue;
+    const file = path.join(dir, name);
+    try {
+      if (Date.now() - fs.lstatSync(file).mtimeMs > STALE_TEMPORARY_MS) fs.rmSync(file, { force: true });
+    } catch {
+      // gone meanwhile
+    }
+  }
+}

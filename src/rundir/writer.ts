@@ -11,7 +11,7 @@ import { stringify } from 'yaml';
 import { UserError } from '../core/problems';
 import { newRunId } from '../core/runId';
 import { ownStartTime } from './liveness';
-import { writeAtomic, writeJsonAtomic } from './atomic';
+import { removeStaleTemporaries, writeAtomic, writeJsonAtomic } from './atomic';
 import { checkpointFile, rankLogFile, RUN_FILES, runFile } from './files';
 import { RunLock } from './lock';
 import { readRunInfo } from './read';
@@ -85,6 +85,8 @@ export class RunDir {
   static reopen(dir: string, patch: (previous: RunInfo) => Partial<RunInfo>): RunDir {
     return withLock(dir, (lock) => {
       const info = readRunInfo(dir);
+      // Held by this process alone now: what a killed writer left half-written goes.
+      for (const folder of [dir, path.join(dir, RUN_FILES.checkpoints)]) removeStaleTemporaries(folder);
       // Since it was last alive: its end, or for a killed run (no end) its record's last write.
       const lastAlive = info.ended ? Date.parse(info.ended) : fs.statSync(runFile(dir, 'run')).mtimeMs;
       const since = Date.now() - lastAlive;

@@ -5,7 +5,8 @@
  */
 import * as fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeJsonAtomic, writeRunAnnotations, runFile } from '../../src/rundir';
+import { RunDir, writeJsonAtomic, writeRunAnnotations, runFile } from '../../src/rundir';
+import { runInfo } from '../helpers/runInfo';
 import { tempFiles } from '../helpers/tmp';
 
 const t = tempFiles({ 'victim.txt': 'keep me\n', 'run/run.json': '{}' });
@@ -27,5 +28,21 @@ describe('writeAtomic', () => {
     writeJsonAtomic(file, { a: 1 });
     expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual({ a: 1 });
     expect(fs.readdirSync(t.file('run')).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+});
+
+describe('a resume clears what killed writers left', () => {
+  it('removes temporaries of other processes untouched for a minute from the run and its checkpoints, keeps fresh ones', () => {
+    const dir = t.file('resumed');
+    fs.mkdirSync(`${dir}/checkpoints`, { recursive: true });
+    fs.writeFileSync(runFile(dir, 'run'), JSON.stringify(runInfo({ status: 'running', pid: 999_999_999 })));
+    const old = [`${dir}/checkpoints/latest.safetensors.tmp-999999998`, `${dir}/run.json.tmp-999999997`];
+    const fresh = `${dir}/annotations.json.tmp-999999996`;
+    for (const f of [...old, fresh]) fs.writeFileSync(f, 'half');
+    const past = new Date(Date.now() - 120_000);
+    for (const f of old) fs.utimesSync(f, past, past);
+    RunDir.reopen(dir, () => ({})).close();
+    for (const f of old) expect(fs.existsSync(f)).toBe(false);
+    expect(fs.existsSync(fresh)).toBe(true);
   });
 });
