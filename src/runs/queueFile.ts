@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../core/problems';
+import { readRegularFile, UnreadableFile } from '../core/boundedRead';
 import { processLiveness, writeJsonAtomic } from '../rundir';
 import { makeDirs } from '../core/makeDirs';
 
@@ -79,9 +80,11 @@ export function parseQueue(text: string, file: string): QueueData {
     if (typeof x.config !== 'string') throw fail(`${at}.config`, 'a string');
     if (!Array.isArray(x.overrides) || x.overrides.some((a) => typeof a !== 'string')) throw fail(`${at}.overrides`, 'an array of strings');
     if (!STATES.includes(x.state as QueueEntryState)) throw fail(`${at}.state`, STATES.join(' | '));
+    for (const key of ['runDir', 'host', 'started', 'ended', 'reason'] as const) if (x[key] !== undefined && typeof x[key] !== 'string') throw fail(`${at}.${key}`, 'a string');
+    if (x.pid !== undefined && !(Number.isInteger(x.pid) && (x.pid as number) > 0)) throw fail(`${at}.pid`, 'a process id (a positive integer)');
     return { ...(x as unknown as QueueEntry), added: typeof x.added === 'string' ? x.added : '' };
   });
-  const seq = Math.max(typeof o.seq === 'number' ? o.seq : 0, ...entries.map((e) => Number(/^q(\d+)$/.exec(e.id)?.[1] ?? 0)));
+  const seq = entries.reduce((m, e) => Math.max(m, Number(/^q(\d+)$/.exec(e.id)?.[1] ?? 0)), typeof o.seq === 'number' ? o.seq : 0);
   return { version: QUEUE_VERSION, paused: o.paused === true, seq, entries };
 }
 
@@ -90,9 +93,12 @@ export function readQueue(root: string): QueueData {
   const file = queueFile(root);
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    // Bounded, and a regular file only: the file comes with the workspace, and a FIFO or a link to
+    // /dev/zero there would hang the editor, which reads the queue as it opens.
+    text = readRegularFile(file, { what: 'queue file', maxBytes: MAX_QUEUE_BYTES }).toString('utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyQueue();
+    if (e instanceof UnreadableFile && e.reason === 'not-found') return emptyQueue();
+    if (e instanceof UnreadableFile) throw new QueueFileError(e.message);
     throw e;
   }
   return parseQueue(text, file);
@@ -106,6 +112,11 @@ export function listQueueEntries(root: string): QueueEntry[] {
     return [];
   }
 }
+
+/** A queue of thousands of entries is a few MB. */
+const MAX_QUEUE_BYTES = 64 << 20;
+/** A lock file holds one line of JSON. */
+const MAX_LOCK_BYTES = 4096;
 
 /** A lock not released this long after it was taken belongs to a process that hangs or is gone. */
 const LOCK_STALE_MS = 30_000;
@@ -138,7 +149,7 @@ function lock(file: string): () => void {
       return () => {
         // Only our own lock goes (a takeover by someone else after LOCK_STALE_MS is theirs).
         try {
-          if (fs.readFileSync(lockFile, 'utf8') === me) fs.unlinkSync(lockFile);
+          if (readRegularFile(lockFile, { what: 'queue lock', maxBytes: MAX_LOCK_BYTES }).toString('utf8') === me) fs.unlinkSync(lockFile);
         } catch {
           // gone already
         }
@@ -150,8 +161,10 @@ function lock(file: string): () => void {
     let mtimeMs = 0;
     try {
       mtimeMs = fs.statSync(lockFile).mtimeMs;
-      text = fs.readFileSync(lockFile, 'utf8');
-    } catch {
+      text = readRegularFile(lockFile, { what: 'queue lock', maxBytes: MAX_LOCK_BYTES }).toString('utf8');
+    } catch (e) {
+      // Not a lock this code wrote (a FIFO, a device, a large file): waiting would not change it.
+      if (e instanceof UnreadableFile && e.reason !== 'not-found') throw new QueueFileError(`${e.message}; delete it if no cvw or editor uses the queue`);
       continue; // released meanwhile
     }
     let holder: LockHolder | undefined;
@@ -166,7 +179,7 @@ function lock(file: string): () => void {
       const grave = `${lockFile}.stale-${process.pid}`;
       try {
         fs.renameSync(lockFile, grave);
-        if (fs.readFileSync(grave, 'utf8') === text) fs.unlinkSync(grave);
+        if (readRegularFile(grave, { what: 'queue lock', maxBytes: MAX_LOCK_BYTES }).toString('utf8') === text) fs.unlinkSync(grave);
         else {
           // A fresh lock came in between: put it back, unless yet another was taken meanwhile.
           try {

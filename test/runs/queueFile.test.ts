@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -93,5 +93,23 @@ describe('the queue file', () => {
 
     fs.writeFileSync(queueFile(root), JSON.stringify({ version: 1, entries: [{ id: 'q1', config: 'a.yaml', overrides: [], state: 'sleeping' }] }));
     expect(() => readQueue(root)).toThrow(/\.queue\.json: entries\[0\]\.state: expected queued \| running \| done \| failed \| paused/);
+    // Fields a hand edit may break are checked too (a number as runDir was a TypeError later).
+    fs.writeFileSync(queueFile(root), JSON.stringify({ version: 1, entries: [{ id: 'q1', config: 'a.yaml', overrides: [], state: 'done', runDir: 7 }] }));
+    expect(() => readQueue(root)).toThrow(/\.queue\.json: entries\[0\]\.runDir: expected a string/);
+    fs.writeFileSync(queueFile(root), JSON.stringify({ version: 1, entries: [{ id: 'q1', config: 'a.yaml', overrides: [], state: 'running', pid: '12' }] }));
+    expect(() => readQueue(root)).toThrow(/\.queue\.json: entries\[0\]\.pid: expected a process id/);
+  });
+
+  it('a queue file or lock that is a FIFO or a link to /dev/zero is refused at once (the editor reads the queue as it opens)', () => {
+    const root = t.file('hostile');
+    fs.mkdirSync(path.join(root, 'work_dirs'), { recursive: true });
+    fs.symlinkSync('/dev/zero', queueFile(root));
+    expect(() => readQueue(root)).toThrow(/queue file .*\.queue\.json is a character device; expected a regular file/);
+    fs.rmSync(queueFile(root));
+    execFileSync('mkfifo', [queueFile(root)]);
+    expect(() => readQueue(root)).toThrow(/is a FIFO/);
+    fs.rmSync(queueFile(root));
+    execFileSync('mkfifo', [`${queueFile(root)}.lock`]);
+    expect(() => addToQueue(root, 'configs/a.yaml')).toThrow(/queue lock .*\.lock is a FIFO \(named pipe\); expected a regular file; delete it if no cvw or editor uses the queue/);
   });
 });
