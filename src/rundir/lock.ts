@@ -11,6 +11,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { UserError } from '../core/problems';
+import { readRegularFile } from '../core/boundedRead';
 import { runFile } from './files';
 import { processLiveness } from './liveness';
 
@@ -134,7 +135,9 @@ function tryCreate(file: string, holder: LockHolder): boolean {
 
 function readLockFile(file: string): { text: string; mtimeMs: number } | undefined {
   try {
-    return { mtimeMs: fs.statSync(file).mtimeMs, text: fs.readFileSync(file, 'utf8') };
+    // A regular file of one line only: run folders come with the workspace, and every reader of a
+    // run (the editor's included) looks at its lock; a FIFO there must not block them.
+    return { mtimeMs: fs.statSync(file).mtimeMs, text: readRegularFile(file, { what: 'run lock', maxBytes: 4096 }).toString('utf8') };
   } catch {
     return undefined;
   }

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import { stringify } from 'yaml';
 import { UserError } from '../core/problems';
 import { newRunId } from '../core/runId';
+import { readRegularFile } from '../core/boundedRead';
 import { ownStartTime } from './liveness';
 import { removeStaleTemporaries, writeAtomic, writeJsonAtomic } from './atomic';
 import { checkpointFile, rankLogFile, RUN_FILES, runFile } from './files';
@@ -143,7 +144,7 @@ export class RunDir {
   truncateMetricsAfter(iter: number): number {
     const file = this.file(RUN_FILES.metrics);
     if (!fs.existsSync(file)) return 0;
-    const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    const lines = readRegularFile(file, { what: 'metrics file' }).toString('utf8').split('\n').filter(Boolean);
     const kept = lines.filter((l) => {
       try {
         return (JSON.parse(l) as { iter?: number }).iter! <= iter;

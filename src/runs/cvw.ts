@@ -9,6 +9,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readRegularFile } from '../core/boundedRead';
 
 export type CvwSource = 'setting' | 'workspace' | 'bundled';
 
@@ -30,7 +31,8 @@ export class CvwNotFoundError extends Error {}
 
 function isPackageRoot(dir: string): boolean {
   try {
-    return JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).name === 'cv-workbench';
+    // Bounded, a regular file only: the folders searched are the workspace's.
+    return JSON.parse(readRegularFile(path.join(dir, 'package.json'), { what: 'package.json', maxBytes: 1 << 20 }).toString('utf8')).name === 'cv-workbench';
   } catch {
     return false;
   }

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RunWatcher, readRunRecord, processLiveness, type MetricRecord, type RunChange, type RunInfo } from '../../src/runs';
@@ -64,6 +64,13 @@ describe('readRunRecord', () => {
     expect(readRunRecord(a)?.state).toBe('crashed');
     writeRun(a, { status: 'running', pid: process.pid, pid_started: started });
     expect(readRunRecord(a)?.state).toBe('running');
+  });
+
+  it('a run.lock that is a FIFO (a hostile clone) is no lock and blocks no reader', () => {
+    const a = t.file('rec/fifo-lock');
+    writeRun(a, { status: 'finished' });
+    execFileSync('mkfifo', [path.join(a, 'run.lock')]);
+    expect(readRunRecord(a)?.state).toBe('finished');
   });
 
   it('a pid reused by a process that started after the run last wrote is not the run', async () => {
