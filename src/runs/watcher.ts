@@ -276,6 +276,9 @@ export class RunWatcher {
       // still held the run's lock (it writes `finished`, then lets go) reads `running`, and
       // nothing is written to the folder when the lock goes.
       if (run.info.status !== 'running' && run.state !== 'running') continue;
+      // One whose process is known dead stays so until its record is rewritten or a resume takes
+      // its lock: two stats, not a read and a liveness check, for each of a folder of crashed runs.
+      if ((run.state === 'crashed' || run.state === 'interrupted') && !fs.existsSync(runFile(dir, 'lock')) && mtimeOf(runFile(dir, 'run')) === run.mtimeMs) continue;
       const now = readRunRecord(dir);
       if (now && (now.state !== run.state || now.mtimeMs !== run.mtimeMs)) {
         this.records.set(dir, now);
@@ -286,5 +289,13 @@ export class RunWatcher {
     // run.json says it finished, and a file event lost then would leave them unread for good.
     // A read of an unchanged file is an open and a stat.
     for (const f of this.followers) this.deliver(f);
+  }
+}
+
+function mtimeOf(file: string): number | undefined {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return undefined;
   }
 }
