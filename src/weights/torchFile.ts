@@ -93,6 +93,10 @@ export function readTorchArchive(file: string, buf: Buffer): { object: unknown; 
   });
 
   const storages = new Map<string, Float32Array | Int32Array>();
+  // What the storages hold and what the tensors read from them: a pickle is a few bytes per tensor,
+  // so without a bound a small file could name one storage from thousands of tensors (each copied).
+  let stored = 0;
+  let read = 0;
   const storageValues = (s: StorageRef): Float32Array | Int32Array => {
     let v = storages.get(s.key);
     if (!v) {
@@ -103,6 +107,7 @@ export function readTorchArchive(file: string, buf: Buffer): { object: unknown; 
       if (bytes.length < s.numel * ITEM_SIZE[s.dtype]) throw new UserError(`${file}: storage ${name} has ${bytes.length} bytes, ${s.numel * ITEM_SIZE[s.dtype]} expected for ${s.numel} ${s.dtype} values`);
       v = decodeValues(bytes, s.dtype, s.numel);
       storages.set(s.key, v);
+      stored += v.length;
     }
     return v;
   };
@@ -112,6 +117,12 @@ export function readTorchArchive(file: string, buf: Buffer): { object: unknown; 
     let last = t.offset;
     for (let d = 0; d < t.shape.length; d++) last += (t.shape[d] - 1) * t.stride[d];
     if (n > 0 && last >= src.length) throw new UserError(`${file}: a tensor of shape [${t.shape}] reads past its storage "${t.storage.key}" (${src.length} values)`);
+    // More values than its storage: strides that overlap (zero strides of an expanded tensor), which
+    // no parameter or buffer has; copying them would let 1 stored value declare a terabyte.
+    if (n > src.length) throw new UserError(`${file}: a tensor of shape [${t.shape}] (${n} values) repeats the ${src.length} values of its storage "${t.storage.key}" (strides [${t.stride}]); a state dict's tensors never overlap`);
+    // Tied weights name a storage twice; four times everything stored is far past any state dict.
+    read += n;
+    if (read > 4 * stored) throw new UserError(`${file}: the pickle's tensors read ${read} values from storages holding ${stored}: the same storage named over and over, not a state dict`);
     const values = src instanceof Float32Array ? new Float32Array(n) : new Int32Array(n);
     // Strided gather (contiguous tensors, nearly all of them, are one copy).
     const contiguous = t.shape.every((_, d) => t.stride[d] === numel(t.shape.slice(d + 1)) || t.shape[d] === 1);
