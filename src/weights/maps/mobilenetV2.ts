@@ -9,8 +9,9 @@ import { makeDivisible } from '../../models/backbones/mobilenetV2';
 import { NUM_BATCHES_TRACKED, type Detected, type WeightMap } from './types';
 import type { WeightTensor } from '../tensor';
 
-/** Blocks per stage (Table 2 of the paper), as in src/models/backbones/mobilenetV2.ts. */
+/** Blocks and output channels per stage (Table 2 of the paper), as in src/models/backbones/mobilenetV2.ts. */
 const REPEATS = [1, 2, 3, 4, 3, 3, 1];
+const CHANNELS = [16, 24, 32, 64, 96, 160, 320];
 /** torchvision block index (1-17) -> [stage 1-7, block in stage]. */
 const BLOCKS: Array<[number, number]> = REPEATS.flatMap((n, s) => Array.from({ length: n }, (_, b) => [s + 1, b] as [number, number]));
 const LAST = BLOCKS.length + 1;
@@ -57,8 +58,14 @@ function detect(tensors: Map<string, WeightTensor>): Detected | undefined {
   const stem = tensors.get('features.0.0.weight');
   const last = tensors.get(`features.${LAST}.0.weight`);
   if (!stem || !last || !tensors.has('features.1.conv.0.0.weight')) return undefined;
-  // The width multiplier from the stem: makeDivisible(32 * w).
-  const width = [0.35, 0.5, 0.75, 1, 1.3, 1.4].find((w) => makeDivisible(32 * w) === stem.shape[0] && makeDivisible(1280 * Math.max(1, w)) === last.shape[0]) ?? 1;
+  // The width multiplier from every stage's channels: the stem alone does not tell 0.35 from 0.5
+  // (makeDivisible gives 16 for both; their second stages have 8 and 16 channels).
+  const stages = CHANNELS.map((_, s) => {
+    const k = BLOCKS.findIndex(([stage, b]) => stage === s + 1 && b === 0) + 1;
+    return tensors.get(`features.${k}.conv.${k === 1 ? 1 : 2}.weight`)?.shape[0];
+  });
+  const fits = (w: number) => makeDivisible(32 * w) === stem.shape[0] && makeDivisible(1280 * Math.max(1, w)) === last.shape[0] && stages.every((c, s) => c === makeDivisible(CHANNELS[s] * w));
+  const width = [0.35, 0.5, 0.75, 1, 1.3, 1.4].find(fits) ?? 1;
   return {
     variant: `MobileNetV2 width ${width} (torchvision names)`,
     backbone: { type: 'MobileNetV2', width_mult: width, in_channels: stem.shape[1], stem_stride: 2 },
