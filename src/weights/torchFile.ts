@@ -3,7 +3,7 @@
  * `<name>/data.pkl`, the pickled object, and `<name>/data/<key>`, the raw bytes of each storage.
  * The pickle is read by the restricted unpickler (src/weights/pickle.ts) with an allow-list of the
  * globals state dicts use: OrderedDict, the tensor/parameter rebuild functions and the storage
- * types. The legacy format (a bare pickle stream, before 1.6) is refused with how to convert it.
+ * types, and the argparse.Namespace of training checkpoints as an inert value. The legacy format (a bare pickle stream, before 1.6) is refused with how to convert it.
  */
 import { UserError } from '../core/problems';
 import { unpickle, type PickleGlobal } from './pickle';
@@ -42,6 +42,13 @@ export class TorchTensor {
   ) {}
 }
 
+/**
+ * A training script's arguments (`argparse.Namespace`), which the torchvision references, timm,
+ * DeiT and MAE save beside the weights (`args`): an inert value, nothing of it is built or run;
+ * its entry is reported as not a tensor.
+ */
+class ScriptArguments {}
+
 const ints = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => Number.isSafeInteger(x) && x >= 0);
 
 function rebuildTensor(file: string, args: unknown[]): TorchTensor {
@@ -60,6 +67,7 @@ function allowedGlobals(file: string): Map<string, PickleGlobal> {
   add('torch._utils', '_rebuild_tensor', (a) => rebuildTensor(file, a));
   add('torch._utils', '_rebuild_parameter', (a) => a[0]);
   add('torch._utils', '_rebuild_parameter_with_state', (a) => a[0]);
+  add('argparse', 'Namespace', () => new ScriptArguments());
   for (const name of Object.keys(STORAGE_DTYPES)) add('torch', name);
   return g;
 }
@@ -81,7 +89,7 @@ export function readTorchArchive(file: string, buf: Buffer): { object: unknown; 
   const globals = allowedGlobals(file);
   const object = unpickle(file, zipRead(file, buf, entries.get(pkl)!), {
     resolve: (module, name) => globals.get(`${module}.${name}`),
-    allowedDescription: 'ordered dicts, tensors and plain values',
+    allowedDescription: "ordered dicts, tensors, plain values and a training script's argparse.Namespace",
     persistentLoad: (pid) => {
       const [kind, type, key, , count] = Array.isArray(pid) ? pid : [];
       const dtype = STORAGE_DTYPES[(type as PickleGlobal | undefined)?.name ?? ''];

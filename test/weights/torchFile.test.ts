@@ -97,4 +97,16 @@ describe('torch.save archives', () => {
     const tied = archive('tied.pth', many.slice(0, 2), { '0': new Array<number>(1024).fill(1) });
     expect(readWeights(tied).tensors.size).toBe(2);
   });
+
+  it("reads a training checkpoint whose args are an argparse.Namespace (torchvision references, timm, DeiT, MAE), building nothing of it", () => {
+    // args = argparse.Namespace(lr=1): GLOBAL, NEWOBJ with no arguments, then BUILD with its __dict__.
+    const args = Buffer.concat([Buffer.from('cargparse\nNamespace\n)\x81}(', 'latin1'), str('lr'), int(1), Buffer.from('ub')]);
+    const weights = Buffer.concat([Buffer.from('}('), str('w'), tensorPickle('0', 2, 0, [2], [1]), Buffer.from('u')]);
+    const p = archive('ckpt.pth', [['model', weights], ['args', args]], { '0': [1, 2] });
+    const w = readWeights(p);
+    expect(w.nestedKey).toBe('model');
+    expect(Array.from(w.tensors.get('w')!.values)).toEqual([1, 2]);
+    const flat = readWeights(archive('flat.pth', [['w', tensorPickle('0', 2, 0, [2], [1])], ['args', args]], { '0': [1, 2] }));
+    expect(flat.skipped).toEqual(['args']);
+  });
 });
