@@ -141,13 +141,13 @@ class DatasetLoader implements Loader {
     const skipped: Array<{ where: string; reason: string }> = [];
     this.epochSkipped = skipped;
     const depth = Math.max(1, this.opts.data.prefetch);
-    const queue: Array<Promise<{ ok: true; value: BatchResult } | { ok: false; error: unknown }>> = [];
+    const queue: Array<Promise<{ ok: true; value: BatchResult; b: number } | { ok: false; error: unknown }>> = [];
     let next = Math.max(0, startBatch);
     const submit = () => {
       const b = next++;
       const indices = order.subarray(b * this.batchSize, Math.min((b + 1) * this.batchSize, order.length));
       // Settled promises only: an error is rethrown in order, never as an unhandled rejection.
-      queue.push(this.runBatch(epochIndex, indices).then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error })));
+      queue.push(this.runBatch(epochIndex, indices).then((value) => ({ ok: true as const, value, b }), (error: unknown) => ({ ok: false as const, error })));
     };
     while (next < this.batchesPerEpoch && queue.length < depth) submit();
     while (queue.length) {
@@ -164,7 +164,7 @@ class DatasetLoader implements Loader {
         }
         for (const f of failures) skipped.push({ where: f.where, reason: f.reason });
       }
-      if (batch) yield batch;
+      if (batch) yield { ...batch, batchIndex: settled.b };
     }
   }
 

@@ -116,6 +116,12 @@ export interface Batch {
   labels?: Int32Array;
   /** Indices of the samples in the dataset (for kNN, retrieval, galleries). */
   indices: Int32Array;
+  /**
+   * The batch's place in the epoch (0-based), set by the loader: batches left out whole (every
+   * item bad, with `data.skip_corrupt`) are not yielded but keep their places, so the position to
+   * resume at is this plus one, not the number of batches received.
+   */
+  batchIndex?: number;
   /** Boxes of each sample in the output image's pixels (detection datasets). */
   boxes?: Box[][];
   /** Detection datasets whose source has crowd regions: each sample's, in source pixels (untouched by the pipeline). */

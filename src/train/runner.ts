@@ -401,12 +401,18 @@ export class Runner implements RunnerApi {
           dataSeconds += (performance.now() - waitStart) / 1000;
           if (!next.done) {
             pending.push(toTensors(next.value));
-            this.batchInEpoch++;
+            // The loader's place in the epoch, not a count of batches received: a batch left out
+            // whole (data.skip_corrupt) is not yielded, and counting would resume a batch too early.
+            this.batchInEpoch = (next.value.batchIndex ?? this.batchInEpoch) + 1;
             // The epoch's last batches, fewer than accumulate_steps, make one smaller step (their
             // mean, as mmcv's GradientCumulativeOptimizerHook steps on its remainder): no batch of
             // the epoch is left out.
             if (pending.length < accumulate && this.batchInEpoch < this.trainLoader.batchesPerEpoch) continue;
-          } else if (!pending.length) break;
+          } else {
+            // Every batch of the epoch is behind us, the last ones possibly left out whole.
+            this.batchInEpoch = this.trainLoader.batchesPerEpoch;
+            if (!pending.length) break;
+          }
           await this.callHooks('beforeIter');
           const out = await this.step(pending);
           pending.forEach(disposeTensors);

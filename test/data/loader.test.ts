@@ -187,6 +187,15 @@ describe('bad items', () => {
     await loader.close();
   });
 
+  it('a batch left out whole keeps its place: each batch says where it is in the epoch', async () => {
+    const loader = await createLoader(options({ ...ds(), batch_size: 2 }, { workers: 1, skip: true }));
+    const batches = await collect(loader);
+    expect(batches.map((b) => [b.batchIndex, Array.from(b.indices)])).toEqual([[0, [0, 1]], [2, [4, 5]]]);
+    // Resumed after the first batch received (place 0), the second place is left out again.
+    expect((await collect(loader, 0, 1)).map((b) => b.batchIndex)).toEqual([2]);
+    await loader.close();
+  });
+
   it('a label out of range names the file and the index', async () => {
     fs.mkdirSync(t.file('mn'));
     writeIdx(t.file('mn/train-images-idx3-ubyte'), [3, 2, 2], new Uint8Array(12), false);
