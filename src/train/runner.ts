@@ -101,6 +101,8 @@ export class Runner implements RunnerApi {
   iter = 0;
   maxIters = 0;
   maxEpochs = 0;
+  /** max_epochs when it, not max_iters, ends the run: no epoch after it starts, even when batches left out whole (data.skip_corrupt) leave max_iters unreached. */
+  private epochLimit = Infinity;
   itersPerEpoch = 0;
   lr = 0;
   finalEpoch = false;
@@ -190,6 +192,7 @@ export class Runner implements RunnerApi {
     if (this.options.maxItersCap) maxIters = Math.min(maxIters, this.options.maxItersCap);
     this.maxIters = maxIters;
     this.maxEpochs = Math.ceil(maxIters / this.itersPerEpoch);
+    if (max_epochs && maxIters === max_epochs * this.itersPerEpoch) this.epochLimit = max_epochs;
 
     if (!cfg.optimizer) throw new UserError('the config has no optimizer: add `optimizer: {type: SGD, lr: 0.1}` (or AdamW, LARS)');
     const factory = registries.optimizer.build(cfg.optimizer, {}, 'optimizer') as OptimizerFactory;
@@ -387,7 +390,7 @@ export class Runner implements RunnerApi {
     await this.callHooks('beforeRun');
     let status: RunStatus = 'finished';
     try {
-      while (this.iter < this.maxIters && !this.stopRequested) {
+      while (this.iter < this.maxIters && this.epoch < this.epochLimit && !this.stopRequested) {
         this.finalEpoch = this.epoch + 1 >= this.maxEpochs;
         this.model.train();
         await this.callHooks('beforeEpoch');
@@ -440,7 +443,7 @@ export class Runner implements RunnerApi {
           this.log(`stopped (${this.stopReason}) at epoch ${this.epoch + 1}, iteration ${this.iter}: ${checkpointName(CHECKPOINTS.latest)} — continue with \`cvw train --resume ${this.runDir.runPath}\``);
           break;
         }
-        this.finalEpoch = this.iter >= this.maxIters;
+        this.finalEpoch = this.iter >= this.maxIters || this.epoch + 1 >= this.epochLimit;
         // All batches consumed, not a run cut short by max_iters.
         this.epochDone = this.batchInEpoch >= this.trainLoader.batchesPerEpoch;
         await this.callHooks('afterEpoch');

@@ -66,9 +66,12 @@ describe('a batch left out whole by data.skip_corrupt', () => {
   const full = t.file('full');
   const stopped = t.file('stopped');
 
-  it('an uninterrupted run', async () => {
+  it('still counts in the epoch: max_epochs epochs are trained, not part of one more', async () => {
     const result = await train(t.file('skip.yaml'), { workDir: full, quiet: true });
     expect(result.status).toBe('finished');
+    // 6 batches per epoch, the second one all damaged: 5 steps in each of the 2 epochs.
+    expect(result.iter).toBe(10);
+    expect(new Set(trainLines(full).map((l) => l[0]))).toEqual(new Set([1, 2]));
   });
 
   it('a run stopped after it and resumed sees the samples of an uninterrupted run (none twice)', async () => {
