@@ -61,6 +61,24 @@ describe('ImageFolder', () => {
     expect(img.data[0]).toBe(Math.round(0.587 * 255));
   });
 
+  it('follows symlinked class folders and sub-folders as torchvision does, but no link back up', async () => {
+    // A subset made of links (ln -s /data/train/n01440764 subset/), with a link back up inside.
+    await writeImage(t.file('store/bird/x.png'), solid(2, 2, [1, 2, 3]), 2, 2, 'png');
+    await writeImage(t.file('store/fish/deep/y.png'), solid(2, 2, [4, 5, 6]), 2, 2, 'png');
+    fs.mkdirSync(t.file('linked'));
+    fs.symlinkSync(t.file('store/bird'), t.file('linked/bird'));
+    fs.mkdirSync(t.file('linked/fish'));
+    fs.symlinkSync(t.file('store/fish/deep'), t.file('linked/fish/deep'));
+    fs.symlinkSync(t.file('store/fish'), t.file('store/fish/deep/up'));
+    const { source } = await openSource({ type: 'ImageFolder', root: t.file('linked') });
+    expect(source.classes).toEqual(['bird', 'fish']);
+    const items = await Promise.all(Array.from({ length: source.length }, (_, i) => source.item(i)));
+    expect(items.map((it) => [path.relative(t.file('linked'), it.where), it.label])).toEqual([
+      ['bird/x.png', 0],
+      ['fish/deep/y.png', 1],
+    ]);
+  });
+
   it('reads a folder unlabelled', async () => {
     const { source } = await openSource({ type: 'ImageFolder', root: t.file('folder'), labelled: false });
     expect(source.length).toBe(5);

@@ -65,18 +65,38 @@ export function requireDir(dir: string, what: string): void {
   if (!st.isDirectory()) throw new UserError(`${what} ${dir} is a file; expected a folder`);
 }
 
-/** Image files under `dir`, recursively, sorted by path (a stable order whatever the file system). */
+/**
+ * Whether a directory entry is a folder, a symbolic link to one included: torchvision's
+ * ImageFolder follows links (a subset of ImageNet is often made of links to its class folders).
+ */
+export function isFolderEntry(e: fs.Dirent, dir: string): boolean {
+  if (e.isDirectory()) return true;
+  if (!e.isSymbolicLink()) return false;
+  try {
+    return fs.statSync(path.join(dir, e.name)).isDirectory();
+  } catch {
+    return false; // a dangling link
+  }
+}
+
+/**
+ * Image files under `dir`, recursively (through linked folders too), sorted by path (a stable
+ * order whatever the file system). A linked folder that is one of its own ancestors is a loop:
+ * it is not entered again (torchvision's os.walk would go round it until the path is too long).
+ */
 export function listImages(dir: string): string[] {
   const out: string[] = [];
-  const walk = (d: string) => {
+  const walk = (d: string, ancestors: string[]) => {
+    const real = fs.realpathSync(d);
+    if (ancestors.includes(real)) return;
     const entries = fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
       if (e.name.startsWith('.')) continue;
       const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
+      if (isFolderEntry(e, d)) walk(p, [...ancestors, real]);
       else if ((e.isFile() || e.isSymbolicLink()) && isImageFile(e.name)) out.push(p);
     }
   };
-  walk(dir);
+  walk(dir, []);
   return out;
 }

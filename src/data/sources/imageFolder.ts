@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { register } from '../../core/registry';
 import { UserError } from '../../core/problems';
 import type { DataSource, SourceFactory, SourceItem } from '../types';
-import { channelsOf, classesParam, colorParam, listImages, loadClasses, requireDir } from './common';
+import { channelsOf, classesParam, colorParam, isFolderEntry, listImages, loadClasses, requireDir } from './common';
 
 export const imageFolderParams = z.strictObject({
   root: z.string().min(1).describe('The folder: one sub-folder of images per class, or images anywhere below it when unlabelled'),
@@ -44,7 +44,7 @@ export function openImageFolder(root: string, options: { labelled?: boolean | 'a
   requireDir(root, 'image folder');
   const subdirs = fs
     .readdirSync(root, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .filter((e) => isFolderEntry(e, root) && !e.name.startsWith('.'))
     .map((e) => e.name)
     .sort();
   const labelled = options.labelled === 'auto' || options.labelled === undefined ? subdirs.length > 0 : options.labelled;
