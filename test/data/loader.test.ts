@@ -240,6 +240,24 @@ describe('custom pipeline steps', () => {
     await inline.close();
     await threaded.close();
   });
+
+  it('a worker that dies in one (process.exit in a thread) stops the epoch naming the items it was making', async () => {
+    fs.writeFileSync(
+      t.file('exitStep.ts'),
+      [
+        "import { register, z } from 'cv-workbench';",
+        "register('pipeline', { type: 'ExitForTest', description: 'ends its thread', params: z.strictObject({}), build: () => ({ type: 'ExitForTest', apply() { process.exit(3); } }) });",
+        '',
+      ].join('\n'),
+    );
+    fs.writeFileSync(t.file('exit.yaml'), 'custom_imports: [./exitStep.ts]\n');
+    expect(checkConfig(t.file('exit.yaml')).problems).toEqual([]);
+    // Only ever in a worker thread (workers: 1): on the main thread it would end the test.
+    const cfg = { type: 'ClsDataset', source: { type: 'FashionMNIST', root: 'data/fashion-mnist-sample' }, pipeline: [{ type: 'ExitForTest' }], batch_size: 4, shuffle: false };
+    const loader = await createLoader(options(cfg, { split: 'val', workers: 1, prefetch: 1 }));
+    await expect(collect(loader)).rejects.toThrow(/^decoding worker exited \(code 3\) with 1 batch\(es\) unfinished; it was making the batch of 4 items from .*t10k-images-idx3-ubyte\.gz\[0\] to .*t10k-images-idx3-ubyte\.gz\[3\]$/);
+    await loader.close();
+  });
 });
 
 describe('views share the decoded image without changing it', () => {

@@ -13,6 +13,8 @@ import type { BatchResult, FromWorker, TaskItem, ToWorker, WorkerInit } from './
 interface Pending {
   resolve(r: BatchResult): void;
   reject(e: Error): void;
+  /** The batch's items, for a worker that dies while making it (it cannot say which one killed it). */
+  items: string;
 }
 
 class WorkerHandle {
@@ -29,26 +31,33 @@ class WorkerHandle {
       if (!this.pending.size) worker.unref();
       p?.resolve({ batch: msg.batch, failures: msg.failures, fatal: msg.fatal });
     });
-    const fail = (err: Error) => {
-      this.failed = err;
-      for (const p of this.pending.values()) p.reject(err);
+    const fail = (why: string) => {
+      const batches = [...this.pending.values()];
+      this.failed = new Error(`${why}; it was making the batch of ${batches.map((p) => p.items).join(', and the batch of ')}`);
+      for (const p of batches) p.reject(this.failed);
       this.pending.clear();
     };
-    worker.on('error', (err) => fail(new Error(`decoding worker crashed: ${err.message}`)));
+    worker.on('error', (err) => fail(`decoding worker crashed: ${err.message}`));
     worker.on('exit', (code) => {
-      if (this.pending.size) fail(new Error(`decoding worker exited (code ${code}) with ${this.pending.size} batch(es) unfinished`));
+      if (this.pending.size) fail(`decoding worker exited (code ${code}) with ${this.pending.size} batch(es) unfinished`);
     });
   }
 
   run(id: number, epoch: number, items: TaskItem[]): Promise<BatchResult> {
     if (this.failed) return Promise.reject(this.failed);
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, items: describeItems(items) });
       if (this.pending.size === 1) this.worker.ref();
       const msg: ToWorker = { type: 'task', id, epoch, items };
       this.worker.postMessage(msg, transferables(items));
     });
   }
+}
+
+/** A batch's items in a message: the first and last, and how many. */
+function describeItems(items: TaskItem[]): string {
+  if (items.length === 1) return items[0].where;
+  return `${items.length} items from ${items[0].where} to ${items[items.length - 1].where}`;
 }
 
 /** The byte buffers of encoded images and pixels, moved rather than copied to the worker. */
