@@ -164,6 +164,12 @@ class DatasetLoader implements Loader {
         }
         for (const f of failures) skipped.push({ where: f.where, reason: f.reason });
       }
+      if (!batch && this.opts.shard && this.opts.shard.size > 1) {
+        // Each step's gradients are averaged over the ranks, so every rank must step on every
+        // batch: one left out on this rank alone would pair the ranks' allreduces wrongly.
+        const f = failures[0];
+        throw new DataError(f.where, `${f.reason}; every item of this rank's batch ${settled.b + 1} is unreadable, and a data-parallel run cannot leave a batch out (the ranks step together): remove or fix the bad files (skip_corrupt leaves out bad items of a batch that has good ones)`);
+      }
       if (batch) yield { ...batch, batchIndex: settled.b };
     }
   }

@@ -196,6 +196,13 @@ describe('bad items', () => {
     await loader.close();
   });
 
+  it('in a data-parallel run a batch cannot be left out whole: the rank stops, naming the file (the ranks step together)', async () => {
+    // Rank 0 of 2 takes items 0, 2, 4: its second batch of one is bad-list.txt line 3 alone.
+    const loader = await createLoader({ ...options({ ...ds(), batch_size: 1 }, { workers: 0, skip: true }), shard: { rank: 0, size: 2 } });
+    await expect(collect(loader)).rejects.toThrow(new RegExp(`^${t.file('bad-list.txt')}:3: .*every item of this rank's batch 2 is unreadable, and a data-parallel run cannot leave a batch out`));
+    await loader.close();
+  });
+
   it('a label out of range names the file and the index', async () => {
     fs.mkdirSync(t.file('mn'));
     writeIdx(t.file('mn/train-images-idx3-ubyte'), [3, 2, 2], new Uint8Array(12), false);
