@@ -12,7 +12,10 @@ import { LUMA } from './pipeline/image';
 import { NativeModuleError, requireNative } from '../core/nativeModules';
 import { limitFromEnv } from '../core/boundedRead';
 import { UserError } from '../core/problems';
-import { readRegularFile } from '../core/boundedRead';
+import { openRegularFile, readRegularFile } from '../core/boundedRead';
+import * as fs from 'node:fs';
+import { decodeBmp } from './bmp';
+import { sniffImageFormat } from './formats';
 
 type Sharp = typeof import('sharp');
 let sharpModule: Sharp | undefined;
@@ -56,9 +59,32 @@ function tooManyPixels(width: number, height: number): string {
   return `the image is ${width}x${height} = ${(width * height).toLocaleString('en')} pixels, more than the limit of ${maxImagePixels().toLocaleString('en')} (set ${MAX_IMAGE_PIXELS_ENV} to raise it)`;
 }
 
-/** sharp on an encoded image (a file or its bytes), with the pixel limit: every decoder of user images starts here. */
+/**
+ * sharp on an encoded image (a file or its bytes), with the pixel limit: every decoder of user
+ * images starts here. BMP, which sharp's libvips cannot load, is decoded by bmp.ts and handed over
+ * as raw pixels.
+ */
 export function openImage(input: string | Uint8Array): import('sharp').Sharp {
-  return loadSharp()(input, { failOn: 'warning', limitInputPixels: maxImagePixels() });
+  const bytes = typeof input === 'string' && isBmpFile(input) ? readRegularFile(input, { what: 'image file' }) : input;
+  if (typeof bytes !== 'string' && sniffImageFormat(bytes) === 'bmp') {
+    const img = decodeBmp(bytes, maxImagePixels());
+    return loadSharp()(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length), { raw: { width: img.width, height: img.height, channels: img.channels as 3 | 4 } });
+  }
+  return loadSharp()(bytes, { failOn: 'warning', limitInputPixels: maxImagePixels() });
+}
+
+/** Does the file start with BMP's magic number (read without blocking: it may be anything)? */
+function isBmpFile(file: string): boolean {
+  let fd: number | undefined;
+  try {
+    ({ fd } = openRegularFile(file, 'image file'));
+    const head = Buffer.alloc(2);
+    return fs.readSync(fd, head, 0, 2, 0) === 2 && sniffImageFormat(head) === 'bmp';
+  } catch {
+    return false; // sharp reports what is wrong with it
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
 }
 
 /** Decode `ref` to an HWC image (values 0-255) with `channels` channels (1 or 3); `where` names it in errors. */
