@@ -54,6 +54,22 @@ function lineSafe(what: string, value: string): void {
   if (/[\u0000-\u001f\u007f]/.test(value)) throw new UserError(`${what} ${JSON.stringify(value)}: a line break or control character cannot go into the job script`);
 }
 
+/**
+ * A value for an `#SBATCH` line. sbatch reads directives with its own parser, not bash's: it
+ * splits them at white space and takes an unquoted `#` for the start of a comment, so a config
+ * named `my cfg.yaml` made sbatch refuse the script ("Invalid directive ... cfg") and a `#` in a
+ * folder's name cut `--chdir`/`--output` short. Inside double quotes it keeps both, and a
+ * backslash there escapes `"` and itself (outside quotes a backslash does not keep a space).
+ */
+function directive(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `"${value.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/** A path in a Slurm filename pattern (`--output`): `%` starts a replacement symbol, `%%` is one `%`. */
+function filenamePattern(p: string): string {
+  return p.replace(/%/g, '%%');
+}
+
 function checkScriptValues(o: SubmitOptions & { runDir: string; cwd: string }): void {
   lineSafe('the config path', o.config);
   lineSafe('the run directory', o.runDir);
@@ -66,14 +82,14 @@ export function sbatchScript(o: SubmitOptions & { runDir: string; cwd: string; n
   checkScriptValues(o);
   const stem = path.basename(o.config).replace(/\.(ya?ml|json)$/i, '');
   const directives = [
-    `--job-name=cvw-${stem}`,
+    `--job-name=${directive(`cvw-${stem}`)}`,
     `--nodes=${o.nodes}`,
     `--ntasks-per-node=${o.ntasksPerNode}`,
     ...(o.gpusPerTask ? [`--gpus-per-task=${o.gpusPerTask}`] : []),
-    ...(o.partition ? [`--partition=${o.partition}`] : []),
-    ...(o.time ? [`--time=${o.time}`] : []),
-    `--chdir=${o.cwd}`,
-    `--output=${path.join(o.runDir, 'slurm-%j.out')}`,
+    ...(o.partition ? [`--partition=${directive(o.partition)}`] : []),
+    ...(o.time ? [`--time=${directive(o.time)}`] : []),
+    `--chdir=${directive(o.cwd)}`,
+    `--output=${directive(path.join(filenamePattern(o.runDir), 'slurm-%j.out'))}`,
     // Requeued (node failure, preemption): the script resumes from the latest checkpoint.
     '--requeue',
   ];

@@ -104,6 +104,28 @@ describe.skipIf(skip)('cvw submit on a one-node Slurm cluster', () => {
     expect(fs.existsSync(path.join(dir, 'log.rank1.txt'))).toBe(true);
   }, 120_000);
 
+  it('a config, run directory and working folder named with spaces, quotes, #, %, $() and backticks: the job runs them as they are, nothing executes', async () => {
+    // sbatch's own directive parser splits at spaces and cuts at an unquoted #.
+    const odd = `my cfg 'q' "dq" #1 %x $(touch PWNED) \`touch PWNED2\``;
+    fs.mkdirSync(path.join(t.dir, odd));
+    fs.writeFileSync(path.join(t.dir, odd, `${odd}.yaml`), fs.readFileSync(path.join(t.dir, 'short.yaml')));
+    const dir = path.join(t.dir, odd, 'run #2 %j');
+    const r = spawnSync(process.execPath, [cvwBin, 'submit', `${odd}.yaml`, '--ntasks-per-node', '2', '--work-dir', dir, '--max-iters', '1', '--json'], {
+      cwd: path.join(t.dir, odd),
+      encoding: 'utf8',
+      env: env(),
+      timeout: 120_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const { jobId } = JSON.parse(r.stdout);
+    expect(execFileSync('scontrol', ['show', 'job', jobId], { env: env(), encoding: 'utf8' })).toContain(`JobName=cvw-${odd}\n`);
+    await until('the job to end', () => jobGone(jobId));
+    expect(runJson(dir)).toMatchObject({ status: 'finished', iter: 1, config: path.join(t.dir, odd, `${odd}.yaml`) });
+    expect(fs.existsSync(path.join(dir, `slurm-${jobId}.out`))).toBe(true);
+    expect(fs.readdirSync(path.join(t.dir, odd)).filter((f) => f.startsWith('PWNED'))).toEqual([]);
+    expect(fs.readdirSync(t.dir).filter((f) => f.startsWith('PWNED'))).toEqual([]);
+  }, 120_000);
+
   it('Stop (scancel) ends the job with a last checkpoint (stopped, resumable), --resume finishes it; jobs queued behind it are pending in the editor, then failed when cancelled outside it, stopped when stopped from it', async () => {
     const dir = path.join(t.dir, 'cancelled');
     const r = cli('submit', 'long.yaml', '--nodes', '1', '--ntasks-per-node', '2', '--work-dir', dir, '--json');
