@@ -151,9 +151,10 @@ export function submit(o: SubmitOptions): SubmitResult {
     max_epochs: 0,
     world_size: o.nodes * o.ntasksPerNode,
   }, 'pending');
+  let jobId: string | undefined;
   try {
     const out = slurmCommand('sbatch', ['--parsable', '--hold', scriptFile]);
-    const jobId = out.trim().split(';')[0];
+    jobId = out.trim().split(';')[0];
     if (!/^\d+$/.test(jobId)) throw new UserError(`sbatch answered "${out.trim()}", not a job id`);
     run.update({ slurm_job_id: jobId });
     run.appendLog(`${new Date().toISOString()} submitted to Slurm as job ${jobId} (${o.nodes} node(s) x ${o.ntasksPerNode} rank(s)${o.partition ? `, partition ${o.partition}` : ''}): ${scriptFile}`);
@@ -161,8 +162,20 @@ export function submit(o: SubmitOptions): SubmitResult {
     slurmCommand('scontrol', ['release', jobId]);
     return { runDir: dir, script: scriptFile, jobId };
   } catch (e) {
-    run.update({ status: 'failed', ended: new Date().toISOString(), error: { message: (e as Error).message } });
-    throw e;
+    let message = (e as Error).message;
+    // A job that sbatch took but that was not released (scontrol refused: e.g. more ranks per node
+    // than a node has, "Requested partition configuration not available now") would wait in the
+    // queue for ever, or start one day under a run recorded as failed: it goes too.
+    if (jobId && /^\d+$/.test(jobId)) {
+      try {
+        slurmCommand('scancel', [jobId]);
+        message += ` (job ${jobId} cancelled)`;
+      } catch (c) {
+        message += ` (job ${jobId} could not be cancelled either: ${(c as Error).message}; cancel it with scancel ${jobId})`;
+      }
+    }
+    run.update({ status: 'failed', ended: new Date().toISOString(), error: { message } });
+    throw e instanceof UserError ? new UserError(message) : e;
   } finally {
     run.close();
   }

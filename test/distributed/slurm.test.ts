@@ -104,6 +104,22 @@ describe.skipIf(skip)('cvw submit on a one-node Slurm cluster', () => {
     expect(fs.existsSync(path.join(dir, 'log.rank1.txt'))).toBe(true);
   }, 120_000);
 
+  it('a job Slurm takes but cannot release (more ranks than the node has) is cancelled, not left in the queue under a failed run; a partition sbatch refuses is named', async () => {
+    const dir = path.join(t.dir, 'too-many');
+    const r = cli('submit', 'short.yaml', '--ntasks-per-node', '64', '--work-dir', dir);
+    expect(r.code).toBe(1);
+    const jobId = runJson(dir).slurm_job_id as string;
+    expect(r.err).toBe(`cvw submit: ${runJson(dir).error.message}\n`);
+    expect(r.err).toMatch(new RegExp(`^cvw submit: scontrol release ${jobId} failed: .+ \\(job ${jobId} cancelled\\)\\n$`, 's'));
+    expect(runJson(dir).status).toBe('failed');
+    await until('the job to leave the queue', () => jobGone(jobId), 30_000);
+
+    const bad = cli('submit', 'short.yaml', '--partition', 'nope', '--work-dir', path.join(t.dir, 'bad-partition'));
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain('invalid partition specified: nope');
+    expect(runJson(path.join(t.dir, 'bad-partition'))).toMatchObject({ status: 'failed', error: { message: expect.stringContaining('Invalid partition name specified') } });
+  }, 60_000);
+
   it('a config, run directory and working folder named with spaces, quotes, #, %, $() and backticks: the job runs them as they are, nothing executes', async () => {
     // sbatch's own directive parser splits at spaces and cuts at an unquoted #.
     const odd = `my cfg 'q' "dq" #1 %x $(touch PWNED) \`touch PWNED2\``;
