@@ -174,6 +174,14 @@ describe.skipIf(skip)('data-parallel training under mpirun', () => {
     expect(log).toMatch(/buffers \(batch-norm statistics, queues\) of rank 1 \(.+\) differ from rank 0's/);
   }, 120_000);
 
+  it('`--` before the config: the run directory chosen for the ranks goes before it, not after it as a second config', async () => {
+    const r = await cli('train', '-q', '--max-iters', '1', '--nproc', '2', '--', 'b32.yaml');
+    expect(r.code, r.err).toBe(0);
+    const dir = r.out.trim();
+    expect(path.dirname(dir)).toBe(path.join(t.dir, 'work_dirs', 'b32'));
+    expect(runJson(dir)).toMatchObject({ status: 'finished', iter: 1, world_size: 2 });
+  }, 60_000);
+
   it('a non-finite loss ends every rank at the same iteration, naming the ranks it came from', async () => {
     const dir = path.join(t.dir, 'nan');
     const r = await cli('train', 'b32.yaml', '--work-dir', dir, '--nproc', '2', '--optimizer.lr', '1e30', '-q');

@@ -51,7 +51,7 @@ export const trainCommand: CommandSpec = {
       let workDir = args.options['work-dir'] as string | undefined;
       if (!workDir && !resume && config) workDir = makeNewRunDir(path.resolve('work_dirs', path.basename(config).replace(/\.(ya?ml|json)$/i, '')));
       const rest = withoutOption(process.argv.slice(2), 'nproc');
-      return launchRanks({ nproc, args: workDir && !args.options['work-dir'] ? [...rest, '--work-dir', workDir] : rest, runDir: resume ?? workDir });
+      return launchRanks({ nproc, args: workDir && !args.options['work-dir'] ? withOption(rest, '--work-dir', workDir) : rest, runDir: resume ?? workDir });
     }
     const result = await train(config, {
       workDir: args.options['work-dir'] as string | undefined,
@@ -67,12 +67,19 @@ export const trainCommand: CommandSpec = {
   },
 };
 
-/** `argv` without `--name value` / `--name=value`. */
+/** `argv` without `--name value` / `--name=value` (before `--`: after it every word is an argument). */
 function withoutOption(argv: string[], name: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--') return [...out, ...argv.slice(i)];
     if (argv[i] === `--${name}`) i++;
     else if (!argv[i].startsWith(`--${name}=`)) out.push(argv[i]);
   }
   return out;
+}
+
+/** `argv` with an option added before `--` (after it, `cvw train -- cfg.yaml --work-dir d` would take both for config files). */
+function withOption(argv: string[], ...option: string[]): string[] {
+  const end = argv.indexOf('--');
+  return end < 0 ? [...argv, ...option] : [...argv.slice(0, end), ...option, ...argv.slice(end)];
 }
