@@ -45,7 +45,8 @@ export interface MpiAvailability {
   note: string;
 }
 
-function which(cmd: string): string | undefined {
+/** `cmd` on PATH, else undefined. */
+export function which(cmd: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     const f = path.join(dir, cmd);
     if (dir && fs.existsSync(f)) return f;

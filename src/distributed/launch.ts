@@ -8,7 +8,7 @@
 import * as os from 'node:os';
 import { spawn } from 'node:child_process';
 import { UserError } from '../core/problems';
-import { buildBinding, mpiAvailability, mpirunRootEnv, MPI_INSTALL_HINT } from './binding';
+import { buildBinding, mpiAvailability, mpirunRootEnv, which, MPI_INSTALL_HINT } from './binding';
 import { appendLog, isRunDir, readRunInfo, writeRunInfo, type RunInfo } from '../rundir';
 
 export interface LaunchOptions {
@@ -43,7 +43,8 @@ export async function launchRanks(o: LaunchOptions): Promise<number> {
   const extra = o.mpirunArgs ?? (process.env.CVW_MPIRUN_ARGS ?? '').split(' ').filter(Boolean);
   const oversubscribe = o.nproc > os.availableParallelism() ? ['--oversubscribe'] : [];
   const argv = ['-np', String(o.nproc), ...oversubscribe, ...extra, process.execPath, process.argv[1], ...o.args];
-  const child = spawn(avail.mpirun, argv, { stdio: ['ignore', 'inherit', 'pipe'], env: { ...process.env, ...mpirunRootEnv() } });
+  const [cmd, cmdArgs] = orphanSafe(avail.mpirun, argv);
+  const child = spawn(cmd, cmdArgs, { stdio: ['ignore', 'inherit', 'pipe'], env: { ...process.env, ...mpirunRootEnv() } });
   let tail = '';
   child.stderr!.on('data', (d: Buffer) => {
     process.stderr.write(d);
@@ -63,6 +64,18 @@ export async function launchRanks(o: LaunchOptions): Promise<number> {
     process.off('SIGINT', forward);
     process.off('SIGTERM', forward);
   }
+}
+
+/**
+ * mpirun under util-linux's `setpriv --pdeathsig INT` (Linux): when this process is killed
+ * without passing a signal on (SIGKILL: the editor's Stop after its grace, `kill -9`, a relaunch
+ * launcher gone), mpirun gets SIGINT and ends the ranks; otherwise mpirun and every rank trained
+ * on, orphaned. (With SIGTERM as the death signal mpirun exits and leaves the ranks running.)
+ * Where setpriv is missing, mpirun as it is.
+ */
+function orphanSafe(mpirun: string, argv: string[]): [string, string[]] {
+  const setpriv = process.platform === 'linux' ? which('setpriv') : undefined;
+  return setpriv ? [setpriv, ['--pdeathsig', 'INT', '--', mpirun, ...argv]] : [mpirun, argv];
 }
 
 /** Put mpirun's word about the rank that died into run.json (rank 0 may have had no time to). */

@@ -208,6 +208,24 @@ describe.skipIf(skip)('data-parallel training under mpirun', () => {
     expect(log).toMatch(/parameters identical on all 2 ranks/);
   }, 90_000);
 
+  it('cvw train --nproc itself killed (SIGKILL: no signal passed on): mpirun and every rank end within seconds, none trains on orphaned', async () => {
+    const dir = path.join(t.dir, 'launcher-killed');
+    // Long enough that ranks left running are still there when looked for.
+    fs.writeFileSync(path.join(t.dir, 'endless.yaml'), config(32, 'max_epochs: 1000, log_interval: 1'));
+    const child = spawn(process.execPath, [cvwBin, 'train', 'endless.yaml', '--work-dir', dir, '--nproc', '2', '-q'], { cwd: t.dir, stdio: 'ignore' });
+    const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+    const deadline = Date.now() + 60_000;
+    while (!(fs.existsSync(path.join(dir, 'run.json')) && runJson(dir).iter >= 2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect([findRank(0, dir), findRank(1, dir)].every((p) => p !== undefined)).toBe(true);
+    child.kill('SIGKILL');
+    await exited;
+    const gone = Date.now() + 10_000;
+    while ((findRank(0, dir) ?? findRank(1, dir)) !== undefined && Date.now() < gone) await new Promise((r) => setTimeout(r, 100));
+    const left = [findRank(0, dir), findRank(1, dir)];
+    for (const pid of left) if (pid) process.kill(pid, 'SIGKILL');
+    expect(left).toEqual([undefined, undefined]);
+  }, 90_000);
+
   it('a rank killed mid-run ends the job within seconds, naming the rank; --resume finishes the run', async () => {
     const dir = path.join(t.dir, 'killed');
     const child = spawn(process.execPath, [cvwBin, 'train', 'long.yaml', '--work-dir', dir, '--nproc', '2', '-q'], { cwd: t.dir, stdio: ['ignore', 'pipe', 'pipe'] });
