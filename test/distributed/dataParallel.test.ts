@@ -182,6 +182,14 @@ describe.skipIf(skip)('data-parallel training under mpirun', () => {
     expect(runJson(dir)).toMatchObject({ status: 'finished', iter: 1, world_size: 2 });
   }, 60_000);
 
+  it('a config error with --nproc is reported once, before mpirun starts, and leaves no empty run directory', async () => {
+    const r = await cli('train', 'b32.yaml', '--nproc', '2', '--optimizer.lr', '-1');
+    expect(r.code).toBe(1);
+    expect(r.err).toBe('<command line>: error: --optimizer.lr -1: optimizer.lr: expected number > 0, got -1\ncvw train: 1 problem in the config\n');
+    const runs = path.join(t.dir, 'work_dirs', 'b32');
+    for (const d of fs.existsSync(runs) ? fs.readdirSync(runs) : []) expect(fs.readdirSync(path.join(runs, d)), d).toContain('run.json');
+  }, 60_000);
+
   it('a non-finite loss ends every rank at the same iteration, naming the ranks it came from', async () => {
     const dir = path.join(t.dir, 'nan');
     const r = await cli('train', 'b32.yaml', '--work-dir', dir, '--nproc', '2', '--optimizer.lr', '1e30', '-q');

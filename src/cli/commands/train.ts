@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import { launchRanks } from '../../distributed/launch';
 import { launcherWorldSize } from '../../distributed/world';
 import { makeNewRunDir } from '../../rundir';
+import { resolveConfig } from '../../core/check';
+import * as fs from 'node:fs';
 
 export const trainCommand: CommandSpec = {
   name: 'train',
@@ -49,9 +51,18 @@ export const trainCommand: CommandSpec = {
       // The ranks write the run directory chosen here, so that a rank's death can be recorded in it.
       const resume = args.options.resume as string | undefined;
       let workDir = args.options['work-dir'] as string | undefined;
-      if (!workDir && !resume && config) workDir = makeNewRunDir(path.resolve('work_dirs', path.basename(config).replace(/\.(ya?ml|json)$/i, '')));
+      // Checked here, with its overrides: otherwise every rank printed the same error under
+      // mpirun's notice of a failed job, and the run directory made below stayed behind, empty.
+      if (config && !resume) resolveConfig(config, { overrides: args.overrides });
+      const made = !workDir && !resume && config ? makeNewRunDir(path.resolve('work_dirs', path.basename(config).replace(/\.(ya?ml|json)$/i, ''))) : undefined;
+      workDir ??= made;
       const rest = withoutOption(process.argv.slice(2), 'nproc');
-      return launchRanks({ nproc, args: workDir && !args.options['work-dir'] ? withOption(rest, '--work-dir', workDir) : rest, runDir: resume ?? workDir });
+      try {
+        return await launchRanks({ nproc, args: made ? withOption(rest, '--work-dir', made) : rest, runDir: resume ?? workDir });
+      } finally {
+        // No rank got as far as writing it (no mpirun, a rank that failed at once): it goes.
+        if (made && fs.readdirSync(made).length === 0) fs.rmdirSync(made);
+      }
     }
     const result = await train(config, {
       workDir: args.options['work-dir'] as string | undefined,
