@@ -546,6 +546,19 @@ export class VSCodeSession {
     await this.screenshot(`typed-${text}`);
   }
 
+  /**
+   * The aria-labels of the side bar's tree rows, top to bottom as shown. The lists reuse row
+   * elements, so their order in the page is not the order on screen: sorted by position.
+   */
+  async sidebarRows() {
+    return this.page.locator('.part.sidebar .monaco-list-row').evaluateAll((els) =>
+      els
+        .map((e) => ({ top: e.getBoundingClientRect().top, label: e.getAttribute('aria-label') ?? '' }))
+        .sort((a, b) => a.top - b.top)
+        .map((r) => r.label),
+    );
+  }
+
   /** Texts of the status bar items, left to right (e.g. "Ln 4, Col 17"). */
   async statusBarItems() {
     return (await this.page.locator('.part.statusbar .statusbar-item').evaluateAll((els) => els.map((e) => e.textContent?.trim() ?? ''))).filter(Boolean);

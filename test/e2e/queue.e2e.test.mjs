@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 async function rows() {
-  return vs.page.locator('.part.sidebar .monaco-list-row').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+  return vs.sidebarRows();
 }
 
 async function waitForRows(predicate, { timeout = 120_000, what = 'rows' } = {}) {

@@ -18,7 +18,7 @@ afterAll(async () => {
 
 /** The Runs view's rows as their accessible labels ("<config> <run id>: <status> · ..."). */
 async function runRows() {
-  return vs.page.locator('.part.sidebar .monaco-list-row').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+  return vs.sidebarRows();
 }
 
 /** Poll the Runs view until a row satisfies `predicate(label)`; returns that label. */

@@ -51,14 +51,22 @@ async function completionLabels(uri, position) {
  * providers for the document changes meanwhile (another extension finishing its activation,
  * e.g. TypeScript after a .ts file was opened): ask again then.
  */
-async function quickFixesAt(uri, range) {
+/**
+ * The quick fixes offered at `range`, once some are. The provider answers from the diagnostics the
+ * workbench passes it, and those reach the workbench after the extension host has them (what
+ * waitForDiagnostics sees): on a loaded machine the first request can come before, and gets none.
+ */
+async function quickFixesAt(uri, range, { timeout = 15_000 } = {}) {
+  const deadline = Date.now() + timeout;
   for (let attempt = 1; ; attempt++) {
+    let actions;
     try {
-      return await vscode.commands.executeCommand('vscode.executeCodeActionProvider', uri, range, vscode.CodeActionKind.QuickFix.value);
+      actions = await vscode.commands.executeCommand('vscode.executeCodeActionProvider', uri, range, vscode.CodeActionKind.QuickFix.value);
     } catch (err) {
       if (attempt >= 5 || !/Canceled/.test(String(err && err.message))) throw err;
-      await new Promise((r) => setTimeout(r, 500));
     }
+    if ((actions && actions.length) || Date.now() > deadline) return actions ?? [];
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
 
