@@ -9,9 +9,9 @@
  * hit the bound, `cvWorkbench.configIndexPartial` is set and the menus show on every YAML/JSON
  * file outside `_base_/` (Train on a file that is not a config reports the validator's errors).
  */
-import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import { isBaseConfigFile } from '../core/check';
+import { readRegularFile } from '../core/boundedRead';
 import { CONFIG_FILE_PATTERN, looksLikeConfigText } from './configDetection';
 import { isUnderConfigGlob } from './configDocuments';
 import { CONTEXT, SETTINGS, SETTINGS_SECTION } from './ids';
@@ -37,24 +37,11 @@ export function isTrainableConfigFile(uri: vscode.Uri): boolean {
 
 /** The text of a regular file of at most MAX_BYTES, else undefined (a FIFO, a device, a big or vanished file). */
 function readSmallText(file: string): string | undefined {
-  let fd: number;
   try {
     // Non-blocking, and checked on the descriptor: a FIFO named x.yaml must not hang the host.
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    return readRegularFile(file, { what: 'YAML file', maxBytes: MAX_BYTES }).toString('utf8');
   } catch {
     return undefined;
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile() || st.size > MAX_BYTES) return undefined;
-    const buf = Buffer.alloc(MAX_BYTES + 1);
-    let n = 0;
-    for (let got = -1; got !== 0 && n <= MAX_BYTES; n += got) got = fs.readSync(fd, buf, n, buf.length - n, null);
-    return n > MAX_BYTES ? undefined : buf.toString('utf8', 0, n);
-  } catch {
-    return undefined;
-  } finally {
-    fs.closeSync(fd);
   }
 }
 

@@ -115,8 +115,8 @@ export function listQueueEntries(root: string): QueueEntry[] {
 
 /** A queue of thousands of entries is a few MB. */
 const MAX_QUEUE_BYTES = 64 << 20;
-/** A lock file holds one line of JSON. */
-const MAX_LOCK_BYTES = 4096;
+/** A lock file holds one line of JSON: read bounded, and only as a regular file. */
+const readLock = (file: string) => readRegularFile(file, { what: 'queue lock', maxBytes: 4096 }).toString('utf8');
 
 /** A lock not released this long after it was taken belongs to a process that hangs or is gone. */
 const LOCK_STALE_MS = 30_000;
@@ -149,7 +149,7 @@ function lock(file: string): () => void {
       return () => {
         // Only our own lock goes (a takeover by someone else after LOCK_STALE_MS is theirs).
         try {
-          if (readRegularFile(lockFile, { what: 'queue lock', maxBytes: MAX_LOCK_BYTES }).toString('utf8') === me) fs.unlinkSync(lockFile);
+          if (readLock(lockFile) === me) fs.unlinkSync(lockFile);
         } catch {
           // gone already
         }
@@ -161,7 +161,7 @@ function lock(file: string): () => void {
     let mtimeMs = 0;
     try {
       mtimeMs = fs.statSync(lockFile).mtimeMs;
-      text = readRegularFile(lockFile, { what: 'queue lock', maxBytes: MAX_LOCK_BYTES }).toString('utf8');
+      text = readLock(lockFile);
     } catch (e) {
       // Not a lock this code wrote (a FIFO, a device, a large file): waiting would not change it.
       if (e instanceof UnreadableFile && e.reason !== 'not-found') throw new QueueFileError(`${e.message}; delete it if no cvw or editor uses the queue`);
@@ -179,7 +179,7 @@ function lock(file: string): () => void {
       const grave = `${lockFile}.stale-${process.pid}`;
       try {
         fs.renameSync(lockFile, grave);
-        if (readRegularFile(grave, { what: 'queue lock', maxBytes: MAX_LOCK_BYTES }).toString('utf8') === text) fs.unlinkSync(grave);
+        if (readLock(grave) === text) fs.unlinkSync(grave);
         else {
           // A fresh lock came in between: put it back, unless yet another was taken meanwhile.
           try {
