@@ -95,15 +95,15 @@ function vitMap(names: Names): WeightMap {
       const depth = depthOf(tensors);
       const fc1 = tensors.get(`${names.block(0)}${names.format === 'timm' ? 'mlp.fc1.weight' : 'mlp.0.weight'}`);
       const grid = Math.round(Math.sqrt(pos.shape[1] - 1));
+      const heads = vitHeads(dim);
       const detected: Detected = {
-        // Heads are not in the weights: every published ViT uses 64 dimensions per head.
-        variant: `ViT ${dim}-wide, ${depth} blocks, patch ${p}, ${grid * p} px (${names.format} names; ${dim / 64} heads assumed, 64 dimensions each)`,
+        variant: `ViT ${dim}-wide, ${depth} blocks, patch ${p}, ${grid * p} px (${names.format} names; ${heads} heads assumed, ${dim / heads} dimensions each)`,
         backbone: {
           type: 'VisionTransformer',
           arch: 'custom',
           embed_dim: dim,
           depth,
-          num_heads: Math.max(1, Math.round(dim / 64)),
+          num_heads: heads,
           patch_size: p,
           img_size: grid * p,
           in_channels: inC,
@@ -120,6 +120,19 @@ function vitMap(names: Names): WeightMap {
       return resamplePositions(t, Math.round(Math.sqrt(shape[1] - 1)), names.alignCorners);
     },
   };
+}
+
+/**
+ * The heads of a published ViT of this width: they are not in the weights (one fused qkv
+ * projection). timm's and torchvision's models use 64 dimensions per head except the widest:
+ * ViT-H (1280), ViT-g (1408) and ViT-G (1664) have 16 heads. Other widths not a multiple of 64
+ * get the most heads of at least 64 dimensions that divide the width.
+ */
+export function vitHeads(dim: number): number {
+  const wide: Record<number, number> = { 1280: 16, 1408: 16, 1664: 16 };
+  if (wide[dim]) return wide[dim];
+  for (let h = Math.max(1, Math.floor(dim / 64)); h > 1; h--) if (dim % h === 0) return h;
+  return 1;
 }
 
 /** PyTorch's bicubic kernel (a = -0.75) weights for a sample at fractional offset `f`. */
