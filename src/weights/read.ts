@@ -29,7 +29,11 @@ export interface WeightsFile {
 }
 
 export interface ReadWeightsOptions {
-  /** Take the weights from this nested key (dotted for deeper ones) instead of the first of `NESTED_KEYS`. */
+  /**
+   * Take the weights from this nested key instead of the first of `NESTED_KEYS`: dotted for deeper
+   * ones, ending in a prefix of the names there if it goes on below the dicts
+   * (`state_dict.module.encoder_q`); one not at the top level starts inside the state dict.
+   */
   key?: string;
 }
 
@@ -48,9 +52,14 @@ export function readWeights(file: string, options: ReadWeightsOptions = {}): Wei
 
 /** `key.` entries of a flat map, the prefix removed (safetensors has no nesting, only dotted names). */
 function withKey(file: string, tensors: Map<string, WeightTensor>, key: string): Map<string, WeightTensor> {
-  const out = new Map<string, WeightTensor>();
-  for (const [k, v] of tensors) if (k.startsWith(`${key}.`)) out.set(k.slice(key.length + 1), v);
+  const out = withPrefix(tensors, key);
   if (!out.size) throw new UserError(`${file}: no tensors under "${key}."`);
+  return out;
+}
+
+function withPrefix(tensors: Map<string, WeightTensor>, prefix: string): Map<string, WeightTensor> {
+  const out = new Map<string, WeightTensor>();
+  for (const [k, v] of tensors) if (k.startsWith(`${prefix}.`)) out.set(k.slice(prefix.length + 1), v);
   return out;
 }
 
@@ -60,21 +69,24 @@ function readTorch(file: string, buf: Buffer, options: ReadWeightsOptions): Weig
   if (!(object instanceof Map)) throw new UserError(`${file}: the pickle holds ${Array.isArray(object) ? 'a list' : typeof object}, not a state dict`);
   let dict = object as Map<unknown, unknown>;
   let nestedKey: string | undefined;
-  if (options.key) {
-    for (const part of options.key.split('.')) {
-      const next = dict.get(part);
-      if (!(next instanceof Map)) throw new UserError(`${file}: no dict under "${options.key}" (top-level keys: ${[...object.keys()].map(String).slice(0, 20).join(', ')})`);
-      dict = next;
-    }
-    nestedKey = options.key;
-  } else {
+  // The part of --key below the nested dicts: a dotted prefix of the flat names there
+  // (`module.encoder_q` of a MoCo checkpoint's state_dict), as with safetensors.
+  let namePrefix: string | undefined;
+  const autoNested = () => {
     const hasTensors = [...dict.values()].some((v) => v instanceof TorchTensor);
     const key = hasTensors ? undefined : NESTED_KEYS.find((k) => dict.get(k) instanceof Map);
-    if (key) {
-      dict = dict.get(key) as Map<unknown, unknown>;
-      nestedKey = key;
-    }
-  }
+    if (key) dict = dict.get(key) as Map<unknown, unknown>;
+    return key;
+  };
+  if (options.key) {
+    const parts = options.key.split('.');
+    // A key that does not start at the top level starts inside the checkpoint's own state dict.
+    const outer = dict.has(parts[0]) ? undefined : autoNested();
+    let i = 0;
+    for (; i < parts.length && dict.get(parts[i]) instanceof Map; i++) dict = dict.get(parts[i]) as Map<unknown, unknown>;
+    if (i < parts.length) namePrefix = parts.slice(i).join('.');
+    nestedKey = outer ? `${outer}.${options.key}` : options.key;
+  } else nestedKey = autoNested();
   const tensors = new Map<string, WeightTensor>();
   const skipped: string[] = [];
   const seen = new Set<Map<unknown, unknown>>();
@@ -90,8 +102,9 @@ function readTorch(file: string, buf: Buffer, options: ReadWeightsOptions): Weig
     }
   };
   walk(dict, '');
-  if (!tensors.size) throw new UserError(`${file}: no tensors found${nestedKey ? ` under "${nestedKey}"` : ''} (top-level keys: ${[...object.keys()].map(String).slice(0, 20).join(', ')})`);
-  return { file, format: 'torch', tensors, metadata: {}, nestedKey, skipped };
+  const selected = namePrefix === undefined ? tensors : withPrefix(tensors, namePrefix);
+  if (!selected.size) throw new UserError(`${file}: no tensors found${nestedKey ? ` under "${nestedKey}"` : ''} (top-level keys: ${[...object.keys()].map(String).slice(0, 20).join(', ')})`);
+  return { file, format: 'torch', tensors: selected, metadata: {}, nestedKey, skipped };
 }
 
 function stripModulePrefix(w: WeightsFile): WeightsFile {

@@ -109,4 +109,17 @@ describe('torch.save archives', () => {
     const flat = readWeights(archive('flat.pth', [['w', tensorPickle('0', 2, 0, [2], [1])], ['args', args]], { '0': [1, 2] }));
     expect(flat.skipped).toEqual(['args']);
   });
+
+  it('--key goes down nested dicts, then selects a name prefix of the flat state dict there (a MoCo checkpoint)', () => {
+    // {state_dict: {module.encoder_q.w: [1, 2], module.encoder_k.w: [3, 4]}, epoch: 3}
+    const sd = Buffer.concat([Buffer.from('}('), str('module.encoder_q.w'), tensorPickle('0', 2, 0, [2], [1]), str('module.encoder_k.w'), tensorPickle('1', 2, 0, [2], [1]), Buffer.from('u')]);
+    const p = archive('moco.pth', [['state_dict', sd], ['epoch', int(3)]], { '0': [1, 2], '1': [3, 4] });
+    const values = (w: ReturnType<typeof readWeights>) => Object.fromEntries([...w.tensors].map(([k, t]) => [k, Array.from(t.values)]));
+    const full = readWeights(p, { key: 'state_dict.module.encoder_k' });
+    expect([values(full), full.nestedKey]).toEqual([{ w: [3, 4] }, 'state_dict.module.encoder_k']);
+    // Not a top-level key: taken inside the checkpoint's state dict.
+    const inner = readWeights(p, { key: 'module.encoder_q' });
+    expect([values(inner), inner.nestedKey]).toEqual([{ w: [1, 2] }, 'state_dict.module.encoder_q']);
+    expect(() => readWeights(p, { key: 'state_dict.encoder_q' })).toThrow(/moco\.pth: no tensors found under "state_dict\.encoder_q" \(top-level keys: state_dict, epoch\)/);
+  });
 });

@@ -8,7 +8,7 @@ import { detectArchitecture, WEIGHT_MAPS } from '../../weights/maps';
 import { readWeights } from '../../weights/read';
 import { UsageError, type CommandSpec } from '../args';
 
-const keyOption = { name: 'key', type: 'string', valueName: 'name', description: 'Take the weights from this nested key (default: the first of state_dict, model, module, model_ema, state_dict_ema, ema)' } as const;
+const keyOption = { name: 'key', type: 'string', valueName: 'name', description: 'Take the weights from this nested key or name prefix, dotted (teacher, state_dict.module.encoder_q; default: the first of state_dict, model, module, model_ema, state_dict_ema, ema)' } as const;
 
 export const weightsInspectCommand: CommandSpec = {
   name: 'weights inspect',
