@@ -40,6 +40,8 @@ export interface RunnerApi {
   /** The optimizer, for hooks that schedule its options (weight decay). */
   readonly optimizer: Optimizer;
   readonly seed: number;
+  /** The checkpoint this run resumed from, if it did. */
+  readonly resumedFrom?: string;
   /** One line to the terminal and log.txt. */
   log(message: string): void;
   /** One JSON line to metrics.jsonl (time, epoch and iter are added). */

@@ -97,6 +97,7 @@ export class Runner implements RunnerApi {
   readonly config: Record<string, unknown>;
   readonly runDir: RunDir;
   readonly seed: number;
+  resumedFrom?: string;
   epoch = 0;
   iter = 0;
   maxIters = 0;
@@ -306,6 +307,7 @@ export class Runner implements RunnerApi {
   }
 
   private resume(file: string): void {
+    this.resumedFrom = file;
     const ckpt = loadCheckpoint(file);
     try {
       this.model.loadStateDict(withPrefix(ckpt.tensors, 'model.'), { strict: true });

@@ -59,13 +59,26 @@ export class CheckpointHook implements Hook {
     }
   }
 
+  /**
+   * A run killed between writing latest and linking it as best left best.safetensors an older
+   * one: the checkpoint that holds a new best (its state says so, as saved before the link)
+   * becomes best when a run resumes from it.
+   */
+  beforeRun(r: RunnerApi): void {
+    if (!this.improved || !this.best || !r.resumedFrom) return;
+    linkAtomic(r.resumedFrom, r.runDir.checkpointFile(CHECKPOINTS.best));
+    r.runDir.update({ best: this.best });
+    this.improved = false;
+  }
+
   state(): unknown {
-    return { best: this.best, saved: this.saved };
+    return { best: this.best, saved: this.saved, ...(this.improved ? { best_pending: true } : {}) };
   }
 
   loadState(state: unknown): void {
-    const s = state as { best?: BestMetric; saved?: number[] };
+    const s = state as { best?: BestMetric; saved?: number[]; best_pending?: boolean };
     this.best = s.best;
     this.saved = s.saved ?? [];
+    this.improved = s.best_pending === true;
   }
 }
