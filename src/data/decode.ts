@@ -15,6 +15,7 @@ import { UserError } from '../core/problems';
 import { openRegularFile, readRegularFile } from '../core/boundedRead';
 import * as fs from 'node:fs';
 import { decodeBmp } from './bmp';
+import { decodePnm } from './pnm';
 import { sniffImageFormat } from './formats';
 
 type Sharp = typeof import('sharp');
@@ -61,25 +62,27 @@ function tooManyPixels(width: number, height: number): string {
 
 /**
  * sharp on an encoded image (a file or its bytes), with the pixel limit: every decoder of user
- * images starts here. BMP, which sharp's libvips cannot load, is decoded by bmp.ts and handed over
- * as raw pixels.
+ * images starts here. BMP and Netpbm (PBM, PGM, PPM), which sharp's libvips cannot load, are
+ * decoded by bmp.ts and pnm.ts and handed over as raw pixels.
  */
 export function openImage(input: string | Uint8Array): import('sharp').Sharp {
-  const bytes = typeof input === 'string' && isBmpFile(input) ? readRegularFile(input, { what: 'image file' }) : input;
-  if (typeof bytes !== 'string' && sniffImageFormat(bytes) === 'bmp') {
-    const img = decodeBmp(bytes, maxImagePixels());
-    return loadSharp()(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length), { raw: { width: img.width, height: img.height, channels: img.channels as 3 | 4 } });
+  const bytes = typeof input === 'string' && isDecodedHere(input) ? readRegularFile(input, { what: 'image file' }) : input;
+  const format = typeof bytes !== 'string' ? sniffImageFormat(bytes) : undefined;
+  if (typeof bytes !== 'string' && (format === 'bmp' || format === 'pnm')) {
+    const img = format === 'bmp' ? decodeBmp(bytes, maxImagePixels()) : decodePnm(bytes, maxImagePixels());
+    return loadSharp()(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length), { raw: { width: img.width, height: img.height, channels: img.channels as 1 | 3 | 4 } });
   }
   return loadSharp()(bytes, { failOn: 'warning', limitInputPixels: maxImagePixels() });
 }
 
-/** Does the file start with BMP's magic number (read without blocking: it may be anything)? */
-function isBmpFile(file: string): boolean {
+/** Does the file start with the magic number of a format decoded here (read without blocking: it may be anything)? */
+function isDecodedHere(file: string): boolean {
   let fd: number | undefined;
   try {
     ({ fd } = openRegularFile(file, 'image file'));
-    const head = Buffer.alloc(2);
-    return fs.readSync(fd, head, 0, 2, 0) === 2 && sniffImageFormat(head) === 'bmp';
+    const head = Buffer.alloc(3);
+    const format = sniffImageFormat(head.subarray(0, fs.readSync(fd, head, 0, 3, 0)));
+    return format === 'bmp' || format === 'pnm';
   } catch {
     return false; // sharp reports what is wrong with it
   } finally {
