@@ -9,7 +9,7 @@ import { UserError } from '../core/problems';
 import type { FeatureExtractor } from './predict/featureExtractor';
 import type { ImageInput } from './predict/images';
 
-export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.bmp', '.tif', '.tiff', '.avif'];
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.bmp', '.tif', '.tiff', '.avif', '.ppm', '.pgm', '.pbm', '.pnm'];
 
 /** Image files of the given files and folders (folders recursively, sorted; files as given). */
 export function listImages(targets: string[]): string[] {

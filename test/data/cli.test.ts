@@ -72,7 +72,7 @@ describe('cvw data inspect and pack', () => {
     fs.writeFileSync(t.file('junk/red/notes.jpg'), 'not an image');
     const stop = await cvw('data', 'pack', t.file('junk'), '--out', t.file('junk-packed'), '-q');
     expect(stop.code).toBe(1);
-    expect(stop.err).toContain(`${t.file('junk/red/notes.jpg')}: not an image file of a known format (JPEG, PNG, WebP, GIF, BMP, TIFF)`);
+    expect(stop.err).toContain(`${t.file('junk/red/notes.jpg')}: not an image file of a known format (JPEG, PNG, WebP, GIF, BMP, TIFF, PNM)`);
     expect(fs.existsSync(t.file('junk-packed/train-00000-of-00001.tfrecord'))).toBe(false);
     const skip = await cvw('data', 'pack', t.file('junk'), '--out', t.file('junk-packed'), '--skip-corrupt', '-q');
     expect(skip.code).toBe(0);

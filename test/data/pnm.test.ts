@@ -13,6 +13,9 @@ import { inspectSource } from '../../src/data/inspect';
 import { pythonHas, runPython } from './python';
 import { tempFiles } from '../helpers/tmp';
 import { openSource } from './helpers';
+import { openImageFolder } from '../../src/data/sources/imageFolder';
+import { packSource } from '../../src/data/tfrecord/pack';
+import { listImages } from '../../src/export/retrieve';
 
 const t = tempFiles({});
 afterAll(() => t.cleanup());
@@ -127,6 +130,20 @@ describe.skipIf(!hasPil)('PNM against PIL', () => {
     expect(report.bad).toEqual([]);
     expect(report.sizes).toEqual([{ width: 13, height: 7, count: 4 }]);
   });
+
+  it('packs PNM into TFRecord byte for byte and reads it back; retrieval lists PNM files', async () => {
+    const { source } = await openSource({ type: 'ImageFolder', root: t.file('folder') });
+    await packSource(source, { out: t.file('shards'), shards: 1, shuffle: false });
+    const { source: packed } = await openSource({ type: 'TFRecord', files: t.file('shards') });
+    expect(packed.length).toBe(4);
+    for (let i = 0; i < 4; i++) {
+      const [a, b] = [await source.item(i), await packed.item(i)];
+      expect(b.label).toBe(a.label);
+      const [x, y] = [await decodeImage(a.image, 3, a.where), await decodeImage(b.image, 3, b.where)];
+      expect(Buffer.from(y.data as Uint8Array).equals(Buffer.from(x.data as Uint8Array)), a.where).toBe(true);
+    }
+    expect(listImages([t.file('folder')]).map((f) => f.slice(t.file('folder').length + 1))).toEqual(['cat/a.ppm', 'cat/b.pgm', 'dog/c.pbm', 'dog/d.PNM']);
+  });
 });
 
 describe('PNM bounds', () => {
@@ -134,6 +151,11 @@ describe('PNM bounds', () => {
     fs.writeFileSync(t.file(name), bytes);
     return decode(t.file(name), 3);
   };
+
+  it('an empty image folder names the Netpbm extensions it looked for', () => {
+    fs.mkdirSync(t.file('empty'), { recursive: true });
+    expect(() => openImageFolder(t.file('empty'), { labelled: false })).toThrow(/no image files found below it \(looked for .*\.bmp, \.tif, \.tiff, \.ppm, \.pgm, \.pbm, \.pnm\)/);
+  });
 
   it('knows the extensions and the magic numbers', () => {
     for (const name of ['a.ppm', 'b.PGM', 'c.pbm', 'd.pnm']) expect(isImageFile(name), name).toBe(true);

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { register } from '../../core/registry';
 import { UserError } from '../../core/problems';
 import type { DataSource, SourceFactory, SourceItem } from '../types';
+import { IMAGE_EXTENSIONS } from '../formats';
 import { channelsOf, classesParam, colorParam, isFolderEntry, listImages, loadClasses, requireDir } from './common';
 
 export const imageFolderParams = z.strictObject({
@@ -51,7 +52,7 @@ export function openImageFolder(root: string, options: { labelled?: boolean | 'a
   const channels = options.channels ?? 3;
   if (!labelled) {
     const files = listImages(root);
-    if (!files.length) throw new UserError(`${root}: no image files found below it (looked for .jpg, .jpeg, .png, .webp, .gif, .bmp, .tif)`);
+    if (!files.length) throw new UserError(`${root}: no image files found below it (looked for ${IMAGE_EXTENSIONS.join(', ')})`);
     return new ImageFolderSource(root, files, undefined, undefined, channels);
   }
   const classes = options.classes ?? subdirs;

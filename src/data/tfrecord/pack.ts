@@ -61,7 +61,7 @@ async function encodedImage(image: ImageRef, where: string): Promise<{ bytes: Ui
     filename = path.basename(image.path);
   } else bytes = image.bytes;
   const format = sniffImageFormat(bytes);
-  if (!format) throw new DataError(where, `not an image file of a known format (JPEG, PNG, WebP, GIF, BMP, TIFF)${image.kind === 'file' ? `: ${image.path}` : ''}`);
+  if (!format) throw new DataError(where, `not an image file of a known format (JPEG, PNG, WebP, GIF, BMP, TIFF, PNM)${image.kind === 'file' ? `: ${image.path}` : ''}`);
   return { bytes, format, filename };
 }
 
