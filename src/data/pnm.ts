@@ -19,6 +19,12 @@ import type { RawImage } from './decode';
 
 export class PnmError extends Error {}
 
+/** The 8-bit pixels, and what the header said: P1 to P6 and maxval (1 for bitmaps). */
+export interface PnmImage extends RawImage {
+  magic: string;
+  maxval: number;
+}
+
 /** The longest header or plain sample value PIL reads (10 characters). */
 const MAX_TOKEN = 10;
 
@@ -78,7 +84,7 @@ class Tokens {
 }
 
 /** The pixels of a PBM, PGM or PPM file's bytes; `maxPixels` is checked before anything is allocated. */
-export function decodePnm(b: Uint8Array, maxPixels: number): RawImage {
+export function decodePnm(b: Uint8Array, maxPixels: number): PnmImage {
   if (b.length < 3 || b[0] !== 0x50 || b[1] < 0x31 || b[1] > 0x36 || !isSpace(b[2])) throw new PnmError('not a PNM file (expected P1 to P6 and a space)');
   const kind = b[1] - 0x30;
   const plain = kind <= 3;
@@ -125,7 +131,7 @@ export function decodePnm(b: Uint8Array, maxPixels: number): RawImage {
         } else if (!isSpace(c)) throw new PnmError(`PNM bitmap pixel ${i} is not 0 or 1: ${clip(String.fromCharCode(c))}`);
       }
     }
-    return { data: out, width, height, channels };
+    return { data: out, width, height, channels, magic: `P${kind}`, maxval };
   }
 
   // Each sample value's 8-bit result: PIL scales to 0-255, or to 0-65535 for grey over 8 bits
@@ -147,5 +153,5 @@ export function decodePnm(b: Uint8Array, maxPixels: number): RawImage {
   } else {
     for (let i = 0; i < samples; i++) out[i] = table[(b[start + 2 * i] << 8) | b[start + 2 * i + 1]];
   }
-  return { data: out, width, height, channels };
+  return { data: out, width, height, channels, magic: `P${kind}`, maxval };
 }

@@ -16,6 +16,8 @@ import { openSource } from './helpers';
 import { openImageFolder } from '../../src/data/sources/imageFolder';
 import { packSource } from '../../src/data/tfrecord/pack';
 import { listImages } from '../../src/export/retrieve';
+import { readMask } from '../../src/data/masks/decode';
+import { decodeMaskPng } from '../../src/data/masks/png';
 
 const t = tempFiles({});
 afterAll(() => t.cleanup());
@@ -143,6 +145,35 @@ describe.skipIf(!hasPil)('PNM against PIL', () => {
       expect(Buffer.from(y.data as Uint8Array).equals(Buffer.from(x.data as Uint8Array)), a.where).toBe(true);
     }
     expect(listImages([t.file('folder')]).map((f) => f.slice(t.file('folder').length + 1))).toEqual(['cat/a.ppm', 'cat/b.pgm', 'dog/c.pbm', 'dog/d.PNM']);
+  });
+});
+
+describe('PGM masks', () => {
+  it('SegFolder reads 8-bit PGM masks as their values (class indices), packs them as PNG, refuses other Netpbm masks', async () => {
+    const values = [0, 1, 2, 255, 7, 3];
+    fs.mkdirSync(t.file('seg/images'), { recursive: true });
+    fs.mkdirSync(t.file('seg/masks'), { recursive: true });
+    fs.writeFileSync(t.file('seg/images/a.ppm'), Buffer.concat([Buffer.from('P6 3 2 255\n'), Buffer.alloc(18, 9)]));
+    fs.writeFileSync(t.file('seg/masks/a.pgm'), Buffer.concat([Buffer.from('P5\n# classes\n3 2\n255\n'), Buffer.from(values)]));
+    const { source } = await openSource({ type: 'SegFolder', root: t.file('seg'), mask_suffix: '.pgm' });
+    const item = await source.item(0);
+    const read = readMask(item.mask!, item.where);
+    expect([read.mask.width, read.mask.height, Array.from(read.mask.data)]).toEqual([3, 2, values]);
+    expect(read.bytes).toBeUndefined(); // not a PNG to store as it is
+    if (hasPil) expect(JSON.parse(runPython(`import sys; from PIL import Image; print(list(Image.open(sys.argv[1]).tobytes()))`, [t.file('seg/masks/a.pgm')]))).toEqual(values);
+    await packSource(source, { out: t.file('seg-shards'), shards: 1 });
+    const { source: packed } = await openSource({ type: 'TFRecord', files: t.file('seg-shards') });
+    const back = await packed.item(0);
+    expect(Array.from(readMask(back.mask!, back.where).mask.data)).toEqual(values);
+    expect(Array.from(decodeMaskPng((back.mask as { bytes: Uint8Array }).bytes).data)).toEqual(values);
+    // reduce_zero_label on a PGM as on a PNG
+    expect(Array.from(readMask(item.mask!, item.where, true).mask.data)).toEqual([255, 0, 1, 255, 6, 2]);
+    fs.writeFileSync(t.file('m100.pgm'), 'P2 2 1 100\n3 4\n');
+    expect(() => readMask({ kind: 'file', path: t.file('m100.pgm') }, 'x')).toThrow(/^x: mask .*m100\.pgm: P2 file with maxval 100: Netpbm masks must be 8-bit PGMs \(P5 or P2, maxval 255\) whose values are class indices$/);
+    fs.writeFileSync(t.file('m.ppm'), 'P3 1 1 255\n3 4 5\n');
+    expect(() => readMask({ kind: 'file', path: t.file('m.ppm') }, 'x')).toThrow(/P3 file with maxval 255: Netpbm masks must be 8-bit PGMs/);
+    fs.writeFileSync(t.file('mcut.pgm'), 'P5 3 2 255\n\0\0');
+    expect(() => readMask({ kind: 'file', path: t.file('mcut.pgm') }, 'x')).toThrow(/^x: mask .*mcut\.pgm: truncated PNM: 13 bytes, the pixel data needs 17$/);
   });
 });
 

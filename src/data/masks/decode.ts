@@ -2,7 +2,23 @@
 import { readRegularFile } from '../../core/boundedRead';
 import { DataError } from '../errors';
 import type { ImageRef } from '../types';
-import { decodeMaskPng, MaskFormatError, type MaskImage } from './png';
+import { decodeMaskPng, MaskFormatError, type DecodedMask, type MaskImage } from './png';
+import { maxImagePixels } from '../decode';
+import { sniffImageFormat } from '../formats';
+import { decodePnm, PnmError } from '../pnm';
+
+/**
+ * Class indices of an 8-bit PGM (maxval 255): its values as they are, as PIL reads them. Other
+ * Netpbm files are refused: PIL scales a smaller maxval's values (class 3 of maxval 20 reads 38),
+ * and bitmaps and colour files hold no class indices.
+ */
+function decodeMaskPgm(bytes: Uint8Array): DecodedMask {
+  const img = decodePnm(bytes, maxImagePixels());
+  if ((img.magic !== 'P5' && img.magic !== 'P2') || img.maxval !== 255) {
+    throw new MaskFormatError(`${img.magic} file with maxval ${img.maxval}: Netpbm masks must be 8-bit PGMs (P5 or P2, maxval 255) whose values are class indices`);
+  }
+  return { data: img.data, width: img.width, height: img.height };
+}
 
 /**
  * mmsegmentation's reduce_zero_label, for masks whose 0 means "unlabelled" (ADE20K): 0 becomes the
@@ -39,11 +55,13 @@ export function readMask(ref: ImageRef, where: string, reduceZero = false): Read
     throw new DataError(where, (err as Error).message);
   }
   try {
-    const { data, width, height, palette } = decodeMaskPng(bytes);
+    // A PGM is no PNG to store as it is (bytes): whoever needs one encodes the indices.
+    const pgm = sniffImageFormat(bytes) === 'pnm';
+    const { data, width, height, palette } = pgm ? decodeMaskPgm(bytes) : decodeMaskPng(bytes);
     const mask = { data, width, height };
-    return reduceZero ? { mask: reduceZeroLabel(mask), palette } : { mask, bytes, palette };
+    return reduceZero ? { mask: reduceZeroLabel(mask), palette } : { mask, bytes: pgm ? undefined : bytes, palette };
   } catch (err) {
-    if (err instanceof MaskFormatError) throw new DataError(where, `mask ${ref.kind === 'file' ? ref.path : `(${bytes.length} bytes)`}: ${err.message}`);
+    if (err instanceof MaskFormatError || err instanceof PnmError) throw new DataError(where, `mask ${ref.kind === 'file' ? ref.path : `(${bytes.length} bytes)`}: ${err.message}`);
     throw err;
   }
 }

@@ -62,7 +62,7 @@ function unfilter(raw: Uint8Array, rows: number, stride: number, bpp: number): U
  * alpha) are refused: their pixel values are not class indices.
  */
 export function decodeMaskPng(bytes: Uint8Array): DecodedMask {
-  if (!isPng(bytes)) throw new MaskFormatError('not a PNG file (masks must be indexed or 8-bit grey PNGs)');
+  if (!isPng(bytes)) throw new MaskFormatError('not a PNG file (masks must be indexed or 8-bit grey PNGs, or 8-bit PGMs)');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let pos = 8;
   let width = 0;

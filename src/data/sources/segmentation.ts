@@ -78,13 +78,13 @@ function classesFor(value: string[] | string | undefined, ctx: OpenContext, dirs
 
 register('source', {
   type: 'SegFolder',
-  description: 'Segmentation: an image folder and a mask folder (indexed or grey PNGs of class indices) with the same file names',
+  description: 'Segmentation: an image folder and a mask folder (indexed or grey PNGs, or 8-bit PGMs, of class indices) with the same file names',
   paper: 'mmsegmentation CustomDataset (img_dir + ann_dir)',
   params: z.strictObject({
     root: z.string().optional().describe('Folder holding images/ and masks/ (the defaults of img_dir and mask_dir)'),
     img_dir: z.string().optional().describe('Image folder (default: <root>/images)'),
     mask_dir: z.string().optional().describe('Mask folder: <mask_dir>/<image path without extension><mask_suffix> (default: <root>/masks)'),
-    mask_suffix: z.string().default('.png').describe('Ending of mask file names'),
+    mask_suffix: z.string().default('.png').describe('Ending of mask file names (.png; .pgm for 8-bit PGM masks)'),
     reduce_zero_label: z.boolean().default(false).describe("Masks whose 0 means unlabelled (ADE20K): 0 is ignored (255) and every other value is one less, as mmsegmentation's reduce_zero_label"),
     classes: classesParam,
     color: colorParam,
