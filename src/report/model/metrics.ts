@@ -14,6 +14,19 @@ export interface MetricTable {
   split: string;
   length: number;
   columns: Record<string, Float64Array>;
+  /** Present when the rows are a bounded sample of more rows read (thinning.ts). */
+  thinned?: ThinnedInfo;
+}
+
+/**
+ * What a thinned table stands for (thinning.ts MetricRows): the rows read, per kind of row (the
+ * columns its rows have; none for the one stream of every further kind) in order of first
+ * appearance, and the cap they were thinned under. Enough to continue thinning exactly.
+ */
+export interface ThinnedInfo {
+  cap: number;
+  rows: number;
+  streams: Array<{ columns?: string[]; rows: number }>;
 }
 
 /** Numeric fields that are bookkeeping, not curves worth a chart of their own. */
@@ -99,18 +112,19 @@ export interface MetricTableJson {
   split: string;
   length: number;
   columns: Record<string, Array<number | null>>;
+  thinned?: ThinnedInfo;
 }
 
 export function tableToJson(t: MetricTable): MetricTableJson {
   const columns: Record<string, Array<number | null>> = {};
   for (const [k, col] of Object.entries(t.columns)) columns[k] = Array.from(col, (v) => (Number.isFinite(v) ? v : null));
-  return { split: t.split, length: t.length, columns };
+  return t.thinned ? { split: t.split, length: t.length, columns, thinned: t.thinned } : { split: t.split, length: t.length, columns };
 }
 
 export function tableFromJson(t: MetricTableJson): MetricTable {
   const columns: Record<string, Float64Array> = {};
   for (const [k, col] of Object.entries(t.columns)) columns[k] = Float64Array.from(col, (v) => (v === null ? NaN : v));
-  return { split: t.split, length: t.length, columns };
+  return t.thinned ? { split: t.split, length: t.length, columns, thinned: t.thinned } : { split: t.split, length: t.length, columns };
 }
 
 /**
