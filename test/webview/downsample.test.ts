@@ -9,7 +9,7 @@ import { rng } from './fixtures/syntheticRun';
 
 describe('series store', () => {
   test('appends columns, back-fills metrics that appear later, grows past its capacity', () => {
-    const run = new RunSeries();
+    const run = new RunSeries(1 << 16); // a cap above these rows: none left out
     run.append([{ split: 'train', length: 2, columns: { iter: Float64Array.of(1, 2), loss: Float64Array.of(3, 2) } }]);
     run.append([{ split: 'train', length: 1, columns: { iter: Float64Array.of(3), acc: Float64Array.of(0.5) } }]);
     const t = run.split('train')!;
@@ -21,6 +21,38 @@ describe('series store', () => {
     expect(t.length).toBe(5003);
     expect(t.values('iter')[5002]).toBe(4999);
     expect(t.version).toBe(3);
+  });
+});
+
+describe('series store, bounded', () => {
+  test('a million rows in batches keep at most the cap (the newest included); a page given the snapshot continues where the host was', () => {
+    const cap = 1024;
+    const batch = (from: number, n: number) => [
+      { split: 'train', length: n, columns: { iter: Float64Array.from({ length: n }, (_v, i) => from + i + 1), loss: Float64Array.from({ length: n }, (_v, i) => 1 / (from + i + 1)) } },
+    ];
+    const host = new RunSeries(cap);
+    for (let at = 0; at < 400_000; at += 5000) host.append(batch(at, 5000));
+    const page = new RunSeries(cap);
+    page.append(host.all().map((s) => s.toTable()));
+    const fresh = new RunSeries(cap);
+    fresh.append(batch(0, 1_000_000));
+    for (let at = 400_000; at < 1_000_000; at += 777) {
+      const b = batch(at, Math.min(777, 1_000_000 - at));
+      host.append(b);
+      page.append(b);
+    }
+    const t = page.split('train')!;
+    expect(t.length).toBeLessThanOrEqual(cap + 1);
+    expect(t.rows).toBe(1_000_000);
+    expect(page.rowsRead).toBe(1_000_000);
+    expect(t.values('iter')[t.length - 1]).toBe(1_000_000);
+    expect(t.rewrites).toBeGreaterThan(0);
+    expect(t.toTable()).toEqual(fresh.split('train')!.toTable());
+    expect(host.split('train')!.toTable()).toEqual(fresh.split('train')!.toTable());
+    // Evenly spread: consecutive kept iterations differ by the stride (but for the newest).
+    const iters = Array.from(t.values('iter'));
+    const gaps = new Set(iters.slice(1, -1).map((v, i) => v - iters[i]));
+    expect(gaps.size).toBe(1);
   });
 });
 

@@ -46,6 +46,8 @@ interface LineState {
   raw: MinMaxPyramid;
   smooth?: { ema: EmaColumn; pyramid: MinMaxPyramid };
   xAt: (row: number) => number;
+  /** The series' `rewrites` the pyramids were built under (thinning drops rows: they are rebuilt). */
+  rewrites: number;
 }
 
 const PLOT_HEIGHT = 220;
@@ -115,6 +117,7 @@ export class MetricChart {
       raw: new MinMaxPyramid(),
       smooth: this.settings.smoothing > 0 && source.smoothable !== false ? { ema: new EmaColumn(this.settings.smoothing), pyramid: new MinMaxPyramid() } : undefined,
       xAt: xAccessor(source.series, this.settings.x, source.clock),
+      rewrites: source.series.rewrites,
     }));
   }
 
@@ -237,10 +240,18 @@ export class MetricChart {
     const tables: uPlot.AlignedData[] = [];
     let points = 0;
     let rows = 0;
+    let read = 0;
     for (const line of this.lines) {
       const s = line.source.series;
       const n = s.length;
       rows += n;
+      read += s.rows;
+      if (line.rewrites !== s.rewrites) {
+        // Rows were dropped (thinning): the indexes over them start again (a few thousand rows).
+        line.rewrites = s.rewrites;
+        line.raw.reset();
+        if (line.smooth) line.smooth = { ema: new EmaColumn(line.smooth.ema.weight), pyramid: new MinMaxPyramid() };
+      }
       const y = s.values(line.source.key);
       line.raw.update(y, n);
       let ys = y;
@@ -282,7 +293,14 @@ export class MetricChart {
       tables.push(line.smooth ? [xs, smYs, rawYs] : [xs, rawYs]);
     }
     this.drawnPoints = points;
-    this.note.textContent = rows === 0 ? 'no data yet' : points < rows ? `${points.toLocaleString()} of ${rows.toLocaleString()} points drawn; hover reads the exact rows` : '';
+    this.note.textContent =
+      rows === 0
+        ? 'no data yet'
+        : read > rows
+          ? `showing ${rows.toLocaleString()} of ${read.toLocaleString()} points (evenly thinned, the latest always kept)${points < rows ? `; ${points.toLocaleString()} drawn` : ''}`
+          : points < rows
+            ? `${points.toLocaleString()} of ${rows.toLocaleString()} points drawn; hover reads the exact rows`
+            : '';
     if (tables.length === 1) return tables[0];
     if (tables.length === 0) return [[]];
     return uPlot.join(tables);
