@@ -10,6 +10,7 @@ import { readRunConfig, runFile, tryReadRunInfo } from '../rundir';
 import { benchmarkEntry, type BenchmarkEntry } from './model/benchmarks';
 import { parseMarkdownTables, type MarkdownTable } from './model/markdownTables';
 import { parseMetricLines, toMetricTables, type MetricTable } from './model/metrics';
+import { MetricSplits } from './model/thinning';
 import { REPORT_DIR, REPORT_FILE, type GeneratedReport, type ReportData } from './model/report';
 import { summarize, type RunSnapshot, type RunSummary } from './model/run';
 import { readConfusionMatrices, readJson, readReportComparison, readText } from './evalFiles';
@@ -24,11 +25,28 @@ export function readRunSummary(dir: string, options: { state?: string; config?: 
   return summarize(path.resolve(dir), info, model, options.state);
 }
 
-/** metrics.jsonl, whole, as tables (for one-off readers; the panels follow it incrementally). */
+/**
+ * metrics.jsonl as tables, thinned as the dashboard keeps them (model/thinning.ts: a few thousand
+ * rows per split and kind of row, evenly spread, the newest kept), for one-off readers (a panel
+ * without the runs watcher, `cvw report`'s curves); the panels follow it incrementally. Final and
+ * best values come from run.json or every record (runsTableModel), never from these rows.
+ */
 export function readMetricTables(dir: string): MetricTable[] {
   const text = readText(runFile(dir, 'metrics'));
-  return text ? toMetricTables(parseMetricLines(text)) : [];
+  if (!text) return [];
+  const splits = new MetricSplits();
+  // A slice of lines at a time: a file of millions of lines never exists whole as records or columns.
+  for (let at = 0; at < text.length; ) {
+    let end = text.indexOf('\n', Math.min(text.length, at + SLICE_CHARS));
+    if (end < 0) end = text.length;
+    splits.append(toMetricTables(parseMetricLines(text.slice(at, end))));
+    at = end + 1;
+  }
+  return splits.tables();
 }
+
+/** Characters of metrics.jsonl parsed at a time (about ten thousand lines). */
+const SLICE_CHARS = 2 << 20;
 
 /** A run, whole: summary, config, metrics. */
 export function readRunSnapshot(dir: string, options: { state?: string; tables?: MetricTable[] } = {}): RunSnapshot {

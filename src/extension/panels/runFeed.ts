@@ -5,17 +5,25 @@
  * window reload — gets a snapshot at once, then each appended batch, a new snapshot when the file
  * was rewritten (a resumed run), and the summary when run.json changes. Without the watcher
  * (runs support not active) each snapshot reads the run from disk.
+ *
+ * The rows kept are bounded (src/report/model/thinning.ts: a few thousand per split and kind of
+ * row, evenly thinned, the newest always kept), whatever the run logs; appended batches go to the
+ * page whole, and the page thins them the same way, continuing from the snapshot's state.
  */
 import * as path from 'node:path';
-import { concatTables, toMetricTables, type MetricTable } from '../../report/model/metrics';
+import { toMetricTables, type MetricTable } from '../../report/model/metrics';
+import { MetricSplits } from '../../report/model/thinning';
 import type { RunSnapshot } from '../../report/model/run';
 import { readRunSnapshot, readRunSummary } from '../../report/runFiles';
 import { HostMessageType, type HostMessage } from '../protocol';
 import type { Disposable, RunsSource } from './panelContext';
 
+/** Records turned into tables at a time when a whole file is read. */
+const SLICE = 16_384;
+
 export class RunFeed implements Disposable {
   readonly dir: string;
-  private chunks: MetricTable[] = [];
+  private splits = new MetricSplits();
   private listener?: (m: HostMessage) => void;
   private readonly subscriptions: Disposable[] = [];
 
@@ -28,13 +36,15 @@ export class RunFeed implements Disposable {
     let first = true;
     this.subscriptions.push(
       runs.followMetrics(this.dir, ({ records, reset }) => {
-        const tables = toMetricTables(records);
         if (first || reset) {
           first = false;
-          this.chunks = tables;
+          this.splits = new MetricSplits();
+          // The whole file at first: as tables a slice at a time, so that its columns never all exist at once.
+          for (let at = 0; at < records.length; at += SLICE) this.splits.append(toMetricTables(records.slice(at, at + SLICE)));
           if (reset) this.listener?.({ type: HostMessageType.RunSnapshot, run: this.snapshot() });
         } else if (records.length) {
-          this.chunks.push(...tables);
+          const tables = toMetricTables(records);
+          this.splits.append(tables);
           this.listener?.({ type: HostMessageType.MetricsAppended, dir: this.dir, tables });
         }
       }),
@@ -45,13 +55,16 @@ export class RunFeed implements Disposable {
     );
   }
 
-  /** The run now: summary, config and every row so far. */
+  /** The run now: summary, config and the rows kept so far (with what was left out: `MetricTable.thinned`). */
   snapshot(): RunSnapshot {
     if (!this.runs) return readRunSnapshot(this.dir);
-    // Appends arrive as small tables: join them once here, so the next snapshot is cheap too.
-    if (this.chunks.length > 1) this.chunks = concatTables(this.chunks);
     const state = this.runs.runs().find((r) => path.resolve(r.dir) === this.dir)?.state;
-    return readRunSnapshot(this.dir, { state, tables: this.chunks });
+    return readRunSnapshot(this.dir, { state, tables: this.tables() });
+  }
+
+  /** The rows kept, per split (copies). */
+  tables(): MetricTable[] {
+    return this.splits.tables();
   }
 
   /** Send to `listener` from now on (the page is ready); undefined stops. */
