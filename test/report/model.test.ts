@@ -3,7 +3,8 @@ import { describe, expect, test } from 'vitest';
 import { benchmarkEntry } from '../../src/report/model/benchmarks';
 import { diffConfigs, flattenConfig } from '../../src/report/model/configDiff';
 import { cellNumber, parseMarkdownTables, splitRow } from '../../src/report/model/markdownTables';
-import { bestOf, concatTables, lastFinite, parseMetricLines, tableFromJson, tableToJson, toMetricTables } from '../../src/report/model/metrics';
+import { bestOf, lastFinite, parseMetricLines, tableFromJson, tableToJson, toMetricTables } from '../../src/report/model/metrics';
+import { thinTables } from '../../src/report/model/thinning';
 import { elapsedSeconds, formatDuration, formatValue, summarize } from '../../src/report/model/run';
 import { parseRunInfo } from '../../src/rundir';
 import { pca } from '../../src/report/pca';
@@ -38,14 +39,14 @@ describe('metric tables', () => {
     const a = toMetricTables([{ split: 'train', iter: 1, loss: 3 }, { split: 'val', iter: 1, acc: 0.1 }]);
     const b = toMetricTables([{ split: 'train', iter: 2, loss: 2, lr: 0.1 }]);
     const c = toMetricTables([{ split: 'train', iter: 3, loss: 1 }]);
-    const joined = concatTables([...a, ...b, ...c]);
+    const joined = thinTables([...a, ...b, ...c]);
     expect(joined.map((t) => [t.split, t.length])).toEqual([
       ['train', 3],
       ['val', 1],
     ]);
     expect(Array.from(joined[0].columns.loss)).toEqual([3, 2, 1]);
     expect(Array.from(joined[0].columns.lr)).toEqual([NaN, 0.1, NaN]);
-    expect(concatTables(joined)).toEqual(joined);
+    expect(thinTables(joined)).toEqual(joined);
   });
 });
 

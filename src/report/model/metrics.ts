@@ -127,33 +127,3 @@ export function tableFromJson(t: MetricTableJson): MetricTable {
   return t.thinned ? { split: t.split, length: t.length, columns, thinned: t.thinned } : { split: t.split, length: t.length, columns };
 }
 
-/**
- * Tables of the same splits, one after the other (chunks delivered over time), as one table per
- * split; a column missing from a chunk is NaN for its rows.
- */
-export function concatTables(chunks: readonly MetricTable[]): MetricTable[] {
-  const bySplit = new Map<string, MetricTable[]>();
-  for (const t of chunks) {
-    let list = bySplit.get(t.split);
-    if (!list) bySplit.set(t.split, (list = []));
-    list.push(t);
-  }
-  return [...bySplit].map(([split, parts]) => {
-    if (parts.length === 1) return parts[0];
-    const length = parts.reduce((a, p) => a + p.length, 0);
-    const keys = [...new Set(parts.flatMap((p) => Object.keys(p.columns)))];
-    const columns: Record<string, Float64Array> = {};
-    for (const k of keys) {
-      const col = new Float64Array(length);
-      let at = 0;
-      for (const p of parts) {
-        const c = p.columns[k];
-        if (c) col.set(c.subarray(0, p.length), at);
-        else col.fill(NaN, at, at + p.length);
-        at += p.length;
-      }
-      columns[k] = col;
-    }
-    return { split, length, columns };
-  });
-}
