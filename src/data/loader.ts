@@ -51,6 +51,11 @@ export interface LoaderOptions {
   configDir?: string;
   /** Data-parallel training: this rank's share of every epoch (src/distributed/sampler.ts). */
   shard?: { rank: number; size: number };
+  /**
+   * Segmentation datasets: also deliver each sample's mask as decoded (before the pipeline) and its
+   * view-0 frame (`Batch.sourceMasks`, `Batch.frames`), for scoring at the source image's resolution.
+   */
+  sourceMasks?: boolean;
 }
 
 /** Resolve config paths against the working directory, then (when missing there) the config's folder. */
@@ -84,6 +89,7 @@ export async function createLoader(options: LoaderOptions): Promise<Loader> {
       seed: opts.seed,
       withBoxes: plan.withBoxes,
       withMasks: plan.withMasks,
+      withSourceMasks: !!(plan.withMasks && opts.sourceMasks),
       withLabels: !plan.withBoxes && !plan.withMasks,
       modules,
     });

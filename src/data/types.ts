@@ -126,9 +126,18 @@ export interface Batch {
   boxes?: Box[][];
   /** Detection datasets whose source has crowd regions: each sample's, in source pixels (untouched by the pipeline). */
   crowd?: Box[][];
-  /** Detection datasets: each sample's source image id (-1 when unknown) and its view-0 frame (undefined after mixing steps). */
+  /** Detection datasets: each sample's source image id (-1 when unknown). */
   imageIds?: Int32Array;
+  /**
+   * Detection datasets, and segmentation datasets read with source masks: each sample's view-0
+   * frame (undefined after mixing steps).
+   */
   frames?: Array<Frame | undefined>;
   /** Segmentation datasets: class indices of view 0's pixels, `[n, h, w]` (255 = ignore). */
   masks?: { data: Uint8Array; shape: [number, number, number] };
+  /**
+   * Segmentation datasets read with `sourceMasks` (scoring at the source resolution): each sample's
+   * mask as decoded, before the pipeline (reduce_zero_label applied), at its image's own size.
+   */
+  sourceMasks?: Array<{ data: Uint8Array; width: number; height: number }>;
 }

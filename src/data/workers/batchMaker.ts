@@ -4,14 +4,14 @@
  * The same code runs in the decoding workers and, with `data.workers: 0`, on the main thread, so
  * the batches are identical whatever the number of workers.
  */
-import { randomFor } from '../../core/random';
+import { randomFor, type Random } from '../../core/random';
 import { UserError } from '../../core/problems';
 import { NativeModuleError } from '../../core/nativeModules';
 import { decodeImage } from '../decode';
 import { decodeMask } from '../masks/decode';
 import type { MaskImage } from '../masks/png';
 import { DataError, describeItemError } from '../errors';
-import { buildPipeline, runPipeline, type PipelineStep } from '../pipeline';
+import { buildPipeline, runPipeline, type PipelineStep, type ViewState } from '../pipeline';
 import type { Batch, Box, Frame, ImageTensor } from '../types';
 import type { BatchResult, Failure, TaskItem, WorkerInit } from './protocol';
 
@@ -21,6 +21,8 @@ interface Made {
   boxes?: Box[];
   frame?: Frame;
   mask?: MaskImage;
+  /** The mask as decoded, before the pipeline (`withSourceMasks`). */
+  sourceMask?: MaskImage;
 }
 
 export class BatchMaker {
@@ -79,14 +81,15 @@ export class BatchMaker {
           if (mask && this.maskBlind) throw new UserError(this.maskBlind);
           for (let v = 0; v < this.views.length; v++) {
             const withBoxes = this.init.withBoxes;
-            const state = runPipeline(
+            const sourceFrame = v === 0 && !!mask && !!this.init.withSourceMasks;
+            const state = (sourceFrame ? runKeepingFrame : runPipeline)(
               this.views[v],
               {
                 img: decoded,
                 shared: decoded.data,
                 boxes: withBoxes ? item.boxes ?? [] : undefined,
                 mask: v === 0 ? mask : undefined,
-                frame: withBoxes ? { sx: 1, tx: 0, sy: 1, ty: 0, width: decoded.width, height: decoded.height } : undefined,
+                frame: withBoxes || sourceFrame ? { sx: 1, tx: 0, sy: 1, ty: 0, width: decoded.width, height: decoded.height } : undefined,
                 extras: v === 0 ? extras : [],
                 epoch,
               },
@@ -96,7 +99,7 @@ export class BatchMaker {
             if (v === 0) ({ boxes, frame, mask: outMask } = state);
           }
           if (mask) checkMaskFollowed(outMask, views[0], this.init.views[0].map((s) => s.type));
-          return { item, views, boxes, frame, mask: outMask };
+          return { item, views, boxes, frame, mask: outMask, sourceMask: this.init.withSourceMasks ? mask : undefined };
         } catch (err) {
           // A pipeline that throws on a decoded image is a config mistake (Normalize's channels...).
           if (err instanceof UserError) fatal ??= `${item.where}: ${err.message}`;
@@ -124,6 +127,29 @@ function maskBlindSteps(steps: PipelineStep[]): string | undefined {
 }
 
 const MASK_STEPS = 'segmentation pipelines can use Resize, RandomResizedCrop, CenterCrop, RandomHorizontalFlip and the colour steps';
+
+/**
+ * runPipeline for scoring at the source resolution: after each step the view's frame must still
+ * say where its pixels come from. A step that drops it, or changes the image's size and leaves it
+ * as it was (a custom step that does not compose it), is named.
+ */
+function runKeepingFrame(steps: PipelineStep[], state: ViewState, rng: Random): ViewState {
+  for (const step of steps) {
+    const { width, height } = state.img;
+    const before = state.frame && { ...state.frame };
+    step.apply(state, rng);
+    const f = state.frame;
+    const resized = state.img.width !== width || state.img.height !== height;
+    const unchanged = f && before && f.sx === before.sx && f.tx === before.tx && f.sy === before.sy && f.ty === before.ty;
+    if (!f || (resized && unchanged)) {
+      throw new UserError(
+        `${step.type} ${f ? 'changes the image size but not its frame' : 'loses the frame'} (where each pixel comes from in the source image), which SegEvaluator needs to score at the source resolution; ` +
+          `use SegEvaluator's resolution: pipeline, or ${MASK_STEPS}`,
+      );
+    }
+  }
+  return state;
+}
 
 /** A view-0 pipeline step that changed the image's size without moving the mask is a config mistake. */
 function checkMaskFollowed(mask: MaskImage | undefined, img: ImageTensor, steps: string[]): void {
@@ -167,6 +193,10 @@ function collate(samples: Made[], init: WorkerInit): Batch {
     const data = new Uint8Array(n * h * w);
     samples.forEach((s, i) => data.set(s.mask!.data, i * h * w));
     batch.masks = { data, shape: [n, h, w] };
+    if (init.withSourceMasks) {
+      batch.sourceMasks = samples.map((s) => s.sourceMask!);
+      batch.frames = samples.map((s) => s.frame);
+    }
   }
   return batch;
 }

@@ -11,6 +11,8 @@ export interface WorkerInit {
   withBoxes: boolean;
   /** Decode each item's mask and carry it through the pipeline into the batch (segmentation). */
   withMasks?: boolean;
+  /** With `withMasks`: also put each sample's mask as decoded and its view-0 frame in the batch (scoring at the source resolution). */
+  withSourceMasks?: boolean;
   withLabels: boolean;
   /** Files of custom (non built-in) pipeline steps, loaded before the pipelines are built. */
   modules: string[];
