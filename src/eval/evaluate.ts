@@ -17,7 +17,7 @@ import { loadCheckpoint, disposeCheckpoint, withPrefix } from '../train/checkpoi
 import { openLoader } from '../train/dataBridge';
 import { initEngine } from '../engine';
 import { isRunDir, resolveCheckpoint, runDirOfCheckpoint, runFile } from '../rundir';
-import type { Evaluator } from './evaluator';
+import { loaderNeeds, type Evaluator } from './evaluator';
 import { collectPredictions } from './predict';
 
 export interface EvaluateOptions {
@@ -76,9 +76,9 @@ export async function evaluate(configOrRun: string, options: EvaluateOptions = {
       const dataset = p.data ?? (split ? (data[split] as ComponentConfig | undefined) : undefined);
       if (!dataset) throw new UserError(`eval_pipelines.${i}: data.${split} is not set`);
       const name = p.name ?? split ?? `eval${i}`;
-      const loader = await openLoader({ dataset, data, split: name, seed: config.seed as number, configDir: path.dirname(path.resolve(configFile)) });
+      const evaluators = p.evaluators.map((e, j) => registries.evaluator.build(e, {}, `eval_pipelines.${i}.evaluators.${j}`) as Evaluator);
+      const loader = await openLoader({ dataset, data, split: name, seed: config.seed as number, configDir: path.dirname(path.resolve(configFile)), ...loaderNeeds(evaluators) });
       try {
-        const evaluators = p.evaluators.map((e, j) => registries.evaluator.build(e, {}, `eval_pipelines.${i}.evaluators.${j}`) as Evaluator);
         const predictions = await collectPredictions(model, loader, new Set(evaluators.flatMap((e) => e.needs)));
         for (const e of evaluators) {
           for (const [k, v] of Object.entries(e.evaluate(predictions, { name, outDir }))) metrics[`${name}/${k}`] = v;

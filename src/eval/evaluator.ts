@@ -35,8 +35,19 @@ export interface Predictions {
   indices: Int32Array;
   /** Detectors: per sample, detections and ground truth mapped back to the source image. */
   detections?: DetectionSample[];
-  /** Segmentors: confusion of mask values (rows, 0-255) and predicted classes (columns), `256 x numClasses`. */
-  segmentation?: { numClasses: number; confusion: Float64Array };
+  /** Segmentors: confusion of mask values (rows, 0-255) and predicted classes (columns), `256 x numClasses`, at the evaluation pipeline's mask size. */
+  segmentation?: SegConfusion;
+  /**
+   * Segmentors: the same table at each source image's own size (logits resized back, src/eval/segSource.ts),
+   * and the source pixels left out because the view did not cover them (a crop).
+   */
+  sourceSegmentation?: SegConfusion & { uncovered: number };
+}
+
+/** A `256 x numClasses` confusion table of mask values and predicted classes (src/eval/segMetrics.ts). */
+export interface SegConfusion {
+  numClasses: number;
+  confusion: Float64Array;
 }
 
 export interface EvalContext {
@@ -46,12 +57,21 @@ export interface EvalContext {
   outDir?: string;
 }
 
-/** What an evaluator can ask a model to produce over a dataset. */
-export type PredictionNeed = 'logits' | 'features' | 'detections' | 'segmentation';
+/**
+ * What an evaluator can ask a model to produce over a dataset. `segmentation` scores at the
+ * evaluation pipeline's mask size, `sourceSegmentation` at the source image's (its loader must be
+ * opened with `sourceMasks`: `loaderNeeds`).
+ */
+export type PredictionNeed = 'logits' | 'features' | 'detections' | 'segmentation' | 'sourceSegmentation';
 
 export interface Evaluator {
   readonly name: string;
   /** What the evaluator needs the model to produce. */
   readonly needs: Array<PredictionNeed>;
   evaluate(p: Predictions, ctx: EvalContext): Record<string, number>;
+}
+
+/** What the loader of an evaluation dataset must deliver for these evaluators (LoaderOptions). */
+export function loaderNeeds(evaluators: Evaluator[]): { sourceMasks: boolean } {
+  return { sourceMasks: evaluators.some((e) => e.needs.includes('sourceSegmentation')) };
 }

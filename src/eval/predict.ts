@@ -4,8 +4,10 @@ import type { Algorithm } from '../models/algorithms/types';
 import type { Batch } from '../data/types';
 import type { TrainLoader } from '../train/dataBridge';
 import { disposeTensors, toTensors } from '../train/dataBridge';
+import { UserError } from '../core/problems';
 import type { DetectionSample, PredictionNeed, Predictions } from './evaluator';
 import { accumulateConfusion, MASK_VALUES } from './segMetrics';
+import { accumulateCovered, sourcePrediction } from './segSource';
 import { toSourceFrame } from './detections';
 
 class Growable {
@@ -37,7 +39,7 @@ export async function collectPredictions(model: Algorithm, loader: TrainLoader, 
   let numClasses: number | undefined;
   let dim: number | undefined;
   const detections: DetectionSample[] = [];
-  let segmentation: Predictions['segmentation'];
+  const seg: SegTables = {};
   try {
     for await (const batch of loader.epoch(0)) {
       const t = toTensors(batch);
@@ -68,7 +70,7 @@ export async function collectPredictions(model: Algorithm, loader: TrainLoader, 
           if (!model.detect) throw new Error('this model has no detections (detect): evaluate a detector such as YOLOX');
           detections.push(...toSourceFrame(model.detect(t.views[0]), batch));
         }
-        if (needs.has('segmentation')) segmentation = addSegmentation(model, t.views[0], batch, segmentation);
+        if (needs.has('segmentation') || needs.has('sourceSegmentation')) await addSegmentation(model, t.views[0], batch, needs, seg);
       } finally {
         disposeTensors(t);
       }
@@ -89,23 +91,57 @@ export async function collectPredictions(model: Algorithm, loader: TrainLoader, 
     categoryIds: loader.categoryIds,
     indices: Int32Array.from(indices),
     detections: needs.has('detections') ? detections : undefined,
-    segmentation,
+    segmentation: seg.pipeline,
+    sourceSegmentation: seg.source,
   };
 }
 
-/** Add a batch's predicted classes against its masks to the confusion table (made on the first batch). */
-function addSegmentation(model: Algorithm, images: tf.Tensor4D, batch: Batch, acc: Predictions['segmentation']): Predictions['segmentation'] {
+interface SegTables {
+  pipeline?: Predictions['segmentation'];
+  source?: Predictions['sourceSegmentation'];
+}
+
+const emptyTable = (k: number) => ({ numClasses: k, confusion: new Float64Array(MASK_VALUES * k) });
+
+/**
+ * Add a batch's predicted classes against its masks to the confusion tables (made on the first
+ * batch): at the pipeline's mask size (`segmentation`) and at each source image's own size
+ * (`sourceSegmentation`: one sample's logits read back at a time, resized back through its frame).
+ */
+async function addSegmentation(model: Algorithm, images: tf.Tensor4D, batch: Batch, needs: Set<PredictionNeed>, acc: SegTables): Promise<void> {
   if (!model.segment) throw new Error('this model has no per-pixel predictions (segment): evaluate a segmentor such as EncoderDecoder');
   if (!batch.masks) throw new Error('the evaluation data has no masks: use a SegDataset');
   const logits = model.segment(images);
-  const k = logits.shape[3];
-  const pred = tf.argMax(logits, 3);
-  logits.dispose();
-  const out = acc ?? { numClasses: k, confusion: new Float64Array(MASK_VALUES * k) };
   try {
-    accumulateConfusion(out.confusion, out.numClasses, batch.masks.data, pred.dataSync() as Int32Array);
+    const [n, h, w, k] = logits.shape;
+    if (needs.has('segmentation')) {
+      const pred = tf.argMax(logits, 3);
+      try {
+        acc.pipeline ??= emptyTable(k);
+        accumulateConfusion(acc.pipeline.confusion, acc.pipeline.numClasses, batch.masks.data, (await pred.data()) as Int32Array);
+      } finally {
+        pred.dispose();
+      }
+    }
+    if (!needs.has('sourceSegmentation')) return;
+    if (!batch.sourceMasks || !batch.frames) throw new Error('the evaluation data has no source masks: open its loader with sourceMasks (loaderNeeds)');
+    if (h !== images.shape[1] || w !== images.shape[2]) throw new Error(`segment() gave logits of ${w}x${h} for images of ${images.shape[2]}x${images.shape[1]}: they cannot be mapped back to the source`);
+    const table = (acc.source ??= { ...emptyTable(k), uncovered: 0 });
+    for (let i = 0; i < n; i++) {
+      const frame = batch.frames[i];
+      const truth = batch.sourceMasks[i];
+      if (!frame) throw new UserError('SegEvaluator (resolution: source): a step of the evaluation pipeline lost the mapping back to the source image; use resolution: pipeline, or Resize, CenterCrop and the colour steps only');
+      if (frame.width !== truth.width || frame.height !== truth.height) throw new Error(`sample ${batch.indices[i]}: frame of ${frame.width}x${frame.height} but mask of ${truth.width}x${truth.height}`);
+      const one = tf.slice(logits, [i, 0, 0, 0], [1, h, w, k]);
+      let data: Float32Array;
+      try {
+        data = (await one.data()) as Float32Array;
+      } finally {
+        one.dispose();
+      }
+      table.uncovered += accumulateCovered(table.confusion, table.numClasses, truth.data, sourcePrediction(data, h, w, k, frame));
+    }
   } finally {
-    pred.dispose();
+    logits.dispose();
   }
-  return out;
 }

@@ -16,7 +16,7 @@ import type { ComponentConfig } from '../core/schema';
 import { seedInit } from '../models/nn/init';
 import { seedStep } from '../models/nn/stepRandom';
 import type { Algorithm, TensorBatch, TrainProgress } from '../models/algorithms/types';
-import type { Evaluator } from '../eval/evaluator';
+import { loaderNeeds, type Evaluator } from '../eval/evaluator';
 import { cacheOnCpu, syncReadsUnsupported } from '../engine/readback';
 import { saveCheckpoint, loadCheckpoint, disposeCheckpoint, withPrefix, type CheckpointData } from './checkpoint';
 import { sortHooks, type Hook, type IterOutput, type RunnerApi, type RunStatus } from './hook';
@@ -268,9 +268,9 @@ export class Runner implements RunnerApi {
       const dataset = p.data ?? (split ? (this.cfg.data[split] as ComponentConfig | undefined) : undefined);
       if (!dataset) throw new UserError(`eval_pipelines.${i}: no dataset — data.${split} is not set; give the pipeline a split that exists in data, or its own data`);
       const name = p.name ?? split ?? `eval${i}`;
-      const loader = await openLoader({ dataset, data: this.cfg.data, split: name, seed: this.seed, configDir });
-      this.evalLoaders.push(loader);
       const evaluators = p.evaluators.map((e, j) => registries.evaluator.build(e, {}, `eval_pipelines.${i}.evaluators.${j}`) as Evaluator);
+      const loader = await openLoader({ dataset, data: this.cfg.data, split: name, seed: this.seed, configDir, ...loaderNeeds(evaluators) });
+      this.evalLoaders.push(loader);
       out.push({ name, loader, evaluators, interval: p.interval });
     }
     return out;

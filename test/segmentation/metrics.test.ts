@@ -37,9 +37,9 @@ describe('segmentation metrics', () => {
 
   it('SegEvaluator reports mIoU, mAcc, aAcc and IoU.<class> where defined', () => {
     const c = table(3, [[Uint8Array.from([0, 1, 1, 255]), Int32Array.from([0, 1, 0, 1])]]);
-    const out = new SegEvaluator({ ignore_index: 255, per_class: true }).evaluate({ count: 1, indices: Int32Array.of(0), classes: ['bg', 'cat', 'dog'], segmentation: { numClasses: 3, confusion: c } }, { name: 'val' });
+    const out = new SegEvaluator({ ignore_index: 255, per_class: true, resolution: 'pipeline' }).evaluate({ count: 1, indices: Int32Array.of(0), classes: ['bg', 'cat', 'dog'], segmentation: { numClasses: 3, confusion: c } }, { name: 'val' });
     expect(out).toEqual({ mIoU: (0.5 + 0.5) / 2, mAcc: (1 + 0.5) / 2, aAcc: 2 / 3, 'IoU.bg': 0.5, 'IoU.cat': 0.5 });
-    expect(() => new SegEvaluator({ ignore_index: 255, per_class: true }).evaluate({ count: 0, indices: new Int32Array(0) }, { name: 'val' })).toThrow(/SegEvaluator on "val": needs per-pixel predictions/);
+    expect(() => new SegEvaluator({ ignore_index: 255, per_class: true, resolution: 'pipeline' }).evaluate({ count: 0, indices: new Int32Array(0) }, { name: 'val' })).toThrow(/SegEvaluator on "val": needs per-pixel predictions/);
   });
 
   it.skipIf(!pythonHas('numpy'))('agrees with a numpy implementation of mmsegmentation on random masks (ignore 255 and a custom ignore index)', () => {
