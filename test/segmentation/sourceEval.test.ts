@@ -50,11 +50,11 @@ const model = {
   },
 } as unknown as Algorithm;
 
-async function evaluate(params: Record<string, unknown>, pipeline: unknown[]) {
+async function evaluate(params: Record<string, unknown>, pipeline: unknown[], workers = 0) {
   const evaluator = new SegEvaluator(segEvaluatorParams.parse(params));
   const loader = await createLoader({
     dataset: { type: 'SegDataset', batch_size: 2, source: { type: 'SegFolder', root: t.dir, classes: ['bg', 'fg'] }, pipeline },
-    data: { workers: 0, prefetch: 1, skip_corrupt: false },
+    data: { workers, prefetch: 1, skip_corrupt: false },
     split: 'val',
     seed: 0,
     sourceMasks: evaluator.needs.includes('sourceSegmentation' as never),
@@ -116,9 +116,9 @@ describe('SegEvaluator resolution', () => {
     expect(file.uncovered_pixels).toBeUndefined();
   });
 
-  it('source pixels a CenterCrop cut off are left out and counted', async () => {
+  it('source pixels a CenterCrop cut off are left out and counted (masks and frames from a decoding worker)', async () => {
     // 24x20 -> CenterCrop 16x16 (left 4, top 2): source columns 4-19 and rows 2-17 are seen, at scale 1.
-    const { metrics, file, predictions } = await evaluate({}, [{ type: 'CenterCrop', size: 16 }, { type: 'ToTensor' }]);
+    const { metrics, file, predictions } = await evaluate({}, [{ type: 'CenterCrop', size: 16 }, { type: 'ToTensor' }], 1);
     expect(predictions.sourceSegmentation!.uncovered).toBe(2 * (W * H - 16 * 16));
     expect(file.uncovered_pixels).toBe(2 * (W * H - 16 * 16));
     // Rows 2-14 labelled (13); view u = x - 4, class 1 predicted where x - 4 > 7.3: x >= 12. Per row: bg x 4-9 (6), fg x 10-11 missed (2), x 12-19 (8).
