@@ -14,6 +14,9 @@ import { decodeMaskPng, vocPalette } from '../../src/data/masks/png';
 import sharp from 'sharp';
 import { cvw } from '../helpers/cvw';
 import * as fs from 'node:fs';
+import { pythonHas, runPython } from '../data/python';
+
+const hasTorch = pythonHas('torch');
 
 const t = tempFiles({});
 afterAll(() => t.cleanup());
@@ -67,6 +70,34 @@ data:
     const big = { data: new Uint8Array(128 * 96 * 3).fill(100), width: 128, height: 96, channels: 3 };
     const [b] = await new Segmenter(onnx).predict([big]);
     expect([b.width, b.height, b.mask.length]).toEqual([128, 96, 128 * 96]);
+  });
+
+  it.skipIf(!hasTorch)("maps an image resized to the network input back with its logits resized bilinearly, as PyTorch's F.interpolate (mmsegmentation's inference)", async () => {
+    const onnx = path.join(t.dir, 'seg.onnx');
+    // The network sees 64 x 64: an image of 128 x 96 with edges everywhere (a sample scaled up).
+    const { data, info } = await sharp('data/shapes-seg-sample/val/000001.png').resize(128, 96, { kernel: 'nearest' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const image = { data: new Uint8Array(data), width: info.width, height: info.height, channels: 3 };
+    let seen: Float32Array | Int32Array | undefined;
+    class Spy extends Segmenter {
+      protected override postprocess(...args: Parameters<Segmenter['postprocess']>) {
+        seen = args[0].logits.data;
+        return super.postprocess(...args);
+      }
+    }
+    const [r] = await new Spy(onnx).predict([image]);
+    const expected = runPython(
+      `import sys, json, torch, torch.nn.functional as F
+x = torch.tensor(json.load(sys.stdin), dtype=torch.float32).reshape(1, 64, 64, 4).permute(0, 3, 1, 2)
+y = F.interpolate(x, size=(96, 128), mode='bilinear', align_corners=False)
+print(json.dumps(y.argmax(1).flatten().tolist()))`,
+      [],
+      JSON.stringify(Array.from(seen!)),
+    );
+    const torchMask = JSON.parse(expected) as number[];
+    let same = 0;
+    torchMask.forEach((c, i) => (same += c === r.mask[i] ? 1 : 0));
+    // Float rounding may flip a near tie or two (the nearest pixel's argmax, as before, differed at 224 of 12,288).
+    expect(same).toBeGreaterThanOrEqual(torchMask.length - 2);
   });
 
   it('cvw predict prints the class shares of each image and --draw writes the masks the Segmenter gives and their colour overlays', async () => {
