@@ -10,9 +10,8 @@ import { RunFeed } from '../../src/extension/panels/runFeed';
 import type { RunsSource } from '../../src/extension/panels/panelContext';
 import { HostMessageType, type HostMessage } from '../../src/extension/protocol';
 import type { MetricRecord } from '../../src/report/model/metrics';
-import { METRIC_ROW_CAP } from '../../src/report/model/thinning';
 import { readRunSnapshot } from '../../src/report/runFiles';
-import { RunSeries } from '../../webview/src/charts/seriesStore';
+import { METRIC_ROW_CAP, MetricSplits } from '../../src/report/model/thinning';
 import { tempFiles } from '../helpers/tmp';
 
 const t = tempFiles({});
@@ -45,7 +44,7 @@ describe('run feed', () => {
     const all = Array.from({ length: total }, (_v, i) => record(i));
     const feed = new RunFeed(dir, runs.source);
     runs.deliver(all.slice(0, 20_000));
-    const page = new RunSeries();
+    const page = new MetricSplits();
     const sent: HostMessage[] = [];
     feed.attach((m) => sent.push(m));
     page.append(feed.snapshot().tables);

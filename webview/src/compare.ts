@@ -17,7 +17,7 @@ import { diffConfigs } from '../../src/report/model/configDiff';
 import { BOOKKEEPING_COLUMNS, lastFinite, lowerIsBetter } from '../../src/report/model/metrics';
 import { elapsedSeconds, formatDuration, itersPerEpoch, type RunSnapshot, type RunSummary } from '../../src/report/model/run';
 import { ChartBoard, type BoardRun } from './charts/chartBoard';
-import { RunSeries } from './charts/seriesStore';
+import { MetricSplits } from '../../src/report/model/thinning';
 import { ClassComparisonView } from './compareClasses';
 import { chartToolbar } from './components/chartToolbar';
 import { DataTable, type Cell, type Column } from './components/dataTable';
@@ -36,7 +36,7 @@ saveState(state);
 
 interface Run {
   snapshot: RunSnapshot;
-  series: RunSeries;
+  series: MetricSplits;
 }
 let runs: Run[] = [];
 let board: ChartBoard | undefined;
@@ -167,7 +167,7 @@ onHostMessage((msg: HostMessage) => {
   switch (msg.type) {
     case HostMessageType.CompareRuns:
       runs = msg.runs.map((snapshot) => {
-        const series = new RunSeries();
+        const series = new MetricSplits();
         series.append(snapshot.tables);
         return { snapshot, series };
       });

@@ -13,7 +13,7 @@ import {
 import { lastFinite } from '../../src/report/model/metrics';
 import { itersPerEpoch, type RunSummary } from '../../src/report/model/run';
 import { ChartBoard } from './charts/chartBoard';
-import { RunSeries } from './charts/seriesStore';
+import { MetricSplits } from '../../src/report/model/thinning';
 import { chartToolbar } from './components/chartToolbar';
 import { RunHeader } from './components/runHeader';
 import { h } from './lib/dom';
@@ -32,7 +32,7 @@ const header = new RunHeader({ onAction: (action) => post({ type: WebviewMessage
 const root = h('main', { id: 'dashboard' }, header.element);
 document.body.append(root);
 
-let series = new RunSeries();
+let series = new MetricSplits();
 let board: ChartBoard | undefined;
 let summary: RunSummary | undefined;
 
@@ -66,7 +66,7 @@ onHostMessage((msg: HostMessage) => {
         saveState(state);
       }
       header.update(summary);
-      series = new RunSeries();
+      series = new MetricSplits();
       series.append(msg.run.tables);
       board?.dispose();
       board?.element.remove();

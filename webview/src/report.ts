@@ -14,7 +14,7 @@ import { ChartBoard } from './charts/chartBoard';
 import { Heatmap } from './charts/heatmap';
 import { ClassComparisonView } from './compareClasses';
 import { Scatter } from './charts/scatter';
-import { RunSeries } from './charts/seriesStore';
+import { MetricSplits } from '../../src/report/model/thinning';
 import { DataTable, percent, type Cell } from './components/dataTable';
 import { clear, h } from './lib/dom';
 import './lib/elements';
@@ -76,7 +76,7 @@ function summaryCell(r: ReportData): HTMLElement {
 }
 
 function curvesCell(r: ReportData): HTMLElement {
-  const series = new RunSeries();
+  const series = new MetricSplits();
   series.append(r.tables);
   board?.dispose();
   board = new ChartBoard([{ label: r.summary.id, series, clock: { itersPerEpoch: itersPerEpoch(r.summary), startSeconds: r.summary.started ? Date.parse(r.summary.started) / 1000 : undefined } }], DEFAULT_CHART_SETTINGS, readTheme(), 'metrics');

@@ -425,6 +425,10 @@ export class MetricSplits {
     return this.splits.get(name);
   }
 
+  all(): MetricRows[] {
+    return [...this.splits.values()];
+  }
+
   /** The rows kept, one table per split (copies; `thinned` where rows were left out). */
   tables(): MetricTable[] {
     return [...this.splits.values()].map((r) => r.toTable());

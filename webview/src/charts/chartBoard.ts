@@ -8,13 +8,13 @@ import { h } from '../lib/dom';
 import type { ChartTheme } from '../lib/theme';
 import { chartGroups, comparisonCharts, type ChartSpec } from './chartGroups';
 import { MetricChart, ZoomGroup, type LineSource } from './metricChart';
-import type { RunSeries } from './seriesStore';
+import type { MetricSplits } from '../../../src/report/model/thinning';
 import type { RunClock } from './xAxis';
 
 export interface BoardRun {
   /** Legend label when several runs share a chart. */
   label: string;
-  series: RunSeries;
+  series: MetricSplits;
   clock: RunClock;
 }
 

@@ -3,7 +3,7 @@
  * divided by `1 - w^n` (debiasing, so the first points are not pulled towards 0). Missing values
  * (NaN) stay missing and do not move the average. Incremental: appending rows costs O(new rows).
  */
-import { GrowableColumn } from './seriesStore';
+import { GrowableColumn } from '../../../src/report/model/thinning';
 
 export class EmaColumn {
   readonly out = new GrowableColumn();

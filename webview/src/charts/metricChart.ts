@@ -15,13 +15,13 @@ import { h } from '../lib/dom';
 import { withAlpha, type ChartTheme } from '../lib/theme';
 import { EmaColumn } from './ema';
 import { lowerBound, MinMaxPyramid, nearestRow } from './minMaxPyramid';
-import type { SplitSeries } from './seriesStore';
+import type { MetricRows } from '../../../src/report/model/thinning';
 import { formatElapsedTick, X_LABELS, xAccessor, type RunClock } from './xAxis';
 
 export interface LineSource {
   label: string;
   color: string;
-  series: SplitSeries;
+  series: MetricRows;
   key: string;
   clock: RunClock;
   /** Draw the EMA when smoothing is on (training rows; a few evaluation points are left as they are). */

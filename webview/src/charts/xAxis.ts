@@ -3,7 +3,7 @@
  * wall-clock time, or time since the run started. Each maps a row of a split to its x.
  */
 import type { XAxis } from '../../../src/extension/protocol';
-import type { SplitSeries } from './seriesStore';
+import type { MetricRows } from '../../../src/report/model/thinning';
 
 export interface RunClock {
   /** Iterations per epoch (max_iters / max_epochs), when known. */
@@ -20,7 +20,7 @@ export const X_LABELS: Record<XAxis, string> = {
 };
 
 /** `row → x` for `axis`; NaN for a row without what the axis needs. */
-export function xAccessor(series: SplitSeries, axis: XAxis, clock: RunClock): (row: number) => number {
+export function xAccessor(series: MetricRows, axis: XAxis, clock: RunClock): (row: number) => number {
   const iter = series.column('iter');
   const time = series.column('time');
   const epoch = series.column('epoch');
