@@ -18,6 +18,7 @@ export class PretrainedHook implements Hook {
     private readonly backbone: Module,
     private readonly type: string,
     private readonly file: string,
+    private readonly key?: string,
   ) {}
 
   beforeRun(r: RunnerApi): void {
@@ -28,11 +29,11 @@ export class PretrainedHook implements Hook {
     }
     let report;
     try {
-      report = loadPretrainedBackbone(this.backbone, this.type, this.file, 'model.pretrained');
+      report = loadPretrainedBackbone(this.backbone, this.type, this.file, 'model.pretrained', this.key);
     } catch (e) {
       // A missing file, one of another architecture, a shape that does not fit: at the config's pretrained key.
       throw e instanceof UserError ? errorAtConfigKey(r, 'model.pretrained', e.message, e) : e;
     }
-    r.log(`model.pretrained: ${describeLoad(this.file, report)}`);
+    r.log(`model.pretrained: ${describeLoad(this.key ? `${this.file} (${this.key})` : this.file, report)}`);
   }
 }

@@ -57,10 +57,14 @@ function withKey(file: string, tensors: Map<string, WeightTensor>, key: string):
   return out;
 }
 
+/** The tensors named `prefix.*`, the prefix removed; also under DataParallel's `module.` when that is where they are. */
 function withPrefix(tensors: Map<string, WeightTensor>, prefix: string): Map<string, WeightTensor> {
-  const out = new Map<string, WeightTensor>();
-  for (const [k, v] of tensors) if (k.startsWith(`${prefix}.`)) out.set(k.slice(prefix.length + 1), v);
-  return out;
+  for (const p of prefix.startsWith('module.') ? [prefix] : [prefix, `module.${prefix}`]) {
+    const out = new Map<string, WeightTensor>();
+    for (const [k, v] of tensors) if (k.startsWith(`${p}.`)) out.set(k.slice(p.length + 1), v);
+    if (out.size) return out;
+  }
+  return new Map();
 }
 
 function readTorch(file: string, buf: Buffer, options: ReadWeightsOptions): WeightsFile {

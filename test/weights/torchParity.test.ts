@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { useCpu } from '../helpers/tf';
 import { tempFiles } from '../helpers/tmp';
 import { cvw } from '../helpers/cvw';
-import { pythonHas } from '../data/python';
+import { pythonHas, runPython } from '../data/python';
 import '../../src/builtins';
 import { build } from '../../src/core/registry';
 import { readNpy } from '../../src/eval/npy';
@@ -174,5 +174,29 @@ describe.skipIf(!hasTorch)('torchvision weights, both ways', () => {
     );
     expect(() => loadPretrainedBackbone(narrow.backbone, 'MobileNetV2', f('resnet18.pth'), 'model.pretrained')).toThrow(/does not look like torchvision MobileNetV2 weights/);
     narrow.dispose();
+  });
+
+  it("model.pretrained_key: the query encoder of a MoCo checkpoint; without the key the error names it", () => {
+    // MoCo's layout: {epoch, arch, state_dict: {module.encoder_q.*, module.encoder_k.*, module.queue}}.
+    runPython(
+      `import sys, torch
+sd = torch.load(sys.argv[1])
+wrapped = {f'module.encoder_q.{k}': v for k, v in sd.items()}
+wrapped.update({f'module.encoder_k.{k}': torch.zeros_like(v) for k, v in sd.items()})
+wrapped['module.queue'] = torch.zeros(128, 16)
+torch.save({'epoch': 200, 'arch': 'resnet18', 'state_dict': wrapped}, sys.argv[2])`,
+      [f('resnet18.pth'), f('moco.pth')],
+    );
+    const model = build('model', { type: 'Classification', backbone: { type: 'ResNet', depth: 18 }, head: { type: 'ClsHead', num_classes: 10 } }) as Classification;
+    expect(() => loadPretrainedBackbone(model.backbone, 'ResNet', f('moco.pth'), 'model.pretrained')).toThrow(/moco\.pth does not look like .*ResNet weights .*; the backbone's weights are under "encoder_q\.": set model\.pretrained_key: encoder_q$/);
+    for (const key of ['encoder_q', 'state_dict.module.encoder_q']) {
+      const report = loadPretrainedBackbone(model.backbone, 'ResNet', f('moco.pth'), 'model.pretrained', key);
+      expect([report.missing, report.loaded.length, report.unused]).toEqual([[], 100, ['fc.weight', 'fc.bias']]);
+    }
+    // The query encoder's values (the key encoder's are zeros).
+    const w = readWeights(f('resnet18.pth')).tensors.get('conv1.weight')!;
+    const hwio = model.backbone.stateDict().get('stem.0.conv.weight')!.dataSync() as Float32Array;
+    expect(hwio[((0 * 7 + 0) * 3 + 1) * 64 + 5]).toBe(w.values[((5 * 3 + 1) * 7 + 0) * 7 + 0]);
+    model.dispose();
   });
 });

@@ -17,6 +17,10 @@ export const classificationParams = z.strictObject({
   neck: slot('neck', 'Optional neck between backbone and head').optional(),
   head: slot('head', 'Classification head (ClsHead)'),
   pretrained: z.string().optional().describe('Backbone weights to start from: a checkpoint or run directory of this toolkit (e.g. a self-supervised run), or torchvision/timm weights (.safetensors, .pth) for ResNet, MobileNetV2, VisionTransformer and SwinTransformer (also the timm and official Swin names), or a YOLOX checkpoint for CSPDarknet; the run log lists what loaded, and a file that does not fit stops the run at this key'),
+  pretrained_key: z
+    .string()
+    .optional()
+    .describe("Where in a foreign pretrained file the backbone is: a nested dict or name prefix, dotted (encoder_q or state_dict.module.encoder_q of a MoCo checkpoint, teacher.backbone of DINO's), as `cvw weights convert --key`"),
   freeze_backbone: z.boolean().default(false).describe('Train only the neck and head, with the backbone in eval mode (linear evaluation)'),
 });
 
@@ -47,7 +51,7 @@ export class Classification extends Module implements Algorithm {
 
   hooks(): Hook[] {
     const type = String((this.params.backbone as { type?: unknown }).type ?? '');
-    return this.params.pretrained ? [new PretrainedHook(this.backbone, type, this.params.pretrained)] : [];
+    return this.params.pretrained ? [new PretrainedHook(this.backbone, type, this.params.pretrained, this.params.pretrained_key)] : [];
   }
 
   private features(images: tf.Tensor4D): tf.Tensor[] {
