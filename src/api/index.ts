@@ -53,5 +53,5 @@ export { packSource, type PackOptions, type PackResult } from '../data/tfrecord/
 export { TFRecordWriter } from '../data/tfrecord/writer';
 export { encodeExample, decodeExample, type Feature, type Features } from '../data/tfrecord/example';
 export { inspectSource, type InspectReport } from '../data/inspect';
-export { setMaxImagePixels, maxImagePixels, DEFAULT_MAX_IMAGE_PIXELS } from '../data/decode';
+export { setMaxImagePixels, maxImagePixels, DEFAULT_MAX_IMAGE_PIXELS } from '../data/pixelLimit';
 export { fetchDataset, RECIPES as DATASET_RECIPES, type DatasetRecipe } from '../data/fetch';

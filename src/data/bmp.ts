@@ -4,6 +4,7 @@
  * 32 bits, uncompressed or with bit-field masks, bottom-up or top-down rows. RLE-compressed
  * files are refused with what to do. The result is 8-bit RGB (RGBA where a mask gives alpha).
  */
+import { tooManyPixels } from './pixelLimit';
 import type { RawImage } from './decode';
 
 export class BmpError extends Error {}
@@ -61,7 +62,7 @@ export function decodeBmp(b: Uint8Array, maxPixels: number): RawImage {
   const topDown = height < 0;
   height = Math.abs(height);
   if (!(width >= 1 && height >= 1)) throw new BmpError(`empty BMP: ${width}x${height} pixels`);
-  if (width * height > maxPixels) throw new BmpError(`the image is ${width}x${height} = ${(width * height).toLocaleString('en')} pixels, more than the limit of ${maxPixels.toLocaleString('en')}`);
+  if (width * height > maxPixels) throw new BmpError(tooManyPixels(width, height, maxPixels));
   if (![1, 4, 8, 16, 24, 32].includes(bpp)) throw new BmpError(`BMP with ${bpp} bits per pixel is not supported`);
 
   // Bit-field masks: after a 40-byte header (BI_BITFIELDS: 3 masks, BI_ALPHABITFIELDS: 4), inside larger ones.

@@ -10,13 +10,12 @@ import type { ImageRef, ImageTensor } from './types';
 import { DataError } from './errors';
 import { LUMA } from './pipeline/image';
 import { NativeModuleError, requireNative } from '../core/nativeModules';
-import { limitFromEnv } from '../core/boundedRead';
-import { UserError } from '../core/problems';
 import { openRegularFile, readRegularFile } from '../core/boundedRead';
 import * as fs from 'node:fs';
 import { decodeBmp } from './bmp';
 import { decodePnm } from './pnm';
 import { sniffImageFormat } from './formats';
+import { MAX_IMAGE_PIXELS_ENV, maxImagePixels, tooManyPixels } from './pixelLimit';
 
 type Sharp = typeof import('sharp');
 let sharpModule: Sharp | undefined;
@@ -31,34 +30,6 @@ export function loadSharp(): Sharp {
   return sharpModule;
 }
 
-/**
- * Most pixels an image may have before it is decoded. A 249 KB PNG can announce 16000x16000
- * pixels (768 MB of RGB); libvips checks the header against this before it allocates anything.
- */
-export const DEFAULT_MAX_IMAGE_PIXELS = 100_000_000;
-export const MAX_IMAGE_PIXELS_ENV = 'CVW_MAX_IMAGE_PIXELS';
-
-/** The pixel limit: `CVW_MAX_IMAGE_PIXELS`, else 100 megapixels. */
-export function maxImagePixels(): number {
-  return limitFromEnv(MAX_IMAGE_PIXELS_ENV, DEFAULT_MAX_IMAGE_PIXELS);
-}
-
-/**
- * Raise (or lower) the pixel limit; undefined goes back to the default. It is kept in the
- * environment variable so that the data loader's worker threads started afterwards share it.
- */
-export function setMaxImagePixels(pixels: number | undefined): void {
-  if (pixels === undefined) {
-    delete process.env[MAX_IMAGE_PIXELS_ENV];
-    return;
-  }
-  if (!(Number.isSafeInteger(pixels) && pixels > 0)) throw new UserError(`the image pixel limit must be a positive integer, got ${pixels}`);
-  process.env[MAX_IMAGE_PIXELS_ENV] = String(pixels);
-}
-
-function tooManyPixels(width: number, height: number): string {
-  return `the image is ${width}x${height} = ${(width * height).toLocaleString('en')} pixels, more than the limit of ${maxImagePixels().toLocaleString('en')} (set ${MAX_IMAGE_PIXELS_ENV} to raise it)`;
-}
 
 /**
  * sharp on an encoded image (a file or its bytes), with the pixel limit: every decoder of user

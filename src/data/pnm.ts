@@ -15,6 +15,7 @@
  * whitespace may separate the header's values; one whitespace character ends the header.
  * The result is 8-bit grey (bitmaps and graymaps) or RGB.
  */
+import { tooManyPixels } from './pixelLimit';
 import type { RawImage } from './decode';
 
 export class PnmError extends Error {}
@@ -99,7 +100,7 @@ export function decodePnm(b: Uint8Array, maxPixels: number): PnmImage {
   const maxval = bitmap ? 1 : tokens.number('maxval', truncatedHeader('maxval'));
   if (!(width >= 1 && height >= 1)) throw new PnmError(`empty PNM: ${width}x${height} pixels`);
   if (!(maxval >= 1 && maxval <= 65535)) throw new PnmError(`PNM maxval ${maxval} is out of range: it must be 1 to 65535`);
-  if (width * height > maxPixels) throw new PnmError(`the image is ${width}x${height} = ${(width * height).toLocaleString('en')} pixels, more than the limit of ${maxPixels.toLocaleString('en')}`);
+  if (width * height > maxPixels) throw new PnmError(tooManyPixels(width, height, maxPixels));
 
   const samples = width * height * channels;
   const start = tokens.pos;

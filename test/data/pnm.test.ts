@@ -213,7 +213,7 @@ describe('PNM bounds', () => {
     await expect(bad('max.pgm', 'P5 1 1 65536\n\0\0')).rejects.toThrow(/PNM maxval 65536 is out of range/);
     await expect(bad('neg.pgm', 'P5 -1 1 255\n\0')).rejects.toThrow(/PNM width is not a whole number: "-1"/);
     // 10^9 x 10^9 pixels in a 30-byte file: refused by the header alone.
-    await expect(bad('huge.ppm', 'P6 1000000000 1000000000 255\n')).rejects.toThrow(/the image is 1000000000x1000000000 = 1,000,000,000,000,000,000 pixels, more than the limit of 100,000,000/);
+    await expect(bad('huge.ppm', 'P6 1000000000 1000000000 255\n')).rejects.toThrow(/the image is 1000000000x1000000000 = 1,000,000,000,000,000,000 pixels, more than the limit of 100,000,000 \(set CVW_MAX_IMAGE_PIXELS to raise it\)/);
     await expect(bad('long.ppm', 'P6 12345678901 1 255\n')).rejects.toThrow(/PNM width is too long: "12345678901"/);
   });
 

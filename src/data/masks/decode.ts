@@ -3,7 +3,7 @@ import { readRegularFile } from '../../core/boundedRead';
 import { DataError } from '../errors';
 import type { ImageRef } from '../types';
 import { decodeMaskPng, MaskFormatError, type DecodedMask, type MaskImage } from './png';
-import { maxImagePixels } from '../decode';
+import { maxImagePixels } from '../pixelLimit';
 import { sniffImageFormat } from '../formats';
 import { decodePnm, PnmError } from '../pnm';
 
