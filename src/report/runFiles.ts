@@ -6,10 +6,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readRunConfig, runFile, tryReadRunInfo } from '../rundir';
+import { MetricsFollower, readRunConfig, runFile, tryReadRunInfo } from '../rundir';
 import { benchmarkEntry, type BenchmarkEntry } from './model/benchmarks';
 import { parseMarkdownTables, type MarkdownTable } from './model/markdownTables';
-import { parseMetricLines, toMetricTables, type MetricTable } from './model/metrics';
+import { toMetricTables, type MetricTable } from './model/metrics';
 import { MetricSplits } from './model/thinning';
 import { REPORT_DIR, REPORT_FILE, type GeneratedReport, type ReportData } from './model/report';
 import { summarize, type RunSnapshot, type RunSummary } from './model/run';
@@ -32,21 +32,24 @@ export function readRunSummary(dir: string, options: { state?: string; config?: 
  * best values come from run.json or every record (runsTableModel), never from these rows.
  */
 export function readMetricTables(dir: string): MetricTable[] {
-  const text = readText(runFile(dir, 'metrics'));
-  if (!text) return [];
   const splits = new MetricSplits();
-  // A slice of lines at a time: a file of millions of lines never exists whole as records or columns.
-  for (let at = 0; at < text.length; ) {
-    let end = text.indexOf('\n', Math.min(text.length, at + SLICE_CHARS));
-    if (end < 0) end = text.length;
-    splits.append(toMetricTables(parseMetricLines(text.slice(at, end))));
-    at = end + 1;
+  const follower = new MetricsFollower(runFile(dir, 'metrics'));
+  // A few MiB at a time: a file of millions of lines never exists whole, as text, records or columns.
+  for (let more = true; more; ) {
+    let read;
+    try {
+      read = follower.read(SLICE_BYTES);
+    } catch {
+      return []; // unreadable (not a regular file): no curves
+    }
+    splits.append(toMetricTables(read.records));
+    more = read.more === true;
   }
   return splits.tables();
 }
 
-/** Characters of metrics.jsonl parsed at a time (about ten thousand lines). */
-const SLICE_CHARS = 2 << 20;
+/** Bytes of metrics.jsonl parsed at a time (about ten thousand lines). */
+const SLICE_BYTES = 2 << 20;
 
 /** A run, whole: summary, config, metrics. */
 export function readRunSnapshot(dir: string, options: { state?: string; tables?: MetricTable[] } = {}): RunSnapshot {

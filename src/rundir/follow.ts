@@ -23,6 +23,8 @@ export interface FollowRead {
   lines: string[];
   /** True when the file was truncated or replaced: `lines` start again from its first line. */
   reset: boolean;
+  /** The read stopped at its byte budget with more of the file to read (`read(maxBytes)`). */
+  more?: boolean;
 }
 
 /** Bytes read per system call; a large backlog is read in several chunks. */
@@ -66,7 +68,12 @@ export class FileFollower {
     this.overlong = false;
   }
 
-  read(): FollowRead {
+  /**
+   * The complete lines appended since the last read; with `maxBytes`, those of about that many
+   * bytes more at most (whole chunks), `more` saying whether the file holds more: a reader of a
+   * huge file takes it a part at a time.
+   */
+  read(maxBytes = Infinity): FollowRead {
     let fd: number;
     let stat: fs.Stats;
     try {
@@ -90,10 +97,13 @@ export class FileFollower {
       this.identity = identity;
       const lines: string[] = [];
       const buffer = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1, stat.size - this.offset)));
+      let budget = maxBytes;
       for (;;) {
+        if (budget <= 0) return { lines, reset, more: this.offset < stat.size };
         const n = fs.readSync(fd, buffer, 0, buffer.length, this.offset);
         if (n <= 0) break;
         this.offset += n;
+        budget -= n;
         this.split(this.decoder.write(buffer.subarray(0, n)), lines);
         if (n < buffer.length) break;
       }
@@ -145,6 +155,8 @@ export interface MetricsRead {
   reset: boolean;
   /** Lines that were not JSON objects (skipped). */
   skipped: number;
+  /** More of the file is left to read (a read with a byte budget). */
+  more?: boolean;
 }
 
 /** metrics.jsonl followed incrementally, parsed line by line. */
@@ -163,8 +175,9 @@ export class MetricsFollower {
     return this.lines.position;
   }
 
-  read(): MetricsRead {
-    const { lines, reset } = this.lines.read();
+  /** The records appended since the last read; `maxBytes` as FileFollower.read's. */
+  read(maxBytes?: number): MetricsRead {
+    const { lines, reset, more } = this.lines.read(maxBytes);
     const records: MetricRecord[] = [];
     let skipped = 0;
     for (const line of lines) {
@@ -177,6 +190,6 @@ export class MetricsFollower {
         skipped++;
       }
     }
-    return { records, reset, skipped };
+    return { records, reset, skipped, ...(more ? { more } : {}) };
   }
 }

@@ -1,14 +1,29 @@
 /** The browser-safe data model shared by the host, the pages and `cvw report`. */
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { tempFiles } from '../helpers/tmp';
 import { benchmarkEntry } from '../../src/report/model/benchmarks';
 import { diffConfigs, flattenConfig } from '../../src/report/model/configDiff';
 import { cellNumber, parseMarkdownTables, splitRow } from '../../src/report/model/markdownTables';
-import { bestOf, lastFinite, parseMetricLines, tableFromJson, tableToJson, toMetricTables } from '../../src/report/model/metrics';
+import { bestOf, lastFinite, tableFromJson, tableToJson, toMetricTables } from '../../src/report/model/metrics';
+import { readMetricTables } from '../../src/report/runFiles';
 import { thinTables } from '../../src/report/model/thinning';
 import { elapsedSeconds, formatDuration, formatValue, summarize } from '../../src/report/model/run';
 import { parseRunInfo } from '../../src/rundir';
 import { pca } from '../../src/report/pca';
 import { encodePng } from '../../src/report/png';
+
+const t = tempFiles({});
+afterAll(() => t.cleanup());
+
+/** A run directory whose metrics.jsonl holds `text`. */
+function runWithMetrics(name: string, text: string): string {
+  const dir = path.join(t.dir, name);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'metrics.jsonl'), text);
+  return dir;
+}
 
 describe('metric tables', () => {
   test('records become one columnar table per split, NaN where a row lacks a value', () => {
@@ -20,7 +35,8 @@ describe('metric tables', () => {
       '{"time":4,"epoch":2,"iter":30,"loss":1.2,"lr":0.08}',
       '{"time":5,"iter":',
     ].join('\n');
-    const tables = toMetricTables(parseMetricLines(text));
+    // A line that is not JSON is skipped; a torn last line (no newline yet) waits for its end.
+    const tables = readMetricTables(runWithMetrics('small', text));
     expect(tables.map((t) => [t.split, t.length])).toEqual([
       ['train', 3],
       ['val', 1],
@@ -33,6 +49,13 @@ describe('metric tables', () => {
     expect(bestOf(train.columns.loss, true)).toEqual({ value: 1.2, row: 2 });
     expect(tableFromJson(tableToJson(train))).toEqual(train);
     expect(tableToJson(train).columns.loss_aux).toEqual([null, 0.3, null]);
+  });
+
+  test('a file of several MiB is read a part at a time into the same tables as its records at once', () => {
+    const records = Array.from({ length: 30_000 }, (_, i) => (i % 1000 === 999 ? { iter: i, split: 'val', accuracy_top1: i / 30_000 } : { iter: i, split: 'train', loss: 1 / (i + 1), lr: 0.1, note: 'x'.repeat(40) }));
+    const dir = runWithMetrics('big', records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    expect(fs.statSync(path.join(dir, 'metrics.jsonl')).size).toBeGreaterThan(2.5 * (1 << 20));
+    expect(readMetricTables(dir)).toEqual(thinTables(toMetricTables(records)));
   });
 
   test('chunks delivered over time join into one table per split', () => {

@@ -156,6 +156,25 @@ describe('FileFollower', () => {
     fs.writeFileSync(file, `${line}\n`.repeat(3000)); // ~3 MB, 3 chunks
     expect(new FileFollower(file).read().lines).toHaveLength(3000);
   });
+
+  it('with a byte budget, reads a backlog a part at a time (whole chunks), saying while there is more', () => {
+    const file = t.file('budget.txt');
+    const lines = Array.from({ length: 3000 }, (_, i) => `${i}:${'z'.repeat(996)}`);
+    fs.writeFileSync(file, lines.map((l) => `${l}\n`).join('')); // ~3 MB, 3 chunks of 1 MiB
+    const f = new FileFollower(file);
+    const parts: string[][] = [];
+    const { bytes } = countingReads(() => {
+      for (let more = true; more; ) {
+        const r = f.read(1);
+        parts.push(r.lines);
+        more = r.more === true;
+      }
+    });
+    expect(parts.length).toBe(3);
+    expect(parts.flat()).toEqual(lines);
+    expect(bytes).toBe(fs.statSync(file).size);
+    expect(f.read(1)).toEqual({ lines: [], reset: false });
+  });
 });
 
 describe('MetricsFollower', () => {
