@@ -38,6 +38,9 @@ export interface RunWatcherOptions {
   usePolling?: boolean;
 }
 
+/** Bytes of metrics.jsonl read per batch handed to a listener (some 20-40 thousand lines). */
+const DELIVER_BYTES = 4 << 20;
+
 interface Follower {
   dir: string;
   metrics: MetricsFollower;
@@ -242,14 +245,22 @@ export class RunWatcher {
     }
   }
 
+  /**
+   * Hand what was appended to the listener, a few MiB at a time: the backlog of a run of millions
+   * of lines arrives as several batches (the first one `reset` when the file was rewritten), never
+   * as one array of all its records.
+   */
   private deliver(follower: Follower): void {
-    let read: MetricsRead;
-    try {
-      read = follower.metrics.read();
-    } catch {
-      return;
+    for (let more = true; more; ) {
+      let read: MetricsRead;
+      try {
+        read = follower.metrics.read(DELIVER_BYTES);
+      } catch {
+        return;
+      }
+      more = read.more === true;
+      if (read.records.length || read.reset) follower.listener(read);
     }
-    if (read.records.length || read.reset) follower.listener(read);
   }
 
   /**

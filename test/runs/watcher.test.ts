@@ -179,6 +179,26 @@ describe('RunWatcher', () => {
     }
   });
 
+  it('hands a large backlog to a listener in batches of a few MiB, in order', async () => {
+    const dir = path.join(root, 'm', 'big');
+    writeRun(dir, { config_stem: 'm', status: 'finished' });
+    const lines = Array.from({ length: 60_000 }, (_, i) => JSON.stringify({ iter: i, split: 'train', loss: 1 / (i + 1), note: 'x'.repeat(120) }));
+    fs.writeFileSync(path.join(dir, 'metrics.jsonl'), lines.map((l) => `${l}\n`).join('')); // ~9.5 MB
+    const w = await RunWatcher.start([root], { livenessMs: 100 });
+    try {
+      const batches: number[][] = [];
+      w.followMetrics(dir, ({ records, reset }) => {
+        expect(reset).toBe(false);
+        batches.push(records.map((r) => r.iter as number));
+      }).dispose();
+      expect(batches.length).toBeGreaterThanOrEqual(2);
+      expect(Math.max(...batches.map((b) => b.length))).toBeLessThan(45_000);
+      expect(batches.flat()).toEqual(lines.map((_, i) => i));
+    } finally {
+      await w.close();
+    }
+  });
+
   it('follows metrics.jsonl incrementally: the lines so far, then appended batches, then a reset on rewrite', async () => {
     const dir = path.join(root, 'm', 'r5');
     writeRun(dir, { config_stem: 'm', status: 'running', pid: process.pid });

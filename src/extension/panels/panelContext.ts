@@ -15,7 +15,7 @@ export interface Disposable {
 
 /** src/runs RunWatcher, as far as the panels use it. */
 export interface RunsSource {
-  /** All records at once, then each appended batch; `reset` when the file was rewritten. */
+  /** The records so far (a large backlog in batches of a few MiB), then each appended batch; `reset` when the file was rewritten. */
   followMetrics(dir: string, listener: (read: { records: MetricRecord[]; reset: boolean }) => void): Disposable;
   onChange(listener: (change: { kind: 'added' | 'changed' | 'removed'; run: RunRef }) => void): Disposable;
   runs(): RunRef[];

@@ -18,9 +18,6 @@ import { readRunSnapshot, readRunSummary } from '../../report/runFiles';
 import { HostMessageType, type HostMessage } from '../protocol';
 import type { Disposable, RunsSource } from './panelContext';
 
-/** Records turned into tables at a time when a whole file is read. */
-const SLICE = 16_384;
-
 export class RunFeed implements Disposable {
   readonly dir: string;
   private splits = new MetricSplits();
@@ -39,8 +36,7 @@ export class RunFeed implements Disposable {
         if (first || reset) {
           first = false;
           this.splits = new MetricSplits();
-          // The whole file at first: as tables a slice at a time, so that its columns never all exist at once.
-          for (let at = 0; at < records.length; at += SLICE) this.splits.append(toMetricTables(records.slice(at, at + SLICE)));
+          this.splits.append(toMetricTables(records));
           if (reset) this.listener?.({ type: HostMessageType.RunSnapshot, run: this.snapshot() });
         } else if (records.length) {
           const tables = toMetricTables(records);
