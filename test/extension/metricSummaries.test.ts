@@ -58,6 +58,17 @@ describe('MetricSummaries', () => {
     expect(summary.final['val/accuracy_top1']).toBe(0.5);
   });
 
+  it('summarises a file of several MiB a part at a time, exactly', () => {
+    const dir = t.file('big');
+    fs.mkdirSync(dir);
+    let text = '';
+    for (let i = 1; i <= 120_000; i++) text += line(i, 1 + Math.sin(i)); // ~11 MB
+    fs.writeFileSync(runFile(dir, 'metrics'), text);
+    const summary = new MetricSummaries().of(dir);
+    expect(summary).toEqual(summarizeMetrics(readMetrics(dir)));
+    expect(summary.final['train/loss']).toBe(1 + Math.sin(120_000));
+  });
+
   it('starts again when the file is rewritten (a resume drops the lines after its checkpoint)', () => {
     const dir = t.file('resumed');
     fs.mkdirSync(dir);

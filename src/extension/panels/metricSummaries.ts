@@ -10,6 +10,9 @@ import * as path from 'node:path';
 import { MetricsFollower, runFile } from '../../rundir';
 import { summarizeMetrics, type MetricSummary } from './runsTableModel';
 
+/** Bytes of metrics.jsonl summarised per read. */
+const READ_BYTES = 4 << 20;
+
 export class MetricSummaries {
   private readonly runs = new Map<string, { follower: MetricsFollower; summary: MetricSummary }>();
 
@@ -19,9 +22,13 @@ export class MetricSummaries {
     let run = this.runs.get(key);
     if (!run) this.runs.set(key, (run = { follower: new MetricsFollower(runFile(key, 'metrics')), summary: { final: {}, best: {} } }));
     try {
-      const { records, reset } = run.follower.read();
-      if (reset) run.summary = { final: {}, best: {} };
-      summarizeMetrics(records, run.summary);
+      // A few MiB of records at a time: the summary needs no more than one batch in memory.
+      for (let more = true; more; ) {
+        const read = run.follower.read(READ_BYTES);
+        if (read.reset) run.summary = { final: {}, best: {} };
+        summarizeMetrics(read.records, run.summary);
+        more = read.more === true;
+      }
     } catch (e) {
       this.runs.delete(key);
       throw e;
