@@ -35,15 +35,10 @@ export function readMetricTables(dir: string): MetricTable[] {
   const splits = new MetricSplits();
   const follower = new MetricsFollower(runFile(dir, 'metrics'));
   // A few MiB at a time: a file of millions of lines never exists whole, as text, records or columns.
-  for (let more = true; more; ) {
-    let read;
-    try {
-      read = follower.read(SLICE_BYTES);
-    } catch {
-      return []; // unreadable (not a regular file): no curves
-    }
-    splits.append(toMetricTables(read.records));
-    more = read.more === true;
+  try {
+    for (const read of follower.batches(SLICE_BYTES)) splits.append(toMetricTables(read.records));
+  } catch {
+    return []; // unreadable (not a regular file): no curves
   }
   return splits.tables();
 }

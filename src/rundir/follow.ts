@@ -192,4 +192,16 @@ export class MetricsFollower {
     }
     return { records, reset, skipped, ...(more ? { more } : {}) };
   }
+
+  /**
+   * What was appended, read in batches of about `maxBytes` (the first one `reset` when the file
+   * was rewritten): a reader of a huge backlog never holds all of its records at once.
+   */
+  *batches(maxBytes: number): Generator<MetricsRead> {
+    for (let more = true; more; ) {
+      const read = this.read(maxBytes);
+      more = read.more === true;
+      yield read;
+    }
+  }
 }

@@ -251,15 +251,16 @@ export class RunWatcher {
    * as one array of all its records.
    */
   private deliver(follower: Follower): void {
-    for (let more = true; more; ) {
-      let read: MetricsRead;
+    const batches = follower.metrics.batches(DELIVER_BYTES);
+    for (;;) {
+      let next: IteratorResult<MetricsRead>;
       try {
-        read = follower.metrics.read(DELIVER_BYTES);
+        next = batches.next();
       } catch {
-        return;
+        return; // unreadable now: the next event or tick tries again
       }
-      more = read.more === true;
-      if (read.records.length || read.reset) follower.listener(read);
+      if (next.done) return;
+      if (next.value.records.length || next.value.reset) follower.listener(next.value);
     }
   }
 

@@ -23,11 +23,9 @@ export class MetricSummaries {
     if (!run) this.runs.set(key, (run = { follower: new MetricsFollower(runFile(key, 'metrics')), summary: { final: {}, best: {} } }));
     try {
       // A few MiB of records at a time: the summary needs no more than one batch in memory.
-      for (let more = true; more; ) {
-        const read = run.follower.read(READ_BYTES);
+      for (const read of run.follower.batches(READ_BYTES)) {
         if (read.reset) run.summary = { final: {}, best: {} };
         summarizeMetrics(read.records, run.summary);
-        more = read.more === true;
       }
     } catch (e) {
       this.runs.delete(key);
