@@ -6,10 +6,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../core/problems';
+import { IMAGE_EXTENSIONS } from '../data/formats';
 import type { FeatureExtractor } from './predict/featureExtractor';
 import type { ImageInput } from './predict/images';
 
-export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.bmp', '.tif', '.tiff', '.avif', '.ppm', '.pgm', '.pbm', '.pnm'];
+/** The data sources' image files (data/formats.ts) and AVIF, which sharp decodes for prediction. */
+const RETRIEVABLE = [...IMAGE_EXTENSIONS, '.avif'];
 
 /** Image files of the given files and folders (folders recursively, sorted; files as given). */
 export function listImages(targets: string[]): string[] {
@@ -19,7 +21,7 @@ export function listImages(targets: string[]): string[] {
       const p = path.join(dir, e.name);
       if (e.isDirectory()) walk(p);
       // Regular files only: a FIFO named x.png would block the reader (a link is followed and checked when read).
-      else if ((e.isFile() || e.isSymbolicLink()) && IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase())) out.push(p);
+      else if ((e.isFile() || e.isSymbolicLink()) && RETRIEVABLE.includes(path.extname(e.name).toLowerCase())) out.push(p);
     }
   };
   for (const t of targets) {
