@@ -69,6 +69,8 @@ export interface MetricsAppendedMessage {
   /** The run the rows belong to (the compare panel follows several). */
   dir: string;
   tables: MetricTable[];
+  /** Numeric values left out so far (RunSnapshot.metricsLeftOut), when any. */
+  leftOut?: number;
 }
 
 export interface CompareRunsMessage {

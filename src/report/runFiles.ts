@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { MetricsFollower, readRunConfig, runFile, tryReadRunInfo } from '../rundir';
 import { benchmarkEntry, type BenchmarkEntry } from './model/benchmarks';
 import { parseMarkdownTables, type MarkdownTable } from './model/markdownTables';
-import { toMetricTables, type MetricTable } from './model/metrics';
+import type { MetricTable } from './model/metrics';
 import { MetricSplits } from './model/thinning';
 import { REPORT_DIR, REPORT_FILE, type GeneratedReport, type ReportData } from './model/report';
 import { summarize, type RunSnapshot, type RunSummary } from './model/run';
@@ -32,28 +32,35 @@ export function readRunSummary(dir: string, options: { state?: string; config?: 
  * best values come from run.json or every record (runsTableModel), never from these rows.
  */
 export function readMetricTables(dir: string): MetricTable[] {
+  return readMetricSplits(dir).tables();
+}
+
+/** metrics.jsonl as readMetricTables keeps it, with what was left out (MetricSplits.leftOut). */
+export function readMetricSplits(dir: string): MetricSplits {
   const splits = new MetricSplits();
   const follower = new MetricsFollower(runFile(dir, 'metrics'));
   // A few MiB at a time: a file of millions of lines never exists whole, as text, records or columns.
   try {
-    for (const read of follower.batches(SLICE_BYTES)) splits.append(toMetricTables(read.records));
+    for (const read of follower.batches(SLICE_BYTES)) splits.appendRecords(read.records);
   } catch {
-    return []; // unreadable (not a regular file): no curves
+    return new MetricSplits(); // unreadable (not a regular file): no curves
   }
-  return splits.tables();
+  return splits;
 }
 
 /** Bytes of metrics.jsonl parsed at a time (about ten thousand lines). */
 const SLICE_BYTES = 2 << 20;
 
 /** A run, whole: summary, config, metrics. */
-export function readRunSnapshot(dir: string, options: { state?: string; tables?: MetricTable[] } = {}): RunSnapshot {
+export function readRunSnapshot(dir: string, options: { state?: string; metrics?: MetricSplits } = {}): RunSnapshot {
   const { text, config } = readRunConfig(dir);
+  const metrics = options.metrics ?? readMetricSplits(dir);
   return {
     summary: readRunSummary(dir, { state: options.state, config }),
     configText: text,
     config,
-    tables: options.tables ?? readMetricTables(dir),
+    tables: metrics.tables(),
+    ...(metrics.leftOut ? { metricsLeftOut: metrics.leftOut } : {}),
   };
 }
 
@@ -112,7 +119,7 @@ export function reportImages(report: GeneratedReport | undefined): string[] {
  * the page loads (a webview URI in VS Code, a data: URI in a standalone file), or undefined for
  * one it will not show (a path that leads out of the run: the page then says "missing image").
  */
-export function readReportData(dir: string, imageUri: (relative: string) => string | undefined, options: { state?: string; tables?: MetricTable[] } = {}): ReportData {
+export function readReportData(dir: string, imageUri: (relative: string) => string | undefined, options: { state?: string } = {}): ReportData {
   const snapshot = readRunSnapshot(dir, options);
   const generated = readGeneratedReport(dir);
   const images: Record<string, string> = {};
@@ -124,6 +131,7 @@ export function readReportData(dir: string, imageUri: (relative: string) => stri
     summary: snapshot.summary,
     configText: snapshot.configText,
     tables: snapshot.tables,
+    ...(snapshot.metricsLeftOut ? { metricsLeftOut: snapshot.metricsLeftOut } : {}),
     confusion: readConfusionMatrices(dir),
     benchmarks: readRunBenchmarks(dir, snapshot.summary, snapshot.config),
     generated,

@@ -78,7 +78,17 @@ describe('thinning metric rows', () => {
     expect(val.length).toBe(200);
     expect(val.thinned).toBeUndefined();
     // What the table stands for.
-    expect(t.thinned).toEqual({ cap, rows: 100_103, streams: [{ columns: ['epoch', 'iter', 'loss', 'lr', 'time'], rows: 100_003 }, { columns: ['epoch', 'iter', 'skipped_items', 'time'], rows: 100 }] });
+    expect(t.thinned).toEqual({
+      cap,
+      rows: 100_103,
+      streams: [{ columns: ['epoch', 'iter', 'loss', 'lr', 'time'], rows: 100_003 }, { columns: ['epoch', 'iter', 'skipped_items', 'time'], rows: 100 }],
+      counts: { time: 100_103, epoch: 100_103, iter: 100_103, loss: 100_003, lr: 100_003, skipped_items: 100 },
+    });
+    // A chart of a column counts that column's rows: skipped_items keeps all 100 of its own.
+    expect([train.rowsWith('skipped_items'), train.keptWith('skipped_items')]).toEqual([100, 100]);
+    expect(train.rowsWith('loss')).toBe(100_003);
+    expect(train.keptWith('loss')).toBe(iters.length);
+    expect([train.rowsWith('absent'), train.keptWith('absent')]).toEqual([0, 0]);
   });
 
   test('an eval split past the cap is thinned too, the newest kept: memory stays bounded', () => {

@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { HostMessageType, PanelKind, RunAction, WebviewMessageType } from '../../src/extension/protocol';
-import { toMetricTables } from '../../src/report/model/metrics';
+import { leftOutNote, toMetricTables } from '../../src/report/model/metrics';
+import { thinTables } from '../../src/report/model/thinning';
 import { summarize } from '../../src/report/model/run';
 import { parseRunInfo } from '../../src/rundir';
 import { buildWebviews, jsonMessage, launchChromium, screenshot, servePanels, type PanelServer } from './browser';
@@ -132,6 +133,30 @@ describe('dashboard of a finished run', () => {
     await page.waitForFunction((n: number) => (window as any).cvwDashboard.charts()[0].redraws > n, before);
     expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(0, 0, 0)');
     await screenshot(page, 'dashboard-finished-high-contrast');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('dashboard of a long or odd run', () => {
+  test('a thinned chart counts its own rows; a rare column says nothing; too many metrics are named', async () => {
+    const { page, errors } = await openDashboard();
+    const records = syntheticRecords({ iters: 12_000, epochs: 5, logInterval: 1, start: START });
+    // A rare kind of row: skipped_items once every 1000 iterations.
+    for (let i = 12_000; i >= 1000; i -= 1000) {
+      const at = records.findIndex((r) => r.split === 'train' && r.iter === i);
+      records.splice(at + 1, 0, { time: records[at].time, epoch: records[at].epoch, iter: i, split: 'train', skipped_items: i / 1000 });
+    }
+    const tables = thinTables(toMetricTables(records));
+    await page.evaluate((m: unknown) => (window as any).__send(m), jsonMessage({ type: HostMessageType.RunSnapshot, run: { summary: summary('finished', 12_000), tables, metricsLeftOut: 41 } }));
+    await page.waitForSelector('figure[data-chart="train:loss"] canvas');
+    await page.waitForTimeout(200);
+    const note = (id: string) => page.$eval(`figure[data-chart="${id}"] .chart-note`, (e: Element) => e.textContent);
+    expect(await note('train:loss')).toMatch(/^showing [\d,]+ of 12,000 points \(evenly thinned, the latest always kept\)/);
+    expect(await note('train:skipped_items')).toBe('');
+    expect(await page.textContent('#metrics-left-out')).toBe(leftOutNote(41));
+    await page.evaluate((m: unknown) => (window as any).__send(m), jsonMessage({ type: HostMessageType.MetricsAppended, dir: DIR, tables: [], leftOut: 1234 }));
+    await page.waitForFunction(() => document.querySelector('#metrics-left-out')!.textContent!.includes('1,234'));
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -10,7 +10,7 @@ import {
   type DashboardState,
   type HostMessage,
 } from '../../src/extension/protocol';
-import { lastFinite } from '../../src/report/model/metrics';
+import { lastFinite, leftOutNote } from '../../src/report/model/metrics';
 import { itersPerEpoch, type RunSummary } from '../../src/report/model/run';
 import { ChartBoard } from './charts/chartBoard';
 import { MetricSplits } from '../../src/report/model/thinning';
@@ -33,6 +33,8 @@ const root = h('main', { id: 'dashboard' }, header.element);
 document.body.append(root);
 
 let series = new MetricSplits();
+/** Said when metrics.jsonl had more splits or columns than are kept (metrics.ts MetricKeys). */
+const leftOut = h('p', { class: 'muted', id: 'metrics-left-out' });
 let board: ChartBoard | undefined;
 let summary: RunSummary | undefined;
 
@@ -71,7 +73,8 @@ onHostMessage((msg: HostMessage) => {
       board?.dispose();
       board?.element.remove();
       board = new ChartBoard([{ label: summary.id, series, clock: clockOf(summary) }], state.chart, readTheme(), 'metrics');
-      if (!toolbar.isConnected) root.append(toolbar);
+      if (!toolbar.isConnected) root.append(toolbar, leftOut);
+      leftOut.textContent = leftOutNote(msg.run.metricsLeftOut);
       root.append(board.element);
       board.update();
       updateEta();
@@ -91,6 +94,7 @@ onHostMessage((msg: HostMessage) => {
     case HostMessageType.MetricsAppended:
       if (msg.dir !== state.dir) break;
       series.append(msg.tables);
+      if (msg.leftOut) leftOut.textContent = leftOutNote(msg.leftOut);
       board?.update();
       updateEta();
       break;

@@ -6,7 +6,7 @@
  * it reads the data embedded in the page (and no buttons are shown).
  */
 import { DEFAULT_CHART_SETTINGS, HostMessageType, PanelKind, RunAction, WebviewMessageType, type HostMessage, type ReportState } from '../../src/extension/protocol';
-import { tableFromJson } from '../../src/report/model/metrics';
+import { leftOutNote, tableFromJson } from '../../src/report/model/metrics';
 import type { DetectionGalleryItem, GalleryItem, ReportData } from '../../src/report/model/report';
 import { elapsedSeconds, formatDuration, itersPerEpoch } from '../../src/report/model/run';
 import type { EmbeddedReport } from '../../src/report/standalone';
@@ -80,7 +80,8 @@ function curvesCell(r: ReportData): HTMLElement {
   series.append(r.tables);
   board?.dispose();
   board = new ChartBoard([{ label: r.summary.id, series, clock: { itersPerEpoch: itersPerEpoch(r.summary), startSeconds: r.summary.started ? Date.parse(r.summary.started) / 1000 : undefined } }], DEFAULT_CHART_SETTINGS, readTheme(), 'metrics');
-  return cell('curves', 'Training curves', 'cell-curves', board.element);
+  const note = leftOutNote(r.metricsLeftOut);
+  return cell('curves', 'Training curves', 'cell-curves', ...(note ? [h('p', { class: 'muted', id: 'metrics-left-out' }, note)] : []), board.element);
 }
 
 function confusionCell(r: ReportData): HTMLElement | undefined {

@@ -8,24 +8,25 @@
  */
 import * as path from 'node:path';
 import { MetricsFollower, runFile } from '../../rundir';
+import { MetricKeys } from '../../report/model/metrics';
 import { summarizeMetrics, type MetricSummary } from './runsTableModel';
 
 /** Bytes of metrics.jsonl summarised per read. */
 const READ_BYTES = 4 << 20;
 
 export class MetricSummaries {
-  private readonly runs = new Map<string, { follower: MetricsFollower; summary: MetricSummary }>();
+  private readonly runs = new Map<string, { follower: MetricsFollower; summary: MetricSummary; keys: MetricKeys }>();
 
   /** Run `dir`'s summary now (reading only what its metrics.jsonl appended since the last call). Throws when the file cannot be read. */
   of(dir: string): MetricSummary {
     const key = path.resolve(dir);
     let run = this.runs.get(key);
-    if (!run) this.runs.set(key, (run = { follower: new MetricsFollower(runFile(key, 'metrics')), summary: { final: {}, best: {} } }));
+    if (!run) this.runs.set(key, (run = { follower: new MetricsFollower(runFile(key, 'metrics')), summary: { final: {}, best: {} }, keys: new MetricKeys() }));
     try {
       // A few MiB of records at a time: the summary needs no more than one batch in memory.
       for (const read of run.follower.batches(READ_BYTES)) {
-        if (read.reset) run.summary = { final: {}, best: {} };
-        summarizeMetrics(read.records, run.summary);
+        if (read.reset) Object.assign(run, { summary: { final: {}, best: {} }, keys: new MetricKeys() });
+        summarizeMetrics(read.records, run.summary, run.keys);
       }
     } catch (e) {
       this.runs.delete(key);

@@ -11,7 +11,7 @@
  * page whole, and the page thins them the same way, continuing from the snapshot's state.
  */
 import * as path from 'node:path';
-import { toMetricTables, type MetricTable } from '../../report/model/metrics';
+import type { MetricTable } from '../../report/model/metrics';
 import { MetricSplits } from '../../report/model/thinning';
 import type { RunSnapshot } from '../../report/model/run';
 import { readRunSnapshot, readRunSummary } from '../../report/runFiles';
@@ -36,12 +36,12 @@ export class RunFeed implements Disposable {
         if (first || reset) {
           first = false;
           this.splits = new MetricSplits();
-          this.splits.append(toMetricTables(records));
+          this.splits.appendRecords(records);
           if (reset) this.listener?.({ type: HostMessageType.RunSnapshot, run: this.snapshot() });
         } else if (records.length) {
-          const tables = toMetricTables(records);
-          this.splits.append(tables);
-          this.listener?.({ type: HostMessageType.MetricsAppended, dir: this.dir, tables });
+          const tables = this.splits.appendRecords(records);
+          const leftOut = this.splits.leftOut;
+          this.listener?.({ type: HostMessageType.MetricsAppended, dir: this.dir, tables, ...(leftOut ? { leftOut } : {}) });
         }
       }),
       runs.onChange(({ kind, run }) => {
@@ -55,7 +55,7 @@ export class RunFeed implements Disposable {
   snapshot(): RunSnapshot {
     if (!this.runs) return readRunSnapshot(this.dir);
     const state = this.runs.runs().find((r) => path.resolve(r.dir) === this.dir)?.state;
-    return readRunSnapshot(this.dir, { state, tables: this.tables() });
+    return readRunSnapshot(this.dir, { state, metrics: this.splits });
   }
 
   /** The rows kept, per split (copies). */

@@ -18,7 +18,7 @@
  * each column through `cellValue` and have no start, metrics or note.
  */
 import type { MetricRecord } from '../../report/model/metrics';
-import { BOOKKEEPING_COLUMNS, lowerIsBetter, splitOf } from '../../report/model/metrics';
+import { BOOKKEEPING_COLUMNS, lowerIsBetter, MetricKeys, splitOf } from '../../report/model/metrics';
 import { runDurationMs } from '../../rundir/duration';
 import { joinArgs } from '../../runs/args';
 import type { QueueEntry } from '../../runs/queueFile';
@@ -193,13 +193,13 @@ export interface MetricSummary {
  * with `into`, of the records that summary was made of followed by these (it is updated in place:
  * a growing file is summarised by what was appended, not read again).
  */
-export function summarizeMetrics(records: readonly MetricRecord[], into: MetricSummary = { final: {}, best: {} }): MetricSummary {
+export function summarizeMetrics(records: readonly MetricRecord[], into: MetricSummary = { final: {}, best: {} }, keys = new MetricKeys()): MetricSummary {
   const { final, best } = into;
   for (const r of records) {
     const split = splitOf(r);
     for (const k in r) {
       const v = r[k];
-      if (typeof v !== 'number' || !Number.isFinite(v) || BOOKKEEPING_COLUMNS.has(k)) continue;
+      if (typeof v !== 'number' || !keys.admits(split, k) || !Number.isFinite(v) || BOOKKEEPING_COLUMNS.has(k)) continue;
       const key = `${split}/${k}`;
       final[key] = v;
       const b = best[key];

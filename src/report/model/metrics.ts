@@ -21,12 +21,15 @@ export interface MetricTable {
 /**
  * What a thinned table stands for (thinning.ts MetricRows): the rows read, per kind of row (the
  * columns its rows have; none for the one stream of every further kind) in order of first
- * appearance, and the cap they were thinned under. Enough to continue thinning exactly.
+ * appearance, and the cap they were thinned under (before capFor lowers it for a wide split).
+ * Enough to continue thinning exactly.
  */
 export interface ThinnedInfo {
   cap: number;
   rows: number;
   streams: Array<{ columns?: string[]; rows: number }>;
+  /** Rows read with a value, per column (a chart of a rare column counts its own rows). */
+  counts: Record<string, number>;
 }
 
 /** Numeric fields that are bookkeeping, not curves worth a chart of their own. */
@@ -37,35 +40,116 @@ export function splitOf(r: MetricRecord): string {
   return typeof r.split === 'string' && r.split ? r.split : 'train';
 }
 
-/** Group records by split into columnar tables (in order of first appearance). */
-export function toMetricTables(records: readonly MetricRecord[]): MetricTable[] {
+/** Splits a run's metrics are kept for (train, val, benchmark, test, ...); lines of further ones are left out. */
+export const MAX_METRIC_SPLITS = 16;
+
+/**
+ * Columns kept per split, in order of first appearance. Above the widest split the toolkit writes
+ * (a segmentation evaluation's IoU.<class> of ADE20K's 150 or COCO-Stuff's 171 classes, plus the
+ * mean metrics), and below what a hand-made metrics.jsonl with a new key on every line would cost:
+ * every kept row holds a value of every column of its split.
+ */
+export const MAX_METRIC_COLUMNS = 256;
+
+/**
+ * Which splits and columns of a run are kept: the first MAX_METRIC_SPLITS splits and the first
+ * MAX_METRIC_COLUMNS numeric keys of each, in the order the lines bring them, so that every reader
+ * of the same file (the dashboard's feed and its page, the runs table, `cvw report`) keeps the same
+ * ones whatever its batches. `leftOut` counts the numeric values of the others.
+ */
+export class MetricKeys {
+  private readonly splits = new Map<string, Set<string>>();
+  leftOut = 0;
+
+  /** The kept columns of `split` (admitting it while there is room), or undefined when it is left out. */
+  columnsOf(split: string): Set<string> | undefined {
+    let cols = this.splits.get(split);
+    if (!cols && this.splits.size < MAX_METRIC_SPLITS) this.splits.set(split, (cols = new Set()));
+    return cols;
+  }
+
+  /** Whether `key` of `split` is kept (admitting it while there is room); counts what is not. */
+  admits(split: string, key: string): boolean {
+    // `__proto__` would be an object's prototype, not a column, wherever columns are keyed by name.
+    const cols = key === '__proto__' ? undefined : this.columnsOf(split);
+    if (cols && (cols.has(key) || (cols.size < MAX_METRIC_COLUMNS && cols.add(key)))) return true;
+    this.leftOut++;
+    return false;
+  }
+}
+
+/** What the panels say of `leftOut` values (MetricKeys.leftOut): empty when none. */
+export function leftOutNote(leftOut: number | undefined): string {
+  if (!leftOut) return '';
+  return `metrics.jsonl has more than ${MAX_METRIC_SPLITS} splits or more than ${MAX_METRIC_COLUMNS} metrics in a split: the first ones are shown, ${leftOut.toLocaleString('en-US')} values of the others are not`;
+}
+
+/**
+ * Values held per table before a split's rows continue in another table: a batch of half a million
+ * short lines under a split of 256 columns stays a few MiB at a time instead of a gigabyte.
+ */
+const TABLE_CELLS = 1 << 20;
+
+/**
+ * Group records by split into columnar tables (in order of first appearance; a split's rows may
+ * come as several tables, in order). `keys` decides which splits and columns are kept: pass the
+ * reader's own across the batches of one file.
+ */
+export function toMetricTables(records: readonly MetricRecord[], keys = new MetricKeys()): MetricTable[] {
   const bySplit = new Map<string, MetricRecord[]>();
   for (const r of records) {
     const s = splitOf(r);
     let list = bySplit.get(s);
-    if (!list) bySplit.set(s, (list = []));
+    if (!list) {
+      if (!keys.columnsOf(s)) {
+        for (const k in r) if (typeof r[k] === 'number') keys.leftOut++;
+        continue;
+      }
+      bySplit.set(s, (list = []));
+    }
     list.push(r);
   }
-  return [...bySplit].map(([split, rows]) => tableOf(split, rows));
+  return [...bySplit].flatMap(([split, rows]) => tablesOf(split, rows, keys));
 }
 
-function tableOf(split: string, rows: readonly MetricRecord[]): MetricTable {
-  const columns: Record<string, Float64Array> = {};
-  const n = rows.length;
-  for (let i = 0; i < n; i++) {
+/** The rows of one split as tables of at most about TABLE_CELLS values each. */
+function tablesOf(split: string, rows: readonly MetricRecord[], keys: MetricKeys): MetricTable[] {
+  const out: MetricTable[] = [];
+  // Rows [from, i) and the kept keys they have: a table is cut before a row that would take it
+  // past the budget, so its dense columns never hold more than about TABLE_CELLS values.
+  let from = 0;
+  let names = new Set<string>();
+  const flush = (to: number) => {
+    if (to > from) out.push(tableOf(split, rows, from, to, [...names]));
+    from = to;
+    names = new Set();
+  };
+  for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
+    const mine: string[] = [];
+    for (const k in r) if (typeof r[k] === 'number' && keys.admits(split, k)) mine.push(k);
+    const grown = names.size + mine.filter((k) => !names.has(k)).length;
+    if (i > from && (i + 1 - from) * grown > TABLE_CELLS) flush(i);
+    for (const k of mine) names.add(k);
+  }
+  flush(rows.length);
+  return out;
+}
+
+function tableOf(split: string, rows: readonly MetricRecord[], from: number, to: number, names: readonly string[]): MetricTable {
+  const n = to - from;
+  const byName = new Map(names.map((k) => [k, new Float64Array(n).fill(NaN)]));
+  for (let i = 0; i < n; i++) {
+    const r = rows[from + i];
     for (const k in r) {
       const v = r[k];
-      if (typeof v !== 'number') continue;
-      let col = columns[k];
-      if (!col) {
-        col = columns[k] = new Float64Array(n);
-        col.fill(NaN);
+      if (typeof v === 'number') {
+        const col = byName.get(k);
+        if (col) col[i] = v;
       }
-      col[i] = v;
     }
   }
-  return { split, length: n, columns };
+  return { split, length: n, columns: Object.fromEntries(byName) };
 }
 
 /** Parse metrics.jsonl text; lines that are not JSON objects (a line being written) are skipped. */

@@ -127,6 +127,8 @@ export interface ReportData {
   summary: RunSummary;
   configText?: string;
   tables: MetricTable[];
+  /** As RunSnapshot.metricsLeftOut. */
+  metricsLeftOut?: number;
   confusion: ConfusionMatrix[];
   benchmarks: BenchmarkEntry[];
   generated?: GeneratedReport;

@@ -45,6 +45,8 @@ export interface RunSnapshot {
   /** The resolved config as an object (for comparisons). */
   config?: Record<string, unknown>;
   tables: MetricTable[];
+  /** Numeric values of metrics.jsonl left out of `tables`: its splits or columns past the bounds (MetricKeys). */
+  metricsLeftOut?: number;
 }
 
 const STATUSES: ReadonlySet<string> = new Set(RUN_STATES);

@@ -18,13 +18,17 @@
  * - A stream below the cap keeps every row: an evaluation split (a few hundred evaluations) and
  *   rare rows are never thinned; the last value of every column is always kept (the newest row of
  *   the stream it belongs to).
+ * - Every kept row holds a value of each of its split's columns, so a wide split keeps fewer rows
+ *   per stream (capFor): the cap halves as columns and kinds of row arrive, a function of the rows
+ *   read like the stride. Which splits and columns there are at all is bounded before (metrics.ts
+ *   MetricKeys, through appendRecords).
  *
  * Final and best values must not come from here (they would miss the left-out rows): the runs
  * table sums every record (runsTableModel summarizeMetrics), the report uses run.json.
  *
  * Browser-safe (no Node imports): the extension host, the webviews and `cvw report` share it.
  */
-import type { MetricTable, ThinnedInfo } from './metrics';
+import { MetricKeys, toMetricTables, type MetricRecord, type MetricTable, type ThinnedInfo } from './metrics';
 
 /**
  * Ordinals kept per stream before its stride doubles. A chart is at most ~2000 pixels wide and
@@ -37,6 +41,23 @@ export const METRIC_ROW_CAP = 4096;
 
 /** Kinds of row told apart per split; rows of any further kind share one last stream. */
 export const MAX_STREAMS = 8;
+
+/**
+ * Values a split's kept rows may hold (every row holds one per column of its split): the cap per
+ * stream halves, down to MIN_ROW_CAP, while cap x columns x streams is above it. A training split
+ * of a few dozen columns in one or two kinds of row keeps the whole cap; a hand-made file of 256
+ * columns in nine kinds of row keeps 128 rows of each, a few MiB instead of a gigabyte.
+ */
+export const METRIC_CELLS = 1 << 18;
+const MIN_ROW_CAP = 128;
+
+/** The rows kept per stream of a split of `columns` columns and `streams` kinds of row, under `cap`. */
+export function capFor(cap: number, columns: number, streams: number): number {
+  let c = cap;
+  const width = Math.max(1, columns) * Math.max(1, streams);
+  while (c > MIN_ROW_CAP && c * width > METRIC_CELLS) c = Math.max(MIN_ROW_CAP, c >> 1);
+  return c;
+}
 
 /** The smallest power-of-two stride that keeps at most `cap` of `rows` ordinals (0, k, 2k, ...). */
 export function strideFor(rows: number, cap: number): number {
@@ -121,6 +142,10 @@ export class MetricRows {
   private readonly bySignature = new Map<string, number>();
   private other = -1;
   /** Per kept row: its stream and its ordinal in it (while `alive`). */
+  /** Rows read with a value of each column. */
+  private readonly counts = new Map<string, number>();
+  /** The cap per stream now (capFor: lower once the split is wide). */
+  private limit: number;
   private rowStream = new Int32Array(64);
   private rowOrdinal = new Float64Array(64);
   private alive = new Uint8Array(64);
@@ -129,7 +154,9 @@ export class MetricRows {
   constructor(
     readonly split: string,
     private cap = METRIC_ROW_CAP,
-  ) {}
+  ) {
+    this.limit = cap;
+  }
 
   keys(): string[] {
     return [...this.cols.keys()];
@@ -148,6 +175,19 @@ export class MetricRows {
     return this.cols.get(key)?.values ?? new Float64Array(0);
   }
 
+  /** Rows read with a value of `key`, kept or not. */
+  rowsWith(key: string): number {
+    return this.counts.get(key) ?? 0;
+  }
+
+  /** Kept rows with a value of `key`. */
+  keptWith(key: string): number {
+    const c = this.cols.get(key);
+    let n = 0;
+    if (c) for (let i = 0; i < c.length; i++) if (c.at(i) === c.at(i)) n++;
+    return n;
+  }
+
   /** Whether rows were left out. */
   get thinned(): boolean {
     return this.rows > this.length;
@@ -164,20 +204,41 @@ export class MetricRows {
       return;
     }
     const n = table.length;
-    const names = Object.keys(table.columns);
-    const src = names.map((k) => {
-      const c = table.columns[k];
-      return c.length === n ? c : c.subarray(0, n);
-    });
+    // The columns with a value, each with the row of its first: a column counts towards the
+    // split's width (capFor) from that row on, as if the rows were read one by one.
+    const names: string[] = [];
+    const src: Float64Array[] = [];
+    const firsts: number[] = [];
+    for (const [k, c] of Object.entries(table.columns)) {
+      const values = c.length === n ? c : c.subarray(0, n);
+      let first = -1;
+      let count = 0;
+      for (let i = 0; i < n; i++) {
+        if (values[i] !== values[i]) continue;
+        count++;
+        if (first < 0) first = i;
+      }
+      if (first < 0) continue;
+      if (!this.cols.has(k)) firsts.push(first);
+      this.counts.set(k, (this.counts.get(k) ?? 0) + count);
+      names.push(k);
+      src.push(values);
+    }
+    firsts.sort((a, b) => a - b);
+    let width = this.cols.size;
     for (const k of names) this.columnFor(k);
     const dst = names.map((k) => this.cols.get(k)!);
     const missing = [...this.cols.values()].filter((c) => !dst.includes(c));
     // Each row's stream, and the last row of each stream in this table: an off-stride row that is
     // not its stream's last is dropped by the next one anyway, so it is never copied.
+    let kinds = this.streams.length;
     const sid = this.streamsOf(names, src, n);
     const last = new Map<number, number>();
     for (let i = 0; i < n; i++) last.set(sid[i], i);
-    for (let i = 0; i < n; i++) {
+    for (let i = 0, f = 0; i < n; i++) {
+      for (; f < firsts.length && firsts[f] <= i; f++) width++;
+      kinds = Math.max(kinds, sid[i] + 1);
+      this.narrow(capFor(this.cap, width, kinds));
       const s = this.streams[sid[i]];
       const ordinal = s.rows++;
       this.rows++;
@@ -189,7 +250,7 @@ export class MetricRows {
       for (const c of missing) c.pushOne(NaN);
       this.pushRow(sid[i], ordinal);
       if (!on) s.tail = at;
-      else if (Math.ceil(s.rows / s.stride) > this.cap) this.widen(sid[i]);
+      else if (Math.ceil(s.rows / s.stride) > this.limit) this.widen(sid[i]);
       if (this.dead > 64 && this.dead * 2 > this.length) this.compact();
     }
     if (this.dead) this.compact();
@@ -206,7 +267,19 @@ export class MetricRows {
   }
 
   private info(): ThinnedInfo {
-    return { cap: this.cap, rows: this.rows, streams: this.streams.map((s) => (s.columns ? { columns: [...s.columns], rows: s.rows } : { rows: s.rows })) };
+    return {
+      cap: this.cap,
+      rows: this.rows,
+      streams: this.streams.map((s) => (s.columns ? { columns: [...s.columns], rows: s.rows } : { rows: s.rows })),
+      counts: Object.fromEntries(this.counts),
+    };
+  }
+
+  /** Lower the cap per stream to `limit` (the split grew wider): every stream's stride follows. */
+  private narrow(limit: number): void {
+    if (limit >= this.limit) return;
+    this.limit = limit;
+    for (let k = 0; k < this.streams.length; k++) this.widen(k);
   }
 
   private columnFor(key: string): GrowableColumn {
@@ -293,7 +366,7 @@ export class MetricRows {
   /** Double the stream's stride until it keeps at most `cap` ordinals; drop the rows now off it (not its newest). */
   private widen(stream: number): void {
     const s = this.streams[stream];
-    const stride = strideFor(s.rows, this.cap);
+    const stride = strideFor(s.rows, this.limit);
     if (stride === s.stride) return;
     s.stride = stride;
     const newest = s.rows - 1;
@@ -337,13 +410,17 @@ export class MetricRows {
     const info = table.thinned!;
     const cap = info.cap;
     if (!Number.isInteger(cap) || cap < 2 || cap > 1 << 24 || !Array.isArray(info.streams) || info.streams.length > MAX_STREAMS + 1) return false;
+    const names = Object.keys(table.columns);
+    const counts = info.counts;
+    if (!counts || typeof counts !== 'object' || !names.every((k) => Number.isInteger(counts[k]) && counts[k] >= 0)) return false;
+    const limit = capFor(cap, names.length, info.streams.length);
     const streams: Stream[] = [];
     const bySignature = new Map<string, number>();
     let other = -1;
     let total = 0;
     for (const s of info.streams) {
       if (!Number.isInteger(s.rows) || s.rows < 1) return false;
-      const stride = strideFor(s.rows, cap);
+      const stride = strideFor(s.rows, limit);
       if (s.columns) {
         if (!Array.isArray(s.columns) || !s.columns.every((c) => typeof c === 'string')) return false;
         const columns = [...s.columns].sort();
@@ -362,7 +439,6 @@ export class MetricRows {
     // Which stream each kept row is of, and its ordinal: the j-th kept row of a stream is ordinal
     // j * stride, but for its newest row when that one is off the stride.
     const n = table.length;
-    const names = Object.keys(table.columns);
     const cols = names.map((k) => table.columns[k]);
     const sid = new Int32Array(n);
     for (let i = 0; i < n; i++) {
@@ -386,6 +462,8 @@ export class MetricRows {
       }
     }
     this.cap = cap;
+    this.limit = limit;
+    for (const k of names) this.counts.set(k, counts[k]);
     this.streams = streams;
     for (const [sig, k] of bySignature) this.bySignature.set(sig, k);
     this.other = other;
@@ -409,8 +487,22 @@ export class MetricRows {
 /** A run's splits, each kept as MetricRows, in order of first appearance. */
 export class MetricSplits {
   private readonly splits = new Map<string, MetricRows>();
+  /** The splits and columns kept of the records appended (appendRecords). */
+  private readonly keys = new MetricKeys();
 
   constructor(private readonly cap = METRIC_ROW_CAP) {}
+
+  /** Numeric values of the records appended that were left out (MetricKeys: too many splits or columns). */
+  get leftOut(): number {
+    return this.keys.leftOut;
+  }
+
+  /** Add records read after those before; returns them as the tables appended (for a page that keeps its own copy). */
+  appendRecords(records: readonly MetricRecord[]): MetricTable[] {
+    const tables = toMetricTables(records, this.keys);
+    this.append(tables);
+    return tables;
+  }
 
   /** Add tables of rows read after those before (any splits, one table per split or several). */
   append(tables: readonly MetricTable[]): void {

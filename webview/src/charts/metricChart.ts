@@ -244,8 +244,9 @@ export class MetricChart {
     for (const line of this.lines) {
       const s = line.source.series;
       const n = s.length;
-      rows += n;
-      read += s.rows;
+      // The rows of this line's column, kept and read: a rare column in a thinned split keeps all of its own.
+      rows += s.keptWith(line.source.key);
+      read += s.rowsWith(line.source.key);
       if (line.rewrites !== s.rewrites) {
         // Rows were dropped (thinning): the indexes over them start again (a few thousand rows).
         line.rewrites = s.rewrites;
