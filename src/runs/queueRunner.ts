@@ -30,6 +30,13 @@ export interface QueueRunnerOptions {
   /** Arguments added to every `cvw train` (tests: `--max-iters`). */
   trainArgs?: string[];
   env?: Record<string, string>;
+  /**
+   * Whether queued entries may start now (default: always). The editor serves a folder's queue as
+   * the folder opens, and a repository can commit work_dirs/.queue.json: it holds the queue until
+   * the person has started it in that folder, so that opening a clone trains nothing. Held entries
+   * stay `queued` and the file is left as it is; running ones are still followed and settled.
+   */
+  mayStart?: () => boolean;
 }
 
 /** How a started entry stands now: still running, or its ending for the queue. */
@@ -130,16 +137,17 @@ export class QueueRunner implements Disposable {
 
   /**
    * One step: settle the started entries (adopt the living, end the dead), then start queued ones
-   * up to the limit unless the queue is paused. Returns the queue as written.
+   * up to the limit unless the queue is paused or held (`mayStart`). Returns the queue as written.
    */
   tick(): QueueData {
     if (this.disposed) throw new Error('the queue runner is closed');
     // Most ticks find nothing to do: read without the lock (and create nothing in a workspace without a queue).
     const peek = readQueue(this.root);
-    const busy = peek.entries.some((e) => e.state === 'running' || (e.state === 'queued' && !peek.paused));
+    const starts = () => this.options.mayStart?.() ?? true;
+    const busy = peek.entries.some((e) => e.state === 'running' || (e.state === 'queued' && !peek.paused && starts()));
     const q = !busy ? peek : updateQueue(this.root, (q) => {
       settleEntries(q, this.lastLines, this.exiting);
-      if (q.paused) return q;
+      if (q.paused || !starts()) return q;
       let running = q.entries.filter((e) => e.state === 'running').length;
       for (const e of q.entries) {
         if (running >= this.parallel) break;

@@ -39,7 +39,8 @@ beforeAll(async () => {
       'modules/marker_neck.js': MODULE,
       'work_dirs/cfg/run1/run.json': JSON.stringify({ status: 'finished', config_stem: 'cfg', run_id: 'run1' }),
       'work_dirs/cfg/run1/log.txt': 'the log inside the run\n',
-      // Queued from a terminal (`cvw queue add`): served only once the workspace is trusted.
+      // Queued from a terminal (`cvw queue add`), or committed with the repository: served only once
+      // the workspace is trusted, and started only when the person says so.
       'work_dirs/.queue.json': JSON.stringify({ version: 1, paused: false, seq: 1, entries: [{ id: 'q1', config: 'configs/custom.yaml', overrides: ['--max-iters', '1'], added: '2026-12-06T10:00:00.000Z', state: 'queued' }] }),
     },
     workspaceTrust: true,
@@ -102,8 +103,13 @@ test('untrusted: Train is refused with a message that offers to manage trust; tr
   const problems = await vs.waitForProblems((ps) => ofConfig(ps).length > 0 && ofConfig(ps).every((p) => p.severity === 'error'), { timeout: 30_000 });
   expect(ofConfig(problems)).toEqual([{ severity: 'error', message: 'unknown key "gain" in neck "MarkerNeck" (model.neck) (known: width)', line: 5, column: 28 }]);
   expect(existsSync(vs.path('loaded.marker'))).toBe(true);
-  // The run queue is served from now on, without a reload: its entry starts (and fails on the
+  // The run queue is served from now on, without a reload, but trust alone starts nothing: a
+  // notification names what the queue holds. Start Queue starts its entry (which fails on the
   // config's error, the one shown above).
+  const held = await vs.waitForNotification('The run queue of');
+  expect(held).toContain('"configs/custom.yaml"');
+  expect(queued()).toEqual({ state: 'queued' });
+  await page.locator('.notifications-toasts .notification-toast', { hasText: 'The run queue of' }).locator('.monaco-button', { hasText: 'Start Queue' }).click();
   await expect.poll(() => queued().state, { timeout: 60_000 }).toBe('failed');
   expect(queued().reason).toMatch(/gain/);
   await vs.openFile('configs/custom.yaml');

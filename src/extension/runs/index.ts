@@ -55,7 +55,7 @@ export function registerRuns(context: vscode.ExtensionContext, output: vscode.Ou
   });
   const status = new ActiveRunStatus(service);
   const notifier = new RunNotifier(service, crashes, deps.dashboard);
-  const queue = new QueueController(service);
+  const queue = new QueueController(service, context.workspaceState);
   const tree = new RunsTreeProvider(service, deps.dashboard, queue);
   const view = vscode.window.createTreeView(VIEWS.runs, { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
   void vscode.commands.executeCommand('setContext', CONTEXT.dashboardAvailable, deps.dashboard);
