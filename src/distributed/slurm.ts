@@ -13,7 +13,7 @@ import { UserError } from '../core/problems';
 import { resolveConfig } from '../core/check';
 import { packageVersion } from '../core/packageInfo';
 import type { Override } from '../core/config/overrides';
-import { RunDir, makeNewRunDir, CHECKPOINTS, checkpointName } from '../rundir';
+import { RunDir, makeNewRunDir, CHECKPOINTS, checkpointName, writeAtomic } from '../rundir';
 import { MALLOC_TUNABLES_VALUE } from '../core/mallocTunables';
 import { makeDirs } from '../core/makeDirs';
 
@@ -137,7 +137,10 @@ export function submit(o: SubmitOptions): SubmitResult {
   const script = sbatchScript({ ...o, runDir: dir, cwd: process.cwd(), node: process.execPath, cvw: process.argv[1] });
   makeDirs(dir);
   const scriptFile = path.join(dir, SCRIPT);
-  fs.writeFileSync(scriptFile, script, { mode: 0o755 });
+  // Through a new file and a rename: a run folder given with --work-dir (resubmitting a run) may
+  // come with the workspace, and a submit.sbatch link planted there (to ~/.bashrc, say) would have
+  // the script written into its target, which then ran `exec srun ...` in every new shell.
+  writeAtomic(scriptFile, [script], 0o755);
   if (o.dryRun) return { runDir: dir, script: scriptFile };
 
   const run = RunDir.create(dir, {

@@ -7,14 +7,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { makeDirs } from '../core/makeDirs';
 
-/** Write buffers to `file` through a temporary file and a rename (its folder made as needed). */
-export function writeAtomic(file: string, parts: Array<Buffer | string | Uint8Array>): void {
+/**
+ * Write buffers to `file` through a temporary file and a rename (its folder made as needed); `mode`:
+ * the new file's permissions (before the umask), 0o666 by default.
+ */
+export function writeAtomic(file: string, parts: Array<Buffer | string | Uint8Array>, mode = 0o666): void {
   makeDirs(path.dirname(file));
   const tmp = `${file}.tmp-${process.pid}`;
   // Created afresh ('wx'), never opened through what is there: a run's folder comes from the
   // workspace, and a symlink planted under the temporary name would have this write go to its target.
   fs.rmSync(tmp, { force: true });
-  const fd = fs.openSync(tmp, 'wx');
+  const fd = fs.openSync(tmp, 'wx', mode);
   try {
     try {
       for (const p of parts) fs.writeSync(fd, typeof p === 'string' ? Buffer.from(p, 'utf8') : p);
