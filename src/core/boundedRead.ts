@@ -22,7 +22,7 @@ export class UnreadableFile extends UserError {
 }
 
 /** What a non-regular file is, for messages. */
-function kindOf(st: fs.Stats): string {
+export function kindOf(st: fs.Stats): string {
   if (st.isDirectory()) return 'a folder';
   if (st.isFIFO()) return 'a FIFO (named pipe)';
   if (st.isCharacterDevice()) return 'a character device';

@@ -6,6 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { makeDirs } from '../core/makeDirs';
+import { kindOf } from '../core/boundedRead';
+import { UserError } from '../core/problems';
 
 /**
  * Write buffers to `file` through a temporary file and a rename (its folder made as needed); `mode`:
@@ -30,6 +32,42 @@ export function writeAtomic(file: string, parts: Array<Buffer | string | Uint8Ar
     // A full disk, or `file` a folder: the previous file stays, and no temporary is left beside it.
     fs.rmSync(tmp, { force: true });
     throw err;
+  }
+}
+
+/**
+ * Open `file` to append to it (created when missing); the caller closes the descriptor. Only a
+ * regular file, as itself: a run's folder comes from the workspace, and a symbolic link planted
+ * there (output.log -> ../../../../.bashrc) had the run's output, with text of its config,
+ * appended to the link's target; opening a FIFO to write waits for a reader (the editor's host
+ * hung on Resume). Neither is followed nor waited for: a UserError names the file (`what` says
+ * which: `run log`).
+ */
+export function openForAppend(file: string, what: string): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0), 0o666);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' || code === 'EMLINK') throw new UserError(`${what} ${file} is a symbolic link; expected a regular file (a run's files are not written through links: remove it)`);
+    if (code === 'ENXIO') throw new UserError(`${what} ${file} is a FIFO (named pipe); expected a regular file`);
+    throw err;
+  }
+  const stats = fs.fstatSync(fd);
+  if (!stats.isFile()) {
+    fs.closeSync(fd);
+    throw new UserError(`${what} ${file} is ${kindOf(stats)}; expected a regular file`);
+  }
+  return fd;
+}
+
+/** Append `text` to `file` in one write (openForAppend's checks). */
+export function appendToFile(file: string, what: string, text: string): void {
+  const fd = openForAppend(file, what);
+  try {
+    fs.writeSync(fd, text);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

@@ -12,7 +12,7 @@ import { UserError } from '../core/problems';
 import { newRunId } from '../core/runId';
 import { readRegularFile } from '../core/boundedRead';
 import { ownStartTime } from './liveness';
-import { removeStaleTemporaries, writeAtomic, writeJsonAtomic } from './atomic';
+import { appendToFile, removeStaleTemporaries, writeAtomic, writeJsonAtomic } from './atomic';
 import { checkpointFile, rankLogFile, RUN_FILES, runFile } from './files';
 import { RunLock } from './lock';
 import { readRunInfo } from './read';
@@ -134,7 +134,7 @@ export class RunDir {
   }
 
   appendLog(line: string): void {
-    appendLine(this.logPath, line);
+    appendToFile(this.logPath, 'run log', line.endsWith('\n') ? line : line + '\n');
   }
 
   /**
@@ -196,14 +196,10 @@ export function writeRunInfo(dir: string, info: RunInfo): void {
 
 /** One line to run `dir`'s metrics.jsonl (a single append: readers never see half a line). */
 export function appendMetrics(dir: string, record: Record<string, unknown>): void {
-  fs.appendFileSync(runFile(dir, 'metrics'), JSON.stringify(record) + '\n');
+  appendToFile(runFile(dir, 'metrics'), 'run metrics', JSON.stringify(record) + '\n');
 }
 
 /** One line to run `dir`'s log.txt. */
 export function appendLog(dir: string, line: string): void {
-  appendLine(runFile(dir, 'log'), line);
-}
-
-function appendLine(file: string, line: string): void {
-  fs.appendFileSync(file, line.endsWith('\n') ? line : line + '\n');
+  appendToFile(runFile(dir, 'log'), 'run log', line.endsWith('\n') ? line : line + '\n');
 }

@@ -16,7 +16,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CHECKPOINTS, checkpointFile, checkpointName, FileFollower, readRunRecord, writerLiveness, RUN_FILES, runFile } from '../rundir';
+import { CHECKPOINTS, checkpointFile, checkpointName, FileFollower, openForAppend, readRunRecord, writerLiveness, RUN_FILES, runFile } from '../rundir';
 import type { CvwLocation, NodeRuntime } from './cvw';
 import type { Disposable } from './watcher';
 import { newRunId } from '../core/runId';
@@ -262,10 +262,11 @@ export class RunManager {
     const { node, cvw } = this.invocation(cwd);
     makeDirs(runDir);
     const outputFile = runFile(runDir, 'output');
+    // A resumed run appends to the output of its earlier sessions (only as a file of the run: see openForAppend).
+    const fd = openForAppend(outputFile, 'run output');
     const follower = new FileFollower(outputFile);
-    // A resumed run appends to the output of its earlier sessions; follow only what is new.
-    if (fs.existsSync(outputFile)) follower.skipToEnd();
-    const fd = fs.openSync(outputFile, 'a');
+    // Follow only what is new.
+    follower.skipToEnd();
     const argv = [node.command, cvw.entry, ...args];
     let child: ChildProcess;
     try {

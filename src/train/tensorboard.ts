@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { frameRecord } from '../data/tfrecord/records';
 import { TENSORBOARD_EVENTS_PREFIX } from '../rundir/files';
+import { openForAppend } from '../rundir/atomic';
 import type { MetricsSink } from './hooks/logger';
 
 class ProtoWriter {
@@ -84,7 +85,7 @@ export class TensorBoardWriter implements MetricsSink {
 
   private open(): number {
     if (this.fd === undefined) {
-      this.fd = fs.openSync(this.file, 'a');
+      this.fd = openForAppend(this.file, 'TensorBoard events file');
       const header = new ProtoWriter().double(1, Date.now() / 1000).string(3, 'brain.Event:2').finish();
       fs.writeSync(this.fd, frameRecord(header));
     }
