@@ -107,6 +107,17 @@ describe('completion of parameters', () => {
     expect(sorted.slice(0, 2)).toEqual(['backbone', 'head']);
   });
 
+  it('reads a key named __proto__ as a key (cvw validate calls it unknown), never as the mapping\'s prototype', () => {
+    // Its mapping is no `type` of the model, whatever it holds; null there leaves Object's methods in place.
+    const text = yaml('model:', '  __proto__: {type: Classification}', '  <|>', 'data:', '  __proto__: null');
+    expect(labels(complete(text))).toEqual(['type']);
+    const doc = new ConfigDocument('/w/a.yaml', withCursor(text).text);
+    expect(doc.slotAt(['model'])).toEqual({ kind: 'model', type: undefined, entry: undefined });
+    expect(Object.hasOwn(doc.value.model as object, '__proto__')).toBe(true);
+    expect(Object.getPrototypeOf(doc.value.data)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).type).toBeUndefined();
+  });
+
   it('offers the top-level sections at column 0', () => {
     const items = complete(yaml('model:', '  type: Classification', '<|>'));
     expect(labels(items)).toEqual(expect.arrayContaining(['data', 'engine', 'optimizer', 'runner', 'seed', 'custom_imports']));

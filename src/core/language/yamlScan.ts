@@ -11,6 +11,7 @@
  * (a key being typed); a line indented where nothing can start is skipped. On valid documents the
  * values it reads equal the `yaml` package's (tested).
  */
+import { setKey } from '../config/merge';
 
 export interface ScalarNode {
   kind: 'scalar';
@@ -760,7 +761,8 @@ export function toValue(node: YamlNode | undefined, skipEmpty = false): unknown 
   const out: Record<string, unknown> = {};
   for (const p of node.pairs) {
     if (p.colon === undefined || (skipEmpty && !p.value)) continue;
-    out[p.key] = toValue(p.value, skipEmpty);
+    // As the configs' readers do: `__proto__:` is a key (which validation calls unknown), not the prototype.
+    setKey(out, p.key, toValue(p.value, skipEmpty));
   }
   return out;
 }
