@@ -190,5 +190,10 @@ describe('cvw data fetch', () => {
     const r = await cvw('data', 'fetch', 'imagenet');
     expect(r.code).toBe(2);
     expect(r.err).toContain('unknown data set "imagenet"; choose one of fashion-mnist, cifar10');
+    // Names that Object.prototype has are no recipes either.
+    for (const name of ['constructor', 'toString', '__proto__']) {
+      expect(await cvw('data', 'fetch', name, '--dir', t.file(`fetch-${name}`))).toMatchObject({ code: 2, err: expect.stringContaining(`unknown data set "${name}"; choose one of fashion-mnist, cifar10`) });
+      expect(fs.existsSync(t.file(`fetch-${name}`))).toBe(false);
+    }
   });
 });

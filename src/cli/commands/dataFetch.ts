@@ -15,7 +15,8 @@ export const dataFetchCommand: CommandSpec = {
   details: 'An interrupted download leaves <file>.part; running the command again continues it.\n' + Object.values(RECIPES).map((r) => `  ${r.name.padEnd(14)} ${r.description}; licence: ${r.licence}`).join('\n'),
   async run(args) {
     const name = args.positionals[0];
-    const recipe = RECIPES[name];
+    // Own names only: `constructor` or `__proto__` would find Object.prototype's members.
+    const recipe = Object.hasOwn(RECIPES, name) ? RECIPES[name] : undefined;
     if (!recipe) throw new UsageError(`unknown data set "${name}"; choose one of ${Object.keys(RECIPES).join(', ')}`);
     const quiet = !!args.options.quiet;
     const bars = new Map<string, Progress>();
