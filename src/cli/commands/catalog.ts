@@ -6,16 +6,17 @@ import { componentPage, paramDocs } from '../../core/language/componentDocs';
 import { registrationSource } from '../../core/registrationSource';
 import { UsageError, type CommandSpec } from '../args';
 
-const KIND_ALIASES: Record<string, ComponentKind> = Object.fromEntries(
-  COMPONENT_KINDS.flatMap((k) => [
+/** The names `cvw list` takes for each kind. A Map: `cvw list constructor` must find no kind. */
+const KIND_ALIASES = new Map<string, ComponentKind>([
+  ...COMPONENT_KINDS.flatMap((k): Array<[string, ComponentKind]> => [
     [k, k],
     [KIND_NAMES[k].many.split(' ')[0], k],
     [KIND_NAMES[k].one.split(' ')[0] + 's', k],
   ]),
-);
-KIND_ALIASES.algorithms = 'model';
-KIND_ALIASES.sources = 'source';
-KIND_ALIASES.schedules = 'lr_schedule';
+  ['algorithms', 'model'],
+  ['sources', 'source'],
+  ['schedules', 'lr_schedule'],
+]);
 
 export const listCommand: CommandSpec = {
   name: 'list',
@@ -26,8 +27,8 @@ export const listCommand: CommandSpec = {
     const wanted = args.positionals[0];
     let kinds: ComponentKind[] = [...COMPONENT_KINDS];
     if (wanted) {
-      const k = KIND_ALIASES[wanted] ?? (isComponentKind(wanted) ? wanted : undefined);
-      if (!k) throw new UsageError(`unknown kind "${wanted}"${didYouMean(closestNames(wanted, Object.keys(KIND_ALIASES)))}`, 'list');
+      const k = KIND_ALIASES.get(wanted) ?? (isComponentKind(wanted) ? wanted : undefined);
+      if (!k) throw new UsageError(`unknown kind "${wanted}"${didYouMean(closestNames(wanted, [...KIND_ALIASES.keys()]))}`, 'list');
       kinds = [k];
     }
     if (args.options.json) {
