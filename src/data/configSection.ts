@@ -23,5 +23,14 @@ export const loaderParams = {
   drop_last: z.boolean().optional().describe('Drop the last incomplete batch (default: true for train)'),
 };
 
+/**
+ * What the `data` section holds under a split named in config text or on the command line
+ * (`eval_pipelines[].split`, `cvw data inspect --split`, `cvw report --split`): own keys only, since `constructor` or
+ * `__proto__` would find Object.prototype's members and pass for a dataset.
+ */
+export function dataSplit(data: Record<string, unknown> | undefined, split: string): unknown {
+  return data && Object.hasOwn(data, split) ? data[split] : undefined;
+}
+
 /** The resolved `data` section. */
 export type DataSectionConfig = z.output<typeof dataSchema>;

@@ -12,6 +12,7 @@ import { ConfigError, UserError } from '../core/problems';
 import { parseConfigText } from '../core/config/yamlFile';
 import { isPlainObject, type ComponentConfig } from '../core/schema';
 import type { DatasetPlan } from './datasets';
+import { dataSplit } from './configSection';
 import type { SourceFactory } from './types';
 import { readRegularFile } from '../core/boundedRead';
 
@@ -92,7 +93,7 @@ export function dataTarget(arg: string, split: string): DataTarget {
   }
   const { config } = resolveConfig(arg);
   const data = config.data as Record<string, unknown> | undefined;
-  const cfg = data?.[split];
+  const cfg = dataSplit(data, split);
   if (!isPlainObject(cfg)) {
     const have = data ? ['train', 'val', 'test'].filter((s) => isPlainObject(data[s])) : [];
     throw new UserError(`${arg}: no data.${split} dataset in this config${have.length ? ` (it has ${have.map((s) => `data.${s}`).join(', ')}; use --split)` : ''}`);

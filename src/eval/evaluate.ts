@@ -15,6 +15,7 @@ import { seedInit } from '../models/nn/init';
 import type { Algorithm } from '../models/algorithms/types';
 import { loadCheckpoint, disposeCheckpoint, withPrefix } from '../train/checkpoint';
 import { openLoader } from '../train/dataBridge';
+import { dataSplit } from '../data/configSection';
 import { initEngine } from '../engine';
 import { isRunDir, resolveCheckpoint, runDirOfCheckpoint, runFile } from '../rundir';
 import { loaderNeeds, type Evaluator } from './evaluator';
@@ -73,7 +74,7 @@ export async function evaluate(configOrRun: string, options: EvaluateOptions = {
     const outDir = ownRun ? runFile(ownRun, 'eval') : undefined;
     for (const [i, p] of pipelines.entries()) {
       const split = p.split ?? (p.data ? undefined : 'val');
-      const dataset = p.data ?? (split ? (data[split] as ComponentConfig | undefined) : undefined);
+      const dataset = p.data ?? (split ? (dataSplit(data, split) as ComponentConfig | undefined) : undefined);
       if (!dataset) throw new UserError(`eval_pipelines.${i}: data.${split} is not set`);
       const name = p.name ?? split ?? `eval${i}`;
       const evaluators = p.evaluators.map((e, j) => registries.evaluator.build(e, {}, `eval_pipelines.${i}.evaluators.${j}`) as Evaluator);

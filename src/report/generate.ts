@@ -20,6 +20,7 @@ import { UserError } from '../core/problems';
 import { build } from '../core/registry';
 import type { ComponentConfig } from '../core/schema';
 import type { DatasetPlan } from '../data/datasets';
+import { dataSplit } from '../data/configSection';
 import { decodeImage, loadSharp } from '../data/decode';
 import { pathResolver } from '../data/loader';
 import type { DataSource } from '../data/types';
@@ -69,7 +70,7 @@ function datasetConfig(config: Record<string, unknown>, split: string | undefine
   const data = (config.data ?? {}) as Record<string, unknown>;
   const names = split ? [split] : ['val', 'test', 'train'];
   for (const name of names) {
-    const d = data[name];
+    const d = dataSplit(data, name);
     if (d && typeof d === 'object' && typeof (d as { type?: unknown }).type === 'string') return { name, dataset: d as ComponentConfig };
   }
   throw new UserError(`${runFile(dir, 'config')} has no data.${split ?? 'val'}: the report needs images to predict (pass --split with a split the config has)`);

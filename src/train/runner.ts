@@ -30,6 +30,7 @@ import { EvalHook, type EvalPipelineRuntime } from './hooks/eval';
 import { StatusLine } from './progress';
 import { clipByGlobalNorm, clipPerParameter } from './gradients';
 import { applyDataDefaults } from './dataDefaults';
+import { dataSplit } from '../data/configSection';
 import type { evalPipelineSchema, runnerSchema } from './configSections';
 import type { World } from '../distributed/world';
 import { averageGradients, type AllreduceTiming } from '../distributed/allreduce';
@@ -265,7 +266,7 @@ export class Runner implements RunnerApi {
     const out: EvalPipelineRuntime[] = [];
     for (const [i, p] of this.cfg.eval_pipelines.entries()) {
       const split = p.split ?? (p.data ? undefined : 'val');
-      const dataset = p.data ?? (split ? (this.cfg.data[split] as ComponentConfig | undefined) : undefined);
+      const dataset = p.data ?? (split ? (dataSplit(this.cfg.data, split) as ComponentConfig | undefined) : undefined);
       if (!dataset) throw new UserError(`eval_pipelines.${i}: no dataset — data.${split} is not set; give the pipeline a split that exists in data, or its own data`);
       const name = p.name ?? split ?? `eval${i}`;
       const evaluators = p.evaluators.map((e, j) => registries.evaluator.build(e, {}, `eval_pipelines.${i}.evaluators.${j}`) as Evaluator);

@@ -65,6 +65,10 @@ describe('cvw data inspect and pack', () => {
     const missing = await cvw('data', 'inspect', t.file('cfg.yaml'), '-q');
     expect(missing.code).toBe(1);
     expect(missing.err).toContain('no data.train dataset in this config (it has data.val; use --split)');
+    // A split is a key of data, not a member of Object.prototype.
+    for (const split of ['__proto__', 'constructor']) {
+      expect(await cvw('data', 'inspect', t.file('cfg.yaml'), '--split', split, '-q')).toMatchObject({ code: 1, err: expect.stringContaining(`no data.${split} dataset in this config (it has data.val; use --split)`) });
+    }
   });
 
   it('pack skips unreadable files with --skip-corrupt and names them', async () => {

@@ -165,4 +165,13 @@ describe('the runner', () => {
       train(t.file('tiny.yaml'), { workDir: path.join(t.dir, 'misfit2'), quiet: true, overrides: [{ key: 'model.backbone.in_channels', value: '1', arg: '--model.backbone.in_channels 1' }] }),
     ).rejects.toThrow('model.backbone expects 1-channel images but the data has 3 channel(s)');
   });
+
+  it("an eval pipeline's split names a dataset of the data section, not a member of Object.prototype", async () => {
+    for (const split of ['constructor', '__proto__']) {
+      const arg = `--eval_pipelines.0.split ${split}`;
+      await expect(train(t.file('tiny.yaml'), { workDir: path.join(t.dir, `split-${split}`), quiet: true, overrides: [{ key: 'eval_pipelines.0.split', value: split, arg }] })).rejects.toThrow(
+        `eval_pipelines.0: no dataset — data.${split} is not set; give the pipeline a split that exists in data, or its own data`,
+      );
+    }
+  });
 });
