@@ -23,7 +23,9 @@ export function decodeEntities(s: string): string {
       const code = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : Number(e.slice(1));
       return Number.isFinite(code) ? String.fromCodePoint(code) : m;
     }
-    return ENTITIES[e.toLowerCase()] ?? m;
+    const name = e.toLowerCase();
+    // Own names only: `&constructor;` would decode to Object's source text.
+    return Object.hasOwn(ENTITIES, name) ? ENTITIES[name] : m;
   });
 }
 
