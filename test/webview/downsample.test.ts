@@ -159,6 +159,15 @@ describe('chart groups', () => {
     ]);
     expect(comparisonCharts(cols).map((g) => g.id)).toEqual(['train:loss', 'train:loss_cls', 'train:lr', 'train:samples_per_s', 'val:accuracy_top1', 'val:accuracy_top5', 'benchmark:knn_top1', 'train:accuracy', 'train:iter_time', 'train:data_time']);
   });
+
+  test('a metric named like a member of Object.prototype is titled by its name (underscores as spaces, as any)', () => {
+    const cols = new Map([['train', ['iter', 'constructor', 'toString']], ['val', ['__proto__']]]);
+    expect(chartGroups(cols).map((g) => [g.title, g.yLabel])).toEqual([
+      ['Evaluation: val', '  proto  '],
+      ['Training constructor', 'constructor'],
+      ['Training toString', 'toString'],
+    ]);
+  });
 });
 
 describe('table sorting', () => {

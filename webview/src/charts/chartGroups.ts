@@ -20,15 +20,16 @@ export interface ChartSpec {
 
 const TIMING = new Set(['iter_time', 'data_time']);
 
-const PRETTY: Record<string, string> = {
-  loss: 'loss',
-  lr: 'learning rate',
-  samples_per_s: 'samples/s',
-  iter_time: 'seconds per iteration',
-};
+/** A Map: metric names come from metrics.jsonl, and `constructor` there must read as itself. */
+const PRETTY = new Map([
+  ['loss', 'loss'],
+  ['lr', 'learning rate'],
+  ['samples_per_s', 'samples/s'],
+  ['iter_time', 'seconds per iteration'],
+]);
 
 export function prettyMetric(key: string): string {
-  return PRETTY[key] ?? key.replace(/_/g, ' ');
+  return PRETTY.get(key) ?? key.replace(/_/g, ' ');
 }
 
 /** The charts for splits with these columns (`{ train: ['loss', 'lr', ...], val: [...] }`). */
