@@ -50,7 +50,8 @@ async function open(kind: string, state: unknown) {
   page.on('pageerror', (e: Error) => errors.push(e.message));
   await page.goto(server.url(kind, state));
   await page.waitForFunction(() => (window as any).__posted.some((m: any) => m.type === 'ready'));
-  const send = (m: unknown) => page.evaluate((x: unknown) => (window as any).__send(x), jsonMessage(m));
+  // As text: playwright's own argument passing would drop a key named __proto__.
+  const send = (m: unknown) => page.evaluate((text: string) => (window as any).__send(JSON.parse(text)), JSON.stringify(jsonMessage(m)));
   return { page, errors, send };
 }
 
@@ -145,6 +146,23 @@ describe('benchmarks', () => {
     await page.click('section[data-table="doc-0"] h3 a');
     expect(await page.evaluate(() => (window as any).__posted.filter((m: any) => m.type === 'openFile'))).toEqual([{ type: WebviewMessageType.OpenFile, file: '/ws/BENCHMARKS.md', line: 3 }]);
     expect(await page.evaluate(() => (window as any).__cspViolations)).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('benchmarks with odd metric names', () => {
+  test('a metric named constructor or __proto__ is a column like any other, a dash where a run lacks it', async () => {
+    const { page, errors, send } = await open('benchmarks', { kind: PanelKind.Benchmarks, sort: {} });
+    // As a result file's JSON reads them: __proto__ an own key.
+    const entry = (runId: string, metrics: string) => ({ run: `/ws/work_dirs/odd/${runId}`, file: `/ws/work_dirs/odd/${runId}/benchmarks/knn.json`, runId, configStem: 'odd', benchmark: 'knn', metrics: JSON.parse(metrics), settings: {} });
+    await send({ type: HostMessageType.Benchmarks, entries: [entry('a', '{"knn_top1": 0.5, "constructor": 0.25, "__proto__": 0.125}'), entry('b', '{"knn_top1": 0.75}')], documents: [] });
+    await page.waitForSelector('#zoo-table');
+    expect(await page.$$eval('#zoo-table th', (els: Element[]) => els.map((e) => e.textContent)).then((h: string[]) => h.slice(5))).toEqual(['__proto__ (%)', 'constructor (%)', 'knn_top1 (%)']);
+    expect((await cellTexts(page, '#zoo-table')).map((r: string[]) => [r[0], ...r.slice(5)])).toEqual([
+      ['odd/b', '—', '—', '75.00'],
+      ['odd/a', '12.50', '25.00', '50.00'],
+    ]);
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -56,8 +56,8 @@ function zooRows(entries: BenchmarkEntry[]) {
   metricNames.sort((a, b) => a.localeCompare(b));
   const rows = [...byRun.values()].map((list) => {
     const e = list[0];
-    const metrics: Record<string, number> = {};
-    for (const x of list) Object.assign(metrics, x.metrics);
+    // A Map: metric names come from the result files, and `constructor` or `__proto__` there are names.
+    const metrics = new Map(list.flatMap((x) => Object.entries(x.metrics)));
     const epochs = Math.max(...list.map((x) => x.epoch ?? 0));
     return { label: `${e.configStem}/${e.runId}`, entry: e, epochs, metrics };
   });
@@ -80,7 +80,7 @@ function renderZoo(entries: BenchmarkEntry[]): void {
     { label: 'feature dim', numeric: true },
     ...metricNames.map((m): Column => ({ label: `${m} (%)`, numeric: true, best: 'max', format: percent })),
   ];
-  const cells: Cell[][] = rows.map((r) => [r.label, r.entry.algorithm, r.entry.backbone, r.epochs || undefined, r.entry.featureDim, ...metricNames.map((m) => r.metrics[m])]);
+  const cells: Cell[][] = rows.map((r) => [r.label, r.entry.algorithm, r.entry.backbone, r.epochs || undefined, r.entry.featureDim, ...metricNames.map((m) => r.metrics.get(m))]);
   const firstTop1 = metricNames.findIndex((m) => m.endsWith('top1'));
   zooEl.append(new DataTable({ id: 'zoo-table', columns, rows: cells, sort: sortOf('zoo-table', firstTop1 >= 0 ? { column: 5 + firstTop1, descending: true } : undefined), onSort: onSort('zoo-table') }).element);
   const top1 = metricNames.filter((m) => m.endsWith('top1'));
@@ -92,7 +92,7 @@ function renderZoo(entries: BenchmarkEntry[]): void {
     const pairs = top1.length === 2 ? [top1] : top1.map((m) => [m]);
     for (const group of pairs) {
       const id = `zoo:${group.join('+')}`;
-      mountChart(new BarChart(id, `${group.join(' and ')} (%)`, labels, group.map((m) => ({ label: m, values: rows.map((r) => (r.metrics[m] === undefined ? undefined : r.metrics[m] * 100)) })), readTheme(), (v) => v.toFixed(1)), grid);
+      mountChart(new BarChart(id, `${group.join(' and ')} (%)`, labels, group.map((m) => ({ label: m, values: rows.map((r) => (r.metrics.has(m) ? r.metrics.get(m)! * 100 : undefined)) })), readTheme(), (v) => v.toFixed(1)), grid);
     }
   }
 }
