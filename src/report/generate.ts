@@ -89,17 +89,36 @@ async function readSample(source: DataSource, index: number): Promise<Sample> {
   return { index, label: item.label, boxes: item.boxes, pixels: { data, width: img.width, height: img.height, channels: img.channels } };
 }
 
+/**
+ * Stop when a folder the report replaces is a symbolic link: a run folder can come with the
+ * workspace, and `report -> ~` would have the old images folder removed from the link's target.
+ */
+function refuseLinks(runDir: string, parts: readonly string[]): void {
+  let at = runDir;
+  for (const part of parts) {
+    at = path.join(at, part);
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(at);
+    } catch {
+      return; // not there yet: made as a folder of the run
+    }
+    if (st.isSymbolicLink()) throw new UserError(`${at} is a symbolic link; cvw report writes only into the run's own folders (remove the link)`);
+    if (!st.isDirectory()) throw new UserError(`${at} is not a folder; cvw report writes its images there (remove it)`);
+  }
+}
+
 async function writeThumbnail(dir: string, name: string, p: PixelImage, maxSide: number): Promise<string> {
   const rel = path.join(REPORT_DIR, 'images', name).split(path.sep).join('/');
   const channels = (p.channels ?? 3) as 1 | 3;
   const bytes = p.data as Uint8Array;
   if (Math.max(p.width, p.height) <= maxSide) {
     // Small images (the raw-pixel data sets) need no image library.
-    fs.writeFileSync(path.join(dir, rel), encodePng(bytes, p.width, p.height, channels));
+    writeAtomic(path.join(dir, rel), [encodePng(bytes, p.width, p.height, channels)]);
   } else {
     const sharp = loadSharp();
     const img = sharp(Buffer.from(bytes), { raw: { width: p.width, height: p.height, channels } }).resize({ width: maxSide, height: maxSide, fit: 'inside' });
-    fs.writeFileSync(path.join(dir, rel), await img.png().toBuffer());
+    writeAtomic(path.join(dir, rel), [await img.png().toBuffer()]);
   }
   return rel;
 }
@@ -129,6 +148,7 @@ export async function generateReport(dir: string, options: GenerateReportOptions
   const { name: split, dataset } = datasetConfig(config, options.split, runDir);
   const source = await openSource(dataset, split, summary.configFile ? path.dirname(summary.configFile) : undefined);
   const outDir = path.join(runDir, REPORT_DIR, 'images');
+  refuseLinks(runDir, [REPORT_DIR, 'images']);
   fs.rmSync(outDir, { recursive: true, force: true });
   makeDirs(outDir);
   const thumbSide = options.thumbnail ?? 96;

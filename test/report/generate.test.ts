@@ -51,6 +51,26 @@ describe('helpers', () => {
   });
 });
 
+describe('a run folder that came with the workspace', () => {
+  test('a report folder that links elsewhere is refused, naming it; nothing of the link\'s target is removed', async () => {
+    const run = path.join(tmp, 'linked', 'run');
+    fs.cpSync(clsRun, run, { recursive: true });
+    const elsewhere = path.join(tmp, 'elsewhere');
+    fs.mkdirSync(path.join(elsewhere, 'images'), { recursive: true });
+    fs.writeFileSync(path.join(elsewhere, 'images', 'keep.txt'), 'mine');
+    fs.rmSync(path.join(run, 'report'), { recursive: true, force: true });
+    fs.symlinkSync(elsewhere, path.join(run, 'report'));
+    await expect(generateReport(run, { gallery: 2, points: 4, queries: 1, neighbours: 1 })).rejects.toThrow(`${path.join(run, 'report')} is a symbolic link; cvw report writes only into the run's own folders (remove the link)`);
+    expect(fs.readFileSync(path.join(elsewhere, 'images', 'keep.txt'), 'utf8')).toBe('mine');
+    // An images folder that links elsewhere is refused too.
+    fs.rmSync(path.join(run, 'report'));
+    fs.mkdirSync(path.join(run, 'report'));
+    fs.symlinkSync(path.join(elsewhere, 'images'), path.join(run, 'report', 'images'));
+    await expect(generateReport(run, { gallery: 2, points: 4, queries: 1, neighbours: 1 })).rejects.toThrow('is a symbolic link');
+    expect(fs.readdirSync(path.join(elsewhere, 'images'))).toEqual(['keep.txt']);
+  });
+});
+
 describe('a classifier run', () => {
   test('gallery = the Classifier on the dataset images; thumbnails are those images', async () => {
     const { file, report } = await generateReport(clsRun, { gallery: 12, points: 40, queries: 3, neighbours: 4 });

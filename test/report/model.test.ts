@@ -105,6 +105,8 @@ describe('Markdown tables', () => {
     expect(parseMarkdownTables('| a | b |\n|---|---|\n| &nbsp;&nbsp;of which: x &amp; y | 3&#215;4 |')[0].rows).toEqual([['\u00a0\u00a0of which: x & y', '3×4']]);
     // An entity named like a member of Object.prototype is no entity: left as written.
     expect(parseMarkdownTables('| &constructor; | &amp; |\n|---|---|\n| a &constructor; b | 1 |')[0]).toMatchObject({ header: ['&constructor;', '&'], rows: [['a &constructor; b', '1']] });
+    // A code point past Unicode's last is no character: left as written, the other cells decoded.
+    expect(parseMarkdownTables('| a | b |\n|---|---|\n| &#1114112; &#x110000; | &#x10FFFF;&#65; |')[0].rows).toEqual([['&#1114112; &#x110000;', '\u{10ffff}A']]);
     expect(['21 ms', '**1,157**', '0.13x', '95.2 %', '-3e-4', '4.7 / 11.2', 'n/a', '', '12 samples/s'].map(cellNumber)).toEqual([21, 1157, 0.13, 95.2, -3e-4, undefined, undefined, undefined, 12]);
   });
 });

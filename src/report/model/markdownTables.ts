@@ -21,7 +21,8 @@ export function decodeEntities(s: string): string {
   return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+\d*);/gi, (m, e: string) => {
     if (e[0] === '#') {
       const code = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : Number(e.slice(1));
-      return Number.isFinite(code) ? String.fromCodePoint(code) : m;
+      // A code point past Unicode's last (0x10FFFF) would throw, and with it the whole file's tables.
+      return Number.isInteger(code) && code <= 0x10ffff ? String.fromCodePoint(code) : m;
     }
     const name = e.toLowerCase();
     // Own names only: `&constructor;` would decode to Object's source text.
