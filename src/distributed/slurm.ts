@@ -16,6 +16,7 @@ import type { Override } from '../core/config/overrides';
 import { RunDir, makeNewRunDir, CHECKPOINTS, checkpointName, writeAtomic } from '../rundir';
 import { MALLOC_TUNABLES_VALUE } from '../core/mallocTunables';
 import { makeDirs } from '../core/makeDirs';
+import { joinArgs, shellWord } from '../runs/args';
 
 export interface SubmitOptions {
   config: string;
@@ -40,10 +41,6 @@ export interface SubmitResult {
 
 const SCRIPT = 'submit.sbatch';
 
-/** Quote a word for bash. */
-function sh(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
 
 /**
  * A value that goes into the script's comments or `#SBATCH` lines as it is: a line break there
@@ -94,15 +91,15 @@ export function sbatchScript(o: SubmitOptions & { runDir: string; cwd: string; n
     '--requeue',
   ];
   const overrides = (o.overrides ?? []).flatMap((ov) => [`--${ov.key}`, ov.value]);
-  const common = [...(o.trainArgs ?? []), ...overrides].map(sh).join(' ');
-  const cvw = `${sh(o.node)} ${sh(o.cvw)}`;
+  const common = joinArgs([...(o.trainArgs ?? []), ...overrides]);
+  const cvw = `${shellWord(o.node)} ${shellWord(o.cvw)}`;
   return [
     '#!/bin/bash',
     `# Written by cvw submit (cv-workbench ${packageVersion()}): data-parallel training of ${o.config}`,
     `# on ${o.nodes} node(s) x ${o.ntasksPerNode} rank(s); the run directory is ${o.runDir}.`,
     ...directives.map((d) => `#SBATCH ${d}`),
     '',
-    `run=${sh(o.runDir)}`,
+    `run=${shellWord(o.runDir)}`,
     // glibc's malloc tunables from the start: each rank is then the training itself, not a
     // launcher and its second process (scancel signals every process of the job: both would get it).
     `export GLIBC_TUNABLES="\${GLIBC_TUNABLES:-${MALLOC_TUNABLES_VALUE}}"`,
@@ -110,7 +107,7 @@ export function sbatchScript(o: SubmitOptions & { runDir: string; cwd: string; n
     `if [ -f "$run/${checkpointName(CHECKPOINTS.latest)}" ]; then`,
     `  exec srun --mpi=pmix --kill-on-bad-exit=1 ${cvw} train --resume "$run" ${common}`,
     'else',
-    `  exec srun --mpi=pmix --kill-on-bad-exit=1 ${cvw} train ${sh(path.resolve(o.config))} --work-dir "$run" ${common}`,
+    `  exec srun --mpi=pmix --kill-on-bad-exit=1 ${cvw} train ${shellWord(path.resolve(o.config))} --work-dir "$run" ${common}`,
     'fi',
     '',
   ].join('\n');

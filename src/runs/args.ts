@@ -49,7 +49,12 @@ export function parseRunArgs(text: string): string[] {
   return out;
 }
 
+/** One word as a POSIX shell (bash, and splitArgs) reads it back: bare when it is plain, else single-quoted. */
+export function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
 /** argv words back to a line a shell (and splitArgs) reads the same. */
 export function joinArgs(args: string[]): string {
-  return args.map((a) => (a !== '' && /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return args.map(shellWord).join(' ');
 }
