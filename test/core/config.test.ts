@@ -178,6 +178,26 @@ describe('validation', () => {
     }
   });
 
+  it('YAML aliases: a few aliases of a long list are bounded by the values they expand to, and an alias inside its own anchor is an error, not a stack overflow', () => {
+    // 21 KB of text: 3,000 aliases of a 3,000-item list were 9 million values (the process ran out of memory).
+    const long = Array(3000).fill('1').join(', ');
+    const files = tempFiles({
+      'wide.yaml': `a: &a [${long}]\nb: [${Array(3000).fill('*a').join(', ')}]\n`,
+      'self-seq.yaml': 'seed: 1\na: &a [1, *a]\n',
+      'self-map.yaml': 'a: &a\n  b: {c: *a}\n',
+    });
+    try {
+      const started = Date.now();
+      const wide = checkConfig(files.file('wide.yaml')).problems;
+      expect(wide.map((p) => [lc(p), p.message])).toEqual([['2:17', 'invalid YAML: aliases expand to more than 10000 values; a config needs a few']]);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(checkConfig(files.file('self-seq.yaml')).problems.map((p) => [lc(p), p.message])).toEqual([['2:11', 'invalid YAML: alias *a is inside its own anchor &a: a value cannot contain itself']]);
+      expect(checkConfig(files.file('self-map.yaml')).problems.map((p) => [lc(p), p.message])).toEqual([['2:10', 'invalid YAML: alias *a is inside its own anchor &a: a value cannot contain itself']]);
+    } finally {
+      files.cleanup();
+    }
+  });
+
   it('a key twice in a flow mapping is a duplicate, as in a block one', () => {
     const files = tempFiles({ 'flow.yaml': 'optimizer: {type: SGD, lr: 0.05, lr: 5}\n' });
     try {
