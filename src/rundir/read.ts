@@ -4,12 +4,12 @@
  * foreign run: `tryReadRunInfo` says undefined instead.
  */
 import * as fs from 'node:fs';
-import { parse } from 'yaml';
 import { readRegularFile } from '../core/boundedRead';
 import { MetricsFollower, type MetricRecord } from './follow';
 import { runFile } from './files';
 import { parseRunInfo, type RunInfo } from './schema';
 import { UserError } from '../core/problems';
+import { parseConfigText } from '../core/config/yamlFile';
 
 const MAX_RUN_JSON_BYTES = 16 << 20;
 
@@ -50,12 +50,11 @@ export function readRunConfig(dir: string): { text?: string; config?: Record<str
   } catch {
     return {};
   }
-  try {
-    const config = parse(text) as unknown;
-    return { text, config: config && typeof config === 'object' ? (config as Record<string, unknown>) : undefined };
-  } catch {
-    return { text };
-  }
+  // Read as configs are (nesting and aliases bounded): plain YAML parsing gives an alias inside its
+  // own anchor as a value that contains itself, which the panels' JSON and walks never finish.
+  const { value, problems } = parseConfigText(runFile(dir, 'config'), text);
+  if (problems.length || !value || typeof value !== 'object' || Array.isArray(value)) return { text };
+  return { text, config: value as Record<string, unknown> };
 }
 
 /** metrics.jsonl's records, whole (lines that are not JSON objects skipped); none when it is missing. */

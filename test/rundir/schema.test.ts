@@ -7,6 +7,7 @@ import {
   findRunDirs,
   makeNewRunDir,
   parseCheckpointMeta,
+  readRunConfig,
   readRunInfo,
   readRunRecord,
   RUN_INFO_VERSION,
@@ -14,6 +15,7 @@ import {
   tryReadRunInfo,
 } from '../../src/rundir';
 import { readRunSnapshot } from '../../src/report/runFiles';
+import { flattenConfig } from '../../src/extension/panels/runsTableModel';
 import { tempFiles } from '../helpers/tmp';
 
 const t = tempFiles({});
@@ -126,5 +128,26 @@ describe('checkpoint metadata', () => {
     expect(file).toBe(path.join('/runs/r', 'checkpoints', 'latest.safetensors'));
     expect(() => parseCheckpointMeta(file, { iter: 3, epoch: 1, seed: 0, config: {}, saved: 'now' })).toThrow(`${file}: __metadata__.cvw.batch_in_epoch:`);
     expect(parseCheckpointMeta(file, { iter: 3, epoch: 1, batch_in_epoch: 0, seed: 0, hooks: { H: { best: 1 } }, config: { seed: 0 }, saved: 'now' })).toMatchObject({ iter: 3, hooks: { H: { best: 1 } } });
+  });
+});
+
+describe("a run's config.yaml that is not the trainer's (a cloned workspace)", () => {
+  it('an alias inside its own anchor, aliases of a long list and deep nesting read as no config, never as a value that contains itself', () => {
+    const run = copyRun(v0Run, 'hostile-config');
+    const configs = {
+      self: 'model: &m {type: Classification, x: [1, *m]}\n',
+      // 5 KB of text, a million values once written out (JSON in the dashboard, flattened in the runs table).
+      wide: `a: &a [${Array(1000).fill('1').join(', ')}]\nb: [${Array(99).fill('*a').join(', ')}]\n`,
+      deep: `a: ${'['.repeat(5000)}${']'.repeat(5000)}\n`,
+    };
+    for (const [name, text] of Object.entries(configs)) {
+      fs.writeFileSync(path.join(run, 'config.yaml'), text);
+      const { text: read, config } = readRunConfig(run);
+      expect([name, read]).toEqual([name, text]);
+      expect([name, config]).toEqual([name, undefined]);
+      // What the panels do with it: the runs table flattens it, the dashboard posts it as JSON.
+      expect(() => JSON.stringify(readRunSnapshot(run).config)).not.toThrow();
+      expect(() => flattenConfig(config)).not.toThrow();
+    }
   });
 });
