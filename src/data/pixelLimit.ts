@@ -31,6 +31,6 @@ export function setMaxImagePixels(pixels: number | undefined): void {
 }
 
 /** Why an image of `width` x `height` is refused under `limit` pixels. */
-export function tooManyPixels(width: number, height: number, limit = maxImagePixels()): string {
-  return `the image is ${width}x${height} = ${(width * height).toLocaleString('en')} pixels, more than the limit of ${limit.toLocaleString('en')} (set ${MAX_IMAGE_PIXELS_ENV} to raise it)`;
+export function tooManyPixels(width: number, height: number, limit = maxImagePixels(), subject = 'the image is'): string {
+  return `${subject} ${width}x${height} = ${(width * height).toLocaleString('en')} pixels, more than the limit of ${limit.toLocaleString('en')} (set ${MAX_IMAGE_PIXELS_ENV} to raise it)`;
 }

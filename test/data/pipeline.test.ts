@@ -115,6 +115,17 @@ describe('geometric steps', () => {
   });
 });
 
+describe('output sizes', () => {
+  it('a size past the image pixel limit is refused by the schema, before any step allocates for it', () => {
+    // RandomResizedCrop with size 1e9 filled memory until the system killed cvw train (its
+    // resampling weights alone were 1e9 x 3 floats); 30000 made a 10 GB image per view.
+    for (const [type, size] of [['RandomResizedCrop', 1e9], ['Resize', 30000], ['CenterCrop', [20000, 10000]], ['LetterboxResize', 1e6], ['Mosaic', 11000], ['RandomAffine', [1, 1e9]]] as const) {
+      expect(() => step(type, { size }), type).toThrow(/size: the output image would be .* pixels, more than the limit of 100,000,000 \(set CVW_MAX_IMAGE_PIXELS to raise it\)/);
+    }
+    expect(() => step('Resize', { size: 10000 })).not.toThrow();
+  });
+});
+
 describe('colour steps', () => {
   it('ColorJitter brightness multiplies and clamps at white', () => {
     const out = apply(step('ColorJitter', { brightness: [2, 2] }), image([[[10, 100, 200]]]));

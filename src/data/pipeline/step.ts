@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { Random } from '../../core/random';
 import type { Box, Frame, ImageTensor } from '../types';
 import type { MaskImage } from '../masks/png';
+import { maxImagePixels, tooManyPixels } from '../pixelLimit';
 
 /** What flows through a pipeline: the image and, for detection, its boxes in the image's pixels. */
 export interface ViewState {
@@ -59,8 +60,23 @@ export interface PipelineStep {
   readonly ignoresMasks?: true;
 }
 
-/** `size`: one number for a square, or `[height, width]` (torchvision's order). */
-export const sizeParam = z.union([z.number().int().min(1), z.tuple([z.number().int().min(1), z.number().int().min(1)])]);
+/**
+ * `size`: one number for a square, or `[height, width]` (torchvision's order). An output is an
+ * image too: past the pixel limit (pixelLimit.ts) it is refused here, where the config says it,
+ * not by a step allocating gigabytes for it (`size: 1e9` filled memory with resampling weights).
+ */
+export const sizeParam = z
+  .union([z.number().int().min(1), z.tuple([z.number().int().min(1), z.number().int().min(1)])])
+  .refine((size) => pixelsOf(size) <= maxImagePixels(), {
+    error: (issue) => {
+      const [h, w] = typeof issue.input === 'number' ? [issue.input, issue.input] : (issue.input as [number, number]);
+      return tooManyPixels(w, h, maxImagePixels(), 'the output image would be');
+    },
+  });
+
+function pixelsOf(size: number | [number, number]): number {
+  return typeof size === 'number' ? size * size : size[0] * size[1];
+}
 
 export const interpolationParam = z.enum(['bilinear', 'nearest', 'bicubic']).default('bilinear').describe('Resampling filter; bilinear and bicubic are antialiased when shrinking, like PIL');
 
