@@ -117,3 +117,19 @@ export class UserError extends Error {
     this.name = 'UserError';
   }
 }
+
+/**
+ * A component's parameters cannot be used (a size too large to allocate), found while it is
+ * built: the registry puts the config path of the component being built (`model.head: ...`) in
+ * front, once, at the innermost build.
+ */
+export class ComponentError extends UserError {
+  private located = false;
+
+  /** This error, its message led by `path` unless a build inside already named one. */
+  at(path: string): this {
+    if (!this.located && path) this.message = clipMessage(`${path}: ${this.message}`);
+    this.located = true;
+    return this;
+  }
+}

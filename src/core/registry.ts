@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { aKind, COMPONENT_KINDS, KIND_NAMES, type ComponentKind } from './kinds';
-import { UserError } from './problems';
+import { ComponentError, UserError } from './problems';
 import { closestNames, didYouMean } from './suggest';
 import { isPlainObject, type ComponentConfig } from './schema';
 import { quoted } from './format';
@@ -117,7 +117,11 @@ export class Registry<T = unknown> {
       const lines = parsed.error.issues.map((i) => `  ${[path, ...i.path.map(String)].filter(Boolean).join('.') || entry.type}: ${i.message}`);
       throw new UserError(`invalid parameters for ${KIND_NAMES[this.kind].one} "${entry.type}":\n${lines.join('\n')}`);
     }
-    return entry.build(parsed.data, makeContext(path));
+    try {
+      return entry.build(parsed.data, makeContext(path));
+    } catch (err) {
+      throw err instanceof ComponentError ? err.at(path) : err;
+    }
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Random } from '../../core/random';
+import { ComponentError } from '../../core/problems';
 
 let rng = new Random(0);
 
@@ -12,8 +13,26 @@ export function seedInit(seed: number): void {
   rng = new Random(seed ^ 0x5eed);
 }
 
-export function normal(shape: number[], std: number, mean = 0): tf.Tensor {
+/**
+ * Most values one parameter may hold: 2^28 (1 GiB of float32), a hundred times the largest of
+ * the models here (a ViT-g MLP, 1408 x 6144). Beyond it is a size typed wrong (`num_classes: 1e8`
+ * drew 12.6 GB of weights for 70 s before an allocation failed).
+ */
+export const MAX_PARAMETER_VALUES = 2 ** 28;
+
+/** The values of a parameter of `shape`, refused past MAX_PARAMETER_VALUES before anything is allocated. */
+function valuesOf(shape: number[]): number {
   const n = shape.reduce((a, b) => a * b, 1);
+  if (n <= MAX_PARAMETER_VALUES) return n;
+  const gb = ((n * 4) / 1e9).toLocaleString('en', { maximumFractionDigits: 1 });
+  throw new ComponentError(
+    `a parameter of shape [${shape}] would hold ${n.toLocaleString('en')} values (${gb} GB), more than the ${MAX_PARAMETER_VALUES.toLocaleString('en')} one tensor may hold: ` +
+      'lower the sizes that make it (number of classes, widths such as embed_dim or channels, image size)',
+  );
+}
+
+export function normal(shape: number[], std: number, mean = 0): tf.Tensor {
+  const n = valuesOf(shape);
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = rng.normal(mean, std);
   return tf.tensor(data, shape, 'float32');
@@ -21,7 +40,7 @@ export function normal(shape: number[], std: number, mean = 0): tf.Tensor {
 
 /** Normal truncated at two standard deviations (ViT, DINO: std 0.02). */
 export function truncNormal(shape: number[], std: number): tf.Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
+  const n = valuesOf(shape);
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     let v: number;
@@ -33,7 +52,7 @@ export function truncNormal(shape: number[], std: number): tf.Tensor {
 }
 
 export function uniform(shape: number[], bound: number): tf.Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
+  const n = valuesOf(shape);
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = rng.uniform(-bound, bound);
   return tf.tensor(data, shape, 'float32');
@@ -50,9 +69,11 @@ export function xavierUniform(shape: number[], fanIn: number, fanOut: number): t
 }
 
 export function zeros(shape: number[]): tf.Tensor {
+  valuesOf(shape);
   return tf.zeros(shape);
 }
 
 export function ones(shape: number[]): tf.Tensor {
+  valuesOf(shape);
   return tf.ones(shape);
 }
