@@ -36,6 +36,8 @@ export function* tarEntries(tar: Uint8Array, what: string): Generator<TarEntry> 
     for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : header[i];
     if (sum !== octal(header, 148, 8)) throw new UserError(`${what}: damaged tar header at byte ${offset} (checksum mismatch)`);
     const size = octal(header, 124, 12);
+    // A negative size led back to this header (-512 bytes: the same entry forever), NaN nowhere.
+    if (!Number.isSafeInteger(size) || size < 0) throw new UserError(`${what}: damaged tar header at byte ${offset}: its size field "${field(header, 124, 12).trim()}" is not a size in octal`);
     const flag = String.fromCharCode(header[156] || 48);
     const prefix = field(header, 345, 155);
     const name = longName ?? (prefix ? `${prefix}/${field(header, 0, 100)}` : field(header, 0, 100));

@@ -10,6 +10,7 @@ import { decodeFailure, decodeImage } from '../../src/data/decode';
 import { setMaxImagePixels } from '../../src/data/pixelLimit';
 import { fetchDataset, RECIPES, type DatasetRecipe } from '../../src/data/fetch';
 import { readIdx } from '../../src/data/sources/idx';
+import { tarEntries } from '../../src/data/tar';
 import { loadImage } from '../../src/export/predict/images';
 import { PNG_SIGNATURE, pngChunk } from '../../src/report/png';
 import { cvw } from '../helpers/cvw';
@@ -172,4 +173,36 @@ describe('cvw data fetch caps a download at the recipe size', () => {
       }
     });
   }
+});
+
+/** One ustar header block for `name` with `size` written as given in its size field, checksum right. */
+function tarHeader(name: string, size: string, flag = '0'): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name, 0);
+  h.write('0000644\0', 100);
+  h.write(size.padEnd(11, ' ') + '\0', 124);
+  h.write(flag, 156);
+  h.write('ustar\u000000', 257);
+  h.fill(' ', 148, 156);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+  return h;
+}
+
+describe('tar archives', () => {
+  it('a size field that is negative or not a number is a damaged header, never a loop over the same entry', () => {
+    // "-1000" is -512 in octal: the next header was this one again, yielded (and written) forever.
+    for (const size of ['-1000', '-2000', 'zz']) {
+      const archive = Buffer.concat([tarHeader('a.txt', size), Buffer.alloc(1024)]);
+      const seen: string[] = [];
+      const read = () => {
+        for (const e of tarEntries(archive, 'x.tar')) if (seen.push(e.name) > 10) break;
+      };
+      expect(read, size).toThrow(`x.tar: damaged tar header at byte 0: its size field "${size}" is not a size in octal`);
+      expect(seen).toEqual([]);
+    }
+    const good = Buffer.concat([tarHeader('a.txt', '3'), Buffer.from('abc'.padEnd(512, '\0')), Buffer.alloc(1024)]);
+    expect([...tarEntries(good, 'x.tar')].map((e) => [e.name, Buffer.from(e.data).toString()])).toEqual([['a.txt', 'abc']]);
+  });
 });
