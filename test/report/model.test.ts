@@ -111,6 +111,23 @@ describe('Markdown tables', () => {
   });
 });
 
+describe('Markdown tables of a hostile BENCHMARKS.md (a cloned workspace)', () => {
+  test('a long heading or delimiter line is read in time linear in its length', () => {
+    // The heading pattern /^(#{1,6})\s+(.*?)\s*#*\s*$/ backtracked cubically: 4,000 spaces between
+    // two words took 11 s (the benchmarks panel's extension host stopped meanwhile); the delimiter
+    // pattern quadratically (1 MB of spaces: minutes).
+    const started = Date.now();
+    const md = [`# a${' '.repeat(3000)}\u0001b #`, '| x |', `|-${' '.repeat(50_000)}x`, '| y |', `${' '.repeat(50_000)}|---|`, '| 1 |'].join('\n');
+    const tables = parseMarkdownTables(md);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(tables).toEqual([{ title: `a${' '.repeat(3000)}\u0001b`, line: 4, header: ['y'], rows: [['1']] }]);
+    // Headings as before: closing #s and spaces dropped, seven #s no heading.
+    expect(parseMarkdownTables(['## T ##  ', '# ###', '####### no', '| a |', '|:-:|', '| 1 |'].join('\n'))[0].title).toBe('');
+    expect(parseMarkdownTables(['# A', '## B#', '| a |', '| :--- | ---: |', '| 1 |'].join('\n'))[0].title).toBe('A / B');
+    expect(parseMarkdownTables(['| a |', '||-', '| 1 |', '| b |', '|-||', '| 2 |'].join('\n'))).toEqual([]);
+  });
+});
+
 describe('benchmark entries', () => {
   test('a result file of cvw benchmark with the run it belongs to', () => {
     const json = { benchmark: 'knn', iter: 400, epoch: 4, weights: 'ema', feature_dim: 512, train: { count: 1000 }, test: { count: 500 }, k: 200, temperature: 0.1, metrics: { knn_top1: 0.7, knn_top5: 0.9, note: 'x' }, time: '2026-11-28T00:00:00Z' };
