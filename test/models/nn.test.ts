@@ -5,6 +5,7 @@ import '../../src/builtins';
 import { build } from '../../src/core/registry';
 import { BatchNorm, Conv2d, Linear, LayerNorm, MaxPool2d, seedInit, stopGradient } from '../../src/models/nn';
 import { batchNormSlices, withBatchNormGroups } from '../../src/models/nn/batchNormGroups';
+import { MAX_BLOCKS } from '../../src/models/nn/init';
 import { ResNet } from '../../src/models/backbones/resnet';
 import { resnetParams } from '../../src/models/backbones/resnet';
 
@@ -127,7 +128,6 @@ describe('parameter sizes', () => {
     // allocation failed, embed_dim 20000 4.8 GB; past 2^32 values it was a bare RangeError. Each is
     // refused at once, before its values are drawn (the sizes here fail at once either way).
     seedInit(1);
-    const started = Date.now();
     expect(() => build('head', { type: 'ClsHead', num_classes: 200_000_000, in_channels: 32 })).toThrow(
       /^head: a parameter of shape \[32,200000000\] would hold 6,400,000,000 values \(25\.6 GB\), more than the 268,435,456 one tensor may hold: lower the sizes that make it/,
     );
@@ -135,7 +135,18 @@ describe('parameter sizes', () => {
       /^model\.backbone: a parameter of shape \[40000,120000\]/,
     );
     expect(() => build('head', { type: 'ClsHead', num_classes: 1000, in_channels: 32 })).not.toThrow();
-    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('a stack of more blocks than MAX_BLOCKS is refused by the schema, naming the key, before anything is built', () => {
+    // ViT depth 100000 at width 8 ran the heap out after 30 s of building.
+    const vit = { type: 'VisionTransformer', arch: 'custom', img_size: 28, patch_size: 7, embed_dim: 8, num_heads: 2 };
+    expect(() => build('backbone', { ...vit, depth: 100_000 })).toThrow(/backbone\.depth: Too big: expected number to be <=256/);
+    expect(() => build('backbone', { type: 'SwinTransformer', arch: 'custom', embed_dim: 8, depths: [2, 1000], num_heads: [1, 2] })).toThrow(/backbone\.depths\.1: Too big/);
+    expect(() => build('backbone', { type: 'SwinTransformer', arch: 'custom', embed_dim: 8, depths: Array(9).fill(1), num_heads: Array(9).fill(1) })).toThrow(/backbone\.depths: Too big: expected array to have <=8 items/);
+    expect(() => build('neck', { type: 'MAENeck', decoder_depth: 257 })).toThrow(/neck\.decoder_depth: Too big/);
+    expect(() => build('backbone', { type: 'CSPDarknet', deepen_factor: 1000 })).toThrow(/backbone\.deepen_factor: Too big/);
+    expect(MAX_BLOCKS).toBe(256);
+    expect(() => build('backbone', { ...vit, depth: 2 })).not.toThrow();
   });
 });
 

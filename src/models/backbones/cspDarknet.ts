@@ -213,7 +213,7 @@ export class Focus extends Layer<tf.Tensor4D, tf.Tensor4D> {
 
 export const cspDarknetParams = z.strictObject({
   arch: z.enum(YOLOX_SIZE_NAMES).optional().describe('YOLOX size: nano, tiny, s, m, l or x (depth and width factors; nano uses depthwise convolutions); default: the YOLOX model\'s size, else s'),
-  deepen_factor: z.number().positive().optional().describe("Depth factor (blocks per stage); default: the arch's"),
+  deepen_factor: z.number().positive().max(16).optional().describe("Depth factor (blocks per stage; 1.33 for YOLOX-x); default: the arch's"),
   widen_factor: z.number().positive().optional().describe("Width factor (channels); default: the arch's"),
   depthwise: z.boolean().optional().describe("Depthwise-separable 3x3 convolutions; default: the arch's (true for nano)"),
   stem: z.enum(['focus', 'conv']).default('focus').describe('focus: space-to-depth then a 3x3 convolution (YOLOX); conv: one 6x6 stride-2 convolution (YOLOv5 6.0, the same receptive field)'),

@@ -34,7 +34,7 @@ export const swinTransformerParams = z.strictObject({
   patch_size: z.number().int().min(1).default(4).describe('Side of the patches embedded at the start (4; 2 for 28-32 px images)'),
   in_channels: z.number().int().min(1).default(3).describe('Channels of the input images'),
   embed_dim: z.number().int().min(4).optional().describe('Width of the first stage (arch: custom); doubles at every stage'),
-  depths: z.array(z.number().int().min(1)).min(1).optional().describe('Blocks per stage (arch: custom)'),
+  depths: z.array(init.blockCount()).min(1).max(8).optional().describe('Blocks per stage (arch: custom; at most 8 stages, each doubling the width)'),
   num_heads: z.array(z.number().int().min(1)).min(1).optional().describe('Attention heads per stage (arch: custom); each must divide its stage width'),
   window_size: z.number().int().min(1).default(7).describe('Side M of the attention windows, in tokens (7)'),
   mlp_ratio: z.number().positive().default(4).describe('Hidden width of the MLPs, as a multiple of the stage width'),

@@ -28,7 +28,7 @@ export const visionTransformerParams = z.strictObject({
   patch_size: z.number().int().min(1).default(16).describe('Side of the square patches (16 for 224 px images, 4 for 28-32 px)'),
   in_channels: z.number().int().min(1).default(3).describe('Channels of the input images; when left out, training uses the channels of its data'),
   embed_dim: z.number().int().min(8).optional().describe('Token width (arch: custom)'),
-  depth: z.number().int().min(1).optional().describe('Number of transformer blocks (arch: custom)'),
+  depth: init.blockCount().optional().describe('Number of transformer blocks (arch: custom)'),
   num_heads: z.number().int().min(1).optional().describe('Attention heads (arch: custom); must divide embed_dim'),
   mlp_ratio: z.number().positive().default(4).describe('Hidden width of the MLP, as a multiple of embed_dim'),
   qkv_bias: z.boolean().default(true).describe('Biases in the query/key/value projection'),

@@ -20,7 +20,7 @@ export const maeNeckParams = z.strictObject({
   patch_size: z.number().int().min(1).optional().describe('Side of a patch in pixels (default: the ViT\'s)'),
   out_pixels: z.number().int().min(1).optional().describe('Values predicted per patch: patch_size^2 x channels (default: from the ViT)'),
   decoder_embed_dim: z.number().int().min(8).default(512).describe('Decoder width (512 in the paper; 64-128 for small images)'),
-  decoder_depth: z.number().int().min(1).default(8).describe('Decoder transformer blocks (8 in the paper; fine-tuning is as good with 1, linear probes gain from more: its Table 1a)'),
+  decoder_depth: init.blockCount().default(8).describe('Decoder transformer blocks (8 in the paper; fine-tuning is as good with 1, linear probes gain from more: its Table 1a)'),
   decoder_num_heads: z.number().int().min(1).default(16).describe('Decoder attention heads; must divide decoder_embed_dim'),
   mlp_ratio: z.number().positive().default(4).describe('Hidden width of the decoder MLPs, as a multiple of decoder_embed_dim'),
 });

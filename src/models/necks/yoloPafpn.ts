@@ -16,7 +16,7 @@ import type { Neck } from '../backbones/types';
 export const yoloPafpnParams = z.strictObject({
   in_channels: z.array(z.number().int().min(1)).length(3).optional().describe('Channels of the three incoming maps (default: the backbone\'s)'),
   arch: z.enum(YOLOX_SIZE_NAMES).optional().describe('YOLOX size whose depth factor and depthwise choice apply (default: the YOLOX model\'s size, else s)'),
-  deepen_factor: z.number().positive().optional().describe("Depth factor of the CSP layers; default: the arch's"),
+  deepen_factor: z.number().positive().max(16).optional().describe("Depth factor of the CSP layers (1.33 for YOLOX-x); default: the arch's"),
   depthwise: z.boolean().optional().describe("Depthwise-separable 3x3 convolutions; default: the arch's"),
   act: yoloxActParam,
 });

@@ -3,6 +3,7 @@
  * same initial weights on every engine (TensorFlow.js' own initialisers depend on the backend).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
 import { Random } from '../../core/random';
 import { ComponentError } from '../../core/problems';
 
@@ -19,6 +20,18 @@ export function seedInit(seed: number): void {
  * drew 12.6 GB of weights for 70 s before an allocation failed).
  */
 export const MAX_PARAMETER_VALUES = 2 ** 28;
+
+/**
+ * Most blocks one stack of a model may have (`depth`, `depths`, `decoder_depth`, `num_convs`): five
+ * times the deepest here (ViT-G's 48). Past it is a count typed wrong, and the model never
+ * finishes building however small its widths (`depth: 100000` ran the heap out after 30 s).
+ */
+export const MAX_BLOCKS = 256;
+
+/** A config's count of blocks in one stack: an integer from `min` to MAX_BLOCKS. */
+export function blockCount(min = 1) {
+  return z.number().int().min(min).max(MAX_BLOCKS);
+}
 
 /** The values of a parameter of `shape`, refused past MAX_PARAMETER_VALUES before anything is allocated. */
 function valuesOf(shape: number[]): number {

@@ -10,10 +10,11 @@ import { register, type BuildContext } from '../../../core/registry';
 import { ConvBnAct } from '../../nn/layers';
 import { Sequential } from '../../nn/module';
 import { DecodeHead, decodeHeadParams, pick } from './decodeHead';
+import { blockCount } from '../../nn/init';
 
 export const fcnHeadParams = z.strictObject({
   ...decodeHeadParams,
-  num_convs: z.number().int().min(0).default(2).describe('3x3 convolutions before the classifier'),
+  num_convs: blockCount(0).default(2).describe('3x3 convolutions before the classifier'),
   concat_input: z.boolean().default(true).describe('Concatenate the input with the convolutions\' output and fuse them with one more 3x3 convolution'),
   dilation: z.number().int().min(1).default(1).describe('Dilation of the 3x3 convolutions'),
 });
