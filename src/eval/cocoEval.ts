@@ -197,18 +197,31 @@ export function cocoEvaluate(gt: CocoGt, dets: CocoDetection[], params: CocoEval
   const maxDet = params.maxDets[2];
   const T = IOU_THRESHOLDS.length;
   const R = RECALL_THRESHOLDS.length;
-  const K = catIds.length;
   const A = AREA_RANGES.length;
   const M = params.maxDets.length;
-  // precision[t][r][k][a][m] and recall[t][k][a][m], -1 where undefined (COCOeval.accumulate).
-  const precision = new Float64Array(T * R * K * A * M).fill(-1);
-  const recall = new Float64Array(T * K * A * M).fill(-1);
-  const pAt = (t: number, r: number, k: number, a: number, m: number) => (((t * R + r) * K + k) * A + a) * M + m;
-  const rAt = (t: number, k: number, a: number, m: number) => ((t * K + k) * A + a) * M + m;
+  const m100 = params.maxDets.indexOf(maxDet);
+  // precision[t][r][k][a] (at maxDets m100, the only one read) and recall[t][k][a][m], -1 where
+  // undefined (COCOeval.accumulate), kept only for the categories that have any: one table of all
+  // K categories made a ground truth of 100,000 categories (2 MB) ask for 9.7 GB.
+  const precisionOf = new Map<number, Float64Array>();
+  const recallOf = new Map<number, Float64Array>();
+  const table = (of: Map<number, Float64Array>, k: number, size: number) => of.get(k) ?? of.set(k, new Float64Array(size).fill(-1)).get(k)!;
+  const pAt = (t: number, r: number, a: number) => (t * R + r) * A + a;
+  const rAt = (t: number, a: number, m: number) => (t * A + a) * M + m;
+  const precisionAt = (t: number, r: number, k: number, a: number) => precisionOf.get(k)?.[pAt(t, r, a)] ?? -1;
+  // The images each category has boxes or detections in, in id order: a pair with neither is no
+  // evaluation (evaluateImg), and visiting every image for every category took hours for 100,000 of each.
+  const imagesOf = new Map<number, Set<number>>();
+  for (const pair of [...gtsBy.keys(), ...dtsBy.keys()]) {
+    const colon = pair.indexOf(':');
+    const cat = Number(pair.slice(colon + 1));
+    (imagesOf.get(cat) ?? imagesOf.set(cat, new Set()).get(cat)!).add(Number(pair.slice(0, colon)));
+  }
 
   catIds.forEach((cat, k) => {
+    const images = [...(imagesOf.get(cat) ?? [])].filter((img) => imgSet.has(img)).sort((a, b) => a - b);
     // computeIoU: detections by descending score (stable), at most maxDet, against every gt.
-    const perImage = imgIds.map((img) => {
+    const perImage = images.map((img) => {
       const gts = gtsBy.get(key(img, cat)) ?? [];
       const all = dtsBy.get(key(img, cat)) ?? [];
       const dts = stableArgsort(all.map((d) => -d.score))
@@ -252,41 +265,47 @@ export function cocoEvaluate(gt: CocoGt, dets: CocoDetection[], params: CocoEval
             rc[j] = tp / npig;
             pr[j] = tp / (fp + tp + Number.EPSILON);
           });
-          recall[rAt(t, k, a, m)] = nd ? rc[nd - 1] : 0;
+          table(recallOf, k, T * A * M)[rAt(t, a, m)] = nd ? rc[nd - 1] : 0;
           for (let i = nd - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
+          if (m !== m100) continue;
+          const precision = table(precisionOf, k, T * R * A);
           // searchsorted(rc, recThrs, side='left'): the first recall >= each threshold.
           let j = 0;
           RECALL_THRESHOLDS.forEach((thr, r) => {
             while (j < nd && rc[j] < thr) j++;
-            precision[pAt(t, r, k, a, m)] = j < nd ? pr[j] : 0;
+            precision[pAt(t, r, a)] = j < nd ? pr[j] : 0;
           });
         }
       });
     });
   });
 
-  const mIndex = (md: number) => params.maxDets.indexOf(md);
-  const ap = (a: number, m: number, t?: number, k?: number) => {
+  // The categories with values, in k order: the others hold only -1, which means leave out, so
+  // the values (and the order they are summed in) are those of the whole table.
+  const withPrecision = [...precisionOf.keys()].sort((a, b) => a - b);
+  const withRecall = [...recallOf.keys()].sort((a, b) => a - b);
+  // At maxDets m100 only (the only precision kept); one category k alone, or all of them.
+  const ap = (a: number, t?: number, k?: number) => {
     const v: number[] = [];
+    const ks = k === undefined ? withPrecision : [k];
     for (let ti = 0; ti < T; ti++) {
       if (t !== undefined && ti !== t) continue;
-      for (let r = 0; r < R; r++) for (let ki = 0; ki < K; ki++) if (k === undefined || ki === k) v.push(precision[pAt(ti, r, ki, a, m)]);
+      for (let r = 0; r < R; r++) for (const ki of ks) v.push(precisionAt(ti, r, ki, a));
     }
     return meanValid(v);
   };
   const ar = (a: number, m: number) => {
     const v: number[] = [];
-    for (let t = 0; t < T; t++) for (let k = 0; k < K; k++) v.push(recall[rAt(t, k, a, m)]);
+    for (let t = 0; t < T; t++) for (const k of withRecall) v.push(recallOf.get(k)![rAt(t, a, m)]);
     return meanValid(v);
   };
-  const m100 = mIndex(maxDet);
   const stats = [
-    ap(0, m100),
-    ap(0, m100, 0),
-    ap(0, m100, 5),
-    ap(1, m100),
-    ap(2, m100),
-    ap(3, m100),
+    ap(0),
+    ap(0, 0),
+    ap(0, 5),
+    ap(1),
+    ap(2),
+    ap(3),
     ar(0, 0),
     ar(0, 1),
     ar(0, m100),
@@ -295,8 +314,10 @@ export function cocoEvaluate(gt: CocoGt, dets: CocoDetection[], params: CocoEval
     ar(3, m100),
   ];
   const names = new Map(gt.categories.map((c) => [c.id, c.name]));
-  const perCategory = catIds.map((id, k) => ({ id, name: names.get(id), ap: ap(0, m100, undefined, k), ap50: ap(0, m100, 0, k) }));
-  const prCurves50 = catIds.map((_id, k) => RECALL_THRESHOLDS.map((_r, r) => precision[pAt(0, r, k, 0, m100)]));
+  const perCategory = catIds.map((id, k) => ({ id, name: names.get(id), ap: ap(0, undefined, k), ap50: ap(0, 0, k) }));
+  // One curve of -1 shared by the categories without precision (a fresh one each was 800 MB for a million).
+  const none = RECALL_THRESHOLDS.map(() => -1);
+  const prCurves50 = catIds.map((_id, k) => (precisionOf.has(k) ? RECALL_THRESHOLDS.map((_r, r) => precisionAt(0, r, k, 0)) : none));
   return { stats, perCategory, prCurves50, images: imgIds.length, detections: dets.length };
 }
 

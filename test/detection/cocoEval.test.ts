@@ -126,6 +126,17 @@ describe('cocoEvaluate on hand-made cases', () => {
     expect(lines[4]).toBe(' Average Precision  (AP) @[ IoU=0.50:0.95 | area=medium | maxDets=100 ] = 0.123');
     expect(lines[6]).toBe(' Average Recall     (AR) @[ IoU=0.50:0.95 | area=   all | maxDets=  1 ] = 0.000');
   });
+
+  it('30,000 categories over 30,000 images: only the pairs with boxes or detections are evaluated, the rest are -1', () => {
+    // Every category against every image, and AP per category over all of them, took hours here.
+    const n = 30_000;
+    const r = cocoEvaluate(gt(n, [[7, 2, [0, 0, 10, 10]]], n), [det(7, 2, [0, 0, 10, 10], 0.9), det(9, 5, [0, 0, 10, 10], 0.8)]);
+    [1, 1, 1, 1, -1, -1, 1, 1, 1, 1, -1, -1].forEach((v, i) => expect(r.stats[i]).toBeCloseTo(v, 12));
+    expect(r.perCategory).toHaveLength(n);
+    expect(r.perCategory.slice(0, 5).map((c) => c.ap)).toEqual([-1, r.perCategory[1].ap, -1, -1, -1]);
+    expect(r.perCategory[1].ap).toBeCloseTo(1, 12);
+    expect(r.prCurves50[n - 1].every((p) => p === -1)).toBe(true);
+  });
 });
 
 /** Random ground truth and jittered, duplicated and spurious detections. */
