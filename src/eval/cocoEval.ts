@@ -286,6 +286,7 @@ export function cocoEvaluate(gt: CocoGt, dets: CocoDetection[], params: CocoEval
   const withRecall = [...recallOf.keys()].sort((a, b) => a - b);
   // At maxDets m100 only (the only precision kept); one category k alone, or all of them.
   const ap = (a: number, t?: number, k?: number) => {
+    if (k !== undefined && !precisionOf.has(k)) return -1;
     const v: number[] = [];
     const ks = k === undefined ? withPrecision : [k];
     for (let ti = 0; ti < T; ti++) {

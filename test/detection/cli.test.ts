@@ -60,6 +60,19 @@ describe('cvw benchmark coco', () => {
     expect(j.AR100).toBeCloseTo(0.5, 12);
   });
 
+  it('--per-class lists 200,000 categories (a 5 MB file), not a stack overflow', async () => {
+    // Math.max(...) of the names' lengths overflowed the call stack as arguments.
+    const categories = Array.from({ length: 200_000 }, (_, i) => ({ id: i + 1, name: `c${i + 1}` }));
+    fs.writeFileSync(t.file('many_gt.json'), JSON.stringify({ ...gt, categories }));
+    fs.writeFileSync(t.file('dt.json'), JSON.stringify([{ image_id: 1, category_id: 1, bbox: [0, 0, 10, 10], score: 0.9 }]));
+    const r = await cvw('benchmark', 'coco', '--gt', t.file('many_gt.json'), '--dt', t.file('dt.json'), '--per-class');
+    expect(r).toMatchObject({ code: 0, err: '' });
+    const lines = r.out.split('\n');
+    expect(lines.filter((l) => /^c\d+ /.test(l))).toHaveLength(200_000);
+    expect(r.out).toMatch(/\nc1 +0\.505 +0\.505\n/);
+    expect(r.out).toMatch(/\nc200000 +-1\.000 +-1\.000\n/);
+  });
+
   it('names the bad detection, the bad annotation and the missing option', async () => {
     fs.writeFileSync(t.file('bad_dt.json'), JSON.stringify([{ image_id: 1, category_id: 1, bbox: [0, 0, 10, 10], score: 0.9 }, { image_id: 2, category_id: 1, bbox: [0, 10], score: 0.5 }]));
     expect(await cvw('benchmark', 'coco', '--gt', t.file('gt.json'), '--dt', t.file('bad_dt.json'))).toMatchObject({ code: 1, err: expect.stringContaining('detection 2 (image_id 2): bbox must be [x, y, width, height], got [0,10]') });

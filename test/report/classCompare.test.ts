@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { imagePredictions } from '../../src/eval/clsEvaluator';
 import { readClassComparison, readRunEvaluation } from '../../src/report/evalFiles';
-import { compareClasses, MAX_CONFUSION_CLASSES } from '../../src/report/model/classCompare';
+import { compareClasses, comparePrCurves, MAX_CONFUSION_CLASSES } from '../../src/report/model/classCompare';
 import { reportThumbnail } from '../../src/report/model/report';
 import { evalFileName, RUN_FILES } from '../../src/rundir';
 import { writeClsEvaluation } from '../helpers/clsEvaluation';
@@ -121,5 +121,14 @@ describe('class comparison', () => {
     expect(val.confusion!.normalized[1]).toBeNull();
     expect(val.tables[0].values[1]).toEqual([null, null, null]);
     expect(val.predictions).toEqual([]);
+  });
+
+  test('PR curves of 200,000 classes (an eval file of a run) are compared, not a stack overflow', () => {
+    // Math.max(...) of every curve's length overflowed the call stack as arguments.
+    const per_class = Array.from({ length: 200_000 }, (_, i) => ({ name: `c${i}`, ap: 1, ap50: 1, pr50: [1, 0.5, 0] }));
+    const pr = comparePrCurves([{ split: 'val', per_class }])!;
+    expect(pr.recall).toEqual([0, 0.5, 1]);
+    expect(pr.classes).toHaveLength(200_000);
+    expect(pr.precision[0][199_999]).toEqual([1, 0.5, 0]);
   });
 });

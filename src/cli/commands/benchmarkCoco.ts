@@ -116,7 +116,8 @@ export const benchmarkCocoCommand: CommandSpec = {
     process.stdout.write(`${result.images} images, ${gt.annotations.length} ground-truth boxes, ${result.detections} detections\n`);
     process.stdout.write(formatSummary(result.stats) + '\n');
     if (args.options['per-class']) {
-      const width = Math.max(8, ...result.perCategory.map((c) => (c.name ?? String(c.id)).length));
+      // A loop, not Math.max(...): 200,000 categories overflow the call stack as arguments.
+      const width = result.perCategory.reduce((w, c) => Math.max(w, (c.name ?? String(c.id)).length), 8);
       process.stdout.write(`\n${'category'.padEnd(width)}  AP     AP50\n`);
       for (const c of result.perCategory) process.stdout.write(`${(c.name ?? String(c.id)).padEnd(width)}  ${c.ap.toFixed(3).padStart(6)} ${c.ap50.toFixed(3).padStart(6)}\n`);
     }

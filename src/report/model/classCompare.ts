@@ -180,7 +180,9 @@ export function comparePrCurves(coco: Array<CocoClassSummary | undefined>): PrCu
   const maps = coco.map(curveOf);
   if (!maps.some((m) => [...m.values()].some(Boolean))) return undefined;
   const classes = unionClasses(maps.map((m) => [...m.keys()]));
-  const points = Math.max(...maps.flatMap((m) => [...m.values()].map((c) => c?.length ?? 0)));
+  // A loop, not Math.max(...): 200,000 classes overflow the call stack as arguments.
+  let points = 0;
+  for (const m of maps) for (const c of m.values()) points = Math.max(points, c?.length ?? 0);
   return { recall: Array.from({ length: points }, (_, i) => i / (points - 1)), classes, precision: maps.map((m) => classes.map((c) => m.get(c) ?? null)) };
 }
 
