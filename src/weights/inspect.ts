@@ -59,7 +59,8 @@ export function formatWeightsReport(r: WeightsReport, all: boolean): string {
     lines.push(`  model: ${JSON.stringify(r.detected.toolkitConfig)}${r.detected.model ? `\n  load_from: ${r.file}` : ''}`);
   }
   const shown = all ? r.tensors : r.tensors.slice(0, 20);
-  const width = Math.max(...shown.map((t) => t.name.length), 4);
+  // A loop, not Math.max(...): --all on a header of 200,000 tensors overflowed the call stack as arguments.
+  const width = shown.reduce((w, t) => Math.max(w, t.name.length), 4);
   for (const t of shown) lines.push(`  ${t.name.padEnd(width)}  ${t.dtype.padEnd(4)}  [${t.shape.join(', ')}]`);
   if (shown.length < r.tensors.length) lines.push(`  ... ${r.tensors.length - shown.length} more (--all lists every tensor)`);
   return lines.join('\n');

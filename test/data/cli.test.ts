@@ -58,6 +58,17 @@ describe('cvw data inspect and pack', () => {
     expect(r.out).toMatch(new RegExp(`bad: ${t.file('bad/blue/4.jpg')}: cannot decode ${t.file('bad/blue/4.jpg')}: `));
   });
 
+  it('lists a class-names file of 200,000 lines, not a stack overflow', async () => {
+    // Math.max(...) of the names' lengths overflowed the call stack as arguments.
+    fs.writeFileSync(t.file('names.txt'), Array.from({ length: 200_000 }, (_, i) => `class${i}`).join('\n'));
+    fs.writeFileSync(t.file('list.txt'), 'red/1.jpg 199999\n');
+    fs.writeFileSync(t.file('many.yaml'), ['data:', '  train:', '    type: ClsDataset', `    source: {type: ImageList, list: ${t.file('list.txt')}, root: ${t.file('pics')}, classes: ${t.file('names.txt')}}`, '    batch_size: 1', ''].join('\n'));
+    const r = await cvw('data', 'inspect', t.file('many.yaml'), '-q');
+    expect(r).toMatchObject({ code: 0, err: '' });
+    expect(r.out).toContain('classes: 200000');
+    expect(r.out).toMatch(/\n {2}199999 {2}class199999 {2}1\n/);
+  });
+
   it('reads a full config\'s data.<split> and says which splits exist', async () => {
     fs.writeFileSync(t.file('cfg.yaml'), ['data:', '  val:', '    type: ClsDataset', `    source: {type: ImageFolder, root: ${t.file('pics')}}`, '    batch_size: 2', ''].join('\n'));
     const r = await cvw('data', 'inspect', t.file('cfg.yaml'), '--split', 'val', '-q');

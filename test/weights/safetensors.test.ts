@@ -2,6 +2,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import { tempFiles } from '../helpers/tmp';
+import { cvw } from '../helpers/cvw';
 import { readSafetensors, readSafetensorsHeader, encodeSafetensors } from '../../src/weights/safetensors';
 import { readWeights } from '../../src/weights/read';
 import { unpickle } from '../../src/weights/pickle';
@@ -101,6 +102,16 @@ describe('safetensors reading', () => {
     }
     expect(message).toMatch(/tensor "k{100}\.\.\. \(5000000 characters\)": shape \[2,2\] of F32 needs 16 bytes/);
     expect(message.length).toBeLessThan(500);
+  });
+
+  it('cvw weights inspect --all lists a header of 200,000 tensors, not a stack overflow', async () => {
+    // Math.max(...) of the names' lengths overflowed the call stack as arguments.
+    const header = Object.fromEntries(Array.from({ length: 200_000 }, (_, i) => [`t${i}`, { dtype: 'F32', shape: [0], data_offsets: [0, 0] }]));
+    const p = file('many.safetensors', header);
+    const r = await cvw('weights', 'inspect', p, '--all');
+    expect(r).toMatchObject({ code: 0, err: '' });
+    expect(r.out).toContain('tensors: 200000 (200000 F32)');
+    expect(r.out).toMatch(/\n {2}t199999 {2}F32 {3}\[0\]\n/);
   });
 
   it('a checkpoint whose __metadata__.cvw is not JSON gets a located error', () => {

@@ -8,7 +8,8 @@ import { progressBar } from './dataProgress';
 function formatReport(r: InspectReport, sourceType: string): string {
   const lines = [`${sourceType}: ${r.items} item${r.items === 1 ? '' : 's'}, ${r.channels === 1 ? 'grey (1 channel)' : 'RGB (3 channels)'}`];
   if (r.classes) {
-    const width = Math.max(...r.classes.map((c) => c.name.length), 5);
+    // A loop, not Math.max(...): a class-names file of 200,000 lines overflowed the call stack as arguments.
+    const width = r.classes.reduce((w, c) => Math.max(w, c.name.length), 5);
     lines.push(`classes: ${r.classes.length}`);
     for (const c of r.classes) lines.push(`  ${String(c.label).padStart(4)}  ${c.name.padEnd(width)}  ${r.boxes ? `${r.boxes.perClass[c.label] ?? 0} boxes` : c.count}`);
   }
