@@ -230,7 +230,9 @@ export function unpickle(file: string, data: Buffer, options: UnpickleOptions): 
       case 0x65: {
         // APPENDS
         const items = popMark();
-        asList(top()).push(...items);
+        // One by one: push(...items) overflowed the call stack past ~125,000 items (a 400 KB file).
+        const list = asList(top());
+        for (const item of items) list.push(item);
         break;
       }
       case 0x73: {
