@@ -69,6 +69,17 @@ describe('cvw data inspect and pack', () => {
     expect(r.out).toMatch(/\n {2}199999 {2}class199999 {2}1\n/);
   });
 
+  it('lists 200,000 bad list lines found while opening, not a stack overflow', async () => {
+    // unshift(...skipped) passed every problem as an argument and overflowed the call stack.
+    fs.writeFileSync(t.file('badlines.txt'), ['red/1.jpg 0', ...Array.from({ length: 200_000 }, () => 'x q')].join('\n'));
+    fs.writeFileSync(t.file('badlines.yaml'), ['data:', '  train:', '    type: ClsDataset', `    source: {type: ImageList, list: ${t.file('badlines.txt')}, root: ${t.file('pics')}}`, '    batch_size: 1', ''].join('\n'));
+    const r = await cvw('data', 'inspect', t.file('badlines.yaml'), '--json', '-q');
+    expect(r.err).not.toMatch(/internal error/);
+    const report = JSON.parse(r.out);
+    expect(report.bad).toHaveLength(200_000);
+    expect(report.bad[199_999].reason).toMatch(/expected "path label" with an integer label, got "x q"/);
+  });
+
   it('reads a full config\'s data.<split> and says which splits exist', async () => {
     fs.writeFileSync(t.file('cfg.yaml'), ['data:', '  val:', '    type: ClsDataset', `    source: {type: ImageFolder, root: ${t.file('pics')}}`, '    batch_size: 2', ''].join('\n'));
     const r = await cvw('data', 'inspect', t.file('cfg.yaml'), '--split', 'val', '-q');

@@ -48,10 +48,11 @@ export const dataInspectCommand: CommandSpec = {
       const report = await inspectSource(source, { check: !!args.options.check, progress: (d, t) => bar.update(d, t) });
       const masks = await inspectMasks(source, 255, (d, t) => bar.update(d, t));
       bar.finish();
-      report.bad.unshift(...openSkipped);
+      // Concatenated, not unshift(...)/push(...): 200,000 bad list lines overflowed the call stack as arguments.
+      report.bad = openSkipped.concat(report.bad);
       if (masks) {
         // Segmentation: classes are counted in pixels (the masks), not per item.
-        report.bad.push(...masks.bad);
+        report.bad = report.bad.concat(masks.bad);
         report.classes = undefined;
         report.unlabelled = 0;
       }
