@@ -101,7 +101,7 @@ export function verifyFile(file: string, spec: RemoteFile): { ok: boolean; how: 
 
 function readContent(file: string): Buffer {
   const bytes = fs.readFileSync(file);
-  return bytes[0] === 0x1f && bytes[1] === 0x8b ? zlib.gunzipSync(bytes) : bytes;
+  return bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipBounded(bytes, file, MAX_UNPACKED_BYTES) : bytes;
 }
 
 /**
@@ -182,6 +182,25 @@ export interface FetchOptions extends FetchEvents {
   from?: string;
   /** Base URLs to use instead of the recipe's mirrors. */
   mirrors?: string[];
+  /** Most bytes an archive may unpack to (default MAX_UNPACKED_BYTES). */
+  maxUnpackedBytes?: number;
+}
+
+/**
+ * Most bytes a gzip file is unpacked to in memory (the CIFAR-10 archive holds 163 MB): without a
+ * bound a 1 MB gzip of zeros (an API caller's recipe, checksum and all) unpacks to a gigabyte, and
+ * past buffer.constants.MAX_LENGTH it was a bare RangeError.
+ */
+export const MAX_UNPACKED_BYTES = 1 << 30;
+
+/** `bytes` (gzip) unpacked, at most `limit` bytes of it; more is a UserError naming `file`. */
+function gunzipBounded(bytes: Buffer, file: string, limit: number): Buffer {
+  try {
+    return zlib.gunzipSync(bytes, { maxOutputLength: limit });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new UserError(`${file}: unpacks to more than ${limit.toLocaleString('en-US')} bytes (the most a data set archive may hold here); not unpacked`);
+    throw new UserError(`${file}: damaged gzip data (${(err as Error).message})`);
+  }
 }
 
 /** Fetch a data set into its folder; returns the folder. Files already there and verified are kept. */
@@ -204,7 +223,7 @@ export async function fetchDataset(recipe: DatasetRecipe, opts: FetchOptions = {
   if (recipe.extract) {
     const archive = path.join(dir, recipe.extract);
     opts.log?.(`unpacking ${recipe.extract}`);
-    extractTar(zlib.gunzipSync(fs.readFileSync(archive)), dir, archive);
+    extractTar(gunzipBounded(fs.readFileSync(archive), archive, opts.maxUnpackedBytes ?? MAX_UNPACKED_BYTES), dir, archive);
   }
   return dir;
 }

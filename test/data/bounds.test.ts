@@ -1,5 +1,6 @@
 /** Data inputs that announce little and expand to a lot, or nothing at all: bounded, located errors. */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -186,6 +187,20 @@ describe('cvw data fetch caps a download at the recipe size', () => {
       }
     });
   }
+});
+
+describe('cvw data fetch bounds what an archive unpacks to', () => {
+  it('a gzip that unpacks past the limit (a recipe of an API caller, checksum right) is refused, naming the archive', async () => {
+    // 4 MB of zeros in a 4 KB gzip: gunzipSync had no bound (a 1 MB gzip made a gigabyte).
+    const from = t.file('bomb-from');
+    fs.mkdirSync(from, { recursive: true });
+    const bomb = zlib.gzipSync(Buffer.alloc(4 << 20));
+    fs.writeFileSync(`${from}/bomb.tar.gz`, bomb);
+    const sha256 = createHash('sha256').update(bomb).digest('hex');
+    const recipe: DatasetRecipe = { ...RECIPES['fashion-mnist'], files: [{ name: 'bomb.tar.gz', sha256, size: bomb.length }], extract: 'bomb.tar.gz', ready: undefined };
+    const dir = t.file('bomb-dir');
+    await expect(fetchDataset(recipe, { dir, from, maxUnpackedBytes: 1 << 20 })).rejects.toThrow(/bomb\.tar\.gz: unpacks to more than 1,048,576 bytes \(the most a data set archive may hold here\); not unpacked/);
+  });
 });
 
 /** One ustar header block for `name` with `size` written as given in its size field, checksum right. */
