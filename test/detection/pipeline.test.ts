@@ -96,6 +96,15 @@ describe('Mosaic', () => {
     expect(byLabel[1]).toEqual([14, 4, 4, 4]);
   });
 
+  it('moves 200,000 boxes of one image (an annotation file can hold them), not a stack overflow', () => {
+    // boxes.push(...moved) passed every box as an argument and overflowed the call stack.
+    const many = Array.from({ length: 200_000 }, (_, i) => box(2, 2, 4, 4, i % 3));
+    const tiles = [many, [box(2, 2, 4, 4)], [], []].map((boxes) => ({ img: coords(10, 10), boxes }));
+    const m = mosaic(tiles, 10, 10, 12, 12);
+    expect(m.boxes).toHaveLength(200_001);
+    expect(m.boxes[199_999]).toEqual({ bbox: [4, 4, 4, 4], label: 199_999 % 3 });
+  });
+
   it('takes three other images from the loader, and passes the image through after until_epoch', () => {
     const s = step('Mosaic', { size: 10, until_epoch: 3 });
     expect(s.mixImages).toBe(3);

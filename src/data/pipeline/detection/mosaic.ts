@@ -47,7 +47,8 @@ export function mosaic(images: Array<{ img: ImageTensor; boxes: Box[] }>, H: num
     const { large: l, small: s } = mosaicCoordinates(i, xc, yc, resized.width, resized.height, H, W);
     if (l[2] > l[0] && l[3] > l[1]) paste(out, resized, s[0], s[1], l[2] - l[0], l[3] - l[1], l[0], l[1]);
     // Boxes follow the image's shift, clipped to the canvas (the reference clips to it too).
-    boxes.push(...moveBoxes(own, scale, l[0] - s[0], l[1] - s[1], 2 * W, 2 * H));
+    // One by one: push(...) of an image's 200,000 boxes overflowed the call stack as arguments.
+    for (const b of moveBoxes(own, scale, l[0] - s[0], l[1] - s[1], 2 * W, 2 * H)) boxes.push(b);
   });
   return { img: out, boxes };
 }
