@@ -113,6 +113,22 @@ describe('YOLOX training step pieces', () => {
     expect(t).toEqual([[{ cx: 50, cy: 80, w: 60, h: 80, label: 2 }], []]);
   });
 
+  it('targets: at most max_labels per image, the first ones that pass the size filter', () => {
+    const many = Array.from({ length: 200_000 }, (_, i) => ({ bbox: [i % 50, 0, i % 3 === 0 ? 0.5 : 4, 4], label: i % 7 }));
+    const [t] = batchTargets([many], 1, 1, 1, 120);
+    expect(t).toHaveLength(120);
+    // Every third box is under the size limit, so the 120 kept are boxes 1, 2, 4, 5, ... 179.
+    expect(t[0]).toEqual({ cx: 3, cy: 2, w: 4, h: 4, label: 1 });
+    expect(t[119].label).toBe(179 % 7);
+  });
+
+  it('max_labels: the reference\'s 120 by default, bounded so SimOTA\'s cost stays small', () => {
+    const m = yolox('nano', 3);
+    expect(m.params.max_labels).toBe(120);
+    m.dispose();
+    expect(() => yolox('nano', 3, { max_labels: 100_000 })).toThrow(/max_labels.*4096/s);
+  });
+
   it('detect: at most max_per_img boxes per image, scores descending, corners ordered', () => {
     const m = yolox('nano', 3, { test_conf: 0, max_per_img: 7 });
     m.eval();

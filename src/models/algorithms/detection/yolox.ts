@@ -24,6 +24,9 @@ import type { Algorithm, DataInfo, ImageDetections, StepOutput, TensorBatch, Tra
 import type { GtBox } from './simota';
 import { postprocess } from './postprocess';
 
+/** The most ground-truth boxes per image that `max_labels` may ask SimOTA to assign (the reference's 120, with room). */
+const MAX_LABELS_LIMIT = 4096;
+
 export const yoloxParams = z.strictObject({
   size: z.enum(YOLOX_SIZE_NAMES).default('s').describe('Model size: nano (0.9M parameters at 80 classes), tiny (5.1M), s (9.0M), m, l, x'),
   backbone: slot('backbone', 'Backbone returning three maps at strides 8, 16, 32 (CSPDarknet)').default({ type: 'CSPDarknet' }),
@@ -37,6 +40,13 @@ export const yoloxParams = z.strictObject({
   multiscale_interval: z.number().int().min(1).default(10).describe('Iterations between size changes'),
   l1_from_epoch: z.number().int().min(0).optional().describe('0-based epoch from which the L1 loss on raw box outputs is added (the reference: when Mosaic stops, 15 epochs before the end)'),
   min_box_size: z.number().min(0).default(1).describe('Ground-truth boxes with a side of this many pixels or less are ignored in training (the reference drops <= 1 px)'),
+  max_labels: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_LABELS_LIMIT)
+    .default(120)
+    .describe(`Ground-truth boxes per image that training assigns, the first ones after min_box_size (the reference pads Mosaic's targets to 120 and drops the rest); at most ${MAX_LABELS_LIMIT}, since SimOTA's cost is boxes x anchors`),
   test_conf: z.number().min(0).max(1).default(0.01).describe('Score threshold (objectness x class probability) of detections'),
   nms_thr: z.number().min(0).max(1).default(0.65).describe('IoU threshold of non-maximum suppression'),
   max_per_img: z.number().int().min(1).default(100).describe('Detections kept per image (COCO evaluation counts at most 100)'),
@@ -45,12 +55,17 @@ export const yoloxParams = z.strictObject({
 
 export type YoloxParams = z.output<typeof yoloxParams>;
 
-/** Ground truths of a batch as SimOTA takes them (centre form), scaled by `scale` and filtered by size. */
-export function batchTargets(boxes: Array<Array<{ bbox: number[]; label: number }>> | undefined, n: number, scale: number, minSize: number): GtBox[][] {
+/**
+ * Ground truths of a batch as SimOTA takes them (centre form), scaled by `scale`, filtered by
+ * size and cut at `maxLabels` per image: one COCO image can list 200,000 boxes, and SimOTA holds
+ * a boxes x anchors cost (8,400 anchors at 640 px).
+ */
+export function batchTargets(boxes: Array<Array<{ bbox: number[]; label: number }>> | undefined, n: number, scale: number, minSize: number, maxLabels = Infinity): GtBox[][] {
   const out: GtBox[][] = [];
   for (let b = 0; b < n; b++) {
     const list: GtBox[] = [];
     for (const box of boxes?.[b] ?? []) {
+      if (list.length >= maxLabels) break;
       const [x, y, w, h] = box.bbox.map((v) => v * scale);
       if (w <= minSize || h <= minSize) continue;
       list.push({ cx: x + w / 2, cy: y + h / 2, w, h, label: box.label });
@@ -105,7 +120,7 @@ export class YOLOX extends Module implements Algorithm {
       }
     }
     this.head.useL1 = this.params.l1_from_epoch !== undefined && progress.epoch >= this.params.l1_from_epoch;
-    const gts = batchTargets(batch.raw.boxes, n, scale, this.params.min_box_size);
+    const gts = batchTargets(batch.raw.boxes, n, scale, this.params.min_box_size, this.params.max_labels);
     const out = this.head.loss(this.raw(images), gts);
     return { loss: out.loss, logs: { ...out.logs, input_size: tf.scalar(images.shape[1]) } };
   }
