@@ -11,8 +11,7 @@ import { registries } from '../core/registry';
 import { UserError } from '../core/problems';
 import type { ComponentConfig } from '../core/schema';
 import type { EngineConfig } from '../engine/configSection';
-import { seedInit } from '../models/nn/init';
-import type { Algorithm } from '../models/algorithms/types';
+import { buildModel } from '../models/buildModel';
 import { loadCheckpoint, disposeCheckpoint, withPrefix } from '../train/checkpoint';
 import { openLoader } from '../train/dataBridge';
 import { dataSplit } from '../data/configSection';
@@ -52,8 +51,7 @@ export async function evaluate(configOrRun: string, options: EvaluateOptions = {
   const checkpoint = resolveCheckpoint(source);
   const { config } = resolveConfig(configFile, { overrides: options.overrides });
   await initEngine({ ...(config.engine as EngineConfig), ...options.engine });
-  seedInit(config.seed as number);
-  const model = registries.model.build(config.model, {}, 'model') as Algorithm;
+  const model = buildModel(config.model, { purpose: 'load', seed: config.seed as number });
   try {
     const ckpt = loadCheckpoint(checkpoint);
     let weights: 'ema' | 'raw' = 'raw';

@@ -6,13 +6,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { registries } from '../core/registry';
 import { resolveConfig } from '../core/check';
 import { UserError } from '../core/problems';
-import { isPlainObject, type ComponentConfig } from '../core/schema';
+import { isPlainObject } from '../core/schema';
 import { loadCheckpoint, disposeCheckpoint, withPrefix, readCheckpointMeta } from '../train/checkpoint';
 import { bestOrLatestCheckpoint, CHECKPOINTS, checkpointName, isRunDir, readRunInfo, RUN_FILES, runDirOfCheckpoint, runFile } from '../rundir';
 import type { Algorithm } from '../models/algorithms/types';
+import { buildModel } from '../models/buildModel';
 import { quietCpuBackend } from '../engine/quietCpuBackend';
 
 export interface ModelSource {
@@ -76,7 +76,7 @@ export interface LoadedModel {
 
 /** Build the model of a source and load its weights (eval mode). */
 export function loadModel(source: ModelSource): LoadedModel {
-  const model = registries.model.build(source.config.model as ComponentConfig, {}, 'model') as Algorithm;
+  const model = buildModel(source.config.model, { purpose: 'load' });
   const ckpt = loadCheckpoint(source.checkpoint);
   try {
     const ema = withPrefix(ckpt.tensors, 'hooks.EMAHook.');

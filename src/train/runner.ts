@@ -13,7 +13,7 @@ import { locate, type Origins } from '../core/config/yamlFile';
 import { ShapeMismatchError } from '../models/nn/module';
 import { errorAtConfigKey } from '../weights/located';
 import type { ComponentConfig } from '../core/schema';
-import { seedInit } from '../models/nn/init';
+import { buildModel } from '../models/buildModel';
 import { seedStep } from '../models/nn/stepRandom';
 import type { Algorithm, TensorBatch, TrainProgress } from '../models/algorithms/types';
 import { loaderNeeds, type Evaluator } from '../eval/evaluator';
@@ -178,8 +178,7 @@ export class Runner implements RunnerApi {
     this.trainLoader = await openLoader({ dataset: cfg.data.train, data: cfg.data, split: 'train', seed: this.seed, configDir, shard });
     const info = { channels: this.trainLoader.channels, numClasses: this.trainLoader.numClasses };
     applyDataDefaults(this.options.rawConfig?.model, cfg.model, info, (m) => this.log(m));
-    seedInit(this.seed);
-    this.model = registries.model.build(cfg.model, {}, 'model') as Algorithm;
+    this.model = buildModel(cfg.model, { purpose: 'train', seed: this.seed });
     this.model.checkData?.(info);
 
     const accumulate = cfg.runner.accumulate_steps;

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { useCpu, maxAbsDiff } from '../helpers/tf';
 import '../../src/builtins';
@@ -6,6 +7,7 @@ import { build } from '../../src/core/registry';
 import { BatchNorm, Conv2d, Linear, LayerNorm, MaxPool2d, seedInit, stopGradient } from '../../src/models/nn';
 import { batchNormSlices, withBatchNormGroups } from '../../src/models/nn/batchNormGroups';
 import { MAX_BLOCKS } from '../../src/models/nn/init';
+import { buildModel, parameterBudget } from '../../src/models/buildModel';
 import { ResNet } from '../../src/models/backbones/resnet';
 import { resnetParams } from '../../src/models/backbones/resnet';
 
@@ -147,6 +149,23 @@ describe('parameter sizes', () => {
     expect(() => build('backbone', { type: 'CSPDarknet', deepen_factor: 1000 })).toThrow(/backbone\.deepen_factor: Too big/);
     expect(MAX_BLOCKS).toBe(256);
     expect(() => build('backbone', { ...vit, depth: 2 })).not.toThrow();
+  });
+
+  it('a model is built within a budget of parameter values, refused at the block that passes it', () => {
+    // Each parameter and each stack is in bounds; wide and deep together still drew all the memory.
+    const cfg = { type: 'Classification', backbone: { type: 'ResNet', depth: 18, stem: 'cifar', in_channels: 1 }, head: { type: 'ClsHead', num_classes: 10, in_channels: 512 } };
+    expect(() => buildModel(cfg, { purpose: 'train', seed: 0, maxParameterValues: 5_000_000 })).toThrow(
+      /^model\.backbone: the model's parameters pass 5,000,000 values \(0\.02 GB\) while it is built, more than a quarter of this machine's [\d.]+ GB of memory, and training holds about four times its parameters.*: lower its depth or widths/,
+    );
+    // torchvision's 11,689,512 with a 3x3 one-channel stem and ten classes is 11,172,810; with the batch-norm statistics it fits 11.2 million.
+    const m = buildModel(cfg, { purpose: 'train', seed: 0, maxParameterValues: 11_200_000 });
+    expect(m.parameterCount()).toBe(11_689_512 - 7 * 7 * 3 * 64 + 3 * 3 * 64 - 1000 * 513 + 10 * 513);
+    m.dispose();
+    // The budget ends with its build: the same model outside one is unbounded.
+    expect(() => build<ResNet>('backbone', cfg.backbone).dispose()).not.toThrow();
+    // The budget is a share of the memory the engine's tensors live in: the machine's here (cpu backend).
+    expect(parameterBudget('train').values).toBe(Math.floor(os.totalmem() / 16));
+    expect(parameterBudget('load')).toEqual({ values: Math.floor(os.totalmem() / 8), what: expect.stringMatching(/^more than half of this machine's .*loading holds its weights twice/) });
   });
 });
 

@@ -33,15 +33,45 @@ export function blockCount(min = 1) {
   return z.number().int().min(min).max(MAX_BLOCKS);
 }
 
-/** The values of a parameter of `shape`, refused past MAX_PARAMETER_VALUES before anything is allocated. */
+/** The values drawn so far in the model build under way (withParameterBudget), its limit and what the limit is. */
+let budget: { drawn: number; limit: number; what: string } | undefined;
+
+/**
+ * Run `build` with every initialiser below counting into one total, refused before the value
+ * that would pass `limit` (`what` says what the limit is, for the message): each parameter and each stack is bounded, but a model both wide and
+ * deep could still draw all the memory there is, a gigabyte at a time.
+ */
+export function withParameterBudget<T>(limit: number, what: string, build: () => T): T {
+  const outer = budget;
+  budget = { drawn: 0, limit, what };
+  try {
+    return build();
+  } finally {
+    budget = outer;
+  }
+}
+
+const gigabytes = (values: number) => ((values * 4) / 1e9).toLocaleString('en', { maximumSignificantDigits: 3 });
+
+/** The values of a parameter of `shape`, refused past MAX_PARAMETER_VALUES or the build's budget before anything is allocated. */
 function valuesOf(shape: number[]): number {
   const n = shape.reduce((a, b) => a * b, 1);
-  if (n <= MAX_PARAMETER_VALUES) return n;
-  const gb = ((n * 4) / 1e9).toLocaleString('en', { maximumFractionDigits: 1 });
-  throw new ComponentError(
-    `a parameter of shape [${shape}] would hold ${n.toLocaleString('en')} values (${gb} GB), more than the ${MAX_PARAMETER_VALUES.toLocaleString('en')} one tensor may hold: ` +
-      'lower the sizes that make it (number of classes, widths such as embed_dim or channels, image size)',
-  );
+  if (n > MAX_PARAMETER_VALUES) {
+    throw new ComponentError(
+      `a parameter of shape [${shape}] would hold ${n.toLocaleString('en')} values (${gigabytes(n)} GB), more than the ${MAX_PARAMETER_VALUES.toLocaleString('en')} one tensor may hold: ` +
+        'lower the sizes that make it (number of classes, widths such as embed_dim or channels, image size)',
+    );
+  }
+  if (budget) {
+    if (budget.drawn + n > budget.limit) {
+      throw new ComponentError(
+        `the model's parameters pass ${budget.limit.toLocaleString('en')} values (${gigabytes(budget.limit)} GB) while it is built, ${budget.what}: ` +
+          'lower its depth or widths (embed_dim, channels, number of classes)',
+      );
+    }
+    budget.drawn += n;
+  }
+  return n;
 }
 
 export function normal(shape: number[], std: number, mean = 0): tf.Tensor {
