@@ -167,6 +167,16 @@ describe('models from elsewhere', () => {
     for (const t of r.topk) expect(Math.abs(t.score - probs[t.label])).toBeLessThan(1e-4);
     await clf.dispose();
   });
+
+  it('refuses a model with an output named __proto__ when it opens, naming the file and the output', async () => {
+    const model = makeRun(path.join(tmp.dir, 'proto'), `model: { type: Classification, backbone: { type: ResNet, depth: 18, base_width: 8, stem: cifar }, head: { type: ClsHead, num_classes: 4 } }\n${imagesData(20)}`);
+    // A computed key makes an own property named __proto__, as a graph from elsewhere may have.
+    const { graph } = traceModel((x) => ({ ['__proto__']: model.predict!(x as tf.Tensor4D) }), { imageShape: [20, 20, 3] });
+    const file = path.join(tmp.dir, 'proto.onnx');
+    fs.writeFileSync(file, encodeModel(toOnnx(graph, { inputName: 'input' })));
+    // onnxruntime-node's own run failed with "At least one output should be requested".
+    await expect(new Classifier(file).predict(images[0])).rejects.toThrow(`${file}: the model has an output named "__proto__", which onnxruntime-node cannot return; rename that output where the model is exported`);
+  });
 });
 
 describe('FeatureExtractor and retrieval', () => {

@@ -128,6 +128,11 @@ class OrtBackend implements InferenceBackend {
     } catch (err) {
       throw new UserError(`${file}: onnxruntime cannot load the model (${(err as Error).message.split('\n')[0]})`);
     }
+    if (session.outputNames.includes('__proto__')) {
+      // onnxruntime-node asks for outputs by the keys of an object, where this name is no key: its run then fails with "At least one output should be requested".
+      await session.release();
+      throw new UserError(`${file}: the model has an output named "__proto__", which onnxruntime-node cannot return; rename that output where the model is exported`);
+    }
     const input = session.inputMetadata[0] as { name: string; shape?: ReadonlyArray<number | string> };
     const meta = info.metadata[METADATA_KEY]
       ? parseMetadata(info.metadata[METADATA_KEY], file)
