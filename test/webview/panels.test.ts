@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { HostMessageType, PanelKind, WebviewMessageType } from '../../src/extension/protocol';
 import { parseMarkdownTables } from '../../src/report/model/markdownTables';
+import { leftOutNote } from '../../src/report/model/metrics';
 import { readAllBenchmarks, readReportData, readRunSnapshot } from '../../src/report/runFiles';
 import { writeStandaloneReport } from '../../src/report/standalone';
 import { buildWebviews, jsonMessage, launchChromium, screenshot, servePanels, type PanelServer } from './browser';
@@ -101,6 +102,15 @@ describe('compare runs', () => {
     await send({ type: HostMessageType.MetricsAppended, dir: runB, tables: [{ split: 'train', length: 1, columns: { iter: new Float64Array([1005]), loss: new Float64Array([0.2]), time: new Float64Array([1_790_000_100]) } }] });
     await page.waitForFunction(() => (window as any).cvwCompare.charts()[0].plot.data[0].at(-1) === 1005);
     await screenshot(page, 'compare');
+
+    // A run whose metrics.jsonl passed the bounds is named with what was left out, as on its dashboard.
+    expect(await page.textContent('#metrics-left-out')).toBe('');
+    await send({ type: HostMessageType.MetricsAppended, dir: runB, tables: [], leftOut: 1234 });
+    await page.waitForFunction(() => document.querySelector('#metrics-left-out')!.textContent !== '');
+    expect(await page.$$eval('#metrics-left-out p', (ps: Element[]) => ps.map((p) => p.textContent))).toEqual([`20261128-110000: ${leftOutNote(1234)}`]);
+    await send({ type: HostMessageType.CompareRuns, runs: [{ ...readRunSnapshot(runA), metricsLeftOut: 41 }, readRunSnapshot(runB)] });
+    await page.waitForFunction(() => document.querySelectorAll('#metrics-left-out p').length === 1 && document.querySelector('#metrics-left-out')!.textContent!.includes(' 41 '));
+    expect(await page.textContent('#metrics-left-out')).toBe(`20261128-100000: ${leftOutNote(41)}`);
     expect(await page.evaluate(() => (window as any).__cspViolations)).toEqual([]);
     expect(errors).toEqual([]);
     await page.close();

@@ -14,7 +14,7 @@ import {
   type HostMessage,
 } from '../../src/extension/protocol';
 import { diffConfigs } from '../../src/report/model/configDiff';
-import { BOOKKEEPING_COLUMNS, lastFinite, lowerIsBetter } from '../../src/report/model/metrics';
+import { BOOKKEEPING_COLUMNS, lastFinite, leftOutNote, lowerIsBetter } from '../../src/report/model/metrics';
 import { elapsedSeconds, formatDuration, itersPerEpoch, type RunSnapshot, type RunSummary } from '../../src/report/model/run';
 import { ChartBoard, type BoardRun } from './charts/chartBoard';
 import { MetricSplits } from '../../src/report/model/thinning';
@@ -37,11 +37,14 @@ saveState(state);
 interface Run {
   snapshot: RunSnapshot;
   series: MetricSplits;
+  /** Values of metrics.jsonl past the bounds (RunSnapshot.metricsLeftOut, then MetricsAppended.leftOut). */
+  leftOut?: number;
 }
 let runs: Run[] = [];
 let board: ChartBoard | undefined;
 
 const runsEl = h('section', { id: 'runs' });
+const leftOutEl = h('div', { class: 'muted', id: 'metrics-left-out' });
 const chartsEl = h('section', { id: 'charts' });
 const metricsEl = h('section', { id: 'final-metrics' });
 const configEl = h('section', { id: 'config-diff' });
@@ -80,6 +83,16 @@ function renderRuns(): void {
     list.append(h('span', { class: 'run-chip' }, sw, link, ' ', h('span', { class: `status ${s.status}` }, s.status)));
   });
   runsEl.append(list);
+  renderLeftOut(labels);
+}
+
+/** Which runs' charts and final metrics miss some of their metrics, as the dashboard says it of one. */
+function renderLeftOut(labels = runLabels(runs.map((r) => r.snapshot.summary))): void {
+  clear(leftOutEl);
+  runs.forEach((r, i) => {
+    if (r.leftOut) leftOutEl.append(h('p', null, `${labels[i]}: ${leftOutNote(r.leftOut)}`));
+  });
+  if (!leftOutEl.isConnected) runsEl.append(leftOutEl);
 }
 
 /** Final value of every evaluation metric (`val/accuracy_top1`) and the last training loss, per run. */
@@ -169,7 +182,7 @@ onHostMessage((msg: HostMessage) => {
       runs = msg.runs.map((snapshot) => {
         const series = new MetricSplits();
         series.append(snapshot.tables);
-        return { snapshot, series };
+        return { snapshot, series, leftOut: snapshot.metricsLeftOut };
       });
       classes = msg.classes;
       state = { ...state, dirs: runs.map((r) => r.snapshot.summary.dir) };
@@ -180,6 +193,10 @@ onHostMessage((msg: HostMessage) => {
       const run = runs.find((r) => r.snapshot.summary.dir === msg.dir);
       if (!run) break;
       run.series.append(msg.tables);
+      if (msg.leftOut && msg.leftOut !== run.leftOut) {
+        run.leftOut = msg.leftOut;
+        renderLeftOut();
+      }
       board?.update();
       tablesSoon();
       break;
