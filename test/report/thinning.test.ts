@@ -89,6 +89,10 @@ describe('thinning metric rows', () => {
     expect(train.rowsWith('loss')).toBe(100_003);
     expect(train.keptWith('loss')).toBe(iters.length);
     expect([train.rowsWith('absent'), train.keptWith('absent')]).toEqual([0, 0]);
+    // Counted once per version, and again after an append.
+    train.append(toMetricTables([{ split: 'train', iter: 100_004, skipped_items: 101, absent: 1 }])[0]);
+    expect([train.rowsWith('skipped_items'), train.keptWith('skipped_items')]).toEqual([101, 101]);
+    expect([train.rowsWith('absent'), train.keptWith('absent')]).toEqual([1, 1]);
   });
 
   test('an eval split past the cap is thinned too, the newest kept: memory stays bounded', () => {

@@ -102,7 +102,8 @@ export function toMetricTables(records: readonly MetricRecord[], keys = new Metr
     let list = bySplit.get(s);
     if (!list) {
       if (!keys.columnsOf(s)) {
-        for (const k in r) if (typeof r[k] === 'number') keys.leftOut++;
+        // A split past MAX_METRIC_SPLITS: admits refuses and counts each of its values.
+        for (const k in r) if (typeof r[k] === 'number') keys.admits(s, k);
         continue;
       }
       bySplit.set(s, (list = []));
@@ -127,8 +128,12 @@ function tablesOf(split: string, rows: readonly MetricRecord[], keys: MetricKeys
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
     const mine: string[] = [];
-    for (const k in r) if (typeof r[k] === 'number' && keys.admits(split, k)) mine.push(k);
-    const grown = names.size + mine.filter((k) => !names.has(k)).length;
+    let grown = names.size;
+    for (const k in r) {
+      if (typeof r[k] !== 'number' || !keys.admits(split, k)) continue;
+      mine.push(k);
+      if (!names.has(k)) grown++;
+    }
     if (i > from && (i + 1 - from) * grown > TABLE_CELLS) flush(i);
     for (const k of mine) names.add(k);
   }

@@ -141,11 +141,13 @@ export class MetricRows {
   private streams: Stream[] = [];
   private readonly bySignature = new Map<string, number>();
   private other = -1;
-  /** Per kept row: its stream and its ordinal in it (while `alive`). */
   /** Rows read with a value of each column. */
   private readonly counts = new Map<string, number>();
+  /** keptWith's counts at `version`. */
+  private kept = { version: -1, counts: new Map<string, number>() };
   /** The cap per stream now (capFor: lower once the split is wide). */
   private limit: number;
+  /** Per kept row: its stream and its ordinal in it (while `alive`). */
   private rowStream = new Int32Array(64);
   private rowOrdinal = new Float64Array(64);
   private alive = new Uint8Array(64);
@@ -180,11 +182,16 @@ export class MetricRows {
     return this.counts.get(key) ?? 0;
   }
 
-  /** Kept rows with a value of `key`. */
+  /** Kept rows with a value of `key` (counted once per version: a chart asks on every redraw). */
   keptWith(key: string): number {
-    const c = this.cols.get(key);
-    let n = 0;
-    if (c) for (let i = 0; i < c.length; i++) if (c.at(i) === c.at(i)) n++;
+    if (this.kept.version !== this.version) this.kept = { version: this.version, counts: new Map() };
+    let n = this.kept.counts.get(key);
+    if (n === undefined) {
+      const c = this.cols.get(key);
+      n = 0;
+      if (c) for (let i = 0; i < c.length; i++) if (c.at(i) === c.at(i)) n++;
+      this.kept.counts.set(key, n);
+    }
     return n;
   }
 
