@@ -5,9 +5,10 @@
  * `resourcePath in cvWorkbench.trainableConfigs` (`resourcePath` is the file's fsPath).
  *
  * A trainable config is what isConfigDocument accepts, read from disk, less `_base_` fragments.
- * The scan is bounded (MAX_FILES names from findFiles, files of at most MAX_BYTES read); where it
- * hit the bound, `cvWorkbench.configIndexPartial` is set and the menus show on every YAML/JSON
- * file outside `_base_/` (Train on a file that is not a config reports the validator's errors).
+ * The scan is bounded (MAX_FILES names from findFiles, files of at most MAX_BYTES read). Until
+ * `cvWorkbench.configIndexComplete` says a scan listed them all (before the extension is active,
+ * or where the scan hit the bound), the menus show on every YAML/JSON file outside `_base_/`
+ * (Train on a file that is not a config reports the validator's errors).
  */
 import * as vscode from 'vscode';
 import { isBaseConfigFile } from '../core/check';
@@ -84,7 +85,7 @@ export class ConfigFileIndex implements vscode.Disposable {
     }
     this.files.clear();
     for (const f of files) this.files.add(f);
-    void vscode.commands.executeCommand('setContext', CONTEXT.configIndexPartial, found.length >= MAX_FILES);
+    void vscode.commands.executeCommand('setContext', CONTEXT.configIndexComplete, found.length < MAX_FILES);
     this.publishNow();
   }
 

@@ -118,6 +118,9 @@ export const CONTEXT = {
   slurmAvailable: 'cvWorkbench.slurmAvailable',
   /** The fsPaths of the workspace's trainable configs (configIndex.ts: the explorer's Train, Debug, Submit). */
   trainableConfigs: 'cvWorkbench.trainableConfigs',
-  /** The config scan stopped at its bound: the explorer's entries show on every YAML/JSON file instead. */
-  configIndexPartial: 'cvWorkbench.configIndexPartial',
+  /**
+   * The config scan finished within its bound. Unset (before activation, before the first scan)
+   * or false (the scan stopped at its bound), the explorer's entries show on every YAML/JSON file.
+   */
+  configIndexComplete: 'cvWorkbench.configIndexComplete',
 } as const;

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CATALOG_COMMANDS, COMMANDS, CONTRIBUTED_COMMANDS, INTERNAL_COMMANDS, PANEL_COMMANDS, RUN_COMMANDS, SETTINGS, SETTINGS_SECTION, SLURM_SETTINGS, VIEWS } from '../../src/extension/ids';
+import { CATALOG_COMMANDS, COMMANDS, CONTEXT, CONTRIBUTED_COMMANDS, INTERNAL_COMMANDS, PANEL_COMMANDS, RUN_COMMANDS, SETTINGS, SETTINGS_SECTION, SLURM_SETTINGS, VIEWS } from '../../src/extension/ids';
 
 const root = path.resolve(__dirname, '../..');
 const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
@@ -61,5 +61,51 @@ describe('views and settings', () => {
     expect([...Object.values(VIEWS)].sort()).toEqual([...views].sort());
     const settings = Object.keys(manifest.contributes.configuration.properties);
     expect([...Object.values(SETTINGS), ...Object.values(SLURM_SETTINGS)].map((k) => `${SETTINGS_SECTION}.${k}`).sort()).toEqual([...settings].sort());
+  });
+});
+
+/**
+ * The part of VS Code's when-clause language the explorer's entries use: `||` over `&&` over
+ * `key`, `!key`, `key in listKey` and `key =~ /regex/` (no parentheses).
+ */
+function evalWhen(when: string, context: Record<string, unknown>): boolean {
+  const term = (t: string): boolean => {
+    const match = /^(\S+) =~ \/(.*)\/([a-z]*)$/.exec(t);
+    if (match) return new RegExp(match[2], match[3]).test(String(context[match[1]] ?? ''));
+    const inList = /^(\S+) in (\S+)$/.exec(t);
+    if (inList) return ((context[inList[2]] as unknown[] | undefined) ?? []).includes(context[inList[1]]);
+    if (t.startsWith('!')) return !context[t.slice(1)];
+    if (/^[\w.]+$/.test(t)) return !!context[t];
+    throw new Error(`evalWhen: cannot read "${t}"`);
+  };
+  return when.split(' || ').some((all) => all.split(' && ').every((t) => term(t.trim())));
+}
+
+describe("the explorer's Train and Debug entries", () => {
+  const menus = manifest.contributes.menus['explorer/context'] as Array<{ command: string; when: string }>;
+  const shown = (command: string, file: string, keys: Record<string, unknown>) =>
+    evalWhen(menus.find((m) => m.command === command)!.when, { resourcePath: file, resourceExtname: path.extname(file), ...keys });
+
+  it('show on every YAML/JSON file outside _base_ until a scan has listed the configs (before the extension is active)', () => {
+    for (const command of ['cvWorkbench.train', 'cvWorkbench.debugTraining']) {
+      expect(shown(command, '/w/configs/a.yaml', {})).toBe(true);
+      expect(shown(command, '/w/lab/b.json', {})).toBe(true);
+      expect(shown(command, '/w/configs/_base_/a.yaml', {})).toBe(false);
+      expect(shown(command, '/w/node_modules/x/a.yaml', {})).toBe(false);
+      expect(shown(command, '/w/notes.txt', {})).toBe(false);
+      // The scan stopped at its bound: the same.
+      expect(shown(command, '/w/lab/b.json', { [CONTEXT.configIndexComplete]: false, [CONTEXT.trainableConfigs]: [] })).toBe(true);
+    }
+  });
+
+  it('show on the listed configs only once a scan listed them all; Submit to Slurm also needs sbatch', () => {
+    const listed = { [CONTEXT.configIndexComplete]: true, [CONTEXT.trainableConfigs]: ['/w/configs/a.yaml'] };
+    for (const command of ['cvWorkbench.train', 'cvWorkbench.debugTraining']) {
+      expect(shown(command, '/w/configs/a.yaml', listed)).toBe(true);
+      expect(shown(command, '/w/lab/b.json', listed)).toBe(false);
+    }
+    expect(shown('cvWorkbench.submitToSlurm', '/w/configs/a.yaml', listed)).toBe(false);
+    expect(shown('cvWorkbench.submitToSlurm', '/w/configs/a.yaml', { ...listed, [CONTEXT.slurmAvailable]: true })).toBe(true);
+    expect(shown('cvWorkbench.submitToSlurm', '/w/lab/b.json', { ...listed, [CONTEXT.slurmAvailable]: true })).toBe(false);
   });
 });
