@@ -163,9 +163,25 @@ function evaluateImg(gts: Gt[], dts: Dt[], ious: number[][], range: [number, num
 }
 
 /** Mean of the entries > -1, or -1 when there are none (COCOeval._summarize). */
-function meanValid(values: number[]): number {
-  const v = values.filter((x) => x > -1);
-  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : -1;
+/** The mean of the values added that are not -1 (undefined in COCOeval), or -1 when there are none. */
+class ValidMean {
+  private sum = 0;
+  private n = 0;
+
+  add(v: number): void {
+    if (v <= -1) return;
+    this.sum += v;
+    this.n++;
+  }
+
+  addAll(other: ValidMean): void {
+    this.sum += other.sum;
+    this.n += other.n;
+  }
+
+  get value(): number {
+    return this.n ? this.sum / this.n : -1;
+  }
 }
 
 /** Evaluate detections against ground truth with the COCO box protocol. */
@@ -200,15 +216,24 @@ export function cocoEvaluate(gt: CocoGt, dets: CocoDetection[], params: CocoEval
   const A = AREA_RANGES.length;
   const M = params.maxDets.length;
   const m100 = params.maxDets.indexOf(maxDet);
-  // precision[t][r][k][a] (at maxDets m100, the only one read) and recall[t][k][a][m], -1 where
-  // undefined (COCOeval.accumulate), kept only for the categories that have any: one table of all
-  // K categories made a ground truth of 100,000 categories (2 MB) ask for 9.7 GB.
-  const precisionOf = new Map<number, Float64Array>();
-  const recallOf = new Map<number, Float64Array>();
-  const table = (of: Map<number, Float64Array>, k: number, size: number) => of.get(k) ?? of.set(k, new Float64Array(size).fill(-1)).get(k)!;
+  // precision[t][r][a] and recall[t][a][m] of one category at a time, -1 where undefined
+  // (COCOeval.accumulate), folded into the summary's means before the next: a table of all K
+  // categories (4,040 values each) made a ground truth of 100,000 categories ask for 3.3 GB.
+  const precision = new Float64Array(T * R * A);
+  const recall = new Float64Array(T * A * M);
   const pAt = (t: number, r: number, a: number) => (t * R + r) * A + a;
   const rAt = (t: number, a: number, m: number) => (t * A + a) * M + m;
-  const precisionAt = (t: number, r: number, k: number, a: number) => precisionOf.get(k)?.[pAt(t, r, a)] ?? -1;
+  // The summary's means (summarize: AP over IoUs, recall thresholds and categories; AR over IoUs
+  // and categories), each over the values that are not -1.
+  const apOf = AREA_RANGES.map(() => new ValidMean());
+  const ap50 = new ValidMean();
+  const ap75 = new ValidMean();
+  const arOf = AREA_RANGES.map(() => params.maxDets.map(() => new ValidMean()));
+  const names = new Map(gt.categories.map((c) => [c.id, c.name]));
+  const perCategory: CocoEvalResult['perCategory'] = [];
+  // One curve of -1 shared by the categories without precision (a fresh one each was 800 MB for a million).
+  const none = RECALL_THRESHOLDS.map(() => -1);
+  const prCurves50: number[][] = [];
   // The images each category has boxes or detections in, in id order: a pair with neither is no
   // evaluation (evaluateImg), and visiting every image for every category took hours for 100,000 of each.
   const imagesOf = new Map<number, Set<number>>();
@@ -218,7 +243,11 @@ export function cocoEvaluate(gt: CocoGt, dets: CocoDetection[], params: CocoEval
     (imagesOf.get(cat) ?? imagesOf.set(cat, new Set()).get(cat)!).add(Number(pair.slice(0, colon)));
   }
 
-  catIds.forEach((cat, k) => {
+  catIds.forEach((cat) => {
+    precision.fill(-1);
+    recall.fill(-1);
+    let hasPrecision = false;
+    let hasRecall = false;
     const images = [...(imagesOf.get(cat) ?? [])].filter((img) => imgSet.has(img)).sort((a, b) => a - b);
     // computeIoU: detections by descending score (stable), at most maxDet, against every gt.
     const perImage = images.map((img) => {
@@ -265,10 +294,11 @@ export function cocoEvaluate(gt: CocoGt, dets: CocoDetection[], params: CocoEval
             rc[j] = tp / npig;
             pr[j] = tp / (fp + tp + Number.EPSILON);
           });
-          table(recallOf, k, T * A * M)[rAt(t, a, m)] = nd ? rc[nd - 1] : 0;
+          recall[rAt(t, a, m)] = nd ? rc[nd - 1] : 0;
+          hasRecall = true;
           for (let i = nd - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
           if (m !== m100) continue;
-          const precision = table(precisionOf, k, T * R * A);
+          hasPrecision = true;
           // searchsorted(rc, recThrs, side='left'): the first recall >= each threshold.
           let j = 0;
           RECALL_THRESHOLDS.forEach((thr, r) => {
@@ -278,47 +308,39 @@ export function cocoEvaluate(gt: CocoGt, dets: CocoDetection[], params: CocoEval
         }
       });
     });
+
+    const mine = { ap: new ValidMean(), ap50: new ValidMean() };
+    if (hasPrecision) {
+      for (let t = 0; t < T; t++) {
+        for (let r = 0; r < R; r++) {
+          for (let a = 0; a < A; a++) apOf[a].add(precision[pAt(t, r, a)]);
+          const v = precision[pAt(t, r, 0)];
+          mine.ap.add(v);
+          if (t === 0) mine.ap50.add(v);
+        }
+      }
+      ap50.addAll(mine.ap50);
+      for (let r = 0; r < R; r++) ap75.add(precision[pAt(5, r, 0)]);
+    }
+    if (hasRecall) for (let t = 0; t < T; t++) for (let a = 0; a < A; a++) params.maxDets.forEach((_md, m) => arOf[a][m].add(recall[rAt(t, a, m)]));
+    perCategory.push({ id: cat, name: names.get(cat), ap: mine.ap.value, ap50: mine.ap50.value });
+    prCurves50.push(hasPrecision ? RECALL_THRESHOLDS.map((_r, r) => precision[pAt(0, r, 0)]) : none);
   });
 
-  // The categories with values, in k order: the others hold only -1, which means leave out, so
-  // the values (and the order they are summed in) are those of the whole table.
-  const withPrecision = [...precisionOf.keys()].sort((a, b) => a - b);
-  const withRecall = [...recallOf.keys()].sort((a, b) => a - b);
-  // At maxDets m100 only (the only precision kept); one category k alone, or all of them.
-  const ap = (a: number, t?: number, k?: number) => {
-    if (k !== undefined && !precisionOf.has(k)) return -1;
-    const v: number[] = [];
-    const ks = k === undefined ? withPrecision : [k];
-    for (let ti = 0; ti < T; ti++) {
-      if (t !== undefined && ti !== t) continue;
-      for (let r = 0; r < R; r++) for (const ki of ks) v.push(precisionAt(ti, r, ki, a));
-    }
-    return meanValid(v);
-  };
-  const ar = (a: number, m: number) => {
-    const v: number[] = [];
-    for (let t = 0; t < T; t++) for (const k of withRecall) v.push(recallOf.get(k)![rAt(t, a, m)]);
-    return meanValid(v);
-  };
   const stats = [
-    ap(0),
-    ap(0, 0),
-    ap(0, 5),
-    ap(1),
-    ap(2),
-    ap(3),
-    ar(0, 0),
-    ar(0, 1),
-    ar(0, m100),
-    ar(1, m100),
-    ar(2, m100),
-    ar(3, m100),
+    apOf[0].value,
+    ap50.value,
+    ap75.value,
+    apOf[1].value,
+    apOf[2].value,
+    apOf[3].value,
+    arOf[0][0].value,
+    arOf[0][1].value,
+    arOf[0][m100].value,
+    arOf[1][m100].value,
+    arOf[2][m100].value,
+    arOf[3][m100].value,
   ];
-  const names = new Map(gt.categories.map((c) => [c.id, c.name]));
-  const perCategory = catIds.map((id, k) => ({ id, name: names.get(id), ap: ap(0, undefined, k), ap50: ap(0, 0, k) }));
-  // One curve of -1 shared by the categories without precision (a fresh one each was 800 MB for a million).
-  const none = RECALL_THRESHOLDS.map(() => -1);
-  const prCurves50 = catIds.map((_id, k) => (precisionOf.has(k) ? RECALL_THRESHOLDS.map((_r, r) => precisionAt(0, r, k, 0)) : none));
   return { stats, perCategory, prCurves50, images: imgIds.length, detections: dets.length };
 }
 
