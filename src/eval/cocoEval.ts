@@ -162,8 +162,7 @@ function evaluateImg(gts: Gt[], dts: Dt[], ious: number[][], range: [number, num
   return { dtScores: dts.slice(0, nd).map((d) => d.score), dtMatched, dtIgnore, gtIgnore };
 }
 
-/** Mean of the entries > -1, or -1 when there are none (COCOeval._summarize). */
-/** The mean of the values added that are not -1 (undefined in COCOeval), or -1 when there are none. */
+/** The mean of the values added that are not -1 (undefined in COCOeval), or -1 when there are none (COCOeval._summarize). */
 class ValidMean {
   private sum = 0;
   private n = 0;
@@ -320,6 +319,7 @@ export function cocoEvaluate(gt: CocoGt, dets: CocoDetection[], params: CocoEval
         }
       }
       ap50.addAll(mine.ap50);
+      // IOU_THRESHOLDS[5] is 0.75.
       for (let r = 0; r < R; r++) ap75.add(precision[pAt(5, r, 0)]);
     }
     if (hasRecall) for (let t = 0; t < T; t++) for (let a = 0; a < A; a++) params.maxDets.forEach((_md, m) => arOf[a][m].add(recall[rAt(t, a, m)]));

@@ -38,8 +38,9 @@ let budget: { drawn: number; limit: number; what: string } | undefined;
 
 /**
  * Run `build` with every initialiser below counting into one total, refused before the value
- * that would pass `limit` (`what` says what the limit is, for the message): each parameter and each stack is bounded, but a model both wide and
- * deep could still draw all the memory there is, a gigabyte at a time.
+ * that would pass `limit` (`what` says what the limit is, for the message). Each parameter and
+ * each stack is bounded, but a model both wide and deep could still draw all the memory there is,
+ * a gigabyte at a time.
  */
 export function withParameterBudget<T>(limit: number, what: string, build: () => T): T {
   const outer = budget;
