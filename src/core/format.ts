@@ -25,3 +25,8 @@ export function describeValue(v: unknown): string {
   if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
   return clip(String(JSON.stringify(v)));
 }
+
+/** Bytes as decimal gigabytes to three significant digits (`12.8`, `0.02`), for messages about sizes. */
+export function gigabytes(bytes: number): string {
+  return (bytes / 1e9).toLocaleString('en', { maximumSignificantDigits: 3 });
+}

@@ -189,25 +189,25 @@ export function cocoEvaluate(gt: CocoGt, dets: CocoDetection[], params: CocoEval
   const catIds = [...new Set(gt.categories.map((c) => c.id))].sort((a, b) => a - b);
   const imgSet = new Set(imgIds);
   const key = (img: number, cat: number) => `${img}:${cat}`;
+  // The images each category has boxes or detections in: a pair with neither is no evaluation
+  // (evaluateImg), and visiting every image for every category took hours for 100,000 of each.
+  const imagesOf = new Map<number, Set<number>>();
+  const addTo = <T>(by: Map<string, T[]>, img: number, cat: number, item: T) => {
+    const k = key(img, cat);
+    const list = by.get(k);
+    if (list) list.push(item);
+    else by.set(k, [item]);
+    (imagesOf.get(cat) ?? imagesOf.set(cat, new Set()).get(cat)!).add(img);
+  };
   const gtsBy = new Map<string, Gt[]>();
-  for (const a of gt.annotations) {
-    const g: Gt = { id: a.id, bbox: a.bbox, area: a.area ?? a.bbox[2] * a.bbox[3], crowd: !!a.iscrowd };
-    const k = key(a.image_id, a.category_id);
-    const list = gtsBy.get(k);
-    if (list) list.push(g);
-    else gtsBy.set(k, [g]);
-  }
+  for (const a of gt.annotations) addTo(gtsBy, a.image_id, a.category_id, { id: a.id, bbox: a.bbox, area: a.area ?? a.bbox[2] * a.bbox[3], crowd: !!a.iscrowd });
   const dtsBy = new Map<string, Dt[]>();
   dets.forEach((d, i) => {
     if (!imgSet.has(d.image_id)) throw new UserError(`detection ${i + 1} (image_id ${d.image_id}) is for an image that is not in the ground truth`);
     if (!Array.isArray(d.bbox) || d.bbox.length !== 4 || !d.bbox.every(Number.isFinite)) throw new UserError(`detection ${i + 1} (image_id ${d.image_id}): bbox must be [x, y, width, height], got ${JSON.stringify(d.bbox)}`);
     if (!Number.isFinite(d.score)) throw new UserError(`detection ${i + 1} (image_id ${d.image_id}): score must be a number, got ${JSON.stringify(d.score)}`);
     // loadRes: ids from 1, area = box area.
-    const dt: Dt = { id: i + 1, bbox: d.bbox, area: d.bbox[2] * d.bbox[3], score: d.score };
-    const k = key(d.image_id, d.category_id);
-    const list = dtsBy.get(k);
-    if (list) list.push(dt);
-    else dtsBy.set(k, [dt]);
+    addTo(dtsBy, d.image_id, d.category_id, { id: i + 1, bbox: d.bbox, area: d.bbox[2] * d.bbox[3], score: d.score });
   });
   const maxDet = params.maxDets[2];
   const T = IOU_THRESHOLDS.length;
@@ -233,20 +233,11 @@ export function cocoEvaluate(gt: CocoGt, dets: CocoDetection[], params: CocoEval
   // One curve of -1 shared by the categories without precision (a fresh one each was 800 MB for a million).
   const none = RECALL_THRESHOLDS.map(() => -1);
   const prCurves50: number[][] = [];
-  // The images each category has boxes or detections in, in id order: a pair with neither is no
-  // evaluation (evaluateImg), and visiting every image for every category took hours for 100,000 of each.
-  const imagesOf = new Map<number, Set<number>>();
-  for (const pair of [...gtsBy.keys(), ...dtsBy.keys()]) {
-    const colon = pair.indexOf(':');
-    const cat = Number(pair.slice(colon + 1));
-    (imagesOf.get(cat) ?? imagesOf.set(cat, new Set()).get(cat)!).add(Number(pair.slice(0, colon)));
-  }
-
   catIds.forEach((cat) => {
-    precision.fill(-1);
-    recall.fill(-1);
+    // Each table is reset when the category first writes to it: most of many categories never do.
     let hasPrecision = false;
     let hasRecall = false;
+    // In id order, as COCOeval visits them.
     const images = [...(imagesOf.get(cat) ?? [])].filter((img) => imgSet.has(img)).sort((a, b) => a - b);
     // computeIoU: detections by descending score (stable), at most maxDet, against every gt.
     const perImage = images.map((img) => {
@@ -293,10 +284,12 @@ export function cocoEvaluate(gt: CocoGt, dets: CocoDetection[], params: CocoEval
             rc[j] = tp / npig;
             pr[j] = tp / (fp + tp + Number.EPSILON);
           });
-          recall[rAt(t, a, m)] = nd ? rc[nd - 1] : 0;
+          if (!hasRecall) recall.fill(-1);
           hasRecall = true;
+          recall[rAt(t, a, m)] = nd ? rc[nd - 1] : 0;
           for (let i = nd - 1; i > 0; i--) if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
           if (m !== m100) continue;
+          if (!hasPrecision) precision.fill(-1);
           hasPrecision = true;
           // searchsorted(rc, recThrs, side='left'): the first recall >= each threshold.
           let j = 0;

@@ -6,6 +6,7 @@
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { registries } from '../core/registry';
+import { gigabytes } from '../core/format';
 import type { Algorithm } from './algorithms/types';
 import { seedInit, withParameterBudget } from './nn/init';
 
@@ -22,7 +23,7 @@ export type BuildPurpose = 'train' | 'load';
 export function parameterBudget(purpose: BuildPurpose): { values: number; what: string } {
   const wasm = tf.getBackend() === 'wasm';
   const bytes = wasm ? Math.min(WASM_HEAP_BYTES, os.totalmem()) : os.totalmem();
-  const memory = `${wasm ? "the wasm engine's" : "this machine's"} ${(bytes / 1e9).toLocaleString('en', { maximumSignificantDigits: 3 })} GB of memory`;
+  const memory = `${wasm ? "the wasm engine's" : "this machine's"} ${gigabytes(bytes)} GB of memory`;
   const share = purpose === 'train' ? 'a quarter' : 'half';
   const copies = purpose === 'train' ? "training holds about four times its parameters (weights, gradients, the optimizer's moments)" : 'loading holds its weights twice (the model and the checkpoint)';
   return { values: Math.floor(bytes / 4 / (purpose === 'train' ? 4 : 2)), what: `more than ${share} of ${memory}, and ${copies}` };

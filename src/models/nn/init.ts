@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { Random } from '../../core/random';
 import { ComponentError } from '../../core/problems';
+import { gigabytes } from '../../core/format';
 
 let rng = new Random(0);
 
@@ -52,21 +53,19 @@ export function withParameterBudget<T>(limit: number, what: string, build: () =>
   }
 }
 
-const gigabytes = (values: number) => ((values * 4) / 1e9).toLocaleString('en', { maximumSignificantDigits: 3 });
-
 /** The values of a parameter of `shape`, refused past MAX_PARAMETER_VALUES or the build's budget before anything is allocated. */
 function valuesOf(shape: number[]): number {
   const n = shape.reduce((a, b) => a * b, 1);
   if (n > MAX_PARAMETER_VALUES) {
     throw new ComponentError(
-      `a parameter of shape [${shape}] would hold ${n.toLocaleString('en')} values (${gigabytes(n)} GB), more than the ${MAX_PARAMETER_VALUES.toLocaleString('en')} one tensor may hold: ` +
+      `a parameter of shape [${shape}] would hold ${n.toLocaleString('en')} values (${gigabytes(4 * n)} GB), more than the ${MAX_PARAMETER_VALUES.toLocaleString('en')} one tensor may hold: ` +
         'lower the sizes that make it (number of classes, widths such as embed_dim or channels, image size)',
     );
   }
   if (budget) {
     if (budget.drawn + n > budget.limit) {
       throw new ComponentError(
-        `the model's parameters pass ${budget.limit.toLocaleString('en')} values (${gigabytes(budget.limit)} GB) while it is built, ${budget.what}: ` +
+        `the model's parameters pass ${budget.limit.toLocaleString('en')} values (${gigabytes(4 * budget.limit)} GB) while it is built, ${budget.what}: ` +
           'lower its depth or widths (embed_dim, channels, number of classes)',
       );
     }
