@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Random } from '../../src/core/random';
-import { fastParse } from '../../src/core/language/fastParse';
+import { commentAfterBlankLines, fastParse } from '../../src/core/language/fastParse';
 import { parseConfigText, parseConfigTextWithYaml } from '../../src/core/config/yamlFile';
 
 type Tree = unknown;
@@ -164,5 +164,19 @@ describe('the fast config reader', () => {
     }
     const bad = parseConfigText('/c.yaml', 'model:\n  type: ResNet\n   depth: 3\n');
     expect(bad.problems[0].code).toBe('yaml-syntax');
+  });
+
+  it('looks for a comment after blank lines in one pass, as the regular expression it replaced answers', () => {
+    const r = new Random(7);
+    const chars = [' ', ' ', '\n', '\n', '\t', '\r', '#', 'a', '\u00a0'];
+    for (let n = 0; n < 4000; n++) {
+      const text = Array.from({ length: r.int(10) }, () => chars[r.int(chars.length)]).join('');
+      const from = r.int(text.length + 1);
+      expect(commentAfterBlankLines(text, from), JSON.stringify([text, from])).toBe(/^(\s*\n)*[ ]*#/.test(text.slice(from)));
+    }
+    // 40 blank lines after an empty value took that expression minutes; its answer is yaml's.
+    for (const text of ['a:\n' + '\n'.repeat(40) + 'b: 1\n', 'a:\n' + ' \n'.repeat(5000) + 'b: 1\n', 'a:\n' + '\n'.repeat(40) + '# c\nb: 1\n']) {
+      expect(parseConfigText('/c.yaml', text).value).toEqual({ a: null, b: 1 });
+    }
   });
 });

@@ -15,6 +15,23 @@ import { TextIndex } from './textIndex';
 import { setKey } from '../config/merge';
 import { scanYamlStrict, type YamlNode } from './yamlScan';
 
+const WHITESPACE = /\s*/y;
+
+/**
+ * Whether `text` from `from` on is blank lines, then a comment: `/^(\s*\n)*[ ]*#/`, which
+ * backtracks exponentially over blank lines (`\s` matches the line breaks too). The same test
+ * in one pass: the whitespace run ends at `#`, and its last line holds spaces only.
+ */
+export function commentAfterBlankLines(text: string, from: number): boolean {
+  WHITESPACE.lastIndex = from;
+  WHITESPACE.exec(text);
+  const hash = WHITESPACE.lastIndex;
+  if (text[hash] !== '#') return false;
+  const lineStart = Math.max(from, text.lastIndexOf('\n', hash - 1) + 1);
+  for (let i = lineStart; i < hash; i++) if (text[i] !== ' ') return false;
+  return true;
+}
+
 export function fastParse(file: string, text: string): ParsedFile | undefined {
   const { root, regular } = scanYamlStrict(text);
   if (!regular) return undefined;
@@ -53,8 +70,7 @@ export function fastParse(file: string, text: string): ParsedFile | undefined {
   const emptyAt = (indicatorEnd: number) => {
     const nl = text.indexOf('\n', indicatorEnd);
     if (text.slice(indicatorEnd, nl < 0 ? text.length : nl) !== '') placeable = false;
-    const after = nl < 0 ? '' : text.slice(nl + 1);
-    if (/^(\s*\n)*[ ]*#/.test(after)) placeable = false;
+    if (nl >= 0 && commentAfterBlankLines(text, nl + 1)) placeable = false;
     return range(indicatorEnd, indicatorEnd);
   };
   const join = (parent: string, key: string | number) => (parent === '' ? String(key) : `${parent}.${key}`);
