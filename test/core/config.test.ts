@@ -82,6 +82,30 @@ describe('_base_ inheritance', () => {
     expect(cycle[0]).toMatchObject({ code: 'base-cycle', file: t.file('cycle-b.yaml'), message: '_base_ cycle: cycle-a.yaml -> cycle-b.yaml -> cycle-a.yaml' });
     expect(lc(cycle[0])).toBe('2:9');
   });
+
+  it('loads a base listed by several files once (a chain where each file lists the next twice)', () => {
+    const depth = 14;
+    const files: Record<string, string> = { 'd0.yaml': 'seed: 0\nlevels: [0]\n' };
+    for (let i = 1; i <= depth; i++) files[`d${i}.yaml`] = `_base_: [d${i - 1}.yaml, d${i - 1}.yaml]\nseed: ${i}\n`;
+    const d = tempFiles(files);
+    try {
+      const reads = new Map<string, number>();
+      const loaded = loadConfig(d.file(`d${depth}.yaml`), {
+        readText: (f) => {
+          reads.set(f, (reads.get(f) ?? 0) + 1);
+          return undefined;
+        },
+      });
+      expect(loaded.problems).toEqual([]);
+      expect(loaded.config).toEqual({ seed: depth, levels: [0] });
+      expect(loaded.origins.get('levels')!.file).toBe(d.file('d0.yaml'));
+      // Each file once; loaded again per path, d0 would be read 2^14 times.
+      expect([...reads.values()].every((n) => n === 1)).toBe(true);
+      expect(reads.size).toBe(depth + 1);
+    } finally {
+      d.cleanup();
+    }
+  });
 });
 
 describe('validation', () => {

@@ -66,7 +66,7 @@ export function loadConfig(file: string, options: LoadOptions = {}): LoadedConfi
     return state;
   }
   const shadows: ShadowCandidate[] = [];
-  const merged = loadRecursive(abs, text, [], state, read, shadows);
+  const merged = loadRecursive(abs, text, [], state, read, shadows, new Map());
   for (const p of shadowedValues(shadows, merged.origins, state.bases)) state.problems.push(p);
   state.marked = merged.value;
   state.config = stripDelete(merged.value) as Record<string, unknown>;
@@ -81,6 +81,7 @@ function loadRecursive(
   state: LoadedConfig,
   read: (f: string, what: string) => string | UnreadableFile,
   shadows: ShadowCandidate[],
+  loaded: Map<string, Sourced>,
 ): Sourced {
   const parsed = parseConfigText(file, text);
   state.parsed.set(file, parsed);
@@ -116,6 +117,14 @@ function loadRecursive(
       });
       continue;
     }
+    // A base listed by several files (a diamond) is loaded once: its merge does not depend on who
+    // lists it, and loading it again for each path made a chain of N files that each list the
+    // next twice cost 2^N loads.
+    const done = loaded.get(b.file);
+    if (done) {
+      acc = mergeSourced(acc, done, noteShadowed);
+      continue;
+    }
     const baseText = read(b.file, '_base_ file');
     if (baseText instanceof UnreadableFile) {
       state.problems.push({
@@ -128,8 +137,9 @@ function loadRecursive(
       });
       continue;
     }
-    const loaded = loadRecursive(b.file, baseText, [...stack, file], state, read, shadows);
-    acc = mergeSourced(acc, loaded, noteShadowed);
+    const base = loadRecursive(b.file, baseText, [...stack, file], state, read, shadows, loaded);
+    loaded.set(b.file, base);
+    acc = mergeSourced(acc, base, noteShadowed);
   }
   if (!state.files.includes(file)) state.files.push(file);
 
