@@ -17,7 +17,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { MetricsFollower, readRunRecord, RUN_FILES, runFile, type MetricsRead, type RunRecord } from '../rundir';
+import { MetricsFollower, interpretRun, readRunRecord, RUN_FILES, runFile, type MetricsRead, type RunRecord } from '../rundir';
 
 export interface RunChange {
   kind: 'added' | 'changed' | 'removed';
@@ -290,8 +290,11 @@ export class RunWatcher {
       if (run.info.status !== 'running' && run.state !== 'running') continue;
       // One whose process is known dead stays so until its record is rewritten or a resume takes
       // its lock: two stats, not a read and a liveness check, for each of a folder of crashed runs.
-      if ((run.state === 'crashed' || run.state === 'interrupted') && !fs.existsSync(runFile(dir, 'lock')) && mtimeOf(runFile(dir, 'run')) === run.mtimeMs) continue;
-      const now = readRunRecord(dir);
+      const mtimeMs = mtimeOf(runFile(dir, 'run'));
+      if ((run.state === 'crashed' || run.state === 'interrupted') && !fs.existsSync(runFile(dir, 'lock')) && mtimeMs === run.mtimeMs) continue;
+      // An unchanged run.json is judged again (its lock, its process), not read again: a large
+      // one (up to the reader's 16 MiB) costs seconds to parse, every tick.
+      const now = mtimeMs === run.mtimeMs ? interpretRun(dir, run.info, run.mtimeMs) : readRunRecord(dir);
       if (now && (now.state !== run.state || now.mtimeMs !== run.mtimeMs)) {
         this.records.set(dir, now);
         this.emit({ kind: 'changed', run: now, previous: run });

@@ -12,6 +12,7 @@ import { runInfo } from '../helpers/runInfo';
 import { stringify } from 'yaml';
 import { readMetrics, readRunAnnotations, readRunConfig, readRunRecord, runFile, writeRunAnnotations, type RunInfo } from '../../src/rundir';
 import { addToQueue, holdInQueue, listQueueEntries, queueFile, setQueuePaused, updateQueue } from '../../src/runs';
+import { MAX_METRIC_COLUMNS } from '../../src/report/model/metrics';
 import {
   allColumns,
   bestColumn,
@@ -81,6 +82,13 @@ describe('rows from run directories', () => {
     expect(row.best['val/loss']).toBe(0.9);
     expect(row.best['train/lr']).toBe(0.01);
     expect(row.final).not.toHaveProperty('val/iter');
+  });
+
+  it("keeps run.json's metrics to the columns metrics.jsonl's are kept to", () => {
+    const metrics = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`val/m${i}`, i]));
+    const row = runRow({ dir: '/w/r', state: 'finished', group: 'g', startedMs: STARTED, info: { run_id: 'r', metrics: { ...metrics, 'test/top1': 0.5 } } }, undefined, { final: {}, best: {} }, { starred: false, note: '' });
+    expect(Object.keys(row.final)).toHaveLength(MAX_METRIC_COLUMNS + 1);
+    expect(row.final).toMatchObject({ 'val/m0': 0, 'val/m255': 255, 'test/top1': 0.5 });
   });
 
   it('shows a star and a note written to the run directory, atomically, and keeps the other field', () => {

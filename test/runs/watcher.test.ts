@@ -179,6 +179,31 @@ describe('RunWatcher', () => {
     }
   });
 
+  it('judges a running run again each tick without reading its unchanged run.json again', async () => {
+    // Elsewhere (no hostname): it stays running, so every tick looks at it. A run.json of 16 MiB
+    // took seconds to parse: read again each tick, it held the extension host for good.
+    const dir = path.join(root, 'n', 'r6');
+    const file = path.join(dir, 'run.json');
+    writeRun(dir, { config_stem: 'n', status: 'running', hostname: '' });
+    const fixed = 1_700_000_000; // whole seconds: set back exactly
+    fs.utimesSync(file, fixed, fixed);
+    const w = await RunWatcher.start([root], { livenessMs: 40 });
+    try {
+      expect(w.get(dir)).toMatchObject({ state: 'running', elsewhere: 'an unknown host' });
+      // The same file, changed in place with its modification time kept: not read again.
+      fs.writeFileSync(file, JSON.stringify(info({ run_id: 'r6', config_stem: 'n', status: 'failed', hostname: '' })));
+      fs.utimesSync(file, fixed, fixed);
+      await new Promise((r) => setTimeout(r, 400));
+      expect(w.get(dir)?.info.status).toBe('running');
+      // Its time moves: read.
+      const failed = nextChange(w, (c) => c.run.dir === dir && c.run.state === 'failed');
+      fs.utimesSync(file, fixed + 1, fixed + 1);
+      expect((await failed).previous?.state).toBe('running');
+    } finally {
+      await w.close();
+    }
+  });
+
   it('hands a large backlog to a listener in batches of a few MiB, in order', async () => {
     const dir = path.join(root, 'm', 'big');
     writeRun(dir, { config_stem: 'm', status: 'finished' });

@@ -236,7 +236,12 @@ export function runRow(
   now: number = Date.now(),
 ): RunRow {
   const final = { ...metrics.final };
-  for (const [k, v] of Object.entries(run.info.metrics ?? {})) if (Number.isFinite(v)) final[k] = v;
+  // run.json's metrics (the last evaluation's), under the columns metrics.jsonl's are kept to.
+  const keys = new MetricKeys();
+  for (const [k, v] of Object.entries(run.info.metrics ?? {})) {
+    const slash = k.indexOf('/');
+    if (Number.isFinite(v) && keys.admits(k.slice(0, Math.max(slash, 0)), k.slice(slash + 1))) final[k] = v;
+  }
   const end = run.endedMs ?? (run.state === 'running' ? now : undefined);
   return {
     kind: 'run',
