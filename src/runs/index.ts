@@ -10,5 +10,5 @@ export { resolveCvw, findWorkspaceCvw, nodeRuntime, packageRootOf, CvwNotFoundEr
 export { RunManager, ManagedProcess, ManagedRun, PipedProcess, newRunId, configStem, runCwd, type CvwInvocation, type ExitInfo, type TrainRequest, type ResumeRequest, type StopOutcome } from './manager';
 export { crashPlaces, parseStack, isUserFrame, type CrashPlace, type StackFrame } from './crash';
 export { splitArgs, parseRunArgs, joinArgs, ArgumentsError } from './args';
-export { QUEUE_FILE, queueFile, readQueue, listQueueEntries, updateQueue, addToQueue, removeFromQueue, moveInQueue, holdInQueue, setQueuePaused, clearFinished, parseQueue, QueueFileError, type QueueData, type QueueEntry, type QueueEntryState } from './queueFile';
+export { QUEUE_FILE, queueFile, readQueue, listQueueEntries, updateQueue, addToQueue, removeFromQueue, moveInQueue, holdInQueue, setQueuePaused, clearFinished, parseQueue, QueueFileError, QueueLockBusy, type QueueData, type QueueEntry, type QueueEntryState } from './queueFile';
 export { QueueRunner, settleEntries, settledQueue, type QueueRunnerOptions } from './queueRunner';

@@ -137,12 +137,18 @@ function sleep(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** Take the queue's lock: wait while a live process holds it, take over one whose process is gone. */
-function lock(file: string): () => void {
+/** The queue's lock is held by someone else and was not let go within the wait asked for. */
+export class QueueLockBusy extends QueueFileError {}
+
+/**
+ * Take the queue's lock: wait (up to `waitMs`) while a live process holds it, take over one whose
+ * process is gone or that has been held over LOCK_STALE_MS.
+ */
+function lock(file: string, waitMs: number): () => void {
   const lockFile = `${file}.lock`;
   const me = JSON.stringify({ pid: process.pid, host: os.hostname(), since: Date.now() } satisfies LockHolder);
   makeDirs(path.dirname(file));
-  const deadline = Date.now() + LOCK_WAIT_MS;
+  const deadline = Date.now() + waitMs;
   for (;;) {
     try {
       fs.writeFileSync(lockFile, me, { flag: 'wx' });
@@ -173,7 +179,10 @@ function lock(file: string): () => void {
     } catch {
       // being written: wait
     }
-    const stale = holder ? processLiveness(holder.pid, { hostname: holder.host }) === 'dead' || Date.now() - holder.since > LOCK_STALE_MS : Date.now() - mtimeMs > UNREADABLE_STALE_MS;
+    // Held since the older of what it says and its last write: a `since` in the future (a lock
+    // committed to a repository, another host's clock) would otherwise never grow stale.
+    const heldSince = holder && typeof holder.since === 'number' ? Math.min(holder.since, mtimeMs) : mtimeMs;
+    const stale = holder ? processLiveness(holder.pid, { hostname: holder.host }) === 'dead' || Date.now() - heldSince > LOCK_STALE_MS : Date.now() - mtimeMs > UNREADABLE_STALE_MS;
     if (stale) {
       // Rename, not unlink: of two processes taking over the same stale lock only one succeeds.
       const grave = `${lockFile}.stale-${process.pid}`;
@@ -193,18 +202,19 @@ function lock(file: string): () => void {
       }
       continue;
     }
-    if (Date.now() > deadline) throw new QueueFileError(`${lockFile}: held by pid ${holder?.pid ?? '?'} on ${holder?.host ?? '?'} for over ${LOCK_WAIT_MS / 1000} s; delete it if no cvw or editor uses the queue`);
+    if (Date.now() > deadline) throw new QueueLockBusy(`${lockFile}: held by pid ${holder?.pid ?? '?'} on ${holder?.host ?? '?'} for over ${waitMs / 1000} s; delete it if no cvw or editor uses the queue`);
     sleep(5 + Math.random() * 10);
   }
 }
 
 /**
  * Read the queue, let `change` edit it, write it back — all under the queue's lock, so that two
- * processes changing it at once lose nothing. Returns what `change` returned.
+ * processes changing it at once lose nothing. Returns what `change` returned; throws QueueLockBusy
+ * when the lock stays held past `waitMs` (default 10 s).
  */
-export function updateQueue<T>(root: string, change: (q: QueueData) => T): T {
+export function updateQueue<T>(root: string, change: (q: QueueData) => T, options: { waitMs?: number } = {}): T {
   const file = queueFile(root);
-  const release = lock(file);
+  const release = lock(file, options.waitMs ?? LOCK_WAIT_MS);
   try {
     const q = readQueue(root);
     const before = JSON.stringify(q);

@@ -12,7 +12,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { processLiveness, readRunRecord } from '../rundir';
 import { newRunId, configStem, type RunManager } from './manager';
-import { readQueue, updateQueue, type QueueData, type QueueEntry } from './queueFile';
+import { QueueLockBusy, readQueue, updateQueue, type QueueData, type QueueEntry } from './queueFile';
+
+/**
+ * How long a tick waits for the queue's lock. It runs on the editor's extension host, which the
+ * wait blocks: another process holds the lock for milliseconds, and a busy tick is tried again.
+ */
+const LOCK_WAIT_MS = 200;
 import type { Disposable } from './watcher';
 
 export interface QueueRunnerOptions {
@@ -119,6 +125,9 @@ export class QueueRunner implements Disposable {
     try {
       this.tick();
     } catch (e) {
+      // Another process is changing the queue: the next tick tries again (a lock held past
+      // LOCK_STALE_MS is taken over, so this does not last).
+      if (e instanceof QueueLockBusy) return;
       // A broken queue file (hand-edited): say so once, and wait for a fix.
       const message = (e as Error).message;
       if (message !== this.lastError) for (const l of [...this.errorListeners]) l(e as Error);
@@ -144,7 +153,11 @@ export class QueueRunner implements Disposable {
     // Most ticks find nothing to do: read without the lock (and create nothing in a workspace without a queue).
     const peek = readQueue(this.root);
     const starts = () => this.options.mayStart?.() ?? true;
-    const busy = peek.entries.some((e) => e.state === 'running' || (e.state === 'queued' && !peek.paused && starts()));
+    // Something to write: an entry to settle, or one to start. An entry running elsewhere (another
+    // host's, or committed with the repository) stays running: looking at it needs no lock.
+    const settles = peek.entries.some((e) => e.state === 'running' && !(e.pid !== undefined && this.exiting.has(e.pid)) && !verdict(e).running);
+    const room = peek.entries.filter((e) => e.state === 'running').length < this.parallel;
+    const busy = settles || (room && !peek.paused && peek.entries.some((e) => e.state === 'queued') && starts());
     const q = !busy ? peek : updateQueue(this.root, (q) => {
       settleEntries(q, this.lastLines, this.exiting);
       if (q.paused || !starts()) return q;
@@ -156,7 +169,7 @@ export class QueueRunner implements Disposable {
         running++;
       }
       return q;
-    });
+    }, { waitMs: LOCK_WAIT_MS });
     this.lastError = undefined;
     const changed = JSON.stringify(q) !== JSON.stringify(this.last);
     this.last = q;

@@ -3,7 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { addToQueue, clearFinished, holdInQueue, moveInQueue, queueFile, readQueue, removeFromQueue, setQueuePaused, updateQueue } from '../../src/runs';
+import { addToQueue, clearFinished, holdInQueue, moveInQueue, queueFile, QueueLockBusy, readQueue, removeFromQueue, setQueuePaused, updateQueue } from '../../src/runs';
 import { tempFiles } from '../helpers/tmp';
 import { REPO_ROOT } from './cli';
 
@@ -89,6 +89,14 @@ describe('the queue file', () => {
     const started = Date.now();
     expect(addToQueue(root, 'configs/a.yaml').id).toBe('q2');
     expect(Date.now() - started).toBeLessThan(5_000);
+    expect(fs.existsSync(`${queueFile(root)}.lock`)).toBe(false);
+
+    // Another host's (its process cannot be looked at), saying it was taken in the future: held
+    // since its last write, so a wait gives up, and one written over 30 s ago is taken over.
+    fs.writeFileSync(`${queueFile(root)}.lock`, JSON.stringify({ pid: 4242, host: 'another-machine', since: Date.now() + 1e12 }));
+    expect(() => updateQueue(root, () => undefined, { waitMs: 50 })).toThrow(QueueLockBusy);
+    fs.utimesSync(`${queueFile(root)}.lock`, old, old);
+    expect(addToQueue(root, 'configs/a.yaml').id).toBe('q3');
     expect(fs.existsSync(`${queueFile(root)}.lock`)).toBe(false);
 
     fs.writeFileSync(queueFile(root), JSON.stringify({ version: 1, entries: [{ id: 'q1', config: 'a.yaml', overrides: [], state: 'sleeping' }] }));

@@ -73,4 +73,21 @@ describe('a run queue that came with the folder', () => {
     expect(manager.running()).toHaveLength(0);
     expect(fs.existsSync(marker)).toBe(false);
   });
+
+  it("an entry running on another host, with the queue's lock committed too, costs a tick no lock and no wait", () => {
+    // Its process cannot be looked at from here: it stays running, nothing to write. The lock
+    // says it was taken in the future, which never grew stale, and every tick (once a second)
+    // waited 10 s for it on the extension host.
+    const elsewhere = { ...queued('q1'), state: 'running', runDir: path.join(os.tmpdir(), 'cvw-no-such-run'), pid: 4242, host: 'another-machine', started: '2026-01-01T00:00:01.000Z' };
+    const { t, manager } = clonedRepository([elsewhere, queued('q2')]);
+    const lock = t.file('work_dirs/.queue.json.lock');
+    const lockText = JSON.stringify({ pid: 4242, host: 'another-machine', since: Date.now() + 1e12 });
+    fs.writeFileSync(lock, lockText);
+    const runner = new QueueRunner(manager, { root: t.dir, mayStart: () => false });
+    cleanups.push(() => runner.dispose());
+    const started = Date.now();
+    for (let i = 0; i < 5; i++) expect(runner.tick().entries.map((e) => e.state)).toEqual(['running', 'queued']);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(fs.readFileSync(lock, 'utf8')).toBe(lockText);
+  });
 });
