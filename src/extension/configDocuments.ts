@@ -4,7 +4,7 @@
  * always are; YAML files elsewhere are when their content says so (see configDetection.ts).
  */
 import * as vscode from 'vscode';
-import { CONFIG_FILE_PATTERN, DEFAULT_CONFIG_GLOB, looksLikeConfigText } from './configDetection';
+import { CONFIG_FILE_PATTERN, DEFAULT_CONFIG_GLOB, looksLikeConfigText, MAX_DETECTION_BYTES } from './configDetection';
 import { SETTINGS, SETTINGS_SECTION } from './ids';
 
 /** The config glob of `folder` (a resource setting: each folder of a multi-root workspace may set its own). */
@@ -22,8 +22,18 @@ export function isUnderConfigGlob(uri: vscode.Uri): boolean {
   return vscode.languages.match(selector, { uri, languageId: '', isUntitled: false } as unknown as vscode.TextDocument) > 0;
 }
 
+/** Each open document's verdict by content, for its version: asked on every edit and editor switch. */
+const byContent = new WeakMap<vscode.TextDocument, { version: number; config: boolean }>();
+
 export function isConfigDocument(doc: vscode.TextDocument): boolean {
   if (doc.uri.scheme !== 'file' || !CONFIG_FILE_PATTERN.test(doc.uri.fsPath)) return false;
   if (isUnderConfigGlob(doc.uri)) return true;
-  return /\.ya?ml$/i.test(doc.uri.fsPath) && looksLikeConfigText(doc.getText());
+  if (!/\.ya?ml$/i.test(doc.uri.fsPath)) return false;
+  const known = byContent.get(doc);
+  if (known?.version === doc.version) return known.config;
+  // Its length without joining its lines: a large file (data, not a config) is not read.
+  const length = doc.offsetAt(doc.lineAt(doc.lineCount - 1).range.end);
+  const config = length <= MAX_DETECTION_BYTES && looksLikeConfigText(doc.getText());
+  byContent.set(doc, { version: doc.version, config });
+  return config;
 }

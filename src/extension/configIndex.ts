@@ -5,7 +5,7 @@
  * `resourcePath in cvWorkbench.trainableConfigs` (`resourcePath` is the file's fsPath).
  *
  * A trainable config is what isConfigDocument accepts, read from disk, less `_base_` fragments.
- * The scan is bounded (MAX_FILES names from findFiles, files of at most MAX_BYTES read). Until
+ * The scan is bounded (MAX_FILES names from findFiles, files of at most MAX_DETECTION_BYTES read). Until
  * `cvWorkbench.configIndexComplete` says a scan listed them all (before the extension is active,
  * or where the scan hit the bound), the menus show on every YAML/JSON file outside `_base_/`
  * (Train on a file that is not a config reports the validator's errors).
@@ -13,7 +13,7 @@
 import * as vscode from 'vscode';
 import { isBaseConfigFile } from '../core/check';
 import { readRegularFile } from '../core/boundedRead';
-import { CONFIG_FILE_PATTERN, looksLikeConfigText } from './configDetection';
+import { CONFIG_FILE_PATTERN, looksLikeConfigText, MAX_DETECTION_BYTES } from './configDetection';
 import { isUnderConfigGlob } from './configDocuments';
 import { CONTEXT, SETTINGS, SETTINGS_SECTION } from './ids';
 
@@ -21,10 +21,8 @@ const PATTERN = '**/*.{yaml,yml,json}';
 /** Folders whose YAML is never a user's config: skipped by the scan and the watcher's updates. */
 const SKIPPED = /[\\/](?:node_modules|\.git|work_dirs)[\\/]/;
 export const MAX_FILES = 5000;
-/** Configs are a few KiB; a YAML file past this is data, not read. */
-export const MAX_BYTES = 1024 * 1024;
-/** Files read between yields to the event loop, so that a scan never stalls the extension host. */
-const BATCH = 50;
+/** Time spent reading files between yields to the event loop, so that a scan never stalls the extension host. */
+const SLICE_MS = 20;
 
 /** True when the file at `file` (a YAML or JSON path) is a config one can train. */
 export function isTrainableConfigFile(uri: vscode.Uri): boolean {
@@ -36,11 +34,11 @@ export function isTrainableConfigFile(uri: vscode.Uri): boolean {
   return text !== undefined && looksLikeConfigText(text);
 }
 
-/** The text of a regular file of at most MAX_BYTES, else undefined (a FIFO, a device, a big or vanished file). */
+/** The text of a regular file of at most MAX_DETECTION_BYTES, else undefined (a FIFO, a device, a big or vanished file). */
 function readSmallText(file: string): string | undefined {
   try {
     // Non-blocking, and checked on the descriptor: a FIFO named x.yaml must not hang the host.
-    return readRegularFile(file, { what: 'YAML file', maxBytes: MAX_BYTES }).toString('utf8');
+    return readRegularFile(file, { what: 'YAML file', maxBytes: MAX_DETECTION_BYTES }).toString('utf8');
   } catch {
     return undefined;
   }
@@ -78,10 +76,13 @@ export class ConfigFileIndex implements vscode.Disposable {
     const generation = ++this.generation;
     const found = await vscode.workspace.findFiles(PATTERN, '**/{node_modules,.git,work_dirs}/**', MAX_FILES);
     const files = new Set<string>();
-    for (let i = 0; i < found.length; i += BATCH) {
-      for (const uri of found.slice(i, i + BATCH)) if (isTrainableConfigFile(uri)) files.add(uri.fsPath);
+    let slice = Date.now();
+    for (const uri of found) {
+      if (isTrainableConfigFile(uri)) files.add(uri.fsPath);
+      if (Date.now() - slice < SLICE_MS) continue;
       await new Promise((resolve) => setImmediate(resolve));
       if (generation !== this.generation) return; // a newer scan (folders or the glob changed) owns the result
+      slice = Date.now();
     }
     this.files.clear();
     for (const f of files) this.files.add(f);
