@@ -30,3 +30,11 @@ export function describeValue(v: unknown): string {
 export function gigabytes(bytes: number): string {
   return (bytes / 1e9).toLocaleString('en', { maximumSignificantDigits: 3 });
 }
+
+/** Bytes in binary units to one decimal (`512 B`, `3.4 KiB`, `4.9 MiB`, `1.25 GiB`), for sizes of files. */
+export function humanBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}

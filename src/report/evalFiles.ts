@@ -15,10 +15,16 @@ import { realFileInside } from './insideDir';
 import { UserError } from '../core/problems';
 import { readRegularFile } from '../core/boundedRead';
 
-/** A text file, or undefined when it cannot be read. */
+/**
+ * What a run's JSON files (eval, benchmarks, report, comparison) and BENCHMARKS.md are read up to:
+ * a confusion matrix of 1,000 classes is about 6 MB; a file of 400 MB held 1.7 GB of the editor.
+ */
+const MAX_REPORT_FILE_BYTES = 64 << 20;
+
+/** A text file, or undefined when it cannot be read (or is larger than MAX_REPORT_FILE_BYTES). */
 export function readText(file: string): string | undefined {
   try {
-    return readRegularFile(file, { what: 'file' }).toString('utf8');
+    return readRegularFile(file, { what: 'file', maxBytes: MAX_REPORT_FILE_BYTES }).toString('utf8');
   } catch {
     return undefined;
   }

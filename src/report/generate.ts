@@ -17,6 +17,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../core/problems';
+import { refuseLinks } from './insideDir';
 import { build } from '../core/registry';
 import type { ComponentConfig } from '../core/schema';
 import type { DatasetPlan } from '../data/datasets';
@@ -89,25 +90,6 @@ async function readSample(source: DataSource, index: number): Promise<Sample> {
   return { index, label: item.label, boxes: item.boxes, pixels: { data, width: img.width, height: img.height, channels: img.channels } };
 }
 
-/**
- * Stop when a folder the report replaces is a symbolic link: a run folder can come with the
- * workspace, and `report -> ~` would have the old images folder removed from the link's target.
- */
-function refuseLinks(runDir: string, parts: readonly string[]): void {
-  let at = runDir;
-  for (const part of parts) {
-    at = path.join(at, part);
-    let st: fs.Stats;
-    try {
-      st = fs.lstatSync(at);
-    } catch {
-      return; // not there yet: made as a folder of the run
-    }
-    if (st.isSymbolicLink()) throw new UserError(`${at} is a symbolic link; cvw report writes only into the run's own folders (remove the link)`);
-    if (!st.isDirectory()) throw new UserError(`${at} is not a folder; cvw report writes its images there (remove it)`);
-  }
-}
-
 async function writeThumbnail(dir: string, name: string, p: PixelImage, maxSide: number): Promise<string> {
   const rel = path.join(REPORT_DIR, 'images', name).split(path.sep).join('/');
   const channels = (p.channels ?? 3) as 1 | 3;
@@ -148,7 +130,7 @@ export async function generateReport(dir: string, options: GenerateReportOptions
   const { name: split, dataset } = datasetConfig(config, options.split, runDir);
   const source = await openSource(dataset, split, summary.configFile ? path.dirname(summary.configFile) : undefined);
   const outDir = path.join(runDir, REPORT_DIR, 'images');
-  refuseLinks(runDir, [REPORT_DIR, 'images']);
+  refuseLinks(runDir, [REPORT_DIR, 'images']); // `report -> ~` would have the old images folder removed from the link's target
   fs.rmSync(outDir, { recursive: true, force: true });
   makeDirs(outDir);
   const thumbSide = options.thumbnail ?? 96;

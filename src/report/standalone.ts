@@ -6,20 +6,29 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { realFileInside } from './insideDir';
+import { realFileInside, refuseLinks } from './insideDir';
 import { tableToJson, type MetricTableJson } from './model/metrics';
-import type { ReportData } from './model/report';
+import { REPORT_DIR, type ReportData } from './model/report';
 import { readReportData } from './runFiles';
-import { makeDirs } from '../core/makeDirs';
+import { readRegularFile } from '../core/boundedRead';
+import { writeAtomic } from '../rundir/atomic';
 
 /** What a standalone page embeds: the report with its tables as plain JSON. */
 export type EmbeddedReport = Omit<ReportData, 'tables'> & { tables: MetricTableJson[] };
 
 const MIME: Record<string, string> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp', '.gif': 'image/gif' };
 
-export function dataUri(file: string): string {
+/** An image a page embeds is at most this large (`cvw report`'s are a few hundred KiB). */
+const MAX_IMAGE_BYTES = 16 << 20;
+
+/** The image as a data: URI; undefined when it is not a regular file of at most MAX_IMAGE_BYTES. */
+export function dataUri(file: string): string | undefined {
   const mime = MIME[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
-  return `data:${mime};base64,${fs.readFileSync(file).toString('base64')}`;
+  try {
+    return `data:${mime};base64,${readRegularFile(file, { what: 'report image', maxBytes: MAX_IMAGE_BYTES }).toString('base64')}`;
+  } catch {
+    return undefined;
+  }
 }
 
 function escapeHtml(s: string): string {
@@ -68,8 +77,11 @@ export function writeStandaloneReport(dir: string, bundleFile: string, out?: str
     return file && dataUri(file);
   });
   const html = standaloneReportHtml(report, fs.readFileSync(bundleFile, 'utf8'));
-  const file = out ?? path.join(dir, 'report', 'report.html');
-  makeDirs(path.dirname(file));
-  fs.writeFileSync(file, html);
+  const file = path.resolve(out ?? path.join(dir, REPORT_DIR, 'report.html'));
+  // Into the run (the default, and the save dialog's): through none of its links. The file
+  // itself is replaced, never written through (a link planted as report.html stays a link).
+  const inRun = path.relative(path.resolve(dir), path.dirname(file));
+  if (!inRun.startsWith('..') && !path.isAbsolute(inRun)) refuseLinks(dir, inRun ? inRun.split(path.sep) : []);
+  writeAtomic(file, [html]);
   return file;
 }

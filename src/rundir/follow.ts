@@ -39,6 +39,8 @@ export class FileFollower {
   private partial = '';
   /** The partial line reached MAX_LINE_CHARS: what comes before its newline is dropped. */
   private overlong = false;
+  /** Reading starts inside a line (skipToEnd): what comes before the next newline is dropped. */
+  private midLine = false;
 
   constructor(readonly file: string) {}
 
@@ -47,15 +49,32 @@ export class FileFollower {
     return this.offset;
   }
 
-  /** Skip what the file holds now: the next read returns only lines appended from here on. */
-  skipToEnd(): void {
+  /**
+   * Skip what the file holds now, but for about its last `keepBytes` (from the first line that
+   * starts in them): the next read returns those lines and what is appended from here on. Returns
+   * the bytes skipped.
+   */
+  skipToEnd(keepBytes = 0): number {
     this.restart();
     try {
       const stat = fs.statSync(this.file);
-      this.offset = stat.size;
+      this.offset = Math.max(0, stat.size - keepBytes);
       this.identity = `${stat.dev}:${stat.ino}`;
+      // Mid-line unless the byte before is a newline: what comes before the next one is dropped.
+      if (this.offset > 0 && this.offset < stat.size) this.midLine = !this.newlineBefore(this.offset);
     } catch {
       // not there yet: start from its beginning when it comes
+    }
+    return this.offset;
+  }
+
+  private newlineBefore(offset: number): boolean {
+    const byte = Buffer.alloc(1);
+    const fd = openRegularFile(this.file, 'file').fd;
+    try {
+      return fs.readSync(fd, byte, 0, 1, offset - 1) === 1 && byte[0] === 0x0a;
+    } finally {
+      fs.closeSync(fd);
     }
   }
 
@@ -66,6 +85,7 @@ export class FileFollower {
     this.decoder = new StringDecoder('utf8');
     this.partial = '';
     this.overlong = false;
+    this.midLine = false;
   }
 
   /**
@@ -120,7 +140,8 @@ export class FileFollower {
       const line = start === 0 ? this.extend(text.slice(0, nl)) : text.slice(start, nl).slice(0, MAX_LINE_CHARS);
       this.partial = '';
       this.overlong = false;
-      lines.push(line.endsWith('\r') ? line.slice(0, -1) : line);
+      if (this.midLine) this.midLine = false;
+      else lines.push(line.endsWith('\r') ? line.slice(0, -1) : line);
       start = nl + 1;
     }
     this.partial = this.extend(text.slice(start));
@@ -128,7 +149,7 @@ export class FileFollower {
 
   /** The partial line with `more` appended, cut at MAX_LINE_CHARS (once cut, nothing more is added). */
   private extend(more: string): string {
-    if (this.overlong) return this.partial;
+    if (this.overlong || this.midLine) return this.partial;
     const line = this.partial + more;
     if (line.length <= MAX_LINE_CHARS) return line;
     this.overlong = true;

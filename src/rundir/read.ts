@@ -10,6 +10,7 @@ import { runFile } from './files';
 import { parseRunInfo, type RunInfo } from './schema';
 import { UserError } from '../core/problems';
 import { parseConfigText } from '../core/config/yamlFile';
+import { DEFAULT_MAX_CONFIG_BYTES } from '../core/config/load';
 
 const MAX_RUN_JSON_BYTES = 16 << 20;
 
@@ -46,7 +47,8 @@ export function tryReadRunInfo(dir: string): { info: RunInfo; mtimeMs: number } 
 export function readRunConfig(dir: string): { text?: string; config?: Record<string, unknown> } {
   let text: string;
   try {
-    text = readRegularFile(runFile(dir, 'config'), { what: 'run config' }).toString('utf8');
+    // Under the limit of a config file: its text goes to the panels whole.
+    text = readRegularFile(runFile(dir, 'config'), { what: 'run config', maxBytes: DEFAULT_MAX_CONFIG_BYTES }).toString('utf8');
   } catch {
     return {};
   }

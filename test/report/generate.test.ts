@@ -60,7 +60,7 @@ describe('a run folder that came with the workspace', () => {
     fs.writeFileSync(path.join(elsewhere, 'images', 'keep.txt'), 'mine');
     fs.rmSync(path.join(run, 'report'), { recursive: true, force: true });
     fs.symlinkSync(elsewhere, path.join(run, 'report'));
-    await expect(generateReport(run, { gallery: 2, points: 4, queries: 1, neighbours: 1 })).rejects.toThrow(`${path.join(run, 'report')} is a symbolic link; cvw report writes only into the run's own folders (remove the link)`);
+    await expect(generateReport(run, { gallery: 2, points: 4, queries: 1, neighbours: 1 })).rejects.toThrow(`${path.join(run, 'report')} is a symbolic link; a report is written only into the run's own folders (remove the link)`);
     expect(fs.readFileSync(path.join(elsewhere, 'images', 'keep.txt'), 'utf8')).toBe('mine');
     // An images folder that links elsewhere is refused too.
     fs.rmSync(path.join(run, 'report'));

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readReportData } from '../../src/report/runFiles';
-import { writeStandaloneReport } from '../../src/report/standalone';
+import { dataUri, writeStandaloneReport } from '../../src/report/standalone';
 import { tempFiles } from '../helpers/tmp';
 
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
@@ -40,6 +40,39 @@ describe('writeStandaloneReport', () => {
     if (fs.existsSync('/etc/hostname')) {
       const host = fs.readFileSync('/etc/hostname');
       if (host.length) expect(html).not.toContain(host.toString('base64'));
+    }
+  });
+
+  it('writes into the run through none of its links: a planted report.html is replaced, a linked report folder refused', () => {
+    const victim = t.file('victim.txt');
+    fs.writeFileSync(victim, 'keep');
+    const page = path.join(run, 'report', 'report.html');
+    fs.symlinkSync(victim, page);
+    expect(writeStandaloneReport(run, t.file('bundle.js'))).toBe(page);
+    expect(fs.readFileSync(victim, 'utf8')).toBe('keep');
+    expect(fs.lstatSync(page).isFile()).toBe(true);
+    expect(fs.readFileSync(page, 'utf8')).toContain('<!DOCTYPE html>');
+    expect(fs.readdirSync(path.join(run, 'report')).filter((f) => f.includes('.tmp'))).toEqual([]);
+
+    const other = t.file('other-run');
+    fs.mkdirSync(path.join(other, 'elsewhere'), { recursive: true });
+    fs.symlinkSync(path.join(other, 'elsewhere'), path.join(other, 'report'));
+    for (const out of [undefined, path.join(other, 'report', 'report.html')]) {
+      expect(() => writeStandaloneReport(other, t.file('bundle.js'), out)).toThrow(`${path.join(other, 'report')} is a symbolic link; a report is written only into the run's own folders (remove the link)`);
+    }
+    expect(fs.readdirSync(path.join(other, 'elsewhere'))).toEqual([]);
+  });
+
+  it('leaves out an image past 16 MiB', () => {
+    const big = path.join(run, 'report/images/big.png');
+    fs.writeFileSync(big, '');
+    fs.truncateSync(big, (16 << 20) + 1); // sparse: its size is what is judged
+    try {
+      expect(dataUri(big)).toBeUndefined();
+      fs.truncateSync(big, 16 << 20);
+      expect(dataUri(big)).toHaveLength('data:image/png;base64,'.length + Math.ceil((16 << 20) / 3) * 4);
+    } finally {
+      fs.rmSync(big);
     }
   });
 

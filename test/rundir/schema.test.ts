@@ -15,6 +15,7 @@ import {
   tryReadRunInfo,
 } from '../../src/rundir';
 import { readRunSnapshot } from '../../src/report/runFiles';
+import { readJson } from '../../src/report/evalFiles';
 import { flattenConfig } from '../../src/extension/panels/runsTableModel';
 import { tempFiles } from '../helpers/tmp';
 
@@ -149,5 +150,20 @@ describe("a run's config.yaml that is not the trainer's (a cloned workspace)", (
       expect(() => JSON.stringify(readRunSnapshot(run).config)).not.toThrow();
       expect(() => flattenConfig(config)).not.toThrow();
     }
+  });
+
+  it('a config.yaml, or an eval or benchmark file, past its limit is not read (the panels got 400 MB of text)', () => {
+    const run = copyRun(v0Run, 'huge-files');
+    const sparse = (file: string, bytes: number) => {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, '');
+      fs.truncateSync(file, bytes); // its size is what is judged: nothing is read
+    };
+    sparse(path.join(run, 'config.yaml'), (16 << 20) + 1);
+    expect(readRunConfig(run)).toEqual({});
+    sparse(path.join(run, 'eval', 'val.json'), (64 << 20) + 1);
+    expect(readJson(path.join(run, 'eval', 'val.json'))).toBeUndefined();
+    fs.writeFileSync(path.join(run, 'eval', 'val.json'), '{"top1": 0.5}');
+    expect(readJson(path.join(run, 'eval', 'val.json'))).toEqual({ top1: 0.5 });
   });
 });

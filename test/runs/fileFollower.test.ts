@@ -116,6 +116,26 @@ describe('FileFollower', () => {
     expect(f.read().lines).toEqual(['after']);
   });
 
+  it('skipToEnd(keepBytes) keeps the lines that start in the last bytes, none cut', () => {
+    const file = t.file('tail.txt');
+    fs.writeFileSync(file, 'line one\nline two\nline three\n');
+    const f = new FileFollower(file);
+    // 12 bytes from the end is inside "line two\n": its end is dropped, not shown as a line.
+    expect(f.skipToEnd(12)).toBe(29 - 12);
+    fs.appendFileSync(file, 'four\n');
+    expect(f.read()).toEqual({ lines: ['line three', 'four'], reset: false });
+    // At a line's start: that line is kept.
+    expect(f.skipToEnd(16)).toBe(34 - 16);
+    expect(f.read().lines).toEqual(['line three', 'four']);
+    expect(f.skipToEnd(1000)).toBe(0);
+    expect(f.read().lines).toEqual(['line one', 'line two', 'line three', 'four']);
+    // A fragment that spans several reads is dropped whole.
+    fs.writeFileSync(file, 'x'.repeat(3 << 20) + '\nlast\n'); // reads are of 1 MiB chunks
+    expect(f.skipToEnd(2 << 20)).toBe((3 << 20) + 6 - (2 << 20));
+    expect(f.read(1)).toMatchObject({ lines: [], more: true });
+    expect(f.read().lines).toEqual(['last']);
+  });
+
   it('refuses at once a file that is not a regular one: a link to /dev/zero, a FIFO', () => {
     // A cloned work_dirs may hold either as a run's metrics.jsonl or output.log: the reader read
     // /dev/zero byte by byte without end, and waited forever to open a FIFO.

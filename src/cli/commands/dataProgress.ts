@@ -2,6 +2,7 @@
  * A progress line on stderr for the `cvw data` commands: a redrawn bar on a terminal, a few
  * plain lines (every 25%) when stderr is a file or a pipe, nothing when quiet.
  */
+import { humanBytes } from '../../core/format';
 
 export interface Progress {
   update(done: number, total?: number): void;
@@ -9,11 +10,7 @@ export interface Progress {
 }
 
 export function human(n: number, unit: 'bytes' | 'items'): string {
-  if (unit === 'items') return String(n);
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+  return unit === 'items' ? String(n) : humanBytes(n);
 }
 
 export function progressBar(label: string, unit: 'bytes' | 'items', quiet = false): Progress {

@@ -11,7 +11,8 @@ import type { MetricsRead, RunRecord } from '../../rundir';
 import { RunWatcher, type RunChange } from '../../runs/watcher';
 import { workspaceTrusted } from '../trust';
 import { RUN_COMMANDS, SETTINGS, SETTINGS_SECTION } from '../ids';
-import { FileOutputSource, OutputPty, type OutputSource } from './terminal';
+import { FileOutputSource, type OutputSource } from './outputSource';
+import { OutputPty } from './terminal';
 
 export interface RunSettings {
   cvwPath: string;

@@ -3,44 +3,8 @@
  * from the beginning, as it arrives) or a run found on disk (its output.log, else log.txt,
  * followed from a byte offset). Ctrl+C in the terminal stops the run as in a shell.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { FileFollower, RUN_FILES } from '../../rundir';
-import type { ExitInfo } from '../../runs/manager';
-
-/** Something that prints: `onOutput` gives what came so far, then each new piece. */
-export interface OutputSource {
-  onOutput(listener: (text: string) => void): { dispose(): void };
-  /** Resolves when the source ends (a process exits); never for a followed file. */
-  readonly exited?: Promise<ExitInfo>;
-}
-
-/** A run's output file (output.log when the editor started it, else the trainer's log.txt), followed. */
-export class FileOutputSource implements OutputSource {
-  constructor(private readonly file: string) {}
-
-  static forRun(runDir: string): FileOutputSource {
-    const output = path.join(runDir, RUN_FILES.output);
-    return new FileOutputSource(fs.existsSync(output) ? output : path.join(runDir, RUN_FILES.log));
-  }
-
-  onOutput(listener: (text: string) => void): { dispose(): void } {
-    const follower = new FileFollower(this.file);
-    const read = () => {
-      try {
-        const { lines, reset } = follower.read();
-        if (reset) listener('\n--- the file was rewritten ---\n');
-        if (lines.length) listener(lines.map((l) => l + '\n').join(''));
-      } catch {
-        // unreadable for a moment
-      }
-    };
-    read();
-    const timer = setInterval(read, 250);
-    return { dispose: () => clearInterval(timer) };
-  }
-}
+import type { OutputSource } from './outputSource';
 
 export interface PtyOptions {
   /** A first line, dimmed (the command line). */
