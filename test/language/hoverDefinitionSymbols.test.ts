@@ -64,8 +64,8 @@ describe('hover', () => {
     expect(hover(over.doc, over.position)!.markdown).toContain('Overrides `50` set in `_base_/model.yaml:5`');
     const mapping = docAt(CHILD('    depth: 18').replace('  back', '  back<|>'));
     const md = hover(mapping.doc, mapping.position)!.markdown;
-    expect(md).toContain('- `type: ResNet` — _base_/model.yaml:4');
-    expect(md).toContain('- `stem: cifar` — _base_/model.yaml:6');
+    expect(md).toContain('- `type: ResNet` — `_base_/model.yaml:4`');
+    expect(md).toContain('- `stem: cifar` — `_base_/model.yaml:6`');
     expect(md).toContain('Overrides `depth` of `_base_/model.yaml:3`');
   });
 

@@ -15,6 +15,7 @@ import type { ConfigDocument } from './configDocument';
 import { tokenAt } from './cursor';
 import { nodeAt, type PathSegment } from './yamlScan';
 import { inlineYaml } from './yamlText';
+import { codeSpan } from '../markdown';
 
 export interface HoverResult {
   /** Markdown. */
@@ -49,13 +50,13 @@ function valueHover(doc: ConfigDocument, at: PathSegment[], value: unknown): str
   if (at[0] === BASE_KEY && typeof value === 'string') {
     const file = path.resolve(doc.dir, value);
     const stat = fs.statSync(file, { throwIfNoEntry: false });
-    return stat?.isFile() ? `Inherits from \`${file}\`` : stat ? `\`${file}\` is not a file` : `\`${file}\` does not exist`;
+    return stat?.isFile() ? `Inherits from ${codeSpan(file)}` : stat ? `${codeSpan(file)} is not a file` : `${codeSpan(file)} does not exist`;
   }
   if (at[0] === 'custom_imports' && at.length === 2 && typeof value === 'string') {
     const file = path.resolve(doc.dir, value);
     const registered = allComponents().filter((c) => c.sourceFile === file);
-    const list = registered.map((c) => `\`${c.type}\` (${KIND_NAMES[c.kind].one})`).join(', ');
-    return `Custom module \`${file}\`${registered.length ? `, registering ${list}` : ''}`;
+    const list = registered.map((c) => `${codeSpan(c.type)} (${KIND_NAMES[c.kind].one})`).join(', ');
+    return `Custom module ${codeSpan(file)}${registered.length ? `, registering ${list}` : ''}`;
   }
   // Elsewhere a value explains itself through its key.
   return typeof at[at.length - 1] === 'string' ? keyHover(doc, at.slice(0, -1), String(last)) : undefined;
@@ -65,7 +66,7 @@ function keyHover(doc: ConfigDocument, parent: PathSegment[], key: string): stri
   const slot = doc.slotAt(parent);
   if (key === 'type' && slot) {
     const names = registries[slot.kind].names();
-    return `**type** — which ${KIND_NAMES[slot.kind].one}: ${names.map((n) => '`' + n + '`').join(', ') || '(none registered yet)'}`;
+    return `**type** — which ${KIND_NAMES[slot.kind].one}: ${names.map(codeSpan).join(', ') || '(none registered yet)'}`;
   }
   const schema = doc.schemaAt([...parent, key]);
   if (!schema) return undefined;
@@ -90,7 +91,7 @@ function inheritance(doc: ConfigDocument, at: PathSegment[]): string | undefined
   const local = nodeAt(doc.root, at);
   if (isPlainObject(baseValue) && local?.kind === 'map') {
     const deleted = local.pairs.some((p) => p.key === '_delete_' && p.value?.kind === 'scalar' && p.value.value === true);
-    if (deleted) return `Replaces the mapping inherited from \`${where(dotted)}\` (\`_delete_: true\`)`;
+    if (deleted) return `Replaces the mapping inherited from ${codeSpan(where(dotted))} (\`_delete_: true\`)`;
     const written = new Set(local.pairs.map((p) => p.key));
     const inherited = Object.entries(baseValue).filter(([k]) => !written.has(k));
     const overridden = Object.keys(baseValue).filter((k) => written.has(k));
@@ -98,13 +99,13 @@ function inheritance(doc: ConfigDocument, at: PathSegment[]): string | undefined
     const lines: string[] = [];
     if (inherited.length) {
       lines.push('**Inherited here:**', '');
-      for (const [k, v] of inherited.slice(0, 20)) lines.push(`- \`${k}: ${short(v)}\` — ${where(`${dotted}.${k}`)}`);
+      for (const [k, v] of inherited.slice(0, 20)) lines.push(`- ${codeSpan(`${k}: ${short(v)}`)} — ${codeSpan(where(`${dotted}.${k}`))}`);
       if (inherited.length > 20) lines.push(`- ... and ${inherited.length - 20} more`);
     }
-    if (overridden.length) lines.push('', `Overrides ${overridden.map((k) => '`' + k + '`').join(', ')} of \`${where(dotted)}\``);
+    if (overridden.length) lines.push('', `Overrides ${overridden.map(codeSpan).join(', ')} of ${codeSpan(where(dotted))}`);
     return lines.join('\n');
   }
-  return `Overrides \`${short(baseValue)}\` set in \`${where(dotted)}\``;
+  return `Overrides ${codeSpan(short(baseValue))} set in ${codeSpan(where(dotted))}`;
 }
 
 function short(v: unknown): string {

@@ -24,6 +24,7 @@ import { COMMANDS } from '../ids';
 import { openBufferReader, toVsRange } from '../language/documents';
 import { ensureRegistry } from '../registry';
 import { trustCheckOptions } from '../trust';
+import { escapeMarkdown } from '../../core/markdown';
 
 export const RESOLVED_SCHEME = 'cvw-resolved';
 /** Edits pause this long before the open resolved views are computed again. */
@@ -44,11 +45,6 @@ interface Shown {
   files: string[];
   /** The folder origins are shown relative to. */
   root: string;
-}
-
-/** Text shown as it is in Markdown (`_base_` is not emphasis). */
-function escapeMarkdown(text: string): string {
-  return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
 }
 
 /** A Markdown link to the line an origin names (the override's text for the command line). */

@@ -9,14 +9,15 @@ import type { RunRecord } from '../../rundir';
 import { RUN_ICONS, runClickCommand, runContextValue, runTooltipRows, RunsTreeModel, type RunsNode } from './runsTreeModel';
 import { QUEUE_ICONS, queueEntryRow, queueGroupRow } from './queueTreeModel';
 import type { QueueController } from './queue';
+import { codeSpan, escapeMarkdown } from '../../core/markdown';
 import type { RunsService } from './service';
 
 export type { RunsNode } from './runsTreeModel';
 
 function tooltip(run: RunRecord): vscode.MarkdownString {
   const md = new vscode.MarkdownString(undefined, true);
-  md.appendMarkdown(`**${run.group} / ${path.basename(run.dir)}** — ${run.state}\n\n`);
-  md.appendMarkdown(runTooltipRows(run).map(([k, v]) => `- ${k}: \`${v.replace(/`/g, "'")}\``).join('\n'));
+  md.appendMarkdown(`**${escapeMarkdown(run.group)} / ${escapeMarkdown(path.basename(run.dir))}** — ${run.state}\n\n`);
+  md.appendMarkdown(runTooltipRows(run).map(([k, v]) => `- ${escapeMarkdown(k)}: ${codeSpan(v)}`).join('\n'));
   return md;
 }
 
