@@ -103,7 +103,7 @@ export class QueueRunner implements Disposable {
 
   private get parallel(): number {
     const p = typeof this.options.parallel === 'function' ? this.options.parallel() : this.options.parallel;
-    return Math.max(1, Math.floor(p ?? 1));
+    return p !== undefined && Number.isFinite(p) ? Math.max(1, Math.floor(p)) : 1;
   }
 
   /** Look at the queue every `pollMs` from now on (and once right away). */

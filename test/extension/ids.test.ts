@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { NUMBER_SETTINGS, numberSetting } from '../../src/extension/numberSettings';
 import { CATALOG_COMMANDS, COMMANDS, CONTEXT, CONTRIBUTED_COMMANDS, INTERNAL_COMMANDS, PANEL_COMMANDS, RUN_COMMANDS, SETTINGS, SETTINGS_SECTION, SLURM_SETTINGS, VIEWS } from '../../src/extension/ids';
 
 const root = path.resolve(__dirname, '../..');
@@ -61,6 +62,21 @@ describe('views and settings', () => {
     expect([...Object.values(VIEWS)].sort()).toEqual([...views].sort());
     const settings = Object.keys(manifest.contributes.configuration.properties);
     expect([...Object.values(SETTINGS), ...Object.values(SLURM_SETTINGS)].map((k) => `${SETTINGS_SECTION}.${k}`).sort()).toEqual([...settings].sort());
+  });
+
+  it('numeric settings are read within the bounds package.json declares, whatever settings.json holds', () => {
+    const declared = Object.entries(manifest.contributes.configuration.properties as Record<string, { type: string; default: number; minimum?: number; maximum?: number }>)
+      .filter(([, p]) => p.type === 'number' || p.type === 'integer')
+      .map(([k, p]) => [k.slice(SETTINGS_SECTION.length + 1), { default: p.default, minimum: p.minimum, maximum: p.maximum, integer: p.type === 'integer' }]);
+    expect(Object.fromEntries(declared)).toEqual(NUMBER_SETTINGS);
+    expect(numberSetting('slurm.pollSeconds', 1e7)).toBe(3600);
+    expect(numberSetting('slurm.pollSeconds', 'x')).toBe(5);
+    expect(numberSetting('slurm.pollSeconds', NaN)).toBe(5);
+    expect(numberSetting('slurm.pollSeconds', 0.001)).toBe(1);
+    expect(numberSetting('runs.queueParallel', Infinity)).toBe(1);
+    expect(numberSetting('runs.queueParallel', 2.7)).toBe(2);
+    expect(numberSetting('slurm.gpusPerTask', -3)).toBe(0);
+    expect(numberSetting('runs.stopGraceSeconds', 2.5)).toBe(2.5);
   });
 });
 

@@ -22,6 +22,7 @@ import { workspaceTrusted, ensureTrusted } from '../trust';
 import { askArgs, configUriOf, pickConfig, saveIfDirty, type RunCommandContext } from './commands';
 import type { QueueItem, QueueList } from './queueTreeModel';
 import { runSettings, type RunsService } from './service';
+import { numberSetting } from '../numberSettings';
 
 /** The workspace state's list of the folders whose queue the person has started in this workspace. */
 const STARTED_QUEUES_KEY = 'cvWorkbench.queue.startedFolders';
@@ -70,7 +71,7 @@ export class QueueController implements QueueList, vscode.Disposable {
       const scope = vscode.Uri.file(root);
       const runner = new QueueRunner(this.service.manager, {
         root,
-        parallel: () => vscode.workspace.getConfiguration(SETTINGS_SECTION, scope).get<number>(SETTINGS.queueParallel, 1),
+        parallel: () => numberSetting(SETTINGS.queueParallel, vscode.workspace.getConfiguration(SETTINGS_SECTION, scope).get(SETTINGS.queueParallel)),
         detached: true,
         mayStart: () => this.started(root),
       });

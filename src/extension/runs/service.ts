@@ -13,6 +13,7 @@ import { workspaceTrusted } from '../trust';
 import { RUN_COMMANDS, SETTINGS, SETTINGS_SECTION } from '../ids';
 import { FileOutputSource, type OutputSource } from './outputSource';
 import { OutputPty } from './terminal';
+import { numberSetting } from '../numberSettings';
 
 export interface RunSettings {
   cvwPath: string;
@@ -30,7 +31,7 @@ export function runSettings(scope?: vscode.Uri): RunSettings {
     nodePath: c.get<string>(SETTINGS.nodePath, '').trim(),
     backend: c.get<string>(SETTINGS.backend, '').trim(),
     detached: c.get<boolean>(SETTINGS.detached, false),
-    stopGraceSeconds: c.get<number>(SETTINGS.stopGraceSeconds, 60),
+    stopGraceSeconds: numberSetting(SETTINGS.stopGraceSeconds, c.get(SETTINGS.stopGraceSeconds)),
     askForArguments: c.get<boolean>(SETTINGS.askForArguments, true),
   };
 }

@@ -15,6 +15,7 @@ import type { SlurmSubmitChoice } from './args';
 import { SlurmQueuePoller } from './queue';
 import { submitToSlurm } from './submit';
 import { SlurmTaskProvider } from './tasks';
+import { numberSetting } from '../numberSettings';
 
 export interface SlurmApi {
   poller: SlurmQueuePoller;
@@ -28,8 +29,8 @@ function onPath(command: string): boolean {
 
 export function registerSlurm(context: vscode.ExtensionContext, runs: RunsApi, output: vscode.OutputChannel): SlurmApi {
   const service = runs.service;
-  const seconds = vscode.workspace.getConfiguration(SETTINGS_SECTION).get<number>(SLURM_SETTINGS.pollSeconds, 5);
-  const poller = new SlurmQueuePoller(service, output, Math.max(1, seconds) * 1000);
+  const seconds = numberSetting(SLURM_SETTINGS.pollSeconds, vscode.workspace.getConfiguration(SETTINGS_SECTION).get(SLURM_SETTINGS.pollSeconds));
+  const poller = new SlurmQueuePoller(service, output, seconds * 1000);
   const afterSubmit = () => void poller.poll();
   const available = onPath('sbatch');
   void vscode.commands.executeCommand('setContext', CONTEXT.slurmAvailable, available);

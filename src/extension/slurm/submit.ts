@@ -10,14 +10,15 @@ import { SETTINGS_SECTION, SLURM_SETTINGS } from '../ids';
 import { ensureTrusted } from '../trust';
 import type { RunsService } from '../runs';
 import { countInput, parseSubmitOutput, submitArgs, type SlurmSubmitChoice } from './args';
+import { numberSetting } from '../numberSettings';
 
 export function slurmDefaults(scope?: vscode.Uri): SlurmSubmitChoice {
   const c = vscode.workspace.getConfiguration(SETTINGS_SECTION, scope);
   return {
     partition: c.get<string>(SLURM_SETTINGS.partition, ''),
-    nodes: c.get<number>(SLURM_SETTINGS.nodes, 1),
-    ntasksPerNode: c.get<number>(SLURM_SETTINGS.ntasksPerNode, 1),
-    gpusPerTask: c.get<number>(SLURM_SETTINGS.gpusPerTask, 0),
+    nodes: numberSetting(SLURM_SETTINGS.nodes, c.get(SLURM_SETTINGS.nodes)),
+    ntasksPerNode: numberSetting(SLURM_SETTINGS.ntasksPerNode, c.get(SLURM_SETTINGS.ntasksPerNode)),
+    gpusPerTask: numberSetting(SLURM_SETTINGS.gpusPerTask, c.get(SLURM_SETTINGS.gpusPerTask)),
     time: c.get<string>(SLURM_SETTINGS.time, ''),
   };
 }
