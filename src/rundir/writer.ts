@@ -69,6 +69,10 @@ export class RunDir {
       if (pending && pending.status !== 'pending') {
         throw new UserError(`${dir} already holds a run; use --resume ${dir} to continue it, or another --work-dir`);
       }
+      const leftovers = pending ? [] : runLeftovers(dir);
+      if (leftovers.length) {
+        throw new UserError(`${dir} holds files of a run (${leftovers.join(', ')}) but no run.json: training there would replace its checkpoints and mix two runs' metrics; use another --work-dir, or delete the folder`);
+      }
       makeDirs(path.join(dir, RUN_FILES.checkpoints));
       const submitted = pending ? { slurm_job_id: pending.slurm_job_id, submitted: pending.started } : {};
       const run = new RunDir(dir, { version: RUN_INFO_VERSION, ...info, run_id: runIdOf(dir), ...submitted, status, pid: process.pid, pid_started: ownStartTime(), hostname: os.hostname(), started: new Date().toISOString() }, lock);
@@ -202,4 +206,20 @@ export function appendMetrics(dir: string, record: Record<string, unknown>): voi
 /** One line to run `dir`'s log.txt. */
 export function appendLog(dir: string, line: string): void {
   appendToFile(runFile(dir, 'log'), 'run log', line.endsWith('\n') ? line : line + '\n');
+}
+
+/**
+ * What a run leaves in its folder, found in `dir` (which has no run.json): a run whose record was
+ * lost. The editor makes the folder and its output.log before `cvw train` starts: those are no run.
+ */
+function runLeftovers(dir: string): string[] {
+  const files = [RUN_FILES.config, RUN_FILES.metrics, RUN_FILES.log].filter((f) => fs.existsSync(path.join(dir, f)));
+  const folders = [RUN_FILES.checkpoints, RUN_FILES.eval, RUN_FILES.export].filter((f) => {
+    try {
+      return fs.readdirSync(path.join(dir, f)).length > 0;
+    } catch {
+      return false;
+    }
+  });
+  return [...folders.map((f) => `${f}/`), ...files];
 }

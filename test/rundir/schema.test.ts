@@ -123,6 +123,29 @@ describe('run.json through its schema', () => {
   });
 });
 
+describe('a new run in a folder that already holds one', () => {
+  const info = { config: '/ws/tiny.yaml', config_stem: 'tiny', command: ['train'], cvw_version: '0.1.0', epoch: 0, iter: 0, max_iters: 3, max_epochs: 1 };
+
+  it('is refused when the folder holds a run without its run.json (its checkpoints would be replaced)', () => {
+    const dir = t.file('w/lost-record');
+    fs.mkdirSync(path.join(dir, 'checkpoints'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'checkpoints', 'latest.safetensors'), 'weights');
+    fs.writeFileSync(path.join(dir, 'metrics.jsonl'), '{"iter":1}\n');
+    expect(() => RunDir.create(dir, info)).toThrow(`${dir} holds files of a run (checkpoints/, metrics.jsonl) but no run.json: training there would replace its checkpoints and mix two runs' metrics; use another --work-dir, or delete the folder`);
+    expect(fs.readFileSync(path.join(dir, 'checkpoints', 'latest.safetensors'), 'utf8')).toBe('weights');
+    expect(fs.existsSync(path.join(dir, 'run.json'))).toBe(false);
+  });
+
+  it("is made in a folder the editor made for the run's output, or an empty checkpoints folder", () => {
+    const dir = t.file('w/editor-made');
+    fs.mkdirSync(path.join(dir, 'checkpoints'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'output.log'), 'cvw train ...\n');
+    const run = RunDir.create(dir, info);
+    run.close();
+    expect(readRunInfo(dir).status).toBe('running');
+  });
+});
+
 describe('checkpoint metadata', () => {
   it('a checkpoint without the trainer state cannot be resumed from: the error names the file and the key', () => {
     const file = checkpointFile('/runs/r', CHECKPOINTS.latest);
