@@ -6,7 +6,8 @@ import { loadConfig, type LoadedConfig, type LoadOptions } from './config/load';
 import { applyOverrides, overrideList, type Overrides } from './config/overrides';
 import { loadCustomImports, withoutCustomImports } from './customImports';
 import { withDefaults } from './defaults';
-import { clipMessage, ConfigError, type Problem } from './problems';
+import { isPlainObject } from './schema';
+import { clipMessage, ConfigError, UserError, type Problem } from './problems';
 import { validateConfig } from './validate';
 
 export interface CheckOptions extends LoadOptions {
@@ -89,4 +90,15 @@ export function resolveConfig(file: string, options: CheckOptions = {}): Resolve
   const errors = problems.filter((p) => p.severity === 'error');
   if (errors.length) throw new ConfigError(errors);
   return { config: withDefaults(loaded.config), loaded, warnings: problems.filter((p) => p.severity !== 'error') };
+}
+
+/**
+ * A config `cvw train` can start: resolved, with a model. Checked where a training is set to start
+ * later too (`cvw queue add`, `cvw submit`): an empty file resolves, and its error came only when
+ * the entry or the job started.
+ */
+export function resolveTrainingConfig(file: string, options: CheckOptions = {}): ResolvedConfig {
+  const resolved = resolveConfig(file, options);
+  if (!isPlainObject(resolved.config.model)) throw new UserError(`${file}: the config has no model: add a \`model:\` section with a type (e.g. Classification)`);
+  return resolved;
 }

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { UserError } from '../core/problems';
-import { resolveConfig } from '../core/check';
+import { resolveTrainingConfig } from '../core/check';
 import { packageVersion } from '../core/packageInfo';
 import type { Override } from '../core/config/overrides';
 import { RunDir, makeNewRunDir, CHECKPOINTS, checkpointName, writeAtomic } from '../rundir';
@@ -126,7 +126,7 @@ function slurmCommand(cmd: string, args: string[]): string {
 export function submit(o: SubmitOptions): SubmitResult {
   if (!fs.existsSync(o.config)) throw new UserError(`${o.config}: no such config file`);
   // Checked here, with its overrides: an error found by the ranks would come after the queue's wait.
-  resolveConfig(o.config, { overrides: o.overrides });
+  resolveTrainingConfig(o.config, { overrides: o.overrides });
   // Before the run directory exists: a refused value leaves nothing behind.
   checkScriptValues({ ...o, runDir: o.workDir ?? '', cwd: process.cwd() });
   const stem = path.basename(o.config).replace(/\.(ya?ml|json)$/i, '');

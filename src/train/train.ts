@@ -5,11 +5,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { resolveConfig } from '../core/check';
+import { resolveTrainingConfig } from '../core/check';
 import type { Overrides } from '../core/config/overrides';
 import type { Origins } from '../core/config/yamlFile';
 import { UserError } from '../core/problems';
-import { isPlainObject } from '../core/schema';
 import { packageVersion } from '../core/packageInfo';
 import type { EngineConfig } from '../engine/configSection';
 import { RunDir, makeNewRunDir, isRunDir, readRunInfo, RUN_FILES, CHECKPOINTS, checkpointFile, checkpointName, runDirOfCheckpoint, runFile, type RunInfo } from '../rundir';
@@ -78,9 +77,8 @@ export async function train(configPath: string | undefined, options: TrainOption
   const configFile = resume?.configFile ?? configPath;
   if (!configFile && resume) throw new UserError(`--resume ${options.resume}: a checkpoint outside a run directory holds no config; give the config too: cvw train <config> --resume ${options.resume}`);
   if (!configFile) throw new UserError('no config: give a config file, or --resume <run directory>');
-  const { config, loaded } = resolveConfig(configFile, { overrides: options.overrides });
-  // Before a run directory exists: a config without a model (an empty file validates) would leave one behind.
-  if (!isPlainObject(config.model)) throw new UserError(`${configFile}: the config has no model: add a \`model:\` section with a type (e.g. Classification)`);
+  // With a model, before a run directory exists: an empty file resolves, and would leave one behind.
+  const { config, loaded } = resolveTrainingConfig(configFile, { overrides: options.overrides });
   const engineConfig = { ...(config.engine as EngineConfig), ...options.engine };
 
   // Launched by mpirun/srun on several ranks: join them (MPI is loaded only then).

@@ -107,6 +107,11 @@ describe('messages that name the real cause', () => {
     fs.writeFileSync(t.file('empty.yaml'), '');
     expect(cvw('train', 'empty.yaml', '--work-dir', 'emptyrun')).toMatchObject({ code: 1, err: 'cvw train: empty.yaml: the config has no model: add a `model:` section with a type (e.g. Classification)\n' });
     expect(fs.existsSync(t.file('emptyrun'))).toBe(false);
+    // Nor is it queued or submitted, to fail when the entry or the job starts.
+    for (const [name, args] of [['queue add', ['queue', 'add', 'empty.yaml']], ['submit', ['submit', 'empty.yaml', '--dry-run']]] as const) {
+      expect(cvw(...args)).toMatchObject({ code: 1, err: `cvw ${name}: empty.yaml: the config has no model: add a \`model:\` section with a type (e.g. Classification)\n` });
+    }
+    expect(fs.existsSync(t.file('work_dirs'))).toBe(false);
   });
 
   it('sizes past what can be allocated say which sizes to lower', () => {

@@ -9,7 +9,7 @@ import { joinArgs, parseRunArgs } from '../../runs/args';
 import { RunManager } from '../../runs/manager';
 import { addToQueue, queueFile, QueueFileError, removeFromQueue, setQueuePaused, type QueueData, type QueueEntry } from '../../runs/queueFile';
 import { QueueRunner, settledQueue } from '../../runs/queueRunner';
-import { resolveConfig } from '../../core/check';
+import { resolveTrainingConfig } from '../../core/check';
 import type { Override } from '../../core/config/overrides';
 
 const root = () => process.cwd();
@@ -73,7 +73,7 @@ export const queueAddCommand: CommandSpec = {
     if (!fs.existsSync(config)) throw new UsageError(`${args.positionals[0]}: no such config file`, 'queue add');
     const train = trainArgs(args);
     // The config with its overrides (and backend), checked now, not when the entry starts hours later.
-    resolveConfig(config, { overrides: entryOverrides(args) });
+    resolveTrainingConfig(args.positionals[0], { overrides: entryOverrides(args) });
     const entry = addToQueue(root(), args.positionals[0], train);
     process.stdout.write(args.options.json ? JSON.stringify(entry, null, 2) + '\n' : `${entry.id}\n`);
     return 0;
