@@ -18,6 +18,22 @@ export interface OptionSpec {
   default?: string | number | boolean;
 }
 
+/**
+ * `--no-custom-imports`, for the commands that read a config without training it (validate,
+ * config print, data inspect, data pack): run none of the config's code, e.g. on a config from an
+ * untrusted pull request. Its custom components are then reported as information, not errors.
+ */
+export const CUSTOM_IMPORTS_OPTION: OptionSpec = {
+  name: 'custom-imports',
+  type: 'boolean',
+  description: 'Load the modules of custom_imports (--no-custom-imports: run no code of the config, e.g. one from an untrusted pull request; its custom components are then unknown)',
+};
+
+/** Whether a command given CUSTOM_IMPORTS_OPTION may run the config's custom_imports. */
+export function customImportsAllowed(args: ParsedArgs): boolean {
+  return args.options['custom-imports'] !== false;
+}
+
 export interface PositionalSpec {
   name: string;
   description: string;

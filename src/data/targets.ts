@@ -62,8 +62,11 @@ function cocoTarget(file: string): DataTarget {
   return sourceTarget({ type: 'COCO', ann_file: file, img_dir: imgDir });
 }
 
-/** Resolve a command-line argument to a data source (and a dataset when it names one). */
-export function dataTarget(arg: string, split: string): DataTarget {
+/**
+ * Resolve a command-line argument to a data source (and a dataset when it names one);
+ * `customImports: false` runs none of a full config's custom_imports.
+ */
+export function dataTarget(arg: string, split: string, options: { customImports?: boolean } = {}): DataTarget {
   const ext = path.extname(arg).toLowerCase();
   if (!CONFIG_EXTENSIONS.includes(ext) || (fs.existsSync(arg) && fs.statSync(arg).isDirectory())) return sourceTarget(sourceConfigForPath(arg));
   const text = readRegularFile(arg, { what: 'data config' }).toString('utf8');
@@ -91,7 +94,7 @@ export function dataTarget(arg: string, split: string): DataTarget {
     }
     throw new UserError(`${arg}: "${cfg.type}" is neither a data source (${registries.source.names().join(', ')}) nor a dataset (${registries.dataset.names().join(', ')})`);
   }
-  const { config } = resolveConfig(arg);
+  const { config } = resolveConfig(arg, { customImports: options.customImports });
   const data = config.data as Record<string, unknown> | undefined;
   const cfg = dataSplit(data, split);
   if (!isPlainObject(cfg)) {

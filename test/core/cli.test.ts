@@ -77,6 +77,18 @@ describe('cvw', () => {
     expect(fs.existsSync(t.file('marker.js.loaded'))).toBe(true);
   });
 
+  it('config print, data inspect and data pack take --no-custom-imports too: reading a config runs none of its code', () => {
+    fs.rmSync(t.file('marker.js.loaded'), { force: true });
+    const dataConfig = `custom_imports: [./marker.js]\n_base_: ${path.join(root, 'configs/classification/resnet18_fashion_mnist_sample.yaml')}\ndata: {train: {source: {root: ${path.join(root, 'data/fashion-mnist-sample')}}}}\n`;
+    fs.writeFileSync(t.file('data_custom.yaml'), dataConfig);
+    expect(run('config', 'print', 'custom.yaml', '--no-custom-imports', '--json')).toMatchObject({ code: 0, out: expect.stringContaining('"MarkerNeck"') });
+    expect(run('data', 'inspect', 'data_custom.yaml', '--no-custom-imports', '--json', '-q')).toMatchObject({ code: 0, out: expect.stringContaining('"items": ') });
+    expect(run('data', 'pack', 'data_custom.yaml', '--no-custom-imports', '--out', 'packed', '-q')).toMatchObject({ code: 0 });
+    expect(fs.existsSync(t.file('marker.js.loaded'))).toBe(false);
+    expect(run('config', 'print', 'data_custom.yaml')).toMatchObject({ code: 0 });
+    expect(fs.existsSync(t.file('marker.js.loaded'))).toBe(true);
+  });
+
   it('config print: resolved config with overrides, errors without a stack trace', () => {
     const out = run('config', 'print', 'ok.yaml', '--model.head.num_classes', '5', '--json');
     expect(out.code).toBe(0);

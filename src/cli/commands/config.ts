@@ -2,7 +2,7 @@ import { stringify } from 'yaml';
 import { resolveConfig } from '../../core/check';
 import { describeOrigin, resolvedView } from '../../core/config/resolvedView';
 import { formatProblem } from '../../core/problems';
-import type { CommandSpec } from '../args';
+import { CUSTOM_IMPORTS_OPTION, customImportsAllowed, type CommandSpec } from '../args';
 
 export const configPrintCommand: CommandSpec = {
   name: 'config print',
@@ -12,10 +12,11 @@ export const configPrintCommand: CommandSpec = {
     { name: 'json', type: 'boolean', description: 'Print JSON instead of YAML' },
     { name: 'no-defaults', type: 'boolean', description: 'Leave out the defaults the config does not set' },
     { name: 'origins', type: 'boolean', description: 'Say where each value came from: file:line:column, the override, or default (with --json: {config, origins})' },
+    CUSTOM_IMPORTS_OPTION,
   ],
   overrides: true,
   run(args) {
-    const resolved = resolveConfig(args.positionals[0], { overrides: args.overrides });
+    const resolved = resolveConfig(args.positionals[0], { overrides: args.overrides, customImports: customImportsAllowed(args) });
     const config = args.options['no-defaults'] ? resolved.loaded.config : resolved.config;
     // Warnings (values that never apply) matter most when reading where values came from.
     if (args.options.origins) for (const w of resolved.warnings) process.stderr.write(formatProblem(w) + '\n');

@@ -2,7 +2,7 @@ import { inspectSource, type InspectReport } from '../../data/inspect';
 import { formatMaskReport, inspectMasks } from '../../data/masks/inspect';
 import { pathResolver } from '../../data/loader';
 import { dataTarget } from '../../data/targets';
-import type { CommandSpec } from '../args';
+import { CUSTOM_IMPORTS_OPTION, customImportsAllowed, type CommandSpec } from '../args';
 import { progressBar } from './dataProgress';
 
 function formatReport(r: InspectReport, sourceType: string): string {
@@ -35,11 +35,12 @@ export const dataInspectCommand: CommandSpec = {
     { name: 'split', type: 'string', default: 'train', description: 'Which dataset of a full config to inspect (train, val, test)' },
     { name: 'json', type: 'boolean', description: 'Print the report as JSON' },
     { name: 'quiet', short: 'q', type: 'boolean', description: 'No progress on stderr' },
+    CUSTOM_IMPORTS_OPTION,
   ],
   details: 'Exit status: 0, or 1 when --check finds bad items.',
   async run(args) {
     const split = args.options.split as string;
-    const target = dataTarget(args.positionals[0], split);
+    const target = dataTarget(args.positionals[0], split, { customImports: customImportsAllowed(args) });
     const openSkipped: Array<{ where: string; reason: string }> = [];
     // Problems found while opening (bad list lines, bad annotations) are listed, not fatal, here.
     const source = await target.source.open({ split, skipCorrupt: true, skip: (where, reason) => openSkipped.push({ where, reason }), resolvePath: pathResolver(target.configDir) });

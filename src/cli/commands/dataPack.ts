@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { packSource } from '../../data/tfrecord/pack';
 import { pathResolver } from '../../data/loader';
 import { dataTarget } from '../../data/targets';
-import { UsageError, type CommandSpec } from '../args';
+import { CUSTOM_IMPORTS_OPTION, customImportsAllowed, UsageError, type CommandSpec } from '../args';
 import { human, progressBar } from './dataProgress';
 
 /** Relative to the working directory when inside it, else absolute. */
@@ -22,6 +22,7 @@ export const dataPackCommand: CommandSpec = {
     { name: 'prefix', type: 'string', description: 'Shard name prefix (default: the split): <prefix>-00000-of-00004.tfrecord' },
     { name: 'shuffle', type: 'boolean', default: true, description: 'Spread the items over the shards in a seeded random order (--no-shuffle keeps the source order)' },
     { name: 'seed', type: 'number', default: 0, description: 'Seed of that order' },
+    CUSTOM_IMPORTS_OPTION,
     { name: 'skip-corrupt', type: 'boolean', description: 'Skip unreadable items (listing them) instead of stopping' },
     { name: 'quiet', short: 'q', type: 'boolean', description: 'No progress on stderr' },
   ],
@@ -33,7 +34,7 @@ export const dataPackCommand: CommandSpec = {
     if (!Number.isInteger(shards) || shards < 1) throw new UsageError(`--shards must be a whole number >= 1, got ${shards}`);
     const split = args.options.split as string;
     const skipCorrupt = !!args.options['skip-corrupt'];
-    const target = dataTarget(args.positionals[0], split);
+    const target = dataTarget(args.positionals[0], split, { customImports: customImportsAllowed(args) });
     const skippedAtOpen: Array<{ where: string; reason: string }> = [];
     const source = await target.source.open({ split, skipCorrupt, skip: (where, reason) => skippedAtOpen.push({ where, reason }), resolvePath: pathResolver(target.configDir) });
     const bar = progressBar('packing', 'items', !!args.options.quiet);

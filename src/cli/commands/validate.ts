@@ -1,6 +1,6 @@
 import { checkConfig } from '../../core/check';
 import { formatProblem, problemToJson, type Problem } from '../../core/problems';
-import type { CommandSpec } from '../args';
+import { CUSTOM_IMPORTS_OPTION, customImportsAllowed, type CommandSpec } from '../args';
 
 export const validateCommand: CommandSpec = {
   name: 'validate',
@@ -8,17 +8,13 @@ export const validateCommand: CommandSpec = {
   positionals: [{ name: 'configs', description: 'Config files (YAML or JSON)', variadic: true }],
   options: [
     { name: 'json', type: 'boolean', description: 'Print the problems as JSON (file, range, severity, message, suggestions)' },
-    {
-      name: 'custom-imports',
-      type: 'boolean',
-      description: 'Load the modules of custom_imports (--no-custom-imports: run no code of the configs, e.g. in CI of untrusted pull requests; their components are then reported as information, not errors)',
-    },
+    CUSTOM_IMPORTS_OPTION,
   ],
   overrides: true,
   details: 'Exit status: 0 when no config has errors, 1 otherwise.',
   run(args) {
     const all: Problem[] = [];
-    const customImports = args.options['custom-imports'] !== false;
+    const customImports = customImportsAllowed(args);
     for (const file of args.positionals) for (const p of checkConfig(file, { overrides: args.overrides, customImports }).problems) all.push(p);
     const errors = all.filter((p) => p.severity === 'error').length;
     if (args.options.json) {
