@@ -8,8 +8,8 @@ export const dataSchema = z
     train: slot('dataset', 'Training dataset').optional(),
     val: slot('dataset', 'Validation dataset').optional(),
     test: slot('dataset', 'Test dataset').optional(),
-    workers: z.number().int().min(0).default(2).describe('Decoding worker threads (0 = decode on the main thread)'),
-    prefetch: z.number().int().min(0).default(4).describe('Batches prepared ahead of the training step'),
+    workers: z.number().int().min(0).max(64).default(2).describe('Decoding worker threads (0 = decode on the main thread)'),
+    prefetch: z.number().int().min(0).max(64).default(4).describe('Batches prepared ahead of the training step'),
     skip_corrupt: z.boolean().default(false).describe('Skip unreadable items, counting them and reporting them at the end of the epoch, instead of stopping'),
   })
   .describe('Datasets (train, val, test) and how they are read');

@@ -176,6 +176,8 @@ describe('models from elsewhere', () => {
     fs.writeFileSync(file, encodeModel(toOnnx(graph, { inputName: 'input' })));
     // onnxruntime-node's own run failed with "At least one output should be requested".
     await expect(new Classifier(file).predict(images[0])).rejects.toThrow(`${file}: the model has an output named "__proto__", which onnxruntime-node cannot return; rename that output where the model is exported`);
+    // Threads are bounded before a session is made (100,000 of them held 2 GB and printed nothing).
+    for (const threads of [0, 257, 100_000, 1.5]) await expect(new Classifier(file, { threads }).predict(images[0])).rejects.toThrow(`threads: expected a whole number from 1 to 256, got ${threads}`);
   });
 });
 

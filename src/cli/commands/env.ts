@@ -1,5 +1,5 @@
 import * as os from 'node:os';
-import { BACKENDS, DEVICES, type EngineConfig } from '../../engine/configSection';
+import { BACKENDS, DEVICES, MAX_THREADS, type EngineConfig } from '../../engine/configSection';
 import { initEngine, type EngineReport } from '../../engine';
 import { defaultEnvironment } from '../../engine/engines';
 import { resolvePackage } from '../../engine/optionalPackages';
@@ -27,11 +27,13 @@ export const envCommand: CommandSpec = {
     const device = String(args.options.device);
     if (!(BACKENDS as readonly string[]).includes(backend)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${backend}"`, 'env');
     if (!(DEVICES as readonly string[]).includes(device)) throw new UsageError(`--device must be one of ${DEVICES.join(', ')}, got "${device}"`, 'env');
+    const threads = Number(args.options.threads);
+    if (!Number.isInteger(threads) || threads < 0 || threads > MAX_THREADS) throw new UsageError(`--threads must be a whole number from 0 (one per core) to ${MAX_THREADS}, got ${args.options.threads}`, 'env');
     if (args.options['build-mpi']) buildBinding((m) => process.stderr.write(`cvw: ${m}\n`));
     if (args.options['build-onednn']) buildOnednn((m) => process.stderr.write(`cvw: ${m}\n`));
     // Software adapters too: auto never picks one, but the report says it is there.
     const environment = { ...defaultEnvironment, probeWebgpu: () => probeWebgpu(resolvePackage, 'all') };
-    const report = await initEngine({ backend: backend as EngineConfig['backend'], device: device as EngineConfig['device'], threads: Number(args.options.threads) }, environment);
+    const report = await initEngine({ backend: backend as EngineConfig['backend'], device: device as EngineConfig['device'], threads }, environment);
     const mpi = mpiAvailability();
     const onednn = onednnAvailability();
     const malloc = mallocNote(RELAUNCHED_COMMANDS);

@@ -17,6 +17,7 @@ import { ensureBackend, loadModel, resolveModelSource } from '../source';
 import { describeModel, planModel } from '../exportModel';
 import { requireNative } from '../../core/nativeModules';
 import { readRegularFile } from '../../core/boundedRead';
+import { MAX_THREADS } from '../../engine/configSection';
 
 export interface OutputTensor {
   data: Float32Array | Int32Array;
@@ -103,6 +104,9 @@ class OrtBackend implements InferenceBackend {
   ) {}
 
   static async open(file: string, options: BackendOptions): Promise<OrtBackend> {
+    if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1 && options.threads <= MAX_THREADS)) {
+      throw new UserError(`threads: expected a whole number from 1 to ${MAX_THREADS}, got ${options.threads}`);
+    }
     const bytes = readRegularFile(file, { what: 'model' });
     const info = readOnnxModelInfo(bytes, file);
     const ort = requireNative('onnxruntime-node', () => require('onnxruntime-node') as typeof import('onnxruntime-node'));

@@ -8,6 +8,7 @@ import { Classifier } from './classifier';
 import { FeatureExtractor } from './featureExtractor';
 import { Detector } from './detector';
 import { Segmenter } from './segmenter';
+import { MAX_THREADS } from '../../engine/configSection';
 
 export { Predictor, type PredictorOptions, type Settled } from './predictor';
 export { Classifier, softmax, type ClassifierOptions, type Classification, type ClassScore } from './classifier';
@@ -20,7 +21,7 @@ export { openBackend, modelKind, type InferenceBackend } from './backends';
 const common = {
   model: z.string().min(1).describe('An .onnx file (onnxruntime-node), an exported TF.js folder (model.json), a run directory or a .safetensors checkpoint (TensorFlow.js)'),
   batch_size: z.number().int().min(1).default(32).describe('Images per forward pass'),
-  threads: z.number().int().min(1).optional().describe('onnxruntime threads (default: one per core)'),
+  threads: z.number().int().min(1).max(MAX_THREADS).optional().describe('onnxruntime threads (default: one per core)'),
   device: z.enum(['cpu', 'gpu']).optional().describe("gpu: onnxruntime's WebGPU provider for ONNX models, falling back to the CPU with a note"),
   resize: z.boolean().default(true).describe('Resize images whose pre-processed size differs from the network input; false makes that an error'),
 };
