@@ -18,7 +18,7 @@ import { RUN_FILES, runFile } from '../rundir/files';
 import type { Algorithm } from '../models/algorithms/types';
 import { traceModel, type TraceGraph } from './trace';
 import { toOnnx } from './onnx';
-import { appendNms, type NmsOptions } from './onnx/nms';
+import { appendNms, checkNmsOptions, type NmsOptions } from './onnx/nms';
 import { toTfjs, writeTfjs } from './tfjs';
 import { readTfjsArtifacts } from './tfjs/load';
 import { probeData, type DataInfo } from './dataInfo';
@@ -325,24 +325,37 @@ export async function exportLoaded(loaded: LoadedModel, options: ExportOptions, 
 
   const out = path.resolve(options.out ?? defaultOut(source.runDir, source.checkpoint, options.format));
   let files: string[];
+  /** The ONNX file as written, moved to `out` once verified. */
+  let written: string | undefined;
   if (options.nms) {
     if (outputs.task !== 'detection') throw new UserError(`--nms: only detectors have boxes to suppress; ${metadata.model} is a ${outputs.task} model`);
     if (options.format !== 'onnx') throw new UserError('--nms: in-graph NMS is for ONNX exports; TF.js exports give boxes and scores (the Detector predictor suppresses)');
+    checkNmsOptions(options.nms);
     metadata.outputs.detections = { kind: 'detections', shape: ['K', 7] };
   }
   if (options.format === 'onnx') {
     const onnx = toOnnx(graph, { layout, metadata: { [METADATA_KEY]: JSON.stringify(metadata) }, producerVersion: packageVersion(), docString: `${metadata.model} exported by CV Workbench` });
     if (options.nms) appendNms(onnx, options.nms);
-    writeAtomic(out, [Buffer.from(encodeModel(onnx))]);
+    // Beside `out` until it has been verified: an export that fails to run leaves the previous file as it was.
+    written = `${out}.unverified-${process.pid}.onnx`;
+    writeAtomic(written, [Buffer.from(encodeModel(onnx))]);
     files = [out];
-    log(`wrote ${out} (${onnx.nodes.length} nodes, ${fs.statSync(out).size} bytes)`);
+    log(`wrote ${out} (${onnx.nodes.length} nodes, ${fs.statSync(written).size} bytes)`);
   } else {
     files = writeTfjs(out, toTfjs(graph, { producer: metadata.producer, metadata: { [METADATA_KEY]: metadata } }));
     log(`wrote ${out} (${files.length} files)`);
   }
 
   const result: ExportResult = { format: options.format, path: out, files, metadata, kernels: graph.nodes.length, fixedBatchReason, notes };
-  if (options.verify !== false) {
+  try {
+    if (options.verify !== false) await verifyExport();
+    if (written) fs.renameSync(written, out);
+  } finally {
+    if (written) fs.rmSync(written, { force: true });
+  }
+  return result;
+
+  async function verifyExport(): Promise<void> {
     const n = graph.dynamicBatch ? 4 : (graph.input.shape[0] as number);
     const shape: [number, number, number, number] = options.withPreprocess ? [n, h * 2 + 1, w + 7, channels] : [n, h, w, channels];
     const input = options.withPreprocess ? tf.randomUniform(shape, 0, 255, 'float32', 11) : tf.randomNormal(shape, 0, 1, 'float32', 11);
@@ -351,14 +364,13 @@ export async function exportLoaded(loaded: LoadedModel, options: ExportOptions, 
       const data: Record<string, Float32Array> = {};
       for (const [k, t] of Object.entries(expected)) data[k] = Float32Array.from(t.dataSync() as Float32Array);
       tf.dispose(Object.values(expected));
-      const comparison = options.format === 'onnx' ? await verifyOnnx(out, input as tf.Tensor4D, layout, data) : await verifyTfjs(out, input as tf.Tensor4D, data);
+      const comparison = written ? await verifyOnnx(written, input as tf.Tensor4D, layout, data) : await verifyTfjs(out, input as tf.Tensor4D, data);
       result.verified = { ...comparison, images: n };
       log(`verified on ${n} random images: ${describeComparison(comparison)} from the toolkit's outputs`);
     } finally {
       input.dispose();
     }
   }
-  return result;
 }
 
 function shapeOf(g: TraceGraph, name: string): Array<number | string> {

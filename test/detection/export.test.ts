@@ -115,5 +115,12 @@ describe('YOLOX export and the Detector', () => {
     await expect(exportModel(run, { format: 'tfjs', out: path.join(t.dir, 'x'), nms: { iouThreshold: 0.5, scoreThreshold: 0.1, maxPerClass: 10 } })).rejects.toThrow(/in-graph NMS is for ONNX/);
     expect(() => new Detector(onnx, { scoreThreshold: 2 })).toThrow(/scoreThreshold must be between 0 and 1/);
     expect(await cvw('predict', onnx, images[0], '--score-threshold', '7')).toMatchObject({ code: 2, err: expect.stringContaining('--score-threshold must be between 0 and 1') });
+    // An IoU ONNX's NonMaxSuppression refuses when it runs: refused before anything is written,
+    // and the export there before stays (the failed verification replaced it).
+    const before = fs.readFileSync(onnx);
+    await expect(exportModel(run, { format: 'onnx', out: onnx, nms: { iouThreshold: 2, scoreThreshold: 0.3, maxPerClass: 100 } })).rejects.toThrow('NMS IoU threshold (--nms-iou): expected a number from 0 to 1, got 2');
+    await expect(exportModel(run, { format: 'onnx', out: onnx, nms: { iouThreshold: 0.5, scoreThreshold: 0.3, maxPerClass: 0 } })).rejects.toThrow('NMS boxes per class (--max-per-class): expected a positive whole number, got 0');
+    expect(fs.readFileSync(onnx).equals(before)).toBe(true);
+    expect(fs.readdirSync(path.dirname(onnx)).filter((f) => f.includes('unverified'))).toEqual([]);
   });
 });

@@ -9,11 +9,22 @@
  * `maxPerClass` bounds each class of each image.
  */
 import { OnnxType, type OnnxGraph, type OnnxNode } from '../../engine/ort/onnxModel';
+import { UserError } from '../../core/problems';
 
 export interface NmsOptions {
   iouThreshold: number;
   scoreThreshold: number;
   maxPerClass: number;
+}
+
+/** Refuse options ONNX's NonMaxSuppression would fail on when the model runs (an IoU of 2: "iou_threshold must be in range [0, 1]"). */
+export function checkNmsOptions(options: NmsOptions): void {
+  const unit = (v: number, what: string) => {
+    if (!(v >= 0 && v <= 1)) throw new UserError(`${what}: expected a number from 0 to 1, got ${v}`);
+  };
+  unit(options.iouThreshold, 'NMS IoU threshold (--nms-iou)');
+  unit(options.scoreThreshold, 'NMS score threshold (--score-threshold)');
+  if (!(Number.isInteger(options.maxPerClass) && options.maxPerClass >= 1)) throw new UserError(`NMS boxes per class (--max-per-class): expected a positive whole number, got ${options.maxPerClass}`);
 }
 
 export function appendNms(graph: OnnxGraph, options: NmsOptions): void {
