@@ -159,6 +159,29 @@ describe('order, batching and shapes', () => {
     await expect(collect(loader)).rejects.toThrow(/view 0 of the pipeline gives images of different sizes: 20x18x3 for .*00\.jpg but 34x36x3 for .*02\.jpg; end the pipeline with a fixed size/);
     await loader.close();
   });
+
+  it('refuses a batch larger than its share of memory after making its first sample, with 0 or 2 workers', async () => {
+    // A crop of 10,000 pixels a side (1.2 GB a view) made 64 at a time took the machine's memory.
+    // Two views of 16x16x3 float32 (6,144 bytes a sample) x 5 samples = 30,720 bytes.
+    const ds = simclr();
+    process.env.CVW_MAX_BATCH_BYTES = '30000';
+    try {
+      for (const workers of [0, 2]) {
+        const loader = await createLoader(options(ds, { workers }));
+        try {
+          await expect(collect(loader)).rejects.toThrow("a batch of 5 samples of 16x16x3 + 16x16x3 takes 0.0000307 GB, more than the 0.00003 GB a batch may take (an eighth of this machine's memory; set CVW_MAX_BATCH_BYTES to raise it): lower the dataset's batch_size or the size its pipeline gives");
+        } finally {
+          await loader.close();
+        }
+      }
+      process.env.CVW_MAX_BATCH_BYTES = '30720';
+      const loader = await createLoader(options(ds, { workers: 0 }));
+      expect((await collect(loader)).length).toBeGreaterThan(0);
+      await loader.close();
+    } finally {
+      delete process.env.CVW_MAX_BATCH_BYTES;
+    }
+  });
 });
 
 describe('bad items', () => {

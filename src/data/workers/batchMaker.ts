@@ -4,6 +4,9 @@
  * The same code runs in the decoding workers and, with `data.workers: 0`, on the main thread, so
  * the batches are identical whatever the number of workers.
  */
+import * as os from 'node:os';
+import { limitFromEnv } from '../../core/boundedRead';
+import { gigabytes } from '../../core/format';
 import { randomFor, type Random } from '../../core/random';
 import { UserError } from '../../core/problems';
 import { NativeModuleError } from '../../core/nativeModules';
@@ -54,60 +57,64 @@ export class BatchMaker {
       else failures.push({ index, ...describeItemError(err, where) });
       return undefined;
     };
-    const made = await Promise.all(
-      items.map(async (item): Promise<Made | undefined> => {
-        let decoded: ImageTensor;
-        let mask: MaskImage | undefined;
+    const makeOne = async (item: TaskItem): Promise<Made | undefined> => {
+      let decoded: ImageTensor;
+      let mask: MaskImage | undefined;
+      try {
+        decoded = await decodeImage(item.image, this.init.channels, item.where);
+        if (this.init.withMasks) mask = await this.readMask(item, decoded);
+      } catch (err) {
+        return failed(err, item.index, item.where);
+      }
+      // Mixing steps' other samples: a bad one fails this item, as its own image would.
+      const extras: Array<{ img: ImageTensor; boxes: Box[] }> = [];
+      for (const extra of item.extras ?? []) {
         try {
-          decoded = await decodeImage(item.image, this.init.channels, item.where);
-          if (this.init.withMasks) mask = await this.readMask(item, decoded);
+          extras.push({ img: await decodeImage(extra.image, this.init.channels, extra.where), boxes: extra.boxes ?? [] });
         } catch (err) {
-          return failed(err, item.index, item.where);
+          return failed(err, item.index, extra.where);
         }
-        // Mixing steps' other samples: a bad one fails this item, as its own image would.
-        const extras: Array<{ img: ImageTensor; boxes: Box[] }> = [];
-        for (const extra of item.extras ?? []) {
-          try {
-            extras.push({ img: await decodeImage(extra.image, this.init.channels, extra.where), boxes: extra.boxes ?? [] });
-          } catch (err) {
-            return failed(err, item.index, extra.where);
-          }
+      }
+      try {
+        const views: ImageTensor[] = [];
+        let boxes: Box[] | undefined;
+        let frame: Frame | undefined;
+        let outMask: MaskImage | undefined;
+        if (mask && this.maskBlind) throw new UserError(this.maskBlind);
+        for (let v = 0; v < this.views.length; v++) {
+          const withBoxes = this.init.withBoxes;
+          const sourceFrame = v === 0 && !!mask && !!this.init.withSourceMasks;
+          const state = (sourceFrame ? runKeepingFrame : runPipeline)(
+            this.views[v],
+            {
+              img: decoded,
+              shared: decoded.data,
+              boxes: withBoxes ? item.boxes ?? [] : undefined,
+              mask: v === 0 ? mask : undefined,
+              frame: withBoxes || sourceFrame ? { sx: 1, tx: 0, sy: 1, ty: 0, width: decoded.width, height: decoded.height } : undefined,
+              extras: v === 0 ? extras : [],
+              epoch,
+            },
+            randomFor(this.init.seed, epoch, item.index, v),
+          );
+          views.push(state.img);
+          if (v === 0) ({ boxes, frame, mask: outMask } = state);
         }
-        try {
-          const views: ImageTensor[] = [];
-          let boxes: Box[] | undefined;
-          let frame: Frame | undefined;
-          let outMask: MaskImage | undefined;
-          if (mask && this.maskBlind) throw new UserError(this.maskBlind);
-          for (let v = 0; v < this.views.length; v++) {
-            const withBoxes = this.init.withBoxes;
-            const sourceFrame = v === 0 && !!mask && !!this.init.withSourceMasks;
-            const state = (sourceFrame ? runKeepingFrame : runPipeline)(
-              this.views[v],
-              {
-                img: decoded,
-                shared: decoded.data,
-                boxes: withBoxes ? item.boxes ?? [] : undefined,
-                mask: v === 0 ? mask : undefined,
-                frame: withBoxes || sourceFrame ? { sx: 1, tx: 0, sy: 1, ty: 0, width: decoded.width, height: decoded.height } : undefined,
-                extras: v === 0 ? extras : [],
-                epoch,
-              },
-              randomFor(this.init.seed, epoch, item.index, v),
-            );
-            views.push(state.img);
-            if (v === 0) ({ boxes, frame, mask: outMask } = state);
-          }
-          if (mask) checkMaskFollowed(outMask, views[0], this.init.views[0].map((s) => s.type));
-          return { item, views, boxes, frame, mask: outMask, sourceMask: this.init.withSourceMasks ? mask : undefined };
-        } catch (err) {
-          // A pipeline that throws on a decoded image is a config mistake (Normalize's channels...).
-          if (err instanceof UserError) fatal ??= `${item.where}: ${err.message}`;
-          else failures.push({ index: item.index, where: item.where, reason: `pipeline failed: ${(err as Error).message}` });
-          return undefined;
-        }
-      }),
-    );
+        if (mask) checkMaskFollowed(outMask, views[0], this.init.views[0].map((s) => s.type));
+        return { item, views, boxes, frame, mask: outMask, sourceMask: this.init.withSourceMasks ? mask : undefined };
+      } catch (err) {
+        // A pipeline that throws on a decoded image is a config mistake (Normalize's channels...).
+        if (err instanceof UserError) fatal ??= `${item.where}: ${err.message}`;
+        else failures.push({ index: item.index, where: item.where, reason: `pipeline failed: ${(err as Error).message}` });
+        return undefined;
+      }
+    };
+    // The first sample alone: its views say what the whole batch will hold, before the others are
+    // made (a crop of 10,000 pixels a side, 1.2 GB a view, made 64 at a time took the machine's memory).
+    const first = await makeOne(items[0]);
+    const tooLarge = first && batchTooLarge(first, items.length);
+    if (tooLarge) return { failures, fatal: tooLarge };
+    const made = [first, ...(await Promise.all(items.slice(1).map(makeOne)))];
     if (fatal) return { failures, fatal };
     const ok = made.filter((m): m is Made => m !== undefined);
     failures.sort((a, b) => a.index - b.index);
@@ -158,6 +165,22 @@ function checkMaskFollowed(mask: MaskImage | undefined, img: ImageTensor, steps:
     `the mask no longer matches the image after the pipeline (${mask ? `${mask.width}x${mask.height}` : 'dropped'} vs ${img.width}x${img.height}): one of its steps (${steps.join(', ')}) does not transform masks; ` +
       MASK_STEPS,
   );
+}
+
+/** What a batch's arrays may take: an eighth of the machine's memory, or CVW_MAX_BATCH_BYTES. */
+export function maxBatchBytes(): number {
+  return limitFromEnv(MAX_BATCH_BYTES_ENV, Math.floor(os.totalmem() / 8));
+}
+export const MAX_BATCH_BYTES_ENV = 'CVW_MAX_BATCH_BYTES';
+
+/** Why a batch of `n` samples like `sample` is refused (its float32 views and mask), or undefined. */
+function batchTooLarge(sample: Made, n: number): string | undefined {
+  const perSample = sample.views.reduce((sum, v) => sum + v.height * v.width * v.channels * 4, 0) + (sample.mask ? sample.mask.width * sample.mask.height : 0);
+  const bytes = n * perSample;
+  const limit = maxBatchBytes();
+  if (bytes <= limit) return undefined;
+  const views = sample.views.map((v) => `${v.width}x${v.height}x${v.channels}`).join(' + ');
+  return `a batch of ${n} samples of ${views} takes ${gigabytes(bytes)} GB, more than the ${gigabytes(limit)} GB a batch may take (an eighth of this machine's memory; set ${MAX_BATCH_BYTES_ENV} to raise it): lower the dataset's batch_size or the size its pipeline gives`;
 }
 
 /** Views stacked into NHWC arrays; every sample's view v must have the same size. */
