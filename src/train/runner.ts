@@ -572,13 +572,20 @@ export class Runner implements RunnerApi {
   }
 
   /** Close the loaders and free the weights; also after a partial set-up. Every loader is closed even when one fails. */
-  async close(): Promise<void> {
+  /**
+   * Close the data loaders and free the model and optimizer. `engineBroken`: the engine aborted
+   * (the wasm heap ran out) and cannot be called again, so its tensors are left to the process:
+   * freeing them read the dead heap ("memory access out of bounds") over the message that said why.
+   */
+  async close(engineBroken = false): Promise<void> {
     setBatchNormSync(undefined);
     const loaders = [this.trainLoader, ...this.evalLoaders].filter((l) => l !== undefined);
     this.evalLoaders = [];
     const closed = await Promise.allSettled(loaders.map((l) => l.close()));
-    this.optimizer?.dispose();
-    this.model?.dispose();
+    if (!engineBroken) {
+      this.optimizer?.dispose();
+      this.model?.dispose();
+    }
     const failed = closed.find((c) => c.status === 'rejected');
     if (failed) throw failed.reason;
   }

@@ -182,6 +182,8 @@ async function trainIn(
   if (takeover) log(takeover);
 
   let runner: Runner | undefined;
+  /** The engine aborted (explainEngineFailure): nothing may be freed on it any more. */
+  let engineBroken = false;
   // A stop asked for during set-up (no runner yet) is kept for the runner, and a second signal then exits too.
   let stopReason: string | undefined;
   const stop = (reason: string) => {
@@ -252,6 +254,7 @@ async function trainIn(
     return { runDir: runDir.runPath, status: final, iter: runner.iter, metrics: info.metrics ?? {}, best: info.best, rank: world?.rank };
   } catch (thrown) {
     const e = explainEngineFailure(thrown, runner?.iter) as Error;
+    engineBroken = e !== thrown;
     if (!runner && ctx.beforeResume) {
       // Refused before its first step (a checkpoint that does not fit, a bad override): the run
       // it would have continued is left as it was, a finished run still finished.
@@ -273,7 +276,7 @@ async function trainIn(
       process.off('SIGTERM', onSignal);
       process.off('SIGUSR1', onSignal);
     }
-    await runner?.close();
+    await runner?.close(engineBroken);
   }
 }
 
