@@ -4,6 +4,7 @@
  * from a checkpoint with the same data order, augmentations, dropout and learning rates as an
  * uninterrupted run would have had.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { z } from 'zod';
@@ -20,7 +21,7 @@ import { loaderNeeds, type Evaluator } from '../eval/evaluator';
 import { cacheOnCpu, syncReadsUnsupported } from '../engine/readback';
 import { saveCheckpoint, loadCheckpoint, disposeCheckpoint, withPrefix, type CheckpointData } from './checkpoint';
 import { sortHooks, type Hook, type IterOutput, type RunnerApi, type RunStatus } from './hook';
-import { CHECKPOINTS, checkpointName, parseCheckpointMeta, resolveCheckpoint, type CheckpointMeta, type RunDir } from '../rundir';
+import { CHECKPOINTS, checkpointFile, checkpointName, parseCheckpointMeta, resolveCheckpoint, type CheckpointMeta, type RunDir } from '../rundir';
 import { batchSize, disposeTensors, openLoader, toTensors, type TrainLoader } from './dataBridge';
 import type { Optimizer, OptimizerFactory } from './optimizers/optimizer';
 import type { LrSchedule } from './schedules';
@@ -67,9 +68,11 @@ export class NonFiniteLossError extends UserError {
     value: number,
     lr: number,
     where = '',
+    /** A checkpoint of the run exists (one written before the loss went bad). */
+    checkpointed = true,
   ) {
     super(
-      `the loss became ${value}${where} at iteration ${iter} (epoch ${epoch}); training stopped and the last good checkpoint is kept. ` +
+      `the loss became ${value}${where} at iteration ${iter} (epoch ${epoch}); training stopped${checkpointed ? ' and the last good checkpoint is kept' : ' before its first checkpoint, so there is none to resume from'}. ` +
         `The likely cause is a learning rate that is too high (it was ${lr.toPrecision(3)}): lower optimizer.lr, add warm-up (lr_schedule.warmup_iters) or gradient clipping (runner.grad_clip.max_norm).`,
     );
     this.name = 'NonFiniteLossError';
@@ -507,7 +510,7 @@ export class Runner implements RunnerApi {
           summed = undefined;
           break;
         }
-        throw new NonFiniteLossError(this.iter + 1, this.epoch + 1, loss, this.lr);
+        throw new NonFiniteLossError(this.iter + 1, this.epoch + 1, loss, this.lr, '', this.checkpointed());
       }
       lossSum += loss;
       if (!summed) summed = grads as Record<string, tf.Tensor>;
@@ -562,7 +565,7 @@ export class Runner implements RunnerApi {
     const bad = [...stats.subarray(0, world.size)].map((v, r) => (Number.isFinite(v) ? -1 : r)).filter((r) => r >= 0);
     if (bad.length) {
       const where = ` on ${bad.map((r) => world.describe(r)).join(', ')}`;
-      throw new NonFiniteLossError(this.iter + 1, this.epoch + 1, stats[bad[0]], this.lr, where);
+      throw new NonFiniteLossError(this.iter + 1, this.epoch + 1, stats[bad[0]], this.lr, where, this.checkpointed());
     }
     names.forEach((n, i) => (logs[n] = stats[world.size + i] / world.size));
     if (stats[world.size + names.length + 1] > 0) this.stopReason ??= this.stopWish ?? 'a stop asked for on another rank';
@@ -572,6 +575,11 @@ export class Runner implements RunnerApi {
   }
 
   /** Close the loaders and free the weights; also after a partial set-up. Every loader is closed even when one fails. */
+  /** The run has a checkpoint to resume from (on rank 0's disk; other ranks check their copy of the path). */
+  private checkpointed(): boolean {
+    return fs.existsSync(checkpointFile(this.runDir.runPath, CHECKPOINTS.latest));
+  }
+
   /**
    * Close the data loaders and free the model and optimizer. `engineBroken`: the engine aborted
    * (the wasm heap ran out) and cannot be called again, so its tensors are left to the process:

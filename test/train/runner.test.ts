@@ -137,7 +137,7 @@ describe('the runner', () => {
     expect(result.metrics['val/accuracy_top1']).toBeCloseTo(run.best.value, 6);
   });
 
-  it('stops on a NaN loss with the iteration and the likely cause, keeping the last good checkpoint', async () => {
+  it('stops on a NaN loss with the iteration and the likely cause, and says whether a checkpoint is kept', async () => {
     const dir = path.join(t.dir, 'nan');
     await expect(train(t.file('tiny.yaml'), { workDir: dir, quiet: true, overrides: [{ key: 'optimizer.lr', value: '1e30', arg: '--optimizer.lr 1e30' }] })).rejects.toThrow(
       /the loss became (NaN|Infinity|-Infinity) at iteration \d+ \(epoch \d\).*learning rate/,
@@ -145,6 +145,9 @@ describe('the runner', () => {
     const run = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
     expect(run.status).toBe('failed');
     expect(run.error.message).toMatch(/learning rate/);
+    // In its first epoch (no checkpoint yet), it says there is none, where it said one was kept.
+    expect(fs.existsSync(path.join(dir, 'checkpoints', 'latest.safetensors'))).toBe(false);
+    expect(run.error.message).toMatch(/training stopped before its first checkpoint, so there is none to resume from\./);
   });
 
   it('a resume refused before its first step leaves the run as it was (finished stays finished)', async () => {
