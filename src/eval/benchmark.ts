@@ -97,6 +97,8 @@ export interface BenchmarkContext {
 export async function openBenchmark(source: string, options: BenchmarkOptions = {}): Promise<BenchmarkContext> {
   const log = options.log ?? (() => undefined);
   if (!fs.existsSync(source)) throw new UserError(`${source}: no such run directory or checkpoint`);
+  // As cvw eval and export: a folder without run.json is no run (its files would go where no run reads them).
+  if (fs.statSync(source).isDirectory() && !isRunDir(source)) throw new UserError(`${source}: not a run directory (no ${RUN_FILES.run}); give a run directory or a checkpoint file`);
   const checkpoint = path.resolve(resolveCheckpoint(source));
   const runDir = isRunDir(source) ? path.resolve(source) : runDirOfCheckpoint(checkpoint);
   let modelConfigFile = runDir ? runFile(runDir, 'config') : undefined;
