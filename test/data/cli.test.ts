@@ -47,6 +47,15 @@ describe('cvw data inspect and pack', () => {
       { width: 12, height: 8, count: 1 },
     ]);
     expect([report.checked, report.bad]).toEqual([3, []]);
+    // Packed again into 3 shards: the 2 of before go (read with the new ones, every item counted
+    // twice); files of another prefix stay.
+    fs.writeFileSync(t.file('packed/val-00000-of-00002.tfrecord'), '');
+    expect((await cvw('data', 'pack', t.file('pics'), '--out', t.file('packed'), '--shards', '3', '-q')).code).toBe(0);
+    expect(fs.readdirSync(t.file('packed')).sort()).toEqual([
+      'classes.txt',
+      ...[0, 1, 2].flatMap((k) => [`train-0000${k}-of-00003.tfrecord`, `train-0000${k}-of-00003.tfrecord.idx`]),
+      'val-00000-of-00002.tfrecord',
+    ]);
   });
 
   it('lists bad items with --check and exits 1', async () => {

@@ -74,6 +74,18 @@ function encodedMask(ref: ImageRef, where: string, reduceZero = false): Uint8Arr
   return bytes ?? encodeMaskPng(mask);
 }
 
+/**
+ * Remove the shards of an earlier pack of `prefix` into `dir` in another number of shards: read
+ * as one data set with the new ones (a folder of shards is read whole), its items counted twice.
+ */
+function removeOtherPacks(dir: string, prefix: string, shards: number): void {
+  const ours = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d{5}-of-(\\d{5})\\.tfrecord(?:\\.idx)?$`);
+  for (const name of fs.readdirSync(dir)) {
+    const m = ours.exec(name);
+    if (m && Number(m[1]) !== shards) fs.rmSync(path.join(dir, name), { force: true });
+  }
+}
+
 export async function packSource(source: DataSource, opts: PackOptions): Promise<PackResult> {
   const n = source.length;
   if (!Number.isInteger(opts.shards) || opts.shards < 1) throw new UserError(`--shards must be a whole number >= 1, got ${opts.shards}`);
@@ -133,6 +145,7 @@ export async function packSource(source: DataSource, opts: PackOptions): Promise
       throw err;
     }
   }
+  removeOtherPacks(opts.out, prefix, shards);
   if (source.classes) {
     const tmp = path.join(opts.out, `classes.txt.tmp-${process.pid}`);
     fs.writeFileSync(tmp, source.classes.join('\n') + '\n');
