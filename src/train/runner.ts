@@ -444,6 +444,8 @@ export class Runner implements RunnerApi {
         if (this.stopRequested) {
           await this.cacheStateOnCpu();
           this.checkpointHook.saveNow(this, false);
+          // Where the checkpoint is, not the last log interval: what the Runs view shows of a stopped run.
+          this.runDir.update({ iter: this.iter, epoch: this.epoch + 1 });
           status = 'stopped';
           this.log(`stopped (${this.stopReason}) at epoch ${this.epoch + 1}, iteration ${this.iter}: ${checkpointName(CHECKPOINTS.latest)} — continue with \`cvw train --resume ${this.runDir.runPath}\``);
           break;

@@ -209,7 +209,11 @@ describe('one cvw train per run', () => {
     await waitFor(() => hasIters(run, 2), 'two iterations');
     expect(await stop(winner)).toBe(130);
     expect(logLines(run, /run directory:/)).toBe(1);
-    expect(JSON.parse(fs.readFileSync(path.join(run, 'run.json'), 'utf8'))).toMatchObject({ status: 'stopped', pid: winner.pid });
+    const stopped = JSON.parse(fs.readFileSync(path.join(run, 'run.json'), 'utf8'));
+    expect(stopped).toMatchObject({ status: 'stopped', pid: winner.pid });
+    // Its progress is the stop's (where the checkpoint is), not that of the last log interval.
+    const at = /stopped \(SIGINT\) at epoch (\d+), iteration (\d+)/.exec(fs.readFileSync(path.join(run, 'log.txt'), 'utf8'))!;
+    expect([stopped.epoch, stopped.iter]).toEqual([Number(at[1]), Number(at[2])]);
     expect(fs.existsSync(path.join(run, RUN_LOCK))).toBe(false);
   }, 120_000);
 
