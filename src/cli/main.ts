@@ -34,6 +34,8 @@ function findCommand(argv: string[]): { spec: CommandSpec; rest: string[] } | un
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `cvw help train` (and `cvw help data pack`) as `cvw train --help`; an unknown name says so below.
+  if (argv[0] === 'help' && argv.length > 1) return main([...argv.slice(1), '--help']);
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     process.stdout.write(overview() + '\n');
     return argv.length === 0 ? 2 : 0;

@@ -31,6 +31,8 @@ describe('cvw', () => {
     const version = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version;
     expect(run('--version')).toMatchObject({ code: 0, out: `${version}\n` });
     expect(run('validate', '--help')).toMatchObject({ code: 0, out: expect.stringContaining('Usage: cvw validate <configs...>') });
+    expect(run('help', 'validate')).toMatchObject({ code: 0, out: run('validate', '--help').out });
+    expect(run('help', 'data', 'pack')).toMatchObject({ code: 0, out: expect.stringContaining('Usage: cvw data pack') });
   });
 
   it('rejects unknown commands and options with a suggestion and exit status 2', () => {
@@ -87,6 +89,12 @@ describe('cvw', () => {
     expect(fs.existsSync(t.file('marker.js.loaded'))).toBe(false);
     expect(run('config', 'print', 'data_custom.yaml')).toMatchObject({ code: 0 });
     expect(fs.existsSync(t.file('marker.js.loaded'))).toBe(true);
+  });
+
+  it("init names its file as a shell reads it back (a path with spaces)", () => {
+    const r = run('init', 'Classification', '-o', "new dir/it's é.yaml");
+    expect(r).toMatchObject({ code: 0, out: "new dir/it's é.yaml\n" });
+    expect(r.err).toContain(`train it with: cvw train 'new dir/it'\\''s é.yaml'\n`);
   });
 
   it('config print: resolved config with overrides, errors without a stack trace', () => {

@@ -5,6 +5,7 @@ import { listTemplates, templateFile, templateSummary, commentedYaml } from '../
 import { writeAtomic } from '../../rundir/atomic';
 import { UserError } from '../../core/problems';
 import type { CommandSpec } from '../args';
+import { shellWord } from '../../runs/args';
 
 export const initCommand: CommandSpec = {
   name: 'init',
@@ -34,7 +35,7 @@ export const initCommand: CommandSpec = {
     }
     if (fs.existsSync(out) && !args.options.force) throw new UserError(`${out} exists; use --force to overwrite it, or --out another file`);
     writeAtomic(path.resolve(out), [text]);
-    process.stderr.write(`wrote ${out}\ntrain it with: cvw train ${out}\n`);
+    process.stderr.write(`wrote ${out}\ntrain it with: cvw train ${shellWord(out)}\n`);
     process.stdout.write(`${out}\n`);
     return 0;
   },
