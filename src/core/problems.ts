@@ -70,7 +70,11 @@ export const COMMAND_LINE = '<command line>';
 export const MESSAGE_LINE_LIMIT = 1000;
 
 export function clipMessage(message: string): string {
-  return message.length <= MESSAGE_LINE_LIMIT ? message : message.split('\n').map((line) => clip(line, MESSAGE_LINE_LIMIT)).join('\n');
+  // Control characters from a file (a binary queue file's NUL, a planted ESC sequence) are shown,
+  // not sent to the terminal: line breaks and tabs only pass.
+  // eslint-disable-next-line no-control-regex -- matching them is the point
+  const shown = message.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return shown.length <= MESSAGE_LINE_LIMIT ? shown : shown.split('\n').map((line) => clip(line, MESSAGE_LINE_LIMIT)).join('\n');
 }
 
 export const ZERO_RANGE: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };

@@ -106,6 +106,16 @@ describe('the queue file', () => {
     expect(() => readQueue(root)).toThrow(/\.queue\.json: entries\[0\]\.runDir: expected a string/);
     fs.writeFileSync(queueFile(root), JSON.stringify({ version: 1, entries: [{ id: 'q1', config: 'a.yaml', overrides: [], state: 'running', pid: '12' }] }));
     expect(() => readQueue(root)).toThrow(/\.queue\.json: entries\[0\]\.pid: expected a process id/);
+    // A binary file: its bytes are shown escaped, never sent to the terminal (an ESC would be read as a command).
+    fs.writeFileSync(queueFile(root), Buffer.from([0x1b, 0x5b, 0x32, 0x4a, 0x00, 0xff]));
+    expect(() => readQueue(root)).toThrow(/not JSON \(Unexpected token '\\x1b'/);
+    let message = '';
+    try {
+      readQueue(root);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect([...message].filter((c) => c.charCodeAt(0) < 0x20 && c !== '\n' && c !== '\t')).toEqual([]);
   });
 
   it('a queue file or lock that is a FIFO or a link to /dev/zero is refused at once (the editor reads the queue as it opens)', () => {
