@@ -168,7 +168,7 @@ function checkMaskFollowed(mask: MaskImage | undefined, img: ImageTensor, steps:
 }
 
 /** What a batch's arrays may take: an eighth of the machine's memory, or CVW_MAX_BATCH_BYTES. */
-export function maxBatchBytes(): number {
+function maxBatchBytes(): number {
   return limitFromEnv(MAX_BATCH_BYTES_ENV, Math.floor(os.totalmem() / 8));
 }
 export const MAX_BATCH_BYTES_ENV = 'CVW_MAX_BATCH_BYTES';
