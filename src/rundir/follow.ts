@@ -56,26 +56,23 @@ export class FileFollower {
    */
   skipToEnd(keepBytes = 0): number {
     this.restart();
+    let fd: number | undefined;
     try {
-      const stat = fs.statSync(this.file);
-      this.offset = Math.max(0, stat.size - keepBytes);
-      this.identity = `${stat.dev}:${stat.ino}`;
+      const opened = openRegularFile(this.file, 'file');
+      fd = opened.fd;
+      this.offset = Math.max(0, opened.stats.size - keepBytes);
+      this.identity = `${opened.stats.dev}:${opened.stats.ino}`;
       // Mid-line unless the byte before is a newline: what comes before the next one is dropped.
-      if (this.offset > 0 && this.offset < stat.size) this.midLine = !this.newlineBefore(this.offset);
+      if (this.offset > 0 && this.offset < opened.stats.size) {
+        const before = Buffer.alloc(1);
+        this.midLine = !(fs.readSync(fd, before, 0, 1, this.offset - 1) === 1 && before[0] === 0x0a);
+      }
     } catch {
-      // not there yet: start from its beginning when it comes
+      // not there yet (or not a file to follow): start from its beginning when it comes
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
     }
     return this.offset;
-  }
-
-  private newlineBefore(offset: number): boolean {
-    const byte = Buffer.alloc(1);
-    const fd = openRegularFile(this.file, 'file').fd;
-    try {
-      return fs.readSync(fd, byte, 0, 1, offset - 1) === 1 && byte[0] === 0x0a;
-    } finally {
-      fs.closeSync(fd);
-    }
   }
 
   /** Forget everything: the next read starts from the beginning of the file. */

@@ -66,7 +66,7 @@ function verdict(e: QueueEntry, lastOutput?: string): { running: true } | { runn
 export function settleEntries(q: QueueData, lastLines: ReadonlyMap<number, string> = new Map(), exiting: ReadonlySet<number> = new Set()): void {
   const now = new Date().toISOString();
   for (const e of q.entries) {
-    if (e.state !== 'running' || (e.pid !== undefined && exiting.has(e.pid))) continue;
+    if (!awaitingVerdict(e, exiting)) continue;
     const v = verdict(e, e.pid === undefined ? undefined : lastLines.get(e.pid));
     if (v.running) continue;
     e.state = v.state;
@@ -74,6 +74,11 @@ export function settleEntries(q: QueueData, lastLines: ReadonlyMap<number, strin
     if (v.reason) e.reason = v.reason;
     else delete e.reason;
   }
+}
+
+/** A running entry whose ending is judged now: not one of `exiting`, whose output is still being read. */
+function awaitingVerdict(e: QueueEntry, exiting: ReadonlySet<number>): boolean {
+  return e.state === 'running' && !(e.pid !== undefined && exiting.has(e.pid));
 }
 
 /** The queue of `root` with its ended runs settled (written back when something changed): what `cvw queue list` shows. */
@@ -155,7 +160,7 @@ export class QueueRunner implements Disposable {
     const starts = () => this.options.mayStart?.() ?? true;
     // Something to write: an entry to settle, or one to start. An entry running elsewhere (another
     // host's, or committed with the repository) stays running: looking at it needs no lock.
-    const settles = peek.entries.some((e) => e.state === 'running' && !(e.pid !== undefined && this.exiting.has(e.pid)) && !verdict(e).running);
+    const settles = peek.entries.some((e) => awaitingVerdict(e, this.exiting) && !verdict(e).running);
     const room = peek.entries.filter((e) => e.state === 'running').length < this.parallel;
     const busy = settles || (room && !peek.paused && peek.entries.some((e) => e.state === 'queued') && starts());
     const q = !busy ? peek : updateQueue(this.root, (q) => {
