@@ -16,6 +16,38 @@ export interface OptionSpec {
   /** Shown in help as `--name <value>`. */
   valueName?: string;
   default?: string | number | boolean;
+  /** Numbers: the values accepted, checked as the command line is parsed (one message for all). */
+  range?: NumberRange;
+  /** Strings: the values accepted. */
+  choices?: readonly string[];
+}
+
+/** Bounds of a number option; `above` is an exclusive lower bound (a learning rate, a temperature). */
+export interface NumberRange {
+  integer?: boolean;
+  min?: number;
+  above?: number;
+  max?: number;
+}
+
+/** What a range accepts, as the end of "--x must be ...". */
+export function rangeText(r: NumberRange): string {
+  const kind = r.integer ? 'whole number' : 'number';
+  if (r.integer && r.min === 1 && r.max === undefined) return 'a positive integer';
+  if (r.above === 0 && r.max === undefined) return `a positive ${kind}`;
+  if (r.min !== undefined && r.max !== undefined) return r.integer ? `a whole number from ${r.min} to ${r.max}` : `between ${r.min} and ${r.max}`;
+  const low = r.min !== undefined ? ` >= ${r.min}` : r.above !== undefined ? ` > ${r.above}` : '';
+  return `a ${kind}${low}${r.max !== undefined ? `${low ? ' and' : ''} <= ${r.max}` : ''}`;
+}
+
+export function inRange(n: number, r: NumberRange): boolean {
+  return (
+    Number.isFinite(n) &&
+    (!r.integer || Number.isInteger(n)) &&
+    (r.min === undefined || n >= r.min) &&
+    (r.above === undefined || n > r.above) &&
+    (r.max === undefined || n <= r.max)
+  );
 }
 
 /**
@@ -121,12 +153,14 @@ export function parseArgs(spec: CommandSpec, argv: string[]): ParsedArgs {
     }
     if (opt.type === 'number') {
       const n = Number(inline);
-      if (!Number.isFinite(n)) throw new UsageError(`--${opt.name} expects a number, got "${inline}"`, spec.name);
+      if (!Number.isFinite(n) || inline.trim() === '') throw new UsageError(`--${opt.name} expects a number, got "${inline}"`, spec.name);
+      if (opt.range && !inRange(n, opt.range)) throw new UsageError(`--${opt.name} must be ${rangeText(opt.range)}, got ${inline}`, spec.name);
       out.options[opt.name] = n;
     } else if (opt.type === 'list') {
       const prev = (out.options[opt.name] as string[] | undefined) ?? [];
       out.options[opt.name] = [...prev, ...inline.split(',').filter(Boolean)];
     } else {
+      if (opt.choices && !opt.choices.includes(inline)) throw new UsageError(`--${opt.name} must be one of ${opt.choices.join(', ')}, got "${inline}"`, spec.name);
       out.options[opt.name] = inline;
     }
   }

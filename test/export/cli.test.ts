@@ -60,7 +60,7 @@ describe('cvw export / predict / retrieve', () => {
   });
 
   it('rejects bad options and sources with clear messages', async () => {
-    expect(await cvw('export', run, '--format', 'keras')).toMatchObject({ code: 2, err: expect.stringContaining('cvw export: --format must be onnx or tfjs, got "keras"') });
+    expect(await cvw('export', run, '--format', 'keras')).toMatchObject({ code: 2, err: expect.stringContaining('cvw export: --format must be one of onnx, tfjs, got "keras"') });
     expect(await cvw('export', run, '--nchw', '--nhwc')).toMatchObject({ code: 2, err: expect.stringContaining('--nchw and --nhwc exclude each other') });
     expect(await cvw('export', t.dir)).toMatchObject({ code: 1, err: `cvw export: ${t.dir}: not a run directory (no run.json); give a run directory, a .safetensors checkpoint, an .onnx file or an exported TF.js folder\n` });
     expect(await cvw('export', t.file('bad.png'))).toMatchObject({ code: 1, err: expect.stringContaining(`cvw export: ${t.file('bad.png')}: not a safetensors file (its first 8 bytes give a header of`) });
@@ -78,7 +78,10 @@ describe('cvw export / predict / retrieve', () => {
     expect(gpu.code).toBe(0);
     expect(gpu.out).toBe(text.out);
     expect(gpu.err).toMatch(/^(note: GPU inference unavailable \(onnxruntime's WebGPU provider: .+\); running on the CPU\n)?$/);
-    expect(await cvw('predict', model, path.join(IMAGES, 'bag'), '--device', 'tpu')).toMatchObject({ code: 2, err: expect.stringContaining('--device must be cpu or gpu, got "tpu"') });
+    expect(await cvw('predict', model, path.join(IMAGES, 'bag'), '--device', 'tpu')).toMatchObject({ code: 2, err: expect.stringContaining('--device must be one of cpu, gpu, got "tpu"') });
+    // A detector's options given to a classifier are refused, not ignored.
+    expect(await cvw('predict', model, path.join(IMAGES, 'bag'), '--score-threshold', '0.5')).toMatchObject({ code: 2, out: '', err: expect.stringContaining('cvw predict: --score-threshold: the model is not a detector (its task is classification)') });
+    expect(await cvw('predict', model, path.join(IMAGES, 'bag'), '--features', '--max-detections', '5')).toMatchObject({ code: 2, out: '', err: expect.stringContaining('--max-detections: --features prints embeddings, not boxes') });
 
     const bad = t.file('bad.png');
     const stop = await cvw('predict', model, path.join(IMAGES, 'bag', 'bag-0.jpg'), bad);

@@ -105,10 +105,8 @@ describe('pre-train, then benchmark the run', () => {
   }, 240_000);
 
   it('rejects bad options and missing runs with clear messages', async () => {
-    const args = parseArgs(benchmarkKnnCommand, [run, '--k', '0']);
-    await expect(Promise.resolve().then(() => benchmarkKnnCommand.run(args))).rejects.toThrow(/--k must be a positive integer/);
-    const pool = parseArgs(benchmarkKnnCommand, [run, '--pool', '1.5']);
-    await expect(Promise.resolve().then(() => benchmarkKnnCommand.run(pool))).rejects.toThrow(/--pool must be a positive integer, got 1.5/);
+    expect(() => parseArgs(benchmarkKnnCommand, [run, '--k', '0'])).toThrow(/--k must be a positive integer/);
+    expect(() => parseArgs(benchmarkKnnCommand, [run, '--pool', '1.5'])).toThrow(/--pool must be a positive integer, got 1.5/);
     await expect(benchmarkKnn(path.join(t.dir, 'nowhere'))).rejects.toThrow(/no such run directory or checkpoint/);
   });
 });

@@ -17,11 +17,11 @@ export const dataPackCommand: CommandSpec = {
   positionals: [{ name: 'source', description: 'A folder of images (class sub-folders), a list file, a data set folder, or a config (a source, a dataset, or a full config\'s data.<split>)' }],
   options: [
     { name: 'out', short: 'o', type: 'string', valueName: 'dir', description: 'Folder for the shards, their .idx files and classes.txt' },
-    { name: 'shards', type: 'number', default: 1, description: 'Number of shards' },
+    { name: 'shards', type: 'number', default: 1, description: 'Number of shards', range: { integer: true, min: 1 } },
     { name: 'split', type: 'string', default: 'train', description: 'Which dataset of a full config to pack (train, val, test)' },
     { name: 'prefix', type: 'string', description: 'Shard name prefix (default: the split): <prefix>-00000-of-00004.tfrecord' },
     { name: 'shuffle', type: 'boolean', default: true, description: 'Spread the items over the shards in a seeded random order (--no-shuffle keeps the source order)' },
-    { name: 'seed', type: 'number', default: 0, description: 'Seed of that order' },
+    { name: 'seed', type: 'number', default: 0, description: 'Seed of that order', range: { integer: true, min: 0 } },
     CUSTOM_IMPORTS_OPTION,
     { name: 'skip-corrupt', type: 'boolean', description: 'Skip unreadable items (listing them) instead of stopping' },
     { name: 'quiet', short: 'q', type: 'boolean', description: 'No progress on stderr' },
@@ -31,7 +31,6 @@ export const dataPackCommand: CommandSpec = {
     const out = args.options.out as string | undefined;
     if (!out) throw new UsageError('--out <dir> is required: the folder for the shards');
     const shards = args.options.shards as number;
-    if (!Number.isInteger(shards) || shards < 1) throw new UsageError(`--shards must be a whole number >= 1, got ${shards}`);
     const split = args.options.split as string;
     const skipCorrupt = !!args.options['skip-corrupt'];
     const target = dataTarget(args.positionals[0], split, { customImports: customImportsAllowed(args) });

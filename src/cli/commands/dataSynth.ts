@@ -12,26 +12,22 @@ export const dataSynthCommand: CommandSpec = {
   positionals: [{ name: 'kind', description: 'What to make: shapes' }],
   options: [
     { name: 'out', short: 'o', type: 'string', default: 'data/shapes', description: 'Folder to write: <out>/{train,val}/*.png and <out>/annotations/instances_{train,val}.json' },
-    { name: 'train', type: 'number', default: D.splits.train, description: 'Training images' },
-    { name: 'val', type: 'number', default: D.splits.val, description: 'Validation images' },
-    { name: 'size', type: 'number', default: D.size, description: 'Image side in pixels' },
-    { name: 'min-shapes', type: 'number', default: D.minShapes, description: 'Fewest shapes per image' },
-    { name: 'max-shapes', type: 'number', default: D.maxShapes, description: 'Most shapes per image' },
-    { name: 'min-side', type: 'number', default: D.minSide, description: 'Smallest shape (diameter or side) in pixels' },
-    { name: 'max-side', type: 'number', default: D.maxSide, description: 'Largest shape in pixels' },
+    { name: 'train', type: 'number', default: D.splits.train, description: 'Training images', range: { integer: true, min: 0 } },
+    { name: 'val', type: 'number', default: D.splits.val, description: 'Validation images', range: { integer: true, min: 0 } },
+    { name: 'size', type: 'number', default: D.size, description: 'Image side in pixels', range: { integer: true, min: 32, max: 4096 } },
+    { name: 'min-shapes', type: 'number', default: D.minShapes, description: 'Fewest shapes per image', range: { integer: true, min: 0, max: 1000 } },
+    { name: 'max-shapes', type: 'number', default: D.maxShapes, description: 'Most shapes per image', range: { integer: true, min: 0, max: 1000 } },
+    { name: 'min-side', type: 'number', default: D.minSide, description: 'Smallest shape (diameter or side) in pixels', range: { integer: true, min: 1 } },
+    { name: 'max-side', type: 'number', default: D.maxSide, description: 'Largest shape in pixels', range: { integer: true, min: 0 } },
     { name: 'masks', type: 'boolean', description: 'Also write a segmentation mask per image: <out>/masks/{train,val}/*.png (0 background, 1 circle, 2 square, 3 triangle) and <out>/masks/classes.txt' },
-    { name: 'seed', type: 'number', default: D.seed, description: 'Seed: the same options give identical files' },
+    { name: 'seed', type: 'number', default: D.seed, description: 'Seed: the same options give identical files', range: { integer: true, min: 0 } },
     { name: 'quiet', short: 'q', type: 'boolean', description: 'No progress on stderr' },
   ],
   details: 'Train on it with configs/detection/yolox_nano_shapes.yaml (or templates/YOLOX.yaml); with --masks, segment it with configs/segmentation/fcn_resnet18_shapes.yaml.',
   async run(args) {
     const kind = args.positionals[0];
     if (kind !== 'shapes') throw new UserError(`unknown kind "${kind}"; the kinds are: shapes`);
-    const num = (name: string) => {
-      const v = Number(args.options[name]);
-      if (!Number.isInteger(v) || v < 0) throw new UserError(`--${name} must be a whole number >= 0, got ${args.options[name]}`);
-      return v;
-    };
+    const num = (name: string) => args.options[name] as number;
     const out = path.resolve(String(args.options.out));
     const bar = progressBar('drawing', 'items', !!args.options.quiet);
     const summary = await synthShapes(

@@ -4,7 +4,7 @@ import { initEngine, type EngineReport } from '../../engine';
 import { defaultEnvironment } from '../../engine/engines';
 import { resolvePackage } from '../../engine/optionalPackages';
 import { probeWebgpu, webgpuInstallHint } from '../../engine/webgpu';
-import { UsageError, type CommandSpec } from '../args';
+import type { CommandSpec } from '../args';
 import { buildBinding, mpiAvailability, type MpiAvailability } from '../../distributed/binding';
 import { mallocNote } from '../../core/mallocTunables';
 import { buildOnednn, onednnAvailability } from '../../engine/onednn';
@@ -14,21 +14,18 @@ export const envCommand: CommandSpec = {
   name: 'env',
   summary: 'Show the training engines this machine has, the one `auto` picks and why, versions and threads',
   options: [
-    { name: 'backend', type: 'string', valueName: BACKENDS.join('|'), description: 'Check this engine.backend instead of auto', default: 'auto' },
-    { name: 'device', type: 'string', valueName: DEVICES.join('|'), description: 'engine.device to check', default: 'auto' },
-    { name: 'threads', type: 'number', description: 'engine.threads (0 = one per core)', default: 0 },
+    { name: 'backend', type: 'string', valueName: BACKENDS.join('|'), description: 'Check this engine.backend instead of auto', default: 'auto', choices: BACKENDS },
+    { name: 'device', type: 'string', valueName: DEVICES.join('|'), description: 'engine.device to check', default: 'auto', choices: DEVICES },
+    { name: 'threads', type: 'number', description: 'engine.threads (0 = one per core)', default: 0, range: { integer: true, min: 0, max: MAX_THREADS } },
     { name: 'json', type: 'boolean', description: 'Print the report as JSON' },
     { name: 'build-mpi', type: 'boolean', description: 'Build the MPI binding for data-parallel training now (it is otherwise built on the first distributed run)' },
     { name: 'build-onednn', type: 'boolean', description: "Build the oneDNN addon that runs wasm-ort's convolutions (needs libdnnl-dev and a C++ compiler)" },
   ],
   details: 'Exit status: 0 when the requested engine starts, 1 otherwise (the message says how to install what is missing).',
   async run(args) {
-    const backend = String(args.options.backend);
-    const device = String(args.options.device);
-    if (!(BACKENDS as readonly string[]).includes(backend)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${backend}"`, 'env');
-    if (!(DEVICES as readonly string[]).includes(device)) throw new UsageError(`--device must be one of ${DEVICES.join(', ')}, got "${device}"`, 'env');
-    const threads = Number(args.options.threads);
-    if (!Number.isInteger(threads) || threads < 0 || threads > MAX_THREADS) throw new UsageError(`--threads must be a whole number from 0 (one per core) to ${MAX_THREADS}, got ${args.options.threads}`, 'env');
+    const backend = args.options.backend as EngineConfig['backend'];
+    const device = args.options.device as EngineConfig['device'];
+    const threads = args.options.threads as number;
     if (args.options['build-mpi']) buildBinding((m) => process.stderr.write(`cvw: ${m}\n`));
     if (args.options['build-onednn']) buildOnednn((m) => process.stderr.write(`cvw: ${m}\n`));
     // Software adapters too: auto never picks one, but the report says it is there.

@@ -31,7 +31,7 @@ export const exportCommand: CommandSpec = {
   summary: 'Export a trained model (run directory or checkpoint) to ONNX or a TF.js graph model, with class names and pre-processing in its metadata',
   positionals: [{ name: 'model', description: 'A run directory (its best checkpoint, else the latest) or a .safetensors checkpoint' }],
   options: [
-    { name: 'format', short: 'f', type: 'string', valueName: 'onnx|tfjs', default: 'onnx', description: 'onnx: one .onnx file for onnxruntime; tfjs: model.json + weight shards for tf.loadGraphModel' },
+    { name: 'format', short: 'f', type: 'string', valueName: 'onnx|tfjs', default: 'onnx', description: 'onnx: one .onnx file for onnxruntime; tfjs: model.json + weight shards for tf.loadGraphModel', choices: ['onnx', 'tfjs'] },
     { name: 'out', short: 'o', type: 'string', valueName: 'path', description: 'Output .onnx file or TF.js folder (default: <run>/export/model.onnx or <run>/export/tfjs)' },
     { name: 'nchw', type: 'boolean', description: 'ONNX input in NCHW, as PyTorch (the default)' },
     { name: 'nhwc', type: 'boolean', description: 'ONNX input in NHWC, as TensorFlow (TF.js is always NHWC)' },
@@ -40,9 +40,9 @@ export const exportCommand: CommandSpec = {
     { name: 'batch', type: 'string', valueName: 'dynamic|n', default: 'dynamic', description: 'Batch dimension: dynamic, or a fixed size' },
     { name: 'classes', type: 'string', valueName: 'a,b,c|file', description: 'Class names when the data cannot give them (comma-separated, or a file with one per line)' },
     { name: 'nms', type: 'boolean', description: 'Detectors (ONNX): append NonMaxSuppression, adding a `detections` output [k, 7] = (batch, x1, y1, x2, y2, score, class)' },
-    { name: 'nms-iou', type: 'number', default: 0.65, description: 'IoU threshold of --nms' },
-    { name: 'score-threshold', type: 'number', default: 0.25, description: 'Lowest score --nms keeps' },
-    { name: 'max-per-class', type: 'number', default: 100, description: 'Boxes --nms keeps per class and image' },
+    { name: 'nms-iou', type: 'number', default: 0.65, description: 'IoU threshold of --nms', range: { min: 0, max: 1 } },
+    { name: 'score-threshold', type: 'number', default: 0.25, description: 'Lowest score --nms keeps', range: { min: 0, max: 1 } },
+    { name: 'max-per-class', type: 'number', default: 100, description: 'Boxes --nms keeps per class and image', range: { integer: true, min: 1 } },
     { name: 'verify', type: 'boolean', default: true, description: 'Run the export once on random images and compare with the toolkit (--no-verify skips it)' },
     { name: 'json', type: 'boolean', description: 'Print the result (files, metadata, verification) as JSON' },
     { name: 'quiet', short: 'q', type: 'boolean', description: 'No progress on stderr' },
@@ -51,8 +51,7 @@ export const exportCommand: CommandSpec = {
     'The export is traced from one forward pass of the model (every TensorFlow.js kernel it runs), so custom components export too. ' +
     'It is then run once on random images and compared with the toolkit: the largest difference is printed. EMA weights are used when the run kept them.',
   async run(args) {
-    const format = String(args.options.format) as ExportFormat;
-    if (format !== 'onnx' && format !== 'tfjs') throw new UsageError(`--format must be onnx or tfjs, got "${format}"`);
+    const format = args.options.format as ExportFormat;
     if (args.options.nchw && args.options.nhwc) throw new UsageError('--nchw and --nhwc exclude each other');
     if (format === 'tfjs' && args.options.nchw) throw new UsageError('--nchw: TF.js models are NHWC');
     const batchText = String(args.options.batch);

@@ -12,7 +12,7 @@ export const extractCommand: CommandSpec = {
     { name: 'data', type: 'string', valueName: 'config', description: 'Config whose data.train / data.val to read (default: the run\'s own data)' },
     { name: 'out', type: 'string', valueName: 'dir', description: 'Folder for the files (default: <run>/features)' },
     { name: 'no-ema', type: 'boolean', description: 'Use the raw weights even when the checkpoint holds EMA weights' },
-    { name: 'backend', type: 'string', description: `Engine backend: ${BACKENDS.join(' | ')} (overrides engine.backend)` },
+    { name: 'backend', type: 'string', description: `Engine backend: ${BACKENDS.join(' | ')} (overrides engine.backend)`, choices: BACKENDS },
     { name: 'json', type: 'boolean', description: 'Print the files written as JSON on stdout' },
   ],
   overrides: true,
@@ -20,12 +20,8 @@ export const extractCommand: CommandSpec = {
   async run(args) {
     const splits = ((args.options.split as string[] | undefined) ?? ['val']).map((s) => s.trim());
     for (const s of splits) if (s !== 'val' && s !== 'train') throw new UsageError(`--split takes val and/or train, got "${s}"`);
-    const backend = args.options.backend as string | undefined;
-    const engine: Partial<EngineConfig> = {};
-    if (backend !== undefined) {
-      if (!(BACKENDS as readonly string[]).includes(backend)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${backend}"`);
-      engine.backend = backend as EngineConfig['backend'];
-    }
+    const backend = args.options.backend as EngineConfig['backend'] | undefined;
+    const engine: Partial<EngineConfig> = backend ? { backend } : {};
     const r = await extractFeatures(args.positionals[0], {
       splits: splits as Array<'train' | 'val'>,
       data: args.options.data as string | undefined,

@@ -3,15 +3,9 @@ import { Classifier, Detector, FeatureExtractor, type DetectionResult, type Sett
 import type { Classification } from '../../export/predict/classifier';
 import { drawingPath, writeDrawing } from '../../export/predict/draw';
 import { listImages } from '../../export/retrieve';
+import { MAX_THREADS } from '../../engine/configSection';
 import { UsageError, type CommandSpec } from '../args';
 import { predictSegmentation } from './predictSegmentation';
-
-function positiveInt(v: unknown, name: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got ${v}`);
-  return n;
-}
 
 function formatClassification(r: Classification): string {
   return r.topk.map((t) => `${t.name} ${t.score.toFixed(4)}`).join('  ');
@@ -22,12 +16,8 @@ function formatDetections(r: DetectionResult): string {
   return r.detections.map((d) => `${d.name} ${d.score.toFixed(3)} [${d.box.map((v) => v.toFixed(1)).join(', ')}]`).join('  ');
 }
 
-function unitNumber(v: unknown, name: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!(n >= 0 && n <= 1)) throw new UsageError(`--${name} must be between 0 and 1, got ${v}`);
-  return n;
-}
+/** Options without a default, so that giving one to another kind of model can be refused. */
+const DETECTOR_OPTIONS = ['score-threshold', 'nms-threshold', 'max-detections'];
 
 export const predictCommand: CommandSpec = {
   name: 'predict',
@@ -37,17 +27,17 @@ export const predictCommand: CommandSpec = {
     { name: 'images', description: 'Image files and folders (searched recursively)', variadic: true },
   ],
   options: [
-    { name: 'topk', short: 'k', type: 'number', default: 5, description: 'Classes shown per image' },
+    { name: 'topk', short: 'k', type: 'number', default: 5, description: 'Classes shown per image', range: { integer: true, min: 1 } },
     { name: 'json', type: 'boolean', description: 'Print one JSON array: {source, label, name, score, topk} per image ({source, error} for skipped ones)' },
     { name: 'skip-bad', type: 'boolean', description: 'Report images that cannot be read (on stderr) and predict the others, instead of stopping at the first' },
     { name: 'features', type: 'boolean', description: 'Print L2-normalised embeddings instead of classes (the default for self-supervised models)' },
-    { name: 'batch-size', short: 'b', type: 'number', default: 32, description: 'Images per forward pass' },
-    { name: 'threads', type: 'number', description: 'onnxruntime threads (default: one per core)' },
-    { name: 'device', type: 'string', valueName: 'cpu|gpu', default: 'cpu', description: "gpu: onnxruntime's WebGPU provider for ONNX models, falling back to the CPU with a note" },
+    { name: 'batch-size', short: 'b', type: 'number', default: 32, description: 'Images per forward pass', range: { integer: true, min: 1 } },
+    { name: 'threads', type: 'number', description: 'onnxruntime threads (default: one per core)', range: { integer: true, min: 1, max: MAX_THREADS } },
+    { name: 'device', type: 'string', valueName: 'cpu|gpu', default: 'cpu', description: "gpu: onnxruntime's WebGPU provider for ONNX models, falling back to the CPU with a note", choices: ['cpu', 'gpu'] },
     { name: 'draw', type: 'string', valueName: 'dir', description: 'Detectors: write each image with its boxes and labels drawn to <dir>/<name>.png; segmentors: each mask as an indexed PNG (VOC colours) and <dir>/<name>-overlay.png, the colours blended over the image' },
-    { name: 'score-threshold', type: 'number', default: 0.3, description: 'Detectors: lowest score shown' },
-    { name: 'nms-threshold', type: 'number', default: 0.65, description: 'Detectors: IoU above which overlapping boxes of a class are suppressed' },
-    { name: 'max-detections', type: 'number', default: 100, description: 'Detectors: boxes kept per image' },
+    { name: 'score-threshold', type: 'number', description: 'Detectors: lowest score shown (default: 0.3)', range: { min: 0, max: 1 } },
+    { name: 'nms-threshold', type: 'number', description: 'Detectors: IoU above which overlapping boxes of a class are suppressed (default: 0.65)', range: { min: 0, max: 1 } },
+    { name: 'max-detections', type: 'number', description: 'Detectors: boxes kept per image (default: 100)', range: { integer: true, min: 1 } },
     { name: 'resize', type: 'boolean', default: true, description: 'Resize images whose pre-processed size differs from the network input (--no-resize makes it an error)' },
   ],
   details: 'Exit status: 0 when every image was predicted or skipped with --skip-bad; 1 on a bad image without --skip-bad, or a bad model.',
@@ -57,15 +47,18 @@ export const predictCommand: CommandSpec = {
     const images = listImages(targets);
     if (!images.length) throw new UsageError(`no images found in ${targets.join(', ')}`);
     const options = {
-      batchSize: positiveInt(args.options['batch-size'], 'batch-size'),
-      threads: positiveInt(args.options.threads, 'threads'),
+      batchSize: args.options['batch-size'] as number,
+      threads: args.options.threads as number | undefined,
       resize: args.options.resize !== false,
-      topk: positiveInt(args.options.topk, 'topk'),
-      device: deviceOption(args.options.device),
+      topk: args.options.topk as number,
+      device: args.options.device as 'cpu' | 'gpu',
     };
     const skipBad = !!args.options['skip-bad'];
     let features = !!args.options.features;
     let detection = false;
+    // Said, not ignored: a detector's threshold given to another model is a mistake.
+    const detectorOnly = DETECTOR_OPTIONS.find((name) => args.options[name] !== undefined);
+    if (detectorOnly && features) throw new UsageError(`--${detectorOnly}: --features prints embeddings, not boxes`, 'predict');
     if (!features) {
       const probe = new FeatureExtractor(model, options);
       let task: string | undefined;
@@ -74,6 +67,7 @@ export const predictCommand: CommandSpec = {
       } finally {
         await probe.dispose();
       }
+      if (detectorOnly && task !== 'detection') throw new UsageError(`--${detectorOnly}: the model is not a detector (its task is ${task})`, 'predict');
       if (task === 'segmentation') {
         return predictSegmentation(model, images, options, { skipBad, json: !!args.options.json, drawDir: args.options.draw as string | undefined });
       }
@@ -87,9 +81,9 @@ export const predictCommand: CommandSpec = {
       : detection
         ? new Detector(model, {
             ...options,
-            scoreThreshold: unitNumber(args.options['score-threshold'], 'score-threshold'),
-            nmsThreshold: unitNumber(args.options['nms-threshold'], 'nms-threshold'),
-            maxDetections: positiveInt(args.options['max-detections'], 'max-detections'),
+            scoreThreshold: args.options['score-threshold'] as number | undefined,
+            nmsThreshold: args.options['nms-threshold'] as number | undefined,
+            maxDetections: args.options['max-detections'] as number | undefined,
           })
         : new Classifier(model, options);
     try {
@@ -129,8 +123,3 @@ export const predictCommand: CommandSpec = {
     }
   },
 };
-
-function deviceOption(value: unknown): 'cpu' | 'gpu' {
-  if (value === undefined || value === 'cpu' || value === 'gpu') return (value as 'cpu' | 'gpu' | undefined) ?? 'cpu';
-  throw new UsageError(`--device must be cpu or gpu, got "${String(value)}"`);
-}

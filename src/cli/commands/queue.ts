@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { BACKENDS } from '../../engine/configSection';
 import { UsageError, type CommandSpec, type ParsedArgs } from '../args';
 import { joinArgs, parseRunArgs } from '../../runs/args';
 import { RunManager } from '../../runs/manager';
@@ -14,12 +15,6 @@ import type { Override } from '../../core/config/overrides';
 
 const root = () => process.cwd();
 
-function positiveInt(value: unknown, name: string, command: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!Number.isInteger(value) || (value as number) < 1) throw new UsageError(`--${name} must be a positive integer, got ${value}`, command);
-  return value as number;
-}
-
 /** `cvw train` arguments of an entry: overrides as given (`--a.b v` or `a.b=v`), and the train options. */
 function trainArgs(args: ParsedArgs): string[] {
   const out = args.overrides.flatMap((o) => [`--${o.key}`, o.value]);
@@ -28,7 +23,7 @@ function trainArgs(args: ParsedArgs): string[] {
     if (!/^[A-Za-z_][\w-]*(?:\.[\w-]+)+=/.test(word)) throw new UsageError(`"${word}": expected a config override key.path=value (or --key.path value)`, 'queue add');
   }
   out.push(...parseRunArgs(joinArgs(args.positionals.slice(1))));
-  const maxIters = positiveInt(args.options['max-iters'], 'max-iters', 'queue add');
+  const maxIters = args.options['max-iters'] as number | undefined;
   if (maxIters) out.push('--max-iters', String(maxIters));
   if (args.options.backend) out.push('--backend', String(args.options.backend));
   return out;
@@ -63,8 +58,8 @@ export const queueAddCommand: CommandSpec = {
     { name: 'overrides', description: 'Config overrides as key.path=value (or --key.path value)', optional: true, variadic: true },
   ],
   options: [
-    { name: 'max-iters', type: 'number', description: 'Stop after this many iterations (passed to cvw train)' },
-    { name: 'backend', type: 'string', description: 'Engine backend (passed to cvw train)' },
+    { name: 'max-iters', type: 'number', description: 'Stop after this many iterations (passed to cvw train)', range: { integer: true, min: 1 } },
+    { name: 'backend', type: 'string', description: 'Engine backend (passed to cvw train)', choices: BACKENDS },
     jsonOption,
   ],
   overrides: true,
@@ -127,12 +122,12 @@ export const queueRunCommand: CommandSpec = {
   name: 'queue run',
   summary: 'Start the queued trainings, N at a time, until the queue is empty; adopts runs another runner started',
   options: [
-    { name: 'parallel', short: 'p', type: 'number', description: 'Trainings at a time', default: 1 },
+    { name: 'parallel', short: 'p', type: 'number', description: 'Trainings at a time', default: 1, range: { integer: true, min: 1, max: 64 } },
     { name: 'watch', type: 'boolean', description: 'Keep waiting for new entries when the queue is empty' },
   ],
   details: 'The runs are this process\'s children: Ctrl+C stops them (each writes a last checkpoint; `cvw train --resume <run>` continues it). The editor serves the same queue file; both may run at once.',
   async run(args) {
-    const parallel = positiveInt(args.options.parallel, 'parallel', 'queue run')!;
+    const parallel = args.options.parallel as number;
     // This very cvw, with this Node, trains the entries.
     const manager = new RunManager(() => ({ node: { command: process.execPath, env: {} }, cvw: { entry: process.argv[1], source: 'setting', packageRoot: path.dirname(process.argv[1]) } }));
     const runner = new QueueRunner(manager, { root: root(), parallel, detached: false });

@@ -9,13 +9,7 @@ import { writeStandaloneReport } from '../../report/standalone';
 import { writeReportComparison } from '../../report/evalFiles';
 import { UsageError, type CommandSpec, type ParsedArgs } from '../args';
 
-function count(args: ParsedArgs, name: string): number | undefined {
-  const v = args.options[name];
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a whole number, got ${v}`);
-  return n;
-}
+const count = (args: ParsedArgs, name: string) => args.options[name] as number | undefined;
 
 export const reportCommand: CommandSpec = {
   name: 'report',
@@ -23,10 +17,10 @@ export const reportCommand: CommandSpec = {
   positionals: [{ name: 'run', description: 'A run directory (its best, else latest checkpoint)' }],
   options: [
     { name: 'split', type: 'string', description: 'Data split of the run\'s config to take images from (default: val, else test, else train)' },
-    { name: 'gallery', type: 'number', description: 'Images in the gallery of predictions', default: 48 },
-    { name: 'queries', type: 'number', description: 'Query images for nearest-neighbour retrieval', default: 6 },
-    { name: 'neighbours', type: 'number', description: 'Neighbours shown per query', default: 8 },
-    { name: 'points', type: 'number', description: 'Images embedded for retrieval and the projection', default: 1000 },
+    { name: 'gallery', type: 'number', description: 'Images in the gallery of predictions', default: 48, range: { integer: true, min: 0 } },
+    { name: 'queries', type: 'number', description: 'Query images for nearest-neighbour retrieval', default: 6, range: { integer: true, min: 0 } },
+    { name: 'neighbours', type: 'number', description: 'Neighbours shown per query', default: 8, range: { integer: true, min: 0 } },
+    { name: 'points', type: 'number', description: 'Images embedded for retrieval and the projection', default: 1000, range: { integer: true, min: 0 } },
     { name: 'html', type: 'string', valueName: 'file', description: 'Also write the whole report as one HTML file (default <run>/report/report.html when given without a value: --html=)' },
     { name: 'compare', type: 'string', valueName: 'run', description: 'Compare the run class by class with another run (confusion matrices and their difference, per-class accuracy/AP/IoU, the images predicted differently; report/compare.json)' },
     { name: 'no-predict', type: 'boolean', description: 'Only write the HTML of what the run has (no predictions computed)' },

@@ -1,5 +1,6 @@
 import { FeatureExtractor } from '../../export/predict';
 import { buildIndex, listImages, nearest } from '../../export/retrieve';
+import { MAX_THREADS } from '../../engine/configSection';
 import { UsageError, type CommandSpec } from '../args';
 
 export const retrieveCommand: CommandSpec = {
@@ -9,10 +10,10 @@ export const retrieveCommand: CommandSpec = {
   options: [
     { name: 'index', type: 'list', valueName: 'folder', description: 'Folders (or image files) to search; repeat or comma-separate for several' },
     { name: 'query', type: 'string', valueName: 'image', description: 'The query image' },
-    { name: 'k', short: 'k', type: 'number', default: 5, description: 'Neighbours to show' },
+    { name: 'k', short: 'k', type: 'number', default: 5, description: 'Neighbours to show', range: { integer: true, min: 1 } },
     { name: 'json', type: 'boolean', description: 'Print {query, neighbours: [{rank, score, source}], skipped} as JSON' },
-    { name: 'batch-size', short: 'b', type: 'number', default: 32, description: 'Images per forward pass' },
-    { name: 'threads', type: 'number', description: 'onnxruntime threads (default: one per core)' },
+    { name: 'batch-size', short: 'b', type: 'number', default: 32, description: 'Images per forward pass', range: { integer: true, min: 1 } },
+    { name: 'threads', type: 'number', description: 'onnxruntime threads (default: one per core)', range: { integer: true, min: 1, max: MAX_THREADS } },
   ],
   details: 'Index images that cannot be read are skipped and listed on stderr.',
   async run(args) {
@@ -20,8 +21,7 @@ export const retrieveCommand: CommandSpec = {
     const query = args.options.query as string | undefined;
     if (!index?.length) throw new UsageError('missing --index <folder>: the images to search');
     if (!query) throw new UsageError('missing --query <image>: the image to match');
-    const k = Number(args.options.k);
-    if (!Number.isInteger(k) || k < 1) throw new UsageError(`-k must be a positive integer, got ${args.options.k}`);
+    const k = args.options.k as number;
     const extractor = new FeatureExtractor(args.positionals[0], { batchSize: Number(args.options['batch-size']), threads: args.options.threads as number | undefined });
     try {
       const q = await extractor.predict(query);

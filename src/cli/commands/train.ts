@@ -17,12 +17,12 @@ export const trainCommand: CommandSpec = {
     { name: 'model-type', type: 'string', valueName: 'type', description: `Train from the template of a model type, no config file needed: ${listTemplates().join(', ')}` },
     { name: 'work-dir', type: 'string', valueName: 'dir', description: 'Run directory to create (default: work_dirs/<config stem>/<run id>)' },
     { name: 'resume', type: 'string', valueName: 'run|ckpt', description: 'Continue a run (its directory) or start from a checkpoint with its optimizer state and progress' },
-    { name: 'max-iters', type: 'number', description: 'Stop after this many iterations, whatever the config says (smoke runs)' },
-    { name: 'backend', type: 'string', description: `Engine backend: ${BACKENDS.join(' | ')} (overrides engine.backend)` },
-    { name: 'device', type: 'string', description: `Engine device: ${DEVICES.join(' | ')} (overrides engine.device)` },
+    { name: 'max-iters', type: 'number', description: 'Stop after this many iterations, whatever the config says (smoke runs)', range: { integer: true, min: 1 } },
+    { name: 'backend', type: 'string', description: `Engine backend: ${BACKENDS.join(' | ')} (overrides engine.backend)`, choices: BACKENDS },
+    { name: 'device', type: 'string', description: `Engine device: ${DEVICES.join(' | ')} (overrides engine.device)`, choices: DEVICES },
     { name: 'quiet', short: 'q', type: 'boolean', description: 'No progress on stderr (the run directory gets everything)' },
     { name: 'json', type: 'boolean', description: 'Print the result (run directory, status, metrics) as JSON on stdout' },
-    { name: 'nproc', type: 'number', description: 'Data-parallel training on N processes of this machine (starts mpirun; needs Open MPI). Under mpirun/srun, each process joins by itself' },
+    { name: 'nproc', type: 'number', description: 'Data-parallel training on N processes of this machine (starts mpirun; needs Open MPI). Under mpirun/srun, each process joins by itself', range: { integer: true, min: 1 } },
   ],
   overrides: true,
   details:
@@ -30,23 +30,15 @@ export const trainCommand: CommandSpec = {
     'Data-parallel: `cvw train --nproc N` or `mpirun -np N cvw train ...` trains on N ranks, each reading its share of every epoch with the configured batch size (effective batch = batch_size x N); rank 0 writes the run.',
   async run(args) {
     const engine: Partial<EngineConfig> = {};
-    const backend = args.options.backend as string | undefined;
-    const device = args.options.device as string | undefined;
-    if (backend !== undefined) {
-      if (!(BACKENDS as readonly string[]).includes(backend)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${backend}"`);
-      engine.backend = backend as EngineConfig['backend'];
-    }
-    if (device !== undefined) {
-      if (!(DEVICES as readonly string[]).includes(device)) throw new UsageError(`--device must be one of ${DEVICES.join(', ')}, got "${device}"`);
-      engine.device = device as EngineConfig['device'];
-    }
+    const backend = args.options.backend as EngineConfig['backend'] | undefined;
+    const device = args.options.device as EngineConfig['device'] | undefined;
+    if (backend !== undefined) engine.backend = backend;
+    if (device !== undefined) engine.device = device;
     const maxIters = args.options['max-iters'] as number | undefined;
-    if (maxIters !== undefined && (!Number.isInteger(maxIters) || maxIters < 1)) throw new UsageError(`--max-iters must be a positive integer, got ${maxIters}`);
     const modelType = args.options['model-type'] as string | undefined;
     if (modelType && args.positionals[0]) throw new UsageError('give a config file or --model-type, not both');
     const config = modelType ? templateFile(modelType) : args.positionals[0];
     const nproc = args.options.nproc as number | undefined;
-    if (nproc !== undefined && (!Number.isInteger(nproc) || nproc < 1)) throw new UsageError(`--nproc must be a positive integer, got ${nproc}`);
     if (nproc !== undefined && nproc > 1 && launcherWorldSize() === 1) {
       // The ranks write the run directory chosen here, so that a rank's death can be recorded in it.
       const resume = args.options.resume as string | undefined;

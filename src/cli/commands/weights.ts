@@ -58,14 +58,13 @@ export const weightsExportCommand: CommandSpec = {
   summary: 'Write a run\'s weights as safetensors in torchvision, timm or YOLOX names, which PyTorch loads with load_state_dict(strict=True)',
   positionals: [{ name: 'run', description: 'A run directory (its best checkpoint, else the latest) or a checkpoint' }],
   options: [
-    { name: 'format', type: 'string', valueName: 'torchvision|timm|yolox', default: 'torchvision', description: 'Names of the PyTorch model family to load into (yolox: Megvii\'s YOLOX, for YOLOX runs)' },
+    { name: 'format', type: 'string', valueName: 'torchvision|timm|yolox', default: 'torchvision', description: 'Names of the PyTorch model family to load into (yolox: Megvii\'s YOLOX, for YOLOX runs)', choices: ['torchvision', 'timm', 'yolox'] },
     { name: 'out', short: 'o', type: 'string', valueName: 'file', description: 'Where to write (default: <run>/export/<format>.safetensors)' },
   ],
   details: 'Classification runs export backbone and classifier; other runs the backbone alone (timm: create_model(..., num_classes=0)).',
   async run(args) {
     const target = args.positionals[0];
-    const format = args.options.format as string;
-    if (!['torchvision', 'timm', 'yolox'].includes(format)) throw new UserError(`--format ${format}: expected torchvision, timm or yolox`);
+    const format = args.options.format as 'torchvision' | 'timm' | 'yolox';
     const out = (args.options.out as string | undefined) ?? path.join(/\.safetensors$/i.test(target) ? path.dirname(target) : target, 'export', `${format}.safetensors`);
     const r = await exportWeights(target, format, out);
     process.stdout.write(`${r.file}: ${r.contents}, ${r.tensors} tensors, ${r.values.toLocaleString('en-US')} values${r.weights === 'ema' ? ' (the EMA average)' : ''}\n`);
