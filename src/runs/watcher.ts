@@ -45,6 +45,8 @@ interface Follower {
   dir: string;
   metrics: MetricsFollower;
   listener: (read: MetricsRead) => void;
+  /** The rest of a backlog being handed over, one batch per turn of the event loop. */
+  backlog?: NodeJS.Immediate;
 }
 
 export class RunWatcher {
@@ -157,15 +159,22 @@ export class RunWatcher {
   }
 
   /**
-   * Follow a run's metrics.jsonl: `listener` is called at once with every record the file holds,
-   * then with each batch appended (read from where the previous read stopped), and with
-   * `reset: true` when the file was rewritten (a resumed run drops lines after its checkpoint).
+   * Follow a run's metrics.jsonl: `listener` is called at once with the records the file holds
+   * (a backlog of more than a few MiB: its first batch at once, `more: true`, the others one per
+   * turn of the event loop), then with each batch appended (read from where the previous read
+   * stopped), and with `reset: true` when the file was rewritten (a resumed run drops lines after
+   * its checkpoint).
    */
   followMetrics(dir: string, listener: (read: MetricsRead) => void): Disposable {
     const follower: Follower = { dir: path.resolve(dir), metrics: new MetricsFollower(runFile(dir, 'metrics')), listener };
     this.followers.add(follower);
     this.deliver(follower);
-    return { dispose: () => this.followers.delete(follower) };
+    return {
+      dispose: () => {
+        clearImmediate(follower.backlog);
+        this.followers.delete(follower);
+      },
+    };
   }
 
   /** Read a run's run.json again now (after starting or stopping it, not to wait for the event). */
@@ -246,22 +255,29 @@ export class RunWatcher {
   }
 
   /**
-   * Hand what was appended to the listener, a few MiB at a time: the backlog of a run of millions
-   * of lines arrives as several batches (the first one `reset` when the file was rewritten), never
-   * as one array of all its records.
+   * Hand what was appended to the listener, a few MiB at a time and one batch per turn of the
+   * event loop: the backlog of a run of millions of lines arrives as several batches (the first one
+   * `reset` when the file was rewritten), never as one array of all its records, and the extension
+   * host answers between them. A call while a backlog is being handed over adds nothing: the
+   * backlog reads on to the file's end.
    */
-  private deliver(follower: Follower): void {
-    const batches = follower.metrics.batches(DELIVER_BYTES);
-    for (;;) {
-      let next: IteratorResult<MetricsRead>;
-      try {
-        next = batches.next();
-      } catch {
-        return; // unreadable now: the next event or tick tries again
-      }
-      if (next.done) return;
-      if (next.value.records.length || next.value.reset) follower.listener(next.value);
+  private deliver(follower: Follower, backlog?: Generator<MetricsRead>): void {
+    if (!backlog && follower.backlog) return;
+    const batches = backlog ?? follower.metrics.batches(DELIVER_BYTES);
+    follower.backlog = undefined;
+    let next: IteratorResult<MetricsRead>;
+    try {
+      next = batches.next();
+    } catch {
+      return; // unreadable now: the next event or tick tries again
     }
+    if (next.done) return;
+    if (next.value.more) {
+      follower.backlog = setImmediate(() => {
+        if (this.followers.has(follower)) this.deliver(follower, batches);
+      });
+    }
+    if (next.value.records.length || next.value.reset) follower.listener(next.value);
   }
 
   /**

@@ -23,7 +23,7 @@ function record(i: number): MetricRecord {
 
 /** A RunsSource whose follower the test drives. */
 function fakeRuns(dir: string) {
-  let deliver: ((read: { records: MetricRecord[]; reset: boolean }) => void) | undefined;
+  let deliver: ((read: { records: MetricRecord[]; reset: boolean; more?: boolean }) => void) | undefined;
   const source: RunsSource = {
     followMetrics: (_dir, listener) => {
       deliver = listener;
@@ -32,7 +32,7 @@ function fakeRuns(dir: string) {
     onChange: () => ({ dispose: () => undefined }),
     runs: () => [{ dir, state: 'running' }],
   };
-  return { source, deliver: (records: MetricRecord[], reset = false) => deliver!({ records, reset }) };
+  return { source, deliver: (records: MetricRecord[], reset = false, more = false) => deliver!({ records, reset, ...(more ? { more } : {}) }) };
 }
 
 describe('run feed', () => {
@@ -75,5 +75,36 @@ describe('run feed', () => {
     expect(feed.snapshot().tables[0]).toMatchObject({ length: 10 });
     expect(feed.snapshot().tables[0].thinned).toBeUndefined();
     feed.dispose();
+  });
+
+  it('a backlog in several batches: one snapshot at its end, not a message per batch; a run followed before its first line sends that line', () => {
+    const dir = path.join(t.dir, 'backlog');
+    fs.mkdirSync(dir);
+    const all = Array.from({ length: 30 }, (_v, i) => record(i));
+    const runs = fakeRuns(dir);
+    const feed = new RunFeed(dir, runs.source);
+    runs.deliver(all.slice(0, 10), false, true);
+    const sent: HostMessage[] = [];
+    feed.attach((m) => sent.push(m)); // the page loads in the middle of the backlog
+    expect(feed.snapshot().tables[0].length).toBe(10);
+    runs.deliver(all.slice(10, 20), false, true);
+    expect(sent).toEqual([]);
+    runs.deliver(all.slice(20, 25));
+    expect(sent.map((m) => m.type)).toEqual([HostMessageType.RunSnapshot]);
+    expect((sent[0] as { run: { tables: Array<{ length: number }> } }).run.tables[0].length).toBe(25);
+    runs.deliver(all.slice(25));
+    expect(sent.map((m) => m.type)).toEqual([HostMessageType.RunSnapshot, HostMessageType.MetricsAppended]);
+    feed.dispose();
+
+    // metrics.jsonl empty when the panel opened: the follower says nothing until the first line,
+    // which the page must get (it was taken for the backlog and sent nowhere).
+    const fresh = fakeRuns(dir);
+    const empty = new RunFeed(dir, fresh.source);
+    const page: HostMessage[] = [];
+    empty.attach((m) => page.push(m));
+    fresh.deliver(all.slice(0, 1));
+    expect(page.map((m) => m.type)).toEqual([HostMessageType.RunSnapshot]);
+    expect(empty.snapshot().tables[0].length).toBe(1);
+    empty.dispose();
   });
 });

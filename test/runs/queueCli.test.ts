@@ -43,7 +43,7 @@ describe('cvw queue', () => {
     const wrongValue = await cvw('queue', 'add', 'configs/tiny.yaml', 'optimizer.lr=fast');
     expect(wrongValue).toMatchObject({ code: 1, err: expect.stringContaining('optimizer.lr=fast: optimizer.lr: expected number > 0, got "fast"') });
     const wrongBackend = await cvw('queue', 'add', 'configs/tiny.yaml', '--backend', 'nosuch');
-    expect(wrongBackend).toMatchObject({ code: 1, err: expect.stringContaining('--backend nosuch: engine.backend: expected "auto"') });
+    expect(wrongBackend).toMatchObject({ code: 2, err: expect.stringContaining('cvw queue add: --backend must be one of auto, tensorflow, webgpu, wasm-ort, wasm, cpu, got "nosuch"') });
 
     const listed = JSON.parse((await cvw('queue', 'list', '--json')).out) as QueueData;
     expect(listed.entries.map((e) => [e.id, e.config, e.overrides, e.state])).toEqual([

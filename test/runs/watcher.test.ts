@@ -212,13 +212,27 @@ describe('RunWatcher', () => {
     const w = await RunWatcher.start([root], { livenessMs: 100 });
     try {
       const batches: number[][] = [];
-      w.followMetrics(dir, ({ records, reset }) => {
+      const turns: string[] = [];
+      const f = w.followMetrics(dir, ({ records, reset, more }) => {
         expect(reset).toBe(false);
         batches.push(records.map((r) => r.iter as number));
-      }).dispose();
+        turns.push(more ? 'batch' : 'last batch');
+      });
+      // The first batch at once, the others each on a later turn: the event loop runs between them.
+      expect(turns).toEqual(['batch']);
+      setImmediate(() => turns.push('other work'));
+      await until(() => turns.includes('last batch'));
+      f.dispose();
       expect(batches.length).toBeGreaterThanOrEqual(2);
+      expect(turns.indexOf('other work')).toBeGreaterThan(0);
+      expect(turns.indexOf('other work')).toBeLessThan(turns.length - 1);
       expect(Math.max(...batches.map((b) => b.length))).toBeLessThan(45_000);
       expect(batches.flat()).toEqual(lines.map((_, i) => i));
+      // Disposed with a backlog still to hand over: nothing more arrives.
+      const cut: number[] = [];
+      w.followMetrics(dir, ({ records }) => cut.push(records.length)).dispose();
+      await new Promise((r) => setTimeout(r, 100));
+      expect(cut).toHaveLength(1);
     } finally {
       await w.close();
     }

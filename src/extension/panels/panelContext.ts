@@ -15,8 +15,11 @@ export interface Disposable {
 
 /** src/runs RunWatcher, as far as the panels use it. */
 export interface RunsSource {
-  /** The records so far (a large backlog in batches of a few MiB), then each appended batch; `reset` when the file was rewritten. */
-  followMetrics(dir: string, listener: (read: { records: MetricRecord[]; reset: boolean }) => void): Disposable;
+  /**
+   * The records so far (a large backlog in batches of a few MiB, one per turn of the event loop,
+   * each but the last `more`), then each appended batch; `reset` when the file was rewritten.
+   */
+  followMetrics(dir: string, listener: (read: { records: MetricRecord[]; reset: boolean; more?: boolean }) => void): Disposable;
   onChange(listener: (change: { kind: 'added' | 'changed' | 'removed'; run: RunRef }) => void): Disposable;
   runs(): RunRef[];
 }

@@ -30,14 +30,21 @@ export class RunFeed implements Disposable {
   ) {
     this.dir = path.resolve(dir);
     if (!runs) return;
-    let first = true;
+    // Reading what the file held when followed or rewritten: its batches (several for a large
+    // file, one per turn of the event loop) build the rows, and the page gets one snapshot at the
+    // end (a page that loaded meanwhile got the rows so far), not a message per batch.
+    let backlog = true;
     this.subscriptions.push(
-      runs.followMetrics(this.dir, ({ records, reset }) => {
-        if (first || reset) {
-          first = false;
+      runs.followMetrics(this.dir, ({ records, reset, more }) => {
+        if (reset) {
+          backlog = true;
           this.splits = new MetricSplits();
+        }
+        if (backlog) {
           this.splits.appendRecords(records);
-          if (reset) this.listener?.({ type: HostMessageType.RunSnapshot, run: this.snapshot() });
+          if (more) return;
+          backlog = false;
+          this.listener?.({ type: HostMessageType.RunSnapshot, run: this.snapshot() });
         } else if (records.length) {
           const tables = this.splits.appendRecords(records);
           const leftOut = this.splits.leftOut;
