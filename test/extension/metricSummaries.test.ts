@@ -82,4 +82,32 @@ describe('MetricSummaries', () => {
     fs.rmSync(file);
     expect(summaries.of(dir)).toEqual({ final: {}, best: {} });
   });
+
+  it('reads as far as a budget shared by the runs of one turn goes, then on from there at the next call', () => {
+    const dirs = ['budget-a', 'budget-b'].map((name) => {
+      const dir = t.file(name);
+      fs.mkdirSync(dir);
+      let text = '';
+      for (let i = 1; i <= 60_000; i++) text += line(i, 2 + Math.cos(i * (name === 'budget-a' ? 1 : 2))); // ~5.6 MB
+      fs.writeFileSync(runFile(dir, 'metrics'), text);
+      return dir;
+    });
+    const sizes = dirs.map((dir) => fs.statSync(runFile(dir, 'metrics')).size);
+    const summaries = new MetricSummaries();
+    // One turn of 4 MB: the first run takes it all (a line past it at most), the second gets nothing.
+    const budget = { bytes: 4e6 };
+    let read = 0;
+    const first = bytesRead(() => expect(summaries.read(dirs[0], budget).more).toBe(true));
+    read += first;
+    expect(first).toBeLessThan(4e6 + (1 << 20));
+    expect(budget.bytes).toBeLessThanOrEqual(0);
+    expect(bytesRead(() => expect(summaries.read(dirs[1], budget)).toMatchObject({ more: true, summary: { final: {}, best: {} } }))).toBe(0);
+    // The next turns read on from where each stopped, to the same summaries as a whole read.
+    for (const dir of dirs) {
+      let more = true;
+      while (more) read += bytesRead(() => ({ more } = summaries.read(dir, { bytes: 4e6 })));
+      expect(summaries.of(dir)).toEqual(summarizeMetrics(readMetrics(dir)));
+    }
+    expect(read).toBe(sizes[0] + sizes[1]); // each byte once
+  });
 });

@@ -15,7 +15,7 @@ import { queueFile } from '../../runs/queueFile';
 import { PANEL_COMMANDS, RUN_COMMANDS } from '../ids';
 import { HostMessageType, PanelKind, TableAction, VIEW_TYPES, isPanelState, type RunsTableState, type TableActionMessage, type TableSettingsMessage } from '../protocol';
 import { workDirRoots } from './benchmarksPanel';
-import { MetricSummaries } from './metricSummaries';
+import { MetricSummaries, type ReadBudget } from './metricSummaries';
 import { PanelBase, webviewOptions } from './panelBase';
 import type { PanelContext } from './panelContext';
 import { queuedRows, runRow, tableViewFrom, type MetricSummary, type QueuedRow, type RunRow, type TableRow } from './runsTableModel';
@@ -24,6 +24,11 @@ import { queuedRows, runRow, tableViewFrom, type MetricSummary, type QueuedRow, 
 const VIEW_MEMENTO = 'cvWorkbench.runsTable.view';
 /** Changes reported within this many ms are sent as one message. */
 const BATCH_MS = 500;
+/**
+ * Bytes of metrics.jsonl read per turn, over all rows read in it (some 80 ms): rows whose files
+ * hold more are sent with what was read and read on at the next turn.
+ */
+const TURN_READ_BYTES = 8 << 20;
 
 export class RunsTablePanel extends PanelBase<RunsTableState> {
   private static current: RunsTablePanel | undefined;
@@ -65,7 +70,8 @@ export class RunsTablePanel extends PanelBase<RunsTableState> {
     const source = this.ctx.runs?.();
     const records = source ? source.runs().map((r) => ({ dir: r.dir, state: r.state })) : findRunDirs(workDirRoots()).map((dir) => ({ dir, state: undefined }));
     this.rows.clear();
-    for (const { dir, state } of records) this.readRow(dir, state);
+    const budget = { bytes: TURN_READ_BYTES };
+    for (const { dir, state } of records) this.readRow(dir, state, budget);
     this.queued = new Map();
     const queued = this.queuedChanges();
     this.post({ type: HostMessageType.TableRows, reset: true, rows: [...this.rows.values(), ...queued.rows], removed: [] });
@@ -91,10 +97,10 @@ export class RunsTablePanel extends PanelBase<RunsTableState> {
     this.pending.clear();
   }
 
-  /** Read `dir` again soon, with whatever else changes meanwhile. */
-  private schedule(dir: string): void {
+  /** Read `dir` again soon (in `ms`), with whatever else changes meanwhile. */
+  private schedule(dir: string, ms = BATCH_MS): void {
     this.pending.add(path.resolve(dir));
-    this.timer ??= setTimeout(() => this.flush(), BATCH_MS);
+    this.timer ??= setTimeout(() => this.flush(), ms);
   }
 
   private flush(): void {
@@ -104,8 +110,9 @@ export class RunsTablePanel extends PanelBase<RunsTableState> {
     const states = new Map((this.ctx.runs?.()?.runs() ?? []).map((r) => [path.resolve(r.dir), r.state]));
     const rows: RunRow[] = [];
     const removed: string[] = [];
+    const budget = { bytes: TURN_READ_BYTES };
     for (const dir of dirs) {
-      const row = this.readRow(dir, states.get(dir));
+      const row = this.readRow(dir, states.get(dir), budget);
       if (row) rows.push(row);
       else {
         this.rows.delete(dir);
@@ -132,8 +139,12 @@ export class RunsTablePanel extends PanelBase<RunsTableState> {
     return { rows, removed };
   }
 
-  /** A run's row from its files (the watcher's state wins over run.json's); undefined when it is gone. */
-  private readRow(dir: string, state: string | undefined): RunRow | undefined {
+  /**
+   * A run's row from its files (the watcher's state wins over run.json's); undefined when it is
+   * gone. Its metrics are read as far as `budget` goes; a row with more to read is read again
+   * at the next turn.
+   */
+  private readRow(dir: string, state: string | undefined, budget: ReadBudget): RunRow | undefined {
     const resolved = path.resolve(dir);
     const record: RunRecord | undefined = readRunRecord(resolved);
     if (!record) {
@@ -146,14 +157,16 @@ export class RunsTablePanel extends PanelBase<RunsTableState> {
     } catch (e) {
       this.ctx.output.appendLine(`[runs table] ${(e as Error).message}`);
     }
-    const row = runRow({ ...record, state: state ?? record.state }, readRunConfig(resolved).config, this.metricsOf(resolved), annotations);
+    const row = runRow({ ...record, state: state ?? record.state }, readRunConfig(resolved).config, this.metricsOf(resolved, budget), annotations);
     this.rows.set(resolved, row);
     return row;
   }
 
-  private metricsOf(dir: string): MetricSummary {
+  private metricsOf(dir: string, budget: ReadBudget): MetricSummary {
     try {
-      return this.metricsCache.of(dir);
+      const { summary, more } = this.metricsCache.read(dir, budget);
+      if (more) this.schedule(dir, 0);
+      return summary;
     } catch (e) {
       // A metrics.jsonl that cannot be read (not a regular file): the row without metrics, and why.
       this.ctx.output.appendLine(`[runs table] ${(e as Error).message}`);
