@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Classifier, Detector, FeatureExtractor, type DetectionResult, type Settled } from '../../export/predict';
+import { Classifier, Detector, DETECTOR_DEFAULTS, FeatureExtractor, type DetectionResult, type Settled } from '../../export/predict';
 import type { Classification } from '../../export/predict/classifier';
 import { drawingPath, writeDrawing } from '../../export/predict/draw';
 import { listImages } from '../../export/retrieve';
@@ -35,9 +35,9 @@ export const predictCommand: CommandSpec = {
     { name: 'threads', type: 'number', description: 'onnxruntime threads (default: one per core)', range: { integer: true, min: 1, max: MAX_THREADS } },
     { name: 'device', type: 'string', valueName: 'cpu|gpu', default: 'cpu', description: "gpu: onnxruntime's WebGPU provider for ONNX models, falling back to the CPU with a note", choices: ['cpu', 'gpu'] },
     { name: 'draw', type: 'string', valueName: 'dir', description: 'Detectors: write each image with its boxes and labels drawn to <dir>/<name>.png; segmentors: each mask as an indexed PNG (VOC colours) and <dir>/<name>-overlay.png, the colours blended over the image' },
-    { name: 'score-threshold', type: 'number', description: 'Detectors: lowest score shown (default: 0.3)', range: { min: 0, max: 1 } },
-    { name: 'nms-threshold', type: 'number', description: 'Detectors: IoU above which overlapping boxes of a class are suppressed (default: 0.65)', range: { min: 0, max: 1 } },
-    { name: 'max-detections', type: 'number', description: 'Detectors: boxes kept per image (default: 100)', range: { integer: true, min: 1 } },
+    { name: 'score-threshold', type: 'number', description: `Detectors: lowest score shown (default: ${DETECTOR_DEFAULTS.scoreThreshold})`, range: { min: 0, max: 1 } },
+    { name: 'nms-threshold', type: 'number', description: `Detectors: IoU above which overlapping boxes of a class are suppressed (default: ${DETECTOR_DEFAULTS.nmsThreshold})`, range: { min: 0, max: 1 } },
+    { name: 'max-detections', type: 'number', description: `Detectors: boxes kept per image (default: ${DETECTOR_DEFAULTS.maxDetections})`, range: { integer: true, min: 1 } },
     { name: 'resize', type: 'boolean', default: true, description: 'Resize images whose pre-processed size differs from the network input (--no-resize makes it an error)' },
   ],
   details: 'Exit status: 0 when every image was predicted or skipped with --skip-bad; 1 on a bad image without --skip-bad, or a bad model.',

@@ -45,12 +45,16 @@ export interface DetectorOptions extends PredictorOptions {
   classAgnostic?: boolean;
 }
 
+/** What a Detector keeps when its options leave them out (`cvw predict` says so in its help). */
+export const DETECTOR_DEFAULTS = { scoreThreshold: 0.3, nmsThreshold: 0.65, maxDetections: 100 };
+
 export class Detector extends Predictor<DetectionResult> {
   private readonly opts: Required<Pick<DetectorOptions, 'scoreThreshold' | 'nmsThreshold' | 'maxDetections' | 'classAgnostic'>>;
 
   constructor(modelPath: string, options: DetectorOptions = {}) {
     super(modelPath, options);
-    this.opts = { scoreThreshold: options.scoreThreshold ?? 0.3, nmsThreshold: options.nmsThreshold ?? 0.65, maxDetections: options.maxDetections ?? 100, classAgnostic: options.classAgnostic ?? false };
+    const d = DETECTOR_DEFAULTS;
+    this.opts = { scoreThreshold: options.scoreThreshold ?? d.scoreThreshold, nmsThreshold: options.nmsThreshold ?? d.nmsThreshold, maxDetections: options.maxDetections ?? d.maxDetections, classAgnostic: options.classAgnostic ?? false };
     const { scoreThreshold: s, nmsThreshold: t, maxDetections: m } = this.opts;
     if (!(s >= 0 && s <= 1)) throw new UserError(`scoreThreshold must be between 0 and 1, got ${s}`);
     if (!(t >= 0 && t <= 1)) throw new UserError(`nmsThreshold must be between 0 and 1, got ${t}`);

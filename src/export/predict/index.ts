@@ -13,7 +13,7 @@ import { MAX_THREADS } from '../../engine/configSection';
 export { Predictor, type PredictorOptions, type Settled } from './predictor';
 export { Classifier, softmax, type ClassifierOptions, type Classification, type ClassScore } from './classifier';
 export { FeatureExtractor, l2Normalise } from './featureExtractor';
-export { Detector, type Detection, type DetectionResult, type DetectorOptions } from './detector';
+export { Detector, DETECTOR_DEFAULTS, type Detection, type DetectionResult, type DetectorOptions } from './detector';
 export { Segmenter, type SegmentationResult } from './segmenter';
 export type { ImageInput, PixelImage } from './images';
 export { openBackend, modelKind, type InferenceBackend } from './backends';
