@@ -52,6 +52,7 @@ const t = tempFiles({
   'configs/memory.yaml': inMemory,
   'configs/short.yaml': tiny(1),
   'configs/long.yaml': tiny(1000),
+  'configs/quiet.yaml': tinyClassificationYaml({ seed: 3, runner: 'max_epochs: 1000, log_interval: 1000' }),
   'configs/boom.yaml': tiny(2, 'custom_imports: [../hooks/boom_hook.ts]\nhooks: [{ type: BoomHook, at: 2 }]\n'),
   'configs/bad.yaml': tiny(1).replace('stem: cifar', 'stem: cifra'),
   'hooks/boom_hook.ts': boomHook,
@@ -152,6 +153,21 @@ describe('RunManager with real cvw train processes', () => {
     const further = manager.resume({ runDir: run.runDir, args: ['--max-iters', String(stoppedAt + 4)] });
     expect((await further.exited).code).toBe(0);
     expect((await runState(run.runDir, (r) => r.state === 'finished' && r.info.iter === stoppedAt + 4)).info.iter).toBe(stoppedAt + 4);
+  });
+
+  it("a stopped run's run.json says where it stopped (its checkpoint), though it logged nothing since it started", async () => {
+    const run = manager.train({ config: 'configs/quiet.yaml', cwd: t.dir });
+    const checkpoint = path.join(run.runDir, 'checkpoints', 'latest.safetensors');
+    // Nothing rewrites run.json before the stop (no log interval comes): poll for the first epoch's checkpoint.
+    for (const deadline = Date.now() + 40_000; !fs.existsSync(checkpoint); ) {
+      if (Date.now() > deadline) throw new Error(`no checkpoint in ${run.runDir} after 40 s`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await manager.stop(run.runDir)).toBe('stopped');
+    const stopped = await runState(run.runDir, (r) => r.state === 'stopped');
+    const at = /stopped \(SIGINT\) at epoch (\d+), iteration (\d+)/.exec(fs.readFileSync(path.join(run.runDir, 'log.txt'), 'utf8'))!;
+    expect(Number(at[2])).toBeGreaterThanOrEqual(3);
+    expect([stopped.info.epoch, stopped.info.iter]).toEqual([Number(at[1]), Number(at[2])]);
   });
 
   it('stops a run whose data is in memory (the loop yields to the event loop, so SIGINT is handled)', async () => {
