@@ -11,6 +11,12 @@ import { UserError } from '../core/problems';
 import { buildBinding, mpiAvailability, mpirunRootEnv, which, MPI_INSTALL_HINT } from './binding';
 import { appendLog, isRunDir, readRunInfo, writeRunInfo, type RunInfo } from '../rundir';
 
+/**
+ * The most ranks `--nproc` starts on one machine: each is a whole training process (hundreds of MB
+ * at least), so a mistyped count (1e5) would start that many and exhaust the machine.
+ */
+export const MAX_LOCAL_RANKS = 256;
+
 export interface LaunchOptions {
   nproc: number;
   /** The cvw arguments for every rank (without --nproc). */

@@ -3,7 +3,7 @@ import { BACKENDS, DEVICES, type EngineConfig } from '../../engine/configSection
 import { UsageError, type CommandSpec } from '../args';
 import { listTemplates, templateFile } from '../../templates';
 import * as path from 'node:path';
-import { launchRanks } from '../../distributed/launch';
+import { launchRanks, MAX_LOCAL_RANKS } from '../../distributed/launch';
 import { launcherWorldSize } from '../../distributed/world';
 import { makeNewRunDir } from '../../rundir';
 import { resolveConfig } from '../../core/check';
@@ -22,7 +22,7 @@ export const trainCommand: CommandSpec = {
     { name: 'device', type: 'string', description: `Engine device: ${DEVICES.join(' | ')} (overrides engine.device)`, choices: DEVICES },
     { name: 'quiet', short: 'q', type: 'boolean', description: 'No progress on stderr (the run directory gets everything)' },
     { name: 'json', type: 'boolean', description: 'Print the result (run directory, status, metrics) as JSON on stdout' },
-    { name: 'nproc', type: 'number', description: 'Data-parallel training on N processes of this machine (starts mpirun; needs Open MPI). Under mpirun/srun, each process joins by itself', range: { integer: true, min: 1 } },
+    { name: 'nproc', type: 'number', description: 'Data-parallel training on N processes of this machine (starts mpirun; needs Open MPI). Under mpirun/srun, each process joins by itself', range: { integer: true, min: 1, max: MAX_LOCAL_RANKS } },
   ],
   overrides: true,
   details:
