@@ -188,8 +188,11 @@ export function commandHelp(spec: CommandSpec): string {
   }
   lines.push('Options:');
   for (const o of [...(spec.options ?? []), HELP]) {
-    const flag = `${o.short ? `-${o.short}, ` : ''}--${o.name}${o.type === 'boolean' ? '' : ` <${o.valueName ?? (o.type === 'number' ? 'n' : 'value')}>`}`;
-    lines.push(`  ${flag.padEnd(24)} ${o.description}${o.default !== undefined && o.type !== 'boolean' ? ` (default: ${o.default})` : ''}`);
+    const flag = `${o.short ? `-${o.short}, ` : ''}--${o.name}${o.type === 'boolean' ? '' : ` <${o.valueName ?? o.choices?.join('|') ?? (o.type === 'number' ? 'n' : 'value')}>`}`;
+    // An upper bound is news to the reader; "a positive integer" is what <n> already says.
+    const bound = o.range?.max !== undefined ? rangeText(o.range) : undefined;
+    const extra = [o.default !== undefined && o.type !== 'boolean' ? `default: ${o.default}` : undefined, bound].filter(Boolean);
+    lines.push(`  ${flag.padEnd(24)} ${o.description}${extra.length ? ` (${extra.join('; ')})` : ''}`);
   }
   if (spec.overrides) {
     lines.push('', 'Config overrides:', '  --<key.path> <value>     Set any config key, typed by its schema: --model.head.num_classes 10, --data.train.batch_size=256');

@@ -2,7 +2,7 @@
 // them (or a word outside a choice option's) with one message, before the command runs.
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/cli/commands';
-import { inRange, parseArgs, rangeText, UsageError, type CommandSpec, type NumberRange, type OptionSpec } from '../../src/cli/args';
+import { commandHelp, inRange, parseArgs, rangeText, UsageError, type CommandSpec, type NumberRange, type OptionSpec } from '../../src/cli/args';
 import { cvw } from '../helpers/cvw';
 
 /** Enough positionals for the command to parse. */
@@ -63,6 +63,13 @@ describe('bounds of the command-line options', () => {
       for (const word of o.choices!) expect(parseArgs(spec, [...positionalsOf(spec), `--${o.name}`, word]).options[o.name]).toBe(word);
       expect(() => parseArgs(spec, [...positionalsOf(spec), `--${o.name}`, 'tpu'])).toThrow(`--${o.name} must be one of ${o.choices!.join(', ')}, got "tpu"`);
     }
+  });
+
+  it('show in the help: the words a choice takes, an upper bound', () => {
+    const help = (name: string) => commandHelp(COMMANDS.find((c) => c.name === name)!).split('\n');
+    expect(help('queue run')).toContainEqual(expect.stringMatching(/^ {2}-p, --parallel <n> +Trainings at a time \(default: 1; a whole number from 1 to 64\)$/));
+    expect(help('train')).toContainEqual(expect.stringMatching(/^ {2}--backend <auto\|tensorflow\|webgpu\|wasm-ort\|wasm\|cpu> Engine backend \(overrides engine.backend\)$/));
+    expect(help('train')).toContainEqual(expect.stringMatching(/^ {2}--max-iters <n> +Stop after this many iterations, whatever the config says \(smoke runs\)$/));
   });
 
   it('through cvw: exit status 2, the message and the pointer to --help, nothing run', async () => {

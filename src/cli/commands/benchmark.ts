@@ -11,7 +11,7 @@ const COMMON: OptionSpec[] = [
   { name: 'train-limit', type: 'number', valueName: 'n', description: 'Use only the first n images of the training set (quick runs, slow encoders)', range: { integer: true, min: 1 } },
   { name: 'test-limit', type: 'number', valueName: 'n', description: 'Use only the first n images of the test set', range: { integer: true, min: 1 } },
   { name: 'pool', type: 'number', valueName: 'n', description: 'Pool the last feature map to an n x n grid (OpenSelfSup\'s MultiPooling; 2 gives 4x the channels) instead of the global average pool', default: 1, range: { integer: true, min: 1 } },
-  { name: 'backend', type: 'string', description: `Engine backend: ${BACKENDS.join(' | ')} (overrides engine.backend)`, choices: BACKENDS },
+  { name: 'backend', type: 'string', description: 'Engine backend (overrides engine.backend)', choices: BACKENDS },
   { name: 'json', type: 'boolean', description: 'Print the result as JSON on stdout' },
 ];
 

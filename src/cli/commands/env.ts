@@ -14,8 +14,8 @@ export const envCommand: CommandSpec = {
   name: 'env',
   summary: 'Show the training engines this machine has, the one `auto` picks and why, versions and threads',
   options: [
-    { name: 'backend', type: 'string', valueName: BACKENDS.join('|'), description: 'Check this engine.backend instead of auto', default: 'auto', choices: BACKENDS },
-    { name: 'device', type: 'string', valueName: DEVICES.join('|'), description: 'engine.device to check', default: 'auto', choices: DEVICES },
+    { name: 'backend', type: 'string', description: 'Check this engine.backend instead of auto', default: 'auto', choices: BACKENDS },
+    { name: 'device', type: 'string', description: 'engine.device to check', default: 'auto', choices: DEVICES },
     { name: 'threads', type: 'number', description: 'engine.threads (0 = one per core)', default: 0, range: { integer: true, min: 0, max: MAX_THREADS } },
     { name: 'json', type: 'boolean', description: 'Print the report as JSON' },
     { name: 'build-mpi', type: 'boolean', description: 'Build the MPI binding for data-parallel training now (it is otherwise built on the first distributed run)' },

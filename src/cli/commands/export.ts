@@ -31,7 +31,7 @@ export const exportCommand: CommandSpec = {
   summary: 'Export a trained model (run directory or checkpoint) to ONNX or a TF.js graph model, with class names and pre-processing in its metadata',
   positionals: [{ name: 'model', description: 'A run directory (its best checkpoint, else the latest) or a .safetensors checkpoint' }],
   options: [
-    { name: 'format', short: 'f', type: 'string', valueName: 'onnx|tfjs', default: 'onnx', description: 'onnx: one .onnx file for onnxruntime; tfjs: model.json + weight shards for tf.loadGraphModel', choices: ['onnx', 'tfjs'] },
+    { name: 'format', short: 'f', type: 'string', default: 'onnx', description: 'onnx: one .onnx file for onnxruntime; tfjs: model.json + weight shards for tf.loadGraphModel', choices: ['onnx', 'tfjs'] },
     { name: 'out', short: 'o', type: 'string', valueName: 'path', description: 'Output .onnx file or TF.js folder (default: <run>/export/model.onnx or <run>/export/tfjs)' },
     { name: 'nchw', type: 'boolean', description: 'ONNX input in NCHW, as PyTorch (the default)' },
     { name: 'nhwc', type: 'boolean', description: 'ONNX input in NHWC, as TensorFlow (TF.js is always NHWC)' },

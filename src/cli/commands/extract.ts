@@ -12,7 +12,7 @@ export const extractCommand: CommandSpec = {
     { name: 'data', type: 'string', valueName: 'config', description: 'Config whose data.train / data.val to read (default: the run\'s own data)' },
     { name: 'out', type: 'string', valueName: 'dir', description: 'Folder for the files (default: <run>/features)' },
     { name: 'no-ema', type: 'boolean', description: 'Use the raw weights even when the checkpoint holds EMA weights' },
-    { name: 'backend', type: 'string', description: `Engine backend: ${BACKENDS.join(' | ')} (overrides engine.backend)`, choices: BACKENDS },
+    { name: 'backend', type: 'string', description: 'Engine backend (overrides engine.backend)', choices: BACKENDS },
     { name: 'json', type: 'boolean', description: 'Print the files written as JSON on stdout' },
   ],
   overrides: true,

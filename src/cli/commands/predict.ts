@@ -33,7 +33,7 @@ export const predictCommand: CommandSpec = {
     { name: 'features', type: 'boolean', description: 'Print L2-normalised embeddings instead of classes (the default for self-supervised models)' },
     { name: 'batch-size', short: 'b', type: 'number', default: 32, description: 'Images per forward pass', range: { integer: true, min: 1 } },
     { name: 'threads', type: 'number', description: 'onnxruntime threads (default: one per core)', range: { integer: true, min: 1, max: MAX_THREADS } },
-    { name: 'device', type: 'string', valueName: 'cpu|gpu', default: 'cpu', description: "gpu: onnxruntime's WebGPU provider for ONNX models, falling back to the CPU with a note", choices: ['cpu', 'gpu'] },
+    { name: 'device', type: 'string', default: 'cpu', description: "gpu: onnxruntime's WebGPU provider for ONNX models, falling back to the CPU with a note", choices: ['cpu', 'gpu'] },
     { name: 'draw', type: 'string', valueName: 'dir', description: 'Detectors: write each image with its boxes and labels drawn to <dir>/<name>.png; segmentors: each mask as an indexed PNG (VOC colours) and <dir>/<name>-overlay.png, the colours blended over the image' },
     { name: 'score-threshold', type: 'number', description: `Detectors: lowest score shown (default: ${DETECTOR_DEFAULTS.scoreThreshold})`, range: { min: 0, max: 1 } },
     { name: 'nms-threshold', type: 'number', description: `Detectors: IoU above which overlapping boxes of a class are suppressed (default: ${DETECTOR_DEFAULTS.nmsThreshold})`, range: { min: 0, max: 1 } },

@@ -58,7 +58,7 @@ export const weightsExportCommand: CommandSpec = {
   summary: 'Write a run\'s weights as safetensors in torchvision, timm or YOLOX names, which PyTorch loads with load_state_dict(strict=True)',
   positionals: [{ name: 'run', description: 'A run directory (its best checkpoint, else the latest) or a checkpoint' }],
   options: [
-    { name: 'format', type: 'string', valueName: 'torchvision|timm|yolox', default: 'torchvision', description: 'Names of the PyTorch model family to load into (yolox: Megvii\'s YOLOX, for YOLOX runs)', choices: ['torchvision', 'timm', 'yolox'] },
+    { name: 'format', type: 'string', default: 'torchvision', description: 'Names of the PyTorch model family to load into (yolox: Megvii\'s YOLOX, for YOLOX runs)', choices: ['torchvision', 'timm', 'yolox'] },
     { name: 'out', short: 'o', type: 'string', valueName: 'file', description: 'Where to write (default: <run>/export/<format>.safetensors)' },
   ],
   details: 'Classification runs export backbone and classifier; other runs the backbone alone (timm: create_model(..., num_classes=0)).',
