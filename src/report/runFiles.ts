@@ -37,11 +37,33 @@ export function readMetricTables(dir: string): MetricTable[] {
 
 /** metrics.jsonl as readMetricTables keeps it, with what was left out (MetricSplits.leftOut). */
 export function readMetricSplits(dir: string): MetricSplits {
+  const slices = metricSlices(dir);
+  for (;;) {
+    const next = slices.next();
+    if (next.done) return next.value;
+  }
+}
+
+/** readMetricSplits one slice per turn of the event loop: a panel's host answers between them. */
+export async function readMetricSplitsInTurns(dir: string): Promise<MetricSplits> {
+  const slices = metricSlices(dir);
+  for (;;) {
+    const next = slices.next();
+    if (next.done) return next.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Reads metrics.jsonl into MetricSplits, pausing (yield) after each slice with more to come. */
+function* metricSlices(dir: string): Generator<void, MetricSplits> {
   const splits = new MetricSplits();
   const follower = new MetricsFollower(runFile(dir, 'metrics'));
   // A few MiB at a time: a file of millions of lines never exists whole, as text, records or columns.
   try {
-    for (const read of follower.batches(SLICE_BYTES)) splits.appendRecords(read.records);
+    for (const read of follower.batches(SLICE_BYTES)) {
+      splits.appendRecords(read.records);
+      if (read.more) yield;
+    }
   } catch {
     return new MetricSplits(); // unreadable (not a regular file): no curves
   }
@@ -119,7 +141,7 @@ export function reportImages(report: GeneratedReport | undefined): string[] {
  * the page loads (a webview URI in VS Code, a data: URI in a standalone file), or undefined for
  * one it will not show (a path that leads out of the run: the page then says "missing image").
  */
-export function readReportData(dir: string, imageUri: (relative: string) => string | undefined, options: { state?: string } = {}): ReportData {
+export function readReportData(dir: string, imageUri: (relative: string) => string | undefined, options: { state?: string; metrics?: MetricSplits } = {}): ReportData {
   const snapshot = readRunSnapshot(dir, options);
   const generated = readGeneratedReport(dir);
   const images: Record<string, string> = {};

@@ -7,7 +7,7 @@ import { benchmarkEntry } from '../../src/report/model/benchmarks';
 import { diffConfigs, flattenConfig } from '../../src/report/model/configDiff';
 import { cellNumber, parseMarkdownTables, splitRow } from '../../src/report/model/markdownTables';
 import { bestOf, lastFinite, tableFromJson, tableToJson, toMetricTables } from '../../src/report/model/metrics';
-import { readMetricTables } from '../../src/report/runFiles';
+import { readMetricSplitsInTurns, readMetricTables } from '../../src/report/runFiles';
 import { thinTables } from '../../src/report/model/thinning';
 import { elapsedSeconds, formatDuration, formatValue, summarize } from '../../src/report/model/run';
 import { parseRunInfo } from '../../src/rundir';
@@ -56,6 +56,18 @@ describe('metric tables', () => {
     const dir = runWithMetrics('big', records.map((r) => `${JSON.stringify(r)}\n`).join(''));
     expect(fs.statSync(path.join(dir, 'metrics.jsonl')).size).toBeGreaterThan(2.5 * (1 << 20));
     expect(readMetricTables(dir)).toEqual(thinTables(toMetricTables(records)));
+  });
+
+  test('read a slice per turn (the run report panel): the same tables, other work runs between the slices', async () => {
+    const records = Array.from({ length: 30_000 }, (_, i) => ({ iter: i, split: 'train', loss: 1 / (i + 1), lr: 0.1, note: 'x'.repeat(40) }));
+    const dir = runWithMetrics('turns', records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    let between = false;
+    setImmediate(() => (between = true));
+    const reading = readMetricSplitsInTurns(dir);
+    expect(between).toBe(false);
+    expect((await reading).tables()).toEqual(readMetricTables(dir));
+    expect(between).toBe(true);
+    expect((await readMetricSplitsInTurns(path.join(t.dir, 'nothing-here'))).tables()).toEqual([]);
   });
 
   test('chunks delivered over time join into one table per split', () => {

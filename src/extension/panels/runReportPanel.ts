@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { realFileInside } from '../../report/insideDir';
-import { readReportData } from '../../report/runFiles';
+import { readMetricSplitsInTurns, readReportData } from '../../report/runFiles';
 import { writeStandaloneReport } from '../../report/standalone';
 import { HostMessageType, PanelKind, VIEW_TYPES, isPanelState, type ReportState } from '../protocol';
 import { ensureTrusted, untrustedMessage } from '../trust';
@@ -57,15 +57,21 @@ export class RunReportPanel extends PanelBase<ReportState> {
   }
 
   private sendReport(): void {
+    this.readAndSendReport().catch((e: unknown) => this.ctx.output.appendLine(`[run report] ${this.state.dir}: ${(e as Error).message}`));
+  }
+
+  private async readAndSendReport(): Promise<void> {
     const dir = this.state.dir;
     const webview = this.panel.webview;
+    // The curves first, a slice per turn: a metrics.jsonl of hundreds of MB does not hold the host.
+    const metrics = await readMetricSplitsInTurns(dir);
     const state = this.ctx.runs?.()?.runs().find((r) => path.resolve(r.dir) === dir)?.state;
     const report = readReportData(
       dir,
       // Only images inside the run (report.json is data); named by their path under `dir`, which
       // is what localResourceRoots allows even when `dir` is reached through a symlink.
       (rel) => (realFileInside(dir, rel) ? webview.asWebviewUri(vscode.Uri.file(path.resolve(dir, rel))).toString() : undefined),
-      { state },
+      { state, metrics },
     );
     this.post({ type: HostMessageType.Report, report });
   }
