@@ -274,7 +274,12 @@ export class RunWatcher {
     if (next.done) return;
     if (next.value.more) {
       follower.backlog = setImmediate(() => {
-        if (this.followers.has(follower)) this.deliver(follower, batches);
+        if (!this.followers.has(follower)) return;
+        try {
+          this.deliver(follower, batches);
+        } catch {
+          // the listener's own failure, off its caller's stack: not the extension host's to crash on
+        }
       });
     }
     if (next.value.records.length || next.value.reset) follower.listener(next.value);
