@@ -6,6 +6,7 @@ import { tempFiles } from '../helpers/tmp';
 import { tinyVitFashionMnistYaml } from '../helpers/tinyConfig';
 import { findRank } from '../helpers/mpiRanks';
 import { buildBinding, mpiAvailability, mpirunRootEnv } from '../../src/distributed/binding';
+import { waitFor } from '../helpers/wait';
 
 // A rank that hangs (sleeps, or is stopped) must not leave the others waiting forever in a
 // collective: after runner.collective_timeout the ranks that are there name the ones that are not
@@ -50,14 +51,6 @@ beforeAll(() => {
   if (!skip) buildBinding();
 }, 120_000);
 
-async function until(what: string, test: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe.skipIf(skip)('a hung rank under mpirun', () => {
   it.each(['async', 'sync'])('%s allreduce: the ranks there name the missing one after the timeout', async (mode) => {
     const results = path.join(t.dir, mode);
@@ -68,7 +61,7 @@ describe.skipIf(skip)('a hung rank under mpirun', () => {
     });
     const exited = new Promise((resolve) => child.on('close', resolve));
     try {
-      await until('ranks 0 and 1 to give up', () => ['rank0.json', 'rank1.json'].every((f) => fs.existsSync(path.join(results, f))), 25_000);
+      await waitFor(() => ['rank0.json', 'rank1.json'].every((f) => fs.existsSync(path.join(results, f))), 'ranks 0 and 1 to give up', 25_000, 100);
     } finally {
       child.kill('SIGTERM');
       await exited;
@@ -92,7 +85,7 @@ describe.skipIf(skip)('a hung rank under mpirun', () => {
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
     const iter = () => (fs.existsSync(path.join(dir, 'run.json')) ? JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')).iter : 0);
-    await until('the first steps', () => iter() >= 2, 60_000);
+    await waitFor(() => iter() >= 2, 'the first steps', 60_000, 100);
     const rank0 = findRank(0, dir);
     expect(rank0, 'rank 0 process').toBeDefined();
     process.kill(rank0!, 'SIGSTOP');

@@ -9,6 +9,7 @@ import { readRunRecord, type RunRecord } from '../../src/rundir';
 import { SlurmQueuePoller } from '../../src/extension/slurm/queue';
 import type { RunsService } from '../../src/extension/runs';
 import { RunManager } from '../../src/runs/manager';
+import { waitFor } from '../helpers/wait';
 
 // `cvw submit` against a real one-node Slurm cluster (munged, slurmctld, slurmd started here by
 // scripts/slurm-local.sh): the run is pending with its job id at once, runs on 2 ranks to
@@ -30,14 +31,6 @@ function cli(...args: string[]) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 const runJson = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
-
-async function until(what: string, test: () => boolean, ms = 90_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const jobGone = (id: string) => execFileSync('squeue', ['-h', '-j', id, '-o', '%T'], { env: env(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() === '';
 
@@ -93,7 +86,7 @@ describe.skipIf(skip)('cvw submit on a one-node Slurm cluster', () => {
     const first = runJson(dir);
     expect(first.slurm_job_id).toBe(jobId);
     expect(['pending', 'running', 'finished']).toContain(first.status);
-    await until('the job to end', () => jobGone(jobId));
+    await waitFor(() => jobGone(jobId), 'the job to end', 90_000, 200);
     const info = runJson(dir);
     expect(info.status, fs.readFileSync(path.join(dir, 'log.txt'), 'utf8')).toBe('finished');
     expect(info.slurm_job_id).toBe(jobId);
@@ -112,7 +105,7 @@ describe.skipIf(skip)('cvw submit on a one-node Slurm cluster', () => {
     expect(r.err).toBe(`cvw submit: ${runJson(dir).error.message}\n`);
     expect(r.err).toMatch(new RegExp(`^cvw submit: scontrol release ${jobId} failed: .+ \\(job ${jobId} cancelled\\)\\n$`, 's'));
     expect(runJson(dir).status).toBe('failed');
-    await until('the job to leave the queue', () => jobGone(jobId), 30_000);
+    await waitFor(() => jobGone(jobId), 'the job to leave the queue', 30_000, 200);
 
     const bad = cli('submit', 'short.yaml', '--partition', 'nope', '--work-dir', path.join(t.dir, 'bad-partition'));
     expect(bad.code).toBe(1);
@@ -135,7 +128,7 @@ describe.skipIf(skip)('cvw submit on a one-node Slurm cluster', () => {
     expect(r.status, r.stderr).toBe(0);
     const { jobId } = JSON.parse(r.stdout);
     expect(execFileSync('scontrol', ['show', 'job', jobId], { env: env(), encoding: 'utf8' })).toContain(`JobName=cvw-${odd}\n`);
-    await until('the job to end', () => jobGone(jobId));
+    await waitFor(() => jobGone(jobId), 'the job to end', 90_000, 200);
     expect(runJson(dir)).toMatchObject({ status: 'finished', iter: 1, config: path.join(t.dir, odd, `${odd}.yaml`) });
     expect(fs.existsSync(path.join(dir, `slurm-${jobId}.out`))).toBe(true);
     expect(fs.readdirSync(path.join(t.dir, odd)).filter((f) => f.startsWith('PWNED'))).toEqual([]);
@@ -147,7 +140,7 @@ describe.skipIf(skip)('cvw submit on a one-node Slurm cluster', () => {
     const r = cli('submit', 'long.yaml', '--nodes', '1', '--ntasks-per-node', '2', '--work-dir', dir, '--json');
     expect(r.code, r.err).toBe(0);
     const { jobId } = JSON.parse(r.out);
-    await until('the first steps', () => runJson(dir).iter >= 2);
+    await waitFor(() => runJson(dir).iter >= 2, 'the first steps', 90_000, 200);
 
     // The editor's view of jobs queued behind this one (both CPUs taken): pending with Slurm's
     // reason; one cancelled outside the editor before it started is failed (its run.json still
@@ -174,9 +167,9 @@ describe.skipIf(skip)('cvw submit on a one-node Slurm cluster', () => {
       expect(await manager.stop(stoppedHere.dir, { graceMs: 30_000 })).toBe('stopped');
       expect(runJson(stoppedHere.dir).status).toBe('stopped');
       execFileSync('scancel', [cancelled.job], { env: env() });
-      await until('the cancelled jobs to leave the queue', () => jobGone(cancelled.job) && jobGone(stoppedHere.job), 30_000);
+      await waitFor(() => jobGone(cancelled.job) && jobGone(stoppedHere.job), 'the cancelled jobs to leave the queue', 30_000, 200);
       expect(runJson(cancelled.dir).status).toBe('pending');
-      await until('run.json to settle', () => Date.now() > fs.statSync(path.join(cancelled.dir, 'run.json')).mtimeMs + 3500, 10_000);
+      await waitFor(() => Date.now() > fs.statSync(path.join(cancelled.dir, 'run.json')).mtimeMs + 3500, 'run.json to settle', 10_000, 200);
       await poller.poll();
       expect(records.get(cancelled.dir)).toMatchObject({ state: 'failed', slurm: { note: `Slurm job ${cancelled.job} ended before the run started (its output: slurm-${cancelled.job}.out in the run directory)` } });
       expect(records.get(stoppedHere.dir)!.state).toBe('stopped');
@@ -187,7 +180,7 @@ describe.skipIf(skip)('cvw submit on a one-node Slurm cluster', () => {
       poller.dispose();
       manager.dispose();
     }
-    await until('the job to end', () => jobGone(jobId), 60_000);
+    await waitFor(() => jobGone(jobId), 'the job to end', 60_000, 200);
     const info = runJson(dir);
     expect(info.status).toBe('stopped');
     expect(info.error).toBeUndefined();

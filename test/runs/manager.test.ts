@@ -6,6 +6,7 @@ import { crashPlaces, nodeRuntime, RunManager, RunWatcher, type MetricRecord, ty
 import { tempFiles } from '../helpers/tmp';
 import { bundleTestCli, REPO_ROOT, type TestCli } from './cli';
 import { tinyClassificationYaml } from '../helpers/tinyConfig';
+import { waitFor } from '../helpers/wait';
 
 // Real `cvw train` child processes on the wasm engine: a narrow ResNet on 16x16 crops of the
 // 12 sample images, 3 iterations per epoch. The runs a test stops are far longer than the test
@@ -159,10 +160,7 @@ describe('RunManager with real cvw train processes', () => {
     const run = manager.train({ config: 'configs/quiet.yaml', cwd: t.dir });
     const checkpoint = path.join(run.runDir, 'checkpoints', 'latest.safetensors');
     // Nothing rewrites run.json before the stop (no log interval comes): poll for the first epoch's checkpoint.
-    for (const deadline = Date.now() + 40_000; !fs.existsSync(checkpoint); ) {
-      if (Date.now() > deadline) throw new Error(`no checkpoint in ${run.runDir} after 40 s`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitFor(() => fs.existsSync(checkpoint), `a checkpoint in ${run.runDir}`, 40_000);
     expect(await manager.stop(run.runDir)).toBe('stopped');
     const stopped = await runState(run.runDir, (r) => r.state === 'stopped');
     const at = /stopped \(SIGINT\) at epoch (\d+), iteration (\d+)/.exec(fs.readFileSync(path.join(run.runDir, 'log.txt'), 'utf8'))!;

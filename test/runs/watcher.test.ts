@@ -6,6 +6,7 @@ import { RunWatcher, readRunRecord, processLiveness, type MetricRecord, type Run
 import { canStopRun, procStat, RunLock } from '../../src/rundir';
 import { runInfo } from '../helpers/runInfo';
 import { tempFiles } from '../helpers/tmp';
+import { waitFor } from '../helpers/wait';
 
 const t = tempFiles({});
 afterAll(() => t.cleanup());
@@ -34,9 +35,7 @@ function nextChange(w: RunWatcher, predicate: (c: RunChange) => boolean): Promis
   });
 }
 
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 20));
-}
+const until = (cond: () => boolean) => waitFor(cond, 'the watcher to catch up', 30_000, 20);
 
 describe('readRunRecord', () => {
   it('says interrupted for a running run whose process is gone and that has a checkpoint, crashed without one', () => {

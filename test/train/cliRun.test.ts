@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tempFiles } from '../helpers/tmp';
 import { tinyClassificationYaml } from '../helpers/tinyConfig';
+import { waitFor } from '../helpers/wait';
 
 // Real `cvw train` processes: SIGINT stops cleanly; SIGKILL after a checkpoint, then --resume,
 // gives the metrics of an uninterrupted run.
@@ -18,14 +19,6 @@ beforeAll(() => {
 
 function start(args: string[]): ChildProcess {
   return spawn(process.execPath, [cvw, 'train', ...args], { cwd: t.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-async function waitFor(cond: () => boolean, what: string, ms = 120_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const exited = (p: ChildProcess) => new Promise<number | null>((r) => p.on('exit', (code) => r(code)));

@@ -6,6 +6,7 @@ import { mallocNote, mallocTunablesSet, MALLOC_TUNABLES, usesGlibc, withMallocTu
 import { NO_RELAUNCH_ENV, shouldRelaunch } from '../../src/cli/relaunch';
 import { tempFiles } from '../helpers/tmp';
 import { tinyClassificationYaml } from '../helpers/tinyConfig';
+import { waitFor } from '../helpers/wait';
 
 // `cvw train` relaunches itself with glibc's malloc tunables (src/cli/relaunch.ts): the training
 // runs in the second process, which must behave as the first would have: signals reach it once,
@@ -55,14 +56,6 @@ function start(dir: string): ChildProcess {
   delete env[NO_RELAUNCH_ENV];
   delete env.GLIBC_TUNABLES;
   return spawn(process.execPath, [cvw, 'train', 'tiny.yaml', '--work-dir', dir], { cwd: t.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-async function waitFor(cond: () => boolean, what: string, ms = 120_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const runRecord = (dir: string) => (fs.existsSync(path.join(dir, 'run.json')) ? JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) : undefined);

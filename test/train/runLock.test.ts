@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { tempFiles } from '../helpers/tmp';
 import { tinyClassificationYaml } from '../helpers/tinyConfig';
 import { makeNewRunDir, readRunLock, readRunRecord, RUN_FILES, RunLock, RunLockedError, type LockHolder } from '../../src/rundir';
+import { waitFor } from '../helpers/wait';
 
 const RUN_LOCK = RUN_FILES.lock;
 
@@ -173,13 +174,6 @@ function start(args: string[]): ChildProcess & { err: string } {
   return p;
 }
 const exited = (p: ChildProcess) => (p.exitCode !== null ? Promise.resolve(p.exitCode) : new Promise<number | null>((r) => p.on('exit', (code) => r(code))));
-async function waitFor(cond: () => boolean, what: string, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 const metricIters = (dir: string) =>
   fs
     .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
