@@ -122,10 +122,7 @@ describe('RunManager with real cvw train processes', () => {
     expect(exit.code).toBe(0);
     const finished = await runState(run.runDir, (r) => r.state === 'finished');
     expect(finished.info.iter).toBe(3);
-    await new Promise<void>((resolve) => {
-      const check = () => (followed.filter((m) => m.split === 'train').length === 3 ? resolve() : setTimeout(check, 50));
-      check();
-    });
+    await waitFor(() => followed.filter((m) => m.split === 'train').length === 3, 'the three training records followed', 20_000);
     follow.dispose();
     follow = undefined;
     expect(followed.filter((m) => m.split === 'train').map((m) => m.iter)).toEqual([1, 2, 3]);
