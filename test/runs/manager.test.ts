@@ -150,7 +150,7 @@ describe('RunManager with real cvw train processes', () => {
     // A finished run with a checkpoint may be continued further.
     const further = manager.resume({ runDir: run.runDir, args: ['--max-iters', String(stoppedAt + 4)] });
     expect((await further.exited).code).toBe(0);
-    expect((await runState(run.runDir, (r) => r.state === 'finished' && r.info.iter === stoppedAt + 4)).info.iter).toBe(stoppedAt + 4);
+    await runState(run.runDir, (r) => r.state === 'finished' && r.info.iter === stoppedAt + 4);
   });
 
   it("a stopped run's run.json says where it stopped (its checkpoint), though it logged nothing since it started", async () => {
