@@ -92,6 +92,11 @@ export interface CommandSpec {
   run(args: ParsedArgs): Promise<number> | number;
 }
 
+/** A number option's value (parseArgs checked it against its range); undefined when not given and without a default. */
+export function numberOption(args: ParsedArgs, name: string): number | undefined {
+  return args.options[name] as number | undefined;
+}
+
 /** A usage error: printed with a pointer to `--help`, exit status 2. */
 export class UsageError extends Error {
   constructor(message: string, readonly command?: string) {

@@ -1,3 +1,5 @@
+import { MAX_QUEUE_PARALLEL } from '../runs/queueRunner';
+
 /**
  * The numeric settings, read within the bounds package.json declares for them (ids.test.ts checks
  * that both say the same). VS Code shows those bounds in the Settings editor but hands over
@@ -5,7 +7,7 @@
  * the Slurm poll's setInterval fire every millisecond, NaN parallel runs started the whole queue.
  */
 export const NUMBER_SETTINGS = {
-  'runs.queueParallel': { default: 1, minimum: 1, maximum: 64, integer: true },
+  'runs.queueParallel': { default: 1, minimum: 1, maximum: MAX_QUEUE_PARALLEL, integer: true },
   'runs.stopGraceSeconds': { default: 60, minimum: 1, maximum: 3600, integer: false },
   'slurm.nodes': { default: 1, minimum: 1, maximum: 65536, integer: true },
   'slurm.ntasksPerNode': { default: 1, minimum: 1, maximum: 1024, integer: true },

@@ -13,13 +13,16 @@ import * as path from 'node:path';
 import { processLiveness, readRunRecord } from '../rundir';
 import { newRunId, configStem, type RunManager } from './manager';
 import { QueueLockBusy, readQueue, updateQueue, type QueueData, type QueueEntry } from './queueFile';
+import type { Disposable } from './watcher';
 
 /**
  * How long a tick waits for the queue's lock. It runs on the editor's extension host, which the
  * wait blocks: another process holds the lock for milliseconds, and a busy tick is tried again.
  */
 const LOCK_WAIT_MS = 200;
-import type { Disposable } from './watcher';
+
+/** The most runs a queue starts at a time (`cvw queue run --parallel`, `cvWorkbench.runs.queueParallel`). */
+export const MAX_QUEUE_PARALLEL = 64;
 
 export interface QueueRunnerOptions {
   /** The workspace folder: the queue file, `work_dirs/` and relative configs are resolved from it. */

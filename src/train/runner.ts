@@ -576,14 +576,14 @@ export class Runner implements RunnerApi {
     return { loss: sum / world.size, samples: stats[world.size + names.length] };
   }
 
-  /** Close the loaders and free the weights; also after a partial set-up. Every loader is closed even when one fails. */
   /** The run has a checkpoint to resume from (on rank 0's disk; other ranks check their copy of the path). */
   private checkpointed(): boolean {
     return fs.existsSync(checkpointFile(this.runDir.runPath, CHECKPOINTS.latest));
   }
 
   /**
-   * Close the data loaders and free the model and optimizer. `engineBroken`: the engine aborted
+   * Close the data loaders and free the model and optimizer, also after a partial set-up; every
+   * loader is closed even when one fails. `engineBroken`: the engine aborted
    * (the wasm heap ran out) and cannot be called again, so its tensors are left to the process:
    * freeing them read the dead heap ("memory access out of bounds") over the message that said why.
    */

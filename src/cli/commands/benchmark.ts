@@ -1,7 +1,7 @@
 /** `cvw benchmark knn|linear <run or checkpoint>`: measure frozen features (src/eval/benchmark.ts). */
 import { benchmarkKnn, benchmarkLinear, type BenchmarkOptions, type BenchmarkResult } from '../../eval/benchmark';
 import { BACKENDS, type EngineConfig } from '../../engine/configSection';
-import { type CommandSpec, type OptionSpec, type ParsedArgs } from '../args';
+import { numberOption as num, type CommandSpec, type OptionSpec, type ParsedArgs } from '../args';
 
 const COMMON: OptionSpec[] = [
   { name: 'data', type: 'string', valueName: 'config', description: 'Config whose data.train (memory bank / probe training set) and data.val (test set) to use, e.g. configs/benchmarks/fashion_mnist.yaml (default: the run\'s own data)' },
@@ -16,8 +16,6 @@ const COMMON: OptionSpec[] = [
 ];
 
 const SOURCE = [{ name: 'run', description: 'A run directory (its best, else latest checkpoint) or a checkpoint file' }];
-
-const num = (args: ParsedArgs, name: string) => args.options[name] as number | undefined;
 
 function commonOptions(args: ParsedArgs): BenchmarkOptions {
   const backend = args.options.backend as EngineConfig['backend'] | undefined;

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { UserError } from '../../core/problems';
 import { SHAPES_DEFAULTS, synthShapes } from '../../data/synth/shapes';
-import type { CommandSpec } from '../args';
+import { numberOption, type CommandSpec } from '../args';
 import { progressBar } from './dataProgress';
 
 const D = SHAPES_DEFAULTS;
@@ -27,7 +27,7 @@ export const dataSynthCommand: CommandSpec = {
   async run(args) {
     const kind = args.positionals[0];
     if (kind !== 'shapes') throw new UserError(`unknown kind "${kind}"; the kinds are: shapes`);
-    const num = (name: string) => args.options[name] as number;
+    const num = (name: string) => numberOption(args, name)!; // every one has a default
     const out = path.resolve(String(args.options.out));
     const bar = progressBar('drawing', 'items', !!args.options.quiet);
     const summary = await synthShapes(

@@ -30,7 +30,7 @@ export const envCommand: CommandSpec = {
     if (args.options['build-onednn']) buildOnednn((m) => process.stderr.write(`cvw: ${m}\n`));
     // Software adapters too: auto never picks one, but the report says it is there.
     const environment = { ...defaultEnvironment, probeWebgpu: () => probeWebgpu(resolvePackage, 'all') };
-    const report = await initEngine({ backend: backend as EngineConfig['backend'], device: device as EngineConfig['device'], threads }, environment);
+    const report = await initEngine({ backend, device, threads }, environment);
     const mpi = mpiAvailability();
     const onednn = onednnAvailability();
     const malloc = mallocNote(RELAUNCHED_COMMANDS);

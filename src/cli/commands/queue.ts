@@ -9,7 +9,7 @@ import { UsageError, type CommandSpec, type ParsedArgs } from '../args';
 import { joinArgs, parseRunArgs } from '../../runs/args';
 import { RunManager } from '../../runs/manager';
 import { addToQueue, queueFile, QueueFileError, removeFromQueue, setQueuePaused, type QueueData, type QueueEntry } from '../../runs/queueFile';
-import { QueueRunner, settledQueue } from '../../runs/queueRunner';
+import { MAX_QUEUE_PARALLEL, QueueRunner, settledQueue } from '../../runs/queueRunner';
 import { resolveTrainingConfig } from '../../core/check';
 import type { Override } from '../../core/config/overrides';
 
@@ -122,7 +122,7 @@ export const queueRunCommand: CommandSpec = {
   name: 'queue run',
   summary: 'Start the queued trainings, N at a time, until the queue is empty; adopts runs another runner started',
   options: [
-    { name: 'parallel', short: 'p', type: 'number', description: 'Trainings at a time', default: 1, range: { integer: true, min: 1, max: 64 } },
+    { name: 'parallel', short: 'p', type: 'number', description: 'Trainings at a time', default: 1, range: { integer: true, min: 1, max: MAX_QUEUE_PARALLEL } },
     { name: 'watch', type: 'boolean', description: 'Keep waiting for new entries when the queue is empty' },
   ],
   details: 'The runs are this process\'s children: Ctrl+C stops them (each writes a last checkpoint; `cvw train --resume <run>` continues it). The editor serves the same queue file; both may run at once.',

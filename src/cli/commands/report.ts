@@ -7,9 +7,8 @@ import { generateReport } from '../../report/generate';
 import { isRunDir, RUN_FILES } from '../../rundir';
 import { writeStandaloneReport } from '../../report/standalone';
 import { writeReportComparison } from '../../report/evalFiles';
-import { UsageError, type CommandSpec, type ParsedArgs } from '../args';
+import { numberOption, UsageError, type CommandSpec } from '../args';
 
-const count = (args: ParsedArgs, name: string) => args.options[name] as number | undefined;
 
 export const reportCommand: CommandSpec = {
   name: 'report',
@@ -41,10 +40,10 @@ export const reportCommand: CommandSpec = {
     if (!args.options['no-predict']) {
       const { file, report } = await generateReport(dir, {
         split: args.options.split as string | undefined,
-        gallery: count(args, 'gallery'),
-        queries: count(args, 'queries'),
-        neighbours: count(args, 'neighbours'),
-        points: count(args, 'points'),
+        gallery: numberOption(args, 'gallery'),
+        queries: numberOption(args, 'queries'),
+        neighbours: numberOption(args, 'neighbours'),
+        points: numberOption(args, 'points'),
         log: (m) => process.stderr.write(m + '\n'),
       });
       written.report = file;
