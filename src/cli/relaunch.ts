@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mallocTunablesSet, usesGlibc, withMallocTunables } from '../core/mallocTunables';
+import { outOfMemoryNote, watchOutOfMemoryKills } from '../core/memoryLimit';
 
 /** Commands that run the engine for long enough to gain (the rest start faster without a second process). */
 export const RELAUNCHED_COMMANDS: ReadonlySet<string> = new Set(['train', 'benchmark', 'eval', 'predict', 'extract', 'retrieve']);
@@ -39,6 +40,7 @@ export function relaunch(script: string, argv: readonly string[]): void {
     env: { ...withMallocTunables(process.env), [RELAUNCHED_ENV]: '1' },
     detached: true,
   });
+  const killedForMemory = watchOutOfMemoryKills();
   const handlers = FORWARDED.map((sig) => [sig, () => void child.kill(sig)] as const);
   for (const [sig, h] of handlers) process.on(sig, h);
   child.on('error', (err) => {
@@ -48,6 +50,7 @@ export function relaunch(script: string, argv: readonly string[]): void {
   child.on('exit', (code, signal) => {
     for (const [sig, h] of handlers) process.off(sig, h);
     if (signal) {
+      if (killedForMemory(signal)) process.stderr.write(outOfMemoryNote(argv[0]));
       process.kill(process.pid, signal);
       return;
     }

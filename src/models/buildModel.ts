@@ -3,10 +3,10 @@
  * export): seeded when asked, and built within a budget of parameter values that fits the memory
  * its tensors will live in.
  */
-import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { registries } from '../core/registry';
 import { gigabytes } from '../core/format';
+import { describeMemoryLimit, memoryLimit } from '../core/memoryLimit';
 import type { Algorithm } from './algorithms/types';
 import { seedInit, withParameterBudget } from './nn/init';
 
@@ -21,9 +21,10 @@ export type BuildPurpose = 'train' | 'load';
 
 /** Parameter values (float32) a model may draw on the current engine, and what that limit is. */
 export function parameterBudget(purpose: BuildPurpose): { values: number; what: string } {
-  const wasm = tf.getBackend() === 'wasm';
-  const bytes = wasm ? Math.min(WASM_HEAP_BYTES, os.totalmem()) : os.totalmem();
-  const memory = `${wasm ? "the wasm engine's" : "this machine's"} ${gigabytes(bytes)} GB of memory`;
+  const limit = memoryLimit();
+  const wasmBound = tf.getBackend() === 'wasm' && WASM_HEAP_BYTES < limit.bytes;
+  const bytes = wasmBound ? WASM_HEAP_BYTES : limit.bytes;
+  const memory = `${wasmBound ? `the wasm engine's ${gigabytes(bytes)} GB` : describeMemoryLimit(limit)} of memory`;
   const share = purpose === 'train' ? 'a quarter' : 'half';
   const copies = purpose === 'train' ? "training holds about four times its parameters (weights, gradients, the optimizer's moments)" : 'loading holds its weights twice (the model and the checkpoint)';
   return { values: Math.floor(bytes / 4 / (purpose === 'train' ? 4 : 2)), what: `more than ${share} of ${memory}, and ${copies}` };

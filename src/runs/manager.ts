@@ -23,6 +23,7 @@ import { newRunId } from '../core/runId';
 import { stopSlurmRun } from './slurmStop';
 import { withMallocTunables } from '../core/mallocTunables';
 import { makeDirs } from '../core/makeDirs';
+import { outOfMemoryNote, watchOutOfMemoryKills } from '../core/memoryLimit';
 
 export interface ExitInfo {
   code: number | null;
@@ -57,10 +58,13 @@ export class ManagedProcess {
   ) {
     // spawn() reports a missing executable through 'error', with no pid.
     this.pid = child.pid ?? -1;
+    const killedForMemory = watchOutOfMemoryKills();
     this.exited = new Promise<ExitInfo>((resolve) => {
       const done = (code: number | null, signal: NodeJS.Signals | null) => {
         if (this.exitInfo) return;
         this.flush();
+        // argv: node, the cvw script, the command.
+        if (killedForMemory(signal)) this.addOutput(outOfMemoryNote(argv[2]));
         this.exitInfo = { code, signal };
         onExit(this);
         resolve(this.exitInfo);
@@ -87,6 +91,11 @@ export class ManagedProcess {
     if (!text) return;
     this.backlog = (this.backlog + text).slice(-BACKLOG_CHARS);
     for (const l of [...this.listeners]) l(text);
+  }
+
+  /** Output of the manager's own, after the process's. */
+  protected addOutput(text: string): void {
+    this.push(text);
   }
 
   /** Call `listener` with the output so far (the latest 256 KiB), then with each new piece. */
@@ -150,6 +159,21 @@ export class ManagedRun extends ManagedProcess {
       clearInterval(timer);
       read();
     };
+  }
+
+  /** Also in output.log, for whoever opens the run's output later (nothing when the folder is gone). */
+  protected override addOutput(text: string): void {
+    super.addOutput(text);
+    try {
+      const fd = openForAppend(runFile(this.runDir, 'output'), 'run output');
+      try {
+        fs.writeSync(fd, text);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch {
+      // the folder was removed under us
+    }
   }
 }
 

@@ -7,6 +7,8 @@ import { probeWebgpu, webgpuInstallHint } from '../../engine/webgpu';
 import type { CommandSpec } from '../args';
 import { buildBinding, mpiAvailability, type MpiAvailability } from '../../distributed/binding';
 import { mallocNote } from '../../core/mallocTunables';
+import { memoryLimit, type MemoryLimit } from '../../core/memoryLimit';
+import { gigabytes } from '../../core/format';
 import { buildOnednn, onednnAvailability } from '../../engine/onednn';
 import { RELAUNCHED_COMMANDS } from '../relaunch';
 
@@ -34,10 +36,11 @@ export const envCommand: CommandSpec = {
     const mpi = mpiAvailability();
     const onednn = onednnAvailability();
     const malloc = mallocNote(RELAUNCHED_COMMANDS);
+    const memory = memoryLimit();
     process.stdout.write(
       args.options.json
-        ? JSON.stringify({ ...report, distributed: mpi, onednn, malloc }, null, 2) + '\n'
-        : formatReport(report) + `oneDNN:      ${onednn.available ? '+' : '-'} ${onednn.note}\n` + formatDistributed(mpi) + `malloc:      ${malloc}\n`,
+        ? JSON.stringify({ ...report, distributed: mpi, onednn, malloc, memory }, null, 2) + '\n'
+        : formatReport(report) + `oneDNN:      ${onednn.available ? '+' : '-'} ${onednn.note}\n` + formatDistributed(mpi) + `malloc:      ${malloc}\n` + `memory:      ${formatMemory(memory)}\n`,
     );
     return 0;
   },
@@ -59,6 +62,11 @@ export function formatReport(r: EngineReport): string {
   const webgpu = r.available.find((a) => a.engine === 'webgpu');
   if (webgpu && !webgpu.available && /not installed|does not match/.test(webgpu.note)) lines.push(`GPU training from npm alone: ${webgpuInstallHint()}`);
   return lines.join('\n') + '\n';
+}
+
+/** What budgets and the out-of-memory note take as the memory there is (core/memoryLimit.ts). */
+function formatMemory(m: MemoryLimit): string {
+  return m.source === 'machine' ? `${gigabytes(m.bytes)} GB (the machine's)` : `${gigabytes(m.bytes)} GB (a control group's limit: a container's or job's; the machine has ${gigabytes(os.totalmem())} GB)`;
 }
 
 /** Whether data-parallel training (MPI) is available here, and how to get it. */

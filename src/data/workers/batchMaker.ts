@@ -4,9 +4,9 @@
  * The same code runs in the decoding workers and, with `data.workers: 0`, on the main thread, so
  * the batches are identical whatever the number of workers.
  */
-import * as os from 'node:os';
 import { limitFromEnv } from '../../core/boundedRead';
 import { gigabytes } from '../../core/format';
+import { describeMemoryLimit, memoryLimit } from '../../core/memoryLimit';
 import { randomFor, type Random } from '../../core/random';
 import { UserError } from '../../core/problems';
 import { NativeModuleError } from '../../core/nativeModules';
@@ -167,9 +167,9 @@ function checkMaskFollowed(mask: MaskImage | undefined, img: ImageTensor, steps:
   );
 }
 
-/** What a batch's arrays may take: an eighth of the machine's memory, or CVW_MAX_BATCH_BYTES. */
+/** What a batch's arrays may take: an eighth of the memory this process may use, or CVW_MAX_BATCH_BYTES. */
 function maxBatchBytes(): number {
-  return limitFromEnv(MAX_BATCH_BYTES_ENV, Math.floor(os.totalmem() / 8));
+  return limitFromEnv(MAX_BATCH_BYTES_ENV, Math.floor(memoryLimit().bytes / 8));
 }
 export const MAX_BATCH_BYTES_ENV = 'CVW_MAX_BATCH_BYTES';
 
@@ -180,7 +180,7 @@ function batchTooLarge(sample: Made, n: number): string | undefined {
   const limit = maxBatchBytes();
   if (bytes <= limit) return undefined;
   const views = sample.views.map((v) => `${v.width}x${v.height}x${v.channels}`).join(' + ');
-  return `a batch of ${n} samples of ${views} takes ${gigabytes(bytes)} GB, more than the ${gigabytes(limit)} GB a batch may take (an eighth of this machine's memory; set ${MAX_BATCH_BYTES_ENV} to raise it): lower the dataset's batch_size or the size its pipeline gives`;
+  return `a batch of ${n} samples of ${views} takes ${gigabytes(bytes)} GB, more than the ${gigabytes(limit)} GB a batch may take (an eighth of ${describeMemoryLimit()} of memory; set ${MAX_BATCH_BYTES_ENV} to raise it): lower the dataset's batch_size or the size its pipeline gives`;
 }
 
 /** Views stacked into NHWC arrays; every sample's view v must have the same size. */
