@@ -7,9 +7,9 @@
  * tfjs-node-gpu (installed, and a GPU visible) → webgpu (installed, on a hardware adapter) →
  * tfjs-node → wasm-ort → wasm → cpu.
  */
-import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../core/problems';
+import { cpuLimit } from '../core/cpuLimit';
 import type { EngineConfig } from './configSection';
 import { activateTfjsNode, defaultEnvironment, tensorflowBackendUsesGpu, tfjsNodeAvailability, type Availability, type EngineEnvironment, type EngineName } from './engines';
 import { ensureGradients } from './gradients';
@@ -180,7 +180,7 @@ async function activate(engine: EngineName, threads: number, env: EngineEnvironm
  */
 export async function initEngine(options: Partial<EngineConfig> = {}, env: EngineEnvironment = defaultEnvironment): Promise<EngineReport> {
   const config = { backend: options.backend ?? 'auto', device: options.device ?? 'auto', threads: options.threads ?? 0 };
-  const threads = config.threads > 0 ? config.threads : os.availableParallelism();
+  const threads = config.threads > 0 ? config.threads : cpuLimit().cores;
   // Asking Dawn for an adapter loads it (and Mesa): only when webgpu may be wanted.
   const cpuOnly = config.backend !== 'auto' && config.backend !== 'webgpu' && config.device !== 'gpu';
   // Only engine.backend: webgpu may run on a software adapter, so only then is one looked for.
@@ -247,6 +247,7 @@ function summarize(r: EngineReport): string {
   const versions = Object.entries(r.versions)
     .map(([name, v]) => `${name.replace('@tensorflow/', '')} ${v}`)
     .join(', ');
-  const threads = r.adapter ? `adapter ${describeAdapter(r.adapter)}` : r.engine === 'wasm-ort' ? `${r.threads} threads for the native kernels, 1 for wasm` : `${r.threads} thread${r.threads === 1 ? '' : 's'}`;
+  const count = `${r.threads} thread${r.threads === 1 ? '' : 's'}`;
+  const threads = r.adapter ? `adapter ${describeAdapter(r.adapter)}` : r.engine === 'wasm-ort' ? `${count} for the native kernels, 1 for wasm` : count;
   return [`${r.engine} on ${r.device.toUpperCase()}: ${DESCRIPTIONS[r.engine]} (${versions}; ${threads}) — ${r.reason}`, ...r.warnings.map((w) => `warning: ${w}`)].join('\n');
 }

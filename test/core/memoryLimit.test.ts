@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { describeMemoryLimit, memoryLimit, oomKillCount, outOfMemoryNote, watchOutOfMemoryKills } from '../../src/core/memoryLimit';
 import { gigabytes } from '../../src/core/format';
 import { RunManager } from '../../src/runs';
-import { makeMemoryCgroup, type MemoryCgroup } from '../helpers/memoryCgroup';
+import { makeControlGroup, type ControlGroup } from '../helpers/controlGroup';
 import { tempFiles } from '../helpers/tmp';
 import { tinyClassificationYaml } from '../helpers/tinyConfig';
 
@@ -27,7 +27,7 @@ const t = tempFiles({
   // ResNet-18 at base width 128: 44.7 million parameter values, more than a quarter of 512 MiB allows (33.6 million).
   'wide.yaml': tiny(16, 'base_width: 128'),
 });
-const groups: MemoryCgroup[] = [];
+const groups: ControlGroup[] = [];
 afterAll(() => {
   for (const g of groups) g.remove();
   t.cleanup();
@@ -36,8 +36,8 @@ beforeAll(() => {
   if (!fs.existsSync(path.join(root, 'dist', 'lib', 'cli', 'relaunch.js'))) throw new Error('run `npm run build` first');
 });
 
-function group(limitBytes: number): MemoryCgroup | undefined {
-  const g = makeMemoryCgroup(`cvw-test-${process.pid}-${groups.length}`, limitBytes);
+function group(memoryBytes: number): ControlGroup | undefined {
+  const g = makeControlGroup(`cvw-test-${process.pid}-${groups.length}`, { memoryBytes });
   if (g) groups.push(g);
   return g;
 }
@@ -82,7 +82,7 @@ describe('the memory a process may use', () => {
 });
 
 const cgroupsWritable = (() => {
-  const g = makeMemoryCgroup(`cvw-test-${process.pid}-probe`, 64 * MiB);
+  const g = makeControlGroup(`cvw-test-${process.pid}-probe`, { memoryBytes: 64 * MiB });
   g?.remove();
   return !!g;
 })();

@@ -9,6 +9,7 @@ import { buildBinding, mpiAvailability, type MpiAvailability } from '../../distr
 import { mallocNote } from '../../core/mallocTunables';
 import { memoryLimit, type MemoryLimit } from '../../core/memoryLimit';
 import { gigabytes } from '../../core/format';
+import { cpuLimit, type CpuLimit } from '../../core/cpuLimit';
 import { buildOnednn, onednnAvailability } from '../../engine/onednn';
 import { RELAUNCHED_COMMANDS } from '../relaunch';
 
@@ -52,7 +53,7 @@ export function formatReport(r: EngineReport): string {
     '',
     `engine:   ${r.engine} (tfjs backend "${r.backend}", ${r.device.toUpperCase()})`,
     `reason:   ${r.reason}`,
-    `threads:  ${r.threads} (machine: ${os.availableParallelism()} cores)`,
+    `threads:  ${r.threads} (${formatCores(cpuLimit())})`,
     'versions:',
     ...Object.entries(r.versions).map(([name, v]) => `  ${name.padEnd(30)} ${v}`),
     'engines (fastest first):',
@@ -62,6 +63,12 @@ export function formatReport(r: EngineReport): string {
   const webgpu = r.available.find((a) => a.engine === 'webgpu');
   if (webgpu && !webgpu.available && /not installed|does not match/.test(webgpu.note)) lines.push(`GPU training from npm alone: ${webgpuInstallHint()}`);
   return lines.join('\n') + '\n';
+}
+
+/** The cores the default thread count is, and where a CPU quota caps them (core/cpuLimit.ts). */
+function formatCores(c: CpuLimit): string {
+  const machine = `machine: ${os.availableParallelism()} cores`;
+  return c.quota === undefined ? machine : `${machine}; its control group's CPU quota of ${+c.quota.toFixed(2)} allows ${c.cores}`;
 }
 
 /** What budgets and the out-of-memory note take as the memory there is (core/memoryLimit.ts). */

@@ -14,6 +14,7 @@
  * onnxruntime-node is a native package: required lazily, never at the top level.
  */
 import { encodeModel, type OnnxGraph } from './onnxModel';
+import { cpuLimit } from '../../core/cpuLimit';
 
 /** The onnxruntime-node version whose binding internals this module relies on. */
 export const PINNED_ORT_VERSION = '1.30.0';
@@ -76,7 +77,7 @@ export function setOrtThreads(n: number): void {
 }
 
 export function ortThreads(): number {
-  return threads || require('node:os').availableParallelism();
+  return threads || cpuLimit().cores;
 }
 
 /** One loaded graph; `run` is synchronous. */

@@ -5,7 +5,6 @@
  * the export metadata (class names, input size, pre-processing).
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../../core/problems';
@@ -17,6 +16,7 @@ import { ensureBackend, loadModel, resolveModelSource } from '../source';
 import { describeModel, planModel } from '../exportModel';
 import { requireNative } from '../../core/nativeModules';
 import { readRegularFile } from '../../core/boundedRead';
+import { cpuLimit } from '../../core/cpuLimit';
 import { MAX_THREADS } from '../../engine/configSection';
 
 export interface OutputTensor {
@@ -112,7 +112,7 @@ class OrtBackend implements InferenceBackend {
     const ort = requireNative('onnxruntime-node', () => require('onnxruntime-node') as typeof import('onnxruntime-node'));
     let session: import('onnxruntime-node').InferenceSession | undefined;
     const sessionOptions: import('onnxruntime-node').InferenceSession.SessionOptions = {
-      intraOpNumThreads: options.threads ?? os.availableParallelism(),
+      intraOpNumThreads: options.threads ?? cpuLimit().cores,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
