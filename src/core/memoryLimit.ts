@@ -59,13 +59,19 @@ export function watchOutOfMemoryKills(): (signal: NodeJS.Signals | null) => bool
 const VAL_BATCH = 'make data.val.batch_size or the image size smaller (e.g. --data.val.batch_size 16)';
 /** What to lower when `cvw <command>` ran out of memory. */
 const LOWER: Record<string, string> = {
-  train: 'make data.train.batch_size or the image size smaller, or data.workers and data.prefetch fewer, then continue with `cvw train --resume <run directory>`',
+  train: 'make data.train.batch_size or the image size smaller, or data.workers and data.prefetch fewer',
   eval: VAL_BATCH,
   extract: VAL_BATCH,
 };
 
+/** `ended by the kernel's out-of-memory killer (...): <what to lower>`, for a process of `cvw <command>`. */
+export function endedForMemory(command: string): string {
+  const lower = LOWER[command] ?? 'make --batch-size or the image size smaller';
+  return `ended by the kernel's out-of-memory killer (with the other processes here it needed more than ${describeMemoryLimit()} of memory): ${lower}`;
+}
+
 /** The line that says `cvw <command>` was ended for memory, and what to lower. */
 export function outOfMemoryNote(command: string): string {
-  const lower = LOWER[command] ?? 'make --batch-size or the image size smaller';
-  return `cvw: the kernel's out-of-memory killer ended cvw ${command}: with the other processes here it needed more than ${describeMemoryLimit()} of memory; ${lower}\n`;
+  const resume = command === 'train' ? ', then continue with `cvw train --resume <run directory>`' : '';
+  return `cvw: cvw ${command} was ${endedForMemory(command)}${resume}\n`;
 }

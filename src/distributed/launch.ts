@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { UserError } from '../core/problems';
 import { buildBinding, mpiAvailability, mpirunRootEnv, which, MPI_INSTALL_HINT } from './binding';
 import { appendLog, isRunDir, readRunInfo, writeRunInfo, type RunInfo } from '../rundir';
+import { endedForMemory, watchOutOfMemoryKills } from '../core/memoryLimit';
 
 /**
  * The most ranks `--nproc` starts on one machine: each is a whole training process (hundreds of MB
@@ -50,6 +51,7 @@ export async function launchRanks(o: LaunchOptions): Promise<number> {
   const oversubscribe = o.nproc > os.availableParallelism() ? ['--oversubscribe'] : [];
   const argv = ['-np', String(o.nproc), ...oversubscribe, ...extra, process.execPath, process.argv[1], ...o.args];
   const [cmd, cmdArgs] = orphanSafe(avail.mpirun, argv);
+  const killedForMemory = watchOutOfMemoryKills();
   const child = spawn(cmd, cmdArgs, { stdio: ['ignore', 'inherit', 'pipe'], env: { ...process.env, ...mpirunRootEnv() } });
   let tail = '';
   child.stderr!.on('data', (d: Buffer) => {
@@ -64,7 +66,7 @@ export async function launchRanks(o: LaunchOptions): Promise<number> {
       child.on('error', reject);
       child.on('close', (c, sig) => resolve(c ?? (sig ? 128 + (os.constants.signals[sig] ?? 1) : 1)));
     });
-    if (code !== 0 && o.runDir) recordDeadRank(o.runDir, tail);
+    if (code !== 0 && o.runDir) recordDeadRank(o.runDir, tail, killedForMemory);
     return code;
   } finally {
     process.off('SIGINT', forward);
@@ -84,10 +86,14 @@ function orphanSafe(mpirun: string, argv: string[]): [string, string[]] {
   return setpriv ? [setpriv, ['--pdeathsig', 'INT', '--', mpirun, ...argv]] : [mpirun, argv];
 }
 
-/** Put mpirun's word about the rank that died into run.json (rank 0 may have had no time to). */
-function recordDeadRank(runDir: string, mpirunOutput: string): void {
-  const dead = deadRankMessage(mpirunOutput);
+/**
+ * Put mpirun's word about the rank that died into run.json (rank 0 may have had no time to), and
+ * the out-of-memory killer's part where it had one.
+ */
+function recordDeadRank(runDir: string, mpirunOutput: string, killedForMemory: (signal: NodeJS.Signals) => boolean): void {
+  let dead = deadRankMessage(mpirunOutput);
   if (!dead || !isRunDir(runDir)) return;
+  if (/\(signal 9\b/.test(dead) && killedForMemory('SIGKILL')) dead += `, ${endedForMemory('train')}`;
   const info = readRunInfo(runDir);
   if (info.status === 'finished' || info.status === 'stopped') return;
   const message = `${dead}; the job ended at iteration ${info.iter}. Continue with \`cvw train --resume ${runDir}\`${info.error?.message ? ` (rank 0: ${info.error.message})` : ''}`;

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { describeMemoryLimit, memoryLimit, oomKillCount, outOfMemoryNote, watchOutOfMemoryKills } from '../../src/core/memoryLimit';
 import { gigabytes } from '../../src/core/format';
 import { RunManager } from '../../src/runs';
+import { buildBinding, mpiAvailability } from '../../src/distributed/binding';
 import { makeControlGroup, type ControlGroup } from '../helpers/controlGroup';
 import { tempFiles } from '../helpers/tmp';
 import { tinyClassificationYaml } from '../helpers/tinyConfig';
@@ -75,9 +76,11 @@ describe('the memory a process may use', () => {
   });
 
   it('the note says what to lower for each command', () => {
-    expect(outOfMemoryNote('train')).toMatch(/^cvw: the kernel's out-of-memory killer ended cvw train: with the other processes here it needed more than .* of memory; make data\.train\.batch_size or the image size smaller, or data\.workers and data\.prefetch fewer, then continue with `cvw train --resume <run directory>`\n$/);
-    expect(outOfMemoryNote('eval')).toMatch(/; make data\.val\.batch_size or the image size smaller \(e\.g\. --data\.val\.batch_size 16\)\n$/);
-    expect(outOfMemoryNote('predict')).toMatch(/; make --batch-size or the image size smaller\n$/);
+    expect(outOfMemoryNote('train')).toMatch(
+      /^cvw: cvw train was ended by the kernel's out-of-memory killer \(with the other processes here it needed more than .* of memory\): make data\.train\.batch_size or the image size smaller, or data\.workers and data\.prefetch fewer, then continue with `cvw train --resume <run directory>`\n$/,
+    );
+    expect(outOfMemoryNote('eval')).toMatch(/ of memory\): make data\.val\.batch_size or the image size smaller \(e\.g\. --data\.val\.batch_size 16\)\n$/);
+    expect(outOfMemoryNote('predict')).toMatch(/ of memory\): make --batch-size or the image size smaller\n$/);
   });
 });
 
@@ -104,8 +107,21 @@ describe.runIf(cgroupsWritable)('in a memory control group (a container’s or j
     expect(small.code, small.err).toBe(0);
     const large = await run(...group(450 * MiB)!.wrap(process.execPath, [cvw, 'train', 'large_crops.yaml', '--work-dir', path.join(t.dir, 'large')]));
     expect(large.signal, large.err).toBe('SIGKILL');
-    expect(large.err).toContain("cvw: the kernel's out-of-memory killer ended cvw train: with the other processes here it needed more than its control group's 0.472 GB");
+    expect(large.err).toContain("cvw: cvw train was ended by the kernel's out-of-memory killer (with the other processes here it needed more than its control group's 0.472 GB");
     expect(large.err).toContain('make data.train.batch_size or the image size smaller');
+  });
+
+  it.runIf(mpiAvailability().mpiInstalled)('cvw train --nproc 2: the rank the out-of-memory killer ended is named in run.json, with what to lower', async () => {
+    buildBinding();
+    const dir = path.join(t.dir, 'ranks');
+    // Two ranks of about 830 MB each in 700 MiB: one is killed as they grow, and mpirun ends the job.
+    const ranks = await run(...group(700 * MiB)!.wrap(process.execPath, [cvw, 'train', 'large_crops.yaml', '--nproc', '2', '--work-dir', dir]));
+    expect(ranks.code, ranks.err).not.toBe(0);
+    const info = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
+    expect(info.status).toBe('failed');
+    expect(info.error.message).toMatch(
+      /^rank [01] \(\S+\) died \(signal 9, Killed\), ended by the kernel's out-of-memory killer \(with the other processes here it needed more than its control group's 0\.734 GB .*\): make data\.train\.batch_size or the image size smaller, or data\.workers and data\.prefetch fewer; the job ended at iteration 0\. Continue with `cvw train --resume /,
+    );
   });
 
   it('a run the editor started: the note ends its output and output.log', async () => {
