@@ -120,7 +120,7 @@ describe.runIf(cgroupsWritable)('in a memory control group (a container’s or j
     const info = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
     expect(info.status).toBe('failed');
     expect(info.error.message).toMatch(
-      /^rank [01] \(\S+\) died \(signal 9, Killed\), ended by the kernel's out-of-memory killer \(with the other processes here it needed more than its control group's 0\.734 GB .*\): make data\.train\.batch_size or the image size smaller, or data\.workers and data\.prefetch fewer; the job ended at iteration 0\. Continue with `cvw train --resume /,
+      /^rank [01] \(\S+\) died \(signal 9, Killed\), ended by the kernel's out-of-memory killer \(with the other processes here it needed more than its control group's 0\.734 GB .*\): make data\.train\.batch_size or the image size smaller, or data\.workers and data\.prefetch fewer; the job ended at iteration \d+\. Continue with `cvw train --resume /,
     );
   });
 
