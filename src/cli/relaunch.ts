@@ -41,6 +41,12 @@ export function relaunch(script: string, argv: readonly string[]): void {
     detached: true,
   });
   const killedForMemory = watchOutOfMemoryKills();
+  // The run directory a trainer tells (tellLauncher), to record there an end it could not.
+  let runDir: string | undefined;
+  child.on('message', (m: unknown) => {
+    const dir = (m as Partial<RunDirMessage> | null)?.cvwRunDir;
+    if (typeof dir === 'string') runDir = dir;
+  });
   const handlers = FORWARDED.map((sig) => [sig, () => void child.kill(sig)] as const);
   for (const [sig, h] of handlers) process.on(sig, h);
   child.on('error', (err) => {
@@ -50,7 +56,10 @@ export function relaunch(script: string, argv: readonly string[]): void {
   child.on('exit', (code, signal) => {
     for (const [sig, h] of handlers) process.off(sig, h);
     if (signal) {
-      if (killedForMemory(signal)) process.stderr.write(outOfMemoryNote(argv[0]));
+      if (killedForMemory(signal)) {
+        process.stderr.write(outOfMemoryNote(argv[0]));
+        if (runDir) recordInRun(runDir);
+      }
       process.kill(process.pid, signal);
       return;
     }
@@ -66,4 +75,23 @@ export function followLauncher(): void {
   if (process.env[RELAUNCHED_ENV] !== '1' || !process.send) return;
   process.channel?.unref();
   process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+}
+
+/** What a relaunched trainer sends its launcher over their IPC channel. */
+interface RunDirMessage {
+  cvwRunDir: string;
+}
+
+/** In a relaunched trainer: tell the launcher the run directory (nothing elsewhere). */
+export function tellLauncher(runDir: string): void {
+  if (process.env[RELAUNCHED_ENV] === '1' && process.connected) process.send?.({ cvwRunDir: runDir } satisfies RunDirMessage);
+}
+
+/** run.json of a trainer the out-of-memory killer ended; the run module loaded only then (the launcher stays small). */
+function recordInRun(runDir: string): void {
+  try {
+    (require('../rundir') as typeof import('../rundir')).recordOutOfMemory(runDir);
+  } catch (e) {
+    process.stderr.write(`cvw: could not record the end in ${runDir}: ${(e as Error).message}\n`);
+  }
 }

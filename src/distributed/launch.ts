@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import { spawn } from 'node:child_process';
 import { UserError } from '../core/problems';
 import { buildBinding, mpiAvailability, mpirunRootEnv, which, MPI_INSTALL_HINT } from './binding';
-import { appendLog, isRunDir, readRunInfo, writeRunInfo, type RunInfo } from '../rundir';
+import { recordDeath } from '../rundir';
 import { endedForMemory, watchOutOfMemoryKills } from '../core/memoryLimit';
 
 /**
@@ -92,13 +92,8 @@ function orphanSafe(mpirun: string, argv: string[]): [string, string[]] {
  */
 function recordDeadRank(runDir: string, mpirunOutput: string, killedForMemory: (signal: NodeJS.Signals) => boolean): void {
   let dead = deadRankMessage(mpirunOutput);
-  if (!dead || !isRunDir(runDir)) return;
+  if (!dead) return;
   if (/\(signal 9\b/.test(dead) && killedForMemory('SIGKILL')) dead += `, ${endedForMemory('train')}`;
-  const info = readRunInfo(runDir);
-  if (info.status === 'finished' || info.status === 'stopped') return;
-  const message = `${dead}; the job ended at iteration ${info.iter}. Continue with \`cvw train --resume ${runDir}\`${info.error?.message ? ` (rank 0: ${info.error.message})` : ''}`;
-  const next: RunInfo = { ...info, status: 'failed', ended: info.ended ?? new Date().toISOString(), error: { message, iter: info.iter } };
-  writeRunInfo(runDir, next);
-  appendLog(runDir, `${new Date().toISOString()} failed: ${message}`);
-  process.stderr.write(`cvw: ${message}\n`);
+  const message = recordDeath(runDir, (info) => `${dead}; the job ended at iteration ${info.iter}. Continue with \`cvw train --resume ${runDir}\`${info.error?.message ? ` (rank 0: ${info.error.message})` : ''}`);
+  if (message) process.stderr.write(`cvw: ${message}\n`);
 }

@@ -11,7 +11,7 @@ export { checkpointMetaSchema, parseCheckpointMeta, type CheckpointMeta } from '
 export { writeAtomic, writeJsonAtomic, linkAtomic, openForAppend } from './atomic';
 export { readRunInfo, tryReadRunInfo, readRunConfig, readMetrics } from './read';
 export { readRunRecord, interpretRun, canStopRun, writerLiveness, type RunRecord } from './record';
-export { RunDir, makeNewRunDir, writeRunInfo, appendMetrics, appendLog, type NewRunInfo } from './writer';
+export { RunDir, makeNewRunDir, writeRunInfo, appendMetrics, appendLog, recordDeath, recordOutOfMemory, type NewRunInfo } from './writer';
 export { RunLock, RunLockedError, readRunLock, type LockHolder } from './lock';
 export { processLiveness, procStat, type Liveness } from './liveness';
 export { FileFollower, MetricsFollower, type FollowRead, type MetricRecord, type MetricsRead } from './follow';

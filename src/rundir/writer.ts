@@ -18,6 +18,8 @@ import { RunLock } from './lock';
 import { readRunInfo } from './read';
 import { RUN_INFO_VERSION, type RunInfo } from './schema';
 import { makeDirs } from '../core/makeDirs';
+import { endedForMemory } from '../core/memoryLimit';
+import { isRunDir } from './files';
 
 /**
  * What a new run's creator says about it (the rest is this process's and the clock's). A run is
@@ -206,6 +208,28 @@ export function appendMetrics(dir: string, record: Record<string, unknown>): voi
 /** One line to run `dir`'s log.txt. */
 export function appendLog(dir: string, line: string): void {
   appendToFile(runFile(dir, 'log'), 'run log', line.endsWith('\n') ? line : line + '\n');
+}
+
+/**
+ * Record in run `dir`'s run.json why its writer died when the writer could not say (a rank that
+ * mpirun saw die, the out-of-memory killer): status failed, `describe`'s message and the iteration
+ * it reached, and a line in log.txt. For the process that started the writer, once it is gone;
+ * `describe` returns undefined to leave the record as it is. The message, or undefined.
+ */
+export function recordDeath(dir: string, describe: (info: RunInfo) => string | undefined): string | undefined {
+  if (!isRunDir(dir)) return undefined;
+  const info = readRunInfo(dir);
+  if (info.status === 'finished' || info.status === 'stopped') return undefined;
+  const message = describe(info);
+  if (message === undefined) return undefined;
+  writeRunInfo(dir, { ...info, status: 'failed', ended: info.ended ?? new Date().toISOString(), error: { message, iter: info.iter } });
+  appendLog(dir, `${new Date().toISOString()} failed: ${message}`);
+  return message;
+}
+
+/** run.json of a trainer the out-of-memory killer ended while it was running. */
+export function recordOutOfMemory(dir: string): void {
+  recordDeath(dir, (info) => (info.status === 'running' ? `the training process was ${endedForMemory('train')}; it ended at iteration ${info.iter}. Continue with \`cvw train --resume ${dir}\`` : undefined));
 }
 
 /**

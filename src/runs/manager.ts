@@ -16,7 +16,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CHECKPOINTS, checkpointFile, checkpointName, FileFollower, openForAppend, readRunRecord, writerLiveness, RUN_FILES, runFile } from '../rundir';
+import { CHECKPOINTS, checkpointFile, checkpointName, FileFollower, openForAppend, readRunRecord, recordOutOfMemory, writerLiveness, RUN_FILES, runFile } from '../rundir';
 import type { CvwLocation, NodeRuntime } from './cvw';
 import type { Disposable } from './watcher';
 import { newRunId } from '../core/runId';
@@ -64,7 +64,7 @@ export class ManagedProcess {
         if (this.exitInfo) return;
         this.flush();
         // argv: node, the cvw script, the command.
-        if (killedForMemory(signal)) this.addOutput(outOfMemoryNote(argv[2]));
+        if (killedForMemory(signal)) this.outOfMemory(argv[2]);
         this.exitInfo = { code, signal };
         onExit(this);
         resolve(this.exitInfo);
@@ -93,9 +93,9 @@ export class ManagedProcess {
     for (const l of [...this.listeners]) l(text);
   }
 
-  /** Output of the manager's own, after the process's. */
-  protected addOutput(text: string): void {
-    this.push(text);
+  /** The out-of-memory killer ended the process (`cvw <command>`): say so at the end of its output. */
+  protected outOfMemory(command: string): void {
+    this.push(outOfMemoryNote(command));
   }
 
   /** Call `listener` with the output so far (the latest 256 KiB), then with each new piece. */
@@ -161,16 +161,17 @@ export class ManagedRun extends ManagedProcess {
     };
   }
 
-  /** Also in output.log, for whoever opens the run's output later (nothing when the folder is gone). */
-  protected override addOutput(text: string): void {
-    super.addOutput(text);
+  /** Also in output.log, for whoever opens the run's output later, and in run.json, for every view of the run. */
+  protected override outOfMemory(command: string): void {
+    super.outOfMemory(command);
     try {
       const fd = openForAppend(runFile(this.runDir, 'output'), 'run output');
       try {
-        fs.writeSync(fd, text);
+        fs.writeSync(fd, outOfMemoryNote(command));
       } finally {
         fs.closeSync(fd);
       }
+      recordOutOfMemory(this.runDir);
     } catch {
       // the folder was removed under us
     }

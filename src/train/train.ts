@@ -40,6 +40,8 @@ export interface TrainOptions {
   handleSignals?: boolean;
   /** Stop the run after the current step when this signal aborts. */
   signal?: AbortSignal;
+  /** Called with the run directory once it is created or reopened, before the first step (rank 0). */
+  onRunDir?: (dir: string) => void;
 }
 
 export interface TrainResult {
@@ -120,6 +122,7 @@ export async function train(configPath: string | undefined, options: TrainOption
       });
     });
   }
+  if (leader) options.onRunDir?.(runDir.dir);
   try {
     return await trainIn(runDir, { config, rawConfig: loaded.config, origins: loaded.origins, originalConfig, resume, beforeResume, summary: engine.summary, status, world }, options);
   } catch (e) {

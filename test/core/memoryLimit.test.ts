@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { describeMemoryLimit, memoryLimit, oomKillCount, outOfMemoryNote, watchOutOfMemoryKills } from '../../src/core/memoryLimit';
 import { gigabytes } from '../../src/core/format';
 import { RunManager } from '../../src/runs';
+import { readRunRecord } from '../../src/rundir';
 import { buildBinding, mpiAvailability } from '../../src/distributed/binding';
 import { makeControlGroup, type ControlGroup } from '../helpers/controlGroup';
 import { tempFiles } from '../helpers/tmp';
@@ -54,6 +55,14 @@ function run(command: string, args: string[], cwd = t.dir): Promise<{ code: numb
   p.stdout.on('data', (d) => (out += d));
   p.stderr.on('data', (d) => (err += d));
   return new Promise((resolve) => p.on('close', (code, signal) => resolve({ code, signal, out, err })));
+}
+
+/** run.json of a run whose trainer the out-of-memory killer ended in its first step, as its starter recorded it. */
+function expectEndedForMemory(dir: string): void {
+  const record = readRunRecord(dir)!;
+  expect(record.state).toBe('failed');
+  expect(record.info.error?.message).toMatch(/^the training process was ended by the kernel's out-of-memory killer \(.*\): make data\.train\.batch_size .*; it ended at iteration 0\. Continue with `cvw train --resume /);
+  expect(fs.readFileSync(path.join(dir, 'log.txt'), 'utf8')).toContain(`failed: ${record.info.error?.message}`);
 }
 
 describe('the memory a process may use', () => {
@@ -109,6 +118,8 @@ describe.runIf(cgroupsWritable)('in a memory control group (a container’s or j
     expect(large.signal, large.err).toBe('SIGKILL');
     expect(large.err).toContain("cvw: cvw train was ended by the kernel's out-of-memory killer (with the other processes here it needed more than its control group's 0.472 GB");
     expect(large.err).toContain('make data.train.batch_size or the image size smaller');
+    // The trainer told the launcher its run directory: the run says why it ended, for every view of it.
+    expectEndedForMemory(path.join(t.dir, 'large'));
   });
 
   it.runIf(mpiAvailability().mpiInstalled)('cvw train --nproc 2: the rank the out-of-memory killer ended is named in run.json, with what to lower', async () => {
@@ -134,6 +145,7 @@ describe.runIf(cgroupsWritable)('in a memory control group (a container’s or j
       // The editor names its own memory, which the runs it starts share; only this test's wrapper gives the run a group of its own.
       expect(output.trimEnd().split('\n').at(-1)).toBe(outOfMemoryNote('train').trimEnd());
       expect(r.tail(1)).toBe(outOfMemoryNote('train').trimEnd());
+      expectEndedForMemory(path.join(t.dir, 'editor'));
       // A command run with its output piped (eval, benchmark, export) has the note at the end of it.
       const piped = manager.exec(['train', 'large_crops.yaml', '--work-dir', path.join(t.dir, 'piped')], { cwd: t.dir });
       expect((await piped.exited).signal).toBe('SIGKILL');

@@ -5,6 +5,7 @@ import { listTemplates, templateFile } from '../../templates';
 import * as path from 'node:path';
 import { launchRanks, MAX_LOCAL_RANKS } from '../../distributed/launch';
 import { launcherWorldSize } from '../../distributed/world';
+import { tellLauncher } from '../relaunch';
 import { makeNewRunDir } from '../../rundir';
 import { resolveConfig } from '../../core/check';
 import * as fs from 'node:fs';
@@ -63,6 +64,7 @@ export const trainCommand: CommandSpec = {
       overrides: args.overrides,
       engine,
       quiet: !!args.options.quiet,
+      onRunDir: tellLauncher,
     });
     // One answer per run: data-parallel ranks other than 0 print nothing.
     if (!result.rank) process.stdout.write(args.options.json ? JSON.stringify(result, null, 2) + '\n' : `${result.runDir}\n`);
