@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: ['test/e2e/**', 'node_modules/**'],
+    // *.alone.test.ts run after the rest, by themselves (test/alone.config.mts says why).
+    exclude: ['test/e2e/**', 'node_modules/**', 'test/**/*.alone.test.ts'],
     // tfjs keeps one engine per process; forks isolate test files from each other's backends.
     pool: 'forks',
     // The `cvw` processes tests start run in one process (the relaunch under glibc's malloc

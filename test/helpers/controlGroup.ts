@@ -4,6 +4,7 @@
  * slowing the machine. Made where this process may make one (root, cgroup v1's hierarchies or v2's
  * unified one, as CI has); undefined elsewhere, and the tests that need one are skipped.
  */
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -97,4 +98,14 @@ export function makeControlGroup(name: string, limits: ControlGroupLimits): Cont
     },
     remove,
   };
+}
+
+/** Run `command args` (a `wrap`ped one) to its end: exit code or signal, stdout and stderr. */
+export function runToEnd(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> {
+  const p = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  p.stdout.on('data', (d) => (out += d));
+  p.stderr.on('data', (d) => (err += d));
+  return new Promise((resolve) => p.on('close', (code, signal) => resolve({ code, signal, out, err })));
 }

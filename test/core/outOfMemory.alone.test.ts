@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { outOfMemoryNote } from '../../src/core/memoryLimit';
+import { readRunRecord } from '../../src/rundir';
+import { RunManager } from '../../src/runs';
+import { buildBinding, mpiAvailability } from '../../src/distributed/binding';
+import { makeControlGroup, runToEnd, type ControlGroup } from '../helpers/controlGroup';
+import { tempFiles } from '../helpers/tmp';
+import { tinyClassificationYaml } from '../helpers/tinyConfig';
+
+// A `cvw` process the kernel's out-of-memory killer ends is reported as such by whoever started it,
+// with what to lower, and recorded in its run.json; before, it just died ("Killed", or a run shown
+// as crashed). The kills are real: each test trains in a control group too small for it.
+//
+// Alone: the killer's count (/proc/vmstat) is the machine's, so while these run, a process another
+// test kills with SIGKILL would be taken for its victim. `npm run test:unit` runs this file after
+// the others (test/alone.config.mts).
+const root = path.resolve(__dirname, '../..');
+const cvw = path.join(root, 'bin', 'cvw.js');
+const MiB = 2 ** 20;
+// Crops of 384 pixels a side need about 830 MB to train (/usr/bin/time: 186 MB at 16 pixels).
+const tiny = (size: number) => tinyClassificationYaml({ seed: 1, runner: 'max_epochs: 1, log_interval: 1' }).replace('RandomResizedCrop, size: 16', `RandomResizedCrop, size: ${size}`);
+const t = tempFiles({ 'small.yaml': tiny(16), 'large_crops.yaml': tiny(384) });
+const groups: ControlGroup[] = [];
+afterAll(() => {
+  for (const g of groups) g.remove();
+  t.cleanup();
+});
+beforeAll(() => {
+  if (!fs.existsSync(path.join(root, 'dist', 'lib', 'cli', 'relaunch.js'))) throw new Error('run `npm run build` first');
+});
+
+function group(memoryBytes: number): ControlGroup | undefined {
+  const g = makeControlGroup(`cvw-test-${process.pid}-${groups.length}`, { memoryBytes });
+  if (g) groups.push(g);
+  return g;
+}
+
+/** `cvw` as a user runs it: relaunched under glibc's malloc tunables (src/cli/relaunch.ts), the launcher watching. */
+function run(command: string, args: string[]) {
+  const env = { ...process.env };
+  delete env.GLIBC_TUNABLES;
+  delete env.CVW_NO_RELAUNCH;
+  return runToEnd(command, args, { cwd: t.dir, env });
+}
+
+/** run.json of a run whose trainer the out-of-memory killer ended in its first step, as its starter recorded it. */
+function expectEndedForMemory(dir: string): void {
+  const record = readRunRecord(dir)!;
+  expect(record.state).toBe('failed');
+  expect(record.info.error?.message).toMatch(/^the training process was ended by the kernel's out-of-memory killer \(.*\): make data\.train\.batch_size .*; it ended at iteration 0\. Continue with `cvw train --resume /);
+  expect(fs.readFileSync(path.join(dir, 'log.txt'), 'utf8')).toContain(`failed: ${record.info.error?.message}`);
+}
+
+const cgroupsWritable = (() => {
+  const g = makeControlGroup(`cvw-test-${process.pid}-probe`, { memoryBytes: 64 * MiB });
+  g?.remove();
+  return !!g;
+})();
+
+describe.runIf(cgroupsWritable)('ended by the out-of-memory killer in a memory control group (a container’s or job’s limit)', () => {
+  it('cvw train ended by the out-of-memory killer: the launcher says so and what to lower, then dies of the same signal', async () => {
+    const small = await run(...group(450 * MiB)!.wrap(process.execPath, [cvw, 'train', 'small.yaml', '--work-dir', path.join(t.dir, 'small')]));
+    expect(small.code, small.err).toBe(0);
+    const large = await run(...group(450 * MiB)!.wrap(process.execPath, [cvw, 'train', 'large_crops.yaml', '--work-dir', path.join(t.dir, 'large')]));
+    expect(large.signal, large.err).toBe('SIGKILL');
+    expect(large.err).toContain("cvw: cvw train was ended by the kernel's out-of-memory killer (with the other processes here it needed more than its control group's 0.472 GB");
+    expect(large.err).toContain('make data.train.batch_size or the image size smaller');
+    // The trainer told the launcher its run directory: the run says why it ended, for every view of it.
+    expectEndedForMemory(path.join(t.dir, 'large'));
+  });
+
+  it.runIf(mpiAvailability().mpiInstalled)('cvw train --nproc 2: the rank the out-of-memory killer ended is named in run.json, with what to lower', async () => {
+    buildBinding();
+    const dir = path.join(t.dir, 'ranks');
+    // Two ranks of about 830 MB each in 700 MiB: one is killed as they grow, and mpirun ends the job.
+    const ranks = await run(...group(700 * MiB)!.wrap(process.execPath, [cvw, 'train', 'large_crops.yaml', '--nproc', '2', '--work-dir', dir]));
+    expect(ranks.code, ranks.err).not.toBe(0);
+    const info = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
+    expect(info.status).toBe('failed');
+    expect(info.error.message).toMatch(
+      /^rank [01] \(\S+\) died \(signal 9, Killed\), ended by the kernel's out-of-memory killer \(with the other processes here it needed more than its control group's 0\.734 GB .*\): make data\.train\.batch_size or the image size smaller, or data\.workers and data\.prefetch fewer; the job ended at iteration \d+\. Continue with `cvw train --resume /,
+    );
+  });
+
+  it('a run the editor started: the note ends its output and output.log', async () => {
+    const node = group(450 * MiB)!.script(path.join(t.dir, 'node-in-group.sh'), process.execPath);
+    const manager = new RunManager(() => ({ node: { command: node, env: {} }, cvw: { entry: cvw, source: 'bundled', packageRoot: root } }));
+    try {
+      const r = manager.train({ config: 'large_crops.yaml', cwd: t.dir, workDir: path.join(t.dir, 'editor') });
+      expect((await r.exited).signal).toBe('SIGKILL');
+      const output = fs.readFileSync(path.join(t.dir, 'editor', 'output.log'), 'utf8');
+      // The editor names its own memory, which the runs it starts share; only this test's wrapper gives the run a group of its own.
+      expect(output.trimEnd().split('\n').at(-1)).toBe(outOfMemoryNote('train').trimEnd());
+      expect(r.tail(1)).toBe(outOfMemoryNote('train').trimEnd());
+      expectEndedForMemory(path.join(t.dir, 'editor'));
+      // A command run with its output piped (eval, benchmark, export) has the note at the end of it.
+      const piped = manager.exec(['train', 'large_crops.yaml', '--work-dir', path.join(t.dir, 'piped')], { cwd: t.dir });
+      expect((await piped.exited).signal).toBe('SIGKILL');
+      expect(piped.tail(1)).toBe(outOfMemoryNote('train').trimEnd());
+    } finally {
+      manager.dispose();
+    }
+  });
+});
