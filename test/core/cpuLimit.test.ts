@@ -1,34 +1,18 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { cpuLimit } from '../../src/core/cpuLimit';
-import { makeControlGroup, type ControlGroup } from '../helpers/controlGroup';
+import { ControlGroups, runToEnd, type ControlGroup } from '../helpers/controlGroup';
 
 // The engine's threads default to the cores this process may keep busy: where a control group's
 // CPU quota (a container's --cpus, a Kubernetes limit) is below the CPUs its affinity allows, the
 // quota's, rounded up. Before, a container given 2 CPUs on a 64-core host ran 64 native threads.
 const root = path.resolve(__dirname, '../..');
 const cvw = path.join(root, 'bin', 'cvw.js');
-const groups: ControlGroup[] = [];
-afterAll(() => {
-  for (const g of groups.reverse()) g.remove();
-});
+const groups = new ControlGroups();
+afterAll(() => groups.removeAll());
 
-function group(name: string, cpus: number): ControlGroup | undefined {
-  const g = makeControlGroup(`cvw-test-${process.pid}-${name}`, { cpus });
-  if (g) groups.push(g);
-  return g;
-}
-
-function env(g: ControlGroup, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  const p = spawn(...g.wrap(process.execPath, [cvw, 'env', '--backend', 'wasm-ort', ...args]), { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  p.stdout.on('data', (d) => (out += d));
-  p.stderr.on('data', (d) => (err += d));
-  return new Promise((resolve) => p.on('close', (code) => resolve({ code, out, err })));
-}
+const env = (g: ControlGroup, ...args: string[]) => runToEnd(...g.wrap(process.execPath, [cvw, 'env', '--backend', 'wasm-ort', ...args]));
 
 describe('the cores a process may use', () => {
   it('are the affinity’s outside a group with a lower quota', () => {
@@ -38,7 +22,7 @@ describe('the cores a process may use', () => {
     if (limit.quota === undefined) expect(limit.cores).toBe(os.availableParallelism());
   });
 
-  const quotaGroup = group('quota', 0.5);
+  const quotaGroup = groups.make({ cpus: 0.5 });
   it.runIf(quotaGroup && os.availableParallelism() > 1)('are a CPU quota’s, rounded up, also under a parent’s quota: the engine’s threads and cvw env say so', async () => {
     const half = await env(quotaGroup!, '--json');
     expect(half.code, half.err).toBe(0);
@@ -47,11 +31,11 @@ describe('the cores a process may use', () => {
     expect(text.out).toContain(`threads:  1 (machine: ${os.availableParallelism()} cores; its control group's CPU quota of 0.5 allows 1)`);
     expect(text.out).toMatch(/^wasm-ort on CPU: .*; 1 thread for the native kernels, 1 for wasm\)/);
     // A group with no quota of its own inside one with a quota: the parent's bounds it.
-    const inner = group('quota/inner', Infinity);
+    const inner = groups.make({ cpus: Infinity }, 0);
     expect(inner).toBeDefined();
     expect(JSON.parse((await env(inner!, '--json')).out).threads).toBe(1);
     // A quota of the affinity's cores or more changes nothing.
-    const wide = group('wide', os.availableParallelism());
+    const wide = groups.make({ cpus: os.availableParallelism() });
     expect(JSON.parse((await env(wide!, '--json')).out).threads).toBe(os.availableParallelism());
   });
 });

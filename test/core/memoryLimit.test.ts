@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeMemoryLimit, memoryLimit, oomKillCount, outOfMemoryNote, watchOutOfMemoryKills } from '../../src/core/memoryLimit';
 import { gigabytes } from '../../src/core/format';
-import { makeControlGroup, runToEnd, type ControlGroup } from '../helpers/controlGroup';
+import { ControlGroups, runToEnd } from '../helpers/controlGroup';
 import { tempFiles } from '../helpers/tmp';
 import { tinyClassificationYaml } from '../helpers/tinyConfig';
 
@@ -18,20 +18,16 @@ const t = tempFiles({
   // ResNet-18 at base width 128: 44.7 million parameter values, more than a quarter of 512 MiB allows (33.6 million).
   'wide.yaml': tinyClassificationYaml({ seed: 1, runner: 'max_epochs: 1' }).replace('base_width: 4', 'base_width: 128'),
 });
-const groups: ControlGroup[] = [];
+const groups = new ControlGroups();
 afterAll(() => {
-  for (const g of groups) g.remove();
+  groups.removeAll();
   t.cleanup();
 });
 beforeAll(() => {
   if (!fs.existsSync(path.join(root, 'dist', 'lib', 'cli', 'relaunch.js'))) throw new Error('run `npm run build` first');
 });
 
-function group(memoryBytes: number): ControlGroup | undefined {
-  const g = makeControlGroup(`cvw-test-${process.pid}-${groups.length}`, { memoryBytes });
-  if (g) groups.push(g);
-  return g;
-}
+const group = (memoryBytes: number) => groups.make({ memoryBytes });
 
 describe('the memory a process may use', () => {
   it('is the machine’s outside a limited control group', () => {
@@ -61,13 +57,7 @@ describe('the memory a process may use', () => {
   });
 });
 
-const cgroupsWritable = (() => {
-  const g = makeControlGroup(`cvw-test-${process.pid}-probe`, { memoryBytes: 64 * MiB });
-  g?.remove();
-  return !!g;
-})();
-
-describe.runIf(cgroupsWritable)('in a memory control group (a container’s or job’s limit)', () => {
+describe.runIf(groups.available)('in a memory control group (a container’s or job’s limit)', () => {
   it('cvw env reports the group’s limit, and a model too large for it is refused before it is built', async () => {
     const g = group(512 * MiB)!;
     const env = await runToEnd(...g.wrap(process.execPath, [cvw, 'env', '--backend', 'wasm', '--json']));

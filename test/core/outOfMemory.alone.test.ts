@@ -5,7 +5,7 @@ import { outOfMemoryNote } from '../../src/core/memoryLimit';
 import { readRunRecord } from '../../src/rundir';
 import { RunManager } from '../../src/runs';
 import { buildBinding, mpiAvailability } from '../../src/distributed/binding';
-import { makeControlGroup, runToEnd, type ControlGroup } from '../helpers/controlGroup';
+import { ControlGroups, runToEnd } from '../helpers/controlGroup';
 import { tempFiles } from '../helpers/tmp';
 import { tinyClassificationYaml } from '../helpers/tinyConfig';
 
@@ -22,20 +22,16 @@ const MiB = 2 ** 20;
 // Crops of 384 pixels a side need about 830 MB to train (/usr/bin/time: 186 MB at 16 pixels).
 const tiny = (size: number) => tinyClassificationYaml({ seed: 1, runner: 'max_epochs: 1, log_interval: 1' }).replace('RandomResizedCrop, size: 16', `RandomResizedCrop, size: ${size}`);
 const t = tempFiles({ 'small.yaml': tiny(16), 'large_crops.yaml': tiny(384) });
-const groups: ControlGroup[] = [];
+const groups = new ControlGroups();
 afterAll(() => {
-  for (const g of groups) g.remove();
+  groups.removeAll();
   t.cleanup();
 });
 beforeAll(() => {
   if (!fs.existsSync(path.join(root, 'dist', 'lib', 'cli', 'relaunch.js'))) throw new Error('run `npm run build` first');
 });
 
-function group(memoryBytes: number): ControlGroup | undefined {
-  const g = makeControlGroup(`cvw-test-${process.pid}-${groups.length}`, { memoryBytes });
-  if (g) groups.push(g);
-  return g;
-}
+const group = (memoryBytes: number) => groups.make({ memoryBytes });
 
 /** `cvw` as a user runs it: relaunched under glibc's malloc tunables (src/cli/relaunch.ts), the launcher watching. */
 function run(command: string, args: string[]) {
@@ -53,13 +49,7 @@ function expectEndedForMemory(dir: string): void {
   expect(fs.readFileSync(path.join(dir, 'log.txt'), 'utf8')).toContain(`failed: ${record.info.error?.message}`);
 }
 
-const cgroupsWritable = (() => {
-  const g = makeControlGroup(`cvw-test-${process.pid}-probe`, { memoryBytes: 64 * MiB });
-  g?.remove();
-  return !!g;
-})();
-
-describe.runIf(cgroupsWritable)('ended by the out-of-memory killer in a memory control group (a container’s or job’s limit)', () => {
+describe.runIf(groups.available)('ended by the out-of-memory killer in a memory control group (a container’s or job’s limit)', () => {
   it('cvw train ended by the out-of-memory killer: the launcher says so and what to lower, then dies of the same signal', async () => {
     const small = await run(...group(450 * MiB)!.wrap(process.execPath, [cvw, 'train', 'small.yaml', '--work-dir', path.join(t.dir, 'small')]));
     expect(small.code, small.err).toBe(0);

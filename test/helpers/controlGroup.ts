@@ -109,3 +109,31 @@ export function runToEnd(command: string, args: string[], options: { cwd?: strin
   p.stderr.on('data', (d) => (err += d));
   return new Promise((resolve) => p.on('close', (code, signal) => resolve({ code, signal, out, err })));
 }
+
+/**
+ * The groups one test file makes, named after its process: `make` one (undefined where none can be
+ * made), `removeAll` in its afterAll. `available`: whether this process can make a memory group.
+ */
+export class ControlGroups {
+  private readonly made: ControlGroup[] = [];
+  readonly available: boolean;
+
+  constructor() {
+    const probe = makeControlGroup(`cvw-test-${process.pid}-probe`, { memoryBytes: 64 * 2 ** 20 });
+    probe?.remove();
+    this.available = !!probe;
+  }
+
+  /** A group with `limits`; `inside`: one made earlier by this collection, to make it a child of (its index). */
+  make(limits: ControlGroupLimits, inside?: number): ControlGroup | undefined {
+    const name = `cvw-test-${process.pid}-${this.made.length}`;
+    const g = makeControlGroup(inside === undefined ? name : `cvw-test-${process.pid}-${inside}/${name}`, limits);
+    if (g) this.made.push(g);
+    return g;
+  }
+
+  /** Children first. */
+  removeAll(): void {
+    for (const g of this.made.reverse()) g.remove();
+  }
+}
