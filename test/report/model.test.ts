@@ -6,7 +6,7 @@ import { tempFiles } from '../helpers/tmp';
 import { benchmarkEntry } from '../../src/report/model/benchmarks';
 import { diffConfigs, flattenConfig } from '../../src/report/model/configDiff';
 import { cellNumber, parseMarkdownTables, splitRow } from '../../src/report/model/markdownTables';
-import { bestOf, lastFinite, tableFromJson, tableToJson, toMetricTables } from '../../src/report/model/metrics';
+import { bestOf, lastFinite, lowerIsBetter, tableFromJson, tableToJson, toMetricTables } from '../../src/report/model/metrics';
 import { readMetricSplitsInTurns, readMetricTables } from '../../src/report/runFiles';
 import { thinTables } from '../../src/report/model/thinning';
 import { elapsedSeconds, formatDuration, formatValue, summarize } from '../../src/report/model/run';
@@ -47,6 +47,8 @@ describe('metric tables', () => {
     expect(train.columns.split).toBeUndefined();
     expect(lastFinite(train.columns.loss_aux)).toBe(0.3);
     expect(bestOf(train.columns.loss, true)).toEqual({ value: 1.2, row: 2 });
+    // Smaller is better for losses, times and memory; larger for the rest.
+    expect(['loss_cls', 'iter_time', 'memory_gb', 'lr', 'accuracy_top1', 'samples_per_s'].map(lowerIsBetter)).toEqual([true, true, true, true, false, false]);
     expect(tableFromJson(tableToJson(train))).toEqual(train);
     expect(tableToJson(train).columns.loss_aux).toEqual([null, 0.3, null]);
   });

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { z } from 'zod';
 import '../../src/builtins';
@@ -101,6 +102,12 @@ describe('the runner', () => {
     expect(counted).toEqual(evaluated.confusion[0].matrix);
     const losses = trainLosses(full).map((x) => x[1] as number);
     expect(losses.every(Number.isFinite)).toBe(true);
+    // Each training line has the process's resident memory (this test process's): Node and tfjs alone take more than 50 MB.
+    const memory = metrics(full).filter((m) => m.split === 'train').map((m) => m.memory_gb as number);
+    expect(memory).toHaveLength(12);
+    for (const gb of memory) expect(gb).toBeGreaterThan(0.05);
+    expect(Math.max(...memory)).toBeLessThan(os.totalmem() / 1e9);
+    expect(fs.readFileSync(path.join(full, 'log.txt'), 'utf8')).toMatch(/ samples\/s mem [\d.]+ GB ETA /);
   });
 
   it('stops cleanly mid-epoch and, resumed, continues with exactly the losses of the uninterrupted run', async () => {

@@ -142,9 +142,9 @@ describe('EMA smoothing', () => {
 });
 
 describe('chart groups', () => {
-  test('a training run: loss first, eval splits together, timing last', () => {
+  test('a training run: loss first, eval splits together, timing and memory last', () => {
     const cols = new Map([
-      ['train', ['time', 'epoch', 'iter', 'loss', 'loss_cls', 'lr', 'samples_per_s', 'iter_time', 'data_time', 'eta_s', 'elapsed_s', 'accuracy']],
+      ['train', ['time', 'epoch', 'iter', 'loss', 'loss_cls', 'lr', 'samples_per_s', 'iter_time', 'data_time', 'eta_s', 'elapsed_s', 'memory_gb', 'accuracy']],
       ['val', ['time', 'epoch', 'iter', 'accuracy_top1', 'accuracy_top5', 'eval_time']],
       ['benchmark', ['time', 'iter', 'knn_top1']],
     ]);
@@ -156,8 +156,10 @@ describe('chart groups', () => {
       ['benchmark:*', ['knn_top1']],
       ['train:accuracy', ['accuracy']],
       ['train:timing', ['iter_time', 'data_time']],
+      ['train:memory_gb', ['memory_gb']],
     ]);
-    expect(comparisonCharts(cols).map((g) => g.id)).toEqual(['train:loss', 'train:loss_cls', 'train:lr', 'train:samples_per_s', 'val:accuracy_top1', 'val:accuracy_top5', 'benchmark:knn_top1', 'train:accuracy', 'train:iter_time', 'train:data_time']);
+    expect(chartGroups(cols).at(-1)).toMatchObject({ title: 'Memory (the process, resident)', yLabel: 'GB' });
+    expect(comparisonCharts(cols).map((g) => g.id)).toEqual(['train:loss', 'train:loss_cls', 'train:lr', 'train:samples_per_s', 'val:accuracy_top1', 'val:accuracy_top5', 'benchmark:knn_top1', 'train:accuracy', 'train:iter_time', 'train:data_time', 'train:memory_gb']);
   });
 
   test('a metric named like a member of Object.prototype is titled by its name (underscores as spaces, as any)', () => {

@@ -191,9 +191,9 @@ export function bestOf(col: Float64Array | undefined, lowerIsBetter: boolean, le
   return best;
 }
 
-/** Metrics whose smaller values are better (losses, errors, times); everything else is maximised. */
+/** Metrics whose smaller values are better (losses, errors, times, memory); everything else is maximised. */
 export function lowerIsBetter(metric: string): boolean {
-  return /loss|error|err$|time|perplexity|^lr$|eta/i.test(metric);
+  return /loss|error|err$|time|perplexity|^lr$|eta|memory/i.test(metric);
 }
 
 /** A table as plain JSON (NaN as null), for files and standalone HTML. */

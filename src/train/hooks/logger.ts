@@ -1,7 +1,7 @@
 /**
  * Logging: a progress line on the terminal every iteration, and every `log_interval` iterations a
  * line in metrics.jsonl, log.txt and the TensorBoard events file with the interval's mean loss,
- * the learning rate, samples/s and the ETA.
+ * the learning rate, samples/s, the process's memory and the ETA.
  */
 import { PRIORITY, type Hook, type IterOutput, type RunnerApi } from '../hook';
 import { bar, formatDuration, formatNumber, StatusLine } from '../progress';
@@ -9,6 +9,14 @@ import { bar, formatDuration, formatNumber, StatusLine } from '../progress';
 export interface MetricsSink {
   scalars(step: number, values: Record<string, number>, prefix: string): void;
   close(): void;
+}
+
+/**
+ * The training process's resident memory in GB (three decimals): what the run holds of the host's
+ * memory, the figure to watch against a container's limit (mmengine logs the GPU's as `memory`).
+ */
+function memoryGb(): number {
+  return Math.round(process.memoryUsage.rss() / 1e6) / 1e3;
 }
 
 export class LoggerHook implements Hook {
@@ -41,7 +49,7 @@ export class LoggerHook implements Hook {
     const eta = (r.maxIters - r.iter) * this.secondsPerIter;
     const rate = out.samples / Math.max(out.seconds, 1e-9);
     this.status.update(
-      `epoch ${r.epoch + 1}/${r.maxEpochs} iter ${r.iter}/${r.maxIters} ${bar(r.iter / r.maxIters)} loss ${formatNumber(out.loss)} lr ${formatNumber(out.lr)} ${rate.toFixed(1)} samples/s ETA ${formatDuration(eta)}`,
+      `epoch ${r.epoch + 1}/${r.maxEpochs} iter ${r.iter}/${r.maxIters} ${bar(r.iter / r.maxIters)} loss ${formatNumber(out.loss)} lr ${formatNumber(out.lr)} ${rate.toFixed(1)} samples/s mem ${formatNumber(memoryGb())} GB ETA ${formatDuration(eta)}`,
     );
     if (r.iter % this.interval === 0 || r.iter === r.maxIters) this.flush(r, out.lr, eta);
   }
@@ -57,6 +65,7 @@ export class LoggerHook implements Hook {
       data_time: this.sum.dataSeconds / n,
       eta_s: Math.round(eta),
       elapsed_s: Math.round((Date.now() - this.runStart) / 1000),
+      memory_gb: memoryGb(),
     };
     for (const [k, v] of Object.entries(this.logs)) record[k] = v / n;
     r.writeMetrics(record);
@@ -66,7 +75,7 @@ export class LoggerHook implements Hook {
       .map(([k, v]) => `${k} ${formatNumber(v / n)}`)
       .join(' ');
     r.log(
-      `epoch ${r.epoch + 1}/${r.maxEpochs} iter ${r.iter}/${r.maxIters} loss ${formatNumber(record.loss as number)} ${extras ? extras + ' ' : ''}lr ${formatNumber(lr)} ${(record.samples_per_s as number).toFixed(1)} samples/s ETA ${formatDuration(eta)}`,
+      `epoch ${r.epoch + 1}/${r.maxEpochs} iter ${r.iter}/${r.maxIters} loss ${formatNumber(record.loss as number)} ${extras ? extras + ' ' : ''}lr ${formatNumber(lr)} ${(record.samples_per_s as number).toFixed(1)} samples/s mem ${formatNumber(record.memory_gb as number)} GB ETA ${formatDuration(eta)}`,
     );
     this.sum = { loss: 0, n: 0, samples: 0, seconds: 0, dataSeconds: 0 };
     this.logs = {};

@@ -1,6 +1,6 @@
 /**
  * Which charts a run's metrics make: the training loss (every `loss*` column together), the
- * learning rate, samples/s, seconds per iteration, each other training metric on its own, and one
+ * learning rate, samples/s, seconds per iteration, memory, each other training metric on its own, and one
  * chart per evaluation split with all its metrics (accuracy_top1, top5, ... share a 0-1 axis).
  * Ordered as a person reads a training run: is it learning, how fast, how good.
  */
@@ -19,6 +19,8 @@ export interface ChartSpec {
 }
 
 const TIMING = new Set(['iter_time', 'data_time']);
+/** The training process's resident memory (src/train/hooks/logger.ts). */
+const MEMORY = 'memory_gb';
 
 /** A Map: metric names come from metrics.jsonl, and `constructor` there must read as itself. */
 const PRETTY = new Map([
@@ -26,6 +28,7 @@ const PRETTY = new Map([
   ['lr', 'learning rate'],
   ['samples_per_s', 'samples/s'],
   ['iter_time', 'seconds per iteration'],
+  ['memory_gb', 'memory (GB)'],
 ]);
 
 export function prettyMetric(key: string): string {
@@ -47,8 +50,9 @@ export function chartGroups(columns: ReadonlyMap<string, readonly string[]>): Ch
       if (metrics.includes('samples_per_s')) head.push({ id: 'train:samples_per_s', title: 'Throughput', yLabel: 'samples/s', split, keys: ['samples_per_s'] });
       const timing = metrics.filter((k) => TIMING.has(k));
       if (timing.length) tail.push({ id: 'train:timing', title: 'Time per iteration', yLabel: 'seconds', split, keys: timing });
+      if (metrics.includes(MEMORY)) tail.push({ id: `train:${MEMORY}`, title: 'Memory (the process, resident)', yLabel: 'GB', split, keys: [MEMORY] });
       for (const k of metrics) {
-        if (/^loss/.test(k) || k === 'lr' || k === 'samples_per_s' || TIMING.has(k)) continue;
+        if (/^loss/.test(k) || k === 'lr' || k === 'samples_per_s' || TIMING.has(k) || k === MEMORY) continue;
         middle.push({ id: `train:${k}`, title: `Training ${prettyMetric(k)}`, yLabel: prettyMetric(k), split, keys: [k] });
       }
     } else if (metrics.length) {
