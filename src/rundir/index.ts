@@ -8,7 +8,7 @@ export { RUN_STATUSES, RUN_STATES, isActive, type RunStatus, type RunState } fro
 export { runDurationMs } from './duration';
 export { runInfoSchema, parseRunInfo, RUN_INFO_VERSION, type RunInfo } from './schema';
 export { checkpointMetaSchema, parseCheckpointMeta, type CheckpointMeta } from './checkpointMeta';
-export { writeAtomic, writeJsonAtomic, linkAtomic, openForAppend } from './atomic';
+export { writeAtomic, writeJsonAtomic, linkAtomic, openForAppend, appendToFile } from './atomic';
 export { readRunInfo, tryReadRunInfo, readRunConfig, readMetrics } from './read';
 export { readRunRecord, interpretRun, canStopRun, writerLiveness, type RunRecord } from './record';
 export { RunDir, makeNewRunDir, writeRunInfo, appendMetrics, appendLog, recordDeath, recordOutOfMemory, type NewRunInfo } from './writer';

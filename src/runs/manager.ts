@@ -16,7 +16,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CHECKPOINTS, checkpointFile, checkpointName, FileFollower, openForAppend, readRunRecord, recordOutOfMemory, writerLiveness, RUN_FILES, runFile } from '../rundir';
+import { appendToFile, CHECKPOINTS, checkpointFile, checkpointName, FileFollower, openForAppend, readRunRecord, recordOutOfMemory, writerLiveness, RUN_FILES, runFile } from '../rundir';
 import type { CvwLocation, NodeRuntime } from './cvw';
 import type { Disposable } from './watcher';
 import { newRunId } from '../core/runId';
@@ -165,12 +165,7 @@ export class ManagedRun extends ManagedProcess {
   protected override outOfMemory(command: string): void {
     super.outOfMemory(command);
     try {
-      const fd = openForAppend(runFile(this.runDir, 'output'), 'run output');
-      try {
-        fs.writeSync(fd, outOfMemoryNote(command));
-      } finally {
-        fs.closeSync(fd);
-      }
+      appendToFile(runFile(this.runDir, 'output'), 'run output', outOfMemoryNote(command));
       recordOutOfMemory(this.runDir);
     } catch {
       // the folder was removed under us

@@ -33,9 +33,13 @@ export class StatusLine {
     return !!this.stream.isTTY;
   }
 
-  /** Replace the status line on a terminal; elsewhere the periodic log lines carry the progress. */
-  update(text: string): void {
+  /**
+   * Replace the status line on a terminal; elsewhere the periodic log lines carry the progress.
+   * A function is called only then (what it reads, such as the process's memory, costs nothing off a terminal).
+   */
+  update(line: string | (() => string)): void {
     if (!this.enabled || !this.tty) return;
+    const text = typeof line === 'function' ? line() : line;
     const width = this.stream.columns ?? 120;
     this.stream.write(`\r\x1b[2K${text.length > width - 1 ? text.slice(0, width - 1) : text}`);
     this.shown = true;

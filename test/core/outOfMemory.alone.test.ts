@@ -9,7 +9,8 @@ import { ControlGroups, runToEnd } from '../helpers/controlGroup';
 import { tempFiles } from '../helpers/tmp';
 import { tinyClassificationYaml } from '../helpers/tinyConfig';
 
-// A `cvw` process the kernel's out-of-memory killer ends is reported as such by whoever started it,
+// In a control group's memory limit (a container, a Slurm job's --mem) the budgets are the group's,
+// and a `cvw` process the kernel's out-of-memory killer ends is reported as such by whoever started it,
 // with what to lower, and recorded in its run.json; before, it just died ("Killed", or a run shown
 // as crashed). The kills are real: each test trains in a control group too small for it.
 //
@@ -21,7 +22,12 @@ const cvw = path.join(root, 'bin', 'cvw.js');
 const MiB = 2 ** 20;
 // Crops of 384 pixels a side need about 830 MB to train (/usr/bin/time: 186 MB at 16 pixels).
 const tiny = (size: number) => tinyClassificationYaml({ seed: 1, runner: 'max_epochs: 1, log_interval: 1' }).replace('RandomResizedCrop, size: 16', `RandomResizedCrop, size: ${size}`);
-const t = tempFiles({ 'small.yaml': tiny(16), 'large_crops.yaml': tiny(384) });
+const t = tempFiles({
+  'small.yaml': tiny(16),
+  'large_crops.yaml': tiny(384),
+  // ResNet-18 at base width 128: 44.7 million parameter values, more than a quarter of 512 MiB allows (33.6 million).
+  'wide.yaml': tinyClassificationYaml({ seed: 1, runner: 'max_epochs: 1' }).replace('base_width: 4', 'base_width: 128'),
+});
 const groups = new ControlGroups();
 afterAll(() => {
   groups.removeAll();
@@ -92,5 +98,18 @@ describe.runIf(groups.available)('ended by the out-of-memory killer in a memory 
     } finally {
       manager.dispose();
     }
+  });
+});
+
+describe.runIf(groups.available)('in a memory control group (a container’s or job’s limit)', () => {
+  it('cvw env reports the group’s limit, and a model too large for it is refused before it is built', async () => {
+    const g = group(512 * MiB)!;
+    const env = await runToEnd(...g.wrap(process.execPath, [cvw, 'env', '--backend', 'wasm', '--json']));
+    expect(env.code, env.err).toBe(0);
+    expect(JSON.parse(env.out).memory).toEqual({ bytes: 512 * MiB, source: 'control group' });
+    // Before, the budget was a quarter of the machine's memory, and the run grew until the kernel killed it.
+    const wide = await runToEnd(...g.wrap(process.execPath, [cvw, 'train', 'wide.yaml', '--work-dir', path.join(t.dir, 'wide')]), { cwd: t.dir });
+    expect(wide.code, wide.err).toBe(1);
+    expect(wide.err).toMatch(/model\.backbone: the model's parameters pass 33,554,432 values \(0\.134 GB\) while it is built, more than a quarter of its control group's 0\.537 GB \(a container's or job's limit; the machine has [\d.]+ GB\) of memory/);
   });
 });

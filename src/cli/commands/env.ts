@@ -7,8 +7,7 @@ import { probeWebgpu, webgpuInstallHint } from '../../engine/webgpu';
 import type { CommandSpec } from '../args';
 import { buildBinding, mpiAvailability, type MpiAvailability } from '../../distributed/binding';
 import { mallocNote } from '../../core/mallocTunables';
-import { memoryLimit, type MemoryLimit } from '../../core/memoryLimit';
-import { gigabytes } from '../../core/format';
+import { describeMemoryLimit, memoryLimit } from '../../core/memoryLimit';
 import { cpuLimit, type CpuLimit } from '../../core/cpuLimit';
 import { buildOnednn, onednnAvailability } from '../../engine/onednn';
 import { RELAUNCHED_COMMANDS } from '../relaunch';
@@ -41,7 +40,7 @@ export const envCommand: CommandSpec = {
     process.stdout.write(
       args.options.json
         ? JSON.stringify({ ...report, distributed: mpi, onednn, malloc, memory }, null, 2) + '\n'
-        : formatReport(report) + `oneDNN:      ${onednn.available ? '+' : '-'} ${onednn.note}\n` + formatDistributed(mpi) + `malloc:      ${malloc}\n` + `memory:      ${formatMemory(memory)}\n`,
+        : formatReport(report) + `oneDNN:      ${onednn.available ? '+' : '-'} ${onednn.note}\n` + formatDistributed(mpi) + `malloc:      ${malloc}\n` + `memory:      ${describeMemoryLimit(memory)}\n`,
     );
     return 0;
   },
@@ -69,11 +68,6 @@ export function formatReport(r: EngineReport): string {
 function formatCores(c: CpuLimit): string {
   const machine = `machine: ${os.availableParallelism()} cores`;
   return c.quota === undefined ? machine : `${machine}; its control group's CPU quota of ${+c.quota.toFixed(2)} allows ${c.cores}`;
-}
-
-/** What budgets and the out-of-memory note take as the memory there is (core/memoryLimit.ts). */
-function formatMemory(m: MemoryLimit): string {
-  return m.source === 'machine' ? `${gigabytes(m.bytes)} GB (the machine's)` : `${gigabytes(m.bytes)} GB (a control group's limit: a container's or job's; the machine has ${gigabytes(os.totalmem())} GB)`;
 }
 
 /** Whether data-parallel training (MPI) is available here, and how to get it. */

@@ -49,7 +49,7 @@ export class LoggerHook implements Hook {
     const eta = (r.maxIters - r.iter) * this.secondsPerIter;
     const rate = out.samples / Math.max(out.seconds, 1e-9);
     this.status.update(
-      `epoch ${r.epoch + 1}/${r.maxEpochs} iter ${r.iter}/${r.maxIters} ${bar(r.iter / r.maxIters)} loss ${formatNumber(out.loss)} lr ${formatNumber(out.lr)} ${rate.toFixed(1)} samples/s mem ${formatNumber(memoryGb())} GB ETA ${formatDuration(eta)}`,
+      () => `epoch ${r.epoch + 1}/${r.maxEpochs} iter ${r.iter}/${r.maxIters} ${bar(r.iter / r.maxIters)} loss ${formatNumber(out.loss)} lr ${formatNumber(out.lr)} ${rate.toFixed(1)} samples/s mem ${formatNumber(memoryGb())} GB ETA ${formatDuration(eta)}`,
     );
     if (r.iter % this.interval === 0 || r.iter === r.maxIters) this.flush(r, out.lr, eta);
   }
