@@ -40,7 +40,7 @@ export function relaunch(script: string, argv: readonly string[]): void {
     env: { ...withMallocTunables(process.env), [RELAUNCHED_ENV]: '1' },
     detached: true,
   });
-  const killedForMemory = watchOutOfMemoryKills();
+  const killedForMemory = watchOutOfMemoryKills(child);
   // The run directory a trainer tells (tellLauncher), to record there an end it could not.
   let runDir: string | undefined;
   child.on('message', (m: unknown) => {

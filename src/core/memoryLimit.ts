@@ -7,8 +7,9 @@
  * taken from the machine's figure there lets a run grow until the kernel kills it. Plain Node
  * modules only: the launcher (cli/relaunch.ts) loads this before the library.
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
+import { controlGroupOf, readText } from './controlGroup';
 import { gigabytes } from './format';
 
 export interface MemoryLimit {
@@ -31,28 +32,62 @@ export function describeMemoryLimit(limit: MemoryLimit = memoryLimit()): string 
   return `its control group's ${gigabytes(limit.bytes)} GB (a container's or job's limit; the machine has ${gigabytes(os.totalmem())} GB)`;
 }
 
-/** How many processes the kernel's out-of-memory killer has ended since boot (Linux's /proc/vmstat), else undefined. */
-export function oomKillCount(): number | undefined {
-  try {
-    const m = /^oom_kill (\d+)$/m.exec(fs.readFileSync('/proc/vmstat', 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
+/** The out-of-memory killer's count in `file` (a memory group's, or /proc/vmstat: the machine's), else undefined. */
+function killCount(file: string): number | undefined {
+  const m = /^oom_kill (\d+)$/m.exec(readText(file) ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+const MACHINE_KILLS = '/proc/vmstat';
+
+/**
+ * The file that counts the out-of-memory kills of process `pid`'s memory control group (v1's
+ * memory.oom_control, v2's memory.events: any kill of one of its processes, whichever limit ran
+ * out), or undefined outside one. A root hierarchy's own group does not count: v2's root has no
+ * such file, and it is the machine anyway.
+ */
+function groupKillsFile(pid: number | 'self'): string | undefined {
+  const group = process.platform === 'linux' ? controlGroupOf('memory', pid) : undefined;
+  if (!group || group.dir === group.mount) return undefined;
+  const file = path.join(group.dir, group.v2 ? 'memory.events' : 'memory.oom_control');
+  return killCount(file) === undefined ? undefined : file;
+}
+
+/** What `watchOutOfMemoryKills` needs of a child process. */
+interface Watched {
+  readonly pid?: number;
+  once(event: 'exit', listener: () => void): unknown;
 }
 
 /**
  * Call as a child process starts; the function it returns says, once the child has died of
- * `signal`, whether the kernel's out-of-memory killer most likely ended it. The kernel gives no
- * reason with SIGKILL and logs its own only where users seldom look; when its killer's count rose
- * while the child ran, the child, the largest process, was most likely the one it ended.
+ * `signal`, whether the kernel's out-of-memory killer ended it. The kernel gives no reason with
+ * SIGKILL and logs its own only where users seldom look, but it counts its kills, in each memory
+ * control group: when the count of the child's group rose while it ran, the killer ended one of
+ * the group's processes, the child being the largest. That is a container's, a Slurm job's or a
+ * systemd unit's group, so another's victim on the same machine is not taken for the child (the
+ * machine's count rises with every one); only a process in no group of its own falls back to it.
  */
-export function watchOutOfMemoryKills(): (signal: NodeJS.Signals | null) => boolean {
-  const before = oomKillCount();
+export function watchOutOfMemoryKills(child: Watched): (signal: NodeJS.Signals | null) => boolean {
+  const machineBefore = killCount(MACHINE_KILLS);
+  // Each group the child was seen in, with its count then.
+  const groups = new Map<string, number>();
+  const look = () => {
+    const file = child.pid === undefined ? undefined : groupKillsFile(child.pid);
+    if (file && !groups.has(file)) groups.set(file, killCount(file)!);
+  };
+  look();
+  // A wrapper (cgexec, a script) may move it into its group just after it starts: look again while it runs.
+  const timer = setInterval(look, 1000).unref();
+  child.once('exit', () => clearInterval(timer));
   return (signal) => {
-    if (signal !== 'SIGKILL' || before === undefined) return false;
-    const after = oomKillCount();
-    return after !== undefined && after > before;
+    clearInterval(timer);
+    if (signal !== 'SIGKILL') return false;
+    const counts = [...groups].map(([file, before]) => [killCount(file), before] as const).filter(([after]) => after !== undefined);
+    // A group gone with its processes (a systemd scope) counts no more: the machine's count is left.
+    if (counts.length) return counts.some(([after, before]) => after! > before);
+    const after = killCount(MACHINE_KILLS);
+    return machineBefore !== undefined && after !== undefined && after > machineBefore;
   };
 }
 

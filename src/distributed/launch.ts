@@ -51,8 +51,9 @@ export async function launchRanks(o: LaunchOptions): Promise<number> {
   const oversubscribe = o.nproc > os.availableParallelism() ? ['--oversubscribe'] : [];
   const argv = ['-np', String(o.nproc), ...oversubscribe, ...extra, process.execPath, process.argv[1], ...o.args];
   const [cmd, cmdArgs] = orphanSafe(avail.mpirun, argv);
-  const killedForMemory = watchOutOfMemoryKills();
   const child = spawn(cmd, cmdArgs, { stdio: ['ignore', 'inherit', 'pipe'], env: { ...process.env, ...mpirunRootEnv() } });
+  // The ranks are mpirun's children, in its memory group.
+  const killedForMemory = watchOutOfMemoryKills(child);
   let tail = '';
   child.stderr!.on('data', (d: Buffer) => {
     process.stderr.write(d);

@@ -58,7 +58,7 @@ export class ManagedProcess {
   ) {
     // spawn() reports a missing executable through 'error', with no pid.
     this.pid = child.pid ?? -1;
-    const killedForMemory = watchOutOfMemoryKills();
+    const killedForMemory = watchOutOfMemoryKills(child);
     this.exited = new Promise<ExitInfo>((resolve) => {
       const done = (code: number | null, signal: NodeJS.Signals | null) => {
         if (this.exitInfo) return;

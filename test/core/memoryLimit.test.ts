@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import * as os from 'node:os';
-import { describeMemoryLimit, memoryLimit, oomKillCount, outOfMemoryNote, watchOutOfMemoryKills } from '../../src/core/memoryLimit';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { describeMemoryLimit, memoryLimit, outOfMemoryNote, watchOutOfMemoryKills } from '../../src/core/memoryLimit';
 import { gigabytes } from '../../src/core/format';
 
 // The memory a process may use, and the note for one the kernel's out-of-memory killer ended. (In
@@ -18,9 +20,11 @@ describe('the memory a process may use', () => {
     expect(describeMemoryLimit({ bytes: 512 * MiB, source: 'control group' })).toBe(`its control group's 0.537 GB (a container's or job's limit; the machine has ${gigabytes(os.totalmem())} GB)`);
   });
 
-  it('an exit by SIGKILL is put down to the out-of-memory killer only when its count rose meanwhile', () => {
-    if (process.platform === 'linux') expect(oomKillCount()).toBeGreaterThanOrEqual(0);
-    const killedForMemory = watchOutOfMemoryKills();
+  it('an exit by SIGKILL is put down to the out-of-memory killer only when its count rose meanwhile', async () => {
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    const killedForMemory = watchOutOfMemoryKills(child);
+    child.kill('SIGKILL');
+    await once(child, 'exit');
     expect(killedForMemory('SIGKILL')).toBe(false);
     expect(killedForMemory('SIGINT')).toBe(false);
     expect(killedForMemory(null)).toBe(false);

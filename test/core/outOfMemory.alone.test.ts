@@ -14,9 +14,9 @@ import { tinyClassificationYaml } from '../helpers/tinyConfig';
 // with what to lower, and recorded in its run.json; before, it just died ("Killed", or a run shown
 // as crashed). The kills are real: each test trains in a control group too small for it.
 //
-// Alone: the killer's count (/proc/vmstat) is the machine's, so while these run, a process another
-// test kills with SIGKILL would be taken for its victim. `npm run test:unit` runs this file after
-// the others (test/alone.config.mts).
+// Alone: the killer's count is its group's, but where a process has no group of its own, the
+// machine's (/proc/vmstat); and these tests fill memory on purpose. `npm run test:unit` runs this
+// file after the others (test/alone.config.mts).
 const root = path.resolve(__dirname, '../..');
 const cvw = path.join(root, 'bin', 'cvw.js');
 const MiB = 2 ** 20;
@@ -78,6 +78,28 @@ describe.runIf(groups.available)('ended by the out-of-memory killer in a memory 
     expect(info.error.message).toMatch(
       /^rank [01] \(\S+\) died \(signal 9, Killed\), ended by the kernel's out-of-memory killer \(with the other processes here it needed more than its control group's 0\.734 GB .*\): make data\.train\.batch_size or the image size smaller, or data\.workers and data\.prefetch fewer; the job ended at iteration \d+\. Continue with `cvw train --resume /,
     );
+  });
+
+  it('a process killed with SIGKILL while the killer ends another group’s process is not said to have run out of memory', async () => {
+    // Before, the machine's count (/proc/vmstat) decided: on a node shared with other jobs or
+    // containers, any of theirs the killer ended made a `kill -9`, or Slurm's SIGKILL after its
+    // grace, read as this run's out-of-memory end. Now the count of the trainer's own group decides.
+    const dir = path.join(t.dir, 'killed');
+    const launcher = run(...group(4096 * MiB)!.wrap(process.execPath, [cvw, 'train', 'small.yaml', '--runner.max_epochs', '1000', '--work-dir', dir]));
+    let pid = 0;
+    for (let i = 0; i < 600 && !pid; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      pid = readRunRecord(dir)?.info.pid ?? 0;
+    }
+    expect(pid).toBeGreaterThan(0);
+    // Another group's process needs more than its limit: the killer ends it, and the machine's count rises.
+    const victim = await runToEnd(...group(96 * MiB)!.wrap(process.execPath, ['-e', 'const kept = []; for (;;) kept.push(Buffer.alloc(16 << 20, 1));']));
+    expect(victim.signal).toBe('SIGKILL');
+    process.kill(pid, 'SIGKILL');
+    const killed = await launcher;
+    expect(killed.signal).toBe('SIGKILL');
+    expect(killed.err).not.toContain('out-of-memory');
+    expect(readRunRecord(dir)!.info.error).toBeUndefined();
   });
 
   it('a run the editor started: the note ends its output and output.log', async () => {
