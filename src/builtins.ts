@@ -11,6 +11,7 @@ import './models/backbones/resnet';
 import './models/backbones/mobilenetV2';
 import './models/backbones/visionTransformer';
 import './models/backbones/swinTransformer';
+import './models/backbones/convnext';
 import './models/necks/nonLinearNeck';
 import './models/necks/maeNeck';
 import './models/heads/clsHead';

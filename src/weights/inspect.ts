@@ -1,5 +1,5 @@
 /** What a weights file holds, and which toolkit backbone it fits (`cvw weights inspect`). */
-import { detectArchitecture, type Detected } from './maps';
+import { WEIGHT_MAPS, detectArchitecture, type Detected } from './maps';
 import { readWeights, type ReadWeightsOptions } from './read';
 import { numel } from './tensor';
 import { checkpointMeta } from '../train/checkpoint';
@@ -52,7 +52,7 @@ export function formatWeightsReport(r: WeightsReport, all: boolean): string {
   if (meta.length) lines.push(`metadata: ${meta.map(([k, v]) => `${k}=${v.length > 60 ? `${v.slice(0, 60)}...` : v}`).join(', ')}`);
   if (r.skipped.length) lines.push(`not tensors (ignored): ${r.skipped.slice(0, 10).join(', ')}${r.skipped.length > 10 ? ', ...' : ''}`);
   if (r.metadata.format === 'cvw') lines.push(`a checkpoint of this toolkit${r.toolkitModel ? `; model: ${JSON.stringify(r.toolkitModel)}` : ''}`);
-  else if (!r.detected) lines.push('fits: no known backbone (the maps know torchvision/timm ResNet and ViT, torchvision MobileNetV2, torchvision/timm/official Swin and official YOLOX)');
+  else if (!r.detected) lines.push(`fits: no known backbone (the maps know ${knownFamilies()})`);
   else if (r.detected.unsupported) lines.push(`fits: ${r.detected.variant}, which the toolkit cannot load: ${r.detected.unsupported}`);
   else {
     lines.push(`fits: ${r.detected.variant}${r.detected.numClasses ? `, ${r.detected.numClasses}-class ${r.detected.model ? 'head' : 'classifier'}` : ''}`);
@@ -64,4 +64,11 @@ export function formatWeightsReport(r: WeightsReport, all: boolean): string {
   for (const t of shown) lines.push(`  ${t.name.padEnd(width)}  ${t.dtype.padEnd(4)}  [${t.shape.join(', ')}]`);
   if (shown.length < r.tensors.length) lines.push(`  ... ${r.tensors.length - shown.length} more (--all lists every tensor)`);
   return lines.join('\n');
+}
+
+/** `ResNet (torchvision/timm), ..., YOLOX (yolox)`: each family the weight maps know, with its namings. */
+function knownFamilies(): string {
+  const formats = new Map<string, string[]>();
+  for (const m of WEIGHT_MAPS) formats.set(m.model ?? m.backbone, [...(formats.get(m.model ?? m.backbone) ?? []), ...m.formats]);
+  return [...formats].map(([family, names]) => `${family} (${names.join('/')})`).join(', ');
 }

@@ -99,7 +99,7 @@ describe('messages that name the real cause', () => {
     [['extract', 'images'], 'cvw extract: images: not a run directory (no run.json); give a run directory or a checkpoint file\n', 1],
     [['benchmark', 'knn', 'images'], 'cvw benchmark knn: images: not a run directory (no run.json); give a run directory or a checkpoint file\n', 1],
     [['export', 'run', '--classes', 'names.txt', '-o', 'e.onnx'], 'cvw export: class names file not found: names.txt\n', 1],
-    [['weights', 'convert', 'run/checkpoints/latest.safetensors', '--to', 'Nope'], 'cvw weights convert: --to Nope: expected one of ResNet, MobileNetV2, VisionTransformer, SwinTransformer, CSPDarknet, YOLOX\nRun `cvw weights convert --help` for usage.\n', 2],
+    [['weights', 'convert', 'run/checkpoints/latest.safetensors', '--to', 'Nope'], 'cvw weights convert: --to Nope: expected one of ResNet, MobileNetV2, VisionTransformer, SwinTransformer, ConvNeXt, CSPDarknet, YOLOX\nRun `cvw weights convert --help` for usage.\n', 2],
     [['report', 'run', '--no-predict'], 'cvw report: --no-predict leaves nothing to do: add --html (the standalone HTML of what the run has) or --compare <run>\nRun `cvw report --help` for usage.\n', 2],
   ])('cvw %j', (args, message, code) => {
     expect(cvw(...args)).toMatchObject({ code, err: message });

@@ -23,6 +23,8 @@ export const BACKBONES: Record<string, { backbone: Record<string, unknown>; trai
   MobileNetV2: { backbone: { type: 'MobileNetV2', width_mult: 0.35, stem_stride: 1, in_channels: 3 }, train: false },
   VisionTransformer: { backbone: { type: 'VisionTransformer', arch: 'custom', embed_dim: 32, depth: 2, num_heads: 2, img_size: 16, patch_size: 4, drop_path_rate: 0, in_channels: 3 }, train: true },
   SwinTransformer: { backbone: { type: 'SwinTransformer', arch: 'custom', embed_dim: 8, depths: [2, 2], num_heads: [1, 2], patch_size: 2, window_size: 2, drop_path_rate: 0, in_channels: 3 }, train: true },
+  // Layer scale started at 1, not 1e-6: the blocks' gradients then weigh in the comparison.
+  ConvNeXt: { backbone: { type: 'ConvNeXt', arch: 'custom', depths: [1, 2], dims: [8, 16], patch_size: 2, drop_path_rate: 0, layer_scale_init_value: 1, in_channels: 3 }, train: true },
 };
 
 export async function modelStep(engine: EngineName, backbone: Record<string, unknown>, train: boolean, size = 16): Promise<{ loss: number; grads: Map<string, Float32Array> }> {

@@ -2,7 +2,8 @@
  * The toolkit's own backbones (small variants) take one training step with the same loss and
  * gradients on wasm and wasm-ort as on the cpu backend: ResNet (convolutions, batch norm,
  * residual adds), MobileNetV2 (depthwise convolutions, ReLU6), a Vision Transformer (matrix
- * products, layer norm, softmax attention, GELU) and a Swin Transformer (shifted windows).
+ * products, layer norm, softmax attention, GELU), a Swin Transformer (shifted windows) and a
+ * ConvNeXt (7x7 depthwise convolutions, layer norm over NHWC maps, layer scale).
  *
  * Tolerance per parameter gradient: max |g - g_cpu| <= 2e-4 * max(1, max |g_cpu|).
  */

@@ -80,6 +80,7 @@ describe('every registered backbone', () => {
     ResNet: { depth: 18, stem: 'cifar', base_width: 4 },
     MobileNetV2: { width_mult: 0.35, stem_stride: 1 },
     VisionTransformer: { arch: 'custom', embed_dim: 16, depth: 1, num_heads: 2, img_size: 16, patch_size: 4 },
+    ConvNeXt: { arch: 'custom', depths: [1, 1], dims: [8, 16], patch_size: 2 },
   };
   it('builds from its config and runs one forward pass with outChannels matching its outputs', () => {
     for (const type of Object.keys(small)) {

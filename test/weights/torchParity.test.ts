@@ -56,6 +56,7 @@ describe.skipIf(!hasTorch)('torchvision weights, both ways', () => {
     ['mobilenet_v2', 'bf16'],
     ['vit', 'f16'],
     ['swin', 'bf16'],
+    ['convnext', 'f16'],
   ] as const) {
     it(`${name}: .pth, safetensors and ${low.toUpperCase()} safetensors give PyTorch's logits (1e-4 relative)`, () => {
       const { model, load } = buildFor(f(`${name}.pth`));
@@ -76,15 +77,15 @@ describe.skipIf(!hasTorch)('torchvision weights, both ways', () => {
   }
 
   it('exports back (cvw weights convert, then export): PyTorch loads strictly and gives the same logits', async () => {
-    for (const name of ['resnet18', 'mobilenet_v2', 'vit', 'swin']) {
+    for (const name of ['resnet18', 'mobilenet_v2', 'vit', 'swin', 'convnext']) {
       const converted = await cvw('weights', 'convert', f(`${name}.pth`), '-o', f(`${name}.cvw.safetensors`));
       expect(converted.code, converted.err).toBe(0);
       const exported = await cvw('weights', 'export', f(`${name}.cvw.safetensors`), '--format', 'torchvision', '-o', f(`${name}.export.safetensors`));
       expect(exported.code, exported.err).toBe(0);
       expect(exported.out).toMatch(/backbone and classifier/);
     }
-    python('check', t.dir, 'resnet18', 'mobilenet_v2', 'vit', 'swin');
-    for (const name of ['resnet18', 'mobilenet_v2', 'vit', 'swin']) expect(relativeError(readNpy(f(`${name}.export.npy`)).data, readNpy(f(`${name}.npy`)).data)).toBeLessThan(1e-4);
+    python('check', t.dir, 'resnet18', 'mobilenet_v2', 'vit', 'swin', 'convnext');
+    for (const name of ['resnet18', 'mobilenet_v2', 'vit', 'swin', 'convnext']) expect(relativeError(readNpy(f(`${name}.export.npy`)).data, readNpy(f(`${name}.npy`)).data)).toBeLessThan(1e-4);
   }, 120_000);
 
   it('ViT in timm names: exported with --format timm, the file reads back (timm map) with the same logits', async () => {
@@ -96,6 +97,28 @@ describe.skipIf(!hasTorch)('torchvision weights, both ways', () => {
     load(f('vit.timm.safetensors'));
     expect(relativeError(predict(model), readNpy(f('vit.npy')).data)).toBeLessThan(1e-4);
     model.dispose();
+  });
+
+  it('ConvNeXt in timm\'s and the official code\'s names: PyTorch\'s logits; exported in each, the very tensors those files hold', async () => {
+    for (const naming of ['timm', 'official'] as const) {
+      const file = f(`convnext.${naming}.safetensors`);
+      const found = detectArchitecture(readWeights(file).tensors)!;
+      expect(found.detected.variant).toBe(`ConvNeXt-16-32-64-128 wide, depths 1-2-1-1 (${naming} names)`);
+      const { model, load } = buildFor(file);
+      load(file);
+      expect(relativeError(predict(model), readNpy(f('convnext.npy')).data)).toBeLessThan(1e-4);
+      model.dispose();
+      // From the toolkit's copy of the torchvision file (the export test above), to this naming.
+      const r = await cvw('weights', 'export', f('convnext.cvw.safetensors'), '--format', naming, '-o', f(`convnext.${naming}.export.safetensors`));
+      expect(r.code, r.err).toBe(0);
+      const want = readWeights(file).tensors;
+      const got = readWeights(f(`convnext.${naming}.export.safetensors`)).tensors;
+      expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+      for (const [name, t] of want) {
+        expect(got.get(name)!.shape, name).toEqual(t.shape);
+        expect(Array.from(got.get(name)!.values), name).toEqual(Array.from(t.values));
+      }
+    }
   });
 
   it('ViT: position embeddings made for 32 px are resampled for 64 px as torchvision does (bicubic)', () => {

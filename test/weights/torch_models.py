@@ -1,9 +1,11 @@
 """PyTorch side of test/weights/torchParity.test.ts (Debian's python3-torch / torchvision).
 
-make DIR: torchvision resnet18, mobilenet_v2, a small vit_b_16-like ViT and a small swin_t-like Swin at random initialisation (batch-norm statistics
+make DIR: torchvision resnet18, mobilenet_v2, a small vit_b_16-like ViT, a small swin_t-like Swin and a small convnext_tiny-like ConvNeXt at random initialisation (batch-norm statistics
 randomised too, so they matter), saved as torch.save .pth and as safetensors written by hand (no
 safetensors package): F32, plus F16 (resnet18, vit) and BF16 (mobilenet_v2, swin) copies. vit32.pth is a ViT for 32 px images, vit32to64.npy the logits torchvision's own
-position-embedding interpolation gives it at 64 px. Logits in eval mode
+position-embedding interpolation gives it at 64 px. convnext.timm.safetensors and
+convnext.official.safetensors hold the ConvNeXt's weights renamed here to timm's and to the official
+code's names. Logits in eval mode
 on one random input, for each, as .npy (the input NHWC). Also evil.pth, whose pickle calls
 os.system, legacy.pth in the pre-1.6 format and cyclic.pth, a dict that contains itself.
 
@@ -19,6 +21,7 @@ import numpy as np
 import torch
 import torchvision
 
+from torchvision.models.convnext import CNBlockConfig, ConvNeXt
 from torchvision.models.swin_transformer import SwinTransformer
 from torchvision.models.vision_transformer import VisionTransformer, interpolate_embeddings
 
@@ -31,6 +34,39 @@ def vit(size):
 def swin():
     """A small Swin with swin_t's structure and names (widths 32 and 64, 2 blocks each, window 7)."""
     return SwinTransformer(patch_size=[4, 4], embed_dim=32, depths=[2, 2], num_heads=[2, 4], window_size=[7, 7], num_classes=10)
+
+
+def convnext():
+    """A small ConvNeXt with convnext_tiny's structure and names (widths 16-32-64-128, depths 1-2-1-1)."""
+    stages = [CNBlockConfig(16, 32, 1), CNBlockConfig(32, 64, 2), CNBlockConfig(64, 128, 1), CNBlockConfig(128, None, 1)]
+    return ConvNeXt(stages, num_classes=10)
+
+
+def convnext_renamed(state, naming):
+    """torchvision's ConvNeXt state dict in timm's names (naming "timm") or the official code's ("official")."""
+    timm = naming == "timm"
+    parts = {"block.0": ("conv_dw", "dwconv"), "block.2": ("norm", "norm"), "block.3": ("mlp.fc1", "pwconv1"), "block.5": ("mlp.fc2", "pwconv2")}
+    out = {}
+    for key, value in state.items():
+        p = key.split(".")
+        if key.startswith("features.0."):
+            name = ("stem." if timm else "downsample_layers.0.") + ".".join(p[2:])
+        elif key.startswith("features.") and int(p[1]) % 2 == 0:
+            stage = int(p[1]) // 2
+            name = (f"stages.{stage}.downsample." if timm else f"downsample_layers.{stage}.") + ".".join(p[2:])
+        elif key.startswith("features."):
+            stage, block = (int(p[1]) - 1) // 2, p[2]
+            if p[3] == "layer_scale":
+                inner, value = "gamma", value.reshape(-1)
+            else:
+                inner = parts[p[3] + "." + p[4]][0 if timm else 1] + "." + p[5]
+            name = (f"stages.{stage}.blocks.{block}." if timm else f"stages.{stage}.{block}.") + inner
+        elif key.startswith("classifier.0."):
+            name = ("head.norm." if timm else "norm.") + p[2]
+        else:
+            name = ("head.fc." if timm else "head.") + p[2]
+        out[name] = value
+    return out
 
 
 def randomise(model):
@@ -48,10 +84,17 @@ def randomise(model):
     for name, p in model.named_parameters():
         if name.endswith("relative_position_bias_table"):
             p.data.normal_(0, 0.5)
+        # ConvNeXt's layer scales start at 1e-6, which would leave its blocks out of the logits.
+        if name.endswith("layer_scale"):
+            p.data.uniform_(0.5, 1.5)
+    for m in model.modules():
+        if isinstance(m, torch.nn.LayerNorm) and isinstance(model, ConvNeXt):
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
     return model.eval()
 
 
-MODELS = {"resnet18": torchvision.models.resnet18, "mobilenet_v2": torchvision.models.mobilenet_v2, "vit": lambda: vit(64), "swin": swin}
+MODELS = {"resnet18": torchvision.models.resnet18, "mobilenet_v2": torchvision.models.mobilenet_v2, "vit": lambda: vit(64), "swin": swin, "convnext": convnext}
 DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.int64: "I64"}
 
 
@@ -101,7 +144,7 @@ def make(out):
     torch.manual_seed(0)
     x = torch.randn(1, 3, 64, 64)
     np.save(os.path.join(out, "input.npy"), x.permute(0, 2, 3, 1).contiguous().numpy())
-    for name, low in (("resnet18", torch.float16), ("mobilenet_v2", torch.bfloat16), ("vit", torch.float16), ("swin", torch.bfloat16)):
+    for name, low in (("resnet18", torch.float16), ("mobilenet_v2", torch.bfloat16), ("vit", torch.float16), ("swin", torch.bfloat16), ("convnext", torch.float16)):
         model = randomise(MODELS[name]())
         state = model.state_dict()
         torch.save(state, os.path.join(out, name + ".pth"))
@@ -109,6 +152,9 @@ def make(out):
         torch.save({"epoch": 3, "model": {"module." + k: v for k, v in state.items()}}, os.path.join(out, name + ".ckpt.pth"))
         save_safetensors(os.path.join(out, name + ".safetensors"), state)
         np.save(os.path.join(out, name + ".npy"), logits(model, x))
+        if name == "convnext":
+            for naming in ("timm", "official"):
+                save_safetensors(os.path.join(out, f"convnext.{naming}.safetensors"), convnext_renamed(state, naming))
         # The same model with its weights rounded to half/bfloat16: what the low-precision file holds.
         tag = DTYPES[low].lower()
         save_safetensors(os.path.join(out, name + "." + tag + ".safetensors"), state, low)

@@ -22,19 +22,24 @@ export const weightsInspectCommand: CommandSpec = {
   },
 };
 
+/** The backbone and model types the weight maps convert to. */
+function mapTargets(): string[] {
+  return [...new Set(WEIGHT_MAPS.flatMap((m) => [m.backbone, ...(m.model ? [m.model] : [])]))];
+}
+
 export const weightsConvertCommand: CommandSpec = {
   name: 'weights convert',
   summary: "Convert torchvision/timm weights into a checkpoint of this toolkit (names, layouts and the model config), for load_from, predict, eval and export",
   positionals: [{ name: 'file', description: 'A safetensors file or a torch.save archive with torchvision/timm names' }],
   options: [
     keyOption,
-    { name: 'to', type: 'string', valueName: 'backbone', description: 'The backbone (or model) type the file must fit (ResNet, MobileNetV2, VisionTransformer, SwinTransformer, CSPDarknet or YOLOX); default: whatever it fits' },
+    { name: 'to', type: 'string', valueName: 'backbone', description: `The backbone (or model) type the file must fit (${mapTargets().join(', ')}); default: whatever it fits` },
     { name: 'out', short: 'o', type: 'string', valueName: 'file', description: 'Where to write (default: <file stem>.cvw.safetensors beside the input)' },
   ],
   run(args) {
     const file = args.positionals[0];
     const to = args.options.to as string | undefined;
-    const targets = [...new Set(WEIGHT_MAPS.flatMap((m) => [m.backbone, ...(m.model ? [m.model] : [])]))];
+    const targets = mapTargets();
     if (to && !targets.includes(to)) throw new UsageError(`--to ${to}: expected one of ${targets.join(', ')}`, 'weights convert');
     const w = readWeights(file, { key: args.options.key as string | undefined });
     const found = detectArchitecture(w.tensors);
@@ -55,16 +60,16 @@ export const weightsConvertCommand: CommandSpec = {
 
 export const weightsExportCommand: CommandSpec = {
   name: 'weights export',
-  summary: 'Write a run\'s weights as safetensors in torchvision, timm or YOLOX names, which PyTorch loads with load_state_dict(strict=True)',
+  summary: 'Write a run\'s weights as safetensors in torchvision, timm, the paper\'s (ConvNeXt) or YOLOX names, which PyTorch loads with load_state_dict(strict=True)',
   positionals: [{ name: 'run', description: 'A run directory (its best checkpoint, else the latest) or a checkpoint' }],
   options: [
-    { name: 'format', type: 'string', default: 'torchvision', description: 'Names of the PyTorch model family to load into (yolox: Megvii\'s YOLOX, for YOLOX runs)', choices: ['torchvision', 'timm', 'yolox'] },
+    { name: 'format', type: 'string', default: 'torchvision', description: 'Names of the PyTorch model family to load into (official: the paper\'s own code, for ConvNeXt; yolox: Megvii\'s YOLOX, for YOLOX runs)', choices: ['torchvision', 'timm', 'official', 'yolox'] },
     { name: 'out', short: 'o', type: 'string', valueName: 'file', description: 'Where to write (default: <run>/export/<format>.safetensors)' },
   ],
   details: 'Classification runs export backbone and classifier; other runs the backbone alone (timm: create_model(..., num_classes=0)).',
   async run(args) {
     const target = args.positionals[0];
-    const format = args.options.format as 'torchvision' | 'timm' | 'yolox';
+    const format = args.options.format as string;
     const out = (args.options.out as string | undefined) ?? path.join(/\.safetensors$/i.test(target) ? path.dirname(target) : target, 'export', `${format}.safetensors`);
     const r = await exportWeights(target, format, out);
     process.stdout.write(`${r.file}: ${r.contents}, ${r.tensors} tensors, ${r.values.toLocaleString('en-US')} values${r.weights === 'ema' ? ' (the EMA average)' : ''}\n`);

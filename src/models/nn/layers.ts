@@ -23,9 +23,11 @@ export interface Conv2dOptions {
   /** 1 for a dense convolution, `inChannels` for a depthwise one. */
   groups?: number;
   bias?: boolean;
+  /** Kaiming-normal (fan_out, ResNet's) by default; trunc_normal: std 0.02 (ConvNeXt's, as its linear layers). */
+  init?: 'kaiming' | 'trunc_normal';
 }
 
-/** 2-D convolution, weights HWIO `[k, k, in, out]` (depthwise: `[k, k, in, 1]`), Kaiming-normal (fan_out) init. */
+/** 2-D convolution, weights HWIO `[k, k, in, out]` (depthwise: `[k, k, in, 1]`), Kaiming-normal (fan_out) init unless told otherwise. */
 export class Conv2d extends Layer<tf.Tensor4D, tf.Tensor4D> {
   readonly weight: tf.Variable;
   readonly bias?: tf.Variable;
@@ -50,9 +52,8 @@ export class Conv2d extends Layer<tf.Tensor4D, tf.Tensor4D> {
     }
     this.depthwise = groups !== 1;
     const k = kernelSize;
-    this.weight = this.depthwise
-      ? this.param('weight', init.kaimingNormal([k, k, inChannels, 1], k * k))
-      : this.param('weight', init.kaimingNormal([k, k, inChannels, outChannels], k * k * outChannels));
+    const shape = this.depthwise ? [k, k, inChannels, 1] : [k, k, inChannels, outChannels];
+    this.weight = this.param('weight', options.init === 'trunc_normal' ? init.truncNormal(shape, 0.02) : init.kaimingNormal(shape, this.depthwise ? k * k : k * k * outChannels));
     if (options.bias) this.bias = this.param('bias', init.zeros([outChannels]), 'bias');
   }
 

@@ -1,5 +1,6 @@
 /** The name maps, and which one a foreign state dict fits. */
 import type { WeightTensor } from '../tensor';
+import { convNeXtOfficialMap, convNeXtTimmMap, convNeXtTorchvisionMap } from './convnext';
 import { mobilenetV2Map } from './mobilenetV2';
 import { resnetMap } from './resnet';
 import type { Detected, WeightMap } from './types';
@@ -7,7 +8,7 @@ import { swinOfficialMap, swinTimmMap, swinTorchvisionMap } from './swin';
 import { vitTimmMap, vitTorchvisionMap } from './vit';
 import { yoloxMap } from './yolox';
 
-export const WEIGHT_MAPS: readonly WeightMap[] = [resnetMap, mobilenetV2Map, vitTimmMap, vitTorchvisionMap, swinTorchvisionMap, swinTimmMap, swinOfficialMap, yoloxMap];
+export const WEIGHT_MAPS: readonly WeightMap[] = [resnetMap, mobilenetV2Map, vitTimmMap, vitTorchvisionMap, swinTorchvisionMap, swinTimmMap, swinOfficialMap, convNeXtTorchvisionMap, convNeXtTimmMap, convNeXtOfficialMap, yoloxMap];
 
 export function detectArchitecture(tensors: Map<string, WeightTensor>): { map: WeightMap; detected: Detected } | undefined {
   for (const map of WEIGHT_MAPS) {

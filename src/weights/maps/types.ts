@@ -5,7 +5,8 @@
  */
 import type { WeightTensor } from '../tensor';
 
-export type Layout = 'conv' | 'dwconv' | 'linear' | 'same';
+/** `scale`: a per-channel factor, [C, 1, 1] in PyTorch (torchvision's layer scale), [C] here. */
+export type Layout = 'conv' | 'dwconv' | 'linear' | 'scale' | 'same';
 
 /** What a foreign state dict was recognised as. */
 export interface Detected {

@@ -1,0 +1,161 @@
+/**
+ * ConvNeXt (Liu et al., A ConvNet for the 2020s, CVPR 2022, arXiv:2201.03545): a ResNet
+ * modernised towards the Swin Transformer. A patchify stem (a 4x4 convolution of stride 4, then
+ * layer norm); four stages of blocks that each run a 7x7 depthwise convolution, layer norm over the
+ * channels, an inverted MLP (4x wide, GELU) and a learned per-channel scale (layer scale, started at
+ * 1e-6) on the residual branch, with stochastic depth; between stages, layer norm and a 2x2
+ * convolution of stride 2. The classifier pools globally, then normalises (`norm`).
+ *
+ * The layout is NHWC, so the paper's channels-first layer norm is a plain one over the last axis.
+ * `patch_size` 2 or 1 keeps 28-32 px images large enough (as for Swin). Parameter names follow
+ * timm's (`stem`, `stages.<s>.downsample`, `stages.<s>.blocks.<b>.conv_dw/norm/mlp/gamma`), with
+ * the stem's and the downsampling's parts named; weight maps translate torchvision's, timm's and
+ * the official code's (src/weights/maps/convnext.ts).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { register } from '../../core/registry';
+import { UserError } from '../../core/problems';
+import { Layer, Module } from '../nn/module';
+import { Conv2d, DropPath, LayerNorm, globalAvgPool } from '../nn/layers';
+import { Mlp } from '../nn/attention';
+import * as init from '../nn/init';
+import type { Backbone } from './types';
+
+/** The presets of the paper (tiny to large) and timm's xlarge. */
+export const CONVNEXT_ARCHS = {
+  tiny: { depths: [3, 3, 9, 3], dims: [96, 192, 384, 768] },
+  small: { depths: [3, 3, 27, 3], dims: [96, 192, 384, 768] },
+  base: { depths: [3, 3, 27, 3], dims: [128, 256, 512, 1024] },
+  large: { depths: [3, 3, 27, 3], dims: [192, 384, 768, 1536] },
+  xlarge: { depths: [3, 3, 27, 3], dims: [256, 512, 1024, 2048] },
+} as const;
+
+export const convNeXtParams = z.strictObject({
+  arch: z.enum(['tiny', 'small', 'base', 'large', 'xlarge', 'custom']).default('tiny').describe('Preset (tiny: widths 96-192-384-768, depths 3-3-9-3; small: depths 3-3-27-3; base: 128-1024; large: 192-1536; xlarge: 256-2048); custom uses depths and dims'),
+  depths: z.array(init.blockCount()).min(1).max(8).optional().describe('Blocks per stage (arch: custom)'),
+  dims: z.array(z.number().int().min(1)).min(1).max(8).optional().describe('Width of each stage (arch: custom)'),
+  in_channels: z.number().int().min(1).default(3).describe('Channels of the input images; when left out, training uses the channels of its data'),
+  patch_size: z.number().int().min(1).default(4).describe('Side and stride of the stem convolution (4; 2 or 1 for 28-32 px images)'),
+  drop_path_rate: z.number().min(0).max(1).default(0.1).describe('Stochastic depth, growing linearly over all blocks to this rate (tiny: 0.1 in the paper)'),
+  layer_scale_init_value: z.number().min(0).default(1e-6).describe('Initial value of the per-channel scale of each residual branch (0: no layer scale)'),
+  out_indices: z.array(z.number().int().min(0).max(7)).min(1).optional().describe('Stages whose (normalised) features are returned (default: the last stage)'),
+  gap_before_final_norm: z.boolean().default(true).describe('Pool each returned stage globally, then normalise it ([batch, channels], as the classifier does); false: normalised NHWC feature maps (for dense heads)'),
+  frozen_stages: z.number().int().min(-1).max(7).default(-1).describe('Freeze the stem and stages up to this index (-1 = none)'),
+});
+
+export type ConvNeXtParams = z.output<typeof convNeXtParams>;
+
+/** Depthwise 7x7, layer norm, MLP (4x, GELU), layer scale; stochastic depth on the branch. */
+class ConvNeXtBlock extends Layer<tf.Tensor4D, tf.Tensor4D> {
+  readonly convDw: Conv2d;
+  readonly norm: LayerNorm;
+  readonly mlp: Mlp;
+  readonly gamma?: tf.Variable;
+  private readonly dropPath: DropPath;
+
+  constructor(dim: number, dropPath: number, layerScale: number) {
+    super();
+    this.convDw = this.child('conv_dw', new Conv2d(dim, dim, 7, { groups: dim, bias: true, init: 'trunc_normal' }));
+    this.norm = this.child('norm', new LayerNorm(dim, 1e-6));
+    this.mlp = this.child('mlp', new Mlp(dim, 4 * dim));
+    if (layerScale > 0) this.gamma = this.param('gamma', tf.fill([dim], layerScale), 'norm');
+    this.dropPath = this.child('drop_path', new DropPath(dropPath));
+  }
+
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    let y = this.mlp.forward(this.norm.forward(this.convDw.forward(x)));
+    if (this.gamma) y = tf.mul(y, this.gamma);
+    return tf.add(x, this.dropPath.forward(y)) as tf.Tensor4D;
+  }
+}
+
+/** Layer norm, then a convolution: the stem (patch_size x patch_size, norm after) and the downsampling between stages (2x2, norm before). */
+class NormConv extends Layer<tf.Tensor4D, tf.Tensor4D> {
+  readonly norm: LayerNorm;
+  readonly conv: Conv2d;
+
+  constructor(inC: number, outC: number, k: number, readonly normFirst: boolean) {
+    super();
+    this.norm = this.child('norm', new LayerNorm(normFirst ? inC : outC, 1e-6));
+    this.conv = this.child('conv', new Conv2d(inC, outC, k, { stride: k, padding: 0, bias: true, init: 'trunc_normal' }));
+  }
+
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    return this.normFirst ? this.conv.forward(this.norm.forward(x) as tf.Tensor4D) : (this.norm.forward(this.conv.forward(x)) as tf.Tensor4D);
+  }
+}
+
+class ConvNeXtStage extends Layer<tf.Tensor4D, tf.Tensor4D> {
+  readonly downsample?: NormConv;
+  readonly blocks: ConvNeXtBlock[];
+
+  /** `inC`: the previous stage's width, or undefined for the first stage (the stem's output, not downsampled). */
+  constructor(inC: number | undefined, dim: number, rates: number[], layerScale: number) {
+    super();
+    if (inC !== undefined) this.downsample = this.child('downsample', new NormConv(inC, dim, 2, true));
+    this.blocks = rates.map((rate, b) => this.child(`blocks.${b}`, new ConvNeXtBlock(dim, rate, layerScale)));
+  }
+
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    let y = this.downsample ? this.downsample.forward(x) : x;
+    for (const block of this.blocks) y = block.forward(y);
+    return y;
+  }
+}
+
+export class ConvNeXt extends Module implements Backbone {
+  readonly outChannels: number[];
+  readonly inChannels: number;
+  readonly outIndices: number[];
+  private readonly stem: NormConv;
+  private readonly stages: ConvNeXtStage[] = [];
+  private readonly norms = new Map<number, LayerNorm>();
+
+  constructor(readonly params: ConvNeXtParams) {
+    super();
+    const arch = params.arch === 'custom' ? undefined : CONVNEXT_ARCHS[params.arch];
+    const depths = params.depths ?? arch?.depths;
+    const dims = params.dims ?? arch?.dims;
+    if (!depths || !dims) throw new UserError('ConvNeXt arch custom needs depths and dims');
+    if (depths.length !== dims.length) throw new UserError(`ConvNeXt: depths has ${depths.length} stages but dims ${dims.length}; give one entry per stage`);
+    const last = depths.length - 1;
+    this.outIndices = params.out_indices ?? [last];
+    for (const i of this.outIndices) if (i > last) throw new UserError(`ConvNeXt: out_indices names stage ${i}, but there are ${depths.length} stages (0..${last})`);
+    this.inChannels = params.in_channels;
+    this.stem = this.child('stem', new NormConv(params.in_channels, dims[0], params.patch_size, false));
+    const total = depths.reduce((a, b) => a + b, 0);
+    const rates = Array.from({ length: total }, (_, i) => (total > 1 ? (params.drop_path_rate * i) / (total - 1) : 0));
+    let k = 0;
+    depths.forEach((depth, s) => {
+      this.stages.push(this.child(`stages.${s}`, new ConvNeXtStage(s === 0 ? undefined : dims[s - 1], dims[s], rates.slice(k, k + depth), params.layer_scale_init_value)));
+      k += depth;
+    });
+    // The last stage's norm is `norm` (the classifier's in timm, torchvision and the paper's code); other stages get their own.
+    for (const i of this.outIndices) this.norms.set(i, this.child(i === last ? 'norm' : `norm${i}`, new LayerNorm(dims[i], 1e-6)));
+    this.outChannels = this.outIndices.map((i) => dims[i]);
+    if (params.frozen_stages >= 0) {
+      this.stem.freeze();
+      for (let s = 0; s <= params.frozen_stages && s < this.stages.length; s++) this.stages[s].freeze();
+    }
+  }
+
+  forward(x: tf.Tensor4D): tf.Tensor[] {
+    let y = this.stem.forward(x);
+    const outs = new Map<number, tf.Tensor>();
+    this.stages.forEach((stage, s) => {
+      y = stage.forward(y);
+      const norm = this.norms.get(s);
+      if (norm) outs.set(s, norm.forward(this.params.gap_before_final_norm ? globalAvgPool(y) : y));
+    });
+    return this.outIndices.map((i) => outs.get(i)!);
+  }
+}
+
+register('backbone', {
+  type: 'ConvNeXt',
+  description: 'ConvNeXt: depthwise 7x7 convolutions, layer norm, inverted MLPs and layer scale in four stages (tiny to xlarge presets)',
+  paper: 'Liu et al., A ConvNet for the 2020s, CVPR 2022, arXiv:2201.03545',
+  params: convNeXtParams,
+  build: (p) => new ConvNeXt(p),
+});

@@ -1,0 +1,199 @@
+/**
+ * ConvNeXt in three namings, all to the toolkit's ConvNeXt (timm's names, with the stem's and the
+ * downsampling's parts named `conv`/`norm` where timm numbers them):
+ *
+ * - timm (`convnext_tiny.fb_in1k`, ...): `stem.0` conv, `stem.1` norm; `stages.<s>.downsample.0`
+ *   norm, `.1` conv; `stages.<s>.blocks.<b>.conv_dw/norm/mlp.fc1/mlp.fc2/gamma`; `head.norm`, `head.fc`.
+ * - torchvision (`convnext_tiny/small/base/large`) numbers everything through `features`: 0 the
+ *   stem, odd indices the stages' blocks (`block.0` depthwise conv, `block.2` norm, `block.3` and
+ *   `block.5` the MLP, `layer_scale` as [C, 1, 1]), even ones the downsampling before the next
+ *   stage; `classifier.0` the norm, `classifier.2` the linear layer.
+ * - the official code (facebookresearch/ConvNeXt): `downsample_layers.0` the stem,
+ *   `downsample_layers.<s>` the downsampling, `stages.<s>.<b>.dwconv/norm/pwconv1/pwconv2/gamma`,
+ *   `norm`, `head`.
+ */
+import { CONVNEXT_ARCHS } from '../../models/backbones/convnext';
+import type { WeightTensor } from '../tensor';
+import { prefixRules, type Detected, type WeightMap } from './types';
+
+/** Where a naming keeps the tensors detection reads. */
+interface ConvNeXtNames {
+  format: string;
+  stem: string;
+  /** Prefix of block `b` of stage `s`. */
+  block: (s: number, b: number) => string;
+  dw: string;
+  fc1: string;
+  scale: string;
+  head: string;
+}
+
+function detectConvNeXt(tensors: Map<string, WeightTensor>, names: ConvNeXtNames): Detected | undefined {
+  const stem = tensors.get(names.stem);
+  if (!stem || stem.shape.length !== 4 || !tensors.has(`${names.block(0, 0)}${names.dw}`)) return undefined;
+  const depths: number[] = [];
+  const dims: number[] = [];
+  for (let s = 0; tensors.has(`${names.block(s, 0)}${names.dw}`); s++) {
+    let n = 0;
+    while (tensors.has(`${names.block(s, n)}${names.dw}`)) n++;
+    depths.push(n);
+    dims.push(tensors.get(`${names.block(s, 0)}${names.dw}`)!.shape[0]);
+  }
+  const arch = Object.entries(CONVNEXT_ARCHS).find(([, a]) => a.depths.join() === depths.join() && a.dims.join() === dims.join())?.[0];
+  const fc1 = tensors.get(`${names.block(0, 0)}${names.fc1}`);
+  const detected: Detected = {
+    variant: `ConvNeXt-${arch ? arch[0].toUpperCase() + arch.slice(1) : `${dims.join('-')} wide, depths ${depths.join('-')}`} (${names.format} names)`,
+    backbone: {
+      type: 'ConvNeXt',
+      ...(arch ? { arch } : { arch: 'custom', depths, dims }),
+      in_channels: stem.shape[1],
+      patch_size: stem.shape[2],
+      // Without the scales the branches are added as they are; with them, the file's values replace the start value.
+      ...(tensors.has(`${names.block(0, 0)}${names.scale}`) ? {} : { layer_scale_init_value: 0 }),
+    },
+    numClasses: tensors.get(`${names.head}.weight`)?.shape[0],
+  };
+  if (fc1 && fc1.shape.length !== 2) detected.unsupported = "its MLPs are 1x1 convolutions (timm's conv_mlp: atto to nano); the toolkit's ConvNeXt has linear ones";
+  else if (tensors.has(`${names.block(0, 0)}mlp.grn.weight`)) detected.unsupported = "it is a ConvNeXt V2 (global response normalisation in its MLPs), which the toolkit's ConvNeXt does not have";
+  else if (tensors.has('norm_pre.weight')) detected.unsupported = "its final norm comes before pooling (timm's head_norm_first); the toolkit's ConvNeXt pools first";
+  return detected;
+}
+
+/** The depthwise convolutions are [C, 1, 7, 7] in PyTorch; torchvision's layer scales [C, 1, 1] (`scales`), the others' [C]. */
+const layoutOf =
+  (scales: boolean): WeightMap['layout'] =>
+  (name) =>
+    name.endsWith('.conv_dw.weight') ? 'dwconv' : scales && name.endsWith('.gamma') ? 'scale' : undefined;
+
+/** Why a backbone config cannot go to a naming whose classifier pools, then normalises, the last stage. */
+function exportProblem(b: Record<string, unknown>, format: string, stemFixed: boolean): string | undefined {
+  const stages = ((b.depths as number[] | undefined) ?? CONVNEXT_ARCHS.tiny.depths).length;
+  if (b.out_indices && JSON.stringify(b.out_indices) !== JSON.stringify([stages - 1])) return `its ConvNeXt returns other stages than the last (out_indices); ${format}'s has one final norm`;
+  if (b.gap_before_final_norm === false) return `its ConvNeXt normalises before pooling (gap_before_final_norm: false); ${format}'s pools first`;
+  if (stemFixed && (b.patch_size ?? 4) !== 4) return `its ConvNeXt has patch_size ${String(b.patch_size)}; ${format}'s stem is 4x4`;
+  return undefined;
+}
+
+/** A map whose names differ from the toolkit's by `top` (whole names) and `block` (inside a block, below `blockPrefix`). */
+function convNeXtMap(o: {
+  format: 'timm' | 'torchvision' | 'official';
+  names: ConvNeXtNames;
+  top: ReturnType<typeof prefixRules>;
+  block: ReturnType<typeof prefixRules>;
+  /** Foreign block prefix -> [stage, block, rest], and back. */
+  parseBlock(name: string): [number, number, string] | undefined;
+  blockName(s: number, b: number, rest: string): string;
+  /** Foreign downsampling prefix -> [stage, rest], and back. */
+  parseDown(name: string): [number, string] | undefined;
+  downName(s: number, rest: string): string;
+  stemFixed: boolean;
+}): WeightMap {
+  const layout = layoutOf(o.format === 'torchvision');
+  const down = prefixRules([
+    ['0.*', 'norm.*'],
+    ['1.*', 'conv.*'],
+  ]);
+  return {
+    backbone: 'ConvNeXt',
+    formats: [o.format],
+    detect: (tensors) => detectConvNeXt(tensors, o.names),
+    toToolkit(name) {
+      const b = o.parseBlock(name);
+      if (b) {
+        const part = o.block.toToolkit(b[2]);
+        return part && `backbone.stages.${b[0]}.blocks.${b[1]}.${part}`;
+      }
+      const d = o.parseDown(name);
+      if (d) {
+        const part = down.toToolkit(d[1]);
+        return part && `backbone.stages.${d[0]}.downsample.${part}`;
+      }
+      return o.top.toToolkit(name);
+    },
+    toForeign(name) {
+      const b = /^backbone\.stages\.(\d+)\.blocks\.(\d+)\.(.*)$/.exec(name);
+      if (b) {
+        const part = o.block.toForeign(b[3]);
+        return part && o.blockName(Number(b[1]), Number(b[2]), part);
+      }
+      const d = /^backbone\.stages\.(\d+)\.downsample\.(.*)$/.exec(name);
+      if (d) {
+        const part = down.toForeign(d[2]);
+        return part && o.downName(Number(d[1]), part);
+      }
+      return o.top.toForeign(name);
+    },
+    layout,
+    exportProblem: (b) => exportProblem(b, o.format, o.stemFixed),
+  };
+}
+
+const stem = (prefix: string) => [
+  [`${prefix}0.*`, 'backbone.stem.conv.*'],
+  [`${prefix}1.*`, 'backbone.stem.norm.*'],
+] as Array<[string, string]>;
+
+export const convNeXtTimmMap = convNeXtMap({
+  format: 'timm',
+  names: { format: 'timm', stem: 'stem.0.weight', block: (s, b) => `stages.${s}.blocks.${b}.`, dw: 'conv_dw.weight', fc1: 'mlp.fc1.weight', scale: 'gamma', head: 'head.fc' },
+  top: prefixRules([...stem('stem.'), ['head.norm.*', 'backbone.norm.*'], ['head.fc.*', 'head.fc.*']]),
+  block: prefixRules([['*', '*']]),
+  parseBlock: (name) => {
+    const m = /^stages\.(\d+)\.blocks\.(\d+)\.(.*)$/.exec(name);
+    return m ? [Number(m[1]), Number(m[2]), m[3]] : undefined;
+  },
+  blockName: (s, b, rest) => `stages.${s}.blocks.${b}.${rest}`,
+  parseDown: (name) => {
+    const m = /^stages\.(\d+)\.downsample\.(.*)$/.exec(name);
+    return m ? [Number(m[1]), m[2]] : undefined;
+  },
+  downName: (s, rest) => `stages.${s}.downsample.${rest}`,
+  stemFixed: false,
+});
+
+export const convNeXtTorchvisionMap = convNeXtMap({
+  format: 'torchvision',
+  names: { format: 'torchvision', stem: 'features.0.0.weight', block: (s, b) => `features.${2 * s + 1}.${b}.`, dw: 'block.0.weight', fc1: 'block.3.weight', scale: 'layer_scale', head: 'classifier.2' },
+  top: prefixRules([...stem('features.0.'), ['classifier.0.*', 'backbone.norm.*'], ['classifier.2.*', 'head.fc.*']]),
+  block: prefixRules([
+    ['block.0.*', 'conv_dw.*'],
+    ['block.2.*', 'norm.*'],
+    ['block.3.*', 'mlp.fc1.*'],
+    ['block.5.*', 'mlp.fc2.*'],
+    ['layer_scale', 'gamma'],
+  ]),
+  parseBlock: (name) => {
+    const m = /^features\.(\d+)\.(\d+)\.(.*)$/.exec(name);
+    return m && Number(m[1]) % 2 === 1 ? [(Number(m[1]) - 1) / 2, Number(m[2]), m[3]] : undefined;
+  },
+  blockName: (s, b, rest) => `features.${2 * s + 1}.${b}.${rest}`,
+  parseDown: (name) => {
+    const m = /^features\.(\d+)\.(.*)$/.exec(name);
+    return m && Number(m[1]) > 0 && Number(m[1]) % 2 === 0 ? [Number(m[1]) / 2, m[2]] : undefined;
+  },
+  downName: (s, rest) => `features.${2 * s}.${rest}`,
+  stemFixed: true,
+});
+
+export const convNeXtOfficialMap = convNeXtMap({
+  format: 'official',
+  names: { format: 'official', stem: 'downsample_layers.0.0.weight', block: (s, b) => `stages.${s}.${b}.`, dw: 'dwconv.weight', fc1: 'pwconv1.weight', scale: 'gamma', head: 'head' },
+  top: prefixRules([...stem('downsample_layers.0.'), ['norm.*', 'backbone.norm.*'], ['head.*', 'head.fc.*']]),
+  block: prefixRules([
+    ['dwconv.*', 'conv_dw.*'],
+    ['pwconv1.*', 'mlp.fc1.*'],
+    ['pwconv2.*', 'mlp.fc2.*'],
+    ['*', '*'],
+  ]),
+  parseBlock: (name) => {
+    const m = /^stages\.(\d+)\.(\d+)\.(.*)$/.exec(name);
+    return m ? [Number(m[1]), Number(m[2]), m[3]] : undefined;
+  },
+  blockName: (s, b, rest) => `stages.${s}.${b}.${rest}`,
+  parseDown: (name) => {
+    const m = /^downsample_layers\.(\d+)\.(.*)$/.exec(name);
+    return m && m[1] !== '0' ? [Number(m[1]), m[2]] : undefined;
+  },
+  downName: (s, rest) => `downsample_layers.${s}.${rest}`,
+  stemFixed: true,
+});

@@ -1,0 +1,82 @@
+/**
+ * ConvNeXt's weight maps on the variants no small PyTorch model here has (torchParity.test.ts checks
+ * the logits): the published presets, the timm variants the toolkit cannot hold, files without layer
+ * scale, and what cannot be exported. The tiny preset's parameters are torchvision's convnext_tiny's.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useCpu } from '../helpers/tf';
+import '../../src/builtins';
+import { build } from '../../src/core/registry';
+import type { Module } from '../../src/models/nn/module';
+import { detectArchitecture } from '../../src/weights/maps';
+import { convNeXtTimmMap, convNeXtTorchvisionMap } from '../../src/weights/maps/convnext';
+import { toToolkitLayout, toTorchLayout } from '../../src/weights/layout';
+import type { WeightTensor } from '../../src/weights/tensor';
+
+const shape = (...s: number[]): WeightTensor => ({ shape: s, values: new Float32Array(0), stored: 'F32' });
+
+/** The tensors detection looks at, in timm's names, of a ConvNeXt with these depths and widths. */
+function timmShapes(depths: number[], dims: number[], o: { convMlp?: boolean; grn?: boolean; gamma?: boolean; normPre?: boolean } = {}): Map<string, WeightTensor> {
+  const out = new Map<string, WeightTensor>([
+    ['stem.0.weight', shape(dims[0], 3, 4, 4)],
+    ['head.fc.weight', shape(1000, dims[dims.length - 1])],
+  ]);
+  depths.forEach((n, s) => {
+    for (let b = 0; b < n; b++) {
+      const p = `stages.${s}.blocks.${b}.`;
+      out.set(`${p}conv_dw.weight`, shape(dims[s], 1, 7, 7));
+      out.set(`${p}mlp.fc1.weight`, o.convMlp ? shape(4 * dims[s], dims[s], 1, 1) : shape(4 * dims[s], dims[s]));
+      if (o.gamma ?? true) out.set(`${p}gamma`, shape(dims[s]));
+      if (o.grn) out.set(`${p}mlp.grn.weight`, shape(4 * dims[s]));
+    }
+  });
+  if (o.normPre) out.set('norm_pre.weight', shape(dims[dims.length - 1]));
+  return out;
+}
+
+beforeAll(async () => {
+  await useCpu();
+});
+
+describe('ConvNeXt weights', () => {
+  it('are recognised by preset (timm names), with the classifier’s classes', () => {
+    const found = detectArchitecture(timmShapes([3, 3, 27, 3], [128, 256, 512, 1024]))!;
+    expect(found.map).toBe(convNeXtTimmMap);
+    expect(found.detected).toMatchObject({ variant: 'ConvNeXt-Base (timm names)', backbone: { type: 'ConvNeXt', arch: 'base', in_channels: 3, patch_size: 4 }, numClasses: 1000 });
+    expect(found.detected.unsupported).toBeUndefined();
+    // Without layer scales (timm's ls_init_value=None) the model is built without them.
+    expect(convNeXtTimmMap.detect(timmShapes([3, 3, 9, 3], [96, 192, 384, 768], { gamma: false }))!.backbone).toMatchObject({ arch: 'tiny', layer_scale_init_value: 0 });
+  });
+
+  it('of the variants the toolkit’s ConvNeXt cannot hold say why', () => {
+    const atto = convNeXtTimmMap.detect(timmShapes([2, 2, 6, 2], [40, 80, 160, 320], { convMlp: true }))!;
+    expect(atto.variant).toBe('ConvNeXt-40-80-160-320 wide, depths 2-2-6-2 (timm names)');
+    expect(atto.unsupported).toBe("its MLPs are 1x1 convolutions (timm's conv_mlp: atto to nano); the toolkit's ConvNeXt has linear ones");
+    expect(convNeXtTimmMap.detect(timmShapes([3, 3, 9, 3], [96, 192, 384, 768], { grn: true }))!.unsupported).toMatch(/ConvNeXt V2/);
+    expect(convNeXtTimmMap.detect(timmShapes([3, 3, 9, 3], [96, 192, 384, 768], { normPre: true }))!.unsupported).toMatch(/head_norm_first/);
+  });
+
+  it('torchvision’s layer scale is [C, 1, 1] in PyTorch and [C] here, both ways', () => {
+    const t: WeightTensor = { shape: [3, 1, 1], values: new Float32Array([1, 2, 3]), stored: 'F32' };
+    expect(convNeXtTorchvisionMap.layout!('backbone.stages.1.blocks.0.gamma')).toBe('scale');
+    expect(convNeXtTimmMap.layout!('backbone.stages.1.blocks.0.gamma')).toBeUndefined();
+    const here = toToolkitLayout(t, 'scale');
+    expect(here.shape).toEqual([3]);
+    expect(toTorchLayout(here, 'scale')).toEqual(t);
+  });
+
+  it('cannot be exported from a backbone that returns other stages, maps, or has another stem (torchvision)', () => {
+    expect(convNeXtTimmMap.exportProblem!({ type: 'ConvNeXt', out_indices: [1, 3] })).toBe("its ConvNeXt returns other stages than the last (out_indices); timm's has one final norm");
+    expect(convNeXtTimmMap.exportProblem!({ type: 'ConvNeXt', gap_before_final_norm: false })).toMatch(/normalises before pooling/);
+    expect(convNeXtTorchvisionMap.exportProblem!({ type: 'ConvNeXt', patch_size: 2 })).toBe("its ConvNeXt has patch_size 2; torchvision's stem is 4x4");
+    expect(convNeXtTimmMap.exportProblem!({ type: 'ConvNeXt', patch_size: 2 })).toBeUndefined();
+    expect(convNeXtTimmMap.exportProblem!({ type: 'ConvNeXt', arch: 'custom', depths: [1, 1], out_indices: [1] })).toBeUndefined();
+  });
+
+  it('of the tiny preset with a 1,000-class head number torchvision’s convnext_tiny: 28,589,128', () => {
+    const model = build<Module>('model', { type: 'Classification', backbone: { type: 'ConvNeXt', arch: 'tiny' }, head: { type: 'ClsHead', num_classes: 1000 } });
+    const count = model.namedParameters().reduce((n, [, p]) => n + p.variable.size, 0);
+    model.dispose();
+    expect(count).toBe(28_589_128);
+  });
+});
