@@ -47,6 +47,18 @@ export const BENCH_MODELS = {
     torchScript: path.join(__dirname, 'vit_torch.py'),
     matrixProducts: true,
   },
+  /**
+   * ConvNeXt-T (96-768 wide, depths 3-3-9-3) at 64x64 with its 4x4/4 stem: maps of 16, 8, 4 and 2.
+   * 7x7 depthwise convolutions, layer norm over NHWC maps and MLPs: PyTorch runs the MLPs' Linear
+   * layers on the system's BLAS.
+   */
+  'convnext-t': {
+    title: 'ConvNeXt-T (96-768 wide, depths 3-3-9-3, stem 4x4/4), 64x64',
+    backbone: { type: 'ConvNeXt', arch: 'tiny', drop_path_rate: 0.1, in_channels: 3 },
+    imageSize: 64,
+    torchScript: path.join(__dirname, 'convnext_torch.py'),
+    matrixProducts: true,
+  },
 } satisfies Record<string, BenchModel>;
 
 export type BenchModelName = keyof typeof BENCH_MODELS;

@@ -1,7 +1,7 @@
 /**
  * The model benchmark (bench/engine/models.ts, issue 24): the PyTorch peers build the toolkit's
  * architectures at full size — every parameter tensor the same size on both sides, and the same
- * totals as torchvision's own MobileNetV2 and VisionTransformer — and the machinery (child
+ * totals as torchvision's own MobileNetV2, VisionTransformer and ConvNeXt-T — and the machinery (child
  * process, PyTorch first and last, the comparison of parameters, the profile) runs end to end at
  * batch 2.
  */
@@ -27,12 +27,15 @@ from torchvision.models.vision_transformer import VisionTransformer as TvViT
 from resnet18_torch import CifarResNet18
 from mobilenetv2_torch import MobileNetV2
 from vit_torch import VisionTransformer
+import convnext_torch
+from torchvision.models.convnext import ConvNeXt
 sizes = lambda m: sorted(p.numel() for p in m.parameters())
 print(json.dumps({
-  "peers": {"resnet18": sizes(CifarResNet18()), "mobilenetv2": sizes(MobileNetV2()), "vit-s": sizes(VisionTransformer())},
+  "peers": {"resnet18": sizes(CifarResNet18()), "mobilenetv2": sizes(MobileNetV2()), "vit-s": sizes(VisionTransformer()), "convnext-t": sizes(ConvNeXt(convnext_torch.STAGES, num_classes=10))},
   "torchvision": {
     "mobilenetv2": sum(sizes(torchvision.models.mobilenet_v2(num_classes=10))),
     "vit-s": sum(sizes(TvViT(image_size=32, patch_size=4, num_layers=12, num_heads=6, hidden_dim=384, mlp_dim=1536, num_classes=10))),
+    "convnext-t": sum(sizes(torchvision.models.convnext_tiny(num_classes=10))),
   },
 }))
 `;

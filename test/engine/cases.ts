@@ -70,6 +70,8 @@ export const DEPTHWISE_CASES: DepthwiseCase[] = [
   // Channels in whole f32x4 vectors, multiplier 1: the filter gradient's SIMD runs (rows of 16 and 6 positions).
   { x: [2, 16, 16, 12], filter: [3, 3], multiplier: 1, strides: 1, dilations: 1, pad: 'same' },
   { x: [3, 13, 11, 8], filter: [3, 3], multiplier: 1, strides: 2, dilations: 1, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
+  // ConvNeXt's 7x7, padding 3, on a map smaller than two filters: runs clipped on both sides.
+  { x: [2, 9, 6, 16], filter: [7, 7], multiplier: 1, strides: 1, dilations: 1, pad: 3 },
 ];
 
 // The cpu backend's depthwise gradients ignore dilations, so these compare with the plain loops.

@@ -5,8 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { initEngine } from '../../src/engine';
-import { installKernels, uninstallKernels } from '../../src/engine/kernels';
-import { EXPLICIT_SAME_PADDING_KERNELS } from '../../src/engine/kernels/explicitSamePadding';
+import { installKernels, SAME_PADDING_WORKAROUNDS, uninstallKernels } from '../../src/engine/kernels';
 import { checkOnEngine, CPU_FUZZ_ENGINES, FUZZ_OPS, prepare, reproLine, runFuzz } from './engineFuzz';
 
 /** 30 cases per op and engine: about ten seconds each. */
@@ -27,7 +26,7 @@ describe('engine fuzz: it finds a wrong kernel', () => {
   it('without the explicit-padding kernels, wasm depthwise convolutions fail, each failure a one-line reproduction', async () => {
     await initEngine({ backend: 'wasm' });
     const lines: string[] = [];
-    uninstallKernels(EXPLICIT_SAME_PADDING_KERNELS);
+    uninstallKernels(SAME_PADDING_WORKAROUNDS);
     try {
       // runFuzz restarts the engine (initEngine reinstalls the kernels): one case at a time, until
       // three seeds have drawn a non-square kernel at stride 2-3 under 'same'.
@@ -38,7 +37,7 @@ describe('engine fuzz: it finds a wrong kernel', () => {
         if (problems.length) lines.push(reproLine({ ...c, engine: 'wasm', desc: p.desc, problem: problems.join('; ') }));
       }
     } finally {
-      installKernels(EXPLICIT_SAME_PADDING_KERNELS);
+      installKernels(SAME_PADDING_WORKAROUNDS);
     }
     expect(lines.length, lines.join('\n')).toBe(3);
     expect(lines[0]).toMatch(/^wasm depthwiseConv2d x=\[.*\] filter=\[.*\] stride=\[.*\] dilation=\[.*\] pad=.* seed=\d+: output 0: max \|diff\| .* — npm run fuzz:engine -- --engines wasm --ops depthwiseConv2d --seed \d+$/);

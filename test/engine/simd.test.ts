@@ -51,4 +51,18 @@ describe('SIMD modules', () => {
     expect(Array.from(a64())).toEqual(expected);
     tf.dispose([x, dy, acc]);
   });
+
+  it('depthwiseConv.wat: the forward run adds a strided run of x times the tap into a contiguous run of the output', () => {
+    const backend = tf.backend() as BackendWasm;
+    const passes = onBackendMemory<{ tap_run_forward(out: number, x: number, xs: number, f: number, c: number, len: number): void }>(backend, DEPTHWISE_CONV_WASM)!;
+    const [c, len, xs] = [8, 5, 16];
+    const x = tf.tensor1d(Array.from({ length: len * xs }, (_, i) => Math.fround(Math.sin(i) * 3)));
+    const f = tf.tensor1d(Array.from({ length: c }, (_, k) => Math.fround(Math.cos(k) + 0.1)));
+    const out = tf.tensor1d(new Float32Array(len * c).fill(0.5));
+    passes.tap_run_forward(heapOffset(backend, out), heapOffset(backend, x), xs, heapOffset(backend, f), c, len);
+    const [xv, fv] = [x.dataSync(), f.dataSync()];
+    const expected = Array.from({ length: len * c }, (_, i) => Math.fround(0.5 + Math.fround(xv[Math.floor(i / c) * xs + (i % c)] * fv[i % c])));
+    expect(Array.from(backend.typedArrayFromHeap(out))).toEqual(expected);
+    tf.dispose([x, f, out]);
+  });
 });

@@ -7,8 +7,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../../src/engine';
-import { installKernels, uninstallKernels } from '../../src/engine/kernels';
-import { EXPLICIT_SAME_PADDING_KERNELS } from '../../src/engine/kernels/explicitSamePadding';
+import { installKernels, SAME_PADDING_WORKAROUNDS, uninstallKernels } from '../../src/engine/kernels';
 import { maxPoolGradConfig } from '../../src/engine/kernels/maxPoolGrad';
 import { Random } from '../../src/core/random';
 import { checkOnEngine, convPrepared, FUZZ_ENGINES, fuzzBackend, whyNotStartable, type ConvKind, type ConvSpec, type Prepared } from './engineFuzz';
@@ -36,14 +35,14 @@ function opCase(desc: Record<string, unknown>, inputs: Record<string, number[]>,
 }
 
 const REGRESSIONS: Regression[] = [
-  { name: 'tfjs#6629: depthwise 3x1 stride 2 same', prepare: conv('depthwiseConv2d', { x: [1, 11, 12, 3], filter: [3, 1, 3, 3], strides: [2, 2], dilations: ONE, pad: 'same' }), workaround: EXPLICIT_SAME_PADDING_KERNELS },
-  { name: 'tfjs#6629: depthwise 5x2 stride 3 same', prepare: conv('depthwiseConv2d', { x: [2, 10, 9, 2], filter: [5, 2, 2, 2], strides: [3, 3], dilations: ONE, pad: 'same' }), workaround: EXPLICIT_SAME_PADDING_KERNELS },
-  { name: 'tfjs#6629: fused depthwise (bias, activation) 3x1 stride 2 same', prepare: conv('fusedDepthwiseConv2d', { x: [1, 11, 12, 3], filter: [3, 1, 3, 3], strides: [2, 2], dilations: ONE, pad: 'same' }), workaround: EXPLICIT_SAME_PADDING_KERNELS },
-  { name: 'tfjs#8405: conv2d stride 6 larger than the 5x5 input under same', prepare: conv('conv2d', { x: [1, 5, 5, 3], filter: [3, 3, 3, 2], strides: [6, 6], dilations: ONE, pad: 'same' }), workaround: EXPLICIT_SAME_PADDING_KERNELS },
-  { name: 'conv2d 1x4 stride 2 same (wasm XNNPACK same padding, issue 26)', prepare: conv('conv2d', { x: [2, 4, 10, 5], filter: [1, 4, 5, 3], strides: [2, 2], dilations: ONE, pad: 'same' }), workaround: EXPLICIT_SAME_PADDING_KERNELS },
-  { name: 'conv2d 2x2 stride 3 same (wasm XNNPACK same padding, issue 26)', prepare: conv('conv2d', { x: [1, 3, 8, 6], filter: [2, 2, 6, 3], strides: [3, 3], dilations: ONE, pad: 'same' }), workaround: EXPLICIT_SAME_PADDING_KERNELS },
-  { name: 'conv2dTranspose 1x3 stride 2 same: its input gradient is a strided same conv2d', prepare: conv('conv2dTranspose', { x: [2, 6, 9, 2], filter: [1, 3, 2, 3], strides: [2, 2], dilations: ONE, pad: 'same' }), workaround: EXPLICIT_SAME_PADDING_KERNELS },
-  { name: 'conv2dTranspose 2x4 stride 3 same', prepare: conv('conv2dTranspose', { x: [1, 9, 9, 2], filter: [2, 4, 2, 3], strides: [3, 3], dilations: ONE, pad: 'same' }), workaround: EXPLICIT_SAME_PADDING_KERNELS },
+  { name: 'tfjs#6629: depthwise 3x1 stride 2 same', prepare: conv('depthwiseConv2d', { x: [1, 11, 12, 3], filter: [3, 1, 3, 3], strides: [2, 2], dilations: ONE, pad: 'same' }), workaround: SAME_PADDING_WORKAROUNDS },
+  { name: 'tfjs#6629: depthwise 5x2 stride 3 same', prepare: conv('depthwiseConv2d', { x: [2, 10, 9, 2], filter: [5, 2, 2, 2], strides: [3, 3], dilations: ONE, pad: 'same' }), workaround: SAME_PADDING_WORKAROUNDS },
+  { name: 'tfjs#6629: fused depthwise (bias, activation) 3x1 stride 2 same', prepare: conv('fusedDepthwiseConv2d', { x: [1, 11, 12, 3], filter: [3, 1, 3, 3], strides: [2, 2], dilations: ONE, pad: 'same' }), workaround: SAME_PADDING_WORKAROUNDS },
+  { name: 'tfjs#8405: conv2d stride 6 larger than the 5x5 input under same', prepare: conv('conv2d', { x: [1, 5, 5, 3], filter: [3, 3, 3, 2], strides: [6, 6], dilations: ONE, pad: 'same' }), workaround: SAME_PADDING_WORKAROUNDS },
+  { name: 'conv2d 1x4 stride 2 same (wasm XNNPACK same padding, issue 26)', prepare: conv('conv2d', { x: [2, 4, 10, 5], filter: [1, 4, 5, 3], strides: [2, 2], dilations: ONE, pad: 'same' }), workaround: SAME_PADDING_WORKAROUNDS },
+  { name: 'conv2d 2x2 stride 3 same (wasm XNNPACK same padding, issue 26)', prepare: conv('conv2d', { x: [1, 3, 8, 6], filter: [2, 2, 6, 3], strides: [3, 3], dilations: ONE, pad: 'same' }), workaround: SAME_PADDING_WORKAROUNDS },
+  { name: 'conv2dTranspose 1x3 stride 2 same: its input gradient is a strided same conv2d', prepare: conv('conv2dTranspose', { x: [2, 6, 9, 2], filter: [1, 3, 2, 3], strides: [2, 2], dilations: ONE, pad: 'same' }), workaround: SAME_PADDING_WORKAROUNDS },
+  { name: 'conv2dTranspose 2x4 stride 3 same', prepare: conv('conv2dTranspose', { x: [1, 9, 9, 2], filter: [2, 4, 2, 3], strides: [3, 3], dilations: ONE, pad: 'same' }), workaround: SAME_PADDING_WORKAROUNDS },
   {
     name: 'conv2d gradient when every output row reads only padding (H 1, pad top 1, stride 2): composed kernels cropped to nothing',
     prepare: conv('conv2d', {

@@ -15,7 +15,7 @@ import { ensureGradients } from '../../src/engine/gradients';
 import { depthwiseBackpropFilterLoops, depthwiseBackpropInputLoops } from '../../src/engine/kernels/reference';
 import { geometryOf } from '../../src/engine/kernels/convGeometry';
 import { maxAbsDiff, randomValues, runKernelOn, type InputSpec } from './kernelHarness';
-import { CONV_CASES, convOutShape, DEPTHWISE_CASES, DILATED_DEPTHWISE_CASES, depthwiseInfo, padIn, toFormat } from './cases';
+import { CONV_CASES, convOutShape, DEPTHWISE_CASES, DILATED_DEPTHWISE_CASES, depthwiseInfo, padIn, toFormat, type DepthwiseCase } from './cases';
 
 const TOLERANCE = 2e-5;
 
@@ -62,6 +62,22 @@ describe('conv gradients of non-float32 tensors use the plain loops', () => {
     const filterShape = [3, 3, 3, 5];
     await compareWithCpu('Conv2DBackpropFilter', { x: { shape: c.x, dtype: 'int32' }, dy: { shape: dyShape, dtype: 'int32' } }, { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape }, 3);
     await compareWithCpu('Conv2DBackpropInput', { dy: { shape: dyShape, dtype: 'int32' }, filter: { shape: filterShape, dtype: 'int32' } }, { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: c.x }, 4);
+  });
+});
+
+describe('DepthwiseConv2dNative (wasm: SIMD runs for float32, multiplier 1, channels in fours and more than 9 taps; XNNPACK otherwise)', () => {
+  // Filters of more than 9 taps with channels in fours: the SIMD runs (strided, dilated, 'same', uneven explicit padding).
+  const simdCases: DepthwiseCase[] = [
+    { x: [2, 11, 10, 8], filter: [5, 5], multiplier: 1, strides: 2, dilations: 1, pad: 'same' },
+    { x: [1, 15, 14, 4], filter: [7, 7], multiplier: 1, strides: 1, dilations: 2, pad: 'valid' },
+    { x: [2, 7, 9, 12], filter: [4, 3], multiplier: 1, strides: 3, dilations: 1, pad: [[0, 0], [2, 1], [0, 3], [0, 0]] },
+  ];
+  // tfjs takes dilations > 1 only at stride 1.
+  [...DEPTHWISE_CASES, ...DILATED_DEPTHWISE_CASES.filter((c) => c.strides === 1), ...simdCases].forEach((c, i) => {
+    it(`case ${i}: x ${c.x} filter ${c.filter}x${c.multiplier} strides ${c.strides} dilations ${c.dilations} pad ${JSON.stringify(c.pad)}`, async () => {
+      const filterShape = [c.filter[0], c.filter[1], c.x[3], c.multiplier];
+      await compareWithCpu('DepthwiseConv2dNative', { x: { shape: c.x }, filter: { shape: filterShape } }, { strides: c.strides, dilations: c.dilations, pad: c.pad, dataFormat: 'NHWC' }, 300 + i);
+    });
   });
 });
 

@@ -1,6 +1,6 @@
 /**
- * The runs both depthwise gradients of the wasm backend are made of: for each filter tap and each
- * row of dy, the output positions whose input position lies inside the image, channels innermost
+ * The runs the wasm backend's depthwise convolution and both its gradients are made of: for each
+ * filter tap and each output (dy) row, the output positions whose input position lies inside the image, channels innermost
  * (both tensors are channels last, so each run reads contiguous channels), and the SIMD loops over
  * such a run (simd/depthwiseConv.wat).
  */
@@ -42,6 +42,8 @@ export interface DepthwisePasses {
   tap_run(acc: number, x: number, xs: number, dy: number, c: number, len: number): void;
   /** dx[p·xs + k] += dy[p·c + k] · f[k]. */
   tap_run_input(dx: number, xs: number, dy: number, f: number, c: number, len: number): void;
+  /** out[p·c + k] += x[p·xs + k] · f[k]. */
+  tap_run_forward(out: number, x: number, xs: number, f: number, c: number, len: number): void;
 }
 
 /** The SIMD loops where they apply: float32, multiplier 1, channels in whole f32x4 vectors. */

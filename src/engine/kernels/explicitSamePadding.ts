@@ -8,7 +8,7 @@
  * computes for `same`, passed as explicit paddings, are right on every shape the engine fuzz
  * (test/engine/engineFuzz.ts) draws: these kernels rewrite the attribute and run the kernel below.
  */
-import { backend_util, Conv2D, DepthwiseConv2dNative, FusedConv2D, FusedDepthwiseConv2D, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, Conv2D, FusedConv2D, FusedDepthwiseConv2D, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import { kernelBelow } from './install';
 
 type Explicit = backend_util.ExplicitPadding;
@@ -42,25 +42,29 @@ export function explicitSamePadding(xShape: number[], filterShape: number[], att
       ];
 }
 
+type ConvArgs = { inputs: { x: TensorInfo; filter: TensorInfo }; attrs: NamedAttrMap; backend: unknown };
+
+/** Run `below` (the backend's own kernel) with `same` padding given explicitly. */
+export function runWithExplicitSame(below: KernelConfig, args: ConvArgs, depthwise: boolean): ReturnType<KernelFunc> {
+  const { attrs, inputs } = args;
+  if (attrs.pad !== 'same') return below.kernelFunc(args as unknown as Parameters<KernelFunc>[0]);
+  const pad = explicitSamePadding(inputs.x.shape, inputs.filter.shape, attrs, depthwise);
+  return below.kernelFunc({ ...args, attrs: { ...attrs, pad, dimRoundingMode: undefined } } as unknown as Parameters<KernelFunc>[0]);
+}
+
 function samePaddingMadeExplicit(kernelName: string, depthwise: boolean): KernelConfig {
   const config: KernelConfig = {
     kernelName,
     backendName: 'wasm',
-    kernelFunc: ((args: { inputs: { x: TensorInfo; filter: TensorInfo }; attrs: NamedAttrMap; backend: unknown }) => {
+    kernelFunc: ((args: ConvArgs) => {
       const below = kernelBelow(config);
       if (!below) throw new Error(`${kernelName}: no wasm kernel is registered below the explicit-padding one`);
-      const { attrs, inputs } = args;
-      if (attrs.pad !== 'same') return below.kernelFunc(args as unknown as Parameters<KernelFunc>[0]);
-      const pad = explicitSamePadding(inputs.x.shape, inputs.filter.shape, attrs, depthwise);
-      return below.kernelFunc({ ...args, attrs: { ...attrs, pad, dimRoundingMode: undefined } } as unknown as Parameters<KernelFunc>[0]);
+      return runWithExplicitSame(below, args, depthwise);
     }) as unknown as KernelFunc,
   };
   return config;
 }
 
-export const EXPLICIT_SAME_PADDING_KERNELS: readonly KernelConfig[] = [
-  samePaddingMadeExplicit(Conv2D, false),
-  samePaddingMadeExplicit(FusedConv2D, false),
-  samePaddingMadeExplicit(DepthwiseConv2dNative, true),
-  samePaddingMadeExplicit(FusedDepthwiseConv2D, true),
-];
+// DepthwiseConv2dNative's own kernel (depthwiseConv2dNative.ts) does this for what it passes on: one
+// kernel per name here, so that installing the list again stacks nothing (kernels/install.ts).
+export const EXPLICIT_SAME_PADDING_KERNELS: readonly KernelConfig[] = [samePaddingMadeExplicit(Conv2D, false), samePaddingMadeExplicit(FusedConv2D, false), samePaddingMadeExplicit(FusedDepthwiseConv2D, true)];

@@ -1,5 +1,5 @@
-;; The depthwise convolution gradients' inner loops (src/engine/kernels/depthwiseConv2dNativeBackprop*.ts)
-;; in WebAssembly SIMD, for one filter tap and one run of output positions (at most one output
+;; The depthwise convolution's inner loops, forward and both gradients
+;; (src/engine/kernels/depthwiseConv2dNative*.ts), in WebAssembly SIMD, for one filter tap and one run of output positions (at most one output
 ;; row), channels innermost, f32x4 over four channels. Pointers are byte offsets into the memory of
 ;; the TensorFlow.js wasm backend; xs (x's step a position) and c in elements, c a multiple of 4.
 (module
@@ -50,6 +50,27 @@
         (v128.store (local.get $xp) (f32x4.add (v128.load (local.get $xp)) (f32x4.mul (v128.load (local.get $dp)) (local.get $fv))))
         (local.set $xp (i32.add (local.get $xp) (local.get $xsb)))
         (local.set $dp (i32.add (local.get $dp) (local.get $cb)))
+        (local.set $p (i32.sub (local.get $p) (i32.const 1)))
+        (br $loop_p)))
+      (local.set $o (i32.add (local.get $o) (i32.const 16)))
+      (br $loop_c))))
+;; Forward: out[p·c + k] += x[p·xs + k] · f[k] over the run (float32).
+  (func (export "tap_run_forward") (param $out i32) (param $x i32) (param $xs i32) (param $f i32) (param $c i32) (param $len i32)
+    (local $o i32) (local $cb i32) (local $xsb i32) (local $xp i32) (local $op i32) (local $p i32) (local $fv v128)
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $xsb (i32.shl (local.get $xs) (i32.const 2)))
+    (local.set $o (i32.const 0))
+    (block $done_c (loop $loop_c
+      (br_if $done_c (i32.ge_u (local.get $o) (local.get $cb)))
+      (local.set $fv (v128.load (i32.add (local.get $f) (local.get $o))))
+      (local.set $xp (i32.add (local.get $x) (local.get $o)))
+      (local.set $op (i32.add (local.get $out) (local.get $o)))
+      (local.set $p (local.get $len))
+      (block $done_p (loop $loop_p
+        (br_if $done_p (i32.eqz (local.get $p)))
+        (v128.store (local.get $op) (f32x4.add (v128.load (local.get $op)) (f32x4.mul (v128.load (local.get $xp)) (local.get $fv))))
+        (local.set $xp (i32.add (local.get $xp) (local.get $xsb)))
+        (local.set $op (i32.add (local.get $op) (local.get $cb)))
         (local.set $p (i32.sub (local.get $p) (i32.const 1)))
         (br $loop_p)))
       (local.set $o (i32.add (local.get $o) (i32.const 16)))
