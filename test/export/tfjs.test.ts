@@ -43,6 +43,7 @@ const CASES = [
   { name: 'ResNet-18', backbone: '{ type: ResNet, depth: 18, base_width: 32 }', grey: false },
   { name: 'MobileNetV2', backbone: '{ type: MobileNetV2, width_mult: 0.5 }', grey: false },
   { name: 'VisionTransformer', backbone: '{ type: VisionTransformer, arch: custom, embed_dim: 96, depth: 4, num_heads: 3, img_size: 56, patch_size: 8 }', grey: false },
+  { name: 'ConvNeXt', backbone: '{ type: ConvNeXt, arch: custom, depths: [1, 1, 2, 1], dims: [16, 32, 64, 128], layer_scale_init_value: 1 }', grey: false },
   { name: 'ResNet-18, CIFAR stem, grey', backbone: '{ type: ResNet, depth: 18, stem: cifar, in_channels: 1, base_width: 16 }', grey: true },
 ];
 

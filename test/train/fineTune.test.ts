@@ -1,6 +1,6 @@
 /**
- * Fine-tuning: layer-wise learning-rate decay gives MAE's multipliers per ViT block and every
- * optimizer steps by them; a FineTune run from a torchvision-named file keeps its frozen stages'
+ * Fine-tuning: layer-wise learning-rate decay gives MAE's multipliers per ViT block (and the
+ * reference's per ConvNeXt stage) and every optimizer steps by them; a FineTune run from a torchvision-named file keeps its frozen stages'
  * weights and batch-norm statistics exactly as loaded while the rest learns; the fine-tuning
  * configs validate.
  */
@@ -92,10 +92,37 @@ describe('optimizer.paramwise.layer_decay', () => {
     });
   }
 
-  it('on a backbone without ViT blocks it is an error naming the key', () => {
+  it('groups a ConvNeXt as its reference code does: stem 0, stages 0-1 as 1-2, stage 2 three blocks a layer, stage 3 last', () => {
+    for (const [depths, top] of [
+      [[2, 2, 12, 2], 12],
+      [[1, 1, 9, 1], 6],
+    ] as const) {
+      const model = build('model', { type: 'Classification', backbone: { type: 'ConvNeXt', arch: 'custom', depths, dims: [4, 8, 16, 32] }, head: { type: 'ClsHead', num_classes: 3 } }) as Module;
+      const opt = build<OptimizerFactory>('optimizer', { type: 'AdamW', lr: 1e-3, paramwise: { layer_decay: decay } })(model.namedParameters());
+      const mult = new Map(opt.params.map((p) => [p.name, p.lrMult]));
+      // mmpretrain's ConvNeXt.get_layer_depth: layer ids 0 .. top + 1, scale decay^(top + 1 - id).
+      const at = (id: number) => expect.closeTo(decay ** (top + 1 - id), 12);
+      expect(mult.get('backbone.stem.conv.weight')).toEqual(at(0));
+      expect(mult.get(`backbone.stages.0.blocks.${depths[0] - 1}.conv_dw.weight`)).toEqual(at(1));
+      expect(mult.get('backbone.stages.1.downsample.conv.weight')).toEqual(at(2));
+      expect(mult.get('backbone.stages.1.blocks.0.mlp.fc1.weight')).toEqual(at(2));
+      expect(mult.get('backbone.stages.2.downsample.norm.weight')).toEqual(at(3));
+      expect(mult.get('backbone.stages.2.blocks.2.gamma')).toEqual(at(3));
+      expect(mult.get('backbone.stages.2.blocks.3.gamma')).toEqual(at(4));
+      expect(mult.get(`backbone.stages.2.blocks.${depths[2] - 1}.norm.bias`)).toEqual(at(3 + Math.floor((depths[2] - 1) / 3)));
+      expect(mult.get('backbone.stages.3.downsample.conv.bias')).toEqual(at(top));
+      expect(mult.get('backbone.stages.3.blocks.0.mlp.fc2.weight')).toEqual(at(top));
+      expect(mult.get('backbone.norm.weight')).toBe(1);
+      expect(mult.get('head.fc.weight')).toBe(1);
+      opt.dispose();
+      model.dispose();
+    }
+  });
+
+  it('on a backbone without ViT blocks or ConvNeXt stages it is an error naming the key', () => {
     const model = build('model', { type: 'Classification', backbone: { type: 'ResNet', depth: 18, base_width: 4 }, head: { type: 'ClsHead', num_classes: 3 } }) as Module;
     expect(() => build<OptimizerFactory>('optimizer', { type: 'SGD', lr: 0.1, paramwise: { layer_decay: 0.7 } })(model.namedParameters())).toThrow(
-      /optimizer\.paramwise\.layer_decay: .*no parameters named backbone\.blocks\.<i>.*VisionTransformer/,
+      /optimizer\.paramwise\.layer_decay: .*no parameters named backbone\.blocks\.<i> or backbone\.stages\.<s>\.blocks\.<i>.*VisionTransformer or ConvNeXt/,
     );
     model.dispose();
   });

@@ -5,8 +5,8 @@
  * Per-parameter options follow mmcv's `paramwise_cfg`: by default norms and biases get no weight
  * decay (as timm and most self-supervised recipes do); `custom` entries match parameter names
  * (`backbone.layer1.0.conv1.weight`) with a regular expression and scale their learning rate and
- * decay; the last matching entry wins. `layer_decay` scales the rates of a ViT backbone's blocks
- * geometrically with depth (see layerDecayMultiplier); custom multipliers multiply with it.
+ * decay; the last matching entry wins. `layer_decay` scales the rates of a ViT's blocks or a ConvNeXt's
+ * stages geometrically with depth (see layerDecayMultiplier); custom multipliers multiply with it.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
@@ -32,7 +32,7 @@ export const paramwiseSchema = z
       .gt(0)
       .max(1)
       .optional()
-      .describe('Layer-wise learning-rate decay for fine-tuning a ViT (BEiT, MAE: 0.65-0.75): block i of N learns at lr x layer_decay^(N - i), the embeddings at layer_decay^(N + 1), the final norm and the head at lr'),
+      .describe('Layer-wise learning-rate decay for fine-tuning a ViT (BEiT, MAE: 0.65-0.75) or a ConvNeXt (0.7-0.8): block i of N learns at lr x layer_decay^(N - i), the embeddings at layer_decay^(N + 1), the final norm and the head at lr; a ConvNeXt\'s stages are grouped as its reference code does'),
   })
   .default({ norm_decay_mult: 0, bias_decay_mult: 0, custom: [] })
   .describe('Per-parameter options (mmcv paramwise_cfg)');
@@ -47,27 +47,72 @@ export interface OptimParam {
   decayMult: number;
 }
 
+/** A backbone's layers for layer-wise decay: `count` of them; a parameter's multiplier is decay^(count - 1 - layer(name)). */
+interface LayerIds {
+  count: number;
+  layer(name: string): number;
+}
+
 const VIT_BLOCK = /^backbone\.blocks\.(\d+)\./;
 const VIT_EMBEDDING = /^backbone\.(?:cls_token|pos_embed|patch_embed)(?:\.|$)/;
+
+/** MAE's get_layer_id_for_vit: the class token, position and patch embedding 0, `blocks.<i>` i + 1, the rest (final norm, head) depth + 1. */
+function vitLayers(names: string[]): LayerIds | undefined {
+  const blockIds = names.map((n) => VIT_BLOCK.exec(n)).filter((m) => m !== null).map((m) => Number(m[1]));
+  if (!blockIds.length) return undefined;
+  const last = Math.max(...blockIds) + 2;
+  return {
+    count: last + 1,
+    layer(name) {
+      const block = VIT_BLOCK.exec(name);
+      return block ? Number(block[1]) + 1 : VIT_EMBEDDING.test(name) ? 0 : last;
+    },
+  };
+}
+
+const CONVNEXT_BLOCK = /^backbone\.stages\.(\d+)\.blocks\.(\d+)\./;
+const CONVNEXT_DOWNSAMPLE = /^backbone\.stages\.(\d+)\.downsample\./;
+
+/**
+ * ConvNeXt's layers as its fine-tuning recipe groups them (the official code's
+ * get_num_layer_for_convnext, mmpretrain's ConvNeXt.get_layer_depth): the stem 0; stages 0 and 1
+ * (with the downsampling before stage 1) 1 and 2; stage 2 three blocks a layer from 3 (with its
+ * downsampling at 3); stage 3 and its downsampling the last, 12 where stage 2 has more than 9 blocks
+ * (small and up) and 6 otherwise (tiny); the final norm and the head one more.
+ */
+function convNeXtLayers(names: string[]): LayerIds | undefined {
+  const blocks = names.map((n) => CONVNEXT_BLOCK.exec(n)).filter((m) => m !== null);
+  if (!blocks.length) return undefined;
+  const depths = [0, 1, 2, 3].map((s) => Math.max(0, ...blocks.filter((m) => Number(m[1]) === s).map((m) => Number(m[2]) + 1)));
+  if (blocks.some((m) => Number(m[1]) > 3) || depths.includes(0)) {
+    throw new UserError(`optimizer.paramwise.layer_decay: layer-wise decay groups ConvNeXt's layers by its four stages, and this one has ${Math.max(...blocks.map((m) => Number(m[1]))) + 1}`);
+  }
+  const top = depths[2] > 9 ? 12 : 6;
+  const ofStage = (stage: number, block: number) => (stage < 2 ? stage + 1 : stage === 2 ? 3 + Math.floor(block / 3) : top);
+  return {
+    count: top + 2,
+    layer(name) {
+      if (name.startsWith('backbone.stem.')) return 0;
+      const block = CONVNEXT_BLOCK.exec(name);
+      if (block) return ofStage(Number(block[1]), Number(block[2]));
+      const down = CONVNEXT_DOWNSAMPLE.exec(name);
+      return down ? ofStage(Number(down[1]), 0) : top + 1;
+    },
+  };
+}
 
 /**
  * Layer-wise learning-rate decay (Bao et al., BEiT, arXiv:2106.08254; He et al., MAE,
  * arXiv:2111.06377, its util/lr_decay.py): the layers near the input, which pre-training made most
- * general, move least. Layer ids follow MAE's get_layer_id_for_vit on the backbone's names: the
- * class token, position embedding and patch embedding are 0, `blocks.<i>` is i + 1, everything
- * else (final norm, head) is depth + 1; a layer's multiplier is decay^(depth + 1 - id).
+ * general, move least. A layer's multiplier is decay^(layers - 1 - its id), the ids those of a
+ * VisionTransformer's blocks or a ConvNeXt's stages as their reference code numbers them.
  */
 export function layerDecayMultiplier(names: string[], decay: number): (name: string) => number {
-  const blockIds = names.map((n) => VIT_BLOCK.exec(n)).filter((m) => m !== null).map((m) => Number(m[1]));
-  if (!blockIds.length) {
-    throw new UserError('optimizer.paramwise.layer_decay: the model has no parameters named backbone.blocks.<i>; layer-wise decay needs a VisionTransformer backbone');
+  const layers = vitLayers(names) ?? convNeXtLayers(names);
+  if (!layers) {
+    throw new UserError('optimizer.paramwise.layer_decay: the model has no parameters named backbone.blocks.<i> or backbone.stages.<s>.blocks.<i>; layer-wise decay needs a VisionTransformer or ConvNeXt backbone');
   }
-  const top = Math.max(...blockIds) + 2;
-  return (name) => {
-    const block = VIT_BLOCK.exec(name);
-    const id = block ? Number(block[1]) + 1 : VIT_EMBEDDING.test(name) ? 0 : top;
-    return decay ** (top - id);
-  };
+  return (name) => decay ** (layers.count - 1 - layers.layer(name));
 }
 
 export function paramOptions(named: Array<[string, Parameter]>, cfg: ParamwiseConfig): OptimParam[] {
