@@ -498,11 +498,10 @@ export class Runner implements RunnerApi {
       }, vars);
       // Asynchronous reads: the webgpu engine has no synchronous one (and on the others they cost the same).
       const loss = (await value.data())[0] * k;
+      for (const [name, t] of Object.entries(kept)) logSums[name] = (logSums[name] ?? 0) + (await t.data())[0];
+      // Disposed after every read: a log may be the loss itself (a segmentation model without an auxiliary head).
       value.dispose();
-      for (const [name, t] of Object.entries(kept)) {
-        logSums[name] = (logSums[name] ?? 0) + (await t.data())[0];
-        t.dispose();
-      }
+      for (const t of Object.values(kept)) t.dispose();
       if (!Number.isFinite(loss)) {
         for (const g of Object.values(grads)) g?.dispose();
         if (summed) for (const g of Object.values(summed)) g.dispose();
