@@ -41,7 +41,8 @@ export function convertToToolkit(tensors: Map<string, WeightTensor>, map: Weight
  * Toolkit tensors (Classification names: `backbone.*`, `head.fc.*`) to the foreign state dict,
  * with the batch-norm counters PyTorch's strict loading expects.
  */
-export function convertToForeign(tensors: Map<string, WeightTensor>, map: WeightMap): Map<string, WeightTensor> {
+/** `backbone`: the exported model's backbone config, for the layouts that depend on it (ConvNeXt's conv_mlp). */
+export function convertToForeign(tensors: Map<string, WeightTensor>, map: WeightMap, backbone: Record<string, unknown> = {}): Map<string, WeightTensor> {
   const out = new Map<string, WeightTensor>();
   for (const [name, t] of tensors) {
     const foreign = map.toForeign(name);
@@ -49,7 +50,7 @@ export function convertToForeign(tensors: Map<string, WeightTensor>, map: Weight
     out.set(foreign, toTorchLayout(t, layoutOf(map, name, t.shape.length)));
     if (foreign.endsWith('.running_mean')) out.set(foreign.replace(/running_mean$/, 'num_batches_tracked'), { shape: [], values: new Int32Array(1), stored: 'I64' });
   }
-  map.exportExtras?.(out);
+  map.exportExtras?.(out, backbone);
   return out;
 }
 

@@ -60,7 +60,7 @@ export async function exportWeights(target: string, format: string, out: string)
   } finally {
     model.dispose();
   }
-  const foreign = convertToForeign(tensors, map);
+  const foreign = convertToForeign(tensors, map, backbone);
   writeWeights(out, foreign, { format: 'pt', source: 'cv-workbench', architecture: type, layout: format });
   let values = 0;
   for (const t of foreign.values()) if (t.stored !== 'I64') values += t.values.length;

@@ -1,7 +1,7 @@
 /**
  * ConvNeXt's weight maps on the variants no small PyTorch model here has (torchParity.test.ts checks
  * the logits): the published presets, the timm variants the toolkit cannot hold, files without layer
- * scale, and what cannot be exported. The tiny preset's parameters are torchvision's convnext_tiny's.
+ * scale, timm's atto to nano (MLPs as 1x1 convolutions), and what cannot be exported. The tiny preset's parameters are torchvision's convnext_tiny's.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useCpu } from '../helpers/tf';
@@ -10,6 +10,7 @@ import { build } from '../../src/core/registry';
 import type { Module } from '../../src/models/nn/module';
 import { detectArchitecture } from '../../src/weights/maps';
 import { convNeXtTimmMap, convNeXtTorchvisionMap } from '../../src/weights/maps/convnext';
+import { convNeXtConvMlp } from '../../src/models/backbones/convnext';
 import { toToolkitLayout, toTorchLayout } from '../../src/weights/layout';
 import type { WeightTensor } from '../../src/weights/tensor';
 
@@ -48,10 +49,25 @@ describe('ConvNeXt weights', () => {
     expect(convNeXtTimmMap.detect(timmShapes([3, 3, 9, 3], [96, 192, 384, 768], { gamma: false }))!.backbone).toMatchObject({ arch: 'tiny', layer_scale_init_value: 0 });
   });
 
-  it('of the variants the toolkit’s ConvNeXt cannot hold say why', () => {
+  it('of timm’s atto to nano (MLPs as 1x1 convolutions) are their presets; other 1x1-convolution files say conv_mlp', () => {
     const atto = convNeXtTimmMap.detect(timmShapes([2, 2, 6, 2], [40, 80, 160, 320], { convMlp: true }))!;
-    expect(atto.variant).toBe('ConvNeXt-40-80-160-320 wide, depths 2-2-6-2 (timm names)');
-    expect(atto.unsupported).toBe("its MLPs are 1x1 convolutions (timm's conv_mlp: atto to nano); the toolkit's ConvNeXt has linear ones");
+    expect(atto.variant).toBe('ConvNeXt-Atto (timm names)');
+    expect(atto.unsupported).toBeUndefined();
+    expect(atto.backbone).toEqual({ type: 'ConvNeXt', arch: 'atto', in_channels: 3, patch_size: 4 });
+    expect(convNeXtConvMlp(atto.backbone)).toBe(true);
+    expect(convNeXtTimmMap.detect(timmShapes([2, 2, 6, 2], [40, 80, 160, 320]))!.backbone).toMatchObject({ arch: 'atto', conv_mlp: false });
+    expect(convNeXtTimmMap.detect(timmShapes([1, 1], [8, 16], { convMlp: true }))!.backbone).toMatchObject({ arch: 'custom', conv_mlp: true });
+    // Exported to timm, a conv_mlp model's MLP weights get their 1x1 back; never for torchvision.
+    const foreign = () => new Map<string, WeightTensor>([['stages.0.blocks.0.mlp.fc1.weight', { shape: [8, 4], values: new Float32Array(32), stored: 'F32' }]]);
+    const timm = foreign();
+    convNeXtTimmMap.exportExtras!(timm, { type: 'ConvNeXt', arch: 'atto' });
+    expect(timm.get('stages.0.blocks.0.mlp.fc1.weight')!.shape).toEqual([8, 4, 1, 1]);
+    const linear = foreign();
+    convNeXtTimmMap.exportExtras!(linear, { type: 'ConvNeXt', arch: 'tiny' });
+    expect(linear.get('stages.0.blocks.0.mlp.fc1.weight')!.shape).toEqual([8, 4]);
+  });
+
+  it('of the variants the toolkit’s ConvNeXt cannot hold say why', () => {
     expect(convNeXtTimmMap.detect(timmShapes([3, 3, 9, 3], [96, 192, 384, 768], { grn: true }))!.unsupported).toMatch(/ConvNeXt V2/);
     expect(convNeXtTimmMap.detect(timmShapes([3, 3, 9, 3], [96, 192, 384, 768], { normPre: true }))!.unsupported).toMatch(/head_norm_first/);
   });
@@ -63,6 +79,16 @@ describe('ConvNeXt weights', () => {
     const here = toToolkitLayout(t, 'scale');
     expect(here.shape).toEqual([3]);
     expect(toTorchLayout(here, 'scale')).toEqual(t);
+  });
+
+  it('MLP weights are [in, out] here from [out, in] or [out, in, 1, 1], and [out, in] back', () => {
+    const conv: WeightTensor = { shape: [3, 2, 1, 1], values: new Float32Array([1, 2, 3, 4, 5, 6]), stored: 'F32' };
+    expect(convNeXtTimmMap.layout!('backbone.stages.0.blocks.1.mlp.fc2.weight')).toBe('pointwise');
+    const here = toToolkitLayout(conv, 'pointwise');
+    expect(here.shape).toEqual([2, 3]);
+    expect(Array.from(here.values)).toEqual([1, 3, 5, 2, 4, 6]);
+    expect(toToolkitLayout({ ...conv, shape: [3, 2] }, 'pointwise')).toEqual(here);
+    expect(toTorchLayout(here, 'pointwise')).toEqual({ ...conv, shape: [3, 2] });
   });
 
   it('cannot be exported from a backbone that returns other stages, maps, or has another stem (torchvision)', () => {

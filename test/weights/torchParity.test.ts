@@ -121,6 +121,26 @@ describe.skipIf(!hasTorch)('torchvision weights, both ways', () => {
     }
   });
 
+  it('ConvNeXt with its MLPs as 1x1 convolutions (timm\'s atto to nano): PyTorch\'s logits, and exported to timm as convolutions again', async () => {
+    const file = f('convnext.timm_conv_mlp.safetensors');
+    expect(readWeights(file).tensors.get('stages.0.blocks.0.mlp.fc1.weight')!.shape).toEqual([64, 16, 1, 1]);
+    expect(detectArchitecture(readWeights(file).tensors)!.detected.backbone).toMatchObject({ arch: 'custom', conv_mlp: true });
+    const { model, load } = buildFor(file);
+    load(file);
+    expect(relativeError(predict(model), readNpy(f('convnext.npy')).data)).toBeLessThan(1e-4);
+    model.dispose();
+    expect((await cvw('weights', 'convert', file, '-o', f('convnext.conv_mlp.cvw.safetensors'))).code).toBe(0);
+    const r = await cvw('weights', 'export', f('convnext.conv_mlp.cvw.safetensors'), '--format', 'timm', '-o', f('convnext.conv_mlp.export.safetensors'));
+    expect(r.code, r.err).toBe(0);
+    const want = readWeights(file).tensors;
+    const got = readWeights(f('convnext.conv_mlp.export.safetensors')).tensors;
+    expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+    for (const [name, t] of want) {
+      expect(got.get(name)!.shape, name).toEqual(t.shape);
+      expect(Array.from(got.get(name)!.values), name).toEqual(Array.from(t.values));
+    }
+  });
+
   it('ViT: position embeddings made for 32 px are resampled for 64 px as torchvision does (bicubic)', () => {
     const model = build('model', { type: 'Classification', backbone: { type: 'VisionTransformer', arch: 'custom', embed_dim: 128, depth: 2, num_heads: 2, patch_size: 16, img_size: 64 }, head: { type: 'ClsHead', num_classes: 10 } }) as Classification;
     const report = loadPretrainedBackbone(model.backbone, 'VisionTransformer', f('vit32.pth'), 'model.pretrained');

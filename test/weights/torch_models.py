@@ -5,7 +5,7 @@ randomised too, so they matter), saved as torch.save .pth and as safetensors wri
 safetensors package): F32, plus F16 (resnet18, vit) and BF16 (mobilenet_v2, swin) copies. vit32.pth is a ViT for 32 px images, vit32to64.npy the logits torchvision's own
 position-embedding interpolation gives it at 64 px. convnext.timm.safetensors and
 convnext.official.safetensors hold the ConvNeXt's weights renamed here to timm's and to the official
-code's names. Logits in eval mode
+code's names, convnext.timm_conv_mlp.safetensors in timm's with its MLPs as 1x1 convolutions (atto to nano). Logits in eval mode
 on one random input, for each, as .npy (the input NHWC). Also evil.pth, whose pickle calls
 os.system, legacy.pth in the pre-1.6 format and cyclic.pth, a dict that contains itself.
 
@@ -155,6 +155,9 @@ def make(out):
         if name == "convnext":
             for naming in ("timm", "official"):
                 save_safetensors(os.path.join(out, f"convnext.{naming}.safetensors"), convnext_renamed(state, naming))
+            # timm's atto to nano hold the MLPs as 1x1 convolutions: the same weights, [out, in, 1, 1].
+            conv_mlp = {k: v.reshape(*v.shape, 1, 1) if ".mlp.fc" in k and k.endswith(".weight") else v for k, v in convnext_renamed(state, "timm").items()}
+            save_safetensors(os.path.join(out, "convnext.timm_conv_mlp.safetensors"), conv_mlp)
         # The same model with its weights rounded to half/bfloat16: what the low-precision file holds.
         tag = DTYPES[low].lower()
         save_safetensors(os.path.join(out, name + "." + tag + ".safetensors"), state, low)

@@ -22,8 +22,12 @@ import { Mlp } from '../nn/attention';
 import * as init from '../nn/init';
 import type { Backbone } from './types';
 
-/** The presets of the paper (tiny to large) and timm's xlarge. */
+/** The presets of the paper (tiny to large), timm's xlarge and its small ones (atto to nano, for small devices). */
 export const CONVNEXT_ARCHS = {
+  atto: { depths: [2, 2, 6, 2], dims: [40, 80, 160, 320] },
+  femto: { depths: [2, 2, 6, 2], dims: [48, 96, 192, 384] },
+  pico: { depths: [2, 2, 6, 2], dims: [64, 128, 256, 512] },
+  nano: { depths: [2, 2, 8, 2], dims: [80, 160, 320, 640] },
   tiny: { depths: [3, 3, 9, 3], dims: [96, 192, 384, 768] },
   small: { depths: [3, 3, 27, 3], dims: [96, 192, 384, 768] },
   base: { depths: [3, 3, 27, 3], dims: [128, 256, 512, 1024] },
@@ -32,7 +36,10 @@ export const CONVNEXT_ARCHS = {
 } as const;
 
 export const convNeXtParams = z.strictObject({
-  arch: z.enum(['tiny', 'small', 'base', 'large', 'xlarge', 'custom']).default('tiny').describe('Preset (tiny: widths 96-192-384-768, depths 3-3-9-3; small: depths 3-3-27-3; base: 128-1024; large: 192-1536; xlarge: 256-2048); custom uses depths and dims'),
+  arch: z
+    .enum(['atto', 'femto', 'pico', 'nano', 'tiny', 'small', 'base', 'large', 'xlarge', 'custom'])
+    .default('tiny')
+    .describe('Preset (tiny: widths 96-192-384-768, depths 3-3-9-3; small: depths 3-3-27-3; base: 128-1024; large: 192-1536; xlarge: 256-2048; timm\'s atto 40-320, femto 48-384, pico 64-512 with depths 2-2-6-2, nano 80-640 with 2-2-8-2); custom uses depths and dims'),
   depths: z.array(init.blockCount()).min(1).max(8).optional().describe('Blocks per stage (arch: custom)'),
   dims: z.array(z.number().int().min(1)).min(1).max(8).optional().describe('Width of each stage (arch: custom)'),
   in_channels: z.number().int().min(1).default(3).describe('Channels of the input images; when left out, training uses the channels of its data'),
@@ -42,6 +49,7 @@ export const convNeXtParams = z.strictObject({
   out_indices: z.array(z.number().int().min(0).max(7)).min(1).optional().describe('Stages whose (normalised) features are returned (default: the last stage)'),
   gap_before_final_norm: z.boolean().default(true).describe('Pool each returned stage globally, then normalise it ([batch, channels], as the classifier does); false: normalised NHWC feature maps (for dense heads)'),
   frozen_stages: z.number().int().min(-1).max(7).default(-1).describe('Freeze the stem and stages up to this index (-1 = none)'),
+  conv_mlp: z.boolean().optional().describe("Weights in timm's names hold the MLPs as 1x1 convolutions, as timm's atto to nano do (the default for those presets); the same computation either way"),
 });
 
 export type ConvNeXtParams = z.output<typeof convNeXtParams>;
@@ -159,3 +167,8 @@ register('backbone', {
   params: convNeXtParams,
   build: (p) => new ConvNeXt(p),
 });
+
+/** Whether a ConvNeXt config's MLPs are 1x1 convolutions in timm's weights (timm's conv_mlp: its atto to nano). */
+export function convNeXtConvMlp(backbone: Record<string, unknown>): boolean {
+  return typeof backbone.conv_mlp === 'boolean' ? backbone.conv_mlp : ['atto', 'femto', 'pico', 'nano'].includes(String(backbone.arch));
+}

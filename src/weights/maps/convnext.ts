@@ -12,7 +12,7 @@
  *   `downsample_layers.<s>` the downsampling, `stages.<s>.<b>.dwconv/norm/pwconv1/pwconv2/gamma`,
  *   `norm`, `head`.
  */
-import { CONVNEXT_ARCHS } from '../../models/backbones/convnext';
+import { CONVNEXT_ARCHS, convNeXtConvMlp } from '../../models/backbones/convnext';
 import type { WeightTensor } from '../tensor';
 import { prefixRules, type Detected, type WeightMap } from './types';
 
@@ -40,7 +40,7 @@ function detectConvNeXt(tensors: Map<string, WeightTensor>, names: ConvNeXtNames
     dims.push(tensors.get(`${names.block(s, 0)}${names.dw}`)!.shape[0]);
   }
   const arch = Object.entries(CONVNEXT_ARCHS).find(([, a]) => a.depths.join() === depths.join() && a.dims.join() === dims.join())?.[0];
-  const fc1 = tensors.get(`${names.block(0, 0)}${names.fc1}`);
+  const convMlp = tensors.get(`${names.block(0, 0)}${names.fc1}`)?.shape.length === 4;
   const detected: Detected = {
     variant: `ConvNeXt-${arch ? arch[0].toUpperCase() + arch.slice(1) : `${dims.join('-')} wide, depths ${depths.join('-')}`} (${names.format} names)`,
     backbone: {
@@ -48,22 +48,26 @@ function detectConvNeXt(tensors: Map<string, WeightTensor>, names: ConvNeXtNames
       ...(arch ? { arch } : { arch: 'custom', depths, dims }),
       in_channels: stem.shape[1],
       patch_size: stem.shape[2],
+      // timm's atto to nano hold their MLPs as 1x1 convolutions ([out, in, 1, 1]): the same layers, said where the preset does not.
+      ...(convMlp !== convNeXtConvMlp({ arch: arch ?? 'custom' }) ? { conv_mlp: convMlp } : {}),
       // Without the scales the branches are added as they are; with them, the file's values replace the start value.
       ...(tensors.has(`${names.block(0, 0)}${names.scale}`) ? {} : { layer_scale_init_value: 0 }),
     },
     numClasses: tensors.get(`${names.head}.weight`)?.shape[0],
   };
-  if (fc1 && fc1.shape.length !== 2) detected.unsupported = "its MLPs are 1x1 convolutions (timm's conv_mlp: atto to nano); the toolkit's ConvNeXt has linear ones";
-  else if (tensors.has(`${names.block(0, 0)}mlp.grn.weight`)) detected.unsupported = "it is a ConvNeXt V2 (global response normalisation in its MLPs), which the toolkit's ConvNeXt does not have";
+  if (tensors.has(`${names.block(0, 0)}mlp.grn.weight`)) detected.unsupported = "it is a ConvNeXt V2 (global response normalisation in its MLPs), which the toolkit's ConvNeXt does not have";
   else if (tensors.has('norm_pre.weight')) detected.unsupported = "its final norm comes before pooling (timm's head_norm_first); the toolkit's ConvNeXt pools first";
   return detected;
 }
 
-/** The depthwise convolutions are [C, 1, 7, 7] in PyTorch; torchvision's layer scales [C, 1, 1] (`scales`), the others' [C]. */
+/**
+ * The depthwise convolutions are [C, 1, 7, 7] in PyTorch; torchvision's layer scales [C, 1, 1]
+ * (`scales`), the others' [C]; the MLPs linear layers or (timm's atto to nano) 1x1 convolutions.
+ */
 const layoutOf =
   (scales: boolean): WeightMap['layout'] =>
   (name) =>
-    name.endsWith('.conv_dw.weight') ? 'dwconv' : scales && name.endsWith('.gamma') ? 'scale' : undefined;
+    name.endsWith('.conv_dw.weight') ? 'dwconv' : scales && name.endsWith('.gamma') ? 'scale' : /\.mlp\.fc[12]\.weight$/.test(name) ? 'pointwise' : undefined;
 
 /** Why a backbone config cannot go to a naming whose classifier pools, then normalises, the last stage. */
 function exportProblem(b: Record<string, unknown>, format: string, stemFixed: boolean): string | undefined {
@@ -125,6 +129,11 @@ function convNeXtMap(o: {
     },
     layout,
     exportProblem: (b) => exportProblem(b, o.format, o.stemFixed),
+    // timm's atto to nano load their MLPs as 1x1 convolutions; torchvision and the official code have no such models.
+    exportExtras(foreign, backbone) {
+      if (o.format !== 'timm' || !convNeXtConvMlp(backbone)) return;
+      for (const [name, t] of foreign) if (/\.mlp\.fc[12]\.weight$/.test(name)) foreign.set(name, { ...t, shape: [...t.shape, 1, 1] });
+    },
   };
 }
 

@@ -5,8 +5,11 @@
  */
 import type { WeightTensor } from '../tensor';
 
-/** `scale`: a per-channel factor, [C, 1, 1] in PyTorch (torchvision's layer scale), [C] here. */
-export type Layout = 'conv' | 'dwconv' | 'linear' | 'scale' | 'same';
+/**
+ * `scale`: a per-channel factor, [C, 1, 1] in PyTorch (torchvision's layer scale), [C] here.
+ * `pointwise`: a linear layer that PyTorch may hold as a 1x1 convolution ([out, in] or [out, in, 1, 1]), [in, out] here.
+ */
+export type Layout = 'conv' | 'dwconv' | 'linear' | 'pointwise' | 'scale' | 'same';
 
 /** What a foreign state dict was recognised as. */
 export interface Detected {
@@ -43,8 +46,8 @@ export interface WeightMap {
    * embeddings for another grid); undefined when it is a real mismatch.
    */
   adapt?(toolkitName: string, t: WeightTensor, shape: number[]): WeightTensor | undefined;
-  /** Constants PyTorch's strict loading expects that the toolkit does not store, added on export. */
-  exportExtras?(foreign: Map<string, WeightTensor>): void;
+  /** Constants PyTorch's strict loading expects that the toolkit does not store, added on export; layouts the backbone's config decides. */
+  exportExtras?(foreign: Map<string, WeightTensor>, backbone: Record<string, unknown>): void;
   /** Why a toolkit backbone config cannot be exported with this map, or undefined. */
   exportProblem?(backbone: Record<string, unknown>): string | undefined;
 }
