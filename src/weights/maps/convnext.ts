@@ -4,6 +4,7 @@
  *
  * - timm (`convnext_tiny.fb_in1k`, ...): `stem.0` conv, `stem.1` norm; `stages.<s>.downsample.0`
  *   norm, `.1` conv; `stages.<s>.blocks.<b>.conv_dw/norm/mlp.fc1/mlp.fc2/gamma`; `head.norm`, `head.fc`.
+ *   Its atto to nano hold the MLPs as 1x1 convolutions (`conv_mlp`, [out, in, 1, 1]).
  * - torchvision (`convnext_tiny/small/base/large`) numbers everything through `features`: 0 the
  *   stem, odd indices the stages' blocks (`block.0` depthwise conv, `block.2` norm, `block.3` and
  *   `block.5` the MLP, `layer_scale` as [C, 1, 1]), even ones the downsampling before the next
@@ -78,7 +79,7 @@ function exportProblem(b: Record<string, unknown>, format: string, stemFixed: bo
   return undefined;
 }
 
-/** A map whose names differ from the toolkit's by `top` (whole names) and `block` (inside a block, below `blockPrefix`). */
+/** A map whose names differ from the toolkit's by `top` (outside the stages), `block` (inside a block) and where blocks and downsampling sit. */
 function convNeXtMap(o: {
   format: 'timm' | 'torchvision' | 'official';
   names: ConvNeXtNames;
