@@ -78,7 +78,8 @@ test('a longer run shows in the status bar; Stop in the Runs view stops it with 
   const id = running.split(':')[0].split(' ')[1];
   const deadline = Date.now() + 60_000;
   let items = [];
-  while (!(items = await vs.statusBarItems()).some((t) => /long · epoch 1\/\d+ · iter \d+\/2000/.test(t))) {
+  // Once its first training record is read, its speed and memory too (the terminal's "mem ... GB").
+  while (!(items = await vs.statusBarItems()).some((t) => /long · epoch 1\/\d+ · iter \d+\/2000 · .* samples\/s · mem [\d.]+ GB$/.test(t))) {
     if (Date.now() > deadline) throw new Error(`no status bar item for the run: ${JSON.stringify(items)}`);
     await vs.page.waitForTimeout(250);
   }

@@ -1,5 +1,5 @@
 /**
- * The status bar item of the active run: epoch and iteration, ETA and samples/s (from the last
+ * The status bar item of the active run: epoch and iteration, ETA, samples/s and memory (from the last
  * line of its metrics.jsonl, followed incrementally). The active run is the newest running run the
  * editor started, else the newest running run found. Click: its dashboard.
  */
@@ -81,6 +81,7 @@ export class ActiveRunStatus implements vscode.Disposable {
     const parts = [`$(sync~spin) ${run.group}`, `epoch ${epoch}/${info.max_epochs || '?'}`, `iter ${iter}/${info.max_iters || '?'}`];
     if (typeof m?.eta_s === 'number') parts.push(`ETA ${formatDuration(m.eta_s)}`);
     if (typeof m?.samples_per_s === 'number') parts.push(`${formatNumber(m.samples_per_s)} samples/s`);
+    if (typeof m?.memory_gb === 'number') parts.push(`mem ${formatNumber(m.memory_gb)} GB`);
     this.item.text = parts.join(' · ');
     this.item.tooltip = `${run.group}/${path.basename(run.dir)} — ${run.dir}\nClick to open its dashboard`;
     this.item.command = { title: 'Show run', command: INTERNAL_COMMANDS.showActiveRun, arguments: [run.dir] };
