@@ -7,7 +7,7 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { controlGroupOf, readText as read } from './controlGroup';
+import { controlGroupOf, readText } from './controlGroup';
 
 export interface CpuLimit {
   cores: number;
@@ -20,10 +20,10 @@ function quotaIn(dir: string, v2: boolean): number | undefined {
   let quota: number;
   let period: number;
   if (v2) {
-    const [q, p] = (read(path.join(dir, 'cpu.max')) ?? '').trim().split(/\s+/);
+    const [q, p] = (readText(path.join(dir, 'cpu.max')) ?? '').trim().split(/\s+/);
     [quota, period] = [Number(q), Number(p)];
   } else {
-    [quota, period] = [Number(read(path.join(dir, 'cpu.cfs_quota_us'))), Number(read(path.join(dir, 'cpu.cfs_period_us')))];
+    [quota, period] = [Number(readText(path.join(dir, 'cpu.cfs_quota_us'))), Number(readText(path.join(dir, 'cpu.cfs_period_us')))];
   }
   return quota > 0 && period > 0 ? quota / period : undefined;
 }

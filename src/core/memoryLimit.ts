@@ -46,12 +46,13 @@ const MACHINE_KILLS = '/proc/vmstat';
  * out), or undefined outside one. A root hierarchy's own group does not count: v2's root has no
  * such file, and it is the machine anyway.
  */
-function groupKillsFile(pid: number | 'self'): string | undefined {
+function groupKillsFile(pid: number): string | undefined {
   const group = process.platform === 'linux' ? controlGroupOf('memory', pid) : undefined;
-  if (!group || group.dir === group.mount) return undefined;
-  const file = path.join(group.dir, group.v2 ? 'memory.events' : 'memory.oom_control');
-  return killCount(file) === undefined ? undefined : file;
+  return group && group.dir !== group.mount ? path.join(group.dir, group.v2 ? 'memory.events' : 'memory.oom_control') : undefined;
 }
+
+/** How long after its start a child may still be moved into its group (by a wrapper: cgexec, a script), in looks a second apart. */
+const GROUP_LOOKS = 30;
 
 /** What `watchOutOfMemoryKills` needs of a child process. */
 interface Watched {
@@ -74,11 +75,16 @@ export function watchOutOfMemoryKills(child: Watched): (signal: NodeJS.Signals |
   const groups = new Map<string, number>();
   const look = () => {
     const file = child.pid === undefined ? undefined : groupKillsFile(child.pid);
-    if (file && !groups.has(file)) groups.set(file, killCount(file)!);
+    const count = file && !groups.has(file) ? killCount(file) : undefined;
+    if (count !== undefined) groups.set(file!, count);
   };
   look();
-  // A wrapper (cgexec, a script) may move it into its group just after it starts: look again while it runs.
-  const timer = setInterval(look, 1000).unref();
+  // A wrapper may move it into its group just after it starts: look again for a while.
+  let looks = 1;
+  const timer = setInterval(() => {
+    look();
+    if (++looks >= GROUP_LOOKS) clearInterval(timer);
+  }, 1000).unref();
   child.once('exit', () => clearInterval(timer));
   return (signal) => {
     clearInterval(timer);

@@ -39,9 +39,9 @@ export function convertToToolkit(tensors: Map<string, WeightTensor>, map: Weight
 
 /**
  * Toolkit tensors (Classification names: `backbone.*`, `head.fc.*`) to the foreign state dict,
- * with the batch-norm counters PyTorch's strict loading expects.
+ * with the batch-norm counters PyTorch's strict loading expects. `backbone`: the exported model's
+ * backbone config, for the layouts that depend on it (ConvNeXt's conv_mlp).
  */
-/** `backbone`: the exported model's backbone config, for the layouts that depend on it (ConvNeXt's conv_mlp). */
 export function convertToForeign(tensors: Map<string, WeightTensor>, map: WeightMap, backbone: Record<string, unknown> = {}): Map<string, WeightTensor> {
   const out = new Map<string, WeightTensor>();
   for (const [name, t] of tensors) {

@@ -19,10 +19,12 @@ import { prefixRules, type Detected, type WeightMap } from './types';
 
 /** Where a naming keeps the tensors detection reads. */
 interface ConvNeXtNames {
-  format: string;
+  format: 'timm' | 'torchvision' | 'official';
   stem: string;
   /** Prefix of block `b` of stage `s`. */
   block: (s: number, b: number) => string;
+  /** Prefix of the downsampling before stage `s` (1 and up). */
+  down: (s: number) => string;
   dw: string;
   fc1: string;
   scale: string;
@@ -81,26 +83,23 @@ function exportProblem(b: Record<string, unknown>, format: string, stemFixed: bo
 
 /** A map whose names differ from the toolkit's by `top` (outside the stages), `block` (inside a block) and where blocks and downsampling sit. */
 function convNeXtMap(o: {
-  format: 'timm' | 'torchvision' | 'official';
   names: ConvNeXtNames;
   top: ReturnType<typeof prefixRules>;
   block: ReturnType<typeof prefixRules>;
-  /** Foreign block prefix -> [stage, block, rest], and back. */
+  /** A foreign name in a block -> [stage, block, rest] (the inverse of `names.block`). */
   parseBlock(name: string): [number, number, string] | undefined;
-  blockName(s: number, b: number, rest: string): string;
-  /** Foreign downsampling prefix -> [stage, rest], and back. */
+  /** A foreign name in a downsampling -> [stage, rest] (the inverse of `names.down`). */
   parseDown(name: string): [number, string] | undefined;
-  downName(s: number, rest: string): string;
   stemFixed: boolean;
 }): WeightMap {
-  const layout = layoutOf(o.format === 'torchvision');
+  const layout = layoutOf(o.names.format === 'torchvision');
   const down = prefixRules([
     ['0.*', 'norm.*'],
     ['1.*', 'conv.*'],
   ]);
   return {
     backbone: 'ConvNeXt',
-    formats: [o.format],
+    formats: [o.names.format],
     detect: (tensors) => detectConvNeXt(tensors, o.names),
     toToolkit(name) {
       const b = o.parseBlock(name);
@@ -119,20 +118,20 @@ function convNeXtMap(o: {
       const b = /^backbone\.stages\.(\d+)\.blocks\.(\d+)\.(.*)$/.exec(name);
       if (b) {
         const part = o.block.toForeign(b[3]);
-        return part && o.blockName(Number(b[1]), Number(b[2]), part);
+        return part && o.names.block(Number(b[1]), Number(b[2])) + part;
       }
       const d = /^backbone\.stages\.(\d+)\.downsample\.(.*)$/.exec(name);
       if (d) {
         const part = down.toForeign(d[2]);
-        return part && o.downName(Number(d[1]), part);
+        return part && o.names.down(Number(d[1])) + part;
       }
       return o.top.toForeign(name);
     },
     layout,
-    exportProblem: (b) => exportProblem(b, o.format, o.stemFixed),
+    exportProblem: (b) => exportProblem(b, o.names.format, o.stemFixed),
     // timm's atto to nano load their MLPs as 1x1 convolutions; torchvision and the official code have no such models.
     exportExtras(foreign, backbone) {
-      if (o.format !== 'timm' || !convNeXtConvMlp(backbone)) return;
+      if (o.names.format !== 'timm' || !convNeXtConvMlp(backbone)) return;
       for (const [name, t] of foreign) if (/\.mlp\.fc[12]\.weight$/.test(name)) foreign.set(name, { ...t, shape: [...t.shape, 1, 1] });
     },
   };
@@ -144,26 +143,22 @@ const stem = (prefix: string) => [
 ] as Array<[string, string]>;
 
 export const convNeXtTimmMap = convNeXtMap({
-  format: 'timm',
-  names: { format: 'timm', stem: 'stem.0.weight', block: (s, b) => `stages.${s}.blocks.${b}.`, dw: 'conv_dw.weight', fc1: 'mlp.fc1.weight', scale: 'gamma', head: 'head.fc' },
+  names: { format: 'timm', stem: 'stem.0.weight', block: (s, b) => `stages.${s}.blocks.${b}.`, down: (s) => `stages.${s}.downsample.`, dw: 'conv_dw.weight', fc1: 'mlp.fc1.weight', scale: 'gamma', head: 'head.fc' },
   top: prefixRules([...stem('stem.'), ['head.norm.*', 'backbone.norm.*'], ['head.fc.*', 'head.fc.*']]),
   block: prefixRules([['*', '*']]),
   parseBlock: (name) => {
     const m = /^stages\.(\d+)\.blocks\.(\d+)\.(.*)$/.exec(name);
     return m ? [Number(m[1]), Number(m[2]), m[3]] : undefined;
   },
-  blockName: (s, b, rest) => `stages.${s}.blocks.${b}.${rest}`,
   parseDown: (name) => {
     const m = /^stages\.(\d+)\.downsample\.(.*)$/.exec(name);
     return m ? [Number(m[1]), m[2]] : undefined;
   },
-  downName: (s, rest) => `stages.${s}.downsample.${rest}`,
   stemFixed: false,
 });
 
 export const convNeXtTorchvisionMap = convNeXtMap({
-  format: 'torchvision',
-  names: { format: 'torchvision', stem: 'features.0.0.weight', block: (s, b) => `features.${2 * s + 1}.${b}.`, dw: 'block.0.weight', fc1: 'block.3.weight', scale: 'layer_scale', head: 'classifier.2' },
+  names: { format: 'torchvision', stem: 'features.0.0.weight', block: (s, b) => `features.${2 * s + 1}.${b}.`, down: (s) => `features.${2 * s}.`, dw: 'block.0.weight', fc1: 'block.3.weight', scale: 'layer_scale', head: 'classifier.2' },
   top: prefixRules([...stem('features.0.'), ['classifier.0.*', 'backbone.norm.*'], ['classifier.2.*', 'head.fc.*']]),
   block: prefixRules([
     ['block.0.*', 'conv_dw.*'],
@@ -176,18 +171,15 @@ export const convNeXtTorchvisionMap = convNeXtMap({
     const m = /^features\.(\d+)\.(\d+)\.(.*)$/.exec(name);
     return m && Number(m[1]) % 2 === 1 ? [(Number(m[1]) - 1) / 2, Number(m[2]), m[3]] : undefined;
   },
-  blockName: (s, b, rest) => `features.${2 * s + 1}.${b}.${rest}`,
   parseDown: (name) => {
     const m = /^features\.(\d+)\.(.*)$/.exec(name);
     return m && Number(m[1]) > 0 && Number(m[1]) % 2 === 0 ? [Number(m[1]) / 2, m[2]] : undefined;
   },
-  downName: (s, rest) => `features.${2 * s}.${rest}`,
   stemFixed: true,
 });
 
 export const convNeXtOfficialMap = convNeXtMap({
-  format: 'official',
-  names: { format: 'official', stem: 'downsample_layers.0.0.weight', block: (s, b) => `stages.${s}.${b}.`, dw: 'dwconv.weight', fc1: 'pwconv1.weight', scale: 'gamma', head: 'head' },
+  names: { format: 'official', stem: 'downsample_layers.0.0.weight', block: (s, b) => `stages.${s}.${b}.`, down: (s) => `downsample_layers.${s}.`, dw: 'dwconv.weight', fc1: 'pwconv1.weight', scale: 'gamma', head: 'head' },
   top: prefixRules([...stem('downsample_layers.0.'), ['norm.*', 'backbone.norm.*'], ['head.*', 'head.fc.*']]),
   block: prefixRules([
     ['dwconv.*', 'conv_dw.*'],
@@ -199,11 +191,9 @@ export const convNeXtOfficialMap = convNeXtMap({
     const m = /^stages\.(\d+)\.(\d+)\.(.*)$/.exec(name);
     return m ? [Number(m[1]), Number(m[2]), m[3]] : undefined;
   },
-  blockName: (s, b, rest) => `stages.${s}.${b}.${rest}`,
   parseDown: (name) => {
     const m = /^downsample_layers\.(\d+)\.(.*)$/.exec(name);
     return m && m[1] !== '0' ? [Number(m[1]), m[2]] : undefined;
   },
-  downName: (s, rest) => `downsample_layers.${s}.${rest}`,
   stemFixed: true,
 });

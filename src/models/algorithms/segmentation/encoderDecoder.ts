@@ -63,11 +63,12 @@ export class EncoderDecoder extends Module implements Algorithm {
 
   private features(images: tf.Tensor4D): tf.Tensor4D[] {
     const f = this.backbone.forward(images);
-    if (f.some((t) => t.rank !== 4)) {
-      // Pooled features ([batch, channels]) reach the heads otherwise, which fail with a shape error of their own.
+    // Pooled features ([batch, channels]) would reach the heads, which fail with a shape error of their own.
+    const pooled = f.find((t) => t.rank !== 4);
+    if (pooled) {
       const type = String((this.params.backbone as { type?: unknown }).type);
       const hint = type === 'ConvNeXt' ? ': set model.backbone.gap_before_final_norm: false' : '; use a convolutional backbone (ResNet, MobileNetV2, ConvNeXt, SwinTransformer)';
-      throw new UserError(`model.backbone (${type}) returns pooled features [${f.find((t) => t.rank !== 4)!.shape.join(', ')}], and a segmentation head needs feature maps${hint}`);
+      throw new UserError(`model.backbone (${type}) returns pooled features [${pooled.shape.join(', ')}], and a segmentation head needs feature maps${hint}`);
     }
     return (this.neck ? this.neck.forward(f) : f) as tf.Tensor4D[];
   }
