@@ -24,6 +24,9 @@ async function backbones() {
 
 test('completion in a backbone slot shows the backbones and nothing else', async () => {
   await vs.openFile('configs/bad.yaml');
+  // The extension activates on opening YAML; until its providers are registered, Ctrl+Space gets
+  // VS Code's word-based list (once in a full CI run). Its diagnostic on the file says it is ready.
+  await vs.waitForProblems((ps) => ps.some((p) => p.file === 'configs/bad.yaml' && p.message.includes('"ResNte"')));
   await vs.goTo(4, 17); // after "    type: ResNte"
   for (let i = 0; i < 'ResNte'.length; i++) await vs.page.keyboard.press('Backspace');
   const labels = await vs.suggestions();
