@@ -25,6 +25,8 @@ export const BACKBONES: Record<string, { backbone: Record<string, unknown>; trai
   SwinTransformer: { backbone: { type: 'SwinTransformer', arch: 'custom', embed_dim: 8, depths: [2, 2], num_heads: [1, 2], patch_size: 2, window_size: 2, drop_path_rate: 0, in_channels: 3 }, train: true },
   // Layer scale started at 1, not 1e-6: the blocks' gradients then weigh in the comparison.
   ConvNeXt: { backbone: { type: 'ConvNeXt', arch: 'custom', depths: [1, 2], dims: [8, 16], patch_size: 2, drop_path_rate: 0, layer_scale_init_value: 1, in_channels: 3 }, train: true },
+  // V2: GRN after each MLP's GELU.
+  'ConvNeXt V2': { backbone: { type: 'ConvNeXt', arch: 'custom', depths: [1, 1], dims: [8, 16], patch_size: 2, drop_path_rate: 0, use_grn: true, in_channels: 3 }, train: true },
 };
 
 export async function modelStep(engine: EngineName, backbone: Record<string, unknown>, train: boolean, size = 16): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
@@ -32,6 +34,8 @@ export async function modelStep(engine: EngineName, backbone: Record<string, unk
   seedInit(11);
   const model = build<Algorithm>('model', { type: 'Classification', backbone, head: { type: 'ClsHead', num_classes: 5 } });
   model.train(train);
+  // ConvNeXt V2's GRNs start as the identity, which would leave their normalisation out of the gradients.
+  for (const [name, p] of model.namedParameters()) if (name.includes('.grn.')) p.variable.assign(tf.linspace(0.5, 1.5, p.variable.size));
   const shape = [4, size, size, 3];
   const images = tf.tensor4d(randomValues(shape, 21) as Float32Array, shape as [number, number, number, number]);
   const labels = tf.tensor1d([0, 1, 2, 3], 'int32');

@@ -3,7 +3,8 @@
  * gradients on wasm and wasm-ort as on the cpu backend: ResNet (convolutions, batch norm,
  * residual adds), MobileNetV2 (depthwise convolutions, ReLU6), a Vision Transformer (matrix
  * products, layer norm, softmax attention, GELU), a Swin Transformer (shifted windows) and a
- * ConvNeXt (7x7 depthwise convolutions, layer norm over NHWC maps, layer scale).
+ * ConvNeXt (7x7 depthwise convolutions, layer norm over NHWC maps, layer scale; V2's global
+ * response normalisation).
  *
  * Tolerance per parameter gradient: max |g - g_cpu| <= 2e-4 * max(1, max |g_cpu|).
  */

@@ -169,7 +169,7 @@ describe('webgpu engine on this machine\'s adapter', () => {
     for (const op of FUZZ_OPS) expect(summary.perOp[op], op).toBe(2);
   });
 
-  it('one training step of a small ResNet, MobileNetV2, ViT, Swin and ConvNeXt: loss and gradients equal to the cpu backend', async () => {
+  it('one training step of a small ResNet, MobileNetV2, ViT, Swin, ConvNeXt and ConvNeXt V2: loss and gradients equal to the cpu backend', async () => {
     for (const [name, { backbone, train }] of Object.entries(BACKBONES)) {
       const want = await modelStep('cpu', backbone, train);
       const got = await modelStep('webgpu', backbone, train);

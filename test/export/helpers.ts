@@ -55,14 +55,14 @@ export function makeRun(dir: string, yaml: string, options: { seed?: number; ema
   const { config } = resolveConfig(cfgFile);
   seedInit(options.seed ?? 1);
   const model = registries.model.build(config.model, {}, 'model') as Algorithm;
-  // Non-trivial batch-norm statistics, so that folding them is really tested.
+  // Non-trivial batch-norm statistics, so that folding them is really tested; norms (and ConvNeXt V2's GRN, which starts as the identity) off their start values.
   let k = 0;
   tf.tidy(() => {
     for (const [name, v] of model.stateDict()) {
       k++;
       if (name.endsWith('running_mean')) v.assign(tf.randomNormal(v.shape, 0, 0.2, 'float32', k));
       else if (name.endsWith('running_var')) v.assign(tf.randomUniform(v.shape, 0.5, 2, 'float32', k));
-      else if (/(bn\d?|\.1|norm\d?)\.(weight|bias)$/.test(name)) v.assign(tf.add(v, tf.randomNormal(v.shape, 0, 0.1, 'float32', k)));
+      else if (/(bn\d?|\.1|norm\d?|grn)\.(weight|bias)$/.test(name)) v.assign(tf.add(v, tf.randomNormal(v.shape, 0, 0.1, 'float32', k)));
       if (options.headScale !== undefined && name.startsWith('head.')) v.assign(tf.mul(v, options.headScale));
     }
   });

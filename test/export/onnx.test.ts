@@ -41,6 +41,7 @@ const CASES: Case[] = [
   { name: 'VisionTransformer, mean-pooled, grey', backbone: '{ type: VisionTransformer, arch: custom, embed_dim: 64, depth: 3, num_heads: 4, img_size: 28, patch_size: 4, in_channels: 1, output: avg_pool }', data: 'grey' },
   { name: 'SwinTransformer', backbone: '{ type: SwinTransformer, arch: custom, embed_dim: 48, depths: [2, 2, 2], num_heads: [3, 6, 12], window_size: 7, patch_size: 2 }', data: 'rgb' },
   { name: 'ConvNeXt', backbone: '{ type: ConvNeXt, arch: custom, depths: [1, 1, 2, 1], dims: [16, 32, 64, 128], layer_scale_init_value: 1 }', data: 'rgb' },
+  { name: 'ConvNeXt V2 (GRN), grey', backbone: '{ type: ConvNeXt, arch: custom, depths: [1, 1], dims: [8, 16], patch_size: 2, use_grn: true, in_channels: 1 }', data: 'grey' },
 ];
 
 describe.each(CASES)('ONNX export: $name', (c) => {

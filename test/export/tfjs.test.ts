@@ -44,6 +44,7 @@ const CASES = [
   { name: 'MobileNetV2', backbone: '{ type: MobileNetV2, width_mult: 0.5 }', grey: false },
   { name: 'VisionTransformer', backbone: '{ type: VisionTransformer, arch: custom, embed_dim: 96, depth: 4, num_heads: 3, img_size: 56, patch_size: 8 }', grey: false },
   { name: 'ConvNeXt', backbone: '{ type: ConvNeXt, arch: custom, depths: [1, 1, 2, 1], dims: [16, 32, 64, 128], layer_scale_init_value: 1 }', grey: false },
+  { name: 'ConvNeXt V2 (GRN), grey', backbone: '{ type: ConvNeXt, arch: custom, depths: [1, 1], dims: [8, 16], patch_size: 2, use_grn: true, in_channels: 1 }', grey: true },
   { name: 'ResNet-18, CIFAR stem, grey', backbone: '{ type: ResNet, depth: 18, stem: cifar, in_channels: 1, base_width: 16 }', grey: true },
 ];
 

@@ -9,7 +9,7 @@ import '../../src/builtins';
 import { build } from '../../src/core/registry';
 import type { Module } from '../../src/models/nn/module';
 import { detectArchitecture } from '../../src/weights/maps';
-import { convNeXtTimmMap, convNeXtTorchvisionMap } from '../../src/weights/maps/convnext';
+import { convNeXtOfficialMap, convNeXtTimmMap, convNeXtTorchvisionMap } from '../../src/weights/maps/convnext';
 import { convNeXtConvMlp } from '../../src/models/backbones/convnext';
 import { toToolkitLayout, toTorchLayout } from '../../src/weights/layout';
 import type { WeightTensor } from '../../src/weights/tensor';
@@ -67,9 +67,27 @@ describe('ConvNeXt weights', () => {
     expect(linear.get('stages.0.blocks.0.mlp.fc1.weight')!.shape).toEqual([8, 4]);
   });
 
-  it('of the variants the toolkit’s ConvNeXt cannot hold say why', () => {
-    expect(convNeXtTimmMap.detect(timmShapes([3, 3, 9, 3], [96, 192, 384, 768], { grn: true }))!.unsupported).toMatch(/ConvNeXt V2/);
+  it('of ConvNeXt V2 (GRN, no layer scale) are V2 presets; a V2 with layer scales says so', () => {
+    const v2 = convNeXtTimmMap.detect(timmShapes([3, 3, 27, 3], [352, 704, 1408, 2816], { grn: true, gamma: false }))!;
+    expect(v2.variant).toBe('ConvNeXt V2-Huge (timm names)');
+    expect(v2.unsupported).toBeUndefined();
+    expect(v2.backbone).toEqual({ type: 'ConvNeXt', arch: 'huge', in_channels: 3, patch_size: 4, use_grn: true });
+    expect(convNeXtTimmMap.detect(timmShapes([3, 3, 9, 3], [96, 192, 384, 768], { grn: true }))!.backbone).toMatchObject({ arch: 'tiny', use_grn: true, layer_scale_init_value: 1e-6 });
+  });
+
+  it('of timm’s head_norm_first say why the toolkit’s ConvNeXt cannot hold them', () => {
     expect(convNeXtTimmMap.detect(timmShapes([3, 3, 9, 3], [96, 192, 384, 768], { normPre: true }))!.unsupported).toMatch(/head_norm_first/);
+  });
+
+  it('the official V2 code’s GRN weights are [1, 1, 1, C] in PyTorch and [C] here, both ways; timm’s are [C]', () => {
+    const t: WeightTensor = { shape: [1, 1, 1, 3], values: new Float32Array([1, 2, 3]), stored: 'F32' };
+    expect(convNeXtOfficialMap.layout!('backbone.stages.1.blocks.0.mlp.grn.weight')).toBe('scale_nhwc');
+    expect(convNeXtOfficialMap.layout!('backbone.stages.1.blocks.0.mlp.grn.bias')).toBe('scale_nhwc');
+    expect(convNeXtTimmMap.layout!('backbone.stages.1.blocks.0.mlp.grn.weight')).toBeUndefined();
+    const here = toToolkitLayout(t, 'scale_nhwc');
+    expect(here.shape).toEqual([3]);
+    expect(toTorchLayout(here, 'scale_nhwc')).toEqual(t);
+    expect(convNeXtOfficialMap.toForeign('backbone.stages.1.blocks.0.mlp.grn.bias')).toBe('stages.1.0.grn.beta');
   });
 
   it('torchvision’s layer scale is [C, 1, 1] in PyTorch and [C] here, both ways', () => {
@@ -97,12 +115,23 @@ describe('ConvNeXt weights', () => {
     expect(convNeXtTorchvisionMap.exportProblem!({ type: 'ConvNeXt', patch_size: 2 })).toBe("its ConvNeXt has patch_size 2; torchvision's stem is 4x4");
     expect(convNeXtTimmMap.exportProblem!({ type: 'ConvNeXt', patch_size: 2 })).toBeUndefined();
     expect(convNeXtTimmMap.exportProblem!({ type: 'ConvNeXt', arch: 'custom', depths: [1, 1], out_indices: [1] })).toBeUndefined();
+    expect(convNeXtTorchvisionMap.exportProblem!({ type: 'ConvNeXt', use_grn: true })).toBe('its ConvNeXt is a V2 (use_grn); torchvision has no ConvNeXt V2');
+    expect(convNeXtOfficialMap.exportProblem!({ type: 'ConvNeXt', use_grn: true })).toBeUndefined();
   });
 
-  it('of the tiny preset with a 1,000-class head number torchvision’s convnext_tiny: 28,589,128', () => {
-    const model = build<Module>('model', { type: 'Classification', backbone: { type: 'ConvNeXt', arch: 'tiny' }, head: { type: 'ClsHead', num_classes: 1000 } });
+  const parameters = (backbone: Record<string, unknown>) => {
+    const model = build<Module>('model', { type: 'Classification', backbone: { type: 'ConvNeXt', arch: 'tiny', ...backbone }, head: { type: 'ClsHead', num_classes: 1000 } });
     const count = model.namedParameters().reduce((n, [, p]) => n + p.variable.size, 0);
     model.dispose();
-    expect(count).toBe(28_589_128);
+    return count;
+  };
+
+  it('of the tiny preset with a 1,000-class head number torchvision’s convnext_tiny: 28,589,128', () => {
+    expect(parameters({})).toBe(28_589_128);
+  });
+
+  it('of the tiny V2 number 46,368 more (timm’s convnextv2_tiny, 28.6M): per block a GRN of 2 x 4C, no layer scale of C', () => {
+    // 7 x (3 x 96 + 3 x 192 + 9 x 384 + 3 x 768) = 46,368.
+    expect(parameters({ use_grn: true })).toBe(28_589_128 + 46_368);
   });
 });

@@ -141,6 +141,38 @@ describe.skipIf(!hasTorch)('torchvision weights, both ways', () => {
     }
   });
 
+  it('ConvNeXt V2 (GRN) in timm\'s and the official V2 code\'s names: PyTorch\'s logits; exported from either to each, the very tensors those files hold', async () => {
+    const convert = await cvw('weights', 'convert', f('convnextv2.official.safetensors'), '-o', f('convnextv2.cvw.safetensors'));
+    expect(convert.code, convert.err).toBe(0);
+    for (const naming of ['timm', 'official'] as const) {
+      const file = f(`convnextv2.${naming}.safetensors`);
+      const found = detectArchitecture(readWeights(file).tensors)!;
+      expect(found.detected.variant).toBe(`ConvNeXt V2-16-32-64-128 wide, depths 1-2-1-1 (${naming} names)`);
+      // V2 has no layer scale, its default with use_grn: the config says nothing of it.
+      expect(found.detected.backbone).toEqual({ type: 'ConvNeXt', arch: 'custom', depths: [1, 2, 1, 1], dims: [16, 32, 64, 128], in_channels: 3, patch_size: 4, use_grn: true });
+      const { model, load } = buildFor(file);
+      load(file);
+      const want = readNpy(f('convnextv2.npy')).data;
+      expect(relativeError(predict(model), want)).toBeLessThan(1e-4);
+      // Without its GRNs (weight and bias zero: each passes its input through) the logits differ: the comparison saw them.
+      for (const [name, v] of model.stateDict()) if (name.includes('.grn.')) v.assign(tf.zerosLike(v));
+      expect(relativeError(predict(model), want)).toBeGreaterThan(1e-2);
+      model.dispose();
+      const r = await cvw('weights', 'export', f('convnextv2.cvw.safetensors'), '--format', naming, '-o', f(`convnextv2.${naming}.export.safetensors`));
+      expect(r.code, r.err).toBe(0);
+      const wantTensors = readWeights(file).tensors;
+      const got = readWeights(f(`convnextv2.${naming}.export.safetensors`)).tensors;
+      expect([...got.keys()].sort()).toEqual([...wantTensors.keys()].sort());
+      for (const [name, t] of wantTensors) {
+        expect(got.get(name)!.shape, name).toEqual(t.shape);
+        expect(Array.from(got.get(name)!.values), name).toEqual(Array.from(t.values));
+      }
+    }
+    const refused = await cvw('weights', 'export', f('convnextv2.cvw.safetensors'), '--format', 'torchvision', '-o', f('convnextv2.torchvision.safetensors'));
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/its ConvNeXt is a V2 \(use_grn\); torchvision has no ConvNeXt V2/);
+  });
+
   it('ViT: position embeddings made for 32 px are resampled for 64 px as torchvision does (bicubic)', () => {
     const model = build('model', { type: 'Classification', backbone: { type: 'VisionTransformer', arch: 'custom', embed_dim: 128, depth: 2, num_heads: 2, patch_size: 16, img_size: 64 }, head: { type: 'ClsHead', num_classes: 10 } }) as Classification;
     const report = loadPretrainedBackbone(model.backbone, 'VisionTransformer', f('vit32.pth'), 'model.pretrained');

@@ -5,7 +5,9 @@ randomised too, so they matter), saved as torch.save .pth and as safetensors wri
 safetensors package): F32, plus F16 (resnet18, vit) and BF16 (mobilenet_v2, swin) copies. vit32.pth is a ViT for 32 px images, vit32to64.npy the logits torchvision's own
 position-embedding interpolation gives it at 64 px. convnext.timm.safetensors and
 convnext.official.safetensors hold the ConvNeXt's weights renamed here to timm's and to the official
-code's names, convnext.timm_conv_mlp.safetensors in timm's with its MLPs as 1x1 convolutions (atto to nano). Logits in eval mode
+code's names, convnext.timm_conv_mlp.safetensors in timm's with its MLPs as 1x1 convolutions (atto to nano).
+convnextv2.timm.safetensors and convnextv2.official.safetensors: the same ConvNeXt made a V2 (GRN
+after each MLP's GELU, no layer scale), in timm's and the official V2 code's names. Logits in eval mode
 on one random input, for each, as .npy (the input NHWC). Also evil.pth, whose pickle calls
 os.system, legacy.pth in the pre-1.6 format and cyclic.pth, a dict that contains itself.
 
@@ -21,7 +23,7 @@ import numpy as np
 import torch
 import torchvision
 
-from torchvision.models.convnext import CNBlockConfig, ConvNeXt
+from torchvision.models.convnext import CNBlock, CNBlockConfig, ConvNeXt
 from torchvision.models.swin_transformer import SwinTransformer
 from torchvision.models.vision_transformer import VisionTransformer, interpolate_embeddings
 
@@ -42,12 +44,43 @@ def convnext():
     return ConvNeXt(stages, num_classes=10)
 
 
-def convnext_renamed(state, naming):
-    """torchvision's ConvNeXt state dict in timm's names (naming "timm") or the official code's ("official")."""
+class GRN(torch.nn.Module):
+    """ConvNeXt V2's global response normalisation (its Eq. 1-3) of a channels-last map, its parameters [1, 1, 1, C] as its code holds them."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.gamma = torch.nn.Parameter(torch.zeros(1, 1, 1, dim))
+        self.beta = torch.nn.Parameter(torch.zeros(1, 1, 1, dim))
+
+    def forward(self, x):
+        norm = torch.norm(x, p=2, dim=(1, 2), keepdim=True)
+        return self.gamma * (x * (norm / (norm.mean(dim=-1, keepdim=True) + 1e-6))) + self.beta + x
+
+
+def convnextv2():
+    """convnext() made a V2: a GRN after each MLP's GELU (block.5; fc2 moves to block.6), layer scales 1 (V2 has none), all random."""
+    model = randomise(convnext())
+    for m in model.modules():
+        if isinstance(m, CNBlock):
+            layers = list(m.block)
+            grn = GRN(layers[3].out_features)
+            grn.gamma.data.uniform_(0.5, 1.5)
+            grn.beta.data.uniform_(-0.2, 0.2)
+            m.block = torch.nn.Sequential(*layers[:5], grn, *layers[5:])
+            m.layer_scale.data.fill_(1.0)
+    return model.eval()
+
+
+def convnext_renamed(state, naming, v2=False):
+    """torchvision's ConvNeXt state dict in timm's names (naming "timm") or the official code's ("official"); v2: convnextv2()'s, without its layer scales."""
     timm = naming == "timm"
     parts = {"block.0": ("conv_dw", "dwconv"), "block.2": ("norm", "norm"), "block.3": ("mlp.fc1", "pwconv1"), "block.5": ("mlp.fc2", "pwconv2")}
+    if v2:
+        parts.update({"block.5": ("mlp.grn", "grn"), "block.6": ("mlp.fc2", "pwconv2")})
     out = {}
     for key, value in state.items():
+        if v2 and key.endswith("layer_scale"):
+            continue
         p = key.split(".")
         if key.startswith("features.0."):
             name = ("stem." if timm else "downsample_layers.0.") + ".".join(p[2:])
@@ -60,6 +93,9 @@ def convnext_renamed(state, naming):
                 inner, value = "gamma", value.reshape(-1)
             else:
                 inner = parts[p[3] + "." + p[4]][0 if timm else 1] + "." + p[5]
+                # timm's GRN: weight and bias, [C].
+                if timm and p[5] in ("gamma", "beta"):
+                    inner, value = inner[: -len(p[5])] + {"gamma": "weight", "beta": "bias"}[p[5]], value.reshape(-1)
             name = (f"stages.{stage}.blocks.{block}." if timm else f"stages.{stage}.{block}.") + inner
         elif key.startswith("classifier.0."):
             name = ("head.norm." if timm else "norm.") + p[2]
@@ -158,6 +194,10 @@ def make(out):
             # timm's atto to nano hold the MLPs as 1x1 convolutions: the same weights, [out, in, 1, 1].
             conv_mlp = {k: v.reshape(*v.shape, 1, 1) if ".mlp.fc" in k and k.endswith(".weight") else v for k, v in convnext_renamed(state, "timm").items()}
             save_safetensors(os.path.join(out, "convnext.timm_conv_mlp.safetensors"), conv_mlp)
+            v2 = convnextv2()
+            for naming in ("timm", "official"):
+                save_safetensors(os.path.join(out, f"convnextv2.{naming}.safetensors"), convnext_renamed(v2.state_dict(), naming, v2=True))
+            np.save(os.path.join(out, "convnextv2.npy"), logits(v2, x))
         # The same model with its weights rounded to half/bfloat16: what the low-precision file holds.
         tag = DTYPES[low].lower()
         save_safetensors(os.path.join(out, name + "." + tag + ".safetensors"), state, low)

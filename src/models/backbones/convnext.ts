@@ -6,6 +6,10 @@
  * 1e-6) on the residual branch, with stochastic depth; between stages, layer norm and a 2x2
  * convolution of stride 2. The classifier pools globally, then normalises (`norm`).
  *
+ * ConvNeXt V2 (Woo et al., ConvNeXt V2, CVPR 2023, arXiv:2301.00808; `use_grn: true`, without
+ * layer scale) adds global response normalisation to each MLP, after its GELU: every channel scaled by
+ * its L2 norm over the image relative to the mean of those norms over the channels.
+ *
  * The layout is NHWC, so the paper's channels-first layer norm is a plain one over the last axis.
  * `patch_size` 2 or 1 keeps 28-32 px images large enough (as for Swin). Parameter names follow
  * timm's (`stem`, `stages.<s>.downsample`, `stages.<s>.blocks.<b>.conv_dw/norm/mlp/gamma`), with
@@ -33,19 +37,21 @@ export const CONVNEXT_ARCHS = {
   base: { depths: [3, 3, 27, 3], dims: [128, 256, 512, 1024] },
   large: { depths: [3, 3, 27, 3], dims: [192, 384, 768, 1536] },
   xlarge: { depths: [3, 3, 27, 3], dims: [256, 512, 1024, 2048] },
+  huge: { depths: [3, 3, 27, 3], dims: [352, 704, 1408, 2816] },
 } as const;
 
 export const convNeXtParams = z.strictObject({
   arch: z
-    .enum(['atto', 'femto', 'pico', 'nano', 'tiny', 'small', 'base', 'large', 'xlarge', 'custom'])
+    .enum(['atto', 'femto', 'pico', 'nano', 'tiny', 'small', 'base', 'large', 'xlarge', 'huge', 'custom'])
     .default('tiny')
-    .describe('Preset (tiny: widths 96-192-384-768, depths 3-3-9-3; small: depths 3-3-27-3; base: 128-1024; large: 192-1536; xlarge: 256-2048; timm\'s atto 40-320, femto 48-384, pico 64-512 with depths 2-2-6-2, nano 80-640 with 2-2-8-2); custom uses depths and dims'),
+    .describe('Preset (tiny: widths 96-192-384-768, depths 3-3-9-3; small: depths 3-3-27-3; base: 128-1024; large: 192-1536; xlarge: 256-2048; huge (V2): 352-2816; timm\'s atto 40-320, femto 48-384, pico 64-512 with depths 2-2-6-2, nano 80-640 with 2-2-8-2); custom uses depths and dims'),
   depths: z.array(init.blockCount()).min(1).max(8).optional().describe('Blocks per stage (arch: custom)'),
   dims: z.array(z.number().int().min(1)).min(1).max(8).optional().describe('Width of each stage (arch: custom)'),
   in_channels: z.number().int().min(1).default(3).describe('Channels of the input images; when left out, training uses the channels of its data'),
   patch_size: z.number().int().min(1).default(4).describe('Side and stride of the stem convolution (4; 2 or 1 for 28-32 px images)'),
   drop_path_rate: z.number().min(0).max(1).default(0.1).describe('Stochastic depth, growing linearly over all blocks to this rate (tiny: 0.1 in the paper)'),
-  layer_scale_init_value: z.number().min(0).default(1e-6).describe('Initial value of the per-channel scale of each residual branch (0: no layer scale)'),
+  layer_scale_init_value: z.number().min(0).optional().describe('Initial value of the per-channel scale of each residual branch (default 1e-6; 0: no layer scale, the default with use_grn, as ConvNeXt V2 has none)'),
+  use_grn: z.boolean().default(false).describe('ConvNeXt V2: global response normalisation in each MLP, and no layer scale unless layer_scale_init_value says otherwise'),
   out_indices: z.array(z.number().int().min(0).max(7)).min(1).optional().describe('Stages whose (normalised) features are returned (default: the last stage)'),
   gap_before_final_norm: z.boolean().default(true).describe('Pool each returned stage globally, then normalise it ([batch, channels], as the classifier does); false: normalised NHWC feature maps (for dense heads)'),
   frozen_stages: z.number().int().min(-1).max(7).default(-1).describe('Freeze the stem and stages up to this index (-1 = none)'),
@@ -54,7 +60,45 @@ export const convNeXtParams = z.strictObject({
 
 export type ConvNeXtParams = z.output<typeof convNeXtParams>;
 
-/** Depthwise 7x7, layer norm, MLP (4x, GELU), layer scale; stochastic depth on the branch. */
+/**
+ * Global response normalisation (ConvNeXt V2, its Eq. 1-3) of an NHWC map: x + weight * (x * N(x)) +
+ * bias, N the per-channel L2 norm over the image divided by its mean over the channels (+1e-6).
+ * Weight and bias start at zero, so a new GRN passes its input through.
+ */
+class GlobalResponseNorm extends Layer<tf.Tensor, tf.Tensor> {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable;
+
+  constructor(dim: number) {
+    super();
+    // Not decayed, as in the V2 code (its optimiser skips GRN's gamma and beta).
+    this.weight = this.param('weight', tf.zeros([dim]), 'norm');
+    this.bias = this.param('bias', tf.zeros([dim]), 'bias');
+  }
+
+  forward(x: tf.Tensor): tf.Tensor {
+    // 1e-12 under the root: its gradient at an all-zero channel is then finite, not NaN.
+    const norm = tf.sqrt(tf.add(tf.sum(tf.square(x), [1, 2], true), 1e-12));
+    const response = tf.div(norm, tf.add(tf.mean(norm, -1, true), 1e-6));
+    return tf.add(tf.add(x, tf.mul(this.weight, tf.mul(x, response))), this.bias);
+  }
+}
+
+/** ConvNeXt V2's MLP: GRN after the GELU. */
+class GrnMlp extends Mlp {
+  readonly grn: GlobalResponseNorm;
+
+  constructor(dim: number, hidden: number) {
+    super(dim, hidden);
+    this.grn = this.child('grn', new GlobalResponseNorm(hidden));
+  }
+
+  override forward(x: tf.Tensor): tf.Tensor {
+    return this.fc2.forward(this.grn.forward(this.activate(this.fc1.forward(x))));
+  }
+}
+
+/** Depthwise 7x7, layer norm, MLP (4x, GELU; V2: then GRN), layer scale; stochastic depth on the branch. */
 class ConvNeXtBlock extends Layer<tf.Tensor4D, tf.Tensor4D> {
   readonly convDw: Conv2d;
   readonly norm: LayerNorm;
@@ -62,11 +106,11 @@ class ConvNeXtBlock extends Layer<tf.Tensor4D, tf.Tensor4D> {
   readonly gamma?: tf.Variable;
   private readonly dropPath: DropPath;
 
-  constructor(dim: number, dropPath: number, layerScale: number) {
+  constructor(dim: number, dropPath: number, layerScale: number, grn: boolean) {
     super();
     this.convDw = this.child('conv_dw', new Conv2d(dim, dim, 7, { groups: dim, bias: true, init: 'trunc_normal' }));
     this.norm = this.child('norm', new LayerNorm(dim, 1e-6));
-    this.mlp = this.child('mlp', new Mlp(dim, 4 * dim));
+    this.mlp = this.child('mlp', grn ? new GrnMlp(dim, 4 * dim) : new Mlp(dim, 4 * dim));
     if (layerScale > 0) this.gamma = this.param('gamma', tf.fill([dim], layerScale), 'norm');
     this.dropPath = this.child('drop_path', new DropPath(dropPath));
   }
@@ -99,10 +143,10 @@ class ConvNeXtStage extends Layer<tf.Tensor4D, tf.Tensor4D> {
   readonly blocks: ConvNeXtBlock[];
 
   /** `inC`: the previous stage's width, or undefined for the first stage (the stem's output, not downsampled). */
-  constructor(inC: number | undefined, dim: number, rates: number[], layerScale: number) {
+  constructor(inC: number | undefined, dim: number, rates: number[], layerScale: number, grn: boolean) {
     super();
     if (inC !== undefined) this.downsample = this.child('downsample', new NormConv(inC, dim, 2, true));
-    this.blocks = rates.map((rate, b) => this.child(`blocks.${b}`, new ConvNeXtBlock(dim, rate, layerScale)));
+    this.blocks = rates.map((rate, b) => this.child(`blocks.${b}`, new ConvNeXtBlock(dim, rate, layerScale, grn)));
   }
 
   forward(x: tf.Tensor4D): tf.Tensor4D {
@@ -134,9 +178,10 @@ export class ConvNeXt extends Module implements Backbone {
     this.stem = this.child('stem', new NormConv(params.in_channels, dims[0], params.patch_size, false));
     const total = depths.reduce((a, b) => a + b, 0);
     const rates = Array.from({ length: total }, (_, i) => (total > 1 ? (params.drop_path_rate * i) / (total - 1) : 0));
+    const layerScale = params.layer_scale_init_value ?? (params.use_grn ? 0 : 1e-6);
     let k = 0;
     depths.forEach((depth, s) => {
-      this.stages.push(this.child(`stages.${s}`, new ConvNeXtStage(s === 0 ? undefined : dims[s - 1], dims[s], rates.slice(k, k + depth), params.layer_scale_init_value)));
+      this.stages.push(this.child(`stages.${s}`, new ConvNeXtStage(s === 0 ? undefined : dims[s - 1], dims[s], rates.slice(k, k + depth), layerScale, params.use_grn)));
       k += depth;
     });
     // The last stage's norm is `norm` (the classifier's in timm, torchvision and the paper's code); other stages get their own.
@@ -162,8 +207,8 @@ export class ConvNeXt extends Module implements Backbone {
 
 register('backbone', {
   type: 'ConvNeXt',
-  description: 'ConvNeXt: depthwise 7x7 convolutions, layer norm, inverted MLPs and layer scale in four stages (tiny to xlarge presets)',
-  paper: 'Liu et al., A ConvNet for the 2020s, CVPR 2022, arXiv:2201.03545',
+  description: 'ConvNeXt: depthwise 7x7 convolutions, layer norm, inverted MLPs and layer scale in four stages (atto to huge presets); V2 with use_grn',
+  paper: 'Liu et al., A ConvNet for the 2020s, CVPR 2022, arXiv:2201.03545; Woo et al., ConvNeXt V2, CVPR 2023, arXiv:2301.00808',
   params: convNeXtParams,
   build: (p) => new ConvNeXt(p),
 });

@@ -51,9 +51,12 @@ export class Mlp extends Layer {
   }
 
   forward(x: tf.Tensor): tf.Tensor {
-    // Training: GELU with its closed-form gradient (less memory); inference: the plain ops the exporters translate.
-    const h = this.fc1.forward(x);
-    return this.fc2.forward(this.training ? geluTrain(h) : gelu(h));
+    return this.fc2.forward(this.activate(this.fc1.forward(x)));
+  }
+
+  /** Training: GELU with its closed-form gradient (less memory); inference: the plain ops the exporters translate. */
+  protected activate(h: tf.Tensor): tf.Tensor {
+    return this.training ? geluTrain(h) : gelu(h);
   }
 }
 

@@ -4,14 +4,16 @@
  *
  * - timm (`convnext_tiny.fb_in1k`, ...): `stem.0` conv, `stem.1` norm; `stages.<s>.downsample.0`
  *   norm, `.1` conv; `stages.<s>.blocks.<b>.conv_dw/norm/mlp.fc1/mlp.fc2/gamma`; `head.norm`, `head.fc`.
- *   Its atto to nano hold the MLPs as 1x1 convolutions (`conv_mlp`, [out, in, 1, 1]).
+ *   Its atto to nano hold the MLPs as 1x1 convolutions (`conv_mlp`, [out, in, 1, 1]). ConvNeXt V2
+ *   (`convnextv2_*`) adds `mlp.grn.weight/bias` ([C]) and has no `gamma`.
  * - torchvision (`convnext_tiny/small/base/large`) numbers everything through `features`: 0 the
  *   stem, odd indices the stages' blocks (`block.0` depthwise conv, `block.2` norm, `block.3` and
  *   `block.5` the MLP, `layer_scale` as [C, 1, 1]), even ones the downsampling before the next
  *   stage; `classifier.0` the norm, `classifier.2` the linear layer.
  * - the official code (facebookresearch/ConvNeXt): `downsample_layers.0` the stem,
  *   `downsample_layers.<s>` the downsampling, `stages.<s>.<b>.dwconv/norm/pwconv1/pwconv2/gamma`,
- *   `norm`, `head`.
+ *   `norm`, `head`. Its V2 (facebookresearch/ConvNeXt-V2) adds `grn.gamma/beta` to each block, [1, 1, 1, C].
+ * torchvision has no ConvNeXt V2.
  */
 import { CONVNEXT_ARCHS, convNeXtConvMlp } from '../../models/backbones/convnext';
 import type { WeightTensor } from '../tensor';
@@ -28,6 +30,8 @@ interface ConvNeXtNames {
   dw: string;
   fc1: string;
   scale: string;
+  /** ConvNeXt V2's GRN weight in a block, where the naming has V2. */
+  grn?: string;
   head: string;
 }
 
@@ -44,8 +48,10 @@ function detectConvNeXt(tensors: Map<string, WeightTensor>, names: ConvNeXtNames
   }
   const arch = Object.entries(CONVNEXT_ARCHS).find(([, a]) => a.depths.join() === depths.join() && a.dims.join() === dims.join())?.[0];
   const convMlp = tensors.get(`${names.block(0, 0)}${names.fc1}`)?.shape.length === 4;
+  const v2 = names.grn !== undefined && tensors.has(`${names.block(0, 0)}${names.grn}`);
+  const scaled = tensors.has(`${names.block(0, 0)}${names.scale}`);
   const detected: Detected = {
-    variant: `ConvNeXt-${arch ? arch[0].toUpperCase() + arch.slice(1) : `${dims.join('-')} wide, depths ${depths.join('-')}`} (${names.format} names)`,
+    variant: `ConvNeXt${v2 ? ' V2' : ''}-${arch ? arch[0].toUpperCase() + arch.slice(1) : `${dims.join('-')} wide, depths ${depths.join('-')}`} (${names.format} names)`,
     backbone: {
       type: 'ConvNeXt',
       ...(arch ? { arch } : { arch: 'custom', depths, dims }),
@@ -53,27 +59,34 @@ function detectConvNeXt(tensors: Map<string, WeightTensor>, names: ConvNeXtNames
       patch_size: stem.shape[2],
       // timm's atto to nano hold their MLPs as 1x1 convolutions ([out, in, 1, 1]): the same layers, said where the preset does not.
       ...(convMlp !== convNeXtConvMlp({ arch: arch ?? 'custom' }) ? { conv_mlp: convMlp } : {}),
-      // Without the scales the branches are added as they are; with them, the file's values replace the start value.
-      ...(tensors.has(`${names.block(0, 0)}${names.scale}`) ? {} : { layer_scale_init_value: 0 }),
+      ...(v2 ? { use_grn: true } : {}),
+      // Layer scale where V1 has none or V2 has one (each version's default otherwise); the file's values replace the start value.
+      ...(scaled === v2 ? { layer_scale_init_value: scaled ? 1e-6 : 0 } : {}),
     },
     numClasses: tensors.get(`${names.head}.weight`)?.shape[0],
   };
-  if (tensors.has(`${names.block(0, 0)}mlp.grn.weight`)) detected.unsupported = "it is a ConvNeXt V2 (global response normalisation in its MLPs), which the toolkit's ConvNeXt does not have";
-  else if (tensors.has('norm_pre.weight')) detected.unsupported = "its final norm comes before pooling (timm's head_norm_first); the toolkit's ConvNeXt pools first";
+  if (tensors.has('norm_pre.weight')) detected.unsupported = "its final norm comes before pooling (timm's head_norm_first); the toolkit's ConvNeXt pools first";
   return detected;
 }
 
 /**
- * The depthwise convolutions are [C, 1, 7, 7] in PyTorch; torchvision's layer scales [C, 1, 1]
- * (`scales`), the others' [C]; the MLPs linear layers or (timm's atto to nano) 1x1 convolutions.
+ * The depthwise convolutions are [C, 1, 7, 7] in PyTorch; torchvision's layer scales [C, 1, 1], the
+ * others' [C]; the official V2 code's GRN weights [1, 1, 1, C], timm's [C]; the MLPs linear layers or
+ * (timm's atto to nano) 1x1 convolutions.
  */
 const layoutOf =
-  (scales: boolean): WeightMap['layout'] =>
-  (name) =>
-    name.endsWith('.conv_dw.weight') ? 'dwconv' : scales && name.endsWith('.gamma') ? 'scale' : /\.mlp\.fc[12]\.weight$/.test(name) ? 'pointwise' : undefined;
+  (format: ConvNeXtNames['format']): WeightMap['layout'] =>
+  (name) => {
+    if (name.endsWith('.conv_dw.weight')) return 'dwconv';
+    if (format === 'torchvision' && name.endsWith('.gamma')) return 'scale';
+    if (format === 'official' && /\.mlp\.grn\.(weight|bias)$/.test(name)) return 'scale_nhwc';
+    return /\.mlp\.fc[12]\.weight$/.test(name) ? 'pointwise' : undefined;
+  };
 
 /** Why a backbone config cannot go to a naming whose classifier pools, then normalises, the last stage. */
-function exportProblem(b: Record<string, unknown>, format: string, stemFixed: boolean): string | undefined {
+function exportProblem(b: Record<string, unknown>, names: ConvNeXtNames, stemFixed: boolean): string | undefined {
+  const format = names.format;
+  if (b.use_grn && !names.grn) return `its ConvNeXt is a V2 (use_grn); ${format} has no ConvNeXt V2`;
   const stages = ((b.depths as number[] | undefined) ?? CONVNEXT_ARCHS.tiny.depths).length;
   if (b.out_indices && JSON.stringify(b.out_indices) !== JSON.stringify([stages - 1])) return `its ConvNeXt returns other stages than the last (out_indices); ${format}'s has one final norm`;
   if (b.gap_before_final_norm === false) return `its ConvNeXt normalises before pooling (gap_before_final_norm: false); ${format}'s pools first`;
@@ -92,7 +105,7 @@ function convNeXtMap(o: {
   parseDown(name: string): [number, string] | undefined;
   stemFixed: boolean;
 }): WeightMap {
-  const layout = layoutOf(o.names.format === 'torchvision');
+  const layout = layoutOf(o.names.format);
   const down = prefixRules([
     ['0.*', 'norm.*'],
     ['1.*', 'conv.*'],
@@ -128,7 +141,7 @@ function convNeXtMap(o: {
       return o.top.toForeign(name);
     },
     layout,
-    exportProblem: (b) => exportProblem(b, o.names.format, o.stemFixed),
+    exportProblem: (b) => exportProblem(b, o.names, o.stemFixed),
     // timm's atto to nano load their MLPs as 1x1 convolutions; torchvision and the official code have no such models.
     exportExtras(foreign, backbone) {
       if (o.names.format !== 'timm' || !convNeXtConvMlp(backbone)) return;
@@ -143,7 +156,7 @@ const stem = (prefix: string) => [
 ] as Array<[string, string]>;
 
 export const convNeXtTimmMap = convNeXtMap({
-  names: { format: 'timm', stem: 'stem.0.weight', block: (s, b) => `stages.${s}.blocks.${b}.`, down: (s) => `stages.${s}.downsample.`, dw: 'conv_dw.weight', fc1: 'mlp.fc1.weight', scale: 'gamma', head: 'head.fc' },
+  names: { format: 'timm', stem: 'stem.0.weight', block: (s, b) => `stages.${s}.blocks.${b}.`, down: (s) => `stages.${s}.downsample.`, dw: 'conv_dw.weight', fc1: 'mlp.fc1.weight', scale: 'gamma', grn: 'mlp.grn.weight', head: 'head.fc' },
   top: prefixRules([...stem('stem.'), ['head.norm.*', 'backbone.norm.*'], ['head.fc.*', 'head.fc.*']]),
   block: prefixRules([['*', '*']]),
   parseBlock: (name) => {
@@ -179,12 +192,14 @@ export const convNeXtTorchvisionMap = convNeXtMap({
 });
 
 export const convNeXtOfficialMap = convNeXtMap({
-  names: { format: 'official', stem: 'downsample_layers.0.0.weight', block: (s, b) => `stages.${s}.${b}.`, down: (s) => `downsample_layers.${s}.`, dw: 'dwconv.weight', fc1: 'pwconv1.weight', scale: 'gamma', head: 'head' },
+  names: { format: 'official', stem: 'downsample_layers.0.0.weight', block: (s, b) => `stages.${s}.${b}.`, down: (s) => `downsample_layers.${s}.`, dw: 'dwconv.weight', fc1: 'pwconv1.weight', scale: 'gamma', grn: 'grn.gamma', head: 'head' },
   top: prefixRules([...stem('downsample_layers.0.'), ['norm.*', 'backbone.norm.*'], ['head.*', 'head.fc.*']]),
   block: prefixRules([
     ['dwconv.*', 'conv_dw.*'],
     ['pwconv1.*', 'mlp.fc1.*'],
     ['pwconv2.*', 'mlp.fc2.*'],
+    ['grn.gamma', 'mlp.grn.weight'],
+    ['grn.beta', 'mlp.grn.bias'],
     ['*', '*'],
   ]),
   parseBlock: (name) => {

@@ -7,9 +7,10 @@ import type { WeightTensor } from '../tensor';
 
 /**
  * `scale`: a per-channel factor, [C, 1, 1] in PyTorch (torchvision's layer scale), [C] here.
+ * `scale_nhwc`: a per-channel factor over a channels-last map, [1, 1, 1, C] in PyTorch (the ConvNeXt V2 code's GRN), [C] here.
  * `pointwise`: a linear layer that PyTorch may hold as a 1x1 convolution ([out, in] or [out, in, 1, 1]), [in, out] here.
  */
-export type Layout = 'conv' | 'dwconv' | 'linear' | 'pointwise' | 'scale' | 'same';
+export type Layout = 'conv' | 'dwconv' | 'linear' | 'pointwise' | 'scale' | 'scale_nhwc' | 'same';
 
 /** What a foreign state dict was recognised as. */
 export interface Detected {
