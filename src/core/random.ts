@@ -65,6 +65,34 @@ export class Random {
     return mean + std * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   }
 
+  /**
+   * Gamma(shape, 1) (Marsaglia and Tsang, ACM TOMS 26(3), 2000); below shape 1 through
+   * Gamma(shape + 1) * U^(1 / shape).
+   */
+  gamma(shape: number): number {
+    if (shape < 1) {
+      let u = 0;
+      while (u === 0) u = this.next();
+      return this.gamma(shape + 1) * u ** (1 / shape);
+    }
+    const d = shape - 1 / 3;
+    const c = 1 / Math.sqrt(9 * d);
+    for (;;) {
+      const x = this.normal();
+      const v = (1 + c * x) ** 3;
+      if (v <= 0) continue;
+      const u = this.next();
+      if (Math.log(u) < 0.5 * x * x + d - d * v + d * Math.log(v)) return d * v;
+    }
+  }
+
+  /** Beta(a, b), as the ratio of two gamma draws (both 0 for tiny a and b, which put Beta's mass at 0 and 1). */
+  beta(a: number, b: number): number {
+    const x = this.gamma(a);
+    const sum = x + this.gamma(b);
+    return sum > 0 ? x / sum : this.chance(a / (a + b)) ? 1 : 0;
+  }
+
   /** True with probability p. */
   chance(p: number): boolean {
     return this.next() < p;

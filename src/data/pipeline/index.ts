@@ -6,6 +6,7 @@ import './geometric';
 import './color';
 import './blur';
 import './tensor';
+import './erasing';
 import './detection';
 import { build } from '../../core/registry';
 import type { ComponentConfig } from '../../core/schema';

@@ -11,6 +11,8 @@ import type { ClsHead } from '../heads/clsHead';
 import type { Algorithm, DataInfo, StepOutput, TensorBatch } from './types';
 import type { Hook } from '../../train/hook';
 import { PretrainedHook } from '../../weights/pretrainedHook';
+import { stepRandom } from '../nn/stepRandom';
+import { batchMixingParams, mixBatch } from './batchMixing';
 
 export const classificationParams = z.strictObject({
   backbone: slot('backbone', 'Feature extractor (ResNet, MobileNetV2, VisionTransformer, ...)'),
@@ -22,6 +24,9 @@ export const classificationParams = z.strictObject({
     .optional()
     .describe("Where in a foreign pretrained file the backbone is: a nested dict or name prefix, dotted (encoder_q or state_dict.module.encoder_q of a MoCo checkpoint, teacher.backbone of DINO's), as `cvw weights convert --key`"),
   freeze_backbone: z.boolean().default(false).describe('Train only the neck and head, with the backbone in eval mode (linear evaluation)'),
+  mixup: batchMixingParams
+    .optional()
+    .describe("MixUp and CutMix of each training batch with its reverse, as timm's Mixup (`mixup: {}`: MixUp 0.8 and CutMix 1.0, half the batches each, the fine-tuning recipe of DeiT, ConvNeXt and MAE); training accuracy is then not logged"),
 });
 
 export type ClassificationParams = z.output<typeof classificationParams>;
@@ -61,6 +66,15 @@ export class Classification extends Module implements Algorithm {
 
   trainStep(batch: TensorBatch): StepOutput {
     if (!batch.labels) throw new UserError('Classification needs labelled data: the training source has no labels');
+    if (this.params.mixup) {
+      // A mixed image has two labels: the loss weighs both (see batchMixing.ts). No accuracy is
+      // logged, for the batches left unmixed either: in a data-parallel run every rank must log the same values.
+      const mixed = mixBatch(batch.views[0], this.params.mixup, stepRandom());
+      const logits = this.head.forward(this.features(mixed?.images ?? batch.views[0]));
+      if (!mixed) return { loss: this.head.loss(logits, batch.labels), logs: {} };
+      const own = tf.mul(this.head.loss(logits, batch.labels), mixed.lam);
+      return { loss: tf.add(own, tf.mul(this.head.loss(logits, tf.reverse(batch.labels, 0)), 1 - mixed.lam)) as tf.Scalar, logs: {} };
+    }
     const logits = this.head.forward(this.features(batch.views[0]));
     const loss = this.head.loss(logits, batch.labels);
     const correct = tf.equal(tf.argMax(logits, 1), tf.cast(batch.labels, 'int32'));
