@@ -39,6 +39,17 @@ function buildFor(file: string): { model: Classification; load(file: string): vo
   return { model, load };
 }
 
+/** The file `got` holds the very tensors of `want`: the same names, shapes and values. */
+function expectSameTensors(got: string, want: string): void {
+  const a = readWeights(got).tensors;
+  const b = readWeights(want).tensors;
+  expect([...a.keys()].sort()).toEqual([...b.keys()].sort());
+  for (const [name, t] of b) {
+    expect(a.get(name)!.shape, name).toEqual(t.shape);
+    expect(Array.from(a.get(name)!.values), name).toEqual(Array.from(t.values));
+  }
+}
+
 function predict(model: Classification): Float32Array {
   const x = readNpy(f('input.npy'));
   return tf.tidy(() => model.eval().predict(tf.tensor4d(x.data, x.shape as [number, number, number, number])).dataSync() as Float32Array);
@@ -111,13 +122,7 @@ describe.skipIf(!hasTorch)('torchvision weights, both ways', () => {
       // From the toolkit's copy of the torchvision file (the export test above), to this naming.
       const r = await cvw('weights', 'export', f('convnext.cvw.safetensors'), '--format', naming, '-o', f(`convnext.${naming}.export.safetensors`));
       expect(r.code, r.err).toBe(0);
-      const want = readWeights(file).tensors;
-      const got = readWeights(f(`convnext.${naming}.export.safetensors`)).tensors;
-      expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
-      for (const [name, t] of want) {
-        expect(got.get(name)!.shape, name).toEqual(t.shape);
-        expect(Array.from(got.get(name)!.values), name).toEqual(Array.from(t.values));
-      }
+      expectSameTensors(f(`convnext.${naming}.export.safetensors`), file);
     }
   });
 
@@ -132,13 +137,7 @@ describe.skipIf(!hasTorch)('torchvision weights, both ways', () => {
     expect((await cvw('weights', 'convert', file, '-o', f('convnext.conv_mlp.cvw.safetensors'))).code).toBe(0);
     const r = await cvw('weights', 'export', f('convnext.conv_mlp.cvw.safetensors'), '--format', 'timm', '-o', f('convnext.conv_mlp.export.safetensors'));
     expect(r.code, r.err).toBe(0);
-    const want = readWeights(file).tensors;
-    const got = readWeights(f('convnext.conv_mlp.export.safetensors')).tensors;
-    expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
-    for (const [name, t] of want) {
-      expect(got.get(name)!.shape, name).toEqual(t.shape);
-      expect(Array.from(got.get(name)!.values), name).toEqual(Array.from(t.values));
-    }
+    expectSameTensors(f('convnext.conv_mlp.export.safetensors'), file);
   });
 
   it('ConvNeXt V2 (GRN) in timm\'s and the official V2 code\'s names: PyTorch\'s logits; exported from either to each, the very tensors those files hold', async () => {
@@ -160,13 +159,7 @@ describe.skipIf(!hasTorch)('torchvision weights, both ways', () => {
       model.dispose();
       const r = await cvw('weights', 'export', f('convnextv2.cvw.safetensors'), '--format', naming, '-o', f(`convnextv2.${naming}.export.safetensors`));
       expect(r.code, r.err).toBe(0);
-      const wantTensors = readWeights(file).tensors;
-      const got = readWeights(f(`convnextv2.${naming}.export.safetensors`)).tensors;
-      expect([...got.keys()].sort()).toEqual([...wantTensors.keys()].sort());
-      for (const [name, t] of wantTensors) {
-        expect(got.get(name)!.shape, name).toEqual(t.shape);
-        expect(Array.from(got.get(name)!.values), name).toEqual(Array.from(t.values));
-      }
+      expectSameTensors(f(`convnextv2.${naming}.export.safetensors`), file);
     }
     const refused = await cvw('weights', 'export', f('convnextv2.cvw.safetensors'), '--format', 'torchvision', '-o', f('convnextv2.torchvision.safetensors'));
     expect(refused.code).toBe(1);
