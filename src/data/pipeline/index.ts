@@ -7,6 +7,7 @@ import './color';
 import './blur';
 import './tensor';
 import './erasing';
+import './randAugment';
 import './detection';
 import { build } from '../../core/registry';
 import type { ComponentConfig } from '../../core/schema';
