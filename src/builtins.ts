@@ -35,6 +35,7 @@ import './models/algorithms/selfsup/swav';
 import './models/algorithms/selfsup/moby';
 import './models/algorithms/selfsup/dino';
 import './models/algorithms/selfsup/mae';
+import './models/algorithms/selfsup/fcmae';
 import './train/optimizers/sgd';
 import './train/optimizers/adamw';
 import './train/optimizers/lars';

@@ -1,5 +1,5 @@
 /**
- * The seven self-supervised algorithms on the webgpu engine (issue 17: everything trains on it):
+ * The eight self-supervised algorithms on the webgpu engine (issue 17: everything trains on it):
  * the tiny configurations of test/selfsup/algorithms.test.ts, two optimizer steps with their hooks
  * (momentum encoders, queues, centres, prototypes), the same seed and batch on webgpu and on the
  * wasm engine: the losses agree. The second step's loss follows from the first step's gradients

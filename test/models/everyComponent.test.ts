@@ -36,6 +36,7 @@ const REQUIRED: Record<string, { params: Record<string, unknown>; why: string }>
   MoBY: { params: { backbone: { type: 'VisionTransformer' } }, why: 'the backbone is the user’s choice among transformers (drop_path_rate); Swin in the paper, ViT-Tiny is cheaper here' },
   DINO: { params: { backbone: { type: 'VisionTransformer' } }, why: 'the backbone is the user’s choice (DINO is the ViT method)' },
   MAE: { params: { backbone: { type: 'VisionTransformer', img_size: SIDE } }, why: 'MAE masks patch tokens of a ViT, whose img_size fixes the decoder’s positions (default 224; the input here is SIDE)' },
+  FCMAE: { params: { backbone: { type: 'ConvNeXt', use_grn: true } }, why: 'the backbone is the user’s choice among ConvNeXts (V2, with GRN, in the paper); at SIDE its last stage is one patch' },
   YOLOX: { params: { head: { type: 'YOLOXHead', num_classes: CLASSES } }, why: 'the number of classes comes from the training data’s categories' },
   EncoderDecoder: { params: { backbone: { type: 'ResNet', out_indices: [0, 1, 2, 3] }, decode_head: { type: 'UPerHead', num_classes: CLASSES } }, why: 'backbone and decode head (with the classes) are the user’s choice; UPerNet takes every stage' },
   Segmentation: { params: { backbone: { type: 'ResNet' }, decode_head: { type: 'FCNHead', num_classes: CLASSES } }, why: 'backbone and decode head (with the classes) are the user’s choice' },

@@ -204,6 +204,31 @@ describe.skipIf(!pythonHas('torch', 'numpy'))('one training step equals PyTorch 
     });
   });
 
+  it('FCMAE: the same masks (from the toolkit\'s noise), the encoder on the visible sites only (GRN too), decoder, normalised-pixel loss on the hidden patches', () => {
+    // Stride 4 (a 2x2 stem, one downsampling): 16x16 views are a 4x4 grid of patches.
+    const convnext = { type: 'ConvNeXt', arch: 'custom', depths: [1, 1], dims: [8, 16], patch_size: 2, in_channels: 1, drop_path_rate: 0, use_grn: true };
+    const iter = 2;
+    seedStep(0, iter);
+    const rng = stepRandom();
+    const noise = Array.from({ length: 8 }, () => Array.from({ length: 16 }, () => rng.next()));
+    runCase({
+      name: 'FCMAE',
+      // 0.6 of 16 patches: 6.4 visible, which the reference truncates to 6.
+      model: { type: 'FCMAE', backbone: convnext, decoder_embed_dim: 16, mask_ratio: 0.6, norm_pix_loss: true },
+      script: 'fcmae_reference.py',
+      config: { backbone: convnext, decoder_embed_dim: 16, decoder_depth: 1, mask_ratio: 0.6, norm_pix_loss: true, noise },
+      sizes: [16],
+      iter,
+      maxIters: 8,
+      // The classifier's final norm: fine-tuning's, not the pre-training encoder's (the sparse encoder has none).
+      toolkitOnly: ['backbone.norm.weight', 'backbone.norm.bias'],
+      // GRN starts as the identity; random weights make its visible-only norms count.
+      prepare: (model) => {
+        for (const [name, p] of model.namedParameters()) if (name.includes('.grn.')) p.variable.assign(tf.randomUniform(p.variable.shape, 0.5, 1.5, 'float32', 11));
+      },
+    });
+  });
+
   it('MoBY (ViT): each view its own pass, predictor, EMA key encoder, InfoNCE against the other view\'s queue, both queues', () => {
     // Mean-pooled patch tokens: an untrained ViT's class tokens barely differ between images, and
     // the projector's batch norm would blow their float32 rounding up to the size of the tolerance.

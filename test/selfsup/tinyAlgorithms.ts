@@ -1,5 +1,5 @@
 /**
- * Tiny configurations of the seven self-supervised algorithms on 8x8 single-channel views, and the
+ * Tiny configurations of the eight self-supervised algorithms on 8x8 single-channel views, and the
  * runner's step loop: shared by algorithms.test.ts (learning on wasm) and
  * test/engine/webgpuSelfsup.test.ts (the same steps on the webgpu engine).
  */
@@ -98,6 +98,14 @@ export const cases: Array<{ name: string; model: Record<string, unknown>; sizes:
   {
     name: 'MAE',
     model: { type: 'MAE', backbone: tinyViT, neck: { type: 'MAENeck', decoder_embed_dim: 16, decoder_depth: 1, decoder_num_heads: 2 } },
+    sizes: [8],
+    optimizer: { type: 'AdamW', lr: 5e-3, weight_decay: 0.05 },
+    steps: 10,
+  },
+  {
+    name: 'FCMAE (ConvNeXt V2)',
+    // Stride 4 (a 2x2 stem, one downsampling): 8x8 views are a 2x2 grid of patches.
+    model: { type: 'FCMAE', backbone: { type: 'ConvNeXt', arch: 'custom', depths: [1, 1], dims: [8, 16], patch_size: 2, in_channels: 1, drop_path_rate: 0, use_grn: true }, decoder_embed_dim: 16 },
     sizes: [8],
     optimizer: { type: 'AdamW', lr: 5e-3, weight_decay: 0.05 },
     steps: 10,

@@ -93,13 +93,20 @@ class GrnMlp extends Mlp {
     this.grn = this.child('grn', new GlobalResponseNorm(hidden));
   }
 
-  override forward(x: tf.Tensor): tf.Tensor {
-    return this.fc2.forward(this.grn.forward(this.activate(this.fc1.forward(x))));
+  override forward(x: tf.Tensor, visible?: tf.Tensor): tf.Tensor {
+    const h = this.activate(this.fc1.forward(x));
+    // Masked positions out of GRN's norms, as a sparse convolution's inactive sites are (FCMAE).
+    return this.fc2.forward(this.grn.forward(visible ? tf.mul(h, visible) : h));
   }
 }
 
-/** Depthwise 7x7, layer norm, MLP (4x, GELU; V2: then GRN), layer scale; stochastic depth on the branch. */
-class ConvNeXtBlock extends Layer<tf.Tensor4D, tf.Tensor4D> {
+/**
+ * Depthwise 7x7, layer norm, MLP (4x, GELU; V2: then GRN), layer scale; stochastic depth on the
+ * branch. With `visible` ([N, H, W, 1], 1 where the image is seen), the masked positions are zeros
+ * in and out, and nothing of them reaches the visible ones: the dense equivalent of the sparse
+ * convolutions FCMAE pre-trains with.
+ */
+export class ConvNeXtBlock extends Layer<tf.Tensor4D, tf.Tensor4D> {
   readonly convDw: Conv2d;
   readonly norm: LayerNorm;
   readonly mlp: Mlp;
@@ -115,10 +122,12 @@ class ConvNeXtBlock extends Layer<tf.Tensor4D, tf.Tensor4D> {
     this.dropPath = this.child('drop_path', new DropPath(dropPath));
   }
 
-  forward(x: tf.Tensor4D): tf.Tensor4D {
-    let y = this.mlp.forward(this.norm.forward(this.convDw.forward(x)));
+  forward(x: tf.Tensor4D, visible?: tf.Tensor4D): tf.Tensor4D {
+    const normed = this.norm.forward(this.convDw.forward(x));
+    let y = this.mlp instanceof GrnMlp ? this.mlp.forward(normed, visible) : this.mlp.forward(normed);
     if (this.gamma) y = tf.mul(y, this.gamma);
-    return tf.add(x, this.dropPath.forward(y)) as tf.Tensor4D;
+    const out = tf.add(x, this.dropPath.forward(y)) as tf.Tensor4D;
+    return visible ? (tf.mul(out, visible) as tf.Tensor4D) : out;
   }
 }
 
@@ -149,9 +158,10 @@ class ConvNeXtStage extends Layer<tf.Tensor4D, tf.Tensor4D> {
     this.blocks = rates.map((rate, b) => this.child(`blocks.${b}`, new ConvNeXtBlock(dim, rate, layerScale, grn)));
   }
 
-  forward(x: tf.Tensor4D): tf.Tensor4D {
+  forward(x: tf.Tensor4D, visible?: tf.Tensor4D): tf.Tensor4D {
     let y = this.downsample ? this.downsample.forward(x) : x;
-    for (const block of this.blocks) y = block.forward(y);
+    if (visible) y = tf.mul(y, visible) as tf.Tensor4D;
+    for (const block of this.blocks) y = block.forward(y, visible);
     return y;
   }
 }
@@ -160,6 +170,8 @@ export class ConvNeXt extends Module implements Backbone {
   readonly outChannels: number[];
   readonly inChannels: number;
   readonly outIndices: number[];
+  /** Width of the last stage (what forwardMasked returns). */
+  readonly lastStageChannels: number;
   private readonly stem: NormConv;
   private readonly stages: ConvNeXtStage[] = [];
   private readonly norms = new Map<number, LayerNorm>();
@@ -187,6 +199,7 @@ export class ConvNeXt extends Module implements Backbone {
     // The last stage's norm is `norm` (the classifier's in timm, torchvision and the paper's code); other stages get their own.
     for (const i of this.outIndices) this.norms.set(i, this.child(i === last ? 'norm' : `norm${i}`, new LayerNorm(dims[i], 1e-6)));
     this.outChannels = this.outIndices.map((i) => dims[i]);
+    this.lastStageChannels = dims[last];
     if (params.frozen_stages >= 0) {
       this.stem.freeze();
       for (let s = 0; s <= params.frozen_stages && s < this.stages.length; s++) this.stages[s].freeze();
@@ -202,6 +215,27 @@ export class ConvNeXt extends Module implements Backbone {
       if (norm) outs.set(s, norm.forward(this.params.gap_before_final_norm ? globalAvgPool(y) : y));
     });
     return this.outIndices.map((i) => outs.get(i)!);
+  }
+
+  /** Input pixels per feature of the last stage, along each side (the stem's patch, then 2x per stage). */
+  get totalStride(): number {
+    return this.params.patch_size * 2 ** (this.stages.length - 1);
+  }
+
+  /**
+   * The last stage's feature map (not normalised) of images seen only where `visible` ([N, h, w, 1]
+   * at the last stage's resolution) is 1: every stage masks at its own resolution, so the features
+   * of the visible positions do not depend on the hidden pixels (FCMAE's sparse encoder, densely).
+   */
+  forwardMasked(x: tf.Tensor4D, visible: tf.Tensor4D): tf.Tensor4D {
+    const [n, h, w] = visible.shape;
+    const at = (scale: number) => (scale === 1 ? visible : (tf.reshape(tf.tile(tf.reshape(visible, [n, h, 1, w, 1, 1]), [1, 1, scale, 1, scale, 1]), [n, h * scale, w * scale, 1]) as tf.Tensor4D));
+    const last = this.stages.length - 1;
+    let y = this.stem.forward(x);
+    this.stages.forEach((stage, s) => {
+      y = stage.forward(y, at(2 ** (last - s)));
+    });
+    return y;
   }
 }
 
