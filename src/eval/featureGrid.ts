@@ -31,15 +31,16 @@ export function gridPool(map: tf.Tensor4D, grid: number): tf.Tensor2D {
   });
 }
 
-/** A backbone whose tokens sit on a grid of patches (VisionTransformer): they pool as a feature map. */
+/** A backbone whose tokens sit on a grid of patches (VisionTransformer), or whose features are pooled maps (ConvNeXt): its map pools. */
 interface PatchMapBackbone {
   forwardPatchMap(x: tf.Tensor4D): tf.Tensor4D;
 }
 
 /**
  * Make `model.extract` return grid-pooled features of its backbone's last stage: a convolutional
- * (or Swin) backbone's last map, or a ViT's patch tokens laid out on their grid (the class token
- * left out, as in the avg_pool feature). Other backbones give vectors, which have no grid to pool.
+ * (or Swin) backbone's last map, a ConvNeXt's normalised last map, or a ViT's patch tokens laid out
+ * on their grid (the class token left out, as in the avg_pool feature). Other backbones give
+ * vectors, which have no grid to pool.
  */
 export function useGridFeatures(model: Algorithm, grid: number, type: string): void {
   const backbone = model.featureBackbone?.() ?? model.backbone;

@@ -13,6 +13,7 @@ import { benchmarkDatasets } from '../../src/eval/benchmark';
 import { gridPool, useGridFeatures } from '../../src/eval/featureGrid';
 import type { Algorithm } from '../../src/models/algorithms/types';
 import { VisionTransformer, visionTransformerParams } from '../../src/models/backbones/visionTransformer';
+import type { ConvNeXt } from '../../src/models/backbones/convnext';
 
 beforeAll(async () => {
   await useCpu();
@@ -152,6 +153,19 @@ describe('grid-pooled features (--pool)', () => {
     expect(Array.from(tf.slice(f, [0, 16], [2, 8]).dataSync())).toEqual(Array.from(cell10.dataSync()).map((v) => expect.closeTo(v, 6)));
     useGridFeatures(model, 1, 'MAE');
     expect(Array.from(model.extract(x).dataSync())).toEqual(Array.from(vit.forward(x)[0].dataSync()).map((v) => expect.closeTo(v, 6)));
+  });
+
+  it("pools a ConvNeXt's normalised last map (its features are pooled, then normalised: grid 1 is their mean before the norm)", () => {
+    const convnext = build<ConvNeXt>('backbone', { type: 'ConvNeXt', arch: 'custom', depths: [1, 1], dims: [4, 8], patch_size: 2, in_channels: 1, drop_path_rate: 0 });
+    const model = { backbone: convnext } as unknown as Algorithm;
+    const x = tf.randomNormal([2, 16, 16, 1], 0, 1, 'float32', 4) as tf.Tensor4D;
+    const map = convnext.forwardPatchMap(x);
+    expect(map.shape).toEqual([2, 4, 4, 8]);
+    useGridFeatures(model, 2, 'FCMAE');
+    const f = model.extract(x);
+    expect(f.shape).toEqual([2, 4 * 8]);
+    // Cell (1, 1): rows and columns 2-3 of the 4x4 map.
+    expect(Array.from(tf.slice(f, [0, 24], [2, 8]).dataSync())).toEqual(Array.from(tf.mean(tf.slice(map, [0, 2, 2, 0], [2, 2, 2, 8]), [1, 2]).dataSync()).map((v) => expect.closeTo(v, 6)));
   });
 
   it('rejects a grid larger than the map, and backbones that give vectors', () => {

@@ -217,6 +217,17 @@ export class ConvNeXt extends Module implements Backbone {
     return this.outIndices.map((i) => outs.get(i)!);
   }
 
+  /**
+   * The last returned stage as a normalised map (its norm at every position), whatever
+   * gap_before_final_norm says: the benchmarks' grid pooling (`cvw benchmark --pool`) pools it.
+   */
+  forwardPatchMap(x: tf.Tensor4D): tf.Tensor4D {
+    const i = this.outIndices[this.outIndices.length - 1];
+    let y = this.stem.forward(x);
+    for (let s = 0; s <= i; s++) y = this.stages[s].forward(y);
+    return this.norms.get(i)!.forward(y) as tf.Tensor4D;
+  }
+
   /** Input pixels per feature of the last stage, along each side (the stem's patch, then 2x per stage). */
   get totalStride(): number {
     return this.params.patch_size * 2 ** (this.stages.length - 1);
