@@ -99,6 +99,13 @@ function runCase(c: Case): void {
 
 const neck = { type: 'NonLinearNeckV2', hid_channels: 32, out_channels: 16 };
 
+/** The noise step `iter`'s masking draws (the same seeded generator, the same order): 8 images x 16 patches. */
+function maskNoise(iter: number): number[][] {
+  seedStep(0, iter);
+  const rng = stepRandom();
+  return Array.from({ length: 8 }, () => Array.from({ length: 16 }, () => rng.next()));
+}
+
 describe.skipIf(!pythonHas('torch', 'numpy'))('one training step equals PyTorch from the same weights and views', () => {
   it('BYOL: predictor on the online branch only, no gradient into the target, symmetric 2 - 2cos, EMA with the cosine schedule', () => {
     runCase({
@@ -187,11 +194,8 @@ describe.skipIf(!pythonHas('torch', 'numpy'))('one training step equals PyTorch 
   it('MAE: the same masks (from the toolkit\'s noise), encoder on the kept patches, decoder, normalised-pixel loss on the removed ones', () => {
     const vit = { type: 'VisionTransformer', arch: 'custom', img_size: 16, patch_size: 4, in_channels: 1, embed_dim: 16, depth: 2, num_heads: 2, mlp_ratio: 4, drop_path_rate: 0 };
     const neck = { type: 'MAENeck', decoder_embed_dim: 16, decoder_depth: 1, decoder_num_heads: 2, mlp_ratio: 4 };
-    // The noise the step's masking draws (the same seeded generator, the same order): 8 images x 16 patches.
     const iter = 1;
-    seedStep(0, iter);
-    const rng = stepRandom();
-    const noise = Array.from({ length: 8 }, () => Array.from({ length: 16 }, () => rng.next()));
+    const noise = maskNoise(iter);
     runCase({
       name: 'MAE',
       // 0.7 of 16 patches: 4.8 kept patches, which the reference truncates to 4.
@@ -208,9 +212,7 @@ describe.skipIf(!pythonHas('torch', 'numpy'))('one training step equals PyTorch 
     // Stride 4 (a 2x2 stem, one downsampling): 16x16 views are a 4x4 grid of patches.
     const convnext = { type: 'ConvNeXt', arch: 'custom', depths: [1, 1], dims: [8, 16], patch_size: 2, in_channels: 1, drop_path_rate: 0, use_grn: true };
     const iter = 2;
-    seedStep(0, iter);
-    const rng = stepRandom();
-    const noise = Array.from({ length: 8 }, () => Array.from({ length: 16 }, () => rng.next()));
+    const noise = maskNoise(iter);
     runCase({
       name: 'FCMAE',
       // 0.6 of 16 patches: 6.4 visible, which the reference truncates to 6.

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nets import dump, grads, images, load, read_step, save_step, sgd_step  # noqa: E402
-from mae_reference import patchify  # noqa: E402
+from mae_reference import forward_loss  # noqa: E402
 
 
 class LayerNorm2d(nn.LayerNorm):
@@ -158,14 +158,7 @@ def main(folder):
     pred = dec.pred(x)
     pred = torch.einsum('ncl->nlc', pred.reshape(N, pred.shape[1], -1))
 
-    # forward_loss
-    target = patchify(imgs, stride)
-    if cfg['norm_pix_loss']:
-        mean = target.mean(dim=-1, keepdim=True)
-        var = target.var(dim=-1, keepdim=True)
-        target = (target - mean) / (var + 1.e-6) ** .5
-    loss = ((pred - target) ** 2).mean(dim=-1)
-    loss = (loss * mask).sum() / mask.sum()
+    loss = forward_loss(imgs, pred, mask, stride, cfg['norm_pix_loss'])
     loss.backward()
     g = {}
     grads(enc, 'backbone.', g)

@@ -44,6 +44,17 @@ def patchify(imgs, p):
     return x.reshape(N, h * w, p * p * C)
 
 
+def forward_loss(imgs, pred, mask, p, norm_pix_loss):
+    """models_mae.py forward_loss (FCMAE's is the same): mean over masked patches of the per-patch MSE."""
+    target = patchify(imgs, p)
+    if norm_pix_loss:
+        mean = target.mean(dim=-1, keepdim=True)
+        var = target.var(dim=-1, keepdim=True)
+        target = (target - mean) / (var + 1.e-6) ** .5
+    loss = ((pred - target) ** 2).mean(dim=-1)
+    return (loss * mask).sum() / mask.sum()
+
+
 def main(folder):
     cfg, state, views = read_step(folder)
     b, d = cfg['backbone'], cfg['neck']
@@ -87,14 +98,7 @@ def main(folder):
         x = blk(x)
     pred = dec.decoder_pred(dec.decoder_norm(x))[:, 1:, :]
 
-    # forward_loss
-    target = patchify(imgs, p)
-    if cfg['norm_pix_loss']:
-        mean = target.mean(dim=-1, keepdim=True)
-        var = target.var(dim=-1, keepdim=True)
-        target = (target - mean) / (var + 1.e-6) ** .5
-    loss = ((pred - target) ** 2).mean(dim=-1)
-    loss = (loss * mask).sum() / mask.sum()
+    loss = forward_loss(imgs, pred, mask, p, cfg['norm_pix_loss'])
     loss.backward()
     g = {}
     grads(enc, 'backbone.', g)
