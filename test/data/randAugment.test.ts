@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import '../../src/builtins';
 import { Random } from '../../src/core/random';
-import { RAND_OPS, type RandOpName } from '../../src/data/pipeline/randAugment';
+import { RAND_OPS, type RandOpName } from '../../src/data/pipeline/augmentOps';
 import { apply, grey, image, step } from './helpers';
 import { pythonHas, runPython } from './python';
 

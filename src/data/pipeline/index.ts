@@ -8,6 +8,8 @@ import './blur';
 import './tensor';
 import './erasing';
 import './randAugment';
+import './autoAugment';
+import './augMix';
 import './detection';
 import { build } from '../../core/registry';
 import type { ComponentConfig } from '../../core/schema';
