@@ -98,7 +98,7 @@ describe('AutoAugment', () => {
 
 describe('AugMix', () => {
   /** m of out = (1 - m) img + m mix, read from each pixel where mix = 255 - img (Invert chains). */
-  const blendOf = (img: number[], out: Float32Array) => img.map((v, i) => (out[i] - v) / (255 - 2 * v));
+  const blendOf = (img: number[], out: ArrayLike<number>) => img.map((v, i) => (out[i] - v) / (255 - 2 * v));
 
   it('blends the original with its mixed chains by m ~ Beta(alpha, alpha): one m per image, its mean and variance', () => {
     const px = [0, 40, 90, 200];

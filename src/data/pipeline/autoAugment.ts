@@ -101,7 +101,9 @@ register('pipeline', {
     return {
       type: 'AutoAugment',
       apply(state, rng) {
-        let { img, fill } = policyInput(state, 'AutoAugment', p.fill);
+        const input = policyInput(state, 'AutoAugment', p.fill);
+        const fill = input.fill;
+        let img = input.img;
         for (const { op, prob, magnitude } of policy[rng.int(policy.length)]) {
           if (prob < 1 && rng.next() > prob) continue;
           img = op.apply(img, op.arg(drawMagnitude(magnitude, p.magnitude_std, rng), rng), fill);

@@ -30,7 +30,9 @@ register('pipeline', {
     return {
       type: 'RandAugment',
       apply(state, rng) {
-        let { img, fill } = policyInput(state, 'RandAugment', p.fill);
+        const input = policyInput(state, 'RandAugment', p.fill);
+        const fill = input.fill;
+        let img = input.img;
         for (let k = 0; k < p.num_ops; k++) {
           const op = ops[rng.int(ops.length)];
           if (p.p < 1 && rng.next() > p.p) continue;
