@@ -101,11 +101,12 @@ function sharpness(img: Owned, f: number): Owned {
 }
 
 /**
- * PIL's Image.transform(AFFINE, [a, b, c, d, e, f], BILINEAR, fillcolor): each output pixel centre
- * (x + 0.5, y + 0.5) maps to the input point (a x + b y + c, d x + e y + f); a point outside the
- * image takes the fill, one inside is interpolated from its four neighbours, clamped at the edges.
+ * PIL's Image.transform(AFFINE, [a, b, c, d, e, f], BILINEAR or NEAREST, fillcolor): each output
+ * pixel centre (x + 0.5, y + 0.5) maps to the input point (a x + b y + c, d x + e y + f); a point
+ * outside the image takes the fill, one inside is interpolated from its four neighbours, clamped at
+ * the edges, or (`nearest`) takes the pixel it falls in.
  */
-function pilAffine(img: Owned, [a, b, c, d, e, f]: number[], fill: number[]): Owned {
+export function pilAffine(img: Owned, [a, b, c, d, e, f]: number[], fill: number[], nearest = false): Owned {
   const { width: W, height: H, channels: C, data: src } = img;
   const out = new Float32Array(src.length);
   for (let y = 0; y < H; y++)
@@ -115,6 +116,11 @@ function pilAffine(img: Owned, [a, b, c, d, e, f]: number[], fill: number[]): Ow
       const sy = d * (x + 0.5) + e * (y + 0.5) + f;
       if (!(sx >= 0 && sx < W && sy >= 0 && sy < H)) {
         for (let ch = 0; ch < C; ch++) out[o + ch] = fill[ch];
+        continue;
+      }
+      if (nearest) {
+        const i = (Math.floor(sy) * W + Math.floor(sx)) * C;
+        for (let ch = 0; ch < C; ch++) out[o + ch] = src[i + ch];
         continue;
       }
       const [u, v] = [sx - 0.5, sy - 0.5];
@@ -132,10 +138,14 @@ function pilAffine(img: Owned, [a, b, c, d, e, f]: number[], fill: number[]): Ow
   return { ...img, data: out };
 }
 
+const round15 = (v: number) => Math.round(v * 1e15) / 1e15;
+
 /** PIL's Image.rotate(degrees) about the centre (counter-clockwise), as its inverse matrix. */
-function rotationMatrix(degrees: number, w: number, h: number): number[] {
+export function rotationMatrix(degrees: number, w: number, h: number): number[] {
   const angle = (-degrees * Math.PI) / 180;
-  const [cos, sin] = [Math.cos(angle), Math.sin(angle)];
+  // Rounded to 15 decimals as PIL rounds them: a quarter turn's cosine is 0, not 6e-17 (which moves
+  // nearest-neighbour sampling at pixel edges).
+  const [cos, sin] = [round15(Math.cos(angle)), round15(Math.sin(angle))];
   const [cx, cy] = [w / 2, h / 2];
   return [cos, sin, cos * -cx + sin * -cy + cx, -sin, cos, -sin * -cx + cos * -cy + cy];
 }

@@ -10,6 +10,7 @@ import './erasing';
 import './randAugment';
 import './autoAugment';
 import './augMix';
+import './trivialAugment';
 import './detection';
 import { build } from '../../core/registry';
 import type { ComponentConfig } from '../../core/schema';
