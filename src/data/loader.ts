@@ -20,7 +20,7 @@ import { describeItemError, DataError } from './errors';
 import { pipelineChannels } from './pipeline';
 import { SamplePool } from './workers/pool';
 import type { BatchResult, Failure, TaskItem } from './workers/protocol';
-import type { Batch, DataSource } from './types';
+import type { Batch, DataSource, SourceItem } from './types';
 import { shardLength, shardOrder } from '../distributed/sampler';
 
 export interface Loader {
@@ -192,16 +192,7 @@ class DatasetLoader implements Loader {
         if (it.label !== undefined && this.numClasses !== undefined && (it.label < 0 || it.label >= this.numClasses || !Number.isInteger(it.label))) {
           throw new DataError(it.where, `label ${it.label} out of range: expected 0 to ${this.numClasses - 1} (${this.numClasses} classes)`);
         }
-        const extras: TaskItem['extras'] = [];
-        if (this.mixImages) {
-          // The partners of a mixed sample depend on (seed, epoch, index) only, like its augmentation.
-          const rng = randomFor(this.opts.seed, epochIndex, index, 0x6d6978);
-          for (let k = 0; k < this.mixImages; k++) {
-            const other = await this.source.item(rng.int(this.length));
-            extras.push({ image: ownBytes(other.image), boxes: other.boxes, where: other.where });
-          }
-        }
-        items.push({ index, image: ownBytes(it.image), label: it.label, boxes: it.boxes, crowd: it.crowd, imageId: it.imageId, mask: it.mask && ownBytes(it.mask), reduceZeroLabel: it.reduceZeroLabel, where: it.where, extras: extras.length ? extras : undefined });
+        items.push(await taskItem(this.source, index, it, { seed: this.opts.seed, epoch: epochIndex, mixImages: this.mixImages }));
       } catch (err) {
         if (!(err instanceof DataError) && !(err instanceof UserError)) throw err;
         failures.push({ index, ...describeItemError(err, where) });
@@ -223,6 +214,23 @@ class DatasetLoader implements Loader {
 }
 
 /** A copy of the item's bytes in a buffer of their own, so it can be moved to a worker. */
+/**
+ * The task a worker makes a sample of from source item `it`: its bytes (copied out of the source's
+ * buffers) and, for mixing steps (Mosaic, MixUp), its `mixImages` partners, which depend on (seed,
+ * epoch, index) only, like its augmentation. `cvw data browse` makes its samples from these too.
+ */
+export async function taskItem(source: DataSource, index: number, it: SourceItem, mix: { seed: number; epoch: number; mixImages: number }): Promise<TaskItem> {
+  const extras: NonNullable<TaskItem['extras']> = [];
+  if (mix.mixImages) {
+    const rng = randomFor(mix.seed, mix.epoch, index, 0x6d6978);
+    for (let k = 0; k < mix.mixImages; k++) {
+      const other = await source.item(rng.int(source.length));
+      extras.push({ image: ownBytes(other.image), boxes: other.boxes, where: other.where });
+    }
+  }
+  return { index, image: ownBytes(it.image), label: it.label, boxes: it.boxes, crowd: it.crowd, imageId: it.imageId, mask: it.mask && ownBytes(it.mask), reduceZeroLabel: it.reduceZeroLabel, where: it.where, extras: extras.length ? extras : undefined };
+}
+
 function ownBytes(image: TaskItem['image']): TaskItem['image'] {
   if (image.kind === 'encoded' && (image.bytes.byteOffset !== 0 || image.bytes.byteLength !== image.bytes.buffer.byteLength)) return { ...image, bytes: image.bytes.slice() };
   if (image.kind === 'pixels' && (image.data.byteOffset !== 0 || image.data.byteLength !== image.data.buffer.byteLength)) return { ...image, data: image.data.slice() };

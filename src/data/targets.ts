@@ -24,6 +24,8 @@ export interface DataTarget {
   dataset?: DatasetPlan;
   /** Where relative paths in the config may also be found. */
   configDir?: string;
+  /** A full config's `seed` (what its training's augmentations are drawn from). */
+  seed?: number;
 }
 
 const CONFIG_EXTENSIONS = ['.yaml', '.yml', '.json'];
@@ -102,5 +104,5 @@ export function dataTarget(arg: string, split: string, options: { customImports?
     throw new UserError(`${arg}: no data.${split} dataset in this config${have.length ? ` (it has ${have.map((s) => `data.${s}`).join(', ')}; use --split)` : ''}`);
   }
   const dataset = build<DatasetPlan>('dataset', cfg);
-  return { config: (cfg as ComponentConfig).source as ComponentConfig, source: dataset.source, dataset, configDir };
+  return { config: (cfg as ComponentConfig).source as ComponentConfig, source: dataset.source, dataset, configDir, seed: typeof config.seed === 'number' ? config.seed : undefined };
 }

@@ -34,6 +34,8 @@ export const RUN_COMMANDS = {
   queueRemove: 'cvWorkbench.queueRemove',
   queuePause: 'cvWorkbench.queuePause',
   queueResume: 'cvWorkbench.queueResume',
+  // What a config's pipelines make of its images (cvw data browse).
+  browseViews: 'cvWorkbench.browseViews',
 } as const;
 
 /** The panels (src/extension/panels): dashboard, comparison, benchmarks, report, runs table. */

@@ -24,6 +24,7 @@ import type { DatasetPlan } from '../data/datasets';
 import { dataSplit } from '../data/configSection';
 import { decodeImage, loadSharp } from '../data/decode';
 import { pathResolver } from '../data/loader';
+import { spreadIndices } from '../data/browse';
 import type { DataSource } from '../data/types';
 import { Classifier, Detector, FeatureExtractor, type PixelImage } from '../export/predict';
 import type { Box } from '../data/types';
@@ -57,14 +58,6 @@ interface Sample {
   label?: number;
   boxes?: Box[];
   pixels: PixelImage;
-}
-
-/** `count` indices spread evenly over `[0, length)` (deterministic: the same report every time). */
-export function spreadIndices(length: number, count: number): number[] {
-  const n = Math.min(length, count);
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) out.push(Math.floor((i * length) / n));
-  return out;
 }
 
 function datasetConfig(config: Record<string, unknown>, split: string | undefined, dir: string): { name: string; dataset: ComponentConfig } {

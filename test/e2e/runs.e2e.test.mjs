@@ -1,6 +1,9 @@
 // Layer (b) for the runs feature: a person presses Train above a config and watches the Runs view
 // (activity bar) show the run running, then finished with its final metric; then starts a longer
-// run, sees the status bar follow it, and stops it from the view. Screenshots: test-results/ui-runs/.
+// run, sees the status bar follow it, and stops it from the view; Browse Views draws a config's
+// training views. Screenshots: test-results/ui-runs/.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { launchVSCode } from './harness.mjs';
 import { runsWorkspace } from './runsWorkspace.mjs';
@@ -68,6 +71,34 @@ test('pressing Train above a config starts a run: the view shows it running, the
   const finished = await waitForRow((l) => isNew(l) && /: finished · .* · val\/accuracy_top1 [\d.]+$/.test(l), { what: 'the new run finished' });
   expect(finished).toMatch(/loss [\d.]+/);
   expect(await vs.waitForNotification(/finished in .*val\/accuracy_top1/, { timeout: 30_000 })).toMatch(/^Run tiny\/\S+ finished in/);
+});
+
+test('Browse Views above a config draws its training views and opens the picture', async () => {
+  await vs.openFile('configs/tiny.yaml');
+  const lens = vs.page.locator('.monaco-editor .codelens-decoration a', { hasText: 'Browse Views' }).first();
+  await lens.waitFor({ timeout: 30_000 });
+  await lens.click();
+  await vs.activeTab('tiny_train_e0.png');
+  // 8 rows (samples) of 2 cells (the image, its one view) at 128 px with 4 px gaps, shown by VS Code's image preview.
+  const size = [4 + 2 * 132, 4 + 8 * 132];
+  const png = readFileSync(join(vs.workspace, 'work_dirs', 'browse', 'tiny_train_e0.png'));
+  expect(png.subarray(1, 4).toString()).toBe('PNG');
+  expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual(size);
+  const shown = async () => {
+    for (const frame of vs.page.frames()) {
+      const dims = await frame.$$eval('img', (imgs) => imgs.filter((i) => i.src.includes('tiny_train_e0.png') && i.naturalWidth > 0).map((i) => [i.naturalWidth, i.naturalHeight])).catch(() => []);
+      if (dims.length) return dims[0];
+    }
+    return undefined;
+  };
+  const deadline = Date.now() + 30_000;
+  let dims;
+  while (!(dims = await shown()) && Date.now() < deadline) await vs.page.waitForTimeout(250);
+  expect(dims).toEqual(size);
+  await vs.screenshot('browse-views');
+  // Close the picture: its webview holds the keyboard, which the next tests' palette needs.
+  await vs.page.locator('.tabs-container .tab.active .action-label.codicon-close').click();
+  await vs.activeTab('tiny.yaml');
 });
 
 test('a longer run shows in the status bar; Stop in the Runs view stops it with a last checkpoint', async () => {

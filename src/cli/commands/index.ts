@@ -11,6 +11,7 @@ import { dataFetchCommand } from './dataFetch';
 import { dataInspectCommand } from './dataInspect';
 import { dataPackCommand } from './dataPack';
 import { dataSynthCommand } from './dataSynth';
+import { dataBrowseCommand } from './dataBrowse';
 import { envCommand } from './env';
 import { exportCommand } from './export';
 import { predictCommand } from './predict';
@@ -23,4 +24,4 @@ import { weightsConvertCommand, weightsExportCommand, weightsInspectCommand } fr
 import { submitCommand } from './submit';
 import { QUEUE_COMMANDS } from './queue';
 
-export const COMMANDS: CommandSpec[] = [trainCommand, submitCommand, ...QUEUE_COMMANDS, evalCommand, benchmarkKnnCommand, benchmarkLinearCommand, benchmarkCocoCommand, extractCommand, initCommand, listCommand, showCommand, validateCommand, configPrintCommand, schemaCommand, dataFetchCommand, dataInspectCommand, dataPackCommand, dataSynthCommand, envCommand, exportCommand, predictCommand, retrieveCommand, reportCommand, weightsInspectCommand, weightsConvertCommand, weightsExportCommand];
+export const COMMANDS: CommandSpec[] = [trainCommand, submitCommand, ...QUEUE_COMMANDS, evalCommand, benchmarkKnnCommand, benchmarkLinearCommand, benchmarkCocoCommand, extractCommand, initCommand, listCommand, showCommand, validateCommand, configPrintCommand, schemaCommand, dataFetchCommand, dataInspectCommand, dataBrowseCommand, dataPackCommand, dataSynthCommand, envCommand, exportCommand, predictCommand, retrieveCommand, reportCommand, weightsInspectCommand, weightsConvertCommand, weightsExportCommand];

@@ -230,7 +230,7 @@ function execInTerminal(ctx: RunCommandContext, title: string, args: string[], c
     return undefined;
   }
   ctx.service.logStart(proc, args[0]);
-  ctx.service.showProcess(`exec:${proc.pid}`, `cvw ${args[0]}${args[0] === 'benchmark' ? ` ${args[1]}` : ''}`, proc, { header: `$ cvw ${joinArgs(args)}`, onInterrupt: () => proc.signal('SIGINT') });
+  ctx.service.showProcess(`exec:${proc.pid}`, `cvw ${args[0]}${args[0] === 'benchmark' || args[0] === 'data' ? ` ${args[1]}` : ''}`, proc, { header: `$ cvw ${joinArgs(args)}`, onInterrupt: () => proc.signal('SIGINT') });
   void proc.exited.then(async (exit) => {
     if (exit.code === 0) await done?.(proc);
     else void vscode.window.showErrorMessage(`${title} failed (exit code ${exit.code ?? exit.signal}): ${proc.tail(3).split('\n').join(' ⏎ ')}`);
@@ -278,6 +278,23 @@ export async function exportRun(ctx: RunCommandContext, arg?: unknown, format?: 
     const target = runFile(dir, 'export');
     const choice = await vscode.window.showInformationMessage(`Exported ${path.basename(dir)} (${fmt}) to ${target}`, 'Reveal');
     if (choice === 'Reveal') await revealPath(target);
+  });
+}
+
+/** Browse Views: `cvw data browse` on a config's training data in a terminal; the picture opens once drawn. */
+export async function browseViews(ctx: RunCommandContext, arg?: unknown): Promise<ManagedProcess | undefined> {
+  if (!ensureTrusted('Browse Views')) return undefined;
+  const uri = configUriOf(arg) ?? (arg === undefined ? await pickConfig() : undefined);
+  if (!uri) {
+    if (arg !== undefined) void vscode.window.showWarningMessage('Browse Views: open a config file (YAML or JSON) first.');
+    return undefined;
+  }
+  const config = uri.fsPath;
+  await saveIfDirty(config);
+  const cwd = ctx.service.folderOf(config);
+  const out = path.join(cwd, 'work_dirs', 'browse', `${configStem(config)}_train_e0.png`);
+  return execInTerminal(ctx, 'Browse Views', ['data', 'browse', config, '--out', out], cwd, async () => {
+    await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(out));
   });
 }
 
