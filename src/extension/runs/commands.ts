@@ -64,6 +64,13 @@ export async function pickConfig(): Promise<vscode.Uri | undefined> {
   return (await vscode.window.showQuickPick(items, { title: 'Train which config?', matchOnDescription: true }))?.uri;
 }
 
+/** The config a command works on: the one given, or (called with nothing) picked; a given thing that is no config is said. */
+export async function targetConfig(arg: unknown, action: string): Promise<vscode.Uri | undefined> {
+  const uri = configUriOf(arg) ?? (arg === undefined ? await pickConfig() : undefined);
+  if (!uri && arg !== undefined) void vscode.window.showWarningMessage(`${action}: open a config file (YAML or JSON) first.`);
+  return uri;
+}
+
 async function pickRun(service: RunsService, title: string, filter: (r: RunRecord) => boolean, group?: string): Promise<string | undefined> {
   await service.ready;
   const runs = service.runs().filter((r) => filter(r) && (!group || r.group === group));
@@ -145,11 +152,8 @@ function watchRun(ctx: RunCommandContext, run: ManagedRun, config?: string): voi
 
 export async function train(ctx: RunCommandContext, arg?: unknown, options: StartOptions = {}): Promise<string | undefined> {
   if (!ensureTrusted('Train')) return undefined;
-  const uri = configUriOf(arg) ?? (arg === undefined ? await pickConfig() : undefined);
-  if (!uri) {
-    if (arg !== undefined) void vscode.window.showWarningMessage('Train: open a config file (YAML or JSON) first.');
-    return undefined;
-  }
+  const uri = await targetConfig(arg, 'Train');
+  if (!uri) return undefined;
   const config = uri.fsPath;
   const args = await askArgs(ctx, config, `Train ${path.basename(config)}`, options.args);
   if (!args) return undefined;
@@ -284,11 +288,8 @@ export async function exportRun(ctx: RunCommandContext, arg?: unknown, format?: 
 /** Browse Views: `cvw data browse` on a config's training data in a terminal; the picture opens once drawn. */
 export async function browseViews(ctx: RunCommandContext, arg?: unknown): Promise<ManagedProcess | undefined> {
   if (!ensureTrusted('Browse Views')) return undefined;
-  const uri = configUriOf(arg) ?? (arg === undefined ? await pickConfig() : undefined);
-  if (!uri) {
-    if (arg !== undefined) void vscode.window.showWarningMessage('Browse Views: open a config file (YAML or JSON) first.');
-    return undefined;
-  }
+  const uri = await targetConfig(arg, 'Browse Views');
+  if (!uri) return undefined;
   const config = uri.fsPath;
   await saveIfDirty(config);
   const cwd = ctx.service.folderOf(config);
@@ -322,7 +323,7 @@ export async function benchmark(ctx: RunCommandContext, arg?: unknown, kind?: st
 
 export async function debugTraining(ctx: RunCommandContext, arg?: unknown, options: StartOptions = {}): Promise<boolean> {
   if (!ensureTrusted('Debug Training')) return false;
-  const uri = configUriOf(arg) ?? (arg === undefined ? await pickConfig() : undefined);
+  const uri = await targetConfig(arg, 'Debug Training');
   if (!uri) return false;
   const args = await askArgs(ctx, uri.fsPath, `Debug training ${path.basename(uri.fsPath)}`, options.args);
   if (!args) return false;

@@ -19,7 +19,7 @@ import { QueueRunner } from '../../runs/queueRunner';
 import { quoted } from '../../core/format';
 import { CONTEXT, RUN_COMMANDS, SETTINGS, SETTINGS_SECTION } from '../ids';
 import { workspaceTrusted, ensureTrusted } from '../trust';
-import { askArgs, configUriOf, pickConfig, saveIfDirty, type RunCommandContext } from './commands';
+import { askArgs, saveIfDirty, targetConfig, type RunCommandContext } from './commands';
 import type { QueueItem, QueueList } from './queueTreeModel';
 import { runSettings, type RunsService } from './service';
 import { numberSetting } from '../numberSettings';
@@ -171,7 +171,7 @@ function entryOf(arg: unknown): { root: string; id: string } | undefined {
 /** Queue Training: the config (CodeLens, editor title, or asked), its arguments, to the end of its folder's queue. */
 export async function queueTraining(ctx: RunCommandContext, queue: QueueController, arg?: unknown, options: { args?: string | string[] } = {}): Promise<string | undefined> {
   if (!ensureTrusted('Queue Training')) return undefined;
-  const uri = configUriOf(arg) ?? (arg === undefined ? await pickConfig() : undefined);
+  const uri = await targetConfig(arg, 'Queue Training');
   if (!uri) return undefined;
   const config = uri.fsPath;
   const args = await askArgs(ctx, config, `Queue ${path.basename(config)}`, options.args);
