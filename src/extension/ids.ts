@@ -36,6 +36,8 @@ export const RUN_COMMANDS = {
   queueResume: 'cvWorkbench.queueResume',
   // What a config's pipelines make of its images (cvw data browse).
   browseViews: 'cvWorkbench.browseViews',
+  // Parameters, MACs and a step's memory (cvw summary).
+  modelSummary: 'cvWorkbench.modelSummary',
 } as const;
 
 /** The panels (src/extension/panels): dashboard, comparison, benchmarks, report, runs table. */

@@ -12,6 +12,7 @@ import { dataInspectCommand } from './dataInspect';
 import { dataPackCommand } from './dataPack';
 import { dataSynthCommand } from './dataSynth';
 import { dataBrowseCommand } from './dataBrowse';
+import { summaryCommand } from './summary';
 import { envCommand } from './env';
 import { exportCommand } from './export';
 import { predictCommand } from './predict';
@@ -24,4 +25,4 @@ import { weightsConvertCommand, weightsExportCommand, weightsInspectCommand } fr
 import { submitCommand } from './submit';
 import { QUEUE_COMMANDS } from './queue';
 
-export const COMMANDS: CommandSpec[] = [trainCommand, submitCommand, ...QUEUE_COMMANDS, evalCommand, benchmarkKnnCommand, benchmarkLinearCommand, benchmarkCocoCommand, extractCommand, initCommand, listCommand, showCommand, validateCommand, configPrintCommand, schemaCommand, dataFetchCommand, dataInspectCommand, dataBrowseCommand, dataPackCommand, dataSynthCommand, envCommand, exportCommand, predictCommand, retrieveCommand, reportCommand, weightsInspectCommand, weightsConvertCommand, weightsExportCommand];
+export const COMMANDS: CommandSpec[] = [trainCommand, submitCommand, ...QUEUE_COMMANDS, evalCommand, benchmarkKnnCommand, benchmarkLinearCommand, benchmarkCocoCommand, extractCommand, initCommand, listCommand, showCommand, summaryCommand, validateCommand, configPrintCommand, schemaCommand, dataFetchCommand, dataInspectCommand, dataBrowseCommand, dataPackCommand, dataSynthCommand, envCommand, exportCommand, predictCommand, retrieveCommand, reportCommand, weightsInspectCommand, weightsConvertCommand, weightsExportCommand];

@@ -299,6 +299,15 @@ export async function browseViews(ctx: RunCommandContext, arg?: unknown): Promis
   });
 }
 
+/** Model Summary: `cvw summary` on a config in a terminal (it builds the model and measures a step: workspace code runs). */
+export async function modelSummary(ctx: RunCommandContext, arg?: unknown): Promise<ManagedProcess | undefined> {
+  if (!ensureTrusted('Model Summary')) return undefined;
+  const uri = await targetConfig(arg, 'Model Summary');
+  if (!uri) return undefined;
+  await saveIfDirty(uri.fsPath);
+  return execInTerminal(ctx, 'Model Summary', ['summary', uri.fsPath], ctx.service.folderOf(uri.fsPath));
+}
+
 export async function benchmark(ctx: RunCommandContext, arg?: unknown, kind?: string): Promise<ManagedProcess | undefined> {
   if (!ensureTrusted('Benchmark')) return undefined;
   const dir = await targetRun(ctx, arg, 'Benchmark which run?', hasCheckpoint);

@@ -21,6 +21,7 @@ export function registerRunCommands(ctx: commands.RunCommandContext, tree: RunsT
     [RUN_COMMANDS.export]: (arg?: unknown, format?: unknown) => commands.exportRun(ctx, arg, text(format)),
     [RUN_COMMANDS.benchmark]: (arg?: unknown, kind?: unknown) => commands.benchmark(ctx, arg, text(kind)),
     [RUN_COMMANDS.browseViews]: (arg?: unknown) => commands.browseViews(ctx, arg),
+    [RUN_COMMANDS.modelSummary]: (arg?: unknown) => commands.modelSummary(ctx, arg),
     [RUN_COMMANDS.stopRun]: (arg?: unknown, selected?: unknown) => commands.stop(ctx, arg, selected),
     [RUN_COMMANDS.resumeRun]: (arg?: unknown, options?: unknown) => commands.resume(ctx, arg, startOptions(options)),
     [RUN_COMMANDS.openRunLog]: (arg?: unknown) => commands.openLog(ctx, arg),
