@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { build, registries } from '../core/registry';
 import { resolveConfig } from '../core/check';
+import type { Overrides } from '../core/config/overrides';
 import { ConfigError, UserError } from '../core/problems';
 import { parseConfigText } from '../core/config/yamlFile';
 import { isPlainObject, type ComponentConfig } from '../core/schema';
@@ -66,9 +67,9 @@ function cocoTarget(file: string): DataTarget {
 
 /**
  * Resolve a command-line argument to a data source (and a dataset when it names one);
- * `customImports: false` runs none of a full config's custom_imports.
+ * `customImports: false` runs none of a full config's custom_imports; `overrides` apply to a full config.
  */
-export function dataTarget(arg: string, split: string, options: { customImports?: boolean } = {}): DataTarget {
+export function dataTarget(arg: string, split: string, options: { customImports?: boolean; overrides?: Overrides } = {}): DataTarget {
   const ext = path.extname(arg).toLowerCase();
   if (!CONFIG_EXTENSIONS.includes(ext) || (fs.existsSync(arg) && fs.statSync(arg).isDirectory())) return sourceTarget(sourceConfigForPath(arg));
   const text = readRegularFile(arg, { what: 'data config' }).toString('utf8');
@@ -96,7 +97,7 @@ export function dataTarget(arg: string, split: string, options: { customImports?
     }
     throw new UserError(`${arg}: "${cfg.type}" is neither a data source (${registries.source.names().join(', ')}) nor a dataset (${registries.dataset.names().join(', ')})`);
   }
-  const { config } = resolveConfig(arg, { customImports: options.customImports });
+  const { config } = resolveConfig(arg, { customImports: options.customImports, overrides: options.overrides });
   const data = config.data as Record<string, unknown> | undefined;
   const cfg = dataSplit(data, split);
   if (!isPlainObject(cfg)) {

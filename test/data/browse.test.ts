@@ -78,7 +78,11 @@ describe('data browse', () => {
     const folder = await cvw('data', 'browse', path.join(ROOT, 'data/images-sample'), '-n', '2', '-o', tmp.file('folder.png'));
     expect(folder.code).toBe(0);
     expect(folder.out).toMatch(/folder\.png: 2 samples x \(image \+ 1 view\)/);
-    for (const f of ['det.png', 'seg.png', 'folder.png']) expect(fs.readFileSync(tmp.file(f)).subarray(1, 4).toString()).toBe('PNG');
+    // Overrides as `cvw train` takes them: torchvision's recipe (TrivialAugmentWide, 176 px crops) on the sample folder.
+    const recipe = await cvw('data', 'browse', path.join(ROOT, 'configs/finetune/resnet50_torchvision_imagefolder.yaml'), '--data.train.source.root', path.join(ROOT, 'data/images-sample'), '-n', '2', '-o', tmp.file('recipe.png'));
+    expect(recipe.err).toBe('');
+    expect(recipe.out).toMatch(/recipe\.png: 2 samples x \(image \+ 1 view\), 268x268, epoch 0, seed 0\n {2}row 1: item 0 \(bag\) .*: 176x176\n/);
+    for (const f of ['det.png', 'seg.png', 'folder.png', 'recipe.png']) expect(fs.readFileSync(tmp.file(f)).subarray(1, 4).toString()).toBe('PNG');
     // The boxes: the view of each detection row has pixels of the palette's first colours.
     const { data } = await pixels(fs.readFileSync(tmp.file('det.png')));
     const colours = new Set<string>();

@@ -12,6 +12,7 @@ export const dataBrowseCommand: CommandSpec = {
   name: 'data browse',
   summary: "Draw what a dataset's pipelines make of its images, as training sees them at an epoch: a PNG grid, one row per sample (the image, then every view, boxes and masks drawn)",
   positionals: [{ name: 'target', description: 'A config (full or dataset), or a data source (config, folder, list file, COCO JSON) to see its images as decoded' }],
+  overrides: true,
   options: [
     { name: 'split', type: 'string', default: 'train', description: 'Which dataset of a full config to draw (train, val, test)' },
     { name: 'count', short: 'n', type: 'number', default: 8, description: 'Samples to draw, spread evenly over the dataset', range: { integer: true, min: 1, max: 64 } },
@@ -26,7 +27,7 @@ export const dataBrowseCommand: CommandSpec = {
   async run(args) {
     const arg = args.positionals[0];
     const split = args.options.split as string;
-    const target = dataTarget(arg, split, { customImports: customImportsAllowed(args) });
+    const target = dataTarget(arg, split, { customImports: customImportsAllowed(args), overrides: args.overrides });
     // A bare source: its images as decoded, one view with no steps.
     const plan = target.dataset ?? { type: 'source', source: target.source, views: [{ steps: [], pipeline: [] }], batchSize: 1, withBoxes: false };
     const indices = typeof args.options.indices === 'string' ? parseIndices(args.options.indices) : undefined;
