@@ -148,9 +148,9 @@ export async function browseDataset(plan: DatasetPlan, opts: BrowseOptions): Pro
     const bad = indices.find((i) => !Number.isInteger(i) || i < 0 || i >= source.length);
     if (bad !== undefined) throw new UserError(`--indices: ${bad} is not an item of the ${opts.split} dataset (0 to ${source.length - 1})`);
     const withLabels = !plan.withBoxes && !plan.withMasks;
-    const maker = new BatchMaker({ views: plan.views.map((v) => v.steps), channels: source.channels, seed: opts.seed, withBoxes: plan.withBoxes, withMasks: plan.withMasks, withLabels, modules: [] });
+    const maker = new BatchMaker({ views: plan.views.map((v) => v.steps), shared: plan.shared?.steps, channels: source.channels, seed: opts.seed, withBoxes: plan.withBoxes, withMasks: plan.withMasks, withLabels, modules: [] });
     const mixImages = plan.views[0].pipeline.reduce((n, s) => n + (s.mixImages ?? 0), 0);
-    const displays = plan.views.map((v) => displayOf(v.steps));
+    const displays = plan.views.map((v) => displayOf([...(plan.shared?.steps ?? []), ...v.steps]));
     const background = source.classes?.findIndex((c) => c.toLowerCase() === 'background');
     const rows: BrowseRow[] = [];
     const drawn: Drawable[][] = [];

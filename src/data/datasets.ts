@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { register, type BuildContext } from '../core/registry';
 import { slot, type ComponentConfig } from '../core/schema';
+import { UserError } from '../core/problems';
 import { loaderParams } from './configSection';
 import type { PipelineStep } from './pipeline';
 import type { SourceFactory } from './types';
@@ -23,6 +24,8 @@ export interface DatasetPlan {
   source: SourceFactory;
   /** Views in batch order: `Batch.views[v]` comes from `views[v]`. */
   views: ViewPlan[];
+  /** Steps run once on each image before every view's own (MultiViewDataset's shared_pipeline). */
+  shared?: ViewPlan;
   batchSize: number;
   shuffle?: boolean;
   dropLast?: boolean;
@@ -36,6 +39,14 @@ export const pipelineParam = z.array(slot('pipeline')).default([]).describe('Ste
 
 export function viewPlan(steps: ComponentConfig[], ctx: BuildContext): ViewPlan {
   return { steps, pipeline: steps.map((s) => ctx.build<PipelineStep>('pipeline', s)) };
+}
+
+/** A shared pipeline: no mixing steps (the partners they take are view 0's). */
+function sharedPlan(steps: ComponentConfig[], ctx: BuildContext): ViewPlan {
+  const plan = viewPlan(steps, ctx);
+  const mixing = plan.pipeline.filter((s) => s.mixImages).map((s) => s.type);
+  if (mixing.length) throw new UserError(`shared_pipeline: ${mixing.join(', ')} mix${mixing.length === 1 ? 'es' : ''} other images into one view; put it in a view's pipeline`);
+  return plan;
 }
 
 export function loaderOptions(p: { batch_size: number; shuffle?: boolean; drop_last?: boolean }) {
@@ -75,11 +86,16 @@ register('dataset', {
       )
       .min(1)
       .describe('Groups of views: each group runs its pipeline `num` times with independent random choices'),
+    shared_pipeline: z
+      .array(slot('pipeline'))
+      .default([])
+      .describe("Steps run once on each image before the views' pipelines, so that every view starts from the same result (timm's AugMix splits: one crop, then a clean view and augmented ones)"),
     ...loaderParams,
   }),
   build: (p, ctx): DatasetPlan => ({
     type: 'MultiViewDataset',
     source: ctx.build<SourceFactory>('source', p.source),
+    shared: p.shared_pipeline.length ? sharedPlan(p.shared_pipeline, ctx) : undefined,
     views: p.views.flatMap((g) => {
       const plan = viewPlan(g.pipeline, ctx);
       return Array.from({ length: g.num }, () => plan);

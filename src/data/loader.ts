@@ -85,6 +85,7 @@ export async function createLoader(options: LoaderOptions): Promise<Loader> {
   try {
     pool = await SamplePool.create(opts.data.workers, {
       views: plan.views.map((v) => v.steps),
+      shared: plan.shared?.steps,
       channels: source.channels,
       seed: opts.seed,
       withBoxes: plan.withBoxes,
@@ -132,7 +133,7 @@ class DatasetLoader implements Loader {
     this.classes = source.classes;
     this.categoryIds = source.categoryIds;
     this.numClasses = source.classes?.length;
-    this.channels = pipelineChannels(plan.views[0].pipeline, source.channels);
+    this.channels = pipelineChannels(plan.views[0].pipeline, pipelineChannels(plan.shared?.pipeline ?? [], source.channels));
     this.mixImages = plan.views[0].pipeline.reduce((n, s) => n + (s.mixImages ?? 0), 0);
   }
 

@@ -98,7 +98,7 @@ describe('completion of parameters', () => {
   it('offers only `type` while the component is unknown, and slot snippets nest a type', () => {
     expect(labels(complete(yaml('model:', '  type: Classification', '  backbone:', '    <|>')))).toEqual(['type']);
     const items = complete(yaml('model:', '  type: Classification', '  <|>'));
-    expect(labels(items)).toEqual(['backbone', 'freeze_backbone', 'head', 'mixup', 'neck', 'pretrained', 'pretrained_key']);
+    expect(labels(items)).toEqual(['backbone', 'freeze_backbone', 'head', 'jsd_loss', 'mixup', 'neck', 'pretrained', 'pretrained_key']);
     const backbone = items.find((i) => i.label === 'backbone')!;
     expect(backbone.insertText).toBe('backbone:\n  type: $1');
     expect(backbone.retrigger).toBe(true);

@@ -18,6 +18,9 @@ import { buildPipeline, runPipeline, type PipelineStep, type ViewState } from '.
 import type { Batch, Box, Frame, ImageTensor } from '../types';
 import type { BatchResult, Failure, TaskItem, WorkerInit } from './protocol';
 
+/** The random stream of the shared steps: apart from every view's (0, 1, ...). */
+const SHARED_STREAM = 0x736861;
+
 interface Made {
   item: TaskItem;
   views: ImageTensor[];
@@ -40,11 +43,13 @@ export class BatchMaker {
   }
 
   private readonly views: PipelineStep[][];
+  private readonly shared: PipelineStep[];
   /** Why view 0 cannot carry a mask (its detection steps), said for each item that has one. */
   private readonly maskBlind: string | undefined;
 
   constructor(private readonly init: WorkerInit) {
     this.views = init.views.map((steps) => buildPipeline(steps));
+    this.shared = buildPipeline(init.shared ?? []);
     this.maskBlind = maskBlindSteps(this.views[0] ?? []);
   }
 
@@ -81,14 +86,16 @@ export class BatchMaker {
         let frame: Frame | undefined;
         let outMask: MaskImage | undefined;
         if (mask && this.maskBlind) throw new UserError(this.maskBlind);
+        // The shared steps run once, on their own random stream; every view starts from their result.
+        const start = this.shared.length ? runPipeline(this.shared, { img: decoded, shared: decoded.data, epoch }, randomFor(this.init.seed, epoch, item.index, SHARED_STREAM)).img : decoded;
         for (let v = 0; v < this.views.length; v++) {
           const withBoxes = this.init.withBoxes;
           const sourceFrame = v === 0 && !!mask && !!this.init.withSourceMasks;
           const state = (sourceFrame ? runKeepingFrame : runPipeline)(
             this.views[v],
             {
-              img: decoded,
-              shared: decoded.data,
+              img: start,
+              shared: start.data,
               boxes: withBoxes ? item.boxes ?? [] : undefined,
               mask: v === 0 ? mask : undefined,
               frame: withBoxes || sourceFrame ? { sx: 1, tx: 0, sy: 1, ty: 0, width: decoded.width, height: decoded.height } : undefined,

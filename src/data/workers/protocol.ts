@@ -5,6 +5,8 @@ import type { Batch, Box, ImageRef } from '../types';
 export interface WorkerInit {
   /** Step configs of each view, in batch order. */
   views: ComponentConfig[][];
+  /** Step configs run once per image before every view's (MultiViewDataset's shared_pipeline). */
+  shared?: ComponentConfig[];
   /** Channels to decode to. */
   channels: number;
   seed: number;

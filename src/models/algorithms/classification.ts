@@ -13,6 +13,7 @@ import type { Hook } from '../../train/hook';
 import { PretrainedHook } from '../../weights/pretrainedHook';
 import { stepRandom } from '../nn/stepRandom';
 import { batchMixingParams, mixBatch } from './batchMixing';
+import { jensenShannon, jsdParams } from './jsdConsistency';
 
 export const classificationParams = z.strictObject({
   backbone: slot('backbone', 'Feature extractor (ResNet, MobileNetV2, VisionTransformer, ...)'),
@@ -27,6 +28,9 @@ export const classificationParams = z.strictObject({
   mixup: batchMixingParams
     .optional()
     .describe("MixUp and CutMix of each training batch with its reverse, as timm's Mixup (`mixup: {}`: MixUp 0.8 and CutMix 1.0, half the batches each, the fine-tuning recipe of DeiT, ConvNeXt and MAE); training accuracy is then not logged"),
+  jsd_loss: jsdParams
+    .optional()
+    .describe("AugMix's consistency loss, as timm's JsdCrossEntropy (`jsd_loss: {}`): the training data gives several views of each image (a MultiViewDataset: the clean view first, then AugMix views of the same crop), cross-entropy is taken on the clean one and alpha x the Jensen-Shannon divergence of all views' predictions is added"),
 });
 
 export type ClassificationParams = z.output<typeof classificationParams>;
@@ -46,6 +50,7 @@ export class Classification extends Module implements Algorithm {
     const channels = (this.neck ?? this.backbone).outChannels;
     this.head = this.child('head', ctx.build<ClsHead>('head', params.head, { in_channels: channels[channels.length - 1] }));
     if (params.freeze_backbone) this.backbone.freeze();
+    if (params.jsd_loss && params.mixup) throw new UserError('model.jsd_loss and model.mixup: one or the other (the consistency loss compares views of one image; mixing blends different images)');
   }
 
   override train(mode = true): this {
@@ -75,9 +80,23 @@ export class Classification extends Module implements Algorithm {
       const own = tf.mul(this.head.loss(logits, batch.labels), mixed.lam);
       return { loss: tf.add(own, tf.mul(this.head.loss(logits, tf.reverse(batch.labels, 0)), 1 - mixed.lam)) as tf.Scalar, logs: {} };
     }
+    if (this.params.jsd_loss) return this.jsdStep(batch, batch.labels, this.params.jsd_loss.alpha);
     const logits = this.head.forward(this.features(batch.views[0]));
     const loss = this.head.loss(logits, batch.labels);
     const correct = tf.equal(tf.argMax(logits, 1), tf.cast(batch.labels, 'int32'));
+    return { loss, logs: { accuracy: tf.mean(tf.cast(correct, 'float32')) as tf.Scalar } };
+  }
+
+  /** Every view through the network in one batch (as timm's AugMix splits), the loss on the clean view plus alpha x their Jensen-Shannon divergence. */
+  private jsdStep(batch: TensorBatch, labels: tf.Tensor1D, alpha: number): StepOutput {
+    const views = batch.views;
+    if (views.length < 2) throw new UserError('model.jsd_loss compares views of each image, but the training data gives one: use a MultiViewDataset (a clean view, then AugMix views of the same crop: shared_pipeline)');
+    const size = (v: tf.Tensor4D) => v.shape.slice(1).join('x');
+    const other = views.find((v) => size(v) !== size(views[0]));
+    if (other) throw new UserError(`model.jsd_loss: the views of an image go through the network as one batch, but they have different sizes (${size(views[0])} and ${size(other)}): give every view the same size`);
+    const logits = tf.split(this.head.forward(this.features(tf.concat(views, 0))), views.length, 0) as tf.Tensor2D[];
+    const loss = tf.add(this.head.loss(logits[0], labels), tf.mul(jensenShannon(logits), alpha)) as tf.Scalar;
+    const correct = tf.equal(tf.argMax(logits[0], 1), tf.cast(labels, 'int32'));
     return { loss, logs: { accuracy: tf.mean(tf.cast(correct, 'float32')) as tf.Scalar } };
   }
 
