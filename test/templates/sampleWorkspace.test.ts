@@ -36,7 +36,7 @@ describe('the sample workspace (walkthrough)', () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8'));
     const commands = new Set(pkg.contributes.commands.map((c: { command: string }) => c.command));
     const [walkthrough] = pkg.contributes.walkthroughs;
-    expect(walkthrough.steps.map((s: { id: string }) => s.id)).toEqual(['sample', 'train', 'dashboard', 'report']);
+    expect(walkthrough.steps.map((s: { id: string }) => s.id)).toEqual(['sample', 'browse', 'train', 'dashboard', 'report']);
     for (const step of walkthrough.steps) {
       expect(fs.existsSync(path.join(REPO, step.media.markdown)), step.media.markdown).toBe(true);
       for (const [, id] of String(step.description).matchAll(/\(command:([\w.]+)\)/g)) expect(commands.has(id), id).toBe(true);
