@@ -10,6 +10,6 @@ export function explainEngineFailure(err: unknown, iter?: number): unknown {
   const at = iter === undefined ? '' : ` at iteration ${iter}`;
   return new UserError(
     `the wasm engine failed${at} (${(err as Error).message.replace(/\. Build with.*$/, '')}), most often because its memory ran out (it holds at most 4 GB): ` +
-      'make data.train.batch_size, the image size or the model (a head with fewer outputs) smaller',
+      'make data.train.batch_size, the image size or the model (a head with fewer outputs) smaller (`cvw summary <config>` estimates what a step needs at a batch size)',
   );
 }

@@ -60,9 +60,15 @@ export interface ModelSummary {
   batchSize: number;
   /** Weights, their gradients' optimizer state and the step's peak at `batchSize`. */
   estimateBytes: number;
+  /** What the estimate is held against: the wasm engine's heap, or the machine's (its control group's) memory. */
   memoryLimit: string;
   memoryLimitBytes: number;
+  /** The share of it a step may take and be said to fit (the machine's memory also holds the data workers, the process...). */
+  memoryBudget: number;
 }
+
+/** The wasm engine's heap: 32-bit addresses. */
+const WASM_HEAP_BYTES = 2 ** 32;
 
 export interface SummaryOptions {
   overrides?: Overrides;
@@ -202,6 +208,7 @@ export async function summarizeModel(configFile: string, options: SummaryOptions
     const slots = optimizerSlots(cfg.optimizer);
     const batchSize = Number(train.batch_size ?? 1);
     const limit = memoryLimit();
+    const wasm = engine.backend === 'wasm' && WASM_HEAP_BYTES < limit.bytes;
     return {
       algorithm: model.constructor.name,
       engine: `${engine.backend} (${engine.engine})`,
@@ -215,8 +222,9 @@ export async function summarizeModel(configFile: string, options: SummaryOptions
       optimizerSlots: slots,
       batchSize,
       estimateBytes: 4 * (params + buffers + slots * trainable) + fixed + batchSize * perSample,
-      memoryLimit: describeMemoryLimit(limit),
-      memoryLimitBytes: limit.bytes,
+      memoryLimit: wasm ? `the wasm engine's ${gigabytes(WASM_HEAP_BYTES)} GB (the most its memory can grow to)` : describeMemoryLimit(limit),
+      memoryLimitBytes: wasm ? WASM_HEAP_BYTES : limit.bytes,
+      memoryBudget: wasm ? 0.9 : 0.5,
     };
   } finally {
     model.dispose();
@@ -236,7 +244,8 @@ export function formatSummary(s: ModelSummary): string {
   lines.push(`backbone: ${g(s.backboneMacs)} per ${s.views[0]} image; training step forward: ${g(s.step.macs)} per sample (every view, every network; convolutions and matrix products)`);
   const mb = (b: number) => `${(b / 1e6).toLocaleString('en', { maximumSignificantDigits: 3 })} MB`;
   lines.push(`training step memory: ${mb(s.step.perSample)} per sample + ${mb(s.step.fixed)}, beside ${mb(4 * (s.params + s.buffers))} of weights and ${mb(4 * s.optimizerSlots * s.trainable)} of optimizer state (${s.optimizerSlots} per parameter)`);
-  const fits = s.estimateBytes <= s.memoryLimitBytes / 2;
-  lines.push(`at data.train.batch_size ${s.batchSize}: about ${gigabytes(s.estimateBytes)} GB of tensors, ${fits ? 'within' : 'more than half of'} ${s.memoryLimit}${fits ? '' : ': lower the batch size, or accumulate (runner.accumulate_steps)'}`);
+  const fits = s.estimateBytes <= s.memoryLimitBytes * s.memoryBudget;
+  const share = `${Math.round(s.memoryBudget * 100)}%`;
+  lines.push(`at data.train.batch_size ${s.batchSize}: about ${gigabytes(s.estimateBytes)} GB of tensors, ${fits ? 'within' : `more than ${share} of`} ${s.memoryLimit}${fits ? '' : ': lower the batch size, or accumulate (runner.accumulate_steps)'}`);
   return lines.join('\n');
 }
