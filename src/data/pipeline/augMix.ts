@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import { register } from '../../core/registry';
-import { TIMM_OP_NAMES, drawMagnitude, fillParam, magnitudeStdParam, policyInput, timmOp, type Owned, type TimmOpName } from './augmentOps';
+import { TIMM_OP_NAMES, applyOp, fillParam, magnitudeStdParam, policyInput, timmOp, type Owned, type TimmOpName } from './augmentOps';
 import type { PipelineStep } from './step';
 
 const AUGMIX_OPS: TimmOpName[] = [
@@ -60,10 +60,7 @@ register('pipeline', {
           const depth = p.depth > 0 ? p.depth : 1 + rng.int(3);
           // Every chain starts from the original; the operations may change their input in place.
           let chain: Owned = { ...img, data: new Float32Array(img.data) };
-          for (let k = 0; k < depth; k++) {
-            const op = ops[rng.int(ops.length)];
-            chain = op.apply(chain, op.arg(drawMagnitude(p.magnitude, p.magnitude_std, rng), rng), fill);
-          }
+          for (let k = 0; k < depth; k++) chain = applyOp(chain, ops[rng.int(ops.length)], 1, p.magnitude, p.magnitude_std, fill, rng);
           for (let i = 0; i < mixed.length; i++) mixed[i] += w * chain.data[i];
         }
         const d = img.data;

@@ -196,13 +196,23 @@ export interface PolicyOp {
   apply: RandOp['apply'];
 }
 
+/** One of the 15 operations with timm's increasing map or not (the operations without one ignore it). */
+export function randOp(name: RandOpName, increasing: boolean): PolicyOp {
+  const op: RandOp = RAND_OPS[name];
+  return { arg: (m, rng) => op.arg(m, increasing, rng), apply: op.apply };
+}
+
 /** A timm name's operation (`ColorIncreasing`: Color with the increasing map). */
 export function timmOp(name: TimmOpName): PolicyOp {
   if (name === 'PosterizeOriginal') return { arg: (m) => Math.floor((m / 10) * 4) + 4, apply: RAND_OPS.Posterize.apply };
   const base = name.replace(/Increasing$/, '') as RandOpName;
-  const increasing = base !== name;
-  const op: RandOp = RAND_OPS[base];
-  return { arg: (m, rng) => op.arg(m, increasing, rng), apply: op.apply };
+  return randOp(base, base !== name);
+}
+
+/** timm's AugmentOp: with probability `prob`, `op` at a magnitude drawn around `magnitude` (drawMagnitude). */
+export function applyOp(img: Owned, op: PolicyOp, prob: number, magnitude: number, std: number | 'uniform', fill: number[], rng: Random): Owned {
+  if (prob < 1 && rng.next() > prob) return img;
+  return op.apply(img, op.arg(drawMagnitude(magnitude, std, rng), rng), fill);
 }
 
 /**
@@ -222,7 +232,7 @@ export const fillParam = z
   .describe('What the geometric operations fill in, per channel on the 0-255 scale (timm: the ImageNet mean)');
 
 /** timm's AugmentOp magnitude: drawn around `magnitude` as `std` says, clipped to [0, 10]. */
-export function drawMagnitude(magnitude: number, std: number | 'uniform', rng: Random): number {
+function drawMagnitude(magnitude: number, std: number | 'uniform', rng: Random): number {
   const m = std === 'uniform' ? rng.uniform(0, magnitude) : std > 0 ? rng.normal(magnitude, std) : magnitude;
   return Math.min(10, Math.max(0, m));
 }

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { register } from '../../core/registry';
-import { TIMM_OP_NAMES, drawMagnitude, fillParam, magnitudeStdParam, policyInput, timmOp, type TimmOpName } from './augmentOps';
+import { TIMM_OP_NAMES, applyOp, fillParam, magnitudeStdParam, policyInput, timmOp, type TimmOpName } from './augmentOps';
 import type { PipelineStep } from './step';
 
 /** [operation, probability, magnitude]: timm's tuples. */
@@ -102,12 +102,8 @@ register('pipeline', {
       type: 'AutoAugment',
       apply(state, rng) {
         const input = policyInput(state, 'AutoAugment', p.fill);
-        const fill = input.fill;
         let img = input.img;
-        for (const { op, prob, magnitude } of policy[rng.int(policy.length)]) {
-          if (prob < 1 && rng.next() > prob) continue;
-          img = op.apply(img, op.arg(drawMagnitude(magnitude, p.magnitude_std, rng), rng), fill);
-        }
+        for (const { op, prob, magnitude } of policy[rng.int(policy.length)]) img = applyOp(img, op, prob, magnitude, p.magnitude_std, input.fill, rng);
         state.img = img;
       },
     };

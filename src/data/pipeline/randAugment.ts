@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { register } from '../../core/registry';
-import { RAND_OPS, RAND_OP_NAMES, drawMagnitude, fillParam, magnitudeStdParam, policyInput, type RandOp } from './augmentOps';
+import { RAND_OP_NAMES, applyOp, fillParam, magnitudeStdParam, policyInput, randOp } from './augmentOps';
 import { probabilityParam, type PipelineStep } from './step';
 
 export const randAugmentParams = z.strictObject({
@@ -26,18 +26,13 @@ register('pipeline', {
   paper: 'Cubuk et al., RandAugment, CVPR Workshops 2020 (arXiv:1909.13719); timm auto_augment.py rand_augment_transform',
   params: randAugmentParams,
   build: (p): PipelineStep => {
-    const ops: RandOp[] = p.ops.map((name) => RAND_OPS[name]);
+    const ops = p.ops.map((name) => randOp(name, p.increasing));
     return {
       type: 'RandAugment',
       apply(state, rng) {
         const input = policyInput(state, 'RandAugment', p.fill);
-        const fill = input.fill;
         let img = input.img;
-        for (let k = 0; k < p.num_ops; k++) {
-          const op = ops[rng.int(ops.length)];
-          if (p.p < 1 && rng.next() > p.p) continue;
-          img = op.apply(img, op.arg(drawMagnitude(p.magnitude, p.magnitude_std, rng), p.increasing, rng), fill);
-        }
+        for (let k = 0; k < p.num_ops; k++) img = applyOp(img, ops[rng.int(ops.length)], p.p, p.magnitude, p.magnitude_std, input.fill, rng);
         state.img = img;
       },
     };
