@@ -17,7 +17,7 @@ import { UserError } from '../core/problems';
 import { initEngine } from '../engine';
 import type { EngineConfig } from '../engine/configSection';
 import { buildModel } from '../models/buildModel';
-import type { Algorithm } from '../models/algorithms/types';
+import type { Algorithm, TensorBatch } from '../models/algorithms/types';
 import type { Module } from '../models/nn/module';
 import { seedStep } from '../models/nn/stepRandom';
 import { applyDataDefaults } from './dataDefaults';
@@ -138,21 +138,25 @@ function optimizerSlots(optimizer: unknown): number {
   return 2; // AdamW, and any other: Adam's two moments
 }
 
-/** Peak tensor bytes above those held before, of one training step (forward and backward) on `batch`; and its forward's MACs. */
-async function profileStep(model: Algorithm, batch: Parameters<Algorithm['trainStep']>[0], seed: number): Promise<{ peak: number; macs: number }> {
-  const progress = { iter: 0, epoch: 0, maxIters: 1, itersPerEpoch: 1 };
-  // The forward alone, for its MACs: the backward's kernels include matrix products too.
+const PROGRESS = { iter: 0, epoch: 0, maxIters: 1, itersPerEpoch: 1 };
+
+/** MACs of a training step's forward alone on `batch` (the backward's kernels include matrix products too). */
+function stepMacs(model: Algorithm, batch: TensorBatch, seed: number): Promise<number> {
   seedStep(seed, 0);
-  const macs = await macsOf(() => tf.tidy(() => model.trainStep(batch, progress).loss).dispose());
+  return macsOf(() => tf.tidy(() => model.trainStep(batch, PROGRESS).loss).dispose());
+}
+
+/** Peak tensor bytes above those held before, of one training step (forward and backward) on `batch`. */
+async function stepPeak(model: Algorithm, batch: TensorBatch, seed: number): Promise<number> {
   const base = tf.memory().numBytes;
   const vars = model.trainableVariables();
   const step = await tf.profile(() => {
     seedStep(seed, 0);
-    const { value, grads } = tf.variableGrads(() => model.trainStep(batch, progress).loss, vars);
+    const { value, grads } = tf.variableGrads(() => model.trainStep(batch, PROGRESS).loss, vars);
     value.dispose();
     for (const g of Object.values(grads)) g?.dispose();
   });
-  return { peak: step.peakBytes - base, macs };
+  return step.peakBytes - base;
 }
 
 export async function summarizeModel(configFile: string, options: SummaryOptions = {}): Promise<ModelSummary> {
@@ -184,10 +188,13 @@ export async function summarizeModel(configFile: string, options: SummaryOptions
     const views = one.batch.views.map((v) => `${v.shape[2]}x${v.shape[1]}x${v.shape[3]}`);
     if (sizes.length < 2 || sizes[0] === sizes[1]) throw new UserError('the step is measured at two batch sizes at least');
     const measured = [];
+    let macsPerSample = 0;
     for (const { batch } of batches) {
       const t = toTensors(batch);
       try {
-        measured.push({ batch: batch.indices.length, ...(await profileStep(model, t, cfg.seed)) });
+        // The MACs once, on the first batch; the memory at every size.
+        if (!measured.length) macsPerSample = (await stepMacs(model, t, cfg.seed)) / batch.indices.length;
+        measured.push({ batch: batch.indices.length, peak: await stepPeak(model, t, cfg.seed) });
       } finally {
         disposeTensors(t);
       }
@@ -218,7 +225,7 @@ export async function summarizeModel(configFile: string, options: SummaryOptions
       buffers,
       views,
       backboneMacs,
-      step: { peaks: measured.map((m) => ({ batch: m.batch, bytes: m.peak })), perSample, fixed, macs: s1.macs / s1.batch },
+      step: { peaks: measured.map((m) => ({ batch: m.batch, bytes: m.peak })), perSample, fixed, macs: macsPerSample },
       optimizerSlots: slots,
       batchSize,
       estimateBytes: 4 * (params + buffers + slots * trainable) + fixed + batchSize * perSample,

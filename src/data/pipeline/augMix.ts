@@ -36,7 +36,7 @@ export const augMixParams = z.strictObject({
   alpha: z.number().gt(0).default(1).describe("Dirichlet's concentration for the chains' weights and Beta(alpha, alpha)'s for the blend with the original (timm a)"),
   magnitude_std: magnitudeStdParam('uniform'),
   ops: z.array(z.enum(TIMM_OP_NAMES)).min(1).default(AUGMIX_OPS).describe("The operations the chains draw from (timm's AugMix list by default)"),
-  fill: fillParam,
+  fill: fillParam([124, 116, 104], 'timm: the ImageNet mean'),
 });
 
 register('pipeline', {

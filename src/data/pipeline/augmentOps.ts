@@ -225,11 +225,13 @@ export const magnitudeStdParam = (fallback: number | 'uniform') =>
     .default(fallback)
     .describe('Each operation draws its magnitude from N(magnitude, this), clipped to [0, 10]; `uniform`: from [0, magnitude] (timm mstd)');
 
-export const fillParam = z
-  .array(z.number().min(0).max(255))
-  .min(1)
-  .default([124, 116, 104])
-  .describe('What the geometric operations fill in, per channel on the 0-255 scale (timm: the ImageNet mean)');
+/** `fill` of a policy: what its geometric operations fill in, `fallback` as `whose` has it. */
+export const fillParam = (fallback: number[], whose: string) =>
+  z
+    .array(z.number().min(0).max(255))
+    .min(1)
+    .default(fallback)
+    .describe(`What the geometric operations fill in, per channel on the 0-255 scale (${whose})`);
 
 /** timm's AugmentOp magnitude: drawn around `magnitude` as `std` says, clipped to [0, 10]. */
 function drawMagnitude(magnitude: number, std: number | 'uniform', rng: Random): number {

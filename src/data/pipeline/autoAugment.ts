@@ -88,7 +88,7 @@ export const autoAugmentParams = z.strictObject({
     .optional()
     .describe('A policy of your own instead: a list of sub-policies, each a list of [operation, probability, magnitude 0-10] (timm names, e.g. [[Equalize, 0.8, 1], [ShearY, 0.8, 4]])'),
   magnitude_std: magnitudeStdParam(0),
-  fill: fillParam,
+  fill: fillParam([124, 116, 104], 'timm: the ImageNet mean'),
 });
 
 register('pipeline', {

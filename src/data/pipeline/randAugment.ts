@@ -17,7 +17,7 @@ export const randAugmentParams = z.strictObject({
   increasing: z.boolean().default(true).describe("timm's increasing variants (inc1): posterize, solarize and the enhancements change more as the magnitude grows"),
   p: probabilityParam(0.5, 'each drawn operation'),
   ops: z.array(z.enum(RAND_OP_NAMES)).min(1).default(RAND_OP_NAMES).describe('The operations to draw from (default all 15; Posterize, Solarize, Color, Contrast, Brightness, Sharpness are the increasing ones with increasing: true)'),
-  fill: fillParam,
+  fill: fillParam([124, 116, 104], 'timm: the ImageNet mean'),
 });
 
 register('pipeline', {

@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { register } from '../../core/registry';
-import { RAND_OPS, pilAffine, policyInput, rotationMatrix, type Owned, type RandOp, type RandOpName } from './augmentOps';
+import { fillParam, pilAffine, policyInput, randOp, rotationMatrix, type Owned } from './augmentOps';
 import type { PipelineStep } from './step';
 
 interface WideOp {
@@ -20,9 +20,6 @@ interface WideOp {
   apply(img: Owned, magnitude: number, fill: number[], nearest: boolean): Owned;
 }
 
-/** The operations as RandOp, whose apply takes (image, argument, fill) whatever the operation uses. */
-const OPS: Record<RandOpName, RandOp> = RAND_OPS;
-
 const linspace = (start: number, end: number) => (n: number) => Array.from({ length: n }, (_, k) => (n === 1 ? start : start + ((end - start) * k) / (n - 1)));
 
 /** torch.round: halves to even. */
@@ -31,11 +28,14 @@ function roundHalfEven(v: number): number {
   return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-const enhance = (name: 'Brightness' | 'Color' | 'Contrast' | 'Sharpness'): WideOp => ({
-  bins: linspace(0, 0.99),
-  signed: true,
-  apply: (img, m) => OPS[name].apply(img, 1 + m, []),
-});
+/** The operations this policy shares with timm's (their arguments given here, not drawn). */
+const [posterize, solarize, autoContrast, equalize] = (['Posterize', 'Solarize', 'AutoContrast', 'Equalize'] as const).map((name) => randOp(name, false).apply);
+
+/** An enhancement at factor 1 + magnitude. */
+function enhance(name: 'Brightness' | 'Color' | 'Contrast' | 'Sharpness'): WideOp {
+  const op = randOp(name, false).apply;
+  return { bins: linspace(0, 0.99), signed: true, apply: (img, m) => op(img, 1 + m, []) };
+}
 
 export const TRIVIAL_AUGMENT_OPS: Record<string, WideOp> = {
   Identity: { signed: false, apply: (img) => img },
@@ -48,16 +48,16 @@ export const TRIVIAL_AUGMENT_OPS: Record<string, WideOp> = {
   Color: enhance('Color'),
   Contrast: enhance('Contrast'),
   Sharpness: enhance('Sharpness'),
-  Posterize: { bins: (n) => Array.from({ length: n }, (_, k) => 8 - roundHalfEven(k / ((n - 1) / 6))), signed: false, apply: (img, bits) => OPS.Posterize.apply(img, bits, []) },
-  Solarize: { bins: linspace(255, 0), signed: false, apply: (img, threshold) => OPS.Solarize.apply(img, threshold, []) },
-  AutoContrast: { signed: false, apply: (img) => OPS.AutoContrast.apply(img, 0, []) },
-  Equalize: { signed: false, apply: (img) => OPS.Equalize.apply(img, 0, []) },
+  Posterize: { bins: (n) => Array.from({ length: n }, (_, k) => 8 - roundHalfEven(k / ((n - 1) / 6))), signed: false, apply: (img, bits) => posterize(img, bits, []) },
+  Solarize: { bins: linspace(255, 0), signed: false, apply: (img, threshold) => solarize(img, threshold, []) },
+  AutoContrast: { signed: false, apply: (img) => autoContrast(img, 0, []) },
+  Equalize: { signed: false, apply: (img) => equalize(img, 0, []) },
 };
 
 export const trivialAugmentParams = z.strictObject({
   num_magnitude_bins: z.number().int().min(2).max(256).default(31).describe('Magnitudes each operation draws from, uniformly (torchvision num_magnitude_bins)'),
   interpolation: z.enum(['nearest', 'bilinear']).default('nearest').describe("Resampling of the geometric operations (torchvision's default: nearest)"),
-  fill: z.array(z.number().min(0).max(255)).min(1).default([0]).describe('What the geometric operations fill in, per channel on the 0-255 scale (torchvision: black)'),
+  fill: fillParam([0], 'torchvision: black'),
 });
 
 register('pipeline', {
